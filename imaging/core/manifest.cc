@@ -1,0 +1,143 @@
+#include "imaging/manifest.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace imaging {
+
+using nlohmann::json;
+
+namespace {
+
+// A chunk can't be larger than this: bounds what a receiver allocates for a hostile manifest.
+constexpr std::uint32_t kMaxChunkSize = 64u << 20;
+
+json payload_json(const Manifest& m) {
+    json chunks = json::array();
+    for (const auto& c : m.chunks) chunks.push_back({to_hex(c.sha256), c.pack_offset, c.pack_size});
+    return json{{"format", kManifestFormat},
+                {"name", m.name},
+                {"version", m.version},
+                {"raw_size", m.raw_size},
+                {"chunk_size", m.chunk_size},
+                {"sha256", to_hex(m.image_sha256)},
+                {"pack", {{"file", kPackFile}, {"size", m.pack_size}}},
+                {"chunks", std::move(chunks)}};
+}
+
+Result<std::string> read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return errno_status("cannot read " + path.string());
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace
+
+std::uint32_t Manifest::chunk_length(std::size_t i) const {
+    std::uint64_t start = chunk_offset(i);
+    return std::uint32_t(std::min<std::uint64_t>(chunk_size, raw_size - start));
+}
+
+std::uint64_t Manifest::stored_bytes() const {
+    std::uint64_t total = 0;
+    for (const auto& c : chunks) total += c.pack_size;
+    return total;
+}
+
+std::uint64_t Manifest::nonzero_raw_bytes() const {
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < chunks.size(); ++i)
+        if (!chunks[i].is_zero()) total += chunk_length(i);
+    return total;
+}
+
+// nlohmann's json keeps object keys sorted, so dump() is canonical: the same manifest always
+// serialises to the same bytes, which is what the signature covers.
+std::string Manifest::signed_payload() const { return payload_json(*this).dump(); }
+
+std::string Manifest::to_json() const {
+    json j = payload_json(*this);
+    j["signature"] = signature;
+    return j.dump(1);
+}
+
+Status Manifest::sign(const SigningKey& key) {
+    auto sig = key.sign(signed_payload());
+    if (!sig) return sig.status();
+    signature = *sig;
+    return Status::ok();
+}
+
+Status Manifest::verify_signature(const VerifyKey& key) const {
+    if (signature.empty()) return Status::error("manifest is not signed");
+    if (!key.verify(signed_payload(), signature))
+        return Status::error("manifest signature does not verify with this public key");
+    return Status::ok();
+}
+
+Result<Manifest> Manifest::parse(std::string_view text) {
+    json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) return Status::error("manifest is not valid JSON");
+    try {
+        Manifest m;
+        if (j.at("format").get<int>() != kManifestFormat)
+            return Status::error("unsupported manifest format " + j.at("format").dump());
+        m.name = j.at("name").get<std::string>();
+        m.version = j.at("version").get<std::string>();
+        m.raw_size = j.at("raw_size").get<std::uint64_t>();
+        m.chunk_size = j.at("chunk_size").get<std::uint32_t>();
+        m.pack_size = j.at("pack").at("size").get<std::uint64_t>();
+        m.signature = j.value("signature", std::string());
+        auto image_sha = digest_from_hex(j.at("sha256").get<std::string>());
+        if (!image_sha) return Status::error("manifest: sha256 is not a SHA-256 hex digest");
+        m.image_sha256 = *image_sha;
+        if (m.chunk_size == 0 || m.chunk_size > kMaxChunkSize)
+            return Status::error("manifest: chunk_size " + std::to_string(m.chunk_size) +
+                                 " out of range");
+        std::uint64_t expected = (m.raw_size + m.chunk_size - 1) / m.chunk_size;
+        const json& chunks = j.at("chunks");
+        if (!chunks.is_array() || chunks.size() != expected)
+            return Status::error("manifest: " + std::to_string(chunks.size()) +
+                                 " chunks listed, raw_size needs " + std::to_string(expected));
+        m.chunks.reserve(chunks.size());
+        for (std::size_t i = 0; i < chunks.size(); ++i) {
+            const json& c = chunks[i];
+            if (!c.is_array() || c.size() != 3)
+                return Status::error("manifest: chunk " + std::to_string(i) + " is malformed");
+            ChunkEntry e;
+            auto d = digest_from_hex(c[0].get<std::string>());
+            if (!d) return Status::error("manifest: chunk " + std::to_string(i) + " has a bad hash");
+            e.sha256 = *d;
+            e.pack_offset = c[1].get<std::uint64_t>();
+            e.pack_size = c[2].get<std::uint32_t>();
+            if (e.pack_offset > m.pack_size || e.pack_size > m.pack_size - e.pack_offset)
+                return Status::error("manifest: chunk " + std::to_string(i) +
+                                     " lies outside the pack");
+            m.chunks.push_back(e);
+        }
+        return m;
+    } catch (const json::exception& e) {
+        return Status::error(std::string("manifest: missing or mistyped field (") + e.what() + ")");
+    }
+}
+
+Result<Manifest> load_manifest_unverified(const std::filesystem::path& image_dir) {
+    auto text = read_file(image_dir / kManifestFile);
+    if (!text) return text.status();
+    auto m = Manifest::parse(*text);
+    if (!m) return m.status().context((image_dir / kManifestFile).string());
+    return m;
+}
+
+Result<Manifest> load_manifest(const std::filesystem::path& image_dir, const VerifyKey& key) {
+    auto m = load_manifest_unverified(image_dir);
+    if (!m) return m;
+    if (auto s = m->verify_signature(key); !s) return s.context((image_dir / kManifestFile).string());
+    return m;
+}
+
+}  // namespace imaging

@@ -1,0 +1,57 @@
+// `imaging serve`: serves one image to delta receivers over TCP.
+//
+// The conversation (messages in wire.h):
+//   client kHello -> server kManifest (signed JSON; the client checks it with its public key)
+//   client kSigRequest(chunks) -> server kSigReply   (block sums of chunks the client lacks)
+//   client kWant(items) -> server one kFrame or kLiterals per item, in order
+//   ... more requests ..., client kDone.
+// The server's work per receiver is reading and sending what was asked: block signatures are
+// computed once per image (ImageSignature), literals are compressed as they go out.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74 uses std::exchange without it
+#include <boost/asio.hpp>
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "block_signature.h"
+#include "imaging/packed_image.h"
+#include "imaging/status.h"
+
+namespace imaging::delta {
+
+struct ServeOptions {
+    std::filesystem::path image_dir;
+    std::string listen;            // ADDR:PORT; port 0 picks a free one
+    unsigned max_sessions = 64;    // more concurrent receivers are turned away with an error
+    int literal_level = 6;         // zstd level for literal ranges
+    std::chrono::seconds idle_timeout{120};
+};
+
+class DeltaServer {
+public:
+    // Opens the image (its structure, not its signature: the server made it), loads or computes
+    // the block signatures, binds the listening socket.
+    static Result<std::unique_ptr<DeltaServer>> start(const ServeOptions& options);
+    ~DeltaServer();
+
+    std::uint16_t port() const;
+    // Accepts and serves until stop(); each receiver has its own thread.
+    void run();
+    void stop();
+
+private:
+    DeltaServer(ServeOptions options, std::shared_ptr<PackedImage> image, ImageSignature signature);
+    void serve_one(boost::asio::ip::tcp protocol, int fd);
+
+    ServeOptions options_;
+    std::shared_ptr<PackedImage> image_;
+    ImageSignature signature_;
+    boost::asio::io_context io_;
+    boost::asio::ip::tcp::acceptor acceptor_;
+    std::atomic<unsigned> active_{0};
+};
+
+}  // namespace imaging::delta

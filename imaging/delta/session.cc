@@ -1,0 +1,130 @@
+#include "session.h"
+
+#include <zstd.h>
+
+#include <cstring>
+
+namespace imaging::delta {
+
+struct ServerSession::Compressor {
+    ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    ~Compressor() { ZSTD_freeCCtx(cctx); }
+};
+
+ServerSession::ServerSession(std::unique_ptr<FramedStream> stream, const PackedImage& image,
+                             const ImageSignature& signature, const ServeOptions& options)
+    : stream_(std::move(stream)),
+      image_(image),
+      signature_(signature),
+      options_(options),
+      compressor_(std::make_unique<Compressor>()) {
+    ZSTD_CCtx_setParameter(compressor_->cctx, ZSTD_c_compressionLevel, options.literal_level);
+}
+
+ServerSession::~ServerSession() = default;
+
+Status ServerSession::run() {
+    const auto timeout = options_.idle_timeout;
+    auto hello = stream_->receive(timeout);
+    if (!hello) return hello.status();
+    ByteReader r(hello->body);
+    char magic[8];
+    for (char& c : magic) c = char(r.u8());
+    std::uint32_t version = r.u32();
+    if (hello->type != MsgType::kHello || r.failed() || std::memcmp(magic, kHelloMagic, 8) != 0) {
+        stream_->send_error("not a delta receiver (bad hello)");
+        return Status::error("bad hello from " + stream_->peer());
+    }
+    if (version != kProtocolVersion) {
+        stream_->send_error("protocol version " + std::to_string(version) + " not supported (server speaks " +
+                            std::to_string(kProtocolVersion) + ")");
+        return Status::error("version mismatch with " + stream_->peer());
+    }
+    std::string manifest = image_.manifest().to_json();
+    if (auto s = stream_->send(MsgType::kManifest,
+                               {reinterpret_cast<const std::uint8_t*>(manifest.data()), manifest.size()}, timeout);
+        !s)
+        return s;
+    for (;;) {
+        auto m = stream_->receive(timeout);
+        if (!m) return m.status();
+        Status s;
+        switch (m->type) {
+            case MsgType::kSigRequest: s = on_signature_request(*m); break;
+            case MsgType::kWant: s = on_want(*m); break;
+            case MsgType::kDone: return Status::ok();
+            default: s = Status::error("unexpected message type " + std::to_string(int(m->type)));
+        }
+        if (!s) {
+            stream_->send_error(s.message());
+            return s;
+        }
+    }
+}
+
+Status ServerSession::on_signature_request(const Message& m) {
+    ByteReader r(m.body);
+    std::uint32_t n = r.u32();
+    if (r.failed() || r.remaining() != std::size_t(n) * 4) return Status::error("malformed signature request");
+    ByteWriter w;
+    for (std::uint32_t k = 0; k < n; ++k) {
+        std::uint32_t chunk = r.u32();
+        if (chunk >= signature_.chunk_count()) return Status::error("signature request for chunk " + std::to_string(chunk) + " out of range");
+        const auto& sums = signature_.chunk(chunk);
+        w.u32(std::uint32_t(sums.size()));
+        for (const auto& b : sums) w.u32(b.weak), w.u64(b.strong);
+    }
+    return stream_->send(MsgType::kSigReply, w.data(), options_.idle_timeout);
+}
+
+Status ServerSession::on_want(const Message& m) {
+    auto items = decode_want(m.body);
+    if (!items) return items.status();
+    const Manifest& manifest = image_.manifest();
+    for (const auto& item : *items) {
+        if (item.chunk >= manifest.chunks.size()) return Status::error("want for chunk " + std::to_string(item.chunk) + " out of range");
+        if (!item.whole_frame) {
+            if (auto s = send_literals(item); !s) return s;
+            continue;
+        }
+        auto frame = image_.read_frame(item.chunk);
+        if (!frame) return frame.status();
+        ByteWriter w;
+        w.u32(item.chunk);
+        w.bytes(*frame);
+        if (auto s = stream_->send(MsgType::kFrame, w.data(), options_.idle_timeout); !s) return s;
+    }
+    return Status::ok();
+}
+
+Status ServerSession::send_literals(const WantItem& item) {
+    const Manifest& manifest = image_.manifest();
+    const std::uint32_t len = manifest.chunk_length(item.chunk);
+    std::vector<std::uint8_t> raw(len);
+    if (auto s = image_.read_chunk(item.chunk, raw); !s) return s.context("server image");
+    std::vector<std::uint8_t> literals;
+    for (auto [off, n] : item.ranges) {
+        if (off > len || n > len - off) return Status::error("want range outside chunk " + std::to_string(item.chunk));
+        literals.insert(literals.end(), raw.begin() + off, raw.begin() + off + n);
+    }
+    // One zstd stream per session, flushed per item: later literals reuse earlier history.
+    ByteWriter w;
+    w.u32(item.chunk);
+    auto& out = w.data();
+    std::size_t header = out.size();
+    out.resize(header + ZSTD_compressBound(literals.size()) + 64);
+    ZSTD_inBuffer in{literals.data(), literals.size(), 0};
+    ZSTD_outBuffer ob{out.data() + header, out.size() - header, 0};
+    for (;;) {
+        std::size_t left = ZSTD_compressStream2(compressor_->cctx, &ob, &in, ZSTD_e_flush);
+        if (ZSTD_isError(left)) return Status::error(std::string("compressing literals: ") + ZSTD_getErrorName(left));
+        if (left == 0) break;
+        out.resize(out.size() + left + 4096);
+        ob.dst = out.data() + header;
+        ob.size = out.size() - header;
+    }
+    out.resize(header + ob.pos);
+    return stream_->send(MsgType::kLiterals, out, options_.idle_timeout);
+}
+
+}  // namespace imaging::delta

@@ -1,0 +1,79 @@
+// serve and receive --transport delta.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <iostream>
+
+#include "commands.h"
+#include "imaging/progress.h"
+#include "receiver.h"
+#include "server.h"
+
+namespace imaging::tool {
+
+int cmd_serve(int argc, char** argv) {
+    CLI::App app{"Serve an image to delta receivers over TCP. Block signatures are computed once "
+                 "and cached in IMAGEDIR/delta.sig; each receiver then costs only what it is sent."};
+    app.name("imaging serve");
+    delta::ServeOptions opt;
+    std::string image;
+    int idle = 120;
+    app.add_option("--image", image, "image directory (from imaging pack)")->required();
+    app.add_option("--listen", opt.listen, "ADDR:PORT to listen on (port 0: any free port)")->required();
+    app.add_option("--max-sessions", opt.max_sessions, "concurrent receivers")->capture_default_str();
+    app.add_option("--literal-level", opt.literal_level, "zstd level for literal ranges")->capture_default_str()->check(CLI::Range(1, 19));
+    app.add_option("--idle-timeout", idle, "seconds a receiver may stay silent")->capture_default_str();
+    PARSE_OR_RETURN(app, argc, argv);
+    opt.image_dir = image;
+    opt.idle_timeout = std::chrono::seconds(idle);
+    std::signal(SIGPIPE, SIG_IGN);
+    auto server = delta::DeltaServer::start(opt);
+    if (!server) return fail(server.status().message());
+    // A script waits for this line before it starts receivers.
+    std::cerr << "serve: " << image << " on port " << (*server)->port() << std::endl;
+    (*server)->run();
+    return 0;
+}
+
+int receive_delta(int argc, char** argv) {
+    CLI::App app{"Receive an image from `imaging serve`, reusing what the output (or --basis) "
+                 "already holds: rolling-checksum matching at any offset, only the rest is fetched, "
+                 "zstd-compressed. Every chunk is verified against the signed manifest before it "
+                 "is written; an interrupted receive resumes where it stopped."};
+    app.name("imaging receive --transport delta");
+    delta::ReceiveOptions opt;
+    std::string transport, output, pubkey, basis;
+    int timeout = 60;
+    app.add_option("--transport", transport, "delta")->required();
+    app.add_option("--from", opt.server, "ADDR:PORT of imaging serve")->required();
+    app.add_option("--output", output, "file or block device to write")->required();
+    app.add_option("--basis", basis, "an older image to reuse (default: the output itself)");
+    app.add_option("--pubkey", pubkey, "Ed25519 public key the manifest must be signed with")->required();
+    app.add_option("--timeout", timeout, "seconds to wait for the server on any step")->capture_default_str();
+    app.add_option("--threads", opt.threads, "assembly threads (0: one per core)")->capture_default_str();
+    PARSE_OR_RETURN(app, argc, argv);
+    opt.output = output;
+    opt.pubkey = pubkey;
+    if (!basis.empty()) opt.basis = std::filesystem::path(basis);
+    opt.timeout = std::chrono::seconds(timeout);
+    std::signal(SIGPIPE, SIG_IGN);
+    Progress progress("delta", 0);
+    auto report = delta::receive(opt, &progress);
+    progress.finish();
+    if (!report) return fail(report.status().message());
+    print_result_line({{"transport", "delta"},
+                       {"ok", true},
+                       {"output", output},
+                       {"image", report->name},
+                       {"version", report->version},
+                       {"bytes_received", report->bytes_received},
+                       {"bytes_reused", report->bytes_reused},
+                       {"bytes_written", report->bytes_written},
+                       {"chunks_fetched", report->chunks_fetched},
+                       {"chunks_retried", report->chunks_retried},
+                       {"seconds", report->seconds},
+                       {"sha256", to_hex(report->sha256)}});
+    return 0;
+}
+
+}  // namespace imaging::tool

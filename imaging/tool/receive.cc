@@ -1,0 +1,56 @@
+// `imaging receive --transport NAME ...`: picks the transport's receiver, which parses the
+// rest of the arguments itself.
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+#include "commands.h"
+
+namespace imaging::tool {
+namespace {
+
+struct Transport {
+    const char* name;
+    const char* summary;
+    int (*run)(int argc, char** argv);
+};
+
+constexpr Transport kTransports[] = {
+    {"delta", "TCP from `imaging serve`; reuses what the output or --basis already holds",
+     receive_delta},
+    {"torrent", "BitTorrent swarm from `imaging seed`; hosts share within the rack", receive_torrent},
+    {"multicast", "UDP multicast from `imaging send`, with NACK repair", receive_multicast},
+};
+
+void usage(std::ostream& out) {
+    out << "usage: imaging receive --transport NAME [options]   "
+           "(imaging receive --transport NAME --help for its options)\n\ntransports:\n";
+    for (const auto& t : kTransports) out << "  " << t.name << "\t" << t.summary << "\n";
+}
+
+}  // namespace
+
+int cmd_receive(int argc, char** argv) {
+    std::string_view transport;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a == "--transport" && i + 1 < argc) transport = argv[i + 1];
+        else if (a.starts_with("--transport=")) transport = a.substr(std::strlen("--transport="));
+    }
+    if (transport.empty()) {
+        bool help = false;
+        for (int i = 1; i < argc; ++i)
+            help |= !std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h");
+        usage(help ? std::cout : std::cerr);
+        return help ? 0 : 2;
+    }
+    for (const auto& t : kTransports) {
+        if (transport == t.name) return t.run(argc, argv);
+    }
+    std::cerr << "imaging: error: unknown transport '" << transport << "'\n";
+    usage(std::cerr);
+    return 2;
+}
+
+}  // namespace imaging::tool
