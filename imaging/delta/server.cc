@@ -46,28 +46,38 @@ std::uint16_t DeltaServer::port() const {
 }
 
 void DeltaServer::stop() {
-    boost::system::error_code ec;
-    acceptor_.close(ec);
+    // Runs on the io_context's thread: closing the acceptor there ends the pending accept.
+    asio::post(io_, [this] {
+        boost::system::error_code ec;
+        acceptor_.close(ec);
+    });
 }
 
 void DeltaServer::run() {
-    for (;;) {
-        tcp::socket socket(io_);
-        boost::system::error_code ec;
-        acceptor_.accept(socket, ec);
-        if (!acceptor_.is_open() || ec == asio::error::operation_aborted) return;
-        if (ec) continue;  // a connection that died before we took it
-        if (active_ >= options_.max_sessions) {
-            std::cerr << "serve: turned a receiver away (" << options_.max_sessions << " sessions busy)\n";
-            continue;  // closing the socket tells it
-        }
-        ++active_;
-        auto protocol = socket.local_endpoint(ec).protocol();
-        std::thread([this, protocol, fd = socket.release()] {
-            serve_one(protocol, fd);
-            --active_;
-        }).detach();
+    accept_next();
+    io_.run();
+}
+
+void DeltaServer::accept_next() {
+    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+        if (!acceptor_.is_open()) return;
+        if (!ec) hand_off(std::move(socket));  // else: a connection that died before we took it
+        accept_next();
+    });
+}
+
+void DeltaServer::hand_off(tcp::socket socket) {
+    if (active_ >= options_.max_sessions) {
+        std::cerr << "serve: turned a receiver away (" << options_.max_sessions << " sessions busy)\n";
+        return;  // closing the socket tells it
     }
+    ++active_;
+    boost::system::error_code ec;
+    auto protocol = socket.local_endpoint(ec).protocol();
+    std::thread([this, protocol, fd = socket.release()] {
+        serve_one(protocol, fd);
+        --active_;
+    }).detach();
 }
 
 void DeltaServer::serve_one(tcp protocol, int fd) {

@@ -40,10 +40,13 @@ public:
     std::uint16_t port() const;
     // Accepts and serves until stop(); each receiver has its own thread.
     void run();
+    // Safe from any thread.
     void stop();
 
 private:
     DeltaServer(ServeOptions options, std::shared_ptr<PackedImage> image, ImageSignature signature);
+    void accept_next();
+    void hand_off(boost::asio::ip::tcp::socket socket);
     void serve_one(boost::asio::ip::tcp protocol, int fd);
 
     ServeOptions options_;
