@@ -28,6 +28,7 @@ struct ServeOptions {
     unsigned max_sessions = 64;    // more concurrent receivers are turned away with an error
     int literal_level = 6;         // zstd level for literal ranges
     std::chrono::seconds idle_timeout{120};
+    std::uint64_t rate_limit = 0;  // bytes per second per receiver; 0: as fast as the link goes
 };
 
 class DeltaServer {

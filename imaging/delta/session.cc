@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <cstring>
+#include <thread>
 
 namespace imaging::delta {
 
@@ -74,7 +75,7 @@ Status ServerSession::on_signature_request(const Message& m) {
         w.u32(std::uint32_t(sums.size()));
         for (const auto& b : sums) w.u32(b.weak), w.u64(b.strong);
     }
-    return stream_->send(MsgType::kSigReply, w.data(), options_.idle_timeout);
+    return send(MsgType::kSigReply, w.data());
 }
 
 Status ServerSession::on_want(const Message& m) {
@@ -92,7 +93,7 @@ Status ServerSession::on_want(const Message& m) {
         ByteWriter w;
         w.u32(item.chunk);
         w.bytes(*frame);
-        if (auto s = stream_->send(MsgType::kFrame, w.data(), options_.idle_timeout); !s) return s;
+        if (auto s = send(MsgType::kFrame, w.data()); !s) return s;
     }
     return Status::ok();
 }
@@ -124,7 +125,18 @@ Status ServerSession::send_literals(const WantItem& item) {
         ob.size = out.size() - header;
     }
     out.resize(header + ob.pos);
-    return stream_->send(MsgType::kLiterals, out, options_.idle_timeout);
+    return send(MsgType::kLiterals, out);
+}
+
+Status ServerSession::send(MsgType type, std::span<const std::uint8_t> body) {
+    if (auto s = stream_->send(type, body, options_.idle_timeout); !s) return s;
+    if (options_.rate_limit > 0) {
+        // Sleep until the average since the start is back under the limit.
+        auto due = started_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                  std::chrono::duration<double>(double(stream_->bytes_out()) / double(options_.rate_limit)));
+        std::this_thread::sleep_until(due);
+    }
+    return Status::ok();
 }
 
 }  // namespace imaging::delta

@@ -23,6 +23,7 @@ private:
     Status on_signature_request(const Message& m);
     Status on_want(const Message& m);
     Status send_literals(const WantItem& item);
+    Status send(MsgType type, std::span<const std::uint8_t> body);
 
     std::unique_ptr<FramedStream> stream_;
     const PackedImage& image_;
@@ -30,6 +31,7 @@ private:
     const ServeOptions& options_;
     struct Compressor;
     std::unique_ptr<Compressor> compressor_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace imaging::delta

@@ -23,6 +23,7 @@ int cmd_serve(int argc, char** argv) {
     app.add_option("--max-sessions", opt.max_sessions, "concurrent receivers")->capture_default_str();
     app.add_option("--literal-level", opt.literal_level, "zstd level for literal ranges")->capture_default_str()->check(CLI::Range(1, 19));
     app.add_option("--idle-timeout", idle, "seconds a receiver may stay silent")->capture_default_str();
+    app.add_option("--rate-limit", opt.rate_limit, "bytes per second per receiver (0: no limit)")->capture_default_str();
     PARSE_OR_RETURN(app, argc, argv);
     opt.image_dir = image;
     opt.idle_timeout = std::chrono::seconds(idle);
