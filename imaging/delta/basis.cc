@@ -62,6 +62,12 @@ std::vector<std::pair<std::uint64_t, std::uint64_t>> Basis::data_extents() const
     return extents;
 }
 
+bool Basis::is_hole(std::uint64_t offset, std::uint64_t length) const {
+    off_t data = ::lseek(fd_, off_t(offset), SEEK_DATA);
+    if (data < 0) return errno == ENXIO;  // ENXIO: only holes from here to the end
+    return std::uint64_t(data) >= offset + length;
+}
+
 bool Basis::same_file_as(const std::filesystem::path& path) const {
     struct stat a {}, b {};
     if (::fstat(fd_, &a) != 0 || ::stat(path.c_str(), &b) != 0) return false;

@@ -27,6 +27,8 @@ public:
     Status read_at(std::uint64_t offset, std::span<std::uint8_t> out) const;
     // Byte ranges that may hold data (holes of a sparse file left out; a device is one range).
     std::vector<std::pair<std::uint64_t, std::uint64_t>> data_extents() const;
+    // True when [offset, offset+length) is known to be a hole (reads as zeros without I/O).
+    bool is_hole(std::uint64_t offset, std::uint64_t length) const;
     // Same file or device as the given path?
     bool same_file_as(const std::filesystem::path& path) const;
 

@@ -28,16 +28,23 @@ public:
     // a block ahead, as rsync does.
     void scan(std::span<const std::uint8_t> data, std::size_t starts, std::uint64_t base,
               std::vector<BlockMatch>& out) const;
-    bool empty() const { return by_weak_.empty(); }
+    bool empty() const { return wanted_.empty(); }
 
 private:
     bool match_at(const std::uint8_t* window, std::uint64_t h, std::uint64_t offset,
                   std::vector<BlockMatch>& out) const;
 
+    static constexpr std::uint32_t kEmpty = 0xffffffffu;
+    struct Slot {
+        std::uint32_t weak = 0;
+        std::uint32_t wanted = kEmpty;
+    };
+
     RollingHash rolling_;
     std::vector<BlockSum> wanted_;
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> by_weak_;  // (weak, wanted index), sorted
-    std::vector<std::uint64_t> filter_;                              // bit per top-bits value
+    std::vector<Slot> table_;             // open addressing by weak, linear probing
+    std::uint32_t table_mask_ = 0;
+    std::vector<std::uint64_t> filter_;  // a bit per value of the rolling hash's top bits
     unsigned filter_shift_ = 0;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <string>
 
 #include "imaging/chunk.h"
 #include "imaging/digest.h"
@@ -35,14 +36,15 @@ Status plan_chunks(const Manifest& m, const std::vector<const Basis*>& sources, 
             cp.action = ChunkAction::kKeep;
             if (output_source < 0) return Status::ok();
             const Basis& out = *sources[std::size_t(output_source)];
-            if (!covers(out, off, len)) return Status::ok();
+            if (!covers(out, off, len) || out.is_hole(off, len)) return Status::ok();
             if (auto s = out.read_at(off, buf); !s) return s;
             if (!is_all_zero(buf)) cp.action = ChunkAction::kZero;
             return Status::ok();
         }
         cp.action = ChunkAction::kBuild;
         for (std::size_t s = 0; s < sources.size(); ++s) {
-            if (!covers(*sources[s], off, len)) continue;
+            // A hole reads as zeros, and this chunk is not all zeros.
+            if (!covers(*sources[s], off, len) || sources[s]->is_hole(off, len)) continue;
             if (auto r = sources[s]->read_at(off, buf); !r) return r;
             if (sha256(buf) == m.chunks[i].sha256) {
                 cp.action = int(s) == output_source ? ChunkAction::kKeep : ChunkAction::kCopyChunk;
@@ -87,8 +89,9 @@ Status plan_blocks_in_place(const Manifest& m, const std::vector<const Basis*>& 
             }
             for (std::size_t s = 0; s < sources.size(); ++s) {
                 if (data[s].empty()) continue;
-                std::span<const std::uint8_t> have(data[s].data() + pos, blen);
-                if (chunk_block_sums(have)[0] != chunk_sums[b]) continue;
+                // The strong hash alone decides here: no rolling needed at a known offset, and
+                // a false match is caught by the chunk's SHA-256 like any other.
+                if (strong_hash({data[s].data() + pos, blen}) != chunk_sums[b].strong) continue;
                 bs.kind = int(s) == output_source ? BlockSource::kInPlace : BlockSource::kLocal;
                 bs.source = std::uint8_t(s);
                 bs.offset = off + pos;
@@ -107,7 +110,8 @@ struct PendingBlock {
 // Phase 3: the blocks still missing, searched for at every byte offset of every source.
 Status plan_blocks_by_scan(const Manifest& m, const std::vector<const Basis*>& sources,
                            const std::vector<std::uint32_t>& build,
-                           const std::vector<std::vector<BlockSum>>& sums, Plan& plan) {
+                           const std::vector<std::vector<BlockSum>>& sums, Plan& plan,
+                           std::string& summary) {
     std::vector<PendingBlock> pending;
     std::vector<BlockSum> wanted;
     for (std::size_t k = 0; k < build.size(); ++k) {
@@ -149,6 +153,10 @@ Status plan_blocks_by_scan(const Manifest& m, const std::vector<const Basis*>& s
         return Status::ok();
     });
     if (!s) return s;
+    std::uint64_t scanned = 0;
+    for (const auto& sl : slices) scanned += sl.end - sl.begin;
+    summary = "scan (" + std::to_string(pending.size()) + " blocks sought in " + std::to_string(scanned >> 20) +
+              " MiB, " + std::to_string(found.size()) + " found)";
     // Deterministic choice: the best source, then the lowest offset.
     std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
         return std::tie(a.first, a.second.offset) < std::tie(b.first, b.second.offset);
@@ -172,9 +180,14 @@ std::uint64_t ChunkPlan::fetch_bytes() const {
 }
 
 Result<Plan> make_plan(const Manifest& m, const std::vector<const Basis*>& sources,
-                       int output_source, const SignatureFetcher& fetch_signatures) {
+                       int output_source, const SignatureFetcher& fetch_signatures,
+                       const std::function<void(const char*)>& on_phase) {
+    auto phase = [&](const char* name) {
+        if (on_phase) on_phase(name);
+    };
     Plan plan;
     if (auto s = plan_chunks(m, sources, output_source, plan); !s) return s.context("planning");
+    phase("chunks");
     std::vector<std::uint32_t> build;
     for (const auto& cp : plan.chunks)
         if (cp.action == ChunkAction::kBuild) build.push_back(cp.chunk);
@@ -189,8 +202,12 @@ Result<Plan> make_plan(const Manifest& m, const std::vector<const Basis*>& sourc
             if (got->size() != batch.size()) return Status::error("server sent too few signatures");
             for (auto& v : *got) sums.push_back(std::move(v));
         }
+        phase("signatures");
         if (auto s = plan_blocks_in_place(m, sources, output_source, build, sums, plan); !s) return s;
-        if (auto s = plan_blocks_by_scan(m, sources, build, sums, plan); !s) return s.context("scanning basis");
+        phase("in-place");
+        std::string summary = "scan";
+        if (auto s = plan_blocks_by_scan(m, sources, build, sums, plan, summary); !s) return s.context("scanning basis");
+        phase(summary.c_str());
     } else {
         // Nothing to reuse: every changed chunk comes whole.
         for (auto c : build) plan.chunks[c].fetch_whole = true;

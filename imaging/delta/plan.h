@@ -54,8 +54,10 @@ using SignatureFetcher =
 
 // sources: places to reuse data from, best first; output_source: index of the output among
 // them, or -1 when the output is new (then it reads as zeros).
+// on_phase, when set, is called after each phase with its name (for --verbose timings).
 Result<Plan> make_plan(const Manifest& manifest, const std::vector<const Basis*>& sources,
-                       int output_source, const SignatureFetcher& fetch_signatures);
+                       int output_source, const SignatureFetcher& fetch_signatures,
+                       const std::function<void(const char*)>& on_phase = {});
 
 // Decides fetch_whole and tallies reused bytes; call after the block sources are final.
 void finish_plan(const Manifest& manifest, Plan& plan);

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <zstd.h>
 
+#include <cstdio>
 #include <mutex>
 #include <utility>
 
@@ -142,6 +143,13 @@ private:
 
 Result<ReceiveReport> receive(const ReceiveOptions& o, Progress* progress) {
     auto start = std::chrono::steady_clock::now();
+    auto last = start;
+    auto phase = [&](const char* name) {
+        if (!o.verbose) return;
+        auto now = std::chrono::steady_clock::now();
+        std::fprintf(stderr, "delta: %-12s %.3f s\n", name, std::chrono::duration<double>(now - last).count());
+        last = now;
+    };
     auto key = VerifyKey::load(o.pubkey);
     if (!key) return key.status();
     auto stream = FramedStream::connect(o.server, o.timeout);
@@ -173,7 +181,8 @@ Result<ReceiveReport> receive(const ReceiveOptions& o, Progress* progress) {
     if (basis) sources.push_back(basis.get());
 
     if (progress) progress->set_total(m.nonzero_raw_bytes());
-    auto planned = make_plan(m, sources, output_source, signature_fetcher(**stream, o.timeout));
+    phase("connect");
+    auto planned = make_plan(m, sources, output_source, signature_fetcher(**stream, o.timeout), phase);
     if (!planned) return planned.status();
     Plan& plan = *planned;
     Status status;
@@ -182,6 +191,7 @@ Result<ReceiveReport> receive(const ReceiveOptions& o, Progress* progress) {
         cache = protect_in_place_blocks(m, plan, *output_basis, output_source, o.max_cache_bytes, status);
     if (!status) return status;
     finish_plan(m, plan);
+    phase("plan");
 
     ReceiveReport report;
     report.bytes_reused = plan.reused_bytes;
@@ -266,6 +276,7 @@ Result<ReceiveReport> receive(const ReceiveOptions& o, Progress* progress) {
         if (status) status = pooled;
     }
     if (!status) return status;
+    phase("transfer");
 
     // Chunks whose local blocks did not add up (rare): fetch them whole. A stored frame that
     // does not verify is an error from the assembler, so this cannot loop.
@@ -297,6 +308,7 @@ Result<ReceiveReport> receive(const ReceiveOptions& o, Progress* progress) {
     }
     (void)(*stream)->send(MsgType::kDone, {}, std::chrono::seconds(2));
     if (auto s = (*target)->sync(); !s) return s;
+    phase("finish");
 
     report.bytes_received = (*stream)->bytes_in();
     report.bytes_written = assembler.bytes_written();

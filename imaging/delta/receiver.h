@@ -29,6 +29,7 @@ struct ReceiveOptions {
     unsigned threads = 0;              // assembly threads; 0: one per core
     // Largest amount of old data copied aside before writing starts (see receiver.cc).
     std::uint64_t max_cache_bytes = 512u << 20;
+    bool verbose = false;  // phase timings on stderr
 };
 
 struct ReceiveReport {

@@ -52,6 +52,7 @@ int receive_delta(int argc, char** argv) {
     app.add_option("--pubkey", pubkey, "Ed25519 public key the manifest must be signed with")->required();
     app.add_option("--timeout", timeout, "seconds to wait for the server on any step")->capture_default_str();
     app.add_option("--threads", opt.threads, "assembly threads (0: one per core)")->capture_default_str();
+    app.add_flag("--verbose", opt.verbose, "print how long each phase took");
     PARSE_OR_RETURN(app, argc, argv);
     opt.output = output;
     opt.pubkey = pubkey;

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "block_signature.h"
 #include "matcher.h"
 #include "rolling_hash.h"
@@ -60,4 +62,21 @@ TEST_CASE("block sums cover a short last block") {
     auto sums = chunk_block_sums(data);
     REQUIRE(sums.size() == 3);
     CHECK(sums[2].strong == strong_hash({data.data() + 2 * kBlockSize, 100}));
+}
+
+TEST_CASE("the two-lane scan finds blocks in either half and across the middle") {
+    auto data = testutil::random_bytes(600000, 8);
+    const std::size_t starts = data.size() - kBlockSize + 1, mid = starts / 2;
+    const std::size_t at[] = {17, mid - 100, mid + 1, starts - 1};
+    std::vector<BlockSum> wanted;
+    for (auto a : at) wanted.push_back(chunk_block_sums({data.data() + a, kBlockSize})[0]);
+    BlockMatcher matcher(wanted);
+    std::vector<BlockMatch> found;
+    matcher.scan(data, starts, 0, found);
+    std::sort(found.begin(), found.end(), [](auto& x, auto& y) { return x.offset < y.offset; });
+    REQUIRE(found.size() == 4);
+    for (std::size_t k = 0; k < 4; ++k) {
+        CHECK(found[k].offset == at[k]);
+        CHECK(found[k].wanted == k);
+    }
 }
