@@ -1,0 +1,108 @@
+// The inventory's storage interface, and its SQLite implementation.
+//
+// Everything provisionerd keeps (hosts, images, deployments, the event log) goes through
+// Store, so that a shared PostgreSQL can later serve several provisioning servers. A host's
+// state changes only through transition(), which checks the lifecycle table and writes the new
+// state and its event in one transaction; update_host() never touches the state.
+//
+// Thread safety: a Store may be used from several threads; calls are serialised, and a
+// transaction() holds the store for its duration (keep the function short, no network I/O).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "provisioner/records.h"
+#include "provisioner/status.h"
+
+namespace provisioner {
+
+class Store {
+  public:
+    virtual ~Store() = default;
+
+    // Runs fn in one transaction: commits if it returns ok, rolls back otherwise (and if it
+    // throws). Calls from inside fn join the outer transaction.
+    virtual Status transaction(const std::function<Status()>& fn) = 0;
+
+    // The store's clock: the time it stamps on records and events.
+    virtual Timestamp now() const = 0;
+
+    // --- hosts ---
+    // Creates a host in `initial` (discovered or enrolled) and logs the event with reason.
+    // conflict if the MAC or the name is taken; invalid_argument for bad fields.
+    virtual Result<Host> add_host(const HostSpec& spec, HostState initial,
+                                  const std::string& reason) = 0;
+    virtual Result<Host> get_host(HostId id) = 0;        // not_found if absent
+    virtual Result<Host> find_host(const Mac& mac) = 0;  // not_found if absent
+    virtual Result<Host> find_host_by_name(const std::string& name) = 0;
+    virtual Result<std::vector<Host>> list_hosts(const HostFilter& filter) = 0;  // by name
+    virtual Result<std::int64_t> count_hosts(const HostFilter& filter) = 0;      // ignores limit
+    // Writes name, ip, rack, facts_json and image of host.id; the state is left alone.
+    virtual Status update_host(const Host& host) = 0;
+    // Deletes the host and its deployment targets; its events stay (with the MAC, no id).
+    virtual Status remove_host(HostId id) = 0;
+
+    // Moves a host to `to` if the lifecycle allows it from its current state, logging
+    // from -> to with reason, atomically. illegal_transition names both states.
+    Result<Event> transition(HostId id, HostState to, const std::string& reason);
+
+    // --- images ---
+    // conflict if name+version exists. id and imported_at are assigned.
+    virtual Result<Image> add_image(const Image& image) = 0;
+    virtual Result<Image> get_image(ImageId id) = 0;
+    virtual Result<Image> find_image(const std::string& name, const std::string& version) = 0;
+    virtual Result<std::vector<Image>> list_images() = 0;
+    virtual Status remove_image(ImageId id) = 0;  // conflict while a deployment or host uses it
+
+    // --- deployments ---
+    // A running deployment of image to hosts, each target pending with the given transport.
+    virtual Result<Deployment> create_deployment(ImageId image, Transport transport,
+                                                 const std::vector<HostId>& hosts) = 0;
+    virtual Result<Deployment> get_deployment(DeploymentId id) = 0;
+    virtual Result<std::vector<Deployment>> list_deployments() = 0;  // newest first
+    virtual Status set_deployment_state(DeploymentId id, DeploymentState state) = 0;
+    virtual Result<std::vector<DeploymentTarget>> list_targets(DeploymentId id) = 0;
+    // Writes state, transport, bytes, times and error of (target.deployment, target.host).
+    virtual Status update_target(const DeploymentTarget& target) = 0;
+
+    // --- events ---
+    // A server-wide or informational event (no state change); id and time are assigned.
+    virtual Result<Event> log_event(const Event& event) = 0;
+    virtual Result<std::vector<Event>> list_events(const EventFilter& filter) = 0;
+
+    // --- health ---
+    // The backend's own consistency check (SQLite: PRAGMA integrity_check + foreign_key_check).
+    virtual Status integrity_check() = 0;
+
+  protected:
+    // Writes the state and the event for transition(); called inside a transaction, after the
+    // table was checked. Implementations write, they do not decide.
+    virtual Result<Event> write_transition(const Host& host, HostState to,
+                                           const std::string& reason) = 0;
+};
+
+using Clock = std::function<Timestamp()>;
+Timestamp system_now();  // the real clock
+
+struct SqliteOptions {
+    int busy_timeout_ms = 5000;   // how long a writer waits for another connection's lock
+    Clock clock = system_now;     // injected by tests for deterministic times
+    bool check_integrity = true;  // run integrity_check() on open; refuse a damaged file
+};
+
+// Opens (creating if absent) the inventory at path, in WAL mode with foreign keys on, and
+// brings its schema up to date. ":memory:" gives a private in-memory database: the same code
+// and constraints as the file, which is what unit tests of callers should use.
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& path,
+                                                 const SqliteOptions& options = {});
+
+// The schema version this build writes (the highest migration).
+int current_schema_version();
+
+}  // namespace provisioner

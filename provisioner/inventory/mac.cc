@@ -1,0 +1,56 @@
+#include "provisioner/mac.h"
+
+#include <cstdio>
+
+namespace provisioner {
+namespace {
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+        s.remove_suffix(1);
+    return s;
+}
+
+Status bad(std::string_view text, const std::string& why) {
+    return Status::error(Code::invalid_argument, "bad MAC \"" + std::string(text) + "\": " + why);
+}
+
+}  // namespace
+
+Result<Mac> Mac::parse(std::string_view raw) {
+    std::string_view text = trim(raw);
+    if (text.empty()) return bad(text, "empty");
+    if (text.size() != 17) return bad(text, "expected six hex pairs as aa:bb:cc:dd:ee:ff");
+    const char sep = text[2];
+    if (sep != ':' && sep != '-') return bad(text, "separator must be ':' or '-'");
+    std::array<std::uint8_t, 6> bytes{};
+    for (std::size_t i = 0; i < 6; ++i) {
+        const std::size_t at = i * 3;
+        if (i > 0 && text[at - 1] != sep) return bad(text, "mixed or misplaced separators");
+        const int hi = hex_value(text[at]);
+        const int lo = hex_value(text[at + 1]);
+        if (hi < 0 || lo < 0) return bad(text, "not a hex digit");
+        bytes[i] = std::uint8_t(hi * 16 + lo);
+    }
+    const Mac mac(bytes);
+    if (mac == Mac()) return bad(text, "the all-zero address is not a host's");
+    if (bytes[0] & 0x01) return bad(text, "a multicast or broadcast address is not a host's");
+    return mac;
+}
+
+std::string Mac::str() const {
+    char buf[18];
+    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", bytes_[0], bytes_[1], bytes_[2],
+                  bytes_[3], bytes_[4], bytes_[5]);
+    return buf;
+}
+
+}  // namespace provisioner

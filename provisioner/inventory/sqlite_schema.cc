@@ -1,0 +1,122 @@
+#include "sqlite_schema.h"
+
+#include <string>
+
+namespace provisioner::sqlite {
+namespace {
+
+struct Migration {
+    int version;
+    const char* sql;
+};
+
+// Append only: a released migration never changes; a schema change is a new entry.
+constexpr Migration kMigrations[] = {
+    {1, R"sql(
+CREATE TABLE images (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    manifest_sha256 TEXT NOT NULL,
+    image_sha256 TEXT NOT NULL,
+    raw_size INTEGER NOT NULL,
+    stored_size INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    signature TEXT NOT NULL,
+    imported_at INTEGER NOT NULL,
+    UNIQUE (name, version)
+);
+CREATE TABLE hosts (
+    id INTEGER PRIMARY KEY,
+    mac TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL UNIQUE,
+    ip TEXT NOT NULL DEFAULT '',
+    rack TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL CHECK (state IN ('discovered', 'enrolled', 'booting', 'imaging',
+                                         'imaged', 'ready', 'failed', 'retired')),
+    facts_json TEXT NOT NULL DEFAULT '',
+    image_id INTEGER REFERENCES images(id) ON DELETE RESTRICT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+CREATE INDEX hosts_rack ON hosts(rack);
+CREATE INDEX hosts_state ON hosts(state);
+CREATE INDEX hosts_image ON hosts(image_id);
+CREATE TABLE deployments (
+    id INTEGER PRIMARY KEY,
+    image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE RESTRICT,
+    transport TEXT NOT NULL CHECK (transport IN ('delta', 'multicast', 'torrent')),
+    state TEXT NOT NULL CHECK (state IN ('running', 'succeeded', 'failed', 'interrupted')),
+    created_at INTEGER NOT NULL,
+    finished_at INTEGER
+);
+CREATE INDEX deployments_image ON deployments(image_id);
+CREATE TABLE deployment_targets (
+    deployment_id INTEGER NOT NULL REFERENCES deployments(id) ON DELETE CASCADE,
+    host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'succeeded', 'failed')),
+    transport TEXT NOT NULL CHECK (transport IN ('delta', 'multicast', 'torrent')),
+    bytes_done INTEGER NOT NULL DEFAULT 0,
+    bytes_total INTEGER NOT NULL DEFAULT 0,
+    started_at INTEGER,
+    finished_at INTEGER,
+    error TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (deployment_id, host_id)
+);
+CREATE INDEX deployment_targets_host ON deployment_targets(host_id);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    time INTEGER NOT NULL,
+    host_id INTEGER REFERENCES hosts(id) ON DELETE SET NULL,
+    mac TEXT NOT NULL DEFAULT '',
+    from_state TEXT,
+    to_state TEXT,
+    reason TEXT NOT NULL
+);
+CREATE INDEX events_host ON events(host_id, id);
+)sql"},
+};
+
+Result<int> read_version(Db& db) {
+    auto q = db.query("SELECT max(version) FROM schema_version");
+    if (!q) return q.status();
+    auto row = q->step();
+    if (!row) return row.status();
+    return *row && !q->is_null(0) ? int(q->i64(0)) : 0;
+}
+
+}  // namespace
+
+int latest_schema_version() {
+    return kMigrations[std::size(kMigrations) - 1].version;
+}
+
+Status migrate(Db& db) {
+    return db.transaction([&]() -> Status {
+        if (Status s = db.exec("CREATE TABLE IF NOT EXISTS schema_version ("
+                               "version INTEGER NOT NULL, applied_at INTEGER NOT NULL)");
+            !s)
+            return s;
+        auto version = read_version(db);
+        if (!version) return version.status();
+        if (*version > latest_schema_version())
+            return Status::error(Code::storage, "inventory schema version " +
+                                                    std::to_string(*version) +
+                                                    " is newer than this build's " +
+                                                    std::to_string(latest_schema_version()) +
+                                                    "; upgrade provisionerd");
+        for (const Migration& m : kMigrations) {
+            if (m.version <= *version) continue;
+            if (Status s = db.exec(m.sql); !s)
+                return s.context("schema migration " + std::to_string(m.version));
+            auto q = db.query(
+                "INSERT INTO schema_version (version, applied_at) "
+                "VALUES (?, CAST(strftime('%s', 'now') AS INTEGER) * 1000)");
+            if (!q) return q.status();
+            if (Status s = q->bind(std::int64_t(m.version)).run(); !s) return s;
+        }
+        return Status::ok();
+    });
+}
+
+}  // namespace provisioner::sqlite

@@ -1,0 +1,64 @@
+// Store on SQLite: WAL, foreign keys, busy timeout, versioned schema, prepared statements.
+// Private to the inventory; callers get it through open_sqlite_store().
+#pragma once
+
+#include <memory>
+#include <mutex>
+
+#include "provisioner/store.h"
+#include "sqlite_db.h"
+
+namespace provisioner {
+
+class SqliteStore final : public Store {
+  public:
+    SqliteStore(std::unique_ptr<sqlite::Db> db, Clock clock)
+        : db_(std::move(db)), clock_(std::move(clock)) {}
+
+    Status transaction(const std::function<Status()>& fn) override;
+    Timestamp now() const override { return clock_(); }
+
+    Result<Host> add_host(const HostSpec& spec, HostState initial,
+                          const std::string& reason) override;
+    Result<Host> get_host(HostId id) override;
+    Result<Host> find_host(const Mac& mac) override;
+    Result<Host> find_host_by_name(const std::string& name) override;
+    Result<std::vector<Host>> list_hosts(const HostFilter& filter) override;
+    Result<std::int64_t> count_hosts(const HostFilter& filter) override;
+    Status update_host(const Host& host) override;
+    Status remove_host(HostId id) override;
+
+    Result<Image> add_image(const Image& image) override;
+    Result<Image> get_image(ImageId id) override;
+    Result<Image> find_image(const std::string& name, const std::string& version) override;
+    Result<std::vector<Image>> list_images() override;
+    Status remove_image(ImageId id) override;
+
+    Result<Deployment> create_deployment(ImageId image, Transport transport,
+                                         const std::vector<HostId>& hosts) override;
+    Result<Deployment> get_deployment(DeploymentId id) override;
+    Result<std::vector<Deployment>> list_deployments() override;
+    Status set_deployment_state(DeploymentId id, DeploymentState state) override;
+    Result<std::vector<DeploymentTarget>> list_targets(DeploymentId id) override;
+    Status update_target(const DeploymentTarget& target) override;
+
+    Result<Event> log_event(const Event& event) override;
+    Result<std::vector<Event>> list_events(const EventFilter& filter) override;
+
+    Status integrity_check() override;
+
+  protected:
+    Result<Event> write_transition(const Host& host, HostState to,
+                                   const std::string& reason) override;
+
+  private:
+    Result<Host> one_host(const char* sql, const std::function<void(sqlite::Query&)>& bind,
+                          const std::string& what);
+    Result<Event> insert_event(const Event& event);
+
+    std::recursive_mutex mu_;  // held by every call, and across a transaction()
+    std::unique_ptr<sqlite::Db> db_;
+    Clock clock_;
+};
+
+}  // namespace provisioner

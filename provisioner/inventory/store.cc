@@ -1,0 +1,21 @@
+#include "provisioner/store.h"
+
+namespace provisioner {
+
+Result<Event> Store::transition(HostId id, HostState to, const std::string& reason) {
+    std::optional<Event> event;
+    Status s = transaction([&]() -> Status {
+        auto host = get_host(id);
+        if (!host) return host.status();
+        if (Status legal = check_transition(host->state, to); !legal)
+            return legal.context("host " + host->name);
+        auto written = write_transition(*host, to, reason);
+        if (!written) return written.status();
+        event = *written;
+        return Status::ok();
+    });
+    if (!s) return s;
+    return *event;
+}
+
+}  // namespace provisioner

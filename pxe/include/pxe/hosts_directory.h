@@ -1,0 +1,42 @@
+// The dhcp-hostsdir dnsmasq watches: one file per enrolled host, written so that dnsmasq's
+// inotify sees only whole files.
+#pragma once
+
+#include <filesystem>
+
+#include "imaging/status.h"
+#include "pxe/dnsmasq_config.h"
+
+namespace pxe {
+
+// Not thread-safe: one owner (provisionerd's inventory side) writes a given directory.
+class HostsDirectory {
+  public:
+    // The directory is created (mode 0755: dnsmasq reads it after dropping root) by ensure().
+    explicit HostsDirectory(std::filesystem::path dir) : dir_(std::move(dir)) {}
+
+    imaging::Status ensure() const;
+
+    // Writes the host's entry as .<name>.tmp (dnsmasq ignores dotfiles), then renames it to
+    // <name>: dnsmasq reads it on IN_MOVED_TO, without a restart. Replaces an older entry.
+    imaging::Status put(const HostEntry& host) const;
+
+    // Deletes the host's entry; absent is fine. dnsmasq keeps records it has read until it is
+    // sent SIGHUP (man dnsmasq, --dhcp-hostsdir), so the caller must reload it (see
+    // Supervisor::signal) after a removal or after put() changed an existing entry;
+    // *needs_reload says whether this call made that necessary.
+    imaging::Status remove(const MacAddress& mac, bool* needs_reload = nullptr) const;
+
+    std::filesystem::path entry_path(const MacAddress& mac) const;
+    const std::filesystem::path& dir() const { return dir_; }
+
+  private:
+    std::filesystem::path dir_;
+};
+
+// Writes contents to path through a temporary dotfile in the same directory and a rename,
+// with the given permissions. Used for host entries, boot files and dnsmasq.conf.
+imaging::Status write_file_atomically(const std::filesystem::path& path,
+                                      const std::string& contents, std::filesystem::perms perms);
+
+}  // namespace pxe
