@@ -1,0 +1,128 @@
+#include "http_session.h"
+
+#include <exception>
+#include <utility>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+#include "shared_state.h"
+
+namespace imaging::http {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+
+namespace {
+
+Response plain_error(bhttp::status status, std::string body) {
+    Response res{status, 11};
+    res.set(bhttp::field::content_type, "text/plain");
+    res.set(bhttp::field::connection, "close");
+    res.keep_alive(false);
+    res.body() = std::move(body) + "\n";
+    res.prepare_payload();
+    return res;
+}
+
+}  // namespace
+
+HttpSession::HttpSession(net::ip::tcp::socket&& socket, std::shared_ptr<SharedState> state)
+    : stream_(std::move(socket)), state_(std::move(state)) {
+    beast::error_code ec;
+    remote_ = stream_.socket().remote_endpoint(ec);
+}
+
+HttpSession::~HttpSession() {
+    if (joined_) state_->leave(this);
+}
+
+void HttpSession::run() {
+    // Runs on the session's strand from here on, so no member is touched concurrently.
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+        self->joined_ = self->state_->join(self);
+        if (!self->joined_) {
+            self->send(plain_error(bhttp::status::service_unavailable, "server busy"), true);
+            return;
+        }
+        self->do_read();
+    });
+}
+
+void HttpSession::close() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+        beast::error_code ec;
+        self->stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+        self->stream_.close();
+    });
+}
+
+void HttpSession::do_read() {
+    const auto& limits = state_->limits();
+    parser_.emplace();
+    parser_->body_limit(limits.max_body_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    stream_.expires_after(limits.request_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+}
+
+void HttpSession::on_read(beast::error_code ec, std::size_t) {
+    if (ec == bhttp::error::body_limit) {
+        return send(plain_error(bhttp::status::payload_too_large, "request body too large"),
+                    true);
+    }
+    if (ec == bhttp::error::header_limit) {
+        return send(plain_error(bhttp::status::request_header_fields_too_large,
+                                "request header too large"),
+                    true);
+    }
+    if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout) return do_close();
+    if (ec) {
+        // A malformed request: say so when the socket still works, then close.
+        if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
+            return send(plain_error(bhttp::status::bad_request, "bad request: " + ec.message()),
+                        true);
+        }
+        return do_close();
+    }
+    Request req = parser_->release();
+    Response res;
+    try {
+        res = state_->router().route(req, RequestContext{remote_});
+    } catch (const std::exception& e) {
+        res = plain_error(bhttp::status::internal_server_error,
+                          std::string("internal error: ") + e.what());
+    } catch (...) {
+        res = plain_error(bhttp::status::internal_server_error, "internal error");
+    }
+    ++served_;
+    bool close_after = !req.keep_alive() || !res.keep_alive() ||
+                       served_ >= state_->limits().max_requests_per_connection ||
+                       state_->stopped();
+    if (close_after) res.keep_alive(false);
+    send(std::move(res), close_after);
+}
+
+void HttpSession::send(Response response, bool close_after) {
+    response_ = std::make_shared<Response>(std::move(response));
+    stream_.expires_after(state_->limits().write_timeout);
+    bhttp::async_write(
+        stream_, *response_,
+        beast::bind_front_handler(&HttpSession::on_write, shared_from_this(), close_after));
+}
+
+void HttpSession::on_write(bool close_after, beast::error_code ec, std::size_t) {
+    response_.reset();
+    if (ec) return do_close();
+    if (close_after) return do_close();
+    do_read();
+}
+
+void HttpSession::do_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+    stream_.close();
+}
+
+}  // namespace imaging::http

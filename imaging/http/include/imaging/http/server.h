@@ -1,0 +1,47 @@
+// A bounded HTTP/1.1 server (Boost.Beast) dispatching to a Router. It runs on the caller's
+// io_context (any number of threads may run it); start() binds and begins accepting.
+//
+// Lifetime: the Server must outlive nothing in particular: sessions hold their own shared
+// state, so stop() (or destroying the Server) closes the listener and every open connection,
+// and pending handlers finish on the io_context. Thread-safe: stop() may be called from any
+// thread.
+#pragma once
+
+#include <memory>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "imaging/http/limits.h"
+#include "imaging/http/router.h"
+
+namespace imaging::http {
+
+class Listener;
+class SharedState;
+
+class Server {
+public:
+    // Binds endpoint (port 0 picks a free port) and starts accepting; ec on failure.
+    static std::unique_ptr<Server> start(boost::asio::io_context& ioc,
+                                         const boost::asio::ip::tcp::endpoint& endpoint,
+                                         Router router, Limits limits,
+                                         boost::system::error_code& ec);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    boost::asio::ip::tcp::endpoint local_endpoint() const { return local_; }
+    std::size_t open_connections() const;
+    void stop();
+
+private:
+    Server(std::shared_ptr<SharedState> state, std::shared_ptr<Listener> listener,
+           boost::asio::ip::tcp::endpoint local);
+    std::shared_ptr<SharedState> state_;
+    std::shared_ptr<Listener> listener_;
+    boost::asio::ip::tcp::endpoint local_;
+};
+
+}  // namespace imaging::http

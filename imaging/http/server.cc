@@ -1,0 +1,33 @@
+#include "imaging/http/server.h"
+
+#include "listener.h"
+#include "shared_state.h"
+
+namespace imaging::http {
+
+std::unique_ptr<Server> Server::start(boost::asio::io_context& ioc,
+                                      const boost::asio::ip::tcp::endpoint& endpoint,
+                                      Router router, Limits limits,
+                                      boost::system::error_code& ec) {
+    auto state = std::make_shared<SharedState>(std::move(router), limits);
+    auto listener = std::make_shared<Listener>(ioc, endpoint, state, ec);
+    if (ec) return nullptr;
+    auto local = listener->local_endpoint();
+    listener->run();
+    return std::unique_ptr<Server>(new Server(std::move(state), std::move(listener), local));
+}
+
+Server::Server(std::shared_ptr<SharedState> state, std::shared_ptr<Listener> listener,
+               boost::asio::ip::tcp::endpoint local)
+    : state_(std::move(state)), listener_(std::move(listener)), local_(local) {}
+
+Server::~Server() { stop(); }
+
+std::size_t Server::open_connections() const { return state_->size(); }
+
+void Server::stop() {
+    listener_->stop();
+    state_->stop();
+}
+
+}  // namespace imaging::http

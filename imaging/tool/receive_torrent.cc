@@ -1,0 +1,116 @@
+// `imaging receive --transport torrent`: a host of the swarm (imaging/torrent/receiver.h).
+#include <CLI/CLI.hpp>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <iostream>
+
+#include "commands.h"
+#include "imaging/http/client.h"
+#include "imaging/progress.h"
+#include "imaging/signing.h"
+#include "imaging/torrent/image_torrent.h"
+#include "imaging/torrent/receiver.h"
+
+namespace imaging::tool {
+namespace {
+
+std::atomic<bool> g_receive_stop{false};
+void on_receive_signal(int) { g_receive_stop = true; }
+
+Result<std::vector<char>> fetch_torrent(const std::string& source) {
+    if (!source.starts_with("http://")) return torrent::read_torrent_file(source);
+    auto got = http::http_get(source, std::chrono::seconds(30), 64 << 20);
+    if (!got.ok) return Status::error("fetching the torrent: " + got.error);
+    return std::vector<char>(got.body.begin(), got.body.end());
+}
+
+// Beside a regular-file output (same filesystem, cleaned up with it); under /var/tmp for a
+// block device.
+std::filesystem::path default_staging(const std::filesystem::path& output,
+                                      const torrent::ImageTorrent& t) {
+    struct stat st {};
+    if (::stat(output.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) {
+        return std::filesystem::path("/var/tmp") / ("imaging-torrent-" + t.info_hash_hex().substr(0, 16));
+    }
+    auto parent = output.has_parent_path() ? output.parent_path() : std::filesystem::path(".");
+    return parent / ("." + output.filename().string() + ".torrent-staging");
+}
+
+double unix_now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+int receive_torrent(int argc, char** argv) {
+    CLI::App app{"Receive an image through a BitTorrent swarm: download the compressed pack from "
+                 "the seed and the other hosts, write each chunk once verified against the "
+                 "signed manifest, then keep seeding for --seed-for seconds."};
+    app.name("imaging receive --transport torrent");
+    std::string transport, source, output, pubkey, staging;
+    int seed_for = 0, stall = 120;
+    torrent::ReceiveOptions opt;
+    opt.session.listen = "0.0.0.0:6881";
+    app.add_option("--transport", transport, "torrent")->required();
+    app.add_option("--torrent", source, "the .torrent: a file or an http:// URL")->required();
+    app.add_option("--output", output, "file or block device to write")->required();
+    app.add_option("--pubkey", pubkey, "Ed25519 public key the manifest must be signed with")->required();
+    app.add_option("--listen", opt.session.listen, "ADDR:PORT for peer connections (port 0: any)")->capture_default_str();
+    app.add_option("--seed-for", seed_for, "seconds to keep seeding once the image is verified")->capture_default_str();
+    app.add_option("--staging", staging, "directory for the compressed pack (default: beside the output)");
+    app.add_flag("--keep-staging", opt.keep_staging, "keep the pack afterwards (resume, or seed again)");
+    app.add_option("--upload-limit", opt.session.upload_rate_limit, "bytes/s to other hosts, 0: none")->capture_default_str();
+    app.add_option("--stall-timeout", stall, "fail after this many seconds without data")->capture_default_str();
+    PARSE_OR_RETURN(app, argc, argv);
+
+    auto key = VerifyKey::load(pubkey);
+    if (!key) return fail(key.status().message());
+    auto bytes = fetch_torrent(source);
+    if (!bytes) return fail(bytes.status().message());
+    auto parsed = torrent::load_image_torrent(*bytes, *key);
+    if (!parsed) return fail(parsed.status().message());
+
+    opt.output = output;
+    opt.staging_dir = staging.empty() ? default_staging(output, *parsed) : std::filesystem::path(staging);
+    bool made_staging = !std::filesystem::exists(opt.staging_dir);
+    opt.seed_for = std::chrono::seconds(seed_for);
+    opt.stall_timeout = std::chrono::seconds(stall);
+    std::signal(SIGINT, on_receive_signal);
+    std::signal(SIGTERM, on_receive_signal);
+    std::signal(SIGPIPE, SIG_IGN);
+    opt.should_stop = [] { return g_receive_stop.load(); };
+    Progress progress("torrent", parsed->manifest.pack_size);
+    opt.progress = &progress;
+    const auto& m = parsed->manifest;
+    opt.on_verified = [&](const torrent::ReceiveReport& r) {
+        print_result_line({{"transport", "torrent"},
+                           {"ok", true},
+                           {"output", output},
+                           {"image", m.name},
+                           {"version", m.version},
+                           {"bytes_received", r.bytes_received},
+                           {"bytes_reused", 0},
+                           {"bytes_written", r.bytes_written},
+                           {"bytes_from_seed", r.bytes_from_seed},
+                           {"bytes_from_peers", r.bytes_from_peers},
+                           {"hash_failures", r.hash_failures},
+                           {"chunks", r.chunks},
+                           {"seconds", r.seconds},
+                           {"sha256", to_hex(r.sha256)},
+                           {"unix_time", unix_now()}});
+        if (seed_for > 0) std::cerr << "torrent: verified; seeding for " << seed_for << " s" << std::endl;
+    };
+    auto report = torrent::run_receive(*parsed, opt);
+    progress.finish();
+    if (made_staging && !opt.keep_staging) {
+        std::error_code ec;
+        std::filesystem::remove(opt.staging_dir, ec);  // only if empty
+    }
+    if (!report) return fail(report.status().message());
+    return 0;
+}
+
+}  // namespace imaging::tool

@@ -1,0 +1,86 @@
+// A BitTorrent tracker for imaging swarms (BEP 3 announce, BEP 23 compact peers, BEP 7
+// peers6), in memory. It prefers peers in the requester's rack: peers of the same rack come
+// first in every reply, so hosts share within the rack and cross the rack uplink only for what
+// the rack lacks. Thread-safe; time comes from an injected clock so expiry is testable.
+//
+// Torrents are v1-only (see image_torrent.h), so a swarm has one 20-byte info-hash; there is
+// no v1/v2 pair to merge.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "imaging/torrent/rack_map.h"
+
+namespace imaging::torrent {
+
+struct AnnounceRequest {
+    std::string info_hash;  // 20 raw bytes
+    std::string peer_id;    // 20 raw bytes
+    boost::asio::ip::address ip;
+    std::uint16_t port = 0;
+    std::uint64_t left = 0;
+    std::string event;  // "", "started", "completed", "stopped"
+    int numwant = 50;
+};
+
+struct AnnounceReply {
+    std::string failure;  // non-empty: the announce was refused
+    int interval = 0;
+    int min_interval = 0;
+    int complete = 0;    // seeds in the swarm
+    int incomplete = 0;  // downloaders
+    std::vector<boost::asio::ip::tcp::endpoint> peers;  // same rack first
+};
+
+struct TrackerOptions {
+    std::chrono::seconds interval{30};  // LAN swarms are short-lived; announce often
+    std::chrono::seconds min_interval{5};
+    int max_numwant = 200;
+    // Empty: any info-hash is tracked. Otherwise only these (the deployments being served).
+    std::set<std::string> allowed;
+};
+
+class Tracker {
+public:
+    using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
+    explicit Tracker(TrackerOptions options = {}, RackMap racks = {}, Clock clock = {});
+
+    void allow(const std::string& info_hash);
+    AnnounceReply announce(const AnnounceRequest& request);
+    // Live peers of a swarm (expired ones are not counted).
+    std::size_t peer_count(const std::string& info_hash);
+
+private:
+    struct Peer {
+        std::string peer_id;
+        boost::asio::ip::tcp::endpoint endpoint;
+        std::string rack;
+        bool seed = false;
+        std::chrono::steady_clock::time_point last_seen;
+    };
+    using Swarm = std::map<boost::asio::ip::tcp::endpoint, Peer>;
+
+    void expire_locked(Swarm& swarm, std::chrono::steady_clock::time_point now);
+
+    const TrackerOptions options_;
+    const RackMap racks_;
+    const Clock clock_;
+    std::mutex mu_;
+    std::set<std::string> allowed_;
+    std::map<std::string, Swarm> swarms_;
+    std::uint64_t shuffle_seed_ = 0x9e3779b97f4a7c15ull;
+};
+
+}  // namespace imaging::torrent

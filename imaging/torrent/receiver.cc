@@ -1,0 +1,160 @@
+#include "imaging/torrent/receiver.h"
+
+#include <cstring>
+#include <system_error>
+
+#include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/torrent_handle.hpp>
+#include <libtorrent/torrent_status.hpp>
+
+#include "imaging/target.h"
+#include "imaging/torrent/chunk_assembler.h"
+#include "imaging/torrent/chunk_writer.h"
+
+namespace imaging::torrent {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kBlockSize = 16 << 10;
+
+bool from_seed(const lt::peer_id& pid) {
+    return std::memcmp(pid.data(), kSeedFingerprint, std::strlen(kSeedFingerprint)) == 0;
+}
+
+// One receive: the state the alert loop updates.
+class Receive {
+public:
+    Receive(const ImageTorrent& t, const ReceiveOptions& o, Target& target)
+        : t_(t),
+          o_(o),
+          assembler_(t.manifest, static_cast<std::uint64_t>(t.info->piece_length())),
+          writer_(t.manifest, o.staging_dir / kPackFile, target),
+          target_(target) {}
+
+    Result<ReceiveReport> run();
+
+private:
+    Status handle(lt::alert* a);
+    Status piece_in(lt::piece_index_t piece);
+    void count_block(const lt::block_finished_alert& b);
+
+    const ImageTorrent& t_;
+    const ReceiveOptions& o_;
+    ChunkAssembler assembler_;
+    ChunkWriter writer_;
+    Target& target_;
+    lt::torrent_handle handle_;
+    ReceiveReport report_;
+    Clock::time_point start_ = Clock::now();
+    Clock::time_point last_data_ = Clock::now();
+};
+
+void Receive::count_block(const lt::block_finished_alert& b) {
+    int piece_size = t_.info->piece_size(b.piece_index);
+    auto bytes = static_cast<std::uint64_t>(
+        std::max(0, std::min(kBlockSize, piece_size - b.block_index * kBlockSize)));
+    report_.bytes_received += bytes;
+    (from_seed(b.pid) ? report_.bytes_from_seed : report_.bytes_from_peers) += bytes;
+    last_data_ = Clock::now();
+    if (o_.progress) o_.progress->set_done(std::min(report_.bytes_received, t_.manifest.pack_size));
+}
+
+Status Receive::piece_in(lt::piece_index_t piece) {
+    for (std::size_t chunk : assembler_.piece_done(static_cast<int>(piece))) {
+        if (Status s = writer_.write_chunk(chunk); !s) return s;
+    }
+    return Status::ok();
+}
+
+Status Receive::handle(lt::alert* a) {
+    if (auto* b = lt::alert_cast<lt::block_finished_alert>(a)) {
+        count_block(*b);
+    } else if (auto* p = lt::alert_cast<lt::piece_finished_alert>(a)) {
+        return piece_in(p->piece_index);
+    } else if (lt::alert_cast<lt::hash_failed_alert>(a)) {
+        ++report_.hash_failures;
+    } else if (lt::alert_cast<lt::torrent_checked_alert>(a)) {
+        // Pieces a previous run left in the staging pack: found by the check, not downloaded.
+        auto st = handle_.status(lt::torrent_handle::query_pieces);
+        for (int i = 0; i < st.pieces.size(); ++i) {
+            if (!st.pieces[lt::piece_index_t{i}]) continue;
+            if (Status s = piece_in(lt::piece_index_t{i}); !s) return s;
+        }
+    } else if (auto* lf = lt::alert_cast<lt::listen_failed_alert>(a)) {
+        return Status::error("listen on " + o_.session.listen + ": " + lf->message());
+    } else if (auto* te = lt::alert_cast<lt::torrent_error_alert>(a)) {
+        return Status::error("torrent: " + te->message());
+    } else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
+        return Status::error("staging pack: " + fe->message());
+    }
+    return Status::ok();
+}
+
+Result<ReceiveReport> Receive::run() {
+    if (Status s = writer_.write_zero_chunks(); !s) return s;
+    auto session = make_lan_session(o_.session);
+    lt::add_torrent_params p;
+    p.ti = t_.info;
+    p.save_path = o_.staging_dir.string();
+    p.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
+    lt::error_code ec;
+    handle_ = session->add_torrent(std::move(p), ec);
+    if (ec) return Status::error("adding the torrent: " + ec.message());
+    if (o_.progress) o_.progress->set_total(t_.manifest.pack_size);
+
+    std::optional<Clock::time_point> verified_at;
+    Status failure;
+    for (;;) {
+        session->wait_for_alert(std::chrono::milliseconds(200));
+        std::vector<lt::alert*> alerts;
+        session->pop_alerts(&alerts);
+        for (lt::alert* a : alerts) {
+            if (failure = handle(a); !failure) break;
+        }
+        if (!failure) break;
+        auto now = Clock::now();
+        if (!verified_at && assembler_.pending_chunks() == 0) {
+            if (failure = target_.sync(); !failure) break;
+            verified_at = now;
+            report_.seconds = std::chrono::duration<double>(now - start_).count();
+            report_.sha256 = t_.manifest.image_sha256;
+            report_.bytes_written = writer_.bytes_written();
+            report_.chunks = writer_.chunks_written();
+            if (o_.progress) o_.progress->finish();
+            if (o_.on_verified) o_.on_verified(report_);
+        }
+        bool stop = o_.should_stop && o_.should_stop();
+        if (verified_at && (stop || now - *verified_at >= o_.seed_for)) break;
+        if (!verified_at && stop) {
+            failure = Status::error("interrupted before the image was complete");
+            break;
+        }
+        if (!verified_at && now - last_data_ > o_.stall_timeout) {
+            failure = Status::error("no data for " + std::to_string(o_.stall_timeout.count()) +
+                                    " s (is the seed or tracker reachable?)");
+            break;
+        }
+    }
+    report_.bytes_uploaded = static_cast<std::uint64_t>(handle_.status().total_payload_upload);
+    session->remove_torrent(handle_);
+    session.reset();
+    if (!failure) return failure;
+    return report_;
+}
+
+}  // namespace
+
+Result<ReceiveReport> run_receive(const ImageTorrent& torrent, const ReceiveOptions& options) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.staging_dir, ec);
+    if (ec) return Status::error("staging directory " + options.staging_dir.string() + ": " + ec.message());
+    auto target = Target::open(options.output, torrent.manifest.raw_size);
+    if (!target) return target.status();
+    Receive receive(torrent, options, **target);
+    auto result = receive.run();
+    if (!options.keep_staging) std::filesystem::remove(options.staging_dir / kPackFile, ec);
+    return result;
+}
+
+}  // namespace imaging::torrent

@@ -1,0 +1,122 @@
+#include "imaging/torrent/seeder.h"
+
+#include <chrono>
+#include <set>
+#include <vector>
+
+#include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/error_code.hpp>
+#include <libtorrent/peer_info.hpp>
+#include <libtorrent/torrent_handle.hpp>
+#include <libtorrent/torrent_status.hpp>
+
+#include "imaging/torrent/image_torrent.h"
+#include "imaging/torrent/swarm_coverage.h"
+
+namespace imaging::torrent {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One look at the connected peers' have-bitfields. Connections to finished hosts are kept
+// open (close_redundant_connections off, lan_settings.cc), so a host that completed is seen
+// here as a seed; one that closed anyway is caught by its disconnect reason below.
+void poll_coverage(const lt::torrent_handle& h, SwarmCoverage& coverage, std::set<lt::peer_id>& seen) {
+    std::vector<lt::peer_info> peers;
+    h.get_peer_info(peers);
+    coverage.begin_poll();
+    for (const auto& peer : peers) {
+        if (peer.flags & lt::peer_info::handshake) continue;
+        seen.insert(peer.pid);
+        coverage.add_peer(peer.pieces, static_cast<bool>(peer.flags & lt::peer_info::seed));
+    }
+}
+
+}  // namespace
+
+Result<SeedReport> run_seed(const SeedOptions& o) {
+    auto log = [&](const std::string& line) { if (o.log) o.log(line); };
+    auto torrent = load_image_torrent_unverified(o.torrent);
+    if (!torrent) return torrent.status();
+    auto on_disk = load_manifest_unverified(o.image_dir);
+    if (!on_disk) return on_disk.status();
+    if (on_disk->to_json() != torrent->manifest.to_json()) {
+        return Status::error("the torrent is not of the image in " + o.image_dir.string() +
+                             " (their manifests differ)");
+    }
+
+    auto start = Clock::now();
+    auto session = make_lan_session(o.session);
+    lt::add_torrent_params p;
+    p.ti = torrent->info;
+    p.save_path = o.image_dir.string();
+    p.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
+    if (o.super_seed) p.flags |= lt::torrent_flags::super_seeding;
+    lt::error_code ec;
+    lt::torrent_handle h = session->add_torrent(std::move(p), ec);
+    if (ec) return Status::error("adding the torrent: " + ec.message());
+
+    const int num_pieces = torrent->info->num_pieces();
+    bool checked = false;
+    SeedReport report;
+    std::set<lt::peer_id> seen;
+    SwarmCoverage coverage(num_pieces);
+    auto next_poll = Clock::now();
+    Status failure;
+    while (failure.is_ok() && report.reason.empty()) {
+        session->wait_for_alert(std::chrono::milliseconds(200));
+        std::vector<lt::alert*> alerts;
+        session->pop_alerts(&alerts);
+        for (lt::alert* a : alerts) {
+            if (auto* lf = lt::alert_cast<lt::listen_failed_alert>(a)) {
+                failure = Status::error("listen on " + o.session.listen + ": " + lf->message());
+            } else if (auto* te = lt::alert_cast<lt::torrent_error_alert>(a)) {
+                failure = Status::error("torrent: " + te->message());
+            } else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
+                failure = Status::error("pack file: " + fe->message());
+            } else if (lt::alert_cast<lt::torrent_checked_alert>(a)) {
+                auto st = h.status();
+                if (!st.is_seeding) {
+                    failure = Status::error((o.image_dir / kPackFile).string() +
+                                            " does not match the torrent (" +
+                                            std::to_string(st.num_pieces) + " of " +
+                                            std::to_string(num_pieces) + " pieces pass)");
+                } else {
+                    checked = true;
+                    log("seeding " + torrent->manifest.name + " " + torrent->manifest.version +
+                        " (" + torrent->info_hash_hex() + ", " + std::to_string(num_pieces) +
+                        " pieces) on " + o.session.listen);
+                }
+            } else if (auto* pd = lt::alert_cast<lt::peer_disconnected_alert>(a)) {
+                // Both ends complete: the host has the whole image and stays in the swarm.
+                if (pd->error == lt::errors::upload_upload_connection) coverage.complete_copy_seen();
+            } else if (auto* tr = lt::alert_cast<lt::tracker_error_alert>(a)) {
+                log("tracker: " + tr->message());
+            }
+        }
+        if (o.should_stop && o.should_stop()) report.reason = "stopped";
+        if (checked && Clock::now() >= next_poll) {
+            next_poll = Clock::now() + std::chrono::milliseconds(250);
+            poll_coverage(h, coverage, seen);
+        }
+        if (checked && o.leave_when_distributed && report.reason.empty()) {
+            if (coverage.complete()) {
+                report.reason = "distributed";
+                log("every piece is in the swarm; the seed leaves");
+            }
+        }
+    }
+    if (!failure) return failure;
+    h.pause();  // disconnects every peer now; the session's teardown may take a while
+    auto st = h.status();
+    report.bytes_uploaded = static_cast<std::uint64_t>(st.total_payload_upload);
+    report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    report.stopped_unix_time =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    report.peers_seen = static_cast<int>(seen.size());
+    session->remove_torrent(h);
+    return report;
+}
+
+}  // namespace imaging::torrent

@@ -1,0 +1,92 @@
+#include "imaging/torrent/tracker.h"
+
+#include <algorithm>
+#include <random>
+
+namespace imaging::torrent {
+
+Tracker::Tracker(TrackerOptions options, RackMap racks, Clock clock)
+    : options_(std::move(options)),
+      racks_(std::move(racks)),
+      clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })),
+      allowed_(options_.allowed) {}
+
+void Tracker::allow(const std::string& info_hash) {
+    std::lock_guard lock(mu_);
+    allowed_.insert(info_hash);
+}
+
+void Tracker::expire_locked(Swarm& swarm, std::chrono::steady_clock::time_point now) {
+    // A peer that missed two announces is gone (crashed, or its stop announce was lost).
+    auto deadline = 2 * options_.interval;
+    std::erase_if(swarm, [&](const auto& kv) { return now - kv.second.last_seen > deadline; });
+}
+
+std::size_t Tracker::peer_count(const std::string& info_hash) {
+    std::lock_guard lock(mu_);
+    auto it = swarms_.find(info_hash);
+    if (it == swarms_.end()) return 0;
+    expire_locked(it->second, clock_());
+    return it->second.size();
+}
+
+AnnounceReply Tracker::announce(const AnnounceRequest& req) {
+    AnnounceReply reply;
+    if (req.info_hash.size() != 20) {
+        reply.failure = "info_hash must be 20 bytes";
+        return reply;
+    }
+    if (req.port == 0) {
+        reply.failure = "port missing or 0";
+        return reply;
+    }
+    auto now = clock_();
+    boost::asio::ip::tcp::endpoint self(normalize(req.ip), req.port);
+    std::string rack = racks_.rack_of(self.address());
+
+    std::vector<Peer> same_rack, other_racks;
+    {
+        std::lock_guard lock(mu_);
+        if (!allowed_.empty() && !allowed_.count(req.info_hash)) {
+            reply.failure = "unknown torrent";
+            return reply;
+        }
+        Swarm& swarm = swarms_[req.info_hash];
+        expire_locked(swarm, now);
+        if (req.event == "stopped") {
+            swarm.erase(self);
+        } else {
+            Peer& p = swarm[self];
+            p.peer_id = req.peer_id;
+            p.endpoint = self;
+            p.rack = rack;
+            p.seed = req.left == 0;
+            p.last_seen = now;
+        }
+        for (const auto& [ep, peer] : swarm) {
+            (peer.seed ? reply.complete : reply.incomplete) += 1;
+            if (ep == self) continue;
+            // A seed has nothing to gain from another seed.
+            if (req.left == 0 && peer.seed) continue;
+            (peer.rack == rack ? same_rack : other_racks).push_back(peer);
+        }
+        ++shuffle_seed_;
+    }
+    // Shuffled within each group so that a rack's peers do not all pick the same few.
+    std::mt19937_64 rng(shuffle_seed_ ^ std::hash<std::string>{}(req.peer_id));
+    std::shuffle(same_rack.begin(), same_rack.end(), rng);
+    std::shuffle(other_racks.begin(), other_racks.end(), rng);
+
+    int want = std::clamp(req.numwant, 0, options_.max_numwant);
+    for (const auto* group : {&same_rack, &other_racks}) {
+        for (const auto& p : *group) {
+            if (static_cast<int>(reply.peers.size()) >= want) break;
+            reply.peers.push_back(p.endpoint);
+        }
+    }
+    reply.interval = static_cast<int>(options_.interval.count());
+    reply.min_interval = static_cast<int>(options_.min_interval.count());
+    return reply;
+}
+
+}  // namespace imaging::torrent

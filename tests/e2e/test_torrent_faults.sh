@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# BitTorrent imaging faults on loopback, real libtorrent swarms of 4 receivers each:
+# - a corrupt peer: a host whose staging pack rots after it verified it serves bad pieces;
+#   they fail their hash, are fetched again elsewhere, and nothing bad is written;
+# - the seed leaving once every piece is somewhere in the swarm: the hosts finish from each other.
+set -euo pipefail
+: "${PROVISIONER_BIN:?}" "${PROVISIONER_SOURCE:?}"
+source "$PROVISIONER_SOURCE/tests/e2e/lib/image.sh"
+
+WORK=$(mktemp -d /tmp/e2e-torrent-faults.XXXXXX)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+die() { echo "FAIL: $*" >&2; for f in "$WORK"/*.err; do echo "--- $f" >&2; tail -5 "$f" >&2; done; exit 1; }
+
+# wait_json FILE SECONDS: until FILE has a line of JSON.
+wait_json() {
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        grep -q '^{' "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+# wait_stderr FILE PATTERN SECONDS
+wait_stderr() {
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+PORT=$((20000 + RANDOM % 20000))
+image_make_signed "$WORK/img" 36
+PACK=$(stat -c %s "$IMAGE_DIR/chunks.pack")
+
+# check_receivers PREFIX: 4 verified, identical images; prints the sum of FIELD over them.
+check_receivers() {
+    local prefix=$1 i line
+    for i in 1 2 3 4; do
+        line=$(tail -1 "$WORK/$prefix$i.out")
+        [ "$(jq -r .ok <<<"$line")" = true ] || die "$prefix$i: $line"
+        [ "$(jq -r .sha256 <<<"$line")" = "$IMAGE_SHA256" ] || die "$prefix$i sha256: $line"
+        image_check_output "$WORK/$prefix$i.raw" || die "$prefix$i wrote a different image"
+    done
+}
+sum_field() {
+    local prefix=$1 field=$2
+    cat "$WORK/$prefix"[1-4].out | grep '^{' | jq -s "map(.$field) | add"
+}
+start_receivers() {  # PREFIX TRACKER EXTRA...
+    local prefix=$1 tracker=$2 i
+    shift 2
+    for i in 1 2 3 4; do
+        "$IMAGING" receive --transport torrent --torrent "http://$tracker/image.torrent" \
+            --output "$WORK/$prefix$i.raw" --pubkey "$IMAGE_PUB" --listen 127.0.0.1:0 \
+            --seed-for 120 --stall-timeout 90 "$@" >"$WORK/$prefix$i.out" 2>"$WORK/$prefix$i.err" &
+        PIDS+=($!)
+    done
+}
+
+# --- a corrupt peer
+TRACKER=127.0.0.1:$PORT
+# The seed is slow on purpose (1.5 MB/s), so the receivers ask the fast corrupt peer first.
+"$IMAGING" seed --image "$IMAGE_DIR" --listen 127.0.0.1:$((PORT + 1)) --tracker-listen $TRACKER \
+    --upload-limit 1500000 >"$WORK/seed.out" 2>"$WORK/seed.err" &
+SEED=$!
+PIDS+=($SEED)
+wait_stderr "$WORK/seed.err" "seeding" 30 || die "seed did not start"
+# The corrupt peer starts from a full staging pack (the resume path: hash-checked, nothing
+# downloaded), verifies its image, then its pack is overwritten while it seeds.
+mkdir -p "$WORK/bad-staging"
+cp "$IMAGE_DIR/chunks.pack" "$WORK/bad-staging/"
+"$IMAGING" receive --transport torrent --torrent "http://$TRACKER/image.torrent" \
+    --output "$WORK/bad.raw" --pubkey "$IMAGE_PUB" --listen 127.0.0.1:0 --seed-for 300 \
+    --staging "$WORK/bad-staging" --keep-staging >"$WORK/bad.out" 2>"$WORK/bad.err" &
+PIDS+=($!)
+wait_json "$WORK/bad.out" 30 || die "the corrupt peer did not resume its image"
+[ "$(jq -r .bytes_received "$WORK/bad.out")" = 0 ] || die "resume downloaded again: $(cat "$WORK/bad.out")"
+python3 - "$WORK/bad-staging/chunks.pack" <<'PY'
+import os, sys
+with open(sys.argv[1], 'r+b') as f:
+    size = os.fstat(f.fileno()).st_size
+    for off in range(0, size, 4096):
+        f.seek(off); f.write(os.urandom(min(64, size - off)))
+    f.flush(); os.fsync(f.fileno())
+PY
+sleep 1  # the corrupt peer's next announce is not needed: the tracker already lists it
+start_receivers c "$TRACKER"
+for i in 1 2 3 4; do wait_json "$WORK/c$i.out" 180 || die "receiver c$i did not finish"; done
+check_receivers c
+failures=$(sum_field c hash_failures)
+[ "$failures" -gt 0 ] || die "no piece failed its hash: the corrupt peer was never used"
+echo "corrupt peer: 4 receivers verified after $failures failed pieces"
+for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+wait 2>/dev/null || true
+PIDS=()
+
+# --- the seed leaves once every piece is in the swarm
+# The tracker runs on its own, as provisionerd hosts it: the seed leaving does not take the
+# hosts' rendezvous with it.
+PORT=$((PORT + 10))
+TRACKER=127.0.0.1:$PORT
+"$IMAGING" torrent "$IMAGE_DIR" --tracker "http://$TRACKER/announce" --out "$WORK/image.torrent" >/dev/null \
+    || die "imaging torrent failed"
+"$IMAGING" tracker --listen "$TRACKER" --torrent "$WORK/image.torrent" >"$WORK/tracker.out" 2>"$WORK/tracker.err" &
+PIDS+=($!)
+wait_stderr "$WORK/tracker.err" "tracker on" 30 || die "tracker did not start"
+"$IMAGING" seed --image "$IMAGE_DIR" --listen 127.0.0.1:$((PORT + 1)) --torrent "$WORK/image.torrent" \
+    --upload-limit 6000000 --leave-when-distributed >"$WORK/lseed.out" 2>"$WORK/lseed.err" &
+SEED=$!
+PIDS+=($SEED)
+wait_stderr "$WORK/lseed.err" "seeding" 30 || die "seed did not start"
+# The hosts are much slower among themselves (0.5 MB/s each) than the seed (6 MB/s), so the
+# seed's one copy or so is out in a few seconds while they still need most of the image
+# from each other: the seed leaves with every host busy, even on a loaded machine.
+start_receivers l "$TRACKER" --upload-limit 500000
+wait "$SEED" || die "the seed failed: $(cat "$WORK/lseed.err")"
+seed_line=$(tail -1 "$WORK/lseed.out")
+[ "$(jq -r .reason <<<"$seed_line")" = distributed ] || die "seed: $seed_line"
+left_at=$(jq -r .unix_time <<<"$seed_line")
+for i in 1 2 3 4; do wait_json "$WORK/l$i.out" 180 || die "receiver l$i did not finish without the seed"; done
+check_receivers l
+# Verified after the seed had left: by their own clocks' JSON lines, not by when we looked.
+after=$(cat "$WORK"/l[1-4].out | grep '^{' | jq -s "map(select(.unix_time > $left_at)) | length")
+[ "$after" -gt 0 ] || die "every receiver was done before the seed left: nothing tested"
+uploaded=$(jq -r .bytes_uploaded <<<"$seed_line")
+echo "seed left after uploading $uploaded bytes (pack $PACK); $after receivers finished from each other"
+echo PASS

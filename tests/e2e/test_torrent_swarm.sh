@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# BitTorrent imaging on loopback with a real libtorrent swarm: one seed (also the tracker)
+# and 4 receivers complete with verified, identical images and share among themselves; a
+# torrent not signed by the receiver's key, one whose pack size differs from its manifest,
+# and one whose piece hashes cover another pack are refused with a clear error.
+set -euo pipefail
+: "${PROVISIONER_BIN:?}" "${PROVISIONER_SOURCE:?}"
+source "$PROVISIONER_SOURCE/tests/e2e/lib/image.sh"
+
+WORK=$(mktemp -d /tmp/e2e-torrent-swarm.XXXXXX)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+die() { echo "FAIL: $*" >&2; for f in "$WORK"/*.err; do echo "--- $f" >&2; tail -5 "$f" >&2; done; exit 1; }
+
+# wait_json FILE SECONDS: until FILE has a line of JSON.
+wait_json() {
+    local i
+    for ((i = 0; i < $2 * 10; i++)); do
+        grep -q '^{' "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+# wait_stderr FILE PATTERN SECONDS
+wait_stderr() {
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+PORT=$((20000 + RANDOM % 20000))
+TRACKER=127.0.0.1:$PORT
+image_make_signed "$WORK/img" 36
+PACK=$(stat -c %s "$IMAGE_DIR/chunks.pack")
+
+"$IMAGING" seed --image "$IMAGE_DIR" --listen 127.0.0.1:$((PORT + 1)) --tracker-listen $TRACKER \
+    >"$WORK/seed.out" 2>"$WORK/seed.err" &
+PIDS+=($!)
+wait_stderr "$WORK/seed.err" "seeding" 30 || die "seed did not start"
+
+# --- completion: 4 receivers, the torrent fetched from the seed's URL
+for i in 1 2 3 4; do
+    "$IMAGING" receive --transport torrent --torrent "http://$TRACKER/image.torrent" \
+        --output "$WORK/out$i.raw" --pubkey "$IMAGE_PUB" --listen 127.0.0.1:0 --seed-for 60 \
+        --stall-timeout 60 >"$WORK/r$i.out" 2>"$WORK/r$i.err" &
+    PIDS+=($!)
+done
+for i in 1 2 3 4; do wait_json "$WORK/r$i.out" 120 || die "receiver $i did not finish"; done
+from_peers=0
+for i in 1 2 3 4; do
+    line=$(tail -1 "$WORK/r$i.out")
+    [ "$(jq -r .ok <<<"$line")" = true ] || die "receiver $i: $line"
+    [ "$(jq -r .transport <<<"$line")" = torrent ] || die "receiver $i transport: $line"
+    [ "$(jq -r .sha256 <<<"$line")" = "$IMAGE_SHA256" ] || die "receiver $i sha256: $line"
+    [ "$(jq -r '.bytes_from_seed + .bytes_from_peers == .bytes_received' <<<"$line")" = true ] ||
+        die "receiver $i byte counts: $line"
+    [ "$(jq -r '.bytes_received >= '"$PACK" <<<"$line")" = true ] || die "receiver $i got less than the pack: $line"
+    image_check_output "$WORK/out$i.raw" || die "receiver $i wrote a different image"
+    from_peers=$((from_peers + $(jq -r .bytes_from_peers <<<"$line")))
+done
+[ "$from_peers" -gt 0 ] || die "no receiver got anything from another host"
+echo "completion: 4 receivers verified; $from_peers bytes moved between hosts"
+
+# --- refusals
+"$IMAGING" keygen --out "$WORK/other" >/dev/null
+if "$IMAGING" receive --transport torrent --torrent "http://$TRACKER/image.torrent" \
+    --output "$WORK/x.raw" --pubkey "$WORK/other.pub" >/dev/null 2>"$WORK/wrongkey.err"; then
+    die "a torrent signed by another key was accepted"
+fi
+grep -q "^imaging: error: .*not signed by the given key" "$WORK/wrongkey.err" || die "unclear error: $(cat "$WORK/wrongkey.err")"
+[ ! -e "$WORK/x.raw" ] || [ ! -s "$WORK/x.raw" ] || die "something was written for a refused torrent"
+
+# A torrent whose info dictionary carries this image's genuine manifest but another pack.
+image_make_raw "$WORK/raw2" 8
+"$IMAGING" pack "$WORK/raw2" "$WORK/img2" --key "$IMAGE_KEY" >/dev/null
+"$IMAGING" torrent "$WORK/img2" --tracker "http://$TRACKER/announce" --out "$WORK/img2.torrent" >/dev/null
+python3 - "$WORK/img2.torrent" "$IMAGE_DIR/manifest.json" "$WORK/swapped.torrent" <<'PY'
+import sys
+data = open(sys.argv[1], 'rb').read()
+key = b'20:provisioner manifest'
+at = data.index(key) + len(key)
+colon = data.index(b':', at)
+length = int(data[at:colon])
+manifest = open(sys.argv[2], 'rb').read().strip()
+out = data[:at] + str(len(manifest)).encode() + b':' + manifest + data[colon + 1 + length:]
+open(sys.argv[3], 'wb').write(out)
+PY
+if "$IMAGING" receive --transport torrent --torrent "$WORK/swapped.torrent" --output "$WORK/y.raw" \
+    --pubkey "$IMAGE_PUB" >/dev/null 2>"$WORK/swapped.err"; then
+    die "a torrent whose pack is not its manifest's was accepted"
+fi
+grep -q "^imaging: error: the torrent does not match its signed manifest" "$WORK/swapped.err" ||
+    die "unclear error: $(cat "$WORK/swapped.err")"
+
+# Same size, same genuine manifest, but piece hashes over a tampered pack: caught when the
+# first chunk is decoded, before anything of it is written.
+cp -r "$IMAGE_DIR" "$WORK/tampered"
+python3 -c "
+import sys
+f = open('$WORK/tampered/chunks.pack', 'r+b'); f.seek(100); f.write(b'tampered' * 64)"
+"$IMAGING" seed --image "$WORK/tampered" --listen 127.0.0.1:$((PORT + 2)) \
+    --tracker-listen 127.0.0.1:$((PORT + 3)) >/dev/null 2>"$WORK/tseed.err" &
+PIDS+=($!)
+wait_stderr "$WORK/tseed.err" "seeding" 30 || die "tampered seed did not start"
+if "$IMAGING" receive --transport torrent --torrent "http://127.0.0.1:$((PORT + 3))/image.torrent" \
+    --output "$WORK/z.raw" --pubkey "$IMAGE_PUB" --listen 127.0.0.1:0 --stall-timeout 30 \
+    >/dev/null 2>"$WORK/tampered.err"; then
+    die "a tampered pack was accepted"
+fi
+grep -q "^imaging: error: the torrent does not match its signed manifest: chunk 0" "$WORK/tampered.err" ||
+    die "unclear error: $(cat "$WORK/tampered.err")"
+echo "refusals: wrong key, foreign pack, tampered pieces"
+echo PASS
