@@ -24,8 +24,9 @@ constexpr Command kCommands[] = {
     {"unpack", "write an image out to a file (sparse) or a block device", cmd_unpack},
     {"serve", "serve an image to delta receivers over TCP", cmd_serve},
     {"send", "send an image to many hosts at once over UDP multicast", cmd_send},
-    {"torrent", "make the BitTorrent (v2) torrent of an image", cmd_torrent},
+    {"torrent", "make the BitTorrent torrent of an image", cmd_torrent},
     {"seed", "seed an image over BitTorrent, and track its swarm", cmd_seed},
+    {"tracker", "track a BitTorrent swarm on its own, apart from the seed", cmd_tracker},
     {"receive", "receive an image by a transport (delta, ...)", cmd_receive},
 };
 

@@ -1,0 +1,426 @@
+#include "receiver_engine.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+namespace imaging::multicast {
+namespace {
+
+std::string seconds_text(Duration d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count() / 1000.0)
+               .substr(0, 4) +
+           " s";
+}
+
+}  // namespace
+
+ReceiverEngine::ReceiverEngine(const ReceiverConfig& config, DatagramSocket& socket,
+                               const Clock& clock, ManifestCheck check, ChunkSink& sink, Log log)
+    : config_(config),
+      socket_(socket),
+      clock_(clock),
+      check_(std::move(check)),
+      sink_(sink),
+      log_(std::move(log)),
+      random_(config.seed),
+      started_(clock.now()),
+      last_heard_(clock.now()) {}
+
+void ReceiverEngine::fail(const std::string& message) {
+    if (phase_ == Phase::kFailed) return;
+    phase_ = Phase::kFailed;
+    error_ = Status::error(message);
+}
+
+std::string ReceiverEngine::progress_text() const {
+    if (!manifest_) return "the manifest was not received";
+    return std::to_string(stats_.chunks_verified) + " of " +
+           std::to_string(manifest_->chunks.size()) + " chunks verified";
+}
+
+void ReceiverEngine::send_to(const Endpoint& to, const std::vector<std::uint8_t>& bytes) {
+    OutDatagram d{to, bytes, {}};
+    // Feedback is best effort: a lost or failed report is sent again on the next round.
+    (void)socket_.send(std::span<const OutDatagram>(&d, 1));
+}
+
+void ReceiverEngine::send_status(ReceiverState state) {
+    send_to(sender_,
+            encode(StatusReport{session_, config_.receiver_id, state, tracker_.missing()}));
+}
+
+void ReceiverEngine::on_datagram(const InDatagram& datagram) {
+    if (finished()) return;
+    Decoded d = decode(datagram.view());
+    if (!d.ok()) {
+        ++stats_.rejected;
+        return;
+    }
+    if (phase_ == Phase::kSearching) {
+        if (auto* a = std::get_if<Announce>(&d.packet)) on_announce(*a, datagram.from);
+        return;
+    }
+    if (session_of(d.packet) != session_) {
+        ++stats_.rejected;
+        return;
+    }
+    // Only the sender speaks for the session; other receivers only NACK.
+    bool from_sender = datagram.from == sender_;
+    if (auto* data = std::get_if<Data>(&d.packet)) {
+        if (!from_sender) {
+            ++stats_.rejected;
+            return;
+        }
+        last_heard_ = clock_.now();
+        if (phase_ != Phase::kReceiving) return;
+        if (!manifest_ && data->parity) return;
+        if (!manifest_ && data->object != 0) {
+            // Cannot be checked against a layout yet: keep it (bounded) for when we can.
+            if (early_bytes_ + datagram.length <= config_.max_early_bytes) {
+                auto bytes = datagram.view();
+                early_.emplace_back(bytes.begin(), bytes.end());
+                early_bytes_ += datagram.length;
+            } else {
+                ++stats_.deferred;
+            }
+            return;
+        }
+        if (data->parity)
+            on_parity(*data, datagram.length);
+        else
+            on_data(*data, datagram.length);
+    } else if (auto* poll = std::get_if<Poll>(&d.packet)) {
+        if (!from_sender) return void(++stats_.rejected);
+        last_heard_ = clock_.now();
+        on_poll(*poll);
+    } else if (auto* nack = std::get_if<Nack>(&d.packet)) {
+        if (phase_ != Phase::kReceiving || nack->receiver == config_.receiver_id) return;
+        for (const Range& r : nack->ranges) {
+            if (std::uint64_t(r.first) + r.count <= tracker_.total()) requested_.add(r);
+        }
+        for (std::uint32_t b : nack->parity_blocks)
+            if (b < tracker_.total()) parity_requested_.add(b, 1);
+    } else if (auto* end = std::get_if<End>(&d.packet)) {
+        if (!from_sender) return void(++stats_.rejected);
+        if (phase_ == Phase::kComplete) {
+            phase_ = Phase::kFinished;
+        } else {
+            fail(std::string("the sender ended the session (") +
+                 (end->reason == EndReason::kAborted ? "aborted" : "complete for the others") +
+                 ") before this image was complete: " + progress_text());
+        }
+    } else if (std::holds_alternative<Announce>(d.packet)) {
+        if (from_sender) last_heard_ = clock_.now();
+    }
+}
+
+void ReceiverEngine::on_announce(const Announce& a, const Endpoint& from) {
+    session_ = a.session;
+    sender_ = from;
+    announce_ = a;
+    layout_ = FragmentLayout(a.fragment_payload, {a.manifest_size});
+    if (layout_.total() > a.total_fragments) {
+        ++stats_.rejected;
+        session_ = 0;
+        return;
+    }
+    tracker_ = LossTracker(a.total_fragments);
+    objects_.assign(1, Object{});
+    phase_ = Phase::kReceiving;
+    last_heard_ = clock_.now();
+    log("joined session " + std::to_string(a.session) + ": " + std::to_string(a.total_fragments) +
+        " fragments of " + std::to_string(a.fragment_payload) + " bytes");
+    send_status(ReceiverState::kReceiving);
+    next_status_ = clock_.now() + config_.status_interval;
+}
+
+void ReceiverEngine::on_data(const Data& d, std::size_t datagram_size) {
+    if (d.object >= layout_.objects() || d.fragment >= layout_.count(d.object) ||
+        d.object_size != layout_.object_size(d.object) ||
+        d.payload.size() != layout_.fragment_length(d.object, d.fragment)) {
+        // Outside what we know: forged, or (before the manifest) a chunk we cannot place yet.
+        if (manifest_ || d.object == 0) ++stats_.rejected;
+        return;
+    }
+    std::uint32_t global = layout_.first(d.object) + d.fragment;
+    Object& o = objects_[d.object];
+    if (tracker_.has(global) || o.state == ObjectState::kSubmitted ||
+        o.state == ObjectState::kVerified) {
+        ++stats_.duplicates;
+        return;
+    }
+    if (o.state == ObjectState::kEmpty) {
+        std::size_t size = layout_.object_size(d.object);
+        if (buffered_ + size > config_.max_buffered_bytes) {
+            ++stats_.deferred;
+            return;
+        }
+        o.buffer.resize(size);
+        buffered_ += size;
+        o.state = ObjectState::kAssembling;
+        o.have = 0;
+    }
+    ++stats_.packets_received;
+    stats_.bytes_received += datagram_size;
+    place(d.object, d.fragment, d.payload);
+}
+
+void ReceiverEngine::place(std::uint32_t object, std::uint32_t fragment,
+                           std::span<const std::uint8_t> bytes) {
+    Object& o = objects_[object];
+    std::memcpy(o.buffer.data() + std::size_t(fragment) * layout_.fragment_payload(), bytes.data(),
+                bytes.size());
+    tracker_.mark(layout_.first(object) + fragment);
+    ++o.have;
+    if (o.have == layout_.count(object)) object_complete(object);
+}
+
+std::pair<std::uint32_t, std::uint32_t> ReceiverEngine::block_of(std::uint32_t global) const {
+    auto [object, fragment] = layout_.locate(global);
+    std::uint32_t first = layout_.first(object) + fragment / kParityBlock * kParityBlock;
+    return {first, std::min(first + kParityBlock, layout_.first(object) + layout_.count(object))};
+}
+
+void ReceiverEngine::on_parity(const Data& d, std::size_t datagram_size) {
+    if (!manifest_ || d.object == 0 || d.object >= layout_.objects() ||
+        d.object_size != layout_.object_size(d.object) ||
+        std::uint64_t(d.fragment) * kParityBlock >= layout_.count(d.object) ||
+        d.payload.size() != layout_.fragment_payload()) {
+        ++stats_.rejected;
+        return;
+    }
+    Object& o = objects_[d.object];
+    auto [first, end] = block_of(layout_.first(d.object) + d.fragment * kParityBlock);
+    if (o.state != ObjectState::kAssembling || tracker_.missing_in(first, end) != 1) {
+        ++stats_.duplicates;  // nothing to rebuild here (or more than one: cannot)
+        return;
+    }
+    ++stats_.packets_received;
+    stats_.bytes_received += datagram_size;
+    std::uint32_t lost = first;
+    while (tracker_.has(lost)) ++lost;
+    std::vector<std::uint8_t> rebuilt(d.payload.begin(), d.payload.end());
+    const std::uint32_t base = layout_.first(d.object);
+    for (std::uint32_t g = first; g < end; ++g) {
+        if (g == lost) continue;
+        std::uint32_t f = g - base;
+        const std::uint8_t* bytes = o.buffer.data() + std::size_t(f) * layout_.fragment_payload();
+        std::uint32_t length = layout_.fragment_length(d.object, f);
+        for (std::uint32_t i = 0; i < length; ++i) rebuilt[i] ^= bytes[i];
+    }
+    ++stats_.parity_recovered;
+    rebuilt.resize(layout_.fragment_length(d.object, lost - base));
+    place(d.object, lost - base, rebuilt);
+}
+
+void ReceiverEngine::object_complete(std::uint32_t object) {
+    if (object == 0) return manifest_complete();
+    Object& o = objects_[object];
+    o.state = ObjectState::kSubmitted;
+    sink_.submit(object - 1, std::move(o.buffer));
+    o.buffer = {};
+}
+
+void ReceiverEngine::manifest_complete() {
+    Object& o = objects_[0];
+    Result<Manifest> m = check_(o.buffer);
+    std::string problem;
+    if (m) {
+        std::vector<std::uint32_t> sizes{announce_.manifest_size};
+        for (const ChunkEntry& c : m->chunks) sizes.push_back(c.pack_size);
+        FragmentLayout full(announce_.fragment_payload, std::move(sizes));
+        if (full.total() != announce_.total_fragments) {
+            problem = "the manifest does not match the session's announcement";
+        } else {
+            layout_ = std::move(full);
+        }
+    } else {
+        problem = m.status().message();
+    }
+    if (!problem.empty()) {
+        // Possibly forged fragments: drop them all and ask again, a few times.
+        tracker_.forget(0, layout_.count(0));
+        buffered_ -= o.buffer.size();
+        o = Object{};
+        if (++manifest_failures_ >= config_.max_manifest_failures) {
+            fail("the session's manifest was rejected " + std::to_string(manifest_failures_) +
+                 " times: " + problem);
+        } else {
+            log("manifest rejected (" + problem + "); asking for it again");
+        }
+        return;
+    }
+    buffered_ -= o.buffer.size();
+    o.buffer = {};
+    o.state = ObjectState::kVerified;
+    manifest_ = std::move(m.value());
+    if (Status s = sink_.prepare(*manifest_); !s) return fail(s.message());
+    objects_.resize(layout_.objects());
+    chunks_left_ = std::uint32_t(manifest_->chunks.size());
+    for (std::uint32_t i = 0; i < manifest_->chunks.size(); ++i) {
+        if (!manifest_->chunks[i].is_zero()) continue;
+        objects_[i + 1].state = ObjectState::kSubmitted;
+        sink_.submit_zero(i);
+    }
+    log("manifest verified: " + manifest_->name + " " + manifest_->version + ", " +
+        std::to_string(manifest_->chunks.size()) + " chunks");
+    replay_early();
+}
+
+void ReceiverEngine::replay_early() {
+    auto early = std::exchange(early_, {});
+    early_bytes_ = 0;
+    for (const auto& bytes : early) {
+        Decoded d = decode(bytes);
+        if (d.ok() && std::holds_alternative<Data>(d.packet) && !finished())
+            on_data(std::get<Data>(d.packet), bytes.size());
+    }
+}
+
+void ReceiverEngine::collect_results() {
+    for (ChunkResult& r : sink_.take_results()) {
+        std::uint32_t object = r.chunk + 1;
+        if (!manifest_ || object >= objects_.size()) continue;
+        Object& o = objects_[object];
+        if (o.state != ObjectState::kSubmitted) continue;
+        const ChunkEntry& entry = manifest_->chunks[r.chunk];
+        if (!entry.is_zero()) buffered_ -= entry.pack_size;
+        if (r.status) {
+            o.state = ObjectState::kVerified;
+            ++stats_.chunks_verified;
+            if (!entry.is_zero()) stats_.bytes_written += manifest_->chunk_length(r.chunk);
+            --chunks_left_;
+            continue;
+        }
+        if (r.fatal || entry.is_zero()) return fail(r.status.message());
+        ++stats_.chunks_failed;
+        log("chunk " + std::to_string(r.chunk) + " rejected (" + r.status.message() +
+            "); receiving it again");
+        tracker_.forget(layout_.first(object), layout_.count(object));
+        requested_.remove(Range{layout_.first(object), layout_.count(object)});
+        o = Object{};
+    }
+    if (phase_ == Phase::kReceiving && manifest_ && chunks_left_ == 0) {
+        if (Status s = sink_.finish(); !s) return fail(s.message());
+        if (nack_at_ && missing_at_poll_) ++stats_.nacks_suppressed;  // repaired before our turn
+        nack_at_.reset();
+        phase_ = Phase::kComplete;
+        linger_until_ = clock_.now() + config_.linger;
+        log("every chunk verified");
+        // Unicast and unanswered: a few copies, so one lost datagram does not leave the
+        // sender waiting for --receiver-timeout.
+        for (int i = 0; i < 3; ++i) send_status(ReceiverState::kDone);
+        if (config_.linger == Duration::zero()) phase_ = Phase::kFinished;
+    }
+}
+
+void ReceiverEngine::on_poll(const Poll& p) {
+    if (p.round <= last_round_ || p.high_water > tracker_.total()) return;
+    last_round_ = p.round;
+    if (phase_ == Phase::kComplete) return send_status(ReceiverState::kDone);
+    if (phase_ != Phase::kReceiving) return;
+    if (auto sample = tracker_.loss_sample(p.high_water)) loss_permille_ = *sample;
+    high_water_ = p.high_water;
+    if (++polls_seen_ % config_.renack_rounds == 0) {
+        requested_.clear();
+        parity_requested_.clear();
+    }
+    std::uniform_int_distribution<std::int64_t> jitter(0, std::int64_t(p.backoff_ms) * 1000000);
+    nack_at_ = clock_.now() + Duration(jitter(random_));
+    std::uint32_t limit = manifest_ ? high_water_ : std::min(high_water_, layout_.total());
+    missing_at_poll_ = !tracker_.missing_ranges(limit, requested_, 1).empty();
+    nack_round_ = p.round;
+}
+
+void ReceiverEngine::send_nack() {
+    nack_at_.reset();
+    constexpr std::size_t kMaxDatagramsPerRound = 4;
+    // Until the manifest verifies, ask only for it: chunk data heard meanwhile is kept in
+    // early_, and is not marked in the tracker yet.
+    std::uint32_t limit = manifest_ ? high_water_ : std::min(high_water_, layout_.total());
+    std::vector<Range> candidates =
+        tracker_.missing_ranges(limit, requested_, kMaxNackRanges * kMaxDatagramsPerRound);
+    // A block in which we miss exactly one fragment asks for its PARITY instead: the same
+    // datagram then repairs every receiver that misses any one fragment of that block.
+    std::vector<Range> missing;
+    std::vector<std::uint32_t> parity;
+    for (const Range& r : candidates) {
+        if (!manifest_ || r.count != 1 || layout_.locate(r.first).first == 0) {
+            missing.push_back(r);
+            continue;
+        }
+        auto [first, end] = block_of(r.first);
+        // A one-fragment block's PARITY would be that fragment: ask for it plainly.
+        if (end - first < 2 || tracker_.missing_in(first, end) != 1) {
+            missing.push_back(r);
+        } else if (!parity_requested_.contains(first)) {
+            parity.push_back(first);
+        }
+    }
+    if (missing.empty() && parity.empty()) {
+        // Others asked for everything we missed, or the repairs already came.
+        if (missing_at_poll_) ++stats_.nacks_suppressed;
+        return;
+    }
+    std::size_t ranges_done = 0, parity_done = 0;
+    while (ranges_done < missing.size() || parity_done < parity.size()) {
+        Nack n;
+        n.session = session_;
+        n.receiver = config_.receiver_id;
+        n.round = nack_round_;
+        n.loss_permille = std::exchange(loss_permille_, kNoLossSample);
+        std::size_t r_end = std::min(missing.size(), ranges_done + kMaxNackRanges);
+        n.ranges.assign(missing.begin() + std::ptrdiff_t(ranges_done),
+                        missing.begin() + std::ptrdiff_t(r_end));
+        ranges_done = r_end;
+        std::size_t p_end = std::min(parity.size(), parity_done + kMaxNackParity);
+        n.parity_blocks.assign(parity.begin() + std::ptrdiff_t(parity_done),
+                               parity.begin() + std::ptrdiff_t(p_end));
+        parity_done = p_end;
+        for (const Range& r : n.ranges) {
+            requested_.add(r);
+            stats_.repairs_asked += r.count;
+        }
+        for (std::uint32_t b : n.parity_blocks) {
+            parity_requested_.add(b, 1);
+            ++stats_.repairs_asked;
+            ++stats_.parity_asked;
+        }
+        send_to(socket_.group(), encode(n));
+        ++stats_.nacks_sent;
+    }
+}
+
+void ReceiverEngine::tick() {
+    if (finished()) return;
+    TimePoint now = clock_.now();
+    if (phase_ == Phase::kReceiving || phase_ == Phase::kComplete) collect_results();
+    if (finished()) return;
+    if (phase_ == Phase::kComplete) {
+        if (now >= linger_until_) phase_ = Phase::kFinished;
+        return;
+    }
+    if (now - last_heard_ >= config_.silence_timeout) {
+        if (phase_ == Phase::kSearching)
+            return fail("no multicast session heard within " +
+                        seconds_text(config_.silence_timeout));
+        return fail("the sender has been silent for " + seconds_text(config_.silence_timeout) +
+                    "; the image is incomplete: " + progress_text());
+    }
+    if (phase_ != Phase::kReceiving) return;
+    if (nack_at_ && now >= *nack_at_) send_nack();
+    if (now >= next_status_) {
+        send_status(ReceiverState::kReceiving);
+        next_status_ = now + config_.status_interval;
+    }
+}
+
+Duration ReceiverEngine::wait_hint() const {
+    TimePoint now = clock_.now();
+    Duration d = std::chrono::milliseconds(5);  // results from the sink are polled this often
+    if (nack_at_) d = std::min(d, *nack_at_ > now ? *nack_at_ - now : Duration::zero());
+    return d;
+}
+
+}  // namespace imaging::multicast

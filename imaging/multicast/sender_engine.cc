@@ -1,0 +1,311 @@
+#include "sender_engine.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace imaging::multicast {
+namespace {
+
+std::vector<std::uint32_t> sizes_of(const std::vector<std::span<const std::uint8_t>>& objects) {
+    std::vector<std::uint32_t> sizes;
+    sizes.reserve(objects.size());
+    for (auto o : objects) sizes.push_back(std::uint32_t(o.size()));
+    return sizes;
+}
+
+std::string format_endpoint(const Endpoint& e) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%u.%u.%u.%u", e.address >> 24, (e.address >> 16) & 255,
+                  (e.address >> 8) & 255, e.address & 255);
+    return buf;
+}
+
+std::string hex_id(std::uint32_t id) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%08x", id);
+    return buf;
+}
+
+constexpr int kEndRepeats = 3;
+
+}  // namespace
+
+SenderEngine::SenderEngine(const SenderConfig& config,
+                           std::vector<std::span<const std::uint8_t>> objects,
+                           DatagramSocket& socket, const Clock& clock, Log log)
+    : config_(config),
+      objects_(std::move(objects)),
+      layout_(config.fragment_payload, sizes_of(objects_)),
+      socket_(socket),
+      clock_(clock),
+      log_(std::move(log)),
+      rate_(config.rate, clock.now()),
+      repairs_(layout_.total()),
+      parity_(layout_.total()),
+      started_(clock.now()),
+      last_activity_(clock.now()),
+      headers_(config.batch),
+      parity_buffers_(config.batch, std::vector<std::uint8_t>(config.fragment_payload)) {
+    batch_.reserve(config.batch);
+}
+
+SenderEngine::Peer& SenderEngine::peer(std::uint32_t id, const Endpoint& from) {
+    TimePoint now = clock_.now();
+    last_activity_ = now;
+    auto [it, inserted] = peers_.try_emplace(id);
+    Peer& p = it->second;
+    if (inserted) {
+        p.endpoint = from;
+        ++stats_.receivers_joined;
+        log("receiver " + hex_id(id) + " joined from " + format_endpoint(from));
+    } else if (p.dropped) {
+        p.dropped = false;
+        --stats_.receivers_dropped;
+        log("receiver " + hex_id(id) + " is back");
+    }
+    p.last_heard = now;
+    return p;
+}
+
+void SenderEngine::on_datagram(const InDatagram& datagram) {
+    Decoded d = decode(datagram.view());
+    if (!d.ok() || session_of(d.packet) != config_.session) {
+        ++stats_.rejected;
+        return;
+    }
+    if (auto* s = std::get_if<StatusReport>(&d.packet))
+        on_status(*s, datagram.from);
+    else if (auto* n = std::get_if<Nack>(&d.packet))
+        on_nack(*n, datagram.from);
+    // Our own kinds (ANNOUNCE, DATA, POLL, END) from someone else: ignored.
+}
+
+void SenderEngine::on_status(const StatusReport& s, const Endpoint& from) {
+    if (s.receiver == 0) {
+        ++stats_.rejected;
+        return;
+    }
+    Peer& p = peer(s.receiver, from);
+    if (s.state == ReceiverState::kDone && !p.done) {
+        p.done = true;
+        ++stats_.receivers_completed;
+        log("receiver " + hex_id(s.receiver) + " has the whole image");
+    }
+}
+
+void SenderEngine::on_nack(const Nack& n, const Endpoint& from) {
+    // A NACK for a round not started yet, or for fragments that do not exist, is forged.
+    if (n.receiver == 0 || n.round == 0 || n.round > round_) {
+        ++stats_.rejected;
+        return;
+    }
+    for (const Range& r : n.ranges) {
+        if (std::uint64_t(r.first) + r.count > layout_.total()) {
+            ++stats_.rejected;
+            return;
+        }
+    }
+    ++stats_.nacks_received;
+    Peer& p = peer(n.receiver, from);
+    (void)p;
+    if (n.loss_permille != kNoLossSample) rate_.on_loss_report(n.loss_permille / 1000.0);
+    repairs_.add(n.ranges, n.round, cursor_);
+    for (std::uint32_t first : n.parity_blocks) {
+        if (first >= cursor_) continue;  // not sent yet: the first pass gets there
+        auto [object, fragment] = layout_.locate(first);
+        if (object == 0 || fragment % kParityBlock != 0) {
+            ++stats_.rejected;
+            continue;
+        }
+        std::uint32_t end =
+            layout_.first(object) + std::min(layout_.count(object), fragment + kParityBlock);
+        if (end > cursor_) continue;
+        parity_.add_unsent(first, n.round);
+    }
+}
+
+std::span<const std::uint8_t> SenderEngine::make_parity(std::uint32_t object, std::uint32_t block,
+                                                        std::size_t slot) {
+    std::vector<std::uint8_t>& out = parity_buffers_[slot];
+    std::fill(out.begin(), out.end(), 0);
+    std::uint32_t begin = block * kParityBlock;
+    std::uint32_t end = std::min(layout_.count(object), begin + kParityBlock);
+    for (std::uint32_t f = begin; f < end; ++f) {
+        auto bytes = objects_[object].subspan(std::size_t(f) * config_.fragment_payload,
+                                              layout_.fragment_length(object, f));
+        for (std::size_t i = 0; i < bytes.size(); ++i) out[i] ^= bytes[i];
+    }
+    return out;
+}
+
+Status SenderEngine::send_control(const std::vector<std::uint8_t>& bytes) {
+    OutDatagram d{socket_.group(), bytes, {}};
+    Status s = socket_.send(std::span<const OutDatagram>(&d, 1));
+    if (!s) return s;
+    ++stats_.datagrams_sent;
+    stats_.bytes_sent += bytes.size();
+    rate_.consume(bytes.size() + kIpUdpOverhead);
+    return s;
+}
+
+Status SenderEngine::send_data_batch(TimePoint now) {
+    batch_.clear();
+    const std::size_t full = kDataHeaderSize + config_.fragment_payload + kIpUdpOverhead;
+    while (batch_.size() < config_.batch && rate_.may_send(full, now)) {
+        std::uint32_t global;
+        bool repair = false;
+        if (auto r = repairs_.pop()) {
+            global = *r;
+            repair = true;
+        } else if (auto b = parity_.pop()) {
+            auto [object, fragment] = layout_.locate(*b);
+            Data d;
+            d.session = config_.session;
+            d.object = object;
+            d.fragment = fragment / kParityBlock;
+            d.object_size = layout_.object_size(object);
+            d.parity = true;
+            auto& header = headers_[batch_.size()];
+            encode_data_header(d, header);
+            batch_.push_back(OutDatagram{socket_.group(), header,
+                                         make_parity(object, d.fragment, batch_.size())});
+            parity_.note_sent(*b, round_);
+            rate_.consume(kDataHeaderSize + config_.fragment_payload + kIpUdpOverhead);
+            ++stats_.parity_packets;
+            continue;
+        } else if (cursor_ < layout_.total()) {
+            global = cursor_++;
+        } else {
+            break;
+        }
+        auto [object, fragment] = layout_.locate(global);
+        std::uint32_t length = layout_.fragment_length(object, fragment);
+        Data d;
+        d.session = config_.session;
+        d.object = object;
+        d.fragment = fragment;
+        d.object_size = layout_.object_size(object);
+        auto& header = headers_[batch_.size()];
+        encode_data_header(d, header);
+        batch_.push_back(OutDatagram{
+            socket_.group(), header,
+            objects_[object].subspan(std::size_t(fragment) * config_.fragment_payload, length)});
+        repairs_.note_sent(global, round_);
+        rate_.consume(kDataHeaderSize + length + kIpUdpOverhead);
+        ++(repair ? stats_.repair_fragments : stats_.data_fragments);
+    }
+    if (batch_.empty()) return Status::ok();
+    Status s = socket_.send(batch_);
+    if (!s) return s;
+    stats_.datagrams_sent += batch_.size();
+    for (const auto& d : batch_) stats_.bytes_sent += d.size();
+    return s;
+}
+
+unsigned SenderEngine::live_peers() const {
+    unsigned n = 0;
+    for (const auto& [id, p] : peers_) n += !p.done && !p.dropped;
+    return n;
+}
+
+void SenderEngine::expire_peers(TimePoint now) {
+    for (auto& [id, p] : peers_) {
+        if (p.done || p.dropped || now - p.last_heard < config_.receiver_timeout) continue;
+        p.dropped = true;
+        ++stats_.receivers_dropped;
+        log("receiver " + hex_id(id) + " silent for " +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::milliseconds>(config_.receiver_timeout)
+                    .count()) +
+            " ms: dropped, the others go on");
+    }
+}
+
+void SenderEngine::check_done(TimePoint now) {
+    if (cursor_ < layout_.total() || !repairs_.empty() || !parity_.empty() || live_peers() > 0) {
+        idle_since_.reset();
+        return;
+    }
+    if (!idle_since_) idle_since_ = now;
+    if (stats_.receivers_completed > 0 && now - *idle_since_ >= config_.linger) {
+        for (int i = 0; i < kEndRepeats; ++i) {
+            Status s = send_control(encode(End{config_.session, EndReason::kComplete}));
+            if (!s) {
+                error_ = s;
+                return;
+            }
+        }
+        phase_ = Phase::kDone;
+        log("every live receiver has the image; session over");
+        return;
+    }
+    // Nobody completed and nobody is left: keep offering the image for max_wait, then give up.
+    if (now - last_activity_ >= config_.max_wait && now - sending_since_ >= config_.max_wait) {
+        error_ = Status::error(stats_.receivers_joined == 0
+                                   ? "no receiver joined the session"
+                                   : "every receiver was dropped before completing");
+    }
+}
+
+Status SenderEngine::tick() {
+    if (finished()) return error_;
+    TimePoint now = clock_.now();
+    if (phase_ == Phase::kRendezvous) {
+        if (now >= next_announce_) {
+            Announce a{config_.session, config_.fragment_payload, layout_.object_size(0),
+                       layout_.total(), 0};
+            if (Status s = send_control(encode(a)); !s) return error_ = s;
+            next_announce_ = now + config_.announce_interval;
+        }
+        unsigned joined = unsigned(peers_.size());
+        bool enough = config_.min_receivers > 0 && joined >= config_.min_receivers;
+        if (!enough && now - started_ < config_.max_wait) return Status::ok();
+        log("rendezvous over: " + std::to_string(joined) + " receiver(s); sending " +
+            std::to_string(layout_.total()) + " fragments");
+        phase_ = Phase::kSending;
+        sending_since_ = now;
+        next_announce_ = now;
+        next_poll_ = now + config_.poll_interval;
+        round_ = 1;
+    }
+    expire_peers(now);
+    if (now >= next_announce_) {
+        Announce a{config_.session, config_.fragment_payload, layout_.object_size(0),
+                   layout_.total(), 1};
+        if (Status s = send_control(encode(a)); !s) return error_ = s;
+        next_announce_ = now + config_.announce_interval;
+    }
+    if (now >= next_poll_) {
+        rate_.end_round();
+        ++round_;
+        Poll p{config_.session, round_, cursor_, config_.backoff_ms};
+        if (Status s = send_control(encode(p)); !s) return error_ = s;
+        next_poll_ = now + config_.poll_interval;
+    }
+    if (Status s = send_data_batch(now); !s) return error_ = s;
+    stats_.rounds = round_;
+    stats_.final_rate_bps = rate_.rate_bps();
+    check_done(now);
+    return error_;
+}
+
+Duration SenderEngine::wait_hint() {
+    TimePoint now = clock_.now();
+    TimePoint next =
+        std::min(next_announce_, phase_ == Phase::kSending ? next_poll_ : next_announce_);
+    Duration d = next > now ? next - now : Duration::zero();
+    if (phase_ == Phase::kSending &&
+        (!repairs_.empty() || !parity_.empty() || cursor_ < layout_.total())) {
+        d = std::min(
+            d, rate_.wait_for(kDataHeaderSize + config_.fragment_payload + kIpUdpOverhead, now));
+    }
+    return d;
+}
+
+void SenderEngine::abort() {
+    for (int i = 0; i < kEndRepeats; ++i)
+        (void)send_control(encode(End{config_.session, EndReason::kAborted}));
+    if (error_.is_ok()) error_ = Status::error("session aborted");
+}
+
+}  // namespace imaging::multicast

@@ -1,0 +1,109 @@
+// `imaging send --transport multicast`: offer an image to every receiver on a LAN segment at
+// once (multicast/PROTOCOL.md).
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <random>
+
+#include "commands.h"
+#include "imaging/digest.h"
+#include "imaging/progress.h"
+#include "multicast/mapped_image.h"
+#include "multicast/session_loop.h"
+#include "multicast/udp_multicast_socket.h"
+#include "multicast_options.h"
+
+namespace imaging::tool {
+
+using namespace imaging::multicast;
+
+int cmd_send(int argc, char** argv) {
+    CLI::App app{
+        "Send an image to many hosts at once over UDP multicast, repairing what each "
+        "receiver reports missing (NACKs). Prints one JSON line when the session ends."};
+    app.name("imaging send");
+    std::string transport = "multicast", image_dir, rate_text;
+    SocketOptions sock;
+    SenderConfig config;
+    double max_wait = 30, receiver_timeout = 5, linger = 0;
+    app.add_option("--transport", transport, "transport (multicast)")->capture_default_str();
+    app.add_option("--image", image_dir, "image directory (manifest.json, chunks.pack)")
+        ->required();
+    app.add_option("--interface", sock.interface, "network interface to send on")->required();
+    app.add_option("--group", sock.group, "IPv4 multicast group")->capture_default_str();
+    app.add_option("--port", sock.port, "UDP port")->capture_default_str();
+    app.add_option("--min-receivers", config.min_receivers,
+                   "start once this many receivers joined (0: wait --max-wait)")
+        ->capture_default_str();
+    app.add_option("--max-wait", max_wait, "start after this many seconds however many joined")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--max-rate", rate_text, "rate ceiling in bits/s (e.g. 800M, 2G); default 10G");
+    app.add_option("--receiver-timeout", receiver_timeout,
+                   "drop a receiver silent for this many seconds")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_option("--linger", linger,
+                   "once every receiver is done, keep offering the image this many seconds "
+                   "for late joiners")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    PARSE_OR_RETURN(app, argc, argv);
+    if (transport != "multicast")
+        return fail("send: unknown transport '" + transport + "' (multicast)");
+    if (!rate_text.empty()) {
+        auto rate = parse_bits_per_second(rate_text);
+        if (!rate) return fail("--max-rate: '" + rate_text + "' is not a rate (e.g. 800M)");
+        config.rate.max_bps = *rate;
+        config.rate.min_bps = std::min(config.rate.min_bps, *rate);
+    }
+
+    auto image = MappedImage::open(image_dir);
+    if (!image) return fail(image.status().message());
+    auto socket = UdpMulticastSocket::open(sock);
+    if (!socket) return fail(socket.status().message());
+    int mtu = (*socket)->mtu();
+    if (mtu < 576) return fail(sock.interface + ": MTU " + std::to_string(mtu) + " is too small");
+    config.fragment_payload = std::uint32_t(std::min<int>(mtu, int(kMaxDatagram)) -
+                                            int(kIpUdpOverhead) - int(kDataHeaderSize));
+    std::random_device rd;
+    do config.session = rd();
+    while (config.session == 0);
+    config.max_wait = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(max_wait));
+    config.linger = std::chrono::duration_cast<Duration>(std::chrono::duration<double>(linger));
+    config.receiver_timeout =
+        std::chrono::duration_cast<Duration>(std::chrono::duration<double>(receiver_timeout));
+
+    SteadyClock clock;
+    const Manifest& m = (*image)->manifest();
+    SenderEngine engine(config, (*image)->objects(), **socket, clock, [](const std::string& line) {
+        std::cerr << "imaging send: " << line << "\n";
+    });
+    std::cerr << "imaging send: session " << config.session << " on " << sock.group << ":"
+              << sock.port << " via " << sock.interface << ": " << m.name << " " << m.version
+              << ", " << human_bytes(double(m.stored_bytes())) << " compressed, waiting for "
+              << config.min_receivers << " receiver(s) up to " << max_wait << " s\n";
+    auto start = clock.now();
+    Status s = run_sender(engine, **socket, stop_on_signals());
+    const SenderStats& st = engine.stats();
+    print_result_line({{"transport", "multicast"},
+                       {"role", "sender"},
+                       {"ok", s.is_ok()},
+                       {"session", config.session},
+                       {"image_sha256", to_hex(m.image_sha256)},
+                       {"stored_bytes", m.stored_bytes()},
+                       {"bytes_sent", st.bytes_sent},
+                       {"datagrams_sent", st.datagrams_sent},
+                       {"data_fragments", st.data_fragments},
+                       {"repair_fragments", st.repair_fragments},
+                       {"parity_packets", st.parity_packets},
+                       {"nacks_received", st.nacks_received},
+                       {"receivers_joined", st.receivers_joined},
+                       {"receivers_completed", st.receivers_completed},
+                       {"receivers_dropped", st.receivers_dropped},
+                       {"final_rate_bps", st.final_rate_bps},
+                       {"seconds", std::chrono::duration<double>(clock.now() - start).count()}});
+    if (!s) return fail("send: " + s.message());
+    return 0;
+}
+
+}  // namespace imaging::tool

@@ -1,0 +1,378 @@
+// Repair selection and the sender/receiver engines end to end over a fake network that drops,
+// corrupts or forges chosen datagrams, under a fake clock: deterministic, no sockets.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <set>
+
+#include "multicast/rate_controller.h"
+#include "multicast/receiver_engine.h"
+#include "multicast/repair_queue.h"
+#include "multicast/sender_engine.h"
+#include "test_multicast_fakes.h"
+
+using namespace imaging;
+using namespace imaging::multicast;
+using namespace imaging::multicast::testing;
+using namespace std::chrono_literals;
+
+TEST_CASE("RepairQueue keeps the union, once, and skips what was re-sent since the POLL") {
+    RepairQueue q(100);
+    for (std::uint32_t g = 0; g < 50; ++g) q.note_sent(g, 1);  // first pass, round 1
+    std::vector<Range> a{{5, 3}}, b{{6, 4}};
+    CHECK(q.add(a, 2, 50) == 3);  // 5,6,7
+    CHECK(q.add(b, 2, 50) == 2);  // 8,9 new; 6,7 already queued
+    CHECK(q.size() == 5);
+    CHECK(q.pop() == 5u);
+    q.note_sent(5, 3);
+    // A late NACK from round 2 for 5: it was re-sent in round 3, after that POLL.
+    std::vector<Range> late{{5, 1}};
+    CHECK(q.add(late, 2, 50) == 0);
+    // ... but a NACK answering round 4 means that repair was lost too.
+    CHECK(q.add(late, 4, 50) == 1);
+    // Nothing at or beyond the limit (not sent yet: the first pass will get there).
+    std::vector<Range> ahead{{45, 10}};
+    CHECK(q.add(ahead, 4, 50) == 5);
+    std::vector<std::uint32_t> order;
+    while (auto g = q.pop()) order.push_back(*g);
+    CHECK(order == std::vector<std::uint32_t>{6, 7, 8, 9, 45, 46, 47, 48, 49, 5});
+}
+
+TEST_CASE("RateController backs off on congestion, not on steady random loss") {
+    FakeClock clock;
+    RateConfig c;
+    c.start_bps = 1e9;
+    c.max_bps = 2e9;
+    RateController r(c, clock.now());
+    for (int i = 0; i < 20; ++i) {  // steady 10% loss: the baseline
+        r.on_loss_report(0.10);
+        r.end_round();
+    }
+    CHECK(r.backoffs() <= 1);
+    double before = r.rate_bps();
+    r.on_loss_report(0.40);  // congestion on top of it
+    r.end_round();
+    CHECK(r.rate_bps() < before);
+    CHECK(r.backoffs() >= 1);
+    for (int i = 0; i < 60; ++i) r.end_round();  // quiet: recovers to the ceiling
+    CHECK(r.rate_bps() == doctest::Approx(2e9));
+
+    SUBCASE("token bucket paces") {
+        RateConfig slow;
+        slow.start_bps = slow.max_bps = slow.min_bps = 8e6;  // 1 MB/s
+        slow.burst_bytes = 1000;
+        RateController p(slow, clock.now());
+        CHECK(p.may_send(1000, clock.now()));
+        p.consume(1000);
+        CHECK_FALSE(p.may_send(1000, clock.now()));
+        CHECK(p.wait_for(1000, clock.now()) == Duration(1ms));
+        clock.advance(1ms);
+        CHECK(p.may_send(1000, clock.now()));
+    }
+}
+
+namespace {
+
+struct Host {
+    FakePort* port;
+    MemorySink sink;
+    std::unique_ptr<ReceiverEngine> engine;
+};
+
+// One sender and its receivers on a FakeNetwork, stepped 100 us at a time.
+struct Rig {
+    FakeClock clock;
+    FakeNetwork net;
+    MemoryImage image{6, 65536};
+    FakePort& server = net.add_port(0x0A000001);
+    std::unique_ptr<SenderEngine> sender;
+    std::vector<std::unique_ptr<Host>> hosts;
+    bool sender_alive = true;
+
+    explicit Rig(unsigned receivers, SenderConfig config = default_config(0)) {
+        if (config.min_receivers == 0) config.min_receivers = receivers;
+        sender = std::make_unique<SenderEngine>(config, image.objects(), server, clock);
+        for (unsigned i = 0; i < receivers; ++i) add_receiver();
+    }
+    static SenderConfig default_config(unsigned min_receivers) {
+        SenderConfig c;
+        c.session = 77;
+        c.fragment_payload = 1000;
+        c.min_receivers = min_receivers;
+        c.max_wait = 1s;
+        c.receiver_timeout = 500ms;
+        c.rate.start_bps = c.rate.max_bps = 200e6;
+        return c;
+    }
+    Host& add_receiver() {
+        auto h = std::make_unique<Host>();
+        auto id = std::uint32_t(hosts.size() + 1);
+        h->port = &net.add_port(0x0A000010 + id);
+        ReceiverConfig rc;
+        rc.receiver_id = id;
+        rc.seed = id;
+        rc.silence_timeout = 1s;
+        h->engine = std::make_unique<ReceiverEngine>(rc, *h->port, clock, image.check(), h->sink);
+        hosts.push_back(std::move(h));
+        return *hosts.back();
+    }
+    void step() {
+        std::vector<InDatagram> in(64);
+        if (sender_alive) {
+            (void)sender->tick();
+            while (auto n = server.receive(in, {}).value())
+                for (std::size_t i = 0; i < n; ++i) sender->on_datagram(in[i]);
+        }
+        for (auto& h : hosts) {
+            if (!h->port->connected) continue;
+            while (auto n = h->port->receive(in, {}).value())
+                for (std::size_t i = 0; i < n; ++i) h->engine->on_datagram(in[i]);
+            h->engine->tick();
+        }
+        clock.advance(100us);
+    }
+    bool run_until(const std::function<bool()>& done, Duration limit = 10s) {
+        for (Duration t{}; t < limit; t += 100us) {
+            if (done()) return true;
+            step();
+        }
+        return done();
+    }
+    bool all_done() {
+        if (sender_alive && !sender->finished()) return false;
+        for (auto& h : hosts)
+            if (h->port->connected && !h->engine->finished()) return false;
+        return true;
+    }
+    // The global fragment number of a DATA datagram, or nothing for other kinds.
+    std::optional<std::uint32_t> data_fragment(const InDatagram& d) const {
+        Decoded p = decode(d.view());
+        if (!p.ok() || !std::holds_alternative<Data>(p.packet)) return std::nullopt;
+        const Data& data = std::get<Data>(p.packet);
+        return sender->layout().first(data.object) + data.fragment;
+    }
+    void expect_complete(Host& h) {
+        CHECK(h.engine->complete());
+        CHECK(h.engine->error().is_ok());
+        CHECK(h.sink.finished);
+        CHECK(h.sink.image == image.raw);
+    }
+};
+
+// Drops (or alters) the first copy of chosen fragments to chosen receivers.
+struct FirstCopyRule {
+    std::map<std::uint32_t, std::set<std::uint32_t>> fragments;  // receiver address -> globals
+    std::set<std::pair<std::uint32_t, std::uint32_t>> hit;
+    bool matches(const Rig& rig, const Endpoint& to, const InDatagram& d) {
+        auto g = rig.data_fragment(d);
+        if (!g) return false;
+        auto it = fragments.find(to.address);
+        if (it == fragments.end() || !it->second.count(*g)) return false;
+        return hit.insert({to.address, *g}).second;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("no loss: every receiver completes and nothing is repaired") {
+    Rig rig(3);
+    REQUIRE(rig.run_until([&] { return rig.all_done(); }));
+    CHECK(rig.sender->error().is_ok());
+    CHECK(rig.sender->stats().repair_fragments == 0);
+    CHECK(rig.sender->stats().receivers_completed == 3);
+    for (auto& h : rig.hosts) rig.expect_complete(*h);
+}
+
+TEST_CASE("the sender repairs the union of the fragments receivers lose, each once") {
+    Rig rig(3);
+    FirstCopyRule rule;
+    rule.fragments[0x0A000011] = {5, 17, 40};
+    rule.fragments[0x0A000012] = {17, 30, 40};
+    rig.net.drop = [&](const Endpoint&, const Endpoint& to, InDatagram& d) {
+        return rule.matches(rig, to, d);
+    };
+    REQUIRE(rig.run_until([&] { return rig.all_done(); }));
+    CHECK(rule.hit.size() == 6);
+    CHECK(rig.sender->stats().repair_fragments == 4);  // 5, 17, 30, 40
+    for (auto& h : rig.hosts) rig.expect_complete(*h);
+    CHECK(rig.hosts[2]->engine->stats().repairs_asked == 0);
+    CHECK(rig.hosts[0]->engine->stats().repairs_asked +
+              rig.hosts[1]->engine->stats().repairs_asked >=
+          4);
+}
+
+TEST_CASE("single losses in one block, at different receivers, are repaired by one PARITY") {
+    Rig rig(4);
+    FirstCopyRule rule;
+    // Globals 2..5 lie in chunk 0's first parity block (global 0 is the manifest).
+    for (std::uint32_t i = 0; i < 4; ++i) rule.fragments[0x0A000011 + i] = {2 + i};
+    rig.net.drop = [&](const Endpoint&, const Endpoint& to, InDatagram& d) {
+        return rule.matches(rig, to, d);
+    };
+    REQUIRE(rig.run_until([&] { return rig.all_done(); }));
+    CHECK(rule.hit.size() == 4);
+    CHECK(rig.sender->stats().parity_packets == 1);
+    CHECK(rig.sender->stats().repair_fragments == 0);
+    for (auto& h : rig.hosts) {
+        rig.expect_complete(*h);
+        CHECK(h->engine->stats().parity_recovered == 1);
+    }
+}
+
+TEST_CASE("a corrupted PARITY is caught by chunk verification and the loss repaired again") {
+    Rig rig(1);
+    FirstCopyRule lose, corrupt;
+    lose.fragments[0x0A000011] = {3};
+    bool corrupted = false;
+    rig.net.drop = [&](const Endpoint&, const Endpoint& to, InDatagram& d) {
+        Decoded p = decode(d.view());
+        if (p.ok() && std::holds_alternative<Data>(p.packet) && std::get<Data>(p.packet).parity &&
+            !corrupted) {
+            corrupted = true;
+            d.bytes[kDataHeaderSize + 10] ^= 0x01;
+            return false;
+        }
+        return lose.matches(rig, to, d);
+    };
+    REQUIRE(rig.run_until([&] { return rig.all_done(); }));
+    CHECK(corrupted);
+    CHECK(rig.hosts[0]->engine->stats().chunks_failed == 1);
+    rig.expect_complete(*rig.hosts[0]);
+}
+
+TEST_CASE("NACKs are suppressed when another receiver already asked") {
+    Rig rig(6);
+    FirstCopyRule rule;
+    for (std::uint32_t a = 0x0A000011; a <= 0x0A000016; ++a) rule.fragments[a] = {10, 11, 12};
+    rig.net.drop = [&](const Endpoint&, const Endpoint& to, InDatagram& d) {
+        return rule.matches(rig, to, d);
+    };
+    REQUIRE(rig.run_until([&] { return rig.all_done(); }));
+    std::uint64_t sent = 0, suppressed = 0;
+    for (auto& h : rig.hosts) {
+        rig.expect_complete(*h);
+        sent += h->engine->stats().nacks_sent;
+        suppressed += h->engine->stats().nacks_suppressed;
+    }
+    CHECK(rig.sender->stats().repair_fragments == 3);
+    INFO("NACKs sent ", sent, ", suppressed ", suppressed);
+    CHECK(sent <= 2);
+    CHECK(suppressed >= 4);
+}
+
+TEST_CASE(
+    "a corrupted fragment fails chunk verification, is never written, and is received again") {
+    Rig rig(2);
+    FirstCopyRule rule;
+    rule.fragments[0x0A000011] = {12};
+    rig.net.drop = [&](const Endpoint&, const Endpoint& to, InDatagram& d) {
+        if (rule.matches(rig, to, d)) d.bytes[kDataHeaderSize + 3] ^= 0xFF;
+        return false;
+    };
+    REQUIRE(rig.run_until([&] { return rig.all_done(); }));
+    CHECK(rig.hosts[0]->engine->stats().chunks_failed == 1);
+    CHECK(rig.hosts[1]->engine->stats().chunks_failed == 0);
+    for (auto& h : rig.hosts) rig.expect_complete(*h);
+}
+
+TEST_CASE("a corrupted manifest fragment is rejected and asked for again") {
+    Rig rig(1);
+    FirstCopyRule rule;
+    rule.fragments[0x0A000011] = {0};
+    rig.net.drop = [&](const Endpoint&, const Endpoint& to, InDatagram& d) {
+        if (rule.matches(rig, to, d)) d.bytes[kDataHeaderSize] ^= 0xFF;
+        return false;
+    };
+    REQUIRE(rig.run_until([&] { return rig.all_done(); }));
+    rig.expect_complete(*rig.hosts[0]);
+}
+
+TEST_CASE("chunk data heard before the manifest completes is kept, not asked for again") {
+    Rig rig(1);
+    FirstCopyRule rule;
+    rule.fragments[0x0A000011] = {0};  // the manifest's only fragment
+    rig.net.drop = [&](const Endpoint&, const Endpoint& to, InDatagram& d) {
+        return rule.matches(rig, to, d);
+    };
+    REQUIRE(rig.run_until([&] { return rig.all_done(); }));
+    rig.expect_complete(*rig.hosts[0]);
+    CHECK(rig.hosts[0]->engine->stats().repairs_asked == 1);
+    CHECK(rig.sender->stats().repair_fragments == 1);
+}
+
+TEST_CASE("forged datagrams from a stranger are rejected and change nothing") {
+    Rig rig(2);
+    FakePort& stranger = rig.net.add_port(0x0A0000FE);
+    auto forge = [&] {
+        auto end = encode(End{77, EndReason::kAborted});
+        auto poll = encode(Poll{77, 1000, 5, 1});
+        std::vector<std::uint8_t> junk(40, 0xAB);
+        std::vector<std::uint8_t> payload(1000, 0x11);
+        std::array<std::uint8_t, kDataHeaderSize> header;
+        encode_data_header(Data{77, 1, 0, 5000, payload}, header);
+        auto other_session = encode(Data{78, 1, 0, 5000, payload});
+        std::vector<OutDatagram> out{{FakeNetwork::kGroup, end, {}},
+                                     {FakeNetwork::kGroup, poll, {}},
+                                     {FakeNetwork::kGroup, junk, {}},
+                                     {FakeNetwork::kGroup, header, payload},
+                                     {FakeNetwork::kGroup, other_session, {}}};
+        (void)stranger.send(out);
+    };
+    rig.run_until([&] { return rig.sender->stats().data_fragments > 20; });
+    forge();
+    REQUIRE(rig.run_until([&] { return rig.all_done(); }));
+    for (auto& h : rig.hosts) {
+        rig.expect_complete(*h);
+        CHECK(h->engine->stats().rejected >= 4);
+    }
+}
+
+TEST_CASE("a late joiner completes; the sender waits for it") {
+    SenderConfig c = Rig::default_config(2);
+    c.rate.start_bps = c.rate.max_bps = 20e6;
+    c.linger = 300ms;  // the first two may finish before the late one hears an ANNOUNCE
+    Rig rig(2, c);
+    REQUIRE(rig.run_until([&] { return rig.sender->stats().data_fragments > 60; }));
+    Host& late = rig.add_receiver();
+    REQUIRE(rig.run_until([&] { return rig.all_done(); }));
+    CHECK(rig.sender->stats().receivers_completed == 3);
+    for (auto& h : rig.hosts) rig.expect_complete(*h);
+    CHECK(late.engine->stats().repairs_asked >= 60);
+}
+
+TEST_CASE("a dead receiver is dropped and does not stall the others") {
+    Rig rig(3);
+    REQUIRE(rig.run_until([&] { return rig.sender->stats().data_fragments > 20; }));
+    rig.hosts[2]->port->connected = false;
+    TimePoint dead_at = rig.clock.now();
+    REQUIRE(rig.run_until([&] { return rig.all_done(); }));
+    CHECK(rig.sender->error().is_ok());
+    CHECK(rig.sender->stats().receivers_dropped == 1);
+    CHECK(rig.sender->stats().receivers_completed == 2);
+    CHECK(rig.clock.now() - dead_at < 2s);
+    rig.expect_complete(*rig.hosts[0]);
+    rig.expect_complete(*rig.hosts[1]);
+}
+
+TEST_CASE("receivers fail with a clear error when the sender goes silent") {
+    Rig rig(2);
+    REQUIRE(rig.run_until([&] { return rig.sender->stats().data_fragments > 20; }));
+    rig.sender_alive = false;
+    TimePoint silent_at = rig.clock.now();
+    REQUIRE(rig.run_until([&] { return rig.all_done(); }));
+    for (auto& h : rig.hosts) {
+        CHECK_FALSE(h->engine->complete());
+        CHECK(h->engine->error().message().find("silent") != std::string::npos);
+        CHECK_FALSE(h->sink.finished);
+    }
+    CHECK(rig.clock.now() - silent_at <= 1100ms);
+}
+
+TEST_CASE("an aborted session ends receivers at once with an error") {
+    Rig rig(1);
+    REQUIRE(rig.run_until([&] { return rig.sender->stats().data_fragments > 20; }));
+    rig.sender->abort();
+    rig.sender_alive = false;
+    REQUIRE(rig.run_until([&] { return rig.all_done(); }, 50ms));
+    CHECK(rig.hosts[0]->engine->error().message().find("aborted") != std::string::npos);
+}
