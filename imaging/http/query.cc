@@ -1,14 +1,9 @@
 #include "imaging/http/query.h"
 
+#include "imaging/digest.h"
+
 namespace imaging::http {
 namespace {
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 bool unreserved(unsigned char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -26,7 +21,7 @@ std::optional<std::string> percent_decode(std::string_view in) {
             out.push_back(' ');
         } else if (c == '%') {
             if (i + 2 >= in.size()) return std::nullopt;
-            int hi = hex_value(in[i + 1]), lo = hex_value(in[i + 2]);
+            int hi = imaging::hex_digit(in[i + 1]), lo = imaging::hex_digit(in[i + 2]);
             if (hi < 0 || lo < 0) return std::nullopt;
             out.push_back(static_cast<char>(hi * 16 + lo));
             i += 2;

@@ -18,6 +18,8 @@ Digest sha256(std::span<const std::uint8_t> data);
 std::string to_hex(std::span<const std::uint8_t> bytes);
 std::optional<Digest> digest_from_hex(std::string_view hex);
 std::optional<std::vector<std::uint8_t>> from_hex(std::string_view hex);
+// The value of one hex digit (either case), or -1.
+int hex_digit(char c);
 
 // Incremental SHA-256 for data that arrives in pieces (the whole-image hash).
 class Sha256Stream {
