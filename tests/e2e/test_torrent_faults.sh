@@ -4,39 +4,7 @@
 #   they fail their hash, are fetched again elsewhere, and nothing bad is written;
 # - the seed leaving once every piece is somewhere in the swarm: the hosts finish from each other.
 set -euo pipefail
-: "${PROVISIONER_BIN:?}" "${PROVISIONER_SOURCE:?}"
-source "$PROVISIONER_SOURCE/tests/e2e/lib/image.sh"
-
-WORK=$(mktemp -d /tmp/e2e-torrent-faults.XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-die() { echo "FAIL: $*" >&2; for f in "$WORK"/*.err; do echo "--- $f" >&2; tail -5 "$f" >&2; done; exit 1; }
-
-# wait_json FILE SECONDS: until FILE has a line of JSON.
-wait_json() {
-    local i
-    for ((i = 0; i < $2 * 10; i++)); do
-        grep -q '^{' "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-# wait_stderr FILE PATTERN SECONDS
-wait_stderr() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-PORT=$((20000 + RANDOM % 20000))
+source "$PROVISIONER_SOURCE/tests/e2e/lib/torrent.sh" faults
 image_make_signed "$WORK/img" 36
 PACK=$(stat -c %s "$IMAGE_DIR/chunks.pack")
 
