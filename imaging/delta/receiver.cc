@@ -60,9 +60,8 @@ SignatureFetcher signature_fetcher(FramedStream& stream, std::chrono::seconds ti
 // Writing the new image over the old one in place can destroy old blocks that other chunks
 // still want to copy. Before anything is written, copy aside every wanted old block that lies
 // in a region that will change; past the cache limit, such blocks are fetched instead.
-std::vector<std::uint8_t> protect_in_place_blocks(const Manifest& m, Plan& plan, const Basis& output,
-                                                  int output_source, std::uint64_t max_bytes,
-                                                  Status& status) {
+Result<std::vector<std::uint8_t>> protect_in_place_blocks(const Manifest& m, Plan& plan, const Basis& output,
+                                                          int output_source, std::uint64_t max_bytes) {
     std::vector<bool> changing((m.raw_size + kBlockSize - 1) / kBlockSize, false);
     auto mark = [&](std::uint64_t from, std::uint64_t to) {
         for (std::uint64_t b = from / kBlockSize; b * kBlockSize < to && b < changing.size(); ++b) changing[b] = true;
@@ -89,10 +88,7 @@ std::vector<std::uint8_t> protect_in_place_blocks(const Manifest& m, Plan& plan,
             }
             std::size_t at = cache.size();
             cache.resize(at + kBlockSize);
-            if (auto s = output.read_at(bs.offset, {cache.data() + at, kBlockSize}); !s) {
-                status = s;
-                return {};
-            }
+            if (auto s = output.read_at(bs.offset, {cache.data() + at, kBlockSize}); !s) return s;
             bs.kind = BlockSource::kCached;
             bs.offset = at;
         }
@@ -185,11 +181,13 @@ Result<ReceiveReport> receive(const ReceiveOptions& o, Progress* progress) {
     auto planned = make_plan(m, sources, output_source, signature_fetcher(**stream, o.timeout), phase);
     if (!planned) return planned.status();
     Plan& plan = *planned;
-    Status status;
     std::vector<std::uint8_t> cache;
-    if (output_basis)
-        cache = protect_in_place_blocks(m, plan, *output_basis, output_source, o.max_cache_bytes, status);
-    if (!status) return status;
+    if (output_basis) {
+        auto protected_blocks = protect_in_place_blocks(m, plan, *output_basis, output_source, o.max_cache_bytes);
+        if (!protected_blocks) return protected_blocks.status();
+        cache = std::move(*protected_blocks);
+    }
+    Status status;
     finish_plan(m, plan);
     phase("plan");
 
