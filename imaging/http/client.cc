@@ -36,28 +36,38 @@ std::optional<Url> parse_http_url(std::string_view url) {
     return out;
 }
 
-GetResult http_get(std::string_view url_text, std::chrono::milliseconds timeout,
-                   std::size_t max_body_bytes) {
-    GetResult result;
-    auto url = parse_http_url(url_text);
+ClientResponse http_request(const ClientRequest& request) {
+    ClientResponse result;
+    auto url = parse_http_url(request.url);
     if (!url) {
-        result.error = "not an http:// URL: " + std::string(url_text);
+        result.error = "not an http:// URL: " + request.url;
+        return result;
+    }
+    bhttp::verb method = bhttp::string_to_verb(request.method);
+    if (method == bhttp::verb::unknown) {
+        result.error = "unknown HTTP method " + request.method;
         return result;
     }
     net::io_context ioc;
     net::ip::tcp::resolver resolver(ioc);
     beast::tcp_stream stream(ioc);
     beast::flat_buffer buffer;
-    bhttp::request<bhttp::empty_body> req{bhttp::verb::get, url->target, 11};
+    bhttp::request<bhttp::string_body> req{method, url->target, 11};
     req.set(bhttp::field::host, url->host);
-    req.set(bhttp::field::user_agent, "imaging");
+    req.set(bhttp::field::user_agent, "provisioner");
+    for (const auto& [name, value] : request.headers) req.set(name, value);
+    if (!request.body.empty()) {
+        req.set(bhttp::field::content_type, request.content_type);
+        req.body() = request.body;
+    }
+    req.prepare_payload();
     bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(max_body_bytes);
+    parser.body_limit(request.max_body_bytes);
     beast::error_code failure;
     const char* stage = "resolving";
 
     // One deadline for the whole exchange; the first error ends the chain.
-    stream.expires_after(timeout);
+    stream.expires_after(request.timeout);
     resolver.async_resolve(url->host, url->port, [&](beast::error_code ec, auto endpoints) {
         if (ec) return void(failure = ec);
         stage = "connecting";
@@ -73,24 +83,42 @@ GetResult http_get(std::string_view url_text, std::chrono::milliseconds timeout,
             });
         });
     });
-    ioc.run_for(timeout + std::chrono::seconds(1));
+    ioc.run_for(request.timeout + std::chrono::seconds(1));
     if (failure) {
-        result.error = std::string(url_text) + ": " + stage + ": " + failure.message();
+        result.error = request.url + ": " + stage + ": " + failure.message();
         return result;
     }
     if (!parser.is_done()) {
-        result.error = std::string(url_text) + ": timed out";
+        result.error = request.url + ": timed out";
         return result;
     }
     auto res = parser.release();
+    result.transport_ok = true;
     result.status = res.result_int();
-    if (result.status < 200 || result.status >= 300) {
-        result.error = std::string(url_text) + ": HTTP " + std::to_string(result.status) + " " +
-                       std::string(res.reason());
-        return result;
+    if (auto it = res.find(bhttp::field::content_type); it != res.end()) {
+        result.content_type = std::string(it->value());
     }
-    result.ok = true;
     result.body = std::move(res.body());
+    return result;
+}
+
+GetResult http_get(std::string_view url_text, std::chrono::milliseconds timeout,
+                   std::size_t max_body_bytes) {
+    ClientRequest request;
+    request.url = std::string(url_text);
+    request.timeout = timeout;
+    request.max_body_bytes = max_body_bytes;
+    ClientResponse response = http_request(request);
+    GetResult result;
+    result.status = response.status;
+    if (!response.transport_ok) {
+        result.error = std::move(response.error);
+    } else if (!response.success()) {
+        result.error = request.url + ": HTTP " + std::to_string(response.status);
+    } else {
+        result.ok = true;
+        result.body = std::move(response.body);
+    }
     return result;
 }
 

@@ -17,22 +17,37 @@ std::string_view target_path(std::string_view target) {
 }
 
 void Router::add(bhttp::verb method, std::string path, Handler handler) {
-    routes_[{std::move(path), method}] = std::move(handler);
+    exact_[std::move(path)][method] = std::move(handler);
+}
+
+void Router::add_prefix(bhttp::verb method, std::string prefix, Handler handler) {
+    prefixes_[std::move(prefix)][method] = std::move(handler);
+}
+
+const std::map<bhttp::verb, Handler>* Router::find(std::string_view path) const {
+    if (auto it = exact_.find(path); it != exact_.end()) return &it->second;
+    const std::map<bhttp::verb, Handler>* best = nullptr;
+    std::size_t best_length = 0;
+    for (const auto& [prefix, handlers] : prefixes_) {
+        if (path.starts_with(prefix) && prefix.size() >= best_length) {
+            best = &handlers;
+            best_length = prefix.size();
+        }
+    }
+    return best;
 }
 
 Response Router::route(const Request& req, const RequestContext& ctx) const {
-    std::string path(target_path(std::string_view(req.target().data(), req.target().size())));
-    if (auto it = routes_.find(std::pair{path, req.method()}); it != routes_.end()) {
-        return it->second(req, ctx);
-    }
+    std::string_view path = target_path(std::string_view(req.target().data(), req.target().size()));
+    const auto* handlers = find(path);
+    if (!handlers) return make_response(req, bhttp::status::not_found, "not found\n");
+    if (auto it = handlers->find(req.method()); it != handlers->end()) return it->second(req, ctx);
     std::string allow;
-    for (const auto& [key, _] : routes_) {
-        if (key.first != path) continue;
+    for (const auto& [method, _] : *handlers) {
         if (!allow.empty()) allow += ", ";
-        auto name = bhttp::to_string(key.second);
+        auto name = bhttp::to_string(method);
         allow.append(name.data(), name.size());
     }
-    if (allow.empty()) return make_response(req, bhttp::status::not_found, "not found\n");
     Response res = make_response(req, bhttp::status::method_not_allowed, "method not allowed\n");
     res.set(bhttp::field::allow, allow);
     return res;

@@ -31,6 +31,15 @@ struct TestServer {
         router.add(bhttp::verb::post, "/echo", [](const Request& req, const RequestContext&) {
             return make_response(req, bhttp::status::ok, req.body());
         });
+        router.add_prefix(bhttp::verb::get, "/items/", [](const Request& req, const RequestContext&) {
+            return make_response(req, bhttp::status::ok, "item " + std::string(req.target()));
+        });
+        router.add_prefix(bhttp::verb::get, "/items/special/", [](const Request& req, const RequestContext&) {
+            return make_response(req, bhttp::status::ok, "special");
+        });
+        router.add(bhttp::verb::get, "/items/exact", [](const Request& req, const RequestContext&) {
+            return make_response(req, bhttp::status::ok, "exact");
+        });
         router.add(bhttp::verb::get, "/throw", [](const Request&, const RequestContext&) -> Response {
             throw std::runtime_error("boom");
         });
@@ -88,6 +97,43 @@ TEST_CASE("http: routes, 404, 405 with Allow, handler exceptions become 500") {
     CHECK(wrong.find("Allow: POST") != std::string::npos);
     auto boom = http_get(t.url("/throw"), std::chrono::seconds(5), 1 << 20);
     CHECK(boom.status == 500);
+}
+
+TEST_CASE("http: prefix routes: exact wins, then the longest prefix; 405 names the methods") {
+    TestServer t;
+    CHECK(http_get(t.url("/items/42?x=1"), std::chrono::seconds(5), 1 << 20).body == "item /items/42?x=1");
+    CHECK(http_get(t.url("/items/special/1"), std::chrono::seconds(5), 1 << 20).body == "special");
+    CHECK(http_get(t.url("/items/exact"), std::chrono::seconds(5), 1 << 20).body == "exact");
+    CHECK(http_get(t.url("/itemsx"), std::chrono::seconds(5), 1 << 20).status == 404);
+    ClientRequest del;
+    del.method = "DELETE";
+    del.url = t.url("/items/42");
+    auto res = http_request(del);
+    REQUIRE(res.transport_ok);
+    CHECK(res.status == 405);
+}
+
+TEST_CASE("http: http_request sends method, headers and body; any status is a response") {
+    TestServer t;
+    ClientRequest post;
+    post.method = "POST";
+    post.url = t.url("/echo");
+    post.body = R"({"a":1})";
+    post.headers.push_back({"Authorization", "Bearer t"});
+    auto res = http_request(post);
+    REQUIRE(res.success());
+    CHECK(res.body == R"({"a":1})");
+    ClientRequest missing;
+    missing.url = t.url("/nope");
+    auto gone = http_request(missing);
+    CHECK(gone.transport_ok);
+    CHECK(!gone.success());
+    CHECK(gone.status == 404);
+    ClientRequest refused;
+    refused.url = "http://127.0.0.1:1/";
+    auto down = http_request(refused);
+    CHECK(!down.transport_ok);
+    CHECK(down.error.find("connecting") != std::string::npos);
 }
 
 TEST_CASE("http: keep-alive serves several requests on one connection") {

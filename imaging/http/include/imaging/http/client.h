@@ -1,5 +1,5 @@
-// A one-shot HTTP/1.1 GET (plain http:// only), bounded in time and body size: what a host
-// uses to fetch a .torrent or a small document from the provisioning server.
+// One-shot HTTP/1.1 requests (plain http:// only), bounded in time and body size: what a host
+// uses to fetch a .torrent or talk to provisionerd's API, and what the provisioner CLI uses.
 #pragma once
 
 #include <chrono>
@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace imaging::http {
 
@@ -25,6 +27,28 @@ struct GetResult {
     std::string body;
     std::string error;  // when !ok: one line saying what failed
 };
+
+struct ClientRequest {
+    std::string method = "GET";  // any token Beast knows: GET, POST, PUT, DELETE, ...
+    std::string url;             // http://HOST[:PORT]/PATH[?QUERY]
+    std::vector<std::pair<std::string, std::string>> headers;  // e.g. {"Authorization", "Bearer X"}
+    std::string body;  // sent with Content-Length when not empty
+    std::string content_type = "application/json";
+    std::chrono::milliseconds timeout{10'000};  // for the whole exchange
+    std::size_t max_body_bytes = 64 << 20;
+};
+
+struct ClientResponse {
+    bool transport_ok = false;  // a response arrived (whatever its status)
+    unsigned status = 0;
+    std::string content_type;
+    std::string body;
+    std::string error;  // when !transport_ok: one line saying what failed (stage and reason)
+    bool success() const { return transport_ok && status >= 200 && status < 300; }
+};
+
+// Any status is a response; only a failure to exchange one is an error.
+ClientResponse http_request(const ClientRequest& request);
 
 // A non-2xx status is a failure too (error holds the status line).
 GetResult http_get(std::string_view url, std::chrono::milliseconds timeout,

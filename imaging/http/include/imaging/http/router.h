@@ -1,4 +1,5 @@
-// Request routing for imaging::http::Server: exact paths per method, like a small mux.
+// Request routing for imaging::http::Server: exact paths per method, like a small mux, and
+// prefixes ("/api/v1/hosts/") for paths that carry an id.
 // Handlers run on the server's I/O threads, so they must be quick and must not block on I/O.
 // A handler that throws yields 500; the exception never leaves the session.
 #pragma once
@@ -35,11 +36,18 @@ class Router {
 public:
     // Registers handler for method + exact path; a later add for the same pair replaces it.
     void add(bhttp::verb method, std::string path, Handler handler);
+    // Registers handler for method + every path that starts with prefix (which should end in
+    // '/'). An exact route wins over a prefix; among prefixes the longest wins.
+    void add_prefix(bhttp::verb method, std::string prefix, Handler handler);
     // 404 for an unknown path, 405 (with Allow) for a known path and another method.
     Response route(const Request& req, const RequestContext& ctx) const;
 
 private:
-    std::map<std::pair<std::string, bhttp::verb>, Handler, std::less<>> routes_;
+    // The route that serves path: its exact entries, else those of the longest matching prefix.
+    const std::map<bhttp::verb, Handler>* find(std::string_view path) const;
+
+    std::map<std::string, std::map<bhttp::verb, Handler>, std::less<>> exact_;
+    std::map<std::string, std::map<bhttp::verb, Handler>, std::less<>> prefixes_;
 };
 
 }  // namespace imaging::http
