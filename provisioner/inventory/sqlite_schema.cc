@@ -75,6 +75,18 @@ CREATE TABLE events (
 );
 CREATE INDEX events_host ON events(host_id, id);
 )sql"},
+    {2, R"sql(
+CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+)sql"},
 };
 
 Result<int> read_version(Db& db) {

@@ -45,6 +45,13 @@ class SqliteStore final : public Store {
     Result<Event> log_event(const Event& event) override;
     Result<std::vector<Event>> list_events(const EventFilter& filter) override;
 
+    Result<ApiToken> add_api_token(const std::string& name,
+                                   const std::string& token_sha256) override;
+    Result<ApiToken> find_api_token(const std::string& token_sha256) override;
+    Result<std::vector<ApiToken>> list_api_tokens() override;
+    Result<std::string> get_setting(const std::string& key) override;
+    Result<std::string> set_setting_once(const std::string& key, const std::string& value) override;
+
     Status integrity_check() override;
 
   protected:

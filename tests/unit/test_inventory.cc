@@ -231,6 +231,21 @@ TEST_CASE("inventory: images and deployments") {
     CHECK(store->get_deployment(d->id)->finished_at.has_value());
 }
 
+TEST_CASE("inventory: operator tokens by hash; settings keep their first value") {
+    auto store = memory_store();
+    auto t = store->add_api_token("ci", "aa11");
+    REQUIRE(t.is_ok());
+    CHECK(store->add_api_token("ci", "bb22").status().code() == Code::conflict);
+    CHECK(store->add_api_token("other", "aa11").status().code() == Code::conflict);
+    CHECK(store->find_api_token("aa11")->name == "ci");
+    CHECK(store->find_api_token("cc33").status().code() == Code::not_found);
+    CHECK(store->list_api_tokens()->size() == 1);
+    CHECK(store->get_setting("secret").status().code() == Code::not_found);
+    CHECK(*store->set_setting_once("secret", "first") == "first");
+    CHECK(*store->set_setting_once("secret", "second") == "first");
+    CHECK(*store->get_setting("secret") == "first");
+}
+
 TEST_CASE("inventory: WAL file database survives close and reopen") {
     testutil::TempDir dir;
     const auto path = dir / "inventory.db";

@@ -115,10 +115,25 @@ struct Event {
     std::string reason;
 };
 
+// A server-wide event: no host, no state change.
+inline Event server_event(std::string reason) {
+    Event e;
+    e.reason = std::move(reason);
+    return e;
+}
+
 struct EventFilter {
     std::optional<HostId> host;
     EventId after = 0;      // only events with a larger id (for "watch")
     std::size_t limit = 0;  // 0: no limit; newest last
+};
+
+// An operator API token. Only the SHA-256 of the secret is kept.
+struct ApiToken {
+    std::int64_t id = 0;
+    std::string name;
+    std::string token_sha256;  // hex
+    Timestamp created_at = 0;
 };
 
 }  // namespace provisioner

@@ -76,6 +76,19 @@ class Store {
     virtual Result<Event> log_event(const Event& event) = 0;
     virtual Result<std::vector<Event>> list_events(const EventFilter& filter) = 0;
 
+    // --- operator tokens and server settings ---
+    // conflict if the name or the hash exists.
+    virtual Result<ApiToken> add_api_token(const std::string& name,
+                                           const std::string& token_sha256) = 0;
+    virtual Result<ApiToken> find_api_token(const std::string& token_sha256) = 0;  // not_found
+    virtual Result<std::vector<ApiToken>> list_api_tokens() = 0;
+    // A server-wide value (the host-token secret, ...); not_found if unset.
+    virtual Result<std::string> get_setting(const std::string& key) = 0;
+    // Sets key to value unless it is set already; returns the value that is set afterwards,
+    // so servers sharing a store agree on the first one written.
+    virtual Result<std::string> set_setting_once(const std::string& key,
+                                                 const std::string& value) = 0;
+
     // --- health ---
     // The backend's own consistency check (SQLite: PRAGMA integrity_check + foreign_key_check).
     virtual Status integrity_check() = 0;

@@ -1,0 +1,86 @@
+// SqliteStore: operator API tokens and server-wide settings.
+#include <string>
+
+#include "sqlite_store.h"
+
+namespace provisioner {
+
+using sqlite::Query;
+
+namespace {
+
+ApiToken read_token(const Query& q) {
+    ApiToken t;
+    t.id = q.i64(0);
+    t.name = q.text(1);
+    t.token_sha256 = q.text(2);
+    t.created_at = q.i64(3);
+    return t;
+}
+
+}  // namespace
+
+Result<ApiToken> SqliteStore::add_api_token(const std::string& name,
+                                            const std::string& token_sha256) {
+    if (name.empty() || token_sha256.empty())
+        return Status::error(Code::invalid_argument, "a token needs a name");
+    std::lock_guard lock(mu_);
+    auto q = db_->query(
+        "INSERT INTO api_tokens (name, token_sha256, created_at) VALUES (?, ?, ?)");
+    if (!q) return q.status();
+    ApiToken t{0, name, token_sha256, now()};
+    if (Status s = q->bind(t.name).bind(t.token_sha256).bind(t.created_at).run(); !s) {
+        if (s.code() == Code::conflict)
+            return Status::error(Code::conflict, "a token named " + name + " exists already");
+        return s;
+    }
+    t.id = db_->last_insert_rowid();
+    return t;
+}
+
+Result<ApiToken> SqliteStore::find_api_token(const std::string& token_sha256) {
+    std::lock_guard lock(mu_);
+    auto q = db_->query(
+        "SELECT id, name, token_sha256, created_at FROM api_tokens WHERE token_sha256 = ?");
+    if (!q) return q.status();
+    q->bind(token_sha256);
+    auto row = q->step();
+    if (!row) return row.status();
+    if (!*row) return Status::error(Code::not_found, "no such token");
+    return read_token(*q);
+}
+
+Result<std::vector<ApiToken>> SqliteStore::list_api_tokens() {
+    std::lock_guard lock(mu_);
+    auto q = db_->query("SELECT id, name, token_sha256, created_at FROM api_tokens ORDER BY id");
+    if (!q) return q.status();
+    std::vector<ApiToken> out;
+    for (;;) {
+        auto row = q->step();
+        if (!row) return row.status();
+        if (!*row) return out;
+        out.push_back(read_token(*q));
+    }
+}
+
+Result<std::string> SqliteStore::get_setting(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto q = db_->query("SELECT value FROM settings WHERE key = ?");
+    if (!q) return q.status();
+    q->bind(key);
+    auto row = q->step();
+    if (!row) return row.status();
+    if (!*row) return Status::error(Code::not_found, "setting " + key + " is not set");
+    return q->text(0);
+}
+
+Result<std::string> SqliteStore::set_setting_once(const std::string& key,
+                                                  const std::string& value) {
+    std::lock_guard lock(mu_);
+    auto q = db_->query("INSERT OR IGNORE INTO settings (key, value) VALUES (?, ?)");
+    if (!q) return q.status();
+    if (Status s = q->bind(key).bind(value).run(); !s) return s;
+    return get_setting(key);
+}
+
+}  // namespace provisioner

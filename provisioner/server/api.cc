@@ -1,0 +1,90 @@
+// Health, events, tokens, and the whole API mounted in one call.
+#include "api.h"
+
+#include <charconv>
+
+#include "api_support.h"
+#include "imaging/http/query.h"
+#include "imaging/torrent/tracker_http.h"
+#include "json_views.h"
+#include "state.h"
+
+namespace provisioner::server {
+
+using imaging::http::bhttp::verb;
+using nlohmann::json;
+
+Result<Host> find_or_discover(ApiContext& ctx, const Mac& mac, const std::string& why) {
+    auto host = ctx.store.find_host(mac);
+    if (host || host.status().code() != Code::not_found) return host;
+    std::string name = "discovered-";
+    for (char c : mac.str())
+        if (c != ':') name += c;
+    auto added = ctx.store.add_host(HostSpec{mac, name, "", ""}, HostState::discovered, why);
+    if (added) ctx.hosts.host_changed(*added);
+    return added;
+}
+
+namespace {
+
+Response events(ApiContext& ctx, const Request& req) {
+    auto query = imaging::http::parse_query(std::string_view(req.target().data(), req.target().size()));
+    if (!query) return status_response(req, Status::error(Code::invalid_argument, "malformed query"));
+    EventFilter filter;
+    auto number = [&](const char* key, auto& out) -> bool {
+        auto v = imaging::http::query_value(*query, key);
+        if (!v) return true;
+        auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+        return ec == std::errc() && end == v->data() + v->size();
+    };
+    if (!number("after", filter.after) || !number("limit", filter.limit))
+        return status_response(req, Status::error(Code::invalid_argument,
+                                                  "after and limit must be numbers"));
+    if (auto ref = imaging::http::query_value(*query, "host")) {
+        auto host = resolve_host(ctx.store, *ref);
+        if (!host) return status_response(req, host.status());
+        filter.host = host->id;
+    }
+    auto list = ctx.store.list_events(filter);
+    if (!list) return status_response(req, list.status());
+    json out = json::array();
+    for (const Event& e : *list) out.push_back(event_json(e));
+    return json_response(req, status::ok, {{"events", out}});
+}
+
+Response create_token(ApiContext& ctx, const Request& req) {
+    auto body = json_body(req);
+    if (!body) return body_error(req, body.status());
+    auto name = string_field(*body, "name");
+    if (!name) return status_response(req, name.status());
+    auto token = create_operator_token(ctx.store, *name);
+    if (!token) return status_response(req, token.status());
+    return json_response(req, status::created, {{"name", *name}, {"token", *token}});
+}
+
+}  // namespace
+
+void mount_api(imaging::http::Router& router, ApiContext& ctx,
+               std::shared_ptr<imaging::torrent::Tracker> tracker) {
+    router.add(verb::get, "/api/v1/health", [&ctx](const Request& req, const auto&) {
+        return json_response(req, status::ok, {{"ok", true}, {"version", ctx.version}});
+    });
+    router.add(verb::get, "/api/v1/events",
+               operator_only(ctx.auth, [&ctx](const Request& r) { return events(ctx, r); }));
+    router.add(verb::post, "/api/v1/tokens",
+               operator_only(ctx.auth, [&ctx](const Request& r) { return create_token(ctx, r); }));
+    mount_host_api(router, ctx);
+    mount_image_api(router, ctx);
+    mount_deployment_api(router, ctx);
+    mount_agent_api(router, ctx);
+    mount_boot_paths(router, ctx);
+    imaging::torrent::mount_tracker(router, std::move(tracker));
+    // Anything else under /api/ answers in the API's JSON error shape.
+    for (verb v : {verb::get, verb::post, verb::delete_, verb::put}) {
+        router.add_prefix(v, "/api/", [](const Request& req, const auto&) {
+            return error_response(req, status::not_found, "not_found", "no such API endpoint");
+        });
+    }
+}
+
+}  // namespace provisioner::server

@@ -1,0 +1,52 @@
+// provisionerd's HTTP surface (provisioner/API.md): the operator API, the agent API, and the
+// unauthenticated boot paths (iPXE scripts, netboot files, torrents), mounted on one Router.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "auth.h"
+#include "imaging/signing.h"
+#include "imaging/torrent/tracker.h"
+#include "config.h"
+#include "imaging/http/router.h"
+#include "orchestrator.h"
+#include "provisioner/store.h"
+
+namespace provisioner::server {
+
+// Told when a host is added, changed or removed, so DHCP follows the inventory.
+class HostObserver {
+  public:
+    virtual ~HostObserver() = default;
+    virtual void host_changed(const Host& host) = 0;
+    virtual void host_removed(const Host& host) = 0;
+};
+
+// Everything a handler may use; all of it outlives the HTTP server.
+struct ApiContext {
+    Store& store;
+    Authenticator& auth;
+    Orchestrator& orchestrator;
+    HostObserver& hosts;
+    const ServerConfig& config;
+    const imaging::VerifyKey& image_key;  // imported images must be signed by its pair
+    std::string version;
+};
+
+// The host with this MAC; an unknown MAC is recorded as discovered ("discovered-<hex>"), with
+// why as the event's reason.
+Result<Host> find_or_discover(ApiContext& ctx, const Mac& mac, const std::string& why);
+
+void mount_host_api(imaging::http::Router& router, ApiContext& ctx);
+void mount_image_api(imaging::http::Router& router, ApiContext& ctx);
+void mount_deployment_api(imaging::http::Router& router, ApiContext& ctx);
+void mount_agent_api(imaging::http::Router& router, ApiContext& ctx);
+void mount_boot_paths(imaging::http::Router& router, ApiContext& ctx);
+
+// All of the above, plus health, events, tokens and the BitTorrent tracker.
+void mount_api(imaging::http::Router& router, ApiContext& ctx,
+               std::shared_ptr<imaging::torrent::Tracker> tracker);
+
+}  // namespace provisioner::server

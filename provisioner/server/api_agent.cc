@@ -1,0 +1,151 @@
+// /api/v1/agent/*: what provisioner-agent calls, with its host's token (the discovery hello
+// needs none: an unknown machine has no token yet).
+#include "api.h"
+#include "api_support.h"
+#include "json_views.h"
+
+namespace provisioner::server {
+
+using imaging::http::bhttp::verb;
+using nlohmann::json;
+
+namespace {
+
+Status save_facts(ApiContext& ctx, Host host, const json& body) {
+    auto facts = body.find("facts");
+    if (facts == body.end() || !facts->is_object()) return Status::ok();
+    host.facts_json = facts->dump();
+    return ctx.store.update_host(host);
+}
+
+Response hello(ApiContext& ctx, const Request& req) {
+    auto body = json_body(req);
+    if (!body) return body_error(req, body.status());
+    auto mac_text = string_field(*body, "mac");
+    if (!mac_text) return status_response(req, mac_text.status());
+    auto mac = Mac::parse(*mac_text);
+    if (!mac) return status_response(req, mac.status());
+    std::string mode = optional_string(*body, "mode");
+    if (mode.empty()) mode = "image";
+    Principal who = identify(req, ctx.auth);
+
+    if (mode == "discover") {
+        auto host = find_or_discover(ctx, *mac, "discovered by agent hello");
+        if (!host) return status_response(req, host.status());
+        // Anyone may describe a machine nobody has accepted yet; an enrolled host's facts
+        // change only with its own token.
+        if (host->state == HostState::discovered || (who.host && *who.host == host->id))
+            if (Status s = save_facts(ctx, *host, *body); !s) return status_response(req, s);
+        return json_response(req, status::ok, {{"action", "none"}, {"reason", "registered"}});
+    }
+    if (mode != "image")
+        return status_response(req, Status::error(Code::invalid_argument,
+                                                  "mode must be image or discover"));
+    auto host = ctx.store.find_host(*mac);
+    if (!host) {
+        if (host.status().code() == Code::not_found && who.kind != Principal::Kind::host_token)
+            return error_response(req, status::unauthorized, "unauthorized",
+                                  "agent endpoints need the host's token");
+        return status_response(req, host.status());
+    }
+    if (auto denied = require_host(req, who, host->id)) return std::move(*denied);
+    if (Status s = save_facts(ctx, *host, *body); !s) return status_response(req, s);
+    return json_response(req, status::ok, ctx.orchestrator.hello(*host));
+}
+
+// The host of a host-token request, or the answer to give instead.
+Result<Host> token_host(ApiContext& ctx, const Request& req, std::optional<Response>& denied) {
+    Principal who = identify(req, ctx.auth);
+    if (who.kind != Principal::Kind::host_token) {
+        denied = require_host(req, who, 0);
+        return Status::error(Code::invalid_argument, "denied");
+    }
+    return ctx.store.get_host(*who.host);
+}
+
+std::optional<DeploymentId> deployment_field(const json& body) {
+    auto it = body.find("deployment");
+    if (it == body.end() || !it->is_number_integer()) return std::nullopt;
+    return it->get<DeploymentId>();
+}
+
+Response progress(ApiContext& ctx, const Request& req) {
+    std::optional<Response> denied;
+    auto host = token_host(ctx, req, denied);
+    if (denied) return std::move(*denied);
+    if (!host) return status_response(req, host.status());
+    auto body = json_body(req);
+    if (!body) return body_error(req, body.status());
+    auto deployment = deployment_field(*body);
+    auto done = body->find("bytes_done");
+    auto total = body->find("bytes_total");
+    if (!deployment || done == body->end() || !done->is_number_unsigned() ||
+        total == body->end() || !total->is_number_unsigned())
+        return status_response(req, Status::error(Code::invalid_argument,
+                                                  "progress needs deployment, bytes_done and "
+                                                  "bytes_total (non-negative integers)"));
+    Status s = ctx.orchestrator.progress(host->id, *deployment, done->get<std::uint64_t>(),
+                                         total->get<std::uint64_t>());
+    if (!s) return status_response(req, s);
+    return imaging::http::make_response(req, status::no_content, "");
+}
+
+Response result(ApiContext& ctx, const Request& req) {
+    std::optional<Response> denied;
+    auto host = token_host(ctx, req, denied);
+    if (denied) return std::move(*denied);
+    if (!host) return status_response(req, host.status());
+    auto body = json_body(req);
+    if (!body) return body_error(req, body.status());
+    auto deployment = deployment_field(*body);
+    auto ok = body->find("ok");
+    if (!deployment || ok == body->end() || !ok->is_boolean())
+        return status_response(req, Status::error(Code::invalid_argument,
+                                                  "result needs deployment and ok"));
+    json result = body->value("result", json::object());
+    Status s = ctx.orchestrator.result(*host, *deployment, ok->get<bool>(),
+                                       optional_string(*body, "error"), result);
+    if (!s) return status_response(req, s);
+    return json_response(req, status::ok, {{"action", "reboot"}});
+}
+
+Response ready(ApiContext& ctx, const Request& req) {
+    std::optional<Response> denied;
+    auto host = token_host(ctx, req, denied);
+    if (denied) return std::move(*denied);
+    if (!host) return status_response(req, host.status());
+    auto body = json_body(req);
+    if (!body) return body_error(req, body.status());
+    auto capacity = body->find("capacity");
+    if (capacity == body->end() || !capacity->is_object())
+        return status_response(req, Status::error(Code::invalid_argument,
+                                                  "ready needs a capacity object"));
+    Status s = ctx.store.transaction([&]() -> Status {
+        json facts = host->facts_json.empty() ? json::object()
+                                              : json::parse(host->facts_json, nullptr, false);
+        if (!facts.is_object()) facts = json::object();
+        facts["capacity"] = *capacity;
+        host->facts_json = facts.dump();
+        if (Status u = ctx.store.update_host(*host); !u) return u;
+        if (host->state == HostState::ready) return Status::ok();
+        return ctx.store.transition(host->id, HostState::ready, "agent ready").status();
+    });
+    if (!s) return status_response(req, s);
+    return imaging::http::make_response(req, status::no_content, "");
+}
+
+}  // namespace
+
+void mount_agent_api(imaging::http::Router& router, ApiContext& ctx) {
+    auto plain = [&ctx](Response (*fn)(ApiContext&, const Request&)) {
+        return [&ctx, fn](const Request& req, const imaging::http::RequestContext&) {
+            return fn(ctx, req);
+        };
+    };
+    router.add(verb::post, "/api/v1/agent/hello", plain(hello));
+    router.add(verb::post, "/api/v1/agent/progress", plain(progress));
+    router.add(verb::post, "/api/v1/agent/result", plain(result));
+    router.add(verb::post, "/api/v1/agent/ready", plain(ready));
+}
+
+}  // namespace provisioner::server

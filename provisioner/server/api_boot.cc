@@ -1,0 +1,86 @@
+// What PXE firmware and iPXE fetch, without a token: per-MAC iPXE scripts, the netboot kernel
+// and initramfs, and torrents of running deployments.
+#include <charconv>
+#include <fstream>
+
+#include "api.h"
+#include "api_support.h"
+#include "pxe/ipxe_script.h"
+#include "pxe/mac.h"
+
+namespace provisioner::server {
+
+using imaging::http::bhttp::verb;
+
+namespace {
+
+pxe::NetbootParams netboot_params(const ServerConfig& config) {
+    return {config.public_url, config.public_url + "/netboot/vmlinuz",
+            config.public_url + "/netboot/initrd.img", config.kernel_args};
+}
+
+Response text(const Request& req, status code, std::string body) {
+    return imaging::http::make_response(req, code, std::move(body), "text/plain");
+}
+
+Response script(ApiContext& ctx, const Request& req) {
+    auto path = imaging::http::target_path(std::string_view(req.target().data(), req.target().size()));
+    auto pxe_mac = pxe::parse_ipxe_script_path(path);
+    if (!pxe_mac) return text(req, status::not_found, "not a boot script path\n");
+    auto mac = Mac::parse(pxe_mac->colon());
+    if (!mac) return text(req, status::bad_request, mac.status().message() + "\n");
+    auto host = find_or_discover(ctx, *mac, "PXE-booted, unknown MAC");
+    if (!host) return text(req, status::internal_server_error, host.status().message() + "\n");
+    imaging::Result<std::string> rendered = std::string();
+    switch (host->state) {
+    case HostState::discovered:
+        rendered = pxe::render_discovery_script(netboot_params(ctx.config), *pxe_mac);
+        break;
+    case HostState::booting:
+    case HostState::imaging:
+        rendered = pxe::render_netboot_script(
+            netboot_params(ctx.config),
+            pxe::NetbootHost{*pxe_mac, host->name, ctx.auth.host_token(*host)});
+        break;
+    default: rendered = pxe::render_local_disk_script(*pxe_mac, host->name); break;
+    }
+    if (!rendered.is_ok()) return text(req, status::internal_server_error, rendered.status().message() + "\n");
+    return text(req, status::ok, *rendered);
+}
+
+Response netboot_file(ApiContext& ctx, const Request& req, const char* name) {
+    if (ctx.config.netboot_dir.empty())
+        return text(req, status::not_found, "this server has no --netboot-dir\n");
+    std::ifstream in(ctx.config.netboot_dir / name, std::ios::binary);
+    if (!in) return text(req, status::not_found, std::string(name) + " is not in --netboot-dir\n");
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return imaging::http::make_response(req, status::ok, std::move(bytes),
+                                        "application/octet-stream");
+}
+
+Response torrent(ApiContext& ctx, const Request& req) {
+    auto rest = path_rest(req, "/torrents/");
+    DeploymentId id = 0;
+    if (!rest || !rest->ends_with(".torrent"))
+        return text(req, status::not_found, "no such torrent\n");
+    std::string digits = rest->substr(0, rest->size() - std::string_view(".torrent").size());
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+    if (ec != std::errc() || end != digits.data() + digits.size())
+        return text(req, status::not_found, "no such torrent\n");
+    auto bytes = ctx.orchestrator.torrent(id);
+    if (!bytes) return text(req, status::not_found, "no running torrent deployment " + digits + "\n");
+    return imaging::http::make_response(req, status::ok, *bytes, "application/x-bittorrent");
+}
+
+}  // namespace
+
+void mount_boot_paths(imaging::http::Router& router, ApiContext& ctx) {
+    router.add_prefix(verb::get, "/boot/", [&ctx](const Request& r, const auto&) { return script(ctx, r); });
+    router.add(verb::get, "/netboot/vmlinuz",
+               [&ctx](const Request& r, const auto&) { return netboot_file(ctx, r, "vmlinuz"); });
+    router.add(verb::get, "/netboot/initrd.img",
+               [&ctx](const Request& r, const auto&) { return netboot_file(ctx, r, "initrd.img"); });
+    router.add_prefix(verb::get, "/torrents/", [&ctx](const Request& r, const auto&) { return torrent(ctx, r); });
+}
+
+}  // namespace provisioner::server

@@ -1,0 +1,166 @@
+// /api/v1/hosts: list, add, import, show, remove, accept.
+#include <charconv>
+
+#include "api.h"
+#include "api_support.h"
+#include "imaging/http/query.h"
+#include "json_views.h"
+#include "provisioner/host_import.h"
+#include "provisioner/selector.h"
+
+namespace provisioner::server {
+
+using imaging::http::bhttp::verb;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kPrefix = "/api/v1/hosts/";
+constexpr std::size_t kHostEvents = 50;
+
+std::size_t query_size(const imaging::http::QueryParams& q, std::string_view key) {
+    auto v = imaging::http::query_value(q, key);
+    std::size_t n = 0;
+    if (v) std::from_chars(v->data(), v->data() + v->size(), n);
+    return n;
+}
+
+Response list_hosts(ApiContext& ctx, const Request& req) {
+    auto query = imaging::http::parse_query(std::string_view(req.target().data(), req.target().size()));
+    if (!query) return status_response(req, Status::error(Code::invalid_argument, "malformed query"));
+    auto filter = parse_selector(imaging::http::query_value(*query, "selector").value_or("all"));
+    if (!filter) return status_response(req, filter.status());
+    auto total = ctx.store.count_hosts(*filter);
+    if (!total) return status_response(req, total.status());
+    filter->limit = query_size(*query, "limit");
+    filter->offset = query_size(*query, "offset");
+    auto hosts = ctx.store.list_hosts(*filter);
+    if (!hosts) return status_response(req, hosts.status());
+    json list = json::array();
+    for (const Host& h : *hosts) list.push_back(host_json(h));
+    return json_response(req, status::ok, {{"hosts", std::move(list)}, {"total", *total}});
+}
+
+Response add_host(ApiContext& ctx, const Request& req) {
+    auto body = json_body(req);
+    if (!body) return body_error(req, body.status());
+    auto mac_text = string_field(*body, "mac");
+    if (!mac_text) return status_response(req, mac_text.status());
+    auto mac = Mac::parse(*mac_text);
+    if (!mac) return status_response(req, mac.status());
+    auto name = string_field(*body, "name");
+    if (!name) return status_response(req, name.status());
+    HostSpec spec{*mac, *name, optional_string(*body, "ip"), optional_string(*body, "rack")};
+    auto host = ctx.store.add_host(spec, HostState::enrolled, "enrolled by operator");
+    if (!host) return status_response(req, host.status());
+    ctx.hosts.host_changed(*host);
+    return json_response(req, status::created, host_json(*host));
+}
+
+Response import_hosts(ApiContext& ctx, const Request& req) {
+    auto result = import_hosts_csv(ctx.store, req.body());
+    if (!result) return status_response(req, result.status());
+    if (!result->ok()) {
+        json lines = json::array();
+        for (const LineError& e : result->errors)
+            lines.push_back({{"line", e.line}, {"message", e.message}});
+        return error_response(req, status::bad_request, "invalid_argument",
+                              std::to_string(result->errors.size()) +
+                                  " bad line(s); nothing imported",
+                              {{"lines", lines}});
+    }
+    auto hosts = ctx.store.list_hosts({});
+    if (hosts)
+        for (const Host& h : *hosts) ctx.hosts.host_changed(h);
+    return json_response(req, status::ok, {{"imported", result->imported}});
+}
+
+Response show_host(ApiContext& ctx, const Request& req, const Host& host) {
+    json out = host_json(host);
+    EventFilter filter;
+    filter.host = host.id;
+    filter.limit = kHostEvents;
+    auto events = ctx.store.list_events(filter);
+    if (!events) return status_response(req, events.status());
+    out["events"] = json::array();
+    for (const Event& e : *events) out["events"].push_back(event_json(e));
+    return json_response(req, status::ok, out);
+}
+
+Response remove_host(ApiContext& ctx, const Request& req, const Host& host) {
+    if (is_in_flight(host.state))
+        return status_response(req, Status::error(Code::conflict,
+                                                  "host " + host.name + " is " +
+                                                      to_string(host.state) +
+                                                      "; wait for its deployment to end"));
+    if (Status s = ctx.store.remove_host(host.id); !s) return status_response(req, s);
+    ctx.hosts.host_removed(host);
+    return json_response(req, status::ok, host_json(host));
+}
+
+Response accept_host(ApiContext& ctx, const Request& req, Host host) {
+    json body = json::object();
+    if (!req.body().empty()) {
+        auto parsed = json_body(req);
+        if (!parsed) return body_error(req, parsed.status());
+        body = *parsed;
+    }
+    if (host.state != HostState::discovered)
+        return status_response(req, Status::error(Code::illegal_transition,
+                                                  "host " + host.name + " is " +
+                                                      to_string(host.state) +
+                                                      ", not discovered"));
+    Status s = ctx.store.transaction([&]() -> Status {
+        if (std::string name = optional_string(body, "name"); !name.empty()) {
+            if (Status v = validate_host_fields(name, host.ip, host.rack); !v) return v;
+            host.name = name;
+            if (Status u = ctx.store.update_host(host); !u) return u;
+        }
+        return ctx.store.transition(host.id, HostState::enrolled, "accepted by operator").status();
+    });
+    if (!s) return status_response(req, s);
+    auto updated = ctx.store.get_host(host.id);
+    if (!updated) return status_response(req, updated.status());
+    ctx.hosts.host_changed(*updated);
+    return json_response(req, status::ok, host_json(*updated));
+}
+
+}  // namespace
+
+void mount_host_api(imaging::http::Router& router, ApiContext& ctx) {
+    auto guarded = [&ctx](std::function<Response(const Request&)> fn) {
+        return operator_only(ctx.auth, std::move(fn));
+    };
+    router.add(verb::get, "/api/v1/hosts", guarded([&ctx](const Request& r) { return list_hosts(ctx, r); }));
+    router.add(verb::post, "/api/v1/hosts", guarded([&ctx](const Request& r) { return add_host(ctx, r); }));
+    router.add(verb::post, "/api/v1/hosts/import",
+               guarded([&ctx](const Request& r) { return import_hosts(ctx, r); }));
+    auto with_host = [&ctx](auto fn, bool action) {
+        return [&ctx, fn, action](const Request& req) -> Response {
+            auto rest = path_rest(req, kPrefix);
+            if (!rest) return status_response(req, Status::error(Code::invalid_argument, "bad path"));
+            std::string ref = *rest;
+            if (action) {
+                if (!ref.ends_with("/accept"))
+                    return error_response(req, status::not_found, "not_found", "no such route");
+                ref.resize(ref.size() - std::string_view("/accept").size());
+            } else if (ref.find('/') != std::string::npos) {
+                return error_response(req, status::not_found, "not_found", "no such route");
+            }
+            auto host = resolve_host(ctx.store, ref);
+            if (!host) return status_response(req, host.status());
+            return fn(req, *host);
+        };
+    };
+    router.add_prefix(verb::get, kPrefix, guarded(with_host([&ctx](const Request& r, const Host& h) {
+        return show_host(ctx, r, h);
+    }, false)));
+    router.add_prefix(verb::delete_, kPrefix, guarded(with_host([&ctx](const Request& r, const Host& h) {
+        return remove_host(ctx, r, h);
+    }, false)));
+    router.add_prefix(verb::post, kPrefix, guarded(with_host([&ctx](const Request& r, const Host& h) {
+        return accept_host(ctx, r, h);
+    }, true)));
+}
+
+}  // namespace provisioner::server

@@ -1,0 +1,60 @@
+// What every API handler shares: JSON answers, errors as API.md specifies them, auth checks,
+// bounded JSON bodies, and looking up a host or an image by the references the API accepts.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "auth.h"
+#include "imaging/http/router.h"
+#include "provisioner/status.h"
+#include "provisioner/store.h"
+
+namespace provisioner::server {
+
+using imaging::http::bhttp::status;
+using imaging::http::Request;
+using imaging::http::Response;
+
+inline constexpr std::size_t kMaxJsonBody = 1 << 20;
+inline constexpr std::size_t kMaxCsvBody = 16 << 20;  // also the server's overall body limit
+
+Response json_response(const Request& req, status code, const nlohmann::json& body);
+// {"error": {"code", "message", ...extra}}.
+Response error_response(const Request& req, status code, std::string_view error_code,
+                        const std::string& message, nlohmann::json extra = nullptr);
+// The HTTP status and code of a store Status (not_found -> 404, conflict -> 409, ...).
+Response status_response(const Request& req, const Status& s);
+
+// The caller, or the 401/403 answer to return instead.
+std::optional<Response> require_operator(const Request& req, Authenticator& auth);
+// handler behind require_operator.
+imaging::http::Handler operator_only(Authenticator& auth,
+                                     std::function<Response(const Request&)> handler);
+// A host token for host (or nothing to check yet: the caller passes the host it resolved).
+std::optional<Response> require_host(const Request& req, const Principal& who, HostId host);
+Principal identify(const Request& req, Authenticator& auth);
+
+// The body as a JSON object; a 400 (malformed, not an object) or 413 answer otherwise.
+Result<nlohmann::json> json_body(const Request& req);
+// Answer for a json_body failure.
+Response body_error(const Request& req, const Status& s);
+
+// A required string / optional string / unsigned field of a JSON object.
+Result<std::string> string_field(const nlohmann::json& body, const char* key);
+std::string optional_string(const nlohmann::json& body, const char* key);
+
+// {host}: id, MAC (either separator) or name.
+Result<Host> resolve_host(Store& store, std::string_view ref);
+// {image}: id, name@version, or name (the newest import).
+Result<Image> resolve_image(Store& store, std::string_view ref);
+
+// "/api/v1/hosts/h1/accept" with prefix "/api/v1/hosts/" -> "h1/accept" (query removed,
+// percent-decoded); nothing when malformed.
+std::optional<std::string> path_rest(const Request& req, std::string_view prefix);
+
+}  // namespace provisioner::server

@@ -1,0 +1,50 @@
+// Who is calling: operator API tokens (random, stored as SHA-256) and per-host agent tokens
+// (derived, HMAC-SHA256 over the host's id and MAC under the server's secret, so the server
+// can put them on a kernel command line without storing them).
+//
+// Thread-safe: identify() may run on every HTTP thread at once.
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "provisioner/store.h"
+
+namespace provisioner::server {
+
+struct Principal {
+    enum class Kind { none, invalid, operator_token, host_token };
+    Kind kind = Kind::none;
+    std::string name;           // the operator token's name
+    std::optional<HostId> host;  // for host tokens
+};
+
+class Authenticator {
+  public:
+    // secret: the server-wide host-token secret (hex), from Store settings.
+    Authenticator(Store& store, std::string secret) : store_(store), secret_(std::move(secret)) {}
+
+    // A new operator token ("op_" + 64 hex digits) and its hash for the store.
+    static std::string new_operator_token();
+    static std::string token_hash(std::string_view token);  // SHA-256, hex
+    static std::string random_hex(std::size_t bytes);
+
+    // "h<id>_<64 hex>": letters, digits and '_' only, so it is safe on a kernel command line.
+    std::string host_token(const Host& host) const;
+
+    // From "Authorization: Bearer TOKEN" (empty header: Kind::none).
+    Principal identify(std::string_view authorization_header);
+
+  private:
+    std::string host_mac_digest(HostId id, const std::string& mac) const;
+
+    Store& store_;
+    const std::string secret_;
+    std::mutex mu_;
+    std::map<std::string, std::string, std::less<>> known_operators_;  // hash -> name; never revoked
+};
+
+}  // namespace provisioner::server

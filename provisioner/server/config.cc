@@ -1,0 +1,83 @@
+#include "config.h"
+
+#include <CLI/CLI.hpp>
+
+namespace provisioner::server {
+
+void add_config_options(CLI::App& app, ServerConfig& c) {
+    app.set_config("--config", "", "read options from this INI/TOML file (flags override it)");
+    app.add_option("--state-dir", c.state_dir, "inventory, keys, tokens, TFTP root")
+        ->capture_default_str();
+    app.add_option("--listen", c.listen, "ADDR:PORT of the HTTP API")->capture_default_str();
+    app.add_option("--public-url", c.public_url,
+                   "URL hosts reach this server by (default: http://DHCP-ADDRESS:PORT)");
+    app.add_option("--http-threads", c.http_threads, "HTTP I/O threads")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+
+    app.add_option("--dhcp-interface", c.dhcp_interface,
+                   "run dnsmasq for DHCP/TFTP/PXE on this interface (default: no dnsmasq)");
+    app.add_option("--dhcp-address", c.dhcp_address, "this server's IPv4 address there");
+    app.add_option("--dhcp-range", c.dhcp_range, "START,END: hand out addresses (full DHCP)");
+    app.add_option("--proxy-dhcp", c.proxy_dhcp,
+                   "SUBNET: proxy-DHCP beside an existing DHCP server (boot info only)");
+    app.add_option("--dhcp-netmask", c.dhcp_netmask)->capture_default_str();
+    app.add_option("--dnsmasq", c.dnsmasq_binary, "dnsmasq program")->capture_default_str();
+    app.add_option("--ipxe-dir", c.ipxe_dir, "iPXE boot files (Debian's ipxe package)")
+        ->capture_default_str();
+    app.add_flag("--uefi-ipxe-efi", c.uefi_ipxe_efi,
+                 "UEFI clients load ipxe.efi (default: snponly.efi)");
+
+    app.add_option("--netboot-dir", c.netboot_dir,
+                   "directory with the netboot vmlinuz and initrd.img");
+    app.add_option("--kernel-args", c.kernel_args, "extra netboot kernel command line");
+
+    app.add_option("--imaging", c.imaging_binary, "imaging program (default: next to this one)");
+    app.add_option("--delta-port", c.delta_port, "first TCP port for delta servers")
+        ->capture_default_str();
+    app.add_option("--multicast-interface", c.multicast_interface,
+                   "interface for multicast sends (default: --dhcp-interface)");
+    app.add_option("--multicast-port", c.multicast_port, "base UDP port for multicast sessions")
+        ->capture_default_str();
+    app.add_option("--multicast-max-rate", c.multicast_max_rate,
+                   "rate ceiling for multicast sends in bits/s (e.g. 800M)");
+    app.add_option("--multicast-max-wait", c.multicast_max_wait,
+                   "seconds a multicast session waits for all its hosts to join")
+        ->capture_default_str();
+    app.add_option("--torrent-port", c.torrent_port, "base TCP port for BitTorrent seeds")
+        ->capture_default_str();
+    app.add_option("--auto-threshold", c.auto_threshold,
+                   "--transport auto: multicast from this many hosts, delta below")
+        ->capture_default_str();
+    app.add_option_function<int>(
+           "--deploy-timeout",
+           [&c](int seconds) { c.deploy_timeout = std::chrono::seconds(seconds); },
+           "seconds before an unfinished host of a deployment fails (default 3600)")
+        ->check(CLI::PositiveNumber);
+}
+
+std::string finish_config(ServerConfig& c, const std::filesystem::path& self_exe) {
+    auto colon = c.listen.rfind(':');
+    if (colon == std::string::npos) return "--listen must be ADDR:PORT";
+    std::string port = c.listen.substr(colon + 1);
+    if (!c.dhcp_interface.empty()) {
+        if (c.dhcp_address.empty()) return "--dhcp-interface needs --dhcp-address";
+        if (c.dhcp_range.empty() == c.proxy_dhcp.empty())
+            return "--dhcp-interface needs exactly one of --dhcp-range and --proxy-dhcp";
+    }
+    if (c.public_url.empty()) {
+        std::string host = c.dhcp_address;
+        if (host.empty()) {
+            host = c.listen.substr(0, colon);
+            if (host == "0.0.0.0" || host.empty()) host = "127.0.0.1";
+        }
+        c.public_url = "http://" + host + ":" + port;
+    }
+    while (c.public_url.ends_with('/')) c.public_url.pop_back();
+    if (!c.public_url.starts_with("http://")) return "--public-url must be an http:// URL";
+    if (c.imaging_binary.empty()) c.imaging_binary = self_exe.parent_path() / "imaging";
+    if (c.multicast_interface.empty()) c.multicast_interface = c.dhcp_interface;
+    return "";
+}
+
+}  // namespace provisioner::server

@@ -1,0 +1,62 @@
+// provisionerd's settings: a plain struct with defaults (ninja's BuildConfig idea), filled from
+// an INI/TOML config file and then the command line (flags win), by add_config_options.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace provisioner::server {
+
+struct ServerConfig {
+    std::filesystem::path state_dir = "/var/lib/provisioner";
+    std::string listen = "0.0.0.0:8080";
+    // The URL hosts reach this server by (kernel command line, iPXE scripts, tracker URL).
+    // Empty: http://<dhcp address or 127.0.0.1>:<listen port>.
+    std::string public_url;
+    int http_threads = 2;
+
+    // DHCP/TFTP by dnsmasq; off when dhcp_interface is empty.
+    std::string dhcp_interface;
+    std::string dhcp_address;     // this server's address on that interface
+    std::string dhcp_range;       // "10.77.0.100,10.77.0.199" (full DHCP), or
+    std::string proxy_dhcp;       // "10.77.0.0" (proxy-DHCP beside another DHCP server)
+    std::string dhcp_netmask = "255.255.255.0";
+    std::string dnsmasq_binary = "/usr/sbin/dnsmasq";
+    std::string ipxe_dir = "/usr/lib/ipxe";
+    bool uefi_ipxe_efi = false;  // UEFI clients get ipxe.efi instead of snponly.efi
+
+    // Netboot kernel and initramfs served at /netboot/vmlinuz and /netboot/initrd.img.
+    std::filesystem::path netboot_dir;
+    std::string kernel_args;  // extra kernel command line, e.g. "console=ttyS0,115200"
+
+    // The imaging tool that serves, sends and seeds images.
+    std::filesystem::path imaging_binary;  // empty: `imaging` next to provisionerd
+    std::uint16_t delta_port = 7000;       // first port for `imaging serve`, one per image
+    std::string multicast_interface;       // empty: dhcp_interface
+    std::string multicast_group_prefix = "239.77.0";  // + "." + (deployment id % 250 + 1)
+    std::uint16_t multicast_port = 9000;               // + deployment id % 1000
+    std::uint16_t torrent_port = 6881;                 // seed listens here (+ deployment % 100)
+    std::string multicast_max_rate;                    // passed to `imaging send --max-rate`
+    double multicast_max_wait = 30;                    // seconds for the rendezvous
+
+    // `--transport auto`: delta below this many hosts, multicast at or above it.
+    std::size_t auto_threshold = 3;
+    // A target not finished this long after its deployment started fails.
+    std::chrono::seconds deploy_timeout{3600};
+};
+
+// Registers every field on app as --flag, with the config file option --config; help texts say
+// what each does and its default.
+void add_config_options(CLI::App& app, ServerConfig& config);
+
+// Fills the derived defaults (public_url, imaging_binary, multicast_interface) and checks the
+// combination; the message names the flag.
+std::string finish_config(ServerConfig& config, const std::filesystem::path& self_exe);
+
+}  // namespace provisioner::server

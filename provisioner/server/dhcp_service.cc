@@ -1,0 +1,142 @@
+#include "dhcp_service.h"
+
+#include <csignal>
+#include <set>
+
+#include "pxe/boot_files.h"
+#include "pxe/dnsmasq_config.h"
+#include "pxe/stale_process.h"
+
+namespace provisioner::server {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Status from_imaging(const imaging::Status& s, const std::string& what) {
+    if (s.is_ok()) return Status::ok();
+    return Status::error(Code::invalid_argument, what + ": " + s.message());
+}
+
+std::optional<pxe::HostEntry> entry_of(const Host& host) {
+    auto mac = pxe::MacAddress::parse(host.mac.str());
+    if (!mac) return std::nullopt;
+    return pxe::HostEntry{*mac, host.ip, host.name};
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DhcpService>> DhcpService::prepare(const ServerConfig& config,
+                                                          Store& store,
+                                                          pxe::ProcessLauncher& launcher,
+                                                          pxe::Clock& clock, Log log) {
+    const fs::path dir = fs::absolute(config.state_dir) / "dnsmasq";
+    pxe::DnsmasqConfig c;
+    c.interface = config.dhcp_interface;
+    c.listen_address = config.dhcp_address;
+    c.tftp_root = dir / "tftp";
+    c.hosts_dir = dir / "hosts";
+    c.http_base_url = config.public_url;
+    c.pid_file = dir / "dnsmasq.pid";
+    c.lease_file = dir / "dnsmasq.leases";
+    c.uefi_boot_file = config.uefi_ipxe_efi ? pxe::UefiBootFile::kIpxe : pxe::UefiBootFile::kSnpOnly;
+    if (!config.dhcp_range.empty()) {
+        auto comma = config.dhcp_range.find(',');
+        if (comma == std::string::npos)
+            return Status::error(Code::invalid_argument, "--dhcp-range wants START,END");
+        c.mode = pxe::FullRange{config.dhcp_range.substr(0, comma),
+                                config.dhcp_range.substr(comma + 1), config.dhcp_netmask};
+    } else {
+        c.mode = pxe::ProxyDhcp{config.proxy_dhcp, config.dhcp_netmask};
+    }
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    fs::permissions(dir, fs::perms(0755), ec);  // dnsmasq reads it as nobody
+    auto conf = pxe::render_dnsmasq_conf(c);
+    if (!conf) return from_imaging(conf.status(), "dnsmasq configuration");
+    if (auto s = pxe::install_boot_files(c.tftp_root, config.ipxe_dir); !s.is_ok())
+        return from_imaging(s, "TFTP root");
+    const fs::path conf_path = dir / "dnsmasq.conf";
+    if (auto s = pxe::write_file_atomically(conf_path, *conf, fs::perms(0644)); !s.is_ok())
+        return from_imaging(s, "dnsmasq.conf");
+
+    pxe::SupervisorOptions options;
+    options.argv = pxe::dnsmasq_argv(config.dnsmasq_binary, conf_path);
+    options.log = [log, &store](const std::string& line) {
+        log(line);
+        store.log_event(server_event(line));
+    };
+    auto supervisor = std::make_unique<pxe::Supervisor>(std::move(options), launcher, clock);
+    std::unique_ptr<DhcpService> service(new DhcpService(dir, std::move(supervisor), log));
+    if (auto s = service->hosts_.ensure(); !s.is_ok()) return from_imaging(s, "hosts directory");
+
+    // The hosts directory follows the inventory: every host's entry, nobody else's.
+    auto hosts = store.list_hosts({});
+    if (!hosts) return hosts.status();
+    std::set<std::string> wanted;
+    for (const Host& h : *hosts) {
+        auto entry = entry_of(h);
+        if (!entry) continue;
+        wanted.insert(pxe::host_entry_file_name(entry->mac));
+        if (auto s = service->hosts_.put(*entry); !s.is_ok())
+            return from_imaging(s, "entry of host " + h.name);
+    }
+    for (const auto& file : fs::directory_iterator(service->hosts_.dir(), ec))
+        if (!wanted.contains(file.path().filename().string())) fs::remove(file.path(), ec);
+    return service;
+}
+
+DhcpService::DhcpService(fs::path dir, std::unique_ptr<pxe::Supervisor> supervisor, Log log)
+    : dir_(std::move(dir)),
+      hosts_(dir_ / "hosts"),
+      supervisor_(std::move(supervisor)),
+      log_(std::move(log)) {}
+
+DhcpService::~DhcpService() {
+    stop();
+}
+
+Status DhcpService::start() {
+    const fs::path conf_path = dir_ / "dnsmasq.conf";
+    auto stale = pxe::end_stale_process(dir_ / "dnsmasq.pid", "--conf-file=" + conf_path.string());
+    if (!stale) return from_imaging(stale.status(), "dnsmasq left by an earlier run");
+    if (stale->has_value())
+        log_("ended dnsmasq pid " + std::to_string(**stale) + " left by an earlier run");
+    return from_imaging(supervisor_->start(), "starting dnsmasq");
+}
+
+void DhcpService::tick() {
+    supervisor_->poll();
+    if (reload_.exchange(false)) {
+        if (auto s = supervisor_->signal(SIGHUP); !s.is_ok()) reload_ = true;  // retry next tick
+    }
+}
+
+void DhcpService::stop() {
+    if (supervisor_) supervisor_->stop();
+}
+
+void DhcpService::host_changed(const Host& host) {
+    auto entry = entry_of(host);
+    if (!entry) return;
+    std::lock_guard lock(mu_);
+    bool existed = fs::exists(hosts_.entry_path(entry->mac));
+    if (auto s = hosts_.put(*entry); !s.is_ok()) {
+        log_("writing the DHCP entry of " + host.name + ": " + s.message());
+        return;
+    }
+    // dnsmasq keeps what it read for a changed entry until SIGHUP.
+    if (existed) reload_ = true;
+}
+
+void DhcpService::host_removed(const Host& host) {
+    auto entry = entry_of(host);
+    if (!entry) return;
+    std::lock_guard lock(mu_);
+    bool needs_reload = false;
+    if (auto s = hosts_.remove(entry->mac, &needs_reload); !s.is_ok())
+        log_("removing the DHCP entry of " + host.name + ": " + s.message());
+    if (needs_reload) reload_ = true;
+}
+
+}  // namespace provisioner::server

@@ -1,0 +1,60 @@
+// dnsmasq for DHCP, TFTP and PXE, as provisionerd runs it: the TFTP root laid out from the
+// ipxe package, dnsmasq.conf rendered from the config, one dhcp-host file per host in the
+// watched hosts directory (so enrolment needs no restart), and dnsmasq kept running by a
+// pxe::Supervisor: restarted when it dies, each death logged as a server event.
+//
+// host_changed/host_removed may be called from any thread. start(), tick() and stop() belong
+// to provisionerd's process thread (the one that forks children).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+
+#include "api.h"
+#include "config.h"
+#include "provisioner/store.h"
+#include "pxe/hosts_directory.h"
+#include "pxe/process.h"
+#include "pxe/supervisor.h"
+
+namespace provisioner::server {
+
+class DhcpService final : public HostObserver {
+  public:
+    using Log = std::function<void(const std::string&)>;
+    // Lays out STATE/dnsmasq (conf, tftp/, hosts/) and writes every host's entry; an error
+    // names what is missing (the ipxe package, a bad address).
+    static Result<std::unique_ptr<DhcpService>> prepare(const ServerConfig& config, Store& store,
+                                                        pxe::ProcessLauncher& launcher,
+                                                        pxe::Clock& clock, Log log);
+    ~DhcpService() override;
+
+    Status start();  // ends a dnsmasq left by a killed run, then starts ours
+    void tick();     // reaps and restarts dnsmasq; sends SIGHUP when entries were removed
+    void stop();
+
+    void host_changed(const Host& host) override;
+    void host_removed(const Host& host) override;
+
+  private:
+    DhcpService(std::filesystem::path dir, std::unique_ptr<pxe::Supervisor> supervisor,
+                Log log);
+
+    std::filesystem::path dir_;
+    pxe::HostsDirectory hosts_;
+    std::unique_ptr<pxe::Supervisor> supervisor_;
+    Log log_;
+    std::mutex mu_;  // hosts_ writes
+    std::atomic<bool> reload_{false};
+};
+
+// When provisionerd runs without DHCP (another PXE setup, or API-only tests).
+class NoDhcp final : public HostObserver {
+  public:
+    void host_changed(const Host&) override {}
+    void host_removed(const Host&) override {}
+};
+
+}  // namespace provisioner::server

@@ -1,0 +1,221 @@
+// provisionerd: the provisioning server. See provisioner/API.md and `provisionerd --help`.
+#include <utility>
+
+#include <csignal>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "api.h"
+#include "config.h"
+#include "dhcp_service.h"
+#include "imaging/http/server.h"
+#include "imaging/torrent/tracker_server.h"
+#include "orchestrator.h"
+#include "provisioner/recovery.h"
+#include "state.h"
+
+namespace fs = std::filesystem;
+using namespace provisioner;
+using namespace provisioner::server;
+
+namespace {
+
+constexpr const char* kVersion = "0.5.0";
+
+void log_line(const std::string& line) {
+    static std::mutex mu;
+    std::time_t now = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", std::localtime(&now));
+    std::lock_guard lock(mu);
+    std::cerr << stamp << " provisionerd: " << line << std::endl;
+}
+
+int fail(const std::string& message) {
+    std::cerr << "provisionerd: error: " << message << std::endl;
+    return 1;
+}
+
+Result<std::unique_ptr<Store>> open_store(const StateFiles& files) {
+    std::error_code ec;
+    fs::create_directories(files.root, ec);
+    auto store = open_sqlite_store(files.inventory());
+    if (!store) return store.status().context("opening " + files.inventory().string());
+    return store;
+}
+
+int run_init(const StateFiles& files) {
+    auto store = open_store(files);
+    if (!store) return fail(store.status().message());
+    auto report = initialise_state(files, **store);
+    if (!report) return fail(report.status().message());
+    std::cout << "state directory: " << files.root.string() << "\n"
+              << "image signing key: " << files.signing_key().string()
+              << (report->created_key ? " (new)" : " (kept)") << "\n"
+              << "  sign images with: imaging pack RAW DIR --key " << files.signing_key().string()
+              << " --name NAME --version V\n"
+              << "operator token: "
+              << (report->created_token ? files.operator_token().string() + " (new, mode 0600)"
+                                        : std::string("kept (make another: provisionerd token "
+                                                      "create NAME)"))
+              << "\n";
+    return 0;
+}
+
+int run_token_create(const StateFiles& files, const std::string& name) {
+    auto store = open_store(files);
+    if (!store) return fail(store.status().message());
+    auto token = create_operator_token(**store, name);
+    if (!token) return fail(token.status().message());
+    std::cout << *token << "\n";
+    return 0;
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// Hosts whose rack and address the inventory knows; others fall back to their /24.
+imaging::torrent::RackMap rack_map(Store& store) {
+    imaging::torrent::RackMap racks;
+    if (auto hosts = store.list_hosts({}))
+        for (const Host& h : *hosts)
+            if (!h.ip.empty() && !h.rack.empty())
+                (void)racks.add(h.ip + (h.ip.find(':') == std::string::npos ? "/32" : "/128"),
+                                h.rack);
+    return racks;
+}
+
+int run_server(ServerConfig config) {
+    std::error_code ec;
+    fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    if (std::string problem = finish_config(config, self); !problem.empty()) return fail(problem);
+    StateFiles files{fs::absolute(config.state_dir)};
+    config.state_dir = files.root;
+    auto store_result = open_store(files);
+    if (!store_result) return fail(store_result.status().message());
+    Store& store = **store_result;
+    auto init = initialise_state(files, store);
+    if (!init) return fail(init.status().message());
+    if (init->created_token)
+        log_line("initialised " + files.root.string() + "; operator token in " +
+                 files.operator_token().string());
+    auto recovered = recover_interrupted(store);
+    if (!recovered) return fail(recovered.status().message());
+    if (!recovered->hosts_failed.empty() || !recovered->deployments_interrupted.empty())
+        log_line("recovered from an unclean stop: " +
+                 std::to_string(recovered->deployments_interrupted.size()) +
+                 " deployment(s) interrupted, " + std::to_string(recovered->hosts_failed.size()) +
+                 " host(s) marked failed (deployable again)");
+    auto key = imaging::VerifyKey::load(files.public_key());
+    if (!key) return fail(key.status().message());
+    if (!fs::exists(config.imaging_binary))
+        return fail("no imaging program at " + config.imaging_binary.string() + " (--imaging)");
+
+    // SIGTERM/SIGINT end the server: blocked in every thread, taken by the main thread.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+
+    auto launcher = pxe::make_posix_launcher();
+    auto clock = pxe::make_steady_clock();
+    Orchestrator orchestrator(store, config, *launcher, read_file(files.public_key()), log_line);
+    std::unique_ptr<DhcpService> dhcp;
+    NoDhcp no_dhcp;
+    if (!config.dhcp_interface.empty()) {
+        auto prepared = DhcpService::prepare(config, store, *launcher, *clock, log_line);
+        if (!prepared) return fail(prepared.status().message());
+        dhcp = std::move(*prepared);
+    }
+    Authenticator auth(store, init->host_secret);
+    ApiContext ctx{store, auth, orchestrator, dhcp ? static_cast<HostObserver&>(*dhcp) : no_dhcp,
+                   config, *key, kVersion};
+    auto tracker = std::make_shared<imaging::torrent::Tracker>(imaging::torrent::TrackerOptions{},
+                                                               rack_map(store));
+    imaging::http::Router router;
+    mount_api(router, ctx, tracker);
+
+    auto endpoint = imaging::torrent::parse_endpoint(config.listen);
+    if (!endpoint) return fail("--listen: " + endpoint.status().message());
+    boost::asio::io_context ioc;
+    imaging::http::Limits limits;
+    limits.max_body_bytes = 16 << 20;
+    boost::system::error_code bind_error;
+    auto http = imaging::http::Server::start(ioc, *endpoint, std::move(router), limits, bind_error);
+    if (bind_error) return fail("cannot listen on " + config.listen + ": " + bind_error.message());
+
+    // The process thread forks every child (dnsmasq, imaging senders) and lives as long as the
+    // server: children get a parent-death signal tied to the thread that forked them.
+    std::atomic<bool> stopping{false};
+    std::string dhcp_error;
+    std::thread processes([&] {
+        if (dhcp)
+            if (Status s = dhcp->start(); !s) {
+                dhcp_error = s.message();
+                stopping = true;
+                kill(getpid(), SIGTERM);
+                return;
+            }
+        while (!stopping) {
+            if (dhcp) dhcp->tick();
+            orchestrator.tick();
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+        orchestrator.stop_all();
+        if (dhcp) dhcp->stop();
+    });
+    std::vector<std::thread> io_threads;
+    for (int i = 0; i < config.http_threads; ++i) io_threads.emplace_back([&ioc] { ioc.run(); });
+    log_line("provisionerd " + std::string(kVersion) + " serving " + config.public_url +
+             " (API /api/v1, state " + files.root.string() + ", DHCP " +
+             (dhcp ? "on " + config.dhcp_interface : std::string("off")) + ")");
+
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    log_line(std::string("stopping (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
+    stopping = true;
+    processes.join();
+    http->stop();
+    ioc.stop();
+    for (auto& t : io_threads) t.join();
+    if (!dhcp_error.empty()) return fail(dhcp_error);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"provisionerd: the provisioning server. Serves the HTTP API (/api/v1), iPXE "
+                 "scripts, netboot files and the BitTorrent tracker; runs dnsmasq for "
+                 "DHCP/TFTP/PXE when --dhcp-interface is given; drives deployments with the "
+                 "imaging tool. The first start initialises --state-dir (see `init`)."};
+    ServerConfig config;
+    add_config_options(app, config);
+    std::string state_dir;
+    auto* init = app.add_subcommand("init", "make the state directory: signing key, first "
+                                            "operator token (STATE/operator.token); idempotent");
+    init->add_option("--state-dir", state_dir, "state directory (default /var/lib/provisioner)");
+    auto* token = app.add_subcommand("token", "operator tokens");
+    auto* token_create = token->add_subcommand("create", "make a named operator token, print it");
+    std::string token_name;
+    token_create->add_option("NAME", token_name, "what the token is for")->required();
+    token_create->add_option("--state-dir", state_dir, "state directory");
+    token->require_subcommand(1);
+    CLI11_PARSE(app, argc, argv);
+
+    StateFiles files{fs::absolute(state_dir.empty() ? config.state_dir : fs::path(state_dir))};
+    if (*init) return run_init(files);
+    if (*token_create) return run_token_create(files, token_name);
+    return run_server(std::move(config));
+}

@@ -1,0 +1,541 @@
+#include "orchestrator.h"
+
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <utility>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "imaging/http/client.h"
+
+namespace provisioner::server {
+
+using nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kRestartDelay = std::chrono::seconds(2);
+constexpr int kMaxQuickFailures = 5;  // a sender failing this often in a row fails its hosts
+constexpr auto kStopGrace = std::chrono::seconds(5);
+constexpr auto kProgressFlush = std::chrono::seconds(5);
+
+std::string describe_bytes(std::uint64_t bytes) {
+    std::ostringstream out;
+    out.precision(1);
+    out << std::fixed << double(bytes) / (1 << 20) << " MiB";
+    return out.str();
+}
+
+}  // namespace
+
+// A child process serving one deployment (multicast, torrent) or one image (delta).
+struct Orchestrator::Sender {
+    std::string name;  // in log lines: "delta server for dom0@2"
+    std::vector<std::string> argv;
+    std::optional<int> pid;
+    SteadyClock::time_point started_at{};
+    SteadyClock::time_point restart_at{};
+    int quick_failures = 0;
+    std::string last_exit;
+};
+
+struct Orchestrator::Target {
+    Host host;
+    TargetState state = TargetState::pending;
+    std::uint64_t done = 0;
+    std::uint64_t total = 0;
+    bool dirty = false;
+    SteadyClock::time_point flushed_at{};
+};
+
+struct Orchestrator::Active {
+    Deployment record;
+    Image image;
+    std::map<HostId, Target> targets;
+    SteadyClock::time_point started_at = SteadyClock::now();
+    std::unique_ptr<Sender> sender;  // multicast and torrent; delta uses delta_servers_
+    std::string group;               // multicast
+    std::uint16_t port = 0;          // multicast UDP port, or the seed's TCP port
+    std::optional<std::string> torrent;
+    bool torrent_failed = false;
+
+    std::size_t unfinished() const {
+        std::size_t n = 0;
+        for (const auto& [_, t] : targets)
+            n += t.state == TargetState::pending || t.state == TargetState::running;
+        return n;
+    }
+};
+
+Orchestrator::Orchestrator(Store& store, const ServerConfig& config,
+                           pxe::ProcessLauncher& launcher, std::string pubkey_pem, Log log)
+    : store_(store),
+      config_(config),
+      launcher_(launcher),
+      pubkey_pem_(std::move(pubkey_pem)),
+      log_(std::move(log)) {}
+
+Orchestrator::~Orchestrator() {
+    stop_all();
+}
+
+Transport Orchestrator::auto_transport(std::size_t hosts) const {
+    if (hosts >= config_.auto_threshold && !config_.multicast_interface.empty())
+        return Transport::multicast;
+    return Transport::delta;
+}
+
+std::string Orchestrator::server_host() const {
+    auto url = imaging::http::parse_http_url(config_.public_url);
+    return url ? url->host : "127.0.0.1";
+}
+
+Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Host>& hosts,
+                                        std::optional<Transport> requested) {
+    if (hosts.empty()) return Status::error(Code::invalid_argument, "no hosts to deploy to");
+    Transport transport = requested.value_or(auto_transport(hosts.size()));
+    if (transport == Transport::multicast && config_.multicast_interface.empty())
+        return Status::error(Code::invalid_argument,
+                             "multicast needs the server's --multicast-interface (or "
+                             "--dhcp-interface)");
+    std::lock_guard lock(mu_);
+    for (const Host& h : hosts) {
+        if (host_deployment_.contains(h.id))
+            return Status::error(Code::conflict,
+                                 "host " + h.name + " is in running deployment " +
+                                     std::to_string(host_deployment_[h.id]));
+        if (!is_deployable(h.state))
+            return Status::error(Code::illegal_transition,
+                                 "host " + h.name + " is " + to_string(h.state) +
+                                     ", not deployable (enrolled, imaged, ready or failed)");
+    }
+    std::vector<HostId> ids;
+    for (const Host& h : hosts) ids.push_back(h.id);
+    Deployment created;
+    Status s = store_.transaction([&]() -> Status {
+        auto d = store_.create_deployment(image.id, transport, ids);
+        if (!d) return d.status();
+        created = *d;
+        std::string reason = "deployment " + std::to_string(d->id) + ": " + image.name + "@" +
+                             image.version + " by " + to_string(transport);
+        for (HostId id : ids)
+            if (auto e = store_.transition(id, HostState::booting, reason); !e) return e.status();
+        return Status::ok();
+    });
+    if (!s) return s;
+
+    auto a = std::make_unique<Active>();
+    a->record = created;
+    a->image = image;
+    for (const Host& h : hosts) {
+        Target t;
+        t.host = h;
+        t.total = image.stored_size;
+        a->targets.emplace(h.id, std::move(t));
+        host_deployment_[h.id] = created.id;
+    }
+    const std::string imaging = config_.imaging_binary.string();
+    switch (transport) {
+    case Transport::delta:
+        if (!delta_servers_.contains(image.id)) {
+            auto server = std::make_unique<Sender>();
+            server->name = "delta server for " + image.name + "@" + image.version;
+            server->argv = {imaging, "serve", "--image", image.path, "--listen",
+                            "0.0.0.0:" + std::to_string(config_.delta_port + image.id % 1000)};
+            delta_servers_.emplace(image.id, std::move(server));
+        }
+        break;
+    case Transport::multicast:
+        a->group = config_.multicast_group_prefix + "." + std::to_string(created.id % 250 + 1);
+        a->port = std::uint16_t(config_.multicast_port + created.id % 1000);
+        a->sender = std::make_unique<Sender>();
+        a->sender->name = "multicast sender of deployment " + std::to_string(created.id);
+        break;  // argv is made at each start: --min-receivers follows the hosts left
+    case Transport::torrent:
+        a->port = std::uint16_t(config_.torrent_port + created.id % 100);
+        a->sender = std::make_unique<Sender>();
+        a->sender->name = "seed of deployment " + std::to_string(created.id);
+        break;  // argv once the torrent is made (on the process thread)
+    }
+    log_("deployment " + std::to_string(created.id) + ": " + image.name + "@" + image.version +
+         " to " + std::to_string(hosts.size()) + " host(s) by " + to_string(transport));
+    active_.emplace(created.id, std::move(a));
+    return created;
+}
+
+bool Orchestrator::delta_ready_locked(ImageId image) {
+    auto it = delta_servers_.find(image);
+    if (it == delta_servers_.end() || !it->second->pid) return false;
+    // `imaging serve` listens once its signature cache is ready: a connect says it is.
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket socket(ioc);
+    boost::system::error_code ec;
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"),
+                    std::uint16_t(config_.delta_port + image % 1000)},
+                   ec);
+    return !ec;
+}
+
+json Orchestrator::job_locked(const Active& a, const Host& host) {
+    json job = {{"deployment", a.record.id},
+                {"transport", to_string(a.record.transport)},
+                {"image",
+                 {{"id", a.image.id},
+                  {"name", a.image.name},
+                  {"version", a.image.version},
+                  {"raw_size", a.image.raw_size},
+                  {"stored_size", a.image.stored_size},
+                  {"image_sha256", a.image.image_sha256}}},
+                {"pubkey", pubkey_pem_},
+                {"disk", ""},
+                {"host", host.name}};
+    switch (a.record.transport) {
+    case Transport::delta:
+        job["delta"] = {{"from", server_host() + ":" +
+                                     std::to_string(config_.delta_port + a.image.id % 1000)}};
+        break;
+    case Transport::multicast: job["multicast"] = {{"group", a.group}, {"port", a.port}}; break;
+    case Transport::torrent:
+        job["torrent"] = {{"url", config_.public_url + "/torrents/" +
+                                      std::to_string(a.record.id) + ".torrent"}};
+        break;
+    }
+    return {{"action", "image"}, {"job", job}};
+}
+
+json Orchestrator::hello(const Host& host) {
+    std::lock_guard lock(mu_);
+    auto d = host_deployment_.find(host.id);
+    if (d == host_deployment_.end())
+        return {{"action", "none"}, {"reason", "no deployment for this host"}};
+    Active& a = *active_.at(d->second);
+    Target& t = a.targets.at(host.id);
+    if (t.state != TargetState::pending && t.state != TargetState::running)
+        return {{"action", "none"}, {"reason", "this host's part of the deployment is over"}};
+    bool ready = true;
+    switch (a.record.transport) {
+    case Transport::delta: ready = delta_ready_locked(a.image.id); break;
+    case Transport::multicast: ready = a.sender->pid.has_value(); break;
+    case Transport::torrent: ready = a.torrent.has_value() && a.sender->pid.has_value(); break;
+    }
+    if (!ready) return {{"action", "wait"}, {"retry_after_ms", 1000}};
+    if (t.state == TargetState::pending) {
+        auto e = store_.transition(host.id, HostState::imaging,
+                                   "agent hello, deployment " + std::to_string(a.record.id));
+        if (!e) {
+            log_("deployment " + std::to_string(a.record.id) + ": " + e.status().message());
+            return {{"action", "none"}, {"reason", e.status().message()}};
+        }
+        t.state = TargetState::running;
+        DeploymentTarget row;
+        row.deployment = a.record.id;
+        row.host = host.id;
+        row.state = TargetState::running;
+        row.transport = a.record.transport;
+        row.bytes_total = t.total;
+        row.started_at = store_.now();
+        if (Status s = store_.update_target(row); !s) log_(s.message());
+    }
+    return job_locked(a, host);
+}
+
+Status Orchestrator::progress(HostId host, DeploymentId deployment, std::uint64_t done,
+                              std::uint64_t total) {
+    std::lock_guard lock(mu_);
+    auto it = active_.find(deployment);
+    if (it == active_.end() || !it->second->targets.contains(host))
+        return Status::error(Code::not_found, "no running deployment " +
+                                                  std::to_string(deployment) + " for this host");
+    Target& t = it->second->targets.at(host);
+    if (t.state != TargetState::running)
+        return Status::error(Code::illegal_transition, "this host is not imaging");
+    t.done = done;
+    if (total) t.total = total;
+    t.dirty = true;
+    return Status::ok();
+}
+
+Status Orchestrator::result(const Host& host, DeploymentId deployment, bool ok,
+                            const std::string& error, const json& result) {
+    std::lock_guard lock(mu_);
+    auto it = active_.find(deployment);
+    if (it == active_.end() || !it->second->targets.contains(host.id))
+        return Status::error(Code::not_found, "no running deployment " +
+                                                  std::to_string(deployment) + " for this host");
+    Active& a = *it->second;
+    Target& t = a.targets.at(host.id);
+    if (t.state != TargetState::running)
+        return Status::error(Code::illegal_transition,
+                             "this host's part of deployment " + std::to_string(deployment) +
+                                 " is " + to_string(t.state) + ", not running");
+    std::string reason;
+    if (ok) {
+        std::uint64_t bytes = result.value("bytes_received", std::uint64_t(0));
+        double seconds = result.value("seconds", 0.0);
+        std::ostringstream out;
+        out.precision(1);
+        out << std::fixed << "imaged " << a.image.name << "@" << a.image.version << " by "
+            << to_string(a.record.transport) << ": " << describe_bytes(bytes) << " in "
+            << seconds << " s, sha256 verified";
+        reason = out.str();
+        t.done = t.total;
+    } else {
+        reason = "imaging failed: " + (error.empty() ? std::string("no reason given") : error);
+    }
+    Status s = finish_target_locked(a, t, ok, reason);
+    finish_if_done_locked(a);
+    return s;
+}
+
+Status Orchestrator::finish_target_locked(Active& a, Target& t, bool ok,
+                                          const std::string& reason) {
+    t.state = ok ? TargetState::succeeded : TargetState::failed;
+    Status s = store_.transaction([&]() -> Status {
+        auto host = store_.get_host(t.host.id);
+        if (!host) return host.status();
+        if (ok) {
+            host->image = a.image.id;
+            if (Status u = store_.update_host(*host); !u) return u;
+        }
+        if (host->state == HostState::booting || host->state == HostState::imaging) {
+            HostState to = ok ? HostState::imaged : HostState::failed;
+            if (auto e = store_.transition(t.host.id, to, reason); !e) return e.status();
+        }
+        DeploymentTarget row;
+        row.deployment = a.record.id;
+        row.host = t.host.id;
+        row.state = t.state;
+        row.transport = a.record.transport;
+        row.bytes_done = t.done;
+        row.bytes_total = t.total;
+        row.finished_at = store_.now();
+        if (!ok) row.error = reason;
+        auto stored = store_.list_targets(a.record.id);
+        if (stored)
+            for (const auto& r : *stored)
+                if (r.host == t.host.id) row.started_at = r.started_at;
+        return store_.update_target(row);
+    });
+    log_("deployment " + std::to_string(a.record.id) + ": " + t.host.name + ": " + reason);
+    host_deployment_.erase(t.host.id);
+    return s;
+}
+
+void Orchestrator::finish_if_done_locked(Active& a) {
+    if (a.unfinished()) return;
+    bool all_ok = true;
+    for (const auto& [_, t] : a.targets) all_ok = all_ok && t.state == TargetState::succeeded;
+    DeploymentState state = all_ok ? DeploymentState::succeeded : DeploymentState::failed;
+    if (Status s = store_.set_deployment_state(a.record.id, state); !s) log_(s.message());
+    a.record.state = state;
+    log_("deployment " + std::to_string(a.record.id) + " " + to_string(state));
+    // The process side stops the senders and forgets it.
+}
+
+void Orchestrator::overlay_live(DeploymentId deployment, std::vector<DeploymentTarget>& targets) {
+    std::lock_guard lock(mu_);
+    auto it = active_.find(deployment);
+    if (it == active_.end()) return;
+    for (DeploymentTarget& row : targets) {
+        auto t = it->second->targets.find(row.host);
+        if (t == it->second->targets.end() || t->second.state != TargetState::running) continue;
+        row.bytes_done = t->second.done;
+        row.bytes_total = t->second.total;
+    }
+}
+
+std::optional<std::string> Orchestrator::torrent(DeploymentId deployment) {
+    std::lock_guard lock(mu_);
+    auto it = active_.find(deployment);
+    if (it == active_.end()) return std::nullopt;
+    return it->second->torrent;
+}
+
+void Orchestrator::tick_sender_locked(Sender& s, Active* a) {
+    auto now = SteadyClock::now();
+    if (s.pid) {
+        auto exit = launcher_.try_reap(*s.pid);
+        if (!exit) return;
+        s.pid.reset();
+        bool clean = exit->kind == pxe::ExitStatus::Kind::kExited && exit->value == 0;
+        s.last_exit = exit->describe();
+        bool quick = now - s.started_at < std::chrono::seconds(10);
+        s.quick_failures = (!clean && quick) ? s.quick_failures + 1 : 0;
+        s.restart_at = now + kRestartDelay;
+        log_(s.name + " " + s.last_exit);
+        if (a && s.quick_failures >= kMaxQuickFailures) {
+            for (auto& [_, t] : a->targets)
+                if (t.state == TargetState::pending || t.state == TargetState::running)
+                    finish_target_locked(*a, t, false, s.name + " keeps failing: " + s.last_exit);
+            finish_if_done_locked(*a);
+        }
+        return;
+    }
+    if (now < s.restart_at) return;
+    if (a && a->record.transport == Transport::multicast) {
+        s.argv = {config_.imaging_binary.string(), "send", "--transport", "multicast",
+                  "--image", a->image.path, "--interface", config_.multicast_interface,
+                  "--group", a->group, "--port", std::to_string(a->port),
+                  "--min-receivers", std::to_string(a->unfinished()), "--max-wait",
+                  std::to_string(config_.multicast_max_wait)};
+        if (!config_.multicast_max_rate.empty())
+            s.argv.insert(s.argv.end(), {"--max-rate", config_.multicast_max_rate});
+    }
+    auto pid = launcher_.spawn(s.argv);
+    if (!pid) {
+        log_("cannot start " + s.name + ": " + pid.status().message());
+        s.quick_failures++;
+        s.restart_at = now + kRestartDelay;
+        return;
+    }
+    s.pid = *pid;
+    s.started_at = now;
+    log_("started " + s.name + " (pid " + std::to_string(*pid) + ")");
+}
+
+bool Orchestrator::prepare_torrent_locked(Active& a) {
+    if (a.torrent) return true;
+    if (a.torrent_failed) return false;
+    std::filesystem::path dir = config_.state_dir / "torrents";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    std::filesystem::path file = dir / (std::to_string(a.record.id) + ".torrent");
+    auto pid = launcher_.spawn({config_.imaging_binary.string(), "torrent", a.image.path,
+                                "--tracker", config_.public_url + "/announce", "--out",
+                                file.string(), "--piece-size", "1024"});
+    std::optional<pxe::ExitStatus> exit;
+    if (pid) {
+        while (!(exit = launcher_.try_reap(*pid)))
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::ifstream in(file, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!pid || !exit || exit->kind != pxe::ExitStatus::Kind::kExited || exit->value != 0 ||
+        bytes.empty()) {
+        a.torrent_failed = true;
+        std::string why = pid ? (exit ? exit->describe() : "no exit") : pid.status().message();
+        for (auto& [_, t] : a.targets)
+            if (t.state == TargetState::pending || t.state == TargetState::running)
+                finish_target_locked(a, t, false, "making the torrent failed: " + why);
+        finish_if_done_locked(a);
+        return false;
+    }
+    a.torrent = std::move(bytes);
+    a.sender->argv = {config_.imaging_binary.string(), "seed", "--image", a.image.path,
+                      "--torrent", file.string(), "--listen",
+                      "0.0.0.0:" + std::to_string(a.port)};
+    return true;
+}
+
+void Orchestrator::fail_overdue_locked(Active& a, SteadyClock::time_point now) {
+    if (now - a.started_at < config_.deploy_timeout) return;
+    for (auto& [_, t] : a.targets)
+        if (t.state == TargetState::pending || t.state == TargetState::running)
+            finish_target_locked(a, t, false,
+                                 "timed out after " +
+                                     std::to_string(config_.deploy_timeout.count()) + " s");
+    finish_if_done_locked(a);
+}
+
+void Orchestrator::flush_progress_locked(Active& a, bool force) {
+    auto now = SteadyClock::now();
+    for (auto& [_, t] : a.targets) {
+        if (!t.dirty || t.state != TargetState::running) continue;
+        if (!force && now - t.flushed_at < kProgressFlush) continue;
+        auto rows = store_.list_targets(a.record.id);
+        if (!rows) return;
+        for (DeploymentTarget row : *rows) {
+            auto live = a.targets.find(row.host);
+            if (live == a.targets.end() || !live->second.dirty ||
+                live->second.state != TargetState::running)
+                continue;
+            row.bytes_done = live->second.done;
+            row.bytes_total = live->second.total;
+            if (Status s = store_.update_target(row); !s) log_(s.message());
+            live->second.dirty = false;
+            live->second.flushed_at = now;
+        }
+        return;
+    }
+}
+
+void Orchestrator::tick() {
+    std::lock_guard lock(mu_);
+    auto now = SteadyClock::now();
+    for (auto it = active_.begin(); it != active_.end();) {
+        Active& a = *it->second;
+        if (a.record.state == DeploymentState::running) {
+            fail_overdue_locked(a, now);
+            if (a.record.transport == Transport::torrent) prepare_torrent_locked(a);
+        }
+        if (a.record.state != DeploymentState::running) {
+            if (a.sender && a.sender->pid) {
+                launcher_.send_signal(*a.sender->pid, SIGTERM);
+                stopping_.emplace_back(*a.sender->pid, now);
+            }
+            it = active_.erase(it);
+            continue;
+        }
+        if (a.sender && (a.record.transport != Transport::torrent || a.torrent))
+            tick_sender_locked(*a.sender, &a);
+        flush_progress_locked(a, false);
+        ++it;
+    }
+    // Delta servers run while a running deployment uses their image.
+    for (auto it = delta_servers_.begin(); it != delta_servers_.end();) {
+        bool used = false;
+        for (const auto& [_, a] : active_)
+            used = used || (a->image.id == it->first && a->record.transport == Transport::delta);
+        if (!used) {
+            if (it->second->pid) {
+                launcher_.send_signal(*it->second->pid, SIGTERM);
+                stopping_.emplace_back(*it->second->pid, now);
+            }
+            it = delta_servers_.erase(it);
+            continue;
+        }
+        tick_sender_locked(*it->second, nullptr);
+        ++it;
+    }
+    for (auto it = stopping_.begin(); it != stopping_.end();) {
+        if (launcher_.try_reap(it->first)) {
+            it = stopping_.erase(it);
+            continue;
+        }
+        if (now - it->second > kStopGrace) launcher_.send_signal(it->first, SIGKILL);
+        ++it;
+    }
+}
+
+void Orchestrator::stop_all() {
+    std::unique_lock lock(mu_);
+    auto now = SteadyClock::now();
+    for (auto& [_, a] : active_) {
+        flush_progress_locked(*a, true);
+        if (a->sender && a->sender->pid) stopping_.emplace_back(*a->sender->pid, now);
+        if (a->sender) a->sender->pid.reset();
+    }
+    for (auto& [_, s] : delta_servers_)
+        if (s->pid) stopping_.emplace_back(*s->pid, now), s->pid.reset();
+    for (auto& [pid, _] : stopping_) launcher_.send_signal(pid, SIGTERM);
+    auto deadline = now + kStopGrace;
+    while (!stopping_.empty()) {
+        for (auto it = stopping_.begin(); it != stopping_.end();)
+            it = launcher_.try_reap(it->first) ? stopping_.erase(it) : std::next(it);
+        if (stopping_.empty()) break;
+        if (SteadyClock::now() > deadline) {
+            for (auto& [pid, _] : stopping_) launcher_.send_signal(pid, SIGKILL);
+            deadline = SteadyClock::now() + kStopGrace;
+        }
+        lock.unlock();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        lock.lock();
+    }
+}
+
+}  // namespace provisioner::server

@@ -1,0 +1,90 @@
+// Deployments in motion: which hosts image what by which transport, the sender processes that
+// serve them (`imaging serve` per image for delta, `imaging send` per deployment for multicast,
+// `imaging seed` per deployment for BitTorrent), and the agents' hello / progress / result.
+//
+// Two sides. The API side (hello, progress, result, deploy, ...) runs on HTTP threads and is
+// quick: it changes memory and the store. The process side, tick(), runs on one long-lived
+// thread (children get a parent-death signal tied to the thread that forked them): it starts,
+// restarts and stops senders, fails hosts past the deadline and writes progress to the store.
+// Thread-safe; lock order: Orchestrator, then Store.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config.h"
+#include "provisioner/store.h"
+#include "pxe/process.h"
+
+namespace provisioner::server {
+
+class Orchestrator {
+  public:
+    using Log = std::function<void(const std::string&)>;
+    // The store, config and launcher must outlive it. pubkey_pem goes into every job.
+    Orchestrator(Store& store, const ServerConfig& config, pxe::ProcessLauncher& launcher,
+                 std::string pubkey_pem, Log log);
+    ~Orchestrator();
+
+    // Starts a deployment of image to hosts (each must be deployable and in no running
+    // deployment); requested empty means auto. Hosts move to booting in one transaction.
+    Result<Deployment> deploy(const Image& image, const std::vector<Host>& hosts,
+                              std::optional<Transport> requested);
+    // The transport auto picks for n hosts.
+    Transport auto_transport(std::size_t hosts) const;
+
+    // The answer to an agent's image hello (API.md): a job, wait, or none.
+    nlohmann::json hello(const Host& host);
+    Status progress(HostId host, DeploymentId deployment, std::uint64_t done,
+                    std::uint64_t total);
+    Status result(const Host& host, DeploymentId deployment, bool ok, const std::string& error,
+                  const nlohmann::json& result);
+
+    // Replaces stored bytes_done/bytes_total with the live figures of a running deployment.
+    void overlay_live(DeploymentId deployment, std::vector<DeploymentTarget>& targets);
+    // The .torrent of a torrent deployment, once made.
+    std::optional<std::string> torrent(DeploymentId deployment);
+
+    // The process side; see above. Call every ~200 ms.
+    void tick();
+    // Stops every sender (SIGTERM, then SIGKILL) and waits for them.
+    void stop_all();
+
+  private:
+    struct Sender;
+    struct Target;
+    struct Active;
+
+    nlohmann::json job_locked(const Active& a, const Host& host);
+    Status finish_target_locked(Active& a, Target& t, bool ok, const std::string& reason);
+    void finish_if_done_locked(Active& a);
+    void tick_sender_locked(Sender& s, Active* a);
+    bool prepare_torrent_locked(Active& a);
+    void fail_overdue_locked(Active& a, std::chrono::steady_clock::time_point now);
+    void flush_progress_locked(Active& a, bool force);
+    bool delta_ready_locked(ImageId image);
+    std::string server_host() const;
+
+    Store& store_;
+    const ServerConfig& config_;
+    pxe::ProcessLauncher& launcher_;
+    const std::string pubkey_pem_;
+    Log log_;
+
+    std::mutex mu_;
+    std::map<DeploymentId, std::unique_ptr<Active>> active_;
+    std::map<HostId, DeploymentId> host_deployment_;
+    std::map<ImageId, std::unique_ptr<Sender>> delta_servers_;
+    std::vector<std::pair<int, std::chrono::steady_clock::time_point>> stopping_;  // pid, TERM at
+};
+
+}  // namespace provisioner::server

@@ -1,0 +1,40 @@
+// provisionerd's state directory: what `provisionerd init` makes and every start checks.
+//
+//   STATE/inventory.db        the SQLite inventory (WAL)
+//   STATE/site.key, site.pub  the Ed25519 key pair images are signed with (imaging pack --key)
+//   STATE/operator.token      the first operator token (0600), read by the CLI by default
+//   STATE/dnsmasq/            dnsmasq.conf, tftp/, hosts/, leases (see dhcp_service.h)
+//   STATE/torrents/           the .torrent of each BitTorrent deployment
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "provisioner/store.h"
+
+namespace provisioner::server {
+
+struct StateFiles {
+    std::filesystem::path root;
+    std::filesystem::path inventory() const { return root / "inventory.db"; }
+    std::filesystem::path signing_key() const { return root / "site.key"; }
+    std::filesystem::path public_key() const { return root / "site.pub"; }
+    std::filesystem::path operator_token() const { return root / "operator.token"; }
+};
+
+struct InitReport {
+    bool created_key = false;
+    bool created_token = false;  // written to operator_token()
+    std::string host_secret;     // the host-token secret (shared through the store)
+};
+
+// Creates what is missing: the directory (0755), the key pair, the host-token secret, and, when
+// the store has no operator token, one named "admin" written to STATE/operator.token.
+// Idempotent: a second run changes nothing.
+Result<InitReport> initialise_state(const StateFiles& files, Store& store);
+
+// Makes a named operator token, returns it (it is shown once).
+Result<std::string> create_operator_token(Store& store, const std::string& name);
+
+}  // namespace provisioner::server
