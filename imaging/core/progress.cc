@@ -22,6 +22,11 @@ Progress::Progress(std::string label, std::uint64_t total_bytes, bool force_tty)
       tty_(force_tty || ::isatty(STDERR_FILENO)),
       start_(std::chrono::steady_clock::now()) {}
 
+void Progress::emit_json_lines(std::ostream& out) {
+    std::lock_guard lock(mu_);
+    json_out_ = &out;
+}
+
 void Progress::set_total(std::uint64_t total_bytes) {
     std::lock_guard lock(mu_);
     total_ = total_bytes;
@@ -31,17 +36,22 @@ void Progress::advance(std::uint64_t bytes) {
     std::lock_guard lock(mu_);
     done_ += bytes;
     draw_locked(false);
+    emit_json_locked(false);
 }
 
 void Progress::set_done(std::uint64_t bytes) {
     std::lock_guard lock(mu_);
     done_ = bytes;
     draw_locked(false);
+    emit_json_locked(false);
 }
 
 void Progress::finish() {
     std::lock_guard lock(mu_);
-    if (tty_ && last_draw_ != std::chrono::steady_clock::time_point{}) std::fputs("\r\033[K", stderr);
+    emit_json_locked(true);
+    finished_ = true;
+    if (tty_ && last_draw_ != std::chrono::steady_clock::time_point{})
+        std::fputs("\r\033[K", stderr);
 }
 
 double Progress::seconds() const {
@@ -62,6 +72,21 @@ void Progress::draw_locked(bool final) {
                  human_bytes(double(done_)).c_str(), human_bytes(double(total_)).c_str(), pct,
                  human_bytes(rate).c_str(), eta.c_str());
     std::fflush(stderr);
+}
+
+void Progress::emit_json_locked(bool final) {
+    if (!json_out_ || finished_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (!final && last_json_ != std::chrono::steady_clock::time_point{} &&
+        now - last_json_ < std::chrono::seconds(1))
+        return;
+    last_json_ = now;
+    *json_out_ << progress_json_line(done_, total_) << std::endl;
+}
+
+std::string progress_json_line(std::uint64_t bytes_done, std::uint64_t bytes_total) {
+    nlohmann::json line{{"progress", {{"bytes_done", bytes_done}, {"bytes_total", bytes_total}}}};
+    return line.dump();
 }
 
 void print_result_line(const nlohmann::json& result) {

@@ -53,6 +53,10 @@ int receive_delta(int argc, char** argv) {
     app.add_option("--timeout", timeout, "seconds to wait for the server on any step")->capture_default_str();
     app.add_option("--threads", opt.threads, "assembly threads (0: one per core)")->capture_default_str();
     app.add_flag("--verbose", opt.verbose, "print how long each phase took");
+    bool progress_json = false;
+    add_progress_json_flag(app, progress_json,
+                           "raw (uncompressed) bytes of the image's non-zero chunks, reused or "
+                           "fetched");
     PARSE_OR_RETURN(app, argc, argv);
     opt.output = output;
     opt.pubkey = pubkey;
@@ -60,6 +64,7 @@ int receive_delta(int argc, char** argv) {
     opt.timeout = std::chrono::seconds(timeout);
     std::signal(SIGPIPE, SIG_IGN);
     Progress progress("delta", 0);
+    if (progress_json) progress.emit_json_lines(std::cout);
     auto report = delta::receive(opt, &progress);
     progress.finish();
     if (!report) return fail(report.status().message());

@@ -12,6 +12,10 @@
         return (app).exit(e);            \
     }
 
+namespace CLI {
+class App;
+}
+
 namespace imaging::tool {
 
 int cmd_keygen(int argc, char** argv);
@@ -29,6 +33,10 @@ int cmd_tracker(int argc, char** argv);  // BitTorrent tracker on its own (cmd_s
 int receive_delta(int argc, char** argv);
 int receive_multicast(int argc, char** argv);
 int receive_torrent(int argc, char** argv);
+
+// Adds --progress-json to a receiver: progress lines on stdout (imaging/progress.h) before the
+// result line. unit says what bytes_done and bytes_total count for this transport.
+void add_progress_json_flag(CLI::App& app, bool& on, const std::string& unit);
 
 // Prints "imaging: error: <message>" on stderr and returns 1: every failure is one clear line.
 int fail(const std::string& message);

@@ -4,9 +4,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
-#include <algorithm>
 
 #include "commands.h"
+#include "imaging/suggest.h"
 
 namespace imaging::tool {
 namespace {
@@ -29,21 +29,6 @@ constexpr Command kCommands[] = {
     {"tracker", "track a BitTorrent swarm on its own, apart from the seed", cmd_tracker},
     {"receive", "receive an image by a transport (delta, ...)", cmd_receive},
 };
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diag = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            std::size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
-            diag = up;
-        }
-    }
-    return row[b.size()];
-}
 
 void usage(std::FILE* out) {
     std::fprintf(out,
@@ -72,14 +57,12 @@ int main(int argc, char** argv) {
     for (const auto& c : kCommands) {
         if (name == c.name) return c.run(argc - 1, argv + 1);
     }
-    const Command* best = nullptr;
-    std::size_t best_distance = 3;
-    for (const auto& c : kCommands) {
-        std::size_t d = edit_distance(name, c.name);
-        if (d < best_distance) best = &c, best_distance = d;
-    }
+    std::vector<std::string> names;
+    for (const auto& c : kCommands) names.emplace_back(c.name);
     std::cerr << "imaging: unknown command '" << name << "'";
-    if (best) std::cerr << "; did you mean '" << best->name << "'?";
+    if (auto best = imaging::closest_match(name, names)) {
+        std::cerr << "; did you mean '" << *best << "'?";
+    }
     std::cerr << "\n";
     usage(stderr);
     return 2;

@@ -1,5 +1,6 @@
 // `imaging receive --transport NAME ...`: picks the transport's receiver, which parses the
 // rest of the arguments itself.
+#include <CLI/CLI.hpp>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -30,6 +31,13 @@ void usage(std::ostream& out) {
 }
 
 }  // namespace
+
+void add_progress_json_flag(CLI::App& app, bool& on, const std::string& unit) {
+    app.add_flag("--progress-json", on,
+                 "print {\"progress\":{\"bytes_done\":N,\"bytes_total\":M}} on stdout about "
+                 "once a second, before the result line; both count " +
+                     unit);
+}
 
 int cmd_receive(int argc, char** argv) {
     std::string_view transport;

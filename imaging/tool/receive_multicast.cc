@@ -39,6 +39,10 @@ int receive_multicast(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     app.add_flag("--verbose", verbose, "log session events on stderr");
+    bool progress_json = false;
+    add_progress_json_flag(app, progress_json,
+                           "raw (uncompressed) bytes of the image's non-zero chunks, verified "
+                           "and written");
     PARSE_OR_RETURN(app, argc, argv);
 
     auto key = VerifyKey::load(pubkey);
@@ -56,6 +60,7 @@ int receive_multicast(int argc, char** argv) {
         std::chrono::duration_cast<Duration>(std::chrono::duration<double>(timeout));
 
     Progress progress("multicast", 0);
+    if (progress_json) progress.emit_json_lines(std::cout);
     unsigned threads = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
     ChunkWriter writer(output, threads, [&](std::uint64_t bytes) { progress.advance(bytes); });
     auto check = [&](std::span<const std::uint8_t> bytes) -> Result<Manifest> {

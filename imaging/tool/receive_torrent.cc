@@ -64,6 +64,9 @@ int receive_torrent(int argc, char** argv) {
     app.add_flag("--keep-staging", opt.keep_staging, "keep the pack afterwards (resume, or seed again)");
     app.add_option("--upload-limit", opt.session.upload_rate_limit, "bytes/s to other hosts, 0: none")->capture_default_str();
     app.add_option("--stall-timeout", stall, "fail after this many seconds without data")->capture_default_str();
+    bool progress_json = false;
+    add_progress_json_flag(app, progress_json,
+                           "stored (compressed) bytes of the image's pack, downloaded");
     PARSE_OR_RETURN(app, argc, argv);
 
     auto key = VerifyKey::load(pubkey);
@@ -83,6 +86,7 @@ int receive_torrent(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     opt.should_stop = [] { return g_receive_stop.load(); };
     Progress progress("torrent", parsed->manifest.pack_size);
+    if (progress_json) progress.emit_json_lines(std::cout);
     opt.progress = &progress;
     const auto& m = parsed->manifest;
     opt.on_verified = [&](const torrent::ReceiveReport& r) {
