@@ -1,0 +1,45 @@
+#include "provisioner/agent/cmdline.h"
+
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+namespace provisioner::agent {
+
+std::map<std::string, std::string> parse_kernel_cmdline(std::string_view text) {
+    std::map<std::string, std::string> params;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+        if (i == text.size()) break;
+        std::string word;
+        bool quoted = false;
+        for (; i < text.size(); ++i) {
+            char c = text[i];
+            if (c == '"') {
+                quoted = !quoted;
+            } else if (!quoted && std::isspace(static_cast<unsigned char>(c))) {
+                break;
+            } else {
+                word += c;
+            }
+        }
+        auto eq = word.find('=');
+        if (eq == std::string::npos)
+            params[word] = "";
+        else
+            params[word.substr(0, eq)] = word.substr(eq + 1);
+    }
+    return params;
+}
+
+imaging::Result<std::map<std::string, std::string>> read_kernel_cmdline(
+    const std::filesystem::path& file) {
+    std::ifstream in(file);
+    if (!in) return imaging::errno_status("reading the kernel command line " + file.string());
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse_kernel_cmdline(text.str());
+}
+
+}  // namespace provisioner::agent

@@ -1,0 +1,161 @@
+// `provisioner-agent image`: hello -> job -> imaging receive -> progress -> result.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+
+#include "imaging/progress.h"
+#include "provisioner/agent/agent.h"
+#include "provisioner/agent/disk_choice.h"
+#include "provisioner/agent/facts.h"
+#include "retry.h"
+
+namespace provisioner::agent {
+namespace {
+
+using json = nlohmann::json;
+
+// The job's public key written to a private temporary file, removed with this object.
+class PubkeyFile {
+  public:
+    imaging::Status write(const std::string& pem) {
+        const char* tmp = std::getenv("TMPDIR");
+        std::string name = std::string(tmp && *tmp ? tmp : "/tmp") + "/provisioner-agent-XXXXXX";
+        int fd = ::mkstemp(name.data());
+        if (fd < 0) return imaging::errno_status("creating a file for the job's public key");
+        path_ = name;
+        std::size_t written = 0;
+        while (written < pem.size()) {
+            ssize_t n = ::write(fd, pem.data() + written, pem.size() - written);
+            if (n <= 0) {
+                ::close(fd);
+                return imaging::errno_status("writing " + path_);
+            }
+            written += std::size_t(n);
+        }
+        ::close(fd);
+        return imaging::Status::ok();
+    }
+    ~PubkeyFile() {
+        if (!path_.empty()) ::unlink(path_.c_str());
+    }
+    const std::string& path() const { return path_; }
+
+  private:
+    std::string path_;
+};
+
+std::string source_of(const Job& job) {
+    if (job.transport == "delta") return job.delta_from;
+    if (job.transport == "multicast")
+        return job.multicast_group + ":" + std::to_string(job.multicast_port);
+    return job.torrent_url;
+}
+
+// Hellos until the server hands out a job. nullopt with exit_status set otherwise.
+struct HelloOutcome {
+    std::optional<Job> job;
+    int exit_status = 1;
+};
+
+HelloOutcome hello_until_job(const AgentOptions& options, const Facts& facts, ServerClient& server,
+                             AgentClock& clock) {
+    log_line("hello to " + server.base_url() + " as " + options.mac);
+    for (;;) {
+        CallResult r = call_with_retry(
+            [&] { return server.hello(options.mac, "image", facts_to_json(facts)); }, "hello",
+            options.hello_timeout, clock);
+        if (!r.ok()) {
+            log_line("error: " + r.error);
+            return {};
+        }
+        auto action = parse_hello_answer(r.body);
+        if (!action) {
+            log_line("error: " + action.status().message());
+            return {};
+        }
+        switch (action->kind) {
+            case HelloAction::Kind::none:
+                log_line("nothing to do: " +
+                         (action->reason.empty()
+                              ? std::string("the server has no job for this host")
+                              : action->reason));
+                return {std::nullopt, 0};
+            case HelloAction::Kind::wait:
+                log_line("the server says wait " + std::to_string(action->retry_after.count()) +
+                         " ms");
+                clock.sleep(action->retry_after);
+                break;
+            case HelloAction::Kind::image:
+                return {std::move(action->job), 1};
+        }
+    }
+}
+
+// Posts the result, retrying while the server is unreachable; true when it was accepted.
+bool post_result(const AgentOptions& options, ServerClient& server, AgentClock& clock,
+                 const Job& job, bool ok, const std::string& error, const json& result) {
+    CallResult r = call_with_retry(
+        [&] { return server.result(job.deployment, ok, error, ok ? result : json()); }, "result",
+        options.result_timeout, clock);
+    if (!r.ok()) {
+        log_line("error: the server did not take the result: " + r.error);
+        return false;
+    }
+    if (r.body.is_object() && r.body.contains("action"))
+        log_line("the server says " + r.body["action"].dump());
+    return true;
+}
+
+void log_done(const ImagingOutcome& outcome) {
+    const json& r = *outcome.result;
+    auto bytes = [&](const char* key) { return r.value(key, std::uint64_t(0)); };
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.1f", r.value("seconds", 0.0));
+    log_line("done, " + imaging::human_bytes(double(bytes("bytes_written"))) + " written, " +
+             imaging::human_bytes(double(bytes("bytes_received"))) + " received, " +
+             imaging::human_bytes(double(bytes("bytes_reused"))) + " reused, in " + seconds +
+             " s; sha256 " + r.value("sha256", std::string("?")));
+}
+
+}  // namespace
+
+int run_image(const AgentOptions& options, ServerClient& server, ImagingRunner& imaging,
+              AgentClock& clock) {
+    Facts facts = collect_facts(options.root, options.disk);
+    HelloOutcome hello = hello_until_job(options, facts, server, clock);
+    if (!hello.job) return hello.exit_status;
+    const Job& job = *hello.job;
+    auto fail = [&](const std::string& error) {
+        log_line("error: " + error);
+        post_result(options, server, clock, job, false, error, json());
+        return 1;
+    };
+
+    auto disk = choose_disk(job.disk, options.disk, facts);
+    if (!disk) return fail(disk.status().message());
+    PubkeyFile pubkey;
+    if (imaging::Status s = pubkey.write(job.pubkey_pem); !s) return fail(s.message());
+    auto argv = build_receive_argv(
+        job, ReceiveTarget{options.imaging, *disk, pubkey.path(), options.interface});
+    if (!argv) return fail(argv.status().message());
+
+    log_line("imaging " + *disk + " with " + job.image_name + " " + job.image_version + " by " +
+             job.transport + " from " + source_of(job) + " (deployment " +
+             std::to_string(job.deployment) + ")");
+    std::optional<std::chrono::steady_clock::time_point> last_post;
+    ImagingOutcome outcome = imaging.run(*argv, [&](std::uint64_t done, std::uint64_t total) {
+        auto now = clock.now();
+        if (last_post && now - *last_post < options.progress_interval) return;
+        last_post = now;
+        CallResult r = server.progress(job.deployment, done, total);
+        if (!r.ok()) log_line("progress not posted (" + r.error + "); carrying on");
+    });
+    if (!outcome.verified()) return fail(outcome.error());
+    log_done(outcome);
+    return post_result(options, server, clock, job, true, "", *outcome.result) ? 0 : 1;
+}
+
+}  // namespace provisioner::agent

@@ -1,0 +1,105 @@
+#include "provisioner/agent/imaging_runner.h"
+
+#include <iostream>
+
+#include "provisioner/agent/child_process.h"
+
+namespace provisioner::agent {
+
+using imaging::Result;
+using imaging::Status;
+using json = nlohmann::json;
+
+Result<std::vector<std::string>> build_receive_argv(const Job& job, const ReceiveTarget& target) {
+    std::vector<std::string> argv{target.imaging, "receive", "--transport", job.transport};
+    if (job.transport == "delta") {
+        argv.insert(argv.end(), {"--from", job.delta_from});
+    } else if (job.transport == "multicast") {
+        if (target.interface.empty())
+            return Status::error("multicast needs the network interface towards the server");
+        argv.insert(argv.end(), {"--interface", target.interface, "--group", job.multicast_group,
+                                 "--port", std::to_string(job.multicast_port)});
+    } else if (job.transport == "torrent") {
+        argv.insert(argv.end(), {"--torrent", job.torrent_url});
+    } else {
+        return Status::error("unknown transport \"" + job.transport + "\"");
+    }
+    argv.insert(argv.end(),
+                {"--output", target.disk, "--pubkey", target.pubkey_file, "--progress-json"});
+    return argv;
+}
+
+ImagingLine parse_imaging_line(std::string_view line) {
+    ImagingLine out;
+    if (!line.starts_with('{')) return out;
+    json j = json::parse(line, nullptr, false);
+    if (!j.is_object()) return out;
+    if (auto p = j.find("progress"); p != j.end() && j.size() == 1 && p->is_object()) {
+        auto done = p->find("bytes_done"), total = p->find("bytes_total");
+        if (done == p->end() || total == p->end() || !done->is_number_unsigned() ||
+            !total->is_number_unsigned())
+            return out;
+        out.kind = ImagingLine::Kind::progress;
+        out.bytes_done = done->get<std::uint64_t>();
+        out.bytes_total = total->get<std::uint64_t>();
+        return out;
+    }
+    if (auto ok = j.find("ok"); ok != j.end() && ok->is_boolean()) {
+        out.kind = ImagingLine::Kind::result;
+        out.result = std::move(j);
+    }
+    return out;
+}
+
+bool ImagingOutcome::verified() const {
+    return exit_status == 0 && result && result->value("ok", false);
+}
+
+std::string ImagingOutcome::error() const {
+    if (exit_status == 0 && !result) return "imaging printed no result line";
+    if (!last_error_line.empty()) return last_error_line;
+    if (result && result->contains("error") && (*result)["error"].is_string())
+        return (*result)["error"].get<std::string>();
+    return "imaging exited with status " + std::to_string(exit_status);
+}
+
+namespace {
+
+class ChildImagingRunner final : public ImagingRunner {
+  public:
+    ImagingOutcome run(const std::vector<std::string>& argv,
+                       const ProgressFunction& on_progress) override {
+        ImagingOutcome outcome;
+        ChildLines lines;
+        lines.on_stdout = [&](std::string_view text) {
+            ImagingLine line = parse_imaging_line(text);
+            if (line.kind == ImagingLine::Kind::progress) {
+                if (on_progress) on_progress(line.bytes_done, line.bytes_total);
+            } else if (line.kind == ImagingLine::Kind::result) {
+                outcome.result = std::move(line.result);
+            } else if (!text.empty()) {
+                std::cerr << "imaging: " << text << std::endl;
+            }
+        };
+        lines.on_stderr = [&](std::string_view text) {
+            std::cerr << text << std::endl;
+            if (text.find_first_not_of(" \t") != std::string_view::npos)
+                outcome.last_error_line = std::string(text);
+        };
+        auto status = run_child(argv, lines);
+        if (!status) {
+            outcome.last_error_line = status.status().message();
+            return outcome;
+        }
+        outcome.exit_status = *status;
+        return outcome;
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<ImagingRunner> make_child_imaging_runner() {
+    return std::make_unique<ChildImagingRunner>();
+}
+
+}  // namespace provisioner::agent

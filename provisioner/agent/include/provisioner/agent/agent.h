@@ -1,0 +1,51 @@
+// The agent's commands as flows over narrow interfaces (server, imaging tool, clock), so tests
+// walk every retry and failure path without a server, a child process or waiting.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "provisioner/agent/imaging_runner.h"
+#include "provisioner/agent/server_client.h"
+
+namespace provisioner::agent {
+
+struct AgentOptions {
+    std::string mac;        // this host, "52:54:00:00:00:01"
+    std::string interface;  // the NIC towards the server ("" when unknown)
+    std::string disk;       // --disk ("" lets the job or the facts decide)
+    std::string imaging = "imaging";
+    std::filesystem::path root = "/";     // where /proc and /sys are read (tests: a fake tree)
+    std::filesystem::path storage = "/";  // ready: the filesystem whose free space is offered
+    // How long the server may stay unreachable (or answer 5xx) before the hello gives up;
+    // "wait" answers do not count: the server is there and has said when to ask again.
+    std::chrono::milliseconds hello_timeout{600'000};
+    // How long the result post is retried while the server is unreachable (it may restart).
+    std::chrono::milliseconds result_timeout{300'000};
+    std::chrono::milliseconds progress_interval{1'000};
+};
+
+// Time, abstract so tests run the retry loops at once.
+class AgentClock {
+  public:
+    virtual ~AgentClock() = default;
+    virtual std::chrono::steady_clock::time_point now() = 0;
+    virtual void sleep(std::chrono::milliseconds duration) = 0;
+};
+AgentClock& real_clock();
+
+// `image`: hello, receive the job, run imaging, report progress and the result. Returns 0
+// when the image was verified and the server accepted the result, or when the server has
+// nothing for this host; 1 otherwise. Every failure is posted as a result when there is a
+// job, so the server marks this host failed and carries on with the others.
+int run_image(const AgentOptions& options, ServerClient& server, ImagingRunner& imaging,
+              AgentClock& clock);
+
+// `discover`: the discovery hello (no token needed), facts only.
+int run_discover(const AgentOptions& options, ServerClient& server, AgentClock& clock);
+
+// `ready`: POST ready with this host's capacity.
+int run_ready(const AgentOptions& options, ServerClient& server, AgentClock& clock);
+
+}  // namespace provisioner::agent

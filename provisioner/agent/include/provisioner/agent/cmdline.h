@@ -1,0 +1,31 @@
+// The kernel command line as iPXE hands it to the netboot kernel (pxe/ipxe_script.cc renders
+// it): "... provisioner.server=http://10.77.0.1:8080 provisioner.mode=image
+// provisioner.mac=52:54:00:00:00:01 provisioner.token=T".
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "imaging/status.h"
+
+namespace provisioner::agent {
+
+// The keys the agent reads; the same strings as pxe/include/pxe/ipxe_script.h (kCmdline*),
+// repeated here so that the agent does not link the pxe library.
+inline constexpr const char* kCmdlineServer = "provisioner.server";
+inline constexpr const char* kCmdlineMode = "provisioner.mode";  // "image" or "discover"
+inline constexpr const char* kCmdlineMac = "provisioner.mac";
+inline constexpr const char* kCmdlineToken = "provisioner.token";
+
+// Splits a command line the way the kernel does: words separated by whitespace, double quotes
+// group ("key=a b" and key="a b" both give a b) and are removed; a word without '=' maps to "".
+// A repeated key keeps its last value.
+std::map<std::string, std::string> parse_kernel_cmdline(std::string_view text);
+
+// Reads and parses FILE (normally /proc/cmdline).
+imaging::Result<std::map<std::string, std::string>> read_kernel_cmdline(
+    const std::filesystem::path& file);
+
+}  // namespace provisioner::agent

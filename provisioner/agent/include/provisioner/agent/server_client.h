@@ -1,0 +1,53 @@
+// provisionerd's agent endpoints (provisioner/API.md): hello, progress, result, ready. One
+// call each, no retries here: the agent flow decides what to retry and for how long.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "imaging/http/client.h"
+
+namespace provisioner::agent {
+
+// Abstract so tests can answer instead of a server; the real one is imaging::http::http_request.
+using HttpFunction =
+    std::function<imaging::http::ClientResponse(const imaging::http::ClientRequest&)>;
+
+// What one call came to. retry: the server was unreachable or answered 5xx (it may be
+// restarting); fatal: it refused (4xx) or answered something that is not JSON.
+struct CallResult {
+    enum class Kind { ok, retry, fatal };
+    Kind kind = Kind::fatal;
+    nlohmann::json body;  // the answer (null for 204)
+    std::string error;    // one line, when not ok
+    bool ok() const { return kind == Kind::ok; }
+};
+
+class ServerClient {
+  public:
+    // base_url: "http://10.77.0.1:8080"; token: the host token ("" sends no Authorization).
+    ServerClient(std::string base_url, std::string token,
+                 HttpFunction http = imaging::http::http_request);
+
+    CallResult hello(const std::string& mac, const std::string& mode, const nlohmann::json& facts);
+    CallResult progress(std::int64_t deployment, std::uint64_t bytes_done,
+                        std::uint64_t bytes_total);
+    // error only when !ok; result (the imaging tool's final JSON line) only when not null.
+    CallResult result(std::int64_t deployment, bool ok, const std::string& error,
+                      const nlohmann::json& result);
+    CallResult ready(const std::string& mac, const nlohmann::json& capacity);
+
+    const std::string& base_url() const { return base_url_; }
+
+  private:
+    CallResult post(const std::string& path, const nlohmann::json& body,
+                    std::chrono::milliseconds timeout);
+    std::string base_url_;
+    std::string token_;
+    HttpFunction http_;
+};
+
+}  // namespace provisioner::agent

@@ -1,0 +1,95 @@
+#include "provisioner/agent/server_client.h"
+
+#include <algorithm>
+
+namespace provisioner::agent {
+namespace {
+
+using json = nlohmann::json;
+
+// Progress is sent about once a second and may be lost; the other calls may take the server
+// a while (hello records facts and moves the host).
+constexpr std::chrono::milliseconds kProgressTimeout{3'000};
+constexpr std::chrono::milliseconds kCallTimeout{15'000};
+
+// "401 unauthorized: bad token" from the API's error body, else the status and the raw body.
+std::string describe_refusal(unsigned status, const std::string& body) {
+    std::string what = "HTTP " + std::to_string(status);
+    auto parsed = json::parse(body, nullptr, false);
+    if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_object()) {
+        const json& e = parsed["error"];
+        return what + " " + e.value("code", "") + ": " + e.value("message", "");
+    }
+    std::string first_line = body.substr(0, std::min<std::size_t>(body.find('\n'), 200));
+    return first_line.empty() ? what : what + ": " + first_line;
+}
+
+}  // namespace
+
+ServerClient::ServerClient(std::string base_url, std::string token, HttpFunction http)
+    : base_url_(std::move(base_url)), token_(std::move(token)), http_(std::move(http)) {
+    while (base_url_.ends_with('/')) base_url_.pop_back();
+}
+
+CallResult ServerClient::post(const std::string& path, const json& body,
+                              std::chrono::milliseconds timeout) {
+    imaging::http::ClientRequest request;
+    request.method = "POST";
+    request.url = base_url_ + path;
+    request.body = body.dump();
+    request.timeout = timeout;
+    request.max_body_bytes = 1 << 20;
+    if (!token_.empty()) request.headers.emplace_back("Authorization", "Bearer " + token_);
+    imaging::http::ClientResponse response = http_(request);
+    CallResult out;
+    if (!response.transport_ok) {
+        out.kind = CallResult::Kind::retry;
+        out.error = response.error;  // names the URL and the stage that failed
+        return out;
+    }
+    if (!response.success()) {
+        out.kind = response.status >= 500 ? CallResult::Kind::retry : CallResult::Kind::fatal;
+        out.error = "POST " + path + ": " + describe_refusal(response.status, response.body);
+        return out;
+    }
+    if (response.status == 204 || response.body.empty()) {
+        out.kind = CallResult::Kind::ok;
+        return out;
+    }
+    out.body = json::parse(response.body, nullptr, false);
+    if (out.body.is_discarded()) {
+        out.kind = CallResult::Kind::fatal;
+        out.body = nullptr;
+        out.error = "POST " + path + ": the answer is not JSON";
+        return out;
+    }
+    out.kind = CallResult::Kind::ok;
+    return out;
+}
+
+CallResult ServerClient::hello(const std::string& mac, const std::string& mode, const json& facts) {
+    return post("/api/v1/agent/hello", {{"mac", mac}, {"mode", mode}, {"facts", facts}},
+                kCallTimeout);
+}
+
+CallResult ServerClient::progress(std::int64_t deployment, std::uint64_t bytes_done,
+                                  std::uint64_t bytes_total) {
+    return post(
+        "/api/v1/agent/progress",
+        {{"deployment", deployment}, {"bytes_done", bytes_done}, {"bytes_total", bytes_total}},
+        kProgressTimeout);
+}
+
+CallResult ServerClient::result(std::int64_t deployment, bool ok, const std::string& error,
+                                const json& result) {
+    json body{{"deployment", deployment}, {"ok", ok}};
+    if (!ok) body["error"] = error;
+    if (!result.is_null()) body["result"] = result;
+    return post("/api/v1/agent/result", body, kCallTimeout);
+}
+
+CallResult ServerClient::ready(const std::string& mac, const json& capacity) {
+    return post("/api/v1/agent/ready", {{"mac", mac}, {"capacity", capacity}}, kCallTimeout);
+}
+
+}  // namespace provisioner::agent

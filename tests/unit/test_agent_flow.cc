@@ -1,0 +1,290 @@
+// provisioner-agent: the image, discover and ready flows against a scripted server, a fake
+// imaging tool and a fake clock: retries, waits, failures and what gets posted.
+#include <doctest/doctest.h>
+
+#include <deque>
+#include <map>
+
+#include "provisioner/agent/agent.h"
+#include "test_util.h"
+
+using namespace provisioner::agent;
+using json = nlohmann::json;
+using imaging::http::ClientRequest;
+using imaging::http::ClientResponse;
+
+namespace {
+
+ClientResponse reply(unsigned status, const json& body = nullptr) {
+    ClientResponse r;
+    r.transport_ok = true;
+    r.status = status;
+    if (!body.is_null()) r.body = body.dump();
+    return r;
+}
+
+ClientResponse unreachable() {
+    ClientResponse r;
+    r.error = "connect: Connection refused";
+    return r;
+}
+
+// Answers each path from its script in order (repeating the last answer), records requests.
+struct FakeServer {
+    std::map<std::string, std::deque<ClientResponse>> script;
+    std::vector<ClientRequest> requests;
+
+    ClientResponse operator()(const ClientRequest& request) {
+        requests.push_back(request);
+        auto path = request.url.substr(request.url.find("/api/"));
+        auto& answers = script[path];
+        if (answers.empty())
+            return reply(404, {{"error", {{"code", "not_found"}, {"message", path}}}});
+        ClientResponse r = answers.front();
+        if (answers.size() > 1) answers.pop_front();
+        return r;
+    }
+    std::vector<json> bodies(const std::string& path) const {
+        std::vector<json> out;
+        for (const auto& r : requests)
+            if (r.url.ends_with(path)) out.push_back(json::parse(r.body));
+        return out;
+    }
+};
+
+class FakeClock final : public AgentClock {
+  public:
+    std::chrono::steady_clock::time_point now() override { return now_; }
+    void sleep(std::chrono::milliseconds d) override {
+        sleeps.push_back(d.count());
+        now_ += d;
+    }
+    void advance(std::chrono::milliseconds d) { now_ += d; }
+    std::vector<long> sleeps;
+
+  private:
+    std::chrono::steady_clock::time_point now_{};
+};
+
+// Reports progress every 400 ms of fake time, then returns the scripted outcome.
+class FakeImaging final : public ImagingRunner {
+  public:
+    explicit FakeImaging(FakeClock& clock) : clock_(clock) {}
+    ImagingOutcome run(const std::vector<std::string>& argv,
+                       const ProgressFunction& on_progress) override {
+        runs.push_back(argv);
+        for (std::uint64_t done = 0; done <= 10; ++done) {
+            clock_.advance(std::chrono::milliseconds(400));
+            on_progress(done * 100, 1000);
+        }
+        return outcome;
+    }
+    ImagingOutcome outcome;
+    std::vector<std::vector<std::string>> runs;
+
+  private:
+    FakeClock& clock_;
+};
+
+json delta_job(const std::string& disk = "") {
+    return {{"action", "image"},
+            {"job",
+             {{"deployment", 3},
+              {"transport", "delta"},
+              {"image", {{"id", 1}, {"name", "dom0"}, {"version", "2"}, {"raw_size", 4096}}},
+              {"pubkey", "-----BEGIN PUBLIC KEY-----\nX\n-----END PUBLIC KEY-----\n"},
+              {"disk", disk},
+              {"delta", {{"from", "10.77.0.1:7000"}}}}}};
+}
+
+ImagingOutcome good_outcome() {
+    ImagingOutcome o;
+    o.exit_status = 0;
+    o.result = json{{"transport", "delta"}, {"ok", true}, {"sha256", "ab"}, {"seconds", 1.0}};
+    return o;
+}
+
+struct Rig {
+    testutil::TempDir root;  // an empty /proc and /sys: no disks unless --disk
+    FakeServer fake;
+    FakeClock clock;
+    FakeImaging imaging{clock};
+    AgentOptions options;
+    Rig() {
+        options.mac = "52:54:00:00:00:01";
+        options.disk = "/dev/loop3";
+        options.root = root.path();
+        options.imaging = "/bin/imaging";
+        options.hello_timeout = std::chrono::seconds(60);
+        options.result_timeout = std::chrono::seconds(30);
+        imaging.outcome = good_outcome();
+    }
+    int image() {
+        ServerClient server("http://10.77.0.1:8080/", "tok", std::ref(fake));
+        return run_image(options, server, imaging, clock);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("agent: image flow retries hello, waits, images, posts progress and result") {
+    Rig rig;
+    rig.fake.script["/api/v1/agent/hello"] = {
+        unreachable(), reply(503), reply(200, {{"action", "wait"}, {"retry_after_ms", 500}}),
+        reply(200, delta_job())};
+    rig.fake.script["/api/v1/agent/progress"] = {reply(204)};
+    rig.fake.script["/api/v1/agent/result"] = {reply(200, {{"action", "reboot"}})};
+    CHECK(rig.image() == 0);
+    CHECK(rig.clock.sleeps == std::vector<long>{1000, 2000, 500});
+
+    auto hellos = rig.fake.bodies("/agent/hello");
+    REQUIRE(hellos.size() == 4);
+    CHECK(hellos[0]["mac"] == "52:54:00:00:00:01");
+    CHECK(hellos[0]["mode"] == "image");
+    CHECK(hellos[0]["facts"]["disks"].is_array());
+    CHECK(rig.fake.requests[0].url == "http://10.77.0.1:8080/api/v1/agent/hello");
+    CHECK(rig.fake.requests[0].method == "POST");
+    REQUIRE(rig.fake.requests[0].headers.size() == 1);
+    CHECK(rig.fake.requests[0].headers[0].second == "Bearer tok");
+
+    REQUIRE(rig.imaging.runs.size() == 1);
+    const auto& argv = rig.imaging.runs[0];
+    CHECK(argv[0] == "/bin/imaging");
+    CHECK(std::find(argv.begin(), argv.end(), "10.77.0.1:7000") != argv.end());
+    CHECK(std::find(argv.begin(), argv.end(), "/dev/loop3") != argv.end());
+
+    // 11 progress lines 400 ms apart: posted at most once a second (0, 1.2, 2.4, 3.6 s).
+    auto progress = rig.fake.bodies("/agent/progress");
+    REQUIRE(progress.size() == 4);
+    CHECK(progress[0] == json{{"deployment", 3}, {"bytes_done", 0}, {"bytes_total", 1000}});
+    CHECK(progress[3]["bytes_done"] == 900);
+
+    auto results = rig.fake.bodies("/agent/result");
+    REQUIRE(results.size() == 1);
+    CHECK(results[0]["deployment"] == 3);
+    CHECK(results[0]["ok"] == true);
+    CHECK(results[0]["result"]["sha256"] == "ab");
+    CHECK_FALSE(results[0].contains("error"));
+}
+
+TEST_CASE("agent: image flow writes the job's public key for imaging, then removes it") {
+    Rig rig;
+    rig.fake.script["/api/v1/agent/hello"] = {reply(200, delta_job("sdb"))};
+    rig.fake.script["/api/v1/agent/progress"] = {reply(204)};
+    rig.fake.script["/api/v1/agent/result"] = {reply(200, {{"action", "reboot"}})};
+    CHECK(rig.image() == 0);
+    const auto& argv = rig.imaging.runs.at(0);
+    CHECK(std::find(argv.begin(), argv.end(), "/dev/sdb") != argv.end());  // the job's disk
+    auto key = std::find(argv.begin(), argv.end(), "--pubkey");
+    REQUIRE(key != argv.end());
+    CHECK_FALSE(std::filesystem::exists(*(key + 1)));
+}
+
+TEST_CASE("agent: nothing to do, refusals and bad answers") {
+    SUBCASE("none exits 0 without imaging") {
+        Rig rig;
+        rig.fake.script["/api/v1/agent/hello"] = {
+            reply(200, {{"action", "none"}, {"reason", "no deployment"}})};
+        CHECK(rig.image() == 0);
+        CHECK(rig.imaging.runs.empty());
+        CHECK(rig.fake.bodies("/agent/result").empty());
+    }
+    SUBCASE("401 is not retried") {
+        Rig rig;
+        rig.fake.script["/api/v1/agent/hello"] = {
+            reply(401, {{"error", {{"code", "unauthorized"}, {"message", "bad token"}}}})};
+        CHECK(rig.image() == 1);
+        CHECK(rig.fake.requests.size() == 1);
+        CHECK(rig.clock.sleeps.empty());
+    }
+    SUBCASE("an unknown transport is refused") {
+        Rig rig;
+        json job = delta_job();
+        job["job"]["transport"] = "carrier-pigeon";
+        rig.fake.script["/api/v1/agent/hello"] = {reply(200, job)};
+        CHECK(rig.image() == 1);
+        CHECK(rig.imaging.runs.empty());
+    }
+    SUBCASE("a server that stays down: give up after --hello-timeout") {
+        Rig rig;
+        rig.fake.script["/api/v1/agent/hello"] = {unreachable()};
+        CHECK(rig.image() == 1);
+        long slept = 0;
+        for (long s : rig.clock.sleeps) slept += s;
+        CHECK(slept == 60'000);
+        CHECK(rig.clock.sleeps[0] == 1000);
+        CHECK(*std::max_element(rig.clock.sleeps.begin(), rig.clock.sleeps.end()) <= 15'000);
+    }
+}
+
+TEST_CASE("agent: failures are posted as results") {
+    SUBCASE("imaging fails: its last stderr line is the error") {
+        Rig rig;
+        rig.imaging.outcome.exit_status = 1;
+        rig.imaging.outcome.result.reset();
+        rig.imaging.outcome.last_error_line = "imaging: error: chunk 7: sha256 mismatch";
+        rig.fake.script["/api/v1/agent/hello"] = {reply(200, delta_job())};
+        rig.fake.script["/api/v1/agent/progress"] = {unreachable()};  // never fatal
+        rig.fake.script["/api/v1/agent/result"] = {reply(200, {{"action", "reboot"}})};
+        CHECK(rig.image() == 1);
+        auto results = rig.fake.bodies("/agent/result");
+        REQUIRE(results.size() == 1);
+        CHECK(results[0]["ok"] == false);
+        CHECK(results[0]["error"] == "imaging: error: chunk 7: sha256 mismatch");
+        CHECK_FALSE(results[0].contains("result"));
+        CHECK(rig.fake.bodies("/agent/progress").size() == 4);
+    }
+    SUBCASE("no disk to write") {
+        Rig rig;
+        rig.options.disk = "";
+        rig.fake.script["/api/v1/agent/hello"] = {reply(200, delta_job())};
+        rig.fake.script["/api/v1/agent/result"] = {reply(200, {{"action", "reboot"}})};
+        CHECK(rig.image() == 1);
+        CHECK(rig.imaging.runs.empty());
+        auto results = rig.fake.bodies("/agent/result");
+        REQUIRE(results.size() == 1);
+        CHECK(results[0]["error"].get<std::string>().find("no disk") != std::string::npos);
+    }
+    SUBCASE("the result post is retried while the server restarts") {
+        Rig rig;
+        rig.fake.script["/api/v1/agent/hello"] = {reply(200, delta_job())};
+        rig.fake.script["/api/v1/agent/progress"] = {reply(204)};
+        rig.fake.script["/api/v1/agent/result"] = {unreachable(), reply(502),
+                                                   reply(200, {{"action", "reboot"}})};
+        CHECK(rig.image() == 0);
+        CHECK(rig.fake.bodies("/agent/result").size() == 3);
+    }
+    SUBCASE("a refused result is a failure") {
+        Rig rig;
+        rig.fake.script["/api/v1/agent/hello"] = {reply(200, delta_job())};
+        rig.fake.script["/api/v1/agent/progress"] = {reply(204)};
+        rig.fake.script["/api/v1/agent/result"] = {
+            reply(409, {{"error", {{"code", "illegal_transition"}, {"message", "x"}}}})};
+        CHECK(rig.image() == 1);
+        CHECK(rig.fake.bodies("/agent/result").size() == 1);
+    }
+}
+
+TEST_CASE("agent: discover and ready") {
+    Rig rig;
+    rig.fake.script["/api/v1/agent/hello"] = {reply(503), reply(200, {{"action", "none"}})};
+    rig.fake.script["/api/v1/agent/ready"] = {reply(204)};
+    ServerClient anonymous("http://10.77.0.1:8080", "", std::ref(rig.fake));
+    CHECK(run_discover(rig.options, anonymous, rig.clock) == 0);
+    auto hellos = rig.fake.bodies("/agent/hello");
+    REQUIRE(hellos.size() == 2);
+    CHECK(hellos[1]["mode"] == "discover");
+    CHECK(rig.fake.requests[0].headers.empty());
+
+    ServerClient server("http://10.77.0.1:8080", "tok", std::ref(rig.fake));
+    CHECK(run_ready(rig.options, server, rig.clock) == 0);
+    auto ready = rig.fake.bodies("/agent/ready");
+    REQUIRE(ready.size() == 1);
+    CHECK(ready[0]["mac"] == "52:54:00:00:00:01");
+    CHECK(ready[0]["capacity"].contains("cpus"));
+    CHECK(ready[0]["capacity"].contains("memory_bytes"));
+    CHECK(ready[0]["capacity"].contains("disk_free_bytes"));
+
+    rig.fake.script["/api/v1/agent/ready"] = {reply(403)};
+    CHECK(run_ready(rig.options, server, rig.clock) == 1);
+}
