@@ -1,0 +1,144 @@
+#include "api_client.h"
+
+#include <utility>
+
+#include "imaging/http/query.h"
+
+namespace provisioner::cli {
+namespace {
+
+constexpr std::size_t kMaxQuotedBody = 200;
+
+std::string first_line(const std::string& text) {
+    std::string line = text.substr(0, text.find('\n'));
+    if (line.size() > kMaxQuotedBody) line = line.substr(0, kMaxQuotedBody) + "...";
+    return line;
+}
+
+// http_request's errors start with the URL it was given; the message names the server instead.
+std::string transport_reason(const std::string& error, const std::string& url) {
+    if (error.starts_with(url + ": ")) return error.substr(url.size() + 2);
+    return error;
+}
+
+ApiError transport_error(const imaging::http::ClientResponse& response, const std::string& url,
+                         const std::string& server) {
+    ApiError error;
+    error.kind = ApiError::Kind::transport;
+    error.message = "cannot reach provisionerd at " + server + " (" +
+                    transport_reason(response.error, url) +
+                    "); check --server or $PROVISIONER_SERVER, and that provisionerd is running";
+    return error;
+}
+
+ApiError http_error(const imaging::http::ClientResponse& response, const std::string& server,
+                    const TokenChoice& token) {
+    ApiError error;
+    error.kind = ApiError::Kind::http;
+    error.status = response.status;
+    std::string api_message;
+    auto body = nlohmann::json::parse(response.body, nullptr, false);
+    if (!body.is_discarded() && body.is_object() && body.contains("error") &&
+        body["error"].is_object()) {
+        error.body = body;
+        const auto& e = body["error"];
+        if (e.contains("code") && e["code"].is_string()) error.code = e["code"];
+        if (e.contains("message") && e["message"].is_string()) api_message = e["message"];
+    }
+    if (api_message.empty()) {
+        api_message = "HTTP " + std::to_string(response.status) + " from " + server;
+        if (!response.body.empty()) api_message += ": " + first_line(response.body);
+    }
+    if (response.status == 401) {
+        if (token.token.empty()) {
+            error.message = "provisionerd wants an API token and none was given (" + api_message +
+                            "); pass --token, or set $PROVISIONER_TOKEN or $PROVISIONER_TOKEN_FILE";
+        } else {
+            error.message =
+                "provisionerd refused the token from " + token.origin + " (" + api_message + ")";
+        }
+    } else if (response.status == 403) {
+        error.message = api_message + " (with the token from " + token.origin + ")";
+    } else {
+        error.message = api_message;
+    }
+    return error;
+}
+
+}  // namespace
+
+ApiResult decode_response(const imaging::http::ClientResponse& response, const std::string& url,
+                          const std::string& server, const TokenChoice& token) {
+    if (!response.transport_ok) return transport_error(response, url, server);
+    if (!response.success()) return http_error(response, server, token);
+    if (response.body.empty()) return nlohmann::json();
+    auto body = nlohmann::json::parse(response.body, nullptr, false);
+    if (body.is_discarded()) {
+        ApiError error;
+        error.kind = ApiError::Kind::bad_response;
+        error.status = response.status;
+        error.message = "provisionerd at " + server + " answered with something that is not " +
+                        "JSON: " + first_line(response.body);
+        return error;
+    }
+    return body;
+}
+
+ApiClient::ApiClient(ApiClientConfig config, HttpFunction http)
+    : config_(std::move(config)), http_(std::move(http)) {
+    while (config_.server.ends_with('/')) config_.server.pop_back();
+}
+
+ApiResult ApiClient::get(const std::string& path) const {
+    imaging::http::ClientRequest request;
+    request.method = "GET";
+    request.url = config_.server + path;
+    return send(std::move(request));
+}
+
+ApiResult ApiClient::del(const std::string& path) const {
+    imaging::http::ClientRequest request;
+    request.method = "DELETE";
+    request.url = config_.server + path;
+    return send(std::move(request));
+}
+
+ApiResult ApiClient::post(const std::string& path, const nlohmann::json& body) const {
+    return post_text(path, body.dump(), "application/json");
+}
+
+ApiResult ApiClient::post_text(const std::string& path, std::string body,
+                               const std::string& content_type) const {
+    imaging::http::ClientRequest request;
+    request.method = "POST";
+    request.url = config_.server + path;
+    request.body = std::move(body);
+    request.content_type = content_type;
+    return send(std::move(request));
+}
+
+ApiResult ApiClient::send(imaging::http::ClientRequest request) const {
+    request.timeout = config_.timeout;
+    request.headers.emplace_back("Accept", "application/json");
+    if (!config_.token.token.empty()) {
+        request.headers.emplace_back("Authorization", "Bearer " + config_.token.token);
+    }
+    auto response = http_(request);
+    return decode_response(response, request.url, config_.server, config_.token);
+}
+
+std::string path_segment(std::string_view text) {
+    // ':' and '@' are legal in a path segment (RFC 3986 pchar), so MACs and name@version
+    // references go as they are typed; everything else outside the unreserved set is escaped.
+    std::string out;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= text.size(); ++i) {
+        if (i < text.size() && text[i] != ':' && text[i] != '@') continue;
+        out += imaging::http::percent_encode(text.substr(start, i - start));
+        if (i < text.size()) out += text[i];
+        start = i + 1;
+    }
+    return out;
+}
+
+}  // namespace provisioner::cli

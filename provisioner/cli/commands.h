@@ -1,0 +1,35 @@
+// The CLI's commands, one file per group (cmd_host.cc, cmd_image.cc, ...). Each add_* function
+// adds its subcommands to the CLI11 tree; the subcommand the user picked sets `chosen` while
+// the command line is parsed, and run_cli runs it once the global options are known.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <functional>
+
+#include "session.h"
+
+namespace provisioner::cli {
+
+using Action = std::function<int(Session&)>;
+
+void add_host_commands(CLI::App& app, Action& chosen);        // host add|import|list|show|...
+void add_image_commands(CLI::App& app, Action& chosen);       // image import|list|show|remove
+void add_deploy_commands(CLI::App& app, Action& chosen);      // deploy
+void add_deployment_commands(CLI::App& app, Action& chosen);  // deployment list|show|watch
+void add_events_command(CLI::App& app, Action& chosen);       // events
+void add_token_commands(CLI::App& app, Action& chosen);       // token create
+
+// Makes cmd, once parsed, the command to run: its action is action(session).
+void on_run(CLI::App* cmd, Action& chosen, Action action);
+
+// Polling: how often watch and events --follow ask, and how many transport failures in a row
+// (a provisionerd restart, a network blip) they sit out before giving up.
+inline constexpr std::chrono::milliseconds kWatchInterval{500};
+inline constexpr std::chrono::milliseconds kFollowInterval{1000};
+inline constexpr int kTransportRetries = 10;
+
+// `deployment watch ID`, also what `deploy --watch` continues with.
+int watch_deployment(Session& session, const std::string& id);
+
+}  // namespace provisioner::cli

@@ -1,0 +1,27 @@
+#include "environment.h"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <thread>
+
+namespace provisioner::cli {
+
+Environment real_environment() {
+    Environment env;
+    env.out = &std::cout;
+    env.err = &std::cerr;
+    env.in = &std::cin;
+    env.http = imaging::http::http_request;
+    env.out_is_tty = ::isatty(STDOUT_FILENO) == 1;
+    winsize size{};
+    if (env.out_is_tty && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0) {
+        env.terminal_columns = size.ws_col;
+    }
+    env.now = [] { return Environment::Clock::now(); };
+    env.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+    return env;
+}
+
+}  // namespace provisioner::cli

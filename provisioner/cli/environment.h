@@ -1,0 +1,33 @@
+// Everything the CLI touches outside itself: its streams, the network, the clock, the terminal.
+// The program uses real_environment(); tests build one with fakes and drive run_cli with it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <iosfwd>
+#include <string>
+
+#include "api_client.h"
+#include "token.h"
+
+namespace provisioner::cli {
+
+struct Environment {
+    using Clock = std::chrono::steady_clock;
+    std::ostream* out = nullptr;
+    std::ostream* err = nullptr;
+    std::istream* in = nullptr;  // `host import -`
+    HttpFunction http;
+    bool out_is_tty = false;           // progress bars redrawn in place, or a line per change
+    std::size_t terminal_columns = 0;  // 0: unknown (lines are not cut)
+    std::function<Clock::time_point()> now;
+    std::function<void(std::chrono::milliseconds)> sleep;
+    std::string default_token_file = kDefaultTokenFile;
+};
+
+// std::cout, std::cerr, std::cin, imaging::http::http_request, the steady clock, and isatty
+// and TIOCGWINSZ on stdout.
+Environment real_environment();
+
+}  // namespace provisioner::cli
