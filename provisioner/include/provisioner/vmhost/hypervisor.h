@@ -1,0 +1,76 @@
+// The VM actions an agent carries out on its host, behind a narrow interface, and its libvirt
+// implementation.
+//
+// Errors: libvirt's own message is kept; the code says what the caller can do about it:
+// not_found (no such domain), conflict (the name is taken), invalid_argument (a bad spec, or
+// XML or a value libvirt refuses), illegal_transition (the domain's state forbids it, or the
+// driver does not support the operation), storage (anything else: the hypervisor failed).
+// Nothing is ever printed to stderr by libvirt: its error handler is replaced on first use.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "provisioner/status.h"
+#include "provisioner/vmhost/vm_spec.h"
+
+namespace provisioner::vmhost {
+
+enum class DomainState { running, paused, shut_off, crashed, other };
+
+const char* to_string(DomainState state);
+
+struct DomainInfo {
+    std::string name;
+    std::string uuid;
+    DomainState state = DomainState::other;
+    unsigned vcpus = 0;            // current (live when running, else config)
+    std::uint64_t memory_mib = 0;  // current
+    std::uint64_t max_memory_mib = 0;
+    bool persistent = false;
+    std::vector<std::string> disks;  // source files of the domain's disks, in XML order
+};
+
+// Whether a resize reached the running domain or only its persistent config (the driver or
+// the domain's boot-time maximum refused the live change; it takes effect at the next start).
+enum class Applied { live_and_config, config_only };
+
+struct MigrateOptions {
+    bool live = true;
+    // Copy the VM's own disk (the top qcow2 overlay) to the destination, which must already
+    // hold the template it is backed by at the same path (VIR_MIGRATE_NON_SHARED_INC).
+    bool copy_overlay = false;
+};
+
+// One connection to one hypervisor. Not thread-safe: one caller at a time (libvirt itself is
+// thread-safe, but a resize is several calls that must not interleave).
+class Hypervisor {
+  public:
+    virtual ~Hypervisor() = default;
+
+    virtual DomainKind kind() const = 0;
+    // Defines spec persistently and starts it. conflict if a domain of that name exists; if
+    // the start fails the definition is removed again, so a failure leaves nothing behind.
+    virtual Status create(const VmSpec& spec) = 0;
+    // Stops the domain if it runs (hard power-off) and removes its definition. Its disk is the
+    // caller's to delete. not_found if there is no such domain.
+    virtual Status destroy(const std::string& name) = 0;
+    // Sets the number of vCPUs / the memory in the persistent config (raising the maximum if
+    // needed) and, when the domain runs, live as far as the driver allows.
+    virtual Result<Applied> set_vcpus(const std::string& name, unsigned vcpus) = 0;
+    virtual Result<Applied> set_memory(const std::string& name, std::uint64_t memory_mib) = 0;
+    // Moves the domain to the hypervisor at dest_uri (e.g. xen+ssh://host2/system), persistent
+    // there and undefined here.
+    virtual Status migrate(const std::string& name, const std::string& dest_uri,
+                           const MigrateOptions& options) = 0;
+    virtual Result<DomainInfo> get(const std::string& name) = 0;
+    virtual Result<std::vector<DomainInfo>> list() = 0;  // every domain, by name
+};
+
+// Opens uri (xen:///system, qemu:///system, test:///default, ...). storage with libvirt's
+// message if the connection fails, invalid_argument for a URI of an unknown kind.
+Result<std::unique_ptr<Hypervisor>> open_libvirt(const std::string& uri);
+
+}  // namespace provisioner::vmhost
