@@ -35,6 +35,9 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
     app.add_option("--imaging", c.imaging_binary, "imaging program (default: next to this one)");
     app.add_option("--delta-port", c.delta_port, "first TCP port for delta servers")
         ->capture_default_str();
+    app.add_option("--delta-rate-limit", c.delta_rate_limit,
+                   "bytes/s per delta receiver, to spare a busy link (0: no limit)")
+        ->capture_default_str();
     app.add_option("--multicast-interface", c.multicast_interface,
                    "interface for multicast sends (default: --dhcp-interface)");
     app.add_option("--multicast-port", c.multicast_port, "base UDP port for multicast sessions")

@@ -38,6 +38,7 @@ struct ServerConfig {
     // The imaging tool that serves, sends and seeds images.
     std::filesystem::path imaging_binary;  // empty: `imaging` next to provisionerd
     std::uint16_t delta_port = 7000;       // first port for `imaging serve`, one per image
+    std::uint64_t delta_rate_limit = 0;    // bytes/s per delta receiver; 0: none
     std::string multicast_interface;       // empty: dhcp_interface
     std::string multicast_group_prefix = "239.77.0";  // + "." + (deployment id % 250 + 1)
     std::uint16_t multicast_port = 9000;               // + deployment id % 1000

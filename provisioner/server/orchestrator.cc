@@ -146,7 +146,8 @@ Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Ho
             auto server = std::make_unique<Sender>();
             server->name = "delta server for " + image.name + "@" + image.version;
             server->argv = {imaging, "serve", "--image", image.path, "--listen",
-                            "0.0.0.0:" + std::to_string(config_.delta_port + image.id % 1000)};
+                            "0.0.0.0:" + std::to_string(config_.delta_port + image.id % 1000),
+                            "--rate-limit", std::to_string(config_.delta_rate_limit)};
             delta_servers_.emplace(image.id, std::move(server));
         }
         break;

@@ -1,0 +1,332 @@
+// provisionerd's API through its real Router and an in-memory inventory: authentication and
+// scopes, every bad input of the issue (malformed JSON, unknown and duplicate MACs, bad CSV
+// lines, oversized bodies, unknown MACs asking for a boot script), and the agent's
+// hello -> job -> progress -> result cycle with a fake process launcher in place of imaging.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "api.h"
+#include "api_support.h"
+#include "dhcp_service.h"
+#include "imaging/pack.h"
+#include "imaging/signing.h"
+#include "orchestrator.h"
+#include "provisioner/recovery.h"
+#include "state.h"
+#include "test_util.h"
+
+using namespace provisioner;
+using namespace provisioner::server;
+using nlohmann::json;
+namespace bhttp = imaging::http::bhttp;
+
+namespace {
+
+// Starts nothing: every spawn gets a pid that never ends (until signalled).
+class FakeLauncher : public pxe::ProcessLauncher {
+  public:
+    imaging::Result<int> spawn(const std::vector<std::string>& argv) override {
+        spawned.push_back(argv);
+        return next_pid++;
+    }
+    std::optional<pxe::ExitStatus> try_reap(int pid) override {
+        if (signalled.contains(pid)) return pxe::ExitStatus::signaled(signalled[pid]);
+        return std::nullopt;
+    }
+    void send_signal(int pid, int sig) override { signalled[pid] = sig; }
+
+    std::vector<std::vector<std::string>> spawned;
+    std::map<int, int> signalled;
+    int next_pid = 1000;
+};
+
+struct Server {
+    Server() {
+        config.state_dir = dir.path();
+        config.listen = "127.0.0.1:8080";
+        config.multicast_interface = "eth0";
+        config.auto_threshold = 3;
+        REQUIRE(finish_config(config, "/usr/bin/provisionerd").empty());
+        auto opened = open_sqlite_store(":memory:");
+        REQUIRE(opened.is_ok());
+        store = std::move(*opened);
+        StateFiles files{dir.path()};
+        auto init = initialise_state(files, *store);
+        REQUIRE_MESSAGE(init.is_ok(), init.status().message());
+        std::ifstream in(files.operator_token());
+        in >> token;
+        auto key = imaging::VerifyKey::load(files.public_key());
+        REQUIRE(key.is_ok());
+        verify_key = std::make_unique<imaging::VerifyKey>(*key);
+        auth = std::make_unique<Authenticator>(*store, init->host_secret);
+        orchestrator = std::make_unique<Orchestrator>(*store, config, launcher, "PEM",
+                                                      [](const std::string&) {});
+        ctx = std::make_unique<ApiContext>(ApiContext{*store, *auth, *orchestrator, no_dhcp,
+                                                      config, *verify_key, "test"});
+        mount_api(router, *ctx, std::make_shared<imaging::torrent::Tracker>());
+    }
+
+    imaging::http::Response call(bhttp::verb method, const std::string& target,
+                                 const std::string& body = "", const std::string& bearer = "-") {
+        imaging::http::Request req{method, target, 11};
+        std::string who = bearer == "-" ? token : bearer;
+        if (!who.empty()) req.set(bhttp::field::authorization, "Bearer " + who);
+        req.body() = body;
+        req.prepare_payload();
+        return router.route(req, {});
+    }
+    json call_json(bhttp::verb method, const std::string& target, const std::string& body = "",
+                   const std::string& bearer = "-") {
+        auto res = call(method, target, body, bearer);
+        last_status = res.result_int();
+        return json::parse(res.body(), nullptr, false);
+    }
+
+    // A signed one-chunk image in the state dir, imported.
+    json import_image(const std::string& version = "1") {
+        auto raw = dir / ("raw-" + version);
+        std::ofstream(raw) << std::string(100000, 'x') << version;
+        auto key = imaging::SigningKey::load(StateFiles{dir.path()}.signing_key());
+        REQUIRE(key.is_ok());
+        imaging::PackOptions options;
+        options.name = "dom0";
+        options.version = version;
+        REQUIRE(imaging::pack_image(raw, dir / ("img-" + version), *key, options).is_ok());
+        return call_json(bhttp::verb::post, "/api/v1/images",
+                         json{{"path", (dir / ("img-" + version)).string()}}.dump());
+    }
+
+    testutil::TempDir dir;
+    ServerConfig config;
+    std::unique_ptr<Store> store;
+    std::string token;
+    std::unique_ptr<imaging::VerifyKey> verify_key;
+    std::unique_ptr<Authenticator> auth;
+    FakeLauncher launcher;
+    std::unique_ptr<Orchestrator> orchestrator;
+    NoDhcp no_dhcp;
+    std::unique_ptr<ApiContext> ctx;
+    imaging::http::Router router;
+    unsigned last_status = 0;
+};
+
+std::string host_body(const char* mac, const char* name) {
+    return json{{"mac", mac}, {"name", name}, {"rack", "r1"}}.dump();
+}
+
+}  // namespace
+
+TEST_CASE("server api: no token, a wrong token, or a host token on operator endpoints") {
+    Server s;
+    CHECK(s.call(bhttp::verb::get, "/api/v1/health", "", "").result_int() == 200);
+    CHECK(s.call(bhttp::verb::get, "/api/v1/hosts", "", "").result_int() == 401);
+    CHECK(s.call(bhttp::verb::get, "/api/v1/hosts", "", "op_0000").result_int() == 401);
+    CHECK(s.call(bhttp::verb::post, "/api/v1/hosts", host_body("52:54:00:00:00:01", "h1"),
+                 "garbage")
+              .result_int() == 401);
+    CHECK(s.store->count_hosts({}).value() == 0);  // a refused request changed nothing
+    auto h1 = s.call_json(bhttp::verb::post, "/api/v1/hosts", host_body("52:54:00:00:00:01", "h1"));
+    REQUIRE(s.last_status == 201);
+    auto host = s.store->get_host(h1["id"].get<HostId>());
+    std::string host_token = s.auth->host_token(*host);
+    CHECK(s.call(bhttp::verb::get, "/api/v1/hosts", "", host_token).result_int() == 403);
+    // A new operator token works; tokens are stored hashed.
+    auto made = s.call_json(bhttp::verb::post, "/api/v1/tokens", R"({"name":"ci"})");
+    REQUIRE(s.last_status == 201);
+    CHECK(s.call(bhttp::verb::get, "/api/v1/hosts", "", made["token"].get<std::string>()).result_int() == 200);
+    CHECK(s.store->find_api_token(Authenticator::token_hash(made["token"].get<std::string>())).is_ok());
+}
+
+TEST_CASE("server api: malformed JSON, bad fields, duplicate and unknown MACs, oversized bodies") {
+    Server s;
+    auto bad = s.call_json(bhttp::verb::post, "/api/v1/hosts", "{not json");
+    CHECK(s.last_status == 400);
+    CHECK(bad["error"]["code"] == "invalid_argument");
+    s.call_json(bhttp::verb::post, "/api/v1/hosts", R"(["a list"])");
+    CHECK(s.last_status == 400);
+    s.call_json(bhttp::verb::post, "/api/v1/hosts", host_body("52:54:00:00:00:zz", "h1"));
+    CHECK(s.last_status == 400);
+    s.call_json(bhttp::verb::post, "/api/v1/hosts", host_body("52:54:00:00:00:01", "bad name!"));
+    CHECK(s.last_status == 400);
+    s.call_json(bhttp::verb::post, "/api/v1/hosts", host_body("52:54:00:00:00:01", "h1"));
+    CHECK(s.last_status == 201);
+    auto dup = s.call_json(bhttp::verb::post, "/api/v1/hosts", host_body("52-54-00-00-00-01", "h2"));
+    CHECK(s.last_status == 409);
+    CHECK(dup["error"]["code"] == "conflict");
+    s.call_json(bhttp::verb::get, "/api/v1/hosts/52:54:00:00:00:09");
+    CHECK(s.last_status == 404);
+    s.call_json(bhttp::verb::delete_, "/api/v1/hosts/nope");
+    CHECK(s.last_status == 404);
+    s.call_json(bhttp::verb::post, "/api/v1/hosts",
+                json{{"mac", "52:54:00:00:00:02"}, {"name", std::string(2 << 20, 'a')}}.dump());
+    CHECK(s.last_status == 413);
+    CHECK(s.store->count_hosts({}).value() == 1);
+    s.call_json(bhttp::verb::get, "/api/v1/nothing-here");
+    CHECK(s.last_status == 404);
+}
+
+TEST_CASE("server api: a CSV with bad lines imports nothing and names every line") {
+    Server s;
+    std::string csv = "mac,name,rack\n52:54:00:00:01:01,a1,r1\nnot-a-mac,a2,r1\n"
+                      "52:54:00:00:01:03,a3,r1\n52:54:00:00:01:01,a4,r1\n";
+    auto res = s.call(bhttp::verb::post, "/api/v1/hosts/import", csv);
+    CHECK(res.result_int() == 400);
+    auto body = json::parse(res.body());
+    REQUIRE(body["error"]["lines"].size() == 2);
+    CHECK(body["error"]["lines"][0]["line"] == 3);
+    CHECK(body["error"]["lines"][1]["line"] == 5);
+    CHECK(s.store->count_hosts({}).value() == 0);
+    auto ok = s.call_json(bhttp::verb::post, "/api/v1/hosts/import",
+                          "mac,name\n52:54:00:00:01:01,a1\n52:54:00:00:01:02,a2\n");
+    CHECK(s.last_status == 200);
+    CHECK(ok["imported"] == 2);
+    auto listed = s.call_json(bhttp::verb::get, "/api/v1/hosts?selector=a*&limit=1");
+    CHECK(listed["total"] == 2);
+    CHECK(listed["hosts"].size() == 1);
+}
+
+TEST_CASE("server api: an unknown MAC asking for a boot script is recorded as discovered") {
+    Server s;
+    auto res = s.call(bhttp::verb::get, "/boot/52-54-00-00-00-0a.ipxe", "", "");
+    CHECK(res.result_int() == 200);
+    CHECK(res.body().find("provisioner.mode=discover") != std::string::npos);
+    auto host = s.store->find_host(*Mac::parse("52:54:00:00:00:0a"));
+    REQUIRE(host.is_ok());
+    CHECK(host->state == HostState::discovered);
+    auto accepted = s.call_json(bhttp::verb::post, "/api/v1/hosts/52:54:00:00:00:0a/accept",
+                                R"({"name":"rack1-h10"})");
+    CHECK(s.last_status == 200);
+    CHECK(accepted["state"] == "enrolled");
+    CHECK(accepted["name"] == "rack1-h10");
+    s.call_json(bhttp::verb::post, "/api/v1/hosts/rack1-h10/accept");
+    CHECK(s.last_status == 409);  // not discovered any more
+}
+
+TEST_CASE("server api: images must be signed by the server's key") {
+    Server s;
+    auto image = s.import_image();
+    CHECK(s.last_status == 201);
+    CHECK(image["name"] == "dom0");
+    s.import_image();  // the same name and version again
+    CHECK(s.last_status == 409);
+    testutil::TempDir other;
+    REQUIRE(imaging::generate_keypair(other / "k").is_ok());
+    auto foreign = imaging::SigningKey::load(other / "k.key");
+    std::ofstream(other / "raw") << "data";
+    imaging::PackOptions options;
+    options.version = "9";
+    REQUIRE(imaging::pack_image(other / "raw", other / "img", *foreign, options).is_ok());
+    auto refused = s.call_json(bhttp::verb::post, "/api/v1/images",
+                               json{{"path", (other / "img").string()}}.dump());
+    CHECK(s.last_status == 400);
+    CHECK(refused["error"]["message"].get<std::string>().find("does not verify") !=
+          std::string::npos);
+    s.call_json(bhttp::verb::post, "/api/v1/images", R"({"path":"/nonexistent"})");
+    CHECK(s.last_status == 400);
+}
+
+TEST_CASE("server api: a deployment from hello to result, with the host token's scope") {
+    Server s;
+    s.import_image();
+    for (auto [mac, name] : {std::pair{"52:54:00:00:00:01", "h1"}, {"52:54:00:00:00:02", "h2"}})
+        s.call_json(bhttp::verb::post, "/api/v1/hosts", host_body(mac, name));
+    auto d = s.call_json(bhttp::verb::post, "/api/v1/deployments",
+                         R"({"image":"dom0@1","hosts":"h*","transport":"auto"})");
+    REQUIRE(s.last_status == 201);
+    CHECK(d["transport"] == "delta");  // 2 hosts: below the threshold of 3
+    DeploymentId id = d["id"];
+    auto h1 = *s.store->find_host_by_name("h1");
+    auto h2 = *s.store->find_host_by_name("h2");
+    CHECK(h1.state == HostState::booting);
+    // Its boot script now netboots the agent with its own token.
+    auto script = s.call(bhttp::verb::get, "/boot/52-54-00-00-00-01.ipxe", "", "");
+    CHECK(script.body().find("provisioner.token=" + s.auth->host_token(h1)) != std::string::npos);
+    // A second deployment of a busy host is refused.
+    s.call_json(bhttp::verb::post, "/api/v1/deployments", R"({"image":"dom0","hosts":"h1"})");
+    CHECK(s.last_status == 409);
+
+    std::string t1 = s.auth->host_token(h1), t2 = s.auth->host_token(h2);
+    std::string hello1 = R"({"mac":"52:54:00:00:00:01","mode":"image","facts":{"cpu":{"cores":4}}})";
+    s.call_json(bhttp::verb::post, "/api/v1/agent/hello", hello1, "");
+    CHECK(s.last_status == 401);
+    s.call_json(bhttp::verb::post, "/api/v1/agent/hello", hello1, t2);  // h2's token for h1
+    CHECK(s.last_status == 403);
+    s.call_json(bhttp::verb::post, "/api/v1/agent/hello", hello1, s.token);
+    CHECK(s.last_status == 403);
+    // The delta server is "running" (fake) but not listening: the agent is told to wait.
+    s.orchestrator->tick();
+    REQUIRE(s.launcher.spawned.size() == 1);
+    CHECK(s.launcher.spawned[0][1] == "serve");
+    auto wait = s.call_json(bhttp::verb::post, "/api/v1/agent/hello", hello1, t1);
+    CHECK(wait["action"] == "wait");
+    CHECK(s.store->find_host_by_name("h1")->facts_json.find("cores") != std::string::npos);
+
+    // Progress and result for a host that has not had its job are refused.
+    s.call_json(bhttp::verb::post, "/api/v1/agent/result",
+                json{{"deployment", id}, {"ok", true}}.dump(), t1);
+    CHECK(s.last_status == 409);
+    s.call_json(bhttp::verb::post, "/api/v1/agent/progress", R"({"deployment":1})", t1);
+    CHECK(s.last_status == 400);
+    CHECK(s.store->find_host_by_name("h1")->state == HostState::booting);
+}
+
+TEST_CASE("server api: multicast jobs, failure of one host does not stop the other, recovery") {
+    Server s;
+    s.import_image();
+    for (auto [mac, name] : {std::pair{"52:54:00:00:00:01", "h1"}, {"52:54:00:00:00:02", "h2"},
+                             {"52:54:00:00:00:03", "h3"}})
+        s.call_json(bhttp::verb::post, "/api/v1/hosts", host_body(mac, name));
+    auto d = s.call_json(bhttp::verb::post, "/api/v1/deployments", R"({"image":"dom0","hosts":"all"})");
+    REQUIRE(s.last_status == 201);
+    CHECK(d["transport"] == "multicast");  // 3 hosts: the threshold
+    DeploymentId id = d["id"];
+    s.orchestrator->tick();
+    REQUIRE(s.launcher.spawned.size() == 1);
+    auto& argv = s.launcher.spawned[0];
+    CHECK(argv[1] == "send");
+    CHECK(std::find(argv.begin(), argv.end(), "--min-receivers") != argv.end());
+    auto token = [&](const char* name) { return s.auth->host_token(*s.store->find_host_by_name(name)); };
+    auto hello = [&](const char* mac, const char* name) {
+        return s.call_json(bhttp::verb::post, "/api/v1/agent/hello",
+                           json{{"mac", mac}, {"mode", "image"}}.dump(), token(name));
+    };
+    auto job = hello("52:54:00:00:00:01", "h1");
+    REQUIRE(job["action"] == "image");
+    CHECK(job["job"]["transport"] == "multicast");
+    CHECK(job["job"]["multicast"]["port"].is_number());
+    CHECK(job["job"]["pubkey"] == "PEM");
+    CHECK(s.store->find_host_by_name("h1")->state == HostState::imaging);
+    hello("52:54:00:00:00:02", "h2");
+    s.call_json(bhttp::verb::post, "/api/v1/agent/progress",
+                json{{"deployment", id}, {"bytes_done", 50}, {"bytes_total", 100}}.dump(), token("h1"));
+    CHECK(s.last_status == 204);
+    auto shown = s.call_json(bhttp::verb::get, "/api/v1/deployments/" + std::to_string(id));
+    CHECK(shown["targets"][0]["bytes_done"] == 50);
+    CHECK(shown["counts"]["running"] == 2);
+    auto reboot = s.call_json(bhttp::verb::post, "/api/v1/agent/result",
+                              json{{"deployment", id}, {"ok", false}, {"error", "disk on fire"}}.dump(),
+                              token("h2"));
+    CHECK(reboot["action"] == "reboot");
+    CHECK(s.store->find_host_by_name("h2")->state == HostState::failed);
+    s.call_json(bhttp::verb::post, "/api/v1/agent/result",
+                json{{"deployment", id}, {"ok", true}, {"result", {{"bytes_received", 10}}}}.dump(),
+                token("h1"));
+    auto h1 = *s.store->find_host_by_name("h1");
+    CHECK(h1.state == HostState::imaged);
+    CHECK(h1.image.has_value());
+    CHECK(s.call(bhttp::verb::get, "/boot/52-54-00-00-00-01.ipxe", "", "").body().find("sanboot") !=
+          std::string::npos);
+    CHECK(s.store->get_deployment(id)->state == DeploymentState::running);  // h3 still pending
+
+    // The server dies here; the next start finds h3 booting and the deployment running.
+    auto report = recover_interrupted(*s.store);
+    REQUIRE(report.is_ok());
+    CHECK(report->deployments_interrupted.size() == 1);
+    CHECK(s.store->find_host_by_name("h3")->state == HostState::failed);
+    CHECK(is_deployable(s.store->find_host_by_name("h3")->state));
+    CHECK(s.store->find_host_by_name("h1")->state == HostState::imaged);
+}
