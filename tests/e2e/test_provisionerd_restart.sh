@@ -37,8 +37,8 @@ for _ in $(seq 100); do
 done
 sleep 1
 kill -KILL "$(rack_pid pvd)"
-sleep 0.5
-if rack_server pgrep -f "imaging serve" >/dev/null; then rack_fail "a delta server outlived provisionerd"; fi
+for _ in $(seq 50); do rack_server pgrep -f "imaging serve --image $RACK_DIR" >/dev/null || break; sleep 0.1; done
+if rack_server pgrep -f "imaging serve --image $RACK_DIR" >/dev/null; then rack_fail "a delta server outlived provisionerd by 5 s"; fi
 echo "  killed while both hosts were imaging; no sender survived it"
 
 rack_bg server pvd2 "$PV_BIN/provisionerd" --state-dir "$PV_STATE" --listen "$RACK_SERVER_IP:$PV_PORT" \

@@ -52,6 +52,15 @@ pv_start_server() {
     rack_server curl -sf "$PV_URL/api/v1/health" >/dev/null || rack_fail "provisionerd does not answer"
 }
 
+# pv_stop_server: SIGTERM, as systemd would; provisionerd stops its senders and dnsmasq.
+pv_stop_server() {
+    local pid
+    pid=$(rack_pid pvd)
+    kill -TERM "$pid"
+    rack_wait pvd 15 || rack_fail "provisionerd did not stop cleanly on SIGTERM: $(tail -n 3 "$RACK_DIR/pvd.err")"
+    if pgrep -f "conf-file=$PV_STATE/" >/dev/null; then rack_fail "dnsmasq outlived provisionerd"; fi
+}
+
 pv_make_image() {
     local d=$RACK_DIR
     mkdir -p "$d/mnt"
@@ -183,4 +192,6 @@ pv_demo() {
             rack_fail "host $i: its iPXE script does not boot the local disk after imaging"
     done
     echo "  every imaged host's iPXE script now boots its local disk"
+    pv_stop_server
+    echo "  provisionerd stopped on SIGTERM, and dnsmasq with it"
 }
