@@ -103,7 +103,7 @@ Result<Image> SqliteStore::find_image(const std::string& name, const std::string
     if (!q) return q.status();
     auto row = q->bind(name).bind(version).step();
     if (!row) return row.status();
-    if (!*row) return Status::error(Code::not_found, "no image " + name + " " + version);
+    if (!*row) return Status::error(Code::not_found, "no image " + name + "@" + version);
     return read_image(*q);
 }
 

@@ -16,6 +16,54 @@ namespace {
 
 constexpr const char* kPrefix = "/api/v1/deployments/";
 
+json counts(const std::vector<DeploymentTarget>& targets) {
+    std::map<std::string, int> n{{"pending", 0}, {"running", 0}, {"succeeded", 0}, {"failed", 0}};
+    for (const auto& t : targets) n[to_string(t.state)]++;
+    return n;
+}
+
+Response list(ApiContext& ctx, const Request& req) {
+    auto deployments = ctx.store.list_deployments();
+    if (!deployments) return status_response(req, deployments.status());
+    json out = json::array();
+    for (const Deployment& d : *deployments) {
+        auto image = ctx.store.get_image(d.image);
+        json j = deployment_json(d, image ? &*image : nullptr);
+        if (auto targets = ctx.store.list_targets(d.id)) j["counts"] = counts(*targets);
+        out.push_back(std::move(j));
+    }
+    return json_response(req, status::ok, {{"deployments", out}});
+}
+
+// A deployment with its counts and per-host targets (live bytes while it runs).
+Result<json> with_targets(ApiContext& ctx, const Deployment& d) {
+    auto targets = ctx.store.list_targets(d.id);
+    if (!targets) return targets.status();
+    ctx.orchestrator.overlay_live(d.id, *targets);
+    auto image = ctx.store.get_image(d.image);
+    json out = deployment_json(d, image ? &*image : nullptr);
+    out["counts"] = counts(*targets);
+    out["targets"] = json::array();
+    for (const DeploymentTarget& t : *targets) {
+        auto host = ctx.store.get_host(t.host);
+        out["targets"].push_back(target_json(t, host ? &*host : nullptr));
+    }
+    return out;
+}
+
+Response show(ApiContext& ctx, const Request& req) {
+    auto rest = path_rest(req, kPrefix);
+    DeploymentId id = 0;
+    if (!rest || std::from_chars(rest->data(), rest->data() + rest->size(), id).ptr !=
+                     rest->data() + rest->size())
+        return error_response(req, status::not_found, "not_found", "no such deployment");
+    auto d = ctx.store.get_deployment(id);
+    if (!d) return status_response(req, d.status());
+    auto out = with_targets(ctx, *d);
+    if (!out) return status_response(req, out.status());
+    return json_response(req, status::ok, *out);
+}
+
 Response create(ApiContext& ctx, const Request& req) {
     auto body = json_body(req);
     if (!body) return body_error(req, body.status());
@@ -49,49 +97,9 @@ Response create(ApiContext& ctx, const Request& req) {
                                                   "no host matches " + *selector));
     auto d = ctx.orchestrator.deploy(*image, *hosts, transport);
     if (!d) return status_response(req, d.status());
-    json out = deployment_json(*d, &*image);
-    return json_response(req, status::created, out);
-}
-
-json counts(const std::vector<DeploymentTarget>& targets) {
-    std::map<std::string, int> n{{"pending", 0}, {"running", 0}, {"succeeded", 0}, {"failed", 0}};
-    for (const auto& t : targets) n[to_string(t.state)]++;
-    return n;
-}
-
-Response list(ApiContext& ctx, const Request& req) {
-    auto deployments = ctx.store.list_deployments();
-    if (!deployments) return status_response(req, deployments.status());
-    json out = json::array();
-    for (const Deployment& d : *deployments) {
-        auto image = ctx.store.get_image(d.image);
-        json j = deployment_json(d, image ? &*image : nullptr);
-        if (auto targets = ctx.store.list_targets(d.id)) j["counts"] = counts(*targets);
-        out.push_back(std::move(j));
-    }
-    return json_response(req, status::ok, {{"deployments", out}});
-}
-
-Response show(ApiContext& ctx, const Request& req) {
-    auto rest = path_rest(req, kPrefix);
-    DeploymentId id = 0;
-    if (!rest || std::from_chars(rest->data(), rest->data() + rest->size(), id).ptr !=
-                     rest->data() + rest->size())
-        return error_response(req, status::not_found, "not_found", "no such deployment");
-    auto d = ctx.store.get_deployment(id);
-    if (!d) return status_response(req, d.status());
-    auto targets = ctx.store.list_targets(id);
-    if (!targets) return status_response(req, targets.status());
-    ctx.orchestrator.overlay_live(id, *targets);
-    auto image = ctx.store.get_image(d->image);
-    json out = deployment_json(*d, image ? &*image : nullptr);
-    out["counts"] = counts(*targets);
-    out["targets"] = json::array();
-    for (const DeploymentTarget& t : *targets) {
-        auto host = ctx.store.get_host(t.host);
-        out["targets"].push_back(target_json(t, host ? &*host : nullptr));
-    }
-    return json_response(req, status::ok, out);
+    auto out = with_targets(ctx, *d);
+    if (!out) return status_response(req, out.status());
+    return json_response(req, status::created, *out);
 }
 
 }  // namespace

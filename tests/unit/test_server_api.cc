@@ -238,6 +238,8 @@ TEST_CASE("server api: a deployment from hello to result, with the host token's 
                          R"({"image":"dom0@1","hosts":"h*","transport":"auto"})");
     REQUIRE(s.last_status == 201);
     CHECK(d["transport"] == "delta");  // 2 hosts: below the threshold of 3
+    CHECK(d["targets"].size() == 2);
+    CHECK(d["counts"]["pending"] == 2);
     DeploymentId id = d["id"];
     auto h1 = *s.store->find_host_by_name("h1");
     auto h2 = *s.store->find_host_by_name("h2");
