@@ -21,9 +21,7 @@ Status save_facts(ApiContext& ctx, Host host, const json& body) {
 Response hello(ApiContext& ctx, const Request& req) {
     auto body = json_body(req);
     if (!body) return body_error(req, body.status());
-    auto mac_text = string_field(*body, "mac");
-    if (!mac_text) return status_response(req, mac_text.status());
-    auto mac = Mac::parse(*mac_text);
+    auto mac = mac_field(*body, "mac");
     if (!mac) return status_response(req, mac.status());
     std::string mode = optional_string(*body, "mode");
     if (mode.empty()) mode = "image";
@@ -53,14 +51,16 @@ Response hello(ApiContext& ctx, const Request& req) {
     return json_response(req, status::ok, ctx.orchestrator.hello(*host));
 }
 
-// The host of a host-token request, or the answer to give instead.
-Result<Host> token_host(ApiContext& ctx, const Request& req, std::optional<Response>& denied) {
+// Runs fn with the host of a host-token request and its JSON body, or answers 401/403/400.
+Response with_host_body(ApiContext& ctx, const Request& req,
+                        Response (*fn)(ApiContext&, const Request&, Host&, const json&)) {
     Principal who = identify(req, ctx.auth);
-    if (who.kind != Principal::Kind::host_token) {
-        denied = require_host(req, who, 0);
-        return Status::error(Code::invalid_argument, "denied");
-    }
-    return ctx.store.get_host(*who.host);
+    if (who.kind != Principal::Kind::host_token) return std::move(*require_host(req, who, 0));
+    auto host = ctx.store.get_host(*who.host);
+    if (!host) return status_response(req, host.status());
+    auto body = json_body(req);
+    if (!body) return body_error(req, body.status());
+    return fn(ctx, req, *host, *body);
 }
 
 std::optional<DeploymentId> deployment_field(const json& body) {
@@ -69,66 +69,48 @@ std::optional<DeploymentId> deployment_field(const json& body) {
     return it->get<DeploymentId>();
 }
 
-Response progress(ApiContext& ctx, const Request& req) {
-    std::optional<Response> denied;
-    auto host = token_host(ctx, req, denied);
-    if (denied) return std::move(*denied);
-    if (!host) return status_response(req, host.status());
-    auto body = json_body(req);
-    if (!body) return body_error(req, body.status());
-    auto deployment = deployment_field(*body);
-    auto done = body->find("bytes_done");
-    auto total = body->find("bytes_total");
-    if (!deployment || done == body->end() || !done->is_number_unsigned() ||
-        total == body->end() || !total->is_number_unsigned())
+Response progress(ApiContext& ctx, const Request& req, Host& host, const json& body) {
+    auto deployment = deployment_field(body);
+    auto done = body.find("bytes_done");
+    auto total = body.find("bytes_total");
+    if (!deployment || done == body.end() || !done->is_number_unsigned() ||
+        total == body.end() || !total->is_number_unsigned())
         return status_response(req, Status::error(Code::invalid_argument,
                                                   "progress needs deployment, bytes_done and "
                                                   "bytes_total (non-negative integers)"));
-    Status s = ctx.orchestrator.progress(host->id, *deployment, done->get<std::uint64_t>(),
+    Status s = ctx.orchestrator.progress(host.id, *deployment, done->get<std::uint64_t>(),
                                          total->get<std::uint64_t>());
     if (!s) return status_response(req, s);
     return imaging::http::make_response(req, status::no_content, "");
 }
 
-Response result(ApiContext& ctx, const Request& req) {
-    std::optional<Response> denied;
-    auto host = token_host(ctx, req, denied);
-    if (denied) return std::move(*denied);
-    if (!host) return status_response(req, host.status());
-    auto body = json_body(req);
-    if (!body) return body_error(req, body.status());
-    auto deployment = deployment_field(*body);
-    auto ok = body->find("ok");
-    if (!deployment || ok == body->end() || !ok->is_boolean())
+Response result(ApiContext& ctx, const Request& req, Host& host, const json& body) {
+    auto deployment = deployment_field(body);
+    auto ok = body.find("ok");
+    if (!deployment || ok == body.end() || !ok->is_boolean())
         return status_response(req, Status::error(Code::invalid_argument,
                                                   "result needs deployment and ok"));
-    json result = body->value("result", json::object());
-    Status s = ctx.orchestrator.result(*host, *deployment, ok->get<bool>(),
-                                       optional_string(*body, "error"), result);
+    json result = body.value("result", json::object());
+    Status s = ctx.orchestrator.result(host, *deployment, ok->get<bool>(),
+                                       optional_string(body, "error"), result);
     if (!s) return status_response(req, s);
     return json_response(req, status::ok, {{"action", "reboot"}});
 }
 
-Response ready(ApiContext& ctx, const Request& req) {
-    std::optional<Response> denied;
-    auto host = token_host(ctx, req, denied);
-    if (denied) return std::move(*denied);
-    if (!host) return status_response(req, host.status());
-    auto body = json_body(req);
-    if (!body) return body_error(req, body.status());
-    auto capacity = body->find("capacity");
-    if (capacity == body->end() || !capacity->is_object())
+Response ready(ApiContext& ctx, const Request& req, Host& host, const json& body) {
+    auto capacity = body.find("capacity");
+    if (capacity == body.end() || !capacity->is_object())
         return status_response(req, Status::error(Code::invalid_argument,
                                                   "ready needs a capacity object"));
     Status s = ctx.store.transaction([&]() -> Status {
-        json facts = host->facts_json.empty() ? json::object()
-                                              : json::parse(host->facts_json, nullptr, false);
+        json facts = host.facts_json.empty() ? json::object()
+                                              : json::parse(host.facts_json, nullptr, false);
         if (!facts.is_object()) facts = json::object();
         facts["capacity"] = *capacity;
-        host->facts_json = facts.dump();
-        if (Status u = ctx.store.update_host(*host); !u) return u;
-        if (host->state == HostState::ready) return Status::ok();
-        return ctx.store.transition(host->id, HostState::ready, "agent ready").status();
+        host.facts_json = facts.dump();
+        if (Status u = ctx.store.update_host(host); !u) return u;
+        if (host.state == HostState::ready) return Status::ok();
+        return ctx.store.transition(host.id, HostState::ready, "agent ready").status();
     });
     if (!s) return status_response(req, s);
     return imaging::http::make_response(req, status::no_content, "");
@@ -143,9 +125,14 @@ void mount_agent_api(imaging::http::Router& router, ApiContext& ctx) {
         };
     };
     router.add(verb::post, "/api/v1/agent/hello", plain(hello));
-    router.add(verb::post, "/api/v1/agent/progress", plain(progress));
-    router.add(verb::post, "/api/v1/agent/result", plain(result));
-    router.add(verb::post, "/api/v1/agent/ready", plain(ready));
+    auto scoped = [&ctx](Response (*fn)(ApiContext&, const Request&, Host&, const json&)) {
+        return [&ctx, fn](const Request& req, const imaging::http::RequestContext&) {
+            return with_host_body(ctx, req, fn);
+        };
+    };
+    router.add(verb::post, "/api/v1/agent/progress", scoped(progress));
+    router.add(verb::post, "/api/v1/agent/result", scoped(result));
+    router.add(verb::post, "/api/v1/agent/ready", scoped(ready));
 }
 
 }  // namespace provisioner::server

@@ -44,9 +44,7 @@ Response list_hosts(ApiContext& ctx, const Request& req) {
 Response add_host(ApiContext& ctx, const Request& req) {
     auto body = json_body(req);
     if (!body) return body_error(req, body.status());
-    auto mac_text = string_field(*body, "mac");
-    if (!mac_text) return status_response(req, mac_text.status());
-    auto mac = Mac::parse(*mac_text);
+    auto mac = mac_field(*body, "mac");
     if (!mac) return status_response(req, mac.status());
     auto name = string_field(*body, "name");
     if (!name) return status_response(req, name.status());

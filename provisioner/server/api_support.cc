@@ -115,6 +115,12 @@ std::string optional_string(const json& body, const char* key) {
     return it != body.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+Result<Mac> mac_field(const json& body, const char* key) {
+    auto text = string_field(body, key);
+    if (!text) return text.status();
+    return Mac::parse(*text);
+}
+
 namespace {
 
 std::optional<std::int64_t> parse_id(std::string_view text) {

@@ -47,6 +47,8 @@ Response body_error(const Request& req, const Status& s);
 // A required string / optional string / unsigned field of a JSON object.
 Result<std::string> string_field(const nlohmann::json& body, const char* key);
 std::string optional_string(const nlohmann::json& body, const char* key);
+// A required MAC field (either separator).
+Result<Mac> mac_field(const nlohmann::json& body, const char* key);
 
 // {host}: id, MAC (either separator) or name.
 Result<Host> resolve_host(Store& store, std::string_view ref);
