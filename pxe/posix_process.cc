@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,6 +66,10 @@ class PosixLauncher : public ProcessLauncher {
             ::signal(SIGPIPE, SIG_DFL);
             ::prctl(PR_SET_PDEATHSIG, SIGTERM);
             if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
+            // The child keeps stdin/out/err only: a server's listening and client sockets
+            // (Asio does not mark them close-on-exec) must not live on in dnsmasq or a sender.
+            if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+                for (int fd = 3; fd < 65536; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
             ::execv(args[0], args.data());
             const int err = errno;
             [[maybe_unused]] ssize_t n = ::write(report[1], &err, sizeof err);

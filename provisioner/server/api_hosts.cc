@@ -18,10 +18,13 @@ namespace {
 constexpr const char* kPrefix = "/api/v1/hosts/";
 constexpr std::size_t kHostEvents = 50;
 
-std::size_t query_size(const imaging::http::QueryParams& q, std::string_view key) {
+// An optional non-negative count of the query; nothing when it is malformed.
+std::optional<std::size_t> query_size(const imaging::http::QueryParams& q, std::string_view key) {
     auto v = imaging::http::query_value(q, key);
     std::size_t n = 0;
-    if (v) std::from_chars(v->data(), v->data() + v->size(), n);
+    if (!v) return n;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || end != v->data() + v->size()) return std::nullopt;
     return n;
 }
 
@@ -32,8 +35,13 @@ Response list_hosts(ApiContext& ctx, const Request& req) {
     if (!filter) return status_response(req, filter.status());
     auto total = ctx.store.count_hosts(*filter);
     if (!total) return status_response(req, total.status());
-    filter->limit = query_size(*query, "limit");
-    filter->offset = query_size(*query, "offset");
+    auto limit = query_size(*query, "limit");
+    auto offset = query_size(*query, "offset");
+    if (!limit || !offset)
+        return status_response(req, Status::error(Code::invalid_argument,
+                                                  "limit and offset must be non-negative numbers"));
+    filter->limit = *limit;
+    filter->offset = *offset;
     auto hosts = ctx.store.list_hosts(*filter);
     if (!hosts) return status_response(req, hosts.status());
     json list = json::array();

@@ -9,8 +9,9 @@
 # and removal while in use, and a deployment whose agents never come staying pending.
 #
 # Run by CTest with PROVISIONER_BIN (the build's bin directory) and PROVISIONER_SOURCE (the
-# repository). Needs root (exit 77 otherwise), curl, jq and python3. About 12 s, most of it the
-# never-finished body, which runs in the background meanwhile. API_KEEP=1 keeps the scratch dir.
+# repository). Needs root (exit 77 otherwise), curl, jq and python3. About 12 s, most of it
+# waiting for the server to drop the never-finished body (its request timeout is 10 s), which
+# runs in the background through sections 1-5. API_KEEP=1 keeps the scratch directory.
 set -euo pipefail
 
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root" >&2; exit 77; }
@@ -122,56 +123,16 @@ done
 code=$(api GET /api/v1/health)
 want_status 200 "$code" "GET /api/v1/health without a token"
 jq -e '.ok == true and (.version | type == "string")' "$DIR/body" >/dev/null || fail "health: $(body)"
-[ -s "$STATE/operator.token" ] && [ "$(stat -c %a "$STATE/operator.token")" = 600 ] ||
+if [ ! -s "$STATE/operator.token" ] || [ "$(stat -c %a "$STATE/operator.token")" != 600 ]; then
     fail "no operator.token of mode 0600 in $STATE"
+fi
 TOKEN=$(cat "$STATE/operator.token")
 ok "server up; health answers without a token; STATE/operator.token is 0600"
 
-# ---------------------------------------------------------------------------------------------
-echo "== 1. authentication"
-before=$(total)
-[ "$before" = 0 ] || fail "a new server has $before hosts"
-code=$(api POST /api/v1/hosts -H 'Content-Type: application/json' -d '{"mac":"52:54:00:00:00:01","name":"h1"}')
-want_status 401 "$code" "POST /api/v1/hosts without a token"
-want_error unauthorized "POST /api/v1/hosts without a token"
-unchanged "$before" "POST without a token"
-ok "no token: 401 unauthorized, nothing enrolled"
-code=$(api GET /api/v1/hosts)
-want_status 401 "$code" "GET /api/v1/hosts without a token"
-ok "no token on GET: 401"
-code=$(api GET /api/v1/hosts -H "Authorization: Bearer op_0000000000000000000000000000000000000000000000000000000000000000")
-want_status 401 "$code" "GET /api/v1/hosts with a wrong token"
-want_error unauthorized "a wrong token"
-code=$(api POST /api/v1/hosts -H "Authorization: Bearer ${TOKEN}x" -d '{"mac":"52:54:00:00:00:01","name":"h1"}')
-want_status 401 "$code" "POST /api/v1/hosts with a wrong token"
-unchanged "$before" "POST with a wrong token"
-ok "wrong token: 401 unauthorized, nothing enrolled"
-run_cli --token wrong host list
-want_cli 1 "" "provisioner host list with a wrong token"
-ok "CLI with a wrong token: exit 1 ($(cli_err | head -n 1))"
-
-OFFLINE=$("$BIN/provisionerd" token create ci --state-dir "$STATE") || fail "provisionerd token create failed"
-[ -n "$OFFLINE" ] && [ "$OFFLINE" != "$TOKEN" ] || fail "provisionerd token create printed '$OFFLINE'"
-code=$(api GET /api/v1/hosts -H "Authorization: Bearer $OFFLINE")
-want_status 200 "$code" "GET /api/v1/hosts with the token of 'provisionerd token create'"
-jq -e '.hosts == [] and .total == 0' "$DIR/body" >/dev/null || fail "host list with the offline token: $(body)"
-ok "'provisionerd token create ci --state-dir' (offline) makes a token the running server takes"
-
-made=$(PROVISIONER_TOKEN=$OFFLINE "$BIN/provisioner" --server "$URL" --json token create cli-made) ||
-    fail "provisioner token create failed"
-CLITOKEN=$(jq -er '.token' <<<"$made") || fail "provisioner --json token create printed: $made"
-jq -e '.name == "cli-made"' <<<"$made" >/dev/null || fail "token create answered $made"
-code=$(api GET /api/v1/images -H "Authorization: Bearer $CLITOKEN")
-want_status 200 "$code" "GET /api/v1/images with the token of 'provisioner token create'"
-run_cli --token "$CLITOKEN" token create plain
-want_cli 0 "" "provisioner token create (text)"
-grep -qE '^[^ ]{16,}$' "$DIR/out" || fail "provisioner token create printed no token: $(head -c 200 "$DIR/out")"
-ok "'provisioner token create' makes working tokens (host tokens: see section 6)"
-
-# ---------------------------------------------------------------------------------------------
-echo "== 2. bad input leaves the inventory unchanged"
-# The never-finished body takes the server's request timeout (10 s): in the background, checked
-# at the end.
+# A request whose body never finishes must be closed within the server's request timeout (10 s).
+# It runs in the background through sections 1-5 and is checked before section 6: the delta
+# sender that a deployment forks inherits provisionerd's open sockets (a bug, see the report), which
+# would keep this connection open past the timeout.
 cat >"$DIR/slow.py" <<'EOF'
 import socket, sys, time
 port, token = int(sys.argv[1]), sys.argv[2]
@@ -198,6 +159,50 @@ EOF
 python3 "$DIR/slow.py" "$PORT" "$TOKEN" >"$DIR/slow.out" 2>&1 &
 SLOW_PID=$!
 slow_started=$SECONDS
+
+# ---------------------------------------------------------------------------------------------
+echo "== 1. authentication"
+before=$(total)
+[ "$before" = 0 ] || fail "a new server has $before hosts"
+code=$(api POST /api/v1/hosts -H 'Content-Type: application/json' -d '{"mac":"52:54:00:00:00:01","name":"h1"}')
+want_status 401 "$code" "POST /api/v1/hosts without a token"
+want_error unauthorized "POST /api/v1/hosts without a token"
+unchanged "$before" "POST without a token"
+ok "no token: 401 unauthorized, nothing enrolled"
+code=$(api GET /api/v1/hosts)
+want_status 401 "$code" "GET /api/v1/hosts without a token"
+ok "no token on GET: 401"
+code=$(api GET /api/v1/hosts -H "Authorization: Bearer op_0000000000000000000000000000000000000000000000000000000000000000")
+want_status 401 "$code" "GET /api/v1/hosts with a wrong token"
+want_error unauthorized "a wrong token"
+code=$(api POST /api/v1/hosts -H "Authorization: Bearer ${TOKEN}x" -d '{"mac":"52:54:00:00:00:01","name":"h1"}')
+want_status 401 "$code" "POST /api/v1/hosts with a wrong token"
+unchanged "$before" "POST with a wrong token"
+ok "wrong token: 401 unauthorized, nothing enrolled"
+run_cli --token wrong host list
+want_cli 1 "" "provisioner host list with a wrong token"
+ok "CLI with a wrong token: exit 1 ($(cli_err | head -n 1))"
+
+OFFLINE=$("$BIN/provisionerd" token create ci --state-dir "$STATE") || fail "provisionerd token create failed"
+if [ -z "$OFFLINE" ] || [ "$OFFLINE" = "$TOKEN" ]; then fail "provisionerd token create printed '$OFFLINE'"; fi
+code=$(api GET /api/v1/hosts -H "Authorization: Bearer $OFFLINE")
+want_status 200 "$code" "GET /api/v1/hosts with the token of 'provisionerd token create'"
+jq -e '.hosts == [] and .total == 0' "$DIR/body" >/dev/null || fail "host list with the offline token: $(body)"
+ok "'provisionerd token create ci --state-dir' (offline) makes a token the running server takes"
+
+made=$(PROVISIONER_TOKEN=$OFFLINE "$BIN/provisioner" --server "$URL" --json token create cli-made) ||
+    fail "provisioner token create failed"
+CLITOKEN=$(jq -er '.token' <<<"$made") || fail "provisioner --json token create printed: $made"
+jq -e '.name == "cli-made"' <<<"$made" >/dev/null || fail "token create answered $made"
+code=$(api GET /api/v1/images -H "Authorization: Bearer $CLITOKEN")
+want_status 200 "$code" "GET /api/v1/images with the token of 'provisioner token create'"
+run_cli --token "$CLITOKEN" token create plain
+want_cli 0 "" "provisioner token create (text)"
+grep -qE '^[^ ]{16,}$' "$DIR/out" || fail "provisioner token create printed no token: $(head -c 200 "$DIR/out")"
+ok "'provisioner token create' makes working tokens (host tokens: see section 6)"
+
+# ---------------------------------------------------------------------------------------------
+echo "== 2. bad input leaves the inventory unchanged"
 
 run_cli host add --mac 52:54:00:00:00:01 --name h1 --rack r1
 want_cli 0 "" "provisioner host add h1"
@@ -367,6 +372,19 @@ cli --json image list | jq -e '.images | length == 1' >/dev/null || fail "the fo
 ok "an image signed by another key is refused: $(cli_err | head -n 1 | cut -c 1-110)..."
 
 # ---------------------------------------------------------------------------------------------
+echo "== 2 (end). a request body that never finishes"
+if ! wait "$SLOW_PID"; then
+    SLOW_PID=
+    fail "a request with an unfinished body was not closed: $(cat "$DIR/slow.out")"
+fi
+SLOW_PID=
+read -r took _ <"$DIR/slow.out" || fail "slow client: $(cat "$DIR/slow.out")"
+python3 -c "import sys; sys.exit(0 if 5 <= $took <= 15 else 1)" ||
+    fail "the unfinished request was closed after $took s, expected about 10 s (the request timeout)"
+cli --json host show 52:54:00:00:00:5a >/dev/null 2>&1 && fail "the unfinished request enrolled a host"
+ok "a request whose body never finishes is closed after $took s; nothing enrolled (waited $((SECONDS - slow_started)) s in all)"
+
+# ---------------------------------------------------------------------------------------------
 echo "== 6. a deployment whose agents never come"
 run_cli --json deploy --image t@1 --hosts 'rack=r1' --transport delta
 want_cli 0 "" "provisioner deploy"
@@ -387,7 +405,7 @@ HT1=$(sed -n 's/.*provisioner\.token=\([^ ]*\).*/\1/p' "$DIR/body" | head -n 1)
 grep -q 'provisioner.mode=image' "$DIR/body" || fail "h1's script does not netboot the imaging agent: $(body)"
 code=$(api GET /boot/52-54-00-00-00-02.ipxe)
 HT2=$(sed -n 's/.*provisioner\.token=\([^ ]*\).*/\1/p' "$DIR/body" | head -n 1)
-[ -n "$HT2" ] && [ "$HT2" != "$HT1" ] || fail "h2's token is missing or h1's"
+if [ -z "$HT2" ] || [ "$HT2" = "$HT1" ]; then fail "h2's iPXE script has no token of its own: $(body)"; fi
 ok "host tokens from the netboot iPXE scripts (one per host)"
 
 before=$(total)
@@ -423,6 +441,14 @@ want_status 200 "$code" "GET /api/v1/deployments/$DEP"
 jq -e '.state == "running" and .finished_at == null and ([.targets[].state] | unique) == ["pending"]' \
     "$DIR/body" >/dev/null || fail "deployment $DEP after 1.5 s without agents: $(body)"
 ok "no agent came: deployment $DEP still running, both targets pending"
+# The sender the deployment started (it serves h1 below) must not hold provisionerd's sockets.
+for _ in $(seq 50); do pgrep -P "$PVD_PID" -f "imaging serve" >/dev/null && break; sleep 0.1; done
+sender=$(pgrep -P "$PVD_PID" -f "imaging serve" | head -n 1)
+[ -n "$sender" ] || fail "no delta sender runs for deployment $DEP"
+if ss -ltnp | grep ":$PORT " | grep -q "pid=$sender,"; then
+    fail "the delta sender (pid $sender) inherited provisionerd's listening socket"
+fi
+ok "the delta sender holds none of provisionerd's sockets"
 
 code=$(api POST /api/v1/agent/hello -H "Authorization: Bearer $HT1" -d '{"mac":"52:54:00:00:00:01","mode":"image","facts":{}}')
 want_status 200 "$code" "h1's hello with its own token"
@@ -442,19 +468,6 @@ code=$(op GET "/api/v1/deployments/$DEP")
 jq -e '.state == "running" and (.targets[] | select(.name == "h2") | .state == "pending")' "$DIR/body" >/dev/null ||
     fail "deployment $DEP at the end: $(body)"
 ok "deployment $DEP still running, h2 (no agent) still pending"
-
-# ---------------------------------------------------------------------------------------------
-echo "== 2 (end). a body that never finishes"
-if ! wait "$SLOW_PID"; then
-    SLOW_PID=
-    fail "a request with an unfinished body was not closed: $(cat "$DIR/slow.out")"
-fi
-SLOW_PID=
-read -r took _ <"$DIR/slow.out" || fail "slow client: $(cat "$DIR/slow.out")"
-python3 -c "import sys; sys.exit(0 if 5 <= $took <= 15 else 1)" ||
-    fail "the unfinished request was closed after $took s, expected about 10 s (the request timeout)"
-cli --json host show 52:54:00:00:00:5a >/dev/null 2>&1 && fail "the unfinished request enrolled a host"
-ok "a request whose body never finishes is closed after $took s; nothing enrolled (waited $((SECONDS - slow_started)) s in all)"
 
 kill -0 "$PVD_PID" 2>/dev/null || fail "provisionerd died during the test"
 echo "PASS: HTTP API and CLI: auth, bad input, discovery, CLI conventions, images, pending deployment"

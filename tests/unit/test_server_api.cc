@@ -187,6 +187,10 @@ TEST_CASE("server api: a CSV with bad lines imports nothing and names every line
     auto listed = s.call_json(bhttp::verb::get, "/api/v1/hosts?selector=a*&limit=1");
     CHECK(listed["total"] == 2);
     CHECK(listed["hosts"].size() == 1);
+    s.call_json(bhttp::verb::get, "/api/v1/hosts?limit=abc");
+    CHECK(s.last_status == 400);
+    s.call_json(bhttp::verb::get, "/api/v1/hosts?offset=-1");
+    CHECK(s.last_status == 400);
 }
 
 TEST_CASE("server api: an unknown MAC asking for a boot script is recorded as discovered") {

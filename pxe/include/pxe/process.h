@@ -47,7 +47,7 @@ class Clock {
     virtual void sleep_for(std::chrono::milliseconds d) = 0;
 };
 
-// fork + execv. The child gets an empty signal mask and default SIGPIPE (a parent that blocks
+// fork + execv. The child inherits only stdin, stdout and stderr, gets an empty signal mask and default SIGPIPE (a parent that blocks
 // SIGCHLD/SIGTERM for sigtimedwait would otherwise pass that on), and SIGTERM as its
 // parent-death signal, so it does not outlive a parent killed -9 (unless it changes user, which
 // clears that: dnsmasq does when started as root without user=root). Exec failures come back
