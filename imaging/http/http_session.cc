@@ -15,16 +15,6 @@ namespace net = boost::asio;
 
 namespace {
 
-Response plain_error(bhttp::status status, std::string body) {
-    Response res{status, 11};
-    res.set(bhttp::field::content_type, "text/plain");
-    res.set(bhttp::field::connection, "close");
-    res.keep_alive(false);
-    res.body() = std::move(body) + "\n";
-    res.prepare_payload();
-    return res;
-}
-
 }  // namespace
 
 HttpSession::HttpSession(net::ip::tcp::socket&& socket, std::shared_ptr<SharedState> state)
@@ -42,7 +32,7 @@ void HttpSession::run() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
         self->joined_ = self->state_->join(self);
         if (!self->joined_) {
-            self->send(plain_error(bhttp::status::service_unavailable, "server busy"), true);
+            self->send(self->state_->router().error(bhttp::status::service_unavailable, "server busy", 11, false), true);
             return;
         }
         self->do_read();
@@ -69,19 +59,21 @@ void HttpSession::do_read() {
 
 void HttpSession::on_read(beast::error_code ec, std::size_t) {
     if (ec == bhttp::error::body_limit) {
-        return send(plain_error(bhttp::status::payload_too_large, "request body too large"),
+        return send(state_->router().error(bhttp::status::payload_too_large,
+                                           "request body too large", 11, false),
                     true);
     }
     if (ec == bhttp::error::header_limit) {
-        return send(plain_error(bhttp::status::request_header_fields_too_large,
-                                "request header too large"),
+        return send(state_->router().error(bhttp::status::request_header_fields_too_large,
+                                           "request header too large", 11, false),
                     true);
     }
     if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout) return do_close();
     if (ec) {
         // A malformed request: say so when the socket still works, then close.
         if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
-            return send(plain_error(bhttp::status::bad_request, "bad request: " + ec.message()),
+            return send(state_->router().error(bhttp::status::bad_request,
+                                               "bad request: " + ec.message(), 11, false),
                         true);
         }
         return do_close();
@@ -91,10 +83,11 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     try {
         res = state_->router().route(req, RequestContext{remote_});
     } catch (const std::exception& e) {
-        res = plain_error(bhttp::status::internal_server_error,
-                          std::string("internal error: ") + e.what());
+        res = state_->router().error(bhttp::status::internal_server_error,
+                                     std::string("internal error: ") + e.what(), 11, false);
     } catch (...) {
-        res = plain_error(bhttp::status::internal_server_error, "internal error");
+        res = state_->router().error(bhttp::status::internal_server_error, "internal error", 11,
+                                     false);
     }
     ++served_;
     bool close_after = !req.keep_alive() || !res.keep_alive() ||

@@ -16,6 +16,19 @@ std::string_view target_path(std::string_view target) {
     return target.substr(0, target.find('?'));
 }
 
+Response Router::error(bhttp::status status, std::string_view message, unsigned version,
+                       bool keep_alive) const {
+    auto [type, body] = error_format_ ? error_format_(status, message)
+                                      : std::pair(std::string("text/plain"),
+                                                  std::string(message) + "\n");
+    Response res{status, version};
+    res.set(bhttp::field::content_type, type);
+    res.keep_alive(keep_alive);
+    res.body() = std::move(body);
+    res.prepare_payload();
+    return res;
+}
+
 void Router::add(bhttp::verb method, std::string path, Handler handler) {
     exact_[std::move(path)][method] = std::move(handler);
 }
@@ -40,7 +53,7 @@ const std::map<bhttp::verb, Handler>* Router::find(std::string_view path) const 
 Response Router::route(const Request& req, const RequestContext& ctx) const {
     std::string_view path = target_path(std::string_view(req.target().data(), req.target().size()));
     const auto* handlers = find(path);
-    if (!handlers) return make_response(req, bhttp::status::not_found, "not found\n");
+    if (!handlers) return error(bhttp::status::not_found, "not found", req.version(), req.keep_alive());
     if (auto it = handlers->find(req.method()); it != handlers->end()) return it->second(req, ctx);
     std::string allow;
     for (const auto& [method, _] : *handlers) {
@@ -48,7 +61,8 @@ Response Router::route(const Request& req, const RequestContext& ctx) const {
         auto name = bhttp::to_string(method);
         allow.append(name.data(), name.size());
     }
-    Response res = make_response(req, bhttp::status::method_not_allowed, "method not allowed\n");
+    Response res = error(bhttp::status::method_not_allowed, "method not allowed (allowed: " + allow + ")",
+                         req.version(), req.keep_alive());
     res.set(bhttp::field::allow, allow);
     return res;
 }

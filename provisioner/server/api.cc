@@ -79,12 +79,20 @@ void mount_api(imaging::http::Router& router, ApiContext& ctx,
     mount_agent_api(router, ctx);
     mount_boot_paths(router, ctx);
     imaging::torrent::mount_tracker(router, std::move(tracker));
-    // Anything else under /api/ answers in the API's JSON error shape.
-    for (verb v : {verb::get, verb::post, verb::delete_, verb::put}) {
-        router.add_prefix(v, "/api/", [](const Request& req, const auto&) {
-            return error_response(req, status::not_found, "not_found", "no such API endpoint");
-        });
-    }
+    // The errors the HTTP layer answers by itself (unknown path, method, oversized request)
+    // in the API's JSON error shape too.
+    router.set_error_format([](status code, std::string_view message) {
+        std::string name = code == status::not_found            ? "not_found"
+                           : code == status::method_not_allowed ? "method_not_allowed"
+                           : code == status::payload_too_large ||
+                                   code == status::request_header_fields_too_large
+                               ? "too_large"
+                           : code == status::bad_request         ? "invalid_argument"
+                           : code == status::service_unavailable ? "unavailable"
+                                                                 : "internal";
+        json body = {{"error", {{"code", name}, {"message", message}}}};
+        return std::pair(std::string("application/json"), body.dump() + "\n");
+    });
 }
 
 }  // namespace provisioner::server

@@ -279,6 +279,7 @@ ok "CSV with bad lines: CLI exit 1 with FILE:LINE: messages, API 400 with lines 
 head -c $((17 << 20)) /dev/zero | tr '\0' 'a' >"$DIR/big.csv"
 code=$(op POST /api/v1/hosts/import -H 'Content-Type: text/csv' --data-binary @"$DIR/big.csv")
 want_status 413 "$code" "a 17 MiB CSV"
+want_error too_large "a 17 MiB CSV"
 unchanged "$before" "a 17 MiB CSV"
 rm -f "$DIR/big.csv"
 python3 -c 'import json; print(json.dumps({"mac": "52:54:00:00:00:09", "name": "n" * (2 << 20)}))' >"$DIR/big.json"
@@ -288,7 +289,7 @@ want_error too_large "a 2 MiB JSON body"
 unchanged "$before" "a 2 MiB JSON body"
 code=$(op GET /api/v1/hosts/52:54:00:00:00:09)
 want_status 404 "$code" "the host of the 2 MiB body"
-ok "17 MiB body: 413 (server limit); 2 MiB JSON: 413 too_large; nothing enrolled"
+ok "17 MiB body: 413 too_large (server limit); 2 MiB JSON: 413 too_large; nothing enrolled"
 
 code=$(op GET /api/v1/no/such/thing)
 want_status 404 "$code" "an unknown API path"
@@ -297,12 +298,13 @@ code=$(api GET /api/v1/no/such/thing)
 [ "$code" = 401 ] || [ "$code" = 404 ] || fail "an unknown API path without a token: HTTP $code"
 code=$(op PUT /api/v1/hosts -H 'Content-Type: application/json' -d '{"mac":"52:54:00:00:00:0a","name":"put"}')
 want_status 405 "$code" "PUT /api/v1/hosts"
+want_error method_not_allowed "PUT /api/v1/hosts"
 code=$(op PATCH /api/v1/hosts/h1 -H 'Content-Type: application/json' -d '{"name":"renamed"}')
 want_status 405 "$code" "PATCH /api/v1/hosts/h1"
 unchanged "$before" "a wrong method"
 run_cli --json host show h1
 jq -e '.name == "h1"' "$DIR/out" >/dev/null || fail "h1 changed after PATCH: $(head -c 200 "$DIR/out")"
-ok "unknown API path: 404 not_found JSON; wrong method: 405, nothing changed"
+ok "unknown API path: 404 not_found JSON; wrong method: 405 method_not_allowed JSON, nothing changed"
 
 # ---------------------------------------------------------------------------------------------
 echo "== 3. discovery"

@@ -165,8 +165,12 @@ TEST_CASE("server api: malformed JSON, bad fields, duplicate and unknown MACs, o
                 json{{"mac", "52:54:00:00:00:02"}, {"name", std::string(2 << 20, 'a')}}.dump());
     CHECK(s.last_status == 413);
     CHECK(s.store->count_hosts({}).value() == 1);
-    s.call_json(bhttp::verb::get, "/api/v1/nothing-here");
+    auto nothing = s.call_json(bhttp::verb::get, "/api/v1/nothing-here");
     CHECK(s.last_status == 404);
+    CHECK(nothing["error"]["code"] == "not_found");
+    auto wrong_method = s.call_json(bhttp::verb::put, "/api/v1/hosts");
+    CHECK(s.last_status == 405);
+    CHECK(wrong_method["error"]["code"] == "method_not_allowed");
 }
 
 TEST_CASE("server api: a CSV with bad lines imports nothing and names every line") {

@@ -32,8 +32,19 @@ Response make_response(const Request& req, bhttp::status status, std::string bod
 // The path of a request target, without the query ("/announce?x=1" -> "/announce").
 std::string_view target_path(std::string_view target);
 
+// How the errors the server answers by itself (404, 405, 413, 431, 500, 503) are written:
+// content type and body from the status and a one-line message.
+using ErrorFormat =
+    std::function<std::pair<std::string, std::string>(bhttp::status, std::string_view message)>;
+
 class Router {
 public:
+    // Default: text/plain, the message and a newline.
+    void set_error_format(ErrorFormat format) { error_format_ = std::move(format); }
+    // An error in that format, for HTTP/1.version; Connection: close unless keep_alive.
+    Response error(bhttp::status status, std::string_view message, unsigned version,
+                   bool keep_alive) const;
+
     // Registers handler for method + exact path; a later add for the same pair replaces it.
     void add(bhttp::verb method, std::string path, Handler handler);
     // Registers handler for method + every path that starts with prefix (which should end in
@@ -48,6 +59,7 @@ private:
 
     std::map<std::string, std::map<bhttp::verb, Handler>, std::less<>> exact_;
     std::map<std::string, std::map<bhttp::verb, Handler>, std::less<>> prefixes_;
+    ErrorFormat error_format_;
 };
 
 }  // namespace imaging::http
