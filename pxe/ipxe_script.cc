@@ -98,7 +98,7 @@ std::string render_local_disk_script(const MacAddress& mac, const std::string& h
     out << "#!ipxe\n"
         << "# provisioner: "
         << (detail::check_hostname("host name", hostname) ? hostname : std::string("host")) << " ("
-        << mac.colon() << ") is imaged: boot from the local disk\n"
+        << mac.colon() << ") has nothing to install: boot from the local disk\n"
         << "sanboot --no-describe --drive 0x80 || exit\n";
     return out.str();
 }

@@ -19,9 +19,9 @@ pv_enrol >/dev/null
 echo "== dnsmasq killed -9 is restarted and logged"
 old=$(sed -n 's/.*dnsmasq: started, pid \([0-9]*\).*/\1/p' "$RACK_DIR/pvd.err" | head -n 1)
 kill -KILL "$old"
-pv_wait_log pvd 'dnsmasq: restart 1, pid [0-9]+' 15
+rack_wait_log pvd 'dnsmasq: restart 1, pid [0-9]+' 15
 pv_cli events | grep -q 'killed by signal 9' || rack_fail "dnsmasq's death is not in the event log"
-pv_dhcp 1 h1-after-restart -V PXEClient:Arch:00000:UNDI:002001
+rack_dhcp 1 h1-after-restart -V PXEClient:Arch:00000:UNDI:002001
 echo "  restarted; host 1 still gets its lease"
 
 echo "== provisionerd killed -9 mid-deployment"
@@ -44,7 +44,7 @@ echo "  killed while both hosts were imaging; no sender survived it"
 rack_bg server pvd2 "$PV_BIN/provisionerd" --state-dir "$PV_STATE" --listen "$RACK_SERVER_IP:$PV_PORT" \
     --dhcp-interface "$RACK_IF" --dhcp-address "$RACK_SERVER_IP" \
     --dhcp-range "$RACK_SUBNET.100,$RACK_SUBNET.199" --netboot-dir "$RACK_DIR/netboot"
-pv_wait_log pvd2 'serving http' 20
+rack_wait_log pvd2 'serving http' 20
 grep -q 'recovered from an unclean stop: 1 deployment(s) interrupted, 2 host(s) marked failed' \
     "$RACK_DIR/pvd2.err" || rack_fail "no recovery: $(cat "$RACK_DIR/pvd2.err")"
 [ "$(pv_cli --json deployment show "$d" | jq -r .state)" = interrupted ] || rack_fail "deployment $d is not interrupted"

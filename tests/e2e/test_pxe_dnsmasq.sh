@@ -12,7 +12,6 @@ set -euo pipefail
 source "$PROVISIONER_SOURCE/tests/e2e/lib/rack.sh"
 
 DRIVER=${PROVISIONER_BIN:-$PROVISIONER_SOURCE/build/bin}/pxe_supervise
-RECORD=$PROVISIONER_SOURCE/tests/e2e/pxe/udhcpc-record.sh
 [ -x "$DRIVER" ] || rack_fail "no $DRIVER: build the pxe_supervise target"
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root" >&2; exit 77; }
 if ! command -v dnsmasq >/dev/null || [ ! -f /usr/lib/ipxe/undionly.kpxe ] ||
@@ -40,46 +39,26 @@ for c in full proxy; do
         rack_fail "dnsmasq rejects the $c config: $(dnsmasq --test --conf-file="$RACK_DIR/$c.conf" 2>&1)"
 done
 
-# wait_log NAME REGEX SECONDS: until $RACK_DIR/NAME.err has a line matching REGEX.
-wait_log() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        grep -qsE "$2" "$RACK_DIR/$1.err" && return 0
-        sleep 0.1
-    done
-    rack_fail "no \"$2\" in $1.err after $3 s"
-}
-# dhcp WHO NAME UDHCPC-ARGS...: one DHCP exchange; the lease lands in $RACK_DIR/NAME.lease.
-dhcp() {
-    local who=$1 name=$2
-    shift 2
-    rm -f "$RACK_DIR/$name.lease"
-    PXE_LEASE_FILE=$RACK_DIR/$name.lease rack_exec "$who" busybox udhcpc -f -q -n -t 5 -T 1 \
-        -i eth0 -s "$RECORD" "$@" >"$RACK_DIR/$name.udhcpc" 2>&1 ||
-        rack_fail "$name: no lease ($(tail -3 "$RACK_DIR/$name.udhcpc"))"
-    cat "$RACK_DIR/$name.lease" | sed "s/^/  $name: /"
-}
 # alive PID: the process runs (a zombie, whose command line is empty, does not).
 alive() { [ -n "$(tr -d '\0' 2>/dev/null <"/proc/$1/cmdline")" ]; }
-lease() { sed -n "s/^$2=//p" "$RACK_DIR/$1.lease"; }
 bios=(-V PXEClient:Arch:00000:UNDI:002001 -x 0x5d:0000)
 efi=(-V PXEClient:Arch:00007:UNDI:003016 -x 0x5d:0007)
 
 echo "== dnsmasq under the supervisor"
 rack_bg server pxe "$DRIVER" run "${server_opts[@]}" --range "$RACK_SUBNET.100,$RACK_SUBNET.199"
-wait_log pxe 'supervisor: dnsmasq: started, pid' 10
-wait_log pxe 'TFTP root is' 10
+rack_wait_log pxe 'supervisor: dnsmasq: started, pid' 10
+rack_wait_log pxe 'TFTP root is' 10
 pid1=$(sed -n 's/.*dnsmasq: started, pid \([0-9]*\).*/\1/p' "$RACK_DIR/pxe.err")
 cmp /usr/lib/ipxe/snponly.efi "$state/tftp/snponly.efi" || rack_fail "TFTP root not laid out"
 
 echo "== enrol host 1 after dnsmasq started: no restart"
 "$DRIVER" add-host --hosts-dir "$state/hosts" --mac $mac1 --ip "$lease1" --name pxe-h1
-wait_log pxe 'hosts/52-54-00-77-00-01' 10
-dhcp 1 h1-bios "${bios[@]}"
-[ "$(lease h1-bios ip)" = "$lease1" ] || rack_fail "host 1 got $(lease h1-bios ip), not its entry's $lease1"
-[ "$(lease h1-bios boot_file)" = undionly.kpxe ] || rack_fail "BIOS client got boot file '$(lease h1-bios boot_file)'"
-[ "$(lease h1-bios siaddr)" = "$RACK_SERVER_IP" ] || rack_fail "next-server is not the server"
-[ "$(lease h1-bios hostname)" = pxe-h1 ] || rack_fail "host name '$(lease h1-bios hostname)' is not pxe-h1"
+rack_wait_log pxe 'hosts/52-54-00-77-00-01' 10
+rack_dhcp 1 h1-bios "${bios[@]}"
+[ "$(rack_lease h1-bios ip)" = "$lease1" ] || rack_fail "host 1 got $(rack_lease h1-bios ip), not its entry's $lease1"
+[ "$(rack_lease h1-bios boot_file)" = undionly.kpxe ] || rack_fail "BIOS client got boot file '$(rack_lease h1-bios boot_file)'"
+[ "$(rack_lease h1-bios siaddr)" = "$RACK_SERVER_IP" ] || rack_fail "next-server is not the server"
+[ "$(rack_lease h1-bios hostname)" = pxe-h1 ] || rack_fail "host name '$(rack_lease h1-bios hostname)' is not pxe-h1"
 alive "$pid1" || rack_fail "dnsmasq was restarted by the enrolment"
 
 echo "== host 1 fetches its boot file by TFTP"
@@ -89,48 +68,48 @@ cmp "$RACK_DIR/h1.kpxe" /usr/lib/ipxe/undionly.kpxe || rack_fail "TFTP gave a di
 echo "  $(stat -c %s "$RACK_DIR/h1.kpxe") bytes, identical to /usr/lib/ipxe/undionly.kpxe"
 
 echo "== host 1 as iPXE gets its script's HTTP URL"
-dhcp 1 h1-ipxe "${bios[@]}" -x 0x4d:69505845
-[ "$(lease h1-ipxe boot_file)" = "$url/boot/\${mac:hexhyp}.ipxe" ] ||
-    rack_fail "iPXE got boot file '$(lease h1-ipxe boot_file)'"
+rack_dhcp 1 h1-ipxe "${bios[@]}" -x 0x4d:69505845
+[ "$(rack_lease h1-ipxe boot_file)" = "$url/boot/\${mac:hexhyp}.ipxe" ] ||
+    rack_fail "iPXE got boot file '$(rack_lease h1-ipxe boot_file)'"
 
 echo "== unknown UEFI host 2 gets a range address and snponly.efi"
-dhcp 2 h2-efi "${efi[@]}"
-ip2=$(lease h2-efi ip)
+rack_dhcp 2 h2-efi "${efi[@]}"
+ip2=$(rack_lease h2-efi ip)
 [ "${ip2%.*}" = "$RACK_SUBNET" ] && [ "${ip2##*.}" -ge 100 ] && [ "${ip2##*.}" -le 199 ] ||
     rack_fail "host 2 got $ip2, outside the range"
-[ "$(lease h2-efi boot_file)" = snponly.efi ] || rack_fail "UEFI client got '$(lease h2-efi boot_file)'"
+[ "$(rack_lease h2-efi boot_file)" = snponly.efi ] || rack_fail "UEFI client got '$(rack_lease h2-efi boot_file)'"
 
 echo "== kill -9 dnsmasq: the supervisor restarts it"
 kill -KILL "$pid1"
-wait_log pxe "pid $pid1 killed by signal 9 \(SIGKILL\).*restart 1 in" 5
-wait_log pxe 'dnsmasq: restart 1, pid [0-9]+' 10
+rack_wait_log pxe "pid $pid1 killed by signal 9 \(SIGKILL\).*restart 1 in" 5
+rack_wait_log pxe 'dnsmasq: restart 1, pid [0-9]+' 10
 pid2=$(sed -n 's/.*dnsmasq: restart 1, pid \([0-9]*\).*/\1/p' "$RACK_DIR/pxe.err")
 [ "$pid2" != "$pid1" ] && alive "$pid2" || rack_fail "no new dnsmasq"
 grep 'supervisor:' "$RACK_DIR/pxe.err" | sed 's/^/  /'
 sleep 0.5
-dhcp 1 h1-again "${bios[@]}"
-[ "$(lease h1-again ip)" = "$lease1" ] || rack_fail "restarted dnsmasq gave host 1 $(lease h1-again ip)"
+rack_dhcp 1 h1-again "${bios[@]}"
+[ "$(rack_lease h1-again ip)" = "$lease1" ] || rack_fail "restarted dnsmasq gave host 1 $(rack_lease h1-again ip)"
 
 echo "== kill -9 the supervisor: its dnsmasq is ended by the next run, which serves"
 kill -KILL "$(rack_pid pxe)"
 sleep 0.3
 if alive "$pid2"; then echo "  dnsmasq $pid2 outlived its supervisor (it dropped root)"; fi
 rack_bg server pxe2 "$DRIVER" run "${server_opts[@]}" --range "$RACK_SUBNET.100,$RACK_SUBNET.199"
-wait_log pxe2 'supervisor: dnsmasq: started, pid' 10
-wait_log pxe2 'TFTP root is' 10
+rack_wait_log pxe2 'supervisor: dnsmasq: started, pid' 10
+rack_wait_log pxe2 'TFTP root is' 10
 ! alive "$pid2" || rack_fail "stale dnsmasq $pid2 still runs"
 grep 'supervisor:' "$RACK_DIR/pxe2.err" | sed 's/^/  /'
 pid3=$(sed -n 's/.*dnsmasq: started, pid \([0-9]*\).*/\1/p' "$RACK_DIR/pxe2.err")
-dhcp 1 h1-third "${bios[@]}"
-[ "$(lease h1-third ip)" = "$lease1" ] || rack_fail "new dnsmasq gave host 1 $(lease h1-third ip)"
+rack_dhcp 1 h1-third "${bios[@]}"
+[ "$(rack_lease h1-third ip)" = "$lease1" ] || rack_fail "new dnsmasq gave host 1 $(rack_lease h1-third ip)"
 
 echo "== remove host 1, reload (SIGHUP through the supervisor): it is unknown again"
 "$DRIVER" remove-host --hosts-dir "$state/hosts" --mac $mac1 | grep -q 'reload dnsmasq' ||
     rack_fail "remove-host did not ask for a reload"
 kill -HUP "$(rack_pid pxe2)"
 sleep 0.5
-dhcp 1 h1-removed "${bios[@]}"
-ip1=$(lease h1-removed ip)
+rack_dhcp 1 h1-removed "${bios[@]}"
+ip1=$(rack_lease h1-removed ip)
 [ "$ip1" != "$lease1" ] && [ "${ip1##*.}" -ge 100 ] || rack_fail "removed host 1 still got $ip1"
 
 echo "== SIGTERM stops dnsmasq with its supervisor"

@@ -46,9 +46,9 @@ inline constexpr const char* kCmdlineToken = "provisioner.token";
 Result<std::string> render_netboot_script(const NetbootParams& params, const NetbootHost& host);
 // An unknown MAC: boots the agent in discovery mode (no token: it registers as discovered).
 Result<std::string> render_discovery_script(const NetbootParams& params, const MacAddress& mac);
-// An imaged host boots its first disk: `sanboot --no-describe --drive 0x80` on BIOS, and when
-// that fails (UEFI has no INT 13 drive 0x80) `exit`, which hands back to the firmware's next
-// boot entry, the local disk.
+// A host with nothing to install (imaged, ready, or enrolled and not deployed) boots its first
+// disk: `sanboot --no-describe --drive 0x80` on BIOS, and when that fails (UEFI has no INT 13
+// drive 0x80) `exit`, which hands back to the firmware's next boot entry, the local disk.
 std::string render_local_disk_script(const MacAddress& mac, const std::string& hostname);
 
 }  // namespace pxe

@@ -18,20 +18,9 @@ PV_PORT=8080
 PV_URL=http://$RACK_SERVER_IP:$PV_PORT
 PV_STATE=$RACK_DIR/state
 PV_IMAGE_MIB=${PV_IMAGE_MIB:-160}
-PV_RECORD=${PROVISIONER_SOURCE:?}/tests/e2e/pxe/udhcpc-record.sh
 declare -a PV_LOOP=() PV_MAC=()
 
 pv_cli() { rack_server env PROVISIONER_TOKEN_FILE="$PV_STATE/operator.token" "$PV_BIN/provisioner" --server "$PV_URL" "$@"; }
-
-# pv_wait_log NAME REGEX SECONDS: until $RACK_DIR/NAME.err has a line matching REGEX.
-pv_wait_log() {
-    local i
-    for ((i = 0; i < $3 * 10; i++)); do
-        grep -qsE "$2" "$RACK_DIR/$1.err" && return 0
-        sleep 0.1
-    done
-    rack_fail "no \"$2\" in $1.err after $3 s"
-}
 
 pv_start_server() {
     chmod 755 "$RACK_DIR"  # dnsmasq serves TFTP from inside it after dropping to nobody
@@ -47,8 +36,8 @@ pv_start_server() {
         --dhcp-interface "$RACK_IF" --dhcp-address "$RACK_SERVER_IP" \
         --dhcp-range "$RACK_SUBNET.100,$RACK_SUBNET.199" --netboot-dir "$RACK_DIR/netboot" \
         --multicast-max-wait 20 "$@"
-    pv_wait_log pvd 'serving http' 20
-    pv_wait_log pvd 'TFTP root is' 10
+    rack_wait_log pvd 'serving http' 20
+    rack_wait_log pvd 'TFTP root is' 10
     rack_server curl -sf "$PV_URL/api/v1/health" >/dev/null || rack_fail "provisionerd does not answer"
 }
 
@@ -91,28 +80,17 @@ pv_enrol() {
     pv_cli host import "$csv"
 }
 
-# pv_dhcp I NAME UDHCPC-ARGS...: one DHCP exchange of host I; the lease in $RACK_DIR/NAME.lease.
-pv_dhcp() {
-    local i=$1 name=$2
-    shift 2
-    rm -f "$RACK_DIR/$name.lease"
-    PXE_LEASE_FILE=$RACK_DIR/$name.lease rack_exec "$i" busybox udhcpc -f -q -n -t 5 -T 1 \
-        -i "$RACK_IF" -s "$PV_RECORD" "$@" >"$RACK_DIR/$name.udhcpc" 2>&1 ||
-        rack_fail "host $i: no DHCP lease ($(tail -n 3 "$RACK_DIR/$name.udhcpc"))"
-}
-pv_lease() { sed -n "s/^$2=//p" "$RACK_DIR/$1.lease"; }
-
 pv_boot() {
     local i=$1 bios=(-V PXEClient:Arch:00000:UNDI:002001 -x 0x5d:0000) url script kernel initrd
     # PXE firmware: DHCP, then the boot file by TFTP from next-server.
-    pv_dhcp "$i" "h$i-pxe" "${bios[@]}"
-    [ "$(pv_lease "h$i-pxe" ip)" = "${RACK_HOST_IP[i]}" ] || rack_fail "host $i leased $(pv_lease "h$i-pxe" ip), not its enrolled address"
-    rack_exec "$i" busybox tftp -g -r "$(pv_lease "h$i-pxe" boot_file)" -l "$RACK_DIR/h$i.kpxe" \
-        "$(pv_lease "h$i-pxe" siaddr)" || rack_fail "host $i: TFTP of the boot file failed"
+    rack_dhcp "$i" "h$i-pxe" "${bios[@]}"
+    [ "$(rack_lease "h$i-pxe" ip)" = "${RACK_HOST_IP[i]}" ] || rack_fail "host $i leased $(rack_lease "h$i-pxe" ip), not its enrolled address"
+    rack_exec "$i" busybox tftp -g -r "$(rack_lease "h$i-pxe" boot_file)" -l "$RACK_DIR/h$i.kpxe" \
+        "$(rack_lease "h$i-pxe" siaddr)" || rack_fail "host $i: TFTP of the boot file failed"
     cmp -s "$RACK_DIR/h$i.kpxe" /usr/lib/ipxe/undionly.kpxe || rack_fail "host $i: TFTP gave another undionly.kpxe"
     # iPXE: DHCP again with user class iPXE; the boot file is now its script's URL.
-    pv_dhcp "$i" "h$i-ipxe" "${bios[@]}" -x 0x4d:69505845
-    url=$(pv_lease "h$i-ipxe" boot_file)
+    rack_dhcp "$i" "h$i-ipxe" "${bios[@]}" -x 0x4d:69505845
+    url=$(rack_lease "h$i-ipxe" boot_file)
     url=${url//'${mac:hexhyp}'/${PV_MAC[i]//:/-}}
     rack_exec "$i" busybox wget -q -O "$RACK_DIR/h$i.ipxe" "$url" || rack_fail "host $i: fetching $url failed"
     script=$RACK_DIR/h$i.ipxe

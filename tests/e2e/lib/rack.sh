@@ -175,6 +175,31 @@ rack_tx_bytes() {
 }
 
 # rack_on_exit CMD: runs CMD (a string, eval'd) at teardown, before the namespaces go.
+# rack_wait_log NAME REGEX SECONDS: until $RACK_DIR/NAME.err (of rack_bg NAME) has a line
+# matching REGEX; fails the test after SECONDS.
+rack_wait_log() {
+    local i
+    for ((i = 0; i < $3 * 10; i++)); do
+        grep -qsE "$2" "$RACK_DIR/$1.err" && return 0
+        sleep 0.1
+    done
+    rack_fail "no \"$2\" in $1.err after $3 s"
+}
+
+# rack_dhcp WHO NAME UDHCPC-ARGS...: one DHCP exchange of WHO, as a PXE ROM makes it (the leased
+# address is applied); what the server said lands in $RACK_DIR/NAME.lease, read by rack_lease.
+rack_dhcp() {
+    local who=$1 name=$2
+    shift 2
+    rm -f "$RACK_DIR/$name.lease"
+    PXE_LEASE_FILE=$RACK_DIR/$name.lease rack_exec "$who" busybox udhcpc -f -q -n -t 5 -T 1 \
+        -i "$RACK_IF" -s "${PROVISIONER_SOURCE:?}/tests/e2e/pxe/udhcpc-record.sh" "$@" \
+        >"$RACK_DIR/$name.udhcpc" 2>&1 ||
+        rack_fail "$name: no DHCP lease ($(tail -n 3 "$RACK_DIR/$name.udhcpc"))"
+}
+# rack_lease NAME KEY: ip, siaddr, boot_file or hostname of lease NAME.
+rack_lease() { sed -n "s/^$2=//p" "$RACK_DIR/$1.lease"; }
+
 rack_on_exit() { RACK_CLEANUP+=("$1"); }
 
 # rack_down: kills what runs in the rack, deletes it. Idempotent; called by the trap.
