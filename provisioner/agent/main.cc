@@ -1,9 +1,11 @@
 // provisioner-agent: runs on each host. The netboot initramfs runs `provisioner-agent` (image,
 // or discover when the kernel command line says provisioner.mode=discover); the Dom0 runs
 // `provisioner-agent ready`. Its commands are one table, like the imaging tool's.
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -13,8 +15,14 @@
 
 #include "provisioner/agent/agent.h"
 #include "provisioner/agent/cmdline.h"
+#include "provisioner/agent/dom0.h"
 #include "provisioner/agent/facts.h"
 #include "provisioner/agent/network.h"
+#include "provisioner/agent/vm_registry.h"
+#include "provisioner/vmhost/hypervisor.h"
+#include "provisioner/vmhost/process.h"
+#include "provisioner/vmhost/template_store.h"
+#include "template_command.h"
 
 namespace {
 
@@ -183,6 +191,87 @@ int cmd_facts(int argc, char** argv) {
     return 0;
 }
 
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) {
+    g_stop = true;
+}
+
+int cmd_dom0(int argc, char** argv) {
+    CLI::App app{
+        "Report this Dom0's capacity and VMs to provisionerd about once a second and "
+        "carry out the VM actions it answers with, through libvirt. Managed VMs are "
+        "recorded in DISKS/vms.json beside their overlay disks."};
+    app.name("provisioner-agent dom0");
+    Flags f;
+    std::string uri = "qemu:///system";
+    std::string templates = "/var/lib/provisioner/templates";
+    std::string disks = "/var/lib/provisioner/disks";
+    double interval = 1, run_for = 0;
+    Dom0Options o;
+    app.add_option("--cmdline", f.cmdline, "kernel command line to read provisioner.* from")
+        ->capture_default_str();
+    app.add_option("--server", f.server, "provisionerd's URL (else provisioner.server)");
+    app.add_option("--token", f.token, "this host's token (else provisioner.token)");
+    app.add_option("--mac", f.mac,
+                   "this host's MAC (else provisioner.mac, else the NIC to the server)");
+    app.add_option("--root", f.root, "read /proc and /sys under this directory (tests)")
+        ->capture_default_str();
+    app.add_option("--libvirt", uri, "libvirt URI (xen:///system, qemu:///system, test:///default)")
+        ->capture_default_str();
+    app.add_option("--templates", templates, "this host's template store")->capture_default_str();
+    app.add_option("--disks", disks, "where VM overlay disks (and vms.json) go")
+        ->capture_default_str();
+    app.add_option("--interval", interval, "seconds between reports")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_flag("--once", o.once,
+                 "one report and its actions, then exit (1 if the report failed)");
+    app.add_option("--reserved-vcpus", o.reserved_vcpus, "vCPUs Dom0 keeps for itself")
+        ->capture_default_str();
+    app.add_option("--reserved-memory-mib", o.reserved_memory_mib, "MiB Dom0 keeps for itself")
+        ->capture_default_str();
+    app.add_option("--for", run_for, "run this many seconds, then exit 0 (0: until SIGTERM)")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    std::string server, token;
+    auto agent = resolve(f, true, server, token);
+    if (!agent) return 1;
+    auto hypervisor = provisioner::vmhost::open_libvirt(uri);
+    if (!hypervisor) {
+        std::cerr << "agent: error: " << hypervisor.status().message() << "\n";
+        return 1;
+    }
+    auto store = provisioner::vmhost::TemplateStore::open(templates);
+    if (!store) {
+        std::cerr << "agent: error: " << store.status().message() << "\n";
+        return 1;
+    }
+    auto registry = VmRegistry::open(disks);
+    if (!registry) {
+        std::cerr << "agent: error: " << registry.status().message() << "\n";
+        return 1;
+    }
+    o.mac = agent->mac;
+    o.libvirt_uri = uri;
+    o.root = f.root;
+    o.interval = std::chrono::milliseconds(std::int64_t(interval * 1000));
+    o.run_for = std::chrono::milliseconds(std::int64_t(run_for * 1000));
+    struct sigaction action {};
+    action.sa_handler = on_stop_signal;
+    ::sigaction(SIGTERM, &action, nullptr);
+    ::sigaction(SIGINT, &action, nullptr);
+    ServerClient client(server, token);
+    auto qemu_img = provisioner::vmhost::make_process_runner();
+    VmHost host{**hypervisor, **store, **registry, *qemu_img};
+    Dom0Loop loop(o, collect_facts(f.root), client, host);
+    return loop.run(real_clock(), &g_stop);
+}
+
 struct Command {
     const char* name;
     const char* summary;
@@ -194,6 +283,8 @@ constexpr Command kCommands[] = {
     {"discover", "register this host as discovered, with its facts", cmd_discover},
     {"ready", "report this Dom0 ready with its capacity", cmd_ready},
     {"facts", "print this host's facts as JSON", cmd_facts},
+    {"dom0", "report this Dom0's VMs and carry out VM actions (libvirt)", cmd_dom0},
+    {"template", "template add: register an image in this host's template store", cmd_template},
 };
 
 void usage(std::ostream& out) {

@@ -92,4 +92,15 @@ CallResult ServerClient::ready(const std::string& mac, const json& capacity) {
     return post("/api/v1/agent/ready", {{"mac", mac}, {"capacity", capacity}}, kCallTimeout);
 }
 
+CallResult ServerClient::vms(const std::string& mac, const json& capacity, const json& vms) {
+    return post("/api/v1/agent/vms", {{"mac", mac}, {"capacity", capacity}, {"vms", vms}},
+                kCallTimeout);
+}
+
+CallResult ServerClient::action_done(std::int64_t id, bool ok, const std::string& error) {
+    json body{{"ok", ok}};
+    if (!ok) body["error"] = error;
+    return post("/api/v1/agent/actions/" + std::to_string(id), body, kCallTimeout);
+}
+
 }  // namespace provisioner::agent

@@ -1,4 +1,5 @@
-// provisionerd's agent endpoints (provisioner/API.md): hello, progress, result, ready. One
+// provisionerd's agent endpoints (provisioner/API.md): hello, progress, result, ready, and the
+// Dom0's vms report and action answers. One
 // call each, no retries here: the agent flow decides what to retry and for how long.
 #pragma once
 
@@ -39,6 +40,11 @@ class ServerClient {
     CallResult result(std::int64_t deployment, bool ok, const std::string& error,
                       const nlohmann::json& result);
     CallResult ready(const std::string& mac, const nlohmann::json& capacity);
+    // POST /api/v1/agent/vms; the answer is {"actions": [VmAction...]}.
+    CallResult vms(const std::string& mac, const nlohmann::json& capacity,
+                   const nlohmann::json& vms);
+    // POST /api/v1/agent/actions/{id}: {"ok": true} or {"ok": false, "error": error}.
+    CallResult action_done(std::int64_t id, bool ok, const std::string& error);
 
     const std::string& base_url() const { return base_url_; }
 

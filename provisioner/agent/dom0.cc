@@ -1,0 +1,135 @@
+#include "provisioner/agent/dom0.h"
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+
+namespace provisioner::agent {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::uint64_t kMiB = 1024 * 1024;
+
+void log(const std::string& line) {
+    std::cerr << "agent: dom0: " << line << std::endl;
+}
+
+}  // namespace
+
+double load_per_cpu(const std::filesystem::path& root, unsigned cpus) {
+    std::ifstream in(root / "proc/loadavg");
+    double one_minute = 0;
+    if (!(in >> one_minute) || cpus == 0) return 0;
+    return one_minute / cpus;
+}
+
+json dom0_capacity(const Facts& facts, double load, const Dom0Options& options) {
+    return {{"vcpus", facts.cpu_cores},
+            {"memory_mib", facts.memory_bytes / kMiB},
+            {"load", load},
+            {"reserved_vcpus", options.reserved_vcpus},
+            {"reserved_memory_mib", options.reserved_memory_mib},
+            {"libvirt_uri", options.libvirt_uri}};
+}
+
+Dom0Loop::Dom0Loop(Dom0Options options, Facts facts, ServerClient& server, VmHost& host)
+    : options_(std::move(options)), facts_(std::move(facts)), server_(server), host_(host) {}
+
+void Dom0Loop::answer(std::int64_t id, bool ok, const std::string& error) {
+    Answer& a = answers_[id];
+    a.ok = ok;
+    a.error = error;
+    CallResult posted = server_.action_done(id, ok, error);
+    if (posted.ok()) {
+        a.delivered = true;
+    } else if (posted.kind == CallResult::Kind::fatal) {
+        a.delivered = true;  // refused: posting it again would be refused again
+        log("answering action " + std::to_string(id) + ": " + posted.error);
+    } else {
+        log("answering action " + std::to_string(id) + " (again next cycle): " + posted.error);
+    }
+}
+
+void Dom0Loop::post_pending_answers() {
+    for (auto& [id, a] : answers_) {
+        if (a.delivered) continue;
+        CallResult posted = server_.action_done(id, a.ok, a.error);
+        if (posted.kind == CallResult::Kind::retry) return;  // still unreachable: next cycle
+        a.delivered = true;
+        if (!posted.ok()) log("answering action " + std::to_string(id) + ": " + posted.error);
+    }
+}
+
+Dom0Cycle Dom0Loop::cycle() {
+    Dom0Cycle out;
+    post_pending_answers();
+    auto vms = managed_vms(host_);
+    if (!vms) {
+        log("listing domains: " + vms.status().message());
+        return out;
+    }
+    json capacity = dom0_capacity(facts_, load_per_cpu(options_.root, facts_.cpu_cores), options_);
+    CallResult reply = server_.vms(options_.mac, capacity, *vms);
+    if (!reply.ok()) {
+        log("report: " + reply.error);
+        return out;
+    }
+    out.reported = true;
+    if (!reply.body.is_object() || !reply.body.contains("actions") ||
+        !reply.body["actions"].is_array())
+        return out;  // 204 or no actions
+    for (const json& raw : reply.body["actions"]) {
+        auto action = parse_vm_action(raw);
+        if (!action) {
+            log("action: " + action.status().message());
+            if (raw.is_object() && raw.contains("id") && raw["id"].is_number_integer()) {
+                std::int64_t id = raw["id"].get<std::int64_t>();
+                if (!answers_.count(id)) answer(id, false, action.status().message());
+            }
+            ++out.actions_failed;
+            continue;
+        }
+        auto seen = answers_.find(action->id);
+        if (seen != answers_.end()) {
+            // Already carried out: the server has not seen the answer yet.
+            if (!seen->second.delivered) continue;
+            answer(action->id, seen->second.ok, seen->second.error);
+            continue;
+        }
+        std::string what = std::string(to_string(action->kind)) + " " + action->vm.name;
+        Status s = carry_out(*action, host_);
+        if (s) {
+            log(what + ": ok");
+            ++out.actions_ok;
+        } else {
+            log(what + ": " + s.message());
+            ++out.actions_failed;
+        }
+        answer(action->id, s.is_ok(), s.is_ok() ? "" : s.message());
+    }
+    return out;
+}
+
+int Dom0Loop::run(AgentClock& clock, const std::atomic<bool>* stop) {
+    auto start = clock.now();
+    auto stopped = [&] { return stop && stop->load(); };
+    auto elapsed = [&] {
+        return options_.run_for.count() > 0 && clock.now() - start >= options_.run_for;
+    };
+    while (!stopped()) {
+        Dom0Cycle c = cycle();
+        if (options_.once) return c.reported ? 0 : 1;
+        if (elapsed()) break;
+        // Sleep in short steps so a stop request is seen within a fraction of a second.
+        auto next = clock.now() + options_.interval;
+        while (!stopped() && clock.now() < next && !elapsed()) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock.now());
+            clock.sleep(std::min(left, std::chrono::milliseconds(100)));
+        }
+        if (elapsed()) break;
+    }
+    return 0;
+}
+
+}  // namespace provisioner::agent

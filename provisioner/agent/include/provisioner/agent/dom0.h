@@ -1,0 +1,77 @@
+// `provisioner-agent dom0`: the Dom0's loop. About once a second it reports this host's
+// capacity and managed VMs (POST /api/v1/agent/vms), carries out the actions the answer
+// holds, in order, and answers each (POST /api/v1/agent/actions/{id}). The server, the
+// hypervisor and the clock are behind interfaces, so tests drive cycles one by one.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "provisioner/agent/agent.h"
+#include "provisioner/agent/facts.h"
+#include "provisioner/agent/server_client.h"
+#include "provisioner/agent/vm_actions.h"
+
+namespace provisioner::agent {
+
+struct Dom0Options {
+    std::string mac;
+    // The URI another host uses to reach this hypervisor (capacity.libvirt_uri, the
+    // destination of a migration).
+    std::string libvirt_uri;
+    std::filesystem::path root = "/";  // where /proc/loadavg is read (tests: a fake tree)
+    unsigned reserved_vcpus = 1;       // Dom0's own share, not offered to VMs
+    std::uint64_t reserved_memory_mib = 1024;
+    std::chrono::milliseconds interval{1'000};
+    std::chrono::milliseconds run_for{0};  // 0: until stopped
+    bool once = false;                     // one cycle, then return
+};
+
+// /proc/loadavg's one-minute load divided by cpus (0 when it cannot be read or cpus is 0).
+double load_per_cpu(const std::filesystem::path& root, unsigned cpus);
+
+// {"vcpus", "memory_mib", "load", "reserved_vcpus", "reserved_memory_mib", "libvirt_uri"}.
+nlohmann::json dom0_capacity(const Facts& facts, double load, const Dom0Options& options);
+
+// What one cycle came to.
+struct Dom0Cycle {
+    bool reported = false;  // the server took the report and answered with actions
+    int actions_ok = 0;
+    int actions_failed = 0;  // carried out and failed (answered with the error)
+};
+
+class Dom0Loop {
+  public:
+    // facts: the host's (CPUs and memory for the capacity); server and host must outlive this.
+    Dom0Loop(Dom0Options options, Facts facts, ServerClient& server, VmHost& host);
+
+    // One report and its actions. Never throws; failures are logged (one line each).
+    Dom0Cycle cycle();
+    // Cycles every interval until options.run_for has passed (if set), stop becomes true,
+    // or after one cycle with options.once. Returns 0, or with once 1 when the report failed.
+    int run(AgentClock& clock, const std::atomic<bool>* stop = nullptr);
+
+  private:
+    // Posts an action's answer; one the server could not be reached for is kept and posted
+    // again next cycle, so an action is never carried out twice.
+    void answer(std::int64_t id, bool ok, const std::string& error);
+    void post_pending_answers();
+
+    Dom0Options options_;
+    Facts facts_;
+    ServerClient& server_;
+    VmHost& host_;
+    struct Answer {
+        bool ok = false;
+        std::string error;
+        bool delivered = false;
+    };
+    std::map<std::int64_t, Answer> answers_;  // every action carried out, by id
+};
+
+}  // namespace provisioner::agent

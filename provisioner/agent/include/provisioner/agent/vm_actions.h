@@ -1,0 +1,59 @@
+// The VM actions provisionerd hands a Dom0 agent (provisioner/API.md, "Site and VMs"): the
+// VmAction JSON as a value, and how each kind is carried out on this host through the
+// template store, the hypervisor and the registry of managed VMs.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "provisioner/agent/vm_registry.h"
+#include "provisioner/status.h"
+#include "provisioner/vmhost/hypervisor.h"
+#include "provisioner/vmhost/process.h"
+#include "provisioner/vmhost/template_store.h"
+#include "provisioner/vmhost/vm_spec.h"
+
+namespace provisioner::agent {
+
+struct VmAction {
+    enum class Kind { create, remove, reconfigure, migrate };
+    std::int64_t id = 0;
+    Kind kind = Kind::create;
+    vmhost::VmSpec vm;         // name, vcpus, memory_mib, interfaces; the disk comes later
+    std::string template_ref;  // create: the reference the overlay is made from
+    std::string to_uri;        // migrate: the destination's libvirt URI
+};
+
+const char* to_string(VmAction::Kind kind);
+
+// {"id", "kind", "vm": {"name", "vcpus", "memory_mib", "template", "interfaces": [{"mac",
+// "network", "vlan"}]}, "to_uri"?}. invalid_argument names the first missing or bad field;
+// create needs a template, migrate a to_uri.
+Result<VmAction> parse_vm_action(const nlohmann::json& action);
+
+// What the actions work on; all must outlive the calls.
+struct VmHost {
+    vmhost::Hypervisor& hypervisor;
+    vmhost::TemplateStore& templates;
+    VmRegistry& registry;             // its directory holds the overlay disks
+    vmhost::ProcessRunner& qemu_img;  // runs qemu-img to read a disk's backing file
+};
+
+// create: an overlay of the template at the registry's disk path, then the domain; on any
+// failure neither is left behind. remove: the domain and its overlay (ok when the domain is
+// already gone). reconfigure: vCPUs and memory; a change that only reaches the persistent
+// config (beyond the domain's boot-time maximum) is ok and recorded as pending. migrate: live,
+// copying the overlay; the destination must hold the template at the same path. remove, reconfigure
+// and migrate refuse (not_found) a VM this agent does not manage.
+Status carry_out(const VmAction& action, VmHost& host);
+
+// The "vms" array of POST /api/v1/agent/vms: each managed domain the hypervisor has, as
+// {"name", "vcpus", "memory_mib", "template", "state"}, with a pending resize's values and
+// "restart_pending": true while one waits for the domain's next start. A domain that is not
+// in the registry but has a disk in the registry's directory (migrated here from another host)
+// is adopted first, with the template its overlay is backed by ("" when none in the store).
+Result<nlohmann::json> managed_vms(VmHost& host);
+
+}  // namespace provisioner::agent

@@ -1,0 +1,99 @@
+#include "provisioner/agent/vm_registry.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <system_error>
+
+namespace provisioner::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+constexpr const char* kFileName = "vms.json";
+
+Status storage_error(const std::string& what) {
+    return Status::error(Code::storage, what);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<VmRegistry>> VmRegistry::open(const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return storage_error("creating " + dir.string() + ": " + ec.message());
+    // Absolute, because the domain XML names the disks by absolute path.
+    fs::path absolute = fs::absolute(dir).lexically_normal();
+    if (!absolute.has_filename()) absolute = absolute.parent_path();  // "/var/disks/"
+    std::unique_ptr<VmRegistry> registry(new VmRegistry(absolute));
+    fs::path file = dir / kFileName;
+    if (!fs::exists(file, ec)) return registry;
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) return storage_error("reading " + file.string());
+    json parsed = json::parse(text.str(), nullptr, false);
+    if (!parsed.is_object() || !parsed.contains("vms") || !parsed["vms"].is_object())
+        return storage_error(file.string() + ": not a VM registry");
+    for (const auto& [name, entry] : parsed["vms"].items()) {
+        if (!entry.is_object()) return storage_error(file.string() + ": bad entry " + name);
+        registry->vms_[name] = {entry.value("template", ""), entry.value("disk", ""),
+                                entry.value("pending_vcpus", 0u),
+                                entry.value("pending_memory_mib", std::uint64_t(0))};
+    }
+    return registry;
+}
+
+const ManagedVm* VmRegistry::find(const std::string& name) const {
+    auto it = vms_.find(name);
+    return it == vms_.end() ? nullptr : &it->second;
+}
+
+Status VmRegistry::put(const std::string& name, ManagedVm vm) {
+    auto next = vms_;
+    next[name] = std::move(vm);
+    Status s = save(next);
+    if (s) vms_ = std::move(next);
+    return s;
+}
+
+Status VmRegistry::erase(const std::string& name) {
+    if (!vms_.count(name)) return Status::ok();
+    auto next = vms_;
+    next.erase(name);
+    Status s = save(next);
+    if (s) vms_ = std::move(next);
+    return s;
+}
+
+fs::path VmRegistry::disk_path(const std::string& name) const {
+    return dir_ / (name + ".qcow2");
+}
+
+Status VmRegistry::save(const std::map<std::string, ManagedVm>& vms) const {
+    json body{{"vms", json::object()}};
+    for (const auto& [name, vm] : vms) {
+        json entry{{"template", vm.template_ref}, {"disk", vm.disk.string()}};
+        if (vm.pending_vcpus) entry["pending_vcpus"] = vm.pending_vcpus;
+        if (vm.pending_memory_mib) entry["pending_memory_mib"] = vm.pending_memory_mib;
+        body["vms"][name] = entry;
+    }
+    fs::path file = dir_ / kFileName;
+    fs::path tmp = dir_ / (std::string(kFileName) + ".tmp");
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << body.dump(2) << "\n";
+        out.flush();
+        if (!out) return storage_error("writing " + tmp.string());
+    }
+    std::error_code ec;
+    fs::rename(tmp, file, ec);
+    if (ec) {
+        fs::remove(tmp, ec);
+        return storage_error("renaming " + tmp.string() + ": " + ec.message());
+    }
+    return Status::ok();
+}
+
+}  // namespace provisioner::agent

@@ -1,0 +1,314 @@
+// provisioner-agent dom0: report and action cycles against a scripted server, with libvirt's
+// in-process test driver and a template store holding a tiny image made by qemu-img.
+#include <doctest/doctest.h>
+
+#include <deque>
+#include <fstream>
+#include <map>
+
+#include "provisioner/agent/dom0.h"
+#include "provisioner/vmhost/process.h"
+#include "provisioner/vmhost/qemu_img.h"
+#include "test_util.h"
+
+using namespace provisioner;
+using namespace provisioner::agent;
+using json = nlohmann::json;
+using imaging::http::ClientRequest;
+using imaging::http::ClientResponse;
+namespace fs = std::filesystem;
+
+namespace {
+
+ClientResponse reply(unsigned status, const json& body = nullptr) {
+    ClientResponse r;
+    r.transport_ok = true;
+    r.status = status;
+    if (!body.is_null()) r.body = body.dump();
+    return r;
+}
+
+ClientResponse unreachable() {
+    ClientResponse r;
+    r.error = "connect: Connection refused";
+    return r;
+}
+
+// The vms report answers with the next scripted action list (then no actions); action answers
+// get 204 unless `answers_down`. Records every request.
+struct FakeServer {
+    std::deque<json> action_lists;
+    bool answers_down = false;
+    std::vector<ClientRequest> requests;
+
+    ClientResponse operator()(const ClientRequest& request) {
+        requests.push_back(request);
+        std::string path = request.url.substr(request.url.find("/api/"));
+        if (path == "/api/v1/agent/vms") {
+            json actions = json::array();
+            if (!action_lists.empty()) {
+                actions = action_lists.front();
+                action_lists.pop_front();
+            }
+            return reply(200, {{"actions", actions}});
+        }
+        if (path.starts_with("/api/v1/agent/actions/"))
+            return answers_down ? unreachable() : reply(204);
+        return reply(404, {{"error", {{"code", "not_found"}, {"message", path}}}});
+    }
+    // {path suffix -> body} of the requests to paths starting with prefix, in order.
+    std::vector<std::pair<std::string, json>> posts(const std::string& prefix) const {
+        std::vector<std::pair<std::string, json>> out;
+        for (const auto& r : requests) {
+            std::string path = r.url.substr(r.url.find("/api/"));
+            if (path.starts_with(prefix))
+                out.emplace_back(path.substr(prefix.size()), json::parse(r.body));
+        }
+        return out;
+    }
+};
+
+bool have_qemu_img() {
+    static const bool present =
+        vmhost::make_process_runner()->run({"qemu-img", "--version"}).is_ok();
+    if (!present) MESSAGE("qemu-img is not installed: skipped");
+    return present;
+}
+
+json create_action(std::int64_t id, const std::string& name, const std::string& ref,
+                   unsigned vcpus = 2, std::uint64_t memory_mib = 512) {
+    return {{"id", id},
+            {"kind", "create"},
+            {"vm",
+             {{"name", name},
+              {"vcpus", vcpus},
+              {"memory_mib", memory_mib},
+              {"template", ref},
+              {"interfaces", {{{"mac", "52:54:00:d0:00:01"}, {"network", "default"}}}}}}};
+}
+
+json vm_action(std::int64_t id, const std::string& kind, const std::string& name,
+               unsigned vcpus = 0, std::uint64_t memory_mib = 0) {
+    return {{"id", id},
+            {"kind", kind},
+            {"vm", {{"name", name}, {"vcpus", vcpus}, {"memory_mib", memory_mib}}}};
+}
+
+// test:///default is one driver per process, shared with the vmhost tests: VM names here
+// start with "dom0-" and each case removes what it made.
+struct Fixture {
+    testutil::TempDir tmp;
+    std::unique_ptr<vmhost::ProcessRunner> runner = vmhost::make_process_runner();
+    std::unique_ptr<vmhost::Hypervisor> hypervisor;
+    std::unique_ptr<vmhost::TemplateStore> store;
+    std::unique_ptr<VmRegistry> registry;
+    std::unique_ptr<VmHost> host;
+    FakeServer fake;
+    ServerClient server{"http://server.test:8080", "host-token",
+                        [this](const ClientRequest& r) { return fake(r); }};
+    std::unique_ptr<Dom0Loop> loop;
+
+    Fixture() {
+        auto h = vmhost::open_libvirt("test:///default");
+        REQUIRE_MESSAGE(h.is_ok(), h.status().message());
+        hypervisor = std::move(*h);
+        vmhost::TemplateStoreOptions options;
+        options.runner = runner.get();
+        auto s = vmhost::TemplateStore::open(tmp / "templates", options);
+        REQUIRE_MESSAGE(s.is_ok(), s.status().message());
+        store = std::move(*s);
+        auto r = VmRegistry::open(tmp / "disks");
+        REQUIRE_MESSAGE(r.is_ok(), r.status().message());
+        registry = std::move(*r);
+        host = std::make_unique<VmHost>(VmHost{*hypervisor, *store, *registry, *runner});
+
+        fs::create_directories(tmp / "root/proc");
+        std::ofstream(tmp / "root/proc/loadavg") << "2.00 1.50 1.00 3/400 12345\n";
+        Dom0Options o;
+        o.mac = "52:54:00:00:00:01";
+        o.libvirt_uri = "test:///default";
+        o.root = tmp / "root";
+        o.reserved_vcpus = 1;
+        o.reserved_memory_mib = 1024;
+        Facts facts;
+        facts.cpu_cores = 4;
+        facts.memory_bytes = std::uint64_t(8) << 30;
+        loop = std::make_unique<Dom0Loop>(o, facts, server, *host);
+    }
+    ~Fixture() {
+        for (const auto& [name, vm] : registry->vms()) (void)hypervisor->destroy(name);
+    }
+    // A tiny qcow2 base template made by qemu-img, registered as tiny@1.
+    void add_tiny_template() {
+        vmhost::QemuImg qemu_img(*runner);
+        REQUIRE(qemu_img.create(tmp / "tiny.qcow2", "qcow2", 1 << 20).is_ok());
+        auto t = store->add({"tiny", "1", {"small"}, "", "qcow2"}, tmp / "tiny.qcow2",
+                            vmhost::AddMode::move);
+        REQUIRE_MESSAGE(t.is_ok(), t.status().message());
+    }
+    vmhost::DomainInfo domain(const std::string& name) {
+        auto d = hypervisor->get(name);
+        REQUIRE_MESSAGE(d.is_ok(), d.status().message());
+        return *d;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("agent dom0: create, reconfigure and remove a VM, answering each action") {
+    if (!have_qemu_img()) return;
+    Fixture f;
+    f.add_tiny_template();
+
+    f.fake.action_lists.push_back(json::array({create_action(1, "dom0-a", "tiny", 2, 512)}));
+    Dom0Cycle c = f.loop->cycle();
+    CHECK(c.reported);
+    CHECK(c.actions_ok == 1);
+    auto a = f.domain("dom0-a");
+    CHECK(a.vcpus == 2);
+    CHECK(a.memory_mib == 512);
+    fs::path disk = f.tmp / "disks/dom0-a.qcow2";
+    REQUIRE(a.disks.size() == 1);
+    CHECK(fs::path(a.disks[0]) == disk);
+    auto chain = vmhost::QemuImg(*f.runner).backing_chain(disk);
+    REQUIRE_MESSAGE(chain.is_ok(), chain.status().message());
+    REQUIRE(chain->size() == 2);
+    CHECK(chain->at(0).format == "qcow2");
+    CHECK(fs::equivalent(chain->at(1).filename, f.tmp / "templates/tiny@1.qcow2"));
+    auto answers = f.fake.posts("/api/v1/agent/actions/");
+    REQUIRE(answers.size() == 1);
+    CHECK(answers[0].first == "1");
+    CHECK(answers[0].second == json{{"ok", true}});
+
+    // Shrinking reaches the running domain ...
+    f.fake.action_lists.push_back(json::array({vm_action(2, "reconfigure", "dom0-a", 1, 256)}));
+    c = f.loop->cycle();
+    CHECK(c.actions_ok == 1);
+    a = f.domain("dom0-a");
+    CHECK(a.vcpus == 1);
+    CHECK(a.memory_mib == 256);
+    // ... growing beyond the boot-time maximum only its config: reported as pending, so the
+    // server does not plan it again.
+    f.fake.action_lists.push_back(json::array({vm_action(3, "reconfigure", "dom0-a", 4, 1024)}));
+    c = f.loop->cycle();
+    CHECK(c.actions_ok == 1);
+    f.loop->cycle();
+    json reported = f.fake.posts("/api/v1/agent/vms").back().second["vms"];
+    REQUIRE(reported.size() == 1);
+    CHECK(reported[0]["vcpus"] == 4);
+    CHECK(reported[0]["memory_mib"] == 1024);
+    CHECK(reported[0]["restart_pending"] == true);
+
+    f.fake.action_lists.push_back(json::array({vm_action(4, "remove", "dom0-a")}));
+    c = f.loop->cycle();
+    CHECK(c.actions_ok == 1);
+    CHECK(f.hypervisor->get("dom0-a").status().code() == Code::not_found);
+    CHECK(!fs::exists(disk));
+    CHECK(f.registry->vms().empty());
+    answers = f.fake.posts("/api/v1/agent/actions/");
+    REQUIRE(answers.size() == 4);
+    CHECK(answers[3].second["ok"] == true);
+}
+
+TEST_CASE("agent dom0: an unknown template fails its action and the next action still runs") {
+    if (!have_qemu_img()) return;
+    Fixture f;
+    f.add_tiny_template();
+    f.fake.action_lists.push_back(json::array({create_action(7, "dom0-x", "nosuch@1"),
+                                               create_action(8, "dom0-b", "label=small", 1, 256)}));
+    Dom0Cycle c = f.loop->cycle();
+    CHECK(c.actions_failed == 1);
+    CHECK(c.actions_ok == 1);
+    auto answers = f.fake.posts("/api/v1/agent/actions/");
+    REQUIRE(answers.size() == 2);
+    CHECK(answers[0].first == "7");
+    CHECK(answers[0].second["ok"] == false);
+    CHECK(answers[0].second["error"].get<std::string>().find("nosuch") != std::string::npos);
+    CHECK(answers[1].first == "8");
+    CHECK(answers[1].second["ok"] == true);
+    CHECK(f.hypervisor->get("dom0-x").status().code() == Code::not_found);
+    CHECK(!fs::exists(f.tmp / "disks/dom0-x.qcow2"));
+    CHECK(f.domain("dom0-b").memory_mib == 256);
+}
+
+TEST_CASE("agent dom0: the report carries the capacity and only the VMs this agent manages") {
+    if (!have_qemu_img()) return;
+    Fixture f;
+    f.add_tiny_template();
+    f.fake.action_lists.push_back(json::array({create_action(1, "dom0-c", "tiny@1", 1, 128)}));
+    f.loop->cycle();
+    f.loop->cycle();
+    auto reports = f.fake.posts("/api/v1/agent/vms");
+    REQUIRE(reports.size() == 2);
+    const json& first = reports[0].second;
+    CHECK(first["mac"] == "52:54:00:00:00:01");
+    CHECK(first["capacity"] == json{{"vcpus", 4},
+                                    {"memory_mib", 8192},
+                                    {"load", 0.5},
+                                    {"reserved_vcpus", 1},
+                                    {"reserved_memory_mib", 1024},
+                                    {"libvirt_uri", "test:///default"}});
+    // test:///default has its own domain "test": not ours, so not reported.
+    CHECK(first["vms"] == json::array());
+    CHECK(reports[1].second["vms"] == json::array({{{"name", "dom0-c"},
+                                                    {"vcpus", 1},
+                                                    {"memory_mib", 128},
+                                                    {"template", "tiny@1"},
+                                                    {"state", "running"}}}));
+}
+
+TEST_CASE("agent dom0: actions on VMs it does not manage, and bad actions, are refused") {
+    Fixture f;
+    f.fake.action_lists.push_back(
+        json::array({vm_action(1, "remove", "test"), json{{"id", 2}, {"kind", "explode"}},
+                     vm_action(3, "migrate", "test")}));
+    Dom0Cycle c = f.loop->cycle();
+    CHECK(c.actions_failed == 3);
+    CHECK(f.hypervisor->get("test").is_ok());
+    auto answers = f.fake.posts("/api/v1/agent/actions/");
+    REQUIRE(answers.size() == 3);
+    CHECK(answers[0].second["error"].get<std::string>().find("not managed") != std::string::npos);
+    CHECK(answers[1].second["error"].get<std::string>().find("explode") != std::string::npos);
+    CHECK(answers[2].second["error"].get<std::string>().find("to_uri") != std::string::npos);
+}
+
+TEST_CASE("agent dom0: an answer the server missed is posted again, the action not rerun") {
+    if (!have_qemu_img()) return;
+    Fixture f;
+    f.add_tiny_template();
+    json create = create_action(5, "dom0-d", "tiny");
+    f.fake.action_lists.push_back(json::array({create}));
+    f.fake.answers_down = true;
+    CHECK(f.loop->cycle().actions_ok == 1);
+    // The server still holds the action unanswered and hands it out again.
+    f.fake.answers_down = false;
+    f.fake.action_lists.push_back(json::array({create}));
+    Dom0Cycle c = f.loop->cycle();
+    CHECK(c.actions_ok == 0);
+    CHECK(c.actions_failed == 0);
+    auto answers = f.fake.posts("/api/v1/agent/actions/");
+    REQUIRE(answers.size() >= 2);
+    CHECK(answers.back().first == "5");
+    CHECK(answers.back().second == json{{"ok", true}});
+}
+
+TEST_CASE("agent dom0: a VM migrated in (its disk in --disks) is adopted with its template") {
+    if (!have_qemu_img()) return;
+    Fixture f;
+    f.add_tiny_template();
+    // What a migration leaves on the destination: the overlay at the same path, the domain.
+    auto disk = f.store->create_overlay("tiny", f.registry->disk_path("dom0-m"));
+    REQUIRE_MESSAGE(disk.is_ok(), disk.status().message());
+    vmhost::VmSpec spec;
+    spec.name = "dom0-m";
+    spec.vcpus = 1;
+    spec.memory_mib = 128;
+    spec.disk = *disk;
+    REQUIRE(f.hypervisor->create(spec).is_ok());
+    f.loop->cycle();
+    json vms = f.fake.posts("/api/v1/agent/vms").back().second["vms"];
+    REQUIRE(vms.size() == 1);
+    CHECK(vms[0]["name"] == "dom0-m");
+    CHECK(vms[0]["template"] == "tiny@1");
+    REQUIRE(f.registry->find("dom0-m"));
+}
