@@ -77,6 +77,7 @@ void mount_api(imaging::http::Router& router, ApiContext& ctx,
     mount_image_api(router, ctx);
     mount_deployment_api(router, ctx);
     mount_agent_api(router, ctx);
+    mount_site_api(router, ctx);
     mount_boot_paths(router, ctx);
     imaging::torrent::mount_tracker(router, std::move(tracker));
     // The errors the HTTP layer answers by itself (unknown path, method, oversized request)

@@ -13,6 +13,7 @@
 #include "imaging/http/router.h"
 #include "orchestrator.h"
 #include "provisioner/store.h"
+#include "vm_registry.h"
 
 namespace provisioner::server {
 
@@ -29,6 +30,7 @@ struct ApiContext {
     Store& store;
     Authenticator& auth;
     Orchestrator& orchestrator;
+    VmRegistry& vms;  // the Dom0 agents' reports and the VM action queue
     HostObserver& hosts;
     const ServerConfig& config;
     const imaging::VerifyKey& image_key;  // imported images must be signed by its pair
@@ -44,6 +46,7 @@ void mount_image_api(imaging::http::Router& router, ApiContext& ctx);
 void mount_deployment_api(imaging::http::Router& router, ApiContext& ctx);
 void mount_agent_api(imaging::http::Router& router, ApiContext& ctx);
 void mount_boot_paths(imaging::http::Router& router, ApiContext& ctx);
+void mount_site_api(imaging::http::Router& router, ApiContext& ctx);  // site, vms, agent vms
 
 // All of the above, plus health, events, tokens and the BitTorrent tracker.
 void mount_api(imaging::http::Router& router, ApiContext& ctx,

@@ -139,7 +139,8 @@ int run_server(ServerConfig config) {
         dhcp = std::move(*prepared);
     }
     Authenticator auth(store, init->host_secret);
-    ApiContext ctx{store, auth, orchestrator, dhcp ? static_cast<HostObserver&>(*dhcp) : no_dhcp,
+    VmRegistry vms;
+    ApiContext ctx{store, auth, orchestrator, vms, dhcp ? static_cast<HostObserver&>(*dhcp) : no_dhcp,
                    config, *key, kVersion};
     auto tracker = std::make_shared<imaging::torrent::Tracker>(imaging::torrent::TrackerOptions{},
                                                                rack_map(store));

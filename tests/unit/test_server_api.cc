@@ -17,102 +17,16 @@
 #include "orchestrator.h"
 #include "provisioner/recovery.h"
 #include "state.h"
+#include "test_server_fixture.h"
 #include "test_util.h"
 
 using namespace provisioner;
 using namespace provisioner::server;
 using nlohmann::json;
 namespace bhttp = imaging::http::bhttp;
+using namespace servertest;
 
 namespace {
-
-// Starts nothing: every spawn gets a pid that never ends (until signalled).
-class FakeLauncher : public pxe::ProcessLauncher {
-  public:
-    imaging::Result<int> spawn(const std::vector<std::string>& argv) override {
-        spawned.push_back(argv);
-        return next_pid++;
-    }
-    std::optional<pxe::ExitStatus> try_reap(int pid) override {
-        if (signalled.contains(pid)) return pxe::ExitStatus::signaled(signalled[pid]);
-        return std::nullopt;
-    }
-    void send_signal(int pid, int sig) override { signalled[pid] = sig; }
-
-    std::vector<std::vector<std::string>> spawned;
-    std::map<int, int> signalled;
-    int next_pid = 1000;
-};
-
-struct Server {
-    Server() {
-        config.state_dir = dir.path();
-        config.listen = "127.0.0.1:8080";
-        config.multicast_interface = "eth0";
-        config.auto_threshold = 3;
-        REQUIRE(finish_config(config, "/usr/bin/provisionerd").empty());
-        auto opened = open_sqlite_store(":memory:");
-        REQUIRE(opened.is_ok());
-        store = std::move(*opened);
-        StateFiles files{dir.path()};
-        auto init = initialise_state(files, *store);
-        REQUIRE_MESSAGE(init.is_ok(), init.status().message());
-        std::ifstream in(files.operator_token());
-        in >> token;
-        auto key = imaging::VerifyKey::load(files.public_key());
-        REQUIRE(key.is_ok());
-        verify_key = std::make_unique<imaging::VerifyKey>(*key);
-        auth = std::make_unique<Authenticator>(*store, init->host_secret);
-        orchestrator = std::make_unique<Orchestrator>(*store, config, launcher, "PEM",
-                                                      [](const std::string&) {});
-        ctx = std::make_unique<ApiContext>(ApiContext{*store, *auth, *orchestrator, no_dhcp,
-                                                      config, *verify_key, "test"});
-        mount_api(router, *ctx, std::make_shared<imaging::torrent::Tracker>());
-    }
-
-    imaging::http::Response call(bhttp::verb method, const std::string& target,
-                                 const std::string& body = "", const std::string& bearer = "-") {
-        imaging::http::Request req{method, target, 11};
-        std::string who = bearer == "-" ? token : bearer;
-        if (!who.empty()) req.set(bhttp::field::authorization, "Bearer " + who);
-        req.body() = body;
-        req.prepare_payload();
-        return router.route(req, {});
-    }
-    json call_json(bhttp::verb method, const std::string& target, const std::string& body = "",
-                   const std::string& bearer = "-") {
-        auto res = call(method, target, body, bearer);
-        last_status = res.result_int();
-        return json::parse(res.body(), nullptr, false);
-    }
-
-    // A signed one-chunk image in the state dir, imported.
-    json import_image(const std::string& version = "1") {
-        auto raw = dir / ("raw-" + version);
-        std::ofstream(raw) << std::string(100000, 'x') << version;
-        auto key = imaging::SigningKey::load(StateFiles{dir.path()}.signing_key());
-        REQUIRE(key.is_ok());
-        imaging::PackOptions options;
-        options.name = "dom0";
-        options.version = version;
-        REQUIRE(imaging::pack_image(raw, dir / ("img-" + version), *key, options).is_ok());
-        return call_json(bhttp::verb::post, "/api/v1/images",
-                         json{{"path", (dir / ("img-" + version)).string()}}.dump());
-    }
-
-    testutil::TempDir dir;
-    ServerConfig config;
-    std::unique_ptr<Store> store;
-    std::string token;
-    std::unique_ptr<imaging::VerifyKey> verify_key;
-    std::unique_ptr<Authenticator> auth;
-    FakeLauncher launcher;
-    std::unique_ptr<Orchestrator> orchestrator;
-    NoDhcp no_dhcp;
-    std::unique_ptr<ApiContext> ctx;
-    imaging::http::Router router;
-    unsigned last_status = 0;
-};
 
 std::string host_body(const char* mac, const char* name) {
     return json{{"mac", mac}, {"name", name}, {"rack", "r1"}}.dump();

@@ -1,0 +1,61 @@
+// vm list | recall: the VMs the Dom0 agents report, and removing them in batch.
+#include <memory>
+
+#include "commands.h"
+#include "output/format.h"
+#include "output/table.h"
+
+namespace provisioner::cli {
+namespace {
+
+int vm_list(Session& s) {
+    auto r = s.api().get("/api/v1/vms");
+    if (!r) return s.fail(r.error());
+    if (s.json()) return s.print_json(r.json());
+    const auto& vms = field(r.json(), "vms");
+    if (vms.empty()) {
+        s.err() << "no VMs reported; apply a site with: provisioner site apply FILE\n";
+        return kExitOk;
+    }
+    Table table({"NAME", "HOST", "VCPUS", "MEMORY", "TEMPLATE", "STATE"});
+    for (const auto& vm : vms) {
+        table.add_row({text(field(vm, "name")), text(field(vm, "host")), text(field(vm, "vcpus")),
+                       text(field(vm, "memory_mib")) + " MiB", text(field(vm, "template")),
+                       text(field(vm, "state"))});
+    }
+    table.align_right(2);
+    table.align_right(3);
+    s.out() << table.render();
+    return kExitOk;
+}
+
+int vm_recall(Session& s, const std::string& selector) {
+    auto r = s.api().post("/api/v1/vms/recall", {{"selector", selector}});
+    if (!r) return s.fail(r.error());
+    if (s.json()) return s.print_json(r.json());
+    const auto& actions = field(r.json(), "actions");
+    if (actions.empty()) {
+        s.err() << "no reported VM matches '" << selector << "'; nothing to recall\n";
+        return kExitOk;
+    }
+    s.out() << "recalling " << actions.size() << (actions.size() == 1 ? " VM:" : " VMs:");
+    for (const auto& action : actions) s.out() << " " << text(field(field(action, "vm"), "name"));
+    s.out() << "\n";
+    return kExitOk;
+}
+
+}  // namespace
+
+void add_vm_commands(CLI::App& app, Action& chosen) {
+    auto* vm = app.add_subcommand("vm", "List the VMs the hosts report, and recall them");
+    vm->require_subcommand(1);
+    auto* list = vm->add_subcommand("list", "List the reported VMs as a table")->alias("ls");
+    on_run(list, chosen, [](Session& s) { return vm_list(s); });
+
+    auto selector = std::make_shared<std::string>();
+    auto* recall = vm->add_subcommand("recall", "Destroy the VMs whose names match, on every host");
+    recall->add_option("SELECTOR", *selector, "a name glob (web-*), or all")->required();
+    on_run(recall, chosen, [selector](Session& s) { return vm_recall(s, *selector); });
+}
+
+}  // namespace provisioner::cli

@@ -1,0 +1,203 @@
+// /api/v1/site/*, /api/v1/vms and the Dom0 agent's /api/v1/agent/vms and /agent/actions/{id}:
+// the site file planned against the agents' reports, applied through the VM registry's queue.
+#include <charconv>
+#include <functional>
+
+#include "api.h"
+#include "api_support.h"
+#include "provisioner/placement.h"
+#include "provisioner/reconcile.h"
+#include "provisioner/site.h"
+#include "site_json.h"
+#include "vm_registry.h"
+
+namespace provisioner::server {
+
+using imaging::http::bhttp::verb;
+using nlohmann::json;
+
+namespace {
+
+Response bad_request(const Request& req, const std::string& message) {
+    return status_response(req, Status::error(Code::invalid_argument, message));
+}
+
+// A site file and its plan against the latest reports, or the answer to give instead.
+struct Planned {
+    site::Site site;
+    reconcile::Plan plan;
+    std::optional<Response> refused;
+};
+
+Planned plan_from_body(ApiContext& ctx, const Request& req) {
+    Planned out;
+    auto body = json_body(req);
+    if (!body) return {{}, {}, body_error(req, body.status())};
+    auto xml = string_field(*body, "site");
+    if (!xml) return {{}, {}, status_response(req, xml.status())};
+    std::string algorithm = optional_string(*body, "algorithm");
+    if (!algorithm.empty()) {
+        if (auto placer = placement::make_placer(algorithm); !placer)
+            return {{}, {}, status_response(req, placer.status())};
+    }
+    site::ParsedSite parsed = site::parse_site(*xml);
+    if (!parsed.ok()) {
+        json lines = json::array();
+        for (const site::Problem& p : parsed.problems)
+            lines.push_back({{"line", p.line}, {"message", p.message}});
+        json error = {
+            {"code", "invalid_argument"}, {"message", parsed.summary("site")}, {"lines", lines}};
+        return {
+            {}, {}, json_response(req, status::bad_request, {{"error", error}, {"lines", lines}})};
+    }
+    reconcile::ActualState actual = ctx.vms.actual();
+    if (actual.hosts.empty() && !parsed.site.vms.empty())
+        return {{},
+                {},
+                error_response(req, status::conflict, "conflict",
+                               "no host has reported its VMs yet (provisioner-agent dom0 "
+                               "runs on each host); nothing can be placed")};
+    auto plan = reconcile::plan_site(parsed.site, actual, algorithm);
+    if (!plan)
+        return {{}, {}, error_response(req, status::conflict, "conflict", plan.status().message())};
+    out.site = std::move(parsed.site);
+    out.plan = std::move(*plan);
+    return out;
+}
+
+json plan_json(const reconcile::Plan& plan) {
+    json steps = json::array();
+    for (const reconcile::Action& a : plan.actions) steps.push_back(step_json(a));
+    json placed = json::array();
+    for (const placement::Assignment& a : plan.placement)
+        placed.push_back({{"vm", a.vm}, {"host", a.host}, {"reason", a.reason}});
+    return {{"plan", steps}, {"text", plan.describe()}, {"placement", placed}};
+}
+
+Response site_diff(ApiContext& ctx, const Request& req) {
+    Planned p = plan_from_body(ctx, req);
+    if (p.refused) return std::move(*p.refused);
+    return json_response(req, status::ok, plan_json(p.plan));
+}
+
+Response site_apply(ApiContext& ctx, const Request& req) {
+    Planned p = plan_from_body(ctx, req);
+    if (p.refused) return std::move(*p.refused);
+    auto id = ctx.vms.enqueue_apply(p.plan, p.site, ctx.store.now());
+    if (!id) return error_response(req, status::conflict, "conflict", id.status().message());
+    json out = plan_json(p.plan);
+    out["apply"] = *id;
+    return json_response(req, status::accepted, out);
+}
+
+Response site_status(ApiContext& ctx, const Request& req) {
+    json applies = json::array();
+    for (const ApplyRecord& a : ctx.vms.applies()) {
+        json steps = json::array();
+        for (const VmAction& s : a.steps) steps.push_back(apply_step_json(s));
+        applies.push_back(
+            {{"id", a.id}, {"created_at", a.created_at}, {"state", a.state}, {"steps", steps}});
+    }
+    return json_response(req, status::ok, {{"applies", applies}});
+}
+
+Response list_vms(ApiContext& ctx, const Request& req) {
+    json vms = json::array();
+    for (const HostReport& r : ctx.vms.reports()) {
+        for (const ReportedVm& vm : r.vms) {
+            json v = vm_json(vm);
+            v["host"] = r.name;
+            vms.push_back(std::move(v));
+        }
+    }
+    return json_response(req, status::ok, {{"vms", vms}});
+}
+
+Response recall(ApiContext& ctx, const Request& req) {
+    auto body = json_body(req);
+    if (!body) return body_error(req, body.status());
+    auto selector = string_field(*body, "selector");
+    if (!selector) return status_response(req, selector.status());
+    if (selector->empty()) return bad_request(req, "selector must not be empty");
+    json actions = json::array();
+    for (const VmAction& a : ctx.vms.recall(*selector)) actions.push_back(action_json(a));
+    return json_response(req, status::accepted, {{"actions", actions}});
+}
+
+// Runs fn with the host of a host-token request and its JSON body, or answers 401/403/400.
+Response with_host(ApiContext& ctx, const Request& req,
+                   const std::function<Response(const Host&, const json&)>& fn) {
+    Principal who = identify(req, ctx.auth);
+    if (who.kind != Principal::Kind::host_token) return std::move(*require_host(req, who, 0));
+    auto host = ctx.store.get_host(*who.host);
+    if (!host) return status_response(req, host.status());
+    auto body = json_body(req);
+    if (!body) return body_error(req, body.status());
+    return fn(*host, *body);
+}
+
+Response agent_vms(ApiContext& ctx, const Request& req, const Host& host, const json& body) {
+    if (body.contains("mac")) {
+        auto mac = mac_field(body, "mac");
+        if (!mac) return status_response(req, mac.status());
+        if (*mac != host.mac)
+            return error_response(req, status::forbidden, "forbidden",
+                                  "this token is for " + host.mac.str() + ", not " + mac->str());
+    }
+    HostReport report;
+    if (Status s = read_vm_report(body, report); !s) return status_response(req, s);
+    report.host = host.id;
+    report.name = host.name;
+    report.ip = host.ip;
+    report.reported_at = ctx.store.now();
+    ctx.vms.report(std::move(report));
+    json actions = json::array();
+    for (const VmAction& a : ctx.vms.pending_for(host.id)) actions.push_back(action_json(a));
+    return json_response(req, status::ok, {{"actions", actions}});
+}
+
+Response agent_answer(ApiContext& ctx, const Request& req, const Host& host, const json& body) {
+    auto rest = path_rest(req, "/api/v1/agent/actions/");
+    ActionId id = 0;
+    if (!rest || rest->empty() ||
+        std::from_chars(rest->data(), rest->data() + rest->size(), id).ptr !=
+            rest->data() + rest->size())
+        return bad_request(req, "the action id must be a number");
+    auto owner = ctx.vms.action_host(id);
+    if (!owner)
+        return status_response(req,
+                               Status::error(Code::not_found, "no action " + std::to_string(id)));
+    if (*owner != host.id)
+        return error_response(req, status::forbidden, "forbidden",
+                              "action " + std::to_string(id) + " belongs to another host");
+    auto ok = body.find("ok");
+    if (ok == body.end() || !ok->is_boolean()) return bad_request(req, "an answer needs ok");
+    if (Status s = ctx.vms.answer(id, ok->get<bool>(), optional_string(body, "error")); !s)
+        return status_response(req, s);
+    return imaging::http::make_response(req, status::no_content, "");
+}
+
+}  // namespace
+
+void mount_site_api(imaging::http::Router& router, ApiContext& ctx) {
+    auto guarded = [&ctx](Response (*fn)(ApiContext&, const Request&)) {
+        return operator_only(ctx.auth, [&ctx, fn](const Request& r) { return fn(ctx, r); });
+    };
+    router.add(verb::post, "/api/v1/site/diff", guarded(site_diff));
+    router.add(verb::post, "/api/v1/site/apply", guarded(site_apply));
+    router.add(verb::get, "/api/v1/site/status", guarded(site_status));
+    router.add(verb::get, "/api/v1/vms", guarded(list_vms));
+    router.add(verb::post, "/api/v1/vms/recall", guarded(recall));
+
+    using AgentFn = Response (*)(ApiContext&, const Request&, const Host&, const json&);
+    auto scoped = [&ctx](AgentFn fn) {
+        return [&ctx, fn](const Request& req, const imaging::http::RequestContext&) {
+            return with_host(
+                ctx, req, [&](const Host& h, const json& body) { return fn(ctx, req, h, body); });
+        };
+    };
+    router.add(verb::post, "/api/v1/agent/vms", scoped(agent_vms));
+    router.add_prefix(verb::post, "/api/v1/agent/actions/", scoped(agent_answer));
+}
+
+}  // namespace provisioner::server

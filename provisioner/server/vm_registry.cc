@@ -1,0 +1,282 @@
+#include "vm_registry.h"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+
+namespace provisioner::server {
+
+const char* to_string(ActionState state) {
+    switch (state) {
+        case ActionState::waiting:
+            return "waiting";
+        case ActionState::released:
+            return "released";
+        case ActionState::done:
+            return "done";
+        case ActionState::failed:
+            return "failed";
+        case ActionState::skipped:
+            return "skipped";
+    }
+    return "unknown";
+}
+
+VmSpec spec_from_site(const site::Site& site, const site::Vm& vm) {
+    VmSpec spec{vm.name, vm.vcpus, vm.memory_mib, vm.image.str(), {}};
+    for (const site::Interface& i : vm.interfaces) {
+        VmInterfaceSpec out{i.hwaddr, i.network, 0};
+        for (const site::Network& n : site.networks)
+            if (n.name == i.network) out.vlan = n.vlan;
+        spec.interfaces.push_back(std::move(out));
+    }
+    return spec;
+}
+
+namespace {
+
+bool touches_same_host(const reconcile::Action& a, const reconcile::Action& b) {
+    auto touches = [](const reconcile::Action& x, const std::string& host) {
+        return !host.empty() && (x.host == host || x.from_host == host);
+    };
+    return touches(a, b.host) || touches(a, b.from_host);
+}
+
+}  // namespace
+
+void VmRegistry::report(HostReport report) {
+    std::lock_guard lock(mu_);
+    reports_[report.host] = std::move(report);
+}
+
+std::vector<HostReport> VmRegistry::reports() const {
+    std::lock_guard lock(mu_);
+    std::vector<HostReport> out;
+    for (const auto& [id, r] : reports_) out.push_back(r);
+    return out;
+}
+
+reconcile::ActualState VmRegistry::actual() const {
+    std::lock_guard lock(mu_);
+    reconcile::ActualState state;
+    for (const auto& [id, r] : reports_) {
+        reconcile::ActualHost h;
+        h.name = r.name;
+        h.address = r.ip;
+        h.vcpus = r.capacity.vcpus;
+        h.memory_mib = r.capacity.memory_mib;
+        h.load = r.capacity.load;
+        h.reserved_vcpus = r.capacity.reserved_vcpus;
+        h.reserved_memory_mib = r.capacity.reserved_memory_mib;
+        for (const ReportedVm& vm : r.vms)
+            h.vms.push_back({vm.name, vm.vcpus, vm.memory_mib, vm.template_ref});
+        state.hosts.push_back(std::move(h));
+    }
+    return state;
+}
+
+const HostReport* VmRegistry::report_by_name_locked(const std::string& name) const {
+    for (const auto& [id, r] : reports_)
+        if (r.name == name) return &r;
+    return nullptr;
+}
+
+Result<ApplyId> VmRegistry::enqueue_apply(const reconcile::Plan& plan, const site::Site& site,
+                                          Timestamp now) {
+    std::lock_guard lock(mu_);
+    std::vector<VmAction> made;
+    for (const reconcile::Action& step : plan.actions) {
+        VmAction a;
+        a.step = step;
+        const std::string& agent =
+            step.kind == reconcile::ActionKind::migrate ? step.from_host : step.host;
+        const HostReport* runs = report_by_name_locked(agent);
+        if (!runs)
+            return Status::error(Code::invalid_argument, "step for VM " + step.vm + " names host " +
+                                                             agent + ", which has not reported");
+        a.host = runs->host;
+        if (step.kind == reconcile::ActionKind::migrate) {
+            const HostReport* to = report_by_name_locked(step.host);
+            if (!to)
+                return Status::error(
+                    Code::invalid_argument,
+                    "migration of " + step.vm + " to unreported host " + step.host);
+            a.to_uri = to->capacity.libvirt_uri;
+        }
+        if (const site::Vm* vm = site.find_vm(step.vm)) {
+            a.vm = spec_from_site(site, *vm);
+        } else {
+            a.vm.name = step.vm;
+            for (const ReportedVm& r : runs->vms)
+                if (r.name == step.vm) a.vm.template_ref = r.template_ref;
+        }
+        a.vm.vcpus = step.vcpus;
+        a.vm.memory_mib = step.memory_mib;
+        if (!step.image.empty()) a.vm.template_ref = step.image;
+        made.push_back(std::move(a));
+    }
+    Apply apply{next_apply_++, now, {}};
+    for (VmAction& a : made) {
+        a.id = next_action_++;
+        a.apply = apply.id;
+        apply.steps.push_back(a.id);
+        actions_.emplace(a.id, std::move(a));
+    }
+    release_locked(apply);
+    ApplyId id = apply.id;
+    applies_.emplace(id, std::move(apply));
+    trim_locked();
+    return id;
+}
+
+void VmRegistry::release_locked(Apply& apply) {
+    for (std::size_t i = 0; i < apply.steps.size(); ++i) {
+        VmAction& a = actions_.at(apply.steps[i]);
+        if (a.state != ActionState::waiting) continue;
+        bool blocked = false, behind_failure = false;
+        for (std::size_t j = 0; j < i; ++j) {
+            const VmAction& before = actions_.at(apply.steps[j]);
+            if (a.step.kind != reconcile::ActionKind::migrate &&
+                !touches_same_host(a.step, before.step))
+                continue;
+            if (before.state == ActionState::failed || before.state == ActionState::skipped)
+                behind_failure = true;
+            else if (before.state != ActionState::done)
+                blocked = true;
+        }
+        if (behind_failure) {
+            a.state = ActionState::skipped;
+            a.error = "not run: an earlier step on its hosts failed";
+        } else if (!blocked) {
+            a.state = ActionState::released;
+        }
+    }
+}
+
+std::string VmRegistry::apply_state_locked(const Apply& apply) const {
+    bool all_done = true;
+    for (ActionId id : apply.steps) {
+        ActionState s = actions_.at(id).state;
+        if (s == ActionState::failed) return "failed";
+        if (s != ActionState::done) all_done = false;
+    }
+    return all_done ? "succeeded" : "running";
+}
+
+void VmRegistry::trim_locked() {
+    std::vector<ApplyId> finished;  // newest first
+    for (auto it = applies_.rbegin(); it != applies_.rend(); ++it)
+        if (apply_state_locked(it->second) != "running") finished.push_back(it->first);
+    for (std::size_t i = keep_applies_; i < finished.size(); ++i) {
+        for (ActionId id : applies_.at(finished[i]).steps) actions_.erase(id);
+        applies_.erase(finished[i]);
+    }
+}
+
+std::vector<VmAction> VmRegistry::recall(const std::string& selector) {
+    std::lock_guard lock(mu_);
+    std::vector<VmAction> made;
+    for (const auto& [host, r] : reports_) {
+        for (const ReportedVm& vm : r.vms) {
+            if (selector != "all" && fnmatch(selector.c_str(), vm.name.c_str(), 0) != 0) continue;
+            VmAction a;
+            a.id = next_action_++;
+            a.host = host;
+            a.step.kind = reconcile::ActionKind::remove;
+            a.step.vm = vm.name;
+            a.step.host = r.name;
+            a.step.vcpus = vm.vcpus;
+            a.step.memory_mib = vm.memory_mib;
+            a.step.reason = "recalled (" + selector + ")";
+            a.vm = {vm.name, vm.vcpus, vm.memory_mib, vm.template_ref, {}};
+            a.state = ActionState::released;
+            actions_.emplace(a.id, a);
+            made.push_back(std::move(a));
+        }
+    }
+    return made;
+}
+
+std::vector<VmAction> VmRegistry::pending_for(HostId host) const {
+    std::lock_guard lock(mu_);
+    std::vector<VmAction> out;
+    for (const auto& [id, a] : actions_)  // ids grow: oldest first
+        if (a.host == host && a.state == ActionState::released) out.push_back(a);
+    return out;
+}
+
+std::optional<HostId> VmRegistry::action_host(ActionId id) const {
+    std::lock_guard lock(mu_);
+    auto it = actions_.find(id);
+    if (it == actions_.end()) return std::nullopt;
+    return it->second.host;
+}
+
+Status VmRegistry::answer(ActionId id, bool ok, const std::string& error) {
+    std::lock_guard lock(mu_);
+    auto it = actions_.find(id);
+    if (it == actions_.end())
+        return Status::error(Code::not_found, "no action " + std::to_string(id));
+    VmAction& a = it->second;
+    if (a.state != ActionState::released)
+        return Status::error(Code::illegal_transition,
+                             "action " + std::to_string(id) + " is " + to_string(a.state));
+    a.state = ok ? ActionState::done : ActionState::failed;
+    a.error = ok ? "" : (error.empty() ? "failed" : error);
+    if (ok) record_effect_locked(a);
+    if (a.apply == 0) {
+        actions_.erase(it);  // a recall is reported nowhere once answered
+        return Status::ok();
+    }
+    auto apply = applies_.find(a.apply);
+    if (apply != applies_.end()) release_locked(apply->second);
+    trim_locked();
+    return Status::ok();
+}
+
+void VmRegistry::record_effect_locked(const VmAction& a) {
+    auto erase_from = [&](HostReport& r) {
+        std::erase_if(r.vms, [&](const ReportedVm& vm) { return vm.name == a.vm.name; });
+    };
+    auto by_name = [&](const std::string& name) -> HostReport* {
+        for (auto& [id, r] : reports_)
+            if (r.name == name) return &r;
+        return nullptr;
+    };
+    HostReport* here = reports_.contains(a.host) ? &reports_.at(a.host) : nullptr;
+    if (!here) return;
+    ReportedVm vm{a.vm.name, a.vm.vcpus, a.vm.memory_mib, a.vm.template_ref, "running"};
+    switch (a.step.kind) {
+        case reconcile::ActionKind::remove:
+            erase_from(*here);
+            break;
+        case reconcile::ActionKind::create:
+        case reconcile::ActionKind::reconfigure:
+            for (const ReportedVm& old : here->vms)
+                if (old.name == vm.name && a.step.kind == reconcile::ActionKind::reconfigure)
+                    vm.template_ref = old.template_ref, vm.state = old.state;
+            erase_from(*here);
+            here->vms.push_back(std::move(vm));
+            break;
+        case reconcile::ActionKind::migrate:
+            erase_from(*here);
+            if (HostReport* to = by_name(a.step.host)) {
+                erase_from(*to);
+                to->vms.push_back(std::move(vm));
+            }
+            break;
+    }
+}
+
+std::vector<ApplyRecord> VmRegistry::applies() const {
+    std::lock_guard lock(mu_);
+    std::vector<ApplyRecord> out;
+    for (auto it = applies_.rbegin(); it != applies_.rend(); ++it) {
+        ApplyRecord r{it->second.id, it->second.created_at, apply_state_locked(it->second), {}};
+        for (ActionId id : it->second.steps) r.steps.push_back(actions_.at(id));
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+}  // namespace provisioner::server
