@@ -137,8 +137,15 @@ pv_check_disks() {
 
 # pv_demo TRANSPORT: the whole demonstration on a rack that is up: provisionerd and dnsmasq,
 # the image imported, the hosts enrolled by CSV, deployed, PXE-booted, imaged by their agents
-# while the CLI watches, every disk checked.
+# while the CLI watches, every disk checked; then provisionerd stopped.
 pv_demo() {
+    pv_provision "$@"
+    pv_stop_server
+    echo "  provisionerd stopped on SIGTERM, and dnsmasq with it"
+}
+
+# pv_provision TRANSPORT: pv_demo without the stop: the server keeps running, hosts imaged.
+pv_provision() {
     local transport=$1 i d
     echo "== a Dom0-like image (ext4, ${PV_IMAGE_MIB} MiB)"
     pv_make_image
@@ -170,6 +177,4 @@ pv_demo() {
             rack_fail "host $i: its iPXE script does not boot the local disk after imaging"
     done
     echo "  every imaged host's iPXE script now boots its local disk"
-    pv_stop_server
-    echo "  provisionerd stopped on SIGTERM, and dnsmasq with it"
 }

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The site file end to end: a rack provisioned (PXE, agent, delta), each host's Dom0 agent
+# reporting ready and then running `provisioner-agent dom0` against libvirt's test driver with
+# a template store seeded with a small qcow2 template; `provisioner site apply` of an XSM site
+# file creates the VMs; the file is edited (a VM added, one removed, one resized) and applied
+# again; a third apply of the same file changes nothing. libvirt's state, as the agents report
+# it, is checked after each apply.
+set -euo pipefail
+source "$(dirname "$0")/lib/rack.sh"
+rack_require qemu-img
+rack_up 2
+source "$(dirname "$0")/lib/provisioner.sh"
+PV_IMAGE_MIB=64
+pv_provision delta >/dev/null
+echo "== rack imaged; each host's Dom0 agent reports ready and starts its VM loop"
+for i in 1 2; do
+    rack_exec "$i" "$PV_BIN/provisioner-agent" ready --cmdline "$RACK_DIR/h$i.cmdline" >/dev/null 2>&1 ||
+        rack_fail "host $i: ready failed"
+    mkdir -p "$RACK_DIR/tpl$i" "$RACK_DIR/disks$i"
+    qemu-img create -q -f qcow2 "$RACK_DIR/base$i.qcow2" 64M
+    "$PV_BIN/provisioner-agent" template add --templates "$RACK_DIR/tpl$i" --name debian --version 1 \
+        "$RACK_DIR/base$i.qcow2" >/dev/null || rack_fail "host $i: template add failed"
+    rack_bg "$i" "dom0-$i" "$PV_BIN/provisioner-agent" dom0 --cmdline "$RACK_DIR/h$i.cmdline" \
+        --libvirt test:///default --templates "$RACK_DIR/tpl$i" --disks "$RACK_DIR/disks$i" \
+        --interval 0.3 --reserved-vcpus 0 --reserved-memory-mib 0
+done
+[ "$(pv_cli --json host list | jq -r '[.hosts[].state] | unique | join(",")')" = ready ] ||
+    rack_fail "hosts are not ready: $(pv_cli host list)"
+
+# site VM... : the XSM file with these VMs ("name vcpus mem [dom0]").
+site() {
+    echo '<XSMConfig placement="round-robin">'
+    echo '<Set name="demo"><Owner>ops@example.com</Owner>'
+    local spec name vcpus mem dom0
+    for spec in "$@"; do
+        read -r name vcpus mem dom0 <<<"$spec"
+        echo "<VM name=\"$name\"><VCPUS>$vcpus</VCPUS><MEM>$mem</MEM><TEMPLATE>debian</TEMPLATE>${dom0:+<DOM0>$dom0</DOM0>}</VM>"
+    done
+    echo '</Set></XSMConfig>'
+}
+# expect_vms "name vcpus mem host"...: the agents' reports (libvirt's state) hold exactly these.
+expect_vms() {
+    local want got i
+    want=$(printf '%s\n' "$@" | sort)
+    for i in $(seq 100); do
+        got=$(pv_cli --json vm list | jq -r '.vms[] | select(.state == "running") |
+            "\(.name) \(.vcpus) \(.memory_mib) \(.host)"' | sort)
+        [ "$got" = "$want" ] && return 0
+        sleep 0.2
+    done
+    rack_fail "VMs are
+$got
+not
+$want"
+}
+# apply FILE: site apply, then wait until the apply's steps are all answered.
+apply() {
+    cp "$1" "$RACK_DIR/site.xml"
+    pv_cli site apply "$RACK_DIR/site.xml"
+}
+
+echo "== apply: three VMs"
+site "web1 1 256 h1" "web2 1 256" "db1 1 512 h2" >"$RACK_DIR/v1.xml"
+# Both Dom0 agents must have reported once: until then the pinned VMs have no host to go to.
+for _ in $(seq 50); do pv_cli --json site diff "$RACK_DIR/v1.xml" >/dev/null 2>&1 && break; sleep 0.2; done
+apply "$RACK_DIR/v1.xml"
+web2_host=$(pv_cli --json site diff "$RACK_DIR/v1.xml" | jq -r '.placement[] | select(.vm == "web2") | .host')
+[ -n "$web2_host" ] || rack_fail "placement put web2 nowhere"
+expect_vms "web1 1 256 h1" "web2 1 256 $web2_host" "db1 1 512 h2"
+pv_cli vm list
+
+echo "== edit: web3 added, web1 removed, db1 resized; apply again"
+site "web2 1 256" "db1 2 1024 h2" "web3 1 128 h1" >"$RACK_DIR/v2.xml"
+apply "$RACK_DIR/v2.xml"
+expect_vms "web2 1 256 $web2_host" "db1 2 1024 h2" "web3 1 128 h1"
+pv_cli vm list
+
+echo "== the same file again: nothing to do"
+[ "$(pv_cli --json site diff "$RACK_DIR/v2.xml" | jq '.plan | length')" = 0 ] ||
+    rack_fail "a second apply of the same file plans: $(pv_cli site diff "$RACK_DIR/v2.xml")"
+
+echo "== a file with errors is refused with its line numbers, nothing changes"
+printf '<XSMConfig>\n<Set name="x">\n<VM name="a"><VCPUS>two</VCPUS><MEM>1</MEM></VM>\n</Set>\n</XSMConfig>\n' >"$RACK_DIR/bad.xml"
+if pv_cli site apply "$RACK_DIR/bad.xml" >"$RACK_DIR/bad.out" 2>&1; then rack_fail "a bad site file was applied"; fi
+grep -q ':3:' "$RACK_DIR/bad.out" || rack_fail "no line number in: $(cat "$RACK_DIR/bad.out")"
+expect_vms "web2 1 256 $web2_host" "db1 2 1024 h2" "web3 1 128 h1"
+
+echo "== recall web*"
+pv_cli vm recall 'web*' >/dev/null
+expect_vms "db1 2 1024 h2"
+echo "PASS: site applied, edited, re-applied and recalled through the agents' libvirt"
