@@ -25,6 +25,17 @@ Result<Host> find_or_discover(ApiContext& ctx, const Mac& mac, const std::string
     return added;
 }
 
+Response with_host_body(ApiContext& ctx, const Request& req,
+                        const std::function<Response(Host&, const json&)>& fn) {
+    Principal who = identify(req, ctx.auth);
+    if (who.kind != Principal::Kind::host_token) return std::move(*require_host(req, who, 0));
+    auto host = ctx.store.get_host(*who.host);
+    if (!host) return status_response(req, host.status());
+    auto body = json_body(req);
+    if (!body) return body_error(req, body.status());
+    return fn(*host, *body);
+}
+
 namespace {
 
 Response events(ApiContext& ctx, const Request& req) {

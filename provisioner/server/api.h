@@ -41,6 +41,12 @@ struct ApiContext {
 // why as the event's reason.
 Result<Host> find_or_discover(ApiContext& ctx, const Mac& mac, const std::string& why);
 
+// Runs fn with the host of a host-token request and its JSON body; answers 401/403 for any
+// other caller and 400/413 for a bad body instead.
+imaging::http::Response with_host_body(
+    ApiContext& ctx, const imaging::http::Request& req,
+    const std::function<imaging::http::Response(Host&, const nlohmann::json&)>& fn);
+
 void mount_host_api(imaging::http::Router& router, ApiContext& ctx);
 void mount_image_api(imaging::http::Router& router, ApiContext& ctx);
 void mount_deployment_api(imaging::http::Router& router, ApiContext& ctx);

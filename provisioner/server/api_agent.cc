@@ -51,18 +51,6 @@ Response hello(ApiContext& ctx, const Request& req) {
     return json_response(req, status::ok, ctx.orchestrator.hello(*host));
 }
 
-// Runs fn with the host of a host-token request and its JSON body, or answers 401/403/400.
-Response with_host_body(ApiContext& ctx, const Request& req,
-                        Response (*fn)(ApiContext&, const Request&, Host&, const json&)) {
-    Principal who = identify(req, ctx.auth);
-    if (who.kind != Principal::Kind::host_token) return std::move(*require_host(req, who, 0));
-    auto host = ctx.store.get_host(*who.host);
-    if (!host) return status_response(req, host.status());
-    auto body = json_body(req);
-    if (!body) return body_error(req, body.status());
-    return fn(ctx, req, *host, *body);
-}
-
 std::optional<DeploymentId> deployment_field(const json& body) {
     auto it = body.find("deployment");
     if (it == body.end() || !it->is_number_integer()) return std::nullopt;
@@ -127,7 +115,8 @@ void mount_agent_api(imaging::http::Router& router, ApiContext& ctx) {
     router.add(verb::post, "/api/v1/agent/hello", plain(hello));
     auto scoped = [&ctx](Response (*fn)(ApiContext&, const Request&, Host&, const json&)) {
         return [&ctx, fn](const Request& req, const imaging::http::RequestContext&) {
-            return with_host_body(ctx, req, fn);
+            return with_host_body(ctx, req,
+                                  [&](Host& host, const json& body) { return fn(ctx, req, host, body); });
         };
     };
     router.add(verb::post, "/api/v1/agent/progress", scoped(progress));

@@ -124,18 +124,6 @@ Response recall(ApiContext& ctx, const Request& req) {
     return json_response(req, status::accepted, {{"actions", actions}});
 }
 
-// Runs fn with the host of a host-token request and its JSON body, or answers 401/403/400.
-Response with_host(ApiContext& ctx, const Request& req,
-                   const std::function<Response(const Host&, const json&)>& fn) {
-    Principal who = identify(req, ctx.auth);
-    if (who.kind != Principal::Kind::host_token) return std::move(*require_host(req, who, 0));
-    auto host = ctx.store.get_host(*who.host);
-    if (!host) return status_response(req, host.status());
-    auto body = json_body(req);
-    if (!body) return body_error(req, body.status());
-    return fn(*host, *body);
-}
-
 Response agent_vms(ApiContext& ctx, const Request& req, const Host& host, const json& body) {
     if (body.contains("mac")) {
         auto mac = mac_field(body, "mac");
@@ -192,8 +180,8 @@ void mount_site_api(imaging::http::Router& router, ApiContext& ctx) {
     using AgentFn = Response (*)(ApiContext&, const Request&, const Host&, const json&);
     auto scoped = [&ctx](AgentFn fn) {
         return [&ctx, fn](const Request& req, const imaging::http::RequestContext&) {
-            return with_host(
-                ctx, req, [&](const Host& h, const json& body) { return fn(ctx, req, h, body); });
+            return with_host_body(
+                ctx, req, [&](Host& h, const json& body) { return fn(ctx, req, h, body); });
         };
     };
     router.add(verb::post, "/api/v1/agent/vms", scoped(agent_vms));
