@@ -84,6 +84,13 @@ const HostReport* VmRegistry::report_by_name_locked(const std::string& name) con
 Result<ApplyId> VmRegistry::enqueue_apply(const reconcile::Plan& plan, const site::Site& site,
                                           Timestamp now) {
     std::lock_guard lock(mu_);
+    // Plans come from the reports, which do not show queued steps: a second apply now would
+    // queue the first one's unanswered steps again.
+    for (const auto& [id, apply] : applies_)
+        if (apply_state_locked(apply) == "running")
+            return Status::error(Code::conflict, "apply " + std::to_string(id) +
+                                                     " is still running; see provisioner site "
+                                                     "status, and apply again once it is done");
     std::vector<VmAction> made;
     for (const reconcile::Action& step : plan.actions) {
         VmAction a;

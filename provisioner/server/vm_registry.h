@@ -106,7 +106,8 @@ class VmRegistry {
     reconcile::ActualState actual() const;
 
     // Queues plan's actions as one apply; create actions take their spec from site. Fails
-    // (queuing nothing) when a step names a host that has not reported.
+    // (queuing nothing) with conflict while another apply has unanswered steps, and when a step
+    // names a host that has not reported.
     Result<ApplyId> enqueue_apply(const reconcile::Plan& plan, const site::Site& site,
                                   Timestamp now);
     // Remove actions for every reported VM matching a name glob ("all" matches all), released

@@ -127,6 +127,12 @@ TEST_CASE("server site: diff, apply, the agents' polls and answers, and applying
     auto status = s.call_json(bhttp::verb::get, "/api/v1/site/status");
     REQUIRE(status["applies"].size() == 1);
     CHECK(status["applies"][0]["state"] == "running");
+    // A second apply while the first has unanswered steps would queue the same creates again.
+    auto refused = s.call_json(bhttp::verb::post, "/api/v1/site/apply", site_body(kSite));
+    CHECK(s.last_status == 409);
+    CHECK(refused["error"]["message"].get<std::string>().find("apply 1 is still running") !=
+          std::string::npos);
+    CHECK(s.call_json(bhttp::verb::get, "/api/v1/site/status")["applies"].size() == 1);
 
     // Each agent gets its own create, with the VM's spec from the site file.
     auto a1 = s.report("h1", json::array())["actions"];
