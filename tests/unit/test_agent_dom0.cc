@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 
+#include "test_agent_fake.h"
 #include "provisioner/agent/dom0.h"
 #include "provisioner/vmhost/process.h"
 #include "provisioner/vmhost/qemu_img.h"
@@ -20,19 +21,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-ClientResponse reply(unsigned status, const json& body = nullptr) {
-    ClientResponse r;
-    r.transport_ok = true;
-    r.status = status;
-    if (!body.is_null()) r.body = body.dump();
-    return r;
-}
-
-ClientResponse unreachable() {
-    ClientResponse r;
-    r.error = "connect: Connection refused";
-    return r;
-}
+using agent_test::reply;
+using agent_test::unreachable;
 
 // The vms report answers with the next scripted action list (then no actions); action answers
 // get 204 unless `answers_down`. Records every request.

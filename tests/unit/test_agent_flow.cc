@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 
+#include "test_agent_fake.h"
 #include "provisioner/agent/agent.h"
 #include "test_util.h"
 
@@ -15,19 +16,8 @@ using imaging::http::ClientResponse;
 
 namespace {
 
-ClientResponse reply(unsigned status, const json& body = nullptr) {
-    ClientResponse r;
-    r.transport_ok = true;
-    r.status = status;
-    if (!body.is_null()) r.body = body.dump();
-    return r;
-}
-
-ClientResponse unreachable() {
-    ClientResponse r;
-    r.error = "connect: Connection refused";
-    return r;
-}
+using agent_test::reply;
+using agent_test::unreachable;
 
 // Answers each path from its script in order (repeating the last answer), records requests.
 struct FakeServer {
