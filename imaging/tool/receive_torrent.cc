@@ -28,12 +28,14 @@ Result<std::vector<char>> fetch_torrent(const std::string& source) {
 }
 
 // Beside a regular-file output (same filesystem, cleaned up with it); under /var/tmp for a
-// block device.
+// block device, named by torrent and device so that a rerun on the same device resumes and
+// two devices imaged on one machine never share a pack.
 std::filesystem::path default_staging(const std::filesystem::path& output,
                                       const torrent::ImageTorrent& t) {
     struct stat st {};
     if (::stat(output.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) {
-        return std::filesystem::path("/var/tmp") / ("imaging-torrent-" + t.info_hash_hex().substr(0, 16));
+        return std::filesystem::path("/var/tmp") / ("imaging-torrent-" + t.info_hash_hex().substr(0, 16) + "-" +
+                                                     output.filename().string());
     }
     auto parent = output.has_parent_path() ? output.parent_path() : std::filesystem::path(".");
     return parent / ("." + output.filename().string() + ".torrent-staging");

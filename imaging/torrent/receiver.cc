@@ -1,7 +1,13 @@
 #include "imaging/torrent/receiver.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <utility>
 
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert_types.hpp>
@@ -143,12 +149,50 @@ Result<ReceiveReport> Receive::run() {
     return report_;
 }
 
+// Two receivers sharing a staging directory would overwrite each other's pack: the first one
+// holds an exclusive lock on STAGING/.lock, the second is refused with a clear error.
+class StagingLock {
+public:
+    static Result<StagingLock> take(const std::filesystem::path& dir) {
+        auto path = dir / ".lock";
+        int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0) return Status::error("staging lock " + path.string() + ": " + std::strerror(errno));
+        if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int err = errno;
+            ::close(fd);
+            if (err == EWOULDBLOCK) {
+                return Status::error("staging directory " + dir.string() +
+                                     " is in use by another receive; give this one its own --staging");
+            }
+            return Status::error("staging lock " + path.string() + ": " + std::strerror(err));
+        }
+        return StagingLock(fd, path);
+    }
+    StagingLock(StagingLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)) {}
+    StagingLock(const StagingLock&) = delete;
+    StagingLock& operator=(const StagingLock&) = delete;
+    StagingLock& operator=(StagingLock&&) = delete;
+    ~StagingLock() {
+        if (fd_ < 0) return;
+        std::error_code ec;
+        std::filesystem::remove(path_, ec);  // while still locked: no one else is mid-take
+        ::close(fd_);
+    }
+
+private:
+    StagingLock(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
+    int fd_;
+    std::filesystem::path path_;
+};
+
 }  // namespace
 
 Result<ReceiveReport> run_receive(const ImageTorrent& torrent, const ReceiveOptions& options) {
     std::error_code ec;
     std::filesystem::create_directories(options.staging_dir, ec);
     if (ec) return Status::error("staging directory " + options.staging_dir.string() + ": " + ec.message());
+    auto lock = StagingLock::take(options.staging_dir);
+    if (!lock) return lock.status();
     auto target = Target::open(options.output, torrent.manifest.raw_size);
     if (!target) return target.status();
     Receive receive(torrent, options, **target);
