@@ -1,8 +1,8 @@
 #include "provisioner/agent/cmdline.h"
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
-#include <sstream>
 
 namespace provisioner::agent {
 
@@ -35,11 +35,14 @@ std::map<std::string, std::string> parse_kernel_cmdline(std::string_view text) {
 
 imaging::Result<std::map<std::string, std::string>> read_kernel_cmdline(
     const std::filesystem::path& file) {
-    std::ifstream in(file);
+    std::ifstream in(file, std::ios::binary);
     if (!in) return imaging::errno_status("reading the kernel command line " + file.string());
-    std::ostringstream text;
-    text << in.rdbuf();
-    return parse_kernel_cmdline(text.str());
+    std::string text(kMaxCmdlineBytes, '\0');
+    in.read(text.data(), std::streamsize(text.size()));
+    if (in.bad()) return imaging::errno_status("reading the kernel command line " + file.string());
+    text.resize(std::size_t(in.gcount()));
+    text.resize(std::min(text.size(), text.find('\0')));  // a seed partition: NUL-padded
+    return parse_kernel_cmdline(text);
 }
 
 }  // namespace provisioner::agent

@@ -120,6 +120,17 @@ void log_done(const ImagingOutcome& outcome) {
              " s; sha256 " + r.value("sha256", std::string("?")));
 }
 
+// An image with a seed partition (seed.h) gets the server, this host's token and its MAC, so
+// that the imaged system can report `ready`.
+imaging::Status fill_seed(const AgentOptions& options, const ServerClient& server,
+                          const std::string& disk) {
+    auto filled =
+        options.fill_seed(disk, seed_text(server.base_url(), server.token(), options.mac));
+    if (!filled) return imaging::Status::error("its seed partition: " + filled.status().message());
+    if (*filled) log_line("filled the seed partition, with which the imaged system reports ready");
+    return imaging::Status::ok();
+}
+
 }  // namespace
 
 int run_image(const AgentOptions& options, ServerClient& server, ImagingRunner& imaging,
@@ -155,6 +166,9 @@ int run_image(const AgentOptions& options, ServerClient& server, ImagingRunner& 
     });
     if (!outcome.verified()) return fail(outcome.error());
     log_done(outcome);
+    if (imaging::Status s = fill_seed(options, server, *disk); !s) {
+        return fail("the image is written and verified, but " + s.message());
+    }
     return post_result(options, server, clock, job, true, "", *outcome.result) ? 0 : 1;
 }
 

@@ -100,7 +100,12 @@ struct Rig {
     FakeClock clock;
     FakeImaging imaging{clock};
     AgentOptions options;
+    std::vector<std::pair<std::string, std::string>> seeds;  // disk, text
     Rig() {
+        options.fill_seed = [this](const std::string& disk, const std::string& text) {
+            seeds.emplace_back(disk, text);
+            return imaging::Result<bool>(true);
+        };
         options.mac = "52:54:00:00:00:01";
         options.disk = "/dev/loop3";
         options.root = root.path();
@@ -155,6 +160,28 @@ TEST_CASE("agent: image flow retries hello, waits, images, posts progress and re
     CHECK(results[0]["ok"] == true);
     CHECK(results[0]["result"]["sha256"] == "ab");
     CHECK_FALSE(results[0].contains("error"));
+
+    // Then the imaged disk's seed partition, for the imaged system's `ready`.
+    REQUIRE(rig.seeds.size() == 1);
+    CHECK(rig.seeds[0].first == "/dev/loop3");
+    CHECK(rig.seeds[0].second ==
+          "provisioner.server=http://10.77.0.1:8080 provisioner.token=tok "
+          "provisioner.mac=52:54:00:00:00:01\n");
+}
+
+TEST_CASE("agent: a seed partition that cannot be written fails the host") {
+    Rig rig;
+    rig.options.fill_seed = [](const std::string&, const std::string&) {
+        return imaging::Result<bool>(imaging::Status::error("/dev/loop3: damaged GPT: header checksum mismatch"));
+    };
+    rig.fake.script["/api/v1/agent/hello"] = {reply(200, delta_job())};
+    rig.fake.script["/api/v1/agent/progress"] = {reply(204)};
+    rig.fake.script["/api/v1/agent/result"] = {reply(200, {{"action", "reboot"}})};
+    CHECK(rig.image() == 1);
+    auto results = rig.fake.bodies("/agent/result");
+    REQUIRE(results.size() == 1);
+    CHECK(results[0]["ok"] == false);
+    CHECK(results[0]["error"].get<std::string>().find("damaged GPT") != std::string::npos);
 }
 
 TEST_CASE("agent: image flow writes the job's public key for imaging, then removes it") {

@@ -4,9 +4,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "provisioner/agent/imaging_runner.h"
+#include "provisioner/agent/seed.h"
 #include "provisioner/agent/server_client.h"
 
 namespace provisioner::agent {
@@ -24,6 +26,10 @@ struct AgentOptions {
     // How long the result post is retried while the server is unreachable (it may restart).
     std::chrono::milliseconds result_timeout{300'000};
     std::chrono::milliseconds progress_interval{1'000};
+    // image: after the image is verified, fills DISK's seed partition, if it has one (seed.h);
+    // true when it did. Tests replace it: their disks are not real.
+    std::function<imaging::Result<bool>(const std::string& disk, const std::string& text)>
+        fill_seed = fill_seed_partition;
 };
 
 // Time, abstract so tests run the retry loops at once.

@@ -24,7 +24,9 @@ inline constexpr const char* kCmdlineToken = "provisioner.token";
 // A repeated key keeps its last value.
 std::map<std::string, std::string> parse_kernel_cmdline(std::string_view text);
 
-// Reads and parses FILE (normally /proc/cmdline).
+// Reads and parses FILE: normally /proc/cmdline; Dom0 reads its seed partition (seed.h), whose
+// text ends at the first NUL. At most kMaxCmdlineBytes are read.
+inline constexpr std::size_t kMaxCmdlineBytes = 64 << 10;
 imaging::Result<std::map<std::string, std::string>> read_kernel_cmdline(
     const std::filesystem::path& file);
 

@@ -47,6 +47,7 @@ class ServerClient {
     CallResult action_done(std::int64_t id, bool ok, const std::string& error);
 
     const std::string& base_url() const { return base_url_; }
+    const std::string& token() const { return token_; }
 
   private:
     CallResult post(const std::string& path, const nlohmann::json& body,
