@@ -267,7 +267,8 @@ int cmd_dom0(int argc, char** argv) {
     ::sigaction(SIGINT, &action, nullptr);
     ServerClient client(server, token);
     auto qemu_img = provisioner::vmhost::make_process_runner();
-    VmHost host{**hypervisor, **store, **registry, *qemu_img};
+    ServerTemplates server_templates(server, token);
+    VmHost host{**hypervisor, **store, **registry, *qemu_img, &server_templates};
     Dom0Loop loop(o, collect_facts(f.root), client, host);
     return loop.run(real_clock(), &g_stop);
 }

@@ -52,6 +52,9 @@ Status create(const VmAction& action, VmHost& host) {
     if (Status s = vmhost::validate(spec); !s) return s;
     if (host.registry.find(name))
         return Status::error(Code::conflict, "VM " + name + " already exists on this host");
+    if (host.server_templates)
+        if (Status s = host.server_templates->ensure(action.template_ref, host.templates); !s)
+            return s.context("VM " + name);
     auto disk = host.templates.create_overlay(action.template_ref, spec.disk.path);
     if (!disk) return disk.status().context("VM " + name);
     spec.disk = *disk;

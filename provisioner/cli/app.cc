@@ -16,9 +16,9 @@ namespace {
 
 // The command table: each entry adds one top-level command (or group) to the tree.
 constexpr void (*kCommands[])(CLI::App&, Action&) = {
-    add_host_commands,       add_image_commands, add_deploy_commands,
-    add_deployment_commands, add_events_command, add_token_commands,
-    add_site_commands,       add_vm_commands,
+    add_host_commands,   add_image_commands,      add_template_commands,
+    add_deploy_commands, add_deployment_commands, add_events_command,
+    add_token_commands,  add_site_commands,       add_vm_commands,
 };
 
 struct GlobalOptions {

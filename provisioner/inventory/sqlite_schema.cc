@@ -87,6 +87,28 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 );
 )sql"},
+    {3, R"sql(
+CREATE TABLE templates (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    format TEXT NOT NULL CHECK (format IN ('raw', 'qcow2')),
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    backing_id INTEGER REFERENCES templates(id) ON DELETE RESTRICT,
+    path TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER,
+    UNIQUE (name, version)
+);
+CREATE INDEX templates_backing ON templates(backing_id);
+CREATE TABLE template_labels (
+    template_id INTEGER NOT NULL REFERENCES templates(id) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    PRIMARY KEY (template_id, label)
+);
+CREATE INDEX template_labels_label ON template_labels(label);
+)sql"},
 };
 
 Result<int> read_version(Db& db) {

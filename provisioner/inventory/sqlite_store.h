@@ -42,6 +42,13 @@ class SqliteStore final : public Store {
     Result<std::vector<DeploymentTarget>> list_targets(DeploymentId id) override;
     Status update_target(const DeploymentTarget& target) override;
 
+    Result<Template> add_template(const Template& t) override;
+    Result<Template> find_template(const std::string& name, const std::string& version) override;
+    Result<std::vector<Template>> list_templates() override;
+    Status set_template_labels(TemplateId id, const std::vector<std::string>& labels) override;
+    Status mark_template_used(TemplateId id, Timestamp when) override;
+    Status remove_template(TemplateId id) override;
+
     Result<Event> log_event(const Event& event) override;
     Result<std::vector<Event>> list_events(const EventFilter& filter) override;
 
@@ -62,6 +69,8 @@ class SqliteStore final : public Store {
     Result<Host> one_host(const char* sql, const std::function<void(sqlite::Query&)>& bind,
                           const std::string& what);
     Result<Event> insert_event(const Event& event);
+    Status write_labels(TemplateId id, const std::vector<std::string>& labels);
+    Result<std::vector<std::string>> read_labels(TemplateId id);
 
     std::recursive_mutex mu_;  // held by every call, and across a transaction()
     std::unique_ptr<sqlite::Db> db_;

@@ -86,6 +86,7 @@ void mount_api(imaging::http::Router& router, ApiContext& ctx,
                operator_only(ctx.auth, [&ctx](const Request& r) { return create_token(ctx, r); }));
     mount_host_api(router, ctx);
     mount_image_api(router, ctx);
+    mount_template_api(router, ctx);
     mount_deployment_api(router, ctx);
     mount_agent_api(router, ctx);
     mount_site_api(router, ctx);

@@ -49,6 +49,7 @@ imaging::http::Response with_host_body(
 
 void mount_host_api(imaging::http::Router& router, ApiContext& ctx);
 void mount_image_api(imaging::http::Router& router, ApiContext& ctx);
+void mount_template_api(imaging::http::Router& router, ApiContext& ctx);  // and agent templates
 void mount_deployment_api(imaging::http::Router& router, ApiContext& ctx);
 void mount_agent_api(imaging::http::Router& router, ApiContext& ctx);
 void mount_boot_paths(imaging::http::Router& router, ApiContext& ctx);

@@ -9,6 +9,7 @@
 #include "provisioner/reconcile.h"
 #include "provisioner/site.h"
 #include "site_json.h"
+#include "template_catalog.h"
 #include "vm_registry.h"
 
 namespace provisioner::server {
@@ -22,47 +23,71 @@ Response bad_request(const Request& req, const std::string& message) {
     return status_response(req, Status::error(Code::invalid_argument, message));
 }
 
-// A site file and its plan against the latest reports, or the answer to give instead.
+// A site file (its templates resolved) and its plan against the latest reports, or the
+// answer to give instead.
 struct Planned {
     site::Site site;
     reconcile::Plan plan;
     std::optional<Response> refused;
+    std::vector<Template> catalog;
 };
 
+Planned refuse(Response answer) {
+    Planned p;
+    p.refused = std::move(answer);
+    return p;
+}
+
+// 400 with the site file's problems as "lines", beside the error and inside it.
+Response site_problems(const Request& req, const std::vector<site::Problem>& problems) {
+    json lines = json::array();
+    for (const site::Problem& p : problems)
+        lines.push_back({{"line", p.line}, {"message", p.message}});
+    site::ParsedSite summary{{}, problems};
+    json error = {
+        {"code", "invalid_argument"}, {"message", summary.summary("site")}, {"lines", lines}};
+    return json_response(req, status::bad_request, {{"error", error}, {"lines", lines}});
+}
+
 Planned plan_from_body(ApiContext& ctx, const Request& req) {
-    Planned out;
     auto body = json_body(req);
-    if (!body) return {{}, {}, body_error(req, body.status())};
+    if (!body) return refuse(body_error(req, body.status()));
     auto xml = string_field(*body, "site");
-    if (!xml) return {{}, {}, status_response(req, xml.status())};
+    if (!xml) return refuse(status_response(req, xml.status()));
     std::string algorithm = optional_string(*body, "algorithm");
     if (!algorithm.empty()) {
         if (auto placer = placement::make_placer(algorithm); !placer)
-            return {{}, {}, status_response(req, placer.status())};
+            return refuse(status_response(req, placer.status()));
     }
     site::ParsedSite parsed = site::parse_site(*xml);
-    if (!parsed.ok()) {
-        json lines = json::array();
-        for (const site::Problem& p : parsed.problems)
-            lines.push_back({{"line", p.line}, {"message", p.message}});
-        json error = {
-            {"code", "invalid_argument"}, {"message", parsed.summary("site")}, {"lines", lines}};
-        return {
-            {}, {}, json_response(req, status::bad_request, {{"error", error}, {"lines", lines}})};
-    }
+    if (!parsed.ok()) return refuse(site_problems(req, parsed.problems));
     reconcile::ActualState actual = ctx.vms.actual();
-    if (actual.hosts.empty() && !parsed.site.vms.empty())
-        return {{},
-                {},
-                error_response(req, status::conflict, "conflict",
-                               "no host has reported its VMs yet (provisioner-agent dom0 "
-                               "runs on each host); nothing can be placed")};
-    auto plan = reconcile::plan_site(parsed.site, actual, algorithm);
+    auto catalog = ctx.store.list_templates();
+    if (!catalog) return refuse(status_response(req, catalog.status()));
+    SiteTemplates resolved = resolve_site_templates(*catalog, std::move(parsed.site), actual);
+    if (!resolved.problems.empty()) return refuse(site_problems(req, resolved.problems));
+    if (actual.hosts.empty() && !resolved.site.vms.empty())
+        return refuse(error_response(req, status::conflict, "conflict",
+                                     "no host has reported its VMs yet (provisioner-agent dom0 "
+                                     "runs on each host); nothing can be placed"));
+    auto plan = reconcile::plan_site(resolved.site, actual, algorithm);
     if (!plan)
-        return {{}, {}, error_response(req, status::conflict, "conflict", plan.status().message())};
-    out.site = std::move(parsed.site);
+        return refuse(error_response(req, status::conflict, "conflict", plan.status().message()));
+    Planned out;
+    out.site = std::move(resolved.site);
     out.plan = std::move(*plan);
+    out.catalog = std::move(*catalog);
     return out;
+}
+
+// SO-MVDS's "most recently used": every template a create step of the apply uses. The apply
+// is queued by then; a use that fails to be recorded only makes a later choice less informed.
+void mark_used(ApiContext& ctx, const Planned& p) {
+    for (const reconcile::Action& a : p.plan.actions) {
+        if (a.kind != reconcile::ActionKind::create) continue;
+        for (const Template& t : p.catalog)
+            if (t.ref() == a.image) (void)ctx.store.mark_template_used(t.id, ctx.store.now());
+    }
 }
 
 json plan_json(const reconcile::Plan& plan) {
@@ -85,6 +110,7 @@ Response site_apply(ApiContext& ctx, const Request& req) {
     if (p.refused) return std::move(*p.refused);
     auto id = ctx.vms.enqueue_apply(p.plan, p.site, ctx.store.now());
     if (!id) return error_response(req, status::conflict, "conflict", id.status().message());
+    mark_used(ctx, p);
     json out = plan_json(p.plan);
     out["apply"] = *id;
     return json_response(req, status::accepted, out);

@@ -40,6 +40,21 @@ json image_json(const Image& i) {
             {"imported_at", i.imported_at}};
 }
 
+json template_json(const Template& t) {
+    return {{"id", t.id},
+            {"name", t.name},
+            {"version", t.version},
+            {"ref", t.ref()},
+            {"labels", t.labels},
+            {"format", t.format},
+            {"size", t.size},
+            {"sha256", t.sha256},
+            {"backing", t.backing.empty() ? json(nullptr) : json(t.backing)},
+            {"path", t.path},
+            {"created_at", t.created_at},
+            {"last_used_at", t.last_used_at ? json(*t.last_used_at) : json(nullptr)}};
+}
+
 json event_json(const Event& e) {
     return {{"id", e.id},
             {"time", e.time},

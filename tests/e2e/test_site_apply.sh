@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The site file end to end: a rack provisioned (PXE, agent, delta), each host's Dom0 agent
-# reporting ready and then running `provisioner-agent dom0` against libvirt's test driver with
-# a template store seeded with a small qcow2 template; `provisioner site apply` of an XSM site
-# file creates the VMs; the file is edited (a VM added, one removed, one resized) and applied
-# again; a third apply of the same file changes nothing. libvirt's state, as the agents report
-# it, is checked after each apply.
+# reporting ready and then running `provisioner-agent dom0` against libvirt's test driver;
+# the server's template catalog holds a small qcow2 base (debian@1) and an overlay on it
+# (web@1, found by its label); host 1's own store is seeded with debian@1, host 2's is empty, so
+# its agent fetches what it lacks from the server. A site naming a template the catalog lacks
+# is refused with its line. `provisioner site apply` of an XSM site file creates the VMs; the
+# file is edited (a VM added, one removed, one resized) and applied again; a third apply of the
+# same file changes nothing. libvirt's state, as the agents report it, is checked after each
+# apply.
 set -euo pipefail
 source "$(dirname "$0")/lib/rack.sh"
 rack_require qemu-img
@@ -12,14 +15,29 @@ rack_up 2
 source "$(dirname "$0")/lib/provisioner.sh"
 PV_IMAGE_MIB=64
 pv_provision delta >/dev/null
+echo "== the template catalog: debian@1 and web@1, an overlay on it"
+mkdir -p "$RACK_DIR/images"
+qemu-img create -q -f qcow2 "$RACK_DIR/images/debian@1.qcow2" 64M
+qemu-img create -q -f qcow2 -b debian@1.qcow2 -F qcow2 "$RACK_DIR/images/web@1.qcow2"
+pv_cli template add "$RACK_DIR/images/debian@1.qcow2" --name debian --version 1 --label base
+pv_cli template add "$RACK_DIR/images/web@1.qcow2" --name web --version 1 --label web \
+    --backing debian@1
+if pv_cli template add "$RACK_DIR/images/web@1.qcow2" --name web --version 1 2>"$RACK_DIR/dup.err"; then
+    rack_fail "a second web@1 was added"
+fi
+grep -q 'exists already' "$RACK_DIR/dup.err" || rack_fail "duplicate: $(cat "$RACK_DIR/dup.err")"
+pv_cli template list
+
 echo "== rack imaged; each host's Dom0 agent reports ready and starts its VM loop"
 for i in 1 2; do
     rack_exec "$i" "$PV_BIN/provisioner-agent" ready --cmdline "$RACK_DIR/h$i.cmdline" >/dev/null 2>&1 ||
         rack_fail "host $i: ready failed"
     mkdir -p "$RACK_DIR/tpl$i" "$RACK_DIR/disks$i"
-    qemu-img create -q -f qcow2 "$RACK_DIR/base$i.qcow2" 64M
-    "$PV_BIN/provisioner-agent" template add --templates "$RACK_DIR/tpl$i" --name debian --version 1 \
-        "$RACK_DIR/base$i.qcow2" >/dev/null || rack_fail "host $i: template add failed"
+    if [ "$i" = 1 ]; then  # before its agent opens the store: one store, one owner
+        cp "$RACK_DIR/images/debian@1.qcow2" "$RACK_DIR/base1.qcow2"
+        "$PV_BIN/provisioner-agent" template add --templates "$RACK_DIR/tpl1" --name debian \
+            --version 1 "$RACK_DIR/base1.qcow2" >/dev/null || rack_fail "host 1: template add failed"
+    fi
     rack_bg "$i" "dom0-$i" "$PV_BIN/provisioner-agent" dom0 --cmdline "$RACK_DIR/h$i.cmdline" \
         --libvirt test:///default --templates "$RACK_DIR/tpl$i" --disks "$RACK_DIR/disks$i" \
         --interval 0.3 --reserved-vcpus 0 --reserved-memory-mib 0
@@ -27,14 +45,19 @@ done
 [ "$(pv_cli --json host list | jq -r '[.hosts[].state] | unique | join(",")')" = ready ] ||
     rack_fail "hosts are not ready: $(pv_cli host list)"
 
-# site VM... : the XSM file with these VMs ("name vcpus mem [dom0]").
+# site VM... : the XSM file with these VMs ("name vcpus mem [dom0|-] [template]"); the
+# template is a name (default debian) or label=L.
 site() {
     echo '<XSMConfig placement="round-robin">'
     echo '<Set name="demo"><Owner>ops@example.com</Owner>'
-    local spec name vcpus mem dom0
+    local spec name vcpus mem dom0 tpl element
     for spec in "$@"; do
-        read -r name vcpus mem dom0 <<<"$spec"
-        echo "<VM name=\"$name\"><VCPUS>$vcpus</VCPUS><MEM>$mem</MEM><TEMPLATE>debian</TEMPLATE>${dom0:+<DOM0>$dom0</DOM0>}</VM>"
+        read -r name vcpus mem dom0 tpl <<<"$spec"
+        [ "$dom0" = - ] && dom0=
+        tpl=${tpl:-debian}
+        element="<TEMPLATE>$tpl</TEMPLATE>"
+        [[ $tpl == label=* ]] && element="<TEMPLATE label=\"${tpl#label=}\"/>"
+        echo "<VM name=\"$name\"><VCPUS>$vcpus</VCPUS><MEM>$mem</MEM>$element${dom0:+<DOM0>$dom0</DOM0>}</VM>"
     done
     echo '</Set></XSMConfig>'
 }
@@ -59,18 +82,36 @@ apply() {
     pv_cli site apply "$RACK_DIR/site.xml"
 }
 
-echo "== apply: three VMs"
-site "web1 1 256 h1" "web2 1 256" "db1 1 512 h2" >"$RACK_DIR/v1.xml"
+echo "== a template the catalog lacks is refused with its line; nothing is queued"
+site "x1 1 64 h1 centos" >"$RACK_DIR/unknown.xml"
+if pv_cli site apply "$RACK_DIR/unknown.xml" >"$RACK_DIR/unknown.out" 2>&1; then
+    rack_fail "a site with an unknown template was applied"
+fi
+grep -q ":3: VM x1: no template matches 'centos'" "$RACK_DIR/unknown.out" ||
+    rack_fail "no line for the unknown template in: $(cat "$RACK_DIR/unknown.out")"
+[ "$(pv_cli --json site status | jq '.applies | length')" = 0 ] || rack_fail "something was queued"
+
+echo "== apply: three VMs (web1 and db1 on web@1 by its label; h2 fetches both templates)"
+site "web1 1 256 h1 label=web" "web2 1 256" "db1 1 512 h2 label=web" >"$RACK_DIR/v1.xml"
 # Both Dom0 agents must have reported once: until then the pinned VMs have no host to go to.
 for _ in $(seq 50); do pv_cli --json site diff "$RACK_DIR/v1.xml" >/dev/null 2>&1 && break; sleep 0.2; done
+[ "$(pv_cli --json site diff "$RACK_DIR/v1.xml" | jq -r '[.plan[].image] | sort | join(" ")')" = \
+    "debian@1 web@1 web@1" ] || rack_fail "templates resolved to: $(pv_cli site diff "$RACK_DIR/v1.xml")"
 apply "$RACK_DIR/v1.xml"
 web2_host=$(pv_cli --json site diff "$RACK_DIR/v1.xml" | jq -r '.placement[] | select(.vm == "web2") | .host')
 [ -n "$web2_host" ] || rack_fail "placement put web2 nowhere"
 expect_vms "web1 1 256 h1" "web2 1 256 $web2_host" "db1 1 512 h2"
 pv_cli vm list
+[ "$(jq -r '[.templates[] | "\(.name)@\(.version)"] | sort | join(" ")' "$RACK_DIR/tpl2/templates.json")" = \
+    "debian@1 web@1" ] || rack_fail "host 2's store holds: $(cat "$RACK_DIR/tpl2/templates.json")"
+pv_cli template list
+[ "$(pv_cli --json template show web | jq -r '.last_used_at != null')" = true ] ||
+    rack_fail "web@1 is not marked used"
+if pv_cli template remove web@1 2>"$RACK_DIR/rm.err"; then rack_fail "web@1 was removed while in use"; fi
+grep -q 'in use by' "$RACK_DIR/rm.err" || rack_fail "remove: $(cat "$RACK_DIR/rm.err")"
 
 echo "== edit: web3 added, web1 removed, db1 resized; apply again"
-site "web2 1 256" "db1 2 1024 h2" "web3 1 128 h1" >"$RACK_DIR/v2.xml"
+site "web2 1 256" "db1 2 1024 h2 label=web" "web3 1 128 h1" >"$RACK_DIR/v2.xml"
 apply "$RACK_DIR/v2.xml"
 expect_vms "web2 1 256 $web2_host" "db1 2 1024 h2" "web3 1 128 h1"
 pv_cli vm list
@@ -88,4 +129,12 @@ expect_vms "web2 1 256 $web2_host" "db1 2 1024 h2" "web3 1 128 h1"
 echo "== recall web*"
 pv_cli vm recall 'web*' >/dev/null
 expect_vms "db1 2 1024 h2"
-echo "PASS: site applied, edited, re-applied and recalled through the agents' libvirt"
+
+echo "== no VM runs on debian@1 now, but web@1 is made on it: it stays"
+for _ in $(seq 50); do
+    pv_cli template remove debian@1 2>"$RACK_DIR/rm.err" && rack_fail "debian@1 was removed"
+    grep -q 'backing of web@1' "$RACK_DIR/rm.err" && break
+    sleep 0.2  # until the agents' reports no longer show web2 on it
+done
+grep -q 'backing of web@1' "$RACK_DIR/rm.err" || rack_fail "remove: $(cat "$RACK_DIR/rm.err")"
+echo "PASS: templates added, resolved and fetched; site applied, edited, re-applied and recalled through the agents' libvirt"

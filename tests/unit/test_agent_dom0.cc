@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 
+#include "imaging/digest.h"
 #include "test_agent_fake.h"
 #include "provisioner/agent/dom0.h"
 #include "provisioner/vmhost/process.h"
@@ -25,10 +26,12 @@ using agent_test::reply;
 using agent_test::unreachable;
 
 // The vms report answers with the next scripted action list (then no actions); action answers
-// get 204 unless `answers_down`. Records every request.
+// get 204 unless `answers_down`; the catalog's templates are served from `templates` (id ->
+// record and file). Records every request.
 struct FakeServer {
     std::deque<json> action_lists;
     bool answers_down = false;
+    std::map<std::string, std::pair<json, std::string>> templates;
     std::vector<ClientRequest> requests;
 
     ClientResponse operator()(const ClientRequest& request) {
@@ -44,8 +47,20 @@ struct FakeServer {
         }
         if (path.starts_with("/api/v1/agent/actions/"))
             return answers_down ? unreachable() : reply(204);
+        if (path.starts_with(kTemplates)) return serve_template(path.substr(kTemplates.size()));
         return reply(404, {{"error", {{"code", "not_found"}, {"message", path}}}});
     }
+    ClientResponse serve_template(const std::string& rest) {
+        bool file = rest.ends_with("/file");
+        auto found = templates.find(file ? rest.substr(0, rest.size() - 5) : rest);
+        if (found == templates.end())
+            return reply(404, {{"error", {{"code", "not_found"}, {"message", "no " + rest}}}});
+        if (!file) return reply(200, found->second.first);
+        ClientResponse r = reply(200);
+        r.body = found->second.second;
+        return r;
+    }
+    static inline const std::string kTemplates = "/api/v1/agent/templates/";
     // {path suffix -> body} of the requests to paths starting with prefix, in order.
     std::vector<std::pair<std::string, json>> posts(const std::string& prefix) const {
         std::vector<std::pair<std::string, json>> out;
@@ -96,6 +111,8 @@ struct Fixture {
     FakeServer fake;
     ServerClient server{"http://server.test:8080", "host-token",
                         [this](const ClientRequest& r) { return fake(r); }};
+    ServerTemplates server_templates{"http://server.test:8080", "host-token",
+                                     [this](const ClientRequest& r) { return fake(r); }};
     std::unique_ptr<Dom0Loop> loop;
 
     Fixture() {
@@ -110,7 +127,8 @@ struct Fixture {
         auto r = VmRegistry::open(tmp / "disks");
         REQUIRE_MESSAGE(r.is_ok(), r.status().message());
         registry = std::move(*r);
-        host = std::make_unique<VmHost>(VmHost{*hypervisor, *store, *registry, *runner});
+        host = std::make_unique<VmHost>(
+            VmHost{*hypervisor, *store, *registry, *runner, &server_templates});
 
         fs::create_directories(tmp / "root/proc");
         std::ofstream(tmp / "root/proc/loadavg") << "2.00 1.50 1.00 3/400 12345\n";
@@ -135,6 +153,23 @@ struct Fixture {
         auto t = store->add({"tiny", "1", {"small"}, "", "qcow2"}, tmp / "tiny.qcow2",
                             vmhost::AddMode::move);
         REQUIRE_MESSAGE(t.is_ok(), t.status().message());
+    }
+    // The server's catalog: a file at path as template id, with its record.
+    void serve_template(const std::string& id, const fs::path& path, const std::string& backing,
+                        const std::string& sha256 = "") {
+        std::ifstream in(path, std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const auto* raw = reinterpret_cast<const std::uint8_t*>(bytes.data());
+        json record = {
+            {"name", id.substr(0, id.find('@'))},
+            {"version", id.substr(id.find('@') + 1)},
+            {"labels", {"served"}},
+            {"format", "qcow2"},
+            {"size", bytes.size()},
+            {"sha256",
+             sha256.empty() ? imaging::to_hex(imaging::sha256({raw, bytes.size()})) : sha256},
+            {"backing", backing.empty() ? json(nullptr) : json(backing)}};
+        fake.templates[id] = {record, bytes};
     }
     vmhost::DomainInfo domain(const std::string& name) {
         auto d = hypervisor->get(name);
@@ -301,4 +336,57 @@ TEST_CASE("agent dom0: a VM migrated in (its disk in --disks) is adopted with it
     CHECK(vms[0]["name"] == "dom0-m");
     CHECK(vms[0]["template"] == "tiny@1");
     REQUIRE(f.registry->find("dom0-m"));
+}
+
+TEST_CASE("agent dom0: a template the store lacks is fetched from the server, backing first") {
+    if (!have_qemu_img()) return;
+    Fixture f;
+    vmhost::QemuImg qemu_img(*f.runner);
+    fs::create_directories(f.tmp / "srv");
+    REQUIRE(qemu_img.create(f.tmp / "srv/base@1.qcow2", "qcow2", 1 << 20).is_ok());
+    REQUIRE(f.runner
+                ->run({"qemu-img", "create", "-q", "-f", "qcow2", "-b", "base@1.qcow2", "-F",
+                       "qcow2", (f.tmp / "srv/web@2.qcow2").string()})
+                .is_ok());
+    f.serve_template("base@1", f.tmp / "srv/base@1.qcow2", "");
+    f.serve_template("web@2", f.tmp / "srv/web@2.qcow2", "base@1");
+
+    f.fake.action_lists.push_back(json::array({create_action(1, "dom0-f", "web@2", 1, 128)}));
+    Dom0Cycle c = f.loop->cycle();
+    CHECK(c.actions_ok == 1);
+    auto held = f.store->list();
+    REQUIRE(held.size() == 2);
+    CHECK(held[0].id() == "base@1");
+    CHECK(held[1].id() == "web@2");
+    CHECK(held[1].parent == "base@1");
+    CHECK(held[1].labels == std::vector<std::string>{"served"});
+    auto chain = qemu_img.backing_chain(f.tmp / "disks/dom0-f.qcow2");
+    REQUIRE_MESSAGE(chain.is_ok(), chain.status().message());
+    CHECK(chain->size() == 3);
+    CHECK(f.domain("dom0-f").memory_mib == 128);
+
+    // Held now: a second VM on it fetches nothing.
+    auto before = f.fake.requests.size();
+    f.fake.action_lists.push_back(json::array({create_action(2, "dom0-g", "web@2", 1, 128)}));
+    CHECK(f.loop->cycle().actions_ok == 1);
+    CHECK(f.fake.requests.size() == before + 2);  // the report and the answer, no template
+}
+
+TEST_CASE("agent dom0: a fetched template that does not match its SHA-256 is not added") {
+    if (!have_qemu_img()) return;
+    Fixture f;
+    vmhost::QemuImg qemu_img(*f.runner);
+    REQUIRE(qemu_img.create(f.tmp / "base.qcow2", "qcow2", 1 << 20).is_ok());
+    f.serve_template("base@1", f.tmp / "base.qcow2", "", std::string(64, '0'));
+    f.fake.action_lists.push_back(json::array({create_action(1, "dom0-h", "base@1", 1, 128)}));
+    CHECK(f.loop->cycle().actions_failed == 1);
+    auto answers = f.fake.posts("/api/v1/agent/actions/");
+    REQUIRE(answers.size() == 1);
+    CHECK(answers[0].second["error"].get<std::string>().find("SHA-256") != std::string::npos);
+    CHECK(f.store->list().empty());
+    std::size_t files = 0;
+    for (const auto& e : fs::directory_iterator(f.tmp / "templates"))
+        files += e.path().filename() != "templates.json";
+    CHECK(files == 0);
+    CHECK(f.hypervisor->get("dom0-h").status().code() == Code::not_found);
 }

@@ -101,6 +101,35 @@ struct Server {
                          json{{"path", (dir / ("img-" + version)).string()}}.dump());
     }
 
+    // A template file in the state dir, added to the catalog. A base is a raw file holding
+    // name + version. With a backing it is a qcow2 header whose backing file is backing_file,
+    // by default what the catalog expects (BACKING.raw); backing_file "raw" writes a raw file.
+    json add_template(const std::string& name, const std::string& version,
+                      const json& labels = json::array(), const std::string& backing = "",
+                      std::string backing_file = "") {
+        auto file = dir / ("tpl-" + name + "-" + version);
+        if (backing_file.empty() && !backing.empty()) backing_file = backing + ".raw";
+        if (backing_file.empty() || backing_file == "raw")
+            std::ofstream(file) << name << version;
+        else
+            std::ofstream(file, std::ios::binary) << qcow2_header(backing_file);
+        json body = {{"path", file.string()}, {"name", name}, {"version", version},
+                     {"labels", labels}};
+        if (!backing.empty()) body["backing"] = backing;
+        return call_json(bhttp::verb::post, "/api/v1/templates", body.dump());
+    }
+
+    // The first KiB of a qcow2 overlay: magic, version 3, and its backing file name at 512.
+    static std::string qcow2_header(const std::string& backing_file) {
+        std::string h(1024, '\0');
+        const unsigned char magic[] = {'Q', 'F', 'I', 0xfb, 0, 0, 0, 3};
+        for (std::size_t i = 0; i < sizeof magic; ++i) h[i] = char(magic[i]);
+        h[14] = char(0x02);  // backing_file_offset = 512, big-endian
+        h[19] = char(backing_file.size());
+        h.replace(512, backing_file.size(), backing_file);
+        return h;
+    }
+
     testutil::TempDir dir;
     ServerConfig config;
     std::unique_ptr<Store> store;

@@ -34,9 +34,12 @@ std::string site_body(const std::string& xml) {
     return json{{"site", xml}}.dump();
 }
 
-// Two enrolled hosts h1 and h2 whose agents report (no VMs yet), and their tokens.
+// Two enrolled hosts h1 and h2 whose agents report (no VMs yet), their tokens, and the
+// catalog's template debian@3.
 struct SiteServer : Server {
     SiteServer() {
+        add_template("debian", "3");
+        REQUIRE(last_status == 201);
         for (auto [mac, name, ip] : {std::tuple{"52:54:00:00:00:01", "h1", "10.77.0.11"},
                                      std::tuple{"52:54:00:00:00:02", "h2", "10.77.0.12"}}) {
             call_json(bhttp::verb::post, "/api/v1/hosts",

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "provisioner/lifecycle.h"
 #include "provisioner/mac.h"
@@ -18,6 +19,7 @@ using HostId = std::int64_t;
 using ImageId = std::int64_t;
 using DeploymentId = std::int64_t;
 using EventId = std::int64_t;
+using TemplateId = std::int64_t;
 
 // What an operator (or discovery) supplies to create a host. ip and rack may be empty.
 struct HostSpec {
@@ -126,6 +128,25 @@ struct EventFilter {
     std::optional<HostId> host;
     EventId after = 0;      // only events with a larger id (for "watch")
     std::size_t limit = 0;  // 0: no limit; newest last
+};
+
+// A VM disk template in the server's catalog (SO-MVDS's template sharing model): a name, a
+// version (name@version is immutable once added), labels to find it by, and the template it
+// is a qcow2 overlay of, if any.
+struct Template {
+    TemplateId id = 0;
+    std::string name;
+    std::string version;
+    std::vector<std::string> labels;  // sorted, unique
+    std::string format;               // raw or qcow2
+    std::uint64_t size = 0;           // bytes of the stored file
+    std::string sha256;               // hex, of the stored file
+    std::string backing;              // name@version of its backing template; "" for a base
+    std::string path;                 // the stored file, under the server's state directory
+    Timestamp created_at = 0;
+    std::optional<Timestamp> last_used_at;  // when a site apply last created a VM from it
+
+    std::string ref() const { return name + "@" + version; }
 };
 
 // An operator API token. Only the SHA-256 of the secret is kept.

@@ -71,6 +71,18 @@ class Store {
     // Writes state, transport, bytes, times and error of (target.deployment, target.host).
     virtual Status update_target(const DeploymentTarget& target) = 0;
 
+    // --- templates ---
+    // conflict if name@version exists; not_found if t.backing names no template. id and
+    // created_at are assigned; last_used_at starts absent.
+    virtual Result<Template> add_template(const Template& t) = 0;
+    virtual Result<Template> find_template(const std::string& name,
+                                           const std::string& version) = 0;  // not_found
+    virtual Result<std::vector<Template>> list_templates() = 0;  // by name, then id
+    virtual Status set_template_labels(TemplateId id, const std::vector<std::string>& labels) = 0;
+    virtual Status mark_template_used(TemplateId id, Timestamp when) = 0;
+    // conflict while another template is backed by it.
+    virtual Status remove_template(TemplateId id) = 0;
+
     // --- events ---
     // A server-wide or informational event (no state change); id and time are assigned.
     virtual Result<Event> log_event(const Event& event) = 0;

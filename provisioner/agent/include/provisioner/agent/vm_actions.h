@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "provisioner/agent/template_fetch.h"
 #include "provisioner/agent/vm_registry.h"
 #include "provisioner/status.h"
 #include "provisioner/vmhost/hypervisor.h"
@@ -39,14 +40,17 @@ struct VmHost {
     vmhost::TemplateStore& templates;
     VmRegistry& registry;             // its directory holds the overlay disks
     vmhost::ProcessRunner& qemu_img;  // runs qemu-img to read a disk's backing file
+    ServerTemplates* server_templates = nullptr;  // fetches what the store lacks; none: local only
 };
 
-// create: an overlay of the template at the registry's disk path, then the domain; on any
-// failure neither is left behind. remove: the domain and its overlay (ok when the domain is
-// already gone). reconfigure: vCPUs and memory; a change that only reaches the persistent
-// config (beyond the domain's boot-time maximum) is ok and recorded as pending. migrate: live,
-// copying the overlay; the destination must hold the template at the same path. remove, reconfigure
-// and migrate refuse (not_found) a VM this agent does not manage.
+// create: the template fetched from the server when the store lacks it (and the host has
+// server_templates), an overlay of it at the registry's disk path, then the domain; on any
+// failure neither the overlay nor the domain is left behind. remove: the domain and its
+// overlay (ok when the domain is already gone). reconfigure: vCPUs and memory; a change that
+// only reaches the persistent config (beyond the domain's boot-time maximum) is ok and
+// recorded as pending. migrate: live, copying the overlay; the destination must hold the
+// template at the same path. remove, reconfigure and migrate refuse (not_found) a VM this
+// agent does not manage.
 Status carry_out(const VmAction& action, VmHost& host);
 
 // The "vms" array of POST /api/v1/agent/vms: each managed domain the hypervisor has, as

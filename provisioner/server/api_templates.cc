@@ -1,0 +1,245 @@
+// /api/v1/templates: the template catalog (add from a file on the server, list, show, label,
+// remove), and /api/v1/agent/templates/: a template's record and file for the hosts' agents.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
+#include "api.h"
+#include "api_support.h"
+#include "imaging/http/query.h"
+#include "json_views.h"
+#include "provisioner/vmhost/template_ref.h"
+#include "template_catalog.h"
+
+namespace provisioner::server {
+
+using imaging::http::bhttp::verb;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kPrefix = "/api/v1/templates/";
+constexpr const char* kAgentPrefix = "/api/v1/agent/templates/";
+
+Response bad_request(const Request& req, const std::string& message) {
+    return status_response(req, Status::error(Code::invalid_argument, message));
+}
+
+// An optional array of strings; invalid_argument naming key otherwise.
+Result<std::vector<std::string>> string_list(const json& body, const char* key) {
+    std::vector<std::string> out;
+    auto it = body.find(key);
+    if (it == body.end() || it->is_null()) return out;
+    if (!it->is_array())
+        return Status::error(Code::invalid_argument,
+                             std::string("\"") + key + "\" must be an array of strings");
+    for (const json& item : *it) {
+        if (!item.is_string())
+            return Status::error(Code::invalid_argument,
+                                 std::string("\"") + key + "\" must be an array of strings");
+        out.push_back(item.get<std::string>());
+    }
+    return out;
+}
+
+// By name, then version (as versions compare: "2" before "10").
+void sort_templates(std::vector<Template>& list) {
+    std::sort(list.begin(), list.end(), [](const Template& a, const Template& b) {
+        if (a.name != b.name) return a.name < b.name;
+        return vmhost::compare_versions(a.version, b.version) < 0;
+    });
+}
+
+// What uses template ref: VMs the agents report on it, and create steps not yet answered.
+std::vector<std::string> vms_using(const VmRegistry& vms, const std::string& ref) {
+    std::vector<std::string> names;
+    for (const HostReport& r : vms.reports())
+        for (const ReportedVm& vm : r.vms)
+            if (vm.template_ref == ref) names.push_back(vm.name + " on " + r.name);
+    for (const ApplyRecord& a : vms.applies())
+        for (const VmAction& step : a.steps)
+            if (step.step.kind == reconcile::ActionKind::create && step.vm.template_ref == ref &&
+                (step.state == ActionState::waiting || step.state == ActionState::released))
+                names.push_back(step.vm.name + " (being created on " + step.step.host + ")");
+    return names;
+}
+
+std::string joined(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+    return out;
+}
+
+Response add(ApiContext& ctx, const Request& req) {
+    auto body = json_body(req);
+    if (!body) return body_error(req, body.status());
+    auto path = string_field(*body, "path");
+    if (!path) return status_response(req, path.status());
+    auto name = string_field(*body, "name");
+    if (!name) return status_response(req, name.status());
+    auto version = string_field(*body, "version");
+    if (!version) return status_response(req, version.status());
+    auto labels = string_list(*body, "labels");
+    if (!labels) return status_response(req, labels.status());
+    NewTemplate request{*name, *version, *labels, optional_string(*body, "backing"), *path};
+    auto added = add_template(ctx.store, ctx.config.state_dir / "templates", request);
+    if (!added) return status_response(req, added.status());
+    ctx.store.log_event(server_event("template " + added->ref() + " added from " + *path));
+    return json_response(req, status::created, template_json(*added));
+}
+
+Response list(ApiContext& ctx, const Request& req) {
+    auto query =
+        imaging::http::parse_query(std::string_view(req.target().data(), req.target().size()));
+    if (!query) return bad_request(req, "malformed query");
+    auto all = ctx.store.list_templates();
+    if (!all) return status_response(req, all.status());
+    auto name = imaging::http::query_value(*query, "name");
+    auto label = imaging::http::query_value(*query, "label");
+    std::optional<vmhost::TemplateRef> by_label;
+    if (label) {
+        auto parsed = vmhost::parse_template_ref("label=" + *label);
+        if (!parsed) return status_response(req, parsed.status());
+        by_label = *parsed;
+    }
+    std::vector<Template> shown;
+    for (const Template& t : *all) {
+        if (name && t.name != *name) continue;
+        if (by_label && !resolve_template({t}, by_label->str())) continue;
+        shown.push_back(t);
+    }
+    sort_templates(shown);
+    json out = json::array();
+    for (const Template& t : shown) out.push_back(template_json(t));
+    return json_response(req, status::ok, {{"templates", out}});
+}
+
+// {template} then what follows it: "debian@2/labels" -> ("debian@2", "labels").
+std::optional<std::pair<std::string, std::string>> split_target(const Request& req,
+                                                                const char* prefix) {
+    auto rest = path_rest(req, prefix);
+    if (!rest || rest->empty()) return std::nullopt;
+    auto slash = rest->find('/');
+    if (slash == std::string::npos) return std::pair{*rest, std::string()};
+    return std::pair{rest->substr(0, slash), rest->substr(slash + 1)};
+}
+
+Result<Template> resolve(ApiContext& ctx, const std::string& ref) {
+    auto all = ctx.store.list_templates();
+    if (!all) return all.status();
+    return resolve_template(*all, ref);
+}
+
+// Removal and the agents' fetch name one version: a guess there would be a surprise.
+Result<Template> resolve_exact(ApiContext& ctx, const std::string& ref) {
+    auto parsed = vmhost::parse_template_ref(ref);
+    if (!parsed) return parsed.status();
+    if (parsed->version.empty() || !parsed->labels.empty())
+        return Status::error(Code::invalid_argument,
+                             "name the template as NAME@VERSION here, not \"" + ref + "\"");
+    return ctx.store.find_template(parsed->name, parsed->version);
+}
+
+Response show(ApiContext& ctx, const Request& req) {
+    auto target = split_target(req, kPrefix);
+    if (!target || !target->second.empty())
+        return error_response(req, status::not_found, "not_found", "no such route");
+    auto t = resolve(ctx, target->first);
+    if (!t) return status_response(req, t.status());
+    return json_response(req, status::ok, template_json(*t));
+}
+
+Response label(ApiContext& ctx, const Request& req) {
+    auto target = split_target(req, kPrefix);
+    if (!target || target->second != "labels")
+        return error_response(req, status::not_found, "not_found", "no such route");
+    auto body = json_body(req);
+    if (!body) return body_error(req, body.status());
+    auto added = string_list(*body, "add");
+    if (!added) return status_response(req, added.status());
+    auto removed = string_list(*body, "remove");
+    if (!removed) return status_response(req, removed.status());
+    if (added->empty() && removed->empty())
+        return bad_request(req, "give labels to \"add\" or \"remove\"");
+    if (auto checked = clean_labels(*added); !checked)
+        return status_response(req, checked.status());
+    if (auto checked = clean_labels(*removed); !checked)
+        return status_response(req, checked.status());
+    auto t = resolve(ctx, target->first);
+    if (!t) return status_response(req, t.status());
+    std::vector<std::string> labels = t->labels;
+    labels.insert(labels.end(), added->begin(), added->end());
+    std::erase_if(labels, [&](const std::string& l) {
+        return std::find(removed->begin(), removed->end(), l) != removed->end();
+    });
+    auto cleaned = clean_labels(std::move(labels));
+    if (Status s = ctx.store.set_template_labels(t->id, *cleaned); !s)
+        return status_response(req, s);
+    t->labels = *cleaned;
+    return json_response(req, status::ok, template_json(*t));
+}
+
+Response remove(ApiContext& ctx, const Request& req) {
+    auto target = split_target(req, kPrefix);
+    if (!target || !target->second.empty())
+        return error_response(req, status::not_found, "not_found", "no such route");
+    auto t = resolve_exact(ctx, target->first);
+    if (!t) return status_response(req, t.status());
+    if (auto users = vms_using(ctx.vms, t->ref()); !users.empty())
+        return error_response(req, status::conflict, "conflict",
+                              "template " + t->ref() + " is in use by " + joined(users));
+    auto all = ctx.store.list_templates();
+    if (!all) return status_response(req, all.status());
+    std::vector<std::string> children;
+    for (const Template& c : *all)
+        if (c.backing == t->ref()) children.push_back(c.ref());
+    if (!children.empty())
+        return error_response(req, status::conflict, "conflict",
+                              "template " + t->ref() + " is the backing of " + joined(children));
+    if (Status s = ctx.store.remove_template(t->id); !s) return status_response(req, s);
+    std::error_code ec;
+    std::filesystem::remove(t->path, ec);
+    ctx.store.log_event(server_event("template " + t->ref() + " removed"));
+    return json_response(req, status::ok, template_json(*t));
+}
+
+// The whole file in memory: the router's bodies are strings (see API.md on size).
+Response file(const Request& req, const Template& t) {
+    std::ifstream in(t.path, std::ios::binary);
+    if (!in) return status_response(req, Status::error(Code::storage, "cannot read " + t.path));
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return imaging::http::make_response(req, status::ok, std::move(bytes),
+                                        "application/octet-stream");
+}
+
+// GET /api/v1/agent/templates/NAME@VERSION[/file], for a host token or an operator token.
+Response for_agent(ApiContext& ctx, const Request& req) {
+    Principal who = identify(req, ctx.auth);
+    if (who.kind != Principal::Kind::host_token && who.kind != Principal::Kind::operator_token)
+        return std::move(*require_operator(req, ctx.auth));
+    auto target = split_target(req, kAgentPrefix);
+    if (!target || (!target->second.empty() && target->second != "file"))
+        return error_response(req, status::not_found, "not_found", "no such route");
+    auto t = resolve_exact(ctx, target->first);
+    if (!t) return status_response(req, t.status());
+    if (target->second == "file") return file(req, *t);
+    return json_response(req, status::ok, template_json(*t));
+}
+
+}  // namespace
+
+void mount_template_api(imaging::http::Router& router, ApiContext& ctx) {
+    auto guarded = [&ctx](Response (*fn)(ApiContext&, const Request&)) {
+        return operator_only(ctx.auth, [&ctx, fn](const Request& r) { return fn(ctx, r); });
+    };
+    router.add(verb::get, "/api/v1/templates", guarded(list));
+    router.add(verb::post, "/api/v1/templates", guarded(add));
+    router.add_prefix(verb::get, kPrefix, guarded(show));
+    router.add_prefix(verb::post, kPrefix, guarded(label));
+    router.add_prefix(verb::delete_, kPrefix, guarded(remove));
+    router.add_prefix(verb::get, kAgentPrefix,
+                      [&ctx](const Request& r, const auto&) { return for_agent(ctx, r); });
+}
+
+}  // namespace provisioner::server

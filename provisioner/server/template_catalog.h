@@ -1,0 +1,53 @@
+// The server's template catalog on top of the Store (SO-MVDS's template sharing model): adding
+// a template from a file on the server, and resolving references, one at a time or for every
+// VM of a site file. The catalog is the source of truth: a site that names a template it
+// lacks is refused.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "provisioner/reconcile.h"
+#include "provisioner/site.h"
+#include "provisioner/status.h"
+#include "provisioner/store.h"
+
+namespace provisioner::server {
+
+struct NewTemplate {
+    std::string name;
+    std::string version;
+    std::vector<std::string> labels;
+    std::string backing;           // name@version of the template it is an overlay of, or ""
+    std::filesystem::path source;  // a file on the server
+};
+
+// Checks the request (names, version and labels as template references spell them; a backing
+// template that exists; a qcow2 whose header names the backing's file NAME@VERSION.FORMAT, as
+// a host's template store lays it out, and only with a backing), copies the file to
+// dir/NAME@VERSION.FORMAT and records it. conflict for an existing name@version. Nothing is
+// left behind on failure.
+Result<Template> add_template(Store& store, const std::filesystem::path& dir,
+                              const NewTemplate& request);
+
+// Sorted and unique; invalid_argument naming a bad label.
+Result<std::vector<std::string>> clean_labels(std::vector<std::string> labels);
+
+// NAME@VERSION exactly; NAME or label=L[,L...]: the most recently used match, else the newest
+// version. invalid_argument for a malformed reference, not_found naming it when nothing
+// matches.
+Result<Template> resolve_template(const std::vector<Template>& catalog, const std::string& ref);
+
+struct SiteTemplates {
+    site::Site site;                      // every VM's template reference made a name@version
+    std::vector<site::Problem> problems;  // one per VM whose reference matches nothing
+};
+
+// Resolves each VM's template reference. A VM already running (in actual) on a catalog
+// template that still satisfies its reference keeps that template, so that a new version or
+// another template's more recent use never turns into a change of a running VM's disk.
+SiteTemplates resolve_site_templates(const std::vector<Template>& catalog, site::Site site,
+                                     const reconcile::ActualState& actual);
+
+}  // namespace provisioner::server
