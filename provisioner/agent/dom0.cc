@@ -30,7 +30,8 @@ json dom0_capacity(const Facts& facts, double load, const Dom0Options& options) 
             {"load", load},
             {"reserved_vcpus", options.reserved_vcpus},
             {"reserved_memory_mib", options.reserved_memory_mib},
-            {"libvirt_uri", options.libvirt_uri}};
+            {"libvirt_uri", options.libvirt_uri},
+            {"live_migration", options.live_migration}};
 }
 
 Dom0Loop::Dom0Loop(Dom0Options options, Facts facts, ServerClient& server, VmHost& host)

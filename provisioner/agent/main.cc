@@ -258,6 +258,9 @@ int cmd_dom0(int argc, char** argv) {
     }
     o.mac = agent->mac;
     o.libvirt_uri = uri;
+    // libvirt's test driver cannot migrate (each process has its own); Xen and KVM can, given
+    // the hosts reach each other's libvirt at libvirt_uri.
+    o.live_migration = (*hypervisor)->kind() != provisioner::vmhost::DomainKind::test;
     o.root = f.root;
     o.interval = std::chrono::milliseconds(std::int64_t(interval * 1000));
     o.run_for = std::chrono::milliseconds(std::int64_t(run_for * 1000));
@@ -268,7 +271,8 @@ int cmd_dom0(int argc, char** argv) {
     ServerClient client(server, token);
     auto qemu_img = provisioner::vmhost::make_process_runner();
     ServerTemplates server_templates(server, token);
-    VmHost host{**hypervisor, **store, **registry, *qemu_img, &server_templates};
+    ServerDisks server_disks(server, token);
+    VmHost host{**hypervisor, **store, **registry, *qemu_img, &server_templates, &server_disks};
     Dom0Loop loop(o, collect_facts(f.root), client, host);
     return loop.run(real_clock(), &g_stop);
 }

@@ -1,8 +1,10 @@
 #include "provisioner/agent/vm_actions.h"
 
+#include <optional>
 #include <system_error>
 
 #include "provisioner/vmhost/qemu_img.h"
+#include "vm_move.h"
 
 namespace provisioner::agent {
 namespace {
@@ -32,12 +34,6 @@ Result<vmhost::InterfaceSpec> parse_interface(const json& j, std::size_t index) 
     }
     if (nic.network.empty() && nic.bridge.empty()) nic.network = "default";
     return nic;
-}
-
-Status managed(const VmAction& action, const VmHost& host) {
-    if (host.registry.find(action.vm.name)) return Status::ok();
-    return Status::error(Code::not_found,
-                         "VM " + action.vm.name + " is not managed by this host's agent");
 }
 
 void remove_file(const fs::path& path) {
@@ -128,7 +124,29 @@ fs::path disk_in_registry(const vmhost::DomainInfo& d, const VmRegistry& registr
     return {};
 }
 
+constexpr VmAction::Kind kKinds[] = {VmAction::Kind::create,      VmAction::Kind::remove,
+                                     VmAction::Kind::reconfigure, VmAction::Kind::migrate,
+                                     VmAction::Kind::move_send,   VmAction::Kind::move_receive,
+                                     VmAction::Kind::move_finish, VmAction::Kind::move_abort};
+
+std::optional<VmAction::Kind> kind_named(const std::string& name) {
+    for (VmAction::Kind k : kKinds)
+        if (name == to_string(k)) return k;
+    return std::nullopt;
+}
+
+bool is_move_part(VmAction::Kind kind) {
+    return kind == VmAction::Kind::move_send || kind == VmAction::Kind::move_receive ||
+           kind == VmAction::Kind::move_finish || kind == VmAction::Kind::move_abort;
+}
+
 }  // namespace
+
+Status managed(const VmAction& action, const VmHost& host) {
+    if (host.registry.find(action.vm.name)) return Status::ok();
+    return Status::error(Code::not_found,
+                         "VM " + action.vm.name + " is not managed by this host's agent");
+}
 
 const char* to_string(VmAction::Kind kind) {
     switch (kind) {
@@ -140,6 +158,14 @@ const char* to_string(VmAction::Kind kind) {
             return "reconfigure";
         case VmAction::Kind::migrate:
             return "migrate";
+        case VmAction::Kind::move_send:
+            return "move_send";
+        case VmAction::Kind::move_receive:
+            return "move_receive";
+        case VmAction::Kind::move_finish:
+            return "move_finish";
+        case VmAction::Kind::move_abort:
+            return "move_abort";
     }
     return "?";
 }
@@ -151,17 +177,9 @@ Result<VmAction> parse_vm_action(const json& j) {
     a.id = j["id"].get<std::int64_t>();
     std::string kind =
         j.contains("kind") && j["kind"].is_string() ? j["kind"].get<std::string>() : "";
-    if (kind == "create") {
-        a.kind = VmAction::Kind::create;
-    } else if (kind == "remove") {
-        a.kind = VmAction::Kind::remove;
-    } else if (kind == "reconfigure") {
-        a.kind = VmAction::Kind::reconfigure;
-    } else if (kind == "migrate") {
-        a.kind = VmAction::Kind::migrate;
-    } else {
-        return bad("unknown action kind \"" + kind + "\"");
-    }
+    auto known = kind_named(kind);
+    if (!known) return bad("unknown action kind \"" + kind + "\"");
+    a.kind = *known;
     if (!j.contains("vm") || !j["vm"].is_object()) return bad("action without a vm");
     const json& vm = j["vm"];
     if (!vm.contains("name") || !vm["name"].is_string()) return bad("vm.name is missing");
@@ -186,10 +204,14 @@ Result<VmAction> parse_vm_action(const json& j) {
         }
     }
     if (j.contains("to_uri") && j["to_uri"].is_string()) a.to_uri = j["to_uri"].get<std::string>();
-    if (a.kind == VmAction::Kind::create) {
-        if (a.template_ref.empty()) return bad("create " + a.vm.name + ": vm.template is missing");
+    if (j.contains("transfer") && j["transfer"].is_string())
+        a.transfer = j["transfer"].get<std::string>();
+    const std::string what = std::string(to_string(a.kind)) + " " + a.vm.name;
+    if (is_move_part(a.kind) && a.transfer.empty()) return bad(what + ": transfer is missing");
+    if (a.kind == VmAction::Kind::create || a.kind == VmAction::Kind::move_receive) {
+        if (a.template_ref.empty()) return bad(what + ": vm.template is missing");
         if (a.vm.vcpus == 0 || a.vm.memory_mib == 0)
-            return bad("create " + a.vm.name + ": vm.vcpus and vm.memory_mib are required");
+            return bad(what + ": vm.vcpus and vm.memory_mib are required");
     }
     if (a.kind == VmAction::Kind::migrate && a.to_uri.empty())
         return bad("migrate " + a.vm.name + ": to_uri is missing");
@@ -206,6 +228,14 @@ Status carry_out(const VmAction& action, VmHost& host) {
             return reconfigure(action, host);
         case VmAction::Kind::migrate:
             return migrate(action, host);
+        case VmAction::Kind::move_send:
+            return move_send(action, host);
+        case VmAction::Kind::move_receive:
+            return move_receive(action, host);
+        case VmAction::Kind::move_finish:
+            return move_finish(action, host);
+        case VmAction::Kind::move_abort:
+            return move_abort(action, host);
     }
     return bad("unknown action kind");
 }

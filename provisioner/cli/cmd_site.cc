@@ -115,9 +115,11 @@ int site_status(Session& s) {
     Table steps({"ACTION", "KIND", "VM", "HOST", "STATE", "ERROR"});
     for (const auto& step : field(newest, "steps")) {
         std::string error = text(field(step, "error"));
-        steps.add_row({text(field(step, "action")), text(field(step, "kind")),
-                       text(field(step, "vm")), step_host(step), text(field(step, "state")),
-                       error == "-" ? "" : error});
+        // A cold move's parts show which part (move_send, ...), not the step's "migrate".
+        std::string kind = text(field(step, "part"));
+        if (kind == "-") kind = text(field(step, "kind"));
+        steps.add_row({text(field(step, "action")), kind, text(field(step, "vm")), step_host(step),
+                       text(field(step, "state")), error == "-" ? "" : error});
     }
     steps.align_right(0);
     s.out() << steps.render();

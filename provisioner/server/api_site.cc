@@ -4,6 +4,7 @@
 #include <functional>
 
 #include "api.h"
+#include "api_disks.h"
 #include "api_support.h"
 #include "provisioner/placement.h"
 #include "provisioner/reconcile.h"
@@ -170,7 +171,9 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host, const 
     return json_response(req, status::ok, {{"actions", actions}});
 }
 
-Response agent_answer(ApiContext& ctx, const Request& req, const Host& host, const json& body) {
+// A cold move's disk is deleted from the server once its move has ended.
+Response agent_answer(ApiContext& ctx, DiskTransfers& disks, const Request& req, const Host& host,
+                      const json& body) {
     auto rest = path_rest(req, "/api/v1/agent/actions/");
     ActionId id = 0;
     if (!rest || rest->empty() ||
@@ -188,6 +191,7 @@ Response agent_answer(ApiContext& ctx, const Request& req, const Host& host, con
     if (ok == body.end() || !ok->is_boolean()) return bad_request(req, "an answer needs ok");
     if (Status s = ctx.vms.answer(id, ok->get<bool>(), optional_string(body, "error")); !s)
         return status_response(req, s);
+    for (const std::string& transfer : ctx.vms.take_ended_transfers()) disks.remove(transfer);
     return imaging::http::make_response(req, status::no_content, "");
 }
 
@@ -211,7 +215,14 @@ void mount_site_api(imaging::http::Router& router, ApiContext& ctx) {
         };
     };
     router.add(verb::post, "/api/v1/agent/vms", scoped(agent_vms));
-    router.add_prefix(verb::post, "/api/v1/agent/actions/", scoped(agent_answer));
+    auto disks = std::make_shared<DiskTransfers>(ctx.config.state_dir / "moves");
+    router.add_prefix(verb::post, "/api/v1/agent/actions/",
+                      [&ctx, disks](const Request& req, const imaging::http::RequestContext&) {
+                          return with_host_body(ctx, req, [&](Host& h, const json& body) {
+                              return agent_answer(ctx, *disks, req, h, body);
+                          });
+                      });
+    mount_disk_api(router, ctx, disks);
 }
 
 }  // namespace provisioner::server

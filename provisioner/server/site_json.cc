@@ -21,21 +21,27 @@ json action_json(const VmAction& action) {
     json interfaces = json::array();
     for (const VmInterfaceSpec& i : action.vm.interfaces)
         interfaces.push_back({{"mac", i.mac}, {"network", i.network}, {"vlan", i.vlan}});
+    const bool part = action.part != MovePart::none;
     json out = {{"id", action.id},
-                {"kind", reconcile::to_string(action.step.kind)},
+                {"kind", part ? to_string(action.part) : reconcile::to_string(action.step.kind)},
                 {"vm",
                  {{"name", action.vm.name},
                   {"vcpus", action.vm.vcpus},
                   {"memory_mib", action.vm.memory_mib},
                   {"template", action.vm.template_ref},
                   {"interfaces", interfaces}}}};
-    if (action.step.kind == reconcile::ActionKind::migrate) out["to_uri"] = action.to_uri;
+    if (part) {
+        out["transfer"] = action.transfer;
+    } else if (action.step.kind == reconcile::ActionKind::migrate) {
+        out["to_uri"] = action.to_uri;
+    }
     return out;
 }
 
 json apply_step_json(const VmAction& action) {
     json out = step_json(action.step);
     out["action"] = action.id;
+    if (action.part != MovePart::none) out["part"] = to_string(action.part);
     out["state"] = to_string(action.state);
     out["error"] = action.error;
     return out;
@@ -87,6 +93,10 @@ Status read_vm_report(const json& body, HostReport& report) {
         c.load = std::clamp(load->get<double>(), 0.0, 1.0);
     }
     c.libvirt_uri = string_or_empty(*capacity, "libvirt_uri");
+    if (auto live = capacity->find("live_migration"); live != capacity->end()) {
+        if (!live->is_boolean()) return bad("capacity.live_migration must be true or false");
+        c.live_migration = live->get<bool>();
+    }
 
     std::vector<ReportedVm> vms;
     auto list = body.find("vms");

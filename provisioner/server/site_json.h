@@ -12,9 +12,10 @@ namespace provisioner::server {
 
 // {"kind", "vm", "host", "from_host", "vcpus", "memory_mib", "image", "reason"}
 nlohmann::json step_json(const reconcile::Action& step);
-// {"id", "kind", "vm": {...}, "to_uri"?}
+// {"id", "kind", "vm": {...}, "to_uri"?, "transfer"?}; a cold move's part has its own kind
+// (move_send, ...) and the transfer.
 nlohmann::json action_json(const VmAction& action);
-// Step + {"action", "state", "error"}
+// Step + {"action", "state", "error", "part"?}
 nlohmann::json apply_step_json(const VmAction& action);
 // {"name", "vcpus", "memory_mib", "template", "state"}
 nlohmann::json vm_json(const ReportedVm& vm);

@@ -3,8 +3,25 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace provisioner::server {
+
+const char* to_string(MovePart part) {
+    switch (part) {
+        case MovePart::none:
+            return "";
+        case MovePart::send:
+            return "move_send";
+        case MovePart::receive:
+            return "move_receive";
+        case MovePart::finish:
+            return "move_finish";
+        case MovePart::abort:
+            return "move_abort";
+    }
+    return "";
+}
 
 const char* to_string(ActionState state) {
     switch (state) {
@@ -81,6 +98,48 @@ const HostReport* VmRegistry::report_by_name_locked(const std::string& name) con
     return nullptr;
 }
 
+Result<std::vector<VmAction>> VmRegistry::actions_for_locked(const reconcile::Action& step,
+                                                             const site::Site& site,
+                                                             ApplyId apply) const {
+    const bool moves = step.kind == reconcile::ActionKind::migrate;
+    const std::string& agent = moves ? step.from_host : step.host;
+    const HostReport* runs = report_by_name_locked(agent);
+    if (!runs)
+        return Status::error(Code::invalid_argument, "step for VM " + step.vm + " names host " +
+                                                         agent + ", which has not reported");
+    VmAction a;
+    a.apply = apply;
+    a.step = step;
+    a.host = runs->host;
+    if (const site::Vm* vm = site.find_vm(step.vm)) {
+        a.vm = spec_from_site(site, *vm);
+    } else {
+        a.vm.name = step.vm;
+        for (const ReportedVm& r : runs->vms)
+            if (r.name == step.vm) a.vm.template_ref = r.template_ref;
+    }
+    a.vm.vcpus = step.vcpus;
+    a.vm.memory_mib = step.memory_mib;
+    if (!step.image.empty()) a.vm.template_ref = step.image;
+    if (!moves) return std::vector<VmAction>{std::move(a)};
+
+    const HostReport* to = report_by_name_locked(step.host);
+    if (!to)
+        return Status::error(Code::invalid_argument,
+                             "migration of " + step.vm + " to unreported host " + step.host);
+    if (runs->capacity.live_migration && to->capacity.live_migration) {
+        a.to_uri = to->capacity.libvirt_uri;
+        return std::vector<VmAction>{std::move(a)};
+    }
+    a.transfer = std::to_string(apply) + "-" + step.vm;
+    VmAction send = a, receive = a, finish = a;
+    send.part = MovePart::send;
+    receive.part = MovePart::receive;
+    receive.host = to->host;
+    finish.part = MovePart::finish;
+    return std::vector<VmAction>{std::move(send), std::move(receive), std::move(finish)};
+}
+
 Result<ApplyId> VmRegistry::enqueue_apply(const reconcile::Plan& plan, const site::Site& site,
                                           Timestamp now) {
     std::lock_guard lock(mu_);
@@ -91,41 +150,24 @@ Result<ApplyId> VmRegistry::enqueue_apply(const reconcile::Plan& plan, const sit
             return Status::error(Code::conflict, "apply " + std::to_string(id) +
                                                      " is still running; see provisioner site "
                                                      "status, and apply again once it is done");
+    Apply apply{next_apply_, now, {}};
     std::vector<VmAction> made;
     for (const reconcile::Action& step : plan.actions) {
-        VmAction a;
-        a.step = step;
-        const std::string& agent =
-            step.kind == reconcile::ActionKind::migrate ? step.from_host : step.host;
-        const HostReport* runs = report_by_name_locked(agent);
-        if (!runs)
-            return Status::error(Code::invalid_argument, "step for VM " + step.vm + " names host " +
-                                                             agent + ", which has not reported");
-        a.host = runs->host;
-        if (step.kind == reconcile::ActionKind::migrate) {
-            const HostReport* to = report_by_name_locked(step.host);
-            if (!to)
-                return Status::error(
-                    Code::invalid_argument,
-                    "migration of " + step.vm + " to unreported host " + step.host);
-            a.to_uri = to->capacity.libvirt_uri;
-        }
-        if (const site::Vm* vm = site.find_vm(step.vm)) {
-            a.vm = spec_from_site(site, *vm);
-        } else {
-            a.vm.name = step.vm;
-            for (const ReportedVm& r : runs->vms)
-                if (r.name == step.vm) a.vm.template_ref = r.template_ref;
-        }
-        a.vm.vcpus = step.vcpus;
-        a.vm.memory_mib = step.memory_mib;
-        if (!step.image.empty()) a.vm.template_ref = step.image;
-        made.push_back(std::move(a));
+        auto actions = actions_for_locked(step, site, apply.id);
+        if (!actions) return actions.status();
+        for (VmAction& a : *actions) made.push_back(std::move(a));
     }
-    Apply apply{next_apply_++, now, {}};
+    ++next_apply_;
+    for (std::size_t i = 0; i < made.size(); ++i) {
+        VmAction& a = made[i];
+        a.id = next_action_ + i;
+        for (std::size_t j = 0; j < i; ++j)
+            if (a.step.kind == reconcile::ActionKind::migrate ||
+                touches_same_host(a.step, made[j].step))
+                a.after.push_back(made[j].id);
+    }
+    next_action_ += made.size();
     for (VmAction& a : made) {
-        a.id = next_action_++;
-        a.apply = apply.id;
         apply.steps.push_back(a.id);
         actions_.emplace(a.id, std::move(a));
     }
@@ -137,27 +179,36 @@ Result<ApplyId> VmRegistry::enqueue_apply(const reconcile::Plan& plan, const sit
 }
 
 void VmRegistry::release_locked(Apply& apply) {
-    for (std::size_t i = 0; i < apply.steps.size(); ++i) {
-        VmAction& a = actions_.at(apply.steps[i]);
+    for (ActionId id : apply.steps) {
+        VmAction& a = actions_.at(id);
         if (a.state != ActionState::waiting) continue;
         bool blocked = false, behind_failure = false;
-        for (std::size_t j = 0; j < i; ++j) {
-            const VmAction& before = actions_.at(apply.steps[j]);
-            if (a.step.kind != reconcile::ActionKind::migrate &&
-                !touches_same_host(a.step, before.step))
-                continue;
-            if (before.state == ActionState::failed || before.state == ActionState::skipped)
+        for (ActionId before_id : a.after) {
+            const ActionState before = actions_.at(before_id).state;
+            if (before == ActionState::failed || before == ActionState::skipped)
                 behind_failure = true;
-            else if (before.state != ActionState::done)
+            else if (before != ActionState::done)
                 blocked = true;
         }
         if (behind_failure) {
             a.state = ActionState::skipped;
-            a.error = "not run: an earlier step on its hosts failed";
+            a.error = "not run: an action it runs after failed";
         } else if (!blocked) {
             a.state = ActionState::released;
         }
     }
+}
+
+void VmRegistry::queue_abort_locked(const VmAction& receive, Apply& apply) {
+    const VmAction& send = actions_.at(receive.after.back());
+    VmAction abort = send;
+    abort.id = next_action_++;
+    abort.part = MovePart::abort;
+    abort.after.clear();
+    abort.state = ActionState::released;
+    abort.error.clear();
+    apply.steps.push_back(abort.id);
+    actions_.emplace(abort.id, std::move(abort));
 }
 
 std::string VmRegistry::apply_state_locked(const Apply& apply) const {
@@ -235,8 +286,17 @@ Status VmRegistry::answer(ActionId id, bool ok, const std::string& error) {
         actions_.erase(it);  // a recall is reported nowhere once answered
         return Status::ok();
     }
+    const bool ended = (a.part == MovePart::send && !ok) || a.part == MovePart::finish ||
+                       a.part == MovePart::abort;
+    if (ended) ended_transfers_.push_back(a.transfer);
     auto apply = applies_.find(a.apply);
-    if (apply != applies_.end()) release_locked(apply->second);
+    if (apply != applies_.end()) {
+        if (a.part == MovePart::receive && !ok) {
+            a.error += "; the VM is started again on " + a.step.from_host;
+            queue_abort_locked(a, apply->second);
+        }
+        release_locked(apply->second);
+    }
     trim_locked();
     return Status::ok();
 }
@@ -253,6 +313,20 @@ void VmRegistry::record_effect_locked(const VmAction& a) {
     HostReport* here = reports_.contains(a.host) ? &reports_.at(a.host) : nullptr;
     if (!here) return;
     ReportedVm vm{a.vm.name, a.vm.vcpus, a.vm.memory_mib, a.vm.template_ref, "running"};
+    switch (a.part) {
+        case MovePart::none:
+            break;
+        case MovePart::receive:
+            erase_from(*here);
+            here->vms.push_back(std::move(vm));
+            return;
+        case MovePart::finish:
+            erase_from(*here);
+            return;
+        case MovePart::send:
+        case MovePart::abort:
+            return;  // the VM stays on the source
+    }
     switch (a.step.kind) {
         case reconcile::ActionKind::remove:
             erase_from(*here);
@@ -284,6 +358,34 @@ std::vector<ApplyRecord> VmRegistry::applies() const {
         out.push_back(std::move(r));
     }
     return out;
+}
+
+}  // namespace provisioner::server
+
+namespace provisioner::server {
+
+std::optional<TransferHosts> VmRegistry::transfer_hosts(const std::string& transfer) const {
+    std::lock_guard lock(mu_);
+    TransferHosts hosts;
+    for (const auto& [id, a] : actions_) {
+        if (a.transfer != transfer) continue;
+        if (a.part == MovePart::finish || a.part == MovePart::abort) {
+            if (a.state != ActionState::waiting && a.state != ActionState::released)
+                return std::nullopt;  // ended
+        }
+        if (a.part == MovePart::send) {
+            if (a.state == ActionState::failed) return std::nullopt;
+            hosts.source = a.host;
+        }
+        if (a.part == MovePart::receive) hosts.destination = a.host;
+    }
+    if (hosts.source == 0 || hosts.destination == 0) return std::nullopt;
+    return hosts;
+}
+
+std::vector<std::string> VmRegistry::take_ended_transfers() {
+    std::lock_guard lock(mu_);
+    return std::exchange(ended_transfers_, {});
 }
 
 }  // namespace provisioner::server

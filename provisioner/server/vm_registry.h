@@ -4,11 +4,18 @@
 // Kept in memory only (API.md): a restart forgets unfinished actions, and the next apply plans
 // again from the agents' reports.
 //
-// Release rule for the steps of one apply: a step is handed to its agent once every earlier
-// step of the same apply that touches any of its hosts (host or from_host) is answered ok; a
-// migration also waits for every earlier step. A step behind a failed one is skipped: a failed
-// step fails its apply and releases nothing after it on the same hosts. Recall actions are
-// released at once.
+// Each action names the actions it runs after (`after`) and is handed to its agent only once
+// every one of them is answered ok; one behind a failed or skipped action is skipped. For the
+// steps of one apply, `after` is every earlier action that touches any of its hosts (host or
+// from_host), and for a migration every earlier action. Recall actions are released at once.
+//
+// A migration between two hosts that both report live_migration is one migrate action on the
+// source (libvirt's migration). Otherwise it is a cold move of three actions, each after the
+// one before: move_send on the source (shut the VM down, upload its overlay disk to the
+// server's DiskTransfers as `transfer`), move_receive on the destination (download it, define
+// and start the VM), move_finish on the source (undefine it, delete its disk). When the
+// receive fails, a move_abort on the source (start the VM again there) is queued at once, so
+// the VM keeps running somewhere; the apply fails with both steps' errors in its status.
 //
 // Thread-safe: every member takes the one mutex; nothing does I/O under it.
 #pragma once
@@ -33,7 +40,8 @@ struct VmCapacity {
     double load = 0;
     std::uint32_t reserved_vcpus = 0;
     std::uint64_t reserved_memory_mib = 0;
-    std::string libvirt_uri;  // where a migration to this host goes
+    std::string libvirt_uri;      // where a migration to this host goes
+    bool live_migration = false;  // its hypervisor can take a live migration from a peer
 };
 
 // A VM as an agent reports it (API.md "Vm").
@@ -77,15 +85,29 @@ using ApplyId = std::uint64_t;
 enum class ActionState { waiting, released, done, failed, skipped };
 const char* to_string(ActionState state);
 
+// Which part of a cold move an action is (none: the step itself).
+enum class MovePart { none, send, receive, finish, abort };
+// "move_send", ... ("" for none): the action's kind on the wire.
+const char* to_string(MovePart part);
+
 struct VmAction {
     ActionId id = 0;
     ApplyId apply = 0;  // 0 for a recall
     HostId host = 0;    // the agent that carries it out (a migration's source)
     reconcile::Action step;
+    MovePart part = MovePart::none;
     VmSpec vm;
-    std::string to_uri;  // migrate only
+    std::string to_uri;           // migrate only
+    std::string transfer;         // a cold move's parts: the DiskTransfers id of the VM's disk
+    std::vector<ActionId> after;  // released once these are done
     ActionState state = ActionState::waiting;
     std::string error;
+};
+
+// The two ends of a cold move's disk transfer.
+struct TransferHosts {
+    HostId source = 0;
+    HostId destination = 0;
 };
 
 struct ApplyRecord {
@@ -127,6 +149,12 @@ class VmRegistry {
     // Newest first.
     std::vector<ApplyRecord> applies() const;
 
+    // The hosts of transfer while its move is under way (not_found once it has ended).
+    std::optional<TransferHosts> transfer_hosts(const std::string& transfer) const;
+    // The transfers whose moves have ended since the last call (sent and received, or
+    // failed, or rolled back): their disks are no longer needed.
+    std::vector<std::string> take_ended_transfers();
+
   private:
     struct Apply {
         ApplyId id = 0;
@@ -135,6 +163,10 @@ class VmRegistry {
     };
 
     void release_locked(Apply& apply);
+    // The actions (ids not yet given) that carry out step, each with its `after`.
+    Result<std::vector<VmAction>> actions_for_locked(const reconcile::Action& step,
+                                                     const site::Site& site, ApplyId apply) const;
+    void queue_abort_locked(const VmAction& failed_receive, Apply& apply);
     std::string apply_state_locked(const Apply& apply) const;
     void trim_locked();
     void record_effect_locked(const VmAction& action);
@@ -145,6 +177,7 @@ class VmRegistry {
     std::map<HostId, HostReport> reports_;
     std::map<ActionId, VmAction> actions_;
     std::map<ApplyId, Apply> applies_;
+    std::vector<std::string> ended_transfers_;
     ActionId next_action_ = 1;
     ApplyId next_apply_ = 1;
 };

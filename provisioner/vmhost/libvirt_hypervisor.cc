@@ -138,6 +138,18 @@ class LibvirtHypervisor final : public Hypervisor {
         return Status::ok();
     }
 
+    Status shutdown(const std::string& name) override {
+        return when_active(name, true, "shutting down", virDomainShutdown);
+    }
+
+    Status power_off(const std::string& name) override {
+        return when_active(name, true, "powering off", virDomainDestroy);
+    }
+
+    Status start(const std::string& name) override {
+        return when_active(name, false, "starting", virDomainCreate);
+    }
+
     Result<Applied> set_vcpus(const std::string& name, unsigned vcpus) override {
         auto dom = lookup(name);
         if (!dom) return dom.status();
@@ -226,6 +238,19 @@ class LibvirtHypervisor final : public Hypervisor {
         Domain dom{virDomainLookupByName(conn_.get(), name.c_str())};
         if (!dom) return libvirt_error("domain '" + name + "'");
         return dom;
+    }
+
+    // Calls change(domain) when the domain's activity is `active`; ok (nothing to do) otherwise.
+    Status when_active(const std::string& name, bool active, const char* what,
+                       int (*change)(virDomainPtr)) {
+        auto dom = lookup(name);
+        if (!dom) return dom.status();
+        int is_active = virDomainIsActive(dom->get());
+        if (is_active < 0) return libvirt_error("reading the state of domain '" + name + "'");
+        if ((is_active == 1) != active) return Status::ok();
+        if (change(dom->get()) != 0)
+            return libvirt_error(std::string(what) + " domain '" + name + "'");
+        return Status::ok();
     }
 
     // The config is already changed: a refused live change means "at the next start".

@@ -28,6 +28,12 @@ Status QemuImg::create_overlay(const std::string& backing, const std::string& ba
                nullptr);
 }
 
+Status QemuImg::set_backing(const std::filesystem::path& path, const std::string& backing,
+                            const std::string& backing_format) {
+    return run({"rebase", "-u", "-f", "qcow2", "-b", backing, "-F", backing_format, path.string()},
+               nullptr);
+}
+
 Status QemuImg::create(const std::filesystem::path& path, const std::string& format,
                        std::uint64_t size_bytes) {
     return run({"create", "-q", "-f", format, path.string(), std::to_string(size_bytes)}, nullptr);

@@ -6,8 +6,11 @@
 # its agent fetches what it lacks from the server. A site naming a template the catalog lacks
 # is refused with its line. `provisioner site apply` of an XSM site file creates the VMs; the
 # file is edited (a VM added, one removed, one resized) and applied again; a third apply of the
-# same file changes nothing. libvirt's state, as the agents report it, is checked after each
-# apply.
+# same file changes nothing. After a recall, a VM's DOM0 is edited to the other host: the test
+# driver cannot migrate live, so it moves cold (shut down, its overlay through the server,
+# started on the other host, then removed from the first), and applying that file again
+# changes nothing; a move back whose destination cannot take the disk leaves the VM running
+# where it was. libvirt's state, as the agents report it, is checked after each apply.
 set -euo pipefail
 source "$(dirname "$0")/lib/rack.sh"
 rack_require qemu-img
@@ -130,6 +133,59 @@ echo "== recall web*"
 pv_cli vm recall 'web*' >/dev/null
 expect_vms "db1 2 1024 h2"
 
+echo "== move: db1's DOM0 edited from h2 to h1; apply"
+site "db1 2 1024 h1 label=web" >"$RACK_DIR/v3.xml"
+[ "$(pv_cli --json site diff "$RACK_DIR/v3.xml" | jq -r '.plan[] | "\(.kind) \(.vm) \(.from_host) \(.host)"')" = \
+    "migrate db1 h2 h1" ] || rack_fail "the move plans: $(pv_cli site diff "$RACK_DIR/v3.xml")"
+apply "$RACK_DIR/v3.xml"
+expect_vms "db1 2 1024 h1"
+# The source undefines its copy only after the destination runs it: wait for that report too.
+for _ in $(seq 100); do
+    [ "$(pv_cli --json vm list | jq -r '[.vms[] | .host] | join(" ")')" = h1 ] && break
+    sleep 0.2
+done
+[ "$(pv_cli --json vm list | jq -r '[.vms[] | "\(.name) \(.host) \(.state)"] | join(",")')" = \
+    "db1 h1 running" ] || rack_fail "after the move: $(pv_cli vm list)"
+for _ in $(seq 50); do
+    [ "$(pv_cli --json site status | jq -r '.applies[0].state')" = succeeded ] && break
+    sleep 0.2
+done
+[ "$(pv_cli --json site status | jq -r '.applies[0].steps | map("\(.part) \(.state)") | join(",")')" = \
+    "move_send done,move_receive done,move_finish done" ] ||
+    rack_fail "the move's steps: $(pv_cli --json site status | jq -c '.applies[0]')"
+pv_cli site status
+pv_cli vm list
+[ -f "$RACK_DIR/disks1/db1.qcow2" ] || rack_fail "h1 has no disk for db1"
+[ ! -e "$RACK_DIR/disks2/db1.qcow2" ] || rack_fail "h2 kept db1's disk"
+qemu-img info --backing-chain "$RACK_DIR/disks1/db1.qcow2" | grep -q "$RACK_DIR/tpl1/" ||
+    rack_fail "db1's disk on h1 is not backed by h1's templates: $(qemu-img info "$RACK_DIR/disks1/db1.qcow2")"
+[ -z "$(ls -A "$PV_STATE/moves" 2>/dev/null)" ] || rack_fail "the server kept the moved disk: $(ls "$PV_STATE/moves")"
+
+echo "== the moved site again: nothing to do"
+[ "$(pv_cli --json site diff "$RACK_DIR/v3.xml" | jq '.plan | length')" = 0 ] ||
+    rack_fail "a second apply after the move plans: $(pv_cli site diff "$RACK_DIR/v3.xml")"
+
+echo "== a move whose destination fails: the VM is started again where it was"
+site "db1 2 1024 h2 label=web" >"$RACK_DIR/v4.xml"
+mkdir "$RACK_DIR/disks2/db1.qcow2.moving"  # where h2 downloads the disk: it cannot
+apply "$RACK_DIR/v4.xml"
+for _ in $(seq 100); do
+    [ "$(pv_cli --json site status | jq -r '.applies[0].steps | map(.state) | join(",")')" = \
+        "done,failed,skipped,done" ] && break
+    sleep 0.2
+done
+pv_cli site status
+[ "$(pv_cli --json site status | jq -r '.applies[0] | "\(.state) \(.steps | map(.part) | join(","))"')" = \
+    "failed move_send,move_receive,move_finish,move_abort" ] ||
+    rack_fail "the failed move: $(pv_cli --json site status | jq -c '.applies[0]')"
+pv_cli --json site status | jq -r '.applies[0].steps[1].error' | grep -q 'receiving VM db1: .*; the VM is started again on h1$' ||
+    rack_fail "the failed receive says: $(pv_cli --json site status | jq -r '.applies[0].steps[1].error')"
+expect_vms "db1 2 1024 h1"
+[ -z "$(ls -A "$RACK_DIR/disks2" | grep -v '^vms.json$')" ] || rack_fail "h2 kept: $(ls "$RACK_DIR/disks2")"
+[ -z "$(ls -A "$PV_STATE/moves" 2>/dev/null)" ] || rack_fail "the server kept the disk: $(ls "$PV_STATE/moves")"
+[ "$(pv_cli --json site diff "$RACK_DIR/v3.xml" | jq '.plan | length')" = 0 ] ||
+    rack_fail "after the rollback, the moved site plans: $(pv_cli site diff "$RACK_DIR/v3.xml")"
+
 echo "== no VM runs on debian@1 now, but web@1 is made on it: it stays"
 for _ in $(seq 50); do
     pv_cli template remove debian@1 2>"$RACK_DIR/rm.err" && rack_fail "debian@1 was removed"
@@ -137,4 +193,4 @@ for _ in $(seq 50); do
     sleep 0.2  # until the agents' reports no longer show web2 on it
 done
 grep -q 'backing of web@1' "$RACK_DIR/rm.err" || rack_fail "remove: $(cat "$RACK_DIR/rm.err")"
-echo "PASS: templates added, resolved and fetched; site applied, edited, re-applied and recalled through the agents' libvirt"
+echo "PASS: templates added, resolved and fetched; site applied, edited, re-applied, recalled and a VM moved through the agents' libvirt"

@@ -48,6 +48,7 @@ struct FakeServer {
         if (path.starts_with("/api/v1/agent/actions/"))
             return answers_down ? unreachable() : reply(204);
         if (path.starts_with(kTemplates)) return serve_template(path.substr(kTemplates.size()));
+        if (path.starts_with(kDisks)) return serve_disk(request, path.substr(kDisks.size()));
         return reply(404, {{"error", {{"code", "not_found"}, {"message", path}}}});
     }
     ClientResponse serve_template(const std::string& rest) {
@@ -61,6 +62,41 @@ struct FakeServer {
         return r;
     }
     static inline const std::string kTemplates = "/api/v1/agent/templates/";
+    static inline const std::string kDisks = "/api/v1/agent/disks/";
+
+    // Disk transfers: PUT ID?offset=N appends (in order), POST ID/done records its body,
+    // GET ID describes it, GET ID/data?offset=N&length=M reads it; refused while disks_down.
+    std::map<std::string, std::string> disks;
+    std::map<std::string, json> disks_done;
+    bool disks_down = false;
+    ClientResponse serve_disk(const ClientRequest& request, const std::string& rest) {
+        if (disks_down) return reply(500, {{"error", {{"code", "storage"}, {"message", "full"}}}});
+        const std::string id = rest.substr(0, rest.find_first_of("/?"));
+        auto number = [&](const std::string& key) -> std::uint64_t {
+            auto at = rest.find(key + "=");
+            return at == std::string::npos ? 0 : std::stoull(rest.substr(at + key.size() + 1));
+        };
+        std::string& held = disks[id];
+        if (request.method == "PUT") {
+            if (number("offset") != held.size()) return reply(400);
+            held += request.body;
+            return reply(204);
+        }
+        if (request.method == "POST") {
+            disks_done[id] = json::parse(request.body);
+            return reply(204);
+        }
+        if (rest.find("/data") == std::string::npos) {
+            const auto* raw = reinterpret_cast<const std::uint8_t*>(held.data());
+            return reply(200, {{"size", held.size()},
+                               {"sha256", imaging::to_hex(imaging::sha256({raw, held.size()}))},
+                               {"complete", true}});
+        }
+        ClientResponse r = reply(200);
+        const std::uint64_t offset = number("offset");
+        if (offset < held.size()) r.body = held.substr(offset, number("length"));
+        return r;
+    }
     // {path suffix -> body} of the requests to paths starting with prefix, in order.
     std::vector<std::pair<std::string, json>> posts(const std::string& prefix) const {
         std::vector<std::pair<std::string, json>> out;
@@ -113,6 +149,8 @@ struct Fixture {
                         [this](const ClientRequest& r) { return fake(r); }};
     ServerTemplates server_templates{"http://server.test:8080", "host-token",
                                      [this](const ClientRequest& r) { return fake(r); }};
+    ServerDisks server_disks{"http://server.test:8080", "host-token",
+                             [this](const ClientRequest& r) { return fake(r); }};
     std::unique_ptr<Dom0Loop> loop;
 
     Fixture() {
@@ -128,7 +166,7 @@ struct Fixture {
         REQUIRE_MESSAGE(r.is_ok(), r.status().message());
         registry = std::move(*r);
         host = std::make_unique<VmHost>(
-            VmHost{*hypervisor, *store, *registry, *runner, &server_templates});
+            VmHost{*hypervisor, *store, *registry, *runner, &server_templates, &server_disks});
 
         fs::create_directories(tmp / "root/proc");
         std::ofstream(tmp / "root/proc/loadavg") << "2.00 1.50 1.00 3/400 12345\n";
@@ -272,7 +310,8 @@ TEST_CASE("agent dom0: the report carries the capacity and only the VMs this age
                                     {"load", 0.5},
                                     {"reserved_vcpus", 1},
                                     {"reserved_memory_mib", 1024},
-                                    {"libvirt_uri", "test:///default"}});
+                                    {"libvirt_uri", "test:///default"},
+                                    {"live_migration", false}});
     // test:///default has its own domain "test": not ours, so not reported.
     CHECK(first["vms"] == json::array());
     CHECK(reports[1].second["vms"] == json::array({{{"name", "dom0-c"},
@@ -389,4 +428,137 @@ TEST_CASE("agent dom0: a fetched template that does not match its SHA-256 is not
         files += e.path().filename() != "templates.json";
     CHECK(files == 0);
     CHECK(f.hypervisor->get("dom0-h").status().code() == Code::not_found);
+}
+
+namespace {
+
+json move_action(std::int64_t id, const std::string& kind, const std::string& name,
+                 const std::string& transfer) {
+    json a = create_action(id, name, "tiny@1", 1, 128);
+    a["kind"] = kind;
+    a["transfer"] = transfer;
+    return a;
+}
+
+std::string file_bytes(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST_CASE("agent dom0: move_send shuts the VM down and uploads its disk; abort starts it again") {
+    if (!have_qemu_img()) return;
+    Fixture f;
+    f.add_tiny_template();
+    f.fake.action_lists.push_back(json::array({create_action(1, "dom0-s", "tiny@1", 1, 128)}));
+    REQUIRE(f.loop->cycle().actions_ok == 1);
+    f.fake.action_lists.push_back(json::array({move_action(2, "move_send", "dom0-s", "9-dom0-s")}));
+    CHECK(f.loop->cycle().actions_ok == 1);
+    CHECK(f.domain("dom0-s").state == vmhost::DomainState::shut_off);
+    const fs::path disk = f.tmp / "disks/dom0-s.qcow2";
+    const std::string bytes = file_bytes(disk);
+    CHECK(f.fake.disks["9-dom0-s"] == bytes);
+    const auto* raw = reinterpret_cast<const std::uint8_t*>(bytes.data());
+    CHECK(f.fake.disks_done["9-dom0-s"] ==
+          json{{"size", bytes.size()},
+               {"sha256", imaging::to_hex(imaging::sha256({raw, bytes.size()}))}});
+    // Still defined and still reported, so that an abort can start it again.
+    f.loop->cycle();
+    json vms = f.fake.posts("/api/v1/agent/vms").back().second["vms"];
+    REQUIRE(vms.size() == 1);
+    CHECK(vms[0]["state"] == "shut off");
+
+    f.fake.action_lists.push_back(
+        json::array({move_action(3, "move_abort", "dom0-s", "9-dom0-s")}));
+    CHECK(f.loop->cycle().actions_ok == 1);
+    CHECK(f.domain("dom0-s").state == vmhost::DomainState::running);
+    CHECK(fs::exists(disk));
+}
+
+TEST_CASE("agent dom0: a move_send whose upload fails starts the VM again and says so") {
+    if (!have_qemu_img()) return;
+    Fixture f;
+    f.add_tiny_template();
+    f.fake.action_lists.push_back(json::array({create_action(1, "dom0-u", "tiny@1", 1, 128)}));
+    REQUIRE(f.loop->cycle().actions_ok == 1);
+    f.fake.disks_down = true;
+    f.fake.action_lists.push_back(json::array({move_action(2, "move_send", "dom0-u", "9-dom0-u")}));
+    CHECK(f.loop->cycle().actions_failed == 1);
+    CHECK(f.domain("dom0-u").state == vmhost::DomainState::running);
+    auto answers = f.fake.posts("/api/v1/agent/actions/");
+    const std::string error = answers.back().second["error"];
+    CHECK(error.find("sending its disk") != std::string::npos);
+    CHECK(error.find("HTTP 500: full") != std::string::npos);
+    CHECK(error.find("started again here") != std::string::npos);
+}
+
+TEST_CASE("agent dom0: move_receive defines and starts the VM on this host's template copy") {
+    if (!have_qemu_img()) return;
+    Fixture f;
+    f.add_tiny_template();
+    // The source's overlay, backed by the source's own copy of tiny@1 (gone afterwards: only
+    // the destination's copy counts).
+    vmhost::QemuImg qemu_img(*f.runner);
+    fs::create_directories(f.tmp / "src");
+    REQUIRE(qemu_img.create(f.tmp / "src/tiny@1.qcow2", "qcow2", 1 << 20).is_ok());
+    REQUIRE(qemu_img
+                .create_overlay((f.tmp / "src/tiny@1.qcow2").string(), "qcow2",
+                                f.tmp / "src/dom0-r.qcow2")
+                .is_ok());
+    f.fake.disks["9-dom0-r"] = file_bytes(f.tmp / "src/dom0-r.qcow2");
+    fs::remove_all(f.tmp / "src");
+
+    f.fake.action_lists.push_back(
+        json::array({move_action(2, "move_receive", "dom0-r", "9-dom0-r")}));
+    CHECK(f.loop->cycle().actions_ok == 1);
+    auto d = f.domain("dom0-r");
+    CHECK(d.state == vmhost::DomainState::running);
+    CHECK(d.vcpus == 1);
+    CHECK(d.memory_mib == 128);
+    const fs::path disk = f.tmp / "disks/dom0-r.qcow2";
+    REQUIRE(d.disks.size() == 1);
+    CHECK(fs::path(d.disks[0]) == disk);
+    auto chain = qemu_img.backing_chain(disk);
+    REQUIRE_MESSAGE(chain.is_ok(), chain.status().message());
+    REQUIRE(chain->size() == 2);
+    CHECK(fs::equivalent(chain->at(1).filename, f.tmp / "templates/tiny@1.qcow2"));
+    REQUIRE(f.registry->find("dom0-r"));
+    CHECK(f.registry->find("dom0-r")->template_ref == "tiny@1");
+    CHECK(!fs::exists(f.tmp / "disks/dom0-r.qcow2.moving"));
+
+    // move_finish on the source: undefined, its disk deleted, no longer managed.
+    f.fake.action_lists.push_back(
+        json::array({move_action(3, "move_finish", "dom0-r", "9-dom0-r")}));
+    CHECK(f.loop->cycle().actions_ok == 1);
+    CHECK(f.hypervisor->get("dom0-r").status().code() == Code::not_found);
+    CHECK(!fs::exists(disk));
+    CHECK(f.registry->vms().empty());
+}
+
+TEST_CASE("agent dom0: a move_receive that cannot complete leaves nothing behind") {
+    if (!have_qemu_img()) return;
+    Fixture f;
+    f.add_tiny_template();
+    f.fake.disks["9-dom0-n"] = "not a qcow2 image";
+    f.fake.action_lists.push_back(
+        json::array({move_action(2, "move_receive", "dom0-n", "9-dom0-n")}));
+    CHECK(f.loop->cycle().actions_failed == 1);
+    auto answers = f.fake.posts("/api/v1/agent/actions/");
+    const std::string error = answers.back().second["error"];
+    CHECK(error.find("receiving VM dom0-n") != std::string::npos);
+    CHECK(f.hypervisor->get("dom0-n").status().code() == Code::not_found);
+    CHECK(!f.registry->find("dom0-n"));
+    std::size_t files = 0;
+    for (const auto& e : fs::directory_iterator(f.tmp / "disks"))
+        files += e.path().filename() != "vms.json";
+    CHECK(files == 0);
+    // A move part without its transfer is refused before anything runs.
+    json bare = move_action(3, "move_receive", "dom0-n", "");
+    bare.erase("transfer");
+    f.fake.action_lists.push_back(json::array({bare}));
+    CHECK(f.loop->cycle().actions_failed == 1);
+    answers = f.fake.posts("/api/v1/agent/actions/");
+    CHECK(answers.back().second["error"].get<std::string>().find("transfer is missing") !=
+          std::string::npos);
 }

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "imaging/digest.h"
 #include "test_server_fixture.h"
 
 using namespace servertest;
@@ -58,7 +59,8 @@ struct SiteServer : Server {
                        {"load", 0.1},
                        {"reserved_vcpus", 1},
                        {"reserved_memory_mib", 1024},
-                       {"libvirt_uri", "test+tcp://" + host + "/default"}}},
+                       {"libvirt_uri", "test+tcp://" + host + "/default"},
+                       {"live_migration", live_migration}}},
                      {"vms", vms}};
         auto out = call_json(bhttp::verb::post, "/api/v1/agent/vms", body.dump(), tokens[host]);
         CHECK(last_status == 200);
@@ -71,6 +73,7 @@ struct SiteServer : Server {
             .result_int();
     }
     std::map<std::string, std::string> tokens, macs;
+    bool live_migration = false;  // what the hosts' reports say they can do
 };
 
 json reported(const json& action) {
@@ -234,7 +237,8 @@ TEST_CASE("server site: a failed step fails its apply and holds the later steps 
     CHECK(skipped == 1);
 }
 
-TEST_CASE("server site: a migration goes to the VM's current host with the destination's URI") {
+TEST_CASE(
+    "server site: a live migration goes to the VM's current host with the destination's URI") {
     SiteServer s;
     json web1 = {{"name", "web1"},
                  {"vcpus", 2},
@@ -246,6 +250,8 @@ TEST_CASE("server site: a migration goes to the VM's current host with the desti
                  {"memory_mib", 512},
                  {"template", "debian@3"},
                  {"state", "running"}};
+    s.live_migration = true;
+    s.report("h1", json::array());
     s.report("h2", json::array({web1, web2}));  // web1 runs on h2; the file pins it to h1
     auto applied = s.call_json(bhttp::verb::post, "/api/v1/site/apply", site_body(kSite));
     REQUIRE(s.last_status == 202);
@@ -270,4 +276,192 @@ TEST_CASE("server site: a migration goes to the VM's current host with the desti
                          {"state", "running"},
                          {"host", "h1"}});
     CHECK(s.call_json(bhttp::verb::post, "/api/v1/site/diff", site_body(kSite))["plan"].empty());
+}
+
+namespace {
+
+const json kWeb1 = {{"name", "web1"},
+                    {"vcpus", 2},
+                    {"memory_mib", 1024},
+                    {"template", "debian@3"},
+                    {"state", "running"}};
+const json kWeb2 = {{"name", "web2"},
+                    {"vcpus", 1},
+                    {"memory_mib", 512},
+                    {"template", "debian@3"},
+                    {"state", "running"}};
+
+// web1 runs on h2 and the file pins it to h1; neither host can migrate live. Applied: the
+// cold move's first part, move_send, handed to h2.
+struct ColdMove : SiteServer {
+    ColdMove() {
+        report("h2", json::array({kWeb1, kWeb2}));
+        auto applied = call_json(bhttp::verb::post, "/api/v1/site/apply", site_body(kSite));
+        REQUIRE(last_status == 202);
+        REQUIRE(applied["plan"].size() == 1);
+        REQUIRE(applied["plan"][0]["kind"] == "migrate");
+        auto actions = report("h2", json::array({kWeb1, kWeb2}))["actions"];
+        REQUIRE(actions.size() == 1);
+        send = actions[0];
+        transfer = send["transfer"];
+    }
+    unsigned put(const std::string& host, std::uint64_t offset, const std::string& bytes) {
+        return call(bhttp::verb::put, disk_path("?offset=" + std::to_string(offset)), bytes,
+                    tokens[host])
+            .result_int();
+    }
+    unsigned done(const std::string& host, const std::string& bytes) {
+        const auto* raw = reinterpret_cast<const std::uint8_t*>(bytes.data());
+        json body = {{"size", bytes.size()},
+                     {"sha256", imaging::to_hex(imaging::sha256({raw, bytes.size()}))}};
+        return call(bhttp::verb::post, disk_path("/done"), body.dump(), tokens[host]).result_int();
+    }
+    // The disk sent in two chunks and the send answered ok.
+    void send_disk() {
+        REQUIRE(put("h2", 0, "hello ") == 204);
+        REQUIRE(put("h2", 6, "disk") == 204);
+        REQUIRE(done("h2", "hello disk") == 204);
+        REQUIRE(answer("h2", send) == 204);
+    }
+    std::string disk_path(const std::string& rest = "") const {
+        return "/api/v1/agent/disks/" + transfer + rest;
+    }
+    json status() { return call_json(bhttp::verb::get, "/api/v1/site/status")["applies"][0]; }
+    std::size_t files_held() const {
+        std::size_t n = 0;
+        std::error_code ec;
+        for (auto it = std::filesystem::directory_iterator(dir / "moves", ec);
+             !ec && it != std::filesystem::directory_iterator(); ++it)
+            ++n;
+        return n;
+    }
+    json send;
+    std::string transfer;
+};
+
+}  // namespace
+
+TEST_CASE("server site: a cold move runs send, receive and finish in order across the hosts") {
+    ColdMove m;
+    CHECK(m.send["kind"] == "move_send");
+    CHECK(m.send["vm"]["name"] == "web1");
+    CHECK(m.send["vm"]["interfaces"][0]["mac"] == "aa:00:00:00:10:01");
+    // The destination's part waits for the source's disk.
+    CHECK(m.report("h1", json::array())["actions"].empty());
+    // Only the source writes; chunks come in order.
+    CHECK(m.put("h1", 0, "x") == 403);
+    CHECK(m.put("h2", 0, "hello ") == 204);
+    CHECK(m.put("h2", 3, "lo") == 400);
+    CHECK(m.put("h2", 6, "disk") == 204);
+    CHECK(m.call(bhttp::verb::get, m.disk_path("/data"), "", m.tokens["h1"]).result_int() == 409);
+    CHECK(m.done("h2", "hello DISK") == 400);  // discarded: sent again from the start
+    CHECK(m.put("h2", 0, "hello ") == 204);
+    CHECK(m.put("h2", 6, "disk") == 204);
+    CHECK(m.done("h2", "hello disk") == 204);
+    CHECK(m.report("h1", json::array())["actions"].empty());  // the send is not answered yet
+    REQUIRE(m.answer("h2", m.send) == 204);
+
+    auto received = m.report("h1", json::array())["actions"];
+    REQUIRE(received.size() == 1);
+    CHECK(received[0]["kind"] == "move_receive");
+    CHECK(received[0]["transfer"] == m.transfer);
+    CHECK(received[0]["vm"]["template"] == "debian@3");
+    CHECK(received[0]["vm"]["vcpus"] == 2);
+    auto info = m.call_json(bhttp::verb::get, m.disk_path(), "", m.tokens["h1"]);
+    CHECK(info["complete"] == true);
+    CHECK(info["size"] == 10);
+    auto chunk =
+        m.call(bhttp::verb::get, m.disk_path("/data?offset=6&length=100"), "", m.tokens["h1"]);
+    CHECK(chunk.body() == "disk");
+    // The source deletes nothing before the destination runs the VM.
+    CHECK(m.report("h2", json::array({kWeb1, kWeb2}))["actions"].empty());
+    REQUIRE(m.answer("h1", received[0]) == 204);
+
+    auto finish = m.report("h2", json::array({kWeb1, kWeb2}))["actions"];
+    REQUIRE(finish.size() == 1);
+    CHECK(finish[0]["kind"] == "move_finish");
+    CHECK(m.files_held() == 1);
+    REQUIRE(m.answer("h2", finish[0]) == 204);
+    CHECK(m.files_held() == 0);
+    CHECK(m.call(bhttp::verb::get, m.disk_path(), "", m.tokens["h1"]).result_int() == 404);
+    json st = m.status();
+    CHECK(st["state"] == "succeeded");
+    REQUIRE(st["steps"].size() == 3);
+    CHECK(st["steps"][1]["part"] == "move_receive");
+    auto vms = m.call_json(bhttp::verb::get, "/api/v1/vms")["vms"];
+    REQUIRE(vms.size() == 2);
+    CHECK(vms[0]["name"] == "web1");
+    CHECK(vms[0]["host"] == "h1");
+    CHECK(m.call_json(bhttp::verb::post, "/api/v1/site/diff", site_body(kSite))["plan"].empty());
+}
+
+TEST_CASE("server site: a failed receive starts the VM again on the source and fails the apply") {
+    ColdMove m;
+    m.send_disk();
+    auto received = m.report("h1", json::array())["actions"];
+    REQUIRE(received.size() == 1);
+    CHECK(m.answer("h1", received[0], false) == 204);
+    auto abort = m.report("h2", json::array({kWeb1, kWeb2}))["actions"];
+    REQUIRE(abort.size() == 1);
+    CHECK(abort[0]["kind"] == "move_abort");
+    CHECK(abort[0]["vm"]["name"] == "web1");
+    json st = m.status();
+    CHECK(st["state"] == "failed");
+    REQUIRE(st["steps"].size() == 4);
+    CHECK(st["steps"][1]["error"] == "libvirt said no; the VM is started again on h2");
+    CHECK(st["steps"][2]["part"] == "move_finish");
+    CHECK(st["steps"][2]["state"] == "skipped");
+    CHECK(m.files_held() == 1);
+    REQUIRE(m.answer("h2", abort[0]) == 204);
+    CHECK(m.files_held() == 0);
+    CHECK(m.report("h2", json::array({kWeb1, kWeb2}))["actions"].empty());
+    auto vms = m.call_json(bhttp::verb::get, "/api/v1/vms")["vms"];
+    REQUIRE(vms.size() == 2);
+    CHECK(vms[0]["host"] == "h2");
+}
+
+TEST_CASE("server site: a failed send skips the rest of the move and drops its disk") {
+    ColdMove m;
+    REQUIRE(m.put("h2", 0, "partial") == 204);
+    CHECK(m.answer("h2", m.send, false) == 204);
+    CHECK(m.files_held() == 0);
+    CHECK(m.report("h1", json::array())["actions"].empty());
+    CHECK(m.report("h2", json::array({kWeb1, kWeb2}))["actions"].empty());
+    json st = m.status();
+    CHECK(st["state"] == "failed");
+    REQUIRE(st["steps"].size() == 3);
+    CHECK(st["steps"][1]["state"] == "skipped");
+    CHECK(st["steps"][2]["state"] == "skipped");
+    // The move is over: its transfer takes no more bytes.
+    CHECK(m.put("h2", 0, "late") == 404);
+}
+
+TEST_CASE("server site: a step after a cold move on its new host waits for the whole move") {
+    SiteServer s;
+    json small = kWeb1;
+    small["vcpus"] = 1;
+    small["memory_mib"] = 512;
+    s.report("h2", json::array({small, kWeb2}));  // web1 moves to h1 and grows to 2, 1024
+    auto applied = s.call_json(bhttp::verb::post, "/api/v1/site/apply", site_body(kSite));
+    REQUIRE(s.last_status == 202);
+    REQUIRE(applied["plan"].size() == 2);
+    CHECK(applied["plan"][1]["kind"] == "reconfigure");
+    auto send = s.report("h2", json::array({small, kWeb2}))["actions"];
+    REQUIRE(send.size() == 1);
+    CHECK(send[0]["vm"]["vcpus"] == 1);  // moved at its current size
+    REQUIRE(s.answer("h2", send[0]) == 204);
+    auto receive = s.report("h1", json::array())["actions"];
+    REQUIRE(receive.size() == 1);
+    CHECK(receive[0]["kind"] == "move_receive");
+    REQUIRE(s.answer("h1", receive[0]) == 204);
+    // Running on h1 now, but the resize waits until h2 has let go of it.
+    CHECK(s.report("h1", json::array({small}))["actions"].empty());
+    auto finish = s.report("h2", json::array({small, kWeb2}))["actions"];
+    REQUIRE(finish.size() == 1);
+    REQUIRE(s.answer("h2", finish[0]) == 204);
+    auto grow = s.report("h1", json::array({small}))["actions"];
+    REQUIRE(grow.size() == 1);
+    CHECK(grow[0]["kind"] == "reconfigure");
+    CHECK(grow[0]["vm"]["vcpus"] == 2);
+    CHECK(grow[0]["vm"]["memory_mib"] == 1024);
 }

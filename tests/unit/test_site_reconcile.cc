@@ -154,6 +154,26 @@ TEST_CASE("site: editing the file adds, removes, resizes and moves VMs") {
     CHECK(plan_ok(v2, after(running, plan)).empty());
 }
 
+TEST_CASE("site: a moved VM that also grows moves at its size, then grows on its new host") {
+    const ActualState empty = three_hosts();
+    const site::Site v1 = parse(site_xml(vm_xml("web", 1, 512, "<DOM0>h1</DOM0>")));
+    const ActualState running = after(empty, plan_ok(v1, empty));
+    const site::Site v2 = parse(site_xml(vm_xml("web", 2, 1024, "<DOM0>h2</DOM0>")));
+    const Plan plan = plan_ok(v2, running);
+    INFO(plan.describe());
+    REQUIRE(plan.actions.size() == 2);
+    CHECK(plan.actions[0].kind == ActionKind::migrate);
+    CHECK(plan.actions[0].from_host == "h1");
+    CHECK(plan.actions[0].host == "h2");
+    CHECK(plan.actions[0].vcpus == 1);
+    CHECK(plan.actions[0].memory_mib == 512);
+    CHECK(plan.actions[1].kind == ActionKind::reconfigure);
+    CHECK(plan.actions[1].host == "h2");
+    CHECK(plan.actions[1].vcpus == 2);
+    CHECK(plan.actions[1].memory_mib == 1024);
+    CHECK(plan_ok(v2, after(running, plan)).empty());
+}
+
 TEST_CASE("site: the plan frees room before it uses it, and splits a mixed resize") {
     // h1 is full: a shrinks its memory and grows its vcpus; b moves in only once c has left.
     ActualState actual{{host("h1", "", 4, 4096), host("h2", "", 4, 4096)}};

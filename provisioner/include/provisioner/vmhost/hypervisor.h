@@ -57,6 +57,12 @@ class Hypervisor {
     // Stops the domain if it runs (hard power-off) and removes its definition. Its disk is the
     // caller's to delete. not_found if there is no such domain.
     virtual Status destroy(const std::string& name) = 0;
+    // Asks the guest to shut down (ACPI) and returns at once; ok when it is not running.
+    virtual Status shutdown(const std::string& name) = 0;
+    // Hard power-off, keeping the definition (and the disk); ok when it is not running.
+    virtual Status power_off(const std::string& name) = 0;
+    // Starts a defined domain; ok when it already runs.
+    virtual Status start(const std::string& name) = 0;
     // Sets the number of vCPUs / the memory in the persistent config (raising the maximum if
     // needed) and, when the domain runs, live as far as the driver allows.
     virtual Result<Applied> set_vcpus(const std::string& name, unsigned vcpus) = 0;

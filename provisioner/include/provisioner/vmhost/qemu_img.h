@@ -30,6 +30,10 @@ class QemuImg {
     // resolved by qemu against PATH's directory and stays relative in the image.
     Status create_overlay(const std::string& backing, const std::string& backing_format,
                           const std::filesystem::path& path);
+    // qemu-img rebase -u -f qcow2 -b BACKING -F BACKING_FORMAT PATH: points the qcow2 overlay
+    // at path to another copy of the same backing image (the contents are not compared).
+    Status set_backing(const std::filesystem::path& path, const std::string& backing,
+                       const std::string& backing_format);
     // qemu-img create -f FORMAT PATH SIZE (a blank image).
     Status create(const std::filesystem::path& path, const std::string& format,
                   std::uint64_t size_bytes);

@@ -24,6 +24,9 @@ struct Dom0Options {
     // The URI another host uses to reach this hypervisor (capacity.libvirt_uri, the
     // destination of a migration).
     std::string libvirt_uri;
+    // Whether this hypervisor can take (and make) a live migration (capacity.live_migration);
+    // when either end cannot, the server moves a VM cold (provisioner/API.md).
+    bool live_migration = false;
     std::filesystem::path root = "/";  // where /proc/loadavg is read (tests: a fake tree)
     unsigned reserved_vcpus = 1;       // Dom0's own share, not offered to VMs
     std::uint64_t reserved_memory_mib = 1024;
@@ -35,7 +38,8 @@ struct Dom0Options {
 // /proc/loadavg's one-minute load divided by cpus (0 when it cannot be read or cpus is 0).
 double load_per_cpu(const std::filesystem::path& root, unsigned cpus);
 
-// {"vcpus", "memory_mib", "load", "reserved_vcpus", "reserved_memory_mib", "libvirt_uri"}.
+// {"vcpus", "memory_mib", "load", "reserved_vcpus", "reserved_memory_mib", "libvirt_uri",
+// "live_migration"}.
 nlohmann::json dom0_capacity(const Facts& facts, double load, const Dom0Options& options);
 
 // What one cycle came to.

@@ -3,11 +3,13 @@
 // template store, the hypervisor and the registry of managed VMs.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "provisioner/agent/disk_transfer.h"
 #include "provisioner/agent/template_fetch.h"
 #include "provisioner/agent/vm_registry.h"
 #include "provisioner/status.h"
@@ -19,19 +21,30 @@
 namespace provisioner::agent {
 
 struct VmAction {
-    enum class Kind { create, remove, reconfigure, migrate };
+    // move_*: the parts of a cold move (provisioner/API.md, "Moving a VM").
+    enum class Kind {
+        create,
+        remove,
+        reconfigure,
+        migrate,
+        move_send,
+        move_receive,
+        move_finish,
+        move_abort
+    };
     std::int64_t id = 0;
     Kind kind = Kind::create;
     vmhost::VmSpec vm;         // name, vcpus, memory_mib, interfaces; the disk comes later
     std::string template_ref;  // create: the reference the overlay is made from
     std::string to_uri;        // migrate: the destination's libvirt URI
+    std::string transfer;      // move_*: the server's id for the VM's disk in transit
 };
 
 const char* to_string(VmAction::Kind kind);
 
 // {"id", "kind", "vm": {"name", "vcpus", "memory_mib", "template", "interfaces": [{"mac",
-// "network", "vlan"}]}, "to_uri"?}. invalid_argument names the first missing or bad field;
-// create needs a template, migrate a to_uri.
+// "network", "vlan"}]}, "to_uri"?, "transfer"?}. invalid_argument names the first missing or
+// bad field; create and move_receive need a template, migrate a to_uri, move_* a transfer.
 Result<VmAction> parse_vm_action(const nlohmann::json& action);
 
 // What the actions work on; all must outlive the calls.
@@ -41,6 +54,9 @@ struct VmHost {
     VmRegistry& registry;             // its directory holds the overlay disks
     vmhost::ProcessRunner& qemu_img;  // runs qemu-img to read a disk's backing file
     ServerTemplates* server_templates = nullptr;  // fetches what the store lacks; none: local only
+    ServerDisks* server_disks = nullptr;  // a cold move's disk in transit; none: no cold moves
+    // How long move_send waits for a guest to shut down before powering it off.
+    std::chrono::milliseconds shutdown_wait{60'000};
 };
 
 // create: the template fetched from the server when the store lacks it (and the host has
@@ -49,8 +65,12 @@ struct VmHost {
 // overlay (ok when the domain is already gone). reconfigure: vCPUs and memory; a change that
 // only reaches the persistent config (beyond the domain's boot-time maximum) is ok and
 // recorded as pending. migrate: live, copying the overlay; the destination must hold the
-// template at the same path. remove, reconfigure and migrate refuse (not_found) a VM this
-// agent does not manage.
+// template at the same path. move_send: the VM shut down (powered off after shutdown_wait)
+// and its overlay uploaded; on failure it is started again. move_receive: the template
+// ensured, the overlay downloaded and pointed at this host's copy of it, the VM defined and
+// started with the action's spec; on failure nothing is left behind. move_finish: the
+// shut-off VM undefined and its overlay deleted. move_abort: the VM started again. Every
+// action but create and move_receive refuses (not_found) a VM this agent does not manage.
 Status carry_out(const VmAction& action, VmHost& host);
 
 // The "vms" array of POST /api/v1/agent/vms: each managed domain the hypervisor has, as

@@ -1,0 +1,123 @@
+#include "vm_move.h"
+
+#include <system_error>
+#include <thread>
+
+#include "provisioner/vmhost/qemu_img.h"
+
+namespace provisioner::agent {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::chrono::milliseconds kShutdownPoll{200};
+
+Status no_transfers(const VmAction& action) {
+    return Status::error(Code::illegal_transition,
+                         std::string(to_string(action.kind)) + " " + action.vm.name +
+                             ": this agent has no server to move disks through");
+}
+
+// The domain shut down by its guest within wait, else powered off.
+Status stop(const std::string& name, VmHost& host) {
+    if (Status s = host.hypervisor.shutdown(name); !s) return s;
+    const auto deadline = std::chrono::steady_clock::now() + host.shutdown_wait;
+    for (;;) {
+        auto d = host.hypervisor.get(name);
+        if (!d) return d.status();
+        if (d->state == vmhost::DomainState::shut_off) return Status::ok();
+        if (std::chrono::steady_clock::now() >= deadline) return host.hypervisor.power_off(name);
+        std::this_thread::sleep_for(kShutdownPoll);
+    }
+}
+
+void remove_file(const fs::path& path) {
+    std::error_code ec;
+    fs::remove(path, ec);
+}
+
+// The downloaded overlay at partial, pointed at this host's copy of its template and moved
+// to the registry's disk path.
+Result<vmhost::DiskSpec> place_disk(const VmAction& action, VmHost& host, const fs::path& partial) {
+    auto t = host.templates.resolve(action.template_ref);
+    if (!t) return t.status();
+    const fs::path disk = host.registry.disk_path(action.vm.name);
+    vmhost::QemuImg qemu_img(host.qemu_img);
+    if (Status s = qemu_img.set_backing(partial, host.templates.path_of(*t).string(), t->format);
+        !s)
+        return s;
+    std::error_code ec;
+    fs::rename(partial, disk, ec);
+    if (ec)
+        return Status::error(Code::storage, "moving " + partial.string() + " to " + disk.string() +
+                                                ": " + ec.message());
+    return vmhost::DiskSpec{disk, "qcow2"};
+}
+
+Status receive_into(const VmAction& action, VmHost& host, vmhost::VmSpec spec,
+                    const fs::path& partial) {
+    const std::string& name = action.vm.name;
+    if (host.server_templates)
+        if (Status s = host.server_templates->ensure(action.template_ref, host.templates); !s)
+            return s;
+    if (Status s = host.server_disks->download(action.transfer, partial); !s) return s;
+    auto disk = place_disk(action, host, partial);
+    if (!disk) return disk.status();
+    spec.disk = *disk;
+    if (Status s = host.hypervisor.create(spec); !s) {
+        remove_file(disk->path);
+        return s;
+    }
+    if (Status s = host.registry.put(name, {action.template_ref, disk->path}); !s) {
+        (void)host.hypervisor.destroy(name);
+        remove_file(disk->path);
+        return s;
+    }
+    return Status::ok();
+}
+
+}  // namespace
+
+Status move_send(const VmAction& action, VmHost& host) {
+    const std::string& name = action.vm.name;
+    if (Status s = managed(action, host); !s) return s;
+    if (!host.server_disks) return no_transfers(action);
+    if (Status s = stop(name, host); !s) return s.context("moving VM " + name + ": stopping it");
+    Status sent = host.server_disks->upload(action.transfer, host.registry.find(name)->disk);
+    if (sent) return Status::ok();
+    Status restarted = host.hypervisor.start(name);
+    return Status::error(
+        sent.code(), "moving VM " + name + ": sending its disk: " + sent.message() +
+                         (restarted ? "; started again here"
+                                    : "; starting it again here failed: " + restarted.message()));
+}
+
+Status move_receive(const VmAction& action, VmHost& host) {
+    const std::string& name = action.vm.name;
+    if (!host.server_disks) return no_transfers(action);
+    vmhost::VmSpec spec = action.vm;
+    spec.disk.path = host.registry.disk_path(name);
+    if (Status s = vmhost::validate(spec); !s) return s;
+    if (host.registry.find(name) || host.hypervisor.get(name))
+        return Status::error(Code::conflict, "VM " + name + " already exists on this host");
+    const fs::path partial = host.registry.disk_path(name).string() + ".moving";
+    Status s = receive_into(action, host, std::move(spec), partial);
+    remove_file(partial);
+    return s ? s : s.context("receiving VM " + name);
+}
+
+Status move_finish(const VmAction& action, VmHost& host) {
+    const std::string& name = action.vm.name;
+    if (Status s = managed(action, host); !s) return s;
+    Status destroyed = host.hypervisor.destroy(name);
+    if (!destroyed && destroyed.code() != Code::not_found) return destroyed;
+    remove_file(host.registry.find(name)->disk);
+    return host.registry.erase(name);
+}
+
+Status move_abort(const VmAction& action, VmHost& host) {
+    if (Status s = managed(action, host); !s) return s;
+    return host.hypervisor.start(action.vm.name);
+}
+
+}  // namespace provisioner::agent

@@ -1,0 +1,18 @@
+// The parts of a cold move (provisioner/API.md, "Moving a VM"), private to vm_actions: the
+// server orders them across the two hosts (VmRegistry's `after`), so each part here only
+// assumes the one before it has been answered ok. Contracts as carry_out states them.
+#pragma once
+
+#include "provisioner/agent/vm_actions.h"
+
+namespace provisioner::agent {
+
+// ok when this agent manages the action's VM, else not_found naming it.
+Status managed(const VmAction& action, const VmHost& host);
+
+Status move_send(const VmAction& action, VmHost& host);
+Status move_receive(const VmAction& action, VmHost& host);
+Status move_finish(const VmAction& action, VmHost& host);
+Status move_abort(const VmAction& action, VmHost& host);
+
+}  // namespace provisioner::agent
