@@ -1,6 +1,7 @@
 #include "plan.h"
 
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <string>
 
@@ -22,9 +23,11 @@ bool covers(const Basis& b, std::uint64_t offset, std::uint64_t length) {
     return offset + length <= b.size();
 }
 
-// Phase 1: whole chunks, by SHA-256 at the same offset.
+// Phase 1: whole chunks, by SHA-256 at the same offset. Sets saw_data when any source holds a
+// byte that is not zero where the image lies; a source that is zero there (a new host's blank
+// disk) has nothing the later phases could find.
 Status plan_chunks(const Manifest& m, const std::vector<const Basis*>& sources, int output_source,
-                   Plan& plan) {
+                   Plan& plan, std::atomic<bool>& saw_data) {
     plan.chunks.resize(m.chunks.size());
     return parallel_for(m.chunks.size(), 0, [&](std::size_t i) {
         ChunkPlan& cp = plan.chunks[i];
@@ -38,7 +41,10 @@ Status plan_chunks(const Manifest& m, const std::vector<const Basis*>& sources, 
             const Basis& out = *sources[std::size_t(output_source)];
             if (!covers(out, off, len) || out.is_hole(off, len)) return Status::ok();
             if (auto s = out.read_at(off, buf); !s) return s;
-            if (!is_all_zero(buf)) cp.action = ChunkAction::kZero;
+            if (!is_all_zero(buf)) {
+                cp.action = ChunkAction::kZero;
+                saw_data = true;
+            }
             return Status::ok();
         }
         cp.action = ChunkAction::kBuild;
@@ -46,6 +52,8 @@ Status plan_chunks(const Manifest& m, const std::vector<const Basis*>& sources, 
             // A hole reads as zeros, and this chunk is not all zeros.
             if (!covers(*sources[s], off, len) || sources[s]->is_hole(off, len)) continue;
             if (auto r = sources[s]->read_at(off, buf); !r) return r;
+            if (is_all_zero(buf)) continue;  // cannot be this chunk, which is not all zeros
+            saw_data = true;
             if (sha256(buf) == m.chunks[i].sha256) {
                 cp.action = int(s) == output_source ? ChunkAction::kKeep : ChunkAction::kCopyChunk;
                 cp.source = std::uint8_t(s);
@@ -186,14 +194,19 @@ Result<Plan> make_plan(const Manifest& m, const std::vector<const Basis*>& sourc
         if (on_phase) on_phase(name);
     };
     Plan plan;
-    if (auto s = plan_chunks(m, sources, output_source, plan); !s) return s.context("planning");
+    std::atomic<bool> saw_data{false};
+    if (auto s = plan_chunks(m, sources, output_source, plan, saw_data); !s) return s.context("planning");
     phase("chunks");
+    // Sources that read as zeros wherever the image lies, and end there, hold no block worth
+    // seeking: skip the signatures, the second read and the scan.
+    bool blank = !saw_data;
+    for (const Basis* b : sources) blank = blank && b->size() <= m.raw_size;
     std::vector<std::uint32_t> build;
     for (const auto& cp : plan.chunks)
         if (cp.action == ChunkAction::kBuild) build.push_back(cp.chunk);
 
     std::vector<std::vector<BlockSum>> sums;
-    if (!sources.empty()) {
+    if (!sources.empty() && !blank) {
         for (std::size_t i = 0; i < build.size(); i += kSignatureBatch) {
             std::vector<std::uint32_t> batch(build.begin() + i,
                                              build.begin() + std::min(build.size(), i + kSignatureBatch));
@@ -209,7 +222,7 @@ Result<Plan> make_plan(const Manifest& m, const std::vector<const Basis*>& sourc
         if (auto s = plan_blocks_by_scan(m, sources, build, sums, plan, summary); !s) return s.context("scanning basis");
         phase(summary.c_str());
     } else {
-        // Nothing to reuse: every changed chunk comes whole.
+        // Nothing to reuse (no source, or only blank ones): every changed chunk comes whole.
         for (auto c : build) plan.chunks[c].fetch_whole = true;
     }
     return plan;

@@ -106,6 +106,34 @@ TEST_CASE("the plan keeps equal chunks, finds moved data at an odd offset, fetch
     CHECK(chunks[7].fetch_whole);
 }
 
+TEST_CASE("a blank output (a new host's disk) asks for no signatures and scans nothing") {
+    DeltaFixture f;
+    testutil::write_file(f.dir / "blank", std::vector<std::uint8_t>(f.v2.size(), 0));
+    auto blank = Basis::open(f.dir / "blank");
+    REQUIRE(blank);
+    int asked = 0;
+    SignatureFetcher counting = [&](const std::vector<std::uint32_t>& chunks) {
+        ++asked;
+        return f.local_fetcher()(chunks);
+    };
+    auto plan = make_plan(f.image->manifest(), {blank->get()}, 0, counting);
+    REQUIRE_MESSAGE(plan, plan.status().message());
+    CHECK(asked == 0);
+    for (const auto& cp : plan->chunks) {
+        if (cp.action == ChunkAction::kBuild) CHECK(cp.fetch_whole);
+    }
+
+    // One byte of data anywhere and the usual search runs.
+    auto with_data = std::vector<std::uint8_t>(f.v2.size(), 0);
+    with_data[5 * kChunk + 100] = 1;
+    testutil::write_file(f.dir / "not-blank", with_data);
+    auto not_blank = Basis::open(f.dir / "not-blank");
+    REQUIRE(not_blank);
+    auto searched = make_plan(f.image->manifest(), {not_blank->get()}, 0, counting);
+    REQUIRE(searched);
+    CHECK(asked > 0);
+}
+
 TEST_CASE("receive over TCP: fresh, from a basis, in place, and again with nothing to do") {
     DeltaFixture f;
     RunningServer server(f.dir / "img");
