@@ -81,9 +81,13 @@ _rack_plug() {
     ip -n "$ns" route add 224.0.0.0/4 dev "$RACK_IF"
 }
 
-# rack_ns WHO: the namespace of "server" or a host number.
+# rack_ns WHO: the namespace of "server", "switch" (the bridge's) or a host number.
 rack_ns() {
-    if [ "$1" = server ]; then echo "$RACK_SERVER_NS"; else echo "${RACK_HOST_NS[$1]}"; fi
+    case $1 in
+        server) echo "$RACK_SERVER_NS" ;;
+        switch) echo "$RACK_SWITCH_NS" ;;
+        *) echo "${RACK_HOST_NS[$1]}" ;;
+    esac
 }
 
 # rack_exec WHO CMD...: runs CMD in the server's or host WHO's namespace, in the foreground.

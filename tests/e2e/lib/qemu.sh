@@ -1,0 +1,41 @@
+# qemu.sh: machines with firmware on the namespace rack. Source after rack.sh (rack_up first).
+#
+#   qemu_machine vm1 52:54:00:77:00:01 DISK   # powers on a PXE-booting machine on br0
+#   qemu_wait_console vm1 REGEX SECONDS       # until its serial console printed REGEX
+#
+# Each machine has a tap port on the rack's bridge (in the switch namespace), a virtio NIC
+# whose option ROM is qemu's iPXE (BIOS: SeaBIOS), a virtio disk, and its serial console in
+# $RACK_DIR/NAME.console. It boots from the network first, then the disk, as a rack server set
+# to PXE-boot does. Software emulation (TCG) unless QEMU_ACCEL=kvm: on these CI machines
+# /dev/kvm exists (kvm_pvm) but a Debian kernel hangs under it right after "Probing EDD".
+# The CPU is qemu's "max" without SMAP, whose TCG emulation crashes Xen's Dom0 at once (a #PF
+# in the Dom0 kernel); real hardware with SMAP is fine.
+
+QEMU_ACCEL=${QEMU_ACCEL:-tcg}
+QEMU_MEMORY=${QEMU_MEMORY:-1536}
+
+# qemu_machine NAME MAC DISK: powers it on in the background (rack_bg NAME).
+qemu_machine() {
+    local name=$1 mac=$2 disk=$3 tap=t-$1
+    ip -n "$RACK_SWITCH_NS" tuntap add dev "$tap" mode tap
+    ip -n "$RACK_SWITCH_NS" link set "$tap" master br0 up
+    rack_bg switch "$name" qemu-system-x86_64 -name "$name" -machine "pc,accel=$QEMU_ACCEL" \
+        -cpu max,-smap -smp 1 -m "$QEMU_MEMORY" -display none -monitor none \
+        -serial "file:$RACK_DIR/$name.console" \
+        -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
+        -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1" \
+        -drive "file=$disk,if=none,id=d0,format=raw,cache=unsafe" \
+        -device "virtio-blk-pci,drive=d0,bootindex=2"
+}
+
+# qemu_wait_console NAME REGEX SECONDS: waits for REGEX on NAME's serial console.
+qemu_wait_console() {
+    local name=$1 regex=$2 limit=$3 i
+    for ((i = 0; i < limit * 10; i++)); do
+        grep -qaE "$regex" "$RACK_DIR/$name.console" 2>/dev/null && return 0
+        kill -0 "$(rack_pid "$name")" 2>/dev/null || rack_fail "$name: qemu exited: $(tail -n 5 "$RACK_DIR/$name.err")"
+        sleep 0.1
+    done
+    rack_fail "$name: no \"$regex\" on its console after $limit s; last lines:
+$(tail -n 15 "$RACK_DIR/$name.console" | tr -d '\r')"
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# A real PXE boot: two qemu machines (BIOS firmware, iPXE in the NIC's option ROM) on the
+# namespace rack power on, get a lease and their iPXE script from provisionerd's dnsmasq,
+# netboot images/build-netboot's kernel and initramfs, whose agent writes the Dom0 image of
+# images/build-dom0 to the virtual disk (vm1 by delta, vm2 by multicast), reboot, boot that
+# disk (GRUB, Xen, Dom0's Debian) and report `ready` through the seed partition the agent
+# filled. Prints the time from power-on to imaged and to ready.
+#
+# The images come from $PROVISIONER_IMAGES (scripts/test builds them once per run); when they
+# are missing this test builds them there, which takes a few minutes.
+set -euo pipefail
+source "$(dirname "$0")/lib/rack.sh"
+rack_require qemu-system-x86_64 jq
+SRC=${PROVISIONER_SOURCE:?}
+IMAGES=${PROVISIONER_IMAGES:-${PROVISIONER_BIN:?}/../images}
+if [ ! -s "$IMAGES/netboot/initrd.img" ] || [ ! -s "$IMAGES/dom0/disk.raw" ]; then
+    echo "== building the images into $IMAGES (images/build-all)"
+    "$SRC/images/build-all" --out "$IMAGES" --agent-dir "$PROVISIONER_BIN"
+fi
+
+rack_up 0
+source "$(dirname "$0")/lib/provisioner.sh"
+source "$(dirname "$0")/lib/qemu.sh"
+
+echo "== provisionerd with dnsmasq, serving images/build-netboot's kernel and initramfs"
+mkdir -p "$PV_STATE"
+cp "$IMAGES/site.key" "$IMAGES/site.pub" "$PV_STATE/"  # the key the Dom0 image is signed with
+chmod 755 "$RACK_DIR"
+rack_bg server pvd "$PV_BIN/provisionerd" --state-dir "$PV_STATE" --listen "$RACK_SERVER_IP:$PV_PORT" \
+    --dhcp-interface "$RACK_IF" --dhcp-address "$RACK_SERVER_IP" \
+    --dhcp-range "$RACK_SUBNET.100,$RACK_SUBNET.199" --netboot-dir "$IMAGES/netboot" \
+    --kernel-args "console=ttyS0,115200 quiet" --multicast-max-wait 10
+rack_wait_log pvd 'serving http' 20
+pv_cli image import "$IMAGES/dom0/pack"
+
+declare -A MAC=([vm1]=52:54:00:77:00:01 [vm2]=52:54:00:77:00:02)
+declare -A TRANSPORT=([vm1]=delta [vm2]=multicast)
+for vm in vm1 vm2; do
+    pv_cli host add --mac "${MAC[$vm]}" --name "$vm" --rack r1 >/dev/null
+    pv_cli deploy --image dom0 --hosts "$vm" --transport "${TRANSPORT[$vm]}"
+    truncate -s "$(stat -c %s "$IMAGES/dom0/disk.raw")" "$RACK_DIR/$vm.disk"
+done
+pv_cli host list
+
+echo "== power on vm1 and vm2 ($QEMU_ACCEL)"
+declare -A START IMAGED READY
+for vm in vm1 vm2; do
+    START[$vm]=$(date +%s.%N)
+    qemu_machine "$vm" "${MAC[$vm]}" "$RACK_DIR/$vm.disk"
+done
+
+host_state() { pv_cli --json host show "$1" | jq -r .state; }
+since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+deadline=$((SECONDS + 480))
+while [ -z "${READY[vm1]:-}" ] || [ -z "${READY[vm2]:-}" ]; do
+    [ "$SECONDS" -lt "$deadline" ] || rack_fail "not both ready after 480 s: vm1 $(host_state vm1), vm2 $(host_state vm2)"
+    for vm in vm1 vm2; do
+        kill -0 "$(rack_pid "$vm")" 2>/dev/null || rack_fail "$vm: qemu exited: $(tail -n 5 "$RACK_DIR/$vm.err")"
+        state=$(host_state "$vm")
+        now=$(date +%s.%N)
+        case $state in
+            failed) rack_fail "$vm failed: $(pv_cli host show "$vm" | tail -n 5)" ;;
+            imaged) [ -n "${IMAGED[$vm]:-}" ] || { IMAGED[$vm]=$now; echo "  $vm imaged after $(since "${START[$vm]}" "$now") s"; } ;;
+            ready)
+                [ -n "${IMAGED[$vm]:-}" ] || IMAGED[$vm]=$now
+                [ -n "${READY[$vm]:-}" ] || { READY[$vm]=$now; echo "  $vm ready after $(since "${START[$vm]}" "$now") s"; } ;;
+        esac
+    done
+    sleep 1
+done
+
+for vm in vm1 vm2; do
+    grep -qa "provisioner-netboot" "$RACK_DIR/$vm.console" || rack_fail "$vm did not run our netboot initramfs"
+done
+pv_cli host list
+printf '\n%-5s %-10s %-9s %-22s %-22s\n' MACHINE TRANSPORT FIRMWARE "POWER-ON->IMAGED (s)" "POWER-ON->READY (s)"
+for vm in vm1 vm2; do
+    printf '%-7s %-10s %-9s %-22s %-22s\n' "$vm" "${TRANSPORT[$vm]}" "bios/$QEMU_ACCEL" \
+        "$(since "${START[$vm]}" "${IMAGED[$vm]}")" "$(since "${START[$vm]}" "${READY[$vm]}")"
+done
+echo "PASS: two qemu machines PXE-booted, imaged by delta and by multicast, and booted their disks to ready"
