@@ -73,7 +73,7 @@ for vm in vm1 vm2; do
     grep -qa "provisioner-netboot" "$RACK_DIR/$vm.console" || rack_fail "$vm did not run our netboot initramfs"
 done
 pv_cli host list
-printf '\n%-5s %-10s %-9s %-22s %-22s\n' MACHINE TRANSPORT FIRMWARE "POWER-ON->IMAGED (s)" "POWER-ON->READY (s)"
+printf '\n%-7s %-10s %-9s %-22s %-22s\n' MACHINE TRANSPORT FIRMWARE "POWER-ON->IMAGED (s)" "POWER-ON->READY (s)"
 for vm in vm1 vm2; do
     printf '%-7s %-10s %-9s %-22s %-22s\n' "$vm" "${TRANSPORT[$vm]}" "bios/$QEMU_ACCEL" \
         "$(since "${START[$vm]}" "${IMAGED[$vm]}")" "$(since "${START[$vm]}" "${READY[$vm]}")"
