@@ -75,7 +75,8 @@ int run_discover(const AgentOptions& options, ServerClient& server, AgentClock& 
 
 int run_ready(const AgentOptions& options, ServerClient& server, AgentClock& clock) {
     Facts facts = collect_facts(options.root, options.disk);
-    nlohmann::json capacity = host_capacity(facts, options.storage);
+    auto runner = vmhost::make_process_runner();
+    nlohmann::json capacity = host_capacity(facts, options.storage, options.root, *runner);
     log_line("ready to " + server.base_url() + " as " + options.mac + " with " + capacity.dump());
     CallResult r = call_with_retry([&] { return server.ready(options.mac, capacity); }, "ready",
                                    options.hello_timeout, clock);

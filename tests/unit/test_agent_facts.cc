@@ -134,12 +134,56 @@ TEST_CASE("agent: disk choice") {
     CHECK(*choose_disk("", "", tie) == "/dev/sda");
 }
 
+// `xl` as the test says it answers; records what it was asked.
+struct FakeXl final : provisioner::vmhost::ProcessRunner {
+    provisioner::vmhost::ProcessResult answer;
+    std::vector<std::vector<std::string>> runs;
+    provisioner::Result<provisioner::vmhost::ProcessResult> run(
+        const std::vector<std::string>& argv) override {
+        runs.push_back(argv);
+        return answer;
+    }
+};
+
+const char* kXlInfo =
+    "host                   : rack1-h07\n"
+    "release                : 6.1.0-56-amd64\n"
+    "nr_cpus                : 16\n"
+    "nr_nodes               : 1\n"
+    "total_memory           : 65431\n"
+    "free_memory            : 62011\n"
+    "xen_version            : 4.17.6\n";
+
 TEST_CASE("agent: capacity for ready") {
     testutil::TempDir root;
     fake_host(root.path());
-    auto c = host_capacity(collect_facts(root.path()), root.path());
+    FakeXl xl;
+    auto c = host_capacity(collect_facts(root.path()), root.path(), root.path(), xl);
     CHECK(c["cpus"] == 2);
     CHECK(c["memory_bytes"] == 4294967296ull);
     CHECK(c["disk_free_bytes"].get<std::uint64_t>() > 0);
-    CHECK(host_capacity(Facts{}, root / "missing")["disk_free_bytes"] == 0);
+    CHECK(xl.runs.empty());  // not Xen: xl is never run
+    CHECK(host_capacity(Facts{}, root / "missing", root / "missing", xl)["disk_free_bytes"] == 0);
+}
+
+TEST_CASE("agent: in Xen's Dom0 the capacity is the machine's, from xl info") {
+    testutil::TempDir root;
+    fake_host(root.path());  // /proc/meminfo: Dom0's 4 GiB share
+    write_text(root / "proc/xen/capabilities", "control_d\n");
+    FakeXl xl;
+    xl.answer.out = kXlInfo;
+    auto c = host_capacity(collect_facts(root.path()), root.path(), root.path(), xl);
+    REQUIRE(xl.runs.size() == 1);
+    CHECK(xl.runs[0] == std::vector<std::string>{"xl", "info"});
+    CHECK(c["cpus"] == 16);
+    CHECK(c["memory_bytes"] == 65431ull << 20);
+
+    // xl failing or saying nothing usable: Dom0's own figures, not an error.
+    xl.answer = {1, "", "xl: cannot connect to the hypervisor"};
+    auto fallback = host_capacity(collect_facts(root.path()), root.path(), root.path(), xl);
+    CHECK(fallback["memory_bytes"] == 4294967296ull);
+    CHECK_FALSE(parse_xl_info("nr_cpus : 4\n").has_value());
+    CHECK_FALSE(parse_xl_info("nr_cpus : x\ntotal_memory : 10\n").has_value());
+    write_text(root / "proc/xen/capabilities", "\n");  // a DomU
+    CHECK_FALSE(is_xen_control_domain(root.path()));
 }
