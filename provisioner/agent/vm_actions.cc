@@ -36,11 +36,6 @@ Result<vmhost::InterfaceSpec> parse_interface(const json& j, std::size_t index) 
     return nic;
 }
 
-void remove_file(const fs::path& path) {
-    std::error_code ec;
-    fs::remove(path, ec);
-}
-
 Status create(const VmAction& action, VmHost& host) {
     const std::string& name = action.vm.name;
     vmhost::VmSpec spec = action.vm;
@@ -54,16 +49,7 @@ Status create(const VmAction& action, VmHost& host) {
     auto disk = host.templates.create_overlay(action.template_ref, spec.disk.path);
     if (!disk) return disk.status().context("VM " + name);
     spec.disk = *disk;
-    if (Status s = host.hypervisor.create(spec); !s) {
-        remove_file(disk->path);
-        return s;
-    }
-    if (Status s = host.registry.put(name, {action.template_ref, disk->path}); !s) {
-        (void)host.hypervisor.destroy(name);
-        remove_file(disk->path);
-        return s;
-    }
-    return Status::ok();
+    return start_and_record(host, spec, action.template_ref);
 }
 
 Status remove(const VmAction& action, VmHost& host) {

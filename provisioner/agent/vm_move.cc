@@ -31,11 +31,6 @@ Status stop(const std::string& name, VmHost& host) {
     }
 }
 
-void remove_file(const fs::path& path) {
-    std::error_code ec;
-    fs::remove(path, ec);
-}
-
 // The downloaded overlay at partial, pointed at this host's copy of its template and moved
 // to the registry's disk path.
 Result<vmhost::DiskSpec> place_disk(const VmAction& action, VmHost& host, const fs::path& partial) {
@@ -56,7 +51,6 @@ Result<vmhost::DiskSpec> place_disk(const VmAction& action, VmHost& host, const 
 
 Status receive_into(const VmAction& action, VmHost& host, vmhost::VmSpec spec,
                     const fs::path& partial) {
-    const std::string& name = action.vm.name;
     if (host.server_templates)
         if (Status s = host.server_templates->ensure(action.template_ref, host.templates); !s)
             return s;
@@ -64,19 +58,28 @@ Status receive_into(const VmAction& action, VmHost& host, vmhost::VmSpec spec,
     auto disk = place_disk(action, host, partial);
     if (!disk) return disk.status();
     spec.disk = *disk;
+    return start_and_record(host, spec, action.template_ref);
+}
+
+}  // namespace
+
+void remove_file(const fs::path& path) {
+    std::error_code ec;
+    fs::remove(path, ec);
+}
+
+Status start_and_record(VmHost& host, const vmhost::VmSpec& spec, const std::string& template_ref) {
     if (Status s = host.hypervisor.create(spec); !s) {
-        remove_file(disk->path);
+        remove_file(spec.disk.path);
         return s;
     }
-    if (Status s = host.registry.put(name, {action.template_ref, disk->path}); !s) {
-        (void)host.hypervisor.destroy(name);
-        remove_file(disk->path);
+    if (Status s = host.registry.put(spec.name, {template_ref, spec.disk.path}); !s) {
+        (void)host.hypervisor.destroy(spec.name);
+        remove_file(spec.disk.path);
         return s;
     }
     return Status::ok();
 }
-
-}  // namespace
 
 Status move_send(const VmAction& action, VmHost& host) {
     const std::string& name = action.vm.name;

@@ -3,12 +3,22 @@
 // assumes the one before it has been answered ok. Contracts as carry_out states them.
 #pragma once
 
+#include <filesystem>
+#include <string>
+
 #include "provisioner/agent/vm_actions.h"
 
 namespace provisioner::agent {
 
 // ok when this agent manages the action's VM, else not_found naming it.
 Status managed(const VmAction& action, const VmHost& host);
+
+// Removes a disk file; a file already gone is fine.
+void remove_file(const std::filesystem::path& path);
+
+// Defines and starts SPEC, whose disk is made, and records it (with TEMPLATE_REF) in the
+// registry; on failure neither the domain nor the disk is left. create and move_receive end so.
+Status start_and_record(VmHost& host, const vmhost::VmSpec& spec, const std::string& template_ref);
 
 Status move_send(const VmAction& action, VmHost& host);
 Status move_receive(const VmAction& action, VmHost& host);
