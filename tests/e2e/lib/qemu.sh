@@ -39,3 +39,12 @@ qemu_wait_console() {
     rack_fail "$name: no \"$regex\" on its console after $limit s; last lines:
 $(tail -n 15 "$RACK_DIR/$name.console" | tr -d '\r')"
 }
+
+# qemu_console_tails NAME...: the last lines of each machine's console, for a failure report.
+qemu_console_tails() {
+    local name
+    for name in "$@"; do
+        echo "---- $name.console (last 25 lines)" >&2
+        tail -n 25 "$RACK_DIR/$name.console" 2>/dev/null | tr -d '\r' | cut -c1-200 >&2 || true
+    done
+}
