@@ -209,6 +209,7 @@ Status carry_out(const VmAction& action, VmHost& host) {
         case VmAction::Kind::create:
             return create(action, host);
         case VmAction::Kind::remove:
+        case VmAction::Kind::move_finish:  // the old host's part of a cold move: a remove
             return remove(action, host);
         case VmAction::Kind::reconfigure:
             return reconfigure(action, host);
@@ -218,8 +219,6 @@ Status carry_out(const VmAction& action, VmHost& host) {
             return move_send(action, host);
         case VmAction::Kind::move_receive:
             return move_receive(action, host);
-        case VmAction::Kind::move_finish:
-            return move_finish(action, host);
         case VmAction::Kind::move_abort:
             return move_abort(action, host);
     }

@@ -109,15 +109,6 @@ Status move_receive(const VmAction& action, VmHost& host) {
     return s ? s : s.context("receiving VM " + name);
 }
 
-Status move_finish(const VmAction& action, VmHost& host) {
-    const std::string& name = action.vm.name;
-    if (Status s = managed(action, host); !s) return s;
-    Status destroyed = host.hypervisor.destroy(name);
-    if (!destroyed && destroyed.code() != Code::not_found) return destroyed;
-    remove_file(host.registry.find(name)->disk);
-    return host.registry.erase(name);
-}
-
 Status move_abort(const VmAction& action, VmHost& host) {
     if (Status s = managed(action, host); !s) return s;
     return host.hypervisor.start(action.vm.name);

@@ -22,7 +22,6 @@ Status start_and_record(VmHost& host, const vmhost::VmSpec& spec, const std::str
 
 Status move_send(const VmAction& action, VmHost& host);
 Status move_receive(const VmAction& action, VmHost& host);
-Status move_finish(const VmAction& action, VmHost& host);
 Status move_abort(const VmAction& action, VmHost& host);
 
 }  // namespace provisioner::agent
