@@ -1,6 +1,7 @@
 #include "provisioner/agent/vm_actions.h"
 
 #include <optional>
+#include <sstream>
 #include <system_error>
 
 #include "provisioner/vmhost/qemu_img.h"
@@ -188,6 +189,11 @@ Result<VmAction> parse_vm_action(const json& j) {
             if (!nic) return nic.status();
             a.vm.interfaces.push_back(*nic);
         }
+    }
+    // "provisioner.server=… provisioner.guest=… provisioner.token=…": one OEM string per key.
+    if (vm.contains("guest") && vm["guest"].is_string()) {
+        std::istringstream words(vm["guest"].get<std::string>());
+        for (std::string word; words >> word;) a.vm.oem_strings.push_back(word);
     }
     if (j.contains("to_uri") && j["to_uri"].is_string()) a.to_uri = j["to_uri"].get<std::string>();
     if (j.contains("transfer") && j["transfer"].is_string())

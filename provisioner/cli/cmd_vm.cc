@@ -1,4 +1,5 @@
-// vm list | recall: the VMs the Dom0 agents report, and removing them in batch.
+// vm list | recall | guest: the VMs the Dom0 agents report with their services' states,
+// removing them in batch, and what a VM's guest agent needs.
 #include <memory>
 
 #include "commands.h"
@@ -7,6 +8,27 @@
 
 namespace provisioner::cli {
 namespace {
+
+// SO-MVDS's states as words: "vm_ready" -> "vm ready".
+std::string state_words(std::string state) {
+    for (char& c : state)
+        if (c == '_') c = ' ';
+    return state;
+}
+
+// "nginx: service available at 10.0.10.11:8080, redis: failed (…)"; "-" without services.
+std::string services_cell(const nlohmann::json& vm) {
+    auto services = vm.find("services");
+    if (services == vm.end() || !services->is_array() || services->empty()) return "-";
+    std::string cell;
+    for (const auto& svc : *services) {
+        if (!cell.empty()) cell += ", ";
+        cell += text(field(svc, "package")) + ": " + state_words(text(field(svc, "state")));
+        if (svc.contains("access")) cell += " at " + text(field(svc, "access"));
+        if (svc.contains("error")) cell += " (" + text(field(svc, "error")) + ")";
+    }
+    return cell;
+}
 
 int vm_list(Session& s) {
     auto r = s.api().get("/api/v1/vms");
@@ -17,11 +39,11 @@ int vm_list(Session& s) {
         s.err() << "no VMs reported; apply a site with: provisioner site apply FILE\n";
         return kExitOk;
     }
-    Table table({"NAME", "HOST", "VCPUS", "MEMORY", "TEMPLATE", "STATE"});
+    Table table({"NAME", "HOST", "VCPUS", "MEMORY", "TEMPLATE", "STATE", "SERVICES"});
     for (const auto& vm : vms) {
         table.add_row({text(field(vm, "name")), text(field(vm, "host")), text(field(vm, "vcpus")),
                        text(field(vm, "memory_mib")) + " MiB", text(field(vm, "template")),
-                       text(field(vm, "state"))});
+                       text(field(vm, "state")), services_cell(vm)});
     }
     table.align_right(2);
     table.align_right(3);
@@ -44,10 +66,18 @@ int vm_recall(Session& s, const std::string& selector) {
     return kExitOk;
 }
 
+int vm_guest(Session& s, const std::string& name) {
+    auto r = s.api().get("/api/v1/vms/" + name + "/guest");
+    if (!r) return s.fail(r.error());
+    if (s.json()) return s.print_json(r.json());
+    s.out() << text(field(r.json(), "cmdline")) << "\n";
+    return kExitOk;
+}
+
 }  // namespace
 
 void add_vm_commands(CLI::App& app, Action& chosen) {
-    auto* vm = app.add_subcommand("vm", "List the VMs the hosts report, and recall them");
+    auto* vm = app.add_subcommand("vm", "List the VMs the hosts report with their services, recall them");
     vm->require_subcommand(1);
     auto* list = vm->add_subcommand("list", "List the reported VMs as a table")->alias("ls");
     on_run(list, chosen, [](Session& s) { return vm_list(s); });
@@ -56,6 +86,13 @@ void add_vm_commands(CLI::App& app, Action& chosen) {
     auto* recall = vm->add_subcommand("recall", "Destroy the VMs whose names match, on every host");
     recall->add_option("SELECTOR", *selector, "a name glob (web-*), or all")->required();
     on_run(recall, chosen, [selector](Session& s) { return vm_recall(s, *selector); });
+
+    auto name = std::make_shared<std::string>();
+    auto* guest = vm->add_subcommand(
+        "guest", "Print what NAME's guest agent reads (provisioner-agent guest --cmdline FILE), "
+                 "for guests without SMBIOS (Xen PV)");
+    guest->add_option("NAME", *name, "the VM's name in the site file")->required();
+    on_run(guest, chosen, [name](Session& s) { return vm_guest(s, *name); });
 }
 
 }  // namespace provisioner::cli

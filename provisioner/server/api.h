@@ -13,6 +13,7 @@
 #include "imaging/http/router.h"
 #include "orchestrator.h"
 #include "provisioner/store.h"
+#include "service_board.h"
 #include "vm_registry.h"
 
 namespace provisioner::server {
@@ -31,6 +32,7 @@ struct ApiContext {
     Authenticator& auth;
     Orchestrator& orchestrator;
     VmRegistry& vms;  // the Dom0 agents' reports and the VM action queue
+    ServiceBoard& services;  // the site's services and the guests' reports of them
     HostObserver& hosts;
     const ServerConfig& config;
     const imaging::VerifyKey& image_key;  // imported images must be signed by its pair

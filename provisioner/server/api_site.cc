@@ -1,7 +1,10 @@
 // /api/v1/site/*, /api/v1/vms and the Dom0 agent's /api/v1/agent/vms and /agent/actions/{id}:
-// the site file planned against the agents' reports, applied through the VM registry's queue.
+// the site file planned against the agents' reports, applied through the VM registry's queue;
+// and the guest agents' /api/v1/guest/report (the VMs' services).
 #include <charconv>
 #include <functional>
+
+#include "pxe/hosts_directory.h"
 
 #include "api.h"
 #include "api_disks.h"
@@ -27,6 +30,7 @@ Response bad_request(const Request& req, const std::string& message) {
 // A site file (its templates resolved) and its plan against the latest reports, or the
 // answer to give instead.
 struct Planned {
+    std::string xml;  // the file as sent
     site::Site site;
     reconcile::Plan plan;
     std::optional<Response> refused;
@@ -75,6 +79,7 @@ Planned plan_from_body(ApiContext& ctx, const Request& req) {
     if (!plan)
         return refuse(error_response(req, status::conflict, "conflict", plan.status().message()));
     Planned out;
+    out.xml = std::move(*xml);
     out.site = std::move(resolved.site);
     out.plan = std::move(*plan);
     out.catalog = std::move(*catalog);
@@ -112,6 +117,14 @@ Response site_apply(ApiContext& ctx, const Request& req) {
     auto id = ctx.vms.enqueue_apply(p.plan, p.site, ctx.store.now());
     if (!id) return error_response(req, status::conflict, "conflict", id.status().message());
     mark_used(ctx, p);
+    // The services follow the applied file; kept on disk so that a restart still knows them.
+    ctx.services.set_site(p.site);
+    if (imaging::Status s = pxe::write_file_atomically(ctx.config.state_dir / "site.xml", p.xml,
+                                                       std::filesystem::perms(0600));
+        !s.is_ok())
+        return status_response(req, Status::error(Code::storage, "the apply is queued, but the site "
+                                                            "file could not be kept: " +
+                                                                s.message()));
     json out = plan_json(p.plan);
     out["apply"] = *id;
     return json_response(req, status::accepted, out);
@@ -128,16 +141,96 @@ Response site_status(ApiContext& ctx, const Request& req) {
     return json_response(req, status::ok, {{"applies", applies}});
 }
 
+json services_json(const VmServices& view) {
+    json list = json::array();
+    for (const ServiceReport& r : view.services) {
+        json s = {{"package", r.package}, {"state", to_string(r.state)}};
+        if (!r.error.empty()) s["error"] = r.error;
+        if (!r.access.empty()) s["access"] = r.access;
+        list.push_back(std::move(s));
+    }
+    return list;
+}
+
 Response list_vms(ApiContext& ctx, const Request& req) {
     json vms = json::array();
+    const Timestamp now = ctx.store.now();
     for (const HostReport& r : ctx.vms.reports()) {
         for (const ReportedVm& vm : r.vms) {
             json v = vm_json(vm);
             v["host"] = r.name;
+            if (auto view = ctx.services.view(vm.name, now)) {
+                v["services"] = services_json(*view);
+                v["service_state"] = to_string(view->summary);
+                if (!view->address.empty()) v["address"] = view->address;
+            }
             vms.push_back(std::move(v));
         }
     }
     return json_response(req, status::ok, {{"vms", vms}});
+}
+
+// "provisioner.server=URL provisioner.guest=NAME provisioner.token=T": what the VM's guest
+// agent reads (API.md "Services in VMs").
+std::string guest_line(ApiContext& ctx, const std::string& vm) {
+    return "provisioner.server=" + ctx.config.public_url + " provisioner.guest=" + vm +
+           " provisioner.token=" + ctx.auth.guest_token(vm);
+}
+
+Response vm_guest(ApiContext& ctx, const Request& req) {
+    auto rest = path_rest(req, "/api/v1/vms/");
+    const std::string_view suffix = "/guest";
+    if (!rest || !rest->ends_with(suffix) || rest->size() == suffix.size())
+        return status_response(req, Status::error(Code::not_found, "no such path"));
+    std::string vm(rest->substr(0, rest->size() - suffix.size()));
+    return json_response(req, status::ok,
+                         {{"vm", vm},
+                          {"server", ctx.config.public_url},
+                          {"token", ctx.auth.guest_token(vm)},
+                          {"cmdline", guest_line(ctx, vm)}});
+}
+
+// The guest agent's report; its token is checked against the VM the body names.
+Response guest_report(ApiContext& ctx, const Request& req) {
+    auto body = json_body(req);
+    if (!body) return body_error(req, body.status());
+    auto vm = string_field(*body, "vm");
+    if (!vm) return status_response(req, vm.status());
+    auto header = req[imaging::http::bhttp::field::authorization];
+    if (!ctx.auth.is_guest(std::string_view(header.data(), header.size()), *vm))
+        return error_response(req, status::unauthorized, "unauthorized",
+                              "a guest token for VM \"" + *vm + "\" is required");
+    constexpr std::size_t kMaxServices = 256, kMaxText = 4096;
+    std::vector<ServiceReport> reports;
+    auto services = body->find("services");
+    if (services != body->end()) {
+        if (!services->is_array() || services->size() > kMaxServices)
+            return bad_request(req, "services must be an array of at most 256 entries");
+        for (const json& item : *services) {
+            if (!item.is_object()) return bad_request(req, "each service must be an object");
+            auto package = string_field(item, "package");
+            if (!package) return status_response(req, package.status());
+            auto state = parse_guest_state(optional_string(item, "state"));
+            if (!state) return status_response(req, state.status());
+            ServiceReport r{*package, *state, optional_string(item, "error"),
+                            optional_string(item, "access")};
+            if (r.package.size() > kMaxText || r.error.size() > kMaxText ||
+                r.access.size() > kMaxText)
+                return bad_request(req, "a service's package, error or access is too long");
+            reports.push_back(std::move(r));
+        }
+    }
+    std::string address = optional_string(*body, "address");
+    if (address.size() > 64) return bad_request(req, "address is too long");
+    json desired = json::array();
+    for (const site::Service& s :
+         ctx.services.report(*vm, address, std::move(reports), ctx.store.now())) {
+        json parameters = json::array();
+        for (const auto& [name, value] : s.parameters)
+            parameters.push_back({{"name", name}, {"value", value}});
+        desired.push_back({{"package", s.package}, {"parameters", parameters}});
+    }
+    return json_response(req, status::ok, {{"services", desired}, {"interval", 30}});
 }
 
 Response recall(ApiContext& ctx, const Request& req) {
@@ -167,7 +260,14 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host, const 
     report.reported_at = ctx.store.now();
     ctx.vms.report(std::move(report));
     json actions = json::array();
-    for (const VmAction& a : ctx.vms.pending_for(host.id)) actions.push_back(action_json(a));
+    for (const VmAction& a : ctx.vms.pending_for(host.id)) {
+        json action = action_json(a);
+        // A VM being defined gets its guest agent's settings (as SMBIOS OEM strings).
+        const bool defines = a.part == MovePart::receive ||
+                             (a.part == MovePart::none && a.step.kind == reconcile::ActionKind::create);
+        if (defines) action["vm"]["guest"] = guest_line(ctx, a.vm.name);
+        actions.push_back(std::move(action));
+    }
     return json_response(req, status::ok, {{"actions", actions}});
 }
 
@@ -206,6 +306,11 @@ void mount_site_api(imaging::http::Router& router, ApiContext& ctx) {
     router.add(verb::get, "/api/v1/site/status", guarded(site_status));
     router.add(verb::get, "/api/v1/vms", guarded(list_vms));
     router.add(verb::post, "/api/v1/vms/recall", guarded(recall));
+    router.add_prefix(verb::get, "/api/v1/vms/", guarded(vm_guest));
+    router.add(verb::post, "/api/v1/guest/report",
+               [&ctx](const Request& req, const imaging::http::RequestContext&) {
+                   return guest_report(ctx, req);
+               });
 
     using AgentFn = Response (*)(ApiContext&, const Request&, const Host&, const json&);
     auto scoped = [&ctx](AgentFn fn) {

@@ -31,7 +31,10 @@ std::string Authenticator::token_hash(std::string_view token) {
 }
 
 std::string Authenticator::host_mac_digest(HostId id, const std::string& mac) const {
-    std::string message = "host:" + std::to_string(id) + ":" + mac;
+    return digest("host:" + std::to_string(id) + ":" + mac);
+}
+
+std::string Authenticator::digest(const std::string& message) const {
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     HMAC(EVP_sha256(), secret_.data(), int(secret_.size()),
@@ -41,6 +44,19 @@ std::string Authenticator::host_mac_digest(HostId id, const std::string& mac) co
 
 std::string Authenticator::host_token(const Host& host) const {
     return "h" + std::to_string(host.id) + "_" + host_mac_digest(host.id, host.mac.str());
+}
+
+std::string Authenticator::guest_token(const std::string& vm) const {
+    return "g_" + digest("guest:" + vm);
+}
+
+bool Authenticator::is_guest(std::string_view header, const std::string& vm) const {
+    constexpr std::string_view kBearer = "Bearer ";
+    if (!header.starts_with(kBearer)) return false;
+    std::string_view given = header.substr(kBearer.size());
+    std::string expected = guest_token(vm);
+    return given.size() == expected.size() &&
+           CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
 }
 
 Principal Authenticator::identify(std::string_view header) {

@@ -1,6 +1,7 @@
-// Who is calling: operator API tokens (random, stored as SHA-256) and per-host agent tokens
+// Who is calling: operator API tokens (random, stored as SHA-256), per-host agent tokens
 // (derived, HMAC-SHA256 over the host's id and MAC under the server's secret, so the server
-// can put them on a kernel command line without storing them).
+// can put them on a kernel command line without storing them) and per-VM guest tokens (the
+// same, over the VM's name; checked by the guest endpoints against the VM a report names).
 //
 // Thread-safe: identify() may run on every HTTP thread at once.
 #pragma once
@@ -35,11 +36,17 @@ class Authenticator {
     // "h<id>_<64 hex>": letters, digits and '_' only, so it is safe on a kernel command line.
     std::string host_token(const Host& host) const;
 
+    // "g_<64 hex>": the token of the guest agent in the VM named vm.
+    std::string guest_token(const std::string& vm) const;
+    // Whether "Authorization: Bearer TOKEN" carries vm's guest token (constant-time compare).
+    bool is_guest(std::string_view authorization_header, const std::string& vm) const;
+
     // From "Authorization: Bearer TOKEN" (empty header: Kind::none).
     Principal identify(std::string_view authorization_header);
 
   private:
     std::string host_mac_digest(HostId id, const std::string& mac) const;
+    std::string digest(const std::string& message) const;  // HMAC-SHA256 under secret_, hex
 
     Store& store_;
     const std::string secret_;

@@ -19,6 +19,7 @@
 #include "imaging/torrent/tracker_server.h"
 #include "orchestrator.h"
 #include "provisioner/recovery.h"
+#include "provisioner/site.h"
 #include "state.h"
 
 namespace fs = std::filesystem;
@@ -140,7 +141,18 @@ int run_server(ServerConfig config) {
     }
     Authenticator auth(store, init->host_secret);
     VmRegistry vms;
-    ApiContext ctx{store, auth, orchestrator, vms, dhcp ? static_cast<HostObserver&>(*dhcp) : no_dhcp,
+    ServiceBoard services;
+    if (fs::exists(files.root / "site.xml")) {
+        // The last applied site's services; a file that no longer reads only loses them.
+        auto applied = site::load_site_file((files.root / "site.xml").string());
+        if (applied)
+            services.set_site(*applied);
+        else
+            log_line("warning: the last applied site (" + (files.root / "site.xml").string() +
+                     ") does not read; its VMs' services are unknown until the next apply: " +
+                     applied.status().message());
+    }
+    ApiContext ctx{store, auth, orchestrator, vms, services, dhcp ? static_cast<HostObserver&>(*dhcp) : no_dhcp,
                    config, *key, kVersion};
     auto tracker = std::make_shared<imaging::torrent::Tracker>(imaging::torrent::TrackerOptions{},
                                                                rack_map(store));

@@ -38,13 +38,20 @@ Result<std::string> render_domain_xml(const VmSpec& spec, DomainKind kind) {
     x << "<domain type='" << to_string(kind) << "'>\n"
       << "  <name>" << spec.name << "</name>\n";
     if (!spec.uuid.empty()) x << "  <uuid>" << spec.uuid << "</uuid>\n";
+    const bool smbios = !spec.oem_strings.empty() && kind != DomainKind::xen;
+    if (smbios) {
+        x << "  <sysinfo type='smbios'>\n    <oemStrings>\n";
+        for (const auto& text : spec.oem_strings) x << "      <entry>" << text << "</entry>\n";
+        x << "    </oemStrings>\n  </sysinfo>\n";
+    }
     x << "  <memory unit='MiB'>" << spec.memory_mib << "</memory>\n"
       << "  <currentMemory unit='MiB'>" << spec.memory_mib << "</currentMemory>\n"
       << "  <vcpu>" << spec.vcpus << "</vcpu>\n"
       << "  <os>\n"
       << "    <type arch='x86_64'>hvm</type>\n"
-      << "    <boot dev='hd'/>\n"
-      << "  </os>\n"
+      << "    <boot dev='hd'/>\n";
+    if (smbios) x << "    <smbios mode='sysinfo'/>\n";
+    x << "  </os>\n"
       << "  <features>\n    <acpi/>\n    <apic/>\n  </features>\n"
       << "  <on_poweroff>destroy</on_poweroff>\n"
       << "  <on_reboot>restart</on_reboot>\n"

@@ -90,6 +90,9 @@ Status validate(const VmSpec& spec) {
         if (nic.vlan && (*nic.vlan == 0 || *nic.vlan > 4094))
             return bad("interface " + nic.mac + ": VLAN tag must be 1..4094");
     }
+    for (const auto& text : spec.oem_strings)
+        if (text.empty() || text.size() > 1024 || !plain(text))
+            return bad("an OEM string must be 1..1024 characters, without quotes or < > &");
     return Status::ok();
 }
 

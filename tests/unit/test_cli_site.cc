@@ -92,11 +92,34 @@ TEST_CASE("cli: site status, vm list and vm recall") {
                                                   {"vcpus", 2},
                                                   {"memory_mib", 1024},
                                                   {"template", "debian"},
-                                                  {"state", "running"}}})}}));
+                                                  {"state", "running"}},
+                                                 {{"name", "web2"},
+                                                  {"host", "h2"},
+                                                  {"vcpus", 1},
+                                                  {"memory_mib", 512},
+                                                  {"template", "debian"},
+                                                  {"state", "running"},
+                                                  {"service_state", "failed"},
+                                                  {"services",
+                                                   {{{"package", "nginx"},
+                                                     {"state", "service_available"},
+                                                     {"access", "10.0.0.5:8080"}},
+                                                    {{"package", "redis"},
+                                                     {"state", "failed"},
+                                                     {"error", "exited with 100"}}}}}})}}));
     r = run_cli(server, {"vm", "list"});
     CHECK(r.out ==
-          "NAME  HOST  VCPUS    MEMORY  TEMPLATE  STATE\n"
-          "web1  h1        2  1024 MiB  debian    running\n");
+          "NAME  HOST  VCPUS    MEMORY  TEMPLATE  STATE    SERVICES\n"
+          "web1  h1        2  1024 MiB  debian    running  -\n"
+          "web2  h2        1   512 MiB  debian    running  nginx: service available at "
+          "10.0.0.5:8080, redis: failed (exited with 100)\n");
+
+    server.responses.push_back(json_response(
+        200, {{"vm", "web2"}, {"cmdline", "provisioner.server=http://s provisioner.guest=web2"}}));
+    r = run_cli(server, {"vm", "guest", "web2"});
+    CHECK(r.status == 0);
+    CHECK(server.requests.back().url.ends_with("/api/v1/vms/web2/guest"));
+    CHECK(r.out == "provisioner.server=http://s provisioner.guest=web2\n");
 
     server.responses.push_back(json_response(
         202,

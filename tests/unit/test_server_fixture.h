@@ -67,7 +67,8 @@ struct Server {
         orchestrator = std::make_unique<Orchestrator>(*store, config, launcher, "PEM",
                                                       [](const std::string&) {});
         ctx = std::make_unique<ApiContext>(
-            ApiContext{*store, *auth, *orchestrator, vms, no_dhcp, config, *verify_key, "test"});
+            ApiContext{*store, *auth, *orchestrator, vms, services, no_dhcp, config, *verify_key,
+                       "test"});
         mount_api(router, *ctx, std::make_shared<imaging::torrent::Tracker>());
     }
 
@@ -139,6 +140,7 @@ struct Server {
     FakeLauncher launcher;
     std::unique_ptr<Orchestrator> orchestrator;
     VmRegistry vms;
+    ServiceBoard services;
     NoDhcp no_dhcp;
     std::unique_ptr<ApiContext> ctx;
     imaging::http::Router router;

@@ -465,3 +465,153 @@ TEST_CASE("server site: a step after a cold move on its new host waits for the w
     CHECK(grow[0]["vm"]["vcpus"] == 2);
     CHECK(grow[0]["vm"]["memory_mib"] == 1024);
 }
+
+namespace {
+
+const char* kServiceSite = R"(<XSMConfig>
+<Set name="shop">
+  <VM name="web1">
+    <DOM0>h1</DOM0>
+    <VCPUS>1</VCPUS>
+    <MEM>512</MEM>
+    <TEMPLATE>debian@3</TEMPLATE>
+    <SERVICE package="nginx">
+      <PARAM name="port">8080</PARAM>
+      <PARAM name="workers">4</PARAM>
+    </SERVICE>
+    <SERVICE package="redis"/>
+  </VM>
+  <VM name="web2">
+    <DOM0>h2</DOM0>
+    <VCPUS>1</VCPUS>
+    <MEM>512</MEM>
+    <TEMPLATE>debian@3</TEMPLATE>
+  </VM>
+</Set>
+</XSMConfig>
+)";
+
+json guest_body(const std::string& vm, const json& services) {
+    return {{"vm", vm}, {"address", "10.0.0.5"}, {"services", services}};
+}
+
+}  // namespace
+
+TEST_CASE("server site: guests get their VM's services and report SO-MVDS's states") {
+    SiteServer s;
+    s.call_json(bhttp::verb::post, "/api/v1/site/apply", site_body(kServiceSite));
+    REQUIRE(s.last_status == 202);
+    CHECK(std::filesystem::exists(s.config.state_dir / "site.xml"));  // kept for a restart
+
+    // The create carries the guest's settings; its token is the VM's own.
+    auto a1 = s.report("h1", json::array())["actions"];
+    REQUIRE(a1.size() == 1);
+    const std::string token = s.auth->guest_token("web1");
+    CHECK(a1[0]["vm"]["guest"] == "provisioner.server=" + s.config.public_url +
+                                      " provisioner.guest=web1 provisioner.token=" + token);
+    auto guest = s.call_json(bhttp::verb::get, "/api/v1/vms/web1/guest");
+    CHECK(s.last_status == 200);
+    CHECK(guest["token"] == token);
+    CHECK(guest["cmdline"] == a1[0]["vm"]["guest"]);
+    CHECK(s.answer("h1", a1[0]) == 204);
+    s.report("h1", json::array({reported(a1[0])}));
+
+    // Reported, but no guest yet: unavailable.
+    auto vms = s.call_json(bhttp::verb::get, "/api/v1/vms")["vms"];
+    REQUIRE(vms.size() == 1);
+    CHECK(vms[0]["service_state"] == "vm_unavailable");
+    REQUIRE(vms[0]["services"].size() == 2);
+    CHECK(vms[0]["services"][0] == json{{"package", "nginx"}, {"state", "vm_unavailable"}});
+
+    // A wrong token, another VM's token, no token: 401, nothing recorded.
+    const std::string body = guest_body("web1", json::array()).dump();
+    CHECK(s.call(bhttp::verb::post, "/api/v1/guest/report", body, s.auth->guest_token("web2"))
+              .result_int() == 401);
+    CHECK(s.call(bhttp::verb::post, "/api/v1/guest/report", body, s.tokens["h1"]).result_int() ==
+          401);
+    CHECK(s.call(bhttp::verb::post, "/api/v1/guest/report", body, "").result_int() == 401);
+    CHECK(s.call_json(bhttp::verb::get, "/api/v1/vms")["vms"][0]["service_state"] ==
+          "vm_unavailable");
+    // A guest token is no operator's.
+    CHECK(s.call(bhttp::verb::get, "/api/v1/vms", "", token).result_int() == 401);
+
+    // The guest's first report: the services, parameters in file order.
+    auto answer = s.call_json(bhttp::verb::post, "/api/v1/guest/report", body, token);
+    REQUIRE(s.last_status == 200);
+    REQUIRE(answer["services"].size() == 2);
+    CHECK(answer["services"][0]["package"] == "nginx");
+    CHECK(answer["services"][0]["parameters"] ==
+          json::array({json{{"name", "port"}, {"value", "8080"}},
+                       json{{"name", "workers"}, {"value", "4"}}}));
+    CHECK(answer["services"][1] == json{{"package", "redis"}, {"parameters", json::array()}});
+    vms = s.call_json(bhttp::verb::get, "/api/v1/vms")["vms"];
+    CHECK(vms[0]["service_state"] == "vm_ready");
+    CHECK(vms[0]["address"] == "10.0.0.5");
+
+    // One available, one behind: the VM shows the least advanced; a failure shows first.
+    s.call_json(bhttp::verb::post, "/api/v1/guest/report",
+                guest_body("web1", json::array({json{{"package", "nginx"},
+                                                     {"state", "service_available"},
+                                                     {"access", "10.0.0.5:8080"}},
+                                                json{{"package", "redis"},
+                                                     {"state", "container_ready"}}}))
+                    .dump(),
+                token);
+    REQUIRE(s.last_status == 200);
+    vms = s.call_json(bhttp::verb::get, "/api/v1/vms")["vms"];
+    CHECK(vms[0]["service_state"] == "container_ready");
+    CHECK(vms[0]["services"][0] == json{{"package", "nginx"},
+                                        {"state", "service_available"},
+                                        {"access", "10.0.0.5:8080"}});
+    s.call_json(bhttp::verb::post, "/api/v1/guest/report",
+                guest_body("web1", json::array({json{{"package", "redis"},
+                                                     {"state", "failed"},
+                                                     {"error", "install command exited with 100"}}}))
+                    .dump(),
+                token);
+    vms = s.call_json(bhttp::verb::get, "/api/v1/vms")["vms"];
+    CHECK(vms[0]["service_state"] == "failed");
+    CHECK(vms[0]["services"][0]["state"] == "vm_ready");  // not in this report
+    CHECK(vms[0]["services"][1]["error"] == "install command exited with 100");
+
+    // Bad reports: 400, nothing recorded.
+    s.call_json(bhttp::verb::post, "/api/v1/guest/report",
+                guest_body("web1", json::array({json{{"package", "nginx"}, {"state", "done"}}}))
+                    .dump(),
+                token);
+    CHECK(s.last_status == 400);
+    s.call_json(bhttp::verb::post, "/api/v1/guest/report",
+                guest_body("web1", json{{"package", "nginx"}}).dump(), token);
+    CHECK(s.last_status == 400);
+    CHECK(s.call_json(bhttp::verb::get, "/api/v1/vms")["vms"][0]["service_state"] == "failed");
+
+    // A VM without services: nothing for its guest, no service state.
+    auto none = s.call_json(bhttp::verb::post, "/api/v1/guest/report",
+                            guest_body("web2", json::array()).dump(), s.auth->guest_token("web2"));
+    CHECK(s.last_status == 200);
+    CHECK(none["services"].empty());
+}
+
+TEST_CASE("service board: a guest silent for longer than the stale time is unavailable") {
+    auto parsed = site::parse_site(kServiceSite);
+    REQUIRE(parsed.ok());
+    ServiceBoard board(90'000);
+    board.set_site(parsed.site);
+    CHECK_FALSE(board.view("web2", 0).has_value());  // no services
+    auto services = board.report(
+        "web1", "10.0.0.5", {{"nginx", ServiceState::service_available, "", "10.0.0.5:8080"},
+                             {"redis", ServiceState::service_available, "", ""}},
+        1'000);
+    CHECK(services.size() == 2);
+    CHECK(board.view("web1", 91'000)->summary == ServiceState::service_available);
+    auto stale = board.view("web1", 91'001);
+    CHECK(stale->summary == ServiceState::vm_unavailable);
+    CHECK(stale->services[0].state == ServiceState::vm_unavailable);
+    CHECK(stale->address == "10.0.0.5");
+    // A new site without web1's services forgets them.
+    parsed.site.vms[0].services.clear();
+    board.set_site(parsed.site);
+    CHECK_FALSE(board.view("web1", 2'000).has_value());
+    CHECK(board.report("web1", "", {}, 2'000).empty());
+    CHECK(parse_guest_state("vm_unavailable").status().code() == Code::invalid_argument);
+}

@@ -132,3 +132,26 @@ TEST_CASE("vmhost: bad VM specs are refused with the field named") {
                       c.why << ": " << xml.status().message());
     }
 }
+
+TEST_CASE("vmhost: the guest agent's settings go in as SMBIOS OEM strings, except on Xen") {
+    VmSpec spec = web1();
+    spec.oem_strings = {"provisioner.server=http://10.77.0.1:8080", "provisioner.guest=web1",
+                        "provisioner.token=g_00ff"};
+    auto kvm = render_domain_xml(spec, DomainKind::kvm);
+    REQUIRE(kvm.is_ok());
+    CHECK(kvm->find("  <sysinfo type='smbios'>\n    <oemStrings>\n"
+                    "      <entry>provisioner.server=http://10.77.0.1:8080</entry>\n"
+                    "      <entry>provisioner.guest=web1</entry>\n"
+                    "      <entry>provisioner.token=g_00ff</entry>\n"
+                    "    </oemStrings>\n  </sysinfo>\n") != std::string::npos);
+    CHECK(kvm->find("    <boot dev='hd'/>\n    <smbios mode='sysinfo'/>\n  </os>\n") !=
+          std::string::npos);
+    auto xen = render_domain_xml(spec, DomainKind::xen);
+    REQUIRE(xen.is_ok());
+    CHECK(xen->find("sysinfo") == std::string::npos);
+    CHECK(xen->find("smbios") == std::string::npos);
+    spec.oem_strings = {"a<b"};
+    CHECK(render_domain_xml(spec, DomainKind::kvm).status().code() == Code::invalid_argument);
+    spec.oem_strings = {""};
+    CHECK_FALSE(validate(spec).is_ok());
+}

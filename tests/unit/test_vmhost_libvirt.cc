@@ -59,6 +59,7 @@ TEST_CASE("vmhost: define, start, list, resize and destroy through libvirt's tes
     b.vcpus = 1;
     b.memory_mib = 256;
     b.disk.format = "raw";
+    b.oem_strings = {"provisioner.guest=vmhost-b"};  // libvirt takes the <sysinfo> it makes
     REQUIRE(h->create(b).is_ok());
 
     auto all = h->list();

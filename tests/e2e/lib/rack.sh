@@ -68,6 +68,15 @@ rack_up() {
     rack_log "up: server $RACK_SERVER_IP + $n hosts on $RACK_SWITCH_NS/br0 (scratch $RACK_DIR)"
 }
 
+# rack_add_host: one more host on the switch (a VM's stand-in, say), number $RACK_N.
+rack_add_host() {
+    local i=$((RACK_N + 1))
+    RACK_N=$i
+    RACK_HOST_NS[i]=${RACK_ID}-h$i
+    RACK_HOST_IP[i]=${RACK_SUBNET}.$((10 + i))
+    _rack_plug "${RACK_HOST_NS[i]}" "h$i" "${RACK_HOST_IP[i]}"
+}
+
 # _rack_plug NS PORT IP: a namespace with eth0 whose peer PORT is a bridge port.
 _rack_plug() {
     local ns=$1 port=$2 addr=$3

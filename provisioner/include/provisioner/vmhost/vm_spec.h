@@ -40,6 +40,10 @@ struct VmSpec {
     std::uint64_t memory_mib = 512;
     DiskSpec disk;
     std::vector<InterfaceSpec> interfaces;
+    // SMBIOS type 11 OEM strings ("provisioner.server=…", one key each) the guest reads from
+    // /sys/firmware/dmi/entries/11-*/raw: how the guest agent finds the server. Not rendered
+    // for Xen, whose PV guests have no SMBIOS (the guest's image carries them instead).
+    std::vector<std::string> oem_strings;
 };
 
 // Checks every field; invalid_argument names the VM and the first bad field.

@@ -1,0 +1,74 @@
+// The services of the site's VMs (SO-MVDS's service deployment, API.md "Services in VMs"):
+// what the last applied site wants installed in each VM, and what each VM's guest agent last
+// reported about them.
+//
+// The guests do the work; the board only answers a guest with its VM's services and keeps its
+// reports, so that `vm list` can show SO-MVDS's four states. A VM whose guest has not reported
+// within the stale time (or ever) is "vm_unavailable", whatever it said last.
+//
+// Thread-safe: every member takes the one mutex; nothing does I/O under it.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "provisioner/records.h"
+#include "provisioner/site.h"
+#include "provisioner/status.h"
+
+namespace provisioner::server {
+
+// A service's state as a guest reports it, in SO-MVDS's order (vm_unavailable is the board's).
+enum class ServiceState { vm_unavailable, vm_ready, container_ready, service_available, failed };
+const char* to_string(ServiceState state);
+// invalid_argument for anything but the four states a guest may report (not vm_unavailable).
+Result<ServiceState> parse_guest_state(const std::string& text);
+
+struct ServiceReport {
+    std::string package;
+    ServiceState state = ServiceState::vm_ready;
+    std::string error;   // failed only
+    std::string access;  // "ADDRESS:PORT" once available, when the service has a port
+};
+
+// A VM's services as `vm list` shows them.
+struct VmServices {
+    std::vector<ServiceReport> services;  // the site's, in file order, with the guest's states
+    ServiceState summary = ServiceState::vm_unavailable;  // failed, else the least advanced
+    std::string address;                                  // the guest's, from its last report
+};
+
+class ServiceBoard {
+  public:
+    // stale_after: milliseconds without a report after which a guest counts as unavailable
+    // (3 of the guests' 30 s intervals).
+    explicit ServiceBoard(Timestamp stale_after = 90'000) : stale_after_(stale_after) {}
+
+    // The desired services become the site's (VMs without services are dropped).
+    void set_site(const site::Site& site);
+
+    // Records a guest's report of vm; the VM's desired services (empty when the site has none
+    // for it: the guest then has nothing to do).
+    std::vector<site::Service> report(const std::string& vm, const std::string& address,
+                                      std::vector<ServiceReport> services, Timestamp now);
+
+    // The VM's services with the guest's states as of now; nullopt when the site gives it none.
+    std::optional<VmServices> view(const std::string& vm, Timestamp now) const;
+
+  private:
+    struct GuestReport {
+        std::string address;
+        std::vector<ServiceReport> services;
+        Timestamp at = 0;
+    };
+
+    const Timestamp stale_after_;
+    mutable std::mutex mu_;
+    std::map<std::string, std::vector<site::Service>> desired_;
+    std::map<std::string, GuestReport> reports_;
+};
+
+}  // namespace provisioner::server
