@@ -1,6 +1,7 @@
 // provisioner-agent: runs on each host. The netboot initramfs runs `provisioner-agent` (image,
 // or discover when the kernel command line says provisioner.mode=discover); the Dom0 runs
-// `provisioner-agent ready`. Its commands are one table, like the imaging tool's.
+// `provisioner-agent ready`; a VM runs `provisioner-agent guest`. Its commands are one table,
+// like the imaging tool's.
 #include <signal.h>
 #include <unistd.h>
 
@@ -17,7 +18,9 @@
 #include "provisioner/agent/cmdline.h"
 #include "provisioner/agent/dom0.h"
 #include "provisioner/agent/facts.h"
+#include "provisioner/agent/guest.h"
 #include "provisioner/agent/network.h"
+#include "provisioner/agent/smbios.h"
 #include "provisioner/agent/vm_registry.h"
 #include "provisioner/vmhost/hypervisor.h"
 #include "provisioner/vmhost/process.h"
@@ -277,6 +280,83 @@ int cmd_dom0(int argc, char** argv) {
     return loop.run(real_clock(), &g_stop);
 }
 
+int cmd_guest(int argc, char** argv) {
+    CLI::App app{
+        "Run inside a VM: report this VM's services to provisionerd every interval "
+        "(POST /api/v1/guest/report) and install each wanted one that is not available: "
+        "its parameters go to ROOT/etc/provisioner/services/PACKAGE.env (NAME='value' lines "
+        "for sh and systemd's EnvironmentFile=, and in the installer's environment), the "
+        "install command runs, and a `port` parameter must then accept connections on "
+        "127.0.0.1. Server, VM name and token: the flags, else provisioner.server, "
+        "provisioner.guest and provisioner.token from --cmdline FILE, else from the SMBIOS OEM "
+        "strings (KVM), else from /proc/cmdline. While the server is unreachable or failing "
+        "(5xx) the agent keeps trying every interval; a refusal (4xx, e.g. a wrong token) ends "
+        "--once with exit 1 and is retried every interval otherwise. Exit status with --once: "
+        "0 when every wanted service is available, 1 otherwise; 2 for a usage error."};
+    app.name("provisioner-agent guest");
+    GuestIdentity flags;
+    std::string cmdline, smbios = kSmbiosEntries;
+    std::string root = "/";
+    double interval = 30, check_timeout = 60, install_timeout = 900;
+    GuestOptions o;
+    app.add_option("--cmdline", cmdline,
+                   "read provisioner.* from this file (kernel command line syntax) instead of "
+                   "the SMBIOS OEM strings and /proc/cmdline");
+    app.add_option("--server", flags.server, "provisionerd's URL (else provisioner.server)");
+    app.add_option("--name", flags.vm, "this VM's name (else provisioner.guest)");
+    app.add_option("--token", flags.token, "this VM's guest token (else provisioner.token)");
+    app.add_option("--root", root, "write etc/provisioner/services/ under this directory")
+        ->capture_default_str();
+    app.add_option("--install-command", o.install_command,
+                   "split on whitespace (no shell); {package}, {root} and {env} (the "
+                   "environment file) are replaced in each word")
+        ->capture_default_str();
+    app.add_option("--interval", interval,
+                   "seconds between reports (default: the server's answer, else 30)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--check-timeout", check_timeout,
+                   "seconds a service's port may take to accept connections after the install")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--install-timeout", install_timeout,
+                   "seconds an install command may run before it is killed and the service "
+                   "failed")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    app.add_flag("--once", o.once,
+                 "one round (retrying an unreachable server), then exit 0 when every wanted "
+                 "service is available, else 1");
+    app.add_option("--smbios-entries", smbios, "where the SMBIOS entries are read (tests)")
+        ->group("");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    auto id = resolve_guest_identity(flags, cmdline, smbios);
+    if (!id) {
+        std::cerr << "agent: guest: error: " << id.status().message() << "\n";
+        return 2;
+    }
+    auto millis = [](double seconds) {
+        return std::chrono::milliseconds(std::int64_t(seconds * 1000));
+    };
+    o.vm = id->vm;
+    o.root = root;
+    if (app.count("--interval")) o.interval = millis(interval);
+    o.check_timeout = millis(check_timeout);
+    o.install_timeout = millis(install_timeout);
+    std::string server = id->server;
+    o.address = [server] { return local_address_towards(server); };
+    struct sigaction action {};
+    action.sa_handler = on_stop_signal;
+    ::sigaction(SIGTERM, &action, nullptr);
+    ::sigaction(SIGINT, &action, nullptr);
+    ServerClient client(id->server, id->token);
+    GuestAgent agent(o, client, real_clock());
+    return agent.run(&g_stop);
+}
+
 struct Command {
     const char* name;
     const char* summary;
@@ -290,6 +370,7 @@ constexpr Command kCommands[] = {
     {"facts", "print this host's facts as JSON", cmd_facts},
     {"dom0", "report this Dom0's VMs and carry out VM actions (libvirt)", cmd_dom0},
     {"template", "template add: register an image in this host's template store", cmd_template},
+    {"guest", "inside a VM: install its services and report their states", cmd_guest},
 };
 
 void usage(std::ostream& out) {

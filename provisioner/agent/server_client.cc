@@ -36,7 +36,9 @@ CallResult ServerClient::post(const std::string& path, const json& body,
     imaging::http::ClientRequest request;
     request.method = "POST";
     request.url = base_url_ + path;
-    request.body = body.dump();
+    // Text from outside (an installer's output in an error) may not be UTF-8: replaced, not
+    // thrown.
+    request.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
     request.timeout = timeout;
     request.max_body_bytes = 1 << 20;
     if (!token_.empty()) request.headers.emplace_back("Authorization", "Bearer " + token_);
@@ -101,6 +103,10 @@ CallResult ServerClient::action_done(std::int64_t id, bool ok, const std::string
     json body{{"ok", ok}};
     if (!ok) body["error"] = error;
     return post("/api/v1/agent/actions/" + std::to_string(id), body, kCallTimeout);
+}
+
+CallResult ServerClient::guest_report(const json& body) {
+    return post("/api/v1/guest/report", body, kCallTimeout);
 }
 
 }  // namespace provisioner::agent

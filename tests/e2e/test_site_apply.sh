@@ -10,7 +10,10 @@
 # driver cannot migrate live, so it moves cold (shut down, its overlay through the server,
 # started on the other host, then removed from the first), and applying that file again
 # changes nothing; a move back whose destination cannot take the disk leaves the VM running
-# where it was. libvirt's state, as the agents report it, is checked after each apply.
+# where it was. libvirt's state, as the agents report it, is checked after each apply. Last, a
+# VM with a service: its guest agent (in a namespace standing in for the VM) gets the service's
+# parameters, installs a real .deb with dpkg and reports SO-MVDS's states up to "service
+# available", and a package that cannot install shows as failed.
 set -euo pipefail
 source "$(dirname "$0")/lib/rack.sh"
 rack_require qemu-img
@@ -193,4 +196,94 @@ for _ in $(seq 50); do
     sleep 0.2  # until the agents' reports no longer show web2 on it
 done
 grep -q 'backing of web@1' "$RACK_DIR/rm.err" || rack_fail "remove: $(cat "$RACK_DIR/rm.err")"
-echo "PASS: templates added, resolved and fetched; site applied, edited, re-applied, recalled and a VM moved through the agents' libvirt"
+echo "== services: svc1's guest agent installs demo-web (SO-MVDS's states)"
+# svc1 is defined on h2 through the test driver, which runs nothing; its guest system is a
+# namespace of its own on the rack, with a dpkg root of its own, and the package a real .deb
+# whose postinst starts busybox httpd with the site's parameters.
+services_site() {  # services_site EXTRA_SERVICE_XML
+    cat <<EOF
+<XSMConfig placement="round-robin">
+<Set name="demo"><Owner>ops@example.com</Owner>
+<VM name="db1"><DOM0>h1</DOM0><VCPUS>2</VCPUS><MEM>1024</MEM><TEMPLATE label="web"/></VM>
+<VM name="svc1"><DOM0>h2</DOM0><VCPUS>1</VCPUS><MEM>128</MEM><TEMPLATE>web</TEMPLATE>
+  <SERVICE package="demo-web"><PARAM name="port">8081</PARAM><PARAM name="greeting">hello from svc1</PARAM></SERVICE>$1
+</VM>
+</Set></XSMConfig>
+EOF
+}
+services_site "" >"$RACK_DIR/v5.xml"
+apply "$RACK_DIR/v5.xml"
+expect_vms "db1 2 1024 h1" "svc1 1 128 h2"
+[ "$(pv_cli --json vm list | jq -r '.vms[] | select(.name == "svc1") | .service_state')" = vm_unavailable ] ||
+    rack_fail "svc1 before its guest runs: $(pv_cli vm list)"
+[ "$(pv_cli --json vm list | jq -r '.vms[] | select(.name == "db1") | .service_state // "none"')" = none ] ||
+    rack_fail "db1 has no services: $(pv_cli --json vm list)"
+pv_cli vm list
+pv_cli vm guest svc1 >"$RACK_DIR/svc1.cmdline"
+grep -q '^provisioner.server=http://.* provisioner.guest=svc1 provisioner.token=g_[0-9a-f]\{64\}$' \
+    "$RACK_DIR/svc1.cmdline" || rack_fail "svc1's guest settings: $(cat "$RACK_DIR/svc1.cmdline")"
+
+ldd /bin/busybox >/dev/null 2>&1 && rack_fail "/bin/busybox is not static (busybox-static)"
+pkg=$RACK_DIR/pkg/demo-web
+mkdir -p "$pkg/DEBIAN" "$pkg/bin" "$pkg/srv/demo-web" "$RACK_DIR/debs"
+cp /bin/busybox "$pkg/bin/busybox"
+ln -s busybox "$pkg/bin/sh"
+printf 'Package: demo-web\nVersion: 1.0\nArchitecture: all\nMaintainer: e2e <e2e@example.com>\nDescription: a web page served by busybox httpd\n' >"$pkg/DEBIAN/control"
+cat >"$pkg/DEBIAN/postinst" <<'EOF'
+#!/bin/sh
+set -e
+. /etc/provisioner/services/demo-web.env
+echo "$GREETING" >/srv/demo-web/index.html
+/bin/busybox httpd -p "$PORT" -h /srv/demo-web
+EOF
+chmod 755 "$pkg/DEBIAN/postinst"
+dpkg-deb --root-owner-group -b "$pkg" "$RACK_DIR/debs/demo-web.deb" >/dev/null
+vmroot=$RACK_DIR/svc1-root
+mkdir -p "$vmroot/var/lib/dpkg/info" "$vmroot/var/lib/dpkg/updates"
+touch "$vmroot/var/lib/dpkg/status"
+rack_add_host
+vm=$RACK_N
+vm_ip=${RACK_HOST_IP[$vm]}
+rack_bg "$vm" guest-svc1 "$PV_BIN/provisioner-agent" guest --cmdline "$RACK_DIR/svc1.cmdline" \
+    --root "$vmroot" --interval 1 --check-timeout 20 \
+    --install-command "dpkg --root={root} -i $RACK_DIR/debs/{package}.deb"
+# service_of VM PACKAGE FIELD
+service_of() {
+    pv_cli --json vm list | jq -r --arg vm "$1" --arg p "$2" --arg f "$3" \
+        '.vms[] | select(.name == $vm) | .services[] | select(.package == $p) | .[$f] // ""'
+}
+for _ in $(seq 150); do
+    [ "$(service_of svc1 demo-web state)" = service_available ] && break
+    sleep 0.2
+done
+pv_cli vm list
+[ "$(service_of svc1 demo-web state)" = service_available ] ||
+    rack_fail "demo-web did not become available: $(pv_cli --json vm list | jq -c '.vms')"
+[ "$(service_of svc1 demo-web access)" = "$vm_ip:8081" ] ||
+    rack_fail "demo-web's access point: $(service_of svc1 demo-web access)"
+[ "$(rack_server curl -s --max-time 5 "http://$vm_ip:8081/")" = "hello from svc1" ] ||
+    rack_fail "demo-web does not serve its page with the site's greeting"
+grep -q 'container ready' "$RACK_DIR/guest-svc1.err" || rack_fail "no container ready: $(cat "$RACK_DIR/guest-svc1.err")"
+[ "$(grep -c '^GREETING=' "$vmroot/etc/provisioner/services/demo-web.env")" = 1 ] ||
+    rack_fail "the parameters: $(cat "$vmroot/etc/provisioner/services/demo-web.env")"
+
+echo "== a guest token of another VM is refused; a package that cannot install fails visibly"
+rack_server curl -s -o /dev/null -w '%{http_code}' -X POST "$PV_URL/api/v1/guest/report" \
+    -H "Authorization: Bearer $(sed 's/.*provisioner.token=//' "$RACK_DIR/svc1.cmdline")" \
+    -d '{"vm":"db1","services":[]}' >"$RACK_DIR/forged.code" || true
+[ "$(cat "$RACK_DIR/forged.code")" = 401 ] || rack_fail "svc1's token on db1's report: $(cat "$RACK_DIR/forged.code")"
+services_site '<SERVICE package="absent-pkg"/>' >"$RACK_DIR/v6.xml"
+apply "$RACK_DIR/v6.xml"
+for _ in $(seq 150); do
+    [ "$(service_of svc1 absent-pkg state)" = failed ] && break
+    sleep 0.2
+done
+pv_cli vm list
+[ "$(pv_cli --json vm list | jq -r '.vms[] | select(.name == "svc1") | .service_state')" = failed ] ||
+    rack_fail "svc1 with a package that cannot install: $(pv_cli --json vm list | jq -c '.vms')"
+service_of svc1 absent-pkg error | grep -q 'install command exited with' ||
+    rack_fail "absent-pkg's error: $(service_of svc1 absent-pkg error)"
+[ "$(service_of svc1 demo-web state)" = service_available ] || rack_fail "demo-web was lost"
+rack_kill guest-svc1
+
+echo "PASS: templates added, resolved and fetched; site applied, edited, re-applied, recalled, a VM moved through the agents' libvirt, and a service installed by a guest agent"

@@ -2,6 +2,7 @@
 // receive`.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -21,5 +22,17 @@ struct ChildLines {
 // its exit status once both pipes are closed and it has exited: 0-255, or 128 + the signal
 // that killed it. An error only when it could not be started at all.
 imaging::Result<int> run_child(const std::vector<std::string>& argv, const ChildLines& lines);
+
+struct ChildOptions {
+    // NAME=value entries added to the agent's environment (replacing a variable of that name).
+    std::vector<std::string> environment;
+    // 0: none. Otherwise the child runs in its own process group, and when it has not finished
+    // in time the whole group (an installer's own children too) is killed with SIGKILL.
+    std::chrono::milliseconds timeout{0};
+};
+
+// As above, with options. A timeout is an error: "PROGRAM did not finish within N s".
+imaging::Result<int> run_child(const std::vector<std::string>& argv, const ChildLines& lines,
+                               const ChildOptions& options);
 
 }  // namespace provisioner::agent

@@ -1,5 +1,5 @@
-// provisionerd's agent endpoints (provisioner/API.md): hello, progress, result, ready, and the
-// Dom0's vms report and action answers. One
+// provisionerd's agent endpoints (provisioner/API.md): hello, progress, result, ready, the
+// Dom0's vms report and action answers, and the guest agent's service report. One
 // call each, no retries here: the agent flow decides what to retry and for how long.
 #pragma once
 
@@ -29,7 +29,8 @@ struct CallResult {
 
 class ServerClient {
   public:
-    // base_url: "http://10.77.0.1:8080"; token: the host token ("" sends no Authorization).
+    // base_url: "http://10.77.0.1:8080"; token: the host token, or a guest's for guest_report
+    // ("" sends no Authorization).
     ServerClient(std::string base_url, std::string token,
                  HttpFunction http = imaging::http::http_request);
 
@@ -45,6 +46,9 @@ class ServerClient {
                    const nlohmann::json& vms);
     // POST /api/v1/agent/actions/{id}: {"ok": true} or {"ok": false, "error": error}.
     CallResult action_done(std::int64_t id, bool ok, const std::string& error);
+    // POST /api/v1/guest/report with {"vm", "address", "services"} (token: the guest token);
+    // the answer is {"services": [{"package", "parameters"}...], "interval"}.
+    CallResult guest_report(const nlohmann::json& body);
 
     const std::string& base_url() const { return base_url_; }
     const std::string& token() const { return token_; }

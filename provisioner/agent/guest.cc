@@ -1,0 +1,336 @@
+#include "provisioner/agent/guest.h"
+
+#include <algorithm>
+#include <deque>
+#include <iostream>
+
+#include "provisioner/agent/child_process.h"
+
+namespace provisioner::agent {
+namespace {
+
+using json = nlohmann::json;
+using imaging::Result;
+using imaging::Status;
+
+constexpr std::chrono::milliseconds kDefaultInterval{30'000};
+// One connection attempt to a local port: loopback answers or refuses at once.
+constexpr std::chrono::milliseconds kConnectTimeout{1'000};
+// The installer's last output kept for the error.
+constexpr std::size_t kOutputTailBytes = 2 << 10;
+// The server refuses a whole report whose error passes 4 KiB (provisioner/server/api_site.cc).
+constexpr std::size_t kMaxErrorBytes = 3 << 10;
+
+// The installer's last lines, at most kOutputTailBytes of them.
+class OutputTail {
+  public:
+    void add(std::string_view line) {
+        if (line.find_first_not_of(" \t") == std::string_view::npos) return;
+        lines_.emplace_back(line.substr(0, kOutputTailBytes));
+        bytes_ += lines_.back().size();
+        while (bytes_ > kOutputTailBytes) {
+            bytes_ -= lines_.front().size();
+            lines_.pop_front();
+        }
+    }
+    // One line, for an error: "last | lines", its end kept when longer than the tail.
+    std::string joined() const {
+        std::string out;
+        for (const auto& l : lines_) out += (out.empty() ? "" : " | ") + l;
+        if (out.size() > kOutputTailBytes) out = "..." + out.substr(out.size() - kOutputTailBytes);
+        return out;
+    }
+
+  private:
+    std::deque<std::string> lines_;
+    std::size_t bytes_ = 0;
+};
+
+std::string seconds_text(std::chrono::milliseconds d) {
+    auto tenths = d.count() / 100;
+    std::string s = std::to_string(tenths / 10);
+    if (tenths % 10) s += "." + std::to_string(tenths % 10);
+    return s;
+}
+
+const std::string* find_parameter(const ServiceParameters& parameters, const std::string& name) {
+    for (const auto& [n, v] : parameters) {
+        if (n == name) return &v;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+const char* to_string(ServiceState state) {
+    switch (state) {
+        case ServiceState::vm_ready:
+            return "vm_ready";
+        case ServiceState::container_ready:
+            return "container_ready";
+        case ServiceState::service_available:
+            return "service_available";
+        case ServiceState::failed:
+            return "failed";
+    }
+    return "failed";
+}
+
+Result<std::vector<DesiredService>> parse_desired_services(const json& answer) {
+    if (!answer.is_object() || !answer.contains("services") || !answer["services"].is_array())
+        return Status::error("the report's answer has no \"services\" list");
+    std::vector<DesiredService> wanted;
+    for (const json& s : answer["services"]) {
+        if (!s.is_object() || !s.contains("package") || !s["package"].is_string())
+            return Status::error("a service in the answer has no \"package\"");
+        DesiredService d;
+        d.package = s["package"].get<std::string>();
+        bool repeated = std::any_of(wanted.begin(), wanted.end(), [&](const DesiredService& w) {
+            return w.package == d.package;
+        });
+        if (repeated) continue;  // installed once; the first one's parameters hold
+        const json& parameters = s.contains("parameters") ? s["parameters"] : json::array();
+        if (!parameters.is_array())
+            return Status::error("service " + d.package + ": \"parameters\" is not a list");
+        for (const json& p : parameters) {
+            if (!p.is_object() || !p.contains("name") || !p["name"].is_string() ||
+                !p.contains("value") || !p["value"].is_string())
+                return Status::error("service " + d.package +
+                                     ": a parameter is not {\"name\", \"value\"} strings");
+            d.parameters.emplace_back(p["name"].get<std::string>(), p["value"].get<std::string>());
+        }
+        wanted.push_back(std::move(d));
+    }
+    return wanted;
+}
+
+Result<std::uint16_t> parse_service_port(const std::string& value) {
+    bool digits =
+        !value.empty() && value.size() <= 5 &&
+        std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+    unsigned long port = digits ? std::stoul(value) : 0;
+    if (port < 1 || port > 65535)
+        return Status::error("port must be a number from 1 to 65535, not \"" + value + "\"");
+    return std::uint16_t(port);
+}
+
+GuestAgent::GuestAgent(GuestOptions options, ServerClient& server, AgentClock& clock)
+    : options_(std::move(options)), server_(server), clock_(clock) {}
+
+std::chrono::milliseconds GuestAgent::interval() const {
+    if (options_.interval) return *options_.interval;
+    return server_interval_.value_or(kDefaultInterval);
+}
+
+void GuestAgent::log(const std::string& line) const {
+    if (options_.log)
+        options_.log(line);
+    else
+        std::cerr << line << std::endl;
+}
+
+CallResult GuestAgent::report() {
+    json services = json::array();
+    for (const ServiceStatus& s : services_) {
+        json entry{{"package", s.package}, {"state", to_string(s.state)}};
+        if (s.state == ServiceState::failed) entry["error"] = s.error;
+        if (s.state == ServiceState::service_available && !s.access.empty())
+            entry["access"] = s.access;
+        services.push_back(std::move(entry));
+    }
+    CallResult r =
+        server_.guest_report({{"vm", options_.vm}, {"address", address_}, {"services", services}});
+    delivered_ = r.ok();
+    return r;
+}
+
+void GuestAgent::report_change() {
+    CallResult r = report();
+    if (!r.ok()) log(options_.vm + ": report: " + r.error);
+}
+
+void GuestAgent::fail(ServiceStatus& status, const std::string& error) {
+    status.state = ServiceState::failed;
+    status.error = error.substr(0, kMaxErrorBytes);
+    status.access.clear();
+    status.installed_with.clear();
+    log(options_.vm + ": " + status.package + ": failed: " + error);
+    report_change();
+}
+
+bool GuestAgent::wait_for_port(std::uint16_t port, const std::atomic<bool>* stop) {
+    auto deadline = clock_.now() + options_.check_timeout;
+    for (;;) {
+        if (tcp_port_answers(port, kConnectTimeout)) return true;
+        if (clock_.now() >= deadline || (stop && stop->load())) return false;
+        clock_.sleep(options_.check_every);
+    }
+}
+
+void GuestAgent::deploy(const DesiredService& wanted, ServiceStatus& status,
+                        const std::atomic<bool>* stop) {
+    auto stopped = [&] { return stop && stop->load(); };
+    const std::string& package = wanted.package;
+    if (!is_safe_package_name(package))
+        return fail(status, "package name \"" + package +
+                                "\" is not a safe file name ([A-Za-z0-9][A-Za-z0-9.+_-]*)");
+    std::optional<std::uint16_t> port;
+    if (const std::string* text = find_parameter(wanted.parameters, "port")) {
+        auto parsed = parse_service_port(*text);
+        if (!parsed) return fail(status, parsed.status().message());
+        port = *parsed;
+    }
+    for (const auto& [name, value] : wanted.parameters) {
+        // Neither an environment variable nor systemd's EnvironmentFile can hold a NUL.
+        if (value.find('\0') != std::string::npos)
+            return fail(status, "parameter " + name + " holds a NUL character");
+    }
+
+    // container_ready: the parameters applied and the installer there.
+    const std::filesystem::path env_file = environment_file(options_.root, package);
+    if (Status s = write_file_atomically(env_file, render_environment_file(wanted.parameters)); !s)
+        return fail(status, s.message());
+    std::vector<std::string> command = install_command_words(
+        options_.install_command, package, options_.root.string(), env_file.string());
+    auto installer = find_program(command.empty() ? "" : command.front());
+    if (!installer) return fail(status, installer.status().message());
+    status.state = ServiceState::container_ready;
+    status.error.clear();
+    status.access.clear();
+    log(options_.vm + ": " + package + ": container ready");
+    report_change();
+    if (stopped()) return;
+
+    ChildOptions child;
+    child.timeout = options_.install_timeout;
+    for (const auto& [name, value] : wanted.parameters)
+        child.environment.push_back(environment_name(name) + "=" + value);
+    // Last, so that no parameter can take their place.
+    child.environment.push_back("DEBIAN_FRONTEND=noninteractive");
+    child.environment.push_back("PROVISIONER_SERVICE=" + package);
+    OutputTail tail;
+    ChildLines lines{[&](std::string_view l) { tail.add(l); },
+                     [&](std::string_view l) { tail.add(l); }};
+    std::string shown;
+    for (const std::string& word : command) shown += (shown.empty() ? "" : " ") + word;
+    log(options_.vm + ": " + package + ": installing: " + shown);
+    auto exit_code = run_child(command, lines, child);
+    if (!exit_code) return fail(status, "install command: " + exit_code.status().message());
+    if (*exit_code != 0) {
+        std::string output = tail.joined();
+        return fail(status, "install command exited with " + std::to_string(*exit_code) +
+                                (output.empty() ? "" : ": " + output));
+    }
+    if (stopped()) return;
+
+    if (port && !wait_for_port(*port, stop)) {
+        if (stopped()) return;
+        return fail(status, "nothing listens on port " + std::to_string(*port) + " after " +
+                                seconds_text(options_.check_timeout) + " s");
+    }
+    status.state = ServiceState::service_available;
+    status.access = port && !address_.empty() ? address_ + ":" + std::to_string(*port) : "";
+    status.installed_with = wanted.parameters;
+    log(options_.vm + ": " + package + ": service available" +
+        (status.access.empty() ? "" : " at " + status.access));
+    report_change();
+}
+
+GuestRound GuestAgent::round(const std::atomic<bool>* stop) {
+    GuestRound out;
+    address_ = options_.address ? options_.address() : "";
+    CallResult first = report();
+    if (!first.ok()) {
+        out.refused = first.kind == CallResult::Kind::fatal;
+        out.error = first.error;
+        return out;
+    }
+    auto wanted = parse_desired_services(first.body);
+    if (!wanted) {
+        out.refused = true;
+        out.error = wanted.status().message();
+        return out;
+    }
+    if (first.body.contains("interval") && first.body["interval"].is_number() &&
+        first.body["interval"].get<double>() > 0)
+        server_interval_ =
+            std::chrono::milliseconds(std::int64_t(first.body["interval"].get<double>() * 1000));
+    out.answered = true;
+
+    // Services no longer wanted are forgotten (not uninstalled); new ones start at vm_ready.
+    std::vector<ServiceStatus> kept;
+    for (const DesiredService& w : *wanted) {
+        auto known = std::find_if(services_.begin(), services_.end(),
+                                  [&](const ServiceStatus& s) { return s.package == w.package; });
+        if (known != services_.end()) {
+            kept.push_back(std::move(*known));
+        } else {
+            ServiceStatus fresh;
+            fresh.package = w.package;
+            kept.push_back(std::move(fresh));
+        }
+    }
+    services_ = std::move(kept);
+
+    for (std::size_t i = 0; i < wanted->size(); ++i) {
+        if (stop && stop->load()) break;
+        const DesiredService& w = (*wanted)[i];
+        ServiceStatus& status = services_[i];
+        if (status.state == ServiceState::service_available &&
+            status.installed_with == w.parameters) {
+            // Still there? An unchanged, available service is not installed again.
+            const std::string* port = find_parameter(w.parameters, "port");
+            auto number = port ? parse_service_port(*port) : Result<std::uint16_t>(0);
+            if (!port || (number && tcp_port_answers(*number, kConnectTimeout))) continue;
+            log(options_.vm + ": " + w.package + ": port " + *port +
+                " no longer answers; installing again");
+        }
+        deploy(w, status, stop);
+    }
+
+    out.delivered = delivered_;
+    out.wanted = int(services_.size());
+    for (const ServiceStatus& s : services_) {
+        out.available += s.state == ServiceState::service_available;
+        out.failed += s.state == ServiceState::failed;
+    }
+    return out;
+}
+
+int GuestAgent::run(const std::atomic<bool>* stop) {
+    auto stopped = [&] { return stop && stop->load(); };
+    auto pause = [&] {
+        // In short steps, so that a stop request is seen within a fraction of a second.
+        auto next = clock_.now() + interval();
+        while (!stopped() && clock_.now() < next) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock_.now());
+            clock_.sleep(std::min(left, std::chrono::milliseconds(100)));
+        }
+    };
+    while (!stopped()) {
+        GuestRound r = round(stop);
+        if (!r.answered) {
+            log(options_.vm + ": report: " + r.error);  // one line per round, not per retry
+            if (options_.once && r.refused) return 1;
+            pause();
+            continue;
+        }
+        if (options_.once) {
+            while (!r.delivered && !stopped()) {
+                pause();
+                CallResult again = report();
+                r.delivered = again.ok();
+                if (again.kind == CallResult::Kind::fatal) {
+                    log(options_.vm + ": report: " + again.error);
+                    return 1;
+                }
+            }
+            bool all = r.available == r.wanted && !stopped();
+            return all ? 0 : 1;
+        }
+        pause();
+    }
+    return options_.once ? 1 : 0;
+}
+
+}  // namespace provisioner::agent
