@@ -79,7 +79,7 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
         return do_close();
     }
     Request req = parser_->release();
-    Response res;
+    Reply res = Response{};
     try {
         res = state_->router().route(req, RequestContext{remote_});
     } catch (const std::exception& e) {
@@ -97,16 +97,31 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     send(std::move(res), close_after);
 }
 
-void HttpSession::send(Response response, bool close_after) {
-    response_ = std::make_shared<Response>(std::move(response));
+void HttpSession::send(Reply reply, bool close_after) {
+    reply_ = std::make_shared<Reply>(std::move(reply));
+    if (reply_->is_file()) {
+        file_writer_.emplace(reply_->file());
+        return write_file_piece(close_after);
+    }
     stream_.expires_after(state_->limits().write_timeout);
     bhttp::async_write(
-        stream_, *response_,
+        stream_, reply_->text(),
         beast::bind_front_handler(&HttpSession::on_write, shared_from_this(), close_after));
 }
 
+void HttpSession::write_file_piece(bool close_after) {
+    stream_.expires_after(state_->limits().write_timeout);
+    bhttp::async_write_some(
+        stream_, *file_writer_,
+        [self = shared_from_this(), close_after](beast::error_code ec, std::size_t bytes) {
+            if (ec || self->file_writer_->is_done()) return self->on_write(close_after, ec, bytes);
+            self->write_file_piece(close_after);
+        });
+}
+
 void HttpSession::on_write(bool close_after, beast::error_code ec, std::size_t) {
-    response_.reset();
+    file_writer_.reset();
+    reply_.reset();
     if (ec) return do_close();
     if (close_after) return do_close();
     do_read();

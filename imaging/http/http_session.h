@@ -30,7 +30,8 @@ public:
 private:
     void do_read();
     void on_read(boost::beast::error_code ec, std::size_t bytes);
-    void send(Response response, bool close_after);
+    void send(Reply reply, bool close_after);
+    void write_file_piece(bool close_after);
     void on_write(bool close_after, boost::beast::error_code ec, std::size_t bytes);
     void do_close();
 
@@ -38,7 +39,10 @@ private:
     boost::beast::flat_buffer buffer_;
     std::shared_ptr<SharedState> state_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-    std::shared_ptr<Response> response_;  // kept alive until its write completes
+    std::shared_ptr<Reply> reply_;  // kept alive until its write completes
+    // A file reply is written piece by piece, the write timeout renewed for each piece, so
+    // that a big file on a slow link is not cut off while it still moves.
+    std::optional<bhttp::response_serializer<bhttp::file_body>> file_writer_;
     boost::asio::ip::tcp::endpoint remote_;
     std::size_t served_ = 0;
     bool joined_ = false;

@@ -12,6 +12,53 @@ Response make_response(const Request& req, bhttp::status status, std::string bod
     return res;
 }
 
+Result<FileResponse> make_file_response(const Request& req, bhttp::status status,
+                                        const std::string& path, std::string_view content_type) {
+    boost::beast::error_code ec;
+    bhttp::file_body::value_type body;
+    body.open(path.c_str(), boost::beast::file_mode::scan, ec);
+    if (ec) return Status::error("cannot read " + path + ": " + ec.message());
+    FileResponse res{std::piecewise_construct, std::make_tuple(std::move(body)),
+                     std::make_tuple(status, req.version())};
+    res.set(bhttp::field::content_type, std::string(content_type));
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    return res;
+}
+
+unsigned Reply::result_int() const {
+    return std::visit([](const auto& r) { return r.result_int(); }, v_);
+}
+
+bool Reply::keep_alive() const {
+    return std::visit([](const auto& r) { return r.keep_alive(); }, v_);
+}
+
+void Reply::keep_alive(bool on) {
+    std::visit([on](auto& r) { r.keep_alive(on); }, v_);
+}
+
+Response Reply::into_text() && {
+    if (!is_file()) return std::move(text());
+    FileResponse& f = file();
+    Response res{f.result(), f.version()};
+    for (const auto& field : f.base()) res.set(field.name_string(), field.value());
+    auto& source = f.body().file();
+    boost::beast::error_code ec;
+    source.seek(0, ec);
+    std::string bytes(f.body().size(), '\0');
+    std::size_t done = 0;
+    while (!ec && done < bytes.size()) {
+        std::size_t n = source.read(bytes.data() + done, bytes.size() - done, ec);
+        if (n == 0) break;
+        done += n;
+    }
+    bytes.resize(done);
+    res.body() = std::move(bytes);
+    res.prepare_payload();
+    return res;
+}
+
 std::string_view target_path(std::string_view target) {
     return target.substr(0, target.find('?'));
 }
@@ -50,7 +97,7 @@ const std::map<bhttp::verb, Handler>* Router::find(std::string_view path) const 
     return best;
 }
 
-Response Router::route(const Request& req, const RequestContext& ctx) const {
+Reply Router::route(const Request& req, const RequestContext& ctx) const {
     std::string_view path = target_path(std::string_view(req.target().data(), req.target().size()));
     const auto* handlers = find(path);
     if (!handlers) return error(bhttp::status::not_found, "not found", req.version(), req.keep_alive());

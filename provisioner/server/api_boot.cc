@@ -1,7 +1,6 @@
 // What PXE firmware and iPXE fetch, without a token: per-MAC iPXE scripts, the netboot kernel
 // and initramfs, and torrents of running deployments.
 #include <charconv>
-#include <fstream>
 
 #include "api.h"
 #include "api_support.h"
@@ -48,14 +47,14 @@ Response script(ApiContext& ctx, const Request& req) {
     return text(req, status::ok, *rendered);
 }
 
-Response netboot_file(ApiContext& ctx, const Request& req, const char* name) {
+// Streamed from disk: a rack PXE-booting at once must not hold an initramfs in memory per host.
+imaging::http::Reply netboot_file(ApiContext& ctx, const Request& req, const char* name) {
     if (ctx.config.netboot_dir.empty())
         return text(req, status::not_found, "this server has no --netboot-dir\n");
-    std::ifstream in(ctx.config.netboot_dir / name, std::ios::binary);
-    if (!in) return text(req, status::not_found, std::string(name) + " is not in --netboot-dir\n");
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return imaging::http::make_response(req, status::ok, std::move(bytes),
-                                        "application/octet-stream");
+    auto file = imaging::http::make_file_response(req, status::ok,
+                                                  (ctx.config.netboot_dir / name).string());
+    if (!file) return text(req, status::not_found, std::string(name) + " is not in --netboot-dir\n");
+    return std::move(*file);
 }
 
 Response torrent(ApiContext& ctx, const Request& req) {

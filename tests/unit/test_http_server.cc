@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <unistd.h>
 #include <thread>
 
 #include <boost/asio/connect.hpp>
@@ -40,6 +42,11 @@ struct TestServer {
         router.add(bhttp::verb::get, "/items/exact", [](const Request& req, const RequestContext&) {
             return make_response(req, bhttp::status::ok, "exact");
         });
+        router.add(bhttp::verb::get, "/file", [this](const Request& req, const RequestContext&) -> Reply {
+            auto file = make_file_response(req, bhttp::status::ok, file_path);
+            if (!file) return make_response(req, bhttp::status::not_found, file.status().message());
+            return std::move(*file);
+        });
         router.add(bhttp::verb::get, "/throw", [](const Request&, const RequestContext&) -> Response {
             throw std::runtime_error("boom");
         });
@@ -62,6 +69,7 @@ struct TestServer {
     net::io_context ioc;
     std::unique_ptr<Server> server;
     std::thread thread;
+    std::string file_path;  // what GET /file streams
 };
 
 // Sends raw bytes and returns everything the server answers before closing (or 2 s).
@@ -211,4 +219,54 @@ TEST_CASE("http: query strings keep binary bytes; malformed escapes are refused"
     CHECK(url->port == "8080");
     CHECK(url->target == "/image.torrent");
     CHECK(!parse_http_url("https://x/"));
+}
+
+TEST_CASE("http: a file reply is streamed whole, on a slow reader beyond the write timeout") {
+    Limits limits;
+    limits.write_timeout = std::chrono::milliseconds(300);
+    TestServer t(limits);
+    char dir_template[] = "/tmp/http-file.XXXXXX";
+    REQUIRE(::mkdtemp(dir_template) != nullptr);
+    t.file_path = std::string(dir_template) + "/blob";
+    std::string blob(32 << 20, '\0');
+    for (std::size_t i = 0; i < blob.size(); ++i) blob[i] = char((i * 2654435761u) >> 13);
+    {
+        std::FILE* f = std::fopen(t.file_path.c_str(), "wb");
+        REQUIRE(f);
+        REQUIRE(std::fwrite(blob.data(), 1, blob.size(), f) == blob.size());
+        std::fclose(f);
+    }
+    auto got = http_get(t.url("/file"), std::chrono::seconds(20), 64 << 20);
+    REQUIRE(got.ok);
+    CHECK(got.body == blob);
+
+    // A reader taking 1 MiB every 50 ms needs about 1.6 s, five write timeouts: each piece
+    // written renews the timeout, so the whole file arrives.
+    net::io_context ioc;
+    beast::tcp_stream s(ioc);
+    s.connect(t.endpoint());
+    net::write(s, net::buffer(std::string("GET /file HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")));
+    std::string out;
+    std::vector<char> buf(1 << 20);
+    beast::error_code ec;
+    auto started = std::chrono::steady_clock::now();
+    for (;;) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        std::size_t n = net::read(s.socket(), net::buffer(buf), ec);
+        out.append(buf.data(), n);
+        if (ec) break;
+    }
+    CHECK(std::chrono::steady_clock::now() - started > std::chrono::milliseconds(600));
+    auto header_end = out.find("\r\n\r\n");
+    REQUIRE(header_end != std::string::npos);
+    CHECK(out.starts_with("HTTP/1.1 200"));
+    CHECK(out.find("Content-Length: " + std::to_string(blob.size())) != std::string::npos);
+    CHECK(out.substr(header_end + 4) == blob);
+
+    t.file_path = std::string(dir_template) + "/absent";
+    auto absent = http_get(t.url("/file"), std::chrono::seconds(5), 1 << 20);
+    CHECK(absent.status == 404);
+
+    std::remove((std::string(dir_template) + "/blob").c_str());
+    ::rmdir(dir_template);
 }

@@ -79,7 +79,7 @@ struct Server {
         if (!who.empty()) req.set(bhttp::field::authorization, "Bearer " + who);
         req.body() = body;
         req.prepare_payload();
-        return router.route(req, {});
+        return router.route(req, {}).into_text();
     }
     json call_json(bhttp::verb method, const std::string& target, const std::string& body = "",
                    const std::string& bearer = "-") {
