@@ -93,6 +93,22 @@ Result<std::string> render_discovery_script(const NetbootParams& params, const M
     return out.str();
 }
 
+Result<std::string> render_discovered_wait_script(const NetbootParams& params,
+                                                  const MacAddress& mac, int every_seconds) {
+    if (Status s = check_params(params); !s) return s;
+    std::ostringstream out;
+    out << "#!ipxe\n"
+        << "# provisioner: " << mac.colon()
+        << " is registered as discovered and waits to be accepted\n"
+        << "echo provisioner: this host (" << mac.colon()
+        << ") waits for: provisioner host accept " << mac.colon() << " [--name NAME]\n"
+        << ":wait\n"
+        << "sleep " << every_seconds << "\n"
+        << "chain --replace --autofree " << ipxe_script_url_template(params.server_url)
+        << " || goto wait\n";
+    return out.str();
+}
+
 std::string render_local_disk_script(const MacAddress& mac, const std::string& hostname) {
     std::ostringstream out;
     out << "#!ipxe\n"

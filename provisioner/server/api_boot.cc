@@ -33,7 +33,10 @@ Response script(ApiContext& ctx, const Request& req) {
     imaging::Result<std::string> rendered = std::string();
     switch (host->state) {
     case HostState::discovered:
-        rendered = pxe::render_discovery_script(netboot_params(ctx.config), *pxe_mac);
+        // Registered once (its facts are in): waiting in iPXE beats booting the agent again.
+        rendered = host->facts_json.empty()
+                       ? pxe::render_discovery_script(netboot_params(ctx.config), *pxe_mac)
+                       : pxe::render_discovered_wait_script(netboot_params(ctx.config), *pxe_mac);
         break;
     case HostState::booting:
     case HostState::imaging:

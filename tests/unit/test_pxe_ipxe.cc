@@ -70,6 +70,19 @@ TEST_CASE("pxe: an unknown MAC boots the agent in discovery mode") {
           "reboot\n");
 }
 
+TEST_CASE("pxe: a discovered host that has registered waits in iPXE and asks again") {
+    auto script = render_discovered_wait_script(params(), mac("52:54:00:00:00:99"), 60);
+    REQUIRE(script);
+    CHECK(*script ==
+          "#!ipxe\n"
+          "# provisioner: 52:54:00:00:00:99 is registered as discovered and waits to be accepted\n"
+          "echo provisioner: this host (52:54:00:00:00:99) waits for: provisioner host accept "
+          "52:54:00:00:00:99 [--name NAME]\n"
+          ":wait\n"
+          "sleep 60\n"
+          "chain --replace --autofree http://10.77.0.1:8080/boot/${mac:hexhyp}.ipxe || goto wait\n");
+}
+
 TEST_CASE("pxe: an imaged host boots from its local disk") {
     CHECK(render_local_disk_script(mac("52:54:00:12:34:56"), "h1") ==
           "#!ipxe\n"

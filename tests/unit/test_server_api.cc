@@ -119,6 +119,16 @@ TEST_CASE("server api: an unknown MAC asking for a boot script is recorded as di
     auto host = s.store->find_host(*Mac::parse("52:54:00:00:00:0a"));
     REQUIRE(host.is_ok());
     CHECK(host->state == HostState::discovered);
+    // Its agent registers (facts, no token): the next script waits instead of booting it again.
+    s.call_json(bhttp::verb::post, "/api/v1/agent/hello",
+                R"({"mac":"52:54:00:00:00:0a","mode":"discover","facts":{"cpus":4}})", "");
+    CHECK(s.last_status == 200);
+    res = s.call(bhttp::verb::get, "/boot/52-54-00-00-00-0a.ipxe", "", "");
+    CHECK(res.result_int() == 200);
+    CHECK(res.body().find("provisioner.mode=discover") == std::string::npos);
+    CHECK(res.body().find("waits for: provisioner host accept 52:54:00:00:00:0a") !=
+          std::string::npos);
+    CHECK(res.body().find("chain --replace --autofree") != std::string::npos);
     auto accepted = s.call_json(bhttp::verb::post, "/api/v1/hosts/52:54:00:00:00:0a/accept",
                                 R"({"name":"rack1-h10"})");
     CHECK(s.last_status == 200);

@@ -46,6 +46,11 @@ inline constexpr const char* kCmdlineToken = "provisioner.token";
 Result<std::string> render_netboot_script(const NetbootParams& params, const NetbootHost& host);
 // An unknown MAC: boots the agent in discovery mode (no token: it registers as discovered).
 Result<std::string> render_discovery_script(const NetbootParams& params, const MacAddress& mac);
+// A discovered MAC that has registered already (its agent reported its facts): instead of
+// booting the agent again to register once more, it waits in iPXE and fetches its script
+// again every `every_seconds`, until the operator accepts it and deploys it.
+Result<std::string> render_discovered_wait_script(const NetbootParams& params,
+                                                  const MacAddress& mac, int every_seconds = 60);
 // A host with nothing to install (imaged, ready, or enrolled and not deployed) boots its first
 // disk: `sanboot --no-describe --drive 0x80` on BIOS, and when that fails (UEFI has no INT 13
 // drive 0x80) `exit`, which hands back to the firmware's next boot entry, the local disk.
