@@ -21,16 +21,21 @@ using Clock = std::chrono::steady_clock;
 
 // One look at the connected peers' have-bitfields. Connections to finished hosts are kept
 // open (close_redundant_connections off, lan_settings.cc), so a host that completed is seen
-// here as a seed; one that closed anyway is caught by its disconnect reason below.
-void poll_coverage(const lt::torrent_handle& h, SwarmCoverage& coverage, std::set<lt::peer_id>& seen) {
+// here as a seed; one that closed anyway is caught by its disconnect reason below. Returns
+// how many peers are still downloading.
+int poll_coverage(const lt::torrent_handle& h, SwarmCoverage& coverage, std::set<lt::peer_id>& seen) {
     std::vector<lt::peer_info> peers;
     h.get_peer_info(peers);
     coverage.begin_poll();
+    int downloading = 0;
     for (const auto& peer : peers) {
         if (peer.flags & lt::peer_info::handshake) continue;
         seen.insert(peer.pid);
-        coverage.add_peer(peer.pieces, static_cast<bool>(peer.flags & lt::peer_info::seed));
+        const bool seed = static_cast<bool>(peer.flags & lt::peer_info::seed);
+        coverage.add_peer(peer.pieces, seed);
+        downloading += !seed;
     }
+    return downloading;
 }
 
 }  // namespace
@@ -52,7 +57,10 @@ Result<SeedReport> run_seed(const SeedOptions& o) {
     p.ti = torrent->info;
     p.save_path = o.image_dir.string();
     p.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
-    if (o.super_seed) p.flags |= lt::torrent_flags::super_seeding;
+    // Super-seeding is switched on only while two or more peers download: it makes them fetch
+    // from each other, which saves the seed's uplink, but a lone downloader has nobody else
+    // to fetch from and would only wait for the seed's one piece at a time.
+    bool super_seeding = false;
     lt::error_code ec;
     lt::torrent_handle h = session->add_torrent(std::move(p), ec);
     if (ec) return Status::error("adding the torrent: " + ec.message());
@@ -98,7 +106,16 @@ Result<SeedReport> run_seed(const SeedOptions& o) {
         if (o.should_stop && o.should_stop()) report.reason = "stopped";
         if (checked && Clock::now() >= next_poll) {
             next_poll = Clock::now() + std::chrono::milliseconds(250);
-            poll_coverage(h, coverage, seen);
+            const int downloading = poll_coverage(h, coverage, seen);
+            if (o.super_seed && super_seeding != (downloading >= 2)) {
+                super_seeding = downloading >= 2;
+                if (super_seeding)
+                    h.set_flags(lt::torrent_flags::super_seeding);
+                else
+                    h.unset_flags(lt::torrent_flags::super_seeding);
+                log(std::string("super-seeding ") + (super_seeding ? "on" : "off") + ": " +
+                    std::to_string(downloading) + " peer(s) downloading");
+            }
         }
         if (checked && o.leave_when_distributed && report.reason.empty()) {
             if (coverage.complete()) {
