@@ -34,8 +34,27 @@ json dom0_capacity(const Facts& facts, double load, const Dom0Options& options) 
             {"live_migration", options.live_migration}};
 }
 
-Dom0Loop::Dom0Loop(Dom0Options options, Facts facts, ServerClient& server, VmHost& host)
-    : options_(std::move(options)), facts_(std::move(facts)), server_(server), host_(host) {}
+Dom0Loop::Dom0Loop(Dom0Options options, Facts facts, ServerClient& server, VmHost& host,
+                   TemplateWorker* templates)
+    : options_(std::move(options)),
+      facts_(std::move(facts)),
+      server_(server),
+      host_(host),
+      templates_(templates) {}
+
+std::unique_lock<std::mutex> Dom0Loop::lock_templates(const std::string& ref) {
+    return templates_ ? templates_->lock_store(ref) : std::unique_lock<std::mutex>();
+}
+
+void Dom0Loop::pass_hot_templates(const json& answer) {
+    if (!templates_ || !answer.contains("templates")) return;
+    auto hot = parse_hot_templates(answer["templates"]);
+    if (!hot) {
+        log("hot templates: " + hot.status().message());
+        return;
+    }
+    templates_->update(std::move(*hot));
+}
 
 void Dom0Loop::answer(std::int64_t id, bool ok, const std::string& error) {
     Answer& a = answers_[id];
@@ -65,7 +84,9 @@ void Dom0Loop::post_pending_answers() {
 Dom0Cycle Dom0Loop::cycle() {
     Dom0Cycle out;
     post_pending_answers();
+    auto held = lock_templates();
     auto vms = managed_vms(host_);
+    held = {};
     if (!vms) {
         log("listing domains: " + vms.status().message());
         return out;
@@ -77,9 +98,9 @@ Dom0Cycle Dom0Loop::cycle() {
         return out;
     }
     out.reported = true;
-    if (!reply.body.is_object() || !reply.body.contains("actions") ||
-        !reply.body["actions"].is_array())
-        return out;  // 204 or no actions
+    if (!reply.body.is_object()) return out;  // 204
+    pass_hot_templates(reply.body);
+    if (!reply.body.contains("actions") || !reply.body["actions"].is_array()) return out;
     for (const json& raw : reply.body["actions"]) {
         auto action = parse_vm_action(raw);
         if (!action) {
@@ -99,7 +120,9 @@ Dom0Cycle Dom0Loop::cycle() {
             continue;
         }
         std::string what = std::string(to_string(action->kind)) + " " + action->vm.name;
+        held = lock_templates(action->template_ref);
         Status s = carry_out(*action, host_);
+        held = {};
         if (s) {
             log(what + ": ok");
             ++out.actions_ok;

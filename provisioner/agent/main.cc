@@ -96,14 +96,17 @@ std::optional<AgentOptions> resolve(const Flags& f, bool need_token, std::string
     }
     server = pick(f.server, *cmdline, kCmdlineServer);
     token = pick(f.token, *cmdline, kCmdlineToken);
+    // Dom0 reads its seed partition, the netboot agent /proc/cmdline: name the one read.
+    const std::string where = f.cmdline == "/proc/cmdline" ? "on the kernel command line"
+                                                          : "in " + f.cmdline;
     if (server.empty()) {
-        std::cerr << "agent: error: no server: give --server or " << kCmdlineServer
-                  << "= on the kernel command line\n";
+        std::cerr << "agent: error: no server: give --server or " << kCmdlineServer << "= "
+                  << where << "\n";
         return std::nullopt;
     }
     if (need_token && token.empty()) {
-        std::cerr << "agent: error: no host token: give --token or " << kCmdlineToken
-                  << "= on the kernel command line\n";
+        std::cerr << "agent: error: no host token: give --token or " << kCmdlineToken << "= "
+                  << where << "\n";
         return std::nullopt;
     }
     AgentOptions o;
@@ -209,7 +212,8 @@ int cmd_dom0(int argc, char** argv) {
     std::string uri = "qemu:///system";
     std::string templates = "/var/lib/provisioner/templates";
     std::string disks = "/var/lib/provisioner/disks";
-    double interval = 1, run_for = 0;
+    double interval = 1, run_for = 0, dispose_interval = 3600;
+    std::string pubkey, imaging;
     Dom0Options o;
     app.add_option("--cmdline", f.cmdline, "kernel command line to read provisioner.* from")
         ->capture_default_str();
@@ -236,6 +240,15 @@ int cmd_dom0(int argc, char** argv) {
     app.add_option("--for", run_for, "run this many seconds, then exit 0 (0: until SIGTERM)")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
+    app.add_option("--pubkey", pubkey,
+                   "the server's image signing key (STATE/site.pub): pre-copy the server's hot "
+                   "templates by the delta transport, checked against it (default: no pre-copy)");
+    app.add_option("--imaging", imaging,
+                   "the imaging tool (default: the one beside this program, else PATH)");
+    app.add_option("--dispose-interval", dispose_interval,
+                   "seconds between disposals of cold templates (the first at start)")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -276,7 +289,23 @@ int cmd_dom0(int argc, char** argv) {
     ServerTemplates server_templates(server, token);
     ServerDisks server_disks(server, token);
     VmHost host{**hypervisor, **store, **registry, *qemu_img, &server_templates, &server_disks};
-    Dom0Loop loop(o, collect_facts(f.root), client, host);
+    auto imaging_runner = make_child_imaging_runner();
+    auto cp = provisioner::vmhost::make_process_runner();
+    TemplateWorkerOptions w;
+    w.tools = {imaging.empty() ? default_imaging() : imaging, pubkey, imaging_runner.get(),
+               cp.get()};
+    w.dispose_interval = std::chrono::milliseconds(std::int64_t(dispose_interval * 1000));
+    w.log = [](const std::string& line) { std::cerr << "agent: templates: " << line << std::endl; };
+    w.vm_disks = [&registry] {
+        std::vector<fs::path> disks;
+        for (const auto& [_, vm] : (*registry)->vms()) disks.push_back(vm.disk);
+        return disks;
+    };
+    if (pubkey.empty())
+        std::cerr << "agent: templates: no --pubkey: hot templates are not pre-copied\n";
+    TemplateWorker worker(**store, w);
+    worker.start();
+    Dom0Loop loop(o, collect_facts(f.root), client, host, &worker);
     return loop.run(real_clock(), &g_stop);
 }
 

@@ -9,6 +9,7 @@
 #include "api.h"
 #include "api_disks.h"
 #include "api_support.h"
+#include "hot_templates.h"
 #include "provisioner/placement.h"
 #include "provisioner/reconcile.h"
 #include "provisioner/site.h"
@@ -268,7 +269,13 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host, const 
         if (defines) action["vm"]["guest"] = guest_line(ctx, a.vm.name);
         actions.push_back(std::move(action));
     }
-    return json_response(req, status::ok, {{"actions", actions}});
+    auto catalog = ctx.store.list_templates();
+    if (!catalog) return status_response(req, catalog.status());
+    const auto hot = hot_templates(*catalog, ctx.store.now(), ctx.config.template_cool_down);
+    json templates = hot_templates_json(
+        hot, [&](const Template& t) { return ctx.orchestrator.template_delta(t); },
+        ctx.config.template_cool_down);
+    return json_response(req, status::ok, {{"actions", actions}, {"templates", templates}});
 }
 
 // A cold move's disk is deleted from the server once its move has ended.

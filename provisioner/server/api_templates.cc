@@ -10,7 +10,9 @@
 #include "imaging/http/query.h"
 #include "json_views.h"
 #include "provisioner/vmhost/template_ref.h"
+#include "state.h"
 #include "template_catalog.h"
+#include "template_image.h"
 
 namespace provisioner::server {
 
@@ -83,7 +85,8 @@ Response add(ApiContext& ctx, const Request& req) {
     auto labels = string_list(*body, "labels");
     if (!labels) return status_response(req, labels.status());
     NewTemplate request{*name, *version, *labels, optional_string(*body, "backing"), *path};
-    auto added = add_template(ctx.store, ctx.config.state_dir / "templates", request);
+    auto added = add_template(ctx.store, ctx.config.state_dir / "templates",
+                              StateFiles{ctx.config.state_dir}.signing_key(), request);
     if (!added) return status_response(req, added.status());
     ctx.store.log_event(server_event("template " + added->ref() + " added from " + *path));
     return json_response(req, status::created, template_json(*added));
@@ -200,6 +203,7 @@ Response remove(ApiContext& ctx, const Request& req) {
     if (Status s = ctx.store.remove_template(t->id); !s) return status_response(req, s);
     std::error_code ec;
     std::filesystem::remove(t->path, ec);
+    remove_template_image(ctx.config.state_dir / "templates", t->ref());
     ctx.store.log_event(server_event("template " + t->ref() + " removed"));
     return json_response(req, status::ok, template_json(*t));
 }

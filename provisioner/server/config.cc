@@ -57,6 +57,12 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
            [&c](int seconds) { c.deploy_timeout = std::chrono::seconds(seconds); },
            "seconds before an unfinished host of a deployment fails (default 3600)")
         ->check(CLI::PositiveNumber);
+    app.add_option_function<std::int64_t>(
+           "--template-cool-down",
+           [&c](std::int64_t seconds) { c.template_cool_down = std::chrono::seconds(seconds); },
+           "seconds a template stays hot (pre-copied to the hosts) after its last use "
+           "(default 604800: 7 days)")
+        ->check(CLI::PositiveNumber);
 }
 
 std::string finish_config(ServerConfig& c, const std::filesystem::path& self_exe) {

@@ -37,7 +37,9 @@ struct ServerConfig {
 
     // The imaging tool that serves, sends and seeds images.
     std::filesystem::path imaging_binary;  // empty: `imaging` next to provisionerd
-    std::uint16_t delta_port = 7000;       // first port for `imaging serve`, one per image
+    // First port for `imaging serve`: one per image from here, one per hot template from
+    // delta_port + 2000 (provisioner/API.md).
+    std::uint16_t delta_port = 7000;
     std::uint64_t delta_rate_limit = 0;    // bytes/s per delta receiver; 0: none
     std::string multicast_interface;       // empty: dhcp_interface
     std::string multicast_group_prefix = "239.77.0";  // + "." + (deployment id % 250 + 1)
@@ -50,6 +52,9 @@ struct ServerConfig {
     std::size_t auto_threshold = 3;
     // A target not finished this long after its deployment started fails.
     std::chrono::seconds deploy_timeout{3600};
+    // A template not used by a site apply for this long cools down: it leaves the hot list
+    // the hosts pre-copy, and the hosts dispose of it once no VM of theirs uses it.
+    std::chrono::seconds template_cool_down{604800};
 };
 
 // Registers every field on app as --flag, with the config file option --config; help texts say

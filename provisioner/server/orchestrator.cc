@@ -2,6 +2,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <utility>
@@ -10,7 +11,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "hot_templates.h"
 #include "imaging/http/client.h"
+#include "template_image.h"
 
 namespace provisioner::server {
 
@@ -23,6 +26,7 @@ constexpr auto kRestartDelay = std::chrono::seconds(2);
 constexpr int kMaxQuickFailures = 5;  // a sender failing this often in a row fails its hosts
 constexpr auto kStopGrace = std::chrono::seconds(5);
 constexpr auto kProgressFlush = std::chrono::seconds(5);
+constexpr int kTemplatePortOffset = 2000;  // template servers from delta_port + this
 
 std::string describe_bytes(std::uint64_t bytes) {
     std::ostringstream out;
@@ -90,6 +94,16 @@ Transport Orchestrator::auto_transport(std::size_t hosts) const {
     return Transport::delta;
 }
 
+std::uint16_t Orchestrator::delta_port(DeltaSource source) const {
+    const int offset = source.kind == DeltaSource::Kind::image ? 0 : kTemplatePortOffset;
+    return std::uint16_t(config_.delta_port + offset + source.id % 1000);
+}
+
+std::string Orchestrator::template_delta(const Template& t) const {
+    return server_host() + ":" +
+           std::to_string(delta_port({DeltaSource::Kind::template_image, t.id}));
+}
+
 std::string Orchestrator::server_host() const {
     auto url = imaging::http::parse_http_url(config_.public_url);
     return url ? url->host : "127.0.0.1";
@@ -142,13 +156,14 @@ Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Ho
     const std::string imaging = config_.imaging_binary.string();
     switch (transport) {
     case Transport::delta:
-        if (!delta_servers_.contains(image.id)) {
+        if (const DeltaSource source{DeltaSource::Kind::image, image.id};
+            !delta_servers_.contains(source)) {
             auto server = std::make_unique<Sender>();
             server->name = "delta server for " + image.name + "@" + image.version;
             server->argv = {imaging, "serve", "--image", image.path, "--listen",
-                            "0.0.0.0:" + std::to_string(config_.delta_port + image.id % 1000),
+                            "0.0.0.0:" + std::to_string(delta_port(source)),
                             "--rate-limit", std::to_string(config_.delta_rate_limit)};
-            delta_servers_.emplace(image.id, std::move(server));
+            delta_servers_.emplace(source, std::move(server));
         }
         break;
     case Transport::multicast:
@@ -170,15 +185,14 @@ Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Ho
 }
 
 bool Orchestrator::delta_ready_locked(ImageId image) {
-    auto it = delta_servers_.find(image);
+    const DeltaSource source{DeltaSource::Kind::image, image};
+    auto it = delta_servers_.find(source);
     if (it == delta_servers_.end() || !it->second->pid) return false;
     // `imaging serve` listens once its signature cache is ready: a connect says it is.
     boost::asio::io_context ioc;
     boost::asio::ip::tcp::socket socket(ioc);
     boost::system::error_code ec;
-    socket.connect({boost::asio::ip::make_address("127.0.0.1"),
-                    std::uint16_t(config_.delta_port + image % 1000)},
-                   ec);
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), delta_port(source)}, ec);
     return !ec;
 }
 
@@ -197,8 +211,9 @@ json Orchestrator::job_locked(const Active& a, const Host& host) {
                 {"host", host.name}};
     switch (a.record.transport) {
     case Transport::delta:
-        job["delta"] = {{"from", server_host() + ":" +
-                                     std::to_string(config_.delta_port + a.image.id % 1000)}};
+        job["delta"] = {
+            {"from", server_host() + ":" +
+                         std::to_string(delta_port({DeltaSource::Kind::image, a.image.id}))}};
         break;
     case Transport::multicast: job["multicast"] = {{"group", a.group}, {"port", a.port}}; break;
     case Transport::torrent:
@@ -487,22 +502,24 @@ void Orchestrator::tick() {
         flush_progress_locked(a, false);
         ++it;
     }
-    // Delta servers run while a running deployment uses their image.
+    // Delta servers of images run while a running deployment uses their image.
     for (auto it = delta_servers_.begin(); it != delta_servers_.end();) {
+        if (it->first.kind != DeltaSource::Kind::image) {
+            ++it;
+            continue;
+        }
         bool used = false;
         for (const auto& [_, a] : active_)
-            used = used || (a->image.id == it->first && a->record.transport == Transport::delta);
+            used = used || (a->image.id == it->first.id && a->record.transport == Transport::delta);
         if (!used) {
-            if (it->second->pid) {
-                launcher_.send_signal(*it->second->pid, SIGTERM);
-                stopping_.emplace_back(*it->second->pid, now);
-            }
+            stop_sender_locked(*it->second, now);
             it = delta_servers_.erase(it);
             continue;
         }
         tick_sender_locked(*it->second, nullptr);
         ++it;
     }
+    tick_template_servers_locked(now);
     for (auto it = stopping_.begin(); it != stopping_.end();) {
         if (launcher_.try_reap(it->first)) {
             it = stopping_.erase(it);
@@ -510,6 +527,50 @@ void Orchestrator::tick() {
         }
         if (now - it->second > kStopGrace) launcher_.send_signal(it->first, SIGKILL);
         ++it;
+    }
+}
+
+void Orchestrator::stop_sender_locked(Sender& s, SteadyClock::time_point now) {
+    if (!s.pid) return;
+    launcher_.send_signal(*s.pid, SIGTERM);
+    stopping_.emplace_back(*s.pid, now);
+    s.pid.reset();
+}
+
+// Template servers run while their template is hot and packed. The catalog is small: it is
+// read at every tick, so that a removed template's server stops at once.
+void Orchestrator::tick_template_servers_locked(SteadyClock::time_point now) {
+    auto catalog = store_.list_templates();
+    if (!catalog) {
+        log_("reading the template catalog: " + catalog.status().message());
+        return;
+    }
+    std::set<DeltaSource> hot;
+    for (const Template& t : hot_templates(*catalog, store_.now(), config_.template_cool_down)) {
+        const DeltaSource source{DeltaSource::Kind::template_image, t.id};
+        const auto dir = template_image_dir(config_.state_dir / "templates", t.ref());
+        std::error_code ec;
+        if (!std::filesystem::exists(dir / "manifest.json", ec)) continue;
+        hot.insert(source);
+        if (delta_servers_.contains(source)) continue;
+        auto server = std::make_unique<Sender>();
+        server->name = "delta server for template " + t.ref();
+        server->argv = {config_.imaging_binary.string(), "serve", "--image", dir.string(),
+                        "--listen", "0.0.0.0:" + std::to_string(delta_port(source)),
+                        "--rate-limit", std::to_string(config_.delta_rate_limit)};
+        delta_servers_.emplace(source, std::move(server));
+    }
+    for (auto it = delta_servers_.begin(); it != delta_servers_.end();) {
+        if (it->first.kind != DeltaSource::Kind::template_image) {
+            ++it;
+        } else if (!hot.contains(it->first)) {
+            log_("stopping " + it->second->name + ": no longer hot");
+            stop_sender_locked(*it->second, now);
+            it = delta_servers_.erase(it);
+        } else {
+            tick_sender_locked(*it->second, nullptr);
+            ++it;
+        }
     }
 }
 

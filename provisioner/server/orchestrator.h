@@ -1,6 +1,8 @@
 // Deployments in motion: which hosts image what by which transport, the sender processes that
 // serve them (`imaging serve` per image for delta, `imaging send` per deployment for multicast,
 // `imaging seed` per deployment for BitTorrent), and the agents' hello / progress / result.
+// Also the delta servers of the hot templates (hot_templates.h), which the Dom0 agents
+// pre-copy from.
 //
 // Two sides. The API side (hello, progress, result, deploy, ...) runs on HTTP threads and is
 // quick: it changes memory and the store. The process side, tick(), runs on one long-lived
@@ -54,6 +56,9 @@ class Orchestrator {
     // The .torrent of a torrent deployment, once made.
     std::optional<std::string> torrent(DeploymentId deployment);
 
+    // "ADDR:PORT" of the delta server for template t's packed image, which runs while t is hot.
+    std::string template_delta(const Template& t) const;
+
     // The process side; see above. Call every ~200 ms.
     void tick();
     // Stops every sender (SIGTERM, then SIGKILL) and waits for them.
@@ -63,6 +68,13 @@ class Orchestrator {
     struct Sender;
     struct Target;
     struct Active;
+    // What a delta server serves: an image, or a template's packed image.
+    struct DeltaSource {
+        enum class Kind { image, template_image };
+        Kind kind = Kind::image;
+        std::int64_t id = 0;
+        auto operator<=>(const DeltaSource&) const = default;
+    };
 
     nlohmann::json job_locked(const Active& a, const Host& host);
     Status finish_target_locked(Active& a, Target& t, bool ok, const std::string& reason);
@@ -72,6 +84,9 @@ class Orchestrator {
     void fail_overdue_locked(Active& a, std::chrono::steady_clock::time_point now);
     void flush_progress_locked(Active& a, bool force);
     bool delta_ready_locked(ImageId image);
+    void tick_template_servers_locked(std::chrono::steady_clock::time_point now);
+    void stop_sender_locked(Sender& s, std::chrono::steady_clock::time_point now);
+    std::uint16_t delta_port(DeltaSource source) const;
     std::string server_host() const;
 
     Store& store_;
@@ -83,7 +98,7 @@ class Orchestrator {
     std::mutex mu_;
     std::map<DeploymentId, std::unique_ptr<Active>> active_;
     std::map<HostId, DeploymentId> host_deployment_;
-    std::map<ImageId, std::unique_ptr<Sender>> delta_servers_;
+    std::map<DeltaSource, std::unique_ptr<Sender>> delta_servers_;
     std::vector<std::pair<int, std::chrono::steady_clock::time_point>> stopping_;  // pid, TERM at
 };
 

@@ -6,6 +6,7 @@
 
 #include "provisioner/vmhost/template_ref.h"
 #include "template_file.h"
+#include "template_image.h"
 
 namespace provisioner::server {
 
@@ -86,7 +87,8 @@ Result<std::vector<std::string>> clean_labels(std::vector<std::string> labels) {
     return labels;
 }
 
-Result<Template> add_template(Store& store, const fs::path& dir, const NewTemplate& request) {
+Result<Template> add_template(Store& store, const fs::path& dir, const fs::path& signing_key,
+                              const NewTemplate& request) {
     if (Status s = check_names(request); !s) return s;
     auto labels = clean_labels(request.labels);
     if (!labels) return labels.status();
@@ -113,8 +115,16 @@ Result<Template> add_template(Store& store, const fs::path& dir, const NewTempla
     t.backing = request.backing;
     t.path = file->path.string();
     Status checked = check_chain(*file, request.backing, base);
+    bool packed = false;
+    if (checked) {
+        checked = pack_template_image(file->path, dir, t.name, t.version, signing_key);
+        packed = checked.is_ok();
+    }
     auto added = checked ? store.add_template(t) : Result<Template>(checked);
-    if (!added) remove_quietly(file->path);
+    if (!added) {
+        remove_quietly(file->path);
+        if (packed) remove_template_image(dir, ref);
+    }
     return added;
 }
 

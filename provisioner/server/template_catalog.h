@@ -26,10 +26,11 @@ struct NewTemplate {
 // Checks the request (names, version and labels as template references spell them; a backing
 // template that exists; a qcow2 whose header names the backing's file NAME@VERSION.FORMAT, as
 // a host's template store lays it out, and only with a backing), copies the file to
-// dir/NAME@VERSION.FORMAT and records it. conflict for an existing name@version. Nothing is
-// left behind on failure.
+// dir/NAME@VERSION.FORMAT, packs the copy as an image signed with the key in signing_key
+// (dir/NAME@VERSION.image, template_image.h) and records it. conflict for an existing
+// name@version. Nothing is left behind on failure.
 Result<Template> add_template(Store& store, const std::filesystem::path& dir,
-                              const NewTemplate& request);
+                              const std::filesystem::path& signing_key, const NewTemplate& request);
 
 // Sorted and unique; invalid_argument naming a bad label.
 Result<std::vector<std::string>> clean_labels(std::vector<std::string> labels);

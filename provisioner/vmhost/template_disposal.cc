@@ -10,8 +10,9 @@ namespace provisioner::vmhost {
 
 namespace fs = std::filesystem;
 
-Result<std::vector<TemplateInfo>> TemplateStore::dispose_cold(
-    std::chrono::seconds cool_down, const std::vector<fs::path>& vm_disks) {
+Result<std::vector<TemplateInfo>> TemplateStore::dispose_cold(std::chrono::seconds cool_down,
+                                                              const std::vector<fs::path>& vm_disks,
+                                                              const std::set<std::string>& keep) {
     QemuImg qemu_img(*options_.runner, options_.qemu_img);
     std::set<std::string> in_use;
     for (const auto& disk : vm_disks) {
@@ -28,7 +29,8 @@ Result<std::vector<TemplateInfo>> TemplateStore::dispose_cold(
     std::set<std::string> cold;
     for (const auto& t : templates_) {
         std::int64_t last = std::max(t.last_used, t.added);
-        if (now - last > cool_down.count() && !in_use.count(t.id())) cold.insert(t.id());
+        if (now - last > cool_down.count() && !in_use.count(t.id()) && !keep.count(t.id()))
+            cold.insert(t.id());
     }
     // A template stays while a template that stays is built on it.
     for (bool changed = true; changed;) {

@@ -13,13 +13,18 @@
 # where it was. libvirt's state, as the agents report it, is checked after each apply. Last, a
 # VM with a service: its guest agent (in a namespace standing in for the VM) gets the service's
 # parameters, installs a real .deb with dpkg and reports SO-MVDS's states up to "service
-# available", and a package that cannot install shows as failed.
+# available", and a package that cannot install shows as failed. Then SO-MVDS's hot templates:
+# web@2 (web@1 with a few blocks changed) is added while a VM is created on web@1, so it is hot,
+# and both hosts' agents pre-copy it by the delta transport on the basis of their web@1 before
+# any VM needs it; a template nobody uses (scratch@1, in host 1's store) is disposed of after
+# the cool-down (10 s here).
 set -euo pipefail
 source "$(dirname "$0")/lib/rack.sh"
 rack_require qemu-img
 rack_up 2
 source "$(dirname "$0")/lib/provisioner.sh"
 PV_IMAGE_MIB=64
+PV_SERVER_FLAGS="--template-cool-down 10"
 pv_provision delta >/dev/null
 echo "== the template catalog: debian@1 and web@1, an overlay on it"
 mkdir -p "$RACK_DIR/images"
@@ -43,10 +48,16 @@ for i in 1 2; do
         cp "$RACK_DIR/images/debian@1.qcow2" "$RACK_DIR/base1.qcow2"
         "$PV_BIN/provisioner-agent" template add --templates "$RACK_DIR/tpl1" --name debian \
             --version 1 "$RACK_DIR/base1.qcow2" >/dev/null || rack_fail "host 1: template add failed"
+        # Used by nothing and in no catalog: it cools down and is disposed of (last section).
+        qemu-img create -q -f raw "$RACK_DIR/scratch.raw" 1M
+        "$PV_BIN/provisioner-agent" template add --templates "$RACK_DIR/tpl1" --name scratch \
+            --version 1 "$RACK_DIR/scratch.raw" >/dev/null || rack_fail "host 1: template add failed"
+        scratch_at=$(date +%s)
     fi
     rack_bg "$i" "dom0-$i" "$PV_BIN/provisioner-agent" dom0 --cmdline "$RACK_DIR/h$i.cmdline" \
         --libvirt test:///default --templates "$RACK_DIR/tpl$i" --disks "$RACK_DIR/disks$i" \
-        --interval 0.3 --reserved-vcpus 0 --reserved-memory-mib 0
+        --interval 0.3 --reserved-vcpus 0 --reserved-memory-mib 0 \
+        --pubkey "$PV_STATE/site.pub" --dispose-interval 1
 done
 [ "$(pv_cli --json host list | jq -r '[.hosts[].state] | unique | join(",")')" = ready ] ||
     rack_fail "hosts are not ready: $(pv_cli host list)"
@@ -286,4 +297,60 @@ service_of svc1 absent-pkg error | grep -q 'install command exited with' ||
 [ "$(service_of svc1 demo-web state)" = service_available ] || rack_fail "demo-web was lost"
 rack_kill guest-svc1
 
-echo "PASS: templates added, resolved and fetched; site applied, edited, re-applied, recalled, a VM moved through the agents' libvirt, and a service installed by a guest agent"
+echo "== hot templates: web@2 pre-copied to both hosts by delta before a VM needs it; the cold disposed of"
+# scratch@1 is older than the cool-down: gone at the first disposal; the rest is under VMs.
+left=$((scratch_at + 11 - $(date +%s)))
+[ "$left" -le 0 ] || sleep "$left"
+for _ in $(seq 50); do
+    jq -e '[.templates[].name] | index("scratch") == null' "$RACK_DIR/tpl1/templates.json" >/dev/null && break
+    sleep 0.2
+done
+jq -e '[.templates[].name] | index("scratch") == null' "$RACK_DIR/tpl1/templates.json" >/dev/null ||
+    rack_fail "scratch@1 was not disposed of: $(cat "$RACK_DIR/tpl1/templates.json")"
+grep -q 'disposed of cold template scratch@1' "$RACK_DIR/dom0-1.err" ||
+    rack_fail "no disposal logged: $(tail -n 5 "$RACK_DIR/dom0-1.err")"
+[ ! -e "$RACK_DIR/tpl1/scratch@1.raw" ] || rack_fail "scratch@1's file is still there"
+[ "$(jq -r '[.templates[] | "\(.name)@\(.version)"] | sort | join(" ")' "$RACK_DIR/tpl1/templates.json")" = \
+    "debian@1 web@1" ] || rack_fail "host 1's store after disposal: $(cat "$RACK_DIR/tpl1/templates.json")"
+# web9 makes web@1 used now (hot for the cool-down); web@2, its newest version, comes along.
+{
+    services_site '<SERVICE package="absent-pkg"/>' | sed '/^<\/Set>/d; /^<\/XSMConfig>/d'
+    echo '<VM name="web9"><DOM0>h2</DOM0><VCPUS>1</VCPUS><MEM>64</MEM><TEMPLATE>web@1</TEMPLATE></VM>'
+    echo '</Set></XSMConfig>'
+} >"$RACK_DIR/v7.xml"
+apply "$RACK_DIR/v7.xml"
+expect_vms "db1 2 1024 h1" "svc1 1 128 h2" "web9 1 64 h2"
+cp "$RACK_DIR/images/web@1.qcow2" "$RACK_DIR/images/web@2.qcow2"
+head -c 256K /dev/urandom >"$RACK_DIR/changed.bin"
+(cd "$RACK_DIR/images" && qemu-io -f qcow2 -c "write -s $RACK_DIR/changed.bin 8M 256K" web@2.qcow2 >/dev/null)
+pv_cli template add "$RACK_DIR/images/web@2.qcow2" --name web --version 2 --label web --backing debian@1
+[ -d "$PV_STATE/templates/web@2.image" ] || rack_fail "web@2 was not packed: $(ls "$PV_STATE/templates")"
+for _ in $(seq 75); do
+    ready=0
+    for i in 1 2; do
+        jq -e '[.templates[] | "\(.name)@\(.version)"] | index("web@2") != null' \
+            "$RACK_DIR/tpl$i/templates.json" >/dev/null && ready=$((ready + 1))
+    done
+    [ "$ready" = 2 ] && break
+    sleep 0.2
+done
+[ "$ready" = 2 ] || rack_fail "web@2 is not on both hosts: $(cat "$RACK_DIR"/tpl{1,2}/templates.json; tail -n 5 "$RACK_DIR"/dom0-{1,2}.err)"
+[ "$(pv_cli --json vm list | jq '[.vms[] | select(.template == "web@2")] | length')" = 0 ] ||
+    rack_fail "a VM runs on web@2: $(pv_cli vm list)"
+web2_size=$(pv_cli --json template show web@2 | jq -r .size)
+for i in 1 2; do
+    line=$(grep 'pre-copied template web@2' "$RACK_DIR/dom0-$i.err") ||
+        rack_fail "host $i logged no pre-copy of web@2: $(tail -n 5 "$RACK_DIR/dom0-$i.err")"
+    echo "  h$i: ${line#*templates: }"
+    grep -q 'pre-copying template web@2 .* on the basis of web@1.qcow2' "$RACK_DIR/dom0-$i.err" ||
+        rack_fail "host $i did not start from web@1"
+    received=$(sed -E 's/.*web@2: ([0-9]+) bytes received.*/\1/' <<<"$line")
+    reused=$(sed -E 's/.* ([0-9]+) reused from the basis.*/\1/' <<<"$line")
+    [ "$received" -lt "$web2_size" ] && [ "$reused" -gt 0 ] ||
+        rack_fail "host $i received $received bytes of a $web2_size-byte template, reused $reused"
+    cmp -s "$RACK_DIR/tpl$i/web@2.qcow2" "$RACK_DIR/images/web@2.qcow2" ||
+        rack_fail "host $i's web@2 differs from the catalog's"
+done
+if grep -q 'fetching template web@2' "$RACK_DIR"/dom0-{1,2}.err; then rack_fail "web@2 was fetched whole"; fi
+
+echo "PASS: templates added, resolved and fetched; site applied, edited, re-applied, recalled, a VM moved through the agents' libvirt, a service installed by a guest agent, and a hot template pre-copied by delta to both hosts while a cold one was disposed of"

@@ -30,6 +30,7 @@ using agent_test::unreachable;
 // record and file). Records every request.
 struct FakeServer {
     std::deque<json> action_lists;
+    json hot_templates;  // the answer's "templates", when not null
     bool answers_down = false;
     std::map<std::string, std::pair<json, std::string>> templates;
     std::vector<ClientRequest> requests;
@@ -43,7 +44,9 @@ struct FakeServer {
                 actions = action_lists.front();
                 action_lists.pop_front();
             }
-            return reply(200, {{"actions", actions}});
+            json answer = {{"actions", actions}};
+            if (!hot_templates.is_null()) answer["templates"] = hot_templates;
+            return reply(200, answer);
         }
         if (path.starts_with("/api/v1/agent/actions/"))
             return answers_down ? unreachable() : reply(204);
@@ -151,6 +154,8 @@ struct Fixture {
                                      [this](const ClientRequest& r) { return fake(r); }};
     ServerDisks server_disks{"http://server.test:8080", "host-token",
                              [this](const ClientRequest& r) { return fake(r); }};
+    Dom0Options dom0_options;
+    Facts facts;
     std::unique_ptr<Dom0Loop> loop;
 
     Fixture() {
@@ -170,16 +175,14 @@ struct Fixture {
 
         fs::create_directories(tmp / "root/proc");
         std::ofstream(tmp / "root/proc/loadavg") << "2.00 1.50 1.00 3/400 12345\n";
-        Dom0Options o;
-        o.mac = "52:54:00:00:00:01";
-        o.libvirt_uri = "test:///default";
-        o.root = tmp / "root";
-        o.reserved_vcpus = 1;
-        o.reserved_memory_mib = 1024;
-        Facts facts;
+        dom0_options.mac = "52:54:00:00:00:01";
+        dom0_options.libvirt_uri = "test:///default";
+        dom0_options.root = tmp / "root";
+        dom0_options.reserved_vcpus = 1;
+        dom0_options.reserved_memory_mib = 1024;
         facts.cpu_cores = 4;
         facts.memory_bytes = std::uint64_t(8) << 30;
-        loop = std::make_unique<Dom0Loop>(o, facts, server, *host);
+        loop = std::make_unique<Dom0Loop>(dom0_options, facts, server, *host);
     }
     ~Fixture() {
         for (const auto& [name, vm] : registry->vms()) (void)hypervisor->destroy(name);
@@ -409,6 +412,56 @@ TEST_CASE("agent dom0: a template the store lacks is fetched from the server, ba
     f.fake.action_lists.push_back(json::array({create_action(2, "dom0-g", "web@2", 1, 128)}));
     CHECK(f.loop->cycle().actions_ok == 1);
     CHECK(f.fake.requests.size() == before + 2);  // the report and the answer, no template
+}
+
+// `imaging receive` that writes one file's bytes to --output.
+struct OneFileImaging : ImagingRunner {
+    std::string bytes;
+    int runs = 0;
+    ImagingOutcome run(const std::vector<std::string>& argv, const ProgressFunction&) override {
+        ++runs;
+        for (std::size_t i = 0; i + 1 < argv.size(); ++i)
+            if (argv[i] == "--output") std::ofstream(argv[i + 1], std::ios::binary) << bytes;
+        ImagingOutcome out;
+        out.exit_status = 0;
+        out.result = json{{"ok", true}, {"bytes_received", bytes.size()}};
+        return out;
+    }
+};
+
+TEST_CASE("agent dom0: the answer's hot templates are pre-copied; a create then fetches none") {
+    if (!have_qemu_img()) return;
+    Fixture f;
+    vmhost::QemuImg qemu_img(*f.runner);
+    REQUIRE(qemu_img.create(f.tmp / "hot.qcow2", "qcow2", 1 << 20).is_ok());
+    OneFileImaging imaging;
+    std::ifstream in(f.tmp / "hot.qcow2", std::ios::binary);
+    imaging.bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    const auto* raw = reinterpret_cast<const std::uint8_t*>(imaging.bytes.data());
+    f.fake.hot_templates = {
+        {"hot",
+         {{{"template", "hot@1"},
+           {"size", imaging.bytes.size()},
+           {"sha256", imaging::to_hex(imaging::sha256({raw, imaging.bytes.size()}))},
+           {"format", "qcow2"},
+           {"backing", nullptr},
+           {"delta", "10.0.0.1:9001"}}}},
+        {"cool_down", 600}};
+    TemplateWorkerOptions w;
+    w.tools = {"imaging", (f.tmp / "site.pub").string(), &imaging, f.runner.get()};
+    TemplateWorker worker(*f.store, w);
+    Dom0Loop loop(f.dom0_options, f.facts, f.server, *f.host, &worker);
+
+    CHECK(loop.cycle().reported);
+    CHECK(worker.precopy_next());
+    CHECK(imaging.runs == 1);
+    REQUIRE(f.store->resolve("hot@1").is_ok());
+    CHECK_FALSE(worker.precopy_next());  // held now
+
+    f.fake.action_lists.push_back(json::array({create_action(1, "dom0-hot", "hot@1", 1, 128)}));
+    CHECK(loop.cycle().actions_ok == 1);
+    CHECK(f.fake.posts("/api/v1/agent/templates/").empty());  // nothing fetched
+    CHECK(imaging.runs == 1);
 }
 
 TEST_CASE("agent dom0: a fetched template that does not match its SHA-256 is not added") {

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "template_catalog.h"
 #include "test_server_fixture.h"
@@ -268,12 +269,15 @@ TEST_CASE("server templates: bad input is refused and changes nothing") {
     auto list = s.call_json(bhttp::verb::get, "/api/v1/templates")["templates"];
     REQUIRE(list.size() == 1);
     CHECK(list[0]["labels"].empty());
-    std::size_t files = 0;
-    for (const auto& e : std::filesystem::directory_iterator(s.dir / "templates")) {
-        (void)e;
-        ++files;
-    }
-    CHECK(files == 1);  // nothing left behind by the refused adds
+    std::set<std::string> files;
+    for (const auto& e : std::filesystem::directory_iterator(s.dir / "templates"))
+        files.insert(e.path().filename().string());
+    // Nothing left behind by the refused adds: the one template's file and its packed image.
+    CHECK(files == std::set<std::string>{list[0]["name"].get<std::string>() + "@" +
+                                             list[0]["version"].get<std::string>() + "." +
+                                             list[0]["format"].get<std::string>(),
+                                         list[0]["name"].get<std::string>() + "@" +
+                                             list[0]["version"].get<std::string>() + ".image"});
 }
 
 TEST_CASE("server templates: tokens") {

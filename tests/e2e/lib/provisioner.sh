@@ -150,7 +150,8 @@ pv_provision() {
     echo "== a Dom0-like image (ext4, ${PV_IMAGE_MIB} MiB)"
     pv_make_image
     echo "== provisionerd with dnsmasq on $RACK_IF ($PV_URL)"
-    pv_start_server
+    # shellcheck disable=SC2086  # PV_SERVER_FLAGS: extra provisionerd flags, split on spaces
+    pv_start_server ${PV_SERVER_FLAGS:-}
     pv_pack_image
     pv_cli image import "$RACK_DIR/dom0-v1"
     echo "== enrol $RACK_N hosts from a CSV"

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -77,10 +78,12 @@ class TemplateStore {
                                       const std::filesystem::path& disk_path);
 
     // Removes the templates not used (nor added) within cool_down that back none of vm_disks
-    // (checked through each disk's backing chain) and no remaining template. Returns what was
-    // removed. If any existing disk's chain cannot be read, removes nothing.
+    // (checked through each disk's backing chain), are not in keep (ids) and back no remaining
+    // template. Returns what was removed. If any existing disk's chain cannot be read, removes
+    // nothing.
     Result<std::vector<TemplateInfo>> dispose_cold(
-        std::chrono::seconds cool_down, const std::vector<std::filesystem::path>& vm_disks);
+        std::chrono::seconds cool_down, const std::vector<std::filesystem::path>& vm_disks,
+        const std::set<std::string>& keep = {});
 
   private:
     TemplateStore(std::filesystem::path dir, TemplateStoreOptions options);

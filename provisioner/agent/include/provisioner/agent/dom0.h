@@ -1,7 +1,8 @@
 // `provisioner-agent dom0`: the Dom0's loop. About once a second it reports this host's
 // capacity and managed VMs (POST /api/v1/agent/vms), carries out the actions the answer
-// holds, in order, and answers each (POST /api/v1/agent/actions/{id}). The server, the
-// hypervisor and the clock are behind interfaces, so tests drive cycles one by one.
+// holds, in order, and answers each (POST /api/v1/agent/actions/{id}); the answer's hot
+// templates go to the template worker, which pre-copies them in the background. The server,
+// the hypervisor and the clock are behind interfaces, so tests drive cycles one by one.
 #pragma once
 
 #include <atomic>
@@ -9,12 +10,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "provisioner/agent/agent.h"
 #include "provisioner/agent/facts.h"
 #include "provisioner/agent/server_client.h"
+#include "provisioner/agent/template_worker.h"
 #include "provisioner/agent/vm_actions.h"
 
 namespace provisioner::agent {
@@ -51,8 +54,11 @@ struct Dom0Cycle {
 
 class Dom0Loop {
   public:
-    // facts: the host's (CPUs and memory for the capacity); server and host must outlive this.
-    Dom0Loop(Dom0Options options, Facts facts, ServerClient& server, VmHost& host);
+    // facts: the host's (CPUs and memory for the capacity); server, host and templates must
+    // outlive this. templates: the worker sharing host.templates (none: no pre-copy or
+    // disposal, and the store is this loop's alone).
+    Dom0Loop(Dom0Options options, Facts facts, ServerClient& server, VmHost& host,
+             TemplateWorker* templates = nullptr);
 
     // One report and its actions. Never throws; failures are logged (one line each).
     Dom0Cycle cycle();
@@ -65,11 +71,15 @@ class Dom0Loop {
     // again next cycle, so an action is never carried out twice.
     void answer(std::int64_t id, bool ok, const std::string& error);
     void post_pending_answers();
+    // The template store, locked against the worker (waiting for a pre-copy of ref).
+    std::unique_lock<std::mutex> lock_templates(const std::string& ref = "");
+    void pass_hot_templates(const nlohmann::json& answer);
 
     Dom0Options options_;
     Facts facts_;
     ServerClient& server_;
     VmHost& host_;
+    TemplateWorker* templates_;
     struct Answer {
         bool ok = false;
         std::string error;

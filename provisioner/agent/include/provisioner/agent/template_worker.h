@@ -1,0 +1,84 @@
+// The Dom0 agent's background template worker (SO-MVDS): it pre-copies the server's hot
+// templates the host's store lacks (template_precopy.h), backing first and one at a time, and
+// disposes of cold templates after the cool-down, every dispose_interval and once as soon as
+// the first hot list is known, never one in the current hot list or under a VM's disk.
+//
+// The template store is not thread-safe: the worker and the agent's action loop share it
+// through lock_store(), which the loop holds while it uses the store. A create whose template
+// (or a template in its backing chain) is being pre-copied waits for that pre-copy, so a
+// template is never fetched twice. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "provisioner/agent/template_precopy.h"
+#include "provisioner/vmhost/template_store.h"
+
+namespace provisioner::agent {
+
+struct TemplateWorkerOptions {
+    PrecopyTools tools;  // pubkey_file empty: no pre-copy (disposal still runs)
+    std::chrono::milliseconds dispose_interval{3'600'000};
+    // After a failed pre-copy the template waits retry_min, doubling up to retry_max.
+    std::chrono::milliseconds retry_min{5'000};
+    std::chrono::milliseconds retry_max{300'000};
+    std::function<void(const std::string&)> log;  // one line per event
+    // The overlay disks of the agent's VMs, whose templates stay; called with the store
+    // locked, so that the action loop (which changes its VMs only under that lock) is still.
+    std::function<std::vector<std::filesystem::path>()> vm_disks;
+};
+
+class TemplateWorker {
+  public:
+    // store and the tools' runners must outlive the worker.
+    TemplateWorker(vmhost::TemplateStore& store, TemplateWorkerOptions options);
+    // Stops the thread (a pre-copy in progress runs to its end) and joins it.
+    ~TemplateWorker();
+
+    // Starts the background thread.
+    void start();
+    // The latest hot list.
+    void update(HotTemplates hot);
+    // The store, locked, with no pre-copy in flight of ref or of a template in its backing
+    // chain (ref "": none waited for).
+    std::unique_lock<std::mutex> lock_store(const std::string& ref = "");
+
+    // One pre-copy: the first hot template the store lacks whose backing it holds and which
+    // is not waiting after a failure. Returns whether it tried one (the thread's step; tests
+    // call it directly).
+    bool precopy_next();
+    // Disposes of cold templates now (the thread's hourly step). Nothing before the first
+    // hot list.
+    Result<std::vector<vmhost::TemplateInfo>> dispose();
+
+  private:
+    struct Failure {
+        int count = 0;
+        std::chrono::steady_clock::time_point retry_at{};
+    };
+    void run();
+    bool blocks_locked(const std::string& ref) const;
+    void log(const std::string& line) const;
+
+    vmhost::TemplateStore& store_;
+    TemplateWorkerOptions options_;
+    std::mutex store_mu_;  // the store; taken before mu_, never while waiting on cv_
+    std::mutex mu_;        // everything below
+    std::condition_variable cv_;
+    bool have_hot_ = false;
+    HotTemplates hot_;
+    std::string in_flight_;  // the template being received, or ""
+    std::map<std::string, Failure> failures_;
+    bool stop_ = false;
+    std::thread thread_;
+};
+
+}  // namespace provisioner::agent

@@ -1,0 +1,185 @@
+#include "provisioner/agent/template_worker.h"
+
+#include <set>
+#include <sstream>
+#include <system_error>
+
+namespace provisioner::agent {
+namespace {
+
+namespace fs = std::filesystem;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr auto kIdleWait = std::chrono::seconds(1);
+
+std::string mib(std::uint64_t bytes) {
+    std::ostringstream out;
+    out.precision(1);
+    out << std::fixed << double(bytes) / (1 << 20) << " MiB";
+    return out.str();
+}
+
+}  // namespace
+
+TemplateWorker::TemplateWorker(vmhost::TemplateStore& store, TemplateWorkerOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+TemplateWorker::~TemplateWorker() {
+    {
+        std::lock_guard lock(mu_);
+        stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+void TemplateWorker::start() {
+    thread_ = std::thread([this] { run(); });
+}
+
+void TemplateWorker::log(const std::string& line) const {
+    if (options_.log) options_.log(line);
+}
+
+void TemplateWorker::update(HotTemplates hot) {
+    {
+        std::lock_guard lock(mu_);
+        hot_ = std::move(hot);
+        have_hot_ = true;
+    }
+    cv_.notify_all();
+}
+
+bool TemplateWorker::blocks_locked(const std::string& ref) const {
+    if (in_flight_.empty() || ref.empty()) return false;
+    std::set<std::string> seen;
+    for (std::string id = ref; !id.empty() && seen.insert(id).second;) {
+        if (id == in_flight_) return true;
+        std::string backing;
+        for (const HotTemplate& t : hot_.hot)
+            if (t.id() == id) backing = t.backing;
+        id = backing;
+    }
+    return false;
+}
+
+std::unique_lock<std::mutex> TemplateWorker::lock_store(const std::string& ref) {
+    std::unique_lock store(store_mu_);
+    for (;;) {
+        std::unique_lock lock(mu_);
+        if (!blocks_locked(ref)) return store;
+        store.unlock();
+        cv_.wait(lock, [&] { return !blocks_locked(ref); });
+        lock.unlock();
+        store.lock();
+    }
+}
+
+bool TemplateWorker::precopy_next() {
+    if (options_.tools.pubkey_file.empty()) return false;
+    HotTemplate next;
+    std::optional<fs::path> basis;
+    fs::path output;
+    {
+        std::lock_guard store(store_mu_);
+        std::lock_guard lock(mu_);
+        const auto now = SteadyClock::now();
+        bool found = false;
+        for (const HotTemplate& t : hot_.hot) {
+            if (store_.resolve(t.id())) continue;
+            if (!t.backing.empty() && !store_.resolve(t.backing)) continue;  // backing first
+            auto failed = failures_.find(t.id());
+            if (failed != failures_.end() && now < failed->second.retry_at) continue;
+            next = t;
+            found = true;
+            break;
+        }
+        if (!found) return false;
+        if (auto b = choose_basis(store_.list(), next)) basis = store_.path_of(*b);
+        output = precopy_path(store_.dir(), next);
+        in_flight_ = next.id();
+    }
+    log("pre-copying template " + next.id() + " from " + next.delta +
+        (basis ? " on the basis of " + basis->filename().string() : " (no basis)"));
+    auto received = receive_template(next, output, basis, options_.tools);
+    Status s = received.status();
+    if (s) {
+        std::lock_guard store(store_mu_);
+        // As a download is added (template_fetch.cc): moved in, its backing chain checked.
+        vmhost::TemplateSpec spec{next.name, next.version, next.labels, next.backing, next.format};
+        if (!store_.resolve(next.id()))
+            s = store_.add(spec, output, vmhost::AddMode::move).status();
+        std::error_code ec;
+        fs::remove(output, ec);
+    }
+    {
+        std::lock_guard lock(mu_);
+        in_flight_.clear();
+        if (s) {
+            failures_.erase(next.id());
+        } else {
+            Failure& f = failures_[next.id()];
+            auto wait = options_.retry_min * (1 << std::min(f.count, 16));
+            if (wait > options_.retry_max) wait = options_.retry_max;
+            f.count++;
+            f.retry_at = SteadyClock::now() + wait;
+        }
+    }
+    cv_.notify_all();
+    if (s) {
+        std::ostringstream line;
+        line.precision(1);
+        line << std::fixed << "pre-copied template " << next.id() << ": "
+             << received->bytes_received << " bytes received, " << received->bytes_reused
+             << " reused from the basis, of " << next.size << " (" << mib(next.size) << ") in "
+             << received->seconds << " s, sha256 verified";
+        log(line.str());
+    } else {
+        log(s.message() + " (trying again later)");
+    }
+    return true;
+}
+
+Result<std::vector<vmhost::TemplateInfo>> TemplateWorker::dispose() {
+    std::lock_guard store(store_mu_);
+    std::chrono::seconds cool_down;
+    std::set<std::string> keep;
+    {
+        std::lock_guard lock(mu_);
+        if (!have_hot_) return std::vector<vmhost::TemplateInfo>{};
+        cool_down = hot_.cool_down;
+        for (const HotTemplate& t : hot_.hot) keep.insert(t.id());
+    }
+    const std::vector<fs::path> disks =
+        options_.vm_disks ? options_.vm_disks() : std::vector<fs::path>{};
+    auto removed = store_.dispose_cold(cool_down, disks, keep);
+    if (!removed) {
+        log(removed.status().message());
+        return removed;
+    }
+    for (const auto& t : *removed)
+        log("disposed of cold template " + t.id() + " (not used for " +
+            std::to_string(cool_down.count()) + " s, not hot, under no VM)");
+    return removed;
+}
+
+void TemplateWorker::run() {
+    auto next_dispose = SteadyClock::now();
+    for (;;) {
+        {
+            std::unique_lock lock(mu_);
+            if (stop_) return;
+            if (have_hot_ && SteadyClock::now() >= next_dispose) {
+                lock.unlock();
+                (void)dispose();
+                next_dispose = SteadyClock::now() + options_.dispose_interval;
+            }
+        }
+        if (precopy_next()) continue;
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, kIdleWait, [&] { return stop_; });
+        if (stop_) return;
+    }
+}
+
+}  // namespace provisioner::agent

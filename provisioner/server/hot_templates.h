@@ -1,0 +1,30 @@
+// SO-MVDS's hot templates: those the hosts should hold before a VM needs them, pre-copied by
+// the delta transport (provisioner/API.md, "Templates"). The rest cool down and the hosts
+// dispose of them.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "provisioner/records.h"
+
+namespace provisioner::server {
+
+// The hot templates of catalog at now: those whose last_used_at is within cool_down, the
+// newest version of every name with such a version (so that a new version of a template in
+// use reaches the hosts before the first VM needs it), and the backing chain of each. Every
+// backing template comes before the templates on it; otherwise by name, then version.
+std::vector<Template> hot_templates(const std::vector<Template>& catalog, Timestamp now,
+                                    std::chrono::seconds cool_down);
+
+// {"hot": [{"template": "name@version", "size", "sha256", "format", "labels",
+// "backing": "name@version"|null, "delta": delta(t)}], "cool_down": seconds}: the "templates"
+// of the answer to POST /api/v1/agent/vms.
+nlohmann::json hot_templates_json(const std::vector<Template>& hot,
+                                  const std::function<std::string(const Template&)>& delta,
+                                  std::chrono::seconds cool_down);
+
+}  // namespace provisioner::server
