@@ -2,7 +2,6 @@
 // remove), and /api/v1/agent/templates/: a template's record and file for the hosts' agents.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <system_error>
 
 #include "api.h"
@@ -208,17 +207,15 @@ Response remove(ApiContext& ctx, const Request& req) {
     return json_response(req, status::ok, template_json(*t));
 }
 
-// The whole file in memory: the router's bodies are strings (see API.md on size).
-Response file(const Request& req, const Template& t) {
-    std::ifstream in(t.path, std::ios::binary);
-    if (!in) return status_response(req, Status::error(Code::storage, "cannot read " + t.path));
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return imaging::http::make_response(req, status::ok, std::move(bytes),
-                                        "application/octet-stream");
+// Streamed from disk: templates are disk images of GiB.
+imaging::http::Reply file(const Request& req, const Template& t) {
+    auto reply = imaging::http::make_file_response(req, status::ok, t.path);
+    if (!reply) return status_response(req, Status::error(Code::storage, reply.status().message()));
+    return std::move(*reply);
 }
 
 // GET /api/v1/agent/templates/NAME@VERSION[/file], for a host token or an operator token.
-Response for_agent(ApiContext& ctx, const Request& req) {
+imaging::http::Reply for_agent(ApiContext& ctx, const Request& req) {
     Principal who = identify(req, ctx.auth);
     if (who.kind != Principal::Kind::host_token && who.kind != Principal::Kind::operator_token)
         return std::move(*require_operator(req, ctx.auth));
