@@ -57,9 +57,12 @@ Result<SeedReport> run_seed(const SeedOptions& o) {
     p.ti = torrent->info;
     p.save_path = o.image_dir.string();
     p.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
-    // Super-seeding is switched on only while two or more peers download: it makes them fetch
-    // from each other, which saves the seed's uplink, but a lone downloader has nobody else
-    // to fetch from and would only wait for the seed's one piece at a time.
+    // Super-seeding is switched on once two or more peers download: it makes them fetch from
+    // each other, which saves the seed's uplink, but a lone downloader has nobody else to
+    // fetch from and would only wait for the seed's one piece at a time. It is never switched
+    // off again: peers that joined meanwhile were told the seed has no pieces but those it
+    // announced one by one, and would wait for ever for the rest (libtorrent 2.0 does not send
+    // them the whole bitfield when it is switched off).
     bool super_seeding = false;
     lt::error_code ec;
     lt::torrent_handle h = session->add_torrent(std::move(p), ec);
@@ -107,14 +110,10 @@ Result<SeedReport> run_seed(const SeedOptions& o) {
         if (checked && Clock::now() >= next_poll) {
             next_poll = Clock::now() + std::chrono::milliseconds(250);
             const int downloading = poll_coverage(h, coverage, seen);
-            if (o.super_seed && super_seeding != (downloading >= 2)) {
-                super_seeding = downloading >= 2;
-                if (super_seeding)
-                    h.set_flags(lt::torrent_flags::super_seeding);
-                else
-                    h.unset_flags(lt::torrent_flags::super_seeding);
-                log(std::string("super-seeding ") + (super_seeding ? "on" : "off") + ": " +
-                    std::to_string(downloading) + " peer(s) downloading");
+            if (o.super_seed && !super_seeding && downloading >= 2) {
+                super_seeding = true;
+                h.set_flags(lt::torrent_flags::super_seeding);
+                log("super-seeding on: " + std::to_string(downloading) + " peers downloading");
             }
         }
         if (checked && o.leave_when_distributed && report.reason.empty()) {

@@ -444,7 +444,7 @@ bool Orchestrator::prepare_torrent_locked(Active& a) {
     a.torrent = std::move(bytes);
     a.sender->argv = {config_.imaging_binary.string(), "seed", "--image", a.image.path,
                       "--torrent", file.string(), "--listen",
-                      "0.0.0.0:" + std::to_string(a.port), "--super-seed"};
+                      "0.0.0.0:" + std::to_string(a.port)};
     return true;
 }
 

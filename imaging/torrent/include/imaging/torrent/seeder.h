@@ -18,7 +18,7 @@ struct SeedOptions {
     std::vector<char> torrent;  // of this image (make_image_torrent)
     SessionOptions session{.fingerprint = kSeedFingerprint};
     // BEP 16: offer each peer only pieces nobody has yet, to upload about one copy in all;
-    // applied while at least two peers download (a lone one gets everything at full speed).
+    // switched on once two peers download (a lone one gets everything at full speed).
     bool super_seed = false;
     // Stop once every piece is held by at least one connected peer: the rack finishes from
     // itself and the server's uplink is free.
