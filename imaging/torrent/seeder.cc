@@ -21,21 +21,16 @@ using Clock = std::chrono::steady_clock;
 
 // One look at the connected peers' have-bitfields. Connections to finished hosts are kept
 // open (close_redundant_connections off, lan_settings.cc), so a host that completed is seen
-// here as a seed; one that closed anyway is caught by its disconnect reason below. Returns
-// how many peers are still downloading.
-int poll_coverage(const lt::torrent_handle& h, SwarmCoverage& coverage, std::set<lt::peer_id>& seen) {
+// here as a seed; one that closed anyway is caught by its disconnect reason below.
+void poll_coverage(const lt::torrent_handle& h, SwarmCoverage& coverage, std::set<lt::peer_id>& seen) {
     std::vector<lt::peer_info> peers;
     h.get_peer_info(peers);
     coverage.begin_poll();
-    int downloading = 0;
     for (const auto& peer : peers) {
         if (peer.flags & lt::peer_info::handshake) continue;
         seen.insert(peer.pid);
-        const bool seed = static_cast<bool>(peer.flags & lt::peer_info::seed);
-        coverage.add_peer(peer.pieces, seed);
-        downloading += !seed;
+        coverage.add_peer(peer.pieces, static_cast<bool>(peer.flags & lt::peer_info::seed));
     }
-    return downloading;
 }
 
 }  // namespace
@@ -57,13 +52,7 @@ Result<SeedReport> run_seed(const SeedOptions& o) {
     p.ti = torrent->info;
     p.save_path = o.image_dir.string();
     p.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
-    // Super-seeding is switched on once two or more peers download: it makes them fetch from
-    // each other, which saves the seed's uplink, but a lone downloader has nobody else to
-    // fetch from and would only wait for the seed's one piece at a time. It is never switched
-    // off again: peers that joined meanwhile were told the seed has no pieces but those it
-    // announced one by one, and would wait for ever for the rest (libtorrent 2.0 does not send
-    // them the whole bitfield when it is switched off).
-    bool super_seeding = false;
+    if (o.super_seed) p.flags |= lt::torrent_flags::super_seeding;
     lt::error_code ec;
     lt::torrent_handle h = session->add_torrent(std::move(p), ec);
     if (ec) return Status::error("adding the torrent: " + ec.message());
@@ -109,12 +98,7 @@ Result<SeedReport> run_seed(const SeedOptions& o) {
         if (o.should_stop && o.should_stop()) report.reason = "stopped";
         if (checked && Clock::now() >= next_poll) {
             next_poll = Clock::now() + std::chrono::milliseconds(250);
-            const int downloading = poll_coverage(h, coverage, seen);
-            if (o.super_seed && !super_seeding && downloading >= 2) {
-                super_seeding = true;
-                h.set_flags(lt::torrent_flags::super_seeding);
-                log("super-seeding on: " + std::to_string(downloading) + " peers downloading");
-            }
+            poll_coverage(h, coverage, seen);
         }
         if (checked && o.leave_when_distributed && report.reason.empty()) {
             if (coverage.complete()) {
