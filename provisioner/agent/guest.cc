@@ -203,8 +203,15 @@ void GuestAgent::deploy(const DesiredService& wanted, ServiceStatus& status,
 
     ChildOptions child;
     child.timeout = options_.install_timeout;
-    for (const auto& [name, value] : wanted.parameters)
-        child.environment.push_back(environment_name(name) + "=" + value);
+    for (const auto& [name, value] : wanted.parameters) {
+        // A service's `path` or `ld_preload` is for the service (its file has it), not for
+        // the installer, which must find and load its own programs.
+        const std::string variable = environment_name(name);
+        if (variable == "PATH" || variable == "HOME" || variable == "IFS" ||
+            variable.starts_with("LD_"))
+            continue;
+        child.environment.push_back(variable + "=" + value);
+    }
     // Last, so that no parameter can take their place.
     child.environment.push_back("DEBIAN_FRONTEND=noninteractive");
     child.environment.push_back("PROVISIONER_SERVICE=" + package);

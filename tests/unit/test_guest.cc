@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -357,11 +358,13 @@ TEST_CASE("guest: a round installs a service and reports each state") {
     GuestFixture f;
     fs::path seen = f.dir / "seen";
     fs::path script = f.script(
-        "printf '%s %s %s %s\\n' \"$PROVISIONER_SERVICE\" \"$GREETING\" "
-        "\"$DEBIAN_FRONTEND\" \"$1\" > " +
+        "printf '%s %s %s %s %s\\n' \"$PROVISIONER_SERVICE\" \"$GREETING\" "
+        "\"$DEBIAN_FRONTEND\" \"$1\" \"$PATH\" > " +
         seen.string() + "\n");
     f.server.wanted = json::array(
-        {service("hello", {{"greeting", "it's me"}, {"provisioner_service", "not this"}})});
+        {service("hello", {{"greeting", "it's me"},
+                           {"provisioner_service", "not this"},
+                           {"path", "/nowhere"}})});
     GuestAgent agent(f.options("/bin/sh " + script.string() + " {env}"), f.client, f.clock);
     GuestRound r = agent.round();
 
@@ -379,8 +382,11 @@ TEST_CASE("guest: a round installs a service and reports each state") {
     CHECK_FALSE(f.server.reports[2]["services"][0].contains("access"));  // no port
     CHECK(f.server.tokens.front() == "Bearer g_secret");
     fs::path env = f.dir / "root/etc/provisioner/services/hello.env";
-    CHECK(read_text(env) == "GREETING='it'\"'\"'s me'\nPROVISIONER_SERVICE='not this'\n");
-    CHECK(read_text(seen) == "hello it's me noninteractive " + env.string() + "\n");
+    CHECK(read_text(env) ==
+          "GREETING='it'\"'\"'s me'\nPROVISIONER_SERVICE='not this'\nPATH='/nowhere'\n");
+    // The service gets PATH in its file; the installer keeps its own.
+    CHECK(read_text(seen) == "hello it's me noninteractive " + env.string() + " " +
+                                 std::string(std::getenv("PATH")) + "\n");
     CHECK(f.lines == std::vector<std::string>{
                          "web1: hello: container ready",
                          "web1: hello: installing: /bin/sh " + script.string() + " " + env.string(),
