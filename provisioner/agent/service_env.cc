@@ -1,11 +1,12 @@
 #include "provisioner/agent/service_env.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <cstdlib>
 #include <sstream>
+
+#include "provisioner/vmhost/file_ops.h"
 
 namespace provisioner::agent {
 namespace fs = std::filesystem;
@@ -56,45 +57,13 @@ fs::path environment_file(const fs::path& root, const std::string& package) {
     return root / "etc/provisioner/services" / (package + ".env");
 }
 
-namespace {
-
-// Closes on scope exit.
-struct Fd {
-    int fd = -1;
-    ~Fd() {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
-Status fsync_directory(const fs::path& dir) {
-    Fd d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-    if (d.fd < 0) return imaging::errno_status("opening " + dir.string());
-    if (::fsync(d.fd) != 0) return imaging::errno_status("fsync " + dir.string());
-    return Status::ok();
-}
-
-}  // namespace
-
 Status write_file_atomically(const fs::path& file, std::string_view text) {
     std::error_code ec;
     fs::create_directories(file.parent_path(), ec);
     if (ec) return Status::error("creating " + file.parent_path().string() + ": " + ec.message());
-    fs::path temp = file;
-    temp += ".tmp";
-    {
-        Fd out{::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
-        if (out.fd < 0) return imaging::errno_status("creating " + temp.string());
-        for (std::size_t done = 0; done < text.size();) {
-            ssize_t n = ::write(out.fd, text.data() + done, text.size() - done);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) return imaging::errno_status("writing " + temp.string());
-            done += std::size_t(n);
-        }
-        if (::fsync(out.fd) != 0) return imaging::errno_status("fsync " + temp.string());
-    }
-    if (::rename(temp.c_str(), file.c_str()) != 0)
-        return imaging::errno_status("renaming " + temp.string() + " to " + file.string());
-    return fsync_directory(file.parent_path());
+    if (provisioner::Status s = vmhost::write_file_atomically(file, std::string(text)); !s)
+        return Status::error(s.message());
+    return Status::ok();
 }
 
 std::vector<std::string> install_command_words(std::string_view command, const std::string& package,

@@ -1,4 +1,4 @@
-#include "file_ops.h"
+#include "provisioner/vmhost/file_ops.h"
 
 #include <fcntl.h>
 #include <stdio.h>

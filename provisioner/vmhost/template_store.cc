@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "file_ops.h"
+#include "provisioner/vmhost/file_ops.h"
 #include "provisioner/vmhost/qemu_img.h"
 #include "template_index.h"
 

@@ -1,7 +1,7 @@
 // TemplateStore: VM disks from templates, as overlays and as full copies.
 #include <system_error>
 
-#include "file_ops.h"
+#include "provisioner/vmhost/file_ops.h"
 #include "provisioner/vmhost/qemu_img.h"
 #include "provisioner/vmhost/template_store.h"
 

@@ -309,6 +309,7 @@ TEST_CASE("guest: environment file names, quoting and atomic write") {
     REQUIRE(write_file_atomically(file, render_environment_file({{"motd", tricky}})));
     REQUIRE(write_file_atomically(file, render_environment_file({{"motd", tricky}, {"x", "1"}})));
     CHECK_FALSE(fs::exists(file.string() + ".tmp"));
+    CHECK(std::distance(fs::directory_iterator(file.parent_path()), fs::directory_iterator()) == 1);
     CHECK(read_text(file) == "MOTD=" + single_quote(tricky) + "\nX='1'\n");
 
     // systemd reads the value back exactly (no newline here: it ends a line for the sketch above),

@@ -1,5 +1,5 @@
-// File-system steps the template store needs to leave nothing half made: durable writes and
-// renames, and a sparse-aware copy. Private to provisioner/vmhost.
+// File-system steps that leave nothing half made: durable writes and renames, and a
+// sparse-aware copy. The template store's, and the agent's for files it writes.
 #pragma once
 
 #include <filesystem>
