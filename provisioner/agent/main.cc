@@ -226,7 +226,9 @@ int cmd_dom0(int argc, char** argv) {
     app.add_option("--libvirt", uri, "libvirt URI (xen:///system, qemu:///system, test:///default)")
         ->capture_default_str();
     app.add_option("--templates", templates, "this host's template store")->capture_default_str();
-    app.add_option("--disks", disks, "where VM overlay disks (and vms.json) go")
+    app.add_option("--disks", disks,
+                   "where VM overlay disks go, with vms.json and, without --pubkey, site.pub "
+                   "(the server's signing key as it sent it)")
         ->capture_default_str();
     app.add_option("--interval", interval, "seconds between reports")
         ->capture_default_str()
@@ -241,8 +243,10 @@ int cmd_dom0(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
     app.add_option("--pubkey", pubkey,
-                   "the server's image signing key (STATE/site.pub): pre-copy the server's hot "
-                   "templates by the delta transport, checked against it (default: no pre-copy)");
+                   "pin the server's image signing key (its STATE/site.pub): hot templates are "
+                   "pre-copied by the delta transport and checked against this key only "
+                   "(default: the key the server sends with its hot list, kept in "
+                   "DISKS/site.pub)");
     app.add_option("--imaging", imaging,
                    "the imaging tool (default: the one beside this program, else PATH)");
     app.add_option("--dispose-interval", dispose_interval,
@@ -294,6 +298,7 @@ int cmd_dom0(int argc, char** argv) {
     TemplateWorkerOptions w;
     w.tools = {imaging.empty() ? default_imaging() : imaging, pubkey, imaging_runner.get(),
                cp.get()};
+    w.received_key_file = (*registry)->dir() / "site.pub";
     w.dispose_interval = std::chrono::milliseconds(std::int64_t(dispose_interval * 1000));
     w.log = [](const std::string& line) { std::cerr << "agent: templates: " << line << std::endl; };
     w.vm_disks = [&registry] {
@@ -302,7 +307,12 @@ int cmd_dom0(int argc, char** argv) {
         return disks;
     };
     if (pubkey.empty())
-        std::cerr << "agent: templates: no --pubkey: hot templates are not pre-copied\n";
+        std::cerr << "agent: templates: no --pubkey: hot templates are pre-copied once the "
+                     "server has sent its signing key (kept in "
+                  << w.received_key_file.string() << ")\n";
+    else
+        std::cerr << "agent: templates: hot templates are checked against " << pubkey
+                  << " (pinned by --pubkey)\n";
     TemplateWorker worker(**store, w);
     worker.start();
     Dom0Loop loop(o, collect_facts(f.root), client, host, &worker);

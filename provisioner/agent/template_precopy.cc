@@ -39,7 +39,9 @@ Result<HotTemplate> parse_entry(const json& entry) {
     t.sha256 = text(entry, "sha256");
     t.delta = text(entry, "delta");
     auto size = entry.find("size");
-    if ((t.format != "raw" && t.format != "qcow2") || t.sha256.size() != 64 || t.delta.empty() ||
+    auto delta = entry.find("delta");
+    const bool delta_ok = delta != entry.end() && (delta->is_null() || !t.delta.empty());
+    if ((t.format != "raw" && t.format != "qcow2") || t.sha256.size() != 64 || !delta_ok ||
         size == entry.end() || !is_count(*size))
         return bad("hot template " + id + ": needs format, size, sha256 and delta");
     t.size = size->get<std::uint64_t>();
@@ -81,6 +83,13 @@ Result<HotTemplates> parse_hot_templates(const json& templates) {
         auto t = parse_entry(entry);
         if (!t) return t.status();
         out.hot.push_back(std::move(*t));
+    }
+    if (auto pubkey = templates.find("pubkey"); pubkey != templates.end()) {
+        constexpr std::size_t kMaxPem = 16 * 1024;
+        if (!pubkey->is_string() || pubkey->get_ref<const std::string&>().size() > kMaxPem ||
+            !pubkey->get_ref<const std::string&>().starts_with("-----BEGIN PUBLIC KEY-----"))
+            return bad("\"templates\" has a pubkey that is not a PEM public key");
+        out.pubkey_pem = pubkey->get<std::string>();
     }
     return out;
 }

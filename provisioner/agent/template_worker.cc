@@ -4,6 +4,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "provisioner/vmhost/file_ops.h"
+
 namespace provisioner::agent {
 namespace {
 
@@ -22,7 +24,7 @@ std::string mib(std::uint64_t bytes) {
 }  // namespace
 
 TemplateWorker::TemplateWorker(vmhost::TemplateStore& store, TemplateWorkerOptions options)
-    : store_(store), options_(std::move(options)) {}
+    : store_(store), options_(std::move(options)), key_file_(options_.tools.pubkey_file) {}
 
 TemplateWorker::~TemplateWorker() {
     {
@@ -41,7 +43,31 @@ void TemplateWorker::log(const std::string& line) const {
     if (options_.log) options_.log(line);
 }
 
+void TemplateWorker::keep_received_key(const std::string& pem) {
+    if (!options_.tools.pubkey_file.empty() || options_.received_key_file.empty() || pem.empty())
+        return;
+    std::lock_guard keys(key_mu_);
+    if (pem == kept_key_pem_) return;
+    const fs::path& file = options_.received_key_file;
+    if (Status s = vmhost::write_file_atomically(file, pem); !s) {
+        if (s.message() != key_error_) log("keeping the server's signing key: " + s.message());
+        key_error_ = s.message();
+        return;
+    }
+    const bool first = kept_key_pem_.empty();
+    kept_key_pem_ = pem;
+    key_error_.clear();
+    {
+        std::lock_guard lock(mu_);
+        key_file_ = file.string();
+    }
+    log(std::string(first ? "the server's signing key is kept in "
+                          : "the server's signing key changed; kept in ") +
+        file.string());
+}
+
 void TemplateWorker::update(HotTemplates hot) {
+    keep_received_key(hot.pubkey_pem);
     {
         std::lock_guard lock(mu_);
         hot_ = std::move(hot);
@@ -76,16 +102,19 @@ std::unique_lock<std::mutex> TemplateWorker::lock_store(const std::string& ref) 
 }
 
 bool TemplateWorker::precopy_next() {
-    if (options_.tools.pubkey_file.empty()) return false;
     HotTemplate next;
     std::optional<fs::path> basis;
     fs::path output;
+    PrecopyTools tools = options_.tools;
     {
         std::lock_guard store(store_mu_);
         std::lock_guard lock(mu_);
+        if (key_file_.empty()) return false;
+        tools.pubkey_file = key_file_;
         const auto now = SteadyClock::now();
         bool found = false;
         for (const HotTemplate& t : hot_.hot) {
+            if (t.delta.empty()) continue;  // its server does not listen yet
             if (store_.resolve(t.id())) continue;
             if (!t.backing.empty() && !store_.resolve(t.backing)) continue;  // backing first
             auto failed = failures_.find(t.id());
@@ -101,7 +130,7 @@ bool TemplateWorker::precopy_next() {
     }
     log("pre-copying template " + next.id() + " from " + next.delta +
         (basis ? " on the basis of " + basis->filename().string() : " (no basis)"));
-    auto received = receive_template(next, output, basis, options_.tools);
+    auto received = receive_template(next, output, basis, tools);
     Status s = received.status();
     if (s) {
         std::lock_guard store(store_mu_);

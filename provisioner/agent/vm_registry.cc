@@ -5,6 +5,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "provisioner/vmhost/file_ops.h"
+
 namespace provisioner::agent {
 namespace {
 
@@ -79,21 +81,7 @@ Status VmRegistry::save(const std::map<std::string, ManagedVm>& vms) const {
         if (vm.pending_memory_mib) entry["pending_memory_mib"] = vm.pending_memory_mib;
         body["vms"][name] = entry;
     }
-    fs::path file = dir_ / kFileName;
-    fs::path tmp = dir_ / (std::string(kFileName) + ".tmp");
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        out << body.dump(2) << "\n";
-        out.flush();
-        if (!out) return storage_error("writing " + tmp.string());
-    }
-    std::error_code ec;
-    fs::rename(tmp, file, ec);
-    if (ec) {
-        fs::remove(tmp, ec);
-        return storage_error("renaming " + tmp.string() + ": " + ec.message());
-    }
-    return Status::ok();
+    return vmhost::write_file_atomically(dir_ / kFileName, body.dump(2) + "\n");
 }
 
 }  // namespace provisioner::agent

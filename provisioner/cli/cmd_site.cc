@@ -49,15 +49,34 @@ int plan_failed(Session& s, const SiteOptions& o, ApiError error) {
     return s.fail(error);
 }
 
-void print_plan(Session& s, const nlohmann::json& answer) {
+// "services updated for 2 VMs: svc1, svc2" (applied) or "services change for ..." (a diff);
+// a long list ends in "and N more".
+std::string services_line(const nlohmann::json& vms, bool applied) {
+    constexpr std::size_t kNamesShown = 8;
+    std::string line = std::string(applied ? "services updated for " : "services change for ") +
+                       std::to_string(vms.size()) + (vms.size() == 1 ? " VM: " : " VMs: ");
+    for (std::size_t i = 0; i < vms.size() && i < kNamesShown; ++i)
+        line += (i ? ", " : "") + text(vms[i]);
+    if (vms.size() > kNamesShown)
+        line += " and " + std::to_string(vms.size() - kNamesShown) + " more";
+    return line;
+}
+
+void print_plan(Session& s, const nlohmann::json& answer, bool applied) {
     const auto& plan = field(answer, "plan");
+    const auto& services = field(answer, "services_changed");
+    const bool services_changed = services.is_array() && !services.empty();
     if (plan.empty()) {
-        s.out() << "no changes: the site matches what the agents report\n";
+        if (services_changed)
+            s.out() << "VMs unchanged; " << services_line(services, applied) << "\n";
+        else
+            s.out() << "no changes: the site matches what the agents report\n";
         return;
     }
     std::string text_plan = text(field(answer, "text"));
     s.out() << text_plan;
     if (!text_plan.empty() && text_plan.back() != '\n') s.out() << "\n";
+    if (services_changed) s.out() << services_line(services, applied) << "\n";
 }
 
 int site_plan(Session& s, const SiteOptions& o, bool apply) {
@@ -68,7 +87,7 @@ int site_plan(Session& s, const SiteOptions& o, bool apply) {
     auto r = s.api().post(apply ? "/api/v1/site/apply" : "/api/v1/site/diff", body);
     if (!r) return plan_failed(s, o, r.error());
     if (s.json()) return s.print_json(r.json());
-    print_plan(s, r.json());
+    print_plan(s, r.json(), apply);
     if (apply && !field(r.json(), "plan").empty()) {
         auto steps = field(r.json(), "plan").size();
         s.err() << "apply " << text(field(r.json(), "apply")) << " queued: " << steps

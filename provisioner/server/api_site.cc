@@ -109,7 +109,9 @@ json plan_json(const reconcile::Plan& plan) {
 Response site_diff(ApiContext& ctx, const Request& req) {
     Planned p = plan_from_body(ctx, req);
     if (p.refused) return std::move(*p.refused);
-    return json_response(req, status::ok, plan_json(p.plan));
+    json out = plan_json(p.plan);
+    out["services_changed"] = ctx.services.changes(p.site);
+    return json_response(req, status::ok, out);
 }
 
 Response site_apply(ApiContext& ctx, const Request& req) {
@@ -119,7 +121,7 @@ Response site_apply(ApiContext& ctx, const Request& req) {
     if (!id) return error_response(req, status::conflict, "conflict", id.status().message());
     mark_used(ctx, p);
     // The services follow the applied file; kept on disk so that a restart still knows them.
-    ctx.services.set_site(p.site);
+    const std::vector<std::string> services_changed = ctx.services.set_site(p.site);
     if (imaging::Status s = pxe::write_file_atomically(ctx.config.state_dir / "site.xml", p.xml,
                                                        std::filesystem::perms(0600));
         !s.is_ok())
@@ -128,6 +130,7 @@ Response site_apply(ApiContext& ctx, const Request& req) {
                                                                 s.message()));
     json out = plan_json(p.plan);
     out["apply"] = *id;
+    out["services_changed"] = services_changed;
     return json_response(req, status::accepted, out);
 }
 
@@ -274,7 +277,7 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host, const 
     const auto hot = hot_templates(*catalog, ctx.store.now(), ctx.config.template_cool_down);
     json templates = hot_templates_json(
         hot, [&](const Template& t) { return ctx.orchestrator.template_delta(t); },
-        ctx.config.template_cool_down);
+        ctx.config.template_cool_down, ctx.orchestrator.pubkey_pem());
     return json_response(req, status::ok, {{"actions", actions}, {"templates", templates}});
 }
 

@@ -56,11 +56,13 @@ std::vector<Template> hot_templates(const std::vector<Template>& catalog, Timest
     return out;
 }
 
-nlohmann::json hot_templates_json(const std::vector<Template>& hot,
-                                  const std::function<std::string(const Template&)>& delta,
-                                  std::chrono::seconds cool_down) {
+nlohmann::json hot_templates_json(
+    const std::vector<Template>& hot,
+    const std::function<std::optional<std::string>(const Template&)>& delta,
+    std::chrono::seconds cool_down, const std::string& pubkey_pem) {
     nlohmann::json list = nlohmann::json::array();
-    for (const Template& t : hot)
+    for (const Template& t : hot) {
+        const std::optional<std::string> served = delta(t);
         list.push_back(
             {{"template", t.ref()},
              {"size", t.size},
@@ -68,8 +70,9 @@ nlohmann::json hot_templates_json(const std::vector<Template>& hot,
              {"format", t.format},
              {"labels", t.labels},
              {"backing", t.backing.empty() ? nlohmann::json() : nlohmann::json(t.backing)},
-             {"delta", delta(t)}});
-    return {{"hot", list}, {"cool_down", cool_down.count()}};
+             {"delta", served ? nlohmann::json(*served) : nlohmann::json()}});
+    }
+    return {{"hot", list}, {"cool_down", cool_down.count()}, {"pubkey", pubkey_pem}};
 }
 
 }  // namespace provisioner::server

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,10 +22,14 @@ std::vector<Template> hot_templates(const std::vector<Template>& catalog, Timest
                                     std::chrono::seconds cool_down);
 
 // {"hot": [{"template": "name@version", "size", "sha256", "format", "labels",
-// "backing": "name@version"|null, "delta": delta(t)}], "cool_down": seconds}: the "templates"
-// of the answer to POST /api/v1/agent/vms.
-nlohmann::json hot_templates_json(const std::vector<Template>& hot,
-                                  const std::function<std::string(const Template&)>& delta,
-                                  std::chrono::seconds cool_down);
+// "backing": "name@version"|null, "delta": delta(t)|null}], "cool_down": seconds,
+// "pubkey": pubkey_pem}: the "templates" of the answer to POST /api/v1/agent/vms. delta(t) is
+// nullopt while t's delta server does not listen yet (t is still listed: hot, so kept by the
+// hosts, but not pre-copied yet). pubkey_pem is the server's image signing key, which the
+// agents check pre-copies against.
+nlohmann::json hot_templates_json(
+    const std::vector<Template>& hot,
+    const std::function<std::optional<std::string>(const Template&)>& delta,
+    std::chrono::seconds cool_down, const std::string& pubkey_pem);
 
 }  // namespace provisioner::server

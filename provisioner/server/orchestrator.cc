@@ -28,6 +28,15 @@ constexpr auto kStopGrace = std::chrono::seconds(5);
 constexpr auto kProgressFlush = std::chrono::seconds(5);
 constexpr int kTemplatePortOffset = 2000;  // template servers from delta_port + this
 
+// `imaging serve` listens once its signature cache is ready: a connect says it is.
+bool accepts_connections(std::uint16_t port) {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::socket socket(ioc);
+    boost::system::error_code ec;
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+    return !ec;
+}
+
 std::string describe_bytes(std::uint64_t bytes) {
     std::ostringstream out;
     out.precision(1);
@@ -46,6 +55,7 @@ struct Orchestrator::Sender {
     SteadyClock::time_point restart_at{};
     int quick_failures = 0;
     std::string last_exit;
+    bool listening = false;  // a template's delta server: accepted a connection since it started
 };
 
 struct Orchestrator::Target {
@@ -99,9 +109,12 @@ std::uint16_t Orchestrator::delta_port(DeltaSource source) const {
     return std::uint16_t(config_.delta_port + offset + source.id % 1000);
 }
 
-std::string Orchestrator::template_delta(const Template& t) const {
-    return server_host() + ":" +
-           std::to_string(delta_port({DeltaSource::Kind::template_image, t.id}));
+std::optional<std::string> Orchestrator::template_delta(const Template& t) {
+    const DeltaSource source{DeltaSource::Kind::template_image, t.id};
+    std::lock_guard lock(mu_);
+    auto it = delta_servers_.find(source);
+    if (it == delta_servers_.end() || !it->second->listening) return std::nullopt;
+    return server_host() + ":" + std::to_string(delta_port(source));
 }
 
 std::string Orchestrator::server_host() const {
@@ -188,12 +201,7 @@ bool Orchestrator::delta_ready_locked(ImageId image) {
     const DeltaSource source{DeltaSource::Kind::image, image};
     auto it = delta_servers_.find(source);
     if (it == delta_servers_.end() || !it->second->pid) return false;
-    // `imaging serve` listens once its signature cache is ready: a connect says it is.
-    boost::asio::io_context ioc;
-    boost::asio::ip::tcp::socket socket(ioc);
-    boost::system::error_code ec;
-    socket.connect({boost::asio::ip::make_address("127.0.0.1"), delta_port(source)}, ec);
-    return !ec;
+    return accepts_connections(delta_port(source));
 }
 
 json Orchestrator::job_locked(const Active& a, const Host& host) {
@@ -568,7 +576,14 @@ void Orchestrator::tick_template_servers_locked(SteadyClock::time_point now) {
             stop_sender_locked(*it->second, now);
             it = delta_servers_.erase(it);
         } else {
-            tick_sender_locked(*it->second, nullptr);
+            Sender& server = *it->second;
+            tick_sender_locked(server, nullptr);
+            // Checked here, on the process thread, so that the agents' reports never wait
+            // for a connect; at most one tick late.
+            if (!server.pid)
+                server.listening = false;
+            else if (!server.listening)
+                server.listening = accepts_connections(delta_port(it->first));
             ++it;
         }
     }

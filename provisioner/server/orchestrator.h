@@ -56,8 +56,12 @@ class Orchestrator {
     // The .torrent of a torrent deployment, once made.
     std::optional<std::string> torrent(DeploymentId deployment);
 
-    // "ADDR:PORT" of the delta server for template t's packed image, which runs while t is hot.
-    std::string template_delta(const Template& t) const;
+    // "ADDR:PORT" of the delta server for template t's packed image, which runs while t is hot;
+    // nullopt until tick() has seen it accept a connection (after its start or a restart),
+    // so that an agent is never sent to a server that does not listen yet.
+    std::optional<std::string> template_delta(const Template& t);
+    // The server's image signing key (PEM), as every job carries it.
+    const std::string& pubkey_pem() const { return pubkey_pem_; }
 
     // The process side; see above. Call every ~200 ms.
     void tick();

@@ -24,12 +24,48 @@ Result<ServiceState> parse_guest_state(const std::string& text) {
                              "\" (expected vm_ready, container_ready, service_available or failed)");
 }
 
-void ServiceBoard::set_site(const site::Site& site) {
-    std::map<std::string, std::vector<site::Service>> desired;
+namespace {
+
+bool same_services(const std::vector<site::Service>& a, const std::vector<site::Service>& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [](const site::Service& x, const site::Service& y) {
+                          return x.package == y.package && x.parameters == y.parameters;
+                      });
+}
+
+}  // namespace
+
+ServiceBoard::Desired ServiceBoard::desired_of(const site::Site& site) {
+    Desired desired;
     for (const site::Vm& vm : site.vms)
         if (!vm.services.empty()) desired.emplace(vm.name, vm.services);
+    return desired;
+}
+
+std::vector<std::string> ServiceBoard::differences(const Desired& from, const Desired& to) {
+    std::vector<std::string> changed;
+    for (const auto& [vm, services] : from) {
+        auto now = to.find(vm);
+        if (now == to.end() || !same_services(services, now->second)) changed.push_back(vm);
+    }
+    for (const auto& [vm, services] : to)
+        if (!from.contains(vm)) changed.push_back(vm);
+    std::sort(changed.begin(), changed.end());
+    return changed;
+}
+
+std::vector<std::string> ServiceBoard::changes(const site::Site& site) const {
+    Desired next = desired_of(site);
     std::lock_guard lock(mu_);
-    desired_ = std::move(desired);
+    return differences(desired_, next);
+}
+
+std::vector<std::string> ServiceBoard::set_site(const site::Site& site) {
+    Desired next = desired_of(site);
+    std::lock_guard lock(mu_);
+    auto changed = differences(desired_, next);
+    desired_ = std::move(next);
+    return changed;
 }
 
 std::vector<site::Service> ServiceBoard::report(const std::string& vm, const std::string& address,

@@ -47,8 +47,12 @@ class ServiceBoard {
     // (3 of the guests' 30 s intervals).
     explicit ServiceBoard(Timestamp stale_after = 90'000) : stale_after_(stale_after) {}
 
-    // The desired services become the site's (VMs without services are dropped).
-    void set_site(const site::Site& site);
+    // The VMs whose services site would change, by name: services added, removed, or a
+    // package or parameter that differs (where the file says it does not count).
+    std::vector<std::string> changes(const site::Site& site) const;
+    // The desired services become the site's (VMs without services are dropped). Returns the
+    // VMs whose services changed, as changes() says.
+    std::vector<std::string> set_site(const site::Site& site);
 
     // Records a guest's report of vm; the VM's desired services (empty when the site has none
     // for it: the guest then has nothing to do).
@@ -65,9 +69,13 @@ class ServiceBoard {
         Timestamp at = 0;
     };
 
+    using Desired = std::map<std::string, std::vector<site::Service>>;  // by VM
+    static Desired desired_of(const site::Site& site);
+    static std::vector<std::string> differences(const Desired& from, const Desired& to);
+
     const Timestamp stale_after_;
     mutable std::mutex mu_;
-    std::map<std::string, std::vector<site::Service>> desired_;
+    Desired desired_;
     std::map<std::string, GuestReport> reports_;
 };
 

@@ -13,11 +13,14 @@
 # where it was. libvirt's state, as the agents report it, is checked after each apply. Last, a
 # VM with a service: its guest agent (in a namespace standing in for the VM) gets the service's
 # parameters, installs a real .deb with dpkg and reports SO-MVDS's states up to "service
-# available", and a package that cannot install shows as failed. Then SO-MVDS's hot templates:
+# available"; an apply that changes only services says so, and a package that cannot install
+# shows as failed. Then SO-MVDS's hot templates:
 # web@2 (web@1 with a few blocks changed) is added while a VM is created on web@1, so it is hot,
 # and both hosts' agents pre-copy it by the delta transport on the basis of their web@1 before
-# any VM needs it; a template nobody uses (scratch@1, in host 1's store) is disposed of after
-# the cool-down (10 s here).
+# any VM needs it, at the first attempt (the hot list names a delta server only once it
+# listens; host 1's agent pins the server's key with --pubkey, host 2's checks against the key
+# the server sends with its hot list); a template nobody uses (scratch@1, in host 1's
+# store) is disposed of after the cool-down (10 s here).
 set -euo pipefail
 source "$(dirname "$0")/lib/rack.sh"
 rack_require qemu-img
@@ -54,10 +57,13 @@ for i in 1 2; do
             --version 1 "$RACK_DIR/scratch.raw" >/dev/null || rack_fail "host 1: template add failed"
         scratch_at=$(date +%s)
     fi
+    # Host 1 pins the server's key; host 2 takes the one the server sends with its hot list.
+    pubkey=()
+    [ "$i" = 1 ] && pubkey=(--pubkey "$PV_STATE/site.pub")
     rack_bg "$i" "dom0-$i" "$PV_BIN/provisioner-agent" dom0 --cmdline "$RACK_DIR/h$i.cmdline" \
         --libvirt test:///default --templates "$RACK_DIR/tpl$i" --disks "$RACK_DIR/disks$i" \
         --interval 0.3 --reserved-vcpus 0 --reserved-memory-mib 0 \
-        --pubkey "$PV_STATE/site.pub" --dispose-interval 1
+        "${pubkey[@]}" --dispose-interval 1
 done
 [ "$(pv_cli --json host list | jq -r '[.hosts[].state] | unique | join(",")')" = ready ] ||
     rack_fail "hosts are not ready: $(pv_cli host list)"
@@ -195,7 +201,7 @@ pv_cli site status
 pv_cli --json site status | jq -r '.applies[0].steps[1].error' | grep -q 'receiving VM db1: .*; the VM is started again on h1$' ||
     rack_fail "the failed receive says: $(pv_cli --json site status | jq -r '.applies[0].steps[1].error')"
 expect_vms "db1 2 1024 h1"
-[ -z "$(ls -A "$RACK_DIR/disks2" | grep -v '^vms.json$')" ] || rack_fail "h2 kept: $(ls "$RACK_DIR/disks2")"
+[ -z "$(ls -A "$RACK_DIR/disks2" | grep -vx 'vms.json\|site.pub')" ] || rack_fail "h2 kept: $(ls "$RACK_DIR/disks2")"
 [ -z "$(ls -A "$PV_STATE/moves" 2>/dev/null)" ] || rack_fail "the server kept the disk: $(ls "$PV_STATE/moves")"
 [ "$(pv_cli --json site diff "$RACK_DIR/v3.xml" | jq '.plan | length')" = 0 ] ||
     rack_fail "after the rollback, the moved site plans: $(pv_cli site diff "$RACK_DIR/v3.xml")"
@@ -284,7 +290,9 @@ rack_server curl -s -o /dev/null -w '%{http_code}' -X POST "$PV_URL/api/v1/guest
     -d '{"vm":"db1","services":[]}' >"$RACK_DIR/forged.code" || true
 [ "$(cat "$RACK_DIR/forged.code")" = 401 ] || rack_fail "svc1's token on db1's report: $(cat "$RACK_DIR/forged.code")"
 services_site '<SERVICE package="absent-pkg"/>' >"$RACK_DIR/v6.xml"
-apply "$RACK_DIR/v6.xml"
+apply "$RACK_DIR/v6.xml" | tee "$RACK_DIR/v6.out"
+grep -qx 'VMs unchanged; services updated for 1 VM: svc1' "$RACK_DIR/v6.out" ||
+    rack_fail "an apply of services only says: $(cat "$RACK_DIR/v6.out")"
 for _ in $(seq 150); do
     [ "$(service_of svc1 absent-pkg state)" = failed ] && break
     sleep 0.2
@@ -352,5 +360,16 @@ for i in 1 2; do
         rack_fail "host $i's web@2 differs from the catalog's"
 done
 if grep -q 'fetching template web@2' "$RACK_DIR"/dom0-{1,2}.err; then rack_fail "web@2 was fetched whole"; fi
+# web@2 is listed with its delta server's address only once that server listens: no first
+# attempt that finds nothing there and waits to try again.
+if grep -q 'web@2.*trying again later' "$RACK_DIR"/dom0-{1,2}.err; then
+    rack_fail "a pre-copy of web@2 failed: $(grep 'trying again later' "$RACK_DIR"/dom0-{1,2}.err)"
+fi
+# Host 2 (no --pubkey) checked its pre-copy against the key the server sent, kept beside vms.json.
+cmp -s "$RACK_DIR/disks2/site.pub" "$PV_STATE/site.pub" ||
+    rack_fail "host 2 kept no copy of the server's key: $(grep 'signing key' "$RACK_DIR/dom0-2.err")"
+grep -q "signing key is kept in $RACK_DIR/disks2/site.pub" "$RACK_DIR/dom0-2.err" ||
+    rack_fail "host 2 did not log where it keeps the server's key"
+[ ! -e "$RACK_DIR/disks1/site.pub" ] || rack_fail "host 1 (--pubkey) wrote the server's key"
 
 echo "PASS: templates added, resolved and fetched; site applied, edited, re-applied, recalled, a VM moved through the agents' libvirt, a service installed by a guest agent, and a hot template pre-copied by delta to both hosts while a cold one was disposed of"

@@ -615,3 +615,34 @@ TEST_CASE("agent dom0: a move_receive that cannot complete leaves nothing behind
     CHECK(answers.back().second["error"].get<std::string>().find("transfer is missing") !=
           std::string::npos);
 }
+
+TEST_CASE("agent dom0: vms.json is saved whole, read back on open, unchanged by a failed save") {
+    testutil::TempDir tmp;
+    auto opened = VmRegistry::open(tmp / "disks");
+    REQUIRE(opened.is_ok());
+    auto& registry = **opened;
+    ManagedVm web{"label=web", registry.disk_path("web1"), 4, 2048};
+    REQUIRE(registry.put("web1", web).is_ok());
+    REQUIRE(registry.put("db1", {"debian@12", registry.disk_path("db1")}).is_ok());
+    REQUIRE(registry.erase("db1").is_ok());
+    std::vector<std::string> files;
+    for (const auto& e : fs::directory_iterator(tmp / "disks"))
+        files.push_back(e.path().filename().string());
+    CHECK(files == std::vector<std::string>{"vms.json"});  // no partial file beside it
+
+    auto again = VmRegistry::open(tmp / "disks");
+    REQUIRE(again.is_ok());
+    REQUIRE((*again)->vms().size() == 1);
+    const ManagedVm* read = (*again)->find("web1");
+    REQUIRE(read);
+    CHECK(read->template_ref == "label=web");
+    CHECK(read->disk == web.disk);
+    CHECK(read->pending_vcpus == 4);
+    CHECK(read->pending_memory_mib == 2048);
+
+    fs::remove_all(tmp / "disks");  // nowhere to write: the registry keeps what it had
+    Status failed = registry.put("db2", {"debian@12", registry.disk_path("db2")});
+    CHECK(failed.code() == Code::storage);
+    CHECK_FALSE(registry.find("db2"));
+    CHECK(registry.find("web1"));
+}

@@ -81,6 +81,11 @@ HotTemplate hot(const std::string& name, const std::string& version, const std::
     return t;
 }
 
+// A hot list with a cool-down of ten minutes.
+HotTemplates hot_list(std::vector<HotTemplate> hot, std::string pubkey_pem = "") {
+    return {std::move(hot), std::chrono::seconds(600), std::move(pubkey_pem)};
+}
+
 struct Fixture {
     testutil::TempDir tmp;
     std::unique_ptr<vmhost::ProcessRunner> runner = vmhost::make_process_runner();
@@ -89,15 +94,18 @@ struct Fixture {
     std::vector<std::string> lines;
     std::unique_ptr<TemplateWorker> worker;
 
-    Fixture() {
+    // pinned: the worker has a --pubkey (TMP/site.pub); else it keeps the hot list's key in
+    // TMP/disks/site.pub.
+    explicit Fixture(bool pinned = true) {
         vmhost::TemplateStoreOptions options;
         options.runner = runner.get();
         auto s = vmhost::TemplateStore::open(tmp / "templates", options);
         REQUIRE_MESSAGE(s.is_ok(), s.status().message());
         store = std::move(*s);
-        fs::create_directories(tmp / "pub");
+        fs::create_directories(tmp / "disks");
         TemplateWorkerOptions w;
-        w.tools = {"imaging", (tmp / "site.pub").string(), &imaging, runner.get()};
+        w.tools = {"imaging", pinned ? (tmp / "site.pub").string() : "", &imaging, runner.get()};
+        w.received_key_file = tmp / "disks/site.pub";
         w.retry_min = std::chrono::milliseconds(60'000);
         w.log = [this](const std::string& line) { lines.push_back(line); };
         worker = std::make_unique<TemplateWorker>(*store, w);
@@ -147,6 +155,26 @@ TEST_CASE("agent templates: the hot list as the server answers it") {
     bad["hot"][0].erase("sha256");
     CHECK_FALSE(parse_hot_templates(bad).is_ok());
     CHECK_FALSE(parse_hot_templates(json{{"hot", json::array()}}).is_ok());  // no cool_down
+
+    json unserved = answer;  // web@2's server does not listen yet: listed, no address
+    unserved["hot"][1]["delta"] = nullptr;
+    auto waiting = parse_hot_templates(unserved);
+    REQUIRE(waiting.is_ok());
+    CHECK(waiting->hot[1].delta.empty());
+    unserved["hot"][1].erase("delta");
+    CHECK_FALSE(parse_hot_templates(unserved).is_ok());
+
+    CHECK(parsed->pubkey_pem.empty());  // an answer without the server's key
+    const std::string pem =
+        "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n";
+    json keyed = answer;
+    keyed["pubkey"] = pem;
+    CHECK(parse_hot_templates(keyed)->pubkey_pem == pem);
+    for (const json& wrong : {json(42), json("not a key"), json("-----BEGIN PRIVATE KEY-----\n")}) {
+        keyed["pubkey"] = wrong;
+        CHECK(parse_hot_templates(keyed).status().message().find("not a PEM public key") !=
+              std::string::npos);
+    }
 }
 
 TEST_CASE("agent templates: the basis is the newest older version of the name, same format") {
@@ -188,7 +216,7 @@ TEST_CASE("agent templates: pre-copy starts from the older version, and lands in
     f.add_raw("web", "1", "version one bytes");
     const std::string v2 = "version two bytes, longer";
     f.imaging.served["10.0.0.1:9002"] = v2;
-    f.worker->update({{hot("web", "2", v2, "10.0.0.1:9002")}, std::chrono::seconds(600)});
+    f.worker->update(hot_list({hot("web", "2", v2, "10.0.0.1:9002")}));
     CHECK(f.worker->precopy_next());
     REQUIRE(f.imaging.runs.size() == 1);
     CHECK(f.imaging.held_before[0] == "version one bytes");  // the basis, copied to the output
@@ -210,7 +238,7 @@ TEST_CASE("agent templates: a file whose SHA-256 does not match is refused and t
     Fixture f;
     HotTemplate t = hot("web", "2", "the right bytes", "10.0.0.1:9002");
     f.imaging.served["10.0.0.1:9002"] = "the wrong bytes";
-    f.worker->update({{t}, std::chrono::seconds(600)});
+    f.worker->update(hot_list({t}));
     CHECK(f.worker->precopy_next());
     CHECK_FALSE(f.holds("web@2"));
     CHECK_FALSE(fs::exists(f.tmp / "templates/.precopy/web@2.raw"));
@@ -226,8 +254,7 @@ TEST_CASE("agent templates: backing first; a create waits for the pre-copy in fl
     HotTemplate child = hot("app", "1", "app", "10.0.0.1:9003");
     child.backing = "base@1";
     const std::string base_bytes = "base bytes";
-    f.worker->update(
-        {{child, hot("base", "1", base_bytes, "10.0.0.1:9001")}, std::chrono::seconds(600)});
+    f.worker->update(hot_list({child, hot("base", "1", base_bytes, "10.0.0.1:9001")}));
     f.imaging.served["10.0.0.1:9001"] = base_bytes;
     CHECK(f.worker->precopy_next());  // base@1, though listed second: app@1 needs it first
     CHECK(f.holds("base@1"));
@@ -237,9 +264,8 @@ TEST_CASE("agent templates: backing first; a create waits for the pre-copy in fl
     // While solo@1 is received, a create on it, or on a template over it, waits; others not.
     HotTemplate top = hot("top", "1", "top", "10.0.0.1:9005");
     top.backing = "solo@1";
-    f.worker->update({{hot("base", "1", base_bytes, "10.0.0.1:9001"),
-                       hot("solo", "1", "solo", "10.0.0.1:9004"), top},
-                      std::chrono::seconds(600)});
+    f.worker->update(hot_list({hot("base", "1", base_bytes, "10.0.0.1:9001"),
+                               hot("solo", "1", "solo", "10.0.0.1:9004"), top}));
     std::promise<void> started, release;
     auto released = release.get_future().share();
     f.imaging.during = [&] {
@@ -289,7 +315,7 @@ TEST_CASE("agent templates: disposal spares the hot list and waits for the first
     TemplateWorker worker(*f.store, w);
     CHECK(worker.dispose()->empty());  // no hot list yet: nothing known of the cool-down
     CHECK(f.holds("old@1"));
-    worker.update({{hot("hot", "1", "hot", "x:1")}, std::chrono::seconds(600)});
+    worker.update(hot_list({hot("hot", "1", "hot", "x:1")}));
     auto removed = worker.dispose();
     REQUIRE(removed.is_ok());
     REQUIRE(removed->size() == 1);
@@ -297,4 +323,103 @@ TEST_CASE("agent templates: disposal spares the hot list and waits for the first
     CHECK_FALSE(f.holds("old@1"));
     CHECK(f.holds("hot@1"));
     CHECK(f.lines.back().find("disposed of cold template old@1") != std::string::npos);
+}
+
+TEST_CASE("agent templates: without --pubkey the hot list's key is kept and pre-copy uses it") {
+    if (!have_qemu_img()) return;
+    Fixture f(false);
+    const fs::path kept = f.tmp / "disks/site.pub";
+    const std::string v1 = "version one", key1 = "-----BEGIN PUBLIC KEY-----\none\n";
+    f.imaging.served["10.0.0.1:9001"] = v1;
+    HotTemplates list = hot_list({hot("web", "1", v1, "10.0.0.1:9001")});
+    f.worker->update(list);
+    CHECK_FALSE(f.worker->precopy_next());  // no key yet: nothing to check a copy against
+    CHECK(f.imaging.runs.empty());
+    CHECK_FALSE(fs::exists(kept));
+
+    list.pubkey_pem = key1;
+    f.worker->update(list);
+    CHECK(read(kept) == key1);
+    CHECK(f.lines.back() == "the server's signing key is kept in " + kept.string());
+    CHECK(f.worker->precopy_next());
+    REQUIRE(f.imaging.runs.size() == 1);
+    CHECK(f.imaging.runs[0][8] == "--pubkey");
+    CHECK(f.imaging.runs[0][9] == kept.string());
+    CHECK(f.holds("web@1"));
+
+    // The same key again is not written again; a new one replaces it whole.
+    const auto lines = f.lines.size();
+    f.worker->update(list);
+    CHECK(f.lines.size() == lines);
+    list.pubkey_pem = "-----BEGIN PUBLIC KEY-----\ntwo\n";
+    f.worker->update(list);
+    CHECK(read(kept) == list.pubkey_pem);
+    CHECK(f.lines.back().find("changed") != std::string::npos);
+    for (const auto& entry : fs::directory_iterator(f.tmp / "disks"))
+        CHECK(entry.path().filename() == "site.pub");  // no partial file left beside it
+}
+
+TEST_CASE("agent templates: a key that cannot be kept is logged once and no pre-copy starts") {
+    if (!have_qemu_img()) return;
+    Fixture f(false);
+    fs::remove_all(f.tmp / "disks");  // the key's directory is gone
+    const std::string v1 = "version one";
+    f.imaging.served["10.0.0.1:9001"] = v1;
+    HotTemplates list =
+        hot_list({hot("web", "1", v1, "10.0.0.1:9001")}, "-----BEGIN PUBLIC KEY-----\none\n");
+    f.worker->update(list);
+    f.worker->update(list);
+    REQUIRE(f.lines.size() == 1);
+    CHECK(f.lines[0].find("keeping the server's signing key") != std::string::npos);
+    CHECK_FALSE(f.worker->precopy_next());
+    fs::create_directories(f.tmp / "disks");  // back: the next hot list keeps it
+    f.worker->update(list);
+    CHECK(fs::exists(f.tmp / "disks/site.pub"));
+    CHECK(f.worker->precopy_next());
+}
+
+TEST_CASE("agent templates: a key pinned by --pubkey wins over the hot list's") {
+    if (!have_qemu_img()) return;
+    Fixture f;  // pinned: TMP/site.pub
+    const std::string v1 = "version one";
+    f.imaging.served["10.0.0.1:9001"] = v1;
+    f.worker->update(
+        hot_list({hot("web", "1", v1, "10.0.0.1:9001")}, "-----BEGIN PUBLIC KEY-----\nother\n"));
+    CHECK_FALSE(fs::exists(f.tmp / "disks/site.pub"));
+    CHECK(f.worker->precopy_next());
+    REQUIRE(f.imaging.runs.size() == 1);
+    CHECK(f.imaging.runs[0][8] == "--pubkey");
+    CHECK(f.imaging.runs[0][9] == (f.tmp / "site.pub").string());
+}
+
+TEST_CASE("agent templates: a hot template whose server does not listen yet waits, and stays") {
+    if (!have_qemu_img()) return;
+    Fixture f;
+    std::int64_t now = 1'000'000;
+    vmhost::TemplateStoreOptions options;
+    options.runner = f.runner.get();
+    options.clock = [&now] { return now; };
+    auto later = vmhost::TemplateStore::open(f.tmp / "templates", options);
+    REQUIRE(later.is_ok());
+    f.store = std::move(*later);
+    TemplateWorkerOptions w;
+    w.tools = {"imaging", (f.tmp / "site.pub").string(), &f.imaging, f.runner.get()};
+    TemplateWorker worker(*f.store, w);
+    f.add_raw("old", "1", "old");
+    now += 3600;  // an hour old, past a cool-down of ten minutes
+    const std::string v1 = "version one";
+    HotTemplate waiting = hot("web", "1", v1, "");
+    worker.update(hot_list({waiting, hot("old", "1", "old", "")}));
+    CHECK_FALSE(worker.precopy_next());  // nowhere to copy web@1 from yet
+    CHECK(f.imaging.runs.empty());
+    auto removed = worker.dispose();  // old@1 is listed without a server: hot all the same
+    REQUIRE(removed.is_ok());
+    CHECK(removed->empty());
+    CHECK(f.holds("old@1"));
+
+    f.imaging.served["10.0.0.1:9001"] = v1;
+    waiting.delta = "10.0.0.1:9001";  // the next answer: its server listens now
+    worker.update(hot_list({waiting}));
+    CHECK(worker.precopy_next());
+    CHECK(f.holds("web@1"));
 }

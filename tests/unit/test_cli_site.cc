@@ -51,6 +51,34 @@ TEST_CASE("cli: site apply sends the file and prints the plan; --dry-run only di
     r = run_cli(server, {"site", "diff", "-"}, false, xml);
     CHECK(r.out == "no changes: the site matches what the agents report\n");
 
+    // Only services change: said so, for apply and for diff, and --json passes the answer on.
+    json services_only = {{"plan", json::array()},
+                          {"text", ""},
+                          {"apply", 5},
+                          {"services_changed", {"svc1", "svc2"}}};
+    server.responses.push_back(json_response(202, services_only));
+    r = run_cli(server, {"site", "apply", "-"}, false, xml);
+    CHECK(r.status == 0);
+    CHECK(r.out == "VMs unchanged; services updated for 2 VMs: svc1, svc2\n");
+    CHECK(r.err.empty());  // no apply to follow
+    server.responses.push_back(json_response(200, services_only));
+    r = run_cli(server, {"site", "diff", "-"}, false, xml);
+    CHECK(r.out == "VMs unchanged; services change for 2 VMs: svc1, svc2\n");
+    server.responses.push_back(json_response(202, services_only));
+    r = run_cli(server, {"--json", "site", "apply", "-"}, false, xml);
+    CHECK(json::parse(r.out)["services_changed"] == json{"svc1", "svc2"});
+    // With steps too: the plan, then the services; a long list is cut short.
+    json both = plan_answer();
+    both["apply"] = 6;
+    both["services_changed"] = json::array();
+    for (int i = 1; i <= 10; ++i) both["services_changed"].push_back("vm" + std::to_string(i));
+    server.responses.push_back(json_response(202, both));
+    r = run_cli(server, {"site", "apply", "-"}, false, xml);
+    CHECK(r.out ==
+          "create web1 on h1 (2 vcpus, 1024 MiB, debian): pinned\n"
+          "services updated for 10 VMs: vm1, vm2, vm3, vm4, vm5, vm6, vm7, vm8 and 2 more\n");
+    CHECK(r.err.find("apply 6 queued: 1 step") != std::string::npos);
+
     r = run_cli(server, {"site", "diff", "/nonexistent/site.xml"});
     CHECK(r.status == 1);
     CHECK(r.err == "provisioner: error: cannot read /nonexistent/site.xml\n");

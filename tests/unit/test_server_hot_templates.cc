@@ -6,6 +6,10 @@
 
 #include <algorithm>
 #include <csignal>
+#include <utility>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include "hot_templates.h"
 #include "template_image.h"
@@ -81,9 +85,14 @@ TEST_CASE("hot templates: the agents' JSON") {
     std::vector<Template> hot = {entry(1, "base", "1"), entry(2, "app", "2", 5, "base@1")};
     hot[1].labels = {"web"};
     auto j = hot_templates_json(
-        hot, [](const Template& t) { return "10.0.0.1:" + std::to_string(9000 + t.id); },
-        std::chrono::seconds(600));
+        hot,
+        [](const Template& t) -> std::optional<std::string> {
+            if (t.id == 2) return std::nullopt;  // its server does not listen yet
+            return "10.0.0.1:" + std::to_string(9000 + t.id);
+        },
+        std::chrono::seconds(600), "-----BEGIN PUBLIC KEY-----\nK\n-----END PUBLIC KEY-----\n");
     CHECK(j["cool_down"] == 600);
+    CHECK(j["pubkey"] == "-----BEGIN PUBLIC KEY-----\nK\n-----END PUBLIC KEY-----\n");
     REQUIRE(j["hot"].size() == 2);
     CHECK(j["hot"][0] == json{{"template", "base@1"},
                               {"size", 100},
@@ -93,6 +102,7 @@ TEST_CASE("hot templates: the agents' JSON") {
                               {"backing", nullptr},
                               {"delta", "10.0.0.1:9001"}});
     CHECK(j["hot"][1]["backing"] == "base@1");
+    CHECK(j["hot"][1]["delta"].is_null());
     CHECK(j["hot"][1]["labels"] == json{"web"});
 }
 
@@ -119,7 +129,10 @@ TEST_CASE("hot templates: packed on add, answered to the agents, served while ho
         CHECK(s.last_status == 200);
         return out;
     };
-    CHECK(report()["templates"] == json{{"hot", json::array()}, {"cool_down", 3600}});
+    // The key is the one every job carries (the fixture's "PEM"): an agent without --pubkey
+    // checks its pre-copies against it.
+    CHECK(report()["templates"] ==
+          json{{"hot", json::array()}, {"cool_down", 3600}, {"pubkey", "PEM"}});
     s.orchestrator->tick();
     CHECK(s.launcher.spawned.empty());
 
@@ -130,12 +143,26 @@ TEST_CASE("hot templates: packed on add, answered to the agents, served while ho
     REQUIRE(hot.size() == 2);  // debian@1 is used, debian@2 the newest of a hot name
     CHECK(hot[0]["template"] == "debian@1");
     CHECK(hot[1]["template"] == "debian@2");
-    CHECK(hot[1]["delta"] ==
-          "127.0.0.1:" + std::to_string(s.config.delta_port + 2000 +
-                                        s.store->find_template("debian", "2")->id % 1000));
+    CHECK(hot[1]["delta"].is_null());  // listed (hot), but no server yet to pre-copy from
 
     s.orchestrator->tick();
     REQUIRE(s.launcher.spawned.size() == 2);
+    // Started (the fake launcher's processes run nothing), but nothing listens: still none.
+    s.orchestrator->tick();
+    CHECK(report()["templates"]["hot"][1]["delta"].is_null());
+    // Something listens on debian@2's port (a free one: the delta ports are moved onto it).
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor listener(
+        ioc, {boost::asio::ip::make_address("127.0.0.1"), std::uint16_t(0)});
+    const auto debian2 = s.store->find_template("debian", "2")->id;
+    const std::uint16_t port = listener.local_endpoint().port();
+    REQUIRE(port > 3000);
+    s.config.delta_port = std::uint16_t(port - 2000 - debian2 % 1000);
+    CHECK(report()["templates"]["hot"][1]["delta"].is_null());  // until the next tick sees it
+    s.orchestrator->tick();
+    hot = report()["templates"]["hot"];
+    CHECK(hot[1]["delta"] == "127.0.0.1:" + std::to_string(port));
+
     auto serves = [&](const std::string& ref) {
         return std::any_of(s.launcher.spawned.begin(), s.launcher.spawned.end(), [&](auto& argv) {
             return argv.size() > 3 && argv[1] == "serve" &&

@@ -608,10 +608,59 @@ TEST_CASE("service board: a guest silent for longer than the stale time is unava
     CHECK(stale->summary == ServiceState::vm_unavailable);
     CHECK(stale->services[0].state == ServiceState::vm_unavailable);
     CHECK(stale->address == "10.0.0.5");
-    // A new site without web1's services forgets them.
+    // The same services on other lines are no change; a new site without web1's services
+    // forgets them.
+    auto moved = site::parse_site(std::string("\n\n") + kServiceSite);
+    REQUIRE(moved.ok());
+    CHECK(board.changes(moved.site).empty());
+    CHECK(board.set_site(moved.site).empty());
     parsed.site.vms[0].services.clear();
-    board.set_site(parsed.site);
+    CHECK(board.changes(parsed.site) == std::vector<std::string>{"web1"});
+    CHECK(board.set_site(parsed.site) == std::vector<std::string>{"web1"});
     CHECK_FALSE(board.view("web1", 2'000).has_value());
     CHECK(board.report("web1", "", {}, 2'000).empty());
     CHECK(parse_guest_state("vm_unavailable").status().code() == Code::invalid_argument);
+}
+
+TEST_CASE("server site: an apply that changes only services says so and replaces them") {
+    SiteServer s;
+    auto first = s.call_json(bhttp::verb::post, "/api/v1/site/apply", site_body(kServiceSite));
+    REQUIRE(s.last_status == 202);
+    CHECK(first["services_changed"] == json::array({"web1"}));
+    for (const char* host : {"h1", "h2"}) {
+        auto actions = s.report(host, json::array())["actions"];
+        REQUIRE(actions.size() == 1);
+        CHECK(s.answer(host, actions[0]) == 204);
+        s.report(host, json::array({reported(actions[0])}));
+    }
+    auto same = s.call_json(bhttp::verb::post, "/api/v1/site/diff", site_body(kServiceSite));
+    CHECK(same["plan"].empty());
+    CHECK(same["services_changed"].empty());
+
+    // Another parameter for web1's nginx, a service for web2; the VMs themselves as they were.
+    std::string edited = kServiceSite;
+    edited.replace(edited.find("8080"), 4, "8081");
+    edited.insert(edited.rfind("</VM>"), "<SERVICE package=\"redis\"/>\n");
+    auto diff = s.call_json(bhttp::verb::post, "/api/v1/site/diff", site_body(edited));
+    CHECK(diff["plan"].empty());
+    CHECK(diff["services_changed"] == json::array({"web1", "web2"}));
+    auto token = s.auth->guest_token("web1");
+    auto before = s.call_json(bhttp::verb::post, "/api/v1/guest/report",
+                              guest_body("web1", json::array()).dump(), token);
+    CHECK(before["services"][0]["parameters"][0]["value"] == "8080");  // a diff changes nothing
+
+    auto applied = s.call_json(bhttp::verb::post, "/api/v1/site/apply", site_body(edited));
+    REQUIRE(s.last_status == 202);
+    CHECK(applied["plan"].empty());
+    CHECK(applied["services_changed"] == json::array({"web1", "web2"}));
+    auto after = s.call_json(bhttp::verb::post, "/api/v1/guest/report",
+                             guest_body("web1", json::array()).dump(), token);
+    CHECK(after["services"][0]["parameters"][0]["value"] == "8081");
+
+    // The same file again changes nothing; one without services removes both VMs' services.
+    CHECK(
+        s.call_json(bhttp::verb::post, "/api/v1/site/apply", site_body(edited))["services_changed"]
+            .empty());
+    CHECK(s.call_json(bhttp::verb::post, "/api/v1/site/apply",
+                      site_body(kSite))["services_changed"] == json::array({"web1", "web2"}));
 }

@@ -28,7 +28,7 @@ struct HotTemplate {
     std::vector<std::string> labels;
     std::uint64_t size = 0;
     std::string sha256;  // hex, of the whole file
-    std::string delta;   // ADDR:PORT of the server's `imaging serve` for it
+    std::string delta;   // ADDR:PORT of the server's `imaging serve` for it; "" until it listens
 
     std::string id() const { return name + "@" + version; }
 };
@@ -36,9 +36,11 @@ struct HotTemplate {
 struct HotTemplates {
     std::vector<HotTemplate> hot;  // every backing before the templates on it
     std::chrono::seconds cool_down{0};
+    std::string pubkey_pem;  // the server's image signing key, "" when the answer has none
 };
 
-// The answer's "templates" object. invalid_argument naming the first bad entry.
+// The answer's "templates" object. invalid_argument naming the first bad entry, or a
+// "pubkey" that is not a PEM public key.
 Result<HotTemplates> parse_hot_templates(const nlohmann::json& templates);
 
 // The store's template a pre-copy of t starts from: the newest version of t's name older

@@ -1,5 +1,6 @@
 // The Dom0 agent's background template worker (SO-MVDS): it pre-copies the server's hot
-// templates the host's store lacks (template_precopy.h), backing first and one at a time, and
+// templates the host's store lacks (template_precopy.h), backing first and one at a time,
+// checked against the server's signing key (pinned, else the one the hot list carries), and
 // disposes of cold templates after the cool-down, every dispose_interval and once as soon as
 // the first hot list is known, never one in the current hot list or under a VM's disk.
 //
@@ -25,7 +26,13 @@
 namespace provisioner::agent {
 
 struct TemplateWorkerOptions {
-    PrecopyTools tools;  // pubkey_file empty: no pre-copy (disposal still runs)
+    // tools.pubkey_file: the key pinned by --pubkey, checked against whatever the server sends;
+    // empty: the key the hot list carries, kept in received_key_file.
+    PrecopyTools tools;
+    // Where the hot list's key is written (atomically, when it changes) when none is pinned;
+    // pre-copy starts once it is there. Empty: not kept, so no pre-copy without a pinned key
+    // (disposal still runs).
+    std::filesystem::path received_key_file;
     std::chrono::milliseconds dispose_interval{3'600'000};
     // After a failed pre-copy the template waits retry_min, doubling up to retry_max.
     std::chrono::milliseconds retry_min{5'000};
@@ -45,15 +52,16 @@ class TemplateWorker {
 
     // Starts the background thread.
     void start();
-    // The latest hot list.
+    // The latest hot list; its key (when none is pinned) is written to received_key_file
+    // first if it differs from the one kept.
     void update(HotTemplates hot);
     // The store, locked, with no pre-copy in flight of ref or of a template in its backing
     // chain (ref "": none waited for).
     std::unique_lock<std::mutex> lock_store(const std::string& ref = "");
 
-    // One pre-copy: the first hot template the store lacks whose backing it holds and which
-    // is not waiting after a failure. Returns whether it tried one (the thread's step; tests
-    // call it directly).
+    // One pre-copy: the first hot template the store lacks whose backing it holds, whose
+    // server listens (delta given) and which is not waiting after a failure; none before a
+    // key is known. Returns whether it tried one (the thread's step; tests call it directly).
     bool precopy_next();
     // Disposes of cold templates now (the thread's hourly step). Nothing before the first
     // hot list.
@@ -66,12 +74,17 @@ class TemplateWorker {
     };
     void run();
     bool blocks_locked(const std::string& ref) const;
+    void keep_received_key(const std::string& pem);
     void log(const std::string& line) const;
 
     vmhost::TemplateStore& store_;
     TemplateWorkerOptions options_;
     std::mutex store_mu_;  // the store; taken before mu_, never while waiting on cv_
-    std::mutex mu_;        // everything below
+    std::mutex key_mu_;    // the two below; taken before mu_, never with store_mu_
+    std::string kept_key_pem_;  // what received_key_file holds ("" before the first write)
+    std::string key_error_;     // the last failure to write it, logged once
+    std::mutex mu_;             // everything below
+    std::string key_file_;      // the key pre-copy checks against: pinned, else kept; "" none yet
     std::condition_variable cv_;
     bool have_hot_ = false;
     HotTemplates hot_;
