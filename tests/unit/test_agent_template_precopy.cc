@@ -117,6 +117,16 @@ struct Fixture {
         REQUIRE_MESSAGE(added.is_ok(), added.status().message());
     }
     bool holds(const std::string& id) { return store->resolve(id).is_ok(); }
+    // The store again, on a clock the test moves. f.worker keeps the first store: a test that
+    // reopens makes its own worker.
+    void reopen_store_with_clock(std::int64_t& now) {
+        vmhost::TemplateStoreOptions options;
+        options.runner = runner.get();
+        options.clock = [&now] { return now; };
+        auto later = vmhost::TemplateStore::open(tmp / "templates", options);
+        REQUIRE(later.is_ok());
+        store = std::move(*later);
+    }
 };
 
 }  // namespace
@@ -301,12 +311,7 @@ TEST_CASE("agent templates: disposal spares the hot list and waits for the first
     if (!have_qemu_img()) return;
     Fixture f;
     std::int64_t now = 1'000'000;
-    vmhost::TemplateStoreOptions options;
-    options.runner = f.runner.get();
-    options.clock = [&now] { return now; };
-    auto later = vmhost::TemplateStore::open(f.tmp / "templates", options);
-    REQUIRE(later.is_ok());
-    f.store = std::move(*later);
+    f.reopen_store_with_clock(now);
     f.add_raw("old", "1", "old");
     f.add_raw("hot", "1", "hot");
     now += 3600;  // both an hour old, past a cool-down of ten minutes
@@ -396,12 +401,7 @@ TEST_CASE("agent templates: a hot template whose server does not listen yet wait
     if (!have_qemu_img()) return;
     Fixture f;
     std::int64_t now = 1'000'000;
-    vmhost::TemplateStoreOptions options;
-    options.runner = f.runner.get();
-    options.clock = [&now] { return now; };
-    auto later = vmhost::TemplateStore::open(f.tmp / "templates", options);
-    REQUIRE(later.is_ok());
-    f.store = std::move(*later);
+    f.reopen_store_with_clock(now);
     TemplateWorkerOptions w;
     w.tools = {"imaging", (f.tmp / "site.pub").string(), &f.imaging, f.runner.get()};
     TemplateWorker worker(*f.store, w);
