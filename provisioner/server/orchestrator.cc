@@ -55,7 +55,7 @@ struct Orchestrator::Sender {
     SteadyClock::time_point restart_at{};
     int quick_failures = 0;
     std::string last_exit;
-    bool listening = false;  // a template's delta server: accepted a connection since it started
+    bool listening = false;  // a delta server: accepted a connection since it started
 };
 
 struct Orchestrator::Target {
@@ -200,8 +200,7 @@ Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Ho
 bool Orchestrator::delta_ready_locked(ImageId image) {
     const DeltaSource source{DeltaSource::Kind::image, image};
     auto it = delta_servers_.find(source);
-    if (it == delta_servers_.end() || !it->second->pid) return false;
-    return accepts_connections(delta_port(source));
+    return it != delta_servers_.end() && it->second->pid && it->second->listening;
 }
 
 json Orchestrator::job_locked(const Active& a, const Host& host) {
@@ -524,7 +523,7 @@ void Orchestrator::tick() {
             it = delta_servers_.erase(it);
             continue;
         }
-        tick_sender_locked(*it->second, nullptr);
+        tick_delta_server_locked(it->first, *it->second);
         ++it;
     }
     tick_template_servers_locked(now);
@@ -576,17 +575,20 @@ void Orchestrator::tick_template_servers_locked(SteadyClock::time_point now) {
             stop_sender_locked(*it->second, now);
             it = delta_servers_.erase(it);
         } else {
-            Sender& server = *it->second;
-            tick_sender_locked(server, nullptr);
-            // Checked here, on the process thread, so that the agents' reports never wait
-            // for a connect; at most one tick late.
-            if (!server.pid)
-                server.listening = false;
-            else if (!server.listening)
-                server.listening = accepts_connections(delta_port(it->first));
+            tick_delta_server_locked(it->first, *it->second);
             ++it;
         }
     }
+}
+
+// Whether it listens is checked here, on the process thread, so that the agents' hellos and
+// reports never wait for a connect; at most one tick late.
+void Orchestrator::tick_delta_server_locked(DeltaSource source, Sender& server) {
+    tick_sender_locked(server, nullptr);
+    if (!server.pid)
+        server.listening = false;
+    else if (!server.listening)
+        server.listening = accepts_connections(delta_port(source));
 }
 
 void Orchestrator::stop_all() {

@@ -89,6 +89,7 @@ class Orchestrator {
     void flush_progress_locked(Active& a, bool force);
     bool delta_ready_locked(ImageId image);
     void tick_template_servers_locked(std::chrono::steady_clock::time_point now);
+    void tick_delta_server_locked(DeltaSource source, Sender& server);
     void stop_sender_locked(Sender& s, std::chrono::steady_clock::time_point now);
     std::uint16_t delta_port(DeltaSource source) const;
     std::string server_host() const;
