@@ -99,7 +99,7 @@ int cmd_seed(int argc, char** argv) {
     app.add_option("--upload-slots", opt.session.upload_slots, "hosts served at once (the others fetch from each other)")
         ->capture_default_str()
         ->check(CLI::Range(1, 1000));
-    app.add_flag("--super-seed", opt.super_seed, "BEP 16 super-seeding: upload about one copy in all");
+    app.add_flag("--super-seed", opt.super_seed, "super-seeding: offer each host only pieces no other host holds, uploading about one copy in all (hosts running `imaging receive` take the offers; other clients see a plain seed)");
     app.add_flag("--leave-when-distributed", opt.leave_when_distributed,
                  "exit once the connected hosts together hold every piece");
     PARSE_OR_RETURN(app, argc, argv);

@@ -17,6 +17,7 @@
 #include "imaging/target.h"
 #include "imaging/torrent/chunk_assembler.h"
 #include "imaging/torrent/chunk_writer.h"
+#include "imaging/torrent/offering.h"
 
 namespace imaging::torrent {
 namespace {
@@ -25,7 +26,10 @@ using Clock = std::chrono::steady_clock;
 constexpr int kBlockSize = 16 << 10;
 
 bool from_seed(const lt::peer_id& pid) {
-    return std::memcmp(pid.data(), kSeedFingerprint, std::strlen(kSeedFingerprint)) == 0;
+    for (const char* seed : {kSeedFingerprint, kOfferingSeedFingerprint}) {
+        if (std::memcmp(pid.data(), seed, std::strlen(seed)) == 0) return true;
+    }
+    return false;
 }
 
 // One receive: the state the alert loop updates.
@@ -104,6 +108,7 @@ Result<ReceiveReport> Receive::run() {
     p.ti = t_.info;
     p.save_path = o_.staging_dir.string();
     p.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
+    p.extensions.push_back([](const lt::torrent_handle&, lt::client_data_t) { return offer_taking_plugin(); });
     lt::error_code ec;
     handle_ = session->add_torrent(std::move(p), ec);
     if (ec) return Status::error("adding the torrent: " + ec.message());

@@ -1,5 +1,6 @@
 #include "imaging/torrent/seeder.h"
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <vector>
@@ -12,6 +13,7 @@
 #include <libtorrent/torrent_status.hpp>
 
 #include "imaging/torrent/image_torrent.h"
+#include "imaging/torrent/offering.h"
 #include "imaging/torrent/swarm_coverage.h"
 
 namespace imaging::torrent {
@@ -47,12 +49,22 @@ Result<SeedReport> run_seed(const SeedOptions& o) {
     }
 
     auto start = Clock::now();
-    auto session = make_lan_session(o.session);
+    SessionOptions session_options = o.session;
+    if (o.super_seed) session_options.fingerprint = kOfferingSeedFingerprint;
+    auto session = make_lan_session(session_options);
     lt::add_torrent_params p;
     p.ti = torrent->info;
     p.save_path = o.image_dir.string();
     p.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
-    if (o.super_seed) p.flags |= lt::torrent_flags::super_seeding;
+    if (o.super_seed) {
+        // Offering (offering.h), not libtorrent's super_seeding flag: about 8 MiB on offer to
+        // each host at a time.
+        const int pieces = torrent->info->num_pieces();
+        const int in_flight = std::max(2, (8 << 20) / torrent->info->piece_length());
+        p.extensions.push_back([pieces, in_flight](const lt::torrent_handle&, lt::client_data_t) {
+            return offering_seed_plugin(pieces, in_flight);
+        });
+    }
     lt::error_code ec;
     lt::torrent_handle h = session->add_torrent(std::move(p), ec);
     if (ec) return Status::error("adding the torrent: " + ec.message());

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # BitTorrent imaging on loopback with a real libtorrent swarm: one seed (also the tracker)
-# and 4 receivers complete with verified, identical images and share among themselves; a
+# and 4 receivers complete with verified, identical images and share among themselves; the
+# same with a super-seed, which uploads about one pack in all; a
 # torrent not signed by the receiver's key, one whose pack size differs from its manifest,
 # and one whose piece hashes cover another pack are refused with a clear error.
 set -euo pipefail
@@ -36,6 +37,31 @@ for i in 1 2 3 4; do
 done
 [ "$from_peers" -gt 0 ] || die "no receiver got anything from another host"
 echo "completion: 4 receivers verified; $from_peers bytes moved between hosts"
+
+# --- super-seeding (offers): 4 receivers complete, the seed uploads about one pack in all and
+# leaves once the hosts hold every piece between them.
+SPORT=$((PORT + 4))
+"$IMAGING" seed --image "$IMAGE_DIR" --listen 127.0.0.1:$((SPORT + 1)) --tracker-listen 127.0.0.1:$SPORT \
+    --piece-size 64 --super-seed --leave-when-distributed >"$WORK/sseed.out" 2>"$WORK/sseed.err" &
+PIDS+=($!)
+wait_stderr "$WORK/sseed.err" "seeding" 30 || die "super-seed did not start"
+for i in 1 2 3 4; do
+    "$IMAGING" receive --transport torrent --torrent "http://127.0.0.1:$SPORT/image.torrent" \
+        --output "$WORK/s$i.raw" --pubkey "$IMAGE_PUB" --listen 127.0.0.1:0 --seed-for 60 \
+        --stall-timeout 60 >"$WORK/s$i.out" 2>"$WORK/s$i.err" &
+    PIDS+=($!)
+done
+for i in 1 2 3 4; do
+    wait_json "$WORK/s$i.out" 120 || die "receiver $i of the super-seed did not finish"
+    line=$(tail -1 "$WORK/s$i.out")
+    [ "$(jq -r .sha256 <<<"$line")" = "$IMAGE_SHA256" ] || die "receiver $i of the super-seed: $line"
+    image_check_output "$WORK/s$i.raw" || die "receiver $i of the super-seed wrote a different image"
+done
+wait_json "$WORK/sseed.out" 30 || die "the super-seed did not leave once the hosts held every piece"
+uploaded=$(jq -r .bytes_uploaded "$WORK/sseed.out")
+[ "$(jq -r .reason "$WORK/sseed.out")" = distributed ] || die "super-seed: $(cat "$WORK/sseed.out")"
+[ "$uploaded" -le $((PACK * 5 / 4)) ] || die "the super-seed uploaded $uploaded bytes for a pack of $PACK"
+echo "super-seeding: 4 receivers verified; the seed uploaded $uploaded bytes for a pack of $PACK"
 
 # --- refusals
 "$IMAGING" keygen --out "$WORK/other" >/dev/null

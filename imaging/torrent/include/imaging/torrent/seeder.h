@@ -17,7 +17,8 @@ struct SeedOptions {
     std::filesystem::path image_dir;
     std::vector<char> torrent;  // of this image (make_image_torrent)
     SessionOptions session{.fingerprint = kSeedFingerprint};
-    // BEP 16: offer each peer only pieces nobody has yet, to upload about one copy in all.
+    // Super-seeding by offers (offering.h): each host is offered only pieces no other host
+    // holds, so the seed uploads about one copy in all.
     bool super_seed = false;
     // Stop once every piece is held by at least one connected peer: the rack finishes from
     // itself and the server's uplink is free.
