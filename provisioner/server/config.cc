@@ -50,7 +50,7 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
     app.add_option("--torrent-port", c.torrent_port, "base TCP port for BitTorrent seeds")
         ->capture_default_str();
     app.add_option("--auto-threshold", c.auto_threshold,
-                   "--transport auto: multicast from this many hosts, delta below")
+                   "--transport auto: from this many hosts multicast (BitTorrent without a multicast interface), delta below")
         ->capture_default_str();
     app.add_option_function<int>(
            "--deploy-timeout",

@@ -48,7 +48,8 @@ struct ServerConfig {
     std::string multicast_max_rate;                    // passed to `imaging send --max-rate`
     double multicast_max_wait = 30;                    // seconds for the rendezvous
 
-    // `--transport auto`: delta below this many hosts, multicast at or above it.
+    // `--transport auto`: delta below this many hosts, multicast at or above it (BitTorrent if
+    // there is no multicast interface).
     std::size_t auto_threshold = 3;
     // A target not finished this long after its deployment started fails.
     std::chrono::seconds deploy_timeout{3600};

@@ -99,9 +99,10 @@ Orchestrator::~Orchestrator() {
 }
 
 Transport Orchestrator::auto_transport(std::size_t hosts) const {
-    if (hosts >= config_.auto_threshold && !config_.multicast_interface.empty())
-        return Transport::multicast;
-    return Transport::delta;
+    if (hosts < config_.auto_threshold) return Transport::delta;
+    // Without an interface to multicast on, the hosts share the image among themselves: the
+    // super-seed uploads about one copy, where delta would send one per host.
+    return config_.multicast_interface.empty() ? Transport::torrent : Transport::multicast;
 }
 
 std::uint16_t Orchestrator::delta_port(DeltaSource source) const {
@@ -451,7 +452,7 @@ bool Orchestrator::prepare_torrent_locked(Active& a) {
     a.torrent = std::move(bytes);
     a.sender->argv = {config_.imaging_binary.string(), "seed", "--image", a.image.path,
                       "--torrent", file.string(), "--listen",
-                      "0.0.0.0:" + std::to_string(a.port)};
+                      "0.0.0.0:" + std::to_string(a.port), "--super-seed"};
     return true;
 }
 
