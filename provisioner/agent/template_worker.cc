@@ -36,6 +36,16 @@ TemplateWorker::~TemplateWorker() {
 }
 
 void TemplateWorker::start() {
+    // A pre-copy cut short by the agent's end (a kill, or a stop that outlasted the service
+    // manager's patience) leaves its partial file behind; nothing is in flight yet, so every
+    // file there is such a leftover, and a template no longer hot would never replace it.
+    std::error_code ec;
+    const fs::path leftovers = store_.dir() / ".precopy";
+    for (const auto& entry : fs::directory_iterator(leftovers, ec)) {
+        std::error_code removed;
+        if (fs::remove(entry.path(), removed); !removed)
+            log("removed " + entry.path().string() + ", left by an interrupted pre-copy");
+    }
     thread_ = std::thread([this] { run(); });
 }
 

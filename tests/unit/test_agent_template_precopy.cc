@@ -243,6 +243,17 @@ TEST_CASE("agent templates: pre-copy starts from the older version, and lands in
     CHECK_FALSE(f.worker->precopy_next());  // nothing left to do
 }
 
+TEST_CASE("agent templates: a start removes what an interrupted pre-copy left") {
+    if (!have_qemu_img()) return;
+    Fixture f;
+    fs::create_directories(f.tmp / "templates/.precopy");
+    std::ofstream(f.tmp / "templates/.precopy/old@1.raw") << "half a template";
+    f.worker->start();
+    CHECK_FALSE(fs::exists(f.tmp / "templates/.precopy/old@1.raw"));
+    REQUIRE_FALSE(f.lines.empty());
+    CHECK(f.lines.front().find("left by an interrupted pre-copy") != std::string::npos);
+}
+
 TEST_CASE("agent templates: a file whose SHA-256 does not match is refused and tried later") {
     if (!have_qemu_img()) return;
     Fixture f;
