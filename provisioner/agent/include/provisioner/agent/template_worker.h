@@ -50,7 +50,8 @@ class TemplateWorker {
     // Stops the thread (a pre-copy in progress runs to its end) and joins it.
     ~TemplateWorker();
 
-    // Starts the background thread.
+    // Removes the files interrupted pre-copies left in STORE/.precopy, then starts the
+    // background thread.
     void start();
     // The latest hot list; its key (when none is pinned) is written to received_key_file
     // first if it differs from the one kept.
