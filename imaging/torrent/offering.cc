@@ -18,9 +18,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A receiver with nothing on offer that has announced no piece for this long is given pieces
-// that other hosts hold: it may not reach them.
-constexpr auto kStalled = std::chrono::seconds(3);
+// Every window, a receiver that had nothing on offer at its end and got fewer than in_flight
+// pieces from other hosts in it (under 8 MiB in 3 s: it cannot reach the hosts that hold what
+// it lacks, or they upload too slowly, or it joined late) is stranded: it is offered pieces
+// others hold too, until a window in which it gets in_flight pieces elsewhere.
+constexpr auto kWindow = std::chrono::seconds(3);
 
 bool has_prefix(const lt::peer_id& pid, const char* prefix) {
     return std::memcmp(pid.data(), prefix, std::strlen(prefix)) == 0;
@@ -70,26 +72,33 @@ public:
         int i = static_cast<int>(piece);
         if (i < 0 || i >= swarm_->pieces()) return false;
         add(i);
-        last_progress_ = Clock::now();
-        withdraw(i);
-        top_up(false);
+        if (!withdraw(i)) ++from_elsewhere_;
+        top_up();
         return false;
     }
     void on_disconnect(const lt::error_code&) override { release(); }
     void tick() override {
         if (!started_ && !handle_.in_handshake()) start();  // a peer that said nothing of its pieces
         if (!receiver_ || released_) return;
-        bool stalled = offers_.empty() && Clock::now() - last_progress_ >= kStalled;
-        top_up(stalled);
+        if (Clock::now() - window_start_ >= kWindow) {
+            const int enough = std::min(swarm_->in_flight, missing_at_window_start_);
+            const bool starved = missing_ > 0 && from_elsewhere_ < enough;
+            stranded_ = starved && (stranded_ || offers_.empty());
+            window_start_ = Clock::now();
+            from_elsewhere_ = 0;
+            missing_at_window_start_ = missing_;
+        }
+        top_up();
     }
 
 private:
     void start() {
         if (started_) return;
         started_ = true;
-        last_progress_ = Clock::now();
+        window_start_ = Clock::now();
+        missing_at_window_start_ = missing_;
         receiver_ = has_prefix(handle_.pid(), kReceiverFingerprint);
-        if (receiver_) top_up(false);
+        if (receiver_) top_up();
     }
 
     void add(int i) {
@@ -99,29 +108,30 @@ private:
         --missing_;
     }
 
-    void withdraw(int i) {
+    // Whether i was on offer to this peer.
+    bool withdraw(int i) {
         for (auto it = offers_.begin(); it != offers_.end(); ++it) {
             if (*it != i) continue;
             --swarm_->offered[static_cast<std::size_t>(i)];
             offers_.erase(it);
-            return;
+            return true;
         }
+        return false;
     }
 
-    // Offers pieces until `in_flight` are out. Normally only pieces no peer holds or has on
-    // offer; for a stalled peer, one piece it lacks that is least held and offered.
-    void top_up(bool stalled) {
+    // Offers pieces until `in_flight` are out: pieces no peer holds or has on offer, or, for a
+    // stranded peer, the pieces it lacks that are least offered and held.
+    void top_up() {
         if (!receiver_ || released_ || handle_.is_disconnecting()) return;
         while (missing_ > static_cast<int>(offers_.size()) &&
                static_cast<int>(offers_.size()) < swarm_->in_flight) {
-            int piece = pick(stalled);
+            int piece = pick(stranded_);
             if (piece < 0) return;
             offer(piece);
-            if (stalled) return;
         }
     }
 
-    int pick(bool stalled) {
+    int pick(bool stranded) {
         const int n = swarm_->pieces();
         const int first = static_cast<int>(swarm_->random() % static_cast<unsigned>(n));
         int best = -1;
@@ -132,7 +142,7 @@ private:
             if (has_[u] || offered_here(i)) continue;
             long key = static_cast<long>(swarm_->offered[u]) * n + swarm_->holders[u];
             if (key == 0) return i;
-            if (stalled && (best < 0 || key < best_key)) {
+            if (stranded && (best < 0 || key < best_key)) {
                 best = i;
                 best_key = key;
             }
@@ -176,7 +186,10 @@ private:
     bool started_ = false;
     bool receiver_ = false;
     bool released_ = false;
-    Clock::time_point last_progress_ = Clock::now();
+    bool stranded_ = false;
+    Clock::time_point window_start_ = Clock::now();
+    int from_elsewhere_ = 0;  // pieces announced this window that were not on offer to it
+    int missing_at_window_start_ = 0;
 };
 
 class OfferingSeed final : public lt::torrent_plugin {

@@ -2,7 +2,8 @@
 # BitTorrent imaging faults on loopback, real libtorrent swarms of 4 receivers each:
 # - a corrupt peer: a host whose staging pack rots after it verified it serves bad pieces;
 #   they fail their hash, are fetched again elsewhere, and nothing bad is written;
-# - the seed leaving once every piece is somewhere in the swarm: the hosts finish from each other.
+# - the seed leaving once every piece is somewhere in the swarm: the hosts finish from each other;
+# - a host that cannot get from the other hosts what a super-seed no longer offers.
 set -euo pipefail
 source "$PROVISIONER_SOURCE/tests/e2e/lib/torrent.sh" faults
 image_make_signed "$WORK/img" 36
@@ -100,4 +101,27 @@ after=$(cat "$WORK"/l[1-4].out | grep '^{' | jq -s "map(select(.unix_time > $lef
 [ "$after" -gt 0 ] || die "every receiver was done before the seed left: nothing tested"
 uploaded=$(jq -r .bytes_uploaded <<<"$seed_line")
 echo "seed left after uploading $uploaded bytes (pack $PACK); $after receivers finished from each other"
+
+# --- a stranded host: a super-seed offers only pieces no host holds, so a host that joins after
+# another holds the whole image gets no offers; that host uploads 60 kB/s, so the newcomer
+# would need minutes from it, until the seed sees it starved and offers it pieces others hold.
+PORT=$((PORT + 10))
+"$IMAGING" seed --image "$IMAGE_DIR" --listen 127.0.0.1:$((PORT + 1)) --tracker-listen 127.0.0.1:$PORT \
+    --piece-size 64 --super-seed >"$WORK/sseed.out" 2>"$WORK/sseed.err" &
+PIDS+=($!)
+wait_stderr "$WORK/sseed.err" "seeding" 30 || die "super-seed did not start"
+for who in first late; do
+    limit=0
+    [ "$who" = first ] && limit=60000
+    "$IMAGING" receive --transport torrent --torrent "http://127.0.0.1:$PORT/image.torrent" \
+        --output "$WORK/$who.raw" --pubkey "$IMAGE_PUB" --listen 127.0.0.1:0 --seed-for 120 \
+        --upload-limit "$limit" --stall-timeout 60 >"$WORK/$who.out" 2>"$WORK/$who.err" &
+    PIDS+=($!)
+    wait_json "$WORK/$who.out" 60 || die "the $who receiver of the super-seed did not finish"
+    [ "$(jq -r .sha256 "$WORK/$who.out")" = "$IMAGE_SHA256" ] || die "$who: $(cat "$WORK/$who.out")"
+    image_check_output "$WORK/$who.raw" || die "the $who receiver wrote a different image"
+done
+from_seed=$(jq -r .bytes_from_seed "$WORK/late.out")
+[ "$from_seed" -ge $((PACK * 9 / 10)) ] || die "the late receiver got only $from_seed bytes from the seed"
+echo "stranded host: offered pieces another host held; $from_seed bytes from the seed"
 echo PASS

@@ -14,8 +14,9 @@
 //   announces one of them complete.
 // A client without the receiver plugin takes the have-all and fetches freely, as from a plain
 // seed. A host that has nothing left to be offered fetches the rest from the other hosts; if
-// it gets nothing for a few seconds (it cannot reach them), the seed offers it pieces that
-// others hold too.
+// it gets under 8 MiB from them in 3 s (it cannot reach them, they upload too slowly, or it
+// joined late), the seed offers it pieces that others hold too, until it gets that much
+// from them again.
 #pragma once
 
 #include <memory>
