@@ -19,7 +19,7 @@ void add_template_commands(CLI::App& app, Action& chosen);    // template add|li
 void add_deploy_commands(CLI::App& app, Action& chosen);      // deploy
 void add_deployment_commands(CLI::App& app, Action& chosen);  // deployment list|show|watch
 void add_events_command(CLI::App& app, Action& chosen);       // events
-void add_token_commands(CLI::App& app, Action& chosen);       // token create
+void add_token_commands(CLI::App& app, Action& chosen);       // token create|list|revoke
 void add_site_commands(CLI::App& app, Action& chosen);        // site diff|apply|status
 void add_vm_commands(CLI::App& app, Action& chosen);          // vm list|recall
 

@@ -56,6 +56,7 @@ class SqliteStore final : public Store {
                                    const std::string& token_sha256) override;
     Result<ApiToken> find_api_token(const std::string& token_sha256) override;
     Result<std::vector<ApiToken>> list_api_tokens() override;
+    Result<ApiToken> remove_api_token(const std::string& name) override;
     Result<std::string> get_setting(const std::string& key) override;
     Result<std::string> set_setting_once(const std::string& key, const std::string& value) override;
 

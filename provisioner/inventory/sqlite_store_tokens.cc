@@ -63,6 +63,41 @@ Result<std::vector<ApiToken>> SqliteStore::list_api_tokens() {
     }
 }
 
+Result<ApiToken> SqliteStore::remove_api_token(const std::string& name) {
+    std::lock_guard lock(mu_);
+    ApiToken removed;
+    // BEGIN IMMEDIATE: another process sharing the file cannot revoke the other token between
+    // the count and the delete.
+    Status done = db_->transaction([&]() -> Status {
+        {
+            auto q = db_->query(
+                "SELECT id, name, token_sha256, created_at FROM api_tokens WHERE name = ?");
+            if (!q) return q.status();
+            q->bind(name);
+            auto row = q->step();
+            if (!row) return row.status();
+            if (!*row) return Status::error(Code::not_found, "no operator token named " + name);
+            removed = read_token(*q);
+        }
+        {
+            auto q = db_->query("SELECT count(*) FROM api_tokens");
+            if (!q) return q.status();
+            auto row = q->step();
+            if (!row) return row.status();
+            if (*row && q->i64(0) <= 1)
+                return Status::error(Code::conflict,
+                                     name +
+                                         " is the last operator token; revoking it would lock "
+                                         "every operator out (create another first)");
+        }
+        auto q = db_->query("DELETE FROM api_tokens WHERE id = ?");
+        if (!q) return q.status();
+        return q->bind(removed.id).run();
+    });
+    if (!done) return done;
+    return removed;
+}
+
 Result<std::string> SqliteStore::get_setting(const std::string& key) {
     std::lock_guard lock(mu_);
     auto q = db_->query("SELECT value FROM settings WHERE key = ?");

@@ -1,4 +1,4 @@
-// Health, events, tokens, and the whole API mounted in one call.
+// Health, events, operator tokens (create, list, revoke), and the whole API mounted in one call.
 #include "api.h"
 
 #include <charconv>
@@ -38,6 +38,8 @@ Response with_host_body(ApiContext& ctx, const Request& req,
 
 namespace {
 
+constexpr const char* kTokensPrefix = "/api/v1/tokens/";
+
 Response events(ApiContext& ctx, const Request& req) {
     auto query = imaging::http::parse_query(std::string_view(req.target().data(), req.target().size()));
     if (!query) return status_response(req, Status::error(Code::invalid_argument, "malformed query"));
@@ -73,6 +75,28 @@ Response create_token(ApiContext& ctx, const Request& req) {
     return json_response(req, status::created, {{"name", *name}, {"token", *token}});
 }
 
+// Never the secret nor its hash: the list is for telling tokens apart, not for using them.
+json token_json(const ApiToken& t) {
+    return {{"name", t.name}, {"created_at", t.created_at}};
+}
+
+Response list_tokens(ApiContext& ctx, const Request& req) {
+    auto tokens = ctx.store.list_api_tokens();
+    if (!tokens) return status_response(req, tokens.status());
+    json list = json::array();
+    for (const ApiToken& t : *tokens) list.push_back(token_json(t));
+    return json_response(req, status::ok, {{"tokens", list}});
+}
+
+Response revoke_token(ApiContext& ctx, const Request& req) {
+    auto name = path_rest(req, kTokensPrefix);
+    if (!name || name->empty())
+        return error_response(req, status::not_found, "not_found", "no such route");
+    auto removed = revoke_operator_token(ctx.store, *name);
+    if (!removed) return status_response(req, removed.status());
+    return json_response(req, status::ok, token_json(*removed));
+}
+
 }  // namespace
 
 void mount_api(imaging::http::Router& router, ApiContext& ctx,
@@ -82,8 +106,13 @@ void mount_api(imaging::http::Router& router, ApiContext& ctx,
     });
     router.add(verb::get, "/api/v1/events",
                operator_only(ctx.auth, [&ctx](const Request& r) { return events(ctx, r); }));
+    router.add(verb::get, "/api/v1/tokens",
+               operator_only(ctx.auth, [&ctx](const Request& r) { return list_tokens(ctx, r); }));
     router.add(verb::post, "/api/v1/tokens",
                operator_only(ctx.auth, [&ctx](const Request& r) { return create_token(ctx, r); }));
+    router.add_prefix(
+        verb::delete_, kTokensPrefix,
+        operator_only(ctx.auth, [&ctx](const Request& r) { return revoke_token(ctx, r); }));
     mount_host_api(router, ctx);
     mount_image_api(router, ctx);
     mount_template_api(router, ctx);

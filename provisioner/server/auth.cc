@@ -67,19 +67,8 @@ Principal Authenticator::identify(std::string_view header) {
     if (!header.starts_with(kBearer)) return p;
     std::string_view token = header.substr(kBearer.size());
     if (token.starts_with("op_")) {
-        std::string hash = token_hash(token);
-        {
-            std::lock_guard lock(mu_);
-            if (auto it = known_operators_.find(hash); it != known_operators_.end()) {
-                p.kind = Principal::Kind::operator_token;
-                p.name = it->second;
-                return p;
-            }
-        }
-        auto found = store_.find_api_token(hash);
+        auto found = store_.find_api_token(token_hash(token));
         if (!found) return p;
-        std::lock_guard lock(mu_);
-        known_operators_.emplace(hash, found->name);
         p.kind = Principal::Kind::operator_token;
         p.name = found->name;
         return p;

@@ -3,12 +3,12 @@
 // can put them on a kernel command line without storing them) and per-VM guest tokens (the
 // same, over the VM's name; checked by the guest endpoints against the VM a report names).
 //
-// Thread-safe: identify() may run on every HTTP thread at once.
+// Thread-safe: identify() may run on every HTTP thread at once. Nothing is cached: every
+// operator token is looked up in the store on every request, so that a revoked token (by this
+// server, another one sharing the store, or `provisionerd` offline) is refused at once.
 #pragma once
 
-#include <mutex>
 #include <optional>
-#include <map>
 #include <string>
 #include <string_view>
 
@@ -50,8 +50,6 @@ class Authenticator {
 
     Store& store_;
     const std::string secret_;
-    std::mutex mu_;
-    std::map<std::string, std::string, std::less<>> known_operators_;  // hash -> name; never revoked
 };
 
 }  // namespace provisioner::server

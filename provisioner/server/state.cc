@@ -18,6 +18,13 @@ Result<std::string> create_operator_token(Store& store, const std::string& name)
     return token;
 }
 
+Result<ApiToken> revoke_operator_token(Store& store, const std::string& name) {
+    auto removed = store.remove_api_token(name);
+    if (!removed) return removed;
+    store.log_event(server_event("operator token " + name + " revoked"));
+    return removed;
+}
+
 Result<InitReport> initialise_state(const StateFiles& files, Store& store) {
     InitReport report;
     std::error_code ec;

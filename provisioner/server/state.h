@@ -37,4 +37,8 @@ Result<InitReport> initialise_state(const StateFiles& files, Store& store);
 // Makes a named operator token, returns it (it is shown once).
 Result<std::string> create_operator_token(Store& store, const std::string& name);
 
+// Revokes the operator token named name (refused from the next request on) and logs it;
+// returns what was removed. not_found for an unknown name; conflict for the last token.
+Result<ApiToken> revoke_operator_token(Store& store, const std::string& name);
+
 }  // namespace provisioner::server

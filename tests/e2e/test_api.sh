@@ -6,7 +6,9 @@
 # unchanged (malformed JSON, bad and duplicate MACs, unknown hosts, a bad CSV, oversized and
 # never-finished bodies, unknown routes and methods), discovery by iPXE script and accept, the
 # CLI's did-you-mean, --json and unreachable-server errors, image import (own key, foreign key)
-# and removal while in use, and a deployment whose agents never come staying pending.
+# and removal while in use, a deployment whose agents never come staying pending, and listing
+# and revoking operator tokens (no secrets listed; a revoked token refused on its next request;
+# an unknown name 404; the last token 409).
 #
 # Run by CTest with PROVISIONER_BIN (the build's bin directory) and PROVISIONER_SOURCE (the
 # repository). Needs root (exit 77 otherwise), curl, jq and python3. About 12 s, most of it
@@ -199,6 +201,7 @@ want_status 200 "$code" "GET /api/v1/images with the token of 'provisioner token
 run_cli --token "$CLITOKEN" token create plain
 want_cli 0 "" "provisioner token create (text)"
 grep -qE '^[^ ]{16,}$' "$DIR/out" || fail "provisioner token create printed no token: $(head -c 200 "$DIR/out")"
+PLAIN=$(cat "$DIR/out")
 ok "'provisioner token create' makes working tokens (host tokens: see section 6)"
 
 # ---------------------------------------------------------------------------------------------
@@ -420,6 +423,10 @@ code=$(api POST /api/v1/tokens -H "Authorization: Bearer $HT1" -d '{"name":"snea
 want_status 403 "$code" "a host token on POST /api/v1/tokens"
 code=$(api DELETE /api/v1/images/t@1 -H "Authorization: Bearer $HT1")
 want_status 403 "$code" "a host token on DELETE /api/v1/images/t@1"
+code=$(api GET /api/v1/tokens -H "Authorization: Bearer $HT1")
+want_status 403 "$code" "a host token on GET /api/v1/tokens"
+code=$(api DELETE /api/v1/tokens/admin -H "Authorization: Bearer $HT1")
+want_status 403 "$code" "a host token on DELETE /api/v1/tokens/admin"
 unchanged "$before" "host-token requests"
 ok "a host token on operator endpoints: 403 forbidden, nothing changed"
 
@@ -474,5 +481,70 @@ jq -e '.state == "running" and (.targets[] | select(.name == "h2") | .state == "
     fail "deployment $DEP at the end: $(body)"
 ok "deployment $DEP still running, h2 (no agent) still pending"
 
+# ---------------------------------------------------------------------------------------------
+echo "== 7. listing and revoking operator tokens"
+code=$(op GET /api/v1/tokens)
+want_status 200 "$code" "GET /api/v1/tokens"
+jq -e '[.tokens[].name] == ["admin", "ci", "cli-made", "plain"] and
+    all(.tokens[]; keys == ["created_at", "name"] and (.created_at | type == "number"))' \
+    "$DIR/body" >/dev/null || fail "GET /api/v1/tokens: $(body)"
+for secret in "$TOKEN" "$OFFLINE" "$CLITOKEN" "$PLAIN"; do
+    hash=$(printf %s "$secret" | sha256sum | cut -d' ' -f1)
+    if grep -qF -e "$secret" -e "$hash" "$DIR/body"; then fail "GET /api/v1/tokens shows a token or its hash"; fi
+done
+run_cli token list
+want_cli 0 "" "provisioner token list"
+head -n 1 "$DIR/out" | grep -qE '^NAME +CREATED$' || fail "token list's header: $(head -n 1 "$DIR/out")"
+for name in admin ci cli-made plain; do
+    grep -qE "^$name +20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8}$" "$DIR/out" ||
+        fail "token list has no row for $name: $(cat "$DIR/out")"
+done
+cli --json token list | jq -e '[.tokens[].name] == ["admin", "ci", "cli-made", "plain"]' >/dev/null ||
+    fail "provisioner --json token list: $(cli --json token list | head -c 300)"
+ok "GET /api/v1/tokens and token list (table, --json): admin, ci, cli-made, plain; no secrets or hashes"
+
+code=$(api GET /api/v1/images -H "Authorization: Bearer $CLITOKEN")
+want_status 200 "$code" "cli-made's token before it is revoked"
+code=$(op DELETE /api/v1/tokens/cli-made)
+want_status 200 "$code" "DELETE /api/v1/tokens/cli-made"
+jq -e '.name == "cli-made" and (has("token") | not)' "$DIR/body" >/dev/null || fail "DELETE answered $(body)"
+code=$(api GET /api/v1/images -H "Authorization: Bearer $CLITOKEN")
+want_status 401 "$code" "cli-made's token on the request after it was revoked"
+want_error unauthorized "a revoked token"
+ok "DELETE /api/v1/tokens/cli-made: 200; its token gets 401 on the next request (no restart)"
+
+run_cli token revoke plain
+want_cli 0 "" "provisioner token revoke plain"
+grep -qx "revoked operator token 'plain'" "$DIR/out" || fail "token revoke printed: $(head -c 200 "$DIR/out")"
+run_cli --token "$PLAIN" image list
+want_cli 1 "" "provisioner image list with the revoked plain token"
+code=$(api GET /api/v1/images -H "Authorization: Bearer $PLAIN")
+want_status 401 "$code" "plain's token after 'provisioner token revoke plain'"
+run_cli --token "$OFFLINE" --json token revoke ci
+want_cli 0 "" "the ci token revoking itself"
+jq -e '.name == "ci"' "$DIR/out" >/dev/null || fail "token revoke --json printed: $(head -c 200 "$DIR/out")"
+code=$(api GET /api/v1/images -H "Authorization: Bearer $OFFLINE")
+want_status 401 "$code" "ci's token after revoking itself"
+ok "provisioner token revoke: plain (then refused: CLI exit 1, 401), and ci revoking itself"
+
+code=$(op DELETE /api/v1/tokens/nobody)
+want_status 404 "$code" "DELETE /api/v1/tokens/nobody"
+want_error not_found "revoking an unknown token"
+jq -e '.error.message | contains("nobody")' "$DIR/body" >/dev/null || fail "404's message: $(body)"
+run_cli token revoke nobody
+want_cli 1 "no operator token named nobody" "provisioner token revoke nobody"
+code=$(op DELETE /api/v1/tokens/admin)
+want_status 409 "$code" "DELETE /api/v1/tokens/admin, the last token"
+want_error conflict "revoking the last token"
+jq -e '.error.message | contains("last operator token")' "$DIR/body" >/dev/null || fail "409's message: $(body)"
+run_cli token revoke admin
+want_cli 1 "admin is the last operator token" "provisioner token revoke admin, the last token"
+code=$(op GET /api/v1/tokens)
+want_status 200 "$code" "the admin token after it was refused revocation"
+jq -e '[.tokens[].name] == ["admin"]' "$DIR/body" >/dev/null || fail "tokens at the end: $(body)"
+cli --json events | jq -e '[.events[].reason] | index("operator token cli-made revoked") != null' >/dev/null ||
+    fail "no event for the revocation of cli-made"
+ok "unknown name: 404, CLI exit 1; the last token: 409, CLI exit 1 ($(cli_err | head -n 1 | cut -c 1-70)...); admin still works"
+
 kill -0 "$PVD_PID" 2>/dev/null || fail "provisionerd died during the test"
-echo "PASS: HTTP API and CLI: auth, bad input, discovery, CLI conventions, images, pending deployment"
+echo "PASS: HTTP API and CLI: auth, bad input, discovery, CLI conventions, images, pending deployment, token list and revoke"

@@ -143,3 +143,72 @@ TEST_CASE("cli: references are put into paths safely") {
     auto r = run_cli(server, {"host", "show", "../x"});
     CHECK(server.requests[0].url == "http://127.0.0.1:8080/api/v1/hosts/..%2Fx");
 }
+
+TEST_CASE("cli: token list is a table of names and times, and --json is the API's document") {
+    json tokens = {{"tokens",
+                    {{{"name", "admin"}, {"created_at", 1714564800000}},
+                     {{"name", "ci"}, {"created_at", 1714568403000}}}}};
+    FakeServer server;
+    server.responses.push_back(json_response(200, tokens));
+    auto r = run_cli(server, {"token", "list"});
+    CHECK(r.status == 0);
+    CHECK(r.out ==
+          "NAME   CREATED\n"
+          "admin  2024-05-01 12:00:00\n"
+          "ci     2024-05-01 13:00:03\n");
+    REQUIRE(server.requests.size() == 1);
+    CHECK(server.requests[0].method == "GET");
+    CHECK(server.requests[0].url == "http://127.0.0.1:8080/api/v1/tokens");
+
+    server.responses.push_back(json_response(200, tokens));
+    r = run_cli(server, {"--json", "token", "ls"});
+    CHECK(r.status == 0);
+    CHECK(json::parse(r.out) == tokens);
+}
+
+TEST_CASE("cli: token revoke sends DELETE and passes on the server's refusals") {
+    FakeServer server;
+    server.responses.push_back(json_response(200, {{"name", "ci/x"}, {"created_at", 0}}));
+    auto r = run_cli(server, {"token", "revoke", "ci/x"});
+    CHECK(r.status == 0);
+    CHECK(r.out == "revoked operator token 'ci/x'\n");
+    REQUIRE(server.requests.size() == 1);
+    CHECK(server.requests[0].method == "DELETE");
+    CHECK(server.requests[0].url == "http://127.0.0.1:8080/api/v1/tokens/ci%2Fx");
+
+    server.responses.push_back(api_error(404, "not_found", "no operator token named nope"));
+    r = run_cli(server, {"token", "revoke", "nope"});
+    CHECK(r.status == 1);
+    CHECK(r.err == "provisioner: error: no operator token named nope\n");
+
+    const std::string last =
+        "admin is the last operator token; revoking it would lock every operator out (create "
+        "another first)";
+    server.responses.push_back(api_error(409, "conflict", last));
+    r = run_cli(server, {"--json", "token", "revoke", "admin"});
+    CHECK(r.status == 1);
+    CHECK(r.err == "provisioner: error: " + last + "\n");
+    CHECK(json::parse(r.out)["error"]["code"] == "conflict");
+
+    r = run_cli(server, {"token", "revoke"});
+    CHECK(r.status == 2);
+    CHECK(r.err.starts_with("provisioner: error: NAME is required"));
+    r = run_cli(server, {"token"});
+    CHECK(r.status == 2);
+    CHECK(r.err ==
+          "provisioner: error: 'provisioner token' needs a command: create, list, revoke\n");
+    CHECK(server.requests.size() == 3);
+}
+
+TEST_CASE("cli: token --help names list and revoke truthfully") {
+    FakeServer server;
+    auto r = run_cli(server, {"token", "--help"});
+    CHECK(r.status == 0);
+    for (const char* word : {"create", "list", "revoke"})
+        CHECK_MESSAGE(r.out.find(word) != std::string::npos, word);
+    r = run_cli(server, {"token", "revoke", "--help"});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("next request") != std::string::npos);
+    CHECK(r.out.find("last") != std::string::npos);
+    CHECK(server.requests.empty());
+}

@@ -246,6 +246,53 @@ TEST_CASE("inventory: operator tokens by hash; settings keep their first value")
     CHECK(*store->get_setting("secret") == "first");
 }
 
+TEST_CASE("inventory: revoking operator tokens; never the last one") {
+    auto store = memory_store();
+    REQUIRE(store->add_api_token("admin", "aa11").is_ok());
+    REQUIRE(store->add_api_token("ci", "bb22").is_ok());
+    auto unknown = store->remove_api_token("nobody");
+    CHECK(unknown.status().code() == Code::not_found);
+    CHECK(unknown.status().message() == "no operator token named nobody");
+
+    auto removed = store->remove_api_token("ci");
+    REQUIRE(removed.is_ok());
+    CHECK(removed->name == "ci");
+    CHECK(removed->token_sha256 == "bb22");
+    CHECK(store->find_api_token("bb22").status().code() == Code::not_found);
+    CHECK(store->remove_api_token("ci").status().code() == Code::not_found);
+
+    auto last = store->remove_api_token("admin");
+    CHECK(last.status().code() == Code::conflict);
+    CHECK(last.status().message().starts_with("admin is the last operator token"));
+    CHECK(store->find_api_token("aa11")->name == "admin");
+    REQUIRE(store->list_api_tokens()->size() == 1);
+
+    // A revoked name is free again, with a new secret.
+    REQUIRE(store->add_api_token("ci", "cc33").is_ok());
+    CHECK(store->remove_api_token("admin").is_ok());
+    CHECK(store->list_api_tokens()->front().name == "ci");
+}
+
+TEST_CASE("inventory: a token revoked in a database made earlier stays revoked after reopen") {
+    testutil::TempDir dir;
+    const auto path = dir / "inventory.db";
+    {
+        auto store = open_sqlite_store(path);
+        REQUIRE_MESSAGE(store.is_ok(), store.status().message());
+        REQUIRE((*store)->add_api_token("admin", "aa11").is_ok());
+        REQUIRE((*store)->add_api_token("ci", "bb22").is_ok());
+    }
+    {
+        auto store = open_sqlite_store(path);
+        REQUIRE_MESSAGE(store.is_ok(), store.status().message());
+        CHECK((*store)->remove_api_token("ci").is_ok());
+    }
+    auto store = open_sqlite_store(path);
+    REQUIRE_MESSAGE(store.is_ok(), store.status().message());
+    CHECK((*store)->find_api_token("bb22").status().code() == Code::not_found);
+    CHECK((*store)->remove_api_token("admin").status().code() == Code::conflict);
+}
+
 TEST_CASE("inventory: WAL file database survives close and reopen") {
     testutil::TempDir dir;
     const auto path = dir / "inventory.db";

@@ -55,6 +55,71 @@ TEST_CASE("server api: no token, a wrong token, or a host token on operator endp
     CHECK(s.store->find_api_token(Authenticator::token_hash(made["token"].get<std::string>())).is_ok());
 }
 
+TEST_CASE("server api: operator tokens are listed without secrets and revoked at once") {
+    Server s;
+    auto ci = s.call_json(bhttp::verb::post, "/api/v1/tokens", R"({"name":"ci"})");
+    REQUIRE(s.last_status == 201);
+    std::string ci_token = ci["token"].get<std::string>();
+
+    auto listed = s.call_json(bhttp::verb::get, "/api/v1/tokens");
+    CHECK(s.last_status == 200);
+    REQUIRE(listed["tokens"].size() == 2);
+    CHECK(listed["tokens"][0]["name"] == "admin");
+    CHECK(listed["tokens"][1]["name"] == "ci");
+    for (const auto& t : listed["tokens"]) {
+        CHECK(t.size() == 2);  // name and created_at only
+        CHECK(t["created_at"].is_number_integer());
+    }
+    std::string dumped = listed.dump();
+    CHECK(dumped.find(ci_token) == std::string::npos);
+    CHECK(dumped.find(Authenticator::token_hash(ci_token)) == std::string::npos);
+    CHECK(dumped.find(Authenticator::token_hash(s.token)) == std::string::npos);
+
+    // Authenticated once, then revoked: refused on the very next request.
+    CHECK(s.call(bhttp::verb::get, "/api/v1/hosts", "", ci_token).result_int() == 200);
+    auto revoked = s.call_json(bhttp::verb::delete_, "/api/v1/tokens/ci");
+    CHECK(s.last_status == 200);
+    CHECK(revoked["name"] == "ci");
+    CHECK(!revoked.contains("token"));
+    auto refused = s.call_json(bhttp::verb::get, "/api/v1/hosts", "", ci_token);
+    CHECK(s.last_status == 401);
+    CHECK(refused["error"]["code"] == "unauthorized");
+    CHECK(s.call_json(bhttp::verb::get, "/api/v1/tokens")["tokens"].size() == 1);
+    auto events = s.call_json(bhttp::verb::get, "/api/v1/events");
+    CHECK(events["events"].back()["reason"] == "operator token ci revoked");
+
+    auto unknown = s.call_json(bhttp::verb::delete_, "/api/v1/tokens/ci");
+    CHECK(s.last_status == 404);
+    CHECK(unknown["error"]["message"] == "no operator token named ci");
+    s.call_json(bhttp::verb::delete_, "/api/v1/tokens/");
+    CHECK(s.last_status == 404);
+
+    auto last = s.call_json(bhttp::verb::delete_, "/api/v1/tokens/admin");
+    CHECK(s.last_status == 409);
+    CHECK(last["error"]["code"] == "conflict");
+    CHECK(last["error"]["message"].get<std::string>().find("last operator token") !=
+          std::string::npos);
+    CHECK(s.call(bhttp::verb::get, "/api/v1/hosts").result_int() == 200);  // admin still works
+
+    // A token may revoke itself while another remains.
+    auto other = s.call_json(bhttp::verb::post, "/api/v1/tokens", R"({"name":"a/b c"})");
+    REQUIRE(s.last_status == 201);
+    std::string other_token = other["token"].get<std::string>();
+    s.call_json(bhttp::verb::delete_, "/api/v1/tokens/a%2Fb%20c", "", other_token);
+    CHECK(s.last_status == 200);
+    CHECK(s.call(bhttp::verb::get, "/api/v1/tokens", "", other_token).result_int() == 401);
+
+    // Host tokens and no token may neither list nor revoke.
+    auto h1 = s.call_json(bhttp::verb::post, "/api/v1/hosts", host_body("52:54:00:00:00:01", "h1"));
+    REQUIRE(s.last_status == 201);
+    std::string host_token = s.auth->host_token(*s.store->get_host(h1["id"].get<HostId>()));
+    CHECK(s.call(bhttp::verb::get, "/api/v1/tokens", "", host_token).result_int() == 403);
+    CHECK(s.call(bhttp::verb::delete_, "/api/v1/tokens/admin", "", host_token).result_int() == 403);
+    CHECK(s.call(bhttp::verb::get, "/api/v1/tokens", "", "").result_int() == 401);
+    CHECK(s.call(bhttp::verb::delete_, "/api/v1/tokens/admin", "", "").result_int() == 401);
+    CHECK(s.store->list_api_tokens()->size() == 1);
+}
+
 TEST_CASE("server api: malformed JSON, bad fields, duplicate and unknown MACs, oversized bodies") {
     Server s;
     auto bad = s.call_json(bhttp::verb::post, "/api/v1/hosts", "{not json");

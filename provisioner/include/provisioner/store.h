@@ -93,7 +93,11 @@ class Store {
     virtual Result<ApiToken> add_api_token(const std::string& name,
                                            const std::string& token_sha256) = 0;
     virtual Result<ApiToken> find_api_token(const std::string& token_sha256) = 0;  // not_found
-    virtual Result<std::vector<ApiToken>> list_api_tokens() = 0;
+    virtual Result<std::vector<ApiToken>> list_api_tokens() = 0;  // in the order made
+    // Deletes the token named name and returns it: it is refused from the next request on.
+    // not_found if no token has that name; conflict if it is the only one left, so that the
+    // operators cannot lock themselves out. The check and the delete are one transaction.
+    virtual Result<ApiToken> remove_api_token(const std::string& name) = 0;
     // A server-wide value (the host-token secret, ...); not_found if unset.
     virtual Result<std::string> get_setting(const std::string& key) = 0;
     // Sets key to value unless it is set already; returns the value that is set afterwards,
