@@ -37,14 +37,17 @@ struct ServerConfig {
 
     // The imaging tool that serves, sends and seeds images.
     std::filesystem::path imaging_binary;  // empty: `imaging` next to provisionerd
-    // First port for `imaging serve`: one per image from here, one per hot template from
-    // delta_port + 2000 (provisioner/API.md).
+    // Ports of the children are the lowest free ones from these bases (port_pool.h), held
+    // while the child runs. `imaging serve`: 1000 for images from delta_port, 1000 for hot
+    // templates from delta_port + 2000 (provisioner/API.md).
     std::uint16_t delta_port = 7000;
     std::uint64_t delta_rate_limit = 0;    // bytes/s per delta receiver; 0: none
     std::string multicast_interface;       // empty: dhcp_interface
-    std::string multicast_group_prefix = "239.77.0";  // + "." + (deployment id % 250 + 1)
-    std::uint16_t multicast_port = 9000;               // + deployment id % 1000
-    std::uint16_t torrent_port = 6881;                 // seed listens here (+ deployment % 100)
+    // Multicast session n (from 0, the lowest free) uses multicast_port + n and group
+    // prefix.(n + 1): up to 250 at once.
+    std::string multicast_group_prefix = "239.77.0";
+    std::uint16_t multicast_port = 9000;
+    std::uint16_t torrent_port = 6881;  // seeds: 100 ports from here
     std::string multicast_max_rate;                    // passed to `imaging send --max-rate`
     double multicast_max_wait = 30;                    // seconds for the rendezvous
 

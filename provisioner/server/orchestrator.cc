@@ -26,7 +26,14 @@ constexpr auto kRestartDelay = std::chrono::seconds(2);
 constexpr int kMaxQuickFailures = 5;  // a sender failing this often in a row fails its hosts
 constexpr auto kStopGrace = std::chrono::seconds(5);
 constexpr auto kProgressFlush = std::chrono::seconds(5);
-constexpr int kTemplatePortOffset = 2000;  // template servers from delta_port + this
+// Port ranges, each from its base option: delta servers of images from delta_port, of
+// templates from delta_port + kTemplatePortOffset; multicast sessions from multicast_port, the
+// n-th (from 0) on group prefix.(n + 1); seeds from torrent_port.
+constexpr int kDeltaPorts = 1000;
+constexpr int kTemplatePortOffset = 2000;
+constexpr int kTemplatePorts = 1000;
+constexpr int kMulticastSessions = 250;
+constexpr int kTorrentPorts = 100;
 
 // `imaging serve` listens once its signature cache is ready: a connect says it is.
 bool accepts_connections(std::uint16_t port) {
@@ -56,6 +63,7 @@ struct Orchestrator::Sender {
     int quick_failures = 0;
     std::string last_exit;
     bool listening = false;  // a delta server: accepted a connection since it started
+    PortLease port;          // it listens on (seed, delta server) or sends to (multicast)
 };
 
 struct Orchestrator::Target {
@@ -74,7 +82,6 @@ struct Orchestrator::Active {
     SteadyClock::time_point started_at = SteadyClock::now();
     std::unique_ptr<Sender> sender;  // multicast and torrent; delta uses delta_servers_
     std::string group;               // multicast
-    std::uint16_t port = 0;          // multicast UDP port, or the seed's TCP port
     std::optional<std::string> torrent;
     bool torrent_failed = false;
 
@@ -105,17 +112,12 @@ Transport Orchestrator::auto_transport(std::size_t hosts) const {
     return config_.multicast_interface.empty() ? Transport::torrent : Transport::multicast;
 }
 
-std::uint16_t Orchestrator::delta_port(DeltaSource source) const {
-    const int offset = source.kind == DeltaSource::Kind::image ? 0 : kTemplatePortOffset;
-    return std::uint16_t(config_.delta_port + offset + source.id % 1000);
-}
-
 std::optional<std::string> Orchestrator::template_delta(const Template& t) {
     const DeltaSource source{DeltaSource::Kind::template_image, t.id};
     std::lock_guard lock(mu_);
     auto it = delta_servers_.find(source);
     if (it == delta_servers_.end() || !it->second->listening) return std::nullopt;
-    return server_host() + ":" + std::to_string(delta_port(source));
+    return server_host() + ":" + std::to_string(it->second->port.number());
 }
 
 std::string Orchestrator::server_host() const {
@@ -142,6 +144,8 @@ Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Ho
                                  "host " + h.name + " is " + to_string(h.state) +
                                      ", not deployable (enrolled, imaged, ready or failed)");
     }
+    auto sender = new_sender_locked(image, transport);
+    if (!sender) return sender.status();
     std::vector<HostId> ids;
     for (const Host& h : hosts) ids.push_back(h.id);
     Deployment created;
@@ -167,28 +171,19 @@ Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Ho
         a->targets.emplace(h.id, std::move(t));
         host_deployment_[h.id] = created.id;
     }
-    const std::string imaging = config_.imaging_binary.string();
     switch (transport) {
     case Transport::delta:
-        if (const DeltaSource source{DeltaSource::Kind::image, image.id};
-            !delta_servers_.contains(source)) {
-            auto server = std::make_unique<Sender>();
-            server->name = "delta server for " + image.name + "@" + image.version;
-            server->argv = {imaging, "serve", "--image", image.path, "--listen",
-                            "0.0.0.0:" + std::to_string(delta_port(source)),
-                            "--rate-limit", std::to_string(config_.delta_rate_limit)};
-            delta_servers_.emplace(source, std::move(server));
-        }
+        if (*sender) delta_servers_.emplace(DeltaSource{DeltaSource::Kind::image, image.id},
+                                            std::move(*sender));
         break;
     case Transport::multicast:
-        a->group = config_.multicast_group_prefix + "." + std::to_string(created.id % 250 + 1);
-        a->port = std::uint16_t(config_.multicast_port + created.id % 1000);
-        a->sender = std::make_unique<Sender>();
+        a->sender = std::move(*sender);
         a->sender->name = "multicast sender of deployment " + std::to_string(created.id);
+        a->group = config_.multicast_group_prefix + "." +
+                   std::to_string(a->sender->port.number() - config_.multicast_port + 1);
         break;  // argv is made at each start: --min-receivers follows the hosts left
     case Transport::torrent:
-        a->port = std::uint16_t(config_.torrent_port + created.id % 100);
-        a->sender = std::make_unique<Sender>();
+        a->sender = std::move(*sender);
         a->sender->name = "seed of deployment " + std::to_string(created.id);
         break;  // argv once the torrent is made (on the process thread)
     }
@@ -196,6 +191,43 @@ Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Ho
          " to " + std::to_string(hosts.size()) + " host(s) by " + to_string(transport));
     active_.emplace(created.id, std::move(a));
     return created;
+}
+
+Result<std::unique_ptr<Orchestrator::Sender>> Orchestrator::new_delta_server_locked(
+    DeltaSource source, const std::string& name, const std::string& image_path) {
+    const PortRange range =
+        source.kind == DeltaSource::Kind::image
+            ? PortRange{config_.delta_port, kDeltaPorts}
+            : PortRange{config_.delta_port + kTemplatePortOffset, kTemplatePorts};
+    auto port = tcp_ports_.acquire(range);
+    if (!port) return port.status().context("no free port for the " + name);
+    auto server = std::make_unique<Sender>();
+    server->name = name;
+    server->port = std::move(*port);
+    server->argv = {config_.imaging_binary.string(), "serve", "--image", image_path, "--listen",
+                    "0.0.0.0:" + std::to_string(server->port.number()), "--rate-limit",
+                    std::to_string(config_.delta_rate_limit)};
+    return server;
+}
+
+Result<std::unique_ptr<Orchestrator::Sender>> Orchestrator::new_sender_locked(
+    const Image& image, Transport transport) {
+    if (transport == Transport::delta) {
+        if (delta_servers_.contains({DeltaSource::Kind::image, image.id}))
+            return std::unique_ptr<Sender>();
+        return new_delta_server_locked({DeltaSource::Kind::image, image.id},
+                                       "delta server for " + image.name + "@" + image.version,
+                                       image.path);
+    }
+    const bool multicast = transport == Transport::multicast;
+    auto port = multicast ? udp_ports_.acquire({config_.multicast_port, kMulticastSessions})
+                          : tcp_ports_.acquire({config_.torrent_port, kTorrentPorts});
+    if (!port)
+        return port.status().context(multicast ? "no free multicast session (group and port)"
+                                               : "no free port for a seed");
+    auto sender = std::make_unique<Sender>();
+    sender->port = std::move(*port);
+    return sender;
 }
 
 bool Orchestrator::delta_ready_locked(ImageId image) {
@@ -218,12 +250,15 @@ json Orchestrator::job_locked(const Active& a, const Host& host) {
                 {"disk", ""},
                 {"host", host.name}};
     switch (a.record.transport) {
-    case Transport::delta:
-        job["delta"] = {
-            {"from", server_host() + ":" +
-                         std::to_string(delta_port({DeltaSource::Kind::image, a.image.id}))}};
+    case Transport::delta: {
+        // hello() asks for a job only once the image's server listens: it is there.
+        const Sender& server = *delta_servers_.at({DeltaSource::Kind::image, a.image.id});
+        job["delta"] = {{"from", server_host() + ":" + std::to_string(server.port.number())}};
         break;
-    case Transport::multicast: job["multicast"] = {{"group", a.group}, {"port", a.port}}; break;
+    }
+    case Transport::multicast:
+        job["multicast"] = {{"group", a.group}, {"port", a.sender->port.number()}};
+        break;
     case Transport::torrent:
         job["torrent"] = {{"url", config_.public_url + "/torrents/" +
                                       std::to_string(a.record.id) + ".torrent"}};
@@ -404,7 +439,7 @@ void Orchestrator::tick_sender_locked(Sender& s, Active* a) {
     if (a && a->record.transport == Transport::multicast) {
         s.argv = {config_.imaging_binary.string(), "send", "--transport", "multicast",
                   "--image", a->image.path, "--interface", config_.multicast_interface,
-                  "--group", a->group, "--port", std::to_string(a->port),
+                  "--group", a->group, "--port", std::to_string(s.port.number()),
                   "--min-receivers", std::to_string(a->unfinished()), "--max-wait",
                   std::to_string(config_.multicast_max_wait)};
         if (!config_.multicast_max_rate.empty())
@@ -452,7 +487,7 @@ bool Orchestrator::prepare_torrent_locked(Active& a) {
     a.torrent = std::move(bytes);
     a.sender->argv = {config_.imaging_binary.string(), "seed", "--image", a.image.path,
                       "--torrent", file.string(), "--listen",
-                      "0.0.0.0:" + std::to_string(a.port), "--super-seed"};
+                      "0.0.0.0:" + std::to_string(a.sender->port.number()), "--super-seed"};
     return true;
 }
 
@@ -498,10 +533,7 @@ void Orchestrator::tick() {
             if (a.record.transport == Transport::torrent) prepare_torrent_locked(a);
         }
         if (a.record.state != DeploymentState::running) {
-            if (a.sender && a.sender->pid) {
-                launcher_.send_signal(*a.sender->pid, SIGTERM);
-                stopping_.emplace_back(*a.sender->pid, now);
-            }
+            if (a.sender) stop_sender_locked(*a.sender, now);
             it = active_.erase(it);
             continue;
         }
@@ -524,16 +556,16 @@ void Orchestrator::tick() {
             it = delta_servers_.erase(it);
             continue;
         }
-        tick_delta_server_locked(it->first, *it->second);
+        tick_delta_server_locked(*it->second);
         ++it;
     }
     tick_template_servers_locked(now);
     for (auto it = stopping_.begin(); it != stopping_.end();) {
-        if (launcher_.try_reap(it->first)) {
+        if (launcher_.try_reap(it->pid)) {
             it = stopping_.erase(it);
             continue;
         }
-        if (now - it->second > kStopGrace) launcher_.send_signal(it->first, SIGKILL);
+        if (now - it->term_at > kStopGrace) launcher_.send_signal(it->pid, SIGKILL);
         ++it;
     }
 }
@@ -541,7 +573,7 @@ void Orchestrator::tick() {
 void Orchestrator::stop_sender_locked(Sender& s, SteadyClock::time_point now) {
     if (!s.pid) return;
     launcher_.send_signal(*s.pid, SIGTERM);
-    stopping_.emplace_back(*s.pid, now);
+    stopping_.push_back({*s.pid, now, std::move(s.port)});
     s.pid.reset();
 }
 
@@ -561,13 +593,17 @@ void Orchestrator::tick_template_servers_locked(SteadyClock::time_point now) {
         if (!std::filesystem::exists(dir / "manifest.json", ec)) continue;
         hot.insert(source);
         if (delta_servers_.contains(source)) continue;
-        auto server = std::make_unique<Sender>();
-        server->name = "delta server for template " + t.ref();
-        server->argv = {config_.imaging_binary.string(), "serve", "--image", dir.string(),
-                        "--listen", "0.0.0.0:" + std::to_string(delta_port(source)),
-                        "--rate-limit", std::to_string(config_.delta_rate_limit)};
-        delta_servers_.emplace(source, std::move(server));
+        auto server =
+            new_delta_server_locked(source, "delta server for template " + t.ref(), dir.string());
+        if (!server) {
+            if (portless_templates_.insert(source).second)
+                log_(server.status().message() + "; it starts once one is free");
+            continue;
+        }
+        portless_templates_.erase(source);
+        delta_servers_.emplace(source, std::move(*server));
     }
+    std::erase_if(portless_templates_, [&](const DeltaSource& s) { return !hot.contains(s); });
     for (auto it = delta_servers_.begin(); it != delta_servers_.end();) {
         if (it->first.kind != DeltaSource::Kind::template_image) {
             ++it;
@@ -576,7 +612,7 @@ void Orchestrator::tick_template_servers_locked(SteadyClock::time_point now) {
             stop_sender_locked(*it->second, now);
             it = delta_servers_.erase(it);
         } else {
-            tick_delta_server_locked(it->first, *it->second);
+            tick_delta_server_locked(*it->second);
             ++it;
         }
     }
@@ -584,32 +620,33 @@ void Orchestrator::tick_template_servers_locked(SteadyClock::time_point now) {
 
 // Whether it listens is checked here, on the process thread, so that the agents' hellos and
 // reports never wait for a connect; at most one tick late.
-void Orchestrator::tick_delta_server_locked(DeltaSource source, Sender& server) {
+void Orchestrator::tick_delta_server_locked(Sender& server) {
     tick_sender_locked(server, nullptr);
     if (!server.pid)
         server.listening = false;
     else if (!server.listening)
-        server.listening = accepts_connections(delta_port(source));
+        server.listening = accepts_connections(server.port.number());
 }
 
 void Orchestrator::stop_all() {
     std::unique_lock lock(mu_);
     auto now = SteadyClock::now();
+    // The senders keep their ports: each is given back with its sender.
     for (auto& [_, a] : active_) {
         flush_progress_locked(*a, true);
-        if (a->sender && a->sender->pid) stopping_.emplace_back(*a->sender->pid, now);
+        if (a->sender && a->sender->pid) stopping_.push_back({*a->sender->pid, now, {}});
         if (a->sender) a->sender->pid.reset();
     }
     for (auto& [_, s] : delta_servers_)
-        if (s->pid) stopping_.emplace_back(*s->pid, now), s->pid.reset();
-    for (auto& [pid, _] : stopping_) launcher_.send_signal(pid, SIGTERM);
+        if (s->pid) stopping_.push_back({*s->pid, now, {}}), s->pid.reset();
+    for (const Stopping& s : stopping_) launcher_.send_signal(s.pid, SIGTERM);
     auto deadline = now + kStopGrace;
     while (!stopping_.empty()) {
         for (auto it = stopping_.begin(); it != stopping_.end();)
-            it = launcher_.try_reap(it->first) ? stopping_.erase(it) : std::next(it);
+            it = launcher_.try_reap(it->pid) ? stopping_.erase(it) : std::next(it);
         if (stopping_.empty()) break;
         if (SteadyClock::now() > deadline) {
-            for (auto& [pid, _] : stopping_) launcher_.send_signal(pid, SIGKILL);
+            for (const Stopping& s : stopping_) launcher_.send_signal(s.pid, SIGKILL);
             deadline = SteadyClock::now() + kStopGrace;
         }
         lock.unlock();

@@ -8,6 +8,8 @@
 // quick: it changes memory and the store. The process side, tick(), runs on one long-lived
 // thread (children get a parent-death signal tied to the thread that forked them): it starts,
 // restarts and stops senders, fails hosts past the deadline and writes progress to the store.
+// Each sender holds its port (and a multicast sender its group) from a PortPool while it runs
+// (port_pool.h): the lowest free one of its range, given back once its process is reaped.
 // Thread-safe; lock order: Orchestrator, then Store.
 #pragma once
 
@@ -18,12 +20,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "config.h"
+#include "port_pool.h"
 #include "provisioner/store.h"
 #include "pxe/process.h"
 
@@ -39,6 +43,7 @@ class Orchestrator {
 
     // Starts a deployment of image to hosts (each must be deployable and in no running
     // deployment); requested empty means auto. Hosts move to booting in one transaction.
+    // conflict, and nothing recorded, when its sender's port range has no free port.
     Result<Deployment> deploy(const Image& image, const std::vector<Host>& hosts,
                               std::optional<Transport> requested);
     // The transport auto picks for n hosts.
@@ -72,6 +77,11 @@ class Orchestrator {
     struct Sender;
     struct Target;
     struct Active;
+    struct Stopping {  // a child sent SIGTERM, not yet reaped
+        int pid = 0;
+        std::chrono::steady_clock::time_point term_at;
+        PortLease port;  // its port, given back once it is reaped
+    };
     // What a delta server serves: an image, or a template's packed image.
     struct DeltaSource {
         enum class Kind { image, template_image };
@@ -89,9 +99,15 @@ class Orchestrator {
     void flush_progress_locked(Active& a, bool force);
     bool delta_ready_locked(ImageId image);
     void tick_template_servers_locked(std::chrono::steady_clock::time_point now);
-    void tick_delta_server_locked(DeltaSource source, Sender& server);
+    void tick_delta_server_locked(Sender& server);
     void stop_sender_locked(Sender& s, std::chrono::steady_clock::time_point now);
-    std::uint16_t delta_port(DeltaSource source) const;
+    // A sender holding a free port of its range, not started: the delta server of source, or
+    // the sender a new deployment by transport needs (nullptr when delta and the image's
+    // server runs already). conflict when the range has no free port.
+    Result<std::unique_ptr<Sender>> new_delta_server_locked(DeltaSource source,
+                                                            const std::string& name,
+                                                            const std::string& image_path);
+    Result<std::unique_ptr<Sender>> new_sender_locked(const Image& image, Transport transport);
     std::string server_host() const;
 
     Store& store_;
@@ -101,10 +117,14 @@ class Orchestrator {
     Log log_;
 
     std::mutex mu_;
+    // Before the senders and stopping_, which hold leases of them.
+    PortPool tcp_ports_;  // delta servers and seeds
+    PortPool udp_ports_;  // multicast sessions: the port's place in its range picks the group
     std::map<DeploymentId, std::unique_ptr<Active>> active_;
     std::map<HostId, DeploymentId> host_deployment_;
     std::map<DeltaSource, std::unique_ptr<Sender>> delta_servers_;
-    std::vector<std::pair<int, std::chrono::steady_clock::time_point>> stopping_;  // pid, TERM at
+    std::vector<Stopping> stopping_;
+    std::set<DeltaSource> portless_templates_;  // hot, but no free port: logged once
 };
 
 }  // namespace provisioner::server

@@ -145,19 +145,24 @@ TEST_CASE("hot templates: packed on add, answered to the agents, served while ho
     CHECK(hot[1]["template"] == "debian@2");
     CHECK(hot[1]["delta"].is_null());  // listed (hot), but no server yet to pre-copy from
 
+    // The template servers take the lowest free template ports, in the hot list's order:
+    // debian@2's is the second, moved onto a free port where nothing listens yet.
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor probe(
+        ioc, {boost::asio::ip::make_address("127.0.0.1"), std::uint16_t(0)});
+    const std::uint16_t port = probe.local_endpoint().port();
+    REQUIRE(port > 3000);
+    probe.close();
+    s.config.delta_port = std::uint16_t(port - 2000 - 1);
     s.orchestrator->tick();
     REQUIRE(s.launcher.spawned.size() == 2);
+    CHECK(s.launcher.spawned[1][5] == "0.0.0.0:" + std::to_string(port));
     // Started (the fake launcher's processes run nothing), but nothing listens: still none.
     s.orchestrator->tick();
     CHECK(report()["templates"]["hot"][1]["delta"].is_null());
-    // Something listens on debian@2's port (a free one: the delta ports are moved onto it).
-    boost::asio::io_context ioc;
+    // Something listens on debian@2's port.
     boost::asio::ip::tcp::acceptor listener(
-        ioc, {boost::asio::ip::make_address("127.0.0.1"), std::uint16_t(0)});
-    const auto debian2 = s.store->find_template("debian", "2")->id;
-    const std::uint16_t port = listener.local_endpoint().port();
-    REQUIRE(port > 3000);
-    s.config.delta_port = std::uint16_t(port - 2000 - debian2 % 1000);
+        ioc, {boost::asio::ip::make_address("127.0.0.1"), port});
     CHECK(report()["templates"]["hot"][1]["delta"].is_null());  // until the next tick sees it
     s.orchestrator->tick();
     hot = report()["templates"]["hot"];
