@@ -23,16 +23,6 @@ sum_field() {
     local prefix=$1 field=$2
     cat "$WORK/$prefix"[1-4].out | grep '^{' | jq -s "map(.$field) | add"
 }
-start_receivers() {  # PREFIX TRACKER EXTRA...
-    local prefix=$1 tracker=$2 i
-    shift 2
-    for i in 1 2 3 4; do
-        "$IMAGING" receive --transport torrent --torrent "http://$tracker/image.torrent" \
-            --output "$WORK/$prefix$i.raw" --pubkey "$IMAGE_PUB" --listen 127.0.0.1:0 \
-            --seed-for 120 --stall-timeout 90 "$@" >"$WORK/$prefix$i.out" 2>"$WORK/$prefix$i.err" &
-        PIDS+=($!)
-    done
-}
 
 # --- a corrupt peer
 TRACKER=127.0.0.1:$PORT

@@ -16,12 +16,7 @@ PIDS+=($!)
 wait_stderr "$WORK/seed.err" "seeding" 30 || die "seed did not start"
 
 # --- completion: 4 receivers, the torrent fetched from the seed's URL
-for i in 1 2 3 4; do
-    "$IMAGING" receive --transport torrent --torrent "http://$TRACKER/image.torrent" \
-        --output "$WORK/out$i.raw" --pubkey "$IMAGE_PUB" --listen 127.0.0.1:0 --seed-for 60 \
-        --stall-timeout 60 >"$WORK/r$i.out" 2>"$WORK/r$i.err" &
-    PIDS+=($!)
-done
+start_receivers r "$TRACKER"
 for i in 1 2 3 4; do wait_json "$WORK/r$i.out" 120 || die "receiver $i did not finish"; done
 from_peers=0
 for i in 1 2 3 4; do
@@ -32,7 +27,7 @@ for i in 1 2 3 4; do
     [ "$(jq -r '.bytes_from_seed + .bytes_from_peers == .bytes_received' <<<"$line")" = true ] ||
         die "receiver $i byte counts: $line"
     [ "$(jq -r '.bytes_received >= '"$PACK" <<<"$line")" = true ] || die "receiver $i got less than the pack: $line"
-    image_check_output "$WORK/out$i.raw" || die "receiver $i wrote a different image"
+    image_check_output "$WORK/r$i.raw" || die "receiver $i wrote a different image"
     from_peers=$((from_peers + $(jq -r .bytes_from_peers <<<"$line")))
 done
 [ "$from_peers" -gt 0 ] || die "no receiver got anything from another host"
@@ -45,12 +40,7 @@ SPORT=$((PORT + 4))
     --piece-size 64 --super-seed --leave-when-distributed >"$WORK/sseed.out" 2>"$WORK/sseed.err" &
 PIDS+=($!)
 wait_stderr "$WORK/sseed.err" "seeding" 30 || die "super-seed did not start"
-for i in 1 2 3 4; do
-    "$IMAGING" receive --transport torrent --torrent "http://127.0.0.1:$SPORT/image.torrent" \
-        --output "$WORK/s$i.raw" --pubkey "$IMAGE_PUB" --listen 127.0.0.1:0 --seed-for 60 \
-        --stall-timeout 60 >"$WORK/s$i.out" 2>"$WORK/s$i.err" &
-    PIDS+=($!)
-done
+start_receivers s "127.0.0.1:$SPORT"
 for i in 1 2 3 4; do
     wait_json "$WORK/s$i.out" 120 || die "receiver $i of the super-seed did not finish"
     line=$(tail -1 "$WORK/s$i.out")

@@ -7,6 +7,9 @@
 #   die MESSAGE                 # fail, showing the tail of every $WORK/*.err
 #   wait_json FILE SECONDS      # until FILE has a line of JSON
 #   wait_stderr FILE PATTERN SECONDS
+#   start_receivers PREFIX TRACKER [EXTRA...]   # 4 receivers in the background, from
+#                               # http://TRACKER/image.torrent to $WORK/PREFIX{1..4}.raw
+#                               # (.out: the JSON line, .err)
 
 : "${PROVISIONER_BIN:?}" "${PROVISIONER_SOURCE:?}"
 source "$PROVISIONER_SOURCE/tests/e2e/lib/image.sh"
@@ -37,6 +40,17 @@ wait_stderr() {
         sleep 0.1
     done
     return 1
+}
+
+start_receivers() {
+    local prefix=$1 tracker=$2 i
+    shift 2
+    for i in 1 2 3 4; do
+        "$IMAGING" receive --transport torrent --torrent "http://$tracker/image.torrent" \
+            --output "$WORK/$prefix$i.raw" --pubkey "$IMAGE_PUB" --listen 127.0.0.1:0 \
+            --seed-for 120 --stall-timeout 90 "$@" >"$WORK/$prefix$i.out" 2>"$WORK/$prefix$i.err" &
+        PIDS+=($!)
+    done
 }
 
 PORT=$((20000 + RANDOM % 20000))
