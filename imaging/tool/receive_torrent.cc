@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <iostream>
@@ -64,7 +65,22 @@ int receive_torrent(int argc, char** argv) {
     app.add_option("--seed-for", seed_for, "seconds to keep seeding once the image is verified")->capture_default_str();
     app.add_option("--staging", staging, "directory for the compressed pack (default: beside the output)");
     app.add_flag("--keep-staging", opt.keep_staging, "keep the pack afterwards (resume, or seed again)");
-    app.add_option("--upload-limit", opt.session.upload_rate_limit, "bytes/s to other hosts, 0: none")->capture_default_str();
+    // libtorrent counts a host's own requests and HAVEs against its upload limit: under about
+    // 50 kB/s the requests for a LAN's download rate queue up behind it and the download
+    // stalls (20 kB/s: nothing for 20 s), so a limit that low is refused.
+    app.add_option("--upload-limit", opt.session.upload_rate_limit,
+                   "bytes/s to other hosts, 0: none, else at least 100000 (this host's own requests count against it)")
+        ->capture_default_str()
+        ->check([](const std::string& value) -> std::string {
+            long long limit = 0;
+            auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), limit);
+            if (ec != std::errc() || end != value.data() + value.size() || limit == 0 ||
+                limit >= 100000)
+                return "";  // not a number: the option's own conversion says so
+            return "--upload-limit " + value +
+                   " is too low: libtorrent counts this host's own requests against it, and "
+                   "under about 50000 the download stalls; use 0 (none) or at least 100000";
+        });
     app.add_option("--stall-timeout", stall, "fail after this many seconds without data")->capture_default_str();
     bool progress_json = false;
     add_progress_json_flag(app, progress_json,

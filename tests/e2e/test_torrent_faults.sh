@@ -93,8 +93,9 @@ uploaded=$(jq -r .bytes_uploaded <<<"$seed_line")
 echo "seed left after uploading $uploaded bytes (pack $PACK); $after receivers finished from each other"
 
 # --- a stranded host: a super-seed offers only pieces no host holds, so a host that joins after
-# another holds the whole image gets no offers; that host uploads 60 kB/s, so the newcomer
-# would need minutes from it, until the seed sees it starved and offers it pieces others hold.
+# another holds the whole image gets no offers; that host uploads 100 kB/s (the lowest limit
+# a receiver takes), so the newcomer would need two minutes from it, until the seed sees it
+# starved and offers it pieces others hold.
 PORT=$((PORT + 10))
 "$IMAGING" seed --image "$IMAGE_DIR" --listen 127.0.0.1:$((PORT + 1)) --tracker-listen 127.0.0.1:$PORT \
     --piece-size 64 --super-seed >"$WORK/sseed.out" 2>"$WORK/sseed.err" &
@@ -102,7 +103,7 @@ PIDS+=($!)
 wait_stderr "$WORK/sseed.err" "seeding" 30 || die "super-seed did not start"
 for who in first late; do
     limit=0
-    [ "$who" = first ] && limit=60000
+    [ "$who" = first ] && limit=100000
     "$IMAGING" receive --transport torrent --torrent "http://127.0.0.1:$PORT/image.torrent" \
         --output "$WORK/$who.raw" --pubkey "$IMAGE_PUB" --listen 127.0.0.1:0 --seed-for 120 \
         --upload-limit "$limit" --stall-timeout 60 >"$WORK/$who.out" 2>"$WORK/$who.err" &

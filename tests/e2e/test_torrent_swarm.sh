@@ -54,6 +54,12 @@ uploaded=$(jq -r .bytes_uploaded "$WORK/sseed.out")
 echo "super-seeding: 4 receivers verified; the seed uploaded $uploaded bytes for a pack of $PACK"
 
 # --- refusals
+# An upload limit so low that libtorrent would starve the host's own requests.
+if "$IMAGING" receive --transport torrent --torrent "http://$TRACKER/image.torrent" \
+    --output "$WORK/x.raw" --pubkey "$IMAGE_PUB" --upload-limit 20000 >/dev/null 2>"$WORK/lowlimit.err"; then
+    die "an upload limit of 20000 bytes/s was accepted"
+fi
+grep -q "too low" "$WORK/lowlimit.err" || die "unclear error: $(cat "$WORK/lowlimit.err")"
 "$IMAGING" keygen --out "$WORK/other" >/dev/null
 if "$IMAGING" receive --transport torrent --torrent "http://$TRACKER/image.torrent" \
     --output "$WORK/x.raw" --pubkey "$WORK/other.pub" >/dev/null 2>"$WORK/wrongkey.err"; then
@@ -101,5 +107,5 @@ if "$IMAGING" receive --transport torrent --torrent "http://127.0.0.1:$((PORT + 
 fi
 grep -q "^imaging: error: the torrent does not match its signed manifest: chunk 0" "$WORK/tampered.err" ||
     die "unclear error: $(cat "$WORK/tampered.err")"
-echo "refusals: wrong key, foreign pack, tampered pieces"
+echo "refusals: an upload limit too low, wrong key, foreign pack, tampered pieces"
 echo PASS
