@@ -1,11 +1,17 @@
 #include "imaging/torrent/lan_settings.h"
 
+#include <cstring>
+
 #include <libtorrent/alert.hpp>
 #include <libtorrent/ip_filter.hpp>
 #include <libtorrent/posix_disk_io.hpp>
 #include <libtorrent/session_params.hpp>
 
 namespace imaging::torrent {
+
+bool has_fingerprint(const lt::peer_id& pid, const char* fingerprint) {
+    return std::memcmp(pid.data(), fingerprint, std::strlen(fingerprint)) == 0;
+}
 
 lt::settings_pack lan_settings(const SessionOptions& o) {
     lt::settings_pack s;

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <cstring>
 #include <random>
 #include <utility>
 #include <vector>
@@ -23,10 +22,6 @@ using Clock = std::chrono::steady_clock;
 // it lacks, or they upload too slowly, or it joined late) is stranded: it is offered pieces
 // others hold too, until a window in which it gets in_flight pieces elsewhere.
 constexpr auto kWindow = std::chrono::seconds(3);
-
-bool has_prefix(const lt::peer_id& pid, const char* prefix) {
-    return std::memcmp(pid.data(), prefix, std::strlen(prefix)) == 0;
-}
 
 // What the seed knows of the swarm, per piece: how many connected peers hold it, and to how
 // many it is on offer. Used on libtorrent's network thread only.
@@ -97,7 +92,7 @@ private:
         started_ = true;
         window_start_ = Clock::now();
         missing_at_window_start_ = missing_;
-        receiver_ = has_prefix(handle_.pid(), kReceiverFingerprint);
+        receiver_ = has_fingerprint(handle_.pid(), kReceiverFingerprint);
         if (receiver_) top_up();
     }
 
@@ -210,7 +205,7 @@ public:
     bool on_bitfield(const lt::bitfield&) override { return from_offering_seed(); }
 
 private:
-    bool from_offering_seed() const { return has_prefix(handle_.pid(), kOfferingSeedFingerprint); }
+    bool from_offering_seed() const { return has_fingerprint(handle_.pid(), kOfferingSeedFingerprint); }
     lt::peer_connection_handle handle_;
 };
 

@@ -26,10 +26,7 @@ using Clock = std::chrono::steady_clock;
 constexpr int kBlockSize = 16 << 10;
 
 bool from_seed(const lt::peer_id& pid) {
-    for (const char* seed : {kSeedFingerprint, kOfferingSeedFingerprint}) {
-        if (std::memcmp(pid.data(), seed, std::strlen(seed)) == 0) return true;
-    }
-    return false;
+    return has_fingerprint(pid, kSeedFingerprint) || has_fingerprint(pid, kOfferingSeedFingerprint);
 }
 
 // One receive: the state the alert loop updates.

@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include <libtorrent/peer_id.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/settings_pack.hpp>
 
@@ -13,6 +14,9 @@ namespace imaging::torrent {
 // bytes_from_seed and bytes_from_peers.
 inline constexpr const char* kSeedFingerprint = "-IS0100-";
 inline constexpr const char* kReceiverFingerprint = "-IR0100-";
+
+// Whether a peer's id starts with fingerprint.
+bool has_fingerprint(const lt::peer_id& pid, const char* fingerprint);
 
 struct SessionOptions {
     std::string listen = "0.0.0.0:6881";  // ADDR:PORT, as libtorrent's listen_interfaces
