@@ -1,5 +1,7 @@
 #include "imaging/manifest.h"
 
+#include "base/json.h"
+
 #include <fstream>
 #include <sstream>
 
@@ -80,8 +82,12 @@ Status Manifest::verify_signature(const VerifyKey& key) const {
 }
 
 Result<Manifest> Manifest::parse(std::string_view text) {
-    json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object()) return Status::error("manifest is not valid JSON");
+    // A manifest arrives over the network before its signature is checked: bounded. Its
+    // chunk list is long, not deep (an object of arrays of objects).
+    auto parsed = base::parse_json(text, {256 << 20, 8});
+    if (!parsed) return Status::error("manifest is not valid JSON: " + parsed.error);
+    json& j = parsed.value;
+    if (!j.is_object()) return Status::error("manifest is not a JSON object");
     try {
         Manifest m;
         if (j.at("format").get<int>() != kManifestFormat)
@@ -138,6 +144,19 @@ Result<Manifest> load_manifest(const std::filesystem::path& image_dir, const Ver
     if (!m) return m;
     if (auto s = m->verify_signature(key); !s) return s.context((image_dir / kManifestFile).string());
     return m;
+}
+
+Status ManifestPin::check(const Manifest& m) const {
+    std::string sha = to_hex(m.image_sha256);
+    bool matches = (image_sha256.empty() || image_sha256 == sha) && (name.empty() || name == m.name) &&
+                   (version.empty() || version == m.version);
+    if (matches) return Status::ok();
+    auto describe = [](const std::string& n, const std::string& v, const std::string& hex) {
+        return (n.empty() ? std::string("any image") : n) + "@" + (v.empty() ? "any" : v) +
+               " (sha256 " + (hex.empty() ? std::string("any") : hex.substr(0, 16) + "...") + ")";
+    };
+    return Status::error("the sender offers " + describe(m.name, m.version, sha) +
+                         ", not the expected " + describe(name, version, image_sha256));
 }
 
 }  // namespace imaging

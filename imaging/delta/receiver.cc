@@ -20,7 +20,8 @@ namespace imaging::delta {
 
 namespace {
 
-Result<Manifest> handshake(FramedStream& stream, const VerifyKey& key, std::chrono::seconds timeout) {
+Result<Manifest> handshake(FramedStream& stream, const VerifyKey& key, const ManifestPin& expect,
+                           std::chrono::seconds timeout) {
     ByteWriter hello;
     hello.bytes({reinterpret_cast<const std::uint8_t*>(kHelloMagic), 8});
     hello.u32(kProtocolVersion);
@@ -31,6 +32,7 @@ Result<Manifest> handshake(FramedStream& stream, const VerifyKey& key, std::chro
     auto m = Manifest::parse({reinterpret_cast<const char*>(reply->body.data()), reply->body.size()});
     if (!m) return m.status().context("manifest from server");
     if (auto s = m->verify_signature(key); !s) return s.context("manifest from server");
+    if (auto s = expect.check(*m); !s) return s.context("manifest from server");
     return m;
 }
 
@@ -150,7 +152,7 @@ Result<ReceiveReport> receive(const ReceiveOptions& o, Progress* progress) {
     if (!key) return key.status();
     auto stream = FramedStream::connect(o.server, o.timeout);
     if (!stream) return stream.status();
-    auto manifest = handshake(**stream, *key, o.timeout);
+    auto manifest = handshake(**stream, *key, o.expect, o.timeout);
     if (!manifest) return manifest.status();
     const Manifest& m = *manifest;
 

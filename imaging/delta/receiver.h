@@ -15,6 +15,7 @@
 #include <string>
 
 #include "imaging/digest.h"
+#include "imaging/manifest.h"
 #include "imaging/progress.h"
 #include "imaging/status.h"
 
@@ -25,6 +26,7 @@ struct ReceiveOptions {
     std::filesystem::path output;
     std::optional<std::filesystem::path> basis;
     std::filesystem::path pubkey;
+    ManifestPin expect;  // refused before anything is written when the manifest differs
     std::chrono::seconds timeout{60};  // per network operation
     unsigned threads = 0;              // assembly threads; 0: one per core
     // Largest amount of old data copied aside before writing starts (see receiver.cc).

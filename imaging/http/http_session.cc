@@ -1,6 +1,7 @@
 #include "http_session.h"
 
 #include <exception>
+#include <iostream>
 #include <utility>
 
 #include <boost/asio/dispatch.hpp>
@@ -83,8 +84,11 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     try {
         res = state_->router().route(req, RequestContext{remote_});
     } catch (const std::exception& e) {
-        res = state_->router().error(bhttp::status::internal_server_error,
-                                     std::string("internal error: ") + e.what(), 11, false);
+        // What went wrong inside is for the server's log, never for whoever sent the request.
+        std::cerr << "http: " << req.method_string() << " " << req.target()
+                  << ": internal error: " << e.what() << std::endl;
+        res = state_->router().error(bhttp::status::internal_server_error, "internal error", 11,
+                                     false);
     } catch (...) {
         res = state_->router().error(bhttp::status::internal_server_error, "internal error", 11,
                                      false);

@@ -19,8 +19,9 @@ int cmd_serve(int argc, char** argv) {
     std::string image;
     int idle = 120;
     app.add_option("--image", image, "image directory (from imaging pack)")->required();
-    app.add_option("--listen", opt.listen, "ADDR:PORT to listen on (port 0: any free port)")->required();
+    app.add_option("--listen", opt.listen, "ADDR:PORT to listen on, e.g. the provisioning interface's address (0.0.0.0: every address; port 0: any free port)")->required();
     app.add_option("--max-sessions", opt.max_sessions, "concurrent receivers")->capture_default_str();
+    app.add_option("--max-sessions-per-peer", opt.max_sessions_per_peer, "concurrent receivers from one address")->capture_default_str();
     app.add_option("--literal-level", opt.literal_level, "zstd level for literal ranges")->capture_default_str()->check(CLI::Range(1, 19));
     app.add_option("--idle-timeout", idle, "seconds a receiver may stay silent")->capture_default_str();
     app.add_option("--rate-limit", opt.rate_limit, "bytes per second per receiver (0: no limit)")->capture_default_str();
@@ -53,6 +54,7 @@ int receive_delta(int argc, char** argv) {
     app.add_option("--timeout", timeout, "seconds to wait for the server on any step")->capture_default_str();
     app.add_option("--threads", opt.threads, "assembly threads (0: one per core)")->capture_default_str();
     app.add_flag("--verbose", opt.verbose, "print how long each phase took");
+    add_pin_options(app, opt.expect);
     bool progress_json = false;
     add_progress_json_flag(app, progress_json,
                            "raw (uncompressed) bytes of the image's non-zero chunks, reused or "

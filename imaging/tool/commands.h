@@ -16,6 +16,10 @@ namespace CLI {
 class App;
 }
 
+namespace imaging {
+struct ManifestPin;
+}
+
 namespace imaging::tool {
 
 int cmd_keygen(int argc, char** argv);
@@ -36,6 +40,8 @@ int receive_torrent(int argc, char** argv);
 
 // Adds --progress-json to a receiver: progress lines on stdout (imaging/progress.h) before the
 // result line. unit says what bytes_done and bytes_total count for this transport.
+// --expect-sha256 HEX and --expect-image NAME@VERSION: the image the receiver must get.
+void add_pin_options(CLI::App& app, ManifestPin& pin);
 void add_progress_json_flag(CLI::App& app, bool& on, const std::string& unit);
 
 // Prints "imaging: error: <message>" on stderr and returns 1: every failure is one clear line.

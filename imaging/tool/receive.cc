@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "commands.h"
+#include "imaging/manifest.h"
 
 namespace imaging::tool {
 namespace {
@@ -37,6 +38,25 @@ void add_progress_json_flag(CLI::App& app, bool& on, const std::string& unit) {
                  "print {\"progress\":{\"bytes_done\":N,\"bytes_total\":M}} on stdout about "
                  "once a second, before the result line; both count " +
                      unit);
+}
+
+void add_pin_options(CLI::App& app, ManifestPin& pin) {
+    app.add_option("--expect-sha256", pin.image_sha256,
+                   "refuse any image whose SHA-256 (hex, of the raw image) differs, before "
+                   "writing a byte")
+        ->check([](const std::string& hex) {
+            bool ok = hex.size() == 64 && hex.find_first_not_of("0123456789abcdef") == std::string::npos;
+            return ok ? std::string() : std::string("64 lower-case hex digits");
+        });
+    app.add_option_function<std::string>(
+           "--expect-image",
+           [&pin](const std::string& name_at_version) {
+               auto at = name_at_version.rfind('@');
+               pin.name = name_at_version.substr(0, at);
+               pin.version = at == std::string::npos ? "" : name_at_version.substr(at + 1);
+           },
+           "refuse any image but NAME or NAME@VERSION")
+        ->type_name("NAME[@VERSION]");
 }
 
 int cmd_receive(int argc, char** argv) {

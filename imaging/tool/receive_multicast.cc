@@ -39,6 +39,8 @@ int receive_multicast(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     app.add_flag("--verbose", verbose, "log session events on stderr");
+    ManifestPin expect;
+    add_pin_options(app, expect);
     bool progress_json = false;
     add_progress_json_flag(app, progress_json,
                            "raw (uncompressed) bytes of the image's non-zero chunks, verified "
@@ -68,6 +70,7 @@ int receive_multicast(int argc, char** argv) {
             std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
         if (!m) return m.status().context("manifest");
         if (Status s = m->verify_signature(*key); !s) return s.context("manifest");
+        if (Status s = expect.check(*m); !s) return s.context("manifest");
         progress.set_total(m->nonzero_raw_bytes());
         return m;
     };

@@ -82,6 +82,8 @@ int receive_torrent(int argc, char** argv) {
                    "under about 50000 the download stalls; use 0 (none) or at least 100000";
         });
     app.add_option("--stall-timeout", stall, "fail after this many seconds without data")->capture_default_str();
+    ManifestPin expect;
+    add_pin_options(app, expect);
     bool progress_json = false;
     add_progress_json_flag(app, progress_json,
                            "stored (compressed) bytes of the image's pack, downloaded");
@@ -93,6 +95,7 @@ int receive_torrent(int argc, char** argv) {
     if (!bytes) return fail(bytes.status().message());
     auto parsed = torrent::load_image_torrent(*bytes, *key);
     if (!parsed) return fail(parsed.status().message());
+    if (Status s = expect.check(parsed->manifest); !s) return fail("the torrent's manifest: " + s.message());
 
     opt.output = output;
     opt.staging_dir = staging.empty() ? default_staging(output, *parsed) : std::filesystem::path(staging);

@@ -1,4 +1,5 @@
 #include "provisioner/agent/disk_transfer.h"
+#include "base/json.h"
 
 #include <fstream>
 #include <system_error>
@@ -18,7 +19,7 @@ constexpr std::chrono::milliseconds kChunkTimeout{120'000};
 Status refused(const std::string& what, const imaging::http::ClientResponse& r) {
     if (!r.transport_ok) return Status::error(Code::storage, what + ": " + r.error);
     std::string message = what + ": HTTP " + std::to_string(r.status);
-    json body = json::parse(r.body, nullptr, false);
+    json body = base::parse_json(r.body).value;
     if (body.is_object() && body.contains("error") && body["error"].is_object() &&
         body["error"].contains("message") && body["error"]["message"].is_string())
         message += ": " + body["error"]["message"].get<std::string>();
@@ -88,7 +89,7 @@ Status ServerDisks::fetch_into(const std::string& transfer, const fs::path& path
     const std::string info_path = kPrefix + transfer;
     auto r = call("GET", info_path, "", "application/json");
     if (!r.success()) return refused("GET " + info_path, r);
-    json info = json::parse(r.body, nullptr, false);
+    json info = base::parse_json(r.body).value;
     if (!info.is_object() || !info.value("complete", false) || !info.contains("size") ||
         !info["size"].is_number_unsigned() || !info.contains("sha256") ||
         !info["sha256"].is_string())

@@ -1,4 +1,5 @@
 #include "provisioner/agent/imaging_runner.h"
+#include "base/json.h"
 
 #include <iostream>
 
@@ -25,14 +26,16 @@ Result<std::vector<std::string>> build_receive_argv(const Job& job, const Receiv
         return Status::error("unknown transport \"" + job.transport + "\"");
     }
     argv.insert(argv.end(),
-                {"--output", target.disk, "--pubkey", target.pubkey_file, "--progress-json"});
+                {"--output", target.disk, "--pubkey", target.pubkey_file, "--progress-json",
+                 "--expect-sha256", job.image_sha256, "--expect-image",
+                 job.image_name + (job.image_version.empty() ? "" : "@" + job.image_version)});
     return argv;
 }
 
 ImagingLine parse_imaging_line(std::string_view line) {
     ImagingLine out;
     if (!line.starts_with('{')) return out;
-    json j = json::parse(line, nullptr, false);
+    json j = base::parse_json(line).value;
     if (!j.is_object()) return out;
     if (auto p = j.find("progress"); p != j.end() && j.size() == 1 && p->is_object()) {
         auto done = p->find("bytes_done"), total = p->find("bytes_total");

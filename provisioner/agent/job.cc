@@ -31,7 +31,11 @@ Result<Job> parse_job(const json& j) {
         job.image_version = string_at(*image, "version");
         job.raw_size = unsigned_at(*image, "raw_size");
         job.stored_size = unsigned_at(*image, "stored_size");
+        job.image_sha256 = string_at(*image, "image_sha256");
     }
+    // Without it any image signed with the site key would do, a template or an old version.
+    if (job.image_sha256.size() != 64 || job.image_name.empty())
+        return Status::error("job: the image is not pinned (name and a 64-digit image_sha256)");
     job.pubkey_pem = string_at(j, "pubkey");
     if (job.pubkey_pem.empty()) return Status::error("job: no pubkey");
     job.disk = string_at(j, "disk");

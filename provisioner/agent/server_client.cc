@@ -1,4 +1,5 @@
 #include "provisioner/agent/server_client.h"
+#include "base/json.h"
 
 #include <algorithm>
 
@@ -15,7 +16,7 @@ constexpr std::chrono::milliseconds kCallTimeout{15'000};
 // "401 unauthorized: bad token" from the API's error body, else the status and the raw body.
 std::string describe_refusal(unsigned status, const std::string& body) {
     std::string what = "HTTP " + std::to_string(status);
-    auto parsed = json::parse(body, nullptr, false);
+    auto parsed = base::parse_json(body).value;
     if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_object()) {
         const json& e = parsed["error"];
         return what + " " + e.value("code", "") + ": " + e.value("message", "");
@@ -58,7 +59,7 @@ CallResult ServerClient::post(const std::string& path, const json& body,
         out.kind = CallResult::Kind::ok;
         return out;
     }
-    out.body = json::parse(response.body, nullptr, false);
+    out.body = base::parse_json(response.body).value;
     if (out.body.is_discarded()) {
         out.kind = CallResult::Kind::fatal;
         out.body = nullptr;

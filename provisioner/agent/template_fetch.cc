@@ -1,4 +1,5 @@
 #include "provisioner/agent/template_fetch.h"
+#include "base/json.h"
 
 #include <fstream>
 #include <system_error>
@@ -28,7 +29,7 @@ Status refused(const std::string& what, const imaging::http::ClientResponse& r) 
     if (!r.transport_ok) return Status::error(Code::storage, what + ": " + r.error);
     const Code code = r.status == 404 ? Code::not_found : Code::storage;
     std::string message = what + ": HTTP " + std::to_string(r.status);
-    json body = json::parse(r.body, nullptr, false);
+    json body = base::parse_json(r.body).value;
     if (body.is_object() && body.contains("error") && body["error"].is_object())
         message += ": " + string_or_empty(body["error"], "message");
     return Status::error(code, message);
@@ -90,7 +91,7 @@ Status ServerTemplates::fetch(const std::string& id, vmhost::TemplateStore& stor
     const std::string what = "fetching template " + id + " from " + base_url_;
     auto answer = get(kPrefix + id, 1 << 20);
     if (!answer.success()) return refused(what, answer);
-    json record = json::parse(answer.body, nullptr, false);
+    json record = base::parse_json(answer.body).value;
     auto spec = spec_from(record, id);
     if (!spec) return spec.status();
     if (!spec->parent.empty())

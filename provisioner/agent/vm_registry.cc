@@ -1,4 +1,5 @@
 #include "provisioner/agent/vm_registry.h"
+#include "base/json.h"
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,9 @@
 
 namespace provisioner::agent {
 namespace {
+
+// The registry is ours, but it is a file on a disk that outlives us: read it with limits.
+const base::JsonLimits kRegistryLimits{64 << 20, 16};
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -35,7 +39,7 @@ Result<std::unique_ptr<VmRegistry>> VmRegistry::open(const fs::path& dir) {
     std::stringstream text;
     text << in.rdbuf();
     if (!in) return storage_error("reading " + file.string());
-    json parsed = json::parse(text.str(), nullptr, false);
+    json parsed = base::parse_json(text.str(), kRegistryLimits).value;
     if (!parsed.is_object() || !parsed.contains("vms") || !parsed["vms"].is_object())
         return storage_error(file.string() + ": not a VM registry");
     for (const auto& [name, entry] : parsed["vms"].items()) {

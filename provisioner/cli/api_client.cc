@@ -1,4 +1,5 @@
 #include "api_client.h"
+#include "base/json.h"
 
 #include <utility>
 
@@ -8,6 +9,8 @@ namespace provisioner::cli {
 namespace {
 
 constexpr std::size_t kMaxQuotedBody = 200;
+// A full host list of a large site runs to megabytes; nothing we send nests deeper than 64.
+const base::JsonLimits kAnswerLimits{256 << 20, 64};
 
 std::string first_line(const std::string& text) {
     std::string line = text.substr(0, text.find('\n'));
@@ -37,7 +40,7 @@ ApiError http_error(const imaging::http::ClientResponse& response, const std::st
     error.kind = ApiError::Kind::http;
     error.status = response.status;
     std::string api_message;
-    auto body = nlohmann::json::parse(response.body, nullptr, false);
+    auto body = base::parse_json(response.body, kAnswerLimits).value;
     if (!body.is_discarded() && body.is_object() && body.contains("error") &&
         body["error"].is_object()) {
         error.body = body;
@@ -72,7 +75,7 @@ ApiResult decode_response(const imaging::http::ClientResponse& response, const s
     if (!response.transport_ok) return transport_error(response, url, server);
     if (!response.success()) return http_error(response, server, token);
     if (response.body.empty()) return nlohmann::json();
-    auto body = nlohmann::json::parse(response.body, nullptr, false);
+    auto body = base::parse_json(response.body, kAnswerLimits).value;
     if (body.is_discarded()) {
         ApiError error;
         error.kind = ApiError::Kind::bad_response;

@@ -1,5 +1,6 @@
 // /api/v1/agent/*: what provisioner-agent calls, with its host's token (the discovery hello
 // needs none: an unknown machine has no token yet).
+#include "base/json.h"
 #include "api.h"
 #include "api_support.h"
 #include "json_views.h"
@@ -79,6 +80,9 @@ Response result(ApiContext& ctx, const Request& req, Host& host, const json& bod
         return status_response(req, Status::error(Code::invalid_argument,
                                                   "result needs deployment and ok"));
     json result = body.value("result", json::object());
+    if (!result.is_object())
+        return status_response(req, Status::error(Code::invalid_argument,
+                                                  "result: \"result\" must be an object"));
     Status s = ctx.orchestrator.result(host, *deployment, ok->get<bool>(),
                                        optional_string(body, "error"), result);
     if (!s) return status_response(req, s);
@@ -92,7 +96,7 @@ Response ready(ApiContext& ctx, const Request& req, Host& host, const json& body
                                                   "ready needs a capacity object"));
     Status s = ctx.store.transaction([&]() -> Status {
         json facts = host.facts_json.empty() ? json::object()
-                                              : json::parse(host.facts_json, nullptr, false);
+                                              : base::parse_json(host.facts_json).value;
         if (!facts.is_object()) facts = json::object();
         facts["capacity"] = *capacity;
         host.facts_json = facts.dump();

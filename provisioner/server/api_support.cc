@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "base/json.h"
 #include "imaging/http/query.h"
 
 namespace provisioner::server {
@@ -87,8 +88,9 @@ std::optional<Response> require_host(const Request& req, const Principal& who, H
 Result<json> json_body(const Request& req) {
     if (req.body().size() > kMaxJsonBody)
         return Status::error(Code::storage, "too large");  // mapped to 413 by body_error
-    json body = json::parse(req.body(), nullptr, false);
-    if (body.is_discarded()) return Status::error(Code::invalid_argument, "malformed JSON body");
+    auto parsed = base::parse_json(req.body(), {kMaxJsonBody, kMaxJsonDepth});
+    if (!parsed) return Status::error(Code::invalid_argument, "the body: " + parsed.error);
+    json& body = parsed.value;
     if (!body.is_object())
         return Status::error(Code::invalid_argument, "the body must be a JSON object");
     return body;

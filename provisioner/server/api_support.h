@@ -21,6 +21,8 @@ using imaging::http::Request;
 using imaging::http::Response;
 
 inline constexpr std::size_t kMaxJsonBody = 1 << 20;
+// Our agents' reports nest about 6 deep; facts from a machine's firmware a few more.
+inline constexpr unsigned kMaxJsonDepth = 32;
 inline constexpr std::size_t kMaxCsvBody = 16 << 20;  // also the server's overall body limit
 
 Response json_response(const Request& req, status code, const nlohmann::json& body);

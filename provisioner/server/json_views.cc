@@ -1,4 +1,5 @@
 #include "json_views.h"
+#include "base/json.h"
 
 namespace provisioner::server {
 
@@ -14,7 +15,7 @@ json optional_time(const std::optional<Timestamp>& t) {
 
 json host_json(const Host& h) {
     json facts = nullptr;
-    if (!h.facts_json.empty()) facts = json::parse(h.facts_json, nullptr, false);
+    if (!h.facts_json.empty()) facts = base::parse_json(h.facts_json).value;
     if (facts.is_discarded()) facts = nullptr;
     return {{"id", h.id},
             {"mac", h.mac.str()},

@@ -1,5 +1,6 @@
 #include "orchestrator.h"
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <set>
@@ -334,8 +335,26 @@ Status Orchestrator::result(const Host& host, DeploymentId deployment, bool ok,
                                  " is " + to_string(t.state) + ", not running");
     std::string reason;
     if (ok) {
-        std::uint64_t bytes = result.value("bytes_received", std::uint64_t(0));
-        double seconds = result.value("seconds", 0.0);
+        // The agent checked every chunk against the manifest it received; only this comparison
+        // says that manifest was the one the job named.
+        auto sha = result.find("sha256");
+        std::string reported = sha != result.end() && sha->is_string() ? sha->get<std::string>() : "";
+        if (reported != a.image.image_sha256) {
+            reason = "imaging refused: the host reports an image with sha256 " +
+                     (reported.empty() ? std::string("(none)") : reported.substr(0, 64)) +
+                     ", the deployment's image " + a.image.name + "@" + a.image.version +
+                     " has " + a.image.image_sha256;
+            Status failed = finish_target_locked(a, t, false, reason);
+            finish_if_done_locked(a);
+            if (!failed) return failed;
+            return Status::error(Code::conflict, reason);
+        }
+        auto number = [&](const char* key) {
+            auto it = result.find(key);
+            return it != result.end() && it->is_number() ? it->get<double>() : 0.0;
+        };
+        auto bytes = std::uint64_t(std::max(0.0, number("bytes_received")));
+        double seconds = number("seconds");
         std::ostringstream out;
         out.precision(1);
         out << std::fixed << "imaged " << a.image.name << "@" << a.image.version << " by "

@@ -1,8 +1,16 @@
 #include "provisioner/vmhost/qemu_img.h"
+#include "base/json.h"
 
 #include <nlohmann/json.hpp>
 
 namespace provisioner::vmhost {
+
+namespace {
+
+// One object per layer of the chain: a deep chain is long, not deep.
+const base::JsonLimits kQemuImgLimits{16 << 20, 16};
+
+}  // namespace
 
 Status QemuImg::run(const std::vector<std::string>& args, std::string* out) {
     std::vector<std::string> argv{program_};
@@ -49,7 +57,7 @@ Result<std::vector<ImageLayer>> QemuImg::backing_chain(const std::filesystem::pa
     // -U: the image may be open in a running VM, which holds qemu's write lock on it.
     if (Status s = run({"info", "-U", "--output=json", "--backing-chain", path.string()}, &out); !s)
         return s;
-    auto doc = nlohmann::json::parse(out, nullptr, false);
+    auto doc = base::parse_json(out, kQemuImgLimits).value;
     if (doc.is_discarded() || !doc.is_array())
         return Status::error(Code::storage, "qemu-img info " + path.string() + ": not a JSON list");
     std::vector<ImageLayer> chain;

@@ -1,10 +1,14 @@
 #include "template_index.h"
+#include "base/json.h"
 
 #include <nlohmann/json.hpp>
 
 namespace provisioner::vmhost {
 
 namespace {
+
+// Written by us beside the templates, read back with limits like anything on disk.
+const base::JsonLimits kIndexLimits{64 << 20, 16};
 
 constexpr int kIndexVersion = 1;
 
@@ -32,7 +36,7 @@ Result<std::vector<TemplateInfo>> index_from_json(const std::string& text,
     auto bad = [&](const std::string& why) {
         return Status::error(Code::storage, "template index " + file_name + ": " + why);
     };
-    auto doc = nlohmann::json::parse(text, nullptr, false);
+    auto doc = base::parse_json(text, kIndexLimits).value;
     if (doc.is_discarded() || !doc.is_object()) return bad("not a JSON object");
     if (doc.value("index_version", 0) != kIndexVersion) return bad("unknown index_version");
     std::vector<TemplateInfo> out;

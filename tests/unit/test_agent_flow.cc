@@ -81,7 +81,12 @@ json delta_job(const std::string& disk = "") {
             {"job",
              {{"deployment", 3},
               {"transport", "delta"},
-              {"image", {{"id", 1}, {"name", "dom0"}, {"version", "2"}, {"raw_size", 4096}}},
+              {"image",
+               {{"id", 1},
+                {"name", "dom0"},
+                {"version", "2"},
+                {"raw_size", 4096},
+                {"image_sha256", std::string(64, 'a')}}},
               {"pubkey", "-----BEGIN PUBLIC KEY-----\nX\n-----END PUBLIC KEY-----\n"},
               {"disk", disk},
               {"delta", {{"from", "10.77.0.1:7000"}}}}}};

@@ -17,6 +17,9 @@ Job job_for(const std::string& transport) {
     j.deployment = 3;
     j.transport = transport;
     j.pubkey_pem = "PEM";
+    j.image_name = "dom0";
+    j.image_version = "2";
+    j.image_sha256 = std::string(64, 'c');
     j.delta_from = "10.77.0.1:7000";
     j.multicast_group = "239.77.0.3";
     j.multicast_port = 9003;
@@ -27,7 +30,9 @@ Job job_for(const std::string& transport) {
 const ReceiveTarget kTarget{"/opt/bin/imaging", "/dev/sdb", "/tmp/k.pub", "eth1"};
 
 std::vector<std::string> tail_args() {
-    return {"--output", "/dev/sdb", "--pubkey", "/tmp/k.pub", "--progress-json"};
+    return {"--output",         "/dev/sdb",       "--pubkey",       "/tmp/k.pub",
+            "--progress-json",  "--expect-sha256", std::string(64, 'c'), "--expect-image",
+            "dom0@2"};
 }
 
 std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {

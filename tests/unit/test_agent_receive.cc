@@ -72,11 +72,12 @@ TEST_CASE("agent: image flow with the real imaging receive --progress-json (delt
     DeltaServer serve(imaging, dir);
     REQUIRE(serve.port > 0);
 
+    auto want = imaging::sha256(raw);
     json job{{"action", "image"},
              {"job",
               {{"deployment", 9},
                {"transport", "delta"},
-               {"image", {{"name", "dom0"}, {"version", "2"}}},
+               {"image", {{"name", "dom0"}, {"version", "2"}, {"image_sha256", imaging::to_hex(want)}}},
                {"pubkey", slurp(dir / "k.pub")},
                {"disk", (dir / "disk").string()},
                {"delta", {{"from", "127.0.0.1:" + std::to_string(serve.port)}}}}}};
@@ -107,7 +108,6 @@ TEST_CASE("agent: image flow with the real imaging receive --progress-json (delt
     REQUIRE(results.size() == 1);
     CHECK(results[0]["ok"] == true);
     CHECK(results[0]["result"]["transport"] == "delta");
-    auto want = imaging::sha256(raw);
     CHECK(results[0]["result"]["sha256"] == imaging::to_hex(want));
     REQUIRE_FALSE(progress.empty());
     CHECK(progress.back()["deployment"] == 9);

@@ -206,6 +206,25 @@ TEST_CASE("a receiver with the wrong public key refuses the image and writes not
     CHECK_FALSE(std::filesystem::exists(f.dir / "out"));
 }
 
+TEST_CASE("a receiver pinned to another image refuses a validly signed one and writes nothing") {
+    DeltaFixture f;
+    RunningServer server(f.dir / "img");  // serves v2, signed with the site key
+    ReceiveOptions opt;
+    opt.server = server.address();
+    opt.pubkey = f.dir / "k.pub";
+    opt.output = f.dir / "out";
+    opt.expect.image_sha256 = to_hex(sha256(f.v1));
+    auto r = receive(opt, nullptr);
+    REQUIRE_FALSE(r);
+    CHECK(r.status().message().find("not the expected") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(f.dir / "out"));
+
+    opt.expect.image_sha256 = to_hex(sha256(f.v2));
+    auto pinned = receive(opt, nullptr);
+    REQUIRE_MESSAGE(pinned, pinned.status().message());
+    CHECK(testutil::read_file(f.dir / "out") == f.v2);
+}
+
 TEST_CASE("a server that goes away mid-transfer is a clear error") {
     DeltaFixture f;
     // A fake server: answers the hello with the real manifest, then hangs up on the first request.

@@ -275,7 +275,7 @@ TEST_CASE("server api: a deployment from hello to result, with the host token's 
 
 TEST_CASE("server api: multicast jobs, failure of one host does not stop the other, recovery") {
     Server s;
-    s.import_image();
+    json image = s.import_image();
     for (auto [mac, name] : {std::pair{"52:54:00:00:00:01", "h1"}, {"52:54:00:00:00:02", "h2"},
                              {"52:54:00:00:00:03", "h3"}})
         s.call_json(bhttp::verb::post, "/api/v1/hosts", host_body(mac, name));
@@ -312,7 +312,9 @@ TEST_CASE("server api: multicast jobs, failure of one host does not stop the oth
     CHECK(reboot["action"] == "reboot");
     CHECK(s.store->find_host_by_name("h2")->state == HostState::failed);
     s.call_json(bhttp::verb::post, "/api/v1/agent/result",
-                json{{"deployment", id}, {"ok", true}, {"result", {{"bytes_received", 10}}}}.dump(),
+                json{{"deployment", id}, {"ok", true},
+                     {"result", {{"bytes_received", 10}, {"sha256", image["image_sha256"]}}}}
+                    .dump(),
                 token("h1"));
     auto h1 = *s.store->find_host_by_name("h1");
     CHECK(h1.state == HostState::imaged);
@@ -328,4 +330,68 @@ TEST_CASE("server api: multicast jobs, failure of one host does not stop the oth
     CHECK(s.store->find_host_by_name("h3")->state == HostState::failed);
     CHECK(is_deployable(s.store->find_host_by_name("h3")->state));
     CHECK(s.store->find_host_by_name("h1")->state == HostState::imaged);
+}
+
+TEST_CASE("server api: a result for another image than the job's is refused, never imaged") {
+    Server s;
+    json image = s.import_image();
+    for (auto [mac, name] : {std::pair{"52:54:00:00:00:01", "h1"}, {"52:54:00:00:00:02", "h2"},
+                             {"52:54:00:00:00:03", "h3"}})
+        s.call_json(bhttp::verb::post, "/api/v1/hosts", host_body(mac, name));
+    auto d = s.call_json(bhttp::verb::post, "/api/v1/deployments",
+                         R"({"image":"dom0","hosts":"all","transport":"multicast"})");
+    REQUIRE(s.last_status == 201);
+    DeploymentId id = d["id"];
+    s.orchestrator->tick();
+    auto token = [&](const char* name) { return s.auth->host_token(*s.store->find_host_by_name(name)); };
+    for (auto [mac, name] : {std::pair{"52:54:00:00:00:01", "h1"}, {"52:54:00:00:00:02", "h2"},
+                             {"52:54:00:00:00:03", "h3"}}) {
+        auto job = s.call_json(bhttp::verb::post, "/api/v1/agent/hello",
+                               json{{"mac", mac}, {"mode", "image"}}.dump(), token(name));
+        REQUIRE(job["action"] == "image");
+        CHECK(job["job"]["image"]["image_sha256"] == image["image_sha256"]);
+    }
+    auto post = [&](const char* name, json result) {
+        return s.call_json(bhttp::verb::post, "/api/v1/agent/result",
+                           json{{"deployment", id}, {"ok", true}, {"result", result}}.dump(),
+                           token(name));
+    };
+    // Another validly signed image (a rogue sender's) reported as a success.
+    auto refused = post("h1", {{"sha256", std::string(64, 'f')}});
+    CHECK(s.last_status == 409);
+    CHECK(refused["error"]["message"].get<std::string>().find("sha256") != std::string::npos);
+    auto h1 = *s.store->find_host_by_name("h1");
+    CHECK(h1.state == HostState::failed);
+    CHECK_FALSE(h1.image.has_value());
+    // No sha256 at all, or one of the wrong type, is no proof either.
+    post("h2", {{"bytes_received", "lots"}, {"sha256", 7}});
+    CHECK(s.last_status == 409);
+    CHECK(s.store->find_host_by_name("h2")->state == HostState::failed);
+    s.call_json(bhttp::verb::post, "/api/v1/agent/result",
+                json{{"deployment", id}, {"ok", true}, {"result", json::array()}}.dump(), token("h3"));
+    CHECK(s.last_status == 400);
+    post("h3", {{"sha256", image["image_sha256"]}});
+    CHECK(s.last_status == 200);
+    CHECK(s.store->find_host_by_name("h3")->state == HostState::imaged);
+}
+
+TEST_CASE("server api: JSON nested 100,000 deep is refused on every route and changes nothing") {
+    Server s;
+    std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    std::string hello = R"({"mac":"52:54:00:00:00:09","mode":"discover","facts":)" + deep + "}";
+    auto answer = s.call_json(bhttp::verb::post, "/api/v1/agent/hello", hello, "");
+    CHECK(s.last_status == 400);
+    CHECK(answer["error"]["message"].get<std::string>().find("nested deeper") != std::string::npos);
+    CHECK(s.store->count_hosts({}).value() == 0);
+    for (const char* target : {"/api/v1/hosts", "/api/v1/deployments", "/api/v1/agent/result",
+                               "/api/v1/agent/progress", "/api/v1/agent/ready"}) {
+        s.call_json(bhttp::verb::post, target, deep);
+        CHECK_MESSAGE(s.last_status >= 400, target);
+        CHECK_MESSAGE(s.last_status < 500, target);
+    }
+    // Just within the limit (the body, facts, x and the arrays) is still parsed.
+    std::string nested = std::string(kMaxJsonDepth - 2, '[') + std::string(kMaxJsonDepth - 2, ']');
+    s.call_json(bhttp::verb::post, "/api/v1/agent/hello",
+                R"({"mac":"52:54:00:00:00:09","mode":"discover","facts":{"x":)" + nested + "}}", "");
+    CHECK(s.last_status == 200);
 }

@@ -54,6 +54,19 @@ struct Manifest {
     static Result<Manifest> parse(std::string_view json);
 };
 
+// The image a receiver was told to expect (a job names it): a signed manifest of any other
+// image, an older version or a template signed with the same key, is refused before a byte is
+// written. Empty fields accept anything, as `imaging receive` without --expect-* does.
+struct ManifestPin {
+    std::string image_sha256;  // hex, of the raw image
+    std::string name;
+    std::string version;
+
+    bool empty() const { return image_sha256.empty() && name.empty() && version.empty(); }
+    // "the sender offers dom0@1 (sha256 ab12...), not the expected dom0@2 (sha256 cd34...)".
+    Status check(const Manifest& m) const;
+};
+
 // Reads IMAGEDIR/manifest.json and checks its signature with key.
 Result<Manifest> load_manifest(const std::filesystem::path& image_dir, const VerifyKey& key);
 // Reads it without a key: for the server side, which signed it itself.

@@ -15,6 +15,7 @@ struct Job {
     std::int64_t deployment = 0;
     std::string transport;  // "delta", "multicast" or "torrent"
     std::string image_name, image_version;
+    std::string image_sha256;  // hex: the receiver refuses any other image
     std::uint64_t raw_size = 0, stored_size = 0;
     std::string pubkey_pem;
     std::string disk;             // "" lets the agent choose
