@@ -1,5 +1,7 @@
 #include "framed_stream.h"
 
+#include <algorithm>
+
 namespace imaging::delta {
 
 namespace asio = boost::asio;
@@ -85,7 +87,9 @@ Status FramedStream::send(MsgType type, std::span<const std::uint8_t> body, Dura
     return Status::ok();
 }
 
-Result<Message> FramedStream::receive(Duration timeout) {
+Result<Message> FramedStream::receive(Duration timeout, std::uint32_t max_body) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto left = [&] { return std::max<Duration>(deadline - std::chrono::steady_clock::now(), Duration::zero()); };
     std::uint8_t header[5];
     auto ec = run([&](auto handler) { asio::async_read(socket_, asio::buffer(header), handler); }, timeout);
     auto describe = [&](const boost::system::error_code& e) {
@@ -97,14 +101,18 @@ Result<Message> FramedStream::receive(Duration timeout) {
     if (ec) return Status::error(describe(ec));
     std::uint32_t len;
     std::memcpy(&len, header, 4);
-    if (len > kMaxMessageBody)
+    if (len > max_body)
         return Status::error(peer_ + " sent a " + std::to_string(len) + "-byte message (limit " +
-                             std::to_string(kMaxMessageBody) + ")");
+                             std::to_string(max_body) + ")");
     Message m;
     m.type = MsgType(header[4]);
-    m.body.resize(len);
-    if (len > 0) {
-        ec = run([&](auto handler) { asio::async_read(socket_, asio::buffer(m.body), handler); }, timeout);
+    // Grown as the bytes arrive: the header's promise alone allocates at most one step.
+    while (m.body.size() < len) {
+        std::size_t have = m.body.size();
+        std::size_t step = std::min<std::size_t>(kReadStep, len - have);
+        m.body.resize(have + step);
+        ec = run([&](auto handler) { asio::async_read(socket_, asio::buffer(m.body.data() + have, step), handler); },
+                 left());
         if (ec) return Status::error(describe(ec));
     }
     bytes_in_ += sizeof header + len;

@@ -23,7 +23,9 @@ public:
     FramedStream(std::unique_ptr<boost::asio::io_context> io, boost::asio::ip::tcp::socket socket);
 
     Status send(MsgType type, std::span<const std::uint8_t> body, Duration timeout);
-    Result<Message> receive(Duration timeout);
+    // The whole message (header and body) must arrive within `timeout`; a header promising
+    // more than `max_body` bytes is refused before anything is allocated for it.
+    Result<Message> receive(Duration timeout, std::uint32_t max_body = kMaxMessageBody);
     // Best-effort: tells the peer why we are giving up.
     void send_error(const std::string& text);
 

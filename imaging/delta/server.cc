@@ -1,7 +1,9 @@
 #include "server.h"
 
+#include <cstring>
 #include <iostream>
 #include <thread>
+#include <vector>
 
 #include "framed_stream.h"
 #include "session.h"
@@ -17,7 +19,13 @@ DeltaServer::DeltaServer(ServeOptions options, std::shared_ptr<PackedImage> imag
 DeltaServer::~DeltaServer() {
     stop();
     // Sessions hold `this`; each ends within its idle timeout.
-    while (active_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (;;) {
+        {
+            std::lock_guard lock(mu_);
+            if (active_ == 0) break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
 }
 
 Result<std::unique_ptr<DeltaServer>> DeltaServer::start(const ServeOptions& options) {
@@ -66,17 +74,48 @@ void DeltaServer::accept_next() {
     });
 }
 
-void DeltaServer::hand_off(tcp::socket socket) {
-    if (active_ >= options_.max_sessions) {
-        std::cerr << "serve: turned a receiver away (" << options_.max_sessions << " sessions busy)\n";
-        return;  // closing the socket tells it
+Status DeltaServer::admit(const asio::ip::address& peer) {
+    std::lock_guard lock(mu_);
+    if (active_ >= options_.max_sessions)
+        return Status::error("server busy (" + std::to_string(options_.max_sessions) + " sessions)");
+    unsigned& mine = per_peer_[peer];
+    if (options_.max_sessions_per_peer > 0 && mine >= options_.max_sessions_per_peer) {
+        if (mine == 0) per_peer_.erase(peer);
+        return Status::error("too many sessions from " + peer.to_string() + " (limit " +
+                             std::to_string(options_.max_sessions_per_peer) + ")");
     }
+    ++mine;
     ++active_;
+    return Status::ok();
+}
+
+void DeltaServer::release(const asio::ip::address& peer) {
+    std::lock_guard lock(mu_);
+    if (auto it = per_peer_.find(peer); it != per_peer_.end() && --it->second == 0) per_peer_.erase(it);
+    --active_;
+}
+
+void DeltaServer::hand_off(tcp::socket socket) {
     boost::system::error_code ec;
+    auto remote = socket.remote_endpoint(ec);
+    if (ec) return;  // gone already
+    if (Status admitted = admit(remote.address()); !admitted) {
+        std::cerr << "serve: turned " << remote << " away: " << admitted.message() << "\n";
+        // Best effort and never blocking the accept loop: a kError frame fits any socket buffer.
+        std::string text = admitted.message();
+        std::uint32_t len = std::uint32_t(text.size());
+        std::vector<std::uint8_t> frame(5 + text.size());
+        std::memcpy(frame.data(), &len, 4);
+        frame[4] = std::uint8_t(MsgType::kError);
+        std::memcpy(frame.data() + 5, text.data(), text.size());
+        socket.non_blocking(true, ec);
+        if (!ec) socket.write_some(asio::buffer(frame), ec);
+        return;  // closing the socket ends it
+    }
     auto protocol = socket.local_endpoint(ec).protocol();
-    std::thread([this, protocol, fd = socket.release()] {
+    std::thread([this, protocol, peer = remote.address(), fd = socket.release()] {
         serve_one(protocol, fd);
-        --active_;
+        release(peer);
     }).detach();
 }
 

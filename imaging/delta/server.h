@@ -7,13 +7,21 @@
 //   ... more requests ..., client kDone.
 // The server's work per receiver is reading and sending what was asked: block signatures are
 // computed once per image (ImageSignature), literals are compressed as they go out.
+//
+// Bounds, so that a hostile peer on the LAN costs a bounded amount and never disturbs other
+// sessions: it listens only on the address it is given; at most max_sessions receivers at once
+// and max_sessions_per_peer from one address (more are sent an error and closed); a request's
+// body is at most kMaxRequestBody and is read in steps (wire.h); a receiver silent for
+// idle_timeout, or slower than that to finish one message, is dropped; each request and each
+// session is held to what an honest receiver asks (session.h). A refusal ends that session only.
 #pragma once
 
 #include <utility>  // before Asio: Boost 1.74 uses std::exchange without it
 #include <boost/asio.hpp>
-#include <atomic>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "block_signature.h"
@@ -26,6 +34,7 @@ struct ServeOptions {
     std::filesystem::path image_dir;
     std::string listen;            // ADDR:PORT; port 0 picks a free one
     unsigned max_sessions = 64;    // more concurrent receivers are turned away with an error
+    unsigned max_sessions_per_peer = 16;  // likewise, from one IP address; 0: no such limit
     int literal_level = 6;         // zstd level for literal ranges
     std::chrono::seconds idle_timeout{120};
     std::uint64_t rate_limit = 0;  // bytes per second per receiver; 0: as fast as the link goes
@@ -49,13 +58,18 @@ private:
     void accept_next();
     void hand_off(boost::asio::ip::tcp::socket socket);
     void serve_one(boost::asio::ip::tcp protocol, int fd);
+    // Takes a session slot for `peer`; the error says which limit is reached.
+    Status admit(const boost::asio::ip::address& peer);
+    void release(const boost::asio::ip::address& peer);
 
     ServeOptions options_;
     std::shared_ptr<PackedImage> image_;
     ImageSignature signature_;
     boost::asio::io_context io_;
     boost::asio::ip::tcp::acceptor acceptor_;
-    std::atomic<unsigned> active_{0};
+    std::mutex mu_;  // guards active_ and per_peer_
+    unsigned active_ = 0;
+    std::map<boost::asio::ip::address, unsigned> per_peer_;
 };
 
 }  // namespace imaging::delta

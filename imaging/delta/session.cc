@@ -7,6 +7,57 @@
 
 namespace imaging::delta {
 
+Status check_want(const std::vector<WantItem>& items, const Manifest& manifest) {
+    const std::size_t chunks = manifest.chunks.size();
+    if (items.size() > chunks)
+        return Status::error("want names " + std::to_string(items.size()) + " chunks, the image has " +
+                             std::to_string(chunks));
+    std::vector<bool> named(chunks, false);
+    for (const auto& item : items) {
+        if (item.chunk >= chunks) return Status::error("want for chunk " + std::to_string(item.chunk) + " out of range");
+        if (named[item.chunk]) return Status::error("want names chunk " + std::to_string(item.chunk) + " twice");
+        named[item.chunk] = true;
+        if (item.whole_frame) continue;
+        if (item.ranges.size() > kMaxRangesPerItem)
+            return Status::error("want for chunk " + std::to_string(item.chunk) + " has " +
+                                 std::to_string(item.ranges.size()) + " ranges (limit " +
+                                 std::to_string(kMaxRangesPerItem) + ")");
+        const std::uint64_t len = manifest.chunk_length(item.chunk);
+        std::uint64_t total = 0;
+        for (auto [off, n] : item.ranges) {
+            if (off > len || n > len - off)
+                return Status::error("want range outside chunk " + std::to_string(item.chunk));
+            total += n;
+        }
+        if (total > len)
+            return Status::error("want for chunk " + std::to_string(item.chunk) + " asks for " + std::to_string(total) +
+                                 " bytes of a " + std::to_string(len) + "-byte chunk");
+    }
+    return Status::ok();
+}
+
+Status SessionBudget::request() {
+    if (++requests_ > max_requests_)
+        return Status::error("too many requests in one session (limit " + std::to_string(max_requests_) + ")");
+    return Status::ok();
+}
+
+Status SessionBudget::signatures(std::uint64_t chunks) {
+    signatures_ += chunks;
+    if (signatures_ > max_chunks_)
+        return Status::error("signatures of " + std::to_string(signatures_) + " chunks asked in one session (limit " +
+                             std::to_string(max_chunks_) + ")");
+    return Status::ok();
+}
+
+Status SessionBudget::answers(std::uint64_t chunks) {
+    answers_ += chunks;
+    if (answers_ > max_chunks_)
+        return Status::error(std::to_string(answers_) + " chunks asked in one session (limit " +
+                             std::to_string(max_chunks_) + ")");
+    return Status::ok();
+}
+
 struct ServerSession::Compressor {
     ZSTD_CCtx* cctx = ZSTD_createCCtx();
     ~Compressor() { ZSTD_freeCCtx(cctx); }
@@ -18,7 +69,8 @@ ServerSession::ServerSession(std::unique_ptr<FramedStream> stream, const PackedI
       image_(image),
       signature_(signature),
       options_(options),
-      compressor_(std::make_unique<Compressor>()) {
+      compressor_(std::make_unique<Compressor>()),
+      budget_(image.manifest().chunks.size()) {
     ZSTD_CCtx_setParameter(compressor_->cctx, ZSTD_c_compressionLevel, options.literal_level);
 }
 
@@ -26,8 +78,11 @@ ServerSession::~ServerSession() = default;
 
 Status ServerSession::run() {
     const auto timeout = options_.idle_timeout;
-    auto hello = stream_->receive(timeout);
-    if (!hello) return hello.status();
+    auto hello = stream_->receive(timeout, kMaxRequestBody);
+    if (!hello) {
+        stream_->send_error(hello.status().message());  // best effort: a peer that is gone misses it
+        return hello.status();
+    }
     ByteReader r(hello->body);
     char magic[8];
     for (char& c : magic) c = char(r.u8());
@@ -47,14 +102,19 @@ Status ServerSession::run() {
         !s)
         return s;
     for (;;) {
-        auto m = stream_->receive(timeout);
-        if (!m) return m.status();
-        Status s;
-        switch (m->type) {
-            case MsgType::kSigRequest: s = on_signature_request(*m); break;
-            case MsgType::kWant: s = on_want(*m); break;
-            case MsgType::kDone: return Status::ok();
-            default: s = Status::error("unexpected message type " + std::to_string(int(m->type)));
+        auto m = stream_->receive(timeout, kMaxRequestBody);
+        if (!m) {
+            stream_->send_error(m.status().message());  // best effort, as above
+            return m.status();
+        }
+        if (m->type == MsgType::kDone) return Status::ok();
+        Status s = budget_.request();
+        if (s) {
+            switch (m->type) {
+                case MsgType::kSigRequest: s = on_signature_request(*m); break;
+                case MsgType::kWant: s = on_want(*m); break;
+                default: s = Status::error("unexpected message type " + std::to_string(int(m->type)));
+            }
         }
         if (!s) {
             stream_->send_error(s.message());
@@ -67,6 +127,10 @@ Status ServerSession::on_signature_request(const Message& m) {
     ByteReader r(m.body);
     std::uint32_t n = r.u32();
     if (r.failed() || r.remaining() != std::size_t(n) * 4) return Status::error("malformed signature request");
+    if (n > kMaxSignatureChunksPerRequest)
+        return Status::error("signature request for " + std::to_string(n) + " chunks (limit " +
+                             std::to_string(kMaxSignatureChunksPerRequest) + ")");
+    if (auto s = budget_.signatures(n); !s) return s;
     ByteWriter w;
     for (std::uint32_t k = 0; k < n; ++k) {
         std::uint32_t chunk = r.u32();
@@ -74,6 +138,7 @@ Status ServerSession::on_signature_request(const Message& m) {
         const auto& sums = signature_.chunk(chunk);
         w.u32(std::uint32_t(sums.size()));
         for (const auto& b : sums) w.u32(b.weak), w.u64(b.strong);
+        if (w.data().size() > kMaxSignatureReplyBytes) return Status::error("signature request too large; ask for fewer chunks");
     }
     return send(MsgType::kSigReply, w.data());
 }
@@ -82,6 +147,8 @@ Status ServerSession::on_want(const Message& m) {
     auto items = decode_want(m.body);
     if (!items) return items.status();
     const Manifest& manifest = image_.manifest();
+    if (auto s = check_want(*items, manifest); !s) return s;
+    if (auto s = budget_.answers(items->size()); !s) return s;
     for (const auto& item : *items) {
         if (item.chunk >= manifest.chunks.size()) return Status::error("want for chunk " + std::to_string(item.chunk) + " out of range");
         if (!item.whole_frame) {

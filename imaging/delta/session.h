@@ -2,13 +2,43 @@
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "block_signature.h"
 #include "framed_stream.h"
+#include "imaging/manifest.h"
 #include "imaging/packed_image.h"
 #include "server.h"
 
 namespace imaging::delta {
+
+// What one receiver may ask of the server. A receiver asks for each chunk's signature once
+// and each chunk once (and a chunk again, whole, when its blocks did not add up), in
+// signature requests of at most kSignatureBatch (plan.cc) chunks: these bounds are twice that
+// and leave an honest receiver untouched, while no request, and no session, can make the
+// server read, hold or send more than about twice the image.
+inline constexpr std::uint32_t kMaxSignatureChunksPerRequest = 4096;
+inline constexpr std::size_t kMaxSignatureReplyBytes = 64u << 20;
+inline constexpr std::uint32_t kMaxRangesPerItem = 1u << 16;
+
+// Checks a decoded kWant against the image: every chunk in range and named at most once, every
+// range inside its chunk, at most kMaxRangesPerItem ranges and at most the chunk's length in
+// all per item. The error says which rule was broken.
+Status check_want(const std::vector<WantItem>& items, const Manifest& manifest);
+
+// Counts what a session has been given; over budget, the session is refused.
+class SessionBudget {
+public:
+    explicit SessionBudget(std::size_t chunk_count)
+        : max_chunks_(2 * std::uint64_t(chunk_count) + 16), max_requests_(2 * std::uint64_t(chunk_count) + 64) {}
+    Status request();                          // one more message from the receiver
+    Status signatures(std::uint64_t chunks);   // signatures of this many more chunks
+    Status answers(std::uint64_t chunks);      // this many more chunks sent (frames or literals)
+
+private:
+    std::uint64_t max_chunks_, max_requests_;
+    std::uint64_t requests_ = 0, signatures_ = 0, answers_ = 0;
+};
 
 class ServerSession {
 public:
@@ -32,6 +62,7 @@ private:
     struct Compressor;
     std::unique_ptr<Compressor> compressor_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    SessionBudget budget_;
 };
 
 }  // namespace imaging::delta

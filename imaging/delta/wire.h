@@ -15,8 +15,13 @@ namespace imaging::delta {
 
 inline constexpr std::uint32_t kProtocolVersion = 1;
 inline constexpr char kHelloMagic[8] = {'P', 'R', 'V', 'D', 'E', 'L', 'T', 'A'};
-// Bounds what a peer can make the other allocate for one message.
+// Bounds what a peer can make the other allocate for one message. The server's answers (a
+// chunk's frame) can be large; a receiver's requests never are, so the server holds them to
+// kMaxRequestBody. Either way a body is read in kReadStep pieces, so a header that promises
+// the limit and then goes silent costs one step of memory, not the promise.
 inline constexpr std::uint32_t kMaxMessageBody = 256u << 20;
+inline constexpr std::uint32_t kMaxRequestBody = 16u << 20;
+inline constexpr std::uint32_t kReadStep = 1u << 20;
 
 enum class MsgType : std::uint8_t {
     kHello = 1,       // client: magic, version
