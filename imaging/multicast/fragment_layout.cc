@@ -1,19 +1,30 @@
 #include "fragment_layout.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace imaging::multicast {
 
 FragmentLayout::FragmentLayout(std::uint32_t fragment_payload,
                                std::vector<std::uint32_t> object_sizes)
     : payload_(fragment_payload), sizes_(std::move(object_sizes)) {
+    std::uint64_t next = 0;
+    if (payload_ > 0) {
+        for (std::uint32_t size : sizes_) next += fragments_for(size, payload_);
+    }
+    if (payload_ == 0 || next > UINT32_MAX) {
+        // Every object present but empty: lookups stay in bounds and find nothing.
+        valid_ = false;
+        firsts_.assign(sizes_.size() + 1, 0);
+        return;
+    }
     firsts_.reserve(sizes_.size() + 1);
-    std::uint32_t next = 0;
+    next = 0;
     for (std::uint32_t size : sizes_) {
-        firsts_.push_back(next);
+        firsts_.push_back(std::uint32_t(next));
         next += fragments_for(size, payload_);
     }
-    firsts_.push_back(next);
+    firsts_.push_back(std::uint32_t(next));
 }
 
 std::uint32_t FragmentLayout::fragment_length(std::uint32_t object, std::uint32_t fragment) const {

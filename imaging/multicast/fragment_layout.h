@@ -1,6 +1,8 @@
 // How a session's objects (0 = manifest, i + 1 = chunk i) are cut into fragments, and the
 // global fragment numbers that NACKs, POLLs and the bookkeeping use: object o's fragments are
 // [first(o), first(o) + count(o)). Objects of size 0 (all-zero chunks) have no fragments.
+// Fragment numbers are 32 bits: a layout whose count would not fit (or with a payload of 0)
+// is not valid(), and then has no fragments at all; the caller refuses it.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +16,7 @@ class FragmentLayout {
     FragmentLayout() = default;
     FragmentLayout(std::uint32_t fragment_payload, std::vector<std::uint32_t> object_sizes);
 
+    bool valid() const { return valid_; }
     std::uint32_t fragment_payload() const { return payload_; }
     std::uint32_t objects() const { return std::uint32_t(sizes_.size()); }
     std::uint32_t total() const { return firsts_.empty() ? 0 : firsts_.back(); }
@@ -31,6 +34,7 @@ class FragmentLayout {
     }
 
   private:
+    bool valid_ = true;
     std::uint32_t payload_ = 0;
     std::vector<std::uint32_t> sizes_;
     std::vector<std::uint32_t> firsts_;  // objects() + 1 entries

@@ -105,7 +105,7 @@ Decoded decode(std::span<const std::uint8_t> datagram) {
             a.total_fragments = r.u32();
             r.u32();  // reserved
             a.sending = r.u8();
-            if (a.fragment_payload == 0 || a.fragment_payload > kMaxDatagram ||
+            if (a.fragment_payload < kMinFragmentPayload || a.fragment_payload > kMaxDatagram ||
                 a.manifest_size == 0 || a.total_fragments == 0 || a.sending > 1)
                 return fail(DecodeError::kBadField);
             d.packet = a;

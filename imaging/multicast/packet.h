@@ -21,6 +21,9 @@ inline constexpr std::size_t kDataHeaderSize = kCommonHeaderSize + 12;
 inline constexpr std::size_t kIpUdpOverhead = 28;
 // Largest datagram any peer sends or accepts (jumbo frames included).
 inline constexpr std::size_t kMaxDatagram = 9000;
+// Smallest fragment payload a peer sends or accepts: below it an image's fragment count (and
+// every receiver's bookkeeping, sized by it) grows without purpose, and can wrap 32 bits.
+inline constexpr std::uint32_t kMinFragmentPayload = 256;
 // Ranges and parity requests in one NACK datagram: fits a 1500-byte MTU.
 inline constexpr std::size_t kMaxNackRanges = 120;
 inline constexpr std::size_t kMaxNackParity = 100;

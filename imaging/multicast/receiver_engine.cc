@@ -116,15 +116,18 @@ void ReceiverEngine::on_datagram(const InDatagram& datagram) {
 }
 
 void ReceiverEngine::on_announce(const Announce& a, const Endpoint& from) {
+    // decode() already refused a fragment payload under kMinFragmentPayload; the count is
+    // checked here, before anything is sized by it.
+    FragmentLayout manifest_only(a.fragment_payload, {a.manifest_size});
+    if (a.fragment_payload < kMinFragmentPayload || a.total_fragments > config_.max_total_fragments ||
+        !manifest_only.valid() || manifest_only.total() > a.total_fragments) {
+        ++stats_.rejected;
+        return;
+    }
     session_ = a.session;
     sender_ = from;
     announce_ = a;
-    layout_ = FragmentLayout(a.fragment_payload, {a.manifest_size});
-    if (layout_.total() > a.total_fragments) {
-        ++stats_.rejected;
-        session_ = 0;
-        return;
-    }
+    layout_ = std::move(manifest_only);
     tracker_ = LossTracker(a.total_fragments);
     objects_.assign(1, Object{});
     phase_ = Phase::kReceiving;
@@ -230,7 +233,10 @@ void ReceiverEngine::manifest_complete() {
         std::vector<std::uint32_t> sizes{announce_.manifest_size};
         for (const ChunkEntry& c : m->chunks) sizes.push_back(c.pack_size);
         FragmentLayout full(announce_.fragment_payload, std::move(sizes));
-        if (full.total() != announce_.total_fragments) {
+        if (!full.valid()) {
+            problem = "the image's fragment count overflows 32 bits at " +
+                      std::to_string(announce_.fragment_payload) + "-byte fragments";
+        } else if (full.total() != announce_.total_fragments) {
             problem = "the manifest does not match the session's announcement";
         } else {
             layout_ = std::move(full);

@@ -38,6 +38,10 @@ struct ReceiverConfig {
     // rather than dropped and asked for again.
     std::size_t max_early_bytes = std::size_t(64) << 20;
     int max_manifest_failures = 3;
+    // An ANNOUNCE naming more fragments is not joined (counted as rejected): the receiver's
+    // bookkeeping is sized by that number, which the network supplies. 2^28 fragments of
+    // 1448 bytes is a 388 GB packed image, and costs 32 MiB of bitmap.
+    std::uint32_t max_total_fragments = 1u << 28;
     std::uint64_t seed = 1;
 };
 
