@@ -16,10 +16,31 @@ void Tracker::allow(const std::string& info_hash) {
     allowed_.insert(info_hash);
 }
 
+void Tracker::forget(const std::string& info_hash) {
+    std::lock_guard lock(mu_);
+    allowed_.erase(info_hash);
+    swarms_.erase(info_hash);
+}
+
 void Tracker::expire_locked(Swarm& swarm, std::chrono::steady_clock::time_point now) {
-    // A peer that missed two announces is gone (crashed, or its stop announce was lost).
-    auto deadline = 2 * options_.interval;
+    auto deadline = options_.expire_intervals * options_.interval;
     std::erase_if(swarm, [&](const auto& kv) { return now - kv.second.last_seen > deadline; });
+}
+
+void Tracker::expire_all_locked(std::chrono::steady_clock::time_point now) {
+    for (auto it = swarms_.begin(); it != swarms_.end();) {
+        expire_locked(it->second, now);
+        it = it->second.empty() ? swarms_.erase(it) : std::next(it);
+    }
+}
+
+std::string Tracker::admit_locked(const Swarm& swarm, const boost::asio::ip::tcp::endpoint& self) const {
+    if (swarm.count(self)) return {};  // known peers announce again freely
+    if (swarm.size() >= options_.max_peers_per_torrent) return "torrent full";
+    std::size_t same_address = 0;
+    for (const auto& [ep, peer] : swarm) same_address += ep.address() == self.address();
+    if (same_address >= options_.max_peers_per_address) return "too many peers from " + self.address().to_string();
+    return {};
 }
 
 std::size_t Tracker::peer_count(const std::string& info_hash) {
@@ -51,10 +72,21 @@ AnnounceReply Tracker::announce(const AnnounceRequest& req) {
             reply.failure = "unknown torrent";
             return reply;
         }
+        if (!swarms_.count(req.info_hash)) {
+            if (req.event == "stopped") return reply;  // nothing to leave
+            expire_all_locked(now);
+            if (allowed_.empty() && swarms_.size() >= options_.max_open_torrents) {
+                reply.failure = "too many torrents";
+                return reply;
+            }
+        }
         Swarm& swarm = swarms_[req.info_hash];
         expire_locked(swarm, now);
         if (req.event == "stopped") {
             swarm.erase(self);
+        } else if (reply.failure = admit_locked(swarm, self); !reply.failure.empty()) {
+            if (swarm.empty()) swarms_.erase(req.info_hash);
+            return reply;
         } else {
             Peer& p = swarm[self];
             p.peer_id = req.peer_id;

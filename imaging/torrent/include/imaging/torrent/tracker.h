@@ -2,6 +2,8 @@
 // peers6), in memory. It prefers peers in the requester's rack: peers of the same rack come
 // first in every reply, so hosts share within the rack and cross the rack uplink only for what
 // the rack lacks. Thread-safe; time comes from an injected clock so expiry is testable.
+// What one announcer can cost is bounded: only registered info-hashes (TrackerOptions), a
+// bounded swarm, and peers that stop announcing are forgotten.
 //
 // Torrents are v1-only (see image_torrent.h), so a swarm has one 20-byte info-hash; there is
 // no v1/v2 pair to merge.
@@ -47,8 +49,17 @@ struct TrackerOptions {
     std::chrono::seconds interval{30};  // LAN swarms are short-lived; announce often
     std::chrono::seconds min_interval{5};
     int max_numwant = 200;
-    // Empty: any info-hash is tracked. Otherwise only these (the deployments being served).
+    // A peer not heard from for this many intervals is gone (crashed, or its "stopped" lost).
+    int expire_intervals = 2;
+    // Peers one swarm holds, and of those from one IP address (hosts run one peer per torrent;
+    // tests run several on one address). A new peer over either limit is refused.
+    std::size_t max_peers_per_torrent = 1024;
+    std::size_t max_peers_per_address = 32;
+    // The info-hashes served: the server's own torrents (also allow()); any other is refused
+    // with "unknown torrent". Empty means open: any info-hash is tracked, but at most
+    // max_open_torrents swarms at once. A server on a shared network registers its torrents.
     std::set<std::string> allowed;
+    std::size_t max_open_torrents = 16;
 };
 
 class Tracker {
@@ -57,7 +68,10 @@ public:
 
     explicit Tracker(TrackerOptions options = {}, RackMap racks = {}, Clock clock = {});
 
+    // Serves `info_hash` from now on; the first allow() closes an open tracker to the rest.
     void allow(const std::string& info_hash);
+    // Stops serving `info_hash` (a finished deployment) and drops its swarm.
+    void forget(const std::string& info_hash);
     AnnounceReply announce(const AnnounceRequest& request);
     // Live peers of a swarm (expired ones are not counted).
     std::size_t peer_count(const std::string& info_hash);
@@ -73,6 +87,10 @@ private:
     using Swarm = std::map<boost::asio::ip::tcp::endpoint, Peer>;
 
     void expire_locked(Swarm& swarm, std::chrono::steady_clock::time_point now);
+    // Expires every swarm and drops the empty ones.
+    void expire_all_locked(std::chrono::steady_clock::time_point now);
+    // Empty if a new peer `self` may join `swarm`, else why not.
+    std::string admit_locked(const Swarm& swarm, const boost::asio::ip::tcp::endpoint& self) const;
 
     const TrackerOptions options_;
     const RackMap racks_;
