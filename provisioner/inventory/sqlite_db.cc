@@ -1,10 +1,42 @@
 #include "sqlite_db.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <string>
 
 namespace provisioner::sqlite {
+
+namespace {
+
+// The inventory holds the secret behind every host and guest token: the file and its -wal and
+// -shm are the owner's alone (0600). SQLite gives its -wal and -shm the database file's mode,
+// so the file is made 0600 before SQLite first creates it; an older file is tightened.
+Status make_private(const std::string& path) {
+    if (path.empty() || path == ":memory:" || path.starts_with("file:")) return Status::ok();
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return Status::error(Code::storage,
+                             "opening inventory " + path + ": " + std::strerror(errno));
+    const bool ok = ::fchmod(fd, 0600) == 0;
+    const int saved = errno;
+    ::close(fd);
+    if (!ok)
+        return Status::error(Code::storage,
+                             "chmod 0600 " + path + ": " + std::strerror(saved));
+    for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+        const std::string side = path + suffix;
+        if (::chmod(side.c_str(), 0600) != 0 && errno != ENOENT)
+            return Status::error(Code::storage, "chmod 0600 " + side + ": " + std::strerror(errno));
+    }
+    return Status::ok();
+}
+
+}  // namespace
 
 Query::Query(Query&& other) noexcept
     : db_(other.db_), stmt_(other.stmt_), next_(other.next_), bind_status_(other.bind_status_) {
@@ -81,6 +113,7 @@ std::optional<std::int64_t> Query::opt_i64(int col) const {
 }
 
 Result<std::unique_ptr<Db>> Db::open(const std::string& path, int busy_timeout_ms) {
+    if (Status s = make_private(path); !s) return s;
     sqlite3* raw = nullptr;
     const int rc =
         sqlite3_open_v2(path.c_str(), &raw,

@@ -52,6 +52,9 @@ Result<std::unique_ptr<DhcpService>> DhcpService::prepare(const ServerConfig& co
     std::error_code ec;
     fs::create_directories(dir, ec);
     fs::permissions(dir, fs::perms(0755), ec);  // dnsmasq reads it as nobody
+    // ... and must pass through STATE for that: search (x) only, no listing; every secret in
+    // STATE is 0600 (state.h).
+    fs::permissions(dir.parent_path(), fs::perms(0711), ec);
     auto conf = pxe::render_dnsmasq_conf(c);
     if (!conf) return from_imaging(conf.status(), "dnsmasq configuration");
     if (auto s = pxe::install_boot_files(c.tftp_root, config.ipxe_dir); !s.is_ok())

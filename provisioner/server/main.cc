@@ -59,7 +59,10 @@ int run_init(const StateFiles& files) {
     if (!report) return fail(report.status().message());
     std::cout << "state directory: " << files.root.string() << "\n"
               << "image signing key: " << files.signing_key().string()
-              << (report->created_key ? " (new)" : " (kept)") << "\n"
+              << (report->created_key          ? " (new)"
+                  : report->repaired_public_key ? " (kept; site.pub derived from it again)"
+                                                : " (kept)")
+              << "\n"
               << "  sign images with: imaging pack RAW DIR --key " << files.signing_key().string()
               << " --name NAME --version V\n"
               << "operator token: "
@@ -106,6 +109,9 @@ int run_server(ServerConfig config) {
     Store& store = **store_result;
     auto init = initialise_state(files, store);
     if (!init) return fail(init.status().message());
+    if (init->repaired_public_key)
+        log_line(files.public_key().string() + " was missing or did not match " +
+                 files.signing_key().string() + "; derived it again from the private key");
     if (init->created_token)
         log_line("initialised " + files.root.string() + "; operator token in " +
                  files.operator_token().string());

@@ -3,8 +3,7 @@
 #include <fstream>
 
 #include "auth.h"
-#include "imaging/signing.h"
-#include "pxe/hosts_directory.h"
+#include "state_files.h"
 
 namespace provisioner::server {
 
@@ -28,30 +27,34 @@ Result<ApiToken> revoke_operator_token(Store& store, const std::string& name) {
 Result<InitReport> initialise_state(const StateFiles& files, Store& store) {
     InitReport report;
     std::error_code ec;
-    fs::create_directories(files.root, ec);
-    if (ec)
-        return Status::error(Code::storage, "cannot create " + files.root.string() + ": " +
-                                                ec.message());
-    fs::permissions(files.root, fs::perms(0755), ec);  // dnsmasq reads STATE/dnsmasq as nobody
-    if (!fs::exists(files.signing_key())) {
-        auto prefix = files.root / "site";
-        if (auto s = imaging::generate_keypair(prefix); !s.is_ok())
-            return Status::error(Code::storage, "making the image signing key: " + s.message());
-        report.created_key = true;
+    for (const fs::path& dir : {files.root, files.import_dir()}) {
+        fs::create_directories(dir, ec);
+        if (ec)
+            return Status::error(Code::storage,
+                                 "cannot create " + dir.string() + ": " + ec.message());
+        // The owner's alone: keys, tokens and the inventory (the host-token secret) are here.
+        // DhcpService lets dnsmasq (as nobody) pass through to STATE/dnsmasq (0711).
+        fs::permissions(dir, fs::perms(0700), ec);
+        if (ec)
+            return Status::error(Code::storage,
+                                 "cannot chmod 0700 " + dir.string() + ": " + ec.message());
     }
+    auto key = ensure_signing_key(files.signing_key(), files.public_key());
+    if (!key) return key.status().context("the image signing key");
+    report.created_key = key->created;
+    report.repaired_public_key = key->repaired;
     auto secret = store.set_setting_once("host_token_secret", Authenticator::random_hex(32));
     if (!secret) return secret.status();
     report.host_secret = *secret;
+    if (fs::exists(files.operator_token(), ec))
+        fs::permissions(files.operator_token(), fs::perms(0600), ec);  // an older server's
     auto tokens = store.list_api_tokens();
     if (!tokens) return tokens.status();
     if (tokens->empty()) {
         auto token = create_operator_token(store, "admin");
         if (!token) return token.status();
-        if (auto s = pxe::write_file_atomically(files.operator_token(), *token + "\n",
-                                                fs::perms(0600));
-            !s.is_ok())
-            return Status::error(Code::storage, "writing " + files.operator_token().string() +
-                                                    ": " + s.message());
+        if (Status s = write_private_file(files.operator_token(), *token + "\n"); !s)
+            return s.context("writing " + files.operator_token().string());
         report.created_token = true;
     }
     return report;

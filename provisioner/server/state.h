@@ -1,8 +1,12 @@
 // provisionerd's state directory: what `provisionerd init` makes and every start checks.
 //
-//   STATE/inventory.db        the SQLite inventory (WAL)
-//   STATE/site.key, site.pub  the Ed25519 key pair images are signed with (imaging pack --key)
+// STATE is the owner's alone (0700; 0711 while dnsmasq runs, so that it reaches STATE/dnsmasq):
+//   STATE/inventory.db        the SQLite inventory (WAL; it, -wal and -shm 0600: it holds the
+//                             secret behind every host and guest token)
+//   STATE/site.key, site.pub  the Ed25519 key pair images are signed with (imaging pack --key);
+//                             site.key 0600
 //   STATE/operator.token      the first operator token (0600), read by the CLI by default
+//   STATE/import/             where `template add` and `image import` read (import_paths.h)
 //   STATE/dnsmasq/            dnsmasq.conf, tftp/, hosts/, leases (see dhcp_service.h)
 //   STATE/torrents/           the .torrent of each BitTorrent deployment
 #pragma once
@@ -21,17 +25,21 @@ struct StateFiles {
     std::filesystem::path signing_key() const { return root / "site.key"; }
     std::filesystem::path public_key() const { return root / "site.pub"; }
     std::filesystem::path operator_token() const { return root / "operator.token"; }
+    std::filesystem::path import_dir() const { return root / "import"; }
 };
 
 struct InitReport {
     bool created_key = false;
+    bool repaired_public_key = false;  // site.pub derived again from site.key
     bool created_token = false;  // written to operator_token()
     std::string host_secret;     // the host-token secret (shared through the store)
 };
 
-// Creates what is missing: the directory (0755), the key pair, the host-token secret, and, when
-// the store has no operator token, one named "admin" written to STATE/operator.token.
-// Idempotent: a second run changes nothing.
+// Creates what is missing: the directory and STATE/import (0700), the key pair (a missing
+// site.pub derived from site.key), the host-token secret, and, when the store has no operator
+// token, one named "admin" written to STATE/operator.token. Every file is written atomically
+// with its final mode; older files are tightened (site.key, operator.token 0600). Idempotent:
+// a second run changes nothing.
 Result<InitReport> initialise_state(const StateFiles& files, Store& store);
 
 // Makes a named operator token, returns it (it is shown once).

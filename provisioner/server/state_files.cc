@@ -1,0 +1,138 @@
+#include "state_files.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <string>
+#include <system_error>
+
+namespace provisioner::server {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Status failed(const std::string& what, int err = errno) {
+    return Status::error(Code::storage, what + ": " + std::strerror(err));
+}
+
+struct FdCloser {
+    int fd;
+    ~FdCloser() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+struct PkeyFree {
+    void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
+};
+struct BioFree {
+    void operator()(BIO* b) const { BIO_free(b); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using Bio = std::unique_ptr<BIO, BioFree>;
+
+std::string bio_text(BIO* bio) {
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    return n > 0 ? std::string(data, std::size_t(n)) : std::string();
+}
+
+Result<std::string> public_pem(EVP_PKEY* key) {
+    Bio out(BIO_new(BIO_s_mem()));
+    if (!out || PEM_write_bio_PUBKEY(out.get(), key) != 1)
+        return Status::error(Code::storage, "cannot write the public key");
+    return bio_text(out.get());
+}
+
+Result<std::string> read_text(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Status::error(Code::not_found, "cannot read " + path.string());
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
+Status write_private_file(const fs::path& path, std::string_view text, fs::perms mode) {
+    const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+    std::random_device random;
+    const fs::path tmp =
+        dir / ("." + path.filename().string() + ".new-" + std::to_string(::getpid()) + "-" +
+               std::to_string(random()));
+    {
+        FdCloser f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                          static_cast<mode_t>(mode))};
+        if (f.fd < 0) return failed("creating " + tmp.string());
+        auto fail = [&](const std::string& what) {
+            Status s = failed(what);
+            ::unlink(tmp.c_str());
+            return s;
+        };
+        // The umask may have taken bits away, never added any: fchmod sets exactly mode.
+        if (::fchmod(f.fd, static_cast<mode_t>(mode)) != 0) return fail("chmod " + tmp.string());
+        std::size_t done = 0;
+        while (done < text.size()) {
+            const ssize_t n = ::write(f.fd, text.data() + done, text.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return fail("writing " + tmp.string());
+            done += std::size_t(n);
+        }
+        if (::fsync(f.fd) != 0) return fail("fsync " + tmp.string());
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        Status s = failed("renaming " + tmp.string() + " to " + path.string());
+        ::unlink(tmp.c_str());
+        return s;
+    }
+    FdCloser d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (d.fd < 0 || ::fsync(d.fd) != 0) return failed("fsync " + dir.string());
+    return Status::ok();
+}
+
+Result<KeyPairReport> ensure_signing_key(const fs::path& key_file, const fs::path& pub_file) {
+    KeyPairReport report;
+    Pkey key;
+    std::error_code ec;
+    if (!fs::exists(key_file, ec)) {
+        EVP_PKEY* made = nullptr;
+        EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, nullptr);
+        const bool ok = ctx && EVP_PKEY_keygen_init(ctx) == 1 && EVP_PKEY_keygen(ctx, &made) == 1;
+        EVP_PKEY_CTX_free(ctx);
+        key.reset(made);
+        if (!ok || !key) return Status::error(Code::storage, "cannot generate an Ed25519 key");
+        Bio out(BIO_new(BIO_s_mem()));
+        if (!out || PEM_write_bio_PrivateKey(out.get(), key.get(), nullptr, nullptr, 0, nullptr,
+                                             nullptr) != 1)
+            return Status::error(Code::storage, "cannot write the private key");
+        // The private half first: a crash before the public half is repaired below next time.
+        if (Status s = write_private_file(key_file, bio_text(out.get())); !s) return s;
+        report.created = true;
+    } else {
+        // An older server wrote it with whatever mode; the private key is the owner's alone.
+        if (::chmod(key_file.c_str(), 0600) != 0) return failed("chmod 0600 " + key_file.string());
+        auto text = read_text(key_file);
+        if (!text) return text.status();
+        Bio in(BIO_new_mem_buf(text->data(), int(text->size())));
+        key.reset(in ? PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr) : nullptr);
+        if (!key || EVP_PKEY_id(key.get()) != EVP_PKEY_ED25519)
+            return Status::error(Code::storage,
+                                 key_file.string() + " is not an Ed25519 private key in PEM");
+    }
+    auto pub = public_pem(key.get());
+    if (!pub) return pub.status();
+    auto existing = read_text(pub_file);
+    if (existing && *existing == *pub) return report;
+    if (Status s = write_private_file(pub_file, *pub, fs::perms(0644)); !s) return s;
+    report.repaired = !report.created;
+    return report;
+}
+
+}  // namespace provisioner::server

@@ -1,0 +1,166 @@
+// Secrets at rest (state.h, state_files.h): the state directory is the owner's alone, every
+// secret 0600 from its first byte, and a crash between the two halves of the signing key
+// leaves a server that starts.
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "imaging/signing.h"
+#include "state.h"
+#include "state_files.h"
+#include "test_util.h"
+
+namespace {
+
+using namespace provisioner;
+using namespace provisioner::server;
+namespace fs = std::filesystem;
+
+unsigned mode_of(const fs::path& p) {
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st.st_mode & 07777;
+}
+
+// Runs with a permissive umask, as a careless service manager might start the server.
+struct Umask {
+    explicit Umask(mode_t m) : old(::umask(m)) {}
+    ~Umask() { ::umask(old); }
+    mode_t old;
+};
+
+std::string read_all(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The private key signs what the public key verifies.
+void check_pair(const StateFiles& files) {
+    auto sign = imaging::SigningKey::load(files.signing_key());
+    REQUIRE(sign.is_ok());
+    auto verify = imaging::VerifyKey::load(files.public_key());
+    REQUIRE(verify.is_ok());
+    auto signature = sign->sign("manifest");
+    REQUIRE(signature.is_ok());
+    CHECK(verify->verify("manifest", *signature));
+}
+
+TEST_CASE("state files: init makes the directory 0700 and every secret 0600") {
+    Umask loose(0);
+    testutil::TempDir top;
+    StateFiles files{top / "state"};
+    fs::create_directories(files.root);
+    auto store = open_sqlite_store(files.inventory());
+    REQUIRE(store.is_ok());
+    auto init = initialise_state(files, **store);
+    REQUIRE_MESSAGE(init.is_ok(), init.status().message());
+    CHECK(init->created_key);
+    CHECK(init->created_token);
+    CHECK(mode_of(files.root) == 0700);
+    CHECK(mode_of(files.import_dir()) == 0700);
+    CHECK(mode_of(files.signing_key()) == 0600);
+    CHECK(mode_of(files.public_key()) == 0644);
+    CHECK(mode_of(files.operator_token()) == 0600);
+    // The inventory holds the host-token secret: it and its WAL files are 0600.
+    CHECK(mode_of(files.inventory()) == 0600);
+    CHECK(mode_of(fs::path(files.inventory().string() + "-wal")) == 0600);
+    CHECK(mode_of(fs::path(files.inventory().string() + "-shm")) == 0600);
+    check_pair(files);
+    // Nothing left half-written beside them.
+    for (const auto& e : fs::directory_iterator(files.root))
+        CHECK_MESSAGE(!e.path().filename().string().starts_with("."), e.path().string());
+}
+
+TEST_CASE("state files: an older state directory is tightened") {
+    testutil::TempDir top;
+    StateFiles files{top / "state"};
+    fs::create_directories(files.root);
+    {
+        auto store = open_sqlite_store(files.inventory());
+        REQUIRE(store.is_ok());
+        REQUIRE(initialise_state(files, **store).is_ok());
+    }
+    for (const fs::path& p : {files.inventory(), files.signing_key(), files.operator_token()})
+        fs::permissions(p, fs::perms(0644));
+    fs::permissions(files.root, fs::perms(0755));
+    auto store = open_sqlite_store(files.inventory());
+    REQUIRE(store.is_ok());
+    auto again = initialise_state(files, **store);
+    REQUIRE(again.is_ok());
+    CHECK_FALSE(again->created_key);
+    CHECK_FALSE(again->created_token);
+    CHECK(mode_of(files.root) == 0700);
+    CHECK(mode_of(files.inventory()) == 0600);
+    CHECK(mode_of(files.signing_key()) == 0600);
+    CHECK(mode_of(files.operator_token()) == 0600);
+}
+
+TEST_CASE("state files: a missing or partial public key is derived again from the private key") {
+    testutil::TempDir top;
+    StateFiles files{top.path()};
+    auto first = ensure_signing_key(files.signing_key(), files.public_key());
+    REQUIRE(first.is_ok());
+    CHECK(first->created);
+    const std::string key = read_all(files.signing_key());
+    const std::string pub = read_all(files.public_key());
+
+    // A crash after the private half: no site.pub. The server still starts, same key.
+    fs::remove(files.public_key());
+    auto store = open_sqlite_store(":memory:");
+    REQUIRE(store.is_ok());
+    auto init = initialise_state(files, **store);
+    REQUIRE_MESSAGE(init.is_ok(), init.status().message());
+    CHECK_FALSE(init->created_key);
+    CHECK(init->repaired_public_key);
+    CHECK(read_all(files.signing_key()) == key);
+    CHECK(read_all(files.public_key()) == pub);
+    check_pair(files);
+
+    // An older server's partial write: an empty site.pub.
+    std::ofstream(files.public_key(), std::ios::trunc).flush();
+    auto repaired = ensure_signing_key(files.signing_key(), files.public_key());
+    REQUIRE(repaired.is_ok());
+    CHECK(repaired->repaired);
+    CHECK(read_all(files.public_key()) == pub);
+
+    // A whole pair is left alone.
+    auto kept = ensure_signing_key(files.signing_key(), files.public_key());
+    REQUIRE(kept.is_ok());
+    CHECK_FALSE(kept->created);
+    CHECK_FALSE(kept->repaired);
+}
+
+TEST_CASE("state files: a private key that does not read is an error, never replaced") {
+    testutil::TempDir top;
+    StateFiles files{top.path()};
+    std::ofstream(files.signing_key()) << "garbage";
+    auto r = ensure_signing_key(files.signing_key(), files.public_key());
+    CHECK_FALSE(r.is_ok());
+    CHECK(r.status().message().find("not an Ed25519 private key") != std::string::npos);
+    CHECK(read_all(files.signing_key()) == "garbage");
+    CHECK_FALSE(fs::exists(files.public_key()));
+}
+
+TEST_CASE("state files: write_private_file replaces whole, with its mode, nothing left beside") {
+    Umask loose(0);
+    testutil::TempDir dir;
+    const fs::path file = dir / "secret";
+    REQUIRE(write_private_file(file, "one").is_ok());
+    CHECK(mode_of(file) == 0600);
+    fs::permissions(file, fs::perms(0666));
+    REQUIRE(write_private_file(file, "two").is_ok());
+    CHECK(read_all(file) == "two");
+    CHECK(mode_of(file) == 0600);
+    std::size_t entries = 0;
+    for (const auto& e : fs::directory_iterator(dir.path())) {
+        (void)e;
+        ++entries;
+    }
+    CHECK(entries == 1);
+    CHECK_FALSE(write_private_file(dir / "absent-dir" / "x", "x").is_ok());
+}
+
+}  // namespace
