@@ -14,15 +14,24 @@ namespace provisioner::server {
 using imaging::http::bhttp::verb;
 using nlohmann::json;
 
-Result<Host> find_or_discover(ApiContext& ctx, const Mac& mac, const std::string& why) {
-    auto host = ctx.store.find_host(mac);
-    if (host || host.status().code() != Code::not_found) return host;
-    std::string name = "discovered-";
-    for (char c : mac.str())
-        if (c != ':') name += c;
-    auto added = ctx.store.add_host(HostSpec{mac, name, "", ""}, HostState::discovered, why);
-    if (added) ctx.hosts.host_changed(*added);
-    return added;
+Discovery find_or_discover(ApiContext& ctx, const Mac& mac, const std::string& why) {
+    return ctx.discovery.discover(ctx.store, ctx.hosts, mac, why);
+}
+
+Response discovery_refused(const Request& req, const Status& why) {
+    return error_response(req, status::too_many_requests, "too_many_requests", why.message());
+}
+
+Response import_refused(const Request& req, const ImportPath& checked) {
+    switch (checked.refusal) {
+    case ImportPath::Refusal::malformed:
+        return error_response(req, status::bad_request, "invalid_argument", checked.message);
+    case ImportPath::Refusal::missing:
+        return error_response(req, status::not_found, "not_found", checked.message);
+    case ImportPath::Refusal::outside:
+    case ImportPath::Refusal::none: break;
+    }
+    return error_response(req, status::forbidden, "forbidden", checked.message);
 }
 
 Response with_host_body(ApiContext& ctx, const Request& req,

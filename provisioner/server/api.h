@@ -10,6 +10,8 @@
 #include "imaging/signing.h"
 #include "imaging/torrent/tracker.h"
 #include "config.h"
+#include "discovery_gate.h"
+#include "import_paths.h"
 #include "imaging/http/router.h"
 #include "orchestrator.h"
 #include "provisioner/store.h"
@@ -37,11 +39,18 @@ struct ApiContext {
     const ServerConfig& config;
     const imaging::VerifyKey& image_key;  // imported images must be signed by its pair
     std::string version;
+    DiscoveryGate& discovery;  // bounds on unknown MACs becoming hosts
 };
 
 // The host with this MAC; an unknown MAC is recorded as discovered ("discovered-<hex>"), with
-// why as the event's reason.
-Result<Host> find_or_discover(ApiContext& ctx, const Mac& mac, const std::string& why);
+// why as the event's reason, within the bounds of ctx.discovery (refused: nothing made).
+Discovery find_or_discover(ApiContext& ctx, const Mac& mac, const std::string& why);
+// 429 {"error": {"code": "too_many_requests"}} for a refused discovery, naming the bound.
+imaging::http::Response discovery_refused(const imaging::http::Request& req, const Status& why);
+// 400 (malformed), 403 ("forbidden": outside the import directories) or 404 for a refused
+// import path.
+imaging::http::Response import_refused(const imaging::http::Request& req,
+                                       const ImportPath& checked);
 
 // Runs fn with the host of a host-token request and its JSON body; answers 401/403 for any
 // other caller and 400/413 for a bad body instead.

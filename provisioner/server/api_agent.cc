@@ -29,7 +29,9 @@ Response hello(ApiContext& ctx, const Request& req) {
     Principal who = identify(req, ctx.auth);
 
     if (mode == "discover") {
-        auto host = find_or_discover(ctx, *mac, "discovered by agent hello");
+        auto found = find_or_discover(ctx, *mac, "discovered by agent hello");
+        if (found.refused) return discovery_refused(req, found.host.status());
+        auto& host = found.host;
         if (!host) return status_response(req, host.status());
         // Anyone may describe a machine nobody has accepted yet; an enrolled host's facts
         // change only with its own token.

@@ -28,7 +28,10 @@ Response script(ApiContext& ctx, const Request& req) {
     if (!pxe_mac) return text(req, status::not_found, "not a boot script path\n");
     auto mac = Mac::parse(pxe_mac->colon());
     if (!mac) return text(req, status::bad_request, mac.status().message() + "\n");
-    auto host = find_or_discover(ctx, *mac, "PXE-booted, unknown MAC");
+    auto found = find_or_discover(ctx, *mac, "PXE-booted, unknown MAC");
+    if (found.refused)
+        return text(req, status::too_many_requests, found.host.status().message() + "\n");
+    auto& host = found.host;
     if (!host) return text(req, status::internal_server_error, host.status().message() + "\n");
     imaging::Result<std::string> rendered = std::string();
     switch (host->state) {

@@ -2,6 +2,7 @@
 #include "api.h"
 #include "api_support.h"
 #include "imaging/manifest.h"
+#include "import_paths.h"
 #include "json_views.h"
 #include "provisioner/image_import.h"
 
@@ -17,14 +18,18 @@ constexpr const char* kPrefix = "/api/v1/images/";
 Response import_image(ApiContext& ctx, const Request& req) {
     auto body = json_body(req);
     if (!body) return body_error(req, body.status());
-    auto path = string_field(*body, "path");
-    if (!path) return status_response(req, path.status());
-    auto image = image_from_pack(*path);
+    auto requested = string_field(*body, "path");
+    if (!requested) return status_response(req, requested.status());
+    ImportPath checked = check_import_path(import_directories(ctx.config), ctx.config.state_dir,
+                                           *requested, /*directory_tree=*/true);
+    if (checked.refusal != ImportPath::Refusal::none) return import_refused(req, checked);
+    const std::string path = checked.resolved.string();
+    auto image = image_from_pack(path);
     if (!image) return status_response(req, image.status());
-    if (auto verified = imaging::load_manifest(*path, ctx.image_key); !verified)
+    if (auto verified = imaging::load_manifest(path, ctx.image_key); !verified)
         return status_response(
             req, Status::error(Code::invalid_argument,
-                               "the manifest in " + *path + " does not verify with this server's "
+                               "the manifest in " + path + " does not verify with this server's "
                                "key (sign images with STATE/site.key): " +
                                    verified.status().message()));
     auto added = ctx.store.add_image(*image);

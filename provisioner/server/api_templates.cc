@@ -7,6 +7,7 @@
 #include "api.h"
 #include "api_support.h"
 #include "imaging/http/query.h"
+#include "import_paths.h"
 #include "json_views.h"
 #include "provisioner/vmhost/template_ref.h"
 #include "state.h"
@@ -83,7 +84,11 @@ Response add(ApiContext& ctx, const Request& req) {
     if (!version) return status_response(req, version.status());
     auto labels = string_list(*body, "labels");
     if (!labels) return status_response(req, labels.status());
-    NewTemplate request{*name, *version, *labels, optional_string(*body, "backing"), *path};
+    ImportPath checked =
+        check_import_path(import_directories(ctx.config), ctx.config.state_dir, *path);
+    if (checked.refusal != ImportPath::Refusal::none) return import_refused(req, checked);
+    NewTemplate request{*name, *version, *labels, optional_string(*body, "backing"),
+                        checked.resolved};
     auto added = add_template(ctx.store, ctx.config.state_dir / "templates",
                               StateFiles{ctx.config.state_dir}.signing_key(), request);
     if (!added) return status_response(req, added.status());

@@ -63,6 +63,21 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
            "seconds a template stays hot (pre-copied to the hosts) after its last use "
            "(default 604800: 7 days)")
         ->check(CLI::PositiveNumber);
+
+    app.add_option("--import-dir", c.import_dirs,
+                   "a directory `template add` and `image import` may read from, besides "
+                   "STATE/import (repeatable); any other server path is refused");
+    app.add_option("--discovery-rate", c.discovery_per_minute,
+                   "unknown MACs recorded as discovered hosts per minute at most (0: none)")
+        ->capture_default_str();
+    app.add_option("--max-discovered", c.max_discovered,
+                   "hosts waiting in state discovered at most; more unknown MACs are refused")
+        ->capture_default_str();
+    app.add_option_function<std::int64_t>(
+           "--discovered-expiry",
+           [&c](std::int64_t seconds) { c.discovered_expiry = std::chrono::seconds(seconds); },
+           "seconds after which a discovered host nobody accepted is removed (default 86400)")
+        ->check(CLI::PositiveNumber);
 }
 
 std::string finish_config(ServerConfig& c, const std::filesystem::path& self_exe) {
@@ -86,6 +101,10 @@ std::string finish_config(ServerConfig& c, const std::filesystem::path& self_exe
     if (!c.public_url.starts_with("http://")) return "--public-url must be an http:// URL";
     if (c.imaging_binary.empty()) c.imaging_binary = self_exe.parent_path() / "imaging";
     if (c.multicast_interface.empty()) c.multicast_interface = c.dhcp_interface;
+    for (auto& dir : c.import_dirs) {
+        if (dir.empty()) return "--import-dir wants a directory";
+        dir = std::filesystem::absolute(dir).lexically_normal();
+    }
     return "";
 }
 

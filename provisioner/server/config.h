@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -59,6 +60,18 @@ struct ServerConfig {
     // A template not used by a site apply for this long cools down: it leaves the hot list
     // the hosts pre-copy, and the hosts dispose of it once no VM of theirs uses it.
     std::chrono::seconds template_cool_down{604800};
+
+    // `template add` and `image import` read only inside STATE/import and these directories
+    // (import_paths.h).
+    std::vector<std::filesystem::path> import_dirs;
+
+    // Unknown MACs (a PXE boot or a discovery hello) become discovered hosts at most this many
+    // a minute (a token bucket holding one minute's worth), and at most max_discovered hosts
+    // wait in state discovered at once; one never accepted is removed this long after it was
+    // discovered (discovery_gate.h).
+    unsigned discovery_per_minute = 60;
+    std::size_t max_discovered = 256;
+    std::chrono::seconds discovered_expiry{86400};
 };
 
 // Registers every field on app as --flag, with the config file option --config; help texts say

@@ -158,8 +158,10 @@ int run_server(ServerConfig config) {
                      ") does not read; its VMs' services are unknown until the next apply: " +
                      applied.status().message());
     }
-    ApiContext ctx{store, auth, orchestrator, vms, services, dhcp ? static_cast<HostObserver&>(*dhcp) : no_dhcp,
-                   config, *key, kVersion};
+    DiscoveryGate discovery(DiscoveryLimits::from(config));
+    HostObserver& host_observer = dhcp ? static_cast<HostObserver&>(*dhcp) : no_dhcp;
+    ApiContext ctx{store,  auth, orchestrator, vms,      services, host_observer,
+                   config, *key, kVersion,     discovery};
     auto tracker = std::make_shared<imaging::torrent::Tracker>(imaging::torrent::TrackerOptions{},
                                                                rack_map(store));
     imaging::http::Router router;
@@ -186,9 +188,15 @@ int run_server(ServerConfig config) {
                 kill(getpid(), SIGTERM);
                 return;
             }
+        auto next_expiry = std::chrono::steady_clock::now();
         while (!stopping) {
             if (dhcp) dhcp->tick();
             orchestrator.tick();
+            if (std::chrono::steady_clock::now() >= next_expiry) {
+                next_expiry += std::chrono::minutes(1);
+                if (auto expired = discovery.expire(store, host_observer); !expired)
+                    log_line("expiring discovered hosts: " + expired.status().message());
+            }
             std::this_thread::sleep_for(std::chrono::milliseconds(200));
         }
         orchestrator.stop_all();

@@ -115,7 +115,7 @@ unchanged() {
 
 echo "== provisionerd on $URL (state $STATE)"
 "$BIN/provisionerd" --state-dir "$STATE" --listen "127.0.0.1:$PORT" --delta-port "$DELTA_PORT" \
-    >"$DIR/pvd.out" 2>"$DIR/pvd.err" &
+    --import-dir "$DIR" >"$DIR/pvd.out" 2>"$DIR/pvd.err" &
 PVD_PID=$!
 for ((i = 0; i < 100; i++)); do
     kill -0 "$PVD_PID" 2>/dev/null || fail "provisionerd exited: $(tail -n 3 "$DIR/pvd.err")"
@@ -375,6 +375,14 @@ want_status 400 "$code" "POST /api/v1/images of an image signed by another key"
 want_error invalid_argument "an image signed by another key"
 cli --json image list | jq -e '.images | length == 1' >/dev/null || fail "the foreign image was registered"
 ok "an image signed by another key is refused: $(cli_err | head -n 1 | cut -c 1-110)..."
+
+code=$(op POST /api/v1/templates -H 'Content-Type: application/json' \
+    -d '{"path":"/etc/shadow","name":"shadow","version":"1"}')
+want_status 403 "$code" "POST /api/v1/templates of /etc/shadow"
+want_error forbidden "template add /etc/shadow"
+code=$(op POST /api/v1/images -H 'Content-Type: application/json' -d "{\"path\":\"$STATE\"}")
+want_status 403 "$code" "POST /api/v1/images of the state directory"
+ok "template add /etc/shadow and image import of STATE are refused (403: outside the import directories)"
 
 # ---------------------------------------------------------------------------------------------
 echo "== 2 (end). a request body that never finishes"

@@ -29,7 +29,7 @@ chmod 755 "$RACK_DIR"
 rack_bg server pvd "$PV_BIN/provisionerd" --state-dir "$PV_STATE" --listen "$RACK_SERVER_IP:$PV_PORT" \
     --dhcp-interface "$RACK_IF" --dhcp-address "$RACK_SERVER_IP" \
     --dhcp-range "$RACK_SUBNET.100,$RACK_SUBNET.199" --netboot-dir "$IMAGES/netboot" \
-    --kernel-args "console=ttyS0,115200 quiet" --multicast-max-wait 10
+    --kernel-args "console=ttyS0,115200 quiet" --multicast-max-wait 10 --import-dir "$IMAGES"
 rack_wait_log pvd 'serving http' 20
 pv_cli image import "$IMAGES/dom0/pack"
 

@@ -216,14 +216,18 @@ TEST_CASE("server api: images must be signed by the server's key") {
     std::ofstream(other / "raw") << "data";
     imaging::PackOptions options;
     options.version = "9";
-    REQUIRE(imaging::pack_image(other / "raw", other / "img", *foreign, options).is_ok());
+    REQUIRE(
+        imaging::pack_image(other / "raw", s.import_dir() / "img", *foreign, options).is_ok());
     auto refused = s.call_json(bhttp::verb::post, "/api/v1/images",
-                               json{{"path", (other / "img").string()}}.dump());
+                               json{{"path", (s.import_dir() / "img").string()}}.dump());
     CHECK(s.last_status == 400);
     CHECK(refused["error"]["message"].get<std::string>().find("does not verify") !=
           std::string::npos);
     s.call_json(bhttp::verb::post, "/api/v1/images", R"({"path":"/nonexistent"})");
-    CHECK(s.last_status == 400);
+    CHECK(s.last_status == 403);  // outside the import directories (test_server_imports.cc)
+    s.call_json(bhttp::verb::post, "/api/v1/images",
+                json{{"path", (s.import_dir() / "nonexistent").string()}}.dump());
+    CHECK(s.last_status == 404);
 }
 
 TEST_CASE("server api: a deployment from hello to result, with the host token's scope") {

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -46,11 +47,13 @@ class FakeLauncher : public pxe::ProcessLauncher {
 };
 
 struct Server {
-    Server() {
+    // configure: changes to the defaults below, before finish_config.
+    explicit Server(const std::function<void(ServerConfig&)>& configure = {}) {
         config.state_dir = dir.path();
         config.listen = "127.0.0.1:8080";
         config.multicast_interface = "eth0";
         config.auto_threshold = 3;
+        if (configure) configure(config);
         REQUIRE(finish_config(config, "/usr/bin/provisionerd").empty());
         auto opened = open_sqlite_store(":memory:");
         REQUIRE(opened.is_ok());
@@ -64,11 +67,13 @@ struct Server {
         REQUIRE(key.is_ok());
         verify_key = std::make_unique<imaging::VerifyKey>(*key);
         auth = std::make_unique<Authenticator>(*store, init->host_secret);
+        discovery = std::make_unique<DiscoveryGate>(DiscoveryLimits::from(config),
+                                                    [this] { return now_ms; });
         orchestrator = std::make_unique<Orchestrator>(*store, config, launcher, "PEM",
                                                       [](const std::string&) {});
         ctx = std::make_unique<ApiContext>(
             ApiContext{*store, *auth, *orchestrator, vms, services, no_dhcp, config, *verify_key,
-                       "test"});
+                       "test", *discovery});
         mount_api(router, *ctx, std::make_shared<imaging::torrent::Tracker>());
     }
 
@@ -88,27 +93,31 @@ struct Server {
         return json::parse(res.body(), nullptr, false);
     }
 
-    // A signed one-chunk image in the state dir, imported.
+    // Where import_image and add_template leave their files: an import directory.
+    std::filesystem::path import_dir() const { return StateFiles{dir.path()}.import_dir(); }
+
+    // A signed one-chunk image in the import directory, imported.
     json import_image(const std::string& version = "1") {
-        auto raw = dir / ("raw-" + version);
+        auto raw = import_dir() / ("raw-" + version);
         std::ofstream(raw) << std::string(100000, 'x') << version;
         auto key = imaging::SigningKey::load(StateFiles{dir.path()}.signing_key());
         REQUIRE(key.is_ok());
         imaging::PackOptions options;
         options.name = "dom0";
         options.version = version;
-        REQUIRE(imaging::pack_image(raw, dir / ("img-" + version), *key, options).is_ok());
+        REQUIRE(
+            imaging::pack_image(raw, import_dir() / ("img-" + version), *key, options).is_ok());
         return call_json(bhttp::verb::post, "/api/v1/images",
-                         json{{"path", (dir / ("img-" + version)).string()}}.dump());
+                         json{{"path", (import_dir() / ("img-" + version)).string()}}.dump());
     }
 
-    // A template file in the state dir, added to the catalog. A base is a raw file holding
+    // A template file in the import directory, added to the catalog. A base is a raw file holding
     // name + version. With a backing it is a qcow2 header whose backing file is backing_file,
     // by default what the catalog expects (BACKING.raw); backing_file "raw" writes a raw file.
     json add_template(const std::string& name, const std::string& version,
                       const json& labels = json::array(), const std::string& backing = "",
                       std::string backing_file = "") {
-        auto file = dir / ("tpl-" + name + "-" + version);
+        auto file = import_dir() / ("tpl-" + name + "-" + version);
         if (backing_file.empty() && !backing.empty()) backing_file = backing + ".raw";
         if (backing_file.empty() || backing_file == "raw")
             std::ofstream(file) << name << version;
@@ -138,6 +147,9 @@ struct Server {
     std::unique_ptr<imaging::VerifyKey> verify_key;
     std::unique_ptr<Authenticator> auth;
     FakeLauncher launcher;
+    // The discovery gate's clock (rate and expiry), moved by the tests that need it.
+    Timestamp now_ms = system_now();
+    std::unique_ptr<DiscoveryGate> discovery;
     std::unique_ptr<Orchestrator> orchestrator;
     VmRegistry vms;
     ServiceBoard services;

@@ -257,7 +257,8 @@ TEST_CASE("server templates: bad input is refused and changes nothing") {
     CHECK(s.last_status == 400);
     s.call_json(
         bhttp::verb::post, "/api/v1/templates",
-        json{{"path", (s.dir / "absent").string()}, {"name", "x"}, {"version", "1"}}.dump());
+        json{{"path", (s.import_dir() / "absent").string()}, {"name", "x"}, {"version", "1"}}
+            .dump());
     CHECK(s.last_status == 404);
     s.call_json(bhttp::verb::post, "/api/v1/templates/debian@1/labels", R"({"add": "web"})");
     CHECK(s.last_status == 400);

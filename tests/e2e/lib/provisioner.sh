@@ -35,7 +35,7 @@ pv_start_server() {
     rack_bg server pvd "$PV_BIN/provisionerd" --state-dir "$PV_STATE" --listen "$RACK_SERVER_IP:$PV_PORT" \
         --dhcp-interface "$RACK_IF" --dhcp-address "$RACK_SERVER_IP" \
         --dhcp-range "$RACK_SUBNET.100,$RACK_SUBNET.199" --netboot-dir "$RACK_DIR/netboot" \
-        --multicast-max-wait 20 "$@"
+        --import-dir "$RACK_DIR" --multicast-max-wait 20 "$@"
     rack_wait_log pvd 'serving http' 20
     rack_wait_log pvd 'TFTP root is' 10
     rack_server curl -sf "$PV_URL/api/v1/health" >/dev/null || rack_fail "provisionerd does not answer"
