@@ -249,6 +249,11 @@ void SenderEngine::check_done(TimePoint now) {
 
 Status SenderEngine::tick() {
     if (finished()) return error_;
+    if (!layout_.valid() || config_.fragment_payload < kMinFragmentPayload)
+        // Receivers would refuse the ANNOUNCE (PROTOCOL.md): say why here rather than wait alone.
+        return error_ = Status::error("cannot cut the image into at most 2^32 - 1 fragments of at least " +
+                                      std::to_string(kMinFragmentPayload) + " bytes (fragment payload " +
+                                      std::to_string(config_.fragment_payload) + ")");
     TimePoint now = clock_.now();
     if (phase_ == Phase::kRendezvous) {
         if (now >= next_announce_) {

@@ -5,6 +5,7 @@
 #include "multicast/fragment_layout.h"
 #include "multicast/packet.h"
 #include "multicast/receiver_engine.h"
+#include "multicast/sender_engine.h"
 #include "test_multicast_fakes.h"
 
 using namespace imaging;
@@ -103,6 +104,21 @@ TEST_CASE("a signed manifest whose layout wraps 32 bits fails the receiver with 
         r.hear(encode(Data{7, 0, 0, 64, manifest_bytes, false}));
     REQUIRE(r.engine.finished());
     CHECK(r.engine.error().message().find("overflows 32 bits") != std::string::npos);
+}
+
+TEST_CASE("a sender configured under the minimum fragment size fails at once with the reason") {
+    FakeNetwork net;
+    FakePort& port = net.add_port(0x0A000001);
+    StillClock clock;
+    MemoryImage image;
+    SenderConfig config;
+    config.session = 7;
+    config.fragment_payload = 100;
+    SenderEngine sender(config, image.objects(), port, clock);
+    Status s = sender.tick();
+    REQUIRE_FALSE(s);
+    CHECK(s.message().find("at least 256 bytes") != std::string::npos);
+    CHECK(sender.finished());
 }
 
 }  // TEST_SUITE
