@@ -150,7 +150,8 @@ TEST_CASE("decode_chunk rejects wrong lengths, garbage and a wrong hash") {
 }
 
 TEST_CASE("malformed manifests are rejected with a reason") {
-    CHECK(Manifest::parse("not json").status().message() == "manifest is not valid JSON");
+    CHECK(Manifest::parse("not json").status().message() ==
+          "manifest is not valid JSON: malformed JSON at byte 2");
     CHECK_FALSE(Manifest::parse("{}"));
     PackedFixture f;
     auto j = nlohmann::json::parse(f.manifest.to_json());
