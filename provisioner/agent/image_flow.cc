@@ -123,9 +123,9 @@ void log_done(const ImagingOutcome& outcome) {
 // An image with a seed partition (seed.h) gets the server, this host's token and its MAC, so
 // that the imaged system can report `ready`.
 imaging::Status fill_seed(const AgentOptions& options, const ServerClient& server,
-                          const std::string& disk) {
-    auto filled =
-        options.fill_seed(disk, seed_text(server.base_url(), server.token(), options.mac));
+                          const Job& job, const std::string& disk) {
+    const std::string& token = job.dom0_token.empty() ? server.token() : job.dom0_token;
+    auto filled = options.fill_seed(disk, seed_text(server.base_url(), token, options.mac));
     if (!filled) return imaging::Status::error("its seed partition: " + filled.status().message());
     if (*filled) log_line("filled the seed partition, with which the imaged system reports ready");
     return imaging::Status::ok();
@@ -139,6 +139,7 @@ int run_image(const AgentOptions& options, ServerClient& server, ImagingRunner& 
     HelloOutcome hello = hello_until_job(options, facts, server, clock);
     if (!hello.job) return hello.exit_status;
     const Job& job = *hello.job;
+    if (!job.token.empty()) server.set_token(job.token);  // the boot ticket is spent
     auto fail = [&](const std::string& error) {
         log_line("error: " + error);
         post_result(options, server, clock, job, false, error, json());
@@ -166,7 +167,7 @@ int run_image(const AgentOptions& options, ServerClient& server, ImagingRunner& 
     });
     if (!outcome.verified()) return fail(outcome.error());
     log_done(outcome);
-    if (imaging::Status s = fill_seed(options, server, *disk); !s) {
+    if (imaging::Status s = fill_seed(options, server, job, *disk); !s) {
         return fail("the image is written and verified, but " + s.message());
     }
     return post_result(options, server, clock, job, true, "", *outcome.result) ? 0 : 1;

@@ -36,6 +36,8 @@ Result<Job> parse_job(const json& j) {
     // Without it any image signed with the site key would do, a template or an old version.
     if (job.image_sha256.size() != 64 || job.image_name.empty())
         return Status::error("job: the image is not pinned (name and a 64-digit image_sha256)");
+    job.token = string_at(j, "token");
+    job.dom0_token = string_at(j, "dom0_token");
     job.pubkey_pem = string_at(j, "pubkey");
     if (job.pubkey_pem.empty()) return Status::error("job: no pubkey");
     job.disk = string_at(j, "disk");

@@ -1,4 +1,4 @@
-// host add | import | list | show | accept | remove
+// host add | import | list | show | accept | dom0 | remove
 #include <fstream>
 #include <map>
 #include <memory>
@@ -201,6 +201,14 @@ int host_accept(Session& s, const std::string& host_ref, const std::string& name
     return kExitOk;
 }
 
+int host_dom0(Session& s, const std::string& host_ref) {
+    auto r = s.api().get(host_path(host_ref) + "/dom0");
+    if (!r) return s.fail(r.error());
+    if (s.json()) return s.print_json(r.json());
+    s.out() << text(field(r.json(), "cmdline")) << "\n";
+    return kExitOk;
+}
+
 int host_remove(Session& s, const std::string& host_ref) {
     auto r = s.api().del(host_path(host_ref));
     if (!r) return s.fail(r.error());
@@ -212,7 +220,7 @@ int host_remove(Session& s, const std::string& host_ref) {
 }  // namespace
 
 void add_host_commands(CLI::App& app, Action& chosen) {
-    auto* host = app.add_subcommand("host", "Enrol, list, inspect, accept and remove hosts");
+    auto* host = app.add_subcommand("host", "Enrol, list, inspect, accept and remove hosts; print a Dom0's agent settings");
     host->require_subcommand(1);
     const char* kHostRef = "the host: its id, MAC or name";
 
@@ -261,6 +269,14 @@ void add_host_commands(CLI::App& app, Action& chosen) {
     on_run(accept, chosen, [accept_ref, accept_name](Session& s) {
         return host_accept(s, *accept_ref, *accept_name);
     });
+
+    auto dom0_ref = std::make_shared<std::string>();
+    auto* dom0 = host->add_subcommand(
+        "dom0", "Print what HOST's Dom0 agent reads (provisioner-agent ready|dom0 --cmdline FILE): "
+                "the server, its current Dom0 token and its MAC. The netboot agent writes the "
+                "same to the imaged disk's seed partition; use this for a Dom0 without one");
+    dom0->add_option("HOST", *dom0_ref, kHostRef)->required();
+    on_run(dom0, chosen, [dom0_ref](Session& s) { return host_dom0(s, *dom0_ref); });
 
     auto remove_ref = std::make_shared<std::string>();
     auto* remove = host->add_subcommand("remove", "Remove a host from the inventory")->alias("rm");

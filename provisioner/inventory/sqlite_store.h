@@ -59,6 +59,7 @@ class SqliteStore final : public Store {
     Result<ApiToken> remove_api_token(const std::string& name) override;
     Result<std::string> get_setting(const std::string& key) override;
     Result<std::string> set_setting_once(const std::string& key, const std::string& value) override;
+    Status set_setting(const std::string& key, const std::string& value) override;
 
     Status integrity_check() override;
 

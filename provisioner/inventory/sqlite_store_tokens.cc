@@ -118,4 +118,13 @@ Result<std::string> SqliteStore::set_setting_once(const std::string& key,
     return get_setting(key);
 }
 
+Status SqliteStore::set_setting(const std::string& key, const std::string& value) {
+    std::lock_guard lock(mu_);
+    auto q = db_->query(
+        "INSERT INTO settings (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    if (!q) return q.status();
+    return q->bind(key).bind(value).run();
+}
+
 }  // namespace provisioner

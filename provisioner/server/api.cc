@@ -35,13 +35,23 @@ Response import_refused(const Request& req, const ImportPath& checked) {
 }
 
 Response with_host_body(ApiContext& ctx, const Request& req,
-                        const std::function<Response(Host&, const json&)>& fn) {
+                        const std::function<Response(Host&, const json&)>& fn, AgentScope scope) {
     Principal who = identify(req, ctx.auth);
-    if (who.kind != Principal::Kind::host_token) return std::move(*require_host(req, who, 0));
+    if (!who.host) return std::move(*require_host(req, who, 0, scope));
+    if (auto denied = require_host(req, who, *who.host, scope)) return std::move(*denied);
     auto host = ctx.store.get_host(*who.host);
     if (!host) return status_response(req, host.status());
     auto body = json_body(req);
     if (!body) return body_error(req, body.status());
+    // A deployment token speaks for its own deployment only.
+    if (who.kind == Principal::Kind::deployment_token) {
+        auto named = body->find("deployment");
+        if (named == body->end() || !named->is_number_integer() ||
+            named->get<DeploymentId>() != who.deployment)
+            return error_response(req, status::forbidden, "forbidden",
+                                  "this deployment token is for deployment " +
+                                      std::to_string(who.deployment));
+    }
     return fn(*host, *body);
 }
 

@@ -52,11 +52,12 @@ imaging::http::Response discovery_refused(const imaging::http::Request& req, con
 imaging::http::Response import_refused(const imaging::http::Request& req,
                                        const ImportPath& checked);
 
-// Runs fn with the host of a host-token request and its JSON body; answers 401/403 for any
-// other caller and 400/413 for a bad body instead.
+// Runs fn with the caller's principal, its host and the JSON body of a request with a host's
+// token within scope; answers 401/403 for any other caller and 400/413 for a bad body instead.
 imaging::http::Response with_host_body(
     ApiContext& ctx, const imaging::http::Request& req,
-    const std::function<imaging::http::Response(Host&, const nlohmann::json&)>& fn);
+    const std::function<imaging::http::Response(Host&, const nlohmann::json&)>& fn,
+    AgentScope scope = AgentScope::dom0);
 
 void mount_host_api(imaging::http::Router& router, ApiContext& ctx);
 void mount_image_api(imaging::http::Router& router, ApiContext& ctx);

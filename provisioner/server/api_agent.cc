@@ -44,14 +44,31 @@ Response hello(ApiContext& ctx, const Request& req) {
                                                   "mode must be image or discover"));
     auto host = ctx.store.find_host(*mac);
     if (!host) {
-        if (host.status().code() == Code::not_found && who.kind != Principal::Kind::host_token)
+        if (host.status().code() == Code::not_found && !who.host)
             return error_response(req, status::unauthorized, "unauthorized",
                                   "agent endpoints need the host's token");
         return status_response(req, host.status());
     }
-    if (auto denied = require_host(req, who, host->id)) return std::move(*denied);
+    if (auto denied = require_host(req, who, host->id, AgentScope::hello))
+        return std::move(*denied);
+    using Credential = Orchestrator::HelloCredential;
+    Credential credential{Credential::Kind::dom0_token, who.deployment};
+    if (who.kind == Principal::Kind::boot_ticket) credential.kind = Credential::Kind::boot_ticket;
+    if (who.kind == Principal::Kind::deployment_token)
+        credential.kind = Credential::Kind::deployment_token;
+    auto answer = ctx.orchestrator.hello(*host, credential);
+    if (!answer.refused.empty())
+        return error_response(req, status::unauthorized, "unauthorized", answer.refused);
     if (Status s = save_facts(ctx, *host, *body); !s) return status_response(req, s);
-    return json_response(req, status::ok, ctx.orchestrator.hello(*host));
+    json& reply = answer.body;
+    if (reply.value("action", "") == "image") {
+        // From here on the netboot agent speaks with the deployment's token; the imaged
+        // system's agent with the Dom0 token that this deployment's success makes current.
+        DeploymentId deployment = reply["job"]["deployment"];
+        reply["job"]["token"] = ctx.auth.deployment_token(*host, deployment);
+        reply["job"]["dom0_token"] = ctx.auth.dom0_token(*host, deployment);
+    }
+    return json_response(req, status::ok, reply);
 }
 
 std::optional<DeploymentId> deployment_field(const json& body) {
@@ -119,15 +136,17 @@ void mount_agent_api(imaging::http::Router& router, ApiContext& ctx) {
         };
     };
     router.add(verb::post, "/api/v1/agent/hello", plain(hello));
-    auto scoped = [&ctx](Response (*fn)(ApiContext&, const Request&, Host&, const json&)) {
-        return [&ctx, fn](const Request& req, const imaging::http::RequestContext&) {
-            return with_host_body(ctx, req,
-                                  [&](Host& host, const json& body) { return fn(ctx, req, host, body); });
+    auto scoped = [&ctx](Response (*fn)(ApiContext&, const Request&, Host&, const json&),
+                         AgentScope scope) {
+        return [&ctx, fn, scope](const Request& req, const imaging::http::RequestContext&) {
+            return with_host_body(
+                ctx, req, [&](Host& host, const json& body) { return fn(ctx, req, host, body); },
+                scope);
         };
     };
-    router.add(verb::post, "/api/v1/agent/progress", scoped(progress));
-    router.add(verb::post, "/api/v1/agent/result", scoped(result));
-    router.add(verb::post, "/api/v1/agent/ready", scoped(ready));
+    router.add(verb::post, "/api/v1/agent/progress", scoped(progress, AgentScope::imaging));
+    router.add(verb::post, "/api/v1/agent/result", scoped(result, AgentScope::imaging));
+    router.add(verb::post, "/api/v1/agent/ready", scoped(ready, AgentScope::dom0));
 }
 
 }  // namespace provisioner::server

@@ -42,11 +42,18 @@ Response script(ApiContext& ctx, const Request& req) {
                        : pxe::render_discovered_wait_script(netboot_params(ctx.config), *pxe_mac);
         break;
     case HostState::booting:
-    case HostState::imaging:
+    case HostState::imaging: {
+        // Over plain HTTP to anyone who asks with this MAC: only the one-use ticket.
+        auto deployment = ctx.orchestrator.deployment_of(host->id);
+        if (!deployment) {
+            rendered = pxe::render_local_disk_script(*pxe_mac, host->name);
+            break;
+        }
         rendered = pxe::render_netboot_script(
             netboot_params(ctx.config),
-            pxe::NetbootHost{*pxe_mac, host->name, ctx.auth.host_token(*host)});
+            pxe::NetbootHost{*pxe_mac, host->name, ctx.auth.boot_ticket(*host, *deployment)});
         break;
+    }
     default: rendered = pxe::render_local_disk_script(*pxe_mac, host->name); break;
     }
     if (!rendered.is_ok()) return text(req, status::internal_server_error, rendered.status().message() + "\n");

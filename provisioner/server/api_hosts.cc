@@ -1,5 +1,7 @@
 // /api/v1/hosts: list, add, import, show, remove, accept.
+#include <algorithm>
 #include <charconv>
+#include <vector>
 
 #include "api.h"
 #include "api_support.h"
@@ -131,6 +133,21 @@ Response accept_host(ApiContext& ctx, const Request& req, Host host) {
     return json_response(req, status::ok, host_json(*updated));
 }
 
+// What a host's Dom0 agent needs, for a system installed without our netboot agent (or whose
+// seed partition is gone): the server, the Dom0 token of its current generation, its MAC.
+Response dom0_settings(ApiContext& ctx, const Request& req, const Host& host) {
+    auto token = ctx.auth.dom0_token(host);
+    if (!token) return status_response(req, token.status());
+    return json_response(req, status::ok,
+                         {{"host", host.name},
+                          {"server", ctx.config.public_url},
+                          {"token", *token},
+                          {"mac", host.mac.str()},
+                          {"cmdline", "provisioner.server=" + ctx.config.public_url +
+                                          " provisioner.token=" + *token +
+                                          " provisioner.mac=" + host.mac.str()}});
+}
+
 }  // namespace
 
 void mount_host_api(imaging::http::Router& router, ApiContext& ctx) {
@@ -141,32 +158,36 @@ void mount_host_api(imaging::http::Router& router, ApiContext& ctx) {
     router.add(verb::post, "/api/v1/hosts", guarded([&ctx](const Request& r) { return add_host(ctx, r); }));
     router.add(verb::post, "/api/v1/hosts/import",
                guarded([&ctx](const Request& r) { return import_hosts(ctx, r); }));
-    auto with_host = [&ctx](auto fn, bool action) {
-        return [&ctx, fn, action](const Request& req) -> Response {
+    // /api/v1/hosts/REF, or /api/v1/hosts/REF/SUB with one of subs: fn(req, host, sub).
+    auto with_host = [&ctx](auto fn, std::vector<std::string_view> subs) {
+        return [&ctx, fn, subs](const Request& req) -> Response {
             auto rest = path_rest(req, kPrefix);
             if (!rest) return status_response(req, Status::error(Code::invalid_argument, "bad path"));
             std::string ref = *rest;
-            if (action) {
-                if (!ref.ends_with("/accept"))
-                    return error_response(req, status::not_found, "not_found", "no such route");
-                ref.resize(ref.size() - std::string_view("/accept").size());
-            } else if (ref.find('/') != std::string::npos) {
-                return error_response(req, status::not_found, "not_found", "no such route");
+            std::string_view sub;
+            if (auto slash = ref.find('/'); slash != std::string::npos) {
+                sub = std::string_view(*rest).substr(slash + 1);
+                ref.resize(slash);
             }
+            if (std::find(subs.begin(), subs.end(), sub) == subs.end())
+                return error_response(req, status::not_found, "not_found", "no such route");
             auto host = resolve_host(ctx.store, ref);
             if (!host) return status_response(req, host.status());
-            return fn(req, *host);
+            return fn(req, *host, sub);
         };
     };
-    router.add_prefix(verb::get, kPrefix, guarded(with_host([&ctx](const Request& r, const Host& h) {
-        return show_host(ctx, r, h);
-    }, false)));
-    router.add_prefix(verb::delete_, kPrefix, guarded(with_host([&ctx](const Request& r, const Host& h) {
+    router.add_prefix(verb::get, kPrefix, guarded(with_host([&ctx](const Request& r, const Host& h,
+                                                                   std::string_view sub) {
+        return sub == "dom0" ? dom0_settings(ctx, r, h) : show_host(ctx, r, h);
+    }, {"", "dom0"})));
+    router.add_prefix(verb::delete_, kPrefix, guarded(with_host([&ctx](const Request& r, const Host& h,
+                                                                       std::string_view) {
         return remove_host(ctx, r, h);
-    }, false)));
-    router.add_prefix(verb::post, kPrefix, guarded(with_host([&ctx](const Request& r, const Host& h) {
+    }, {""})));
+    router.add_prefix(verb::post, kPrefix, guarded(with_host([&ctx](const Request& r, const Host& h,
+                                                                    std::string_view) {
         return accept_host(ctx, r, h);
-    }, true)));
+    }, {"accept"})));
 }
 
 }  // namespace provisioner::server

@@ -52,6 +52,8 @@ std::optional<Response> require_operator(const Request& req, Authenticator& auth
     case Principal::Kind::invalid:
         return error_response(req, status::unauthorized, "unauthorized", "token refused");
     case Principal::Kind::host_token:
+    case Principal::Kind::boot_ticket:
+    case Principal::Kind::deployment_token:
         return error_response(req, status::forbidden, "forbidden",
                               "a host token is valid only on /api/v1/agent/ endpoints");
     }
@@ -67,21 +69,29 @@ imaging::http::Handler operator_only(Authenticator& auth,
     };
 }
 
-std::optional<Response> require_host(const Request& req, const Principal& who, HostId host) {
+std::optional<Response> require_host(const Request& req, const Principal& who, HostId host,
+                                     AgentScope scope) {
+    auto refuse = [&](const char* why) {
+        return error_response(req, status::forbidden, "forbidden", why);
+    };
     switch (who.kind) {
-    case Principal::Kind::host_token:
-        if (who.host == host) return std::nullopt;
-        return error_response(req, status::forbidden, "forbidden",
-                              "this host token belongs to another host");
+    case Principal::Kind::boot_ticket:
+        if (scope != AgentScope::hello) return refuse("a boot ticket is good for one hello only");
+        break;
+    case Principal::Kind::deployment_token:
+        if (scope == AgentScope::dom0)
+            return refuse("a deployment token is good for hello, progress and result only");
+        break;
+    case Principal::Kind::host_token: break;
     case Principal::Kind::none:
         return error_response(req, status::unauthorized, "unauthorized",
                               "agent endpoints need the host's token");
     case Principal::Kind::invalid:
         return error_response(req, status::unauthorized, "unauthorized", "token refused");
     case Principal::Kind::operator_token:
-        return error_response(req, status::forbidden, "forbidden",
-                              "agent endpoints take a host token, not an operator token");
+        return refuse("agent endpoints take a host token, not an operator token");
     }
+    if (who.host != host) return refuse("this host token belongs to another host");
     return std::nullopt;
 }
 

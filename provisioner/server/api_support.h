@@ -37,8 +37,10 @@ std::optional<Response> require_operator(const Request& req, Authenticator& auth
 // handler behind require_operator.
 imaging::http::Handler operator_only(Authenticator& auth,
                                      std::function<Response(const Request&)> handler);
-// A host token for host (or nothing to check yet: the caller passes the host it resolved).
-std::optional<Response> require_host(const Request& req, const Principal& who, HostId host);
+// A token of host's within scope (or nothing to check yet: the caller passes the host it
+// resolved), else the 401/403 answer to return.
+std::optional<Response> require_host(const Request& req, const Principal& who, HostId host,
+                                     AgentScope scope = AgentScope::dom0);
 Principal identify(const Request& req, Authenticator& auth);
 
 // The body as a JSON object; a 400 (malformed, not an object) or 413 answer otherwise.

@@ -57,6 +57,12 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
            [&c](int seconds) { c.deploy_timeout = std::chrono::seconds(seconds); },
            "seconds before an unfinished host of a deployment fails (default 3600)")
         ->check(CLI::PositiveNumber);
+    app.add_option_function<int>(
+           "--boot-ticket-lifetime",
+           [&c](int seconds) { c.boot_ticket_lifetime = std::chrono::seconds(seconds); },
+           "seconds after a deployment starts during which its hosts' boot tickets (the "
+           "one-use credential in their iPXE scripts) are good (default 1800)")
+        ->check(CLI::PositiveNumber);
     app.add_option_function<std::int64_t>(
            "--template-cool-down",
            [&c](std::int64_t seconds) { c.template_cool_down = std::chrono::seconds(seconds); },

@@ -57,6 +57,9 @@ struct ServerConfig {
     std::size_t auto_threshold = 3;
     // A target not finished this long after its deployment started fails.
     std::chrono::seconds deploy_timeout{3600};
+    // A host's boot ticket (auth.h) is good for one hello this long after its deployment
+    // started.
+    std::chrono::seconds boot_ticket_lifetime{1800};
     // A template not used by a site apply for this long cools down: it leaves the hot list
     // the hosts pre-copy, and the hosts dispose of it once no VM of theirs uses it.
     std::chrono::seconds template_cool_down{604800};

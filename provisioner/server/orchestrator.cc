@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "auth.h"
 #include "hot_templates.h"
 #include "imaging/http/client.h"
 #include "template_image.h"
@@ -268,28 +269,59 @@ json Orchestrator::job_locked(const Active& a, const Host& host) {
     return {{"action", "image"}, {"job", job}};
 }
 
-json Orchestrator::hello(const Host& host) {
+std::optional<DeploymentId> Orchestrator::deployment_of(HostId host) {
+    std::lock_guard lock(mu_);
+    auto d = host_deployment_.find(host);
+    if (d == host_deployment_.end()) return std::nullopt;
+    return d->second;
+}
+
+Orchestrator::HelloAnswer Orchestrator::hello(const Host& host, const HelloCredential& credential) {
+    using Kind = HelloCredential::Kind;
     std::lock_guard lock(mu_);
     auto d = host_deployment_.find(host.id);
+    const bool named = credential.kind != Kind::dom0_token;
+    if (named && (d == host_deployment_.end() || d->second != credential.deployment))
+        return {{}, "deployment " + std::to_string(credential.deployment) +
+                        " is over for this host: its ticket and token are no longer good"};
     if (d == host_deployment_.end())
-        return {{"action", "none"}, {"reason", "no deployment for this host"}};
+        return {{{"action", "none"}, {"reason", "no deployment for this host"}}, ""};
     Active& a = *active_.at(d->second);
     Target& t = a.targets.at(host.id);
+    if (credential.kind == Kind::boot_ticket) {
+        if (t.state != TargetState::pending) {
+            // The real host or someone else has used it: either way this hello is not the
+            // first, and the operator should know.
+            Event e;
+            e.time = store_.now();
+            e.host = host.id;
+            e.mac = host.mac.str();
+            e.reason = "boot ticket of deployment " + std::to_string(a.record.id) +
+                       " used again (someone else may hold it); refused";
+            if (auto logged = store_.log_event(e); !logged) log_(logged.status().message());
+            return {{}, "this boot ticket has been used: a ticket is good for one hello"};
+        }
+        auto age = std::chrono::milliseconds(store_.now() - a.record.created_at);
+        if (age > config_.boot_ticket_lifetime)
+            return {{}, "this boot ticket has expired (" +
+                            std::to_string(config_.boot_ticket_lifetime.count()) +
+                            " s after its deployment started)"};
+    }
     if (t.state != TargetState::pending && t.state != TargetState::running)
-        return {{"action", "none"}, {"reason", "this host's part of the deployment is over"}};
+        return {{{"action", "none"}, {"reason", "this host's part of the deployment is over"}}, ""};
     bool ready = true;
     switch (a.record.transport) {
     case Transport::delta: ready = delta_ready_locked(a.image.id); break;
     case Transport::multicast: ready = a.sender->pid.has_value(); break;
     case Transport::torrent: ready = a.torrent.has_value() && a.sender->pid.has_value(); break;
     }
-    if (!ready) return {{"action", "wait"}, {"retry_after_ms", 1000}};
+    if (!ready) return {{{"action", "wait"}, {"retry_after_ms", 1000}}, ""};
     if (t.state == TargetState::pending) {
         auto e = store_.transition(host.id, HostState::imaging,
                                    "agent hello, deployment " + std::to_string(a.record.id));
         if (!e) {
             log_("deployment " + std::to_string(a.record.id) + ": " + e.status().message());
-            return {{"action", "none"}, {"reason", e.status().message()}};
+            return {{{"action", "none"}, {"reason", e.status().message()}}, ""};
         }
         t.state = TargetState::running;
         DeploymentTarget row;
@@ -301,7 +333,7 @@ json Orchestrator::hello(const Host& host) {
         row.started_at = store_.now();
         if (Status s = store_.update_target(row); !s) log_(s.message());
     }
-    return job_locked(a, host);
+    return {job_locked(a, host), ""};
 }
 
 Status Orchestrator::progress(HostId host, DeploymentId deployment, std::uint64_t done,
@@ -379,6 +411,10 @@ Status Orchestrator::finish_target_locked(Active& a, Target& t, bool ok,
         if (ok) {
             host->image = a.image.id;
             if (Status u = store_.update_host(*host); !u) return u;
+            // The system just imaged has this deployment's Dom0 token; the one it replaced
+            // is refused from now on.
+            if (Status g = Authenticator::set_dom0_generation(store_, host->id, a.record.id); !g)
+                return g;
         }
         if (host->state == HostState::booting || host->state == HostState::imaging) {
             HostState to = ok ? HostState::imaged : HostState::failed;

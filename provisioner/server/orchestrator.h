@@ -49,8 +49,24 @@ class Orchestrator {
     // The transport auto picks for n hosts.
     Transport auto_transport(std::size_t hosts) const;
 
-    // The answer to an agent's image hello (API.md): a job, wait, or none.
-    nlohmann::json hello(const Host& host);
+    // What an image hello was made with (auth.h): a boot ticket or a deployment token names
+    // its deployment; a Dom0 token names none.
+    struct HelloCredential {
+        enum class Kind { boot_ticket, deployment_token, dom0_token };
+        Kind kind = Kind::dom0_token;
+        DeploymentId deployment = 0;
+    };
+    // The answer to an agent's image hello (API.md): a job, wait, or none; refused (with
+    // why, and an event for a reused ticket) when the credential is not good for this hello:
+    // a ticket or token of another deployment than the host's running one, a ticket used
+    // before (its host's part is no longer pending) or older than the ticket lifetime.
+    struct HelloAnswer {
+        nlohmann::json body;
+        std::string refused;  // empty: answered with body
+    };
+    HelloAnswer hello(const Host& host, const HelloCredential& credential);
+    // The running deployment host is part of, if any.
+    std::optional<DeploymentId> deployment_of(HostId host);
     Status progress(HostId host, DeploymentId deployment, std::uint64_t done,
                     std::uint64_t total);
     Status result(const Host& host, DeploymentId deployment, bool ok, const std::string& error,

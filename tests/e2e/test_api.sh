@@ -474,7 +474,17 @@ code=$(api POST /api/v1/agent/hello -H "Authorization: Bearer $HT1" -d '{"mac":"
 want_status 200 "$code" "h1's hello with its own token"
 jq -e --argjson d "$DEP" '.action == "image" and .job.deployment == $d and .job.transport == "delta" and
     .job.image.name == "t"' "$DIR/body" >/dev/null || fail "h1's hello answered $(body)"
-ok "h1's token on h1's hello: 200, action image for deployment $DEP"
+DT1=$(jq -r .job.token "$DIR/body")
+[[ $DT1 == d* ]] || fail "h1's job carries no deployment token: $(body)"
+code=$(api POST /api/v1/agent/hello -H "Authorization: Bearer $HT1" -d '{"mac":"52:54:00:00:00:01","mode":"image","facts":{}}')
+want_status 401 "$code" "h1's boot ticket used a second time"
+cli --json events | jq -e '[.events[].reason] | any(test("boot ticket of deployment [0-9]+ used again"))' >/dev/null ||
+    fail "no event for the reused boot ticket"
+code=$(api POST /api/v1/agent/hello -H "Authorization: Bearer $DT1" -d '{"mac":"52:54:00:00:00:01","mode":"image","facts":{}}')
+want_status 200 "$code" "h1's hello with its deployment token"
+code=$(api GET /api/v1/hosts -H "Authorization: Bearer $DT1")
+want_status 403 "$code" "a deployment token on GET /api/v1/hosts"
+ok "h1's boot ticket on h1's hello: 200, a job for deployment $DEP with a deployment token; the ticket again: 401 and an event"
 
 run_cli image remove t@1
 want_cli 1 "in use" "provisioner image remove of an image in use"
@@ -554,5 +564,34 @@ cli --json events | jq -e '[.events[].reason] | index("operator token cli-made r
     fail "no event for the revocation of cli-made"
 ok "unknown name: 404, CLI exit 1; the last token: 409, CLI exit 1 ($(cli_err | head -n 1 | cut -c 1-70)...); admin still works"
 
+echo "== 8. JSON nested 100,000 deep, on every JSON endpoint"
+# Once one unauthenticated request like this killed provisionerd (a stack overflow copying and
+# dumping the facts). Now every body is refused by its depth before anything is built from it.
+python3 -c 'import sys; d = 100000; sys.stdout.write("{\"mac\":\"52:54:00:00:0d:01\",\"mode\":\"discover\",\"facts\":" + "[" * d + "]" * d + "}")' >"$DIR/deep.json"
+python3 -c 'import sys; d = 100000; sys.stdout.write("[" * d + "]" * d)' >"$DIR/deep-bare.json"
+before=$(total)
+code=$(api POST /api/v1/agent/hello -H 'Content-Type: application/json' --data-binary @"$DIR/deep.json")
+want_status 400 "$code" "hello with facts nested 100,000 deep, no token"
+jq -e '.error.message | contains("nested deeper")' "$DIR/body" >/dev/null || fail "deep hello's error: $(body)"
+for route in /api/v1/agent/hello /api/v1/agent/progress /api/v1/agent/result /api/v1/agent/ready \
+             /api/v1/agent/vms /api/v1/guest/report /api/v1/hosts /api/v1/deployments \
+             /api/v1/images /api/v1/templates /api/v1/tokens /api/v1/site/diff /api/v1/site/apply \
+             /api/v1/vms/recall; do
+    for who in none operator; do
+        if [ "$who" = operator ]; then
+            code=$(op POST "$route" -H 'Content-Type: application/json' --data-binary @"$DIR/deep-bare.json")
+        else
+            code=$(api POST "$route" -H 'Content-Type: application/json' --data-binary @"$DIR/deep-bare.json")
+        fi
+        case $code in 4??) ;; *) fail "POST $route ($who) with JSON 100,000 deep: HTTP $code, expected 4xx ($(body))" ;; esac
+        grep -q 'internal' "$DIR/body" && fail "POST $route ($who): an internal error reached the client: $(body)"
+    done
+done
+kill -0 "$PVD_PID" 2>/dev/null || fail "provisionerd died on deep JSON"
+code=$(api GET /api/v1/health)
+want_status 200 "$code" "health after the deep-JSON requests"
+unchanged "$before" "deep JSON"
+ok "JSON 100,000 deep: 400 on hello (\"nested deeper\"), 4xx on 14 JSON routes with and without a token; health 200; nothing enrolled"
+
 kill -0 "$PVD_PID" 2>/dev/null || fail "provisionerd died during the test"
-echo "PASS: HTTP API and CLI: auth, bad input, discovery, CLI conventions, images, pending deployment, token list and revoke"
+echo "PASS: HTTP API and CLI: auth, bad input, discovery, CLI conventions, images, pending deployment, token list and revoke, deep JSON"

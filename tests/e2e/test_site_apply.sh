@@ -44,7 +44,13 @@ pv_cli template list
 
 echo "== rack imaged; each host's Dom0 agent reports ready and starts its VM loop"
 for i in 1 2; do
-    rack_exec "$i" "$PV_BIN/provisioner-agent" ready --cmdline "$RACK_DIR/h$i.cmdline" >/dev/null 2>&1 ||
+    # The netboot command line held a boot ticket, spent by the imaging; a Dom0 agent uses the
+    # Dom0 token its imaging made current (the seed partition's, when the image has one).
+    pv_cli host dom0 "h$i" >"$RACK_DIR/h$i.dom0"
+    if rack_exec "$i" "$PV_BIN/provisioner-agent" ready --cmdline "$RACK_DIR/h$i.cmdline" >/dev/null 2>&1; then
+        rack_fail "host $i: ready with the spent boot ticket was taken"
+    fi
+    rack_exec "$i" "$PV_BIN/provisioner-agent" ready --cmdline "$RACK_DIR/h$i.dom0" >/dev/null 2>&1 ||
         rack_fail "host $i: ready failed"
     mkdir -p "$RACK_DIR/tpl$i" "$RACK_DIR/disks$i"
     if [ "$i" = 1 ]; then  # before its agent opens the store: one store, one owner
@@ -60,7 +66,7 @@ for i in 1 2; do
     # Host 1 pins the server's key; host 2 takes the one the server sends with its hot list.
     pubkey=()
     [ "$i" = 1 ] && pubkey=(--pubkey "$PV_STATE/site.pub")
-    rack_bg "$i" "dom0-$i" "$PV_BIN/provisioner-agent" dom0 --cmdline "$RACK_DIR/h$i.cmdline" \
+    rack_bg "$i" "dom0-$i" "$PV_BIN/provisioner-agent" dom0 --cmdline "$RACK_DIR/h$i.dom0" \
         --libvirt test:///default --templates "$RACK_DIR/tpl$i" --disks "$RACK_DIR/disks$i" \
         --interval 0.3 --reserved-vcpus 0 --reserved-memory-mib 0 \
         "${pubkey[@]}" --dispose-interval 1

@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -46,7 +47,7 @@ TEST_CASE("server api: no token, a wrong token, or a host token on operator endp
     auto h1 = s.call_json(bhttp::verb::post, "/api/v1/hosts", host_body("52:54:00:00:00:01", "h1"));
     REQUIRE(s.last_status == 201);
     auto host = s.store->get_host(h1["id"].get<HostId>());
-    std::string host_token = s.auth->host_token(*host);
+    std::string host_token = s.auth->dom0_token(*host).value();
     CHECK(s.call(bhttp::verb::get, "/api/v1/hosts", "", host_token).result_int() == 403);
     // A new operator token works; tokens are stored hashed.
     auto made = s.call_json(bhttp::verb::post, "/api/v1/tokens", R"({"name":"ci"})");
@@ -112,7 +113,7 @@ TEST_CASE("server api: operator tokens are listed without secrets and revoked at
     // Host tokens and no token may neither list nor revoke.
     auto h1 = s.call_json(bhttp::verb::post, "/api/v1/hosts", host_body("52:54:00:00:00:01", "h1"));
     REQUIRE(s.last_status == 201);
-    std::string host_token = s.auth->host_token(*s.store->get_host(h1["id"].get<HostId>()));
+    std::string host_token = s.auth->dom0_token(*s.store->get_host(h1["id"].get<HostId>())).value();
     CHECK(s.call(bhttp::verb::get, "/api/v1/tokens", "", host_token).result_int() == 403);
     CHECK(s.call(bhttp::verb::delete_, "/api/v1/tokens/admin", "", host_token).result_int() == 403);
     CHECK(s.call(bhttp::verb::get, "/api/v1/tokens", "", "").result_int() == 401);
@@ -247,12 +248,12 @@ TEST_CASE("server api: a deployment from hello to result, with the host token's 
     CHECK(h1.state == HostState::booting);
     // Its boot script now netboots the agent with its own token.
     auto script = s.call(bhttp::verb::get, "/boot/52-54-00-00-00-01.ipxe", "", "");
-    CHECK(script.body().find("provisioner.token=" + s.auth->host_token(h1)) != std::string::npos);
+    CHECK(script.body().find("provisioner.token=" + s.auth->boot_ticket(h1, id)) != std::string::npos);
     // A second deployment of a busy host is refused.
     s.call_json(bhttp::verb::post, "/api/v1/deployments", R"({"image":"dom0","hosts":"h1"})");
     CHECK(s.last_status == 409);
 
-    std::string t1 = s.auth->host_token(h1), t2 = s.auth->host_token(h2);
+    std::string t1 = s.auth->dom0_token(h1).value(), t2 = s.auth->dom0_token(h2).value();
     std::string hello1 = R"({"mac":"52:54:00:00:00:01","mode":"image","facts":{"cpu":{"cores":4}}})";
     s.call_json(bhttp::verb::post, "/api/v1/agent/hello", hello1, "");
     CHECK(s.last_status == 401);
@@ -292,7 +293,7 @@ TEST_CASE("server api: multicast jobs, failure of one host does not stop the oth
     auto& argv = s.launcher.spawned[0];
     CHECK(argv[1] == "send");
     CHECK(std::find(argv.begin(), argv.end(), "--min-receivers") != argv.end());
-    auto token = [&](const char* name) { return s.auth->host_token(*s.store->find_host_by_name(name)); };
+    auto token = [&](const char* name) { return s.auth->dom0_token(*s.store->find_host_by_name(name)).value(); };
     auto hello = [&](const char* mac, const char* name) {
         return s.call_json(bhttp::verb::post, "/api/v1/agent/hello",
                            json{{"mac", mac}, {"mode", "image"}}.dump(), token(name));
@@ -347,7 +348,7 @@ TEST_CASE("server api: a result for another image than the job's is refused, nev
     REQUIRE(s.last_status == 201);
     DeploymentId id = d["id"];
     s.orchestrator->tick();
-    auto token = [&](const char* name) { return s.auth->host_token(*s.store->find_host_by_name(name)); };
+    auto token = [&](const char* name) { return s.auth->dom0_token(*s.store->find_host_by_name(name)).value(); };
     for (auto [mac, name] : {std::pair{"52:54:00:00:00:01", "h1"}, {"52:54:00:00:00:02", "h2"},
                              {"52:54:00:00:00:03", "h3"}}) {
         auto job = s.call_json(bhttp::verb::post, "/api/v1/agent/hello",
@@ -398,4 +399,106 @@ TEST_CASE("server api: JSON nested 100,000 deep is refused on every route and ch
     s.call_json(bhttp::verb::post, "/api/v1/agent/hello",
                 R"({"mac":"52:54:00:00:00:09","mode":"discover","facts":{"x":)" + nested + "}}", "");
     CHECK(s.last_status == 200);
+}
+
+TEST_CASE("server api: a boot ticket is good for one hello; deployment and Dom0 tokens") {
+    Server s;
+    json image = s.import_image();
+    for (auto [mac, name] : {std::pair{"52:54:00:00:00:01", "h1"}, {"52:54:00:00:00:02", "h2"},
+                             {"52:54:00:00:00:03", "h3"}})
+        s.call_json(bhttp::verb::post, "/api/v1/hosts", host_body(mac, name));
+    auto h1 = *s.store->find_host_by_name("h1");
+    std::string old_dom0 = s.auth->dom0_token(h1).value();
+    CHECK(old_dom0.starts_with("h" + std::to_string(h1.id) + "_0_"));
+    auto d = s.call_json(bhttp::verb::post, "/api/v1/deployments",
+                         R"({"image":"dom0","hosts":"all","transport":"multicast"})");
+    REQUIRE(s.last_status == 201);
+    DeploymentId id = d["id"];
+    s.orchestrator->tick();
+
+    // What an observer of the PXE network sees: the script, with the ticket only.
+    auto script = s.call(bhttp::verb::get, "/boot/52-54-00-00-00-01.ipxe", "", "");
+    std::string ticket = s.auth->boot_ticket(h1, id);
+    CHECK(script.body().find("provisioner.token=" + ticket) != std::string::npos);
+    CHECK(script.body().find(old_dom0) == std::string::npos);
+    // A ticket is no key to anything but hello.
+    s.call_json(bhttp::verb::get, "/api/v1/hosts", "", ticket);
+    CHECK(s.last_status == 403);
+    s.call_json(bhttp::verb::post, "/api/v1/agent/ready", R"({"capacity":{}})", ticket);
+    CHECK(s.last_status == 403);
+    s.call_json(bhttp::verb::post, "/api/v1/agent/progress",
+                json{{"deployment", id}, {"bytes_done", 1}, {"bytes_total", 2}}.dump(), ticket);
+    CHECK(s.last_status == 403);
+    std::string hello1 = R"({"mac":"52:54:00:00:00:01","mode":"image"})";
+    s.call_json(bhttp::verb::post, "/api/v1/agent/hello",
+                R"({"mac":"52:54:00:00:00:02","mode":"image"})", ticket);
+    CHECK(s.last_status == 403);  // h1's ticket for h2
+
+    auto job = s.call_json(bhttp::verb::post, "/api/v1/agent/hello", hello1, ticket);
+    REQUIRE(job["action"] == "image");
+    std::string token = job["job"]["token"], dom0 = job["job"]["dom0_token"];
+    CHECK(token == s.auth->deployment_token(h1, id));
+    CHECK(dom0 == s.auth->dom0_token(h1, id));
+    // The ticket again, by the host or by someone who read it off the wire: refused, and said.
+    auto again = s.call_json(bhttp::verb::post, "/api/v1/agent/hello", hello1, ticket);
+    CHECK(s.last_status == 401);
+    CHECK(again["error"]["message"].get<std::string>().find("used") != std::string::npos);
+    auto events = s.call_json(bhttp::verb::get, "/api/v1/events");
+    bool said = false;
+    for (const auto& e : events["events"])
+        said |= e["reason"].get<std::string>().find("boot ticket of deployment " +
+                                                    std::to_string(id) + " used again") !=
+                std::string::npos;
+    CHECK(said);
+
+    // The deployment token: hello again, progress and result of its own deployment only.
+    CHECK(s.call_json(bhttp::verb::post, "/api/v1/agent/hello", hello1, token)["action"] == "image");
+    s.call_json(bhttp::verb::post, "/api/v1/agent/progress",
+                json{{"deployment", id}, {"bytes_done", 1}, {"bytes_total", 2}}.dump(), token);
+    CHECK(s.last_status == 204);
+    s.call_json(bhttp::verb::post, "/api/v1/agent/progress",
+                json{{"deployment", id + 1}, {"bytes_done", 1}, {"bytes_total", 2}}.dump(), token);
+    CHECK(s.last_status == 403);
+    s.call_json(bhttp::verb::post, "/api/v1/agent/ready", R"({"capacity":{}})", token);
+    CHECK(s.last_status == 403);
+    // The new Dom0 token is not good before the imaging succeeds; the old one still is.
+    s.call_json(bhttp::verb::post, "/api/v1/agent/ready", R"({"capacity":{}})", dom0);
+    CHECK(s.last_status == 401);
+    s.call_json(bhttp::verb::post, "/api/v1/agent/result",
+                json{{"deployment", id},
+                     {"ok", true},
+                     {"result", {{"sha256", image["image_sha256"]}}}}
+                    .dump(),
+                token);
+    CHECK(s.last_status == 200);
+    // Finished: its deployment token is over; the old Dom0 token is retired, the new one works.
+    s.call_json(bhttp::verb::post, "/api/v1/agent/hello", hello1, token);
+    CHECK(s.last_status == 401);
+    s.call_json(bhttp::verb::post, "/api/v1/agent/ready", R"({"capacity":{}})", old_dom0);
+    CHECK(s.last_status == 401);
+    s.call_json(bhttp::verb::post, "/api/v1/agent/ready", R"({"capacity":{}})", dom0);
+    CHECK(s.last_status == 204);
+    auto settings = s.call_json(bhttp::verb::get, "/api/v1/hosts/h1/dom0");
+    CHECK(s.last_status == 200);
+    CHECK(settings["token"] == dom0);
+    CHECK(settings["cmdline"].get<std::string>().find("provisioner.token=" + dom0) !=
+          std::string::npos);
+    s.call_json(bhttp::verb::get, "/api/v1/hosts/h1/dom0", "", dom0);
+    CHECK(s.last_status == 403);  // an operator's, not a host's
+    s.call_json(bhttp::verb::get, "/api/v1/hosts/h1/other");
+    CHECK(s.last_status == 404);
+
+    // A ticket past its lifetime is refused even unused.
+    s.config.boot_ticket_lifetime = std::chrono::seconds(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    auto h2 = *s.store->find_host_by_name("h2");
+    auto expired = s.call_json(bhttp::verb::post, "/api/v1/agent/hello",
+                               R"({"mac":"52:54:00:00:00:02","mode":"image"})",
+                               s.auth->boot_ticket(h2, id));
+    CHECK(s.last_status == 401);
+    CHECK(expired["error"]["message"].get<std::string>().find("expired") != std::string::npos);
+    // A ticket of another deployment (one this host is not in) is refused.
+    s.call_json(bhttp::verb::post, "/api/v1/agent/hello",
+                R"({"mac":"52:54:00:00:00:02","mode":"image"})", s.auth->boot_ticket(h2, id + 7));
+    CHECK(s.last_status == 401);
 }

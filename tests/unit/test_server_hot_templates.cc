@@ -120,7 +120,7 @@ TEST_CASE("hot templates: packed on add, answered to the agents, served while ho
     s.call_json(bhttp::verb::post, "/api/v1/hosts",
                 json{{"mac", "52:54:00:00:00:01"}, {"name", "h1"}, {"ip", "10.77.0.11"}}.dump());
     REQUIRE(s.last_status == 201);
-    const std::string host_token = s.auth->host_token(*s.store->find_host_by_name("h1"));
+    const std::string host_token = s.auth->dom0_token(*s.store->find_host_by_name("h1")).value();
     auto report = [&] {
         json body = {{"mac", "52:54:00:00:00:01"},
                      {"capacity", {{"vcpus", 8}, {"memory_mib", 16384}, {"load", 0.1}}},

@@ -130,7 +130,7 @@ TEST_CASE("orchestrator ports: two images whose ids differ by 1000 get different
 
     // The job names the port the image's server holds, not one derived from the image id.
     rig.orchestrator.tick();  // sees the listener
-    auto job = rig.orchestrator.hello(h1);
+    auto job = rig.orchestrator.hello(h1, {}).body;
     REQUIRE(job["action"] == "image");
     CHECK(job["job"]["delta"]["from"] == "127.0.0.1:" + std::to_string(port));
 }
@@ -182,12 +182,12 @@ TEST_CASE("orchestrator ports: multicast deployments at once get their own group
     CHECK(option(launcher.spawned[0], "--port") == base);
     CHECK(option(launcher.spawned[1], "--group") == "239.77.0.2");
     CHECK(option(launcher.spawned[1], "--port") == next);
-    auto job = rig.orchestrator.hello(h2);
+    auto job = rig.orchestrator.hello(h2, {}).body;
     REQUIRE(job["action"] == "image");
     CHECK(job["job"]["multicast"] == json{{"group", "239.77.0.2"}, {"port", std::stoi(next)}});
 
     // The first ends (its host fails); its session is the next one's.
-    rig.orchestrator.hello(h1);
+    rig.orchestrator.hello(h1, {});
     REQUIRE(rig.orchestrator.result(h1, d1->id, false, "disk on fire", json::object()).is_ok());
     rig.orchestrator.tick();
     REQUIRE(rig.orchestrator.deploy(image, {h3}, Transport::multicast).is_ok());

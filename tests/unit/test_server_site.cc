@@ -46,7 +46,7 @@ struct SiteServer : Server {
             call_json(bhttp::verb::post, "/api/v1/hosts",
                       json{{"mac", mac}, {"name", name}, {"ip", ip}}.dump());
             REQUIRE(last_status == 201);
-            tokens[name] = auth->host_token(*store->find_host_by_name(name));
+            tokens[name] = auth->dom0_token(*store->find_host_by_name(name)).value();
             macs[name] = mac;
             REQUIRE(report(name, json::array())["actions"].empty());
         }

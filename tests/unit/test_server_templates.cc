@@ -45,7 +45,7 @@ struct CatalogServer : Server {
         call_json(bhttp::verb::post, "/api/v1/hosts",
                   json{{"mac", "52:54:00:00:00:01"}, {"name", "h1"}, {"ip", "10.77.0.11"}}.dump());
         REQUIRE(last_status == 201);
-        host_token = auth->host_token(*store->find_host_by_name("h1"));
+        host_token = auth->dom0_token(*store->find_host_by_name("h1")).value();
         report(json::array());
     }
     json report(const json& vms) {

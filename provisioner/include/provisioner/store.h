@@ -104,6 +104,8 @@ class Store {
     // so servers sharing a store agree on the first one written.
     virtual Result<std::string> set_setting_once(const std::string& key,
                                                  const std::string& value) = 0;
+    // Sets key to value, replacing what was there (a host's Dom0 token generation).
+    virtual Status set_setting(const std::string& key, const std::string& value) = 0;
 
     // --- health ---
     // The backend's own consistency check (SQLite: PRAGMA integrity_check + foreign_key_check).

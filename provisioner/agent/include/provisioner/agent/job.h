@@ -16,6 +16,8 @@ struct Job {
     std::string transport;  // "delta", "multicast" or "torrent"
     std::string image_name, image_version;
     std::string image_sha256;  // hex: the receiver refuses any other image
+    std::string token;       // the deployment's token, for progress and result (empty: keep ours)
+    std::string dom0_token;  // for the imaged system's agent (empty: ours)
     std::uint64_t raw_size = 0, stored_size = 0;
     std::string pubkey_pem;
     std::string disk;             // "" lets the agent choose

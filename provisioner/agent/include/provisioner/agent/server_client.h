@@ -52,6 +52,9 @@ class ServerClient {
 
     const std::string& base_url() const { return base_url_; }
     const std::string& token() const { return token_; }
+    // The token of the calls from now on: the netboot agent trades its boot ticket for the
+    // deployment's token with its first hello.
+    void set_token(std::string token) { token_ = std::move(token); }
 
   private:
     CallResult post(const std::string& path, const nlohmann::json& body,
