@@ -298,16 +298,37 @@ ok "500 unknown MACs: $n429 answered 429, then 20 discovery hellos: 429; $discov
 
 # ---------------------------------------------------------------------------------------------
 echo "== 6. template add /etc/shadow"
+# A decoy beside it that nothing else on this machine touches: outside the import directories.
+decoy=$(mktemp "${TMPDIR:-/tmp}/hostile-decoy.XXXXXX")
+rack_on_exit "rm -f '$decoy'"
+head -c 65536 /dev/urandom >"$decoy"
+rack_bg server watch "${HOSTILE[@]}" watch-open 30 /etc/shadow "$decoy"
+rack_wait_log watch watching 5
 status=0
 pv_cli template add /etc/shadow --name x --version 1 >"$RACK_DIR/shadow.out" 2>"$RACK_DIR/shadow.err" || status=$?
 [ "$status" != 0 ] || rack_fail "template add /etc/shadow succeeded"
 code=$(rack_server curl -sk -o "$RACK_DIR/body" -w '%{http_code}' -H "Authorization: Bearer $(cat "$PV_STATE/operator.token")" \
     -H 'Content-Type: application/json' -d '{"path":"/etc/shadow","name":"x","version":"1"}' "$PV_URL/api/v1/templates")
 want 403 "$code" "POST /api/v1/templates of /etc/shadow with the operator token"
+for path in "$decoy" /etc/shadow; do
+    code=$(rack_server curl -sk -o "$RACK_DIR/body" -w '%{http_code}' -H "Authorization: Bearer $(cat "$PV_STATE/operator.token")" \
+        -H 'Content-Type: application/json' -d "{\"path\":\"$path\",\"name\":\"y\",\"version\":\"1\"}" "$PV_URL/api/v1/images")
+    want 403 "$code" "POST /api/v1/images of $path with the operator token"
+done
+code=$(rack_server curl -sk -o "$RACK_DIR/body" -w '%{http_code}' -H "Authorization: Bearer $(cat "$PV_STATE/operator.token")" \
+    -H 'Content-Type: application/json' -d "{\"path\":\"$decoy\",\"name\":\"y\",\"version\":\"1\"}" "$PV_URL/api/v1/templates")
+want 403 "$code" "POST /api/v1/templates of a file outside the import directories"
+# The control: one open and read of the decoy by this script, which the watch must see.
+cat "$decoy" >/dev/null
+sleep 0.3
+kill -TERM "$(rack_pid watch)"
+rack_wait watch 5 || rack_fail "the inotify watch failed: $(cat "$RACK_DIR/watch.err")"
+jq -e --arg d "$decoy" '.["/etc/shadow"] == {"opened": 0, "read": 0} and .[$d].opened == 1' "$RACK_DIR/watch.out" >/dev/null ||
+    rack_fail "a refused import opened or read a file (the decoy's one open is this script's control): $(cat "$RACK_DIR/watch.out")"
 grep -qiE '403|forbidden|import dir' "$RACK_DIR/shadow.err" || rack_fail "template add /etc/shadow: $(cat "$RACK_DIR/shadow.err")"
 [ "$(pv_cli --json template list | jq '.templates | length')" = 0 ] || rack_fail "a template was recorded"
 if compgen -G "$PV_STATE/templates/x@1*" >/dev/null; then rack_fail "template add /etc/shadow left $(ls "$PV_STATE"/templates/x@1*)"; fi
-ok "template add /etc/shadow: 403 ($(head -n 1 "$RACK_DIR/shadow.err" | head -c 100)); no template, no file"
+ok "template add and image import of /etc/shadow and of a decoy outside the import directories: 403, neither file opened by the server (inotify; the decoy's one open is the script's own control read); CLI: $(head -n 1 "$RACK_DIR/shadow.err" | head -c 100)...; no template, no file"
 
 alive "the whole test"
 echo "PASS: hostile LAN: deep JSON, stolen boot tickets, substituted images, hostile delta client, MAC flood, template add /etc/shadow"

@@ -8,6 +8,9 @@
   hostile_lan.py delta ADDR:PORT promise-first SECONDS  # the same as the very first message
   hostile_lan.py idle ADDR:PORT COUNT SECONDS     # COUNT connections that say nothing for SECONDS
   hostile_lan.py macflood URL COUNT               # GET URL/boot/<random mac>.ipxe COUNT times
+  hostile_lan.py watch-open SECONDS PATH...       # counts opens and reads of each PATH (inotify)
+                                                  # until SECONDS pass or SIGTERM; says "watching"
+                                                  # on stderr once the watches are set
 
 Delta modes take --secret HEX (after the mode's arguments): the deployment's secret, as an
 attacker holding a stolen job has it; the client then authenticates as an honest receiver does
@@ -216,6 +219,50 @@ def macflood(url, count):
     return 0
 
 
+def watch_open(seconds, paths):
+    """Opens (IN_OPEN) and reads (IN_ACCESS) of each path, by anyone, while it runs."""
+    import ctypes
+    import select
+    import signal
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.inotify_init1(os.O_NONBLOCK)
+    if fd < 0:
+        raise OSError(ctypes.get_errno(), "inotify_init1")
+    in_access, in_open = 0x1, 0x20
+    watches = {}
+    for p in paths:
+        wd = libc.inotify_add_watch(fd, p.encode(), in_access | in_open)
+        if wd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_add_watch " + p)
+        watches[wd] = p
+    counts = {p: {"opened": 0, "read": 0} for p in paths}
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    sys.stderr.write("watching %s\n" % " ".join(paths))
+    sys.stderr.flush()
+    deadline = time.monotonic() + seconds
+    while not stop and time.monotonic() < deadline:
+        try:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+        except InterruptedError:
+            continue
+        if not ready:
+            continue
+        buf = os.read(fd, 65536)
+        off = 0
+        while off + 16 <= len(buf):
+            wd, mask, _, length = struct.unpack_from("iIII", buf, off)
+            off += 16 + length
+            p = watches.get(wd)
+            if p:
+                if mask & in_open:
+                    counts[p]["opened"] += 1
+                if mask & in_access:
+                    counts[p]["read"] += 1
+    print(json.dumps(counts))
+    return 0
+
+
 def main(argv):
     if len(argv) < 3:
         raise SystemExit(__doc__)
@@ -225,6 +272,8 @@ def main(argv):
         return idle(argv[2], int(argv[3]), float(argv[4]))
     if argv[1] == "macflood":
         return macflood(argv[2], int(argv[3]))
+    if argv[1] == "watch-open":
+        return watch_open(float(argv[2]), argv[3:])
     raise SystemExit(__doc__)
 
 
