@@ -58,6 +58,8 @@ Response with_host_body(ApiContext& ctx, const Request& req,
 namespace {
 
 constexpr const char* kTokensPrefix = "/api/v1/tokens/";
+// The loop ticks every 200 ms; one this late is stuck (a child it waits on, a lock).
+constexpr std::chrono::seconds kMaxTickAge{10};
 
 Response events(ApiContext& ctx, const Request& req) {
     auto query = imaging::http::parse_query(std::string_view(req.target().data(), req.target().size()));
@@ -116,12 +118,45 @@ Response revoke_token(ApiContext& ctx, const Request& req) {
     return json_response(req, status::ok, token_json(*removed));
 }
 
+// Not a constant: whether the process loop still ticks (it reaps and starts every child),
+// the store answers, and dnsmasq runs. 503 with every reason when one is wrong, so a load
+// balancer or a monitor takes this server out.
+Response health(ApiContext& ctx, const Request& req) {
+    json checks = json::object();
+    std::vector<std::string> problems;
+    auto check = [&](const char* name, std::string problem, json detail = json::object()) {
+        detail["ok"] = problem.empty();
+        if (!problem.empty()) {
+            detail["problem"] = problem;
+            problems.push_back(std::string(name) + ": " + problem);
+        }
+        checks[name] = std::move(detail);
+    };
+    auto age = ctx.orchestrator.tick_age();
+    std::string tick_problem;
+    if (age > kMaxTickAge)
+        tick_problem = "the process loop's last tick ended " + std::to_string(age.count() / 1000) +
+                       " s ago (children are neither reaped nor started)";
+    check("process_loop", tick_problem, {{"last_tick_ms_ago", age.count()}});
+    auto secret = ctx.store.get_setting("host_token_secret");
+    check("store", secret ? "" : secret.status().message());
+    if (ctx.dhcp_problem) check("dhcp", ctx.dhcp_problem());
+    json body = {{"ok", problems.empty()}, {"version", ctx.version}, {"checks", checks}};
+    if (problems.empty()) return json_response(req, status::ok, body);
+    std::string reason;
+    for (const auto& p : problems) reason += (reason.empty() ? "" : "; ") + p;
+    body["reason"] = reason;
+    auto response = json_response(req, status::service_unavailable, body);
+    response.set(imaging::http::bhttp::field::retry_after, "5");
+    return response;
+}
+
 }  // namespace
 
 void mount_api(imaging::http::Router& router, ApiContext& ctx,
                std::shared_ptr<imaging::torrent::Tracker> tracker) {
     router.add(verb::get, "/api/v1/health", [&ctx](const Request& req, const auto&) {
-        return json_response(req, status::ok, {{"ok", true}, {"version", ctx.version}});
+        return health(ctx, req);
     });
     router.add(verb::get, "/api/v1/events",
                operator_only(ctx.auth, [&ctx](const Request& r) { return events(ctx, r); }));

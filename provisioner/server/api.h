@@ -40,6 +40,8 @@ struct ApiContext {
     const imaging::VerifyKey& image_key;  // imported images must be signed by its pair
     std::string version;
     DiscoveryGate& discovery;  // bounds on unknown MACs becoming hosts
+    // What is wrong with DHCP for /health ("" when well); empty when the server runs none.
+    std::function<std::string()> dhcp_problem = {};
 };
 
 // The host with this MAC; an unknown MAC is recorded as discovered ("discovered-<hex>"), with

@@ -110,9 +110,17 @@ Status DhcpService::start() {
 
 void DhcpService::tick() {
     supervisor_->poll();
+    running_ = supervisor_->pid().has_value();
+    restarts_ = supervisor_->restarts();
     if (reload_.exchange(false)) {
         if (auto s = supervisor_->signal(SIGHUP); !s.is_ok()) reload_ = true;  // retry next tick
     }
+}
+
+std::string DhcpService::problem() const {
+    if (running_) return "";
+    return "dnsmasq is not running (restarted " + std::to_string(restarts_.load()) +
+           " times; see the events)";
 }
 
 void DhcpService::stop() {

@@ -38,6 +38,9 @@ class DhcpService final : public HostObserver {
     void host_changed(const Host& host) override;
     void host_removed(const Host& host) override;
 
+    // What is wrong with dnsmasq, for /health: "" while it runs. Any thread.
+    std::string problem() const;
+
   private:
     DhcpService(std::filesystem::path dir, std::unique_ptr<pxe::Supervisor> supervisor,
                 Log log);
@@ -48,6 +51,9 @@ class DhcpService final : public HostObserver {
     Log log_;
     std::mutex mu_;  // hosts_ writes
     std::atomic<bool> reload_{false};
+    // The supervisor's view, copied by tick() for problem() on other threads.
+    std::atomic<bool> running_{false};
+    std::atomic<int> restarts_{0};
 };
 
 // When provisionerd runs without DHCP (another PXE setup, or API-only tests).

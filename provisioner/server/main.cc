@@ -162,6 +162,7 @@ int run_server(ServerConfig config) {
     HostObserver& host_observer = dhcp ? static_cast<HostObserver&>(*dhcp) : no_dhcp;
     ApiContext ctx{store,  auth, orchestrator, vms,      services, host_observer,
                    config, *key, kVersion,     discovery};
+    if (dhcp) ctx.dhcp_problem = [&dhcp] { return dhcp->problem(); };
     auto tracker = std::make_shared<imaging::torrent::Tracker>(imaging::torrent::TrackerOptions{},
                                                                rack_map(store));
     imaging::http::Router router;

@@ -24,6 +24,12 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
+std::int64_t steady_nanoseconds() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               SteadyClock::now().time_since_epoch())
+        .count();
+}
+
 constexpr auto kRestartDelay = std::chrono::seconds(2);
 constexpr int kMaxQuickFailures = 5;  // a sender failing this often in a row fails its hosts
 constexpr auto kStopGrace = std::chrono::seconds(5);
@@ -101,7 +107,9 @@ Orchestrator::Orchestrator(Store& store, const ServerConfig& config,
       config_(config),
       launcher_(launcher),
       pubkey_pem_(std::move(pubkey_pem)),
-      log_(std::move(log)) {}
+      log_(std::move(log)) {
+    last_tick_done_ = steady_nanoseconds();
+}
 
 Orchestrator::~Orchestrator() {
     stop_all();
@@ -578,9 +586,18 @@ void Orchestrator::flush_progress_locked(Active& a, bool force) {
     }
 }
 
+std::chrono::milliseconds Orchestrator::tick_age() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::nanoseconds(steady_nanoseconds() - last_tick_done_.load()));
+}
+
 void Orchestrator::tick() {
     std::lock_guard lock(mu_);
     auto now = SteadyClock::now();
+    struct MarkDone {
+        std::atomic<std::int64_t>& at;
+        ~MarkDone() { at = steady_nanoseconds(); }
+    } mark_done{last_tick_done_};
     for (auto it = active_.begin(); it != active_.end();) {
         Active& a = *it->second;
         if (a.record.state == DeploymentState::running) {

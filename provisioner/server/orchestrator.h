@@ -13,6 +13,7 @@
 // Thread-safe; lock order: Orchestrator, then Store.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -65,6 +66,9 @@ class Orchestrator {
         std::string refused;  // empty: answered with body
     };
     HelloAnswer hello(const Host& host, const HelloCredential& credential);
+    // How long ago the last tick() finished (or the orchestrator was made, before the first):
+    // /health reports a process loop that is stuck. Any thread; takes no lock.
+    std::chrono::milliseconds tick_age() const;
     // The running deployment host is part of, if any.
     std::optional<DeploymentId> deployment_of(HostId host);
     Status progress(HostId host, DeploymentId deployment, std::uint64_t done,
@@ -133,6 +137,8 @@ class Orchestrator {
     Log log_;
 
     std::mutex mu_;
+    // steady_clock nanoseconds at the end of the last tick(), or when constructed.
+    std::atomic<std::int64_t> last_tick_done_;
     // Before the senders and stopping_, which hold leases of them.
     PortPool tcp_ports_;  // delta servers and seeds
     PortPool udp_ports_;  // multicast sessions: the port's place in its range picks the group

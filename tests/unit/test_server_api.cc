@@ -502,3 +502,24 @@ TEST_CASE("server api: a boot ticket is good for one hello; deployment and Dom0 
                 R"({"mac":"52:54:00:00:00:02","mode":"image"})", s.auth->boot_ticket(h2, id + 7));
     CHECK(s.last_status == 401);
 }
+
+TEST_CASE("server api: /health says what is wrong, with 503") {
+    Server s;
+    auto well = s.call_json(bhttp::verb::get, "/api/v1/health", "", "");
+    CHECK(s.last_status == 200);
+    CHECK(well["ok"] == true);
+    CHECK(well["checks"]["process_loop"]["ok"] == true);
+    CHECK(well["checks"]["store"]["ok"] == true);
+    CHECK_FALSE(well["checks"].contains("dhcp"));  // this server runs none
+    s.orchestrator->tick();
+    CHECK(s.orchestrator->tick_age() < std::chrono::seconds(1));
+
+    s.ctx->dhcp_problem = [] { return std::string("dnsmasq is not running (restarted 3 times)"); };
+    auto res = s.call(bhttp::verb::get, "/api/v1/health", "", "");
+    CHECK(res.result_int() == 503);
+    CHECK(res[bhttp::field::retry_after] == "5");
+    auto sick = json::parse(res.body());
+    CHECK(sick["ok"] == false);
+    CHECK(sick["reason"] == "dhcp: dnsmasq is not running (restarted 3 times)");
+    CHECK(sick["checks"]["dhcp"]["ok"] == false);
+}
