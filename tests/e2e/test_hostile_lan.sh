@@ -204,22 +204,23 @@ ok "rogue multicast sender of the other dom0@1: receive --expect-sha256 refuses 
 echo "== 4. a hostile delta client beside a real receiver"
 # h1's real agent never comes for this deployment (the attacker takes h1's job below), so the
 # deployment stays running and its delta server stays up.
-pv_cli deploy --image dom0@1 --hosts all --transport delta >/dev/null
-d=$(pv_deployment_id)
-srv=
+# The delta server of section 2's deployment stops once no running deployment uses the image.
 for _ in $(seq 100); do
-    srv=$(pgrep -P "$PVD_PID" -f "imaging serve --image" | head -n 1 || true)
-    [ -n "$srv" ] && break
+    pgrep -P "$PVD_PID" -f "imaging serve --image" >/dev/null || break
     sleep 0.1
 done
-[ -n "$srv" ] || rack_fail "no delta server runs for deployment $d"
-port=
+if pgrep -P "$PVD_PID" -f "imaging serve --image" >/dev/null; then rack_fail "a delta server outlived its deployments by 10 s"; fi
+pv_cli deploy --image dom0@1 --hosts all --transport delta >/dev/null
+d=$(pv_deployment_id)
+srv=''
+port=''
 for _ in $(seq 100); do
-    port=$(rack_server ss -ltnpH | grep "pid=$srv," | awk '{print $4}' | sed 's/.*://' | head -n 1)
+    srv=$(pgrep -P "$PVD_PID" -f "imaging serve --image" || true)
+    [ -n "$srv" ] && port=$(rack_server ss -ltnpH | grep "pid=$srv," | awk '{print $4}' | sed 's/.*://' | head -n 1)
     [ -n "$port" ] && break
     sleep 0.1
 done
-[ -n "$port" ] || rack_fail "the delta server (pid $srv) listens nowhere"
+[ -n "$port" ] || rack_fail "no delta server listens for deployment $d (pid ${srv:-none})"
 DELTA=$RACK_SERVER_IP:$port
 rss() { awk -v k="$2:" '$1 == k { print int($2 / 1024) }' "/proc/$1/status"; }
 rss_before=$(rss "$srv" VmRSS)
