@@ -10,6 +10,7 @@
 #include "assembler.h"
 #include "basis.h"
 #include "framed_stream.h"
+#include "handshake_auth.h"
 #include "imaging/manifest.h"
 #include "imaging/signing.h"
 #include "imaging/target.h"
@@ -21,11 +22,31 @@ namespace imaging::delta {
 namespace {
 
 Result<Manifest> handshake(FramedStream& stream, const VerifyKey& key, const ManifestPin& expect,
-                           std::chrono::seconds timeout) {
+                           const std::optional<Secret>& secret, std::chrono::seconds timeout) {
     ByteWriter hello;
     hello.bytes({reinterpret_cast<const std::uint8_t*>(kHelloMagic), 8});
     hello.u32(kProtocolVersion);
+    Nonce client{};
+    if (secret) {
+        client = random_nonce();
+        hello.bytes(client);
+    }
     if (auto s = stream.send(MsgType::kHello, hello.data(), timeout); !s) return s;
+    if (secret) {
+        // The server proves itself first: nothing it says after is read unless it does.
+        auto challenge = stream.receive(timeout, 4096);
+        if (!challenge) return challenge.status();
+        if (challenge->type != MsgType::kChallenge)
+            return Status::error("the server did not authenticate (it has no secret, or is not ours); refused");
+        if (challenge->body.size() != kNonceSize + 32) return Status::error("malformed challenge from the server");
+        Nonce server{};
+        std::copy_n(challenge->body.begin(), kNonceSize, server.begin());
+        const Mac expected = server_proof(*secret, client, server);
+        if (!equal_tags(std::span(challenge->body).subspan(kNonceSize), expected))
+            return Status::error("the server failed authentication: its secret is not ours; refused");
+        const Mac proof = client_proof(*secret, client, server);
+        if (auto s = stream.send(MsgType::kAuth, proof, timeout); !s) return s;
+    }
     auto reply = stream.receive(timeout);
     if (!reply) return reply.status();
     if (reply->type != MsgType::kManifest) return Status::error("server did not send a manifest");
@@ -152,7 +173,7 @@ Result<ReceiveReport> receive(const ReceiveOptions& o, Progress* progress) {
     if (!key) return key.status();
     auto stream = FramedStream::connect(o.server, o.timeout);
     if (!stream) return stream.status();
-    auto manifest = handshake(**stream, *key, o.expect, o.timeout);
+    auto manifest = handshake(**stream, *key, o.expect, o.secret, o.timeout);
     if (!manifest) return manifest.status();
     const Manifest& m = *manifest;
 

@@ -17,6 +17,7 @@
 #include "imaging/digest.h"
 #include "imaging/manifest.h"
 #include "imaging/progress.h"
+#include "imaging/secret.h"
 #include "imaging/status.h"
 
 namespace imaging::delta {
@@ -32,6 +33,9 @@ struct ReceiveOptions {
     // Largest amount of old data copied aside before writing starts (see receiver.cc).
     std::uint64_t max_cache_bytes = 512u << 20;
     bool verbose = false;  // phase timings on stderr
+    // With a secret, the server must prove it holds it before its manifest is even read, and
+    // we prove we do (handshake_auth.h); a server that does not is refused.
+    std::optional<Secret> secret;
 };
 
 struct ReceiveReport {

@@ -1,7 +1,9 @@
 // `imaging serve`: serves one image to delta receivers over TCP.
 //
-// The conversation (messages in wire.h):
+// The conversation (messages in wire.h, the whole protocol in PROTOCOL.md):
 //   client kHello -> server kManifest (signed JSON; the client checks it with its public key)
+//   (with a secret, kHello carries the client's nonce and kChallenge / kAuth come between:
+//   handshake_auth.h)
 //   client kSigRequest(chunks) -> server kSigReply   (block sums of chunks the client lacks)
 //   client kWant(items) -> server one kFrame or kLiterals per item, in order
 //   ... more requests ..., client kDone.
@@ -22,10 +24,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "block_signature.h"
 #include "imaging/packed_image.h"
+#include "imaging/secret.h"
 #include "imaging/status.h"
 
 namespace imaging::delta {
@@ -38,6 +42,9 @@ struct ServeOptions {
     int literal_level = 6;         // zstd level for literal ranges
     std::chrono::seconds idle_timeout{120};
     std::uint64_t rate_limit = 0;  // bytes per second per receiver; 0: as fast as the link goes
+    // With a secret, a receiver must prove it holds it (handshake_auth.h) before it is sent
+    // the manifest or anything else; without one, anyone who connects is served.
+    std::optional<Secret> secret;
 };
 
 class DeltaServer {

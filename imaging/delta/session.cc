@@ -76,6 +76,30 @@ ServerSession::ServerSession(std::unique_ptr<FramedStream> stream, const PackedI
 
 ServerSession::~ServerSession() = default;
 
+Status ServerSession::authenticate(ByteReader& hello) {
+    if (!options_.secret) return Status::ok();  // a nonce from the client is ignored: it will refuse us
+    Nonce client{};
+    if (hello.remaining() != kNonceSize) {
+        stream_->send_error("this server requires authentication: receive with --secret-file");
+        return Status::error("unauthenticated receiver " + stream_->peer() + " refused");
+    }
+    for (auto& b : client) b = hello.u8();
+    const Nonce server = random_nonce();
+    const Mac proof = server_proof(*options_.secret, client, server);
+    ByteWriter w;
+    w.bytes(server);
+    w.bytes(proof);
+    if (Status s = stream_->send(MsgType::kChallenge, w.data(), options_.idle_timeout); !s) return s;
+    auto answer = stream_->receive(options_.idle_timeout, 64);
+    if (!answer) return answer.status();
+    const Mac expected = client_proof(*options_.secret, client, server);
+    if (answer->type != MsgType::kAuth || !equal_tags(answer->body, expected)) {
+        stream_->send_error("authentication failed: the receiver's secret is not this server's");
+        return Status::error("receiver " + stream_->peer() + " failed authentication; refused");
+    }
+    return Status::ok();
+}
+
 Status ServerSession::run() {
     const auto timeout = options_.idle_timeout;
     auto hello = stream_->receive(timeout, kMaxRequestBody);
@@ -96,6 +120,7 @@ Status ServerSession::run() {
                             std::to_string(kProtocolVersion) + ")");
         return Status::error("version mismatch with " + stream_->peer());
     }
+    if (Status s = authenticate(r); !s) return s;
     std::string manifest = image_.manifest().to_json();
     if (auto s = stream_->send(MsgType::kManifest,
                                {reinterpret_cast<const std::uint8_t*>(manifest.data()), manifest.size()}, timeout);

@@ -6,6 +6,7 @@
 
 #include "block_signature.h"
 #include "framed_stream.h"
+#include "handshake_auth.h"
 #include "imaging/manifest.h"
 #include "imaging/packed_image.h"
 #include "server.h"
@@ -50,6 +51,9 @@ public:
     std::uint64_t bytes_sent() const { return stream_->bytes_out(); }
 
 private:
+    // With a secret: the challenge-response after the hello (handshake_auth.h), whose rest
+    // (the client's nonce) `hello` holds. Without one: nothing.
+    Status authenticate(ByteReader& hello);
     Status on_signature_request(const Message& m);
     Status on_want(const Message& m);
     Status send_literals(const WantItem& item);

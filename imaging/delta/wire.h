@@ -1,5 +1,6 @@
 // The delta protocol's messages and their little-endian body encoding (see server.h for the
-// conversation). A message is [u32 body length][u8 type][body].
+// conversation, PROTOCOL.md for the whole protocol and its authentication). A message is
+// [u32 body length][u8 type][body].
 #pragma once
 
 #include <cstdint>
@@ -24,7 +25,7 @@ inline constexpr std::uint32_t kMaxRequestBody = 16u << 20;
 inline constexpr std::uint32_t kReadStep = 1u << 20;
 
 enum class MsgType : std::uint8_t {
-    kHello = 1,       // client: magic, version
+    kHello = 1,       // client: magic, version[, client nonce (32): asks for authentication]
     kManifest = 2,    // server: the signed manifest's JSON
     kSigRequest = 3,  // client: u32 n, n x u32 chunk index
     kSigReply = 4,    // server: per requested chunk: u32 blocks, blocks x (u32 weak, u64 strong)
@@ -33,6 +34,8 @@ enum class MsgType : std::uint8_t {
     kLiterals = 7,    // server: u32 chunk, the wanted ranges' bytes, zstd stream (flushed)
     kError = 8,       // either: one line of text; the sender closes after it
     kDone = 9,        // client: finished, server may close
+    kChallenge = 10,  // server with a secret: server nonce (32), server proof (32)
+    kAuth = 11,       // client: client proof (32)
 };
 
 struct Message {

@@ -25,7 +25,9 @@ ReceiverEngine::ReceiverEngine(const ReceiverConfig& config, DatagramSocket& soc
       log_(std::move(log)),
       random_(config.seed),
       started_(clock.now()),
-      last_heard_(clock.now()) {}
+      last_heard_(clock.now()) {
+    if (config.secret) auth_.emplace(*config.secret);
+}
 
 void ReceiverEngine::fail(const std::string& message) {
     if (phase_ == Phase::kFailed) return;
@@ -39,7 +41,8 @@ std::string ReceiverEngine::progress_text() const {
            std::to_string(manifest_->chunks.size()) + " chunks verified";
 }
 
-void ReceiverEngine::send_to(const Endpoint& to, const std::vector<std::uint8_t>& bytes) {
+void ReceiverEngine::send_to(const Endpoint& to, std::vector<std::uint8_t> bytes) {
+    if (auth_) auth_->seal(bytes);
     OutDatagram d{to, bytes, {}};
     // Feedback is best effort: a lost or failed report is sent again on the next round.
     (void)socket_.send(std::span<const OutDatagram>(&d, 1));
@@ -52,18 +55,43 @@ void ReceiverEngine::send_status(ReceiverState state) {
 
 void ReceiverEngine::on_datagram(const InDatagram& datagram) {
     if (finished()) return;
-    Decoded d = decode(datagram.view());
+    std::span<const std::uint8_t> bytes = datagram.view();
+    std::optional<ControlAuth::Opened> opened;
+    if (auth_ && is_control(bytes)) {
+        if (!(opened = auth_->open(bytes))) {
+            ++stats_.rejected;
+            ++stats_.unauthenticated;
+            return;
+        }
+        bytes = opened->datagram;
+    }
+    Decoded d = decode(bytes);
     if (!d.ok()) {
         ++stats_.rejected;
         return;
     }
     if (phase_ == Phase::kSearching) {
-        if (auto* a = std::get_if<Announce>(&d.packet)) on_announce(*a, datagram.from);
+        if (auto* a = std::get_if<Announce>(&d.packet)) {
+            on_announce(*a, datagram.from);
+            if (opened && phase_ != Phase::kSearching) auth_->fresh(kSenderOrigin, opened->counter);
+        }
         return;
     }
     if (session_of(d.packet) != session_) {
         ++stats_.rejected;
         return;
+    }
+    if (opened) {
+        if (!auth_->fresh(origin_of(d.packet), opened->counter)) {
+            ++stats_.rejected;
+            ++stats_.unauthenticated;
+            return;
+        }
+        // Only the secret's holders make a fresh tag, and a copy replayed from elsewhere is
+        // never fresher than the original: the freshest sender datagram says where it is.
+        if (std::holds_alternative<Announce>(d.packet) || std::holds_alternative<Poll>(d.packet) ||
+            std::holds_alternative<End>(d.packet))
+            sender_ = datagram.from;
     }
     // Only the sender speaks for the session; other receivers only NACK.
     bool from_sender = datagram.from == sender_;

@@ -16,6 +16,7 @@
 
 #include "chunk_sink.h"
 #include "clock.h"
+#include "control_auth.h"
 #include "datagram_socket.h"
 #include "fragment_layout.h"
 #include "imaging/manifest.h"
@@ -43,6 +44,10 @@ struct ReceiverConfig {
     // 1448 bytes is a 388 GB packed image, and costs 32 MiB of bitmap.
     std::uint32_t max_total_fragments = 1u << 28;
     std::uint64_t seed = 1;
+    // With a secret, only tagged, fresh control datagrams are heard and ours are tagged
+    // (control_auth.h); the sender's address follows its freshest tagged datagram, so a
+    // replayed ANNOUNCE from another address cannot take the session's place.
+    std::optional<Secret> secret;
 };
 
 struct ReceiverStats {
@@ -50,6 +55,7 @@ struct ReceiverStats {
     std::uint64_t bytes_received = 0;    // their bytes
     std::uint64_t duplicates = 0;
     std::uint64_t rejected = 0;       // malformed, other sessions, or outside the layout
+    std::uint64_t unauthenticated = 0;  // of those: control without a valid tag, or replayed
     std::uint64_t deferred = 0;       // dropped for lack of buffer space (asked again later)
     std::uint64_t repairs_asked = 0;  // fragments named in our NACKs
     std::uint64_t nacks_sent = 0;
@@ -104,7 +110,7 @@ class ReceiverEngine {
     void collect_results();
     void send_nack();
     void send_status(ReceiverState state);
-    void send_to(const Endpoint& to, const std::vector<std::uint8_t>& bytes);
+    void send_to(const Endpoint& to, std::vector<std::uint8_t> bytes);
     void fail(const std::string& message);
     std::string progress_text() const;
     void log(const std::string& line) const {
@@ -118,6 +124,7 @@ class ReceiverEngine {
     ChunkSink& sink_;
     Log log_;
     std::mt19937_64 random_;
+    std::optional<ControlAuth> auth_;
 
     Phase phase_ = Phase::kSearching;
     Status error_;

@@ -47,6 +47,7 @@ SenderEngine::SenderEngine(const SenderConfig& config,
       headers_(config.batch),
       parity_buffers_(config.batch, std::vector<std::uint8_t>(config.fragment_payload)) {
     batch_.reserve(config.batch);
+    if (config.secret) auth_.emplace(*config.secret);
 }
 
 SenderEngine::Peer& SenderEngine::peer(std::uint32_t id, const Endpoint& from) {
@@ -68,9 +69,25 @@ SenderEngine::Peer& SenderEngine::peer(std::uint32_t id, const Endpoint& from) {
 }
 
 void SenderEngine::on_datagram(const InDatagram& datagram) {
-    Decoded d = decode(datagram.view());
+    std::span<const std::uint8_t> bytes = datagram.view();
+    std::optional<ControlAuth::Opened> opened;
+    if (auth_) {
+        // Only control is ours to hear, and control must carry a valid tag.
+        if (!is_control(bytes) || !(opened = auth_->open(bytes))) {
+            ++stats_.rejected;
+            ++stats_.unauthenticated;
+            return;
+        }
+        bytes = opened->datagram;
+    }
+    Decoded d = decode(bytes);
     if (!d.ok() || session_of(d.packet) != config_.session) {
         ++stats_.rejected;
+        return;
+    }
+    if (auth_ && !auth_->fresh(origin_of(d.packet), opened->counter)) {
+        ++stats_.rejected;
+        ++stats_.unauthenticated;
         return;
     }
     if (auto* s = std::get_if<StatusReport>(&d.packet))
@@ -138,7 +155,8 @@ std::span<const std::uint8_t> SenderEngine::make_parity(std::uint32_t object, st
     return out;
 }
 
-Status SenderEngine::send_control(const std::vector<std::uint8_t>& bytes) {
+Status SenderEngine::send_control(std::vector<std::uint8_t> bytes) {
+    if (auth_) auth_->seal(bytes);
     OutDatagram d{socket_.group(), bytes, {}};
     Status s = socket_.send(std::span<const OutDatagram>(&d, 1));
     if (!s) return s;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "clock.h"
+#include "control_auth.h"
 #include "datagram_socket.h"
 #include "fragment_layout.h"
 #include "rate_controller.h"
@@ -37,6 +38,9 @@ struct SenderConfig {
     std::uint16_t backoff_ms = 10;
     std::size_t batch = 64;
     RateConfig rate;
+    // With a secret, control datagrams are tagged and only tagged, fresh ones are heard
+    // (control_auth.h); without one, the session is open as in version 1.
+    std::optional<Secret> secret;
 };
 
 struct SenderStats {
@@ -47,6 +51,7 @@ struct SenderStats {
     std::uint64_t parity_packets = 0;
     std::uint64_t nacks_received = 0;
     std::uint64_t rejected = 0;  // datagrams that did not decode or were not ours
+    std::uint64_t unauthenticated = 0;  // of those: no valid tag, or a replayed counter
     unsigned receivers_joined = 0;
     unsigned receivers_completed = 0;
     unsigned receivers_dropped = 0;
@@ -85,7 +90,7 @@ class SenderEngine {
     void on_status(const StatusReport& s, const Endpoint& from);
     void on_nack(const Nack& n, const Endpoint& from);
     Peer& peer(std::uint32_t id, const Endpoint& from);
-    Status send_control(const std::vector<std::uint8_t>& bytes);
+    Status send_control(std::vector<std::uint8_t> bytes);
     Status send_data_batch(TimePoint now);
     std::span<const std::uint8_t> make_parity(std::uint32_t object, std::uint32_t block,
                                               std::size_t slot);
@@ -105,6 +110,7 @@ class SenderEngine {
     RateController rate_;
     RepairQueue repairs_;
     RepairQueue parity_;  // blocks, by their first global fragment
+    std::optional<ControlAuth> auth_;
 
     Phase phase_ = Phase::kRendezvous;
     Status error_;

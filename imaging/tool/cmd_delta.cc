@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "imaging/progress.h"
 #include "receiver.h"
+#include "secret_option.h"
 #include "server.h"
 
 namespace imaging::tool {
@@ -25,7 +26,12 @@ int cmd_serve(int argc, char** argv) {
     app.add_option("--literal-level", opt.literal_level, "zstd level for literal ranges")->capture_default_str()->check(CLI::Range(1, 19));
     app.add_option("--idle-timeout", idle, "seconds a receiver may stay silent")->capture_default_str();
     app.add_option("--rate-limit", opt.rate_limit, "bytes per second per receiver (0: no limit)")->capture_default_str();
+    std::string secret_file;
+    add_secret_option(app, secret_file);
     PARSE_OR_RETURN(app, argc, argv);
+    auto secret = load_secret_option(secret_file);
+    if (!secret) return fail(secret.status().message());
+    opt.secret = *secret;
     opt.image_dir = image;
     opt.idle_timeout = std::chrono::seconds(idle);
     std::signal(SIGPIPE, SIG_IGN);
@@ -59,7 +65,12 @@ int receive_delta(int argc, char** argv) {
     add_progress_json_flag(app, progress_json,
                            "raw (uncompressed) bytes of the image's non-zero chunks, reused or "
                            "fetched");
+    std::string secret_file;
+    add_secret_option(app, secret_file);
     PARSE_OR_RETURN(app, argc, argv);
+    auto secret = load_secret_option(secret_file);
+    if (!secret) return fail(secret.status().message());
+    opt.secret = *secret;
     opt.output = output;
     opt.pubkey = pubkey;
     if (!basis.empty()) opt.basis = std::filesystem::path(basis);

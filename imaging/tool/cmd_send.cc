@@ -11,6 +11,7 @@
 #include "multicast/session_loop.h"
 #include "multicast/udp_multicast_socket.h"
 #include "multicast_options.h"
+#include "secret_option.h"
 
 namespace imaging::tool {
 
@@ -47,7 +48,12 @@ int cmd_send(int argc, char** argv) {
                    "for late joiners")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
+    std::string secret_file;
+    add_secret_option(app, secret_file);
     PARSE_OR_RETURN(app, argc, argv);
+    auto secret = load_secret_option(secret_file);
+    if (!secret) return fail(secret.status().message());
+    config.secret = *secret;
     if (transport != "multicast")
         return fail("send: unknown transport '" + transport + "' (multicast)");
     if (!rate_text.empty()) {
@@ -97,6 +103,8 @@ int cmd_send(int argc, char** argv) {
                        {"repair_fragments", st.repair_fragments},
                        {"parity_packets", st.parity_packets},
                        {"nacks_received", st.nacks_received},
+                       {"rejected_packets", st.rejected},
+                       {"unauthenticated_packets", st.unauthenticated},
                        {"receivers_joined", st.receivers_joined},
                        {"receivers_completed", st.receivers_completed},
                        {"receivers_dropped", st.receivers_dropped},

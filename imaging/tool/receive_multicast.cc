@@ -14,6 +14,7 @@
 #include "multicast/session_loop.h"
 #include "multicast/udp_multicast_socket.h"
 #include "multicast_options.h"
+#include "secret_option.h"
 
 namespace imaging::tool {
 
@@ -45,7 +46,11 @@ int receive_multicast(int argc, char** argv) {
     add_progress_json_flag(app, progress_json,
                            "raw (uncompressed) bytes of the image's non-zero chunks, verified "
                            "and written");
+    std::string secret_file;
+    add_secret_option(app, secret_file);
     PARSE_OR_RETURN(app, argc, argv);
+    auto secret = load_secret_option(secret_file);
+    if (!secret) return fail(secret.status().message());
 
     auto key = VerifyKey::load(pubkey);
     if (!key) return fail(key.status().message());
@@ -58,6 +63,7 @@ int receive_multicast(int argc, char** argv) {
     do config.receiver_id = rd();
     while (config.receiver_id == 0);
     config.seed = (std::uint64_t(rd()) << 32) | rd();
+    config.secret = *secret;
     config.silence_timeout =
         std::chrono::duration_cast<Duration>(std::chrono::duration<double>(timeout));
 
@@ -96,6 +102,7 @@ int receive_multicast(int argc, char** argv) {
                           {"nacks_suppressed", st.nacks_suppressed},
                           {"duplicates", st.duplicates},
                           {"rejected_packets", st.rejected},
+                          {"unauthenticated_packets", st.unauthenticated},
                           {"chunks_failed", st.chunks_failed},
                           {"parity_recovered", st.parity_recovered},
                           {"session", engine.session()}};
