@@ -150,8 +150,11 @@ int run_image(const AgentOptions& options, ServerClient& server, ImagingRunner& 
     if (!disk) return fail(disk.status().message());
     PubkeyFile pubkey;
     if (imaging::Status s = pubkey.write(job.pubkey_pem); !s) return fail(s.message());
-    auto argv = build_receive_argv(
-        job, ReceiveTarget{options.imaging, *disk, pubkey.path(), options.interface});
+    PubkeyFile secret;  // mkstemp: 0600, removed when the run is over
+    if (!job.secret.empty())
+        if (imaging::Status s = secret.write(job.secret + "\n"); !s) return fail(s.message());
+    auto argv = build_receive_argv(job, ReceiveTarget{options.imaging, *disk, pubkey.path(),
+                                                      options.interface, secret.path()});
     if (!argv) return fail(argv.status().message());
 
     log_line("imaging " + *disk + " with " + job.image_name + " " + job.image_version + " by " +

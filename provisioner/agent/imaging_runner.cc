@@ -25,6 +25,8 @@ Result<std::vector<std::string>> build_receive_argv(const Job& job, const Receiv
     } else {
         return Status::error("unknown transport \"" + job.transport + "\"");
     }
+    if (!target.secret_file.empty() && (job.transport == "delta" || job.transport == "multicast"))
+        argv.insert(argv.end(), {"--secret-file", target.secret_file});
     argv.insert(argv.end(),
                 {"--output", target.disk, "--pubkey", target.pubkey_file, "--progress-json",
                  "--expect-sha256", job.image_sha256, "--expect-image",

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "imaging/secret.h"
+
 namespace provisioner::agent {
 namespace {
 
@@ -41,6 +43,9 @@ Result<Job> parse_job(const json& j) {
     job.pubkey_pem = string_at(j, "pubkey");
     if (job.pubkey_pem.empty()) return Status::error("job: no pubkey");
     job.disk = string_at(j, "disk");
+    job.secret = string_at(j, "secret");
+    if (!job.secret.empty() && !imaging::secret_from_hex(job.secret))
+        return Status::error("job: \"secret\" is not 64 hex digits");
     const json params = j.value(job.transport, json::object());
     if (!params.is_object()) return Status::error("job: \"" + job.transport + "\" is no object");
     if (job.transport == "delta") {

@@ -166,6 +166,7 @@ int run_server(ServerConfig config) {
     auto tracker = std::make_shared<imaging::torrent::Tracker>(imaging::torrent::TrackerOptions{},
                                                                rack_map(store));
     imaging::http::Router router;
+    orchestrator.set_tracker(tracker);
     mount_api(router, ctx, tracker);
 
     auto endpoint = imaging::torrent::parse_endpoint(config.listen);

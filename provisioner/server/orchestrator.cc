@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include <boost/asio/connect.hpp>
@@ -15,6 +16,7 @@
 #include "auth.h"
 #include "hot_templates.h"
 #include "imaging/http/client.h"
+#include "imaging/torrent/image_torrent.h"
 #include "template_image.h"
 
 namespace provisioner::server {
@@ -44,11 +46,13 @@ constexpr int kMulticastSessions = 250;
 constexpr int kTorrentPorts = 100;
 
 // `imaging serve` listens once its signature cache is ready: a connect says it is.
-bool accepts_connections(std::uint16_t port) {
+bool accepts_connections(const std::string& host, std::uint16_t port) {
     boost::asio::io_context ioc;
     boost::asio::ip::tcp::socket socket(ioc);
     boost::system::error_code ec;
-    socket.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+    auto address = boost::asio::ip::make_address(host == "0.0.0.0" ? "127.0.0.1" : host, ec);
+    if (ec) return false;
+    socket.connect({address, port}, ec);
     return !ec;
 }
 
@@ -72,6 +76,15 @@ struct Orchestrator::Sender {
     std::string last_exit;
     bool listening = false;  // a delta server: accepted a connection since it started
     PortLease port;          // it listens on (seed, delta server) or sends to (multicast)
+    // Authenticates its peers (--secret-file): a delta server of an image, shared by every
+    // deployment of that image, has its own, handed in each of their jobs; a multicast sender
+    // has its deployment's. The file lives as long as the sender.
+    std::optional<imaging::Secret> secret;
+    std::filesystem::path secret_file;
+    ~Sender() {
+        std::error_code ec;
+        if (!secret_file.empty()) std::filesystem::remove(secret_file, ec);
+    }
 };
 
 struct Orchestrator::Target {
@@ -128,6 +141,28 @@ std::optional<std::string> Orchestrator::template_delta(const Template& t) {
     auto it = delta_servers_.find(source);
     if (it == delta_servers_.end() || !it->second->listening) return std::nullopt;
     return server_host() + ":" + std::to_string(it->second->port.number());
+}
+
+void Orchestrator::set_tracker(std::shared_ptr<imaging::torrent::Tracker> tracker) {
+    std::lock_guard lock(mu_);
+    tracker_ = std::move(tracker);
+}
+
+std::string Orchestrator::bind_host() const {
+    return config_.dhcp_address.empty() ? "0.0.0.0" : config_.dhcp_address;
+}
+
+Result<std::pair<imaging::Secret, std::filesystem::path>> Orchestrator::make_secret_locked(
+    const std::string& name) {
+    auto secret = imaging::random_secret();
+    if (!secret) return Status::error(Code::storage, secret.status().message());
+    std::filesystem::path dir = config_.state_dir / "secrets";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+    std::filesystem::path file = dir / name;
+    if (auto s = imaging::write_secret_file(file, *secret); !s) return Status::error(Code::storage, s.message());
+    return std::pair{*secret, file};
 }
 
 std::string Orchestrator::server_host() const {
@@ -189,6 +224,12 @@ Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Ho
     case Transport::multicast:
         a->sender = std::move(*sender);
         a->sender->name = "multicast sender of deployment " + std::to_string(created.id);
+        if (auto secret = make_secret_locked("deployment-" + std::to_string(created.id)); secret)
+            std::tie(a->sender->secret, a->sender->secret_file) = *secret;
+        else
+            log_("deployment " + std::to_string(created.id) +
+                 ": no secret for its multicast session, it runs unauthenticated: " +
+                 secret.status().message());
         a->group = config_.multicast_group_prefix + "." +
                    std::to_string(a->sender->port.number() - config_.multicast_port + 1);
         break;  // argv is made at each start: --min-receivers follows the hosts left
@@ -215,8 +256,15 @@ Result<std::unique_ptr<Orchestrator::Sender>> Orchestrator::new_delta_server_loc
     server->name = name;
     server->port = std::move(*port);
     server->argv = {config_.imaging_binary.string(), "serve", "--image", image_path, "--listen",
-                    "0.0.0.0:" + std::to_string(server->port.number()), "--rate-limit",
+                    bind_host() + ":" + std::to_string(server->port.number()), "--rate-limit",
                     std::to_string(config_.delta_rate_limit)};
+    // Template servers are asked by Dom0 agents (template_delta), which carry no secret yet.
+    if (source.kind == DeltaSource::Kind::image) {
+        auto secret = make_secret_locked("delta-image-" + std::to_string(source.id));
+        if (!secret) return secret.status().context("no secret for the " + name);
+        std::tie(server->secret, server->secret_file) = *secret;
+        server->argv.insert(server->argv.end(), {"--secret-file", server->secret_file.string()});
+    }
     return server;
 }
 
@@ -264,10 +312,13 @@ json Orchestrator::job_locked(const Active& a, const Host& host) {
         // hello() asks for a job only once the image's server listens: it is there.
         const Sender& server = *delta_servers_.at({DeltaSource::Kind::image, a.image.id});
         job["delta"] = {{"from", server_host() + ":" + std::to_string(server.port.number())}};
+        // Cleartext on the LAN until the agent's channel is TLS.
+        if (server.secret) job["secret"] = imaging::secret_to_hex(*server.secret);
         break;
     }
     case Transport::multicast:
         job["multicast"] = {{"group", a.group}, {"port", a.sender->port.number()}};
+        if (a.sender->secret) job["secret"] = imaging::secret_to_hex(*a.sender->secret);
         break;
     case Transport::torrent:
         job["torrent"] = {{"url", config_.public_url + "/torrents/" +
@@ -507,6 +558,8 @@ void Orchestrator::tick_sender_locked(Sender& s, Active* a) {
                   std::to_string(config_.multicast_max_wait)};
         if (!config_.multicast_max_rate.empty())
             s.argv.insert(s.argv.end(), {"--max-rate", config_.multicast_max_rate});
+        if (!s.secret_file.empty())
+            s.argv.insert(s.argv.end(), {"--secret-file", s.secret_file.string()});
     }
     auto pid = launcher_.spawn(s.argv);
     if (!pid) {
@@ -548,6 +601,14 @@ bool Orchestrator::prepare_torrent_locked(Active& a) {
         return false;
     }
     a.torrent = std::move(bytes);
+    if (tracker_) {
+        auto t = imaging::torrent::load_image_torrent_unverified({a.torrent->data(), a.torrent->size()});
+        if (t)
+            tracker_->allow(t->info_hash);
+        else
+            log_("deployment " + std::to_string(a.record.id) + ": its torrent does not read back (" +
+                 t.status().message() + "); the tracker will refuse it");
+    }
     a.sender->argv = {config_.imaging_binary.string(), "seed", "--image", a.image.path,
                       "--torrent", file.string(), "--listen",
                       "0.0.0.0:" + std::to_string(a.sender->port.number()), "--super-seed"};
@@ -606,6 +667,9 @@ void Orchestrator::tick() {
         }
         if (a.record.state != DeploymentState::running) {
             if (a.sender) stop_sender_locked(*a.sender, now);
+            if (tracker_ && a.torrent)
+                if (auto t = imaging::torrent::load_image_torrent_unverified({a.torrent->data(), a.torrent->size()}))
+                    tracker_->forget(t->info_hash);
             it = active_.erase(it);
             continue;
         }
@@ -697,7 +761,7 @@ void Orchestrator::tick_delta_server_locked(Sender& server) {
     if (!server.pid)
         server.listening = false;
     else if (!server.listening)
-        server.listening = accepts_connections(server.port.number());
+        server.listening = accepts_connections(bind_host(), server.port.number());
 }
 
 void Orchestrator::stop_all() {

@@ -28,6 +28,8 @@
 #include <nlohmann/json.hpp>
 
 #include "config.h"
+#include "imaging/secret.h"
+#include "imaging/torrent/tracker.h"
 #include "port_pool.h"
 #include "provisioner/store.h"
 #include "pxe/process.h"
@@ -88,6 +90,10 @@ class Orchestrator {
     // The server's image signing key (PEM), as every job carries it.
     const std::string& pubkey_pem() const { return pubkey_pem_; }
 
+    // The built-in tracker: each torrent deployment's info-hash is allowed while it runs and
+    // forgotten when it ends, so the tracker serves only the server's own torrents.
+    void set_tracker(std::shared_ptr<imaging::torrent::Tracker> tracker);
+
     // The process side; see above. Call every ~200 ms.
     void tick();
     // Stops every sender (SIGTERM, then SIGKILL) and waits for them.
@@ -129,12 +135,18 @@ class Orchestrator {
                                                             const std::string& image_path);
     Result<std::unique_ptr<Sender>> new_sender_locked(const Image& image, Transport transport);
     std::string server_host() const;
+    // The address imaging children listen on: --dhcp-address (the provisioning network) when
+    // set, else every address (the API's --listen may be a loopback or a management address).
+    std::string bind_host() const;
+    // A fresh secret written 0600 as STATE/secrets/NAME for a child's --secret-file.
+    Result<std::pair<imaging::Secret, std::filesystem::path>> make_secret_locked(const std::string& name);
 
     Store& store_;
     const ServerConfig& config_;
     pxe::ProcessLauncher& launcher_;
     const std::string pubkey_pem_;
     Log log_;
+    std::shared_ptr<imaging::torrent::Tracker> tracker_;  // guarded by mu_
 
     std::mutex mu_;
     // steady_clock nanoseconds at the end of the last tick(), or when constructed.

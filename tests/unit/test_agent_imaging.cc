@@ -27,7 +27,7 @@ Job job_for(const std::string& transport) {
     return j;
 }
 
-const ReceiveTarget kTarget{"/opt/bin/imaging", "/dev/sdb", "/tmp/k.pub", "eth1"};
+const ReceiveTarget kTarget{"/opt/bin/imaging", "/dev/sdb", "/tmp/k.pub", "eth1", ""};
 
 std::vector<std::string> tail_args() {
     return {"--output",         "/dev/sdb",       "--pubkey",       "/tmp/k.pub",
@@ -169,4 +169,17 @@ TEST_CASE("agent: the child runner splits progress, result and stderr") {
     CHECK(missing.exit_status == -1);
     CHECK_FALSE(missing.verified());
     CHECK(missing.error().find("/nonexistent/imaging") != std::string::npos);
+}
+
+TEST_CASE("agent: a job's secret goes to imaging receive as --secret-file, delta and multicast only") {
+    ReceiveTarget target = kTarget;
+    target.secret_file = "/tmp/s";
+    auto delta = build_receive_argv(job_for("delta"), target);
+    REQUIRE(delta);
+    CHECK(*delta == concat({"/opt/bin/imaging", "receive", "--transport", "delta", "--from",
+                            "10.77.0.1:7000", "--secret-file", "/tmp/s"},
+                           tail_args()));
+    auto tor = build_receive_argv(job_for("torrent"), target);
+    REQUIRE(tor);
+    CHECK(std::find(tor->begin(), tor->end(), "--secret-file") == tor->end());
 }

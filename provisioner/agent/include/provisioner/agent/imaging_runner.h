@@ -21,10 +21,12 @@ struct ReceiveTarget {
     std::string disk;         // "/dev/sda"
     std::string pubkey_file;  // the job's PEM written out
     std::string interface;    // multicast only: the NIC towards the server
+    std::string secret_file;  // the job's secret written out (0600); empty: none
 };
 
 // ["imaging", "receive", "--transport", T, <T's options>, "--output", DISK, "--pubkey", FILE,
-//  "--progress-json"]. Delta needs no --basis: the receiver reuses what the disk holds.
+//  "--progress-json"], and "--secret-file FILE" for delta and multicast when the job has a
+// secret. Delta needs no --basis: the receiver reuses what the disk holds.
 // An error when multicast has no interface.
 imaging::Result<std::vector<std::string>> build_receive_argv(const Job& job,
                                                              const ReceiveTarget& target);

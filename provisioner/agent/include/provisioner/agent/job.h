@@ -25,6 +25,9 @@ struct Job {
     std::string multicast_group;  // multicast
     unsigned multicast_port = 0;
     std::string torrent_url;  // torrent
+    // delta and multicast: the secret (64 hex digits) that authenticates the transport's
+    // peers, handed to imaging receive in a 0600 file; empty: an unauthenticated transport.
+    std::string secret;
 };
 
 struct HelloAction {
