@@ -104,6 +104,7 @@ struct Orchestrator::Active {
     std::unique_ptr<Sender> sender;  // multicast and torrent; delta uses delta_servers_
     std::string group;               // multicast
     std::optional<std::string> torrent;
+    std::optional<int> torrent_maker;  // `imaging torrent` hashing the image, reaped by tick
     bool torrent_failed = false;
 
     std::size_t unfinished() const {
@@ -321,7 +322,7 @@ json Orchestrator::job_locked(const Active& a, const Host& host) {
         if (a.sender->secret) job["secret"] = imaging::secret_to_hex(*a.sender->secret);
         break;
     case Transport::torrent:
-        job["torrent"] = {{"url", config_.public_url + "/torrents/" +
+        job["torrent"] = {{"url", config_.boot_url + "/torrents/" +
                                       std::to_string(a.record.id) + ".torrent"}};
         break;
     }
@@ -580,20 +581,30 @@ bool Orchestrator::prepare_torrent_locked(Active& a) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     std::filesystem::path file = dir / (std::to_string(a.record.id) + ".torrent");
-    auto pid = launcher_.spawn({config_.imaging_binary.string(), "torrent", a.image.path,
-                                "--tracker", config_.public_url + "/announce", "--out",
-                                file.string(), "--piece-size", "1024"});
+    // Hashing a whole image takes seconds to minutes: a child, reaped by later ticks, so
+    // that nothing waits for it under the lock.
     std::optional<pxe::ExitStatus> exit;
-    if (pid) {
-        while (!(exit = launcher_.try_reap(*pid)))
-            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::string why;
+    if (!a.torrent_maker) {
+        auto pid = launcher_.spawn({config_.imaging_binary.string(), "torrent", a.image.path,
+                                    "--tracker", config_.boot_url + "/announce", "--out",
+                                    file.string(), "--piece-size", "1024"});
+        if (pid) {
+            a.torrent_maker = *pid;
+            return false;
+        }
+        why = pid.status().message();
+    } else {
+        exit = launcher_.try_reap(*a.torrent_maker);
+        if (!exit) return false;
+        a.torrent_maker.reset();
+        why = exit->describe();
     }
     std::ifstream in(file, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (!pid || !exit || exit->kind != pxe::ExitStatus::Kind::kExited || exit->value != 0 ||
+    if (!exit || exit->kind != pxe::ExitStatus::Kind::kExited || exit->value != 0 ||
         bytes.empty()) {
         a.torrent_failed = true;
-        std::string why = pid ? (exit ? exit->describe() : "no exit") : pid.status().message();
         for (auto& [_, t] : a.targets)
             if (t.state == TargetState::pending || t.state == TargetState::running)
                 finish_target_locked(a, t, false, "making the torrent failed: " + why);
@@ -670,6 +681,10 @@ void Orchestrator::tick() {
             if (tracker_ && a.torrent)
                 if (auto t = imaging::torrent::load_image_torrent_unverified({a.torrent->data(), a.torrent->size()}))
                     tracker_->forget(t->info_hash);
+            if (a.torrent_maker) {
+                launcher_.send_signal(*a.torrent_maker, SIGTERM);
+                stopping_.push_back({*a.torrent_maker, now, {}});
+            }
             it = active_.erase(it);
             continue;
         }
@@ -772,6 +787,7 @@ void Orchestrator::stop_all() {
         flush_progress_locked(*a, true);
         if (a->sender && a->sender->pid) stopping_.push_back({*a->sender->pid, now, {}});
         if (a->sender) a->sender->pid.reset();
+        if (a->torrent_maker) stopping_.push_back({*std::exchange(a->torrent_maker, {}), now, {}});
     }
     for (auto& [_, s] : delta_servers_)
         if (s->pid) stopping_.push_back({*s->pid, now, {}}), s->pid.reset();

@@ -262,3 +262,37 @@ TEST_CASE("orchestrator ports: a hot template without a free port waits for one,
     CHECK(option(launcher.spawned[1], "--image").ends_with("debian@1.image"));
     CHECK(option(launcher.spawned[1], "--listen") == "0.0.0.0:65535");
 }
+
+TEST_CASE("orchestrator: the torrent is made by a child the tick reaps, never waited for") {
+    // `imaging torrent` runs until the test lets it finish: with the old wait under the lock,
+    // the first tick would never have returned.
+    class TorrentLauncher : public FakeLauncher {
+      public:
+        std::optional<pxe::ExitStatus> try_reap(int pid) override {
+            if (pid == maker && done) return pxe::ExitStatus::exited(0);
+            return FakeLauncher::try_reap(pid);
+        }
+        int maker = 0;
+        bool done = false;
+    } launcher;
+    Rig rig(launcher);
+    const Image image = rig.image("1");
+    const Host h1 = rig.host("h1");
+    auto d = rig.orchestrator.deploy(image, {h1}, Transport::torrent);
+    REQUIRE(d.is_ok());
+    rig.orchestrator.tick();
+    REQUIRE(launcher.spawned.size() == 1);
+    CHECK(launcher.spawned[0][1] == "torrent");
+    launcher.maker = 1000;
+    rig.orchestrator.tick();  // still hashing: nothing else is started, and tick returns
+    CHECK(launcher.spawned.size() == 1);
+    CHECK(rig.orchestrator.hello(h1, {}).body["action"] == "wait");
+
+    const auto file = rig.server.config.state_dir / "torrents" / (std::to_string(d->id) + ".torrent");
+    std::ofstream(file) << "d8:announce0:e";
+    launcher.done = true;
+    rig.orchestrator.tick();  // reaps it and starts the seed
+    REQUIRE(launcher.spawned.size() == 2);
+    CHECK(launcher.spawned[1][1] == "seed");
+    CHECK(rig.orchestrator.torrent(d->id).has_value());
+}
