@@ -48,6 +48,10 @@ ParsedJson parse_json(std::string_view text, const JsonLimits& limits) {
     } catch (const nlohmann::json::parse_error& e) {
         // e.what() quotes the input; the byte offset is all a client needs to find its mistake.
         out.error = "malformed JSON at byte " + std::to_string(e.byte);
+    } catch (const nlohmann::json::exception&) {
+        // out_of_range 406: a number beyond a double ("1e999"); found by tests/fuzz.
+        out.value = nlohmann::json(nlohmann::json::value_t::discarded);
+        out.error = "malformed JSON: a number out of range";
     }
     return out;
 }

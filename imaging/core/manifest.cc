@@ -3,7 +3,9 @@
 #include "base/json.h"
 
 #include <fstream>
+#include <limits>
 #include <sstream>
+#include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
@@ -81,6 +83,20 @@ Status Manifest::verify_signature(const VerifyKey& key) const {
     return Status::ok();
 }
 
+namespace {
+
+// nlohmann's get<uint32_t>() truncates a larger integer and converting a float out of range
+// is undefined behaviour (both found by tests/fuzz): sizes must be integers that fit.
+template <class T>
+T unsigned_at(const json& v, const char* what) {
+    if (!v.is_number_unsigned() || v.get<std::uint64_t>() > std::numeric_limits<T>::max())
+        throw std::range_error(std::string(what) + " is not an unsigned integer of " +
+                               std::to_string(sizeof(T) * 8) + " bits");
+    return static_cast<T>(v.get<std::uint64_t>());
+}
+
+}  // namespace
+
 Result<Manifest> Manifest::parse(std::string_view text) {
     // A manifest arrives over the network before its signature is checked: bounded. Its
     // chunk list is long, not deep (an object of arrays of objects).
@@ -90,13 +106,13 @@ Result<Manifest> Manifest::parse(std::string_view text) {
     if (!j.is_object()) return Status::error("manifest is not a JSON object");
     try {
         Manifest m;
-        if (j.at("format").get<int>() != kManifestFormat)
+        if (unsigned_at<std::uint32_t>(j.at("format"), "format") != kManifestFormat)
             return Status::error("unsupported manifest format " + j.at("format").dump());
         m.name = j.at("name").get<std::string>();
         m.version = j.at("version").get<std::string>();
-        m.raw_size = j.at("raw_size").get<std::uint64_t>();
-        m.chunk_size = j.at("chunk_size").get<std::uint32_t>();
-        m.pack_size = j.at("pack").at("size").get<std::uint64_t>();
+        m.raw_size = unsigned_at<std::uint64_t>(j.at("raw_size"), "raw_size");
+        m.chunk_size = unsigned_at<std::uint32_t>(j.at("chunk_size"), "chunk_size");
+        m.pack_size = unsigned_at<std::uint64_t>(j.at("pack").at("size"), "pack size");
         m.signature = j.value("signature", std::string());
         auto image_sha = digest_from_hex(j.at("sha256").get<std::string>());
         if (!image_sha) return Status::error("manifest: sha256 is not a SHA-256 hex digest");
@@ -118,8 +134,8 @@ Result<Manifest> Manifest::parse(std::string_view text) {
             auto d = digest_from_hex(c[0].get<std::string>());
             if (!d) return Status::error("manifest: chunk " + std::to_string(i) + " has a bad hash");
             e.sha256 = *d;
-            e.pack_offset = c[1].get<std::uint64_t>();
-            e.pack_size = c[2].get<std::uint32_t>();
+            e.pack_offset = unsigned_at<std::uint64_t>(c[1], "a chunk's pack offset");
+            e.pack_size = unsigned_at<std::uint32_t>(c[2], "a chunk's pack size");
             if (e.pack_offset > m.pack_size || e.pack_size > m.pack_size - e.pack_offset)
                 return Status::error("manifest: chunk " + std::to_string(i) +
                                      " lies outside the pack");
@@ -128,6 +144,8 @@ Result<Manifest> Manifest::parse(std::string_view text) {
         return m;
     } catch (const json::exception& e) {
         return Status::error(std::string("manifest: missing or mistyped field (") + e.what() + ")");
+    } catch (const std::range_error& e) {
+        return Status::error(std::string("manifest: ") + e.what());
     }
 }
 

@@ -153,6 +153,17 @@ TEST_CASE("malformed manifests are rejected with a reason") {
     CHECK(Manifest::parse("not json").status().message() ==
           "manifest is not valid JSON: malformed JSON at byte 2");
     CHECK_FALSE(Manifest::parse("{}"));
+    {  // found by fuzz_manifest: a float or an over-wide integer where a size belongs
+        PackedFixture g;
+        auto bad = nlohmann::json::parse(g.manifest.to_json());
+        bad["raw_size"] = 3e63;
+        CHECK(Manifest::parse(bad.dump()).status().message() ==
+              "manifest: raw_size is not an unsigned integer of 64 bits");
+        bad = nlohmann::json::parse(g.manifest.to_json());
+        bad["chunk_size"] = (std::uint64_t(1) << 32) + 65536;  // was read as 65536
+        CHECK(Manifest::parse(bad.dump()).status().message() ==
+              "manifest: chunk_size is not an unsigned integer of 32 bits");
+    }
     PackedFixture f;
     auto j = nlohmann::json::parse(f.manifest.to_json());
     j["chunks"].erase(0);
