@@ -46,13 +46,14 @@ ATK_IP=${RACK_HOST_IP[ATK]}
 PVD_PID=$(rack_pid pvd)
 echo "== provisionerd on $PV_URL; hosts h1, h2 enrolled; attackers in ${RACK_HOST_NS[ATK]} ($ATK_IP) and ${RACK_HOST_NS[ATK2]}"
 
-# atk METHOD PATH [CURL ARGS...]: a request from the attacker's namespace; the status code on
+# atk METHOD PATH|URL [CURL ARGS...]: a request from the attacker's namespace (PATH: under
+# $PV_URL, the API; the boot scripts are at $BOOT_BASE, what DHCP tells iPXE); the status code on
 # stdout, the body in $RACK_DIR/body. -k: an attacker checks no certificate.
 atk() {
     local method=$1 path=$2
     shift 2
     rack_exec "$ATK" curl -sk -o "$RACK_DIR/body" -w '%{http_code}' -X "$method" -H 'Expect:' \
-        -H 'Content-Type: application/json' --max-time 20 "$@" "$PV_URL$path"
+        -H 'Content-Type: application/json' --max-time 20 "$@" "$(case $path in http*) echo "$path" ;; *) echo "$PV_URL$path" ;; esac)"
 }
 body() { head -c 300 "$RACK_DIR/body"; }
 want() { [ "$2" = "$1" ] || rack_fail "$3: HTTP $2, expected $1 (body: $(body))"; }
@@ -68,7 +69,7 @@ ticket_events() {
 }
 # steal I: host I's boot ticket, out of its iPXE script fetched by the attacker.
 steal() {
-    want 200 "$(atk GET "/boot/${PV_MAC[$1]//:/-}.ipxe")" "the attacker fetching host $1's iPXE script"
+    want 200 "$(atk GET "$BOOT_BASE/boot/${PV_MAC[$1]//:/-}.ipxe")" "the attacker fetching host $1's iPXE script"
     sed -n 's/.*provisioner\.token=\([^ ]*\).*/\1/p' "$RACK_DIR/body" | head -n 1
 }
 # atk_hello I TOKEN: an image hello as host I with TOKEN from the attacker; its code on stdout.
@@ -109,6 +110,11 @@ echo "== 2. a stolen boot ticket"
 echo "-- 2a. the attacker uses it before the real host"
 pv_cli deploy --image dom0@1 --hosts h1 --transport delta >/dev/null
 d=$(pv_deployment_id)
+# h1 powers on: DHCP, TFTP, its iPXE script (the ticket in it), then the kernel boots, which
+# takes a while on real hardware: the attacker's window before the agent's hello.
+pv_boot 1
+BOOT_BASE=$(rack_lease h1-ipxe boot_file)
+BOOT_BASE=${BOOT_BASE%/boot/*}
 ticket=$(steal 1)
 [[ $ticket == t* ]] || rack_fail "h1's iPXE script carries no boot ticket: $(body)"
 for _ in $(seq 100); do
@@ -125,9 +131,8 @@ echo -n "  with the stolen deployment token:"
 deep_json "hello progress result" -H "Authorization: Bearer $stolen_token"
 alive "deep JSON with a deployment token"
 ok "deep JSON past authentication (the stolen deployment token): 400 on hello, progress, result; health 200"
-ok "attacker: h1's ticket out of GET /boot/${PV_MAC[1]//:/-}.ipxe (no token needed), its hello first: the job of deployment $d"
+ok "attacker: h1's ticket out of GET $BOOT_BASE/boot/${PV_MAC[1]//:/-}.ipxe (no token needed), its hello before h1's agent: the job of deployment $d"
 
-pv_boot 1
 pv_agent_bg 1
 status=0
 rack_wait agent1 60 || status=$?
@@ -235,7 +240,7 @@ for _ in $(seq 100); do
     sleep 0.2
 done
 jq -e '.action == "image"' "$RACK_DIR/body" >/dev/null || rack_fail "the attacker's hello answered $(body)"
-secret=$(jq -r '[.. | objects | select(has("secret")) | .secret | strings] | first // ""' "$RACK_DIR/body")
+secret=$(jq -r '[.. | objects | to_entries[] | select(.key | test("secret")) | .value | strings | select(test("^[0-9a-f]{64}$"))] | first // ""' "$RACK_DIR/body")
 AUTH=(--secret "$secret")
 echo "  attacker: deployment $d's job by h1's stolen ticket (${secret:+with the delta secret}${secret:-no delta secret in it})"
 
@@ -271,7 +276,7 @@ ok "hostile delta client refused at each step; h2's agent imaged it beside the a
 # ---------------------------------------------------------------------------------------------
 echo "== 5. a flood of unknown MACs"
 last_event=$(pv_cli --json events --limit 1 | jq '.events[-1].id')
-rack_exec "$ATK" "${HOSTILE[@]}" macflood "$PV_URL" 500 >"$RACK_DIR/flood.out" || rack_fail "mac flood: $(cat "$RACK_DIR/flood.out")"
+rack_exec "$ATK" "${HOSTILE[@]}" macflood "$BOOT_BASE" 500 >"$RACK_DIR/flood.out" || rack_fail "mac flood: $(cat "$RACK_DIR/flood.out")"
 echo "  $(cat "$RACK_DIR/flood.out")"
 n429=$(jq '.codes["429"] // 0' "$RACK_DIR/flood.out")
 [ "$n429" -ge 400 ] || rack_fail "only $n429 of 500 unknown MACs got 429"
@@ -289,7 +294,7 @@ new_events=$(pv_cli --json events --after "$last_event" --limit 5000 | jq '.even
 dhcp_entries=$(find "$PV_STATE/dnsmasq/hosts" -type f | wc -l)
 [ "$dhcp_entries" -le $((2 + MAX_DISCOVERED)) ] || rack_fail "$dhcp_entries dnsmasq host entries after the flood"
 for i in 1 2; do
-    rack_exec "$i" busybox wget -q -O "$RACK_DIR/after-flood$i" "$PV_URL/boot/${PV_MAC[i]//:/-}.ipxe" ||
+    rack_exec "$i" busybox wget -q -O "$RACK_DIR/after-flood$i" "$BOOT_BASE/boot/${PV_MAC[i]//:/-}.ipxe" ||
         rack_fail "host $i's iPXE script after the flood"
     grep -q '^#!ipxe' "$RACK_DIR/after-flood$i" || rack_fail "host $i's script after the flood: $(head -c 200 "$RACK_DIR/after-flood$i")"
 done
