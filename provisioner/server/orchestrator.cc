@@ -359,6 +359,15 @@ Orchestrator::HelloAnswer Orchestrator::hello(const Host& host, const HelloCrede
             e.reason = "boot ticket of deployment " + std::to_string(a.record.id) +
                        " used again (someone else may hold it); refused";
             if (auto logged = store_.log_event(e); !logged) log_(logged.status().message());
+            // Whoever said hello first holds the job and a deployment token, and the job names
+            // the image's sha256: it could report a success without receiving a byte. Two
+            // hellos on one ticket mean one of them is not the host, so that part fails.
+            if (t.state == TargetState::running) {
+                finish_target_locked(a, t, false,
+                                     "its boot ticket was used twice: another machine may hold "
+                                     "this host's job; deploy it again");
+                finish_if_done_locked(a);
+            }
             return {{}, "this boot ticket has been used: a ticket is good for one hello"};
         }
         auto age = std::chrono::milliseconds(store_.now() - a.record.created_at);
