@@ -1,22 +1,69 @@
 #include "imaging/http/client.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "imaging/http/tls.h"
 
 namespace imaging::http {
 
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+
+namespace {
+
+std::string& process_ca_file() {
+    static std::string path;
+    return path;
+}
+
+// Checks what OpenSSL checked (the chain) and then the server's name or address, keeping the
+// reason of the first failure for the error message.
+struct ServerVerifier {
+    std::string host;
+    std::string* reason;
+    bool operator()(bool preverified, ssl::verify_context& ctx) const {
+        X509_STORE_CTX* store = ctx.native_handle();
+        if (!preverified) {
+            if (reason->empty())
+                *reason = X509_verify_cert_error_string(X509_STORE_CTX_get_error(store));
+            return false;
+        }
+        if (!ssl::host_name_verification(host)(preverified, ctx)) {
+            if (reason->empty()) *reason = "the certificate is not for " + host;
+            return false;
+        }
+        return true;
+    }
+};
+
+}  // namespace
+
+void set_default_ca_file(std::string path) { process_ca_file() = std::move(path); }
+const std::string& default_ca_file() { return process_ca_file(); }
 
 std::optional<Url> parse_http_url(std::string_view url) {
-    constexpr std::string_view kScheme = "http://";
-    if (!url.starts_with(kScheme)) return std::nullopt;
-    url.remove_prefix(kScheme.size());
     Url out;
+    if (url.starts_with("https://")) {
+        url.remove_prefix(8);
+        out.tls = true;
+        out.port = "443";
+    } else if (url.starts_with("http://")) {
+        url.remove_prefix(7);
+    } else {
+        return std::nullopt;
+    }
     auto slash = url.find('/');
     std::string_view authority = url.substr(0, slash);
     if (slash != std::string_view::npos) out.target = std::string(url.substr(slash));
@@ -36,11 +83,31 @@ std::optional<Url> parse_http_url(std::string_view url) {
     return out;
 }
 
+namespace {
+
+// One exchange on a connected stream (plain or TLS): write the request, read the response.
+// stage names the step that failed; the first error ends the chain.
+template <class Stream>
+void exchange(Stream& stream, const bhttp::request<bhttp::string_body>& req,
+              beast::flat_buffer& buffer, bhttp::response_parser<bhttp::string_body>& parser,
+              const char*& stage, beast::error_code& failure) {
+    stage = "sending the request";
+    bhttp::async_write(stream, req, [&](beast::error_code ec, std::size_t) {
+        if (ec) return void(failure = ec);
+        stage = "reading the response";
+        bhttp::async_read(stream, buffer, parser, [&](beast::error_code ec, std::size_t) {
+            if (ec) failure = ec;
+        });
+    });
+}
+
+}  // namespace
+
 ClientResponse http_request(const ClientRequest& request) {
     ClientResponse result;
     auto url = parse_http_url(request.url);
     if (!url) {
-        result.error = "not an http:// URL: " + request.url;
+        result.error = "not an http:// or https:// URL: " + request.url;
         return result;
     }
     bhttp::verb method = bhttp::string_to_verb(request.method);
@@ -48,12 +115,41 @@ ClientResponse http_request(const ClientRequest& request) {
         result.error = "unknown HTTP method " + request.method;
         return result;
     }
+    const std::string ca_file = request.ca_file.empty() ? default_ca_file() : request.ca_file;
+    std::string verify_failure;
+    std::optional<ssl::context> tls;
+    if (url->tls) {
+        tls.emplace(ssl::context::tls_client);
+        beast::error_code ec;
+        tls->set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                         ssl::context::no_tlsv1_1);
+        if (ca_file.empty())
+            tls->set_default_verify_paths(ec);
+        else
+            tls->load_verify_file(ca_file, ec);
+        if (ec) {
+            result.error = request.url + ": cannot load the CA file " +
+                           (ca_file.empty() ? std::string("(system default)") : ca_file) + ": " +
+                           ec.message();
+            return result;
+        }
+        tls->set_verify_mode(ssl::verify_peer);
+        tls->set_verify_callback(ServerVerifier{url->host, &verify_failure});
+    }
     net::io_context ioc;
     net::ip::tcp::resolver resolver(ioc);
-    beast::tcp_stream stream(ioc);
+    beast::tcp_stream plain(ioc);
+    std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+    if (tls) secure.emplace(ioc, *tls);
+    beast::tcp_stream& tcp = secure ? beast::get_lowest_layer(*secure) : plain;
     beast::flat_buffer buffer;
     bhttp::request<bhttp::string_body> req{method, url->target, 11};
-    req.set(bhttp::field::host, url->host);
+    {
+        // RFC 9110 7.2: the port unless it is the scheme's default; an IPv6 literal in brackets.
+        std::string host = url->host.find(':') != std::string::npos ? "[" + url->host + "]" : url->host;
+        if (url->port != (url->tls ? "443" : "80")) host += ":" + url->port;
+        req.set(bhttp::field::host, host);
+    }
     req.set(bhttp::field::user_agent, "provisioner");
     for (const auto& [name, value] : request.headers) req.set(name, value);
     if (!request.body.empty()) {
@@ -67,25 +163,35 @@ ClientResponse http_request(const ClientRequest& request) {
     const char* stage = "resolving";
 
     // One deadline for the whole exchange; the first error ends the chain.
-    stream.expires_after(request.timeout);
+    tcp.expires_after(request.timeout);
     resolver.async_resolve(url->host, url->port, [&](beast::error_code ec, auto endpoints) {
         if (ec) return void(failure = ec);
         stage = "connecting";
-        stream.async_connect(endpoints, [&](beast::error_code ec, auto) {
+        tcp.async_connect(endpoints, [&](beast::error_code ec, auto) {
             if (ec) return void(failure = ec);
-            stage = "sending the request";
-            bhttp::async_write(stream, req, [&](beast::error_code ec, std::size_t) {
+            if (!secure) return exchange(plain, req, buffer, parser, stage, failure);
+            stage = "TLS handshake";
+            // SNI for a name; an address is not sent (RFC 6066) and is matched as an IP SAN.
+            beast::error_code not_an_address;
+            net::ip::make_address(url->host, not_an_address);
+            if (not_an_address)
+                SSL_set_tlsext_host_name(secure->native_handle(), url->host.c_str());
+            secure->async_handshake(ssl::stream_base::client, [&](beast::error_code ec) {
                 if (ec) return void(failure = ec);
-                stage = "reading the response";
-                bhttp::async_read(stream, buffer, parser, [&](beast::error_code ec, std::size_t) {
-                    if (ec) failure = ec;
-                });
+                exchange(*secure, req, buffer, parser, stage, failure);
             });
         });
     });
     ioc.run_for(request.timeout + std::chrono::seconds(1));
     if (failure) {
-        result.error = request.url + ": " + stage + ": " + failure.message();
+        if (!verify_failure.empty()) {
+            result.error = request.url + ": the server's TLS certificate is not trusted (" +
+                           verify_failure + "; verified against " +
+                           (ca_file.empty() ? std::string("the system's CAs") : ca_file) +
+                           "); refusing to talk to it";
+        } else {
+            result.error = request.url + ": " + stage + ": " + failure.message();
+        }
         return result;
     }
     if (!parser.is_done()) {

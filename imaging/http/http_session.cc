@@ -1,64 +1,91 @@
 #include "http_session.h"
 
+#include <array>
+#include <chrono>
 #include <exception>
 #include <iostream>
+#include <string>
 #include <utility>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/beast/core/detect_ssl.hpp>
 
+#include "imaging/http/tls.h"
 #include "shared_state.h"
 
 namespace imaging::http {
 
 namespace beast = boost::beast;
 namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
 
-namespace {
-
-}  // namespace
-
-HttpSession::HttpSession(net::ip::tcp::socket&& socket, std::shared_ptr<SharedState> state)
-    : stream_(std::move(socket)), state_(std::move(state)) {
+template <class Stream>
+HttpSession<Stream>::HttpSession(Stream&& stream, beast::flat_buffer&& buffer,
+                                 std::shared_ptr<SharedState> state)
+    : stream_(std::move(stream)), buffer_(std::move(buffer)), state_(std::move(state)) {
     beast::error_code ec;
-    remote_ = stream_.socket().remote_endpoint(ec);
+    remote_ = tcp().socket().remote_endpoint(ec);
 }
 
-HttpSession::~HttpSession() {
+template <class Stream>
+HttpSession<Stream>::~HttpSession() {
     if (joined_) state_->leave(this);
 }
 
-void HttpSession::run() {
+template <class Stream>
+void HttpSession<Stream>::run() {
     // Runs on the session's strand from here on, so no member is touched concurrently.
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
         self->joined_ = self->state_->join(self);
-        if (!self->joined_) {
-            self->send(self->state_->router().error(bhttp::status::service_unavailable, "server busy", 11, false), true);
-            return;
+        if constexpr (kTls) {
+            // A full server has no way to say so before the handshake; it just closes.
+            if (!self->joined_) return self->do_close();
+            self->tcp().expires_after(self->state_->limits().request_timeout);
+            self->stream_.async_handshake(
+                ssl::stream_base::server, self->buffer_.data(),
+                beast::bind_front_handler(&HttpSession<Stream>::on_handshake, self));
+        } else {
+            if (!self->joined_) {
+                self->send(self->state_->router().error(bhttp::status::service_unavailable,
+                                                        "server busy", 11, false),
+                           true);
+                return;
+            }
+            self->do_read();
         }
-        self->do_read();
     });
 }
 
-void HttpSession::close() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+template <class Stream>
+void HttpSession<Stream>::on_handshake(beast::error_code ec, std::size_t used) {
+    if (ec) return do_close();  // not TLS after all, a client that distrusts us, a timeout
+    buffer_.consume(used);
+    do_read();
+}
+
+template <class Stream>
+void HttpSession<Stream>::close() {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
         beast::error_code ec;
-        self->stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
-        self->stream_.close();
+        self->tcp().socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+        self->tcp().close();
     });
 }
 
-void HttpSession::do_read() {
+template <class Stream>
+void HttpSession<Stream>::do_read() {
     const auto& limits = state_->limits();
     parser_.emplace();
     parser_->body_limit(limits.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-    stream_.expires_after(limits.request_timeout);
+    tcp().expires_after(limits.request_timeout);
     bhttp::async_read(stream_, buffer_, *parser_,
-                      beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+                      beast::bind_front_handler(&HttpSession<Stream>::on_read, this->shared_from_this()));
 }
 
-void HttpSession::on_read(beast::error_code ec, std::size_t) {
+template <class Stream>
+void HttpSession<Stream>::on_read(beast::error_code ec, std::size_t) {
     if (ec == bhttp::error::body_limit) {
         return send(state_->router().error(bhttp::status::payload_too_large,
                                            "request body too large", 11, false),
@@ -81,17 +108,18 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     }
     Request req = parser_->release();
     Reply res = Response{};
-    try {
-        res = state_->router().route(req, RequestContext{remote_});
-    } catch (const std::exception& e) {
-        // What went wrong inside is for the server's log, never for whoever sent the request.
-        std::cerr << "http: " << req.method_string() << " " << req.target()
-                  << ": internal error: " << e.what() << std::endl;
-        res = state_->router().error(bhttp::status::internal_server_error, "internal error", 11,
-                                     false);
-    } catch (...) {
-        res = state_->router().error(bhttp::status::internal_server_error, "internal error", 11,
-                                     false);
+    const TlsOptions* tls = state_->tls();
+    std::string_view path = target_path(std::string_view(req.target().data(), req.target().size()));
+    if (!kTls && tls && !tls->plain_allowed(path)) {
+        // Refused before routing: over plain HTTP only what firmware fetches is served.
+        std::string host(req[bhttp::field::host]);
+        if (host.empty()) host = "this server";
+        res = state_->router().error(bhttp::status::forbidden,
+                                     "this path is served over HTTPS only: use https://" + host +
+                                         std::string(path),
+                                     req.version(), req.keep_alive());
+    } else {
+        res = route(req);
     }
     ++served_;
     bool close_after = !req.keep_alive() || !res.keep_alive() ||
@@ -101,29 +129,46 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     send(std::move(res), close_after);
 }
 
-void HttpSession::send(Reply reply, bool close_after) {
+template <class Stream>
+Reply HttpSession<Stream>::route(const Request& req) const {
+    try {
+        return state_->router().route(req, RequestContext{remote_, kTls});
+    } catch (const std::exception& e) {
+        // What went wrong inside is for the server's log, never for whoever sent the request.
+        std::cerr << "http: " << req.method_string() << " " << req.target()
+                  << ": internal error: " << e.what() << std::endl;
+    } catch (...) {
+    }
+    return state_->router().error(bhttp::status::internal_server_error, "internal error", 11,
+                                  false);
+}
+
+template <class Stream>
+void HttpSession<Stream>::send(Reply reply, bool close_after) {
     reply_ = std::make_shared<Reply>(std::move(reply));
     if (reply_->is_file()) {
         file_writer_.emplace(reply_->file());
         return write_file_piece(close_after);
     }
-    stream_.expires_after(state_->limits().write_timeout);
+    tcp().expires_after(state_->limits().write_timeout);
     bhttp::async_write(
         stream_, reply_->text(),
-        beast::bind_front_handler(&HttpSession::on_write, shared_from_this(), close_after));
+        beast::bind_front_handler(&HttpSession<Stream>::on_write, this->shared_from_this(), close_after));
 }
 
-void HttpSession::write_file_piece(bool close_after) {
-    stream_.expires_after(state_->limits().write_timeout);
+template <class Stream>
+void HttpSession<Stream>::write_file_piece(bool close_after) {
+    tcp().expires_after(state_->limits().write_timeout);
     bhttp::async_write_some(
         stream_, *file_writer_,
-        [self = shared_from_this(), close_after](beast::error_code ec, std::size_t bytes) {
+        [self = this->shared_from_this(), close_after](beast::error_code ec, std::size_t bytes) {
             if (ec || self->file_writer_->is_done()) return self->on_write(close_after, ec, bytes);
             self->write_file_piece(close_after);
         });
 }
 
-void HttpSession::on_write(bool close_after, beast::error_code ec, std::size_t) {
+template <class Stream>
+void HttpSession<Stream>::on_write(bool close_after, beast::error_code ec, std::size_t) {
     file_writer_.reset();
     reply_.reset();
     if (ec) return do_close();
@@ -131,10 +176,68 @@ void HttpSession::on_write(bool close_after, beast::error_code ec, std::size_t) 
     do_read();
 }
 
-void HttpSession::do_close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
-    stream_.close();
+template <class Stream>
+void HttpSession<Stream>::do_close() {
+    if constexpr (kTls) {
+        // A lingering close, as plain HTTP's half-close gives: a client still sending a body
+        // we refused (413) reads our answer instead of a reset. No close_notify: every
+        // response has its length, so the client knows it has it all. Bounded in time and
+        // bytes.
+        beast::error_code ec;
+        tcp().socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+        tcp().expires_after(std::chrono::seconds(2));
+        drain(0);
+    } else {
+        beast::error_code ec;
+        tcp().socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+        tcp().close();
+    }
+}
+
+template <class Stream>
+void HttpSession<Stream>::drain(std::size_t drained) {
+    constexpr std::size_t kMaxDrained = 64 << 20;
+    auto sink = std::make_shared<std::array<char, 16384>>();
+    tcp().socket().async_read_some(
+        net::buffer(*sink), [self = this->shared_from_this(), sink, drained](
+                                beast::error_code ec, std::size_t n) {
+            if (ec || drained + n > kMaxDrained) return self->tcp().close();
+            self->drain(drained + n);
+        });
+}
+
+template class HttpSession<PlainStream>;
+template class HttpSession<TlsStream>;
+
+ProtocolDetector::ProtocolDetector(net::ip::tcp::socket&& socket,
+                                   std::shared_ptr<SharedState> state)
+    : stream_(std::move(socket)), state_(std::move(state)) {}
+
+void ProtocolDetector::run() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+        self->stream_.expires_after(self->state_->limits().request_timeout);
+        beast::async_detect_ssl(
+            self->stream_, self->buffer_,
+            beast::bind_front_handler(&ProtocolDetector::on_detect, self));
+    });
+}
+
+void ProtocolDetector::on_detect(beast::error_code ec, bool tls) {
+    if (ec) {
+        beast::error_code ignored;
+        stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+        stream_.close();
+        return;
+    }
+    stream_.expires_never();
+    if (tls) {
+        std::make_shared<HttpSession<TlsStream>>(
+            TlsStream(std::move(stream_), *state_->tls()->context), std::move(buffer_), state_)
+            ->run();
+    } else {
+        std::make_shared<HttpSession<PlainStream>>(std::move(stream_), std::move(buffer_), state_)
+            ->run();
+    }
 }
 
 }  // namespace imaging::http

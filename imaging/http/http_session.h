@@ -1,6 +1,7 @@
-// One HTTP/1.1 connection: reads requests within the Limits, routes them, writes responses,
-// keeps the connection alive while the client asks for it. Each step is a do_X/on_X pair that
-// holds shared_from_this(), so the session lives exactly as long as an operation is pending.
+// One HTTP/1.1 connection, plain or TLS: reads requests within the Limits, routes them, writes
+// responses, keeps the connection alive while the client asks for it. Each step is a do_X/on_X
+// pair that holds shared_from_this(), so the session lives exactly as long as an operation is
+// pending.
 #pragma once
 
 #include <cstddef>
@@ -10,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "imaging/http/router.h"
 
@@ -17,25 +19,46 @@ namespace imaging::http {
 
 class SharedState;
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+// What SharedState tracks of a session, whatever its stream.
+class Session {
 public:
-    HttpSession(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<SharedState> state);
-    ~HttpSession();
-
-    // Admits the session (or answers 503 when the server is full) and starts reading.
-    void run();
+    virtual ~Session() = default;
     // Closes the connection from any thread; pending operations end with an error.
-    void close();
+    virtual void close() = 0;
+};
+
+using PlainStream = boost::beast::tcp_stream;
+using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+
+// Stream: PlainStream or TlsStream (explicitly instantiated for those two only).
+template <class Stream>
+class HttpSession : public Session, public std::enable_shared_from_this<HttpSession<Stream>> {
+public:
+    // buffer: bytes already read from the connection (the first byte the listener looked at
+    // to tell TLS from plain HTTP), parsed before anything else is read.
+    HttpSession(Stream&& stream, boost::beast::flat_buffer&& buffer,
+                std::shared_ptr<SharedState> state);
+    ~HttpSession() override;
+
+    // Admits the session (or answers 503 when the server is full), does the TLS handshake
+    // for a TlsStream, and starts reading.
+    void run();
+    void close() override;
 
 private:
+    static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+    PlainStream& tcp() { return boost::beast::get_lowest_layer(stream_); }
+    void on_handshake(boost::beast::error_code ec, std::size_t used);
     void do_read();
     void on_read(boost::beast::error_code ec, std::size_t bytes);
+    Reply route(const Request& req) const;  // a handler's exception becomes a 500
     void send(Reply reply, bool close_after);
     void write_file_piece(bool close_after);
     void on_write(bool close_after, boost::beast::error_code ec, std::size_t bytes);
     void do_close();
+    void drain(std::size_t drained);  // TLS: reads and drops what the client still sends
 
-    boost::beast::tcp_stream stream_;
+    Stream stream_;
     boost::beast::flat_buffer buffer_;
     std::shared_ptr<SharedState> state_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
@@ -46,6 +69,24 @@ private:
     boost::asio::ip::tcp::endpoint remote_;
     std::size_t served_ = 0;
     bool joined_ = false;
+};
+
+extern template class HttpSession<PlainStream>;
+extern template class HttpSession<TlsStream>;
+
+// On a port that speaks both: reads the first byte of a connection (within the request
+// timeout) and hands the connection to an HttpSession<TlsStream> when it starts a TLS
+// handshake, else to an HttpSession<PlainStream>.
+class ProtocolDetector : public std::enable_shared_from_this<ProtocolDetector> {
+public:
+    ProtocolDetector(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<SharedState> state);
+    void run();
+
+private:
+    void on_detect(boost::beast::error_code ec, bool tls);
+    PlainStream stream_;
+    boost::beast::flat_buffer buffer_;
+    std::shared_ptr<SharedState> state_;
 };
 
 }  // namespace imaging::http

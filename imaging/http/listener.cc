@@ -50,7 +50,14 @@ void Listener::do_accept() {
 void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     // Other accept errors (EMFILE, a reset before accept) affect one connection; keep going.
-    if (!ec) std::make_shared<HttpSession>(std::move(socket), state_)->run();
+    if (!ec) {
+        if (state_->tls())
+            std::make_shared<ProtocolDetector>(std::move(socket), state_)->run();
+        else
+            std::make_shared<HttpSession<PlainStream>>(PlainStream(std::move(socket)),
+                                                       beast::flat_buffer(), state_)
+                ->run();
+    }
     do_accept();
 }
 

@@ -1,4 +1,5 @@
-// Accepts TCP connections and hands each to a new HttpSession on its own strand.
+// Accepts TCP connections and hands each to a new HttpSession on its own strand (through a
+// ProtocolDetector when the server speaks TLS too).
 #pragma once
 
 #include <memory>

@@ -9,7 +9,23 @@ std::unique_ptr<Server> Server::start(boost::asio::io_context& ioc,
                                       const boost::asio::ip::tcp::endpoint& endpoint,
                                       Router router, Limits limits,
                                       boost::system::error_code& ec) {
-    auto state = std::make_shared<SharedState>(std::move(router), limits);
+    return launch(ioc, endpoint, std::move(router), limits, std::nullopt, ec);
+}
+
+std::unique_ptr<Server> Server::start(boost::asio::io_context& ioc,
+                                      const boost::asio::ip::tcp::endpoint& endpoint,
+                                      Router router, Limits limits, TlsOptions tls,
+                                      boost::system::error_code& ec) {
+    return launch(ioc, endpoint, std::move(router), limits,
+                  std::optional<TlsOptions>(std::move(tls)), ec);
+}
+
+std::unique_ptr<Server> Server::launch(boost::asio::io_context& ioc,
+                                       const boost::asio::ip::tcp::endpoint& endpoint,
+                                       Router router, Limits limits,
+                                       std::optional<TlsOptions> tls,
+                                      boost::system::error_code& ec) {
+    auto state = std::make_shared<SharedState>(std::move(router), limits, std::move(tls));
     auto listener = std::make_shared<Listener>(ioc, endpoint, state, ec);
     if (ec) return nullptr;
     auto local = listener->local_endpoint();

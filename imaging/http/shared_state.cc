@@ -6,17 +6,17 @@
 
 namespace imaging::http {
 
-SharedState::SharedState(Router router, Limits limits)
-    : router_(std::move(router)), limits_(limits) {}
+SharedState::SharedState(Router router, Limits limits, std::optional<TlsOptions> tls)
+    : router_(std::move(router)), limits_(limits), tls_(std::move(tls)) {}
 
-bool SharedState::join(const std::shared_ptr<HttpSession>& session) {
+bool SharedState::join(const std::shared_ptr<Session>& session) {
     std::lock_guard lock(mu_);
     if (stopped_ || sessions_.size() >= limits_.max_connections) return false;
     sessions_.emplace(session.get(), session);
     return true;
 }
 
-void SharedState::leave(const HttpSession* session) {
+void SharedState::leave(const Session* session) {
     std::lock_guard lock(mu_);
     sessions_.erase(session);
 }
@@ -32,7 +32,7 @@ bool SharedState::stopped() const {
 }
 
 void SharedState::stop() {
-    std::vector<std::weak_ptr<HttpSession>> open;
+    std::vector<std::weak_ptr<Session>> open;
     {
         std::lock_guard lock(mu_);
         stopped_ = true;

@@ -5,25 +5,29 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "imaging/http/limits.h"
 #include "imaging/http/router.h"
+#include "imaging/http/tls.h"
 
 namespace imaging::http {
 
-class HttpSession;
+class Session;
 
 class SharedState {
 public:
-    SharedState(Router router, Limits limits);
+    SharedState(Router router, Limits limits, std::optional<TlsOptions> tls = std::nullopt);
 
     const Router& router() const { return router_; }
     const Limits& limits() const { return limits_; }
+    // Null for a plain HTTP server.
+    const TlsOptions* tls() const { return tls_ ? &*tls_ : nullptr; }
 
     // Admits a session; false when the server is stopped or at max_connections.
-    bool join(const std::shared_ptr<HttpSession>& session);
-    void leave(const HttpSession* session);
+    bool join(const std::shared_ptr<Session>& session);
+    void leave(const Session* session);
     std::size_t size() const;
     // Refuses new sessions and closes the open ones.
     void stop();
@@ -32,9 +36,10 @@ public:
 private:
     const Router router_;
     const Limits limits_;
+    const std::optional<TlsOptions> tls_;
     mutable std::mutex mu_;
     bool stopped_ = false;
-    std::unordered_map<const HttpSession*, std::weak_ptr<HttpSession>> sessions_;
+    std::unordered_map<const Session*, std::weak_ptr<Session>> sessions_;
 };
 
 }  // namespace imaging::http

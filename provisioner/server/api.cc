@@ -185,6 +185,7 @@ void mount_api(imaging::http::Router& router, ApiContext& ctx,
                                ? "too_large"
                            : code == status::bad_request         ? "invalid_argument"
                            : code == status::service_unavailable ? "unavailable"
+                           : code == status::forbidden           ? "https_required"
                                                                  : "internal";
         json body = {{"error", {{"code", name}, {"message", message}}}};
         return std::pair(std::string("application/json"), body.dump() + "\n");

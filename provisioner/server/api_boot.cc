@@ -14,8 +14,9 @@ using imaging::http::bhttp::verb;
 namespace {
 
 pxe::NetbootParams netboot_params(const ServerConfig& config) {
-    return {config.public_url, config.public_url + "/netboot/vmlinuz",
-            config.public_url + "/netboot/initrd.img", config.kernel_args};
+    // The kernel and initramfs over plain HTTP (firmware); the agent's server over HTTPS.
+    return {config.public_url, config.boot_url + "/netboot/vmlinuz",
+            config.boot_url + "/netboot/initrd.img", config.kernel_args};
 }
 
 Response text(const Request& req, status code, std::string body) {

@@ -8,9 +8,23 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
     app.set_config("--config", "", "read options from this INI/TOML file (flags override it)");
     app.add_option("--state-dir", c.state_dir, "inventory, keys, tokens, TFTP root")
         ->capture_default_str();
-    app.add_option("--listen", c.listen, "ADDR:PORT of the HTTP API")->capture_default_str();
+    app.add_option("--listen", c.listen,
+                   "ADDR:PORT of the API (HTTPS) and of what firmware fetches (plain HTTP: "
+                   "/boot/, /netboot/, /torrents/, /announce), on one port")
+        ->capture_default_str();
     app.add_option("--public-url", c.public_url,
-                   "URL hosts reach this server by (default: http://DHCP-ADDRESS:PORT)");
+                   "URL hosts reach this server by (default: https://DHCP-ADDRESS:PORT; the "
+                   "scheme follows --no-tls)");
+    app.add_flag_callback("--no-tls", [&c] { c.tls = false; },
+                          "serve everything over plain HTTP (tests, a trusted lab network); "
+                          "default: the API over HTTPS only");
+    app.add_option("--tls-cert", c.tls_cert,
+                   "the server's certificate chain (PEM) instead of STATE/server.crt, which "
+                   "the server's own CA (STATE/ca.crt) signs");
+    app.add_option("--tls-key", c.tls_key, "the key of --tls-cert (PEM)");
+    app.add_option("--tls-name", c.tls_names,
+                   "another DNS name or address for STATE/server.crt (repeatable; the local "
+                   "addresses, --dhcp-address and the public URL's host are in it already)");
     app.add_option("--http-threads", c.http_threads, "HTTP I/O threads")
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
@@ -95,6 +109,8 @@ std::string finish_config(ServerConfig& c, const std::filesystem::path& self_exe
         if (c.dhcp_range.empty() == c.proxy_dhcp.empty())
             return "--dhcp-interface needs exactly one of --dhcp-range and --proxy-dhcp";
     }
+    if (c.tls_cert.empty() != c.tls_key.empty()) return "--tls-cert and --tls-key go together";
+    if (!c.tls && !c.tls_cert.empty()) return "--tls-cert makes no sense with --no-tls";
     if (c.public_url.empty()) {
         std::string host = c.dhcp_address;
         if (host.empty()) {
@@ -104,7 +120,14 @@ std::string finish_config(ServerConfig& c, const std::filesystem::path& self_exe
         c.public_url = "http://" + host + ":" + port;
     }
     while (c.public_url.ends_with('/')) c.public_url.pop_back();
-    if (!c.public_url.starts_with("http://")) return "--public-url must be an http:// URL";
+    std::string authority;
+    if (c.public_url.starts_with("http://")) authority = c.public_url.substr(7);
+    else if (c.public_url.starts_with("https://")) authority = c.public_url.substr(8);
+    else return "--public-url must be an http:// or https:// URL";
+    if (authority.empty() || authority.find('/') != std::string::npos)
+        return "--public-url must be SCHEME://HOST[:PORT], without a path";
+    c.public_url = (c.tls ? "https://" : "http://") + authority;
+    c.boot_url = "http://" + authority;
     if (c.imaging_binary.empty()) c.imaging_binary = self_exe.parent_path() / "imaging";
     if (c.multicast_interface.empty()) c.multicast_interface = c.dhcp_interface;
     for (auto& dir : c.import_dirs) {

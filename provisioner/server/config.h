@@ -16,11 +16,25 @@ namespace provisioner::server {
 
 struct ServerConfig {
     std::filesystem::path state_dir = "/var/lib/provisioner";
+    // One port speaks HTTPS and plain HTTP, told apart by a connection's first byte; over plain
+    // HTTP only what firmware fetches is served (/boot/, /netboot/, /torrents/, /announce) and
+    // anything else gets 403 "use https://" (see README, "TLS").
     std::string listen = "0.0.0.0:8080";
-    // The URL hosts reach this server by (kernel command line, iPXE scripts, tracker URL).
-    // Empty: http://<dhcp address or 127.0.0.1>:<listen port>.
+    // The URL hosts, agents and the CLI reach the API by (kernel command line, guests' seeds):
+    // https://<dhcp address or 127.0.0.1>:<listen port> by default, http:// with --no-tls.
+    // Whatever scheme --public-url is given with, finish_config sets the one that fits tls.
     std::string public_url;
+    // The same authority over plain HTTP: iPXE script URLs, the netboot kernel and initramfs,
+    // torrents and the tracker (what firmware and libtorrent fetch).
+    std::string boot_url;
     int http_threads = 2;
+
+    // TLS (tls_files.h): on unless --no-tls. Without --tls-cert/--tls-key, the server's own CA
+    // (STATE/ca.crt) signs STATE/server.crt for every local address, the public URL's host,
+    // --dhcp-address and each --tls-name.
+    bool tls = true;
+    std::string tls_cert, tls_key;
+    std::vector<std::string> tls_names;
 
     // DHCP/TFTP by dnsmasq; off when dhcp_interface is empty.
     std::string dhcp_interface;

@@ -36,7 +36,7 @@ Result<std::unique_ptr<DhcpService>> DhcpService::prepare(const ServerConfig& co
     c.listen_address = config.dhcp_address;
     c.tftp_root = dir / "tftp";
     c.hosts_dir = dir / "hosts";
-    c.http_base_url = config.public_url;
+    c.http_base_url = config.boot_url;  // iPXE fetches its script over plain HTTP
     c.pid_file = dir / "dnsmasq.pid";
     c.lease_file = dir / "dnsmasq.leases";
     c.uefi_boot_file = config.uefi_ipxe_efi ? pxe::UefiBootFile::kIpxe : pxe::UefiBootFile::kSnpOnly;

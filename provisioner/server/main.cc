@@ -15,12 +15,14 @@
 #include "api.h"
 #include "config.h"
 #include "dhcp_service.h"
+#include "imaging/http/client.h"
 #include "imaging/http/server.h"
 #include "imaging/torrent/tracker_server.h"
 #include "orchestrator.h"
 #include "provisioner/recovery.h"
 #include "provisioner/site.h"
 #include "state.h"
+#include "tls_files.h"
 
 namespace fs = std::filesystem;
 using namespace provisioner;
@@ -52,11 +54,27 @@ Result<std::unique_ptr<Store>> open_store(const StateFiles& files) {
     return store;
 }
 
+// The paths firmware and libtorrent fetch, served over plain HTTP beside HTTPS: iPXE scripts,
+// the netboot kernel and initramfs, torrents and the tracker. Nothing in them is secret beyond
+// a host's single-use boot ticket (README, "TLS").
+const std::vector<std::string> kPlainHttpPrefixes = {"/boot/", "/netboot/", "/torrents/",
+                                                     "/announce"};
+
+std::string url_host(const std::string& url) {
+    auto parsed = imaging::http::parse_http_url(url);
+    return parsed ? parsed->host : "";
+}
+
 int run_init(const StateFiles& files) {
     auto store = open_store(files);
     if (!store) return fail(store.status().message());
     auto report = initialise_state(files, **store);
     if (!report) return fail(report.status().message());
+    const TlsFiles tls_files = TlsFiles::in(files.root);
+    auto tls = ensure_tls_certificates(tls_files, local_certificate_names());
+    if (!tls) return fail(tls.status().message());
+    std::string names;
+    for (const auto& n : tls->names) names += (names.empty() ? "" : ", ") + n;
     std::cout << "state directory: " << files.root.string() << "\n"
               << "image signing key: " << files.signing_key().string()
               << (report->created_key          ? " (new)"
@@ -69,7 +87,11 @@ int run_init(const StateFiles& files) {
               << (report->created_token ? files.operator_token().string() + " (new, mode 0600)"
                                         : std::string("kept (make another: provisionerd token "
                                                       "create NAME)"))
-              << "\n";
+              << "\n"
+              << "TLS CA: " << tls_files.ca_cert.string() << (tls->created_ca ? " (new)" : " (kept)")
+              << "; the CLI and agents verify the server with it (provisioner --ca)\n"
+              << "TLS certificate: " << tls_files.server_cert.string()
+              << (tls->issued_server ? " (new)" : " (kept)") << " for " << names << "\n";
     return 0;
 }
 
@@ -122,6 +144,27 @@ int run_server(ServerConfig config) {
                  std::to_string(recovered->deployments_interrupted.size()) +
                  " deployment(s) interrupted, " + std::to_string(recovered->hosts_failed.size()) +
                  " host(s) marked failed (deployable again)");
+    std::optional<imaging::http::TlsOptions> tls;
+    if (config.tls) {
+        std::string cert = config.tls_cert, key_file = config.tls_key;
+        if (cert.empty()) {
+            std::vector<std::string> names = local_certificate_names();
+            names.push_back(url_host(config.public_url));
+            if (!config.dhcp_address.empty()) names.push_back(config.dhcp_address);
+            names.insert(names.end(), config.tls_names.begin(), config.tls_names.end());
+            const TlsFiles tls_files = TlsFiles::in(files.root);
+            auto made = ensure_tls_certificates(tls_files, names);
+            if (!made) return fail("TLS: " + made.status().message());
+            if (made->issued_server)
+                log_line("issued " + tls_files.server_cert.string() + ", signed by " +
+                         tls_files.ca_cert.string());
+            cert = tls_files.server_cert.string();
+            key_file = tls_files.server_key.string();
+        }
+        auto context = imaging::http::make_server_tls_context(cert, key_file);
+        if (!context) return fail(context.status().message());
+        tls = imaging::http::TlsOptions{*context, kPlainHttpPrefixes};
+    }
     auto key = imaging::VerifyKey::load(files.public_key());
     if (!key) return fail(key.status().message());
     if (!fs::exists(config.imaging_binary))
@@ -175,7 +218,10 @@ int run_server(ServerConfig config) {
     imaging::http::Limits limits;
     limits.max_body_bytes = 16 << 20;
     boost::system::error_code bind_error;
-    auto http = imaging::http::Server::start(ioc, *endpoint, std::move(router), limits, bind_error);
+    auto http = tls ? imaging::http::Server::start(ioc, *endpoint, std::move(router), limits,
+                                                    std::move(*tls), bind_error)
+                    : imaging::http::Server::start(ioc, *endpoint, std::move(router), limits,
+                                                   bind_error);
     if (bind_error) return fail("cannot listen on " + config.listen + ": " + bind_error.message());
 
     // The process thread forks every child (dnsmasq, imaging senders) and lives as long as the
@@ -207,7 +253,10 @@ int run_server(ServerConfig config) {
     std::vector<std::thread> io_threads;
     for (int i = 0; i < config.http_threads; ++i) io_threads.emplace_back([&ioc] { ioc.run(); });
     log_line("provisionerd " + std::string(kVersion) + " serving " + config.public_url +
-             " (API /api/v1, state " + files.root.string() + ", DHCP " +
+             " (API /api/v1" +
+             (config.tls ? ", HTTPS only; " + config.boot_url + " for /boot/ and /netboot/"
+                         : std::string(", TLS off")) +
+             ", state " + files.root.string() + ", DHCP " +
              (dhcp ? "on " + config.dhcp_interface : std::string("off")) + ")");
 
     int sig = 0;
@@ -233,7 +282,9 @@ int main(int argc, char** argv) {
     add_config_options(app, config);
     std::string state_dir;
     auto* init = app.add_subcommand("init", "make the state directory: signing key, first "
-                                            "operator token (STATE/operator.token); idempotent");
+                                            "operator token (STATE/operator.token), TLS CA "
+                                            "and certificate (STATE/ca.crt, server.crt); "
+                                            "idempotent");
     init->add_option("--state-dir", state_dir, "state directory (default /var/lib/provisioner)");
     auto* token = app.add_subcommand("token", "operator tokens");
     auto* token_create = token->add_subcommand("create", "make a named operator token, print it");

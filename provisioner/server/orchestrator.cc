@@ -322,7 +322,7 @@ json Orchestrator::job_locked(const Active& a, const Host& host) {
         if (a.sender->secret) job["secret"] = imaging::secret_to_hex(*a.sender->secret);
         break;
     case Transport::torrent:
-        job["torrent"] = {{"url", config_.public_url + "/torrents/" +
+        job["torrent"] = {{"url", config_.boot_url + "/torrents/" +
                                       std::to_string(a.record.id) + ".torrent"}};
         break;
     }
@@ -596,7 +596,7 @@ bool Orchestrator::prepare_torrent_locked(Active& a) {
     std::string why;
     if (!a.torrent_maker) {
         auto pid = launcher_.spawn({config_.imaging_binary.string(), "torrent", a.image.path,
-                                    "--tracker", config_.public_url + "/announce", "--out",
+                                    "--tracker", config_.boot_url + "/announce", "--out",
                                     file.string(), "--piece-size", "1024"});
         if (pid) {
             a.torrent_maker = *pid;

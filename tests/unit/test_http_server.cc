@@ -218,7 +218,11 @@ TEST_CASE("http: query strings keep binary bytes; malformed escapes are refused"
     CHECK(url->host == "10.0.0.1");
     CHECK(url->port == "8080");
     CHECK(url->target == "/image.torrent");
-    CHECK(!parse_http_url("https://x/"));
+    auto secure = parse_http_url("https://x/");
+    REQUIRE(secure);
+    CHECK(secure->tls);
+    CHECK(secure->port == "443");
+    CHECK(!parse_http_url("ftp://x/"));
 }
 
 TEST_CASE("http: a file reply is streamed whole, on a slow reader beyond the write timeout") {

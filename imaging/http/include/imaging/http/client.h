@@ -1,5 +1,7 @@
-// One-shot HTTP/1.1 requests (plain http:// only), bounded in time and body size: what a host
-// uses to fetch a .torrent or talk to provisionerd's API, and what the provisioner CLI uses.
+// One-shot HTTP/1.1 requests over http:// or https://, bounded in time and body size: what a
+// host uses to fetch a .torrent or talk to provisionerd's API, and what the provisioner CLI
+// uses. An https:// server is verified (chain to a trusted CA, and its name or address in the
+// certificate); a certificate that does not verify fails the request, never falls back.
 #pragma once
 
 #include <chrono>
@@ -16,9 +18,11 @@ struct Url {
     std::string host;
     std::string port = "80";
     std::string target = "/";
+    bool tls = false;  // https://
 };
 
-// Parses "http://HOST[:PORT][/PATH]"; nullopt for anything else.
+// Parses "http://HOST[:PORT][/PATH]" (port 80) and "https://HOST[:PORT][/PATH]" (port 443);
+// nullopt for anything else.
 std::optional<Url> parse_http_url(std::string_view url);
 
 struct GetResult {
@@ -30,12 +34,15 @@ struct GetResult {
 
 struct ClientRequest {
     std::string method = "GET";  // any token Beast knows: GET, POST, PUT, DELETE, ...
-    std::string url;             // http://HOST[:PORT]/PATH[?QUERY]
+    std::string url;             // http[s]://HOST[:PORT]/PATH[?QUERY]
     std::vector<std::pair<std::string, std::string>> headers;  // e.g. {"Authorization", "Bearer X"}
     std::string body;  // sent with Content-Length when not empty
     std::string content_type = "application/json";
     std::chrono::milliseconds timeout{10'000};  // for the whole exchange
     std::size_t max_body_bytes = 64 << 20;
+    // https:// only: the PEM file of the CA(s) the server's certificate must chain to; empty:
+    // default_ca_file() (tls.h), else the system's trusted CAs.
+    std::string ca_file;
 };
 
 struct ClientResponse {

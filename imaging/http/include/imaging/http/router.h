@@ -48,6 +48,7 @@ private:
 
 struct RequestContext {
     boost::asio::ip::tcp::endpoint remote;  // the peer of the TCP connection
+    bool secure = false;                    // the request came over TLS
 };
 
 using Handler = std::function<Reply(const Request&, const RequestContext&)>;

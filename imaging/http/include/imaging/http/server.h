@@ -8,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -15,6 +16,7 @@
 
 #include "imaging/http/limits.h"
 #include "imaging/http/router.h"
+#include "imaging/http/tls.h"
 
 namespace imaging::http {
 
@@ -28,6 +30,11 @@ public:
                                          const boost::asio::ip::tcp::endpoint& endpoint,
                                          Router router, Limits limits,
                                          boost::system::error_code& ec);
+    // The same, speaking TLS and plain HTTP on the one port as tls says (tls.h).
+    static std::unique_ptr<Server> start(boost::asio::io_context& ioc,
+                                         const boost::asio::ip::tcp::endpoint& endpoint,
+                                         Router router, Limits limits, TlsOptions tls,
+                                         boost::system::error_code& ec);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
@@ -37,6 +44,11 @@ public:
     void stop();
 
 private:
+    static std::unique_ptr<Server> launch(boost::asio::io_context& ioc,
+                                          const boost::asio::ip::tcp::endpoint& endpoint,
+                                          Router router, Limits limits,
+                                          std::optional<TlsOptions> tls,
+                                         boost::system::error_code& ec);
     Server(std::shared_ptr<SharedState> state, std::shared_ptr<Listener> listener,
            boost::asio::ip::tcp::endpoint local);
     std::shared_ptr<SharedState> state_;
