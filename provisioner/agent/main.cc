@@ -7,13 +7,16 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "imaging/http/tls.h"
 #include "provisioner/agent/agent.h"
 #include "provisioner/agent/cmdline.h"
 #include "provisioner/agent/dom0.h"
@@ -413,21 +416,63 @@ constexpr Command kCommands[] = {
 };
 
 void usage(std::ostream& out) {
-    out << "usage: provisioner-agent [COMMAND] [options]   (provisioner-agent COMMAND --help)\n"
+    out << "usage: provisioner-agent [COMMAND] [--ca FILE] [options]   (provisioner-agent "
+           "COMMAND --help)\n"
            "Without a command: image, or discover when the kernel command line says "
-        << kCmdlineMode << "=discover.\n\ncommands:\n";
+        << kCmdlineMode << "=discover.\n"
+        << "An https:// server is verified against the CA in --ca FILE, else $PROVISIONER_CA, "
+           "else "
+        << kCmdlineCa << "= on the command line (--cmdline), else " << kDefaultCaFile
+        << " (the netboot initramfs carries it), else the system's CAs; a server whose "
+           "certificate does not verify is never talked to.\n\ncommands:\n";
     for (const auto& c : kCommands) out << "  " << c.name << "\t" << c.summary << "\n";
 }
 
-// The command when none is given: what iPXE put on the kernel command line.
-const char* default_command(int argc, char** argv) {
+std::string cmdline_file(int argc, char** argv) {
     std::string file = "/proc/cmdline";
     for (int i = 1; i < argc; ++i) {
         std::string_view a = argv[i];
         if (a == "--cmdline" && i + 1 < argc) file = argv[i + 1];
         if (a.starts_with("--cmdline=")) file = std::string(a.substr(10));
     }
-    auto cmdline = read_kernel_cmdline(file);
+    return file;
+}
+
+// Takes --ca FILE out of args (every command accepts it) and sets the CA every https://
+// request of this process verifies the server by (see usage). 2 when FILE is not readable.
+int choose_ca(std::vector<char*>& args) {
+    std::string ca;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        std::string_view a = args[i];
+        if (a == "--ca" && i + 1 < args.size()) {
+            ca = args[i + 1];
+            args.erase(args.begin() + std::ptrdiff_t(i), args.begin() + std::ptrdiff_t(i) + 2);
+            break;
+        }
+        if (a.starts_with("--ca=")) {
+            ca = std::string(a.substr(5));
+            args.erase(args.begin() + std::ptrdiff_t(i));
+            break;
+        }
+    }
+    if (ca.empty())
+        if (const char* env = std::getenv("PROVISIONER_CA"); env && *env) ca = env;
+    if (ca.empty()) {
+        auto cmdline = read_kernel_cmdline(cmdline_file(int(args.size()), args.data()));
+        if (cmdline && cmdline->count(kCmdlineCa)) ca = cmdline->at(kCmdlineCa);
+    }
+    if (ca.empty() && ::access(kDefaultCaFile, R_OK) == 0) ca = kDefaultCaFile;
+    if (!ca.empty() && ::access(ca.c_str(), R_OK) != 0) {
+        std::cerr << "agent: error: cannot read the CA file " << ca << "\n";
+        return 2;
+    }
+    imaging::http::set_default_ca_file(ca);
+    return 0;
+}
+
+// The command when none is given: what iPXE put on the kernel command line.
+const char* default_command(int argc, char** argv) {
+    auto cmdline = read_kernel_cmdline(cmdline_file(argc, argv));
     if (cmdline && cmdline->count(kCmdlineMode) && cmdline->at(kCmdlineMode) == "discover")
         return "discover";
     return "image";
@@ -442,6 +487,9 @@ int main(int argc, char** argv) {
         return 0;
     }
     std::vector<char*> args(argv, argv + argc);
+    if (int rc = choose_ca(args); rc != 0) return rc;
+    argc = int(args.size());
+    argv = args.data();
     std::string name;
     if (argc >= 2 && argv[1][0] != '-') {
         name = argv[1];

@@ -28,6 +28,13 @@ ApiError transport_error(const imaging::http::ClientResponse& response, const st
                          const std::string& server) {
     ApiError error;
     error.kind = ApiError::Kind::transport;
+    if (response.error.find("TLS certificate is not trusted") != std::string::npos) {
+        error.message = "provisionerd at " + server + " is not the server you trust (" +
+                        transport_reason(response.error, url) +
+                        "); pass the server's CA with --ca or $PROVISIONER_CA (provisionerd "
+                        "makes STATE/ca.crt)";
+        return error;
+    }
     error.message = "cannot reach provisionerd at " + server + " (" +
                     transport_reason(response.error, url) +
                     "); check --server or $PROVISIONER_SERVER, and that provisionerd is running";
@@ -122,6 +129,7 @@ ApiResult ApiClient::post_text(const std::string& path, std::string body,
 
 ApiResult ApiClient::send(imaging::http::ClientRequest request) const {
     request.timeout = config_.timeout;
+    request.ca_file = config_.ca_file;
     request.headers.emplace_back("Accept", "application/json");
     if (!config_.token.token.empty()) {
         request.headers.emplace_back("Authorization", "Bearer " + config_.token.token);

@@ -47,8 +47,9 @@ class ApiResult {
 };
 
 struct ApiClientConfig {
-    std::string server = "http://127.0.0.1:8080";  // without a trailing slash
+    std::string server = "https://127.0.0.1:8080";  // without a trailing slash
     TokenChoice token;
+    std::string ca_file;  // https://: the CA the server must chain to; empty: the system's
     std::chrono::milliseconds timeout{10'000};
 };
 

@@ -1,5 +1,7 @@
 #include "app.h"
 
+#include <unistd.h>
+
 #include <cmath>
 #include <optional>
 #include <ostream>
@@ -22,8 +24,9 @@ constexpr void (*kCommands[])(CLI::App&, Action&) = {
 };
 
 struct GlobalOptions {
-    std::string server = "http://127.0.0.1:8080";
+    std::string server = "https://127.0.0.1:8080";
     std::string token;
+    std::string ca;
     bool json = false;
     double timeout_seconds = 10;
 };
@@ -36,6 +39,12 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
                    "the API token; else $PROVISIONER_TOKEN, else the file named by "
                    "$PROVISIONER_TOKEN_FILE, else " +
                        std::string(kDefaultTokenFile) + " if readable");
+    app.add_option("--ca", g.ca,
+                   "the CA certificate (PEM) an https:// server must be signed by; else "
+                   "$PROVISIONER_CA, else " +
+                       std::string(kDefaultCaFile) +
+                       " if readable, else the system's CAs")
+        ->envname("PROVISIONER_CA");
     app.add_flag("--json", g.json,
                  "print the API's JSON document on stdout, for scripts (on an API error, its "
                  "error document)");
@@ -83,7 +92,7 @@ int run_cli(const std::vector<std::string>& args, const Environment& env) {
     // Inherited by every command added below; the top level gets its own after them.
     app.footer(
         "Global options, given before or after the command (see 'provisioner --help'): "
-        "--server URL, --token TOKEN, --json, --timeout SECONDS.\n");
+        "--server URL, --token TOKEN, --ca FILE, --json, --timeout SECONDS.\n");
     app.set_version_flag("--version", std::string("provisioner ") + PROVISIONER_VERSION);
     GlobalOptions globals;
     add_global_options(app, globals);
@@ -128,9 +137,13 @@ int run_cli(const std::vector<std::string>& args, const Environment& env) {
     }
 
     if (!imaging::http::parse_http_url(globals.server)) {
-        print_error(*env.err,
-                    "--server wants an http://HOST[:PORT] URL, not '" + globals.server + "'");
+        print_error(*env.err, "--server wants an https://HOST[:PORT] (or http://) URL, not '" +
+                                  globals.server + "'");
         return kExitUsage;
+    }
+    if (!globals.ca.empty() && ::access(globals.ca.c_str(), R_OK) != 0) {
+        print_error(*env.err, "cannot read the CA file " + globals.ca + " (--ca or $PROVISIONER_CA)");
+        return kExitFailure;
     }
     auto token = resolve_token(globals.token, env.default_token_file);
     if (!token) {
@@ -140,6 +153,9 @@ int run_cli(const std::vector<std::string>& args, const Environment& env) {
     ApiClientConfig config;
     config.server = globals.server;
     config.token = std::move(token.value());
+    config.ca_file = !globals.ca.empty()                                      ? globals.ca
+                     : ::access(env.default_ca_file.c_str(), R_OK) == 0 ? env.default_ca_file
+                                                                        : std::string();
     config.timeout = std::chrono::milliseconds(std::llround(globals.timeout_seconds * 1000));
     Session session(ApiClient(std::move(config), env.http), env, globals.json);
     return chosen(session);

@@ -13,6 +13,10 @@
 
 namespace provisioner::cli {
 
+// The CA an https:// server is verified by when neither --ca nor $PROVISIONER_CA says: the one
+// `provisionerd init` makes, when readable (on the server itself).
+inline constexpr const char* kDefaultCaFile = "/var/lib/provisioner/ca.crt";
+
 struct Environment {
     using Clock = std::chrono::steady_clock;
     std::ostream* out = nullptr;
@@ -24,6 +28,7 @@ struct Environment {
     std::function<Clock::time_point()> now;
     std::function<void(std::chrono::milliseconds)> sleep;
     std::string default_token_file = kDefaultTokenFile;
+    std::string default_ca_file = kDefaultCaFile;
 };
 
 // std::cout, std::cerr, std::cin, imaging::http::http_request, the steady clock, and isatty

@@ -120,6 +120,9 @@ TEST_CASE("agent: server URL to an IPv4 address") {
     auto local = server_ipv4("http://localhost:8080/");
     REQUIRE(local);
     CHECK(*local == ip("127.0.0.1"));
-    CHECK_FALSE(server_ipv4("https://10.77.0.1"));
+    auto secure = server_ipv4("https://10.77.0.1");  // the API over TLS: the same address
+    REQUIRE(secure);
+    CHECK(*secure == ip("10.77.0.1"));
+    CHECK_FALSE(server_ipv4("ftp://10.77.0.1"));
     CHECK_FALSE(server_ipv4("10.77.0.1:8080"));
 }

@@ -62,7 +62,7 @@ TEST_CASE("cli: a group without its command, and a bad option, are usage errors"
 
     r = run_cli(server, {"--server", "ftp://x", "image", "list"});
     CHECK(r.status == 2);
-    CHECK(r.err == "provisioner: error: --server wants an http://HOST[:PORT] URL, not 'ftp://x'\n");
+    CHECK(r.err == "provisioner: error: --server wants an https://HOST[:PORT] (or http://) URL, not 'ftp://x'\n");
     CHECK(server.requests.empty());
 }
 
@@ -126,7 +126,7 @@ TEST_CASE("cli: host list is a table, and --json is the API's document") {
           "h1     52:54:00:00:00:01  10.77.0.11  r1    imaged    dom0@2\n"
           "web-2  52:54:00:00:00:02  -           -     enrolled  -\n");
     CHECK(r.err == "showing 2 of 3 hosts; see --limit and --offset\n");
-    CHECK(server.requests[0].url == "http://127.0.0.1:8080/api/v1/hosts?selector=rack%3Dr1");
+    CHECK(server.requests[0].url == "https://127.0.0.1:8080/api/v1/hosts?selector=rack%3Dr1");
 
     server.responses.push_back(json_response(200, hosts));
     r = run_cli(server, {"host", "list", "--json"});
@@ -141,7 +141,7 @@ TEST_CASE("cli: references are put into paths safely") {
     FakeServer server;
     server.responses.push_back(json_response(200, {{"id", 1}, {"name", "h1"}}));
     auto r = run_cli(server, {"host", "show", "../x"});
-    CHECK(server.requests[0].url == "http://127.0.0.1:8080/api/v1/hosts/..%2Fx");
+    CHECK(server.requests[0].url == "https://127.0.0.1:8080/api/v1/hosts/..%2Fx");
 }
 
 TEST_CASE("cli: token list is a table of names and times, and --json is the API's document") {
@@ -158,7 +158,7 @@ TEST_CASE("cli: token list is a table of names and times, and --json is the API'
           "ci     2024-05-01 13:00:03\n");
     REQUIRE(server.requests.size() == 1);
     CHECK(server.requests[0].method == "GET");
-    CHECK(server.requests[0].url == "http://127.0.0.1:8080/api/v1/tokens");
+    CHECK(server.requests[0].url == "https://127.0.0.1:8080/api/v1/tokens");
 
     server.responses.push_back(json_response(200, tokens));
     r = run_cli(server, {"--json", "token", "ls"});
@@ -174,7 +174,7 @@ TEST_CASE("cli: token revoke sends DELETE and passes on the server's refusals") 
     CHECK(r.out == "revoked operator token 'ci/x'\n");
     REQUIRE(server.requests.size() == 1);
     CHECK(server.requests[0].method == "DELETE");
-    CHECK(server.requests[0].url == "http://127.0.0.1:8080/api/v1/tokens/ci%2Fx");
+    CHECK(server.requests[0].url == "https://127.0.0.1:8080/api/v1/tokens/ci%2Fx");
 
     server.responses.push_back(api_error(404, "not_found", "no operator token named nope"));
     r = run_cli(server, {"token", "revoke", "nope"});

@@ -33,7 +33,7 @@ TEST_CASE("cli: template add sends the file's absolute path, name, version, labe
     CHECK(r.status == 0);
     CHECK(r.out == "added template debian@2: raw, 1.0 MiB, labels base,web\n");
     REQUIRE(server.requests.size() == 1);
-    CHECK(server.requests[0].url == "http://127.0.0.1:8080/api/v1/templates");
+    CHECK(server.requests[0].url == "https://127.0.0.1:8080/api/v1/templates");
     CHECK(json::parse(server.requests[0].body) == json{{"path", "/srv/web.qcow2"},
                                                        {"name", "debian"},
                                                        {"version", "2"},
@@ -54,7 +54,7 @@ TEST_CASE("cli: template list filters by name and label, as a table or --json") 
         run_cli(server, {"template", "list", "--name", "debian", "--label", "a", "--label", "b"});
     CHECK(r.status == 0);
     CHECK(server.requests[0].url ==
-          "http://127.0.0.1:8080/api/v1/templates?name=debian&label=a%2Cb");
+          "https://127.0.0.1:8080/api/v1/templates?name=debian&label=a%2Cb");
     CHECK(r.out ==
           "TEMPLATE  FORMAT     SIZE  BACKING  LABELS  LAST USED\n"
           "debian@1  raw     1.0 MiB  -        base    -\n"
@@ -69,14 +69,14 @@ TEST_CASE("cli: template show, label and remove name the template in the path") 
     server.responses.push_back(json_response(200, debian("2", {"base"})));
     auto r = run_cli(server, {"template", "show", "label=base"});
     CHECK(r.status == 0);
-    CHECK(server.requests[0].url == "http://127.0.0.1:8080/api/v1/templates/label%3Dbase");
+    CHECK(server.requests[0].url == "https://127.0.0.1:8080/api/v1/templates/label%3Dbase");
     CHECK(r.out.find("debian@2") != std::string::npos);
 
     server.responses.push_back(json_response(200, debian("2", {"lts"})));
     r = run_cli(server, {"template", "label", "debian@2", "--add", "lts", "--remove", "base"});
     CHECK(r.status == 0);
     CHECK(r.out == "debian@2: labels lts\n");
-    CHECK(server.requests[1].url == "http://127.0.0.1:8080/api/v1/templates/debian@2/labels");
+    CHECK(server.requests[1].url == "https://127.0.0.1:8080/api/v1/templates/debian@2/labels");
     CHECK(json::parse(server.requests[1].body) == json{{"add", {"lts"}}, {"remove", {"base"}}});
 
     r = run_cli(server, {"template", "label", "debian@2"});

@@ -42,7 +42,7 @@ TEST_CASE("cli: watch without a terminal logs changes and ends with a summary, e
           "deployment 3 succeeded: 1 host: 1 succeeded\n");
     CHECK(r.sleeps == 2);
     CHECK(server.requests.size() == 3);
-    CHECK(server.requests[2].url == "http://127.0.0.1:8080/api/v1/deployments/3");
+    CHECK(server.requests[2].url == "https://127.0.0.1:8080/api/v1/deployments/3");
 }
 
 TEST_CASE("cli: watch on a terminal redraws bars in place; a failed deployment exits 1") {
@@ -66,7 +66,7 @@ TEST_CASE("cli: watch on a terminal redraws bars in place; a failed deployment e
 TEST_CASE("cli: watch sits out a short outage but not an API error") {
     FakeServer server;
     server.responses.push_back(json_response(200, snapshot("running", "running", 512)));
-    server.responses.push_back(unreachable("http://127.0.0.1:8080/api/v1/deployments/3"));
+    server.responses.push_back(unreachable("https://127.0.0.1:8080/api/v1/deployments/3"));
     server.responses.push_back(json_response(200, snapshot("succeeded", "succeeded", 1024)));
     auto r = run_cli(server, {"--json", "deployment", "watch", "3"});
     CHECK(r.status == 0);
@@ -135,7 +135,7 @@ TEST_CASE("cli: events print as a table, and --follow asks after the last id") {
           "TIME                 HOST               FROM->TO            REASON\n"
           "1970-01-01 00:00:00  52:54:00:00:00:01  booting -> imaging  agent hello\n"
           "1970-01-01 00:00:01  -                  -                   dnsmasq restarted\n");
-    CHECK(server.requests[0].url == "http://127.0.0.1:8080/api/v1/events?host=h1&limit=5");
+    CHECK(server.requests[0].url == "https://127.0.0.1:8080/api/v1/events?host=h1&limit=5");
 
     server.requests.clear();
     server.responses.push_back(json_response(200, events));
@@ -146,8 +146,8 @@ TEST_CASE("cli: events print as a table, and --follow asks after the last id") {
     CHECK(r.out.find("\"dnsmasq restarted\"") != std::string::npos);
     CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 2);  // one line per event
     REQUIRE(server.requests.size() >= 3);
-    CHECK(server.requests[0].url == "http://127.0.0.1:8080/api/v1/events");
-    CHECK(server.requests[1].url == "http://127.0.0.1:8080/api/v1/events?after=8");
+    CHECK(server.requests[0].url == "https://127.0.0.1:8080/api/v1/events");
+    CHECK(server.requests[1].url == "https://127.0.0.1:8080/api/v1/events?after=8");
 }
 
 TEST_CASE("cli: token create prints the token alone on stdout") {

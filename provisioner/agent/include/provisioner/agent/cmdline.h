@@ -18,6 +18,10 @@ inline constexpr const char* kCmdlineServer = "provisioner.server";
 inline constexpr const char* kCmdlineMode = "provisioner.mode";  // "image" or "discover"
 inline constexpr const char* kCmdlineMac = "provisioner.mac";
 inline constexpr const char* kCmdlineToken = "provisioner.token";
+// The CA file an https:// server is verified by (a path inside the initramfs); absent:
+// kDefaultCaFile, where images/build-netboot --ca puts it.
+inline constexpr const char* kCmdlineCa = "provisioner.ca";
+inline constexpr const char* kDefaultCaFile = "/etc/provisioner/ca.crt";
 
 // Splits a command line the way the kernel does: words separated by whitespace, double quotes
 // group ("key=a b" and key="a b" both give a b) and are removed; a word without '=' maps to "".
