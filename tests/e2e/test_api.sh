@@ -38,6 +38,8 @@ done
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/test_api.$$.XXXXXX")
 STATE=$DIR/state
+# The API is HTTPS under the server's own CA (made at its first start); the CLI reads this.
+export PROVISIONER_CA=$STATE/ca.crt
 PVD_PID=
 SLOW_PID=
 
@@ -69,13 +71,15 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 
 PORT=$(free_port)
 DELTA_PORT=$(free_port)
-URL=http://127.0.0.1:$PORT
+URL=https://127.0.0.1:$PORT
+PLAIN_URL=http://127.0.0.1:$PORT
 
 # api METHOD PATH [CURL ARGS...]: the status code on stdout, the body in $DIR/body.
 api() {
     local method=$1 path=$2
     shift 2
-    curl -s -o "$DIR/body" -w '%{http_code}' -X "$method" -H 'Expect:' --max-time 20 "$@" "$URL$path"
+    curl -s --cacert "$STATE/ca.crt" -o "$DIR/body" -w '%{http_code}' -X "$method" -H 'Expect:' \
+        --max-time 20 "$@" "$URL$path"
 }
 # op METHOD PATH [CURL ARGS...]: api with the operator token.
 op() {
@@ -593,5 +597,37 @@ want_status 200 "$code" "health after the deep-JSON requests"
 unchanged "$before" "deep JSON"
 ok "JSON 100,000 deep: 400 on hello (\"nested deeper\"), 4xx on 14 JSON routes with and without a token; health 200; nothing enrolled"
 
+echo "== TLS: the API only over HTTPS, verified by the server's CA; /boot/ over plain HTTP"
+for f in ca.key server.key; do
+    [ "$(stat -c %a "$STATE/$f")" = 600 ] || fail "$STATE/$f is mode $(stat -c %a "$STATE/$f"), expected 600"
+done
+openssl verify -CAfile "$STATE/ca.crt" "$STATE/server.crt" >/dev/null || fail "server.crt does not verify against ca.crt"
+openssl x509 -in "$STATE/server.crt" -noout -ext subjectAltName | grep -q 'IP Address:127.0.0.1' ||
+    fail "server.crt does not name 127.0.0.1"
+code=$(curl -s -o "$DIR/body" -w '%{http_code}' --max-time 10 "$PLAIN_URL/api/v1/health")
+want_status 403 "$code" "GET /api/v1/health over plain HTTP"
+want_error https_required "GET /api/v1/health over plain HTTP"
+grep -q "use https://127.0.0.1:$PORT/api/v1/health" "$DIR/body" || fail "the plain-HTTP refusal does not say to use https://: $(body)"
+code=$(curl -s -o "$DIR/body" -w '%{http_code}' --max-time 10 -H "Authorization: Bearer $TOKEN" "$PLAIN_URL/api/v1/hosts")
+want_status 403 "$code" "GET /api/v1/hosts over plain HTTP, with the operator token"
+code=$(curl -s -o "$DIR/body" -w '%{http_code}' --max-time 10 "$PLAIN_URL/boot/52-54-00-00-77-01.ipxe")
+want_status 200 "$code" "GET /boot/MAC.ipxe over plain HTTP (iPXE)"
+grep -q '^#!ipxe' "$DIR/body" || fail "/boot/ over plain HTTP: not an iPXE script: $(body)"
+# Another CA (a man in the middle's): curl and the CLI refuse, and nothing falls back to http.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=mitm -days 1 \
+    -keyout "$DIR/mitm.key" -out "$DIR/mitm.crt" 2>/dev/null || fail "openssl cannot make a CA"
+if curl -s --cacert "$DIR/mitm.crt" --max-time 10 "$URL/api/v1/health" >/dev/null; then
+    fail "curl trusted the server with another CA"
+fi
+if PROVISIONER_CA=$DIR/mitm.crt cli host list >"$DIR/out" 2>"$DIR/err"; then RC=0; else RC=$?; fi
+want_cli 1 "is not the server you trust .*certificate.*--ca" "the CLI with another CA"
+run_cli --ca "$DIR/none.crt" host list
+want_cli 1 "cannot read the CA file" "the CLI with a missing --ca"
+if PROVISIONER_TOKEN_FILE=$STATE/operator.token "$BIN/provisioner" --server "$PLAIN_URL" host list >"$DIR/out" 2>"$DIR/err"; then RC=0; else RC=$?; fi
+want_cli 1 "use https://" "the CLI against http:// of a TLS server"
+run_cli --json host list
+want_cli 0 "" "the CLI with the server's CA"
+ok "API refused over plain HTTP (403 https_required, says https://), /boot/ served; another CA refused by curl and the CLI; keys 0600, SAN 127.0.0.1"
+
 kill -0 "$PVD_PID" 2>/dev/null || fail "provisionerd died during the test"
-echo "PASS: HTTP API and CLI: auth, bad input, discovery, CLI conventions, images, pending deployment, token list and revoke, deep JSON"
+echo "PASS: HTTP API and CLI: auth, bad input, discovery, CLI conventions, images, pending deployment, token list and revoke, deep JSON, TLS"

@@ -243,7 +243,7 @@ expect_vms "db1 2 1024 h1" "svc1 1 128 h2"
     rack_fail "db1 has no services: $(pv_cli --json vm list)"
 pv_cli vm list
 pv_cli vm guest svc1 >"$RACK_DIR/svc1.cmdline"
-grep -q '^provisioner.server=http://.* provisioner.guest=svc1 provisioner.token=g_[0-9a-f]\{64\}$' \
+grep -q '^provisioner.server=https://.* provisioner.guest=svc1 provisioner.token=g_[0-9a-f]\{64\}$' \
     "$RACK_DIR/svc1.cmdline" || rack_fail "svc1's guest settings: $(cat "$RACK_DIR/svc1.cmdline")"
 
 ldd /bin/busybox >/dev/null 2>&1 && rack_fail "/bin/busybox is not static (busybox-static)"
@@ -291,7 +291,7 @@ grep -q 'container ready' "$RACK_DIR/guest-svc1.err" || rack_fail "no container 
     rack_fail "the parameters: $(cat "$vmroot/etc/provisioner/services/demo-web.env")"
 
 echo "== a guest token of another VM is refused; a package that cannot install fails visibly"
-rack_server curl -s -o /dev/null -w '%{http_code}' -X POST "$PV_URL/api/v1/guest/report" \
+rack_server curl -s --cacert "$PV_STATE/ca.crt" -o /dev/null -w '%{http_code}' -X POST "$PV_URL/api/v1/guest/report" \
     -H "Authorization: Bearer $(sed 's/.*provisioner.token=//' "$RACK_DIR/svc1.cmdline")" \
     -d '{"vm":"db1","services":[]}' >"$RACK_DIR/forged.code" || true
 [ "$(cat "$RACK_DIR/forged.code")" = 401 ] || rack_fail "svc1's token on db1's report: $(cat "$RACK_DIR/forged.code")"

@@ -15,8 +15,14 @@
 
 PV_BIN=${PROVISIONER_BIN:?}
 PV_PORT=8080
-PV_URL=http://$RACK_SERVER_IP:$PV_PORT
+# The API over HTTPS (the server's own CA, STATE/ca.crt, made at its first start); what firmware
+# fetches (iPXE scripts, kernel, initramfs) over plain HTTP on the same port.
+PV_URL=https://$RACK_SERVER_IP:$PV_PORT
+PV_BOOT_URL=http://$RACK_SERVER_IP:$PV_PORT
 PV_STATE=$RACK_DIR/state
+# The CLI and the agents verify provisionerd against it (--ca / $PROVISIONER_CA); a netboot
+# initramfs carries it at /etc/provisioner/ca.crt (images/build-netboot --ca).
+export PROVISIONER_CA=$PV_STATE/ca.crt
 PV_IMAGE_MIB=${PV_IMAGE_MIB:-160}
 declare -a PV_LOOP=() PV_MAC=()
 
@@ -38,7 +44,10 @@ pv_start_server() {
         --import-dir "$RACK_DIR" --multicast-max-wait 20 "$@"
     rack_wait_log pvd 'serving http' 20
     rack_wait_log pvd 'TFTP root is' 10
-    rack_server curl -sf "$PV_URL/api/v1/health" >/dev/null || rack_fail "provisionerd does not answer"
+    rack_server curl -sf --cacert "$PV_STATE/ca.crt" "$PV_URL/api/v1/health" >/dev/null ||
+        rack_fail "provisionerd does not answer over HTTPS"
+    [ "$(rack_server curl -s -o /dev/null -w '%{http_code}' "$PV_BOOT_URL/api/v1/health")" = 403 ] ||
+        rack_fail "provisionerd answers its API over plain HTTP"
 }
 
 # pv_stop_server: SIGTERM, as systemd would; provisionerd stops its senders and dnsmasq.
@@ -174,7 +183,7 @@ pv_provision() {
     pv_cli host list
     [ "$(pv_cli --json deployment show "$d" | jq -r .state)" = succeeded ] || rack_fail "deployment $d did not succeed"
     for ((i = 1; i <= RACK_N; i++)); do
-        rack_exec "$i" busybox wget -q -O - "$PV_URL/boot/${PV_MAC[i]//:/-}.ipxe" | grep -q sanboot ||
+        rack_exec "$i" busybox wget -q -O - "$PV_BOOT_URL/boot/${PV_MAC[i]//:/-}.ipxe" | grep -q sanboot ||
             rack_fail "host $i: its iPXE script does not boot the local disk after imaging"
     done
     echo "  every imaged host's iPXE script now boots its local disk"
