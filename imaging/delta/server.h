@@ -41,6 +41,10 @@ struct ServeOptions {
     unsigned max_sessions_per_peer = 16;  // likewise, from one IP address; 0: no such limit
     int literal_level = 6;         // zstd level for literal ranges
     std::chrono::seconds idle_timeout{120};
+    // From the connection to a receiver that has said hello and (with a secret) proved it:
+    // short, so that connections that never speak hold a session slot briefly, not for
+    // idle_timeout (test_hostile_lan kept every slot with 64 silent connections).
+    std::chrono::seconds handshake_timeout{10};
     std::uint64_t rate_limit = 0;  // bytes per second per receiver; 0: as fast as the link goes
     // With a secret, a receiver must prove it holds it (handshake_auth.h) before it is sent
     // the manifest or anything else; without one, anyone who connects is served.

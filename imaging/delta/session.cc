@@ -2,6 +2,7 @@
 
 #include <zstd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -89,8 +90,9 @@ Status ServerSession::authenticate(ByteReader& hello) {
     ByteWriter w;
     w.bytes(server);
     w.bytes(proof);
-    if (Status s = stream_->send(MsgType::kChallenge, w.data(), options_.idle_timeout); !s) return s;
-    auto answer = stream_->receive(options_.idle_timeout, 64);
+    const auto timeout = std::min(options_.idle_timeout, options_.handshake_timeout);
+    if (Status s = stream_->send(MsgType::kChallenge, w.data(), timeout); !s) return s;
+    auto answer = stream_->receive(timeout, 64);
     if (!answer) return answer.status();
     const Mac expected = client_proof(*options_.secret, client, server);
     if (answer->type != MsgType::kAuth || !equal_tags(answer->body, expected)) {
@@ -102,7 +104,8 @@ Status ServerSession::authenticate(ByteReader& hello) {
 
 Status ServerSession::run() {
     const auto timeout = options_.idle_timeout;
-    auto hello = stream_->receive(timeout, kMaxRequestBody);
+    // A hello is magic, version and a nonce: 44 bytes.
+    auto hello = stream_->receive(std::min(timeout, options_.handshake_timeout), 64);
     if (!hello) {
         stream_->send_error(hello.status().message());  // best effort: a peer that is gone misses it
         return hello.status();

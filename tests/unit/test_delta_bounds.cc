@@ -152,11 +152,11 @@ TEST_CASE("a signature request for too many chunks is refused") {
     CHECK(contains(answer.status(), "limit 4096"));
 }
 
-TEST_CASE("a header that promises 256 MiB is refused before its body; one under the limit then silence times out") {
+TEST_CASE("a hello header that promises more than a hello is refused before its body; one within then silence times out") {
     BoundsFixture f;
     ServeOptions opt;
     opt.image_dir = f.dir / "img";
-    opt.idle_timeout = std::chrono::seconds(1);
+    opt.handshake_timeout = std::chrono::seconds(1);
     Server server(opt);
     namespace asio = boost::asio;
     auto raw_header = [&](std::uint32_t promised) {
@@ -175,10 +175,14 @@ TEST_CASE("a header that promises 256 MiB is refused before its body; one under 
         return std::pair{std::string(got.begin() + std::min<std::size_t>(5, got.size()), got.end()),
                          std::chrono::steady_clock::now() - started};
     };
-    auto [refused, refused_after] = raw_header(256u << 20);
-    CHECK(refused.find("-byte message (limit 16777216)") != std::string::npos);
-    CHECK(refused_after < std::chrono::milliseconds(900));
-    auto [silent, silent_after] = raw_header(8u << 20);
+    // A hello is 44 bytes: 256 MiB, or even 8 MiB (within the 16 MiB of a later request), is
+    // refused at once.
+    for (std::uint32_t promised : {256u << 20, 8u << 20}) {
+        auto [refused, refused_after] = raw_header(promised);
+        CHECK(refused.find("-byte message (limit 64)") != std::string::npos);
+        CHECK(refused_after < std::chrono::milliseconds(900));
+    }
+    auto [silent, silent_after] = raw_header(44);
     CHECK(silent_after >= std::chrono::milliseconds(900));
     CHECK(silent_after < std::chrono::seconds(5));
 }
@@ -193,6 +197,20 @@ TEST_CASE("a silent receiver is dropped after the idle timeout") {
     auto started = std::chrono::steady_clock::now();
     auto next = client->receive(std::chrono::seconds(5));
     REQUIRE_FALSE(next);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(4));
+}
+
+TEST_CASE("a connection that never says hello holds its slot for the handshake timeout only") {
+    BoundsFixture f;
+    ServeOptions opt;
+    opt.image_dir = f.dir / "img";
+    opt.handshake_timeout = std::chrono::seconds(1);  // idle_timeout stays at 120 s
+    Server server(opt);
+    auto silent = FramedStream::connect(server.address(), std::chrono::seconds(5));
+    REQUIRE(silent);
+    auto started = std::chrono::steady_clock::now();
+    auto answer = (*silent)->receive(std::chrono::seconds(5));
+    REQUIRE_FALSE(answer);
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(4));
 }
 
