@@ -1,5 +1,7 @@
 #include "provisioner/agent/cmdline.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
@@ -43,6 +45,26 @@ imaging::Result<std::map<std::string, std::string>> read_kernel_cmdline(
     text.resize(std::size_t(in.gcount()));
     text.resize(std::min(text.size(), text.find('\0')));  // a seed partition: NUL-padded
     return parse_kernel_cmdline(text);
+}
+
+std::string base64_encode(std::string_view bytes) {
+    std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(bytes.data()), int(bytes.size()));
+    out.resize(std::size_t(n));
+    return out;
+}
+
+std::string base64_decode(std::string_view text) {
+    if (text.empty() || text.size() % 4) return "";
+    std::string out(3 * (text.size() / 4), '\0');
+    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(text.data()), int(text.size()));
+    if (n < 0) return "";
+    // EVP_DecodeBlock counts the padding's zero bytes too.
+    std::size_t pad = text.ends_with("==") ? 2 : text.ends_with('=') ? 1 : 0;
+    out.resize(std::size_t(n) - pad);
+    return out;
 }
 
 }  // namespace provisioner::agent

@@ -4,8 +4,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 
+#include "imaging/http/tls.h"
 #include "imaging/progress.h"
 #include "provisioner/agent/agent.h"
 #include "provisioner/agent/disk_choice.h"
@@ -125,7 +127,13 @@ void log_done(const ImagingOutcome& outcome) {
 imaging::Status fill_seed(const AgentOptions& options, const ServerClient& server,
                           const Job& job, const std::string& disk) {
     const std::string& token = job.dom0_token.empty() ? server.token() : job.dom0_token;
-    auto filled = options.fill_seed(disk, seed_text(server.base_url(), token, options.mac));
+    std::string ca_pem;
+    if (const std::string& ca = imaging::http::default_ca_file(); !ca.empty()) {
+        std::ifstream in(ca);
+        ca_pem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    auto filled =
+        options.fill_seed(disk, seed_text(server.base_url(), token, options.mac, ca_pem));
     if (!filled) return imaging::Status::error("its seed partition: " + filled.status().message());
     if (*filled) log_line("filled the seed partition, with which the imaged system reports ready");
     return imaging::Status::ok();

@@ -438,6 +438,19 @@ std::string cmdline_file(int argc, char** argv) {
     return file;
 }
 
+// The CA from the seed, in a private file for the process's https:// client.
+imaging::Result<std::string> write_seeded_ca(const std::string& pem) {
+    if (pem.find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+        return imaging::Status::error("not a base64 PEM certificate");
+    std::string path = (std::filesystem::temp_directory_path() / "provisioner-ca-XXXXXX").string();
+    int fd = ::mkstemp(path.data());  // 0600
+    if (fd < 0) return imaging::errno_status("creating " + path);
+    bool ok = ::write(fd, pem.data(), pem.size()) == ssize_t(pem.size());
+    ::close(fd);
+    if (!ok) return imaging::Status::error("writing " + path + " failed");
+    return path;
+}
+
 // Takes --ca FILE out of args (every command accepts it) and sets the CA every https://
 // request of this process verifies the server by (see usage). 2 when FILE is not readable.
 int choose_ca(std::vector<char*>& args) {
@@ -460,6 +473,16 @@ int choose_ca(std::vector<char*>& args) {
     if (ca.empty()) {
         auto cmdline = read_kernel_cmdline(cmdline_file(int(args.size()), args.data()));
         if (cmdline && cmdline->count(kCmdlineCa)) ca = cmdline->at(kCmdlineCa);
+        if (ca.empty() && cmdline && cmdline->count(kCmdlineCaPem)) {
+            // The seed partition's copy of the CA the netboot agent trusted.
+            auto written = write_seeded_ca(base64_decode(cmdline->at(kCmdlineCaPem)));
+            if (!written) {
+                std::cerr << "agent: error: " << kCmdlineCaPem << ": " << written.status().message()
+                          << "\n";
+                return 2;
+            }
+            ca = *written;
+        }
     }
     if (ca.empty() && ::access(kDefaultCaFile, R_OK) == 0) ca = kDefaultCaFile;
     if (!ca.empty() && ::access(ca.c_str(), R_OK) != 0) {

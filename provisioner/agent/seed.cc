@@ -138,9 +138,11 @@ Result<std::optional<SeedPartition>> find_seed_partition(const std::filesystem::
 }
 
 std::string seed_text(const std::string& server, const std::string& token,
-                      const std::string& mac) {
-    return std::string(kCmdlineServer) + "=" + server + " " + kCmdlineToken + "=" + token + " " +
-           kCmdlineMac + "=" + mac + "\n";
+                      const std::string& mac, const std::string& ca_pem) {
+    std::string text = std::string(kCmdlineServer) + "=" + server + " " + kCmdlineToken + "=" +
+                       token + " " + kCmdlineMac + "=" + mac;
+    if (!ca_pem.empty()) text += std::string(" ") + kCmdlineCaPem + "=" + base64_encode(ca_pem);
+    return text + "\n";
 }
 
 Status write_seed(const std::filesystem::path& disk, const SeedPartition& part,

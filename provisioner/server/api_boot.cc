@@ -65,8 +65,10 @@ Response script(ApiContext& ctx, const Request& req) {
 imaging::http::Reply netboot_file(ApiContext& ctx, const Request& req, const char* name) {
     if (ctx.config.netboot_dir.empty())
         return text(req, status::not_found, "this server has no --netboot-dir\n");
-    auto file = imaging::http::make_file_response(req, status::ok,
-                                                  (ctx.config.netboot_dir / name).string());
+    auto path = ctx.config.netboot_dir / name;
+    if (std::string_view(name) == "initrd.img" && !ctx.config.netboot_initrd.empty())
+        path = ctx.config.netboot_initrd;
+    auto file = imaging::http::make_file_response(req, status::ok, path.string());
     if (!file) return text(req, status::not_found, std::string(name) + " is not in --netboot-dir\n");
     return std::move(*file);
 }

@@ -48,6 +48,9 @@ struct ServerConfig {
 
     // Netboot kernel and initramfs served at /netboot/vmlinuz and /netboot/initrd.img.
     std::filesystem::path netboot_dir;
+    // Set by provisionerd, not an option: netboot_dir's initrd.img with this server's CA and
+    // site key appended (netboot_initrd.h), served in its place; empty: serve it as it is.
+    std::filesystem::path netboot_initrd;
     std::string kernel_args;  // extra kernel command line, e.g. "console=ttyS0,115200"
 
     // The imaging tool that serves, sends and seeds images.

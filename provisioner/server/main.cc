@@ -22,6 +22,7 @@
 #include "provisioner/recovery.h"
 #include "provisioner/site.h"
 #include "state.h"
+#include "netboot_initrd.h"
 #include "tls_files.h"
 
 namespace fs = std::filesystem;
@@ -164,6 +165,16 @@ int run_server(ServerConfig config) {
         auto context = imaging::http::make_server_tls_context(cert, key_file);
         if (!context) return fail(context.status().message());
         tls = imaging::http::TlsOptions{*context, kPlainHttpPrefixes};
+        // Netboot agents verify this server by the CA the initramfs carries: append ours.
+        const fs::path initrd = config.netboot_dir / "initrd.img";
+        if (config.tls_cert.empty() && !config.netboot_dir.empty() && fs::exists(initrd)) {
+            std::vector<InitrdFile> trusted{
+                {"etc/provisioner/ca.crt", read_file(TlsFiles::in(files.root).ca_cert), 0644},
+                {"etc/provisioner/site.pub", read_file(files.public_key()), 0644}};
+            config.netboot_initrd = files.root / "netboot-initrd.img";
+            if (Status s = compose_initrd(initrd, trusted, config.netboot_initrd); !s)
+                return fail("the netboot initramfs: " + s.message());
+        }
     }
     auto key = imaging::VerifyKey::load(files.public_key());
     if (!key) return fail(key.status().message());

@@ -103,3 +103,16 @@ TEST_CASE("seed: a damaged GPT is an error, and a seed too large for its partiti
     CHECK_FALSE(s.is_ok());
     CHECK(s.message().find("does not fit") != std::string::npos);
 }
+
+TEST_CASE("agent seed: the CA travels to the imaged system as base64 and comes back intact") {
+    const std::string pem = "-----BEGIN CERTIFICATE-----\nMIIB\xff\x01\n-----END CERTIFICATE-----\n";
+    auto text = seed_text("https://10.77.0.1:8080", "h3_1_abc", "52:54:00:00:00:03", pem);
+    auto params = parse_kernel_cmdline(text);
+    REQUIRE(params.count(kCmdlineCaPem));
+    CHECK(params.at(kCmdlineCaPem).find_first_of(" \n\"") == std::string::npos);
+    CHECK(base64_decode(params.at(kCmdlineCaPem)) == pem);
+    CHECK(params.at(kCmdlineToken) == "h3_1_abc");
+    for (std::string s : {"", "a", "ab", "abc", "abcd", "abcde"}) CHECK(base64_decode(base64_encode(s)) == s);
+    CHECK(base64_decode("not base64!") == "");
+    CHECK(seed_text("u", "t", "m").find(kCmdlineCaPem) == std::string::npos);
+}

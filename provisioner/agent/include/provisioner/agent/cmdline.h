@@ -22,6 +22,13 @@ inline constexpr const char* kCmdlineToken = "provisioner.token";
 // kDefaultCaFile, where images/build-netboot --ca puts it.
 inline constexpr const char* kCmdlineCa = "provisioner.ca";
 inline constexpr const char* kDefaultCaFile = "/etc/provisioner/ca.crt";
+// The CA itself, base64 of its PEM: what the netboot agent writes to the seed partition
+// (seed.h) for the imaged system's agent, which has no initramfs to carry it.
+inline constexpr const char* kCmdlineCaPem = "provisioner.ca_pem";
+
+std::string base64_encode(std::string_view bytes);
+// Empty when text is not base64.
+std::string base64_decode(std::string_view text);
 
 // Splits a command line the way the kernel does: words separated by whitespace, double quotes
 // group ("key=a b" and key="a b" both give a b) and are removed; a word without '=' maps to "".

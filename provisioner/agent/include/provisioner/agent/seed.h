@@ -29,9 +29,11 @@ struct SeedPartition {
 imaging::Result<std::optional<SeedPartition>> find_seed_partition(
     const std::filesystem::path& disk);
 
-// "provisioner.server=URL provisioner.token=T provisioner.mac=M\n".
+// "provisioner.server=URL provisioner.token=T provisioner.mac=M\n", with
+// " provisioner.ca_pem=BASE64" before the newline when ca_pem (the CA the netboot agent
+// verified the server by) is given, so that the imaged system's agent trusts the same server.
 std::string seed_text(const std::string& server, const std::string& token,
-                      const std::string& mac);
+                      const std::string& mac, const std::string& ca_pem = "");
 
 // Writes TEXT at the start of PART on DISK, zero-fills the rest of the partition, and syncs.
 // An error when TEXT does not fit.
