@@ -480,15 +480,19 @@ jq -e --argjson d "$DEP" '.action == "image" and .job.deployment == $d and .job.
     .job.image.name == "t"' "$DIR/body" >/dev/null || fail "h1's hello answered $(body)"
 DT1=$(jq -r .job.token "$DIR/body")
 [[ $DT1 == d* ]] || fail "h1's job carries no deployment token: $(body)"
-code=$(api POST /api/v1/agent/hello -H "Authorization: Bearer $HT1" -d '{"mac":"52:54:00:00:00:01","mode":"image","facts":{}}')
-want_status 401 "$code" "h1's boot ticket used a second time"
-cli --json events | jq -e '[.events[].reason] | any(test("boot ticket of deployment [0-9]+ used again"))' >/dev/null ||
-    fail "no event for the reused boot ticket"
 code=$(api POST /api/v1/agent/hello -H "Authorization: Bearer $DT1" -d '{"mac":"52:54:00:00:00:01","mode":"image","facts":{}}')
 want_status 200 "$code" "h1's hello with its deployment token"
 code=$(api GET /api/v1/hosts -H "Authorization: Bearer $DT1")
 want_status 403 "$code" "a deployment token on GET /api/v1/hosts"
-ok "h1's boot ticket on h1's hello: 200, a job for deployment $DEP with a deployment token; the ticket again: 401 and an event"
+# The ticket again: one of the two hellos was not h1, so h1's part fails and its token ends.
+code=$(api POST /api/v1/agent/hello -H "Authorization: Bearer $HT1" -d '{"mac":"52:54:00:00:00:01","mode":"image","facts":{}}')
+want_status 401 "$code" "h1's boot ticket used a second time"
+cli --json events | jq -e '[.events[].reason] | any(test("boot ticket of deployment [0-9]+ used again"))' >/dev/null ||
+    fail "no event for the reused boot ticket"
+[ "$(cli --json host show h1 | jq -r .state)" = failed ] || fail "h1 is not failed after its ticket was reused"
+code=$(api POST /api/v1/agent/hello -H "Authorization: Bearer $DT1" -d '{"mac":"52:54:00:00:00:01","mode":"image","facts":{}}')
+want_status 401 "$code" "h1's deployment token after its part failed"
+ok "h1's boot ticket on h1's hello: 200, a job with a deployment token (403 on operator routes); the ticket again: 401, an event, h1 failed, its token over"
 
 run_cli image remove t@1
 want_cli 1 "in use" "provisioner image remove of an image in use"
