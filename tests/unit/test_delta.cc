@@ -10,11 +10,14 @@
 #include "plan.h"
 #include "receiver.h"
 #include "server.h"
+#include "test_delta_server.h"
 #include "test_util.h"
 
 using namespace imaging;
 using namespace imaging::delta;
 using testutil::TempDir;
+
+using deltatest::RunningServer;
 
 namespace {
 
@@ -59,25 +62,6 @@ struct DeltaFixture {
     }
 };
 
-// Runs a DeltaServer on a free loopback port for the test's lifetime.
-struct RunningServer {
-    std::unique_ptr<DeltaServer> server;
-    std::thread thread;
-    explicit RunningServer(const std::filesystem::path& image_dir) {
-        ServeOptions opt;
-        opt.image_dir = image_dir;
-        opt.listen = "127.0.0.1:0";
-        auto s = DeltaServer::start(opt);
-        REQUIRE_MESSAGE(s, s.status().message());
-        server = std::move(*s);
-        thread = std::thread([this] { server->run(); });
-    }
-    ~RunningServer() {
-        server->stop();
-        thread.join();
-    }
-    std::string address() const { return "127.0.0.1:" + std::to_string(server->port()); }
-};
 
 }  // namespace
 

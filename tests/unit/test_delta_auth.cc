@@ -12,10 +12,12 @@
 #include "imaging/signing.h"
 #include "receiver.h"
 #include "server.h"
+#include "test_delta_server.h"
 #include "test_util.h"
 
 using namespace imaging;
 using namespace imaging::delta;
+using deltatest::RunningServer;
 using testutil::TempDir;
 
 namespace {
@@ -47,25 +49,6 @@ struct AuthFixture {
     }
 };
 
-struct Server {
-    std::unique_ptr<DeltaServer> server;
-    std::thread thread;
-    Server(const std::filesystem::path& image, std::optional<Secret> secret) {
-        ServeOptions opt;
-        opt.image_dir = image;
-        opt.listen = "127.0.0.1:0";
-        opt.secret = secret;
-        auto s = DeltaServer::start(opt);
-        REQUIRE_MESSAGE(s, s.status().message());
-        server = std::move(*s);
-        thread = std::thread([this] { server->run(); });
-    }
-    ~Server() {
-        server->stop();
-        thread.join();
-    }
-    std::string address() const { return "127.0.0.1:" + std::to_string(server->port()); }
-};
 
 bool contains(const Status& s, const std::string& text) { return s.message().find(text) != std::string::npos; }
 
@@ -102,7 +85,7 @@ TEST_CASE("secret files: hex, 0600 only, round trip") {
 
 TEST_CASE("with the same secret on both sides the image is received") {
     AuthFixture f;
-    Server server(f.dir / "img", f.secret);
+    RunningServer server(f.dir / "img", f.secret);
     auto r = receive(f.receive_options(server.address(), f.secret), nullptr);
     REQUIRE_MESSAGE(r, r.status().message());
     CHECK(testutil::read_file(f.dir / "out") == testutil::read_file(f.dir / "raw"));
@@ -111,13 +94,13 @@ TEST_CASE("with the same secret on both sides the image is received") {
 TEST_CASE("a rogue server without the secret is refused before its manifest is read") {
     AuthFixture f;
     SUBCASE("a server with no secret") {
-        Server rogue(f.dir / "img", std::nullopt);
+        RunningServer rogue(f.dir / "img", std::nullopt);
         auto r = receive(f.receive_options(rogue.address(), f.secret), nullptr);
         REQUIRE_FALSE(r);
         CHECK(contains(r.status(), "the server did not authenticate"));
     }
     SUBCASE("a server with another secret") {
-        Server rogue(f.dir / "img", f.other);
+        RunningServer rogue(f.dir / "img", f.other);
         auto r = receive(f.receive_options(rogue.address(), f.secret), nullptr);
         REQUIRE_FALSE(r);
         CHECK(contains(r.status(), "the server failed authentication"));
@@ -127,7 +110,7 @@ TEST_CASE("a rogue server without the secret is refused before its manifest is r
 
 TEST_CASE("a receiver without the secret is refused before any work; an honest one beside it completes") {
     AuthFixture f;
-    Server server(f.dir / "img", f.secret);
+    RunningServer server(f.dir / "img", f.secret);
     SUBCASE("no secret") {
         auto r = receive(f.receive_options(server.address(), std::nullopt), nullptr);
         REQUIRE_FALSE(r);
@@ -165,7 +148,7 @@ TEST_CASE("a receiver without the secret is refused before any work; an honest o
 
 TEST_CASE("without a secret on either side nothing changes") {
     AuthFixture f;
-    Server server(f.dir / "img", std::nullopt);
+    RunningServer server(f.dir / "img", std::nullopt);
     auto r = receive(f.receive_options(server.address(), std::nullopt), nullptr);
     REQUIRE_MESSAGE(r, r.status().message());
 }

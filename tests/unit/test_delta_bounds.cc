@@ -10,11 +10,13 @@
 #include "imaging/signing.h"
 #include "receiver.h"
 #include "server.h"
+#include "test_delta_server.h"
 #include "session.h"
 #include "test_util.h"
 
 using namespace imaging;
 using namespace imaging::delta;
+using deltatest::RunningServer;
 using testutil::TempDir;
 
 namespace {
@@ -39,22 +41,6 @@ struct BoundsFixture {
     }
 };
 
-struct Server {
-    std::unique_ptr<DeltaServer> server;
-    std::thread thread;
-    explicit Server(ServeOptions opt) {
-        opt.listen = "127.0.0.1:0";
-        auto s = DeltaServer::start(opt);
-        REQUIRE_MESSAGE(s, s.status().message());
-        server = std::move(*s);
-        thread = std::thread([this] { server->run(); });
-    }
-    ~Server() {
-        server->stop();
-        thread.join();
-    }
-    std::string address() const { return "127.0.0.1:" + std::to_string(server->port()); }
-};
 
 // A raw client past the hello: the server has sent its manifest.
 std::unique_ptr<FramedStream> hello(const std::string& address) {
@@ -118,7 +104,7 @@ TEST_CASE("a greedy want is refused with an error and closed; a receiver beside 
     BoundsFixture f;
     ServeOptions opt;
     opt.image_dir = f.dir / "img";
-    Server server(opt);
+    RunningServer server(opt);
     auto hostile = hello(server.address());
 
     ReceiveOptions ro;
@@ -141,7 +127,7 @@ TEST_CASE("a signature request for too many chunks is refused") {
     BoundsFixture f;
     ServeOptions opt;
     opt.image_dir = f.dir / "img";
-    Server server(opt);
+    RunningServer server(opt);
     auto client = hello(server.address());
     ByteWriter w;
     w.u32(kMaxSignatureChunksPerRequest + 1);
@@ -157,7 +143,7 @@ TEST_CASE("a hello header that promises more than a hello is refused before its 
     ServeOptions opt;
     opt.image_dir = f.dir / "img";
     opt.handshake_timeout = std::chrono::seconds(1);
-    Server server(opt);
+    RunningServer server(opt);
     namespace asio = boost::asio;
     auto raw_header = [&](std::uint32_t promised) {
         asio::io_context io;
@@ -192,7 +178,7 @@ TEST_CASE("a silent receiver is dropped after the idle timeout") {
     ServeOptions opt;
     opt.image_dir = f.dir / "img";
     opt.idle_timeout = std::chrono::seconds(1);
-    Server server(opt);
+    RunningServer server(opt);
     auto client = hello(server.address());
     auto started = std::chrono::steady_clock::now();
     auto next = client->receive(std::chrono::seconds(5));
@@ -205,7 +191,7 @@ TEST_CASE("a connection that never says hello holds its slot for the handshake t
     ServeOptions opt;
     opt.image_dir = f.dir / "img";
     opt.handshake_timeout = std::chrono::seconds(1);  // idle_timeout stays at 120 s
-    Server server(opt);
+    RunningServer server(opt);
     auto silent = FramedStream::connect(server.address(), std::chrono::seconds(5));
     REQUIRE(silent);
     auto started = std::chrono::steady_clock::now();
@@ -219,7 +205,7 @@ TEST_CASE("sessions per peer address are capped; the one over is told why, a fre
     ServeOptions opt;
     opt.image_dir = f.dir / "img";
     opt.max_sessions_per_peer = 2;
-    Server server(opt);
+    RunningServer server(opt);
     auto a = hello(server.address());
     auto b = hello(server.address());
     auto c = FramedStream::connect(server.address(), std::chrono::seconds(5));
@@ -248,7 +234,7 @@ TEST_CASE("the server binds only the address it is given") {
     BoundsFixture f;
     ServeOptions opt;
     opt.image_dir = f.dir / "img";
-    Server server(opt);  // 127.0.0.1
+    RunningServer server(opt);  // 127.0.0.1
     CHECK(server.server->port() != 0);
     opt.listen = "192.0.2.1:0";  // TEST-NET: not an address of this machine
     auto elsewhere = DeltaServer::start(opt);
