@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <pugixml.hpp>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "checks.h"
 #include "line_index.h"
@@ -41,8 +44,34 @@ std::string ParsedSite::summary(std::string_view source) const {
     return text;
 }
 
+namespace {
+
+// A site file nests five deep (XSMConfig, Set, VM, SERVICE, PARAM); anything far deeper is
+// not one, and is refused before any code walks it. pugixml parses without recursion, so the
+// document may be built first and measured with an explicit stack.
+constexpr std::size_t kMaxSiteBytes = 16 << 20;
+constexpr std::size_t kMaxSiteDepth = 32;
+
+std::optional<pugi::xml_node> deeper_than(const pugi::xml_document& doc, std::size_t limit) {
+    std::vector<std::pair<pugi::xml_node, std::size_t>> stack{{doc, 0}};
+    while (!stack.empty()) {
+        auto [node, depth] = stack.back();
+        stack.pop_back();
+        if (depth > limit) return node;
+        for (pugi::xml_node child : node.children()) stack.emplace_back(child, depth + 1);
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
 ParsedSite parse_site(std::string_view xml) {
     ParsedSite parsed;
+    if (xml.size() > kMaxSiteBytes) {
+        parsed.problems.push_back({1, "the site file is larger than " +
+                                          std::to_string(kMaxSiteBytes >> 20) + " MiB"});
+        return parsed;
+    }
     const LineIndex lines(xml);
     pugi::xml_document doc;
     const pugi::xml_parse_result result =
@@ -50,6 +79,12 @@ ParsedSite parse_site(std::string_view xml) {
     if (!result) {
         parsed.problems.push_back(
             {lines.line_of(result.offset), std::string("malformed XML: ") + result.description()});
+        return parsed;
+    }
+    if (auto deep = deeper_than(doc, kMaxSiteDepth)) {
+        parsed.problems.push_back({lines.line_of(deep->offset_debug()),
+                                   "elements nested deeper than " + std::to_string(kMaxSiteDepth) +
+                                       " levels: not a site file"});
         return parsed;
     }
     read_site(doc, lines, parsed.site, parsed.problems);

@@ -199,3 +199,16 @@ TEST_CASE("site: bad template references") {
     CHECK(has(p, "6: VM d has a second <TEMPLATE>"));
     CHECK_MESSAGE(p.size() == 4, joined(p));
 }
+
+TEST_CASE("site errors: a document nested far deeper than a site file, or too large, is refused") {
+    std::string deep = "<XSMConfig>";
+    for (int i = 0; i < 100000; ++i) deep += "<a>";
+    for (int i = 0; i < 100000; ++i) deep += "</a>";
+    deep += "</XSMConfig>";
+    auto parsed = provisioner::site::parse_site(deep);
+    REQUIRE_FALSE(parsed.ok());
+    CHECK(parsed.summary().find("nested deeper than 32 levels") != std::string::npos);
+    auto huge = provisioner::site::parse_site(std::string(17 << 20, ' '));
+    REQUIRE_FALSE(huge.ok());
+    CHECK(huge.summary() == "site:1: the site file is larger than 16 MiB");
+}
