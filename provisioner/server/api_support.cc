@@ -10,7 +10,11 @@ namespace provisioner::server {
 using nlohmann::json;
 
 Response json_response(const Request& req, status code, const json& body) {
-    return imaging::http::make_response(req, code, body.dump() + "\n", "application/json");
+    // An answer may quote what a client sent (a host name in a 404): bytes that are not UTF-8
+    // are replaced, not thrown (found by fuzz_api_requests).
+    return imaging::http::make_response(
+        req, code, body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n",
+        "application/json");
 }
 
 Response error_response(const Request& req, status code, std::string_view error_code,

@@ -16,8 +16,9 @@
 namespace {
 
 servertest::Server& server() {
-    static doctest::Context assertions;  // the fixture's REQUIREs need one to report to
     static servertest::Server* s = [] {
+        static doctest::Context assertions;  // the fixture's REQUIREs report to it
+        assertions.setAsDefaultForAssertsOutOfTestCases();
         auto* made = new servertest::Server();
         made->import_image();
         return made;

@@ -537,3 +537,12 @@ TEST_CASE("server api: /health says what is wrong, with 503") {
     CHECK(sick["reason"] == "dhcp: dnsmasq is not running (restarted 3 times)");
     CHECK(sick["checks"]["dhcp"]["ok"] == false);
 }
+
+TEST_CASE("server api: a path that is not UTF-8 is answered, not thrown (found by fuzz_api_requests)") {
+    Server s;
+    auto res = s.call(bhttp::verb::get, "/api/v1/hosts/caf\xe9");
+    CHECK(res.result_int() == 404);
+    auto body = json::parse(res.body(), nullptr, false);
+    REQUIRE_FALSE(body.is_discarded());
+    CHECK(body["error"]["code"] == "not_found");
+}
