@@ -105,6 +105,7 @@ TEST_CASE("http: routes, 404, 405 with Allow, handler exceptions become 500") {
     CHECK(wrong.find("Allow: POST") != std::string::npos);
     auto boom = http_get(t.url("/throw"), std::chrono::seconds(5), 1 << 20);
     CHECK(boom.status == 500);
+    CHECK(boom.body.find("boom") == std::string::npos);  // what went wrong stays in the log
 }
 
 TEST_CASE("http: prefix routes: exact wins, then the longest prefix; 405 names the methods") {
