@@ -1,0 +1,107 @@
+#include "provisioner/wire/dom0.h"
+
+#include "reader.h"
+
+namespace provisioner::wire {
+
+using detail::Need;
+using detail::Reader;
+using nlohmann::json;
+
+namespace {
+
+void read_capacity(Reader c, Capacity& out) {
+    c.unsigned_integer("vcpus", out.vcpus, Need::required);
+    c.unsigned_integer("memory_mib", out.memory_mib, Need::required);
+    c.number("load", out.load, Need::optional);
+    c.unsigned_integer("reserved_vcpus", out.reserved_vcpus, Need::optional);
+    c.unsigned_integer("reserved_memory_mib", out.reserved_memory_mib, Need::optional);
+    c.string("libvirt_uri", out.libvirt_uri, Need::optional);
+    c.boolean("live_migration", out.live_migration, Need::optional);
+}
+
+void read_vm(Reader v, ReportedVm& out) {
+    v.nonempty_string("name", out.name, Need::required);
+    v.unsigned_integer("vcpus", out.vcpus, Need::optional);
+    v.unsigned_integer("memory_mib", out.memory_mib, Need::optional);
+    v.string("template", out.template_ref, Need::optional);
+    v.string("state", out.state, Need::optional);
+    v.boolean("restart_pending", out.restart_pending, Need::optional);
+}
+
+}  // namespace
+
+json encode(const Dom0Report& report) {
+    const Capacity& c = report.capacity;
+    json vms = json::array();
+    for (const ReportedVm& vm : report.vms) {
+        json entry = {{"name", vm.name},
+                      {"vcpus", vm.vcpus},
+                      {"memory_mib", vm.memory_mib},
+                      {"template", vm.template_ref},
+                      {"state", vm.state}};
+        if (vm.restart_pending) entry["restart_pending"] = true;
+        vms.push_back(std::move(entry));
+    }
+    json out = {{"v", kVersion},
+                {"capacity",
+                 {{"vcpus", c.vcpus},
+                  {"memory_mib", c.memory_mib},
+                  {"load", c.load},
+                  {"reserved_vcpus", c.reserved_vcpus},
+                  {"reserved_memory_mib", c.reserved_memory_mib},
+                  {"libvirt_uri", c.libvirt_uri},
+                  {"live_migration", c.live_migration}}},
+                {"vms", std::move(vms)}};
+    if (!report.mac.empty()) out["mac"] = report.mac;
+    return out;
+}
+
+template <>
+Result<Dom0Report> decode<Dom0Report>(const json& message) {
+    Reader r(Dom0Report::kName, message);
+    Dom0Report report;
+    r.version();
+    r.nonempty_string("mac", report.mac, Need::optional);
+    read_capacity(r.child("capacity", Need::required), report.capacity);
+    if (const json* vms = r.array("vms", Need::optional)) {
+        for (std::size_t i = 0; i < vms->size() && r.ok(); ++i)
+            read_vm(r.element("vms", i, (*vms)[i]), report.vms.emplace_back());
+    }
+    return detail::finish(r, std::move(report));
+}
+
+json encode(const Dom0Answer& answer) {
+    json out = {{"v", kVersion}, {"actions", answer.actions}};
+    if (!answer.templates.is_null()) out["templates"] = answer.templates;
+    return out;
+}
+
+template <>
+Result<Dom0Answer> decode<Dom0Answer>(const json& message) {
+    Reader r(Dom0Answer::kName, message);
+    Dom0Answer answer;
+    r.version();
+    if (const json* actions = r.array("actions", Need::optional))
+        answer.actions.assign(actions->begin(), actions->end());
+    r.object("templates", answer.templates, Need::optional);
+    return detail::finish(r, std::move(answer));
+}
+
+json encode(const ActionAnswer& answer) {
+    json out = {{"v", kVersion}, {"ok", answer.ok}};
+    if (!answer.error.empty()) out["error"] = answer.error;
+    return out;
+}
+
+template <>
+Result<ActionAnswer> decode<ActionAnswer>(const json& message) {
+    Reader r(ActionAnswer::kName, message);
+    ActionAnswer answer;
+    r.version();
+    r.boolean("ok", answer.ok, Need::required);
+    r.string("error", answer.error, Need::optional);
+    return detail::finish(r, std::move(answer));
+}
+
+}  // namespace provisioner::wire
