@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <thread>
 
 #include "pxe/process.h"
 
@@ -103,19 +102,10 @@ class PosixLauncher : public ProcessLauncher {
     void send_signal(int pid, int sig) override { ::kill(pid, sig); }
 };
 
-class SteadyClock : public Clock {
-  public:
-    time_point now() override { return std::chrono::steady_clock::now(); }
-    void sleep_for(std::chrono::milliseconds d) override { std::this_thread::sleep_for(d); }
-};
-
 }  // namespace
 
 std::unique_ptr<ProcessLauncher> make_posix_launcher() {
     return std::make_unique<PosixLauncher>();
-}
-std::unique_ptr<Clock> make_steady_clock() {
-    return std::make_unique<SteadyClock>();
 }
 
 }  // namespace pxe

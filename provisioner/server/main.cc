@@ -190,12 +190,12 @@ int run_server(ServerConfig config) {
     std::signal(SIGPIPE, SIG_IGN);
 
     auto launcher = pxe::make_posix_launcher();
-    auto clock = pxe::make_steady_clock();
+    base::Clock& clock = base::real_clock();
     Orchestrator orchestrator(store, config, *launcher, read_file(files.public_key()), log_line);
     std::unique_ptr<DhcpService> dhcp;
     NoDhcp no_dhcp;
     if (!config.dhcp_interface.empty()) {
-        auto prepared = DhcpService::prepare(config, store, *launcher, *clock, log_line);
+        auto prepared = DhcpService::prepare(config, store, *launcher, clock, log_line);
         if (!prepared) return fail(prepared.status().message());
         dhcp = std::move(*prepared);
     }

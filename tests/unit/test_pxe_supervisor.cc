@@ -5,22 +5,13 @@
 #include <csignal>
 #include <map>
 
+#include "base/clock.h"
 #include "pxe/supervisor.h"
 
 using namespace pxe;
 using std::chrono::milliseconds;
 
 namespace {
-
-class FakeClock : public Clock {
-  public:
-    time_point now() override { return now_; }
-    void sleep_for(milliseconds d) override { now_ += d; }
-    void advance(milliseconds d) { now_ += d; }
-
-  private:
-    time_point now_{};
-};
 
 // Children are entries in a map; tests end them with die() or by signals.
 class FakeLauncher : public ProcessLauncher {
@@ -72,7 +63,7 @@ class FakeLauncher : public ProcessLauncher {
 };
 
 struct Fixture {
-    FakeClock clock;
+    base::FakeClock clock;
     FakeLauncher launcher;
     std::vector<std::string> log;
 
@@ -212,6 +203,104 @@ TEST_CASE("pxe: no restart after stop, and a child dead at stop time is just rea
     sup.poll();
     CHECK(f.launcher.children.size() == 1);
     CHECK_FALSE(sup.next_wakeup());
+}
+
+TEST_CASE("pxe: terminate never waits; poll reaps, with SIGKILL past the timeout") {
+    Fixture f;
+    f.launcher.ignore_sigterm = true;
+    Supervisor sup(f.options(), f.launcher, f.clock);
+    REQUIRE(sup.start());
+    const auto t0 = f.clock.now();
+    sup.terminate();
+    CHECK(f.clock.now() == t0);  // did not sleep
+    CHECK(f.launcher.children[100].signals == std::vector<int>{SIGTERM});
+    CHECK_FALSE(sup.stopped());
+    REQUIRE(sup.next_wakeup());
+    CHECK(*sup.next_wakeup() == t0 + milliseconds(2000));
+    f.clock.advance(milliseconds(1999));
+    sup.poll();
+    CHECK(f.launcher.children[100].signals == std::vector<int>{SIGTERM});
+    f.clock.advance(milliseconds(1));
+    sup.poll();
+    CHECK(f.launcher.children[100].signals == std::vector<int>{SIGTERM, SIGKILL});
+    sup.poll();
+    CHECK(sup.stopped());
+    CHECK(f.log.back() == "dnsmasq: stopped, pid 100 killed by signal 9 (SIGKILL)");
+    f.clock.advance(milliseconds(60000));
+    sup.poll();
+    CHECK(f.launcher.children.size() == 1);  // never restarted
+}
+
+TEST_CASE("pxe: quick deaths are counted in a row; a clean exit or a stable run clears them") {
+    Fixture f;
+    Supervisor sup(f.options(), f.launcher, f.clock);
+    REQUIRE(sup.start());
+    for (int i = 1; i <= 3; ++i) {
+        f.clock.advance(milliseconds(100));
+        f.launcher.die(*sup.pid(), ExitStatus::exited(2));
+        sup.poll();
+        CHECK(sup.quick_deaths() == i);
+        CHECK(sup.last_exit() == "exited with status 2");
+        f.clock.advance(*sup.next_wakeup() - f.clock.now());
+        sup.poll();
+        REQUIRE(sup.pid());
+    }
+    f.launcher.die(*sup.pid(), ExitStatus::exited(0));  // done, not failed
+    sup.poll();
+    CHECK(sup.quick_deaths() == 0);
+    f.clock.advance(*sup.next_wakeup() - f.clock.now());
+    sup.poll();
+    f.launcher.die(*sup.pid(), ExitStatus::signaled(SIGSEGV));
+    sup.poll();
+    CHECK(sup.quick_deaths() == 1);
+    f.clock.advance(*sup.next_wakeup() - f.clock.now());
+    sup.poll();
+    f.clock.advance(milliseconds(10000));
+    sup.poll();  // alive for stable_after
+    CHECK(sup.quick_deaths() == 0);
+}
+
+TEST_CASE("pxe: a job runs once and keeps its exit status") {
+    Fixture f;
+    SupervisorOptions o = f.options();
+    o.name = "torrent";
+    o.restart = false;
+    Supervisor job(o, f.launcher, f.clock);
+    REQUIRE(job.start());
+    job.poll();
+    CHECK_FALSE(job.exit_status());
+    f.launcher.die(100, ExitStatus::exited(1));
+    job.poll();
+    REQUIRE(job.exit_status());
+    CHECK(*job.exit_status() == ExitStatus::exited(1));
+    CHECK(job.stopped());
+    f.clock.advance(milliseconds(60000));
+    job.poll();
+    CHECK(f.launcher.children.size() == 1);
+    CHECK(f.log.back() == "torrent: pid 100 exited with status 1 after 0.0s");
+}
+
+TEST_CASE("pxe: with retry_failed_start, a first start that cannot exec is retried") {
+    Fixture f;
+    SupervisorOptions o = f.options();
+    o.retry_failed_start = true;
+    Supervisor sup(o, f.launcher, f.clock);
+    f.launcher.fail_spawns = 1;
+    auto s = sup.start();
+    CHECK_FALSE(s);
+    CHECK(sup.quick_deaths() == 1);
+    CHECK(sup.last_exit() == "exec /usr/sbin/dnsmasq: No such file or directory");
+    CHECK(f.log.back() == "start dnsmasq: exec /usr/sbin/dnsmasq: No such file or directory; next "
+                          "try in 0.5s");
+    f.clock.advance(milliseconds(500));
+    sup.poll();
+    CHECK(sup.pid() == 100);
+    sup.set_argv({"/usr/sbin/dnsmasq", "--other"});
+    f.launcher.die(100, ExitStatus::exited(1));
+    sup.poll();
+    f.clock.advance(milliseconds(1000));
+    sup.poll();
+    CHECK(f.launcher.last_argv == std::vector<std::string>{"/usr/sbin/dnsmasq", "--other"});
 }
 
 TEST_CASE("pxe: exit statuses read as a person would say them") {

@@ -1,6 +1,7 @@
 // The effects a Supervisor has on the world, behind narrow interfaces (leveldb's Env idea):
-// starting, reaping and signalling a child process, and time. The real implementations are
-// below; tests use fakes, so restart and backoff are checked without processes or sleeping.
+// starting, reaping and signalling a child process (below), and time (base::Clock). The real
+// implementations are below and in base; tests use fakes, so restart and backoff are checked
+// without processes or sleeping.
 #pragma once
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "imaging/status.h"
 
 namespace pxe {
@@ -39,13 +41,7 @@ class ProcessLauncher {
     virtual void send_signal(int pid, int sig) = 0;
 };
 
-class Clock {
-  public:
-    using time_point = std::chrono::steady_clock::time_point;
-    virtual ~Clock() = default;
-    virtual time_point now() = 0;
-    virtual void sleep_for(std::chrono::milliseconds d) = 0;
-};
+using Clock = base::Clock;
 
 // fork + execv. The child inherits only stdin, stdout and stderr, gets an empty signal mask and default SIGPIPE (a parent that blocks
 // SIGCHLD/SIGTERM for sigtimedwait would otherwise pass that on), and SIGTERM as its
@@ -54,7 +50,5 @@ class Clock {
 // through a close-on-exec pipe as spawn's error. Call spawn from a long-lived thread: the
 // parent-death signal fires when the forking thread ends.
 std::unique_ptr<ProcessLauncher> make_posix_launcher();
-// std::chrono::steady_clock and std::this_thread::sleep_for.
-std::unique_ptr<Clock> make_steady_clock();
 
 }  // namespace pxe

@@ -90,11 +90,11 @@ int run(const ServerOptions& o) {
     sigprocmask(SIG_BLOCK, &wanted, nullptr);
 
     auto launcher = pxe::make_posix_launcher();
-    auto clock = pxe::make_steady_clock();
+    base::Clock& clock = base::real_clock();
     pxe::SupervisorOptions options;
     options.argv = pxe::dnsmasq_argv(o.dnsmasq, conf_path);
     options.log = [](const std::string& line) { std::cerr << "supervisor: " << line << std::endl; };
-    pxe::Supervisor supervisor(std::move(options), *launcher, *clock);
+    pxe::Supervisor supervisor(std::move(options), *launcher, clock);
     // A dnsmasq left by a run killed -9 would hold the DHCP port; end it first.
     auto stale = pxe::end_stale_process(config->pid_file, "--conf-file=" + conf_path.string());
     if (!stale) return fail(stale.status().message());
@@ -108,7 +108,7 @@ int run(const ServerOptions& o) {
         auto wait = std::chrono::milliseconds(1000);
         if (auto at = supervisor.next_wakeup()) {
             auto until =
-                std::chrono::duration_cast<std::chrono::milliseconds>(at.value() - clock->now());
+                std::chrono::duration_cast<std::chrono::milliseconds>(at.value() - clock.now());
             wait = std::clamp(until, std::chrono::milliseconds(0), wait);
         }
         timespec ts{static_cast<time_t>(wait.count() / 1000),
