@@ -118,9 +118,9 @@ Response revoke_token(ApiContext& ctx, const Request& req) {
     return json_response(req, status::ok, token_json(*removed));
 }
 
-// Not a constant: whether the process loop still ticks (it reaps and starts every child),
-// the store answers, and dnsmasq runs. 503 with every reason when one is wrong, so a load
-// balancer or a monitor takes this server out.
+// Not a constant: whether the process loop still ticks (it reaps and starts every child), no
+// child keeps dying, the store answers, and dnsmasq runs. 503 with every reason when one is
+// wrong, so a load balancer or a monitor takes this server out.
 Response health(ApiContext& ctx, const Request& req) {
     json checks = json::object();
     std::vector<std::string> problems;
@@ -138,6 +138,7 @@ Response health(ApiContext& ctx, const Request& req) {
         tick_problem = "the process loop's last tick ended " + std::to_string(age.count() / 1000) +
                        " s ago (children are neither reaped nor started)";
     check("process_loop", tick_problem, {{"last_tick_ms_ago", age.count()}});
+    check("children", ctx.orchestrator.children_problem());
     auto secret = ctx.store.get_setting("host_token_secret");
     check("store", secret ? "" : secret.status().message());
     if (ctx.dhcp_problem) check("dhcp", ctx.dhcp_problem());

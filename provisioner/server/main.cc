@@ -191,7 +191,8 @@ int run_server(ServerConfig config) {
 
     auto launcher = pxe::make_posix_launcher();
     base::Clock& clock = base::real_clock();
-    Orchestrator orchestrator(store, config, *launcher, read_file(files.public_key()), log_line);
+    Orchestrator orchestrator(store, config, *launcher, read_file(files.public_key()), log_line,
+                              clock);
     std::unique_ptr<DhcpService> dhcp;
     NoDhcp no_dhcp;
     if (!config.dhcp_interface.empty()) {

@@ -1,16 +1,31 @@
 // Deployments in motion: which hosts image what by which transport, the sender processes that
 // serve them (`imaging serve` per image for delta, `imaging send` per deployment for multicast,
-// `imaging seed` per deployment for BitTorrent), and the agents' hello / progress / result.
-// Also the delta servers of the hot templates (hot_templates.h), which the Dom0 agents
-// pre-copy from.
+// `imaging seed` per deployment for BitTorrent, after `imaging torrent` made its .torrent), and
+// the agents' hello / progress / result. Also the delta servers of the hot templates
+// (hot_templates.h), which the Dom0 agents pre-copy from.
 //
-// Two sides. The API side (hello, progress, result, deploy, ...) runs on HTTP threads and is
-// quick: it changes memory and the store. The process side, tick(), runs on one long-lived
-// thread (children get a parent-death signal tied to the thread that forked them): it starts,
-// restarts and stops senders, fails hosts past the deadline and writes progress to the store.
-// Each sender holds its port (and a multicast sender its group) from a PortPool while it runs
+// Two sides. The API side (deploy, hello, progress, result, ...) runs on HTTP threads. The
+// process side, tick(), runs on one long-lived thread (children get a parent-death signal tied
+// to the thread that forked them): it starts, restarts and stops the children, each kept by a
+// pxe::Supervisor, fails hosts past the deadline and writes progress to the store. Each sender
+// holds its port (and a multicast sender its group) from a PortPool while it runs
 // (port_pool.h): the lowest free one of its range, given back once its process is reaped.
-// Thread-safe; lock order: Orchestrator, then Store.
+//
+// Locking contract. Thread-safe. mu_ guards the deployments, the senders' published state
+// (pid, listening, port, secret), the port pools and the tracker's list; it is held only to read
+// and change that memory, never across anything that can block: no fork/exec, wait or signal
+// of a child, no TCP connect, no store access (read or write), no file I/O, no log line. What
+// the store must learn is queued under mu_ (OrderedWrites, in the order decided) and applied
+// after mu_ is released by the call that queued it, which returns once its writes are applied,
+// so a caller sees the store as it answered. The process side works in three steps: decide
+// under mu_ which children should run; start, poll, stop and probe them with mu_ released (the
+// Supervisors are the process thread's own: no lock); publish what it saw under mu_ again,
+// rechecking that the deployment it concerns still runs (one that ended meanwhile gets nothing).
+// So a slow child spawn, a delta-server probe or a SQLite commit holds back no other call.
+// Lock order: mu_, then OrderedWrites' queue lock; the store only without mu_.
+//
+// Time comes from the injected clock: the deployment timeout, the boot ticket lifetime, the
+// children's restart backoff and stop grace, the progress flush interval and tick_age().
 #pragma once
 
 #include <atomic>
@@ -27,21 +42,24 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/clock.h"
 #include "config.h"
 #include "imaging/secret.h"
 #include "imaging/torrent/tracker.h"
+#include "ordered_writes.h"
 #include "port_pool.h"
 #include "provisioner/store.h"
 #include "pxe/process.h"
+#include "pxe/supervisor.h"
 
 namespace provisioner::server {
 
 class Orchestrator {
   public:
     using Log = std::function<void(const std::string&)>;
-    // The store, config and launcher must outlive it. pubkey_pem goes into every job.
+    // The store, config, launcher and clock must outlive it. pubkey_pem goes into every job.
     Orchestrator(Store& store, const ServerConfig& config, pxe::ProcessLauncher& launcher,
-                 std::string pubkey_pem, Log log);
+                 std::string pubkey_pem, Log log, base::Clock& clock = base::real_clock());
     ~Orchestrator();
 
     // Starts a deployment of image to hosts (each must be deployable and in no running
@@ -62,7 +80,8 @@ class Orchestrator {
     // The answer to an agent's image hello (API.md): a job, wait, or none; refused (with
     // why, and an event for a reused ticket) when the credential is not good for this hello:
     // a ticket or token of another deployment than the host's running one, a ticket used
-    // before (its host's part is no longer pending) or older than the ticket lifetime.
+    // before (its host's part is no longer pending) or older than the ticket lifetime (by the
+    // clock, from the deployment's start).
     struct HelloAnswer {
         nlohmann::json body;
         std::string refused;  // empty: answered with body
@@ -71,6 +90,10 @@ class Orchestrator {
     // How long ago the last tick() finished (or the orchestrator was made, before the first):
     // /health reports a process loop that is stuck. Any thread; takes no lock.
     std::chrono::milliseconds tick_age() const;
+    // What is wrong with the children, for /health: "" when none keeps dying, else each one
+    // that died kChildDeathsUnhealthy times in a row soon after its start, with how it ended.
+    // Any thread; never waits for the process side.
+    std::string children_problem() const;
     // The running deployment host is part of, if any.
     std::optional<DeploymentId> deployment_of(HostId host);
     Status progress(HostId host, DeploymentId deployment, std::uint64_t done,
@@ -94,20 +117,23 @@ class Orchestrator {
     // forgotten when it ends, so the tracker serves only the server's own torrents.
     void set_tracker(std::shared_ptr<imaging::torrent::Tracker> tracker);
 
-    // The process side; see above. Call every ~200 ms.
+    // The process side; see above. Call every ~200 ms, always from the same thread.
     void tick();
-    // Stops every sender (SIGTERM, then SIGKILL) and waits for them.
+    // Stops every child (SIGTERM, then SIGKILL) and waits for them. The process thread.
     void stop_all();
+
+    // A sender that died this many times in a row, each soon after its start, fails its
+    // deployment's hosts; any child dying kChildDeathsUnhealthy times so makes /health 503.
+    static constexpr int kMaxQuickFailures = 5;
+    static constexpr int kChildDeathsUnhealthy = 3;
 
   private:
     struct Sender;
     struct Target;
     struct Active;
-    struct Stopping {  // a child sent SIGTERM, not yet reaped
-        int pid = 0;
-        std::chrono::steady_clock::time_point term_at;
-        PortLease port;  // its port, given back once it is reaped
-    };
+    struct ChildSpec;
+    struct ChildReport;
+    struct Child;
     // What a delta server serves: an image, or a template's packed image.
     struct DeltaSource {
         enum class Kind { image, template_image };
@@ -115,50 +141,94 @@ class Orchestrator {
         std::int64_t id = 0;
         auto operator<=>(const DeltaSource&) const = default;
     };
+    // A hot template whose packed image exists, as the catalog said before the lock was taken.
+    struct HotTemplate {
+        DeltaSource source;
+        std::string ref;
+        std::string image_dir;
+    };
+    using Secret = std::pair<imaging::Secret, std::filesystem::path>;
 
+    // The API side's pieces; every *_locked runs under mu_ and only queues store writes.
     nlohmann::json job_locked(const Active& a, const Host& host);
-    Status finish_target_locked(Active& a, Target& t, bool ok, const std::string& reason);
+    std::shared_ptr<const OrderedWrites::Outcome> finish_target_locked(Active& a, Target& t,
+                                                                       bool ok,
+                                                                       const std::string& reason);
+    void fail_unfinished_locked(Active& a, const std::string& reason);
     void finish_if_done_locked(Active& a);
-    void tick_sender_locked(Sender& s, Active* a);
-    bool prepare_torrent_locked(Active& a);
-    void fail_overdue_locked(Active& a, std::chrono::steady_clock::time_point now);
+    void fail_overdue_locked(Active& a, base::Clock::time_point now);
     void flush_progress_locked(Active& a, bool force);
     bool delta_ready_locked(ImageId image);
-    void tick_template_servers_locked(std::chrono::steady_clock::time_point now);
-    void tick_delta_server_locked(Sender& server);
-    void stop_sender_locked(Sender& s, std::chrono::steady_clock::time_point now);
+    void log_locked(std::string line);
+    // Applies the queued writes and log lines: after mu_ is released, never under it.
+    void apply_writes() { writes_.apply(); }
+
+    // The process side (orchestrator_tick.cc).
+    // One decide / act / publish round; true when what it published changes what should run.
+    bool tick_round(const std::optional<std::vector<HotTemplate>>& hot,
+                    std::vector<std::unique_ptr<Sender>>& retired);
+    std::vector<ChildSpec> decide_locked(const std::optional<std::vector<HotTemplate>>& hot,
+                                         std::vector<std::uint64_t>& retiring);
+    void decide_template_servers_locked(const std::vector<HotTemplate>& hot,
+                                        std::vector<ChildSpec>& wanted);
+    void retire_locked(std::unique_ptr<Sender> sender);
+    // Starts, polls, stops and probes the children with no lock held. gone: the keys of
+    // children reaped (or never started) that nobody wants any more.
+    std::vector<ChildReport> act(const std::vector<ChildSpec>& wanted,
+                                 const std::vector<std::uint64_t>& retiring,
+                                 std::vector<std::uint64_t>& gone);
+    bool publish_locked(std::vector<ChildReport>& reports, const std::vector<std::uint64_t>& gone,
+                        std::vector<std::unique_ptr<Sender>>& retired);
+    std::optional<std::vector<HotTemplate>> read_hot_templates();
+
     // A sender holding a free port of its range, not started: the delta server of source, or
     // the sender a new deployment by transport needs (nullptr when delta and the image's
     // server runs already). conflict when the range has no free port.
     Result<std::unique_ptr<Sender>> new_delta_server_locked(DeltaSource source,
                                                             const std::string& name,
-                                                            const std::string& image_path);
-    Result<std::unique_ptr<Sender>> new_sender_locked(const Image& image, Transport transport);
+                                                            const std::string& image_path,
+                                                            std::optional<Secret> secret);
+    Result<std::unique_ptr<Sender>> new_sender_locked(const Image& image, Transport transport,
+                                                      std::optional<Secret>& secret);
     std::string server_host() const;
     // The address imaging children listen on: --dhcp-address (the provisioning network) when
     // set, else every address (the API's --listen may be a loopback or a management address).
     std::string bind_host() const;
-    // A fresh secret written 0600 as STATE/secrets/NAME for a child's --secret-file.
-    Result<std::pair<imaging::Secret, std::filesystem::path>> make_secret_locked(const std::string& name);
+    // A fresh secret written 0600 as STATE/secrets/NAME for a child's --secret-file. File I/O:
+    // never under mu_.
+    Result<Secret> make_secret(const std::string& name);
 
     Store& store_;
     const ServerConfig& config_;
     pxe::ProcessLauncher& launcher_;
     const std::string pubkey_pem_;
     Log log_;
-    std::shared_ptr<imaging::torrent::Tracker> tracker_;  // guarded by mu_
+    base::Clock& clock_;
+    OrderedWrites writes_;
 
     std::mutex mu_;
-    // steady_clock nanoseconds at the end of the last tick(), or when constructed.
+    std::shared_ptr<imaging::torrent::Tracker> tracker_;  // guarded by mu_
+    // clock_ nanoseconds at the end of the last tick(), or when constructed.
     std::atomic<std::int64_t> last_tick_done_;
-    // Before the senders and stopping_, which hold leases of them.
+    mutable std::mutex health_mu_;  // guards children_problem_ alone
+    std::string children_problem_;
+    std::atomic<std::uint64_t> next_secret_{0};
+    std::uint64_t next_child_ = 1;  // guarded by mu_: each sender's and job's key in children_
+    // Before the senders and retiring_, which hold leases of them.
     PortPool tcp_ports_;  // delta servers and seeds
     PortPool udp_ports_;  // multicast sessions: the port's place in its range picks the group
     std::map<DeploymentId, std::unique_ptr<Active>> active_;
     std::map<HostId, DeploymentId> host_deployment_;
+    std::set<HostId> reserved_hosts_;  // a deploy() is recording them in the store
+    // Images whose delta deployment a deploy() is recording: their server is kept meanwhile.
+    std::map<ImageId, int> deploying_images_;
     std::map<DeltaSource, std::unique_ptr<Sender>> delta_servers_;
-    std::vector<Stopping> stopping_;
+    // Senders no longer wanted whose child has not been reaped yet: they keep its port.
+    std::map<std::uint64_t, std::unique_ptr<Sender>> retiring_;
     std::set<DeltaSource> portless_templates_;  // hot, but no free port: logged once
+
+    // The process thread's own, no lock: one Supervisor per child, by key.
+    std::map<std::uint64_t, Child> children_;
 };
 
 }  // namespace provisioner::server

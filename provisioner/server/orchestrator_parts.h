@@ -1,0 +1,103 @@
+// The Orchestrator's private records, shared by its API side (orchestrator.cc) and its process
+// side (orchestrator_tick.cc). Sender, Target and Active are guarded by Orchestrator::mu_;
+// ChildSpec and ChildReport carry the process side's decisions and observations across it;
+// Child belongs to the process thread alone.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "orchestrator.h"
+
+namespace provisioner::server {
+
+// A child process serving one deployment (multicast, torrent) or one image (delta), as the
+// API side sees it: its port and secret, and whether it ran at the last tick.
+struct Orchestrator::Sender {
+    std::uint64_t child = 0;  // its key in children_
+    std::string name;         // in log lines: "delta server for dom0@2"
+    // A delta server's and a seed's command; a multicast sender's is made at each tick, so that
+    // --min-receivers follows the hosts left.
+    std::vector<std::string> argv;
+    std::optional<int> pid;  // running at the last tick
+    bool listening = false;  // a delta server: accepted a connection since it started
+    PortLease port;          // it listens on (seed, delta server) or sends to (multicast)
+    // Authenticates its peers (--secret-file): a delta server of an image, shared by every
+    // deployment of that image, has its own, handed in each of their jobs; a multicast sender
+    // has its deployment's. The file lives as long as the sender: destroy a Sender outside mu_.
+    std::optional<imaging::Secret> secret;
+    std::filesystem::path secret_file;
+    ~Sender() {
+        std::error_code ec;
+        if (!secret_file.empty()) std::filesystem::remove(secret_file, ec);
+    }
+};
+
+struct Orchestrator::Target {
+    Host host;
+    TargetState state = TargetState::pending;
+    std::uint64_t done = 0;
+    std::uint64_t total = 0;
+    bool dirty = false;
+    base::Clock::time_point flushed_at{};
+};
+
+struct Orchestrator::Active {
+    Deployment record;
+    Image image;
+    std::map<HostId, Target> targets;
+    base::Clock::time_point started_at{};  // by the orchestrator's clock
+    std::unique_ptr<Sender> sender;        // multicast and torrent; delta uses delta_servers_
+    std::string group;                     // multicast
+    std::optional<std::string> torrent;
+    std::string info_hash;           // the torrent's, allowed by the tracker while it runs
+    std::uint64_t torrent_maker = 0;  // the child key of `imaging torrent` hashing the image
+    std::filesystem::path torrent_file;
+    bool torrent_failed = false;
+
+    std::size_t unfinished() const {
+        std::size_t n = 0;
+        for (const auto& [_, t] : targets)
+            n += t.state == TargetState::pending || t.state == TargetState::running;
+        return n;
+    }
+};
+
+// A child that should run now, as decided under mu_.
+struct Orchestrator::ChildSpec {
+    std::uint64_t key = 0;
+    std::string name;
+    std::vector<std::string> argv;
+    bool job = false;                 // run once (`imaging torrent`), else kept running
+    std::filesystem::path job_output;  // a job's file, read once it exits 0
+    std::uint16_t probe_port = 0;     // a delta server: probed until it accepts connections
+};
+
+// What the process side saw of a wanted child, published under mu_.
+struct Orchestrator::ChildReport {
+    std::uint64_t key = 0;
+    std::string name;
+    std::optional<int> pid;
+    bool listening = false;
+    int quick_deaths = 0;
+    std::string last_exit;
+    // A job that ended (or could not start): ok with its output, or why not.
+    bool job_done = false;
+    bool job_ok = false;
+    std::string job_output;
+    std::string job_error;
+    std::string info_hash;  // a torrent job's, read back from its output; "" when it does not
+};
+
+// The process thread's view of one child.
+struct Orchestrator::Child {
+    std::unique_ptr<pxe::Supervisor> supervisor;
+    std::optional<int> probed_pid;  // the pid the listening probe concerns
+    bool listening = false;
+};
+
+}  // namespace provisioner::server
