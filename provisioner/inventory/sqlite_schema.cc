@@ -109,6 +109,43 @@ CREATE TABLE template_labels (
 );
 CREATE INDEX template_labels_label ON template_labels(label);
 )sql"},
+    // The server's own state (server_state.h): what a kill -9 must not lose.
+    {4, R"sql(
+CREATE TABLE id_sequences (
+    name TEXT PRIMARY KEY,
+    next INTEGER NOT NULL
+);
+CREATE TABLE vm_applies (
+    id INTEGER PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE vm_actions (
+    id INTEGER PRIMARY KEY,
+    apply_id INTEGER REFERENCES vm_applies(id) ON DELETE CASCADE,
+    host_id INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('waiting', 'released', 'done', 'failed', 'skipped')),
+    body TEXT NOT NULL
+);
+CREATE INDEX vm_actions_apply ON vm_actions(apply_id);
+CREATE TABLE host_reports (
+    host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,
+    reported_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE guest_reports (
+    vm TEXT PRIMARY KEY,
+    reported_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE TABLE disk_transfers (
+    id TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    complete INTEGER NOT NULL CHECK (complete IN (0, 1)),
+    started_at INTEGER NOT NULL
+);
+)sql"},
 };
 
 Result<int> read_version(Db& db) {

@@ -61,6 +61,21 @@ class SqliteStore final : public Store {
     Result<std::string> set_setting_once(const std::string& key, const std::string& value) override;
     Status set_setting(const std::string& key, const std::string& value) override;
 
+    Result<std::int64_t> allocate_ids(const std::string& sequence, std::int64_t count) override;
+    Status put_vm_apply(const VmApplyRow& row) override;
+    Result<std::vector<VmApplyRow>> list_vm_applies() override;
+    Status remove_vm_apply(std::int64_t id) override;
+    Status put_vm_action(const VmActionRow& row) override;
+    Result<std::vector<VmActionRow>> list_vm_actions() override;
+    Status remove_vm_action(std::int64_t id) override;
+    Status put_host_report(const HostReportRow& row) override;
+    Result<std::vector<HostReportRow>> list_host_reports() override;
+    Status put_guest_report(const GuestReportRow& row) override;
+    Result<std::vector<GuestReportRow>> list_guest_reports() override;
+    Status put_disk_transfer(const DiskTransferRow& row) override;
+    Result<std::vector<DiskTransferRow>> list_disk_transfers() override;
+    Status remove_disk_transfer(const std::string& id) override;
+
     Status integrity_check() override;
 
   protected:

@@ -10,6 +10,7 @@
 #include "imaging/signing.h"
 #include "imaging/torrent/tracker.h"
 #include "config.h"
+#include "disk_transfers.h"
 #include "discovery_gate.h"
 #include "import_paths.h"
 #include "imaging/http/router.h"
@@ -40,6 +41,9 @@ struct ApiContext {
     const imaging::VerifyKey& image_key;  // imported images must be signed by its pair
     std::string version;
     DiscoveryGate& discovery;  // bounds on unknown MACs becoming hosts
+    // The disks of cold moves, read back from the store at start (main.cc); when absent,
+    // mount_site_api makes one on the store and reads it back there.
+    std::shared_ptr<DiskTransfers> disks = nullptr;
     // What is wrong with DHCP for /health ("" when well); empty when the server runs none.
     std::function<std::string()> dhcp_problem = {};
 };

@@ -118,10 +118,14 @@ Response site_apply(ApiContext& ctx, const Request& req) {
     Planned p = plan_from_body(ctx, req);
     if (p.refused) return std::move(*p.refused);
     auto id = ctx.vms.enqueue_apply(p.plan, p.site, ctx.store.now());
+    if (!id && id.status().code() == Code::storage) return status_response(req, id.status());
     if (!id) return error_response(req, status::conflict, "conflict", id.status().message());
     mark_used(ctx, p);
-    // The services follow the applied file; kept on disk so that a restart still knows them.
-    const std::vector<std::string> services_changed = ctx.services.set_site(p.site);
+    // The services follow the applied file (kept in the store); the file is kept too, as the
+    // operator's record of what was applied last.
+    auto services_changed = ctx.services.set_site(p.site);
+    if (!services_changed)
+        return status_response(req, services_changed.status().context("the apply is queued, but"));
     if (imaging::Status s = pxe::write_file_atomically(ctx.config.state_dir / "site.xml", p.xml,
                                                        std::filesystem::perms(0600));
         !s.is_ok())
@@ -130,7 +134,7 @@ Response site_apply(ApiContext& ctx, const Request& req) {
                                                                 s.message()));
     json out = plan_json(p.plan);
     out["apply"] = *id;
-    out["services_changed"] = services_changed;
+    out["services_changed"] = *services_changed;
     return json_response(req, status::accepted, out);
 }
 
@@ -226,9 +230,10 @@ Response guest_report(ApiContext& ctx, const Request& req) {
     }
     std::string address = optional_string(*body, "address");
     if (address.size() > 64) return bad_request(req, "address is too long");
+    auto wanted = ctx.services.report(*vm, address, std::move(reports), ctx.store.now());
+    if (!wanted) return status_response(req, wanted.status());
     json desired = json::array();
-    for (const site::Service& s :
-         ctx.services.report(*vm, address, std::move(reports), ctx.store.now())) {
+    for (const site::Service& s : *wanted) {
         json parameters = json::array();
         for (const auto& [name, value] : s.parameters)
             parameters.push_back({{"name", name}, {"value", value}});
@@ -243,8 +248,10 @@ Response recall(ApiContext& ctx, const Request& req) {
     auto selector = string_field(*body, "selector");
     if (!selector) return status_response(req, selector.status());
     if (selector->empty()) return bad_request(req, "selector must not be empty");
+    auto recalled = ctx.vms.recall(*selector);
+    if (!recalled) return status_response(req, recalled.status());
     json actions = json::array();
-    for (const VmAction& a : ctx.vms.recall(*selector)) actions.push_back(action_json(a));
+    for (const VmAction& a : *recalled) actions.push_back(action_json(a));
     return json_response(req, status::accepted, {{"actions", actions}});
 }
 
@@ -262,7 +269,7 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host, const 
     report.name = host.name;
     report.ip = host.ip;
     report.reported_at = ctx.store.now();
-    ctx.vms.report(std::move(report));
+    if (Status s = ctx.vms.report(std::move(report)); !s) return status_response(req, s);
     json actions = json::array();
     for (const VmAction& a : ctx.vms.pending_for(host.id)) {
         json action = action_json(a);
@@ -330,7 +337,11 @@ void mount_site_api(imaging::http::Router& router, ApiContext& ctx) {
         };
     };
     router.add(verb::post, "/api/v1/agent/vms", scoped(agent_vms));
-    auto disks = std::make_shared<DiskTransfers>(ctx.config.state_dir / "moves");
+    auto disks = ctx.disks;
+    if (!disks) {  // unit tests: an empty store holds no transfer to read back
+        disks = std::make_shared<DiskTransfers>(ctx.store, ctx.config.state_dir / "moves");
+        if (Status s = disks->load(); !s) throw std::runtime_error(s.message());
+    }
     router.add_prefix(verb::post, "/api/v1/agent/actions/",
                       [&ctx, disks](const Request& req, const imaging::http::RequestContext&) {
                           return with_host_body(ctx, req, [&](Host& h, const json& body) {

@@ -1,5 +1,8 @@
 #include "disk_transfers.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <fstream>
 #include <system_error>
@@ -8,8 +11,24 @@ namespace provisioner::server {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The file's bytes reach the disk before the row that says they are complete.
+bool sync_file(const fs::path& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    const bool ok = ::fsync(fd) == 0;
+    ::close(fd);
+    return ok;
+}
+
+}  // namespace
+
+// The row goes first: a file without a row is deleted at the next start, a row without a file
+// is dropped there too.
 void DiskTransfers::discard_locked(const std::string& id) {
     held_.erase(id);
+    (void)store_.remove_disk_transfer(id);
     std::error_code ec;
     fs::remove(path_of(id), ec);
 }
@@ -20,7 +39,11 @@ Status DiskTransfers::append(const std::string& id, std::uint64_t offset, std::s
         return Status::error(Code::invalid_argument, what + ": a chunk holds at most " +
                                                          std::to_string(kMaxChunk) + " bytes");
     std::lock_guard lock(mu_);
-    if (offset == 0) discard_locked(id);
+    if (offset == 0) {
+        discard_locked(id);
+        if (Status s = store_.put_disk_transfer({id, 0, "", false, store_.now()}); !s)
+            return s.context(what);
+    }
     auto it = held_.find(id);
     const std::uint64_t held = it == held_.end() ? 0 : it->second.info.size;
     if (it != held_.end() && it->second.info.complete)
@@ -51,6 +74,8 @@ Status DiskTransfers::complete(const std::string& id, std::uint64_t size,
     auto it = held_.find(id);
     if (it == held_.end()) {
         if (size != 0) return Status::error(Code::not_found, what + " was never started");
+        std::error_code ec;
+        fs::create_directories(dir_, ec);
         it = held_.emplace(id, Held{}).first;  // an empty disk: no chunk was sent
         std::ofstream(path_of(id), std::ios::binary | std::ios::trunc);
     }
@@ -67,6 +92,10 @@ Status DiskTransfers::complete(const std::string& id, std::uint64_t size,
                              what + ": " + held + " bytes with SHA-256 " + got + " arrived, not " +
                                  std::to_string(size) + " with " + sha256 + "; send it again");
     }
+    if (!sync_file(path_of(id)))
+        return Status::error(Code::storage, what + ": syncing " + path_of(id).string());
+    if (Status s = store_.put_disk_transfer({id, size, got, true, store_.now()}); !s)
+        return s.context(what);
     h.info.sha256 = got;
     h.info.complete = true;
     return Status::ok();
@@ -100,6 +129,56 @@ Result<std::string> DiskTransfers::read(const std::string& id, std::uint64_t off
 void DiskTransfers::remove(const std::string& id) {
     std::lock_guard lock(mu_);
     discard_locked(id);
+}
+
+std::vector<std::string> DiskTransfers::ids() const {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> out;
+    for (const auto& [id, h] : held_) out.push_back(id);
+    return out;
+}
+
+Status DiskTransfers::load() {
+    auto rows = store_.list_disk_transfers();
+    if (!rows) return rows.status().context("reading the disk transfers");
+    std::lock_guard lock(mu_);
+    held_.clear();
+    for (const DiskTransferRow& row : *rows) {
+        std::error_code ec;
+        const auto size = fs::file_size(path_of(row.id), ec);
+        if (ec || (row.complete && size != row.size)) {
+            discard_locked(row.id);
+            continue;
+        }
+        Held h;
+        h.info.size = size;
+        h.info.complete = row.complete;
+        h.info.sha256 = row.sha256;
+        if (!row.complete) {  // the hash of what arrived, to go on from there
+            std::ifstream in(path_of(row.id), std::ios::binary);
+            std::string chunk(1 << 20, '\0');
+            std::uint64_t read = 0;
+            while (in && read < size) {
+                in.read(chunk.data(), std::streamsize(chunk.size()));
+                const auto n = std::size_t(in.gcount());
+                h.hash.update({reinterpret_cast<const std::uint8_t*>(chunk.data()), n});
+                read += n;
+            }
+            if (read != size) {
+                discard_locked(row.id);
+                continue;
+            }
+        }
+        held_.emplace(row.id, std::move(h));
+    }
+    std::error_code ec;
+    for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec)) {
+        const fs::path& p = it->path();
+        if (p.extension() != ".disk" || held_.contains(p.stem().string())) continue;
+        std::error_code removed;
+        fs::remove(p, removed);
+    }
+    return Status::ok();
 }
 
 }  // namespace provisioner::server

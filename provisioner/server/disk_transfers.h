@@ -9,8 +9,13 @@
 // transport straight between the two hosts would be better: no second copy on the server, and
 // only what the destination lacks is sent (it holds the template the overlay is backed by).
 //
-// Thread-safe: one mutex; a chunk's file I/O happens under it (chunks are bounded by
-// kMaxChunk, and transfers are few).
+// Durable: each transfer has a row in the store (server_state.h DiskTransferRow), written when
+// it starts and when it completes (after the file is synced), removed with it. An incomplete
+// transfer's size is its file's, so a kill -9 loses no chunk that was answered; load() reads the
+// rows back at start, hashing incomplete files again, and deletes files that have no row.
+//
+// Thread-safe: one mutex; a chunk's file I/O and the row writes happen under it (chunks are
+// bounded by kMaxChunk, and transfers are few).
 #pragma once
 
 #include <cstdint>
@@ -19,9 +24,11 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "imaging/digest.h"
 #include "provisioner/status.h"
+#include "provisioner/store.h"
 
 namespace provisioner::server {
 
@@ -29,8 +36,16 @@ class DiskTransfers {
   public:
     static constexpr std::size_t kMaxChunk = 8 << 20;
 
-    // Files go to dir (made when the first transfer starts).
-    explicit DiskTransfers(std::filesystem::path dir) : dir_(std::move(dir)) {}
+    // Files go to dir (made when the first transfer starts). store outlives this.
+    DiskTransfers(Store& store, std::filesystem::path dir)
+        : store_(store), dir_(std::move(dir)) {}
+
+    // Reads the store's transfers back (call once at start): a complete one whose file is gone
+    // or has another size is dropped, an incomplete one holds what its file holds; files under
+    // dir without a row are deleted. storage when the store cannot be read.
+    Status load();
+    // The transfers held, by id.
+    std::vector<std::string> ids() const;
 
     struct Info {
         std::uint64_t size = 0;  // bytes held
@@ -60,6 +75,7 @@ class DiskTransfers {
     std::filesystem::path path_of(const std::string& id) const { return dir_ / (id + ".disk"); }
     void discard_locked(const std::string& id);
 
+    Store& store_;
     const std::filesystem::path dir_;
     mutable std::mutex mu_;
     std::map<std::string, Held> held_;

@@ -201,23 +201,34 @@ int run_server(ServerConfig config) {
         dhcp = std::move(*prepared);
     }
     Authenticator auth(store, init->host_secret);
-    VmRegistry vms;
-    ServiceBoard services;
-    if (fs::exists(files.root / "site.xml")) {
+    // The VM actions, the agents' reports, the services and the disks of cold moves are in the
+    // store: a restart carries on where the last server stopped, however it stopped.
+    VmRegistry vms(store);
+    if (Status s = vms.load(); !s) return fail("reading the VM registry back: " + s.message());
+    auto disks = std::make_shared<DiskTransfers>(store, files.root / "moves");
+    if (Status s = disks->load(); !s) return fail(s.message());
+    for (const std::string& transfer : disks->ids())  // its move ended while the server was down
+        if (!vms.transfer_hosts(transfer)) disks->remove(transfer);
+    ServiceBoard services(store);
+    auto stored_services = services.load();
+    if (!stored_services)
+        return fail("reading the services back: " + stored_services.status().message());
+    if (!*stored_services && fs::exists(files.root / "site.xml")) {
         // The last applied site's services; a file that no longer reads only loses them.
         auto applied = site::load_site_file((files.root / "site.xml").string());
-        if (applied)
-            services.set_site(*applied);
-        else
+        if (!applied)
             log_line("warning: the last applied site (" + (files.root / "site.xml").string() +
                      ") does not read; its VMs' services are unknown until the next apply: " +
                      applied.status().message());
+        else if (auto set = services.set_site(*applied); !set)
+            return fail(set.status().message());
     }
     DiscoveryGate discovery(DiscoveryLimits::from(config));
     HostObserver& host_observer = dhcp ? static_cast<HostObserver&>(*dhcp) : no_dhcp;
     ApiContext ctx{store,  auth, orchestrator, vms,      services, host_observer,
                    config, *key, kVersion,     discovery};
     if (dhcp) ctx.dhcp_problem = [&dhcp] { return dhcp->problem(); };
+    ctx.disks = disks;
     auto tracker = std::make_shared<imaging::torrent::Tracker>(imaging::torrent::TrackerOptions{},
                                                                rack_map(store));
     imaging::http::Router router;

@@ -1,6 +1,7 @@
 #include "service_board.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 namespace provisioner::server {
 
@@ -25,6 +26,22 @@ Result<ServiceState> parse_guest_state(const std::string& text) {
 }
 
 namespace {
+
+using nlohmann::json;
+
+std::string desired_body(const std::map<std::string, std::vector<site::Service>>& desired) {
+    json out = json::object();
+    for (const auto& [vm, services] : desired) {
+        json list = json::array();
+        for (const site::Service& s : services) {
+            json parameters = json::array();
+            for (const auto& [name, value] : s.parameters) parameters.push_back({name, value});
+            list.push_back({{"package", s.package}, {"parameters", parameters}, {"line", s.line}});
+        }
+        out[vm] = std::move(list);
+    }
+    return out.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 bool same_services(const std::vector<site::Service>& a, const std::vector<site::Service>& b) {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(),
@@ -60,19 +77,26 @@ std::vector<std::string> ServiceBoard::changes(const site::Site& site) const {
     return differences(desired_, next);
 }
 
-std::vector<std::string> ServiceBoard::set_site(const site::Site& site) {
+Result<std::vector<std::string>> ServiceBoard::set_site(const site::Site& site) {
     Desired next = desired_of(site);
     std::lock_guard lock(mu_);
     auto changed = differences(desired_, next);
+    if (!changed.empty())
+        if (Status s = store_.set_setting(kDesiredSetting, desired_body(next)); !s)
+            return s.context("keeping the site's services");
     desired_ = std::move(next);
     return changed;
 }
 
-std::vector<site::Service> ServiceBoard::report(const std::string& vm, const std::string& address,
-                                                std::vector<ServiceReport> services,
-                                                Timestamp now) {
+Result<std::vector<site::Service>> ServiceBoard::report(const std::string& vm,
+                                                        const std::string& address,
+                                                        std::vector<ServiceReport> services,
+                                                        Timestamp now) {
     std::lock_guard lock(mu_);
-    reports_[vm] = GuestReport{address, std::move(services), now};
+    GuestReport report{address, std::move(services), now};
+    if (Status s = store_.put_guest_report({vm, now, guest_body(report)}); !s)
+        return s.context("keeping the report of VM " + vm);
+    reports_[vm] = std::move(report);
     auto it = desired_.find(vm);
     return it == desired_.end() ? std::vector<site::Service>{} : it->second;
 }
@@ -102,6 +126,82 @@ std::optional<VmServices> ServiceBoard::view(const std::string& vm, Timestamp no
     }
     out.summary = any_failed ? ServiceState::failed : least;
     return out;
+}
+
+std::string ServiceBoard::guest_body(const GuestReport& report) {
+    json services = json::array();
+    for (const ServiceReport& r : report.services)
+        services.push_back({{"package", r.package},
+                            {"state", to_string(r.state)},
+                            {"error", r.error},
+                            {"access", r.access}});
+    json body = {{"address", report.address}, {"services", services}};
+    return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+Result<ServiceBoard::GuestReport> ServiceBoard::guest_from_row(const GuestReportRow& row) {
+    try {
+        json body = json::parse(row.body);
+        GuestReport report{body.at("address").get<std::string>(), {}, row.reported_at};
+        for (const json& r : body.at("services")) {
+            auto state = parse_guest_state(r.at("state").get<std::string>());
+            if (!state) throw std::invalid_argument(state.status().message());
+            report.services.push_back({r.at("package").get<std::string>(), *state,
+                                       r.at("error").get<std::string>(),
+                                       r.at("access").get<std::string>()});
+        }
+        return report;
+    } catch (const std::exception& e) {
+        return Status::error(Code::storage,
+                             "the stored report of VM " + row.vm + " does not read: " + e.what());
+    }
+}
+
+Result<ServiceBoard::Desired> ServiceBoard::desired_from_body(const std::string& text) {
+    try {
+        Desired desired;
+        const json body = json::parse(text);
+        if (!body.is_object()) throw std::invalid_argument("not an object");
+        for (const auto& [vm, list] : body.items()) {
+            std::vector<site::Service> services;
+            for (const json& s : list) {
+                site::Service service{s.at("package").get<std::string>(), {},
+                                      s.at("line").get<std::size_t>()};
+                for (const json& p : s.at("parameters"))
+                    service.parameters.emplace_back(p.at(0).get<std::string>(),
+                                                    p.at(1).get<std::string>());
+                services.push_back(std::move(service));
+            }
+            desired.emplace(vm, std::move(services));
+        }
+        return desired;
+    } catch (const std::exception& e) {
+        return Status::error(Code::storage,
+                             std::string("the stored services of the site do not read: ") + e.what());
+    }
+}
+
+Result<bool> ServiceBoard::load() {
+    auto rows = store_.list_guest_reports();
+    if (!rows) return rows.status();
+    std::map<std::string, GuestReport> reports;
+    for (const GuestReportRow& row : *rows) {
+        auto report = guest_from_row(row);
+        if (!report) return report.status();
+        reports.emplace(row.vm, std::move(*report));
+    }
+    auto body = store_.get_setting(kDesiredSetting);
+    if (!body && body.status().code() != Code::not_found) return body.status();
+    Desired desired;
+    if (body) {
+        auto read = desired_from_body(*body);
+        if (!read) return read.status();
+        desired = std::move(*read);
+    }
+    std::lock_guard lock(mu_);
+    reports_ = std::move(reports);
+    desired_ = std::move(desired);
+    return bool(body);
 }
 
 }  // namespace provisioner::server

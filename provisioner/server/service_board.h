@@ -6,7 +6,10 @@
 // reports, so that `vm list` can show SO-MVDS's four states. A VM whose guest has not reported
 // within the stale time (or ever) is "vm_unavailable", whatever it said last.
 //
-// Thread-safe: every member takes the one mutex; nothing does I/O under it.
+// Durable: the desired services (the store's setting kDesiredSetting) and every guest's last
+// report (guest_reports) are written to the store before a change returns; load() reads them
+// back at start. Thread-safe: every member takes the one mutex, and a change holds it across its
+// store write (one row).
 #pragma once
 
 #include <map>
@@ -18,6 +21,7 @@
 #include "provisioner/records.h"
 #include "provisioner/site.h"
 #include "provisioner/status.h"
+#include "provisioner/store.h"
 
 namespace provisioner::server {
 
@@ -45,19 +49,26 @@ class ServiceBoard {
   public:
     // stale_after: milliseconds without a report after which a guest counts as unavailable
     // (3 of the guests' 30 s intervals).
-    explicit ServiceBoard(Timestamp stale_after = 90'000) : stale_after_(stale_after) {}
+    // store outlives this.
+    static constexpr const char* kDesiredSetting = "services.desired";
+    explicit ServiceBoard(Store& store, Timestamp stale_after = 90'000)
+        : store_(store), stale_after_(stale_after) {}
+
+    // Replaces what the board holds with the store's; false when the store holds no desired
+    // services yet (a state directory from before they were kept there).
+    Result<bool> load();
 
     // The VMs whose services site would change, by name: services added, removed, or a
     // package or parameter that differs (where the file says it does not count).
     std::vector<std::string> changes(const site::Site& site) const;
     // The desired services become the site's (VMs without services are dropped). Returns the
-    // VMs whose services changed, as changes() says.
-    std::vector<std::string> set_site(const site::Site& site);
+    // VMs whose services changed, as changes() says; storage when they could not be kept.
+    Result<std::vector<std::string>> set_site(const site::Site& site);
 
     // Records a guest's report of vm; the VM's desired services (empty when the site has none
-    // for it: the guest then has nothing to do).
-    std::vector<site::Service> report(const std::string& vm, const std::string& address,
-                                      std::vector<ServiceReport> services, Timestamp now);
+    // for it: the guest then has nothing to do); storage when the report could not be kept.
+    Result<std::vector<site::Service>> report(const std::string& vm, const std::string& address,
+                                              std::vector<ServiceReport> services, Timestamp now);
 
     // The VM's services with the guest's states as of now; nullopt when the site gives it none.
     std::optional<VmServices> view(const std::string& vm, Timestamp now) const;
@@ -72,7 +83,13 @@ class ServiceBoard {
     using Desired = std::map<std::string, std::vector<site::Service>>;  // by VM
     static Desired desired_of(const site::Site& site);
     static std::vector<std::string> differences(const Desired& from, const Desired& to);
+    // The stored forms (guest_reports' body, the desired setting's value); storage when one
+    // does not read.
+    static std::string guest_body(const GuestReport& report);
+    static Result<GuestReport> guest_from_row(const GuestReportRow& row);
+    static Result<Desired> desired_from_body(const std::string& body);
 
+    Store& store_;
     const Timestamp stale_after_;
     mutable std::mutex mu_;
     Desired desired_;

@@ -1,5 +1,7 @@
 #include "vm_registry.h"
 
+#include "vm_registry_rows.h"
+
 #include <fnmatch.h>
 
 #include <algorithm>
@@ -61,9 +63,19 @@ bool touches_same_host(const reconcile::Action& a, const reconcile::Action& b) {
 
 }  // namespace
 
-void VmRegistry::report(HostReport report) {
+Status VmRegistry::report(HostReport report) {
     std::lock_guard lock(mu_);
+    std::string body = report_body(report);
+    auto stored = stored_reports_.find(report.host);
+    const bool same = stored != stored_reports_.end() && stored->second.first == body &&
+                      report.reported_at - stored->second.second < kReportRefresh;
+    if (!same) {
+        if (Status s = store_.put_host_report({report.host, report.reported_at, body}); !s)
+            return s.context("keeping the report of " + report.name);
+        stored_reports_[report.host] = {std::move(body), report.reported_at};
+    }
     reports_[report.host] = std::move(report);
+    return Status::ok();
 }
 
 std::vector<HostReport> VmRegistry::reports() const {
@@ -150,32 +162,44 @@ Result<ApplyId> VmRegistry::enqueue_apply(const reconcile::Plan& plan, const sit
             return Status::error(Code::conflict, "apply " + std::to_string(id) +
                                                      " is still running; see provisioner site "
                                                      "status, and apply again once it is done");
-    Apply apply{next_apply_, now, {}};
+    auto apply_id = store_.allocate_ids("vm_apply", 1);
+    if (!apply_id) return apply_id.status();
+    Apply apply{ApplyId(*apply_id), now, {}};
     std::vector<VmAction> made;
     for (const reconcile::Action& step : plan.actions) {
         auto actions = actions_for_locked(step, site, apply.id);
         if (!actions) return actions.status();
         for (VmAction& a : *actions) made.push_back(std::move(a));
     }
-    ++next_apply_;
+    auto first = allocate_actions_locked(made.size());
+    if (!first) return first.status();
     for (std::size_t i = 0; i < made.size(); ++i) {
         VmAction& a = made[i];
-        a.id = next_action_ + i;
+        a.id = *first + i;
         for (std::size_t j = 0; j < i; ++j)
             if (a.step.kind == reconcile::ActionKind::migrate ||
                 touches_same_host(a.step, made[j].step))
                 a.after.push_back(made[j].id);
     }
-    next_action_ += made.size();
     for (VmAction& a : made) {
         apply.steps.push_back(a.id);
+        dirty_.actions.insert(a.id);
         actions_.emplace(a.id, std::move(a));
     }
     release_locked(apply);
     ApplyId id = apply.id;
+    dirty_.applies.insert(id);
     applies_.emplace(id, std::move(apply));
     trim_locked();
+    if (Status s = flush_locked(); !s) return s.context("queuing the apply");
     return id;
+}
+
+Result<ActionId> VmRegistry::allocate_actions_locked(std::size_t count) {
+    if (count == 0) return ActionId(0);
+    auto first = store_.allocate_ids("vm_action", std::int64_t(count));
+    if (!first) return first.status();
+    return ActionId(*first);
 }
 
 void VmRegistry::release_locked(Apply& apply) {
@@ -193,22 +217,29 @@ void VmRegistry::release_locked(Apply& apply) {
         if (behind_failure) {
             a.state = ActionState::skipped;
             a.error = "not run: an action it runs after failed";
+            dirty_.actions.insert(id);
         } else if (!blocked) {
             a.state = ActionState::released;
+            dirty_.actions.insert(id);
         }
     }
 }
 
-void VmRegistry::queue_abort_locked(const VmAction& receive, Apply& apply) {
+Status VmRegistry::queue_abort_locked(const VmAction& receive, Apply& apply) {
+    auto id = allocate_actions_locked(1);
+    if (!id) return id.status();
     const VmAction& send = actions_.at(receive.after.back());
     VmAction abort = send;
-    abort.id = next_action_++;
+    abort.id = *id;
     abort.part = MovePart::abort;
     abort.after.clear();
     abort.state = ActionState::released;
     abort.error.clear();
     apply.steps.push_back(abort.id);
+    dirty_.actions.insert(abort.id);
+    dirty_.applies.insert(apply.id);
     actions_.emplace(abort.id, std::move(abort));
+    return Status::ok();
 }
 
 std::string VmRegistry::apply_state_locked(const Apply& apply) const {
@@ -228,17 +259,26 @@ void VmRegistry::trim_locked() {
     for (std::size_t i = keep_applies_; i < finished.size(); ++i) {
         for (ActionId id : applies_.at(finished[i]).steps) actions_.erase(id);
         applies_.erase(finished[i]);
+        dirty_.removed_applies.insert(finished[i]);  // its actions go with it
     }
 }
 
-std::vector<VmAction> VmRegistry::recall(const std::string& selector) {
+Result<std::vector<VmAction>> VmRegistry::recall(const std::string& selector) {
     std::lock_guard lock(mu_);
+    auto matches = [&](const ReportedVm& vm) {
+        return selector == "all" || fnmatch(selector.c_str(), vm.name.c_str(), 0) == 0;
+    };
+    std::size_t count = 0;
+    for (const auto& [host, r] : reports_) count += std::count_if(r.vms.begin(), r.vms.end(), matches);
+    auto first = allocate_actions_locked(count);
+    if (!first) return first.status();
+    ActionId next = *first;
     std::vector<VmAction> made;
     for (const auto& [host, r] : reports_) {
         for (const ReportedVm& vm : r.vms) {
-            if (selector != "all" && fnmatch(selector.c_str(), vm.name.c_str(), 0) != 0) continue;
+            if (!matches(vm)) continue;
             VmAction a;
-            a.id = next_action_++;
+            a.id = next++;
             a.host = host;
             a.step.kind = reconcile::ActionKind::remove;
             a.step.vm = vm.name;
@@ -248,10 +288,12 @@ std::vector<VmAction> VmRegistry::recall(const std::string& selector) {
             a.step.reason = "recalled (" + selector + ")";
             a.vm = {vm.name, vm.vcpus, vm.memory_mib, vm.template_ref, {}};
             a.state = ActionState::released;
+            dirty_.actions.insert(a.id);
             actions_.emplace(a.id, a);
             made.push_back(std::move(a));
         }
     }
+    if (Status s = flush_locked(); !s) return s.context("queuing the recall");
     return made;
 }
 
@@ -281,23 +323,32 @@ Status VmRegistry::answer(ActionId id, bool ok, const std::string& error) {
                              "action " + std::to_string(id) + " is " + to_string(a.state));
     a.state = ok ? ActionState::done : ActionState::failed;
     a.error = ok ? "" : (error.empty() ? "failed" : error);
+    dirty_.actions.insert(id);
     if (ok) record_effect_locked(a);
     if (a.apply == 0) {
         actions_.erase(it);  // a recall is reported nowhere once answered
-        return Status::ok();
+        dirty_.removed_actions.insert(id);
+        return flush_locked().context("keeping the answer to action " + std::to_string(id));
     }
     const bool ended = (a.part == MovePart::send && !ok) || a.part == MovePart::finish ||
                        a.part == MovePart::abort;
-    if (ended) ended_transfers_.push_back(a.transfer);
+    const std::string transfer = a.transfer;
     auto apply = applies_.find(a.apply);
     if (apply != applies_.end()) {
         if (a.part == MovePart::receive && !ok) {
             a.error += "; the VM is started again on " + a.step.from_host;
-            queue_abort_locked(a, apply->second);
+            if (Status s = queue_abort_locked(a, apply->second); !s) {
+                dirty_ = {};
+                (void)load_locked();
+                return s.context("queuing the move's abort");
+            }
         }
         release_locked(apply->second);
     }
     trim_locked();
+    if (Status s = flush_locked(); !s)
+        return s.context("keeping the answer to action " + std::to_string(id));
+    if (ended) ended_transfers_.push_back(transfer);
     return Status::ok();
 }
 
@@ -312,6 +363,7 @@ void VmRegistry::record_effect_locked(const VmAction& a) {
     };
     HostReport* here = reports_.contains(a.host) ? &reports_.at(a.host) : nullptr;
     if (!here) return;
+    dirty_.reports.insert(a.host);
     ReportedVm vm{a.vm.name, a.vm.vcpus, a.vm.memory_mib, a.vm.template_ref, "running"};
     switch (a.part) {
         case MovePart::none:
@@ -342,6 +394,7 @@ void VmRegistry::record_effect_locked(const VmAction& a) {
         case reconcile::ActionKind::migrate:
             erase_from(*here);
             if (HostReport* to = by_name(a.step.host)) {
+                dirty_.reports.insert(to->host);
                 erase_from(*to);
                 to->vms.push_back(std::move(vm));
             }

@@ -1,8 +1,14 @@
 // What the Dom0 agents report (each host's capacity and VMs, the latest report per host) and
 // the VM actions waiting for them: the steps of `site apply` and the removals of `vm recall`.
 //
-// Kept in memory only (API.md): a restart forgets unfinished actions, and the next apply plans
-// again from the agents' reports.
+// Durable: the store holds every apply, action and last report (server_state.h); the maps here
+// are a cache of it. Each call that changes something writes its rows in one transaction before
+// it returns, so an answer the API gives (2xx) is never lost to a kill -9; load() reads them
+// back at start, and an action released to an agent and not yet answered is handed to it again.
+// Action ids come from the store's sequence and are never reused, so an agent tells a
+// re-delivered action from a new one by its id (agent/dom0.cc answers one it has carried out
+// again with the answer it gave). When a write fails, the cache is read back from the store and
+// the call fails with the store's error: memory never holds what the store does not.
 //
 // Each action names the actions it runs after (`after`) and is handed to its agent only once
 // every one of them is answered ok; one behind a failed or skipped action is skipped. For the
@@ -17,13 +23,16 @@
 // receive fails, a move_abort on the source (start the VM again there) is queued at once, so
 // the VM keeps running somewhere; the apply fails with both steps' errors in its status.
 //
-// Thread-safe: every member takes the one mutex; nothing does I/O under it.
+// Thread-safe: every member takes the one mutex, and a change holds it across its store write
+// (one SQLite transaction; never the orchestrator's lock). A Dom0 report whose content has not
+// changed is written at most once per kReportRefresh, so its stored reported_at may lag by that.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +40,7 @@
 #include "provisioner/records.h"
 #include "provisioner/site.h"
 #include "provisioner/status.h"
+#include "provisioner/store.h"
 
 namespace provisioner::server {
 
@@ -119,10 +129,17 @@ struct ApplyRecord {
 
 class VmRegistry {
   public:
-    // Keeps at most this many finished applies (the oldest go first).
-    explicit VmRegistry(std::size_t keep_applies = 100) : keep_applies_(keep_applies) {}
+    static constexpr Timestamp kReportRefresh = 60'000;
 
-    void report(HostReport report);
+    // Keeps at most this many finished applies (the oldest go first). store outlives this.
+    explicit VmRegistry(Store& store, std::size_t keep_applies = 100)
+        : store_(store), keep_applies_(keep_applies) {}
+
+    // Replaces the cache with what the store holds (call once at start).
+    Status load();
+
+    // storage when the report could not be kept.
+    Status report(HostReport report);
     std::vector<HostReport> reports() const;  // by host id
     // One ActualHost per reporting host, named by its inventory name, addressed by its IP.
     reconcile::ActualState actual() const;
@@ -134,7 +151,7 @@ class VmRegistry {
                                   Timestamp now);
     // Remove actions for every reported VM matching a name glob ("all" matches all), released
     // at once; the actions made.
-    std::vector<VmAction> recall(const std::string& selector);
+    Result<std::vector<VmAction>> recall(const std::string& selector);
 
     // The host's released, unanswered actions, oldest first.
     std::vector<VmAction> pending_for(HostId host) const;
@@ -163,23 +180,38 @@ class VmRegistry {
     };
 
     void release_locked(Apply& apply);
+    // Writes what the change under way touched (dirty_) in one transaction; on failure reads
+    // the cache back from the store. Clears dirty_ either way.
+    Status flush_locked();
+    Status load_locked();
+    Result<ActionId> allocate_actions_locked(std::size_t count);
     // The actions (ids not yet given) that carry out step, each with its `after`.
     Result<std::vector<VmAction>> actions_for_locked(const reconcile::Action& step,
                                                      const site::Site& site, ApplyId apply) const;
-    void queue_abort_locked(const VmAction& failed_receive, Apply& apply);
+    Status queue_abort_locked(const VmAction& failed_receive, Apply& apply);
     std::string apply_state_locked(const Apply& apply) const;
     void trim_locked();
     void record_effect_locked(const VmAction& action);
     const HostReport* report_by_name_locked(const std::string& name) const;
 
+    // What a change has touched since the last flush_locked().
+    struct Dirty {
+        std::set<ActionId> actions;
+        std::set<ActionId> removed_actions;
+        std::set<ApplyId> applies;
+        std::set<ApplyId> removed_applies;
+        std::set<HostId> reports;
+    };
+
+    Store& store_;
     const std::size_t keep_applies_;
     mutable std::mutex mu_;
     std::map<HostId, HostReport> reports_;
+    std::map<HostId, std::pair<std::string, Timestamp>> stored_reports_;  // body, reported_at
     std::map<ActionId, VmAction> actions_;
     std::map<ApplyId, Apply> applies_;
     std::vector<std::string> ended_transfers_;
-    ActionId next_action_ = 1;
-    ApplyId next_apply_ = 1;
+    Dirty dirty_;
 };
 
 // A VM's spec from its site entry (interfaces with their network's VLAN).

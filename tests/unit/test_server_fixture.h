@@ -71,9 +71,11 @@ struct Server {
                                                     [this] { return now_ms; });
         orchestrator = std::make_unique<Orchestrator>(*store, config, launcher, "PEM",
                                                       [](const std::string&) {});
+        vms_ptr = std::make_unique<VmRegistry>(*store);
+        services_ptr = std::make_unique<ServiceBoard>(*store);
         ctx = std::make_unique<ApiContext>(
-            ApiContext{*store, *auth, *orchestrator, vms, services, no_dhcp, config, *verify_key,
-                       "test", *discovery});
+            ApiContext{*store, *auth, *orchestrator, *vms_ptr, *services_ptr, no_dhcp, config,
+                       *verify_key, "test", *discovery});
         mount_api(router, *ctx, std::make_shared<imaging::torrent::Tracker>());
     }
 
@@ -151,8 +153,9 @@ struct Server {
     Timestamp now_ms = system_now();
     std::unique_ptr<DiscoveryGate> discovery;
     std::unique_ptr<Orchestrator> orchestrator;
-    VmRegistry vms;
-    ServiceBoard services;
+    // On the store, as in provisionerd (the store is the truth, these are its cache).
+    std::unique_ptr<VmRegistry> vms_ptr;
+    std::unique_ptr<ServiceBoard> services_ptr;
     NoDhcp no_dhcp;
     std::unique_ptr<ApiContext> ctx;
     imaging::http::Router router;

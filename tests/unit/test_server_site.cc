@@ -595,14 +595,17 @@ TEST_CASE("server site: guests get their VM's services and report SO-MVDS's stat
 TEST_CASE("service board: a guest silent for longer than the stale time is unavailable") {
     auto parsed = site::parse_site(kServiceSite);
     REQUIRE(parsed.ok());
-    ServiceBoard board(90'000);
-    board.set_site(parsed.site);
+    auto store = open_sqlite_store(":memory:");
+    REQUIRE(store.is_ok());
+    ServiceBoard board(**store, 90'000);
+    REQUIRE(board.set_site(parsed.site).is_ok());
     CHECK_FALSE(board.view("web2", 0).has_value());  // no services
     auto services = board.report(
         "web1", "10.0.0.5", {{"nginx", ServiceState::service_available, "", "10.0.0.5:8080"},
                              {"redis", ServiceState::service_available, "", ""}},
         1'000);
-    CHECK(services.size() == 2);
+    REQUIRE(services.is_ok());
+    CHECK(services->size() == 2);
     CHECK(board.view("web1", 91'000)->summary == ServiceState::service_available);
     auto stale = board.view("web1", 91'001);
     CHECK(stale->summary == ServiceState::vm_unavailable);
@@ -613,12 +616,12 @@ TEST_CASE("service board: a guest silent for longer than the stale time is unava
     auto moved = site::parse_site(std::string("\n\n") + kServiceSite);
     REQUIRE(moved.ok());
     CHECK(board.changes(moved.site).empty());
-    CHECK(board.set_site(moved.site).empty());
+    CHECK(board.set_site(moved.site)->empty());
     parsed.site.vms[0].services.clear();
     CHECK(board.changes(parsed.site) == std::vector<std::string>{"web1"});
-    CHECK(board.set_site(parsed.site) == std::vector<std::string>{"web1"});
+    CHECK(*board.set_site(parsed.site) == std::vector<std::string>{"web1"});
     CHECK_FALSE(board.view("web1", 2'000).has_value());
-    CHECK(board.report("web1", "", {}, 2'000).empty());
+    CHECK(board.report("web1", "", {}, 2'000)->empty());
     CHECK(parse_guest_state("vm_unavailable").status().code() == Code::invalid_argument);
 }
 

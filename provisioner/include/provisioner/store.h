@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "provisioner/records.h"
+#include "provisioner/server_state.h"
 #include "provisioner/status.h"
 
 namespace provisioner {
@@ -106,6 +107,28 @@ class Store {
                                                  const std::string& value) = 0;
     // Sets key to value, replacing what was there (a host's Dom0 token generation).
     virtual Status set_setting(const std::string& key, const std::string& value) = 0;
+
+    // --- the server's own state (server_state.h) ---
+    // Reserves count fresh ids of sequence ("vm_apply", "vm_action") and returns the first;
+    // an id is never handed out twice, even after the rows that used it are removed, so that
+    // an agent can tell a new action from one it has carried out already.
+    virtual Result<std::int64_t> allocate_ids(const std::string& sequence,
+                                              std::int64_t count) = 0;
+    // Each put writes the whole row, inserting or replacing it by its key.
+    virtual Status put_vm_apply(const VmApplyRow& row) = 0;
+    virtual Result<std::vector<VmApplyRow>> list_vm_applies() = 0;  // by id
+    virtual Status remove_vm_apply(std::int64_t id) = 0;  // and its actions; absent: ok
+    virtual Status put_vm_action(const VmActionRow& row) = 0;
+    virtual Result<std::vector<VmActionRow>> list_vm_actions() = 0;  // by id
+    virtual Status remove_vm_action(std::int64_t id) = 0;            // absent: ok
+    // A report of a host that is gone fails (conflict); removing a host removes its report.
+    virtual Status put_host_report(const HostReportRow& row) = 0;
+    virtual Result<std::vector<HostReportRow>> list_host_reports() = 0;  // by host
+    virtual Status put_guest_report(const GuestReportRow& row) = 0;
+    virtual Result<std::vector<GuestReportRow>> list_guest_reports() = 0;  // by vm
+    virtual Status put_disk_transfer(const DiskTransferRow& row) = 0;
+    virtual Result<std::vector<DiskTransferRow>> list_disk_transfers() = 0;  // by id
+    virtual Status remove_disk_transfer(const std::string& id) = 0;         // absent: ok
 
     // --- health ---
     // The backend's own consistency check (SQLite: PRAGMA integrity_check + foreign_key_check).

@@ -1,0 +1,53 @@
+// The rows of provisionerd's own state that must outlive the process (issue 15, "durable server
+// state"): the VM applies and their actions, the last report of every Dom0 agent and guest
+// agent, and the disks of cold moves held between two hosts.
+//
+// The store indexes the typed columns and never looks inside `body`: a JSON document the server
+// writes and reads back (its encoder lives beside the server type it encodes), so that the
+// store does not depend on the server's types and PostgreSQL can keep the same rows as text.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "provisioner/records.h"
+
+namespace provisioner {
+
+struct VmApplyRow {
+    std::int64_t id = 0;  // from allocate_ids("vm_apply")
+    Timestamp created_at = 0;
+    std::string body;
+};
+
+struct VmActionRow {
+    std::int64_t id = 0;     // from allocate_ids("vm_action")
+    std::int64_t apply = 0;  // 0: not part of an apply (a recall)
+    HostId host = 0;         // the agent that carries it out
+    std::string state;       // waiting, released, done, failed, skipped
+    std::string body;
+};
+
+struct HostReportRow {
+    HostId host = 0;
+    Timestamp reported_at = 0;
+    std::string body;
+};
+
+struct GuestReportRow {
+    std::string vm;
+    Timestamp reported_at = 0;
+    std::string body;
+};
+
+// A cold move's disk on the server. The file holds the bytes; the row says whether they are
+// complete and their digest (an incomplete transfer's size is its file's).
+struct DiskTransferRow {
+    std::string id;
+    std::uint64_t size = 0;
+    std::string sha256;  // hex, once complete
+    bool complete = false;
+    Timestamp started_at = 0;
+};
+
+}  // namespace provisioner
