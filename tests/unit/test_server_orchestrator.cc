@@ -12,7 +12,11 @@
 #include <mutex>
 #include <thread>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
 #include "base/clock.h"
+#include "listen_probe.h"
 #include "test_server_fixture.h"
 
 using namespace servertest;
@@ -312,4 +316,30 @@ TEST_CASE("orchestrator: stop_all stops every child on the clock, SIGKILL after 
     CHECK(launcher.sent == std::vector<int>{SIGTERM, SIGKILL});
     CHECK(rig.clock.now() - t0 >= seconds(5));
     CHECK(rig.clock.now() - t0 < seconds(6));
+}
+
+TEST_CASE("listen probe: a listener that drops connections costs the timeout, not minutes") {
+    namespace ip = boost::asio::ip;
+    boost::asio::io_context ioc;
+    ip::tcp::acceptor full(ioc);
+    full.open(ip::tcp::v4());
+    full.bind({ip::make_address("127.0.0.1"), 0});
+    full.listen(0);  // one connection fills its queue; later SYNs are dropped, never refused
+    const std::uint16_t port = full.local_endpoint().port();
+    ip::tcp::socket first(ioc);
+    first.connect({ip::make_address("127.0.0.1"), port});
+
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK_FALSE(accepts_connections("127.0.0.1", port, milliseconds(300)));
+    const auto took = std::chrono::steady_clock::now() - t0;
+    CHECK(took >= milliseconds(250));
+    CHECK(took < seconds(3));  // the kernel would retry the SYN for about two minutes
+
+    ip::tcp::acceptor open(ioc, {ip::make_address("127.0.0.1"), 0});
+    const std::uint16_t open_port = open.local_endpoint().port();
+    CHECK(accepts_connections("0.0.0.0", open_port, milliseconds(300)));  // this machine
+    open.close();
+    const auto t1 = std::chrono::steady_clock::now();
+    CHECK_FALSE(accepts_connections("127.0.0.1", open_port, milliseconds(300)));  // refused
+    CHECK(std::chrono::steady_clock::now() - t1 < milliseconds(250));
 }
