@@ -1,6 +1,5 @@
 #include "provisioner/mac.h"
 
-#include <cstdio>
 
 namespace provisioner {
 namespace {
@@ -46,11 +45,16 @@ Result<Mac> Mac::parse(std::string_view raw) {
     return mac;
 }
 
+// By hand, not snprintf: every host of a listing is formatted (snprintf was 6% of the CPU time
+// of GET /api/v1/hosts?limit=50).
 std::string Mac::str() const {
-    char buf[18];
-    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", bytes_[0], bytes_[1], bytes_[2],
-                  bytes_[3], bytes_[4], bytes_[5]);
-    return buf;
+    constexpr char kHex[] = "0123456789abcdef";
+    std::string out(17, ':');
+    for (std::size_t i = 0; i < 6; ++i) {
+        out[i * 3] = kHex[bytes_[i] >> 4];
+        out[i * 3 + 1] = kHex[bytes_[i] & 0x0f];
+    }
+    return out;
 }
 
 }  // namespace provisioner

@@ -1,4 +1,9 @@
 #include "json_views.h"
+
+#include <charconv>
+#include <cstdint>
+#include <string_view>
+
 #include "base/json.h"
 
 namespace provisioner::server {
@@ -11,22 +16,83 @@ json optional_time(const std::optional<Timestamp>& t) {
     return t ? json(*t) : json(nullptr);
 }
 
+json parsed_facts(const std::string& text) {
+    if (text.empty()) return nullptr;
+    json facts = base::parse_json(text).value;
+    return facts.is_discarded() ? json(nullptr) : facts;
+}
+
+// What json(v).dump() with the API's settings gives, appended. Printable ASCII other than '"'
+// and backslash is copied as it is (every name, address, MAC and state we store); anything else
+// goes through nlohmann, so escapes and the replacement of bad UTF-8 are its own.
+void append_string(std::string& out, std::string_view v) {
+    bool plain = true;
+    for (char c : v) {
+        if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+            plain = false;
+            break;
+        }
+    }
+    if (!plain) {
+        out += json(std::string(v)).dump(-1, ' ', false, json::error_handler_t::replace);
+        return;
+    }
+    out += '"';
+    out += v;
+    out += '"';
+}
+
+void append_number(std::string& out, std::int64_t v) {
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v);
+    out.append(digits, end);
+}
+
+
 }  // namespace
 
 json host_json(const Host& h) {
-    json facts = nullptr;
-    if (!h.facts_json.empty()) facts = base::parse_json(h.facts_json).value;
-    if (facts.is_discarded()) facts = nullptr;
     return {{"id", h.id},
             {"mac", h.mac.str()},
             {"name", h.name},
             {"ip", h.ip},
             {"rack", h.rack},
             {"state", to_string(h.state)},
-            {"facts", facts},
+            {"facts", parsed_facts(h.facts_json)},
             {"image", h.image ? json(*h.image) : json(nullptr)},
             {"created_at", h.created_at},
             {"updated_at", h.updated_at}};
+}
+
+// The keys in host_json's order once dumped (nlohmann's objects are sorted by key).
+void append_host_json(std::string& out, const Host& h) {
+    out += "{\"created_at\":";
+    append_number(out, h.created_at);
+    out += ",\"facts\":";
+    if (h.facts_json.empty())
+        out += "null";
+    else
+        out += parsed_facts(h.facts_json).dump(-1, ' ', false, json::error_handler_t::replace);
+    out += ",\"id\":";
+    append_number(out, h.id);
+    out += ",\"image\":";
+    if (h.image)
+        append_number(out, *h.image);
+    else
+        out += "null";
+    out += ",\"ip\":";
+    append_string(out, h.ip);
+    out += ",\"mac\":";
+    append_string(out, h.mac.str());
+    out += ",\"name\":";
+    append_string(out, h.name);
+    out += ",\"rack\":";
+    append_string(out, h.rack);
+    out += ",\"state\":";
+    append_string(out, to_string(h.state));
+    out += ",\"updated_at\":";
+    append_number(out, h.updated_at);
+    out += '}';
 }
 
 json image_json(const Image& i) {

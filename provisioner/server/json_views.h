@@ -1,6 +1,8 @@
 // The API's JSON shapes of the inventory's records (provisioner/API.md, "Records").
 #pragma once
 
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "provisioner/records.h"
@@ -8,6 +10,10 @@
 namespace provisioner::server {
 
 nlohmann::json host_json(const Host& host);
+// Appends to out the bytes of host_json(host) as the API sends them (no indent, bytes that
+// are not UTF-8 replaced), written directly rather than through a JSON tree: a host list is
+// thousands of these per request.
+void append_host_json(std::string& out, const Host& host);
 nlohmann::json image_json(const Image& image);
 nlohmann::json event_json(const Event& event);
 nlohmann::json template_json(const Template& t);
