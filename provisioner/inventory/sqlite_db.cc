@@ -112,12 +112,14 @@ std::optional<std::int64_t> Query::opt_i64(int col) const {
     return i64(col);
 }
 
-Result<std::unique_ptr<Db>> Db::open(const std::string& path, int busy_timeout_ms) {
-    if (Status s = make_private(path); !s) return s;
+Result<std::unique_ptr<Db>> Db::open(const std::string& path, int busy_timeout_ms,
+                                     bool read_only) {
+    if (!read_only) {
+        if (Status s = make_private(path); !s) return s;
+    }
     sqlite3* raw = nullptr;
-    const int rc =
-        sqlite3_open_v2(path.c_str(), &raw,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+    const int mode = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, mode | SQLITE_OPEN_NOMUTEX, nullptr);
     std::unique_ptr<Db> db(new Db(raw));  // the private constructor rules out make_unique
     if (rc != SQLITE_OK) {
         const std::string why = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);

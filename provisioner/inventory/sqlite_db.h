@@ -59,8 +59,10 @@ class Query {
 
 class Db {
   public:
-    // Opens (creating) path; ":memory:" is a private in-memory database.
-    static Result<std::unique_ptr<Db>> open(const std::string& path, int busy_timeout_ms);
+    // Opens (creating) path; ":memory:" is a private in-memory database. read_only: a second
+    // connection to an existing file, for reads (SQLite refuses its writes).
+    static Result<std::unique_ptr<Db>> open(const std::string& path, int busy_timeout_ms,
+                                            bool read_only = false);
     ~Db();
     Db(const Db&) = delete;
     Db& operator=(const Db&) = delete;

@@ -12,8 +12,10 @@ namespace provisioner {
 
 class SqliteStore final : public Store {
   public:
-    SqliteStore(std::unique_ptr<sqlite::Db> db, Clock clock)
-        : db_(std::move(db)), clock_(std::move(clock)) {}
+    // reader: a read-only connection to the same file, or nullptr (":memory:" has no other).
+    SqliteStore(std::unique_ptr<sqlite::Db> db, Clock clock,
+                std::unique_ptr<sqlite::Db> reader = nullptr)
+        : db_(std::move(db)), reader_(std::move(reader)), clock_(std::move(clock)) {}
 
     Status transaction(const std::function<Status()>& fn) override;
     Timestamp now() const override { return clock_(); }
@@ -89,8 +91,26 @@ class SqliteStore final : public Store {
     Status write_labels(TemplateId id, const std::vector<std::string>& labels);
     Result<std::vector<std::string>> read_labels(TemplateId id);
 
+    // Runs fn(db) for a read that every API request makes (host listings, operator tokens):
+    // on reader_ under reader_mu_, so that it never waits for mu_, which a writer holds across
+    // its commit (an fsync: tens of ms while the disk is busy, as during a deployment); WAL
+    // lets it see every transaction committed before it starts. Inside transaction() on this
+    // thread, or without reader_, on db_ under mu_, which sees that transaction's own writes.
+    template <class Fn>
+    auto read(Fn&& fn) {
+        if (reader_ && !in_transaction_on_this_thread()) {
+            std::lock_guard lock(reader_mu_);
+            return fn(*reader_);
+        }
+        std::lock_guard lock(mu_);
+        return fn(*db_);
+    }
+    bool in_transaction_on_this_thread() const;
+
     std::recursive_mutex mu_;  // held by every call, and across a transaction()
     std::unique_ptr<sqlite::Db> db_;
+    std::mutex reader_mu_;  // held across each use of reader_
+    std::unique_ptr<sqlite::Db> reader_;
     Clock clock_;
 };
 

@@ -39,15 +39,19 @@ Result<ApiToken> SqliteStore::add_api_token(const std::string& name,
 }
 
 Result<ApiToken> SqliteStore::find_api_token(const std::string& token_sha256) {
-    std::lock_guard lock(mu_);
-    auto q = db_->query(
-        "SELECT id, name, token_sha256, created_at FROM api_tokens WHERE token_sha256 = ?");
-    if (!q) return q.status();
-    q->bind(token_sha256);
-    auto row = q->step();
-    if (!row) return row.status();
-    if (!*row) return Status::error(Code::not_found, "no such token");
-    return read_token(*q);
+    // Every operator request asks: on the reader, so that it does not wait for a writer. Not
+    // cached: a token revoked by another connection (another provisionerd, `provisionerd
+    // token revoke` on the file) is refused from the next request on.
+    return read([&](sqlite::Db& db) -> Result<ApiToken> {
+        auto q = db.query(
+            "SELECT id, name, token_sha256, created_at FROM api_tokens WHERE token_sha256 = ?");
+        if (!q) return q.status();
+        q->bind(token_sha256);
+        auto row = q->step();
+        if (!row) return row.status();
+        if (!*row) return Status::error(Code::not_found, "no such token");
+        return read_token(*q);
+    });
 }
 
 Result<std::vector<ApiToken>> SqliteStore::list_api_tokens() {
