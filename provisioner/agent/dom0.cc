@@ -24,14 +24,16 @@ double load_per_cpu(const std::filesystem::path& root, unsigned cpus) {
     return one_minute / cpus;
 }
 
-json dom0_capacity(const Facts& facts, double load, const Dom0Options& options) {
-    return {{"vcpus", facts.cpu_cores},
-            {"memory_mib", facts.memory_bytes / kMiB},
-            {"load", load},
-            {"reserved_vcpus", options.reserved_vcpus},
-            {"reserved_memory_mib", options.reserved_memory_mib},
-            {"libvirt_uri", options.libvirt_uri},
-            {"live_migration", options.live_migration}};
+wire::Capacity dom0_capacity(const Facts& facts, double load, const Dom0Options& options) {
+    wire::Capacity c;
+    c.vcpus = facts.cpu_cores;
+    c.memory_mib = facts.memory_bytes / kMiB;
+    c.load = load;
+    c.reserved_vcpus = options.reserved_vcpus;
+    c.reserved_memory_mib = options.reserved_memory_mib;
+    c.libvirt_uri = options.libvirt_uri;
+    c.live_migration = options.live_migration;
+    return c;
 }
 
 Dom0Loop::Dom0Loop(Dom0Options options, Facts facts, ServerClient& server, VmHost& host,
@@ -46,9 +48,9 @@ std::unique_lock<std::mutex> Dom0Loop::lock_templates(const std::string& ref) {
     return templates_ ? templates_->lock_store(ref) : std::unique_lock<std::mutex>();
 }
 
-void Dom0Loop::pass_hot_templates(const json& answer) {
-    if (!templates_ || !answer.contains("templates")) return;
-    auto hot = parse_hot_templates(answer["templates"]);
+void Dom0Loop::pass_hot_templates(const json& templates) {
+    if (!templates_ || templates.is_null()) return;
+    auto hot = parse_hot_templates(templates);
     if (!hot) {
         log("hot templates: " + hot.status().message());
         return;
@@ -91,17 +93,25 @@ Dom0Cycle Dom0Loop::cycle() {
         log("listing domains: " + vms.status().message());
         return out;
     }
-    json capacity = dom0_capacity(facts_, load_per_cpu(options_.root, facts_.cpu_cores), options_);
-    CallResult reply = server_.vms(options_.mac, capacity, *vms);
+    wire::Dom0Report report;
+    report.mac = options_.mac;
+    report.capacity =
+        dom0_capacity(facts_, load_per_cpu(options_.root, facts_.cpu_cores), options_);
+    report.vms = std::move(*vms);
+    CallResult reply = server_.vms(report);
     if (!reply.ok()) {
         log("report: " + reply.error);
         return out;
     }
     out.reported = true;
-    if (!reply.body.is_object()) return out;  // 204
-    pass_hot_templates(reply.body);
-    if (!reply.body.contains("actions") || !reply.body["actions"].is_array()) return out;
-    for (const json& raw : reply.body["actions"]) {
+    if (reply.body.is_null()) return out;  // 204
+    auto decoded = wire::decode<wire::Dom0Answer>(reply.body);
+    if (!decoded) {
+        log(decoded.status().message());
+        return out;
+    }
+    pass_hot_templates(decoded->templates);
+    for (const json& raw : decoded->actions) {
         auto action = parse_vm_action(raw);
         if (!action) {
             log("action: " + action.status().message());

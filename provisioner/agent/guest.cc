@@ -62,46 +62,18 @@ const std::string* find_parameter(const ServiceParameters& parameters, const std
 
 }  // namespace
 
-const char* to_string(ServiceState state) {
-    switch (state) {
-        case ServiceState::vm_ready:
-            return "vm_ready";
-        case ServiceState::container_ready:
-            return "container_ready";
-        case ServiceState::service_available:
-            return "service_available";
-        case ServiceState::failed:
-            return "failed";
-    }
-    return "failed";
-}
-
-Result<std::vector<DesiredService>> parse_desired_services(const json& answer) {
-    if (!answer.is_object() || !answer.contains("services") || !answer["services"].is_array())
-        return Status::error("the report's answer has no \"services\" list");
+Result<wire::GuestAnswer> parse_guest_answer(const json& answer) {
+    auto decoded = wire::decode<wire::GuestAnswer>(answer);
+    if (!decoded) return Status::error(decoded.status().message());
     std::vector<DesiredService> wanted;
-    for (const json& s : answer["services"]) {
-        if (!s.is_object() || !s.contains("package") || !s["package"].is_string())
-            return Status::error("a service in the answer has no \"package\"");
-        DesiredService d;
-        d.package = s["package"].get<std::string>();
+    for (DesiredService& d : decoded->services) {
         bool repeated = std::any_of(wanted.begin(), wanted.end(), [&](const DesiredService& w) {
             return w.package == d.package;
         });
-        if (repeated) continue;  // installed once; the first one's parameters hold
-        const json& parameters = s.contains("parameters") ? s["parameters"] : json::array();
-        if (!parameters.is_array())
-            return Status::error("service " + d.package + ": \"parameters\" is not a list");
-        for (const json& p : parameters) {
-            if (!p.is_object() || !p.contains("name") || !p["name"].is_string() ||
-                !p.contains("value") || !p["value"].is_string())
-                return Status::error("service " + d.package +
-                                     ": a parameter is not {\"name\", \"value\"} strings");
-            d.parameters.emplace_back(p["name"].get<std::string>(), p["value"].get<std::string>());
-        }
-        wanted.push_back(std::move(d));
+        if (!repeated) wanted.push_back(std::move(d));  // installed once
     }
-    return wanted;
+    decoded->services = std::move(wanted);
+    return std::move(*decoded);
 }
 
 Result<std::uint16_t> parse_service_port(const std::string& value) {
@@ -130,16 +102,15 @@ void GuestAgent::log(const std::string& line) const {
 }
 
 CallResult GuestAgent::report() {
-    json services = json::array();
+    wire::GuestReport report{options_.vm, address_, {}};
     for (const ServiceStatus& s : services_) {
-        json entry{{"package", s.package}, {"state", to_string(s.state)}};
-        if (s.state == ServiceState::failed) entry["error"] = s.error;
-        if (s.state == ServiceState::service_available && !s.access.empty())
-            entry["access"] = s.access;
-        services.push_back(std::move(entry));
+        wire::ServiceReport& entry = report.services.emplace_back();
+        entry.package = s.package;
+        entry.state = s.state;
+        if (s.state == ServiceState::failed) entry.error = s.error;
+        if (s.state == ServiceState::service_available) entry.access = s.access;
     }
-    CallResult r =
-        server_.guest_report({{"vm", options_.vm}, {"address", address_}, {"services", services}});
+    CallResult r = server_.guest_report(report);
     delivered_ = r.ok();
     return r;
 }
@@ -252,16 +223,16 @@ GuestRound GuestAgent::round(const std::atomic<bool>* stop) {
         out.error = first.error;
         return out;
     }
-    auto wanted = parse_desired_services(first.body);
-    if (!wanted) {
+    auto answer = parse_guest_answer(first.body);
+    if (!answer) {
         out.refused = true;
-        out.error = wanted.status().message();
+        out.error = answer.status().message();
         return out;
     }
-    if (first.body.contains("interval") && first.body["interval"].is_number() &&
-        first.body["interval"].get<double>() > 0)
+    const std::vector<DesiredService>* wanted = &answer->services;
+    if (answer->interval_seconds > 0)
         server_interval_ =
-            std::chrono::milliseconds(std::int64_t(first.body["interval"].get<double>() * 1000));
+            std::chrono::milliseconds(std::int64_t(std::min(answer->interval_seconds, 86400.0) * 1000));
     out.answered = true;
 
     // Services no longer wanted are forgotten (not uninstalled); new ones start at vm_ready.

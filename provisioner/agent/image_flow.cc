@@ -50,10 +50,13 @@ class PubkeyFile {
 };
 
 std::string source_of(const Job& job) {
-    if (job.transport == "delta") return job.delta_from;
-    if (job.transport == "multicast")
-        return job.multicast_group + ":" + std::to_string(job.multicast_port);
-    return job.torrent_url;
+    switch (job.transport) {
+        case wire::Transport::delta: return job.delta_from;
+        case wire::Transport::multicast:
+            return job.multicast_group + ":" + std::to_string(job.multicast_port);
+        case wire::Transport::torrent: return job.torrent_url;
+    }
+    return "";
 }
 
 // Hellos until the server hands out a job. nullopt with exit_status set otherwise.
@@ -166,7 +169,7 @@ int run_image(const AgentOptions& options, ServerClient& server, ImagingRunner& 
     if (!argv) return fail(argv.status().message());
 
     log_line("imaging " + *disk + " with " + job.image_name + " " + job.image_version + " by " +
-             job.transport + " from " + source_of(job) + " (deployment " +
+             wire::to_string(job.transport) + " from " + source_of(job) + " (deployment " +
              std::to_string(job.deployment) + ")");
     std::optional<std::chrono::steady_clock::time_point> last_post;
     ImagingOutcome outcome = imaging.run(*argv, [&](std::uint64_t done, std::uint64_t total) {

@@ -12,20 +12,24 @@ using imaging::Status;
 using json = nlohmann::json;
 
 Result<std::vector<std::string>> build_receive_argv(const Job& job, const ReceiveTarget& target) {
-    std::vector<std::string> argv{target.imaging, "receive", "--transport", job.transport};
-    if (job.transport == "delta") {
-        argv.insert(argv.end(), {"--from", job.delta_from});
-    } else if (job.transport == "multicast") {
-        if (target.interface.empty())
-            return Status::error("multicast needs the network interface towards the server");
-        argv.insert(argv.end(), {"--interface", target.interface, "--group", job.multicast_group,
-                                 "--port", std::to_string(job.multicast_port)});
-    } else if (job.transport == "torrent") {
-        argv.insert(argv.end(), {"--torrent", job.torrent_url});
-    } else {
-        return Status::error("unknown transport \"" + job.transport + "\"");
+    std::vector<std::string> argv{target.imaging, "receive", "--transport",
+                                  wire::to_string(job.transport)};
+    switch (job.transport) {
+        case wire::Transport::delta:
+            argv.insert(argv.end(), {"--from", job.delta_from});
+            break;
+        case wire::Transport::multicast:
+            if (target.interface.empty())
+                return Status::error("multicast needs the network interface towards the server");
+            argv.insert(argv.end(), {"--interface", target.interface, "--group",
+                                     job.multicast_group, "--port",
+                                     std::to_string(job.multicast_port)});
+            break;
+        case wire::Transport::torrent:
+            argv.insert(argv.end(), {"--torrent", job.torrent_url});
+            break;
     }
-    if (!target.secret_file.empty() && (job.transport == "delta" || job.transport == "multicast"))
+    if (!target.secret_file.empty() && job.transport != wire::Transport::torrent)
         argv.insert(argv.end(), {"--secret-file", target.secret_file});
     argv.insert(argv.end(),
                 {"--output", target.disk, "--pubkey", target.pubkey_file, "--progress-json",

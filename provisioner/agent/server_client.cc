@@ -1,5 +1,7 @@
 #include "provisioner/agent/server_client.h"
 #include "base/json.h"
+#include "provisioner/wire/hello.h"
+#include "provisioner/wire/imaging_report.h"
 
 #include <algorithm>
 
@@ -71,43 +73,38 @@ CallResult ServerClient::post(const std::string& path, const json& body,
 }
 
 CallResult ServerClient::hello(const std::string& mac, const std::string& mode, const json& facts) {
-    return post("/api/v1/agent/hello", {{"mac", mac}, {"mode", mode}, {"facts", facts}},
-                kCallTimeout);
+    return post("/api/v1/agent/hello", wire::encode(wire::Hello{mac, mode, facts}), kCallTimeout);
 }
 
 CallResult ServerClient::progress(std::int64_t deployment, std::uint64_t bytes_done,
                                   std::uint64_t bytes_total) {
-    return post(
-        "/api/v1/agent/progress",
-        {{"deployment", deployment}, {"bytes_done", bytes_done}, {"bytes_total", bytes_total}},
-        kProgressTimeout);
+    return post("/api/v1/agent/progress",
+                wire::encode(wire::Progress{deployment, bytes_done, bytes_total}),
+                kProgressTimeout);
 }
 
 CallResult ServerClient::result(std::int64_t deployment, bool ok, const std::string& error,
                                 const json& result) {
-    json body{{"deployment", deployment}, {"ok", ok}};
-    if (!ok) body["error"] = error;
-    if (!result.is_null()) body["result"] = result;
-    return post("/api/v1/agent/result", body, kCallTimeout);
+    return post("/api/v1/agent/result",
+                wire::encode(wire::ImagingResult{deployment, ok, ok ? "" : error, result}),
+                kCallTimeout);
 }
 
 CallResult ServerClient::ready(const std::string& mac, const json& capacity) {
     return post("/api/v1/agent/ready", {{"mac", mac}, {"capacity", capacity}}, kCallTimeout);
 }
 
-CallResult ServerClient::vms(const std::string& mac, const json& capacity, const json& vms) {
-    return post("/api/v1/agent/vms", {{"mac", mac}, {"capacity", capacity}, {"vms", vms}},
-                kCallTimeout);
+CallResult ServerClient::vms(const wire::Dom0Report& report) {
+    return post("/api/v1/agent/vms", wire::encode(report), kCallTimeout);
 }
 
 CallResult ServerClient::action_done(std::int64_t id, bool ok, const std::string& error) {
-    json body{{"ok", ok}};
-    if (!ok) body["error"] = error;
-    return post("/api/v1/agent/actions/" + std::to_string(id), body, kCallTimeout);
+    return post("/api/v1/agent/actions/" + std::to_string(id),
+                wire::encode(wire::ActionAnswer{ok, ok ? "" : error}), kCallTimeout);
 }
 
-CallResult ServerClient::guest_report(const json& body) {
-    return post("/api/v1/guest/report", body, kCallTimeout);
+CallResult ServerClient::guest_report(const wire::GuestReport& report) {
+    return post("/api/v1/guest/report", wire::encode(report), kCallTimeout);
 }
 
 }  // namespace provisioner::agent

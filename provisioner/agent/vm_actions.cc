@@ -17,26 +17,6 @@ Status bad(const std::string& what) {
     return Status::error(Code::invalid_argument, what);
 }
 
-Result<vmhost::InterfaceSpec> parse_interface(const json& j, std::size_t index) {
-    std::string where = "vm.interfaces[" + std::to_string(index) + "]";
-    if (!j.is_object()) return bad(where + " is not an object");
-    vmhost::InterfaceSpec nic;
-    if (!j.contains("mac") || !j["mac"].is_string()) return bad(where + ".mac is missing");
-    nic.mac = j["mac"].get<std::string>();
-    if (j.contains("network") && j["network"].is_string())
-        nic.network = j["network"].get<std::string>();
-    if (j.contains("bridge") && j["bridge"].is_string())
-        nic.bridge = j["bridge"].get<std::string>();
-    if (j.contains("vlan") && !j["vlan"].is_null()) {
-        if (!j["vlan"].is_number_unsigned() || j["vlan"].get<std::uint64_t>() > 4094)
-            return bad(where + ".vlan is not a VLAN id");
-        std::uint64_t vlan = j["vlan"].get<std::uint64_t>();
-        if (vlan != 0) nic.vlan = std::uint16_t(vlan);
-    }
-    if (nic.network.empty() && nic.bridge.empty()) nic.network = "default";
-    return nic;
-}
-
 Status create(const VmAction& action, VmHost& host) {
     const std::string& name = action.vm.name;
     vmhost::VmSpec spec = action.vm;
@@ -111,22 +91,6 @@ fs::path disk_in_registry(const vmhost::DomainInfo& d, const VmRegistry& registr
     return {};
 }
 
-constexpr VmAction::Kind kKinds[] = {VmAction::Kind::create,      VmAction::Kind::remove,
-                                     VmAction::Kind::reconfigure, VmAction::Kind::migrate,
-                                     VmAction::Kind::move_send,   VmAction::Kind::move_receive,
-                                     VmAction::Kind::move_finish, VmAction::Kind::move_abort};
-
-std::optional<VmAction::Kind> kind_named(const std::string& name) {
-    for (VmAction::Kind k : kKinds)
-        if (name == to_string(k)) return k;
-    return std::nullopt;
-}
-
-bool is_move_part(VmAction::Kind kind) {
-    return kind == VmAction::Kind::move_send || kind == VmAction::Kind::move_receive ||
-           kind == VmAction::Kind::move_finish || kind == VmAction::Kind::move_abort;
-}
-
 }  // namespace
 
 Status managed(const VmAction& action, const VmHost& host) {
@@ -135,78 +99,30 @@ Status managed(const VmAction& action, const VmHost& host) {
                          "VM " + action.vm.name + " is not managed by this host's agent");
 }
 
-const char* to_string(VmAction::Kind kind) {
-    switch (kind) {
-        case VmAction::Kind::create:
-            return "create";
-        case VmAction::Kind::remove:
-            return "remove";
-        case VmAction::Kind::reconfigure:
-            return "reconfigure";
-        case VmAction::Kind::migrate:
-            return "migrate";
-        case VmAction::Kind::move_send:
-            return "move_send";
-        case VmAction::Kind::move_receive:
-            return "move_receive";
-        case VmAction::Kind::move_finish:
-            return "move_finish";
-        case VmAction::Kind::move_abort:
-            return "move_abort";
-    }
-    return "?";
-}
-
 Result<VmAction> parse_vm_action(const json& j) {
-    if (!j.is_object()) return bad("an action is not an object");
+    auto decoded = wire::decode<wire::VmAction>(j);
+    if (!decoded) return decoded.status();
     VmAction a;
-    if (!j.contains("id") || !j["id"].is_number_integer()) return bad("action without an id");
-    a.id = j["id"].get<std::int64_t>();
-    std::string kind =
-        j.contains("kind") && j["kind"].is_string() ? j["kind"].get<std::string>() : "";
-    auto known = kind_named(kind);
-    if (!known) return bad("unknown action kind \"" + kind + "\"");
-    a.kind = *known;
-    if (!j.contains("vm") || !j["vm"].is_object()) return bad("action without a vm");
-    const json& vm = j["vm"];
-    if (!vm.contains("name") || !vm["name"].is_string()) return bad("vm.name is missing");
-    a.vm.name = vm["name"].get<std::string>();
-    a.vm.vcpus = 0;
-    a.vm.memory_mib = 0;
-    if (vm.contains("vcpus") && !vm["vcpus"].is_null()) {
-        if (!vm["vcpus"].is_number_unsigned()) return bad("vm.vcpus is not a count");
-        a.vm.vcpus = vm["vcpus"].get<unsigned>();
-    }
-    if (vm.contains("memory_mib") && !vm["memory_mib"].is_null()) {
-        if (!vm["memory_mib"].is_number_unsigned()) return bad("vm.memory_mib is not a size");
-        a.vm.memory_mib = vm["memory_mib"].get<std::uint64_t>();
-    }
-    if (vm.contains("template") && vm["template"].is_string())
-        a.template_ref = vm["template"].get<std::string>();
-    if (vm.contains("interfaces") && vm["interfaces"].is_array()) {
-        for (std::size_t i = 0; i < vm["interfaces"].size(); ++i) {
-            auto nic = parse_interface(vm["interfaces"][i], i);
-            if (!nic) return nic.status();
-            a.vm.interfaces.push_back(*nic);
-        }
+    a.id = decoded->id;
+    a.kind = decoded->kind;
+    a.vm.name = decoded->vm.name;
+    a.vm.vcpus = decoded->vm.vcpus;
+    a.vm.memory_mib = decoded->vm.memory_mib;
+    for (const wire::VmInterface& i : decoded->vm.interfaces) {
+        vmhost::InterfaceSpec nic;
+        nic.mac = i.mac;
+        nic.network = i.network;
+        nic.bridge = i.bridge;
+        if (i.vlan != 0) nic.vlan = i.vlan;
+        if (nic.network.empty() && nic.bridge.empty()) nic.network = "default";
+        a.vm.interfaces.push_back(std::move(nic));
     }
     // "provisioner.server=… provisioner.guest=… provisioner.token=…": one OEM string per key.
-    if (vm.contains("guest") && vm["guest"].is_string()) {
-        std::istringstream words(vm["guest"].get<std::string>());
-        for (std::string word; words >> word;) a.vm.oem_strings.push_back(word);
-    }
-    if (j.contains("to_uri") && j["to_uri"].is_string()) a.to_uri = j["to_uri"].get<std::string>();
-    if (j.contains("transfer") && j["transfer"].is_string())
-        a.transfer = j["transfer"].get<std::string>();
-    const std::string what = std::string(to_string(a.kind)) + " " + a.vm.name;
-    if (is_move_part(a.kind) && a.transfer.empty()) return bad(what + ": transfer is missing");
-    if (a.kind == VmAction::Kind::create || a.kind == VmAction::Kind::move_receive) {
-        if (a.template_ref.empty()) return bad(what + ": vm.template is missing");
-        if (a.vm.vcpus == 0 || a.vm.memory_mib == 0)
-            return bad(what + ": vm.vcpus and vm.memory_mib are required");
-    }
-    if (a.kind == VmAction::Kind::migrate && a.to_uri.empty())
-        return bad("migrate " + a.vm.name + ": to_uri is missing");
+    std::istringstream words(decoded->vm.guest);
+    for (std::string word; words >> word;) a.vm.oem_strings.push_back(word);
+    a.template_ref = decoded->vm.template_ref;
+    a.to_uri = decoded->to_uri;
+    a.transfer = decoded->transfer;
     return a;
 }
 
@@ -231,10 +147,10 @@ Status carry_out(const VmAction& action, VmHost& host) {
     return bad("unknown action kind");
 }
 
-Result<json> managed_vms(VmHost& host) {
+Result<std::vector<wire::ReportedVm>> managed_vms(VmHost& host) {
     auto domains = host.hypervisor.list();
     if (!domains) return domains.status();
-    json vms = json::array();
+    std::vector<wire::ReportedVm> vms;
     for (const auto& d : *domains) {
         const ManagedVm* vm = host.registry.find(d.name);
         if (!vm) {
@@ -244,13 +160,14 @@ Result<json> managed_vms(VmHost& host) {
                 return s;
             vm = host.registry.find(d.name);
         }
-        json entry{{"name", d.name},
-                   {"vcpus", vm->pending_vcpus ? vm->pending_vcpus : d.vcpus},
-                   {"memory_mib", vm->pending_memory_mib ? vm->pending_memory_mib : d.memory_mib},
-                   {"template", vm->template_ref},
-                   {"state", vmhost::to_string(d.state)}};
-        if (vm->pending_vcpus || vm->pending_memory_mib) entry["restart_pending"] = true;
-        vms.push_back(entry);
+        wire::ReportedVm entry;
+        entry.name = d.name;
+        entry.vcpus = vm->pending_vcpus ? vm->pending_vcpus : d.vcpus;
+        entry.memory_mib = vm->pending_memory_mib ? vm->pending_memory_mib : d.memory_mib;
+        entry.template_ref = vm->template_ref;
+        entry.state = vmhost::to_string(d.state);
+        entry.restart_pending = vm->pending_vcpus || vm->pending_memory_mib;
+        vms.push_back(std::move(entry));
     }
     return vms;
 }

@@ -4,6 +4,8 @@
 #include "api.h"
 #include "api_support.h"
 #include "json_views.h"
+#include "provisioner/wire/hello.h"
+#include "provisioner/wire/imaging_report.h"
 
 namespace provisioner::server {
 
@@ -12,20 +14,20 @@ using nlohmann::json;
 
 namespace {
 
-Status save_facts(ApiContext& ctx, Host host, const json& body) {
-    auto facts = body.find("facts");
-    if (facts == body.end() || !facts->is_object()) return Status::ok();
-    host.facts_json = facts->dump();
+Status save_facts(ApiContext& ctx, Host host, const json& facts) {
+    if (!facts.is_object()) return Status::ok();
+    host.facts_json = facts.dump();
     return ctx.store.update_host(host);
 }
 
 Response hello(ApiContext& ctx, const Request& req) {
     auto body = json_body(req);
     if (!body) return body_error(req, body.status());
-    auto mac = mac_field(*body, "mac");
+    auto message = wire::decode<wire::Hello>(*body);
+    if (!message) return status_response(req, message.status());
+    auto mac = Mac::parse(message->mac);
     if (!mac) return status_response(req, mac.status());
-    std::string mode = optional_string(*body, "mode");
-    if (mode.empty()) mode = "image";
+    const std::string& mode = message->mode;
     Principal who = identify(req, ctx.auth);
 
     if (mode == "discover") {
@@ -36,8 +38,11 @@ Response hello(ApiContext& ctx, const Request& req) {
         // Anyone may describe a machine nobody has accepted yet; an enrolled host's facts
         // change only with its own token.
         if (host->state == HostState::discovered || (who.host && *who.host == host->id))
-            if (Status s = save_facts(ctx, *host, *body); !s) return status_response(req, s);
-        return json_response(req, status::ok, {{"action", "none"}, {"reason", "registered"}});
+            if (Status s = save_facts(ctx, *host, message->facts); !s)
+                return status_response(req, s);
+        wire::HelloAnswer registered;
+        registered.reason = "registered";
+        return json_response(req, status::ok, wire::encode(registered));
     }
     if (mode != "image")
         return status_response(req, Status::error(Code::invalid_argument,
@@ -59,51 +64,35 @@ Response hello(ApiContext& ctx, const Request& req) {
     auto answer = ctx.orchestrator.hello(*host, credential);
     if (!answer.refused.empty())
         return error_response(req, status::unauthorized, "unauthorized", answer.refused);
-    if (Status s = save_facts(ctx, *host, *body); !s) return status_response(req, s);
-    json& reply = answer.body;
-    if (reply.value("action", "") == "image") {
+    if (Status s = save_facts(ctx, *host, message->facts); !s) return status_response(req, s);
+    // The orchestrator's answer is held to the contract before it leaves.
+    auto reply = wire::decode<wire::HelloAnswer>(answer.body);
+    if (!reply)
+        return error_response(req, status::internal_server_error, "internal",
+                              reply.status().message());
+    if (reply->job) {
         // From here on the netboot agent speaks with the deployment's token; the imaged
         // system's agent with the Dom0 token that this deployment's success makes current.
-        DeploymentId deployment = reply["job"]["deployment"];
-        reply["job"]["token"] = ctx.auth.deployment_token(*host, deployment);
-        reply["job"]["dom0_token"] = ctx.auth.dom0_token(*host, deployment);
+        DeploymentId deployment = reply->job->deployment;
+        reply->job->token = ctx.auth.deployment_token(*host, deployment);
+        reply->job->dom0_token = ctx.auth.dom0_token(*host, deployment);
     }
-    return json_response(req, status::ok, reply);
-}
-
-std::optional<DeploymentId> deployment_field(const json& body) {
-    auto it = body.find("deployment");
-    if (it == body.end() || !it->is_number_integer()) return std::nullopt;
-    return it->get<DeploymentId>();
+    return json_response(req, status::ok, wire::encode(*reply));
 }
 
 Response progress(ApiContext& ctx, const Request& req, Host& host, const json& body) {
-    auto deployment = deployment_field(body);
-    auto done = body.find("bytes_done");
-    auto total = body.find("bytes_total");
-    if (!deployment || done == body.end() || !done->is_number_unsigned() ||
-        total == body.end() || !total->is_number_unsigned())
-        return status_response(req, Status::error(Code::invalid_argument,
-                                                  "progress needs deployment, bytes_done and "
-                                                  "bytes_total (non-negative integers)"));
-    Status s = ctx.orchestrator.progress(host.id, *deployment, done->get<std::uint64_t>(),
-                                         total->get<std::uint64_t>());
+    auto p = wire::decode<wire::Progress>(body);
+    if (!p) return status_response(req, p.status());
+    Status s = ctx.orchestrator.progress(host.id, p->deployment, p->bytes_done, p->bytes_total);
     if (!s) return status_response(req, s);
     return imaging::http::make_response(req, status::no_content, "");
 }
 
 Response result(ApiContext& ctx, const Request& req, Host& host, const json& body) {
-    auto deployment = deployment_field(body);
-    auto ok = body.find("ok");
-    if (!deployment || ok == body.end() || !ok->is_boolean())
-        return status_response(req, Status::error(Code::invalid_argument,
-                                                  "result needs deployment and ok"));
-    json result = body.value("result", json::object());
-    if (!result.is_object())
-        return status_response(req, Status::error(Code::invalid_argument,
-                                                  "result: \"result\" must be an object"));
-    Status s = ctx.orchestrator.result(host, *deployment, ok->get<bool>(),
-                                       optional_string(body, "error"), result);
+    auto r = wire::decode<wire::ImagingResult>(body);
+    if (!r) return status_response(req, r.status());
+    const json result = r->result.is_null() ? json::object() : r->result;
+    Status s = ctx.orchestrator.result(host, r->deployment, r->ok, r->error, result);
     if (!s) return status_response(req, s);
     return json_response(req, status::ok, {{"action", "reboot"}});
 }

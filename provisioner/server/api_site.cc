@@ -13,6 +13,8 @@
 #include "provisioner/placement.h"
 #include "provisioner/reconcile.h"
 #include "provisioner/site.h"
+#include "provisioner/wire/dom0.h"
+#include "provisioner/wire/guest.h"
 #include "site_json.h"
 #include "template_catalog.h"
 #include "vm_registry.h"
@@ -202,44 +204,33 @@ Response vm_guest(ApiContext& ctx, const Request& req) {
 Response guest_report(ApiContext& ctx, const Request& req) {
     auto body = json_body(req);
     if (!body) return body_error(req, body.status());
-    auto vm = string_field(*body, "vm");
-    if (!vm) return status_response(req, vm.status());
+    auto message = wire::decode<wire::GuestReport>(*body);
+    if (!message) return status_response(req, message.status());
+    const std::string* vm = &message->vm;
     auto header = req[imaging::http::bhttp::field::authorization];
     if (!ctx.auth.is_guest(std::string_view(header.data(), header.size()), *vm))
         return error_response(req, status::unauthorized, "unauthorized",
                               "a guest token for VM \"" + *vm + "\" is required");
     constexpr std::size_t kMaxServices = 256, kMaxText = 4096;
+    if (message->services.size() > kMaxServices)
+        return bad_request(req, "services must be an array of at most 256 entries");
     std::vector<ServiceReport> reports;
-    auto services = body->find("services");
-    if (services != body->end()) {
-        if (!services->is_array() || services->size() > kMaxServices)
-            return bad_request(req, "services must be an array of at most 256 entries");
-        for (const json& item : *services) {
-            if (!item.is_object()) return bad_request(req, "each service must be an object");
-            auto package = string_field(item, "package");
-            if (!package) return status_response(req, package.status());
-            auto state = parse_guest_state(optional_string(item, "state"));
-            if (!state) return status_response(req, state.status());
-            ServiceReport r{*package, *state, optional_string(item, "error"),
-                            optional_string(item, "access")};
-            if (r.package.size() > kMaxText || r.error.size() > kMaxText ||
-                r.access.size() > kMaxText)
-                return bad_request(req, "a service's package, error or access is too long");
-            reports.push_back(std::move(r));
-        }
+    for (const wire::ServiceReport& item : message->services) {
+        auto state = parse_guest_state(wire::to_string(item.state));
+        if (!state) return status_response(req, state.status());
+        ServiceReport r{item.package, *state, item.error, item.access};
+        if (r.package.size() > kMaxText || r.error.size() > kMaxText || r.access.size() > kMaxText)
+            return bad_request(req, "a service's package, error or access is too long");
+        reports.push_back(std::move(r));
     }
-    std::string address = optional_string(*body, "address");
+    const std::string& address = message->address;
     if (address.size() > 64) return bad_request(req, "address is too long");
     auto wanted = ctx.services.report(*vm, address, std::move(reports), ctx.store.now());
     if (!wanted) return status_response(req, wanted.status());
-    json desired = json::array();
-    for (const site::Service& s : *wanted) {
-        json parameters = json::array();
-        for (const auto& [name, value] : s.parameters)
-            parameters.push_back({{"name", name}, {"value", value}});
-        desired.push_back({{"package", s.package}, {"parameters", parameters}});
-    }
-    return json_response(req, status::ok, {{"services", desired}, {"interval", 30}});
+    wire::GuestAnswer answer;
+    answer.interval_seconds = 30;
+    for (const site::Service& s : *wanted) answer.services.push_back({s.package, s.parameters});
+    return json_response(req, status::ok, wire::encode(answer));
 }
 
 Response recall(ApiContext& ctx, const Request& req) {
@@ -270,22 +261,22 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host, const 
     report.ip = host.ip;
     report.reported_at = ctx.store.now();
     if (Status s = ctx.vms.report(std::move(report)); !s) return status_response(req, s);
-    json actions = json::array();
+    wire::Dom0Answer answer;
     for (const VmAction& a : ctx.vms.pending_for(host.id)) {
-        json action = action_json(a);
+        wire::VmAction action = wire_action(a);
         // A VM being defined gets its guest agent's settings (as SMBIOS OEM strings).
         const bool defines = a.part == MovePart::receive ||
                              (a.part == MovePart::none && a.step.kind == reconcile::ActionKind::create);
-        if (defines) action["vm"]["guest"] = guest_line(ctx, a.vm.name);
-        actions.push_back(std::move(action));
+        if (defines) action.vm.guest = guest_line(ctx, a.vm.name);
+        answer.actions.push_back(wire::encode(action));
     }
     auto catalog = ctx.store.list_templates();
     if (!catalog) return status_response(req, catalog.status());
     const auto hot = hot_templates(*catalog, ctx.store.now(), ctx.config.template_cool_down);
-    json templates = hot_templates_json(
+    answer.templates = hot_templates_json(
         hot, [&](const Template& t) { return ctx.orchestrator.template_delta(t); },
         ctx.config.template_cool_down, ctx.orchestrator.pubkey_pem());
-    return json_response(req, status::ok, {{"actions", actions}, {"templates", templates}});
+    return json_response(req, status::ok, wire::encode(answer));
 }
 
 // A cold move's disk is deleted from the server once its move has ended.
@@ -304,9 +295,9 @@ Response agent_answer(ApiContext& ctx, DiskTransfers& disks, const Request& req,
     if (*owner != host.id)
         return error_response(req, status::forbidden, "forbidden",
                               "action " + std::to_string(id) + " belongs to another host");
-    auto ok = body.find("ok");
-    if (ok == body.end() || !ok->is_boolean()) return bad_request(req, "an answer needs ok");
-    if (Status s = ctx.vms.answer(id, ok->get<bool>(), optional_string(body, "error")); !s)
+    auto answer = wire::decode<wire::ActionAnswer>(body);
+    if (!answer) return status_response(req, answer.status());
+    if (Status s = ctx.vms.answer(id, answer->ok, answer->error); !s)
         return status_response(req, s);
     for (const std::string& transfer : ctx.vms.take_ended_transfers()) disks.remove(transfer);
     return imaging::http::make_response(req, status::no_content, "");

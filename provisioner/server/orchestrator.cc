@@ -7,6 +7,7 @@
 
 #include "auth.h"
 #include "imaging/http/client.h"
+#include "provisioner/wire/hello.h"
 #include "orchestrator_parts.h"
 
 namespace provisioner::server {
@@ -302,37 +303,42 @@ bool Orchestrator::delta_ready_locked(ImageId image) {
 }
 
 json Orchestrator::job_locked(const Active& a, const Host& host) {
-    json job = {{"deployment", a.record.id},
-                {"transport", to_string(a.record.transport)},
-                {"image",
-                 {{"id", a.image.id},
-                  {"name", a.image.name},
-                  {"version", a.image.version},
-                  {"raw_size", a.image.raw_size},
-                  {"stored_size", a.image.stored_size},
-                  {"image_sha256", a.image.image_sha256}}},
-                {"pubkey", pubkey_pem_},
-                {"disk", ""},
-                {"host", host.name}};
+    wire::Job job;
+    job.deployment = a.record.id;
+    job.image_id = a.image.id;
+    job.image_name = a.image.name;
+    job.image_version = a.image.version;
+    job.raw_size = a.image.raw_size;
+    job.stored_size = a.image.stored_size;
+    job.image_sha256 = a.image.image_sha256;
+    job.pubkey_pem = pubkey_pem_;
+    job.host = host.name;
     switch (a.record.transport) {
     case Transport::delta: {
         // hello() asks for a job only once the image's server listens: it is there.
         const Sender& server = *delta_servers_.at({DeltaSource::Kind::image, a.image.id});
-        job["delta"] = {{"from", server_host() + ":" + std::to_string(server.port.number())}};
+        job.transport = wire::Transport::delta;
+        job.delta_from = server_host() + ":" + std::to_string(server.port.number());
         // Cleartext on the LAN until the agent's channel is TLS.
-        if (server.secret) job["secret"] = imaging::secret_to_hex(*server.secret);
+        if (server.secret) job.secret = imaging::secret_to_hex(*server.secret);
         break;
     }
     case Transport::multicast:
-        job["multicast"] = {{"group", a.group}, {"port", a.sender->port.number()}};
-        if (a.sender->secret) job["secret"] = imaging::secret_to_hex(*a.sender->secret);
+        job.transport = wire::Transport::multicast;
+        job.multicast_group = a.group;
+        job.multicast_port = std::uint16_t(a.sender->port.number());
+        if (a.sender->secret) job.secret = imaging::secret_to_hex(*a.sender->secret);
         break;
     case Transport::torrent:
-        job["torrent"] = {{"url", config_.boot_url + "/torrents/" +
-                                      std::to_string(a.record.id) + ".torrent"}};
+        job.transport = wire::Transport::torrent;
+        job.torrent_url =
+            config_.boot_url + "/torrents/" + std::to_string(a.record.id) + ".torrent";
         break;
     }
-    return {{"action", "image"}, {"job", job}};
+    wire::HelloAnswer answer;
+    answer.action = wire::HelloAnswer::Action::image;
+    answer.job = std::move(job);
+    return wire::encode(answer);
 }
 
 std::optional<DeploymentId> Orchestrator::deployment_of(HostId host) {

@@ -244,7 +244,7 @@ TEST_CASE("agent dom0: create, reconfigure and remove a VM, answering each actio
     auto answers = f.fake.posts("/api/v1/agent/actions/");
     REQUIRE(answers.size() == 1);
     CHECK(answers[0].first == "1");
-    CHECK(answers[0].second == json{{"ok", true}});
+    CHECK(answers[0].second == json{{"v", 1}, {"ok", true}});
 
     // Shrinking reaches the running domain ...
     f.fake.action_lists.push_back(json::array({vm_action(2, "reconfigure", "dom0-a", 1, 256)}));
@@ -356,7 +356,7 @@ TEST_CASE("agent dom0: an answer the server missed is posted again, the action n
     auto answers = f.fake.posts("/api/v1/agent/actions/");
     REQUIRE(answers.size() >= 2);
     CHECK(answers.back().first == "5");
-    CHECK(answers.back().second == json{{"ok", true}});
+    CHECK(answers.back().second == json{{"v", 1}, {"ok", true}});
 }
 
 TEST_CASE("agent dom0: a VM migrated in (its disk in --disks) is adopted with its template") {
@@ -612,7 +612,7 @@ TEST_CASE("agent dom0: a move_receive that cannot complete leaves nothing behind
     f.fake.action_lists.push_back(json::array({bare}));
     CHECK(f.loop->cycle().actions_failed == 1);
     answers = f.fake.posts("/api/v1/agent/actions/");
-    CHECK(answers.back().second["error"].get<std::string>().find("transfer is missing") !=
+    CHECK(answers.back().second["error"].get<std::string>().find("\"transfer\" is missing") !=
           std::string::npos);
 }
 

@@ -156,7 +156,8 @@ TEST_CASE("agent: image flow retries hello, waits, images, posts progress and re
     // 11 progress lines 400 ms apart: posted at most once a second (0, 1.2, 2.4, 3.6 s).
     auto progress = rig.fake.bodies("/agent/progress");
     REQUIRE(progress.size() == 4);
-    CHECK(progress[0] == json{{"deployment", 3}, {"bytes_done", 0}, {"bytes_total", 1000}});
+    CHECK(progress[0] ==
+          json{{"v", 1}, {"deployment", 3}, {"bytes_done", 0}, {"bytes_total", 1000}});
     CHECK(progress[3]["bytes_done"] == 900);
 
     auto results = rig.fake.bodies("/agent/result");

@@ -12,7 +12,7 @@ using namespace provisioner::agent;
 
 namespace {
 
-Job job_for(const std::string& transport) {
+Job job_for(provisioner::wire::Transport transport) {
     Job j;
     j.deployment = 3;
     j.transport = transport;
@@ -43,19 +43,19 @@ std::vector<std::string> concat(std::vector<std::string> a, const std::vector<st
 }  // namespace
 
 TEST_CASE("agent: receive argv for each transport") {
-    auto delta = build_receive_argv(job_for("delta"), kTarget);
+    auto delta = build_receive_argv(job_for(provisioner::wire::Transport::delta), kTarget);
     REQUIRE(delta);
     CHECK(*delta == concat({"/opt/bin/imaging", "receive", "--transport", "delta", "--from",
                             "10.77.0.1:7000"},
                            tail_args()));
 
-    auto mc = build_receive_argv(job_for("multicast"), kTarget);
+    auto mc = build_receive_argv(job_for(provisioner::wire::Transport::multicast), kTarget);
     REQUIRE(mc);
     CHECK(*mc == concat({"/opt/bin/imaging", "receive", "--transport", "multicast", "--interface",
                          "eth1", "--group", "239.77.0.3", "--port", "9003"},
                         tail_args()));
 
-    auto tor = build_receive_argv(job_for("torrent"), kTarget);
+    auto tor = build_receive_argv(job_for(provisioner::wire::Transport::torrent), kTarget);
     REQUIRE(tor);
     CHECK(*tor == concat({"/opt/bin/imaging", "receive", "--transport", "torrent", "--torrent",
                           "http://10.77.0.1:8080/torrents/3.torrent"},
@@ -63,9 +63,9 @@ TEST_CASE("agent: receive argv for each transport") {
 
     ReceiveTarget no_nic = kTarget;
     no_nic.interface = "";
-    CHECK_FALSE(build_receive_argv(job_for("multicast"), no_nic));
-    CHECK(build_receive_argv(job_for("delta"), no_nic));
-    CHECK_FALSE(build_receive_argv(job_for("rsync"), kTarget));
+    CHECK_FALSE(build_receive_argv(job_for(provisioner::wire::Transport::multicast), no_nic));
+    CHECK(build_receive_argv(job_for(provisioner::wire::Transport::delta), no_nic));
+    // An unknown transport never gets here: the job's decoder refuses it (test_wire.cc).
 }
 
 TEST_CASE("agent: imaging output lines") {
@@ -174,12 +174,12 @@ TEST_CASE("agent: the child runner splits progress, result and stderr") {
 TEST_CASE("agent: a job's secret goes to imaging receive as --secret-file, delta and multicast only") {
     ReceiveTarget target = kTarget;
     target.secret_file = "/tmp/s";
-    auto delta = build_receive_argv(job_for("delta"), target);
+    auto delta = build_receive_argv(job_for(provisioner::wire::Transport::delta), target);
     REQUIRE(delta);
     CHECK(*delta == concat({"/opt/bin/imaging", "receive", "--transport", "delta", "--from",
                             "10.77.0.1:7000", "--secret-file", "/tmp/s"},
                            tail_args()));
-    auto tor = build_receive_argv(job_for("torrent"), target);
+    auto tor = build_receive_argv(job_for(provisioner::wire::Transport::torrent), target);
     REQUIRE(tor);
     CHECK(std::find(tor->begin(), tor->end(), "--secret-file") == tor->end());
 }

@@ -41,9 +41,8 @@ struct Dom0Options {
 // /proc/loadavg's one-minute load divided by cpus (0 when it cannot be read or cpus is 0).
 double load_per_cpu(const std::filesystem::path& root, unsigned cpus);
 
-// {"vcpus", "memory_mib", "load", "reserved_vcpus", "reserved_memory_mib", "libvirt_uri",
-// "live_migration"}.
-nlohmann::json dom0_capacity(const Facts& facts, double load, const Dom0Options& options);
+// This host's capacity as the report carries it (wire/dom0.h).
+wire::Capacity dom0_capacity(const Facts& facts, double load, const Dom0Options& options);
 
 // What one cycle came to.
 struct Dom0Cycle {
@@ -73,7 +72,7 @@ class Dom0Loop {
     void post_pending_answers();
     // The template store, locked against the worker (waiting for a pre-copy of ref).
     std::unique_lock<std::mutex> lock_templates(const std::string& ref = "");
-    void pass_hot_templates(const nlohmann::json& answer);
+    void pass_hot_templates(const nlohmann::json& templates);
 
     Dom0Options options_;
     Facts facts_;

@@ -21,6 +21,7 @@
 #include "provisioner/agent/agent.h"
 #include "provisioner/agent/server_client.h"
 #include "provisioner/agent/service_env.h"
+#include "provisioner/wire/guest.h"
 
 namespace provisioner::agent {
 
@@ -46,19 +47,15 @@ imaging::Result<GuestIdentity> resolve_guest_identity(
     const std::filesystem::path& smbios_entries,
     const std::filesystem::path& proc_cmdline = "/proc/cmdline");
 
-// SO-MVDS's states of a service in a VM (the server adds vm_unavailable).
-enum class ServiceState { vm_ready, container_ready, service_available, failed };
-const char* to_string(ServiceState state);
+// SO-MVDS's states of a service in a VM (the server adds vm_unavailable), and a service the
+// server wants in this VM: the wire contract's (provisioner/wire/guest.h).
+using ServiceState = wire::ServiceState;
+using wire::to_string;
+using DesiredService = wire::DesiredService;
 
-// A service the server wants in this VM.
-struct DesiredService {
-    std::string package;
-    ServiceParameters parameters;
-};
-
-// The report's answer: {"services": [{"package", "parameters": [{"name", "value"}...]}...],
-// "interval": seconds}. An error for anything else.
-imaging::Result<std::vector<DesiredService>> parse_desired_services(const nlohmann::json& answer);
+// The report's answer, decode<wire::GuestAnswer> (an error names what is missing or wrong),
+// with a package named twice kept once: the first one's parameters hold.
+imaging::Result<wire::GuestAnswer> parse_guest_answer(const nlohmann::json& answer);
 
 // Where one service stands, as reported.
 struct ServiceStatus {

@@ -1,6 +1,8 @@
 // provisionerd's agent endpoints (provisioner/API.md): hello, progress, result, ready, the
 // Dom0's vms report and action answers, and the guest agent's service report. One
-// call each, no retries here: the agent flow decides what to retry and for how long.
+// call each, no retries here: the agent flow decides what to retry and for how long. Bodies
+// are the wire contract's encodings (provisioner/wire); answers come back as JSON for the
+// caller to decode with the contract's decoder.
 #pragma once
 
 #include <chrono>
@@ -10,6 +12,8 @@
 #include <string>
 
 #include "imaging/http/client.h"
+#include "provisioner/wire/dom0.h"
+#include "provisioner/wire/guest.h"
 
 namespace provisioner::agent {
 
@@ -41,14 +45,12 @@ class ServerClient {
     CallResult result(std::int64_t deployment, bool ok, const std::string& error,
                       const nlohmann::json& result);
     CallResult ready(const std::string& mac, const nlohmann::json& capacity);
-    // POST /api/v1/agent/vms; the answer is {"actions": [VmAction...]}.
-    CallResult vms(const std::string& mac, const nlohmann::json& capacity,
-                   const nlohmann::json& vms);
+    // POST /api/v1/agent/vms; the answer is a wire::Dom0Answer.
+    CallResult vms(const wire::Dom0Report& report);
     // POST /api/v1/agent/actions/{id}: {"ok": true} or {"ok": false, "error": error}.
     CallResult action_done(std::int64_t id, bool ok, const std::string& error);
-    // POST /api/v1/guest/report with {"vm", "address", "services"} (token: the guest token);
-    // the answer is {"services": [{"package", "parameters"}...], "interval"}.
-    CallResult guest_report(const nlohmann::json& body);
+    // POST /api/v1/guest/report (token: the guest token); the answer is a wire::GuestAnswer.
+    CallResult guest_report(const wire::GuestReport& report);
 
     const std::string& base_url() const { return base_url_; }
     const std::string& token() const { return token_; }

@@ -17,21 +17,14 @@
 #include "provisioner/vmhost/process.h"
 #include "provisioner/vmhost/template_store.h"
 #include "provisioner/vmhost/vm_spec.h"
+#include "provisioner/wire/dom0.h"
+#include "provisioner/wire/vm_action.h"
 
 namespace provisioner::agent {
 
+// wire::VmAction (provisioner/wire/vm_action.h) as this host carries it out.
 struct VmAction {
-    // move_*: the parts of a cold move (provisioner/API.md, "Moving a VM").
-    enum class Kind {
-        create,
-        remove,
-        reconfigure,
-        migrate,
-        move_send,
-        move_receive,
-        move_finish,
-        move_abort
-    };
+    using Kind = wire::VmAction::Kind;  // move_*: the parts of a cold move (API.md, "Moving a VM")
     std::int64_t id = 0;
     Kind kind = Kind::create;
     vmhost::VmSpec vm;         // name, vcpus, memory_mib, interfaces; the disk comes later
@@ -40,11 +33,11 @@ struct VmAction {
     std::string transfer;      // move_*: the server's id for the VM's disk in transit
 };
 
-const char* to_string(VmAction::Kind kind);
+using wire::to_string;
 
-// {"id", "kind", "vm": {"name", "vcpus", "memory_mib", "template", "interfaces": [{"mac",
-// "network", "vlan"}]}, "to_uri"?, "transfer"?}. invalid_argument names the first missing or
-// bad field; create and move_receive need a template, migrate a to_uri, move_* a transfer.
+// decode<wire::VmAction> (invalid_argument names the first missing or bad field), then the
+// spec: an interface with neither network nor bridge is on libvirt's "default" network, and
+// vm.guest's words become SMBIOS OEM strings.
 Result<VmAction> parse_vm_action(const nlohmann::json& action);
 
 // What the actions work on; all must outlive the calls.
@@ -73,11 +66,10 @@ struct VmHost {
 // action but create and move_receive refuses (not_found) a VM this agent does not manage.
 Status carry_out(const VmAction& action, VmHost& host);
 
-// The "vms" array of POST /api/v1/agent/vms: each managed domain the hypervisor has, as
-// {"name", "vcpus", "memory_mib", "template", "state"}, with a pending resize's values and
-// "restart_pending": true while one waits for the domain's next start. A domain that is not
+// The VMs of POST /api/v1/agent/vms: each managed domain the hypervisor has, with a pending
+// resize's values and restart_pending while one waits for the domain's next start. A domain that is not
 // in the registry but has a disk in the registry's directory (migrated here from another host)
 // is adopted first, with the template its overlay is backed by ("" when none in the store).
-Result<nlohmann::json> managed_vms(VmHost& host);
+Result<std::vector<wire::ReportedVm>> managed_vms(VmHost& host);
 
 }  // namespace provisioner::agent
