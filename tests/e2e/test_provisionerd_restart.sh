@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Faults of the server side: dnsmasq killed -9 (restarted, logged as an event), then
 # provisionerd killed -9 in the middle of a deployment and started again: the inventory is
-# intact, the interrupted hosts are marked failed with the reason, the deployment interrupted,
+# intact, the interrupted hosts are marked failed with the reason, each host's progress (as of
+# the orchestrator's last flush) is kept, the deployment interrupted,
 # no sender outlives the server, and the hosts are deployable again and do get imaged.
 set -euo pipefail
 source "$(dirname "$0")/lib/rack.sh"
@@ -35,7 +36,14 @@ for _ in $(seq 100); do
     [ "$(pv_cli --json host list | jq '[.hosts[] | select(.state == "imaging")] | length')" = 2 ] && break
     sleep 0.1
 done
-sleep 1
+# Past the orchestrator's progress flush (5 s) once both have moved bytes, so that the kill
+# finds per-host progress in the store.
+for _ in $(seq 100); do
+    [ "$(pv_cli --json deployment show "$d" | jq '[.targets[] | select(.bytes_done > 0)] | length')" = 2 ] && break
+    sleep 0.1
+done
+sleep 6
+before=$(pv_cli --json deployment show "$d" | jq -c '[.targets[] | {name, bytes_done}]')
 kill -KILL "$(rack_pid pvd)"
 for _ in $(seq 50); do rack_server pgrep -f "imaging serve --image $RACK_DIR" >/dev/null || break; sleep 0.1; done
 if rack_server pgrep -f "imaging serve --image $RACK_DIR" >/dev/null; then rack_fail "a delta server outlived provisionerd by 5 s"; fi
@@ -53,6 +61,12 @@ grep -q 'recovered from an unclean stop: 1 deployment(s) interrupted, 2 host(s) 
 pv_cli --json host show h1 | jq -e '.events | map(.reason) | index("interrupted: server restarted")' >/dev/null ||
     rack_fail "h1's events do not say why it failed"
 [ "$(pv_cli --json host list | jq '.total')" = 2 ] || rack_fail "the inventory lost hosts"
+# Each host's progress as of the last flush outlived the server, beside the reason it failed.
+after=$(pv_cli --json deployment show "$d")
+jq -e '[.targets[] | select(.state == "failed" and .error == "interrupted: server restarted" and
+    .bytes_done > 0)] | length == 2' <<<"$after" >/dev/null ||
+    rack_fail "per-host progress or the reason was lost: $before -> $(jq -c '[.targets[] | {name, state, bytes_done, error}]' <<<"$after")"
+echo "  per-host progress kept across the kill: $(jq -c '[.targets[] | {name, bytes_done}]' <<<"$after") (live before it: $before)"
 for i in 1 2; do rack_wait "agent$i" 120 && rack_fail "agent $i claims success after the server died" || true; done
 echo "  inventory intact; deployment $d interrupted; both hosts failed (deployable again)"
 
