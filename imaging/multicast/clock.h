@@ -1,33 +1,17 @@
-// Time as the protocol engines see it: a monotonic clock behind an interface, so repair,
-// timeouts and rate control run deterministically in tests under a FakeClock.
+// Time as the protocol engines see it: base::Clock, the one clock interface of every folder,
+// so repair, timeouts and rate control run deterministically in tests under a
+// base::FakeClock (base::real_clock() in the tools).
 #pragma once
 
 #include <chrono>
 
+#include "base/clock.h"
+
 namespace imaging::multicast {
 
 using Duration = std::chrono::nanoseconds;
-using TimePoint = std::chrono::time_point<std::chrono::steady_clock, Duration>;
-
-class Clock {
-  public:
-    virtual ~Clock() = default;
-    virtual TimePoint now() const = 0;
-};
-
-class SteadyClock final : public Clock {
-  public:
-    TimePoint now() const override { return std::chrono::steady_clock::now(); }
-};
-
-// Moves only when told to.
-class FakeClock final : public Clock {
-  public:
-    TimePoint now() const override { return now_; }
-    void advance(Duration d) { now_ += d; }
-
-  private:
-    TimePoint now_{std::chrono::seconds(1000)};
-};
+using TimePoint = base::Clock::time_point;
+using Clock = base::Clock;
+using FakeClock = base::FakeClock;  // starts at a steady 1000 s; moves only when told to
 
 }  // namespace imaging::multicast

@@ -16,7 +16,7 @@ std::string seconds_text(Duration d) {
 }  // namespace
 
 ReceiverEngine::ReceiverEngine(const ReceiverConfig& config, DatagramSocket& socket,
-                               const Clock& clock, ManifestCheck check, ChunkSink& sink, Log log)
+                               Clock& clock, ManifestCheck check, ChunkSink& sink, Log log)
     : config_(config),
       socket_(socket),
       clock_(clock),

@@ -73,7 +73,7 @@ using ManifestCheck = std::function<Result<Manifest>(std::span<const std::uint8_
 class ReceiverEngine {
   public:
     using Log = std::function<void(const std::string&)>;
-    ReceiverEngine(const ReceiverConfig& config, DatagramSocket& socket, const Clock& clock,
+    ReceiverEngine(const ReceiverConfig& config, DatagramSocket& socket, Clock& clock,
                    ManifestCheck check, ChunkSink& sink, Log log = {});
 
     void on_datagram(const InDatagram& datagram);
@@ -119,7 +119,7 @@ class ReceiverEngine {
 
     ReceiverConfig config_;
     DatagramSocket& socket_;
-    const Clock& clock_;
+    Clock& clock_;
     ManifestCheck check_;
     ChunkSink& sink_;
     Log log_;

@@ -32,7 +32,7 @@ constexpr int kEndRepeats = 3;
 
 SenderEngine::SenderEngine(const SenderConfig& config,
                            std::vector<std::span<const std::uint8_t>> objects,
-                           DatagramSocket& socket, const Clock& clock, Log log)
+                           DatagramSocket& socket, Clock& clock, Log log)
     : config_(config),
       objects_(std::move(objects)),
       layout_(config.fragment_payload, sizes_of(objects_)),

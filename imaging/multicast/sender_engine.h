@@ -63,7 +63,7 @@ class SenderEngine {
   public:
     using Log = std::function<void(const std::string&)>;
     SenderEngine(const SenderConfig& config, std::vector<std::span<const std::uint8_t>> objects,
-                 DatagramSocket& socket, const Clock& clock, Log log = {});
+                 DatagramSocket& socket, Clock& clock, Log log = {});
 
     void on_datagram(const InDatagram& datagram);
     // Sends what is due. An error (the socket failed, nobody to send to) ends the session.
@@ -105,7 +105,7 @@ class SenderEngine {
     std::vector<std::span<const std::uint8_t>> objects_;
     FragmentLayout layout_;
     DatagramSocket& socket_;
-    const Clock& clock_;
+    Clock& clock_;
     Log log_;
     RateController rate_;
     RepairQueue repairs_;

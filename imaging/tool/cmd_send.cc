@@ -79,7 +79,7 @@ int cmd_send(int argc, char** argv) {
     config.receiver_timeout =
         std::chrono::duration_cast<Duration>(std::chrono::duration<double>(receiver_timeout));
 
-    SteadyClock clock;
+    Clock& clock = base::real_clock();
     const Manifest& m = (*image)->manifest();
     SenderEngine engine(config, (*image)->objects(), **socket, clock, [](const std::string& line) {
         std::cerr << "imaging send: " << line << "\n";

@@ -57,7 +57,7 @@ int receive_multicast(int argc, char** argv) {
     auto socket = UdpMulticastSocket::open(sock);
     if (!socket) return fail(socket.status().message());
 
-    SteadyClock clock;
+    Clock& clock = base::real_clock();
     std::random_device rd;
     ReceiverConfig config;
     do config.receiver_id = rd();

@@ -16,7 +16,9 @@ namespace {
 
 class StillClock final : public Clock {
   public:
-    TimePoint now() const override { return TimePoint{}; }
+    TimePoint now() override { return TimePoint{}; }
+    wall_time_point wall_now() override { return {}; }
+    void sleep_for(std::chrono::milliseconds) override {}
 };
 
 constexpr Endpoint kSender{0x0A000001, 7700};
