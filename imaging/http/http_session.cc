@@ -12,6 +12,7 @@
 #include <boost/beast/core/detect_ssl.hpp>
 
 #include "imaging/http/tls.h"
+#include "imaging/http/worker_pool.h"
 #include "shared_state.h"
 
 namespace imaging::http {
@@ -107,22 +108,47 @@ void HttpSession<Stream>::on_read(beast::error_code ec, std::size_t) {
         return do_close();
     }
     Request req = parser_->release();
-    Reply res = Response{};
+    const bool keep_alive = req.keep_alive();
     const TlsOptions* tls = state_->tls();
     std::string_view path = target_path(std::string_view(req.target().data(), req.target().size()));
     if (!kTls && tls && !tls->plain_allowed(path)) {
         // Refused before routing: over plain HTTP only what firmware fetches is served.
         std::string host(req[bhttp::field::host]);
         if (host.empty()) host = "this server";
-        res = state_->router().error(bhttp::status::forbidden,
-                                     "this path is served over HTTPS only: use https://" + host +
-                                         std::string(path),
-                                     req.version(), req.keep_alive());
-    } else {
-        res = route(req);
+        return finish(state_->router().error(bhttp::status::forbidden,
+                                             "this path is served over HTTPS only: use https://" +
+                                                 host + std::string(path),
+                                             req.version(), keep_alive),
+                      keep_alive);
     }
+    RouteMatch found = state_->router().match(req);
+    if (!found.handler) return finish(std::move(*found.error), keep_alive);
+    RequestContext ctx{remote_, kTls, std::move(found.params)};
+    WorkerPool* pool = state_->pool();
+    if (found.dispatch == Dispatch::io_thread || !pool)
+        return finish(invoke(*found.handler, req, ctx), keep_alive);
+    // Shared, not moved into the job: a job the pool refuses or drops is destroyed, not run.
+    auto job = std::make_shared<std::pair<Request, RequestContext>>(std::move(req), std::move(ctx));
+    const unsigned version = job->first.version();
+    const bool posted = pool->try_post([self = this->shared_from_this(), job,
+                                        handler = found.handler, keep_alive] {
+        auto reply = std::make_shared<Reply>(self->invoke(*handler, job->first, job->second));
+        net::post(self->stream_.get_executor(), [self, reply, keep_alive] {
+            self->finish(std::move(*reply), keep_alive);
+        });
+    });
+    if (posted) return;
+    Response busy = state_->router().error(bhttp::status::service_unavailable,
+                                           "the server is busy; retry shortly", version,
+                                           keep_alive);
+    busy.set(bhttp::field::retry_after, "1");
+    finish(std::move(busy), keep_alive);
+}
+
+template <class Stream>
+void HttpSession<Stream>::finish(Reply res, bool request_keep_alive) {
     ++served_;
-    bool close_after = !req.keep_alive() || !res.keep_alive() ||
+    bool close_after = !request_keep_alive || !res.keep_alive() ||
                        served_ >= state_->limits().max_requests_per_connection ||
                        state_->stopped();
     if (close_after) res.keep_alive(false);
@@ -130,9 +156,10 @@ void HttpSession<Stream>::on_read(beast::error_code ec, std::size_t) {
 }
 
 template <class Stream>
-Reply HttpSession<Stream>::route(const Request& req) const {
+Reply HttpSession<Stream>::invoke(const Handler& handler, const Request& req,
+                                  const RequestContext& ctx) const {
     try {
-        return state_->router().route(req, RequestContext{remote_, kTls});
+        return handler(req, ctx);
     } catch (const std::exception& e) {
         // What went wrong inside is for the server's log, never for whoever sent the request.
         std::cerr << "http: " << req.method_string() << " " << req.target()

@@ -1,7 +1,9 @@
 // One HTTP/1.1 connection, plain or TLS: reads requests within the Limits, routes them, writes
 // responses, keeps the connection alive while the client asks for it. Each step is a do_X/on_X
 // pair that holds shared_from_this(), so the session lives exactly as long as an operation is
-// pending.
+// pending. A worker_pool route's handler runs on the pool, holding the session; its reply is
+// posted back to the session's strand and written there. Requests on one connection are served
+// one at a time, in order (pipelined ones wait in the read buffer).
 #pragma once
 
 #include <cstddef>
@@ -51,7 +53,10 @@ private:
     void on_handshake(boost::beast::error_code ec, std::size_t used);
     void do_read();
     void on_read(boost::beast::error_code ec, std::size_t bytes);
-    Reply route(const Request& req) const;  // a handler's exception becomes a 500
+    // Runs handler on this thread; its exception becomes a 500.
+    Reply invoke(const Handler& handler, const Request& req, const RequestContext& ctx) const;
+    // The reply to a request: Connection as the request, the limits and the server say.
+    void finish(Reply reply, bool request_keep_alive);
     void send(Reply reply, bool close_after);
     void write_file_piece(bool close_after);
     void on_write(bool close_after, boost::beast::error_code ec, std::size_t bytes);

@@ -1,5 +1,7 @@
 #include "imaging/http/router.h"
 
+#include "imaging/http/query.h"
+
 namespace imaging::http {
 
 Response make_response(const Request& req, bhttp::status status, std::string body,
@@ -76,42 +78,197 @@ Response Router::error(bhttp::status status, std::string_view message, unsigned 
     return res;
 }
 
-void Router::add(bhttp::verb method, std::string path, Handler handler) {
-    exact_[std::move(path)][method] = std::move(handler);
+void PathParams::add(std::string name, std::string value) {
+    values_.emplace_back(std::move(name), std::move(value));
 }
 
-void Router::add_prefix(bhttp::verb method, std::string prefix, Handler handler) {
-    prefixes_[std::move(prefix)][method] = std::move(handler);
+const std::string* PathParams::find(std::string_view name) const {
+    for (const auto& [key, value] : values_)
+        if (key == name) return &value;
+    return nullptr;
 }
 
-const std::map<bhttp::verb, Handler>* Router::find(std::string_view path) const {
-    if (auto it = exact_.find(path); it != exact_.end()) return &it->second;
-    const std::map<bhttp::verb, Handler>* best = nullptr;
-    std::size_t best_length = 0;
-    for (const auto& [prefix, handlers] : prefixes_) {
-        if (path.starts_with(prefix) && prefix.size() >= best_length) {
-            best = &handlers;
-            best_length = prefix.size();
+std::string PathParams::get(std::string_view name) const {
+    const std::string* value = find(name);
+    return value ? *value : std::string();
+}
+
+namespace {
+
+// "/a/b/" -> {"a", "b", ""}; "/" -> {""}.
+std::vector<std::string_view> split_path(std::string_view path) {
+    std::vector<std::string_view> pieces;
+    if (path.starts_with('/')) path.remove_prefix(1);
+    while (true) {
+        auto slash = path.find('/');
+        pieces.push_back(path.substr(0, slash));
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash + 1);
+    }
+    return pieces;
+}
+
+}  // namespace
+
+std::vector<Router::Segment> Router::parse_pattern(std::string_view pattern) {
+    std::vector<Segment> segments;
+    for (std::string_view piece : split_path(pattern)) {
+        Segment s;
+        if (piece.size() > 2 && piece.front() == '{' && piece.back() == '}') {
+            std::string_view name = piece.substr(1, piece.size() - 2);
+            s.kind = Segment::Kind::param;
+            if (name.ends_with("...")) {
+                s.kind = Segment::Kind::rest;
+                name.remove_suffix(3);
+            }
+            s.text = std::string(name);
+        } else {
+            s.text = std::string(piece);
+        }
+        segments.push_back(std::move(s));
+    }
+    return segments;
+}
+
+bool Router::matches(const std::vector<Segment>& segments,
+                     const std::vector<std::string_view>& pieces, PathParams& params,
+                     bool& bad_escape) {
+    PathParams found;
+    std::size_t i = 0;
+    for (const Segment& s : segments) {
+        if (i >= pieces.size()) return false;
+        switch (s.kind) {
+        case Segment::Kind::literal:
+            if (pieces[i] != s.text) return false;
+            ++i;
+            break;
+        case Segment::Kind::param: {
+            if (pieces[i].empty()) return false;
+            auto value = percent_decode(pieces[i]);
+            if (!value) {
+                bad_escape = true;
+                return false;
+            }
+            found.add(s.text, std::move(*value));
+            ++i;
+            break;
+        }
+        case Segment::Kind::rest: {
+            std::string joined;
+            for (std::size_t j = i; j < pieces.size(); ++j)
+                joined.append(j == i ? "" : "/").append(pieces[j]);
+            if (joined.empty()) return false;
+            auto value = percent_decode(joined);
+            if (!value) {
+                bad_escape = true;
+                return false;
+            }
+            found.add(s.text, std::move(*value));
+            i = pieces.size();
+            break;
+        }
         }
     }
-    return best;
+    if (i != pieces.size()) return false;
+    params = std::move(found);
+    return true;
 }
 
-Reply Router::route(const Request& req, const RequestContext& ctx) const {
+bool Router::more_specific(const std::vector<Segment>& a, const std::vector<Segment>& b) {
+    for (std::size_t i = 0; i < a.size() && i < b.size(); ++i)
+        if (a[i].kind != b[i].kind) return a[i].kind < b[i].kind;
+    return a.size() > b.size();
+}
+
+void Router::add(bhttp::verb method, std::string pattern, Handler handler, Dispatch dispatch) {
+    Entry entry{std::move(handler), dispatch};
+    if (pattern.find('{') == std::string::npos) {
+        exact_[std::move(pattern)][method] = std::move(entry);
+        return;
+    }
+    auto segments = parse_pattern(pattern);
+    for (Pattern& p : patterns_) {
+        bool same = p.segments.size() == segments.size();
+        for (std::size_t i = 0; same && i < segments.size(); ++i)
+            same = p.segments[i].kind == segments[i].kind &&
+                   (segments[i].kind != Segment::Kind::literal ||
+                    p.segments[i].text == segments[i].text);
+        if (same) {
+            p.methods[method] = std::move(entry);
+            return;
+        }
+    }
+    Pattern p{std::move(segments), {}};
+    p.methods[method] = std::move(entry);
+    patterns_.push_back(std::move(p));
+}
+
+void Router::add_prefix(bhttp::verb method, std::string prefix, Handler handler,
+                        Dispatch dispatch) {
+    prefixes_[std::move(prefix)][method] = Entry{std::move(handler), dispatch};
+}
+
+RouteMatch Router::match(const Request& req) const {
+    RouteMatch out;
     std::string_view path = target_path(std::string_view(req.target().data(), req.target().size()));
-    const auto* handlers = find(path);
-    if (!handlers) return error(bhttp::status::not_found, "not found", req.version(), req.keep_alive());
-    if (auto it = handlers->find(req.method()); it != handlers->end()) return it->second(req, ctx);
+    const Methods* methods = nullptr;
+    if (auto it = exact_.find(path); it != exact_.end()) methods = &it->second;
+    bool bad_escape = false;
+    if (!methods && !patterns_.empty()) {
+        const auto pieces = split_path(path);
+        const Pattern* best = nullptr;
+        for (const Pattern& p : patterns_) {
+            PathParams params;
+            if (!matches(p.segments, pieces, params, bad_escape)) continue;
+            if (!best || more_specific(p.segments, best->segments)) {
+                best = &p;
+                out.params = std::move(params);
+            }
+        }
+        if (best) methods = &best->methods;
+    }
+    if (!methods) {
+        std::size_t best_length = 0;
+        for (const auto& [prefix, entries] : prefixes_) {
+            if (path.starts_with(prefix) && prefix.size() >= best_length) {
+                methods = &entries;
+                best_length = prefix.size();
+            }
+        }
+    }
+    if (!methods) {
+        out.error = bad_escape ? error(bhttp::status::bad_request,
+                                       "malformed percent-escape in the path", req.version(),
+                                       req.keep_alive())
+                               : error(bhttp::status::not_found, "not found", req.version(),
+                                       req.keep_alive());
+        return out;
+    }
+    if (auto it = methods->find(req.method()); it != methods->end()) {
+        out.handler = &it->second.handler;
+        out.dispatch = it->second.dispatch;
+        return out;
+    }
     std::string allow;
-    for (const auto& [method, _] : *handlers) {
+    for (const auto& [method, _] : *methods) {
         if (!allow.empty()) allow += ", ";
         auto name = bhttp::to_string(method);
         allow.append(name.data(), name.size());
     }
-    Response res = error(bhttp::status::method_not_allowed, "method not allowed (allowed: " + allow + ")",
-                         req.version(), req.keep_alive());
-    res.set(bhttp::field::allow, allow);
-    return res;
+    out.params = {};
+    out.error = error(bhttp::status::method_not_allowed,
+                      "method not allowed (allowed: " + allow + ")", req.version(),
+                      req.keep_alive());
+    out.error->set(bhttp::field::allow, allow);
+    return out;
+}
+
+Reply Router::route(const Request& req, const RequestContext& ctx) const {
+    RouteMatch found = match(req);
+    if (!found.handler) return std::move(*found.error);
+    RequestContext with_params = ctx;
+    with_params.params = std::move(found.params);
+    return (*found.handler)(req, with_params);
 }
 
 }  // namespace imaging::http

@@ -41,6 +41,10 @@ Server::~Server() { stop(); }
 
 std::size_t Server::open_connections() const { return state_->size(); }
 
+std::size_t Server::queued_requests() const {
+    return state_->pool() ? state_->pool()->queued() : 0;
+}
+
 void Server::stop() {
     listener_->stop();
     state_->stop();

@@ -7,7 +7,12 @@
 namespace imaging::http {
 
 SharedState::SharedState(Router router, Limits limits, std::optional<TlsOptions> tls)
-    : router_(std::move(router)), limits_(limits), tls_(std::move(tls)) {}
+    : router_(std::move(router)),
+      limits_(limits),
+      tls_(std::move(tls)),
+      pool_(limits.worker_threads > 0
+                ? std::make_unique<WorkerPool>(limits.worker_threads, limits.max_queued_requests)
+                : nullptr) {}
 
 bool SharedState::join(const std::shared_ptr<Session>& session) {
     std::lock_guard lock(mu_);
@@ -42,6 +47,7 @@ void SharedState::stop() {
     for (auto& weak : open) {
         if (auto session = weak.lock()) session->close();
     }
+    if (pool_) pool_->stop();
 }
 
 }  // namespace imaging::http

@@ -1,5 +1,5 @@
-// What every session of one Server shares: the router, the limits and the set of open
-// sessions (to enforce max_connections and to close them all on stop). Thread-safe.
+// What every session of one Server shares: the router, the limits, the worker pool and the set
+// of open sessions (to enforce max_connections and to close them all on stop). Thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +11,7 @@
 #include "imaging/http/limits.h"
 #include "imaging/http/router.h"
 #include "imaging/http/tls.h"
+#include "imaging/http/worker_pool.h"
 
 namespace imaging::http {
 
@@ -24,12 +25,15 @@ public:
     const Limits& limits() const { return limits_; }
     // Null for a plain HTTP server.
     const TlsOptions* tls() const { return tls_ ? &*tls_ : nullptr; }
+    // Null when limits().worker_threads is 0: every handler runs on the I/O threads.
+    WorkerPool* pool() const { return pool_.get(); }
 
     // Admits a session; false when the server is stopped or at max_connections.
     bool join(const std::shared_ptr<Session>& session);
     void leave(const Session* session);
     std::size_t size() const;
-    // Refuses new sessions and closes the open ones.
+    // Refuses new sessions, closes the open ones, and stops the pool (waiting for the
+    // handlers that run; their answers go nowhere).
     void stop();
     bool stopped() const;
 
@@ -37,6 +41,7 @@ private:
     const Router router_;
     const Limits limits_;
     const std::optional<TlsOptions> tls_;
+    const std::unique_ptr<WorkerPool> pool_;
     mutable std::mutex mu_;
     bool stopped_ = false;
     std::unordered_map<const Session*, std::weak_ptr<Session>> sessions_;

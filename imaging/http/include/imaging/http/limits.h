@@ -16,6 +16,11 @@ struct Limits {
     std::chrono::milliseconds write_timeout{10'000};
     std::size_t max_connections = 512;  // further connections get 503 and are closed
     std::size_t max_requests_per_connection = 1000;
+    // The handlers of Dispatch::worker_pool routes run on this many threads (0: on the I/O
+    // threads, like every other), with at most max_queued_requests waiting for one; a request
+    // beyond that is answered 503 with Retry-After at once.
+    std::size_t worker_threads = 0;
+    std::size_t max_queued_requests = 256;
 };
 
 }  // namespace imaging::http

@@ -1,16 +1,20 @@
-// Request routing for imaging::http::Server: exact paths per method, like a small mux, and
-// prefixes ("/api/v1/hosts/") for paths that carry an id. A handler answers with a Reply: a
+// Request routing for imaging::http::Server: per method, exact paths, patterns with
+// parameters ("/api/v1/hosts/{host}/dom0") and prefixes. A handler answers with a Reply: a
 // response held in memory, or one whose body is a file the session streams from disk.
-// Handlers run on the server's I/O threads, so they must be quick and must not block on I/O.
-// A handler that throws yields 500; the exception never leaves the session.
+// Each route says where its handler runs (Dispatch): on the I/O thread that read the request,
+// which must then be quick and touch nothing but memory, or on the server's worker pool
+// (Limits::worker_threads), for anything that touches a store, a disk, a child process or the
+// network. A handler that throws yields 500; the exception never leaves the session.
 #pragma once
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http.hpp>
@@ -46,12 +50,32 @@ private:
     std::variant<Response, FileResponse> v_;
 };
 
+// The values of a route pattern's {name} segments, percent-decoded.
+class PathParams {
+public:
+    void add(std::string name, std::string value);
+    // The value of {name}; nullptr when the pattern has no such parameter.
+    const std::string* find(std::string_view name) const;
+    // The value of {name}, or "" when there is none.
+    std::string get(std::string_view name) const;
+    bool empty() const { return values_.empty(); }
+
+private:
+    std::vector<std::pair<std::string, std::string>> values_;
+};
+
 struct RequestContext {
     boost::asio::ip::tcp::endpoint remote;  // the peer of the TCP connection
     bool secure = false;                    // the request came over TLS
+    PathParams params;                      // set by the router from the route's pattern
 };
 
 using Handler = std::function<Reply(const Request&, const RequestContext&)>;
+
+// Where a route's handler runs. io_thread: inline, on the thread that read the request (only
+// for handlers that never block: in-memory state, constant answers). worker_pool: on the
+// server's bounded pool; when its queue is full the request is answered 503 at once.
+enum class Dispatch { io_thread, worker_pool };
 
 // A response with keep-alive and version taken from req, and Content-Length set.
 Response make_response(const Request& req, bhttp::status status, std::string body,
@@ -71,6 +95,15 @@ std::string_view target_path(std::string_view target);
 using ErrorFormat =
     std::function<std::pair<std::string, std::string>(bhttp::status, std::string_view message)>;
 
+// What the router found for a request: a handler to run (with where, and the path's
+// parameters), or the error to answer instead (404, 405 with Allow, 400 for a malformed escape).
+struct RouteMatch {
+    const Handler* handler = nullptr;  // owned by the Router; null when error is set
+    Dispatch dispatch = Dispatch::io_thread;
+    PathParams params;
+    std::optional<Response> error;
+};
+
 class Router {
 public:
     // Default: text/plain, the message and a newline.
@@ -79,20 +112,51 @@ public:
     Response error(bhttp::status status, std::string_view message, unsigned version,
                    bool keep_alive) const;
 
-    // Registers handler for method + exact path; a later add for the same pair replaces it.
-    void add(bhttp::verb method, std::string path, Handler handler);
+    // Registers handler for method + pattern; a later add for the same pair replaces it. A
+    // pattern is a path whose segments may be "{name}" (any one non-empty segment) or, last,
+    // "{name...}" (the non-empty rest of the path, slashes included). An exact path wins over
+    // a pattern; among patterns, the more specific wins, segment by segment from the left
+    // (a literal over {name} over {name...}). The route of the path decides alone: a method
+    // it lacks is 405, even when a less specific pattern has it.
+    void add(bhttp::verb method, std::string pattern, Handler handler,
+             Dispatch dispatch = Dispatch::io_thread);
     // Registers handler for method + every path that starts with prefix (which should end in
-    // '/'). An exact route wins over a prefix; among prefixes the longest wins.
-    void add_prefix(bhttp::verb method, std::string prefix, Handler handler);
-    // 404 for an unknown path, 405 (with Allow) for a known path and another method.
+    // '/'), when no exact path or pattern matches; among prefixes the longest wins.
+    void add_prefix(bhttp::verb method, std::string prefix, Handler handler,
+                    Dispatch dispatch = Dispatch::io_thread);
+
+    // The route of req, without running it.
+    RouteMatch match(const Request& req) const;
+    // match(), then the handler on this thread, whatever its Dispatch (tests, fuzzing, a
+    // server without a pool): 404 for an unknown path, 405 (with Allow) for another method.
     Reply route(const Request& req, const RequestContext& ctx) const;
 
 private:
-    // The route that serves path: its exact entries, else those of the longest matching prefix.
-    const std::map<bhttp::verb, Handler>* find(std::string_view path) const;
+    struct Entry {
+        Handler handler;
+        Dispatch dispatch = Dispatch::io_thread;
+    };
+    using Methods = std::map<bhttp::verb, Entry>;
+    struct Segment {
+        enum class Kind { literal, param, rest } kind = Kind::literal;
+        std::string text;  // the literal, or the parameter's name
+    };
+    struct Pattern {
+        std::vector<Segment> segments;
+        Methods methods;
+    };
 
-    std::map<std::string, std::map<bhttp::verb, Handler>, std::less<>> exact_;
-    std::map<std::string, std::map<bhttp::verb, Handler>, std::less<>> prefixes_;
+    static std::vector<Segment> parse_pattern(std::string_view pattern);
+    // Whether segments match path's pieces; the decoded parameters into params. A malformed
+    // escape in a parameter sets bad_escape.
+    static bool matches(const std::vector<Segment>& segments,
+                        const std::vector<std::string_view>& pieces, PathParams& params,
+                        bool& bad_escape);
+    static bool more_specific(const std::vector<Segment>& a, const std::vector<Segment>& b);
+
+    std::map<std::string, Methods, std::less<>> exact_;
+    std::vector<Pattern> patterns_;
+    std::map<std::string, Methods, std::less<>> prefixes_;
     ErrorFormat error_format_;
 };
 

@@ -41,6 +41,8 @@ public:
 
     boost::asio::ip::tcp::endpoint local_endpoint() const { return local_; }
     std::size_t open_connections() const;
+    // Requests waiting for a worker of the pool (0 without one).
+    std::size_t queued_requests() const;
     void stop();
 
 private:
