@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "commands.h"
+#include "job_wait.h"
 #include "output/fields.h"
 #include "output/format.h"
 #include "output/table.h"
@@ -23,7 +24,8 @@ int image_import(Session& s, const std::string& path) {
     // The server reads the path; an absolute one means the same there when the CLI runs on
     // the provisioning server itself, which is the usual case.
     std::string absolute = std::filesystem::absolute(path).lexically_normal().string();
-    auto r = s.api().post("/api/v1/images", {{"path", absolute}});
+    // The server verifies every chunk as a job; this waits for it (progress on a terminal).
+    auto r = wait_for_job(s, s.api().post("/api/v1/images", {{"path", absolute}}));
     if (!r) return s.fail(r.error());
     if (s.json()) return s.print_json(r.json());
     const auto& image = r.json();

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "imaging/http/query.h"
+#include "job_wait.h"
 #include "output/fields.h"
 #include "output/format.h"
 #include "output/table.h"
@@ -54,7 +55,8 @@ int template_add(Session& s, const AddOptions& o) {
     nlohmann::json body = {
         {"path", absolute}, {"name", o.name}, {"version", o.version}, {"labels", o.labels}};
     if (!o.backing.empty()) body["backing"] = o.backing;
-    auto r = s.api().post("/api/v1/templates", body);
+    // The server copies and packs the file as a job; this waits for it (progress on a terminal).
+    auto r = wait_for_job(s, s.api().post("/api/v1/templates", body));
     if (!r) return s.fail(r.error());
     if (s.json()) return s.print_json(r.json());
     const auto& t = r.json();
@@ -145,8 +147,8 @@ void add_template_commands(CLI::App& app, Action& chosen) {
     auto add_options = std::make_shared<AddOptions>();
     auto* add = tpl->add_subcommand(
         "add",
-        "Copy an image file that is on the server into the template catalog (a large "
-        "one takes a while: raise --timeout)");
+        "Copy an image file that is on the server into the template catalog; waits while the "
+        "server copies and packs it (progress on a terminal)");
     add->add_option("FILE", add_options->file,
                     "the raw or qcow2 image on the server; a relative path is made absolute "
                     "against this directory")

@@ -101,3 +101,70 @@ TEST_CASE("cli: template --help lists its commands") {
     r = run_cli(server, {"tempalte", "list"});
     CHECK(r.err == "provisioner: error: unknown command 'tempalte'; did you mean 'template'?\n");
 }
+
+TEST_CASE("cli: template add follows the server's job: waits, shows progress on a terminal") {
+    FakeServer server;
+    json started = {{"id", 7},
+                    {"kind", "template_add"},
+                    {"what", "template debian@2 from /srv/web.qcow2"},
+                    {"state", "queued"},
+                    {"progress", {{"stage", ""}, {"done", 0}, {"total", 0}}},
+                    {"location", "/api/v1/jobs/7"}};
+    json running = started;
+    running["state"] = "running";
+    running["progress"] = {{"stage", "copying"}, {"done", 524288}, {"total", 1048576}};
+    json done = running;
+    done["state"] = "succeeded";
+    done["result"] = debian("2", {"base"});
+    server.responses.push_back(json_response(202, started));
+    server.responses.push_back(json_response(200, running));
+    server.responses.push_back(json_response(200, done));
+    auto r = run_cli(server, {"template", "add", "/srv/web.qcow2", "--name", "debian",
+                              "--version", "2"},
+                     /*tty=*/true);
+    CHECK(r.status == 0);
+    CHECK(r.out == "added template debian@2: raw, 1.0 MiB, labels base\n");
+    REQUIRE(server.requests.size() == 3);
+    CHECK(server.requests[1].method == "GET");
+    CHECK(server.requests[1].url == "https://127.0.0.1:8080/api/v1/jobs/7");
+    CHECK(r.sleeps == 2);
+    CHECK(r.err.find("template debian@2 from /srv/web.qcow2: copying 512.0 KiB of 1.0 MiB (50%)") !=
+          std::string::npos);
+
+    // Not on a terminal: no progress, the same answer.
+    server.requests.clear();
+    server.responses.push_back(json_response(202, started));
+    server.responses.push_back(json_response(200, done));
+    r = run_cli(server, {"template", "add", "/srv/web.qcow2", "--name", "debian", "--version",
+                         "2"});
+    CHECK(r.status == 0);
+    CHECK(r.err.empty());
+    CHECK(r.out == "added template debian@2: raw, 1.0 MiB, labels base\n");
+}
+
+TEST_CASE("cli: a failed template add job exits non-zero with the job's error") {
+    FakeServer server;
+    json failed = {{"id", 8},
+                   {"state", "failed"},
+                   {"what", "template debian@2 from /srv/web.qcow2"},
+                   {"location", "/api/v1/jobs/8"},
+                   {"error", {{"code", "storage"}, {"message", "packing template debian@2 as an "
+                                                               "image: disk full"},
+                              {"status", 500}}}};
+    json started = failed;
+    started["state"] = "running";
+    server.responses.push_back(json_response(202, started));
+    server.responses.push_back(json_response(200, failed));
+    auto r = run_cli(server, {"template", "add", "/srv/web.qcow2", "--name", "debian",
+                              "--version", "2"});
+    CHECK(r.status == 1);
+    CHECK(r.out.empty());
+    CHECK(r.err == "provisioner: error: packing template debian@2 as an image: disk full\n");
+    // With --json, the error document on stdout, as for any API error.
+    server.responses.push_back(json_response(202, started));
+    server.responses.push_back(json_response(200, failed));
+    r = run_cli(server, {"--json", "template", "add", "/srv/web.qcow2", "--name", "debian",
+                         "--version", "2"});
+    CHECK(r.status == 1);
+    CHECK(json::parse(r.out)["error"]["code"] == "storage");
+}
