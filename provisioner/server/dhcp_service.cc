@@ -112,14 +112,24 @@ void DhcpService::tick() {
     supervisor_->poll();
     running_ = supervisor_->pid().has_value();
     restarts_ = supervisor_->restarts();
+    {
+        std::lock_guard lock(health_mu_);
+        quick_deaths_ = supervisor_->quick_deaths();
+        last_exit_ = supervisor_->last_exit();
+    }
     if (reload_.exchange(false)) {
         if (auto s = supervisor_->signal(SIGHUP); !s.is_ok()) reload_ = true;  // retry next tick
     }
 }
 
 std::string DhcpService::problem() const {
-    if (running_) return "";
-    return "dnsmasq is not running (restarted " + std::to_string(restarts_.load()) +
+    std::lock_guard lock(health_mu_);
+    // Running now, but between quick deaths: as wrong as not running.
+    if (running_ && quick_deaths_ < kDeathsUnhealthy) return "";
+    std::string problem = running_ ? "dnsmasq keeps dying" : "dnsmasq is not running";
+    if (quick_deaths_ >= kDeathsUnhealthy)
+        problem += ": " + last_exit_ + " (" + std::to_string(quick_deaths_) + " times in a row)";
+    return problem + " (restarted " + std::to_string(restarts_.load()) +
            " times; see the events)";
 }
 

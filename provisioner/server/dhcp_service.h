@@ -38,8 +38,10 @@ class DhcpService final : public HostObserver {
     void host_changed(const Host& host) override;
     void host_removed(const Host& host) override;
 
-    // What is wrong with dnsmasq, for /health: "" while it runs. Any thread.
+    // What is wrong with dnsmasq, for /health: "" while it runs and has not died
+    // kDeathsUnhealthy times in a row soon after its start. Any thread.
     std::string problem() const;
+    static constexpr int kDeathsUnhealthy = 3;
 
   private:
     DhcpService(std::filesystem::path dir, std::unique_ptr<pxe::Supervisor> supervisor,
@@ -54,6 +56,9 @@ class DhcpService final : public HostObserver {
     // The supervisor's view, copied by tick() for problem() on other threads.
     std::atomic<bool> running_{false};
     std::atomic<int> restarts_{0};
+    mutable std::mutex health_mu_;  // guards the two below
+    int quick_deaths_ = 0;
+    std::string last_exit_;
 };
 
 // When provisionerd runs without DHCP (another PXE setup, or API-only tests).
