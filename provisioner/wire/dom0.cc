@@ -43,7 +43,7 @@ json encode(const Dom0Report& report) {
         if (vm.restart_pending) entry["restart_pending"] = true;
         vms.push_back(std::move(entry));
     }
-    json out = {{"v", kVersion},
+    json out = {{"v", Dom0Report::kVersion},
                 {"capacity",
                  {{"vcpus", c.vcpus},
                   {"memory_mib", c.memory_mib},
@@ -61,7 +61,7 @@ template <>
 Result<Dom0Report> decode<Dom0Report>(const json& message) {
     Reader r(Dom0Report::kName, message);
     Dom0Report report;
-    r.version();
+    r.version(Dom0Report::kVersion);
     r.nonempty_string("mac", report.mac, Need::optional);
     read_capacity(r.child("capacity", Need::required), report.capacity);
     if (const json* vms = r.array("vms", Need::optional)) {
@@ -72,7 +72,7 @@ Result<Dom0Report> decode<Dom0Report>(const json& message) {
 }
 
 json encode(const Dom0Answer& answer) {
-    json out = {{"v", kVersion}, {"actions", answer.actions}};
+    json out = {{"v", Dom0Answer::kVersion}, {"actions", answer.actions}};
     if (!answer.templates.is_null()) out["templates"] = answer.templates;
     return out;
 }
@@ -81,7 +81,7 @@ template <>
 Result<Dom0Answer> decode<Dom0Answer>(const json& message) {
     Reader r(Dom0Answer::kName, message);
     Dom0Answer answer;
-    r.version();
+    r.version(Dom0Answer::kVersion);
     if (const json* actions = r.array("actions", Need::optional))
         answer.actions.assign(actions->begin(), actions->end());
     r.object("templates", answer.templates, Need::optional);
@@ -89,7 +89,7 @@ Result<Dom0Answer> decode<Dom0Answer>(const json& message) {
 }
 
 json encode(const ActionAnswer& answer) {
-    json out = {{"v", kVersion}, {"ok", answer.ok}};
+    json out = {{"v", ActionAnswer::kVersion}, {"ok", answer.ok}};
     if (!answer.error.empty()) out["error"] = answer.error;
     return out;
 }
@@ -98,7 +98,7 @@ template <>
 Result<ActionAnswer> decode<ActionAnswer>(const json& message) {
     Reader r(ActionAnswer::kName, message);
     ActionAnswer answer;
-    r.version();
+    r.version(ActionAnswer::kVersion);
     r.boolean("ok", answer.ok, Need::required);
     r.string("error", answer.error, Need::optional);
     return detail::finish(r, std::move(answer));

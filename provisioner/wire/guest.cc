@@ -61,7 +61,7 @@ json encode(const GuestReport& report) {
         if (!s.access.empty()) entry["access"] = s.access;
         services.push_back(std::move(entry));
     }
-    return {{"v", kVersion},
+    return {{"v", GuestReport::kVersion},
             {"vm", report.vm},
             {"address", report.address},
             {"services", std::move(services)}};
@@ -71,7 +71,7 @@ template <>
 Result<GuestReport> decode<GuestReport>(const json& message) {
     Reader r(GuestReport::kName, message);
     GuestReport report;
-    r.version();
+    r.version(GuestReport::kVersion);
     r.nonempty_string("vm", report.vm, Need::required);
     r.string("address", report.address, Need::optional);
     if (const json* services = r.array("services", Need::optional)) {
@@ -89,7 +89,7 @@ json encode(const GuestAnswer& answer) {
             parameters.push_back({{"name", name}, {"value", value}});
         services.push_back({{"package", s.package}, {"parameters", std::move(parameters)}});
     }
-    json out = {{"v", kVersion}, {"services", std::move(services)}};
+    json out = {{"v", GuestAnswer::kVersion}, {"services", std::move(services)}};
     if (answer.interval_seconds > 0) {
         // Whole seconds as an integer, as the server has always written them.
         const double seconds = answer.interval_seconds;
@@ -105,7 +105,7 @@ template <>
 Result<GuestAnswer> decode<GuestAnswer>(const json& message) {
     Reader r(GuestAnswer::kName, message);
     GuestAnswer answer;
-    r.version();
+    r.version(GuestAnswer::kVersion);
     if (const json* services = r.array("services", Need::required)) {
         for (std::size_t i = 0; i < services->size() && r.ok(); ++i)
             read_desired(r.element("services", i, (*services)[i]), answer.services.emplace_back());

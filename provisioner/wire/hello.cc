@@ -32,7 +32,7 @@ const char* to_string(Transport transport) {
 }
 
 json encode(const Hello& hello) {
-    json out = {{"v", kVersion}, {"mac", hello.mac}, {"mode", hello.mode}};
+    json out = {{"v", Hello::kVersion}, {"mac", hello.mac}, {"mode", hello.mode}};
     if (!hello.facts.is_null()) out["facts"] = hello.facts;
     return out;
 }
@@ -41,7 +41,7 @@ template <>
 Result<Hello> decode<Hello>(const json& message) {
     Reader r(Hello::kName, message);
     Hello hello;
-    r.version();
+    r.version(Hello::kVersion);
     r.nonempty_string("mac", hello.mac, Need::required);
     r.nonempty_string("mode", hello.mode, Need::optional);
     r.object("facts", hello.facts, Need::optional);
@@ -49,7 +49,7 @@ Result<Hello> decode<Hello>(const json& message) {
 }
 
 json encode(const Job& job) {
-    json out = {{"v", kVersion},
+    json out = {{"v", Job::kVersion},
                 {"deployment", job.deployment},
                 {"transport", to_string(job.transport)},
                 {"image",
@@ -79,7 +79,7 @@ template <>
 Result<Job> decode<Job>(const json& message) {
     Reader r(Job::kName, message);
     Job job;
-    r.version();
+    r.version(Job::kVersion);
     r.integer("deployment", job.deployment, Need::required);
     std::string transport;
     r.string("transport", transport, Need::required);
@@ -138,7 +138,7 @@ const char* action_name(HelloAnswer::Action action) {
 }  // namespace
 
 json encode(const HelloAnswer& answer) {
-    json out = {{"v", kVersion}, {"action", action_name(answer.action)}};
+    json out = {{"v", HelloAnswer::kVersion}, {"action", action_name(answer.action)}};
     switch (answer.action) {
         case HelloAnswer::Action::image:
             if (answer.job) out["job"] = encode(*answer.job);
@@ -157,7 +157,7 @@ template <>
 Result<HelloAnswer> decode<HelloAnswer>(const json& message) {
     Reader r(HelloAnswer::kName, message);
     HelloAnswer answer;
-    r.version();
+    r.version(HelloAnswer::kVersion);
     std::string action;
     r.string("action", action, Need::required);
     if (!r.ok()) return r.status();

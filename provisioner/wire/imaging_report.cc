@@ -9,7 +9,7 @@ using detail::Reader;
 using nlohmann::json;
 
 json encode(const Progress& progress) {
-    return {{"v", kVersion},
+    return {{"v", Progress::kVersion},
             {"deployment", progress.deployment},
             {"bytes_done", progress.bytes_done},
             {"bytes_total", progress.bytes_total}};
@@ -19,7 +19,7 @@ template <>
 Result<Progress> decode<Progress>(const json& message) {
     Reader r(Progress::kName, message);
     Progress progress;
-    r.version();
+    r.version(Progress::kVersion);
     r.integer("deployment", progress.deployment, Need::required);
     r.unsigned_integer("bytes_done", progress.bytes_done, Need::required);
     r.unsigned_integer("bytes_total", progress.bytes_total, Need::required);
@@ -27,7 +27,8 @@ Result<Progress> decode<Progress>(const json& message) {
 }
 
 json encode(const ImagingResult& result) {
-    json out = {{"v", kVersion}, {"deployment", result.deployment}, {"ok", result.ok}};
+    json out = {
+        {"v", ImagingResult::kVersion}, {"deployment", result.deployment}, {"ok", result.ok}};
     if (!result.error.empty()) out["error"] = result.error;
     if (!result.result.is_null()) out["result"] = result.result;
     return out;
@@ -37,7 +38,7 @@ template <>
 Result<ImagingResult> decode<ImagingResult>(const json& message) {
     Reader r(ImagingResult::kName, message);
     ImagingResult result;
-    r.version();
+    r.version(ImagingResult::kVersion);
     r.integer("deployment", result.deployment, Need::required);
     r.boolean("ok", result.ok, Need::required);
     r.string("error", result.error, Need::optional);

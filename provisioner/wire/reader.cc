@@ -1,6 +1,5 @@
 #include "reader.h"
 
-#include "provisioner/wire/codec.h"
 
 namespace provisioner::wire::detail {
 
@@ -62,15 +61,15 @@ const json* Reader::find(const char* key, Need need) {
     return &*it;
 }
 
-void Reader::version() {
+void Reader::version(int newest) {
     const json* v = find("v", Need::optional);
     if (!v) return;
     if (!v->is_number_integer() || v->get<std::int64_t>() < 1)
         return fail("v", "(the message's version) must be a positive integer");
     std::int64_t version = v->get<std::int64_t>();
-    if (version > kVersion)
+    if (version > newest)
         fail_message("version " + std::to_string(version) + " is newer than this side reads (" +
-                     std::to_string(kVersion) + "); upgrade it");
+                     std::to_string(newest) + "); upgrade it");
 }
 
 void Reader::string(const char* key, std::string& out, Need need) {

@@ -21,8 +21,8 @@ class Reader {
     // message: its name in errors ("job"); object: what is read (refused unless an object).
     Reader(const char* message, const nlohmann::json& object);
 
-    // "v": absent reads as 1; refuses a version newer than kVersion.
-    void version();
+    // "v": absent reads as 1; refuses a version newer than newest (the message's kVersion).
+    void version(int newest);
     void string(const char* key, std::string& out, Need need);
     // A string that, when present, is not empty.
     void nonempty_string(const char* key, std::string& out, Need need);

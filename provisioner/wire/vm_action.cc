@@ -60,7 +60,7 @@ json encode(const VmAction& action) {
                {"template", action.vm.template_ref},
                {"interfaces", std::move(interfaces)}};
     if (!action.vm.guest.empty()) vm["guest"] = action.vm.guest;
-    json out = {{"v", kVersion},
+    json out = {{"v", VmAction::kVersion},
                 {"id", action.id},
                 {"kind", to_string(action.kind)},
                 {"vm", std::move(vm)}};
@@ -73,7 +73,7 @@ template <>
 Result<VmAction> decode<VmAction>(const json& message) {
     Reader r(VmAction::kName, message);
     VmAction a;
-    r.version();
+    r.version(VmAction::kVersion);
     r.integer("id", a.id, Need::required);
     std::string kind;
     r.string("kind", kind, Need::required);

@@ -56,7 +56,7 @@ template <class T>
 void check_contract(const T& sample, const Contract& contract) {
     CAPTURE(T::kName);
     const json encoded = wire::encode(sample);
-    CHECK(encoded.at("v") == wire::kVersion);
+    CHECK(encoded.at("v") == T::kVersion);
 
     auto back = wire::decode<T>(encoded);
     REQUIRE_MESSAGE(back, back.status().message());
@@ -97,21 +97,21 @@ void check_contract(const T& sample, const Contract& contract) {
         CHECK(refused.status().message().find("\"" + dotted(pointer) + "\"") != std::string::npos);
     }
 
-    // The version: absent reads as 1 (sent before the contract), a newer one is refused
-    // naming both, a malformed one is refused.
+    // The version (each message's own): absent reads as 1 (sent before the contract), a newer
+    // one is refused naming both, a malformed one is refused.
     json unversioned = encoded;
     unversioned.erase("v");
     auto old = wire::decode<T>(unversioned);
     REQUIRE(old);
     CHECK(*old == sample);
     json newer = encoded;
-    newer["v"] = wire::kVersion + 1;
+    newer["v"] = T::kVersion + 1;
     auto refused = wire::decode<T>(newer);
     REQUIRE_FALSE(refused);
     CHECK(refused.status().message() == std::string(T::kName) + ": version " +
-                                            std::to_string(wire::kVersion + 1) +
+                                            std::to_string(T::kVersion + 1) +
                                             " is newer than this side reads (" +
-                                            std::to_string(wire::kVersion) + "); upgrade it");
+                                            std::to_string(T::kVersion) + "); upgrade it");
     for (json bad : {json("1"), json(0), json(-1), json(1.5)}) {
         json malformed = encoded;
         malformed["v"] = bad;
@@ -269,6 +269,11 @@ TEST_CASE("wire: hello answers: image with its job, wait, none") {
     bad["job"].erase("pubkey");
     CHECK(wire::decode<wire::HelloAnswer>(bad).status().message() ==
           "hello answer: job: \"pubkey\" is missing");
+    // Each message has its own version: a newer job inside an answer the agent can read.
+    json newer_job = wire::encode(image);
+    newer_job["job"]["v"] = wire::Job::kVersion + 1;
+    CHECK(wire::decode<wire::HelloAnswer>(newer_job).status().message() ==
+          "hello answer: job: version 2 is newer than this side reads (1); upgrade it");
 }
 
 TEST_CASE("wire: progress and result") {

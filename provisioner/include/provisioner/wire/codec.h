@@ -2,11 +2,12 @@
 //
 // - Each message is one struct with one encoder, `encode(const T&)`, and one decoder,
 //   `decode<T>(json)`, used by both provisionerd and provisioner-agent.
-// - Every message object carries "v", the version of its shape; encoders write kVersion.
-//   A message without "v" was sent before the contract existed and reads as version 1.
-//   Adding an optional field keeps the version; the version goes up only when an old reader
-//   would misread a message (a field renamed, removed, or given another meaning). So a
-//   receiver refuses a version newer than its own, saying so, and reads every older one.
+// - Every message object carries "v", the version of its own shape (T::kVersion, each message
+//   counted apart); encoders write it. A message without "v" was sent before the contract
+//   existed and reads as version 1. Adding an optional field keeps the version; it goes up
+//   only when an old reader would misread the message (a field renamed, removed, made
+//   required, or given another meaning). So a receiver refuses a version newer than its own,
+//   saying so, and reads every older one.
 // - Unknown fields are ignored, so a newer sender's additions do not break an older reader.
 // - A missing required field is refused with an error naming it ("job: \"image.name\" is
 //   missing"); a field of the wrong type too ("progress: \"bytes_done\" must be a
@@ -23,9 +24,6 @@
 #include "provisioner/status.h"
 
 namespace provisioner::wire {
-
-// The version every encoder writes and the newest every decoder reads.
-inline constexpr int kVersion = 1;
 
 // Specialized for each message in its header; the error names the message and the field.
 template <class T>

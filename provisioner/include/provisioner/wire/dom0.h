@@ -40,6 +40,7 @@ struct ReportedVm {
 // {"v", "mac"?, "capacity", "vms"?}.
 struct Dom0Report {
     static constexpr const char* kName = "vms report";
+    static constexpr int kVersion = 1;
     std::string mac;  // "" when absent; the server checks it names the token's host
     Capacity capacity;
     std::vector<ReportedVm> vms;
@@ -52,6 +53,7 @@ struct Dom0Report {
 // hot list (API.md "Hot templates"), read by the agent's template worker.
 struct Dom0Answer {
     static constexpr const char* kName = "vms answer";
+    static constexpr int kVersion = 1;
     std::vector<nlohmann::json> actions;
     nlohmann::json templates;  // an object, or null when absent
     bool operator==(const Dom0Answer&) const = default;
@@ -60,6 +62,7 @@ struct Dom0Answer {
 // POST /api/v1/agent/actions/{id}: {"v", "ok", "error"?}; error written when not empty.
 struct ActionAnswer {
     static constexpr const char* kName = "action answer";
+    static constexpr int kVersion = 1;
     bool ok = false;
     std::string error;
     bool operator==(const ActionAnswer&) const = default;

@@ -28,6 +28,7 @@ struct ServiceReport {
 // {"v", "vm", "address"?, "services"?}: vm required (the guest token is checked against it).
 struct GuestReport {
     static constexpr const char* kName = "guest report";
+    static constexpr int kVersion = 1;
     std::string vm;
     std::string address;  // as the guest sees itself towards the server; "" when unknown
     std::vector<ServiceReport> services;
@@ -44,6 +45,7 @@ struct DesiredService {
 // The answer: {"v", "services": [DesiredService...], "interval"?: seconds}; services required.
 struct GuestAnswer {
     static constexpr const char* kName = "guest answer";
+    static constexpr int kVersion = 1;
     std::vector<DesiredService> services;
     double interval_seconds = 0;  // 0 when absent: the guest keeps its own
     bool operator==(const GuestAnswer&) const = default;

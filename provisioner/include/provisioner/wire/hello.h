@@ -15,6 +15,7 @@ namespace provisioner::wire {
 // description of its machine (API.md "facts"), kept as it is.
 struct Hello {
     static constexpr const char* kName = "hello";
+    static constexpr int kVersion = 1;
     std::string mac;  // required; the receiver checks its form
     std::string mode = "image";  // "image" or "discover"
     nlohmann::json facts;        // an object, or null when absent
@@ -32,6 +33,7 @@ const char* to_string(Transport transport);
 // present, is 64 hex digits.
 struct Job {
     static constexpr const char* kName = "job";
+    static constexpr int kVersion = 1;
     std::int64_t deployment = 0;
     Transport transport = Transport::delta;
     std::int64_t image_id = 0;
@@ -55,6 +57,7 @@ struct Job {
 // {"v", "action": "none", "reason"?}.
 struct HelloAnswer {
     static constexpr const char* kName = "hello answer";
+    static constexpr int kVersion = 1;
     enum class Action { image, wait, none };
     Action action = Action::none;
     std::optional<Job> job;                 // image: required

@@ -13,6 +13,7 @@ namespace provisioner::wire {
 // {"v", "deployment", "bytes_done", "bytes_total"}, all required.
 struct Progress {
     static constexpr const char* kName = "progress";
+    static constexpr int kVersion = 1;
     std::int64_t deployment = 0;
     std::uint64_t bytes_done = 0, bytes_total = 0;
     bool operator==(const Progress&) const = default;
@@ -23,6 +24,7 @@ struct Progress {
 // written only when not null; the server checks its sha256 against the job's.
 struct ImagingResult {
     static constexpr const char* kName = "result";
+    static constexpr int kVersion = 1;
     std::int64_t deployment = 0;
     bool ok = false;
     std::string error;

@@ -27,6 +27,7 @@ struct VmInterface {
 // transfer. vcpus and memory_mib of 0 (or null) mean "unchanged" to reconfigure.
 struct VmAction {
     static constexpr const char* kName = "vm action";
+    static constexpr int kVersion = 1;
     // move_*: the parts of a cold move (API.md, "Moving a VM").
     enum class Kind {
         create,
