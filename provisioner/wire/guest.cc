@@ -22,8 +22,9 @@ void read_service(Reader s, ServiceReport& out) {
         for (ServiceState k : kStates)
             if (state == to_string(k)) out.state = k, known = true;
         if (!known)
-            s.fail("state", "must be vm_ready, container_ready, service_available or failed, not \"" +
-                                state + "\"");
+            s.fail("state",
+                   "must be vm_ready, container_ready, service_available or failed, not \"" +
+                       state + "\"");
     }
     s.string("error", out.error, Need::optional);
     s.string("access", out.access, Need::optional);
@@ -45,10 +46,14 @@ void read_desired(Reader s, DesiredService& out) {
 
 const char* to_string(ServiceState state) {
     switch (state) {
-        case ServiceState::vm_ready: return "vm_ready";
-        case ServiceState::container_ready: return "container_ready";
-        case ServiceState::service_available: return "service_available";
-        case ServiceState::failed: return "failed";
+        case ServiceState::vm_ready:
+            return "vm_ready";
+        case ServiceState::container_ready:
+            return "container_ready";
+        case ServiceState::service_available:
+            return "service_available";
+        case ServiceState::failed:
+            return "failed";
     }
     return "failed";
 }

@@ -24,9 +24,12 @@ constexpr Transport kTransports[] = {Transport::delta, Transport::multicast, Tra
 
 const char* to_string(Transport transport) {
     switch (transport) {
-        case Transport::delta: return "delta";
-        case Transport::multicast: return "multicast";
-        case Transport::torrent: return "torrent";
+        case Transport::delta:
+            return "delta";
+        case Transport::multicast:
+            return "multicast";
+        case Transport::torrent:
+            return "torrent";
     }
     return "?";
 }
@@ -66,11 +69,15 @@ json encode(const Job& job) {
     if (!job.dom0_token.empty()) out["dom0_token"] = job.dom0_token;
     if (!job.secret.empty()) out["secret"] = job.secret;
     switch (job.transport) {
-        case Transport::delta: out["delta"] = {{"from", job.delta_from}}; break;
+        case Transport::delta:
+            out["delta"] = {{"from", job.delta_from}};
+            break;
         case Transport::multicast:
             out["multicast"] = {{"group", job.multicast_group}, {"port", job.multicast_port}};
             break;
-        case Transport::torrent: out["torrent"] = {{"url", job.torrent_url}}; break;
+        case Transport::torrent:
+            out["torrent"] = {{"url", job.torrent_url}};
+            break;
     }
     return out;
 }
@@ -113,13 +120,17 @@ Result<Job> decode<Job>(const json& message) {
     // Only the transport's own object is read: another one present is an unknown field.
     Reader params = r.child(to_string(job.transport), Need::required);
     switch (job.transport) {
-        case Transport::delta: params.nonempty_string("from", job.delta_from, Need::required); break;
+        case Transport::delta:
+            params.nonempty_string("from", job.delta_from, Need::required);
+            break;
         case Transport::multicast:
             params.nonempty_string("group", job.multicast_group, Need::required);
             params.unsigned_integer("port", job.multicast_port, Need::required);
             if (r.ok() && job.multicast_port == 0) params.fail("port", "must not be 0");
             break;
-        case Transport::torrent: params.nonempty_string("url", job.torrent_url, Need::required); break;
+        case Transport::torrent:
+            params.nonempty_string("url", job.torrent_url, Need::required);
+            break;
     }
     return detail::finish(r, std::move(job));
 }
@@ -128,9 +139,12 @@ namespace {
 
 const char* action_name(HelloAnswer::Action action) {
     switch (action) {
-        case HelloAnswer::Action::image: return "image";
-        case HelloAnswer::Action::wait: return "wait";
-        case HelloAnswer::Action::none: return "none";
+        case HelloAnswer::Action::image:
+            return "image";
+        case HelloAnswer::Action::wait:
+            return "wait";
+        case HelloAnswer::Action::none:
+            return "none";
     }
     return "none";
 }

@@ -1,6 +1,5 @@
 #include "reader.h"
 
-
 namespace provisioner::wire::detail {
 
 using nlohmann::json;
@@ -9,15 +8,23 @@ namespace {
 
 const char* type_name(const json& value) {
     switch (value.type()) {
-        case json::value_t::null: return "null";
-        case json::value_t::object: return "an object";
-        case json::value_t::array: return "an array";
-        case json::value_t::string: return "a string";
-        case json::value_t::boolean: return "a boolean";
+        case json::value_t::null:
+            return "null";
+        case json::value_t::object:
+            return "an object";
+        case json::value_t::array:
+            return "an array";
+        case json::value_t::string:
+            return "a string";
+        case json::value_t::boolean:
+            return "a boolean";
         case json::value_t::number_integer:
-        case json::value_t::number_unsigned: return "an integer";
-        case json::value_t::number_float: return "a fractional number";
-        default: return "something else";
+        case json::value_t::number_unsigned:
+            return "an integer";
+        case json::value_t::number_float:
+            return "a fractional number";
+        default:
+            return "something else";
     }
 }
 
@@ -26,9 +33,9 @@ const char* type_name(const json& value) {
 Reader::Reader(const char* message, const json& object)
     : Reader(message, &object, "", std::make_shared<Status>()) {
     if (!object.is_object())
-        *error_ = Status::error(Code::invalid_argument, std::string(message) +
-                                                            ": must be a JSON object, not " +
-                                                            type_name(object));
+        *error_ = Status::error(
+            Code::invalid_argument,
+            std::string(message) + ": must be a JSON object, not " + type_name(object));
 }
 
 Reader::Reader(const char* message, const json* object, std::string prefix,

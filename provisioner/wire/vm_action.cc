@@ -30,14 +30,22 @@ void read_interface(Reader nic, VmInterface& out) {
 
 const char* to_string(VmAction::Kind kind) {
     switch (kind) {
-        case VmAction::Kind::create: return "create";
-        case VmAction::Kind::remove: return "remove";
-        case VmAction::Kind::reconfigure: return "reconfigure";
-        case VmAction::Kind::migrate: return "migrate";
-        case VmAction::Kind::move_send: return "move_send";
-        case VmAction::Kind::move_receive: return "move_receive";
-        case VmAction::Kind::move_finish: return "move_finish";
-        case VmAction::Kind::move_abort: return "move_abort";
+        case VmAction::Kind::create:
+            return "create";
+        case VmAction::Kind::remove:
+            return "remove";
+        case VmAction::Kind::reconfigure:
+            return "reconfigure";
+        case VmAction::Kind::migrate:
+            return "migrate";
+        case VmAction::Kind::move_send:
+            return "move_send";
+        case VmAction::Kind::move_receive:
+            return "move_receive";
+        case VmAction::Kind::move_finish:
+            return "move_finish";
+        case VmAction::Kind::move_abort:
+            return "move_abort";
     }
     return "?";
 }

@@ -32,17 +32,39 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size == 0) return 0;
     std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
     switch (data[0] % 11) {
-        case 0: round_trip<wire::Hello>(text); break;
-        case 1: round_trip<wire::Job>(text); break;
-        case 2: round_trip<wire::HelloAnswer>(text); break;
-        case 3: round_trip<wire::Progress>(text); break;
-        case 4: round_trip<wire::ImagingResult>(text); break;
-        case 5: round_trip<wire::Dom0Report>(text); break;
-        case 6: round_trip<wire::Dom0Answer>(text); break;
-        case 7: round_trip<wire::ActionAnswer>(text); break;
-        case 8: round_trip<wire::VmAction>(text); break;
-        case 9: round_trip<wire::GuestReport>(text); break;
-        case 10: round_trip<wire::GuestAnswer>(text); break;
+        case 0:
+            round_trip<wire::Hello>(text);
+            break;
+        case 1:
+            round_trip<wire::Job>(text);
+            break;
+        case 2:
+            round_trip<wire::HelloAnswer>(text);
+            break;
+        case 3:
+            round_trip<wire::Progress>(text);
+            break;
+        case 4:
+            round_trip<wire::ImagingResult>(text);
+            break;
+        case 5:
+            round_trip<wire::Dom0Report>(text);
+            break;
+        case 6:
+            round_trip<wire::Dom0Answer>(text);
+            break;
+        case 7:
+            round_trip<wire::ActionAnswer>(text);
+            break;
+        case 8:
+            round_trip<wire::VmAction>(text);
+            break;
+        case 9:
+            round_trip<wire::GuestReport>(text);
+            break;
+        case 10:
+            round_trip<wire::GuestAnswer>(text);
+            break;
     }
     return 0;
 }

@@ -47,9 +47,9 @@ void add_unknown_fields(json& j, const std::string& here, const std::set<std::st
 }
 
 struct Contract {
-    std::vector<std::string> required;                        // JSON pointers
-    std::vector<std::pair<std::string, json>> wrong_types;    // pointer, a value of another type
-    std::set<std::string> opaque;                             // pointers kept as they are
+    std::vector<std::string> required;                      // JSON pointers
+    std::vector<std::pair<std::string, json>> wrong_types;  // pointer, a value of another type
+    std::set<std::string> opaque;                           // pointers kept as they are
 };
 
 template <class T>
@@ -108,10 +108,9 @@ void check_contract(const T& sample, const Contract& contract) {
     newer["v"] = T::kVersion + 1;
     auto refused = wire::decode<T>(newer);
     REQUIRE_FALSE(refused);
-    CHECK(refused.status().message() == std::string(T::kName) + ": version " +
-                                            std::to_string(T::kVersion + 1) +
-                                            " is newer than this side reads (" +
-                                            std::to_string(T::kVersion) + "); upgrade it");
+    CHECK(refused.status().message() ==
+          std::string(T::kName) + ": version " + std::to_string(T::kVersion + 1) +
+              " is newer than this side reads (" + std::to_string(T::kVersion) + "); upgrade it");
     for (json bad : {json("1"), json(0), json(-1), json(1.5)}) {
         json malformed = encoded;
         malformed["v"] = bad;
@@ -168,7 +167,8 @@ wire::VmAction sample_action(wire::VmAction::Kind kind) {
 }  // namespace
 
 TEST_CASE("wire: hello round-trips; mac required, mode defaults to image") {
-    wire::Hello hello{"52:54:00:00:00:01", "discover", {{"hostname", "h1"}, {"cpu", {{"cores", 8}}}}};
+    wire::Hello hello{
+        "52:54:00:00:00:01", "discover", {{"hostname", "h1"}, {"cpu", {{"cores", 8}}}}};
     check_contract(hello, {{"/mac"}, {{"/mac", 7}, {"/mode", false}, {"/facts", "x"}}, {"/facts"}});
     auto bare = wire::decode<wire::Hello>(json{{"mac", "52:54:00:00:00:01"}});
     REQUIRE(bare);
@@ -178,21 +178,21 @@ TEST_CASE("wire: hello round-trips; mac required, mode defaults to image") {
 }
 
 TEST_CASE("wire: a job of each transport round-trips; what pins it is required") {
-    Contract common{{"/deployment", "/transport", "/image", "/image/name", "/image/image_sha256",
-                     "/pubkey"},
-                    {{"/deployment", "3"},
-                     {"/deployment", 2.5},
-                     {"/transport", 1},
-                     {"/image", "dom0"},
-                     {"/image/name", 1},
-                     {"/image/raw_size", -1},
-                     {"/image/stored_size", "big"},
-                     {"/image/image_sha256", json::array()},
-                     {"/pubkey", json::object()},
-                     {"/disk", 0},
-                     {"/token", 1},
-                     {"/secret", true}},
-                    {}};
+    Contract common{
+        {"/deployment", "/transport", "/image", "/image/name", "/image/image_sha256", "/pubkey"},
+        {{"/deployment", "3"},
+         {"/deployment", 2.5},
+         {"/transport", 1},
+         {"/image", "dom0"},
+         {"/image/name", 1},
+         {"/image/raw_size", -1},
+         {"/image/stored_size", "big"},
+         {"/image/image_sha256", json::array()},
+         {"/pubkey", json::object()},
+         {"/disk", 0},
+         {"/token", 1},
+         {"/secret", true}},
+        {}};
     Contract delta = common;
     delta.required.push_back("/delta");
     delta.required.push_back("/delta/from");
@@ -281,7 +281,8 @@ TEST_CASE("wire: progress and result") {
                    {{"/deployment", "/bytes_done", "/bytes_total"},
                     {{"/deployment", "3"}, {"/bytes_done", -1}, {"/bytes_total", 1.5}},
                     {}});
-    wire::ImagingResult good{3, true, "", {{"sha256", kSha}, {"bytes_received", 10}, {"seconds", 1.5}}};
+    wire::ImagingResult good{
+        3, true, "", {{"sha256", kSha}, {"bytes_received", 10}, {"seconds", 1.5}}};
     check_contract(good, {{"/deployment", "/ok"},
                           {{"/ok", "true"}, {"/ok", 1}, {"/result", json::array()}},
                           {"/result"}});
@@ -339,7 +340,8 @@ TEST_CASE("wire: every kind of VM action round-trips; each kind's own field is r
                       Kind::move_receive, Kind::move_finish, Kind::move_abort}) {
         CAPTURE(wire::to_string(kind));
         Contract c = common;
-        if (kind == Kind::create || kind == Kind::move_receive) c.required.push_back("/vm/template");
+        if (kind == Kind::create || kind == Kind::move_receive)
+            c.required.push_back("/vm/template");
         if (kind == Kind::migrate) c.required.push_back("/to_uri");
         if (wire::is_move_part(kind)) c.required.push_back("/transfer");
         check_contract(sample_action(kind), c);
@@ -363,8 +365,9 @@ TEST_CASE("wire: the report's answer keeps each action for its own decoding; act
     wire::Dom0Answer answer;
     answer.actions = {wire::encode(sample_action(wire::VmAction::Kind::remove)), json{{"id", 9}}};
     answer.templates = {{"hot", json::array()}, {"cool_down", 3600}, {"pubkey", "PEM"}};
-    check_contract(answer, {{}, {{"/actions", json::object()}, {"/templates", "hot"}},
-                            {"/actions", "/templates"}});
+    check_contract(
+        answer,
+        {{}, {{"/actions", json::object()}, {"/templates", "hot"}}, {"/actions", "/templates"}});
     auto empty = wire::decode<wire::Dom0Answer>(json::object());
     REQUIRE(empty);
     CHECK(empty->actions.empty());
@@ -403,7 +406,8 @@ TEST_CASE("wire: guest report and its answer") {
                              {"/interval", "30s"}},
                             {}});
     CHECK(wire::encode(answer).at("interval").is_number_integer());
-    CHECK(wire::encode(answer).dump() ==
-          R"({"interval":30,"services":[{"package":"nginx","parameters":[{"name":"port","value":"80"},)"
-          R"({"name":"root","value":"/srv"}]},{"package":"cron","parameters":[]}],"v":1})");
+    CHECK(
+        wire::encode(answer).dump() ==
+        R"({"interval":30,"services":[{"package":"nginx","parameters":[{"name":"port","value":"80"},)"
+        R"({"name":"root","value":"/srv"}]},{"package":"cron","parameters":[]}],"v":1})");
 }

@@ -33,7 +33,8 @@ Result<T> decode(const nlohmann::json& message);
 template <class T>
 Result<T> parse(std::string_view text, const base::JsonLimits& limits = {}) {
     base::ParsedJson parsed = base::parse_json(text, limits);
-    if (!parsed) return Status::error(Code::invalid_argument, std::string(T::kName) + ": " + parsed.error);
+    if (!parsed)
+        return Status::error(Code::invalid_argument, std::string(T::kName) + ": " + parsed.error);
     return decode<T>(parsed.value);
 }
 

@@ -31,8 +31,8 @@ struct ReportedVm {
     std::string name;
     std::uint32_t vcpus = 0;
     std::uint64_t memory_mib = 0;
-    std::string template_ref;  // "template"
-    std::string state;         // libvirt's: "running", "shut off", ...
+    std::string template_ref;      // "template"
+    std::string state;             // libvirt's: "running", "shut off", ...
     bool restart_pending = false;  // written only when true
     bool operator==(const ReportedVm&) const = default;
 };
@@ -71,8 +71,11 @@ struct ActionAnswer {
 nlohmann::json encode(const Dom0Report& report);
 nlohmann::json encode(const Dom0Answer& answer);
 nlohmann::json encode(const ActionAnswer& answer);
-template <> Result<Dom0Report> decode<Dom0Report>(const nlohmann::json& message);
-template <> Result<Dom0Answer> decode<Dom0Answer>(const nlohmann::json& message);
-template <> Result<ActionAnswer> decode<ActionAnswer>(const nlohmann::json& message);
+template <>
+Result<Dom0Report> decode<Dom0Report>(const nlohmann::json& message);
+template <>
+Result<Dom0Answer> decode<Dom0Answer>(const nlohmann::json& message);
+template <>
+Result<ActionAnswer> decode<ActionAnswer>(const nlohmann::json& message);
 
 }  // namespace provisioner::wire

@@ -53,7 +53,9 @@ struct GuestAnswer {
 
 nlohmann::json encode(const GuestReport& report);
 nlohmann::json encode(const GuestAnswer& answer);
-template <> Result<GuestReport> decode<GuestReport>(const nlohmann::json& message);
-template <> Result<GuestAnswer> decode<GuestAnswer>(const nlohmann::json& message);
+template <>
+Result<GuestReport> decode<GuestReport>(const nlohmann::json& message);
+template <>
+Result<GuestAnswer> decode<GuestAnswer>(const nlohmann::json& message);
 
 }  // namespace provisioner::wire

@@ -16,7 +16,7 @@ namespace provisioner::wire {
 struct Hello {
     static constexpr const char* kName = "hello";
     static constexpr int kVersion = 1;
-    std::string mac;  // required; the receiver checks its form
+    std::string mac;             // required; the receiver checks its form
     std::string mode = "image";  // "image" or "discover"
     nlohmann::json facts;        // an object, or null when absent
     bool operator==(const Hello&) const = default;
@@ -41,12 +41,12 @@ struct Job {
     std::uint64_t raw_size = 0, stored_size = 0;
     std::string image_sha256;
     std::string pubkey_pem;
-    std::string disk;  // "" lets the agent choose
-    std::string host;  // the inventory's name, for the agent's log
-    std::string token;       // the deployment's token, for progress and result ("": keep ours)
-    std::string dom0_token;  // for the imaged system's agent ("": ours)
-    std::string secret;      // delta and multicast: 64 hex digits; "": unauthenticated
-    std::string delta_from;  // delta: ADDR:PORT of the server's imaging serve
+    std::string disk;             // "" lets the agent choose
+    std::string host;             // the inventory's name, for the agent's log
+    std::string token;            // the deployment's token, for progress and result ("": keep ours)
+    std::string dom0_token;       // for the imaged system's agent ("": ours)
+    std::string secret;           // delta and multicast: 64 hex digits; "": unauthenticated
+    std::string delta_from;       // delta: ADDR:PORT of the server's imaging serve
     std::string multicast_group;  // multicast
     std::uint16_t multicast_port = 0;
     std::string torrent_url;  // torrent
@@ -60,17 +60,20 @@ struct HelloAnswer {
     static constexpr int kVersion = 1;
     enum class Action { image, wait, none };
     Action action = Action::none;
-    std::optional<Job> job;                 // image: required
-    std::uint64_t retry_after_ms = 0;       // wait: 0 when absent (the agent picks)
-    std::string reason;                     // none
+    std::optional<Job> job;            // image: required
+    std::uint64_t retry_after_ms = 0;  // wait: 0 when absent (the agent picks)
+    std::string reason;                // none
     bool operator==(const HelloAnswer&) const = default;
 };
 
 nlohmann::json encode(const Hello& hello);
 nlohmann::json encode(const Job& job);
 nlohmann::json encode(const HelloAnswer& answer);
-template <> Result<Hello> decode<Hello>(const nlohmann::json& message);
-template <> Result<Job> decode<Job>(const nlohmann::json& message);
-template <> Result<HelloAnswer> decode<HelloAnswer>(const nlohmann::json& message);
+template <>
+Result<Hello> decode<Hello>(const nlohmann::json& message);
+template <>
+Result<Job> decode<Job>(const nlohmann::json& message);
+template <>
+Result<HelloAnswer> decode<HelloAnswer>(const nlohmann::json& message);
 
 }  // namespace provisioner::wire

@@ -19,9 +19,9 @@ struct Progress {
     bool operator==(const Progress&) const = default;
 };
 
-// {"v", "deployment", "ok", "error"?, "result"?}. error (why it failed) is written when not empty; result is
-// `imaging receive`'s final JSON line ("sha256", "bytes_received", "seconds", ...), an object,
-// written only when not null; the server checks its sha256 against the job's.
+// {"v", "deployment", "ok", "error"?, "result"?}. error (why it failed) is written when not empty;
+// result is `imaging receive`'s final JSON line ("sha256", "bytes_received", "seconds", ...), an
+// object, written only when not null; the server checks its sha256 against the job's.
 struct ImagingResult {
     static constexpr const char* kName = "result";
     static constexpr int kVersion = 1;
@@ -34,7 +34,9 @@ struct ImagingResult {
 
 nlohmann::json encode(const Progress& progress);
 nlohmann::json encode(const ImagingResult& result);
-template <> Result<Progress> decode<Progress>(const nlohmann::json& message);
-template <> Result<ImagingResult> decode<ImagingResult>(const nlohmann::json& message);
+template <>
+Result<Progress> decode<Progress>(const nlohmann::json& message);
+template <>
+Result<ImagingResult> decode<ImagingResult>(const nlohmann::json& message);
 
 }  // namespace provisioner::wire

@@ -62,6 +62,7 @@ const char* to_string(VmAction::Kind kind);
 bool is_move_part(VmAction::Kind kind);
 
 nlohmann::json encode(const VmAction& action);
-template <> Result<VmAction> decode<VmAction>(const nlohmann::json& message);
+template <>
+Result<VmAction> decode<VmAction>(const nlohmann::json& message);
 
 }  // namespace provisioner::wire
