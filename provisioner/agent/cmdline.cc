@@ -64,6 +64,9 @@ std::string base64_decode(std::string_view text) {
     // EVP_DecodeBlock counts the padding's zero bytes too.
     std::size_t pad = text.ends_with("==") ? 2 : text.ends_with('=') ? 1 : 0;
     out.resize(std::size_t(n) - pad);
+    // EVP_DecodeBlock skips leading and trailing whitespace and reads a '=' anywhere as zero
+    // bits; only the one encoding of the result is taken, so that no byte is invented.
+    if (base64_encode(out) != text) return "";
     return out;
 }
 

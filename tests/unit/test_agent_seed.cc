@@ -114,5 +114,10 @@ TEST_CASE("agent seed: the CA travels to the imaged system as base64 and comes b
     CHECK(params.at(kCmdlineToken) == "h3_1_abc");
     for (std::string s : {"", "a", "ab", "abc", "abcd", "abcde"}) CHECK(base64_decode(base64_encode(s)) == s);
     CHECK(base64_decode("not base64!") == "");
+    // Found by fuzz_kernel_cmdline: OpenSSL reads '=' anywhere as zero bits and skips
+    // whitespace; such text is not the encoding of anything and decodes to nothing.
+    for (const char* odd : {"provisiopem=YWI=", "YW=I", "====", "A===", " YQ=", "YQ==    ", "YR=="})
+        CHECK(base64_decode(odd) == "");
+    CHECK(base64_decode("YWI=") == "ab");
     CHECK(seed_text("u", "t", "m").find(kCmdlineCaPem) == std::string::npos);
 }

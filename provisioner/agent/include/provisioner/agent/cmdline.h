@@ -27,7 +27,8 @@ inline constexpr const char* kDefaultCaFile = "/etc/provisioner/ca.crt";
 inline constexpr const char* kCmdlineCaPem = "provisioner.ca_pem";
 
 std::string base64_encode(std::string_view bytes);
-// Empty when text is not base64.
+// Empty when text is not base64 as base64_encode writes it (padded, no whitespace, '=' only at
+// the end).
 std::string base64_decode(std::string_view text);
 
 // Splits a command line the way the kernel does: words separated by whitespace, double quotes
