@@ -27,7 +27,8 @@ Result<std::vector<Row>> read_rows(Result<Query> q, Read read) {
 
 Result<std::int64_t> SqliteStore::allocate_ids(const std::string& sequence, std::int64_t count) {
     if (sequence.empty() || count < 1)
-        return Status::error(Code::invalid_argument, "allocate_ids needs a sequence and count >= 1");
+        return Status::error(Code::invalid_argument,
+                             "allocate_ids needs a sequence and count >= 1");
     std::lock_guard lock(mu_);
     std::int64_t first = 0;
     Status s = db_->transaction([&]() -> Status {
@@ -58,8 +59,9 @@ Status SqliteStore::put_vm_apply(const VmApplyRow& row) {
 Result<std::vector<VmApplyRow>> SqliteStore::list_vm_applies() {
     std::lock_guard lock(mu_);
     return read_rows<VmApplyRow>(
-        db_->query("SELECT id, created_at, body FROM vm_applies ORDER BY id"),
-        [](const Query& q) { return VmApplyRow{q.i64(0), q.i64(1), q.text(2)}; });
+        db_->query("SELECT id, created_at, body FROM vm_applies ORDER BY id"), [](const Query& q) {
+            return VmApplyRow{q.i64(0), q.i64(1), q.text(2)};
+        });
 }
 
 Status SqliteStore::remove_vm_apply(std::int64_t id) {
@@ -83,8 +85,8 @@ Status SqliteStore::put_vm_action(const VmActionRow& row) {
         q->bind(row.apply);
     Status s = q->bind(row.host).bind(row.state).bind(row.body).run();
     if (!s && s.code() == Code::conflict)
-        return Status::error(Code::conflict, "VM action " + std::to_string(row.id) + ": " +
-                                                 s.message());
+        return Status::error(Code::conflict,
+                             "VM action " + std::to_string(row.id) + ": " + s.message());
     return s;
 }
 
@@ -123,7 +125,9 @@ Result<std::vector<HostReportRow>> SqliteStore::list_host_reports() {
     std::lock_guard lock(mu_);
     return read_rows<HostReportRow>(
         db_->query("SELECT host_id, reported_at, body FROM host_reports ORDER BY host_id"),
-        [](const Query& q) { return HostReportRow{q.i64(0), q.i64(1), q.text(2)}; });
+        [](const Query& q) {
+            return HostReportRow{q.i64(0), q.i64(1), q.text(2)};
+        });
 }
 
 Status SqliteStore::put_guest_report(const GuestReportRow& row) {
@@ -140,14 +144,17 @@ Result<std::vector<GuestReportRow>> SqliteStore::list_guest_reports() {
     std::lock_guard lock(mu_);
     return read_rows<GuestReportRow>(
         db_->query("SELECT vm, reported_at, body FROM guest_reports ORDER BY vm"),
-        [](const Query& q) { return GuestReportRow{q.text(0), q.i64(1), q.text(2)}; });
+        [](const Query& q) {
+            return GuestReportRow{q.text(0), q.i64(1), q.text(2)};
+        });
 }
 
 Status SqliteStore::put_disk_transfer(const DiskTransferRow& row) {
     if (row.id.empty()) return Status::error(Code::invalid_argument, "a disk transfer needs an id");
     std::lock_guard lock(mu_);
     auto q = db_->query(
-        "INSERT INTO disk_transfers (id, size, sha256, complete, started_at) VALUES (?, ?, ?, ?, ?) "
+        "INSERT INTO disk_transfers (id, size, sha256, complete, started_at) VALUES (?, ?, ?, ?, "
+        "?) "
         "ON CONFLICT (id) DO UPDATE SET size = excluded.size, sha256 = excluded.sha256, "
         "complete = excluded.complete, started_at = excluded.started_at");
     if (!q) return q.status();

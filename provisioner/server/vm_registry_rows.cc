@@ -20,8 +20,8 @@ Result<reconcile::ActionKind> parse_kind(const std::string& text) {
 }
 
 Result<MovePart> parse_part(const std::string& text) {
-    for (auto p : {MovePart::none, MovePart::send, MovePart::receive, MovePart::finish,
-                   MovePart::abort})
+    for (auto p :
+         {MovePart::none, MovePart::send, MovePart::receive, MovePart::finish, MovePart::abort})
         if (text == to_string(p)) return p;
     return Status::error(Code::storage, "unknown move part " + text);
 }
@@ -38,8 +38,11 @@ json spec_json(const VmSpec& vm) {
 }
 
 VmSpec spec_of(const json& j) {
-    VmSpec vm{j.at("name").get<std::string>(), j.at("vcpus").get<std::uint32_t>(),
-              j.at("memory_mib").get<std::uint64_t>(), j.at("template").get<std::string>(), {}};
+    VmSpec vm{j.at("name").get<std::string>(),
+              j.at("vcpus").get<std::uint32_t>(),
+              j.at("memory_mib").get<std::uint64_t>(),
+              j.at("template").get<std::string>(),
+              {}};
     for (const json& i : j.at("interfaces"))
         vm.interfaces.push_back({i.at("mac").get<std::string>(), i.at("network").get<std::string>(),
                                  i.at("vlan").get<std::uint16_t>()});

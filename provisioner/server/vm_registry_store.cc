@@ -28,10 +28,9 @@ Status VmRegistry::load_locked() {
         if (action->apply != 0) {
             auto apply = applies.find(action->apply);
             if (apply == applies.end())
-                return Status::error(Code::storage, "VM action " + std::to_string(row.id) +
-                                                        " names apply " +
-                                                        std::to_string(row.apply) +
-                                                        ", which the store lacks");
+                return Status::error(Code::storage,
+                                     "VM action " + std::to_string(row.id) + " names apply " +
+                                         std::to_string(row.apply) + ", which the store lacks");
             apply->second.steps.push_back(action->id);
         }
         actions.emplace(action->id, std::move(*action));
@@ -83,8 +82,8 @@ Status VmRegistry::flush_locked() {
     if (!s) {
         // The store is the truth: drop what memory holds beyond it.
         if (Status reread = load_locked(); !reread)
-            return s.context("and reading the VM registry back failed too (" +
-                             reread.message() + ")");
+            return s.context("and reading the VM registry back failed too (" + reread.message() +
+                             ")");
         return s;
     }
     for (auto& [host, body] : written) stored_reports_[host] = std::move(body);

@@ -109,8 +109,9 @@ TEST_CASE("store: server state rows survive closing and opening the file") {
     CHECK(store->integrity_check());
 }
 
-TEST_CASE("VM registry: queued, handed-out and answered actions and the reports outlive the "
-          "process") {
+TEST_CASE(
+    "VM registry: queued, handed-out and answered actions and the reports outlive the "
+    "process") {
     testutil::TempDir dir;
     const auto path = dir / "inventory.db";
     HostId h1 = 0, h2 = 0;
@@ -212,9 +213,9 @@ TEST_CASE("service board: the desired services and the guests' reports outlive t
         ServiceBoard board(*store);
         CHECK(*board.load() == false);  // nothing kept yet
         CHECK(*board.set_site(site) == std::vector<std::string>{"web1"});
-        REQUIRE(board.report("web1", "10.0.0.5",
-                             {{"nginx", ServiceState::service_available, "", "10.0.0.5:8080"}},
-                             1000)
+        REQUIRE(board
+                    .report("web1", "10.0.0.5",
+                            {{"nginx", ServiceState::service_available, "", "10.0.0.5:8080"}}, 1000)
                     .is_ok());
     }
     auto store = open_at(path);
@@ -229,8 +230,8 @@ TEST_CASE("service board: the desired services and the guests' reports outlive t
     auto wanted = board.report("web1", "10.0.0.5", {}, 3000);
     REQUIRE(wanted.is_ok());
     REQUIRE(wanted->size() == 1);
-    CHECK(wanted->at(0).parameters == std::vector<std::pair<std::string, std::string>>{
-                                          {"port", "8080"}});
+    CHECK(wanted->at(0).parameters ==
+          std::vector<std::pair<std::string, std::string>>{{"port", "8080"}});
 }
 
 TEST_CASE("disk transfers: received chunks and a complete disk outlive the process") {
