@@ -11,16 +11,6 @@
 namespace provisioner::agent {
 namespace {
 
-class RealClock final : public AgentClock {
-  public:
-    std::chrono::steady_clock::time_point now() override {
-        return std::chrono::steady_clock::now();
-    }
-    void sleep(std::chrono::milliseconds duration) override {
-        std::this_thread::sleep_for(duration);
-    }
-};
-
 std::string seconds_text(std::chrono::milliseconds ms) {
     auto tenths = (ms.count() + 50) / 100;
     return std::to_string(tenths / 10) + (tenths % 10 ? "." + std::to_string(tenths % 10) : "") +
@@ -29,17 +19,13 @@ std::string seconds_text(std::chrono::milliseconds ms) {
 
 }  // namespace
 
-AgentClock& real_clock() {
-    static RealClock clock;
-    return clock;
-}
 
 void log_line(const std::string& line) {
     std::cerr << "agent: " << line << std::endl;
 }
 
 CallResult call_with_retry(const std::function<CallResult()>& call, const std::string& what,
-                           std::chrono::milliseconds patience, AgentClock& clock) {
+                           std::chrono::milliseconds patience, base::Clock& clock) {
     constexpr std::chrono::milliseconds kMaxBackoff{15'000};
     const auto deadline = clock.now() + patience;
     std::chrono::milliseconds backoff{1'000};
@@ -53,12 +39,12 @@ CallResult call_with_retry(const std::function<CallResult()>& call, const std::s
         }
         auto pause = std::min(backoff, left);
         log_line(what + " failed (" + r.error + "); retrying in " + seconds_text(pause));
-        clock.sleep(pause);
+        clock.sleep_for(pause);
         backoff = std::min(backoff * 2, kMaxBackoff);
     }
 }
 
-int run_discover(const AgentOptions& options, ServerClient& server, AgentClock& clock) {
+int run_discover(const AgentOptions& options, ServerClient& server, base::Clock& clock) {
     Facts facts = collect_facts(options.root, options.disk);
     log_line("discovery hello to " + server.base_url() + " as " + options.mac);
     CallResult r =
@@ -73,7 +59,7 @@ int run_discover(const AgentOptions& options, ServerClient& server, AgentClock& 
     return 0;
 }
 
-int run_ready(const AgentOptions& options, ServerClient& server, AgentClock& clock) {
+int run_ready(const AgentOptions& options, ServerClient& server, base::Clock& clock) {
     Facts facts = collect_facts(options.root, options.disk);
     auto runner = vmhost::make_process_runner();
     nlohmann::json capacity = host_capacity(facts, options.storage, options.root, *runner);

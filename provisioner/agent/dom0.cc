@@ -145,7 +145,7 @@ Dom0Cycle Dom0Loop::cycle() {
     return out;
 }
 
-int Dom0Loop::run(AgentClock& clock, const std::atomic<bool>* stop) {
+int Dom0Loop::run(base::Clock& clock, const std::atomic<bool>* stop) {
     auto start = clock.now();
     auto stopped = [&] { return stop && stop->load(); };
     auto elapsed = [&] {
@@ -159,7 +159,7 @@ int Dom0Loop::run(AgentClock& clock, const std::atomic<bool>* stop) {
         auto next = clock.now() + options_.interval;
         while (!stopped() && clock.now() < next && !elapsed()) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock.now());
-            clock.sleep(std::min(left, std::chrono::milliseconds(100)));
+            clock.sleep_for(std::min(left, std::chrono::milliseconds(100)));
         }
         if (elapsed()) break;
     }

@@ -86,7 +86,7 @@ Result<std::uint16_t> parse_service_port(const std::string& value) {
     return std::uint16_t(port);
 }
 
-GuestAgent::GuestAgent(GuestOptions options, ServerClient& server, AgentClock& clock)
+GuestAgent::GuestAgent(GuestOptions options, ServerClient& server, base::Clock& clock)
     : options_(std::move(options)), server_(server), clock_(clock) {}
 
 std::chrono::milliseconds GuestAgent::interval() const {
@@ -134,7 +134,7 @@ bool GuestAgent::wait_for_port(std::uint16_t port, const std::atomic<bool>* stop
     for (;;) {
         if (tcp_port_answers(port, kConnectTimeout)) return true;
         if (clock_.now() >= deadline || (stop && stop->load())) return false;
-        clock_.sleep(options_.check_every);
+        clock_.sleep_for(options_.check_every);
     }
 }
 
@@ -282,7 +282,7 @@ int GuestAgent::run(const std::atomic<bool>* stop) {
         auto next = clock_.now() + interval();
         while (!stopped() && clock_.now() < next) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock_.now());
-            clock_.sleep(std::min(left, std::chrono::milliseconds(100)));
+            clock_.sleep_for(std::min(left, std::chrono::milliseconds(100)));
         }
     };
     while (!stopped()) {

@@ -66,7 +66,7 @@ struct HelloOutcome {
 };
 
 HelloOutcome hello_until_job(const AgentOptions& options, const Facts& facts, ServerClient& server,
-                             AgentClock& clock) {
+                             base::Clock& clock) {
     log_line("hello to " + server.base_url() + " as " + options.mac);
     for (;;) {
         CallResult r = call_with_retry(
@@ -91,7 +91,7 @@ HelloOutcome hello_until_job(const AgentOptions& options, const Facts& facts, Se
             case HelloAction::Kind::wait:
                 log_line("the server says wait " + std::to_string(action->retry_after.count()) +
                          " ms");
-                clock.sleep(action->retry_after);
+                clock.sleep_for(action->retry_after);
                 break;
             case HelloAction::Kind::image:
                 return {std::move(action->job), 1};
@@ -100,7 +100,7 @@ HelloOutcome hello_until_job(const AgentOptions& options, const Facts& facts, Se
 }
 
 // Posts the result, retrying while the server is unreachable; true when it was accepted.
-bool post_result(const AgentOptions& options, ServerClient& server, AgentClock& clock,
+bool post_result(const AgentOptions& options, ServerClient& server, base::Clock& clock,
                  const Job& job, bool ok, const std::string& error, const json& result) {
     CallResult r = call_with_retry(
         [&] { return server.result(job.deployment, ok, error, ok ? result : json()); }, "result",
@@ -145,7 +145,7 @@ imaging::Status fill_seed(const AgentOptions& options, const ServerClient& serve
 }  // namespace
 
 int run_image(const AgentOptions& options, ServerClient& server, ImagingRunner& imaging,
-              AgentClock& clock) {
+              base::Clock& clock) {
     Facts facts = collect_facts(options.root, options.disk);
     HelloOutcome hello = hello_until_job(options, facts, server, clock);
     if (!hello.job) return hello.exit_status;

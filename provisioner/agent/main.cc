@@ -144,7 +144,7 @@ std::optional<AgentOptions> resolve(const Flags& f, bool need_token, std::string
 }
 
 int cmd_network(int argc, char** argv, const char* name, const char* about,
-                int (*flow)(const AgentOptions&, ServerClient&, AgentClock&), bool need_token) {
+                int (*flow)(const AgentOptions&, ServerClient&, base::Clock&), bool need_token) {
     CLI::App app{about};
     app.name(std::string("provisioner-agent ") + name);
     Flags f;
@@ -158,10 +158,10 @@ int cmd_network(int argc, char** argv, const char* name, const char* about,
     auto options = resolve(f, need_token, server, token);
     if (!options) return 1;
     ServerClient client(server, token);
-    return flow(*options, client, real_clock());
+    return flow(*options, client, base::real_clock());
 }
 
-int image_flow(const AgentOptions& o, ServerClient& s, AgentClock& c) {
+int image_flow(const AgentOptions& o, ServerClient& s, base::Clock& c) {
     auto runner = make_child_imaging_runner();
     return run_image(o, s, *runner, c);
 }
@@ -319,7 +319,7 @@ int cmd_dom0(int argc, char** argv) {
     TemplateWorker worker(**store, w);
     worker.start();
     Dom0Loop loop(o, collect_facts(f.root), client, host, &worker);
-    return loop.run(real_clock(), &g_stop);
+    return loop.run(base::real_clock(), &g_stop);
 }
 
 int cmd_guest(int argc, char** argv) {
@@ -395,7 +395,7 @@ int cmd_guest(int argc, char** argv) {
     ::sigaction(SIGTERM, &action, nullptr);
     ::sigaction(SIGINT, &action, nullptr);
     ServerClient client(id->server, id->token);
-    GuestAgent agent(o, client, real_clock());
+    GuestAgent agent(o, client, base::real_clock());
     return agent.run(&g_stop);
 }
 

@@ -13,7 +13,7 @@ namespace provisioner::agent {
 // waits 1 s, 2 s, 4 s ... (at most 15 s) between tries, logging each failure on stderr as
 // "agent: WHAT failed (...); retrying in N s". Returns the last CallResult.
 CallResult call_with_retry(const std::function<CallResult()>& call, const std::string& what,
-                           std::chrono::milliseconds patience, AgentClock& clock);
+                           std::chrono::milliseconds patience, base::Clock& clock);
 
 // "agent: <line>" on stderr.
 void log_line(const std::string& line);

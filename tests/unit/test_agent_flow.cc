@@ -42,18 +42,20 @@ struct FakeServer {
     }
 };
 
-class FakeClock final : public AgentClock {
+// base::FakeClock that records each sleep.
+class FakeClock final : public base::Clock {
   public:
-    std::chrono::steady_clock::time_point now() override { return now_; }
-    void sleep(std::chrono::milliseconds d) override {
+    time_point now() override { return time_.now(); }
+    wall_time_point wall_now() override { return time_.wall_now(); }
+    void sleep_for(std::chrono::milliseconds d) override {
         sleeps.push_back(d.count());
-        now_ += d;
+        time_.advance(d);
     }
-    void advance(std::chrono::milliseconds d) { now_ += d; }
+    void advance(std::chrono::milliseconds d) { time_.advance(d); }
     std::vector<long> sleeps;
 
   private:
-    std::chrono::steady_clock::time_point now_{};
+    base::FakeClock time_;
 };
 
 // Reports progress every 400 ms of fake time, then returns the scripted outcome.

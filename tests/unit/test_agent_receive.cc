@@ -103,7 +103,7 @@ TEST_CASE("agent: image flow with the real imaging receive --progress-json (delt
     options.root = dir.path();
     options.imaging = tool;
     auto runner = make_child_imaging_runner();
-    CHECK(run_image(options, server, *runner, real_clock()) == 0);
+    CHECK(run_image(options, server, *runner, base::real_clock()) == 0);
 
     REQUIRE(results.size() == 1);
     CHECK(results[0]["ok"] == true);

@@ -120,14 +120,7 @@ std::string systemd_value(std::string_view line) {
 }
 
 // Time that passes only when slept.
-class GuestClock final : public AgentClock {
-  public:
-    std::chrono::steady_clock::time_point now() override { return now_; }
-    void sleep(std::chrono::milliseconds d) override { now_ += d; }
-
-  private:
-    std::chrono::steady_clock::time_point now_{};
-};
+using GuestClock = base::FakeClock;
 
 // Answers each report with `wanted` (unless `down` or `refuse`), recording every body.
 struct GuestServer {

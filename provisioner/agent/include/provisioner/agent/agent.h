@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include "base/clock.h"
 #include "provisioner/agent/imaging_runner.h"
 #include "provisioner/agent/seed.h"
 #include "provisioner/agent/server_client.h"
@@ -32,26 +33,17 @@ struct AgentOptions {
         fill_seed = fill_seed_partition;
 };
 
-// Time, abstract so tests run the retry loops at once.
-class AgentClock {
-  public:
-    virtual ~AgentClock() = default;
-    virtual std::chrono::steady_clock::time_point now() = 0;
-    virtual void sleep(std::chrono::milliseconds duration) = 0;
-};
-AgentClock& real_clock();
-
 // `image`: hello, receive the job, run imaging, report progress and the result. Returns 0
 // when the image was verified and the server accepted the result, or when the server has
 // nothing for this host; 1 otherwise. Every failure is posted as a result when there is a
 // job, so the server marks this host failed and carries on with the others.
 int run_image(const AgentOptions& options, ServerClient& server, ImagingRunner& imaging,
-              AgentClock& clock);
+              base::Clock& clock);
 
 // `discover`: the discovery hello (no token needed), facts only.
-int run_discover(const AgentOptions& options, ServerClient& server, AgentClock& clock);
+int run_discover(const AgentOptions& options, ServerClient& server, base::Clock& clock);
 
 // `ready`: POST ready with this host's capacity.
-int run_ready(const AgentOptions& options, ServerClient& server, AgentClock& clock);
+int run_ready(const AgentOptions& options, ServerClient& server, base::Clock& clock);
 
 }  // namespace provisioner::agent

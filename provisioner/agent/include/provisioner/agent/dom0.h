@@ -63,7 +63,7 @@ class Dom0Loop {
     Dom0Cycle cycle();
     // Cycles every interval until options.run_for has passed (if set), stop becomes true,
     // or after one cycle with options.once. Returns 0, or with once 1 when the report failed.
-    int run(AgentClock& clock, const std::atomic<bool>* stop = nullptr);
+    int run(base::Clock& clock, const std::atomic<bool>* stop = nullptr);
 
   private:
     // Posts an action's answer; one the server could not be reached for is kept and posted

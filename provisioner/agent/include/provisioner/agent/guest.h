@@ -94,7 +94,7 @@ struct GuestRound {
 class GuestAgent {
   public:
     // server and clock must outlive this.
-    GuestAgent(GuestOptions options, ServerClient& server, AgentClock& clock);
+    GuestAgent(GuestOptions options, ServerClient& server, base::Clock& clock);
 
     // One report, then each wanted service not available brought as far as it goes, with a
     // report after each state change. Stops between steps once *stop is true. Never throws.
@@ -119,7 +119,7 @@ class GuestAgent {
 
     GuestOptions options_;
     ServerClient& server_;
-    AgentClock& clock_;
+    base::Clock& clock_;
     std::vector<ServiceStatus> services_;  // the wanted ones, in the server's order
     std::string address_;
     std::optional<std::chrono::milliseconds> server_interval_;
