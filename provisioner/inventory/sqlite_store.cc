@@ -62,6 +62,16 @@ bool SqliteStore::in_transaction_on_this_thread() const {
     return tl_in_transaction == this;
 }
 
+std::optional<std::uint64_t> SqliteStore::data_version() {
+    if (!reader_ || in_transaction_on_this_thread()) return std::nullopt;
+    std::lock_guard lock(reader_mu_);
+    auto q = reader_->query("PRAGMA data_version");
+    if (!q) return std::nullopt;
+    auto row = q->step();
+    if (!row || !*row) return std::nullopt;
+    return std::uint64_t(q->i64(0));
+}
+
 Result<Host> SqliteStore::one_host(const char* sql, const std::function<void(Query&)>& bind,
                                    const std::string& what) {
     std::lock_guard lock(mu_);

@@ -19,6 +19,10 @@ class SqliteStore final : public Store {
 
     Status transaction(const std::function<Status()>& fn) override;
     Timestamp now() const override { return clock_(); }
+    // PRAGMA data_version of the read connection, which never writes: it changes with every
+    // commit of any other connection, the writer's included. nullopt without one (":memory:")
+    // or inside transaction() on this thread.
+    std::optional<std::uint64_t> data_version() override;
 
     Result<Host> add_host(const HostSpec& spec, HostState initial,
                           const std::string& reason) override;

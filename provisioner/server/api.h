@@ -12,6 +12,7 @@
 #include "config.h"
 #include "disk_transfers.h"
 #include "discovery_gate.h"
+#include "host_list_cache.h"
 #include "import_paths.h"
 #include "imaging/http/router.h"
 #include "orchestrator.h"
@@ -46,6 +47,8 @@ struct ApiContext {
     std::shared_ptr<DiskTransfers> disks = nullptr;
     // What is wrong with DHCP for /health ("" when well); empty when the server runs none.
     std::function<std::string()> dhcp_problem = {};
+    // The last answers of GET /api/v1/hosts, served while the store has not changed.
+    std::shared_ptr<HostListCache> host_lists = std::make_shared<HostListCache>();
 };
 
 // The host with this MAC; an unknown MAC is recorded as discovered ("discovered-<hex>"), with

@@ -32,7 +32,16 @@ std::optional<std::size_t> query_size(const imaging::http::QueryParams& q, std::
 }
 
 Response list_hosts(ApiContext& ctx, const Request& req) {
-    auto query = imaging::http::parse_query(std::string_view(req.target().data(), req.target().size()));
+    const std::string_view target(req.target().data(), req.target().size());
+    // The same target at the same data version has the same answer (nothing in it depends on
+    // the time or on who asks): served from the cache, else built, then kept if nothing was
+    // committed while it was built.
+    const auto version = ctx.store.data_version();
+    if (version) {
+        if (auto cached = ctx.host_lists->find(target, *version))
+            return imaging::http::make_response(req, status::ok, *cached, "application/json");
+    }
+    auto query = imaging::http::parse_query(target);
     if (!query) return status_response(req, Status::error(Code::invalid_argument, "malformed query"));
     auto filter = parse_selector(imaging::http::query_value(*query, "selector").value_or("all"));
     if (!filter) return status_response(req, filter.status());
@@ -59,6 +68,7 @@ Response list_hosts(ApiContext& ctx, const Request& req) {
     body += "],\"total\":";
     body += std::to_string(*total);
     body += "}\n";
+    if (version && ctx.store.data_version() == version) ctx.host_lists->put(target, *version, body);
     return imaging::http::make_response(req, status::ok, std::move(body), "application/json");
 }
 

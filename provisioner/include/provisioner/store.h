@@ -34,6 +34,11 @@ class Store {
     // The store's clock: the time it stamps on records and events.
     virtual Timestamp now() const = 0;
 
+    // A number that is not the same as before once any change has been committed since (by
+    // this process or another sharing the store), for a cache of answers built from reads;
+    // nullopt when the store cannot tell (and then nothing may be cached). Thread-safe.
+    virtual std::optional<std::uint64_t> data_version() { return std::nullopt; }
+
     // --- hosts ---
     // Creates a host in `initial` (discovered or enrolled) and logs the event with reason.
     // conflict if the MAC or the name is taken; invalid_argument for bad fields.
