@@ -4,6 +4,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "provisioner/agent/host_metrics.h"
+
 namespace provisioner::agent {
 namespace {
 
@@ -98,6 +100,12 @@ Dom0Cycle Dom0Loop::cycle() {
     report.capacity =
         dom0_capacity(facts_, load_per_cpu(options_.root, facts_.cpu_cores), options_);
     report.vms = std::move(*vms);
+    if (auto metrics = read_host_metrics(options_.root)) {
+        report.metrics = std::move(*metrics);
+    } else if (!metrics_error_logged_) {
+        log("host metrics (reported without them): " + metrics.status().message());
+        metrics_error_logged_ = true;
+    }
     CallResult reply = server_.vms(report);
     if (!reply.ok()) {
         log("report: " + reply.error);
@@ -111,6 +119,10 @@ Dom0Cycle Dom0Loop::cycle() {
         return out;
     }
     pass_hot_templates(decoded->templates);
+    if (decoded->interval_seconds > 0) {
+        server_interval_ = std::chrono::seconds(decoded->interval_seconds);
+        out.server_interval = server_interval_;
+    }
     for (const json& raw : decoded->actions) {
         auto action = parse_vm_action(raw);
         if (!action) {
@@ -145,6 +157,11 @@ Dom0Cycle Dom0Loop::cycle() {
     return out;
 }
 
+std::chrono::milliseconds Dom0Loop::interval() const {
+    if (server_interval_.count() > 0) return std::min(options_.interval, server_interval_);
+    return options_.interval;
+}
+
 int Dom0Loop::run(base::Clock& clock, const std::atomic<bool>* stop) {
     auto start = clock.now();
     auto stopped = [&] { return stop && stop->load(); };
@@ -156,7 +173,7 @@ int Dom0Loop::run(base::Clock& clock, const std::atomic<bool>* stop) {
         if (options_.once) return c.reported ? 0 : 1;
         if (elapsed()) break;
         // Sleep in short steps so a stop request is seen within a fraction of a second.
-        auto next = clock.now() + options_.interval;
+        auto next = clock.now() + interval();
         while (!stopped() && clock.now() < next && !elapsed()) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(next - clock.now());
             clock.sleep_for(std::min(left, std::chrono::milliseconds(100)));

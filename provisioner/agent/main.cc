@@ -233,7 +233,9 @@ int cmd_dom0(int argc, char** argv) {
                    "where VM overlay disks go, with vms.json and, without --pubkey, site.pub "
                    "(the server's signing key as it sent it)")
         ->capture_default_str();
-    app.add_option("--interval", interval, "seconds between reports")
+    app.add_option("--interval", interval,
+                   "seconds between reports (at most: shorter when the server's answer asks "
+                   "for a shorter heartbeat interval)")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
     app.add_flag("--once", o.once,

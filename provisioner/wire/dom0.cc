@@ -1,5 +1,6 @@
 #include "provisioner/wire/dom0.h"
 
+#include "host_metrics_codec.h"
 #include "reader.h"
 
 namespace provisioner::wire {
@@ -31,6 +32,22 @@ void read_vm(Reader v, ReportedVm& out) {
 
 }  // namespace
 
+json encode(const Ready& ready) {
+    json out = {{"v", Ready::kVersion}, {"capacity", ready.capacity}};
+    if (!ready.mac.empty()) out["mac"] = ready.mac;
+    return out;
+}
+
+template <>
+Result<Ready> decode<Ready>(const json& message) {
+    Reader r(Ready::kName, message);
+    Ready ready;
+    r.version(Ready::kVersion);
+    r.nonempty_string("mac", ready.mac, Need::optional);
+    r.object("capacity", ready.capacity, Need::required);
+    return detail::finish(r, std::move(ready));
+}
+
 json encode(const Dom0Report& report) {
     const Capacity& c = report.capacity;
     json vms = json::array();
@@ -54,6 +71,7 @@ json encode(const Dom0Report& report) {
                   {"live_migration", c.live_migration}}},
                 {"vms", std::move(vms)}};
     if (!report.mac.empty()) out["mac"] = report.mac;
+    if (report.metrics) out["metrics"] = detail::encode_host_metrics(*report.metrics);
     return out;
 }
 
@@ -68,12 +86,15 @@ Result<Dom0Report> decode<Dom0Report>(const json& message) {
         for (std::size_t i = 0; i < vms->size() && r.ok(); ++i)
             read_vm(r.element("vms", i, (*vms)[i]), report.vms.emplace_back());
     }
+    if (Reader metrics = r.child("metrics", Need::optional); metrics.present())
+        detail::read_host_metrics(metrics, report.metrics.emplace());
     return detail::finish(r, std::move(report));
 }
 
 json encode(const Dom0Answer& answer) {
     json out = {{"v", Dom0Answer::kVersion}, {"actions", answer.actions}};
     if (!answer.templates.is_null()) out["templates"] = answer.templates;
+    if (answer.interval_seconds > 0) out["interval_seconds"] = answer.interval_seconds;
     return out;
 }
 
@@ -85,6 +106,7 @@ Result<Dom0Answer> decode<Dom0Answer>(const json& message) {
     if (const json* actions = r.array("actions", Need::optional))
         answer.actions.assign(actions->begin(), actions->end());
     r.object("templates", answer.templates, Need::optional);
+    r.unsigned_integer("interval_seconds", answer.interval_seconds, Need::optional);
     return detail::finish(r, std::move(answer));
 }
 

@@ -310,17 +310,61 @@ TEST_CASE("wire: a Dom0 report round-trips; capacity and each VM's name are requ
                              {"/vms/0", "web1"},
                              {"/mac", 5}},
                             {}});
+    // With the host's metrics (optional: an agent older than them sends none).
+    wire::HostMetrics metrics;
+    metrics.cpu_seconds = {{"user", 101321.53}, {"idle", 468284.83}, {"steal", 0}};
+    metrics.memory_total_bytes = 16ull << 30;
+    metrics.memory_available_bytes = 9ull << 30;
+    metrics.load1 = 0.5;
+    metrics.load15 = 2;
+    metrics.boot_time_seconds = 1764806400;
+    metrics.uptime_seconds = 3600.25;
+    metrics.network = {{"eth0", 1000, 2000, 3, 4}, {"lo", 10, 10, 0, 0}};
+    metrics.filesystem_size_bytes = 100ull << 30;
+    metrics.filesystem_free_bytes = 60ull << 30;
+    metrics.filesystem_avail_bytes = 55ull << 30;
+    report.metrics = metrics;
+    check_contract(report, {{"/metrics/network/1/device"},
+                            {{"/metrics", 1},
+                             {"/metrics/cpu_seconds/user", "1"},
+                             {"/metrics/memory_total_bytes", -1},
+                             {"/metrics/load1", "high"},
+                             {"/metrics/network", json::object()},
+                             {"/metrics/network/0/receive_errors", "3"},
+                             {"/metrics/filesystem/size_bytes", 1.5}},
+                            {}});
+    json negative = wire::encode(report);
+    negative["metrics"]["cpu_seconds"]["idle"] = -1;
+    CHECK(wire::decode<wire::Dom0Report>(negative).status().message() ==
+          "vms report: \"metrics.cpu_seconds.idle\" must not be negative");
+    json partial = {{"capacity", {{"vcpus", 4}, {"memory_mib", 2048}}},
+                    {"metrics", {{"load1", 0.25}}}};
+    auto part = wire::decode<wire::Dom0Report>(partial);
+    REQUIRE(part);
+    REQUIRE(part->metrics);
+    CHECK(part->metrics->load1 == 0.25);
+    CHECK(part->metrics->network.empty());
     // Today's agent's report, as dom0.cc and vm_actions.cc built it.
     json today = {{"mac", "52:54:00:00:00:02"},
                   {"capacity", {{"vcpus", 4}, {"memory_mib", 2048}}},
                   {"vms", json::array({{{"name", "a"}, {"template", "t@1"}}})}};
     auto read = wire::decode<wire::Dom0Report>(today);
     REQUIRE(read);
+    CHECK_FALSE(read->metrics);
     CHECK(read->vms.at(0).template_ref == "t@1");
     CHECK(read->capacity.memory_mib == 2048);
     json no_vms = today;
     no_vms.erase("vms");
     CHECK(wire::decode<wire::Dom0Report>(no_vms));
+}
+
+TEST_CASE("wire: ready carries the host's capacity as it is") {
+    wire::Ready ready{"52:54:00:00:00:01",
+                      {{"cpus", 8}, {"memory_bytes", 1 << 30}, {"disk_free_bytes", 5}}};
+    check_contract(ready, {{"/capacity"}, {{"/capacity", 8}, {"/mac", 1}}, {"/capacity"}});
+    auto today = wire::decode<wire::Ready>(json{{"capacity", json::object()}});  // the old agent's
+    REQUIRE(today);
+    CHECK(today->mac.empty());
 }
 
 TEST_CASE("wire: every kind of VM action round-trips; each kind's own field is required") {
@@ -371,6 +415,12 @@ TEST_CASE("wire: the report's answer keeps each action for its own decoding; act
     auto empty = wire::decode<wire::Dom0Answer>(json::object());
     REQUIRE(empty);
     CHECK(empty->actions.empty());
+    CHECK(empty->interval_seconds == 0);  // an older server's answer: no heartbeat interval
+    answer.interval_seconds = 15;
+    check_contract(answer, {{},
+                            {{"/actions", json::object()}, {"/interval_seconds", "15"}},
+                            {"/actions", "/templates"}});
+    CHECK_FALSE(wire::encode(wire::Dom0Answer{}).contains("interval_seconds"));
 
     check_contract(wire::ActionAnswer{true, ""}, {{"/ok"}, {{"/ok", "yes"}}, {}});
     check_contract(wire::ActionAnswer{false, "no such template"}, {{"/ok"}, {{"/error", 1}}, {}});

@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "provisioner/wire/codec.h"
+#include "provisioner/wire/host_metrics.h"
 
 namespace provisioner::wire {
 
@@ -37,17 +39,19 @@ struct ReportedVm {
     bool operator==(const ReportedVm&) const = default;
 };
 
-// {"v", "mac"?, "capacity", "vms"?}.
+// {"v", "mac"?, "capacity", "vms"?, "metrics"?}.
 struct Dom0Report {
     static constexpr const char* kName = "vms report";
     static constexpr int kVersion = 1;
     std::string mac;  // "" when absent; the server checks it names the token's host
     Capacity capacity;
     std::vector<ReportedVm> vms;
+    std::optional<HostMetrics> metrics;  // absent from agents older than it, or unreadable
     bool operator==(const Dom0Report&) const = default;
 };
 
-// The answer to a report: {"v", "actions": [VmAction...], "templates"?: {...}}. Each action is
+// The answer to a report: {"v", "actions": [VmAction...], "templates"?: {...},
+// "interval_seconds"?}. Each action is
 // kept as its JSON and decoded on its own (decode<VmAction>, vm_action.h), so that one the
 // agent cannot read is answered failed by its id while the others still run. templates is the
 // hot list (API.md "Hot templates"), read by the agent's template worker.
@@ -56,6 +60,9 @@ struct Dom0Answer {
     static constexpr int kVersion = 1;
     std::vector<nlohmann::json> actions;
     nlohmann::json templates;  // an object, or null when absent
+    // How often the server wants a report (its heartbeat interval; a host silent for three is
+    // unreachable). 0: absent (an older server), the agent keeps its own interval.
+    std::uint32_t interval_seconds = 0;
     bool operator==(const Dom0Answer&) const = default;
 };
 
@@ -68,9 +75,23 @@ struct ActionAnswer {
     bool operator==(const ActionAnswer&) const = default;
 };
 
+// POST /api/v1/agent/ready, the imaged system's first word: {"v", "mac"?, "capacity"}; capacity
+// is the host's as its agent measures it ("cpus", "memory_bytes", "disk_free_bytes", and Xen's
+// sizes where it runs), an object kept as it is in the host's facts.
+struct Ready {
+    static constexpr const char* kName = "ready";
+    static constexpr int kVersion = 1;
+    std::string mac;  // "" when absent
+    nlohmann::json capacity;
+    bool operator==(const Ready&) const = default;
+};
+
+nlohmann::json encode(const Ready& ready);
 nlohmann::json encode(const Dom0Report& report);
 nlohmann::json encode(const Dom0Answer& answer);
 nlohmann::json encode(const ActionAnswer& answer);
+template <>
+Result<Ready> decode<Ready>(const nlohmann::json& message);
 template <>
 Result<Dom0Report> decode<Dom0Report>(const nlohmann::json& message);
 template <>

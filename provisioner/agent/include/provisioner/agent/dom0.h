@@ -1,5 +1,5 @@
 // `provisioner-agent dom0`: the Dom0's loop. About once a second it reports this host's
-// capacity and managed VMs (POST /api/v1/agent/vms), carries out the actions the answer
+// capacity, metrics (host_metrics.h) and managed VMs (POST /api/v1/agent/vms), carries out the actions the answer
 // holds, in order, and answers each (POST /api/v1/agent/actions/{id}); the answer's hot
 // templates go to the template worker, which pre-copies them in the background. The server,
 // the hypervisor and the clock are behind interfaces, so tests drive cycles one by one.
@@ -49,6 +49,8 @@ struct Dom0Cycle {
     bool reported = false;  // the server took the report and answered with actions
     int actions_ok = 0;
     int actions_failed = 0;  // carried out and failed (answered with the error)
+    // The heartbeat interval the answer asked for (0: none asked).
+    std::chrono::milliseconds server_interval{0};
 };
 
 class Dom0Loop {
@@ -64,6 +66,9 @@ class Dom0Loop {
     // Cycles every interval until options.run_for has passed (if set), stop becomes true,
     // or after one cycle with options.once. Returns 0, or with once 1 when the report failed.
     int run(base::Clock& clock, const std::atomic<bool>* stop = nullptr);
+    // Between two reports: options.interval, or the server's heartbeat interval when shorter,
+    // so the server never sees this host silent for longer than it asked.
+    std::chrono::milliseconds interval() const;
 
   private:
     // Posts an action's answer; one the server could not be reached for is kept and posted
@@ -85,6 +90,8 @@ class Dom0Loop {
         bool delivered = false;
     };
     std::map<std::int64_t, Answer> answers_;  // every action carried out, by id
+    std::chrono::milliseconds server_interval_{0};
+    bool metrics_error_logged_ = false;  // one line, not one a cycle
 };
 
 }  // namespace provisioner::agent
