@@ -129,17 +129,20 @@ std::optional<Clock::time_point> Supervisor::next_wakeup() const {
 
 void Supervisor::terminate() {
     switch (state_) {
-    case State::kRunning:
-        launcher_.send_signal(pid_, SIGTERM);
-        term_at_ = clock_.now();
-        killed_ = false;
-        state_ = State::kTerminating;
-        break;
-    case State::kIdle:
-    case State::kWaiting: state_ = State::kStopped; break;
-    case State::kTerminating:
-    case State::kStopped:
-    case State::kEnded: break;
+        case State::kRunning:
+            launcher_.send_signal(pid_, SIGTERM);
+            term_at_ = clock_.now();
+            killed_ = false;
+            state_ = State::kTerminating;
+            break;
+        case State::kIdle:
+        case State::kWaiting:
+            state_ = State::kStopped;
+            break;
+        case State::kTerminating:
+        case State::kStopped:
+        case State::kEnded:
+            break;
     }
 }
 
@@ -174,9 +177,9 @@ void Supervisor::stop() {
             state_ = State::kStopped;
             return;
         }
-        clock_.sleep_for(std::min(
-            milliseconds(20),
-            std::chrono::duration_cast<milliseconds>(deadline - now) + milliseconds(1)));
+        clock_.sleep_for(
+            std::min(milliseconds(20),
+                     std::chrono::duration_cast<milliseconds>(deadline - now) + milliseconds(1)));
     }
 }
 

@@ -26,8 +26,7 @@ std::optional<pxe::HostEntry> entry_of(const Host& host) {
 
 }  // namespace
 
-Result<std::unique_ptr<DhcpService>> DhcpService::prepare(const ServerConfig& config,
-                                                          Store& store,
+Result<std::unique_ptr<DhcpService>> DhcpService::prepare(const ServerConfig& config, Store& store,
                                                           pxe::ProcessLauncher& launcher,
                                                           pxe::Clock& clock, Log log) {
     const fs::path dir = fs::absolute(config.state_dir) / "dnsmasq";
@@ -39,7 +38,8 @@ Result<std::unique_ptr<DhcpService>> DhcpService::prepare(const ServerConfig& co
     c.http_base_url = config.boot_url;  // iPXE fetches its script over plain HTTP
     c.pid_file = dir / "dnsmasq.pid";
     c.lease_file = dir / "dnsmasq.leases";
-    c.uefi_boot_file = config.uefi_ipxe_efi ? pxe::UefiBootFile::kIpxe : pxe::UefiBootFile::kSnpOnly;
+    c.uefi_boot_file =
+        config.uefi_ipxe_efi ? pxe::UefiBootFile::kIpxe : pxe::UefiBootFile::kSnpOnly;
     if (!config.dhcp_range.empty()) {
         auto comma = config.dhcp_range.find(',');
         if (comma == std::string::npos)
@@ -129,8 +129,7 @@ std::string DhcpService::problem() const {
     std::string problem = running_ ? "dnsmasq keeps dying" : "dnsmasq is not running";
     if (quick_deaths_ >= kDeathsUnhealthy)
         problem += ": " + last_exit_ + " (" + std::to_string(quick_deaths_) + " times in a row)";
-    return problem + " (restarted " + std::to_string(restarts_.load()) +
-           " times; see the events)";
+    return problem + " (restarted " + std::to_string(restarts_.load()) + " times; see the events)";
 }
 
 void DhcpService::stop() {

@@ -44,8 +44,7 @@ class DhcpService final : public HostObserver {
     static constexpr int kDeathsUnhealthy = 3;
 
   private:
-    DhcpService(std::filesystem::path dir, std::unique_ptr<pxe::Supervisor> supervisor,
-                Log log);
+    DhcpService(std::filesystem::path dir, std::unique_ptr<pxe::Supervisor> supervisor, Log log);
 
     std::filesystem::path dir_;
     pxe::HostsDirectory hosts_;

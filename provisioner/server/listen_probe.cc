@@ -13,9 +13,8 @@ bool accepts_connections(const std::string& host, std::uint16_t port,
     boost::asio::io_context ioc;
     boost::asio::ip::tcp::socket socket(ioc);
     bool connected = false;
-    socket.async_connect({address, port}, [&](const boost::system::error_code& e) {
-        connected = !e;
-    });
+    socket.async_connect({address, port},
+                         [&](const boost::system::error_code& e) { connected = !e; });
     ioc.run_for(timeout);
     return connected;
 }

@@ -7,8 +7,8 @@
 
 #include "auth.h"
 #include "imaging/http/client.h"
-#include "provisioner/wire/hello.h"
 #include "orchestrator_parts.h"
+#include "provisioner/wire/hello.h"
 
 namespace provisioner::server {
 
@@ -43,9 +43,8 @@ bool unfinished(TargetState s) {
 
 }  // namespace
 
-Orchestrator::Orchestrator(Store& store, const ServerConfig& config,
-                           pxe::ProcessLauncher& launcher, std::string pubkey_pem, Log log,
-                           base::Clock& clock)
+Orchestrator::Orchestrator(Store& store, const ServerConfig& config, pxe::ProcessLauncher& launcher,
+                           std::string pubkey_pem, Log log, base::Clock& clock)
     : store_(store),
       config_(config),
       launcher_(launcher),
@@ -99,7 +98,8 @@ Result<Orchestrator::Secret> Orchestrator::make_secret(const std::string& name) 
     std::filesystem::create_directories(dir, ec);
     std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
     std::filesystem::path file = dir / name;
-    if (auto s = imaging::write_secret_file(file, *secret); !s) return Status::error(Code::storage, s.message());
+    if (auto s = imaging::write_secret_file(file, *secret); !s)
+        return Status::error(Code::storage, s.message());
     return std::pair{*secret, file};
 }
 
@@ -147,9 +147,9 @@ Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Ho
         std::lock_guard lock(mu_);
         for (const Host& h : hosts) {
             if (host_deployment_.contains(h.id))
-                return Status::error(Code::conflict,
-                                     "host " + h.name + " is in running deployment " +
-                                         std::to_string(host_deployment_[h.id]));
+                return Status::error(Code::conflict, "host " + h.name +
+                                                         " is in running deployment " +
+                                                         std::to_string(host_deployment_[h.id]));
             if (reserved_hosts_.contains(h.id))
                 return Status::error(Code::conflict,
                                      "host " + h.name + " is being added to another deployment");
@@ -160,9 +160,8 @@ Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Ho
         }
         if (transport == Transport::delta && !secret &&
             !delta_servers_.contains({DeltaSource::Kind::image, image.id}))
-            return Status::error(Code::storage, "no secret for the delta server for " +
-                                                    image.name + "@" + image.version + ": " +
-                                                    secret_problem);
+            return Status::error(Code::storage, "no secret for the delta server for " + image.name +
+                                                    "@" + image.version + ": " + secret_problem);
         auto made = new_sender_locked(image, transport, secret);
         if (!made) return made.status();
         sender = std::move(*made);
@@ -209,33 +208,35 @@ Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Ho
                 host_deployment_[h.id] = created->id;
             }
             switch (transport) {
-            case Transport::delta: {
-                const DeltaSource source{DeltaSource::Kind::image, image.id};
-                // Another deployment of this image may have started its server meanwhile.
-                if (sender && !delta_servers_.contains(source))
-                    delta_servers_.emplace(source, std::move(sender));
-                else
-                    discard();
-                break;
-            }
-            case Transport::multicast:
-                a->sender = std::move(sender);
-                a->sender->name = "multicast sender of deployment " + std::to_string(created->id);
-                if (!a->sender->secret)
-                    log_locked("deployment " + std::to_string(created->id) +
-                               ": no secret for its multicast session, it runs "
-                               "unauthenticated: " +
-                               secret_problem);
-                a->group = config_.multicast_group_prefix + "." +
-                           std::to_string(a->sender->port.number() - config_.multicast_port + 1);
-                break;  // argv is made at each tick: --min-receivers follows the hosts left
-            case Transport::torrent:
-                a->sender = std::move(sender);
-                a->sender->name = "seed of deployment " + std::to_string(created->id);
-                a->torrent_maker = next_child_++;
-                a->torrent_file = config_.state_dir / "torrents" /
-                                  (std::to_string(created->id) + ".torrent");
-                break;  // argv once the torrent is made (on the process thread)
+                case Transport::delta: {
+                    const DeltaSource source{DeltaSource::Kind::image, image.id};
+                    // Another deployment of this image may have started its server meanwhile.
+                    if (sender && !delta_servers_.contains(source))
+                        delta_servers_.emplace(source, std::move(sender));
+                    else
+                        discard();
+                    break;
+                }
+                case Transport::multicast:
+                    a->sender = std::move(sender);
+                    a->sender->name =
+                        "multicast sender of deployment " + std::to_string(created->id);
+                    if (!a->sender->secret)
+                        log_locked("deployment " + std::to_string(created->id) +
+                                   ": no secret for its multicast session, it runs "
+                                   "unauthenticated: " +
+                                   secret_problem);
+                    a->group =
+                        config_.multicast_group_prefix + "." +
+                        std::to_string(a->sender->port.number() - config_.multicast_port + 1);
+                    break;  // argv is made at each tick: --min-receivers follows the hosts left
+                case Transport::torrent:
+                    a->sender = std::move(sender);
+                    a->sender->name = "seed of deployment " + std::to_string(created->id);
+                    a->torrent_maker = next_child_++;
+                    a->torrent_file =
+                        config_.state_dir / "torrents" / (std::to_string(created->id) + ".torrent");
+                    break;  // argv once the torrent is made (on the process thread)
             }
             log_locked("deployment " + std::to_string(created->id) + ": " + image.name + "@" +
                        image.version + " to " + std::to_string(hosts.size()) + " host(s) by " +
@@ -262,8 +263,13 @@ Result<std::unique_ptr<Orchestrator::Sender>> Orchestrator::new_delta_server_loc
     server->child = next_child_++;
     server->name = name;
     server->port = std::move(*port);
-    server->argv = {config_.imaging_binary.string(), "serve", "--image", image_path, "--listen",
-                    bind_host() + ":" + std::to_string(server->port.number()), "--rate-limit",
+    server->argv = {config_.imaging_binary.string(),
+                    "serve",
+                    "--image",
+                    image_path,
+                    "--listen",
+                    bind_host() + ":" + std::to_string(server->port.number()),
+                    "--rate-limit",
                     std::to_string(config_.delta_rate_limit)};
     // Template servers are asked by Dom0 agents (template_delta), which carry no secret yet.
     if (secret) {
@@ -314,26 +320,26 @@ json Orchestrator::job_locked(const Active& a, const Host& host) {
     job.pubkey_pem = pubkey_pem_;
     job.host = host.name;
     switch (a.record.transport) {
-    case Transport::delta: {
-        // hello() asks for a job only once the image's server listens: it is there.
-        const Sender& server = *delta_servers_.at({DeltaSource::Kind::image, a.image.id});
-        job.transport = wire::Transport::delta;
-        job.delta_from = server_host() + ":" + std::to_string(server.port.number());
-        // Cleartext on the LAN until the agent's channel is TLS.
-        if (server.secret) job.secret = imaging::secret_to_hex(*server.secret);
-        break;
-    }
-    case Transport::multicast:
-        job.transport = wire::Transport::multicast;
-        job.multicast_group = a.group;
-        job.multicast_port = std::uint16_t(a.sender->port.number());
-        if (a.sender->secret) job.secret = imaging::secret_to_hex(*a.sender->secret);
-        break;
-    case Transport::torrent:
-        job.transport = wire::Transport::torrent;
-        job.torrent_url =
-            config_.boot_url + "/torrents/" + std::to_string(a.record.id) + ".torrent";
-        break;
+        case Transport::delta: {
+            // hello() asks for a job only once the image's server listens: it is there.
+            const Sender& server = *delta_servers_.at({DeltaSource::Kind::image, a.image.id});
+            job.transport = wire::Transport::delta;
+            job.delta_from = server_host() + ":" + std::to_string(server.port.number());
+            // Cleartext on the LAN until the agent's channel is TLS.
+            if (server.secret) job.secret = imaging::secret_to_hex(*server.secret);
+            break;
+        }
+        case Transport::multicast:
+            job.transport = wire::Transport::multicast;
+            job.multicast_group = a.group;
+            job.multicast_port = std::uint16_t(a.sender->port.number());
+            if (a.sender->secret) job.secret = imaging::secret_to_hex(*a.sender->secret);
+            break;
+        case Transport::torrent:
+            job.transport = wire::Transport::torrent;
+            job.torrent_url =
+                config_.boot_url + "/torrents/" + std::to_string(a.record.id) + ".torrent";
+            break;
     }
     wire::HelloAnswer answer;
     answer.action = wire::HelloAnswer::Action::image;
@@ -358,8 +364,9 @@ Orchestrator::HelloAnswer Orchestrator::hello(const Host& host, const HelloCrede
         auto d = host_deployment_.find(host.id);
         const bool named = credential.kind != Kind::dom0_token;
         if (named && (d == host_deployment_.end() || d->second != credential.deployment))
-            return {{}, "deployment " + std::to_string(credential.deployment) +
-                            " is over for this host: its ticket and token are no longer good"};
+            return {{},
+                    "deployment " + std::to_string(credential.deployment) +
+                        " is over for this host: its ticket and token are no longer good"};
         if (d == host_deployment_.end())
             return {{{"action", "none"}, {"reason", "no deployment for this host"}}, ""};
         Active& a = *active_.at(d->second);
@@ -391,24 +398,29 @@ Orchestrator::HelloAnswer Orchestrator::hello(const Host& host, const HelloCrede
                 }
                 answer = {{}, "this boot ticket has been used: a ticket is good for one hello"};
             } else if (clock_.now() - a.started_at > config_.boot_ticket_lifetime) {
-                answer = {{}, "this boot ticket has expired (" +
-                                  std::to_string(config_.boot_ticket_lifetime.count()) +
-                                  " s after its deployment started)"};
+                answer = {{},
+                          "this boot ticket has expired (" +
+                              std::to_string(config_.boot_ticket_lifetime.count()) +
+                              " s after its deployment started)"};
             }
         }
         if (answer.refused.empty()) {
             bool ready = true;
             switch (a.record.transport) {
-            case Transport::delta: ready = delta_ready_locked(a.image.id); break;
-            case Transport::multicast: ready = a.sender->pid.has_value(); break;
-            case Transport::torrent:
-                ready = a.torrent.has_value() && a.sender->pid.has_value();
-                break;
+                case Transport::delta:
+                    ready = delta_ready_locked(a.image.id);
+                    break;
+                case Transport::multicast:
+                    ready = a.sender->pid.has_value();
+                    break;
+                case Transport::torrent:
+                    ready = a.torrent.has_value() && a.sender->pid.has_value();
+                    break;
             }
             if (!unfinished(t.state)) {
-                answer = {{{"action", "none"},
-                           {"reason", "this host's part of the deployment is over"}},
-                          ""};
+                answer = {
+                    {{"action", "none"}, {"reason", "this host's part of the deployment is over"}},
+                    ""};
             } else if (!ready) {
                 answer = {{{"action", "wait"}, {"retry_after_ms", 1000}}, ""};
             } else {
@@ -476,9 +488,9 @@ Status Orchestrator::result(const Host& host, DeploymentId deployment, bool ok,
         std::lock_guard lock(mu_);
         auto it = active_.find(deployment);
         if (it == active_.end() || !it->second->targets.contains(host.id))
-            return Status::error(Code::not_found, "no running deployment " +
-                                                      std::to_string(deployment) +
-                                                      " for this host");
+            return Status::error(
+                Code::not_found,
+                "no running deployment " + std::to_string(deployment) + " for this host");
         Active& a = *it->second;
         Target& t = a.targets.at(host.id);
         if (t.state != TargetState::running)
@@ -508,9 +520,9 @@ Status Orchestrator::result(const Host& host, DeploymentId deployment, bool ok,
                 double seconds = number("seconds");
                 std::ostringstream out;
                 out.precision(1);
-                out << std::fixed << "imaged " << a.image.name << "@" << a.image.version
-                    << " by " << to_string(a.record.transport) << ": " << describe_bytes(bytes)
-                    << " in " << seconds << " s, sha256 verified";
+                out << std::fixed << "imaged " << a.image.name << "@" << a.image.version << " by "
+                    << to_string(a.record.transport) << ": " << describe_bytes(bytes) << " in "
+                    << seconds << " s, sha256 verified";
                 reason = out.str();
                 t.done = t.total;
             }
@@ -606,8 +618,8 @@ std::optional<std::string> Orchestrator::torrent(DeploymentId deployment) {
 
 void Orchestrator::fail_overdue_locked(Active& a, base::Clock::time_point now) {
     if (now - a.started_at < config_.deploy_timeout) return;
-    fail_unfinished_locked(a, "timed out after " + std::to_string(config_.deploy_timeout.count()) +
-                                  " s");
+    fail_unfinished_locked(
+        a, "timed out after " + std::to_string(config_.deploy_timeout.count()) + " s");
 }
 
 void Orchestrator::flush_progress_locked(Active& a, bool force) {

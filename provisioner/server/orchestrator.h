@@ -35,12 +35,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "base/clock.h"
 #include "config.h"
@@ -96,8 +95,7 @@ class Orchestrator {
     std::string children_problem() const;
     // The running deployment host is part of, if any.
     std::optional<DeploymentId> deployment_of(HostId host);
-    Status progress(HostId host, DeploymentId deployment, std::uint64_t done,
-                    std::uint64_t total);
+    Status progress(HostId host, DeploymentId deployment, std::uint64_t done, std::uint64_t total);
     Status result(const Host& host, DeploymentId deployment, bool ok, const std::string& error,
                   const nlohmann::json& result);
 

@@ -54,7 +54,7 @@ struct Orchestrator::Active {
     std::unique_ptr<Sender> sender;        // multicast and torrent; delta uses delta_servers_
     std::string group;                     // multicast
     std::optional<std::string> torrent;
-    std::string info_hash;           // the torrent's, allowed by the tracker while it runs
+    std::string info_hash;            // the torrent's, allowed by the tracker while it runs
     std::uint64_t torrent_maker = 0;  // the child key of `imaging torrent` hashing the image
     std::filesystem::path torrent_file;
     bool torrent_failed = false;
@@ -72,9 +72,9 @@ struct Orchestrator::ChildSpec {
     std::uint64_t key = 0;
     std::string name;
     std::vector<std::string> argv;
-    bool job = false;                 // run once (`imaging torrent`), else kept running
+    bool job = false;                  // run once (`imaging torrent`), else kept running
     std::filesystem::path job_output;  // a job's file, read once it exits 0
-    std::uint16_t probe_port = 0;     // a delta server: probed until it accepts connections
+    std::uint16_t probe_port = 0;      // a delta server: probed until it accepts connections
 };
 
 // What the process side saw of a wanted child, published under mu_.

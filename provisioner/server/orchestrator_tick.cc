@@ -100,18 +100,32 @@ std::vector<Orchestrator::ChildSpec> Orchestrator::decide_locked(
         const std::string id = std::to_string(a.record.id);
         if (a.record.transport == Transport::torrent && !a.torrent && !a.torrent_failed)
             // Hashing a whole image takes seconds to minutes: a job that later ticks reap.
-            wanted.push_back({a.torrent_maker, "torrent maker of deployment " + id,
+            wanted.push_back({a.torrent_maker,
+                              "torrent maker of deployment " + id,
                               {config_.imaging_binary.string(), "torrent", a.image.path,
                                "--tracker", config_.boot_url + "/announce", "--out",
                                a.torrent_file.string(), "--piece-size", "1024"},
-                              true, a.torrent_file, 0});
+                              true,
+                              a.torrent_file,
+                              0});
         if (a.sender && (a.record.transport != Transport::torrent || a.torrent)) {
             Sender& s = *a.sender;
             if (a.record.transport == Transport::multicast) {
-                s.argv = {config_.imaging_binary.string(), "send", "--transport", "multicast",
-                          "--image", a.image.path, "--interface", config_.multicast_interface,
-                          "--group", a.group, "--port", std::to_string(s.port.number()),
-                          "--min-receivers", std::to_string(a.unfinished()), "--max-wait",
+                s.argv = {config_.imaging_binary.string(),
+                          "send",
+                          "--transport",
+                          "multicast",
+                          "--image",
+                          a.image.path,
+                          "--interface",
+                          config_.multicast_interface,
+                          "--group",
+                          a.group,
+                          "--port",
+                          std::to_string(s.port.number()),
+                          "--min-receivers",
+                          std::to_string(a.unfinished()),
+                          "--max-wait",
                           std::to_string(config_.multicast_max_wait)};
                 if (!config_.multicast_max_rate.empty())
                     s.argv.insert(s.argv.end(), {"--max-rate", config_.multicast_max_rate});
@@ -188,9 +202,9 @@ void Orchestrator::decide_template_servers_locked(const std::vector<HotTemplate>
     }
 }
 
-std::vector<Orchestrator::ChildReport> Orchestrator::act(
-    const std::vector<ChildSpec>& wanted, const std::vector<std::uint64_t>& retiring,
-    std::vector<std::uint64_t>& gone) {
+std::vector<Orchestrator::ChildReport> Orchestrator::act(const std::vector<ChildSpec>& wanted,
+                                                         const std::vector<std::uint64_t>& retiring,
+                                                         std::vector<std::uint64_t>& gone) {
     std::vector<ChildReport> reports;
     std::set<std::uint64_t> wanted_keys;
     for (const ChildSpec& spec : wanted) {
@@ -256,8 +270,8 @@ std::vector<Orchestrator::ChildReport> Orchestrator::act(
                 if (t)
                     r.info_hash = t->info_hash;
                 else
-                    log_(spec.name + ": its torrent does not read back (" +
-                         t.status().message() + "); the tracker will refuse it");
+                    log_(spec.name + ": its torrent does not read back (" + t.status().message() +
+                         "); the tracker will refuse it");
             }
             children_.erase(it);
         }
@@ -316,8 +330,13 @@ bool Orchestrator::publish_locked(std::vector<ChildReport>& reports,
             a->torrent = std::move(r.job_output);
             a->info_hash = r.info_hash;
             if (tracker_ && !a->info_hash.empty()) tracker_->allow(a->info_hash);
-            a->sender->argv = {config_.imaging_binary.string(), "seed", "--image", a->image.path,
-                               "--torrent", a->torrent_file.string(), "--listen",
+            a->sender->argv = {config_.imaging_binary.string(),
+                               "seed",
+                               "--image",
+                               a->image.path,
+                               "--torrent",
+                               a->torrent_file.string(),
+                               "--listen",
                                "0.0.0.0:" + std::to_string(a->sender->port.number()),
                                "--super-seed"};
             changed = true;

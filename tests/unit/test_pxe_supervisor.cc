@@ -290,8 +290,9 @@ TEST_CASE("pxe: with retry_failed_start, a first start that cannot exec is retri
     CHECK_FALSE(s);
     CHECK(sup.quick_deaths() == 1);
     CHECK(sup.last_exit() == "exec /usr/sbin/dnsmasq: No such file or directory");
-    CHECK(f.log.back() == "start dnsmasq: exec /usr/sbin/dnsmasq: No such file or directory; next "
-                          "try in 0.5s");
+    CHECK(f.log.back() ==
+          "start dnsmasq: exec /usr/sbin/dnsmasq: No such file or directory; next "
+          "try in 0.5s");
     f.clock.advance(milliseconds(500));
     sup.poll();
     CHECK(sup.pid() == 100);

@@ -24,8 +24,8 @@ TEST_CASE("dhcp health: dnsmasq dying again and again soon after each start is a
     s.config.ipxe_dir = ipxe.string();
     FakeLauncher launcher;
     base::FakeClock clock;
-    auto prepared = DhcpService::prepare(s.config, *s.store, launcher, clock,
-                                         [](const std::string&) {});
+    auto prepared =
+        DhcpService::prepare(s.config, *s.store, launcher, clock, [](const std::string&) {});
     REQUIRE_MESSAGE(prepared.is_ok(), prepared.status().message());
     DhcpService& dhcp = **prepared;
     REQUIRE(dhcp.start().is_ok());
@@ -38,15 +38,15 @@ TEST_CASE("dhcp health: dnsmasq dying again and again soon after each start is a
         clock.advance(std::chrono::seconds(1));
         dhcp.tick();
         if (death < DhcpService::kDeathsUnhealthy)
-            CHECK(dhcp.problem() ==
-                  "dnsmasq is not running (restarted " + std::to_string(death - 1) +
-                      " times; see the events)");
+            CHECK(dhcp.problem() == "dnsmasq is not running (restarted " +
+                                        std::to_string(death - 1) + " times; see the events)");
         clock.advance(std::chrono::seconds(30));  // past its backoff
         dhcp.tick();
     }
     REQUIRE(launcher.spawned.size() == 4);
-    CHECK(dhcp.problem() == "dnsmasq keeps dying: killed by signal 11 (SIGSEGV) (3 times in a "
-                            "row) (restarted 3 times; see the events)");
+    CHECK(dhcp.problem() ==
+          "dnsmasq keeps dying: killed by signal 11 (SIGSEGV) (3 times in a "
+          "row) (restarted 3 times; see the events)");
     clock.advance(std::chrono::seconds(10));  // the fourth runs long enough to be healthy
     dhcp.tick();
     CHECK(dhcp.problem() == "");

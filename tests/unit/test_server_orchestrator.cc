@@ -5,15 +5,14 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <future>
 #include <mutex>
 #include <thread>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 
 #include "base/clock.h"
 #include "listen_probe.h"
@@ -28,12 +27,13 @@ namespace {
 // An orchestrator of its own on the fixture's store and config, on a fake clock.
 struct ClockRig {
     explicit ClockRig(pxe::ProcessLauncher& launcher)
-        : orchestrator(*server.store, server.config, launcher, "PEM",
-                       [this](const std::string& line) {
-                           std::lock_guard lock(log_mu);
-                           log.push_back(line);
-                       },
-                       clock) {}
+        : orchestrator(
+              *server.store, server.config, launcher, "PEM",
+              [this](const std::string& line) {
+                  std::lock_guard lock(log_mu);
+                  log.push_back(line);
+              },
+              clock) {}
 
     Host host(const std::string& name) {
         const int n = next_host++;
@@ -168,7 +168,7 @@ TEST_CASE("orchestrator clock: a sender that keeps dying fails its hosts; /healt
     ClockRig rig(launcher);
     // The fixture's API on this orchestrator.
     const ApiContext& c = *rig.server.ctx;
-    ApiContext ctx{c.store, c.auth,   rig.orchestrator, c.vms,    c.services,
+    ApiContext ctx{c.store, c.auth,   rig.orchestrator, c.vms,  c.services,
                    c.hosts, c.config, c.image_key,      "test", c.discovery};
     imaging::http::Router router;
     mount_api(router, ctx, std::make_shared<imaging::torrent::Tracker>());
@@ -208,7 +208,8 @@ TEST_CASE("orchestrator clock: a sender that keeps dying fails its hosts; /healt
     CHECK(health().result_int() == 200);
 }
 
-TEST_CASE("orchestrator clock: a boot ticket is good for its lifetime from the deployment's start") {
+TEST_CASE(
+    "orchestrator clock: a boot ticket is good for its lifetime from the deployment's start") {
     FakeLauncher launcher;
     ClockRig rig(launcher);
     rig.server.config.boot_ticket_lifetime = seconds(1800);
@@ -308,8 +309,8 @@ TEST_CASE("orchestrator: stop_all stops every child on the clock, SIGKILL after 
         std::vector<int> sent;
     } launcher;
     ClockRig rig(launcher);
-    REQUIRE(rig.orchestrator.deploy(rig.image("1"), {rig.host("h1")}, Transport::multicast)
-                .is_ok());
+    REQUIRE(
+        rig.orchestrator.deploy(rig.image("1"), {rig.host("h1")}, Transport::multicast).is_ok());
     rig.orchestrator.tick();
     const auto t0 = rig.clock.now();
     rig.orchestrator.stop_all();

@@ -43,12 +43,12 @@ class ProcessLauncher {
 
 using Clock = base::Clock;
 
-// fork + execv. The child inherits only stdin, stdout and stderr, gets an empty signal mask and default SIGPIPE (a parent that blocks
-// SIGCHLD/SIGTERM for sigtimedwait would otherwise pass that on), and SIGTERM as its
-// parent-death signal, so it does not outlive a parent killed -9 (unless it changes user, which
-// clears that: dnsmasq does when started as root without user=root). Exec failures come back
-// through a close-on-exec pipe as spawn's error. Call spawn from a long-lived thread: the
-// parent-death signal fires when the forking thread ends.
+// fork + execv. The child inherits only stdin, stdout and stderr, gets an empty signal mask and
+// default SIGPIPE (a parent that blocks SIGCHLD/SIGTERM for sigtimedwait would otherwise pass that
+// on), and SIGTERM as its parent-death signal, so it does not outlive a parent killed -9 (unless it
+// changes user, which clears that: dnsmasq does when started as root without user=root). Exec
+// failures come back through a close-on-exec pipe as spawn's error. Call spawn from a long-lived
+// thread: the parent-death signal fires when the forking thread ends.
 std::unique_ptr<ProcessLauncher> make_posix_launcher();
 
 }  // namespace pxe
