@@ -91,7 +91,7 @@ CallResult ServerClient::result(std::int64_t deployment, bool ok, const std::str
 }
 
 CallResult ServerClient::ready(const std::string& mac, const json& capacity) {
-    return post("/api/v1/agent/ready", {{"mac", mac}, {"capacity", capacity}}, kCallTimeout);
+    return post("/api/v1/agent/ready", wire::encode(wire::Ready{mac, capacity}), kCallTimeout);
 }
 
 CallResult ServerClient::vms(const wire::Dom0Report& report) {

@@ -6,6 +6,7 @@
 #include "json_views.h"
 #include "provisioner/wire/hello.h"
 #include "provisioner/wire/imaging_report.h"
+#include "provisioner/wire/dom0.h"
 
 namespace provisioner::server {
 
@@ -98,15 +99,13 @@ Response result(ApiContext& ctx, const Request& req, Host& host, const json& bod
 }
 
 Response ready(ApiContext& ctx, const Request& req, Host& host, const json& body) {
-    auto capacity = body.find("capacity");
-    if (capacity == body.end() || !capacity->is_object())
-        return status_response(req, Status::error(Code::invalid_argument,
-                                                  "ready needs a capacity object"));
+    auto message = wire::decode<wire::Ready>(body);
+    if (!message) return status_response(req, message.status());
     Status s = ctx.store.transaction([&]() -> Status {
         json facts = host.facts_json.empty() ? json::object()
                                               : base::parse_json(host.facts_json).value;
         if (!facts.is_object()) facts = json::object();
-        facts["capacity"] = *capacity;
+        facts["capacity"] = message->capacity;
         host.facts_json = facts.dump();
         if (Status u = ctx.store.update_host(host); !u) return u;
         if (host.state == HostState::ready) return Status::ok();

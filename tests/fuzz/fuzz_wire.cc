@@ -31,7 +31,7 @@ void round_trip(std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     std::string_view text(reinterpret_cast<const char*>(data) + 1, size - 1);
-    switch (data[0] % 11) {
+    switch (data[0] % 12) {
         case 0:
             round_trip<wire::Hello>(text);
             break;
@@ -64,6 +64,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             break;
         case 10:
             round_trip<wire::GuestAnswer>(text);
+            break;
+        case 11:
+            round_trip<wire::Ready>(text);
             break;
     }
     return 0;
