@@ -3,6 +3,7 @@
 
 #include <charconv>
 
+#include "api_routes.h"
 #include "api_support.h"
 #include "imaging/http/query.h"
 #include "imaging/torrent/tracker_http.h"
@@ -34,30 +35,8 @@ Response import_refused(const Request& req, const ImportPath& checked) {
     return error_response(req, status::forbidden, "forbidden", checked.message);
 }
 
-Response with_host_body(ApiContext& ctx, const Request& req,
-                        const std::function<Response(Host&, const json&)>& fn, AgentScope scope) {
-    Principal who = identify(req, ctx.auth);
-    if (!who.host) return std::move(*require_host(req, who, 0, scope));
-    if (auto denied = require_host(req, who, *who.host, scope)) return std::move(*denied);
-    auto host = ctx.store.get_host(*who.host);
-    if (!host) return status_response(req, host.status());
-    auto body = json_body(req);
-    if (!body) return body_error(req, body.status());
-    // A deployment token speaks for its own deployment only.
-    if (who.kind == Principal::Kind::deployment_token) {
-        auto named = body->find("deployment");
-        if (named == body->end() || !named->is_number_integer() ||
-            named->get<DeploymentId>() != who.deployment)
-            return error_response(req, status::forbidden, "forbidden",
-                                  "this deployment token is for deployment " +
-                                      std::to_string(who.deployment));
-    }
-    return fn(*host, *body);
-}
-
 namespace {
 
-constexpr const char* kTokensPrefix = "/api/v1/tokens/";
 // The loop ticks every 200 ms; one this late is stuck (a child it waits on, a lock).
 constexpr std::chrono::seconds kMaxTickAge{10};
 
@@ -109,11 +88,8 @@ Response list_tokens(ApiContext& ctx, const Request& req) {
     return json_response(req, status::ok, {{"tokens", list}});
 }
 
-Response revoke_token(ApiContext& ctx, const Request& req) {
-    auto name = path_rest(req, kTokensPrefix);
-    if (!name || name->empty())
-        return error_response(req, status::not_found, "not_found", "no such route");
-    auto removed = revoke_operator_token(ctx.store, *name);
+Response revoke_token(ApiContext& ctx, const Request& req, const std::string& name) {
+    auto removed = revoke_operator_token(ctx.store, name);
     if (!removed) return status_response(req, removed.status());
     return json_response(req, status::ok, token_json(*removed));
 }
@@ -154,27 +130,26 @@ Response health(ApiContext& ctx, const Request& req) {
 
 }  // namespace
 
+namespace handlers {
+
+Reply health(ApiContext& ctx, const Call& c) { return server::health(ctx, c.req); }
+Reply events(ApiContext& ctx, const Call& c) { return server::events(ctx, c.req); }
+Reply list_tokens(ApiContext& ctx, const Call& c) { return server::list_tokens(ctx, c.req); }
+Reply create_token(ApiContext& ctx, const Call& c) { return server::create_token(ctx, c.req); }
+Reply revoke_token(ApiContext& ctx, const Call& c) {
+    return server::revoke_token(ctx, c.req, c.param("name"));
+}
+
+}  // namespace handlers
+
 void mount_api(imaging::http::Router& router, ApiContext& ctx,
                std::shared_ptr<imaging::torrent::Tracker> tracker) {
-    router.add(verb::get, "/api/v1/health", [&ctx](const Request& req, const auto&) {
-        return health(ctx, req);
-    });
-    router.add(verb::get, "/api/v1/events",
-               operator_only(ctx.auth, [&ctx](const Request& r) { return events(ctx, r); }));
-    router.add(verb::get, "/api/v1/tokens",
-               operator_only(ctx.auth, [&ctx](const Request& r) { return list_tokens(ctx, r); }));
-    router.add(verb::post, "/api/v1/tokens",
-               operator_only(ctx.auth, [&ctx](const Request& r) { return create_token(ctx, r); }));
-    router.add_prefix(
-        verb::delete_, kTokensPrefix,
-        operator_only(ctx.auth, [&ctx](const Request& r) { return revoke_token(ctx, r); }));
-    mount_host_api(router, ctx);
-    mount_image_api(router, ctx);
-    mount_template_api(router, ctx);
-    mount_deployment_api(router, ctx);
-    mount_agent_api(router, ctx);
-    mount_site_api(router, ctx);
-    mount_boot_paths(router, ctx);
+    if (!ctx.jobs) ctx.jobs = std::make_shared<Jobs>(JobLimits{});
+    if (!ctx.disks) {  // unit tests: an empty store holds no transfer to read back
+        ctx.disks = std::make_shared<DiskTransfers>(ctx.store, ctx.config.state_dir / "moves");
+        if (Status s = ctx.disks->load(); !s) throw std::runtime_error(s.message());
+    }
+    mount_routes(router, ctx);
     imaging::torrent::mount_tracker(router, std::move(tracker));
     // The errors the HTTP layer answers by itself (unknown path, method, oversized request)
     // in the API's JSON error shape too.

@@ -1,5 +1,6 @@
 // provisionerd's HTTP surface (provisioner/API.md): the operator API, the agent API, and the
-// unauthenticated boot paths (iPXE scripts, netboot files, torrents), mounted on one Router.
+// unauthenticated boot paths (iPXE scripts, netboot files, torrents), mounted on one Router
+// from one route table (api_routes.h).
 #pragma once
 
 #include <functional>
@@ -14,6 +15,7 @@
 #include "discovery_gate.h"
 #include "host_list_cache.h"
 #include "import_paths.h"
+#include "jobs.h"
 #include "imaging/http/router.h"
 #include "orchestrator.h"
 #include "provisioner/store.h"
@@ -43,10 +45,13 @@ struct ApiContext {
     std::string version;
     DiscoveryGate& discovery;  // bounds on unknown MACs becoming hosts
     // The disks of cold moves, read back from the store at start (main.cc); when absent,
-    // mount_site_api makes one on the store and reads it back there.
+    // mount_api makes one on the store and reads it back there.
     std::shared_ptr<DiskTransfers> disks = nullptr;
     // What is wrong with DHCP for /health ("" when well); empty when the server runs none.
     std::function<std::string()> dhcp_problem = {};
+    // Where long operations (template add, image import) run; mount_api makes one with the
+    // default limits when absent.
+    std::shared_ptr<Jobs> jobs = nullptr;
     // The last answers of GET /api/v1/hosts, served while the store has not changed.
     std::shared_ptr<HostListCache> host_lists = std::make_shared<HostListCache>();
 };
@@ -61,22 +66,8 @@ imaging::http::Response discovery_refused(const imaging::http::Request& req, con
 imaging::http::Response import_refused(const imaging::http::Request& req,
                                        const ImportPath& checked);
 
-// Runs fn with the caller's principal, its host and the JSON body of a request with a host's
-// token within scope; answers 401/403 for any other caller and 400/413 for a bad body instead.
-imaging::http::Response with_host_body(
-    ApiContext& ctx, const imaging::http::Request& req,
-    const std::function<imaging::http::Response(Host&, const nlohmann::json&)>& fn,
-    AgentScope scope = AgentScope::dom0);
-
-void mount_host_api(imaging::http::Router& router, ApiContext& ctx);
-void mount_image_api(imaging::http::Router& router, ApiContext& ctx);
-void mount_template_api(imaging::http::Router& router, ApiContext& ctx);  // and agent templates
-void mount_deployment_api(imaging::http::Router& router, ApiContext& ctx);
-void mount_agent_api(imaging::http::Router& router, ApiContext& ctx);
-void mount_boot_paths(imaging::http::Router& router, ApiContext& ctx);
-void mount_site_api(imaging::http::Router& router, ApiContext& ctx);  // site, vms, agent vms
-
-// All of the above, plus health, events, tokens and the BitTorrent tracker.
+// Every route of the table (api_routes.h), the BitTorrent tracker, and the API's error shape
+// for the errors the HTTP layer answers by itself.
 void mount_api(imaging::http::Router& router, ApiContext& ctx,
                std::shared_ptr<imaging::torrent::Tracker> tracker);
 

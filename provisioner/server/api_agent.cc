@@ -2,6 +2,7 @@
 // needs none: an unknown machine has no token yet).
 #include "base/json.h"
 #include "api.h"
+#include "api_routes.h"
 #include "api_support.h"
 #include "json_views.h"
 #include "provisioner/wire/hello.h"
@@ -117,24 +118,24 @@ Response ready(ApiContext& ctx, const Request& req, Host& host, const json& body
 
 }  // namespace
 
-void mount_agent_api(imaging::http::Router& router, ApiContext& ctx) {
-    auto plain = [&ctx](Response (*fn)(ApiContext&, const Request&)) {
-        return [&ctx, fn](const Request& req, const imaging::http::RequestContext&) {
-            return fn(ctx, req);
-        };
-    };
-    router.add(verb::post, "/api/v1/agent/hello", plain(hello));
-    auto scoped = [&ctx](Response (*fn)(ApiContext&, const Request&, Host&, const json&),
-                         AgentScope scope) {
-        return [&ctx, fn, scope](const Request& req, const imaging::http::RequestContext&) {
-            return with_host_body(
-                ctx, req, [&](Host& host, const json& body) { return fn(ctx, req, host, body); },
-                scope);
-        };
-    };
-    router.add(verb::post, "/api/v1/agent/progress", scoped(progress, AgentScope::imaging));
-    router.add(verb::post, "/api/v1/agent/result", scoped(result, AgentScope::imaging));
-    router.add(verb::post, "/api/v1/agent/ready", scoped(ready, AgentScope::dom0));
+// The routes and their scopes are in api_routes.cc; the scope check hands over the token's host
+// and the JSON body.
+namespace handlers {
+
+Reply agent_hello(ApiContext& ctx, const Call& c) { return hello(ctx, c.req); }
+Reply agent_progress(ApiContext& ctx, const Call& c) {
+    Host host = *c.host;
+    return progress(ctx, c.req, host, c.body);
 }
+Reply agent_result(ApiContext& ctx, const Call& c) {
+    Host host = *c.host;
+    return result(ctx, c.req, host, c.body);
+}
+Reply agent_ready(ApiContext& ctx, const Call& c) {
+    Host host = *c.host;
+    return ready(ctx, c.req, host, c.body);
+}
+
+}  // namespace handlers
 
 }  // namespace provisioner::server

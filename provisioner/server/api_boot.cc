@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "api.h"
+#include "api_routes.h"
 #include "api_support.h"
 #include "pxe/ipxe_script.h"
 #include "pxe/mac.h"
@@ -73,12 +74,10 @@ imaging::http::Reply netboot_file(ApiContext& ctx, const Request& req, const cha
     return std::move(*file);
 }
 
-Response torrent(ApiContext& ctx, const Request& req) {
-    auto rest = path_rest(req, "/torrents/");
+Response torrent(ApiContext& ctx, const Request& req, const std::string& file) {
     DeploymentId id = 0;
-    if (!rest || !rest->ends_with(".torrent"))
-        return text(req, status::not_found, "no such torrent\n");
-    std::string digits = rest->substr(0, rest->size() - std::string_view(".torrent").size());
+    if (!file.ends_with(".torrent")) return text(req, status::not_found, "no such torrent\n");
+    std::string digits = file.substr(0, file.size() - std::string_view(".torrent").size());
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
     if (ec != std::errc() || end != digits.data() + digits.size())
         return text(req, status::not_found, "no such torrent\n");
@@ -89,13 +88,19 @@ Response torrent(ApiContext& ctx, const Request& req) {
 
 }  // namespace
 
-void mount_boot_paths(imaging::http::Router& router, ApiContext& ctx) {
-    router.add_prefix(verb::get, "/boot/", [&ctx](const Request& r, const auto&) { return script(ctx, r); });
-    router.add(verb::get, "/netboot/vmlinuz",
-               [&ctx](const Request& r, const auto&) { return netboot_file(ctx, r, "vmlinuz"); });
-    router.add(verb::get, "/netboot/initrd.img",
-               [&ctx](const Request& r, const auto&) { return netboot_file(ctx, r, "initrd.img"); });
-    router.add_prefix(verb::get, "/torrents/", [&ctx](const Request& r, const auto&) { return torrent(ctx, r); });
+namespace handlers {
+
+Reply boot_script(ApiContext& ctx, const Call& c) { return script(ctx, c.req); }
+Reply netboot_kernel(ApiContext& ctx, const Call& c) {
+    return netboot_file(ctx, c.req, "vmlinuz");
 }
+Reply netboot_initrd(ApiContext& ctx, const Call& c) {
+    return netboot_file(ctx, c.req, "initrd.img");
+}
+Reply torrent(ApiContext& ctx, const Call& c) {
+    return server::torrent(ctx, c.req, c.param("file"));
+}
+
+}  // namespace handlers
 
 }  // namespace provisioner::server

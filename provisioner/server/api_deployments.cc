@@ -3,6 +3,7 @@
 #include <map>
 
 #include "api.h"
+#include "api_routes.h"
 #include "api_support.h"
 #include "json_views.h"
 #include "provisioner/selector.h"
@@ -13,8 +14,6 @@ using imaging::http::bhttp::verb;
 using nlohmann::json;
 
 namespace {
-
-constexpr const char* kPrefix = "/api/v1/deployments/";
 
 json counts(const std::vector<DeploymentTarget>& targets) {
     std::map<std::string, int> n{{"pending", 0}, {"running", 0}, {"succeeded", 0}, {"failed", 0}};
@@ -51,11 +50,9 @@ Result<json> with_targets(ApiContext& ctx, const Deployment& d) {
     return out;
 }
 
-Response show(ApiContext& ctx, const Request& req) {
-    auto rest = path_rest(req, kPrefix);
+Response show(ApiContext& ctx, const Request& req, const std::string& ref) {
     DeploymentId id = 0;
-    if (!rest || std::from_chars(rest->data(), rest->data() + rest->size(), id).ptr !=
-                     rest->data() + rest->size())
+    if (std::from_chars(ref.data(), ref.data() + ref.size(), id).ptr != ref.data() + ref.size())
         return error_response(req, status::not_found, "not_found", "no such deployment");
     auto d = ctx.store.get_deployment(id);
     if (!d) return status_response(req, d.status());
@@ -104,15 +101,14 @@ Response create(ApiContext& ctx, const Request& req) {
 
 }  // namespace
 
-void mount_deployment_api(imaging::http::Router& router, ApiContext& ctx) {
-    auto guarded = [&ctx](std::function<Response(const Request&)> fn) {
-        return operator_only(ctx.auth, std::move(fn));
-    };
-    router.add(verb::post, "/api/v1/deployments",
-               guarded([&ctx](const Request& r) { return create(ctx, r); }));
-    router.add(verb::get, "/api/v1/deployments",
-               guarded([&ctx](const Request& r) { return list(ctx, r); }));
-    router.add_prefix(verb::get, kPrefix, guarded([&ctx](const Request& r) { return show(ctx, r); }));
+namespace handlers {
+
+Reply list_deployments(ApiContext& ctx, const Call& c) { return list(ctx, c.req); }
+Reply create_deployment(ApiContext& ctx, const Call& c) { return create(ctx, c.req); }
+Reply show_deployment(ApiContext& ctx, const Call& c) {
+    return show(ctx, c.req, c.param("deployment"));
 }
+
+}  // namespace handlers
 
 }  // namespace provisioner::server

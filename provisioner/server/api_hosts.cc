@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "api.h"
+#include "api_routes.h"
 #include "api_support.h"
 #include "imaging/http/query.h"
 #include "json_views.h"
@@ -18,7 +19,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kPrefix = "/api/v1/hosts/";
 constexpr std::size_t kHostEvents = 50;
 
 // An optional non-negative count of the query; nothing when it is malformed.
@@ -171,44 +171,35 @@ Response dom0_settings(ApiContext& ctx, const Request& req, const Host& host) {
 
 }  // namespace
 
-void mount_host_api(imaging::http::Router& router, ApiContext& ctx) {
-    auto guarded = [&ctx](std::function<Response(const Request&)> fn) {
-        return operator_only(ctx.auth, std::move(fn));
-    };
-    router.add(verb::get, "/api/v1/hosts", guarded([&ctx](const Request& r) { return list_hosts(ctx, r); }));
-    router.add(verb::post, "/api/v1/hosts", guarded([&ctx](const Request& r) { return add_host(ctx, r); }));
-    router.add(verb::post, "/api/v1/hosts/import",
-               guarded([&ctx](const Request& r) { return import_hosts(ctx, r); }));
-    // /api/v1/hosts/REF, or /api/v1/hosts/REF/SUB with one of subs: fn(req, host, sub).
-    auto with_host = [&ctx](auto fn, std::vector<std::string_view> subs) {
-        return [&ctx, fn, subs](const Request& req) -> Response {
-            auto rest = path_rest(req, kPrefix);
-            if (!rest) return status_response(req, Status::error(Code::invalid_argument, "bad path"));
-            std::string ref = *rest;
-            std::string_view sub;
-            if (auto slash = ref.find('/'); slash != std::string::npos) {
-                sub = std::string_view(*rest).substr(slash + 1);
-                ref.resize(slash);
-            }
-            if (std::find(subs.begin(), subs.end(), sub) == subs.end())
-                return error_response(req, status::not_found, "not_found", "no such route");
-            auto host = resolve_host(ctx.store, ref);
-            if (!host) return status_response(req, host.status());
-            return fn(req, *host, sub);
-        };
-    };
-    router.add_prefix(verb::get, kPrefix, guarded(with_host([&ctx](const Request& r, const Host& h,
-                                                                   std::string_view sub) {
-        return sub == "dom0" ? dom0_settings(ctx, r, h) : show_host(ctx, r, h);
-    }, {"", "dom0"})));
-    router.add_prefix(verb::delete_, kPrefix, guarded(with_host([&ctx](const Request& r, const Host& h,
-                                                                       std::string_view) {
-        return remove_host(ctx, r, h);
-    }, {""})));
-    router.add_prefix(verb::post, kPrefix, guarded(with_host([&ctx](const Request& r, const Host& h,
-                                                                    std::string_view) {
-        return accept_host(ctx, r, h);
-    }, {"accept"})));
+namespace handlers {
+namespace {
+
+// The host {host} names (id, MAC or name), then fn with it; 404 naming it when none.
+template <class Fn>
+Reply with_host(ApiContext& ctx, const Call& c, Fn fn) {
+    auto host = resolve_host(ctx.store, c.param("host"));
+    if (!host) return status_response(c.req, host.status());
+    return fn(*host);
 }
+
+}  // namespace
+
+Reply list_hosts(ApiContext& ctx, const Call& c) { return server::list_hosts(ctx, c.req); }
+Reply add_host(ApiContext& ctx, const Call& c) { return server::add_host(ctx, c.req); }
+Reply import_hosts(ApiContext& ctx, const Call& c) { return server::import_hosts(ctx, c.req); }
+Reply show_host(ApiContext& ctx, const Call& c) {
+    return with_host(ctx, c, [&](const Host& h) { return server::show_host(ctx, c.req, h); });
+}
+Reply remove_host(ApiContext& ctx, const Call& c) {
+    return with_host(ctx, c, [&](const Host& h) { return server::remove_host(ctx, c.req, h); });
+}
+Reply accept_host(ApiContext& ctx, const Call& c) {
+    return with_host(ctx, c, [&](const Host& h) { return server::accept_host(ctx, c.req, h); });
+}
+Reply host_dom0(ApiContext& ctx, const Call& c) {
+    return with_host(ctx, c, [&](const Host& h) { return dom0_settings(ctx, c.req, h); });
+}
+
+}  // namespace handlers
 
 }  // namespace provisioner::server

@@ -1,7 +1,12 @@
-// /api/v1/images: import (from `imaging pack` output on the server), list, show, remove.
+// /api/v1/images: import (from `imaging pack` output on the server; a job that verifies every
+// chunk before the image is recorded), list, show, remove.
+#include <vector>
+
 #include "api.h"
+#include "api_routes.h"
 #include "api_support.h"
 #include "imaging/manifest.h"
+#include "imaging/packed_image.h"
 #include "import_paths.h"
 #include "json_views.h"
 #include "provisioner/image_import.h"
@@ -13,7 +18,33 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kPrefix = "/api/v1/images/";
+Status not_signed_here(const std::string& path, const imaging::Status& why) {
+    return Status::error(Code::invalid_argument,
+                         "the manifest in " + path + " does not verify with this server's key "
+                         "(sign images with STATE/site.key): " + why.message());
+}
+
+// The job: every chunk read and checked against the signed manifest, then the record.
+Result<json> import_verified(ApiContext& ctx, const std::string& path, const Image& image,
+                             JobProgress& progress) {
+    auto packed = imaging::PackedImage::open(path, ctx.image_key);
+    if (!packed) return not_signed_here(path, packed.status());
+    const imaging::Manifest& m = (*packed)->manifest();
+    progress.stage("verifying", m.raw_size);
+    std::vector<std::uint8_t> chunk;
+    for (std::size_t i = 0; i < m.chunks.size(); ++i) {
+        chunk.resize(m.chunk_length(i));
+        if (imaging::Status s = (*packed)->read_chunk(i, chunk); !s.is_ok())
+            return Status::error(Code::invalid_argument, "chunk " + std::to_string(i) + " of " +
+                                                             path + ": " + s.message());
+        progress.advance(m.chunk_offset(i) + chunk.size());
+    }
+    auto added = ctx.store.add_image(image);
+    if (!added) return added.status();
+    ctx.store.log_event(server_event("image " + added->name + "@" + added->version +
+                                     " imported from " + added->path));
+    return image_json(*added);
+}
 
 Response import_image(ApiContext& ctx, const Request& req) {
     auto body = json_body(req);
@@ -26,17 +57,19 @@ Response import_image(ApiContext& ctx, const Request& req) {
     const std::string path = checked.resolved.string();
     auto image = image_from_pack(path);
     if (!image) return status_response(req, image.status());
+    // The manifest's signature and the name@version are checked here, at once; the chunks,
+    // which are the image's whole size, in the job.
     if (auto verified = imaging::load_manifest(path, ctx.image_key); !verified)
-        return status_response(
-            req, Status::error(Code::invalid_argument,
-                               "the manifest in " + path + " does not verify with this server's "
-                               "key (sign images with STATE/site.key): " +
-                                   verified.status().message()));
-    auto added = ctx.store.add_image(*image);
-    if (!added) return status_response(req, added.status());
-    ctx.store.log_event(server_event("image " + added->name + "@" + added->version +
-                                        " imported from " + added->path));
-    return json_response(req, status::created, image_json(*added));
+        return status_response(req, not_signed_here(path, verified.status()));
+    if (auto existing = ctx.store.find_image(image->name, image->version))
+        return status_response(req, Status::error(Code::conflict,
+                                                  "image " + image->name + "@" + image->version +
+                                                      " exists already"));
+    return job_started(ctx, req, "image_import",
+                       "image " + image->name + "@" + image->version + " from " + path,
+                       [&ctx, path, image = *image](JobProgress& progress) {
+                           return import_verified(ctx, path, image, progress);
+                       });
 }
 
 Response list_images(ApiContext& ctx, const Request& req) {
@@ -49,33 +82,31 @@ Response list_images(ApiContext& ctx, const Request& req) {
 
 }  // namespace
 
-void mount_image_api(imaging::http::Router& router, ApiContext& ctx) {
-    auto guarded = [&ctx](std::function<Response(const Request&)> fn) {
-        return operator_only(ctx.auth, std::move(fn));
-    };
-    auto with_image = [&ctx](auto fn) {
-        return [&ctx, fn](const Request& req) -> Response {
-            auto rest = path_rest(req, kPrefix);
-            if (!rest || rest->empty() || rest->find('/') != std::string::npos)
-                return error_response(req, status::not_found, "not_found", "no such route");
-            auto image = resolve_image(ctx.store, *rest);
-            if (!image) return status_response(req, image.status());
-            return fn(req, *image);
-        };
-    };
-    router.add(verb::get, "/api/v1/images",
-               guarded([&ctx](const Request& r) { return list_images(ctx, r); }));
-    router.add(verb::post, "/api/v1/images",
-               guarded([&ctx](const Request& r) { return import_image(ctx, r); }));
-    router.add_prefix(verb::get, kPrefix, guarded(with_image([](const Request& r, const Image& i) {
-                          return json_response(r, status::ok, image_json(i));
-                      })));
-    router.add_prefix(verb::delete_, kPrefix,
-                      guarded(with_image([&ctx](const Request& r, const Image& i) {
-                          if (Status s = ctx.store.remove_image(i.id); !s)
-                              return status_response(r, s);
-                          return json_response(r, status::ok, image_json(i));
-                      })));
+namespace handlers {
+namespace {
+
+template <class Fn>
+Reply with_image(ApiContext& ctx, const Call& c, Fn fn) {
+    auto image = resolve_image(ctx.store, c.param("image"));
+    if (!image) return status_response(c.req, image.status());
+    return fn(*image);
 }
+
+}  // namespace
+
+Reply list_images(ApiContext& ctx, const Call& c) { return server::list_images(ctx, c.req); }
+Reply import_image(ApiContext& ctx, const Call& c) { return server::import_image(ctx, c.req); }
+Reply show_image(ApiContext& ctx, const Call& c) {
+    return with_image(ctx, c,
+                      [&](const Image& i) { return json_response(c.req, status::ok, image_json(i)); });
+}
+Reply remove_image(ApiContext& ctx, const Call& c) {
+    return with_image(ctx, c, [&](const Image& i) {
+        if (Status s = ctx.store.remove_image(i.id); !s) return status_response(c.req, s);
+        return json_response(c.req, status::ok, image_json(i));
+    });
+}
+
+}  // namespace handlers
 
 }  // namespace provisioner::server

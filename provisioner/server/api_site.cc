@@ -7,7 +7,7 @@
 #include "pxe/hosts_directory.h"
 
 #include "api.h"
-#include "api_disks.h"
+#include "api_routes.h"
 #include "api_support.h"
 #include "hot_templates.h"
 #include "provisioner/placement.h"
@@ -187,12 +187,7 @@ std::string guest_line(ApiContext& ctx, const std::string& vm) {
            " provisioner.token=" + ctx.auth.guest_token(vm);
 }
 
-Response vm_guest(ApiContext& ctx, const Request& req) {
-    auto rest = path_rest(req, "/api/v1/vms/");
-    const std::string_view suffix = "/guest";
-    if (!rest || !rest->ends_with(suffix) || rest->size() == suffix.size())
-        return status_response(req, Status::error(Code::not_found, "no such path"));
-    std::string vm(rest->substr(0, rest->size() - suffix.size()));
+Response vm_guest(ApiContext& ctx, const Request& req, const std::string& vm) {
     return json_response(req, status::ok,
                          {{"vm", vm},
                           {"server", ctx.config.public_url},
@@ -281,12 +276,10 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host, const 
 
 // A cold move's disk is deleted from the server once its move has ended.
 Response agent_answer(ApiContext& ctx, DiskTransfers& disks, const Request& req, const Host& host,
-                      const json& body) {
-    auto rest = path_rest(req, "/api/v1/agent/actions/");
+                      const std::string& action, const json& body) {
     ActionId id = 0;
-    if (!rest || rest->empty() ||
-        std::from_chars(rest->data(), rest->data() + rest->size(), id).ptr !=
-            rest->data() + rest->size())
+    if (action.empty() || std::from_chars(action.data(), action.data() + action.size(), id).ptr !=
+                              action.data() + action.size())
         return bad_request(req, "the action id must be a number");
     auto owner = ctx.vms.action_host(id);
     if (!owner)
@@ -305,41 +298,24 @@ Response agent_answer(ApiContext& ctx, DiskTransfers& disks, const Request& req,
 
 }  // namespace
 
-void mount_site_api(imaging::http::Router& router, ApiContext& ctx) {
-    auto guarded = [&ctx](Response (*fn)(ApiContext&, const Request&)) {
-        return operator_only(ctx.auth, [&ctx, fn](const Request& r) { return fn(ctx, r); });
-    };
-    router.add(verb::post, "/api/v1/site/diff", guarded(site_diff));
-    router.add(verb::post, "/api/v1/site/apply", guarded(site_apply));
-    router.add(verb::get, "/api/v1/site/status", guarded(site_status));
-    router.add(verb::get, "/api/v1/vms", guarded(list_vms));
-    router.add(verb::post, "/api/v1/vms/recall", guarded(recall));
-    router.add_prefix(verb::get, "/api/v1/vms/", guarded(vm_guest));
-    router.add(verb::post, "/api/v1/guest/report",
-               [&ctx](const Request& req, const imaging::http::RequestContext&) {
-                   return guest_report(ctx, req);
-               });
+namespace handlers {
 
-    using AgentFn = Response (*)(ApiContext&, const Request&, const Host&, const json&);
-    auto scoped = [&ctx](AgentFn fn) {
-        return [&ctx, fn](const Request& req, const imaging::http::RequestContext&) {
-            return with_host_body(
-                ctx, req, [&](Host& h, const json& body) { return fn(ctx, req, h, body); });
-        };
-    };
-    router.add(verb::post, "/api/v1/agent/vms", scoped(agent_vms));
-    auto disks = ctx.disks;
-    if (!disks) {  // unit tests: an empty store holds no transfer to read back
-        disks = std::make_shared<DiskTransfers>(ctx.store, ctx.config.state_dir / "moves");
-        if (Status s = disks->load(); !s) throw std::runtime_error(s.message());
-    }
-    router.add_prefix(verb::post, "/api/v1/agent/actions/",
-                      [&ctx, disks](const Request& req, const imaging::http::RequestContext&) {
-                          return with_host_body(ctx, req, [&](Host& h, const json& body) {
-                              return agent_answer(ctx, *disks, req, h, body);
-                          });
-                      });
-    mount_disk_api(router, ctx, disks);
+Reply site_diff(ApiContext& ctx, const Call& c) { return server::site_diff(ctx, c.req); }
+Reply site_apply(ApiContext& ctx, const Call& c) { return server::site_apply(ctx, c.req); }
+Reply site_status(ApiContext& ctx, const Call& c) { return server::site_status(ctx, c.req); }
+Reply list_vms(ApiContext& ctx, const Call& c) { return server::list_vms(ctx, c.req); }
+Reply recall_vms(ApiContext& ctx, const Call& c) { return recall(ctx, c.req); }
+Reply vm_guest(ApiContext& ctx, const Call& c) {
+    return server::vm_guest(ctx, c.req, c.param("vm"));
 }
+Reply guest_report(ApiContext& ctx, const Call& c) { return server::guest_report(ctx, c.req); }
+Reply agent_vms(ApiContext& ctx, const Call& c) {
+    return server::agent_vms(ctx, c.req, *c.host, c.body);
+}
+Reply agent_action(ApiContext& ctx, const Call& c) {
+    return agent_answer(ctx, *ctx.disks, c.req, *c.host, c.param("action"), c.body);
+}
+
+}  // namespace handlers
 
 }  // namespace provisioner::server

@@ -64,15 +64,6 @@ std::optional<Response> require_operator(const Request& req, Authenticator& auth
     return std::nullopt;
 }
 
-imaging::http::Handler operator_only(Authenticator& auth,
-                                     std::function<Response(const Request&)> handler) {
-    return [&auth, handler = std::move(handler)](const Request& req,
-                                                 const imaging::http::RequestContext&) {
-        if (auto denied = require_operator(req, auth)) return std::move(*denied);
-        return handler(req);
-    };
-}
-
 std::optional<Response> require_host(const Request& req, const Principal& who, HostId host,
                                      AgentScope scope) {
     auto refuse = [&](const char* why) {
@@ -168,13 +159,6 @@ Result<Image> resolve_image(Store& store, std::string_view ref) {
             newest = &i;
     if (!newest) return Status::error(Code::not_found, "no image named " + std::string(ref));
     return *newest;
-}
-
-std::optional<std::string> path_rest(const Request& req, std::string_view prefix) {
-    std::string_view path =
-        imaging::http::target_path(std::string_view(req.target().data(), req.target().size()));
-    if (!path.starts_with(prefix)) return std::nullopt;
-    return imaging::http::percent_decode(path.substr(prefix.size()));
 }
 
 }  // namespace provisioner::server

@@ -11,10 +11,13 @@
 
 #include "auth.h"
 #include "imaging/http/router.h"
+#include "jobs.h"
 #include "provisioner/status.h"
 #include "provisioner/store.h"
 
 namespace provisioner::server {
+
+struct ApiContext;
 
 using imaging::http::bhttp::status;
 using imaging::http::Request;
@@ -34,9 +37,6 @@ Response status_response(const Request& req, const Status& s);
 
 // The caller, or the 401/403 answer to return instead.
 std::optional<Response> require_operator(const Request& req, Authenticator& auth);
-// handler behind require_operator.
-imaging::http::Handler operator_only(Authenticator& auth,
-                                     std::function<Response(const Request&)> handler);
 // A token of host's within scope (or nothing to check yet: the caller passes the host it
 // resolved), else the 401/403 answer to return.
 std::optional<Response> require_host(const Request& req, const Principal& who, HostId host,
@@ -59,8 +59,12 @@ Result<Host> resolve_host(Store& store, std::string_view ref);
 // {image}: id, name@version, or name (the newest import).
 Result<Image> resolve_image(Store& store, std::string_view ref);
 
-// "/api/v1/hosts/h1/accept" with prefix "/api/v1/hosts/" -> "h1/accept" (query removed,
-// percent-decoded); nothing when malformed.
-std::optional<std::string> path_rest(const Request& req, std::string_view prefix);
+// A job as GET /api/v1/jobs/{job} shows it: state, progress, and its result or its error
+// (with the HTTP status the operation's own endpoint would have answered).
+nlohmann::json job_json(const JobView& job);
+// Starts work on ctx.jobs: 202 with the job, its Location (/api/v1/jobs/ID) and "location";
+// 503 with Retry-After when too many jobs wait.
+Response job_started(ApiContext& ctx, const Request& req, std::string kind,
+                     std::string what, JobWork work);
 
 }  // namespace provisioner::server

@@ -1,10 +1,12 @@
-// /api/v1/templates: the template catalog (add from a file on the server, list, show, label,
-// remove), and /api/v1/agent/templates/: a template's record and file for the hosts' agents.
+// /api/v1/templates: the template catalog (add from a file on the server, as a job; list,
+// show, label, remove), and /api/v1/agent/templates/: a template's record and file for the
+// hosts' agents.
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
 
 #include "api.h"
+#include "api_routes.h"
 #include "api_support.h"
 #include "imaging/http/query.h"
 #include "import_paths.h"
@@ -20,9 +22,6 @@ using imaging::http::bhttp::verb;
 using nlohmann::json;
 
 namespace {
-
-constexpr const char* kPrefix = "/api/v1/templates/";
-constexpr const char* kAgentPrefix = "/api/v1/agent/templates/";
 
 Response bad_request(const Request& req, const std::string& message) {
     return status_response(req, Status::error(Code::invalid_argument, message));
@@ -89,11 +88,27 @@ Response add(ApiContext& ctx, const Request& req) {
     if (checked.refusal != ImportPath::Refusal::none) return import_refused(req, checked);
     NewTemplate request{*name, *version, *labels, optional_string(*body, "backing"),
                         checked.resolved};
-    auto added = add_template(ctx.store, ctx.config.state_dir / "templates",
-                              StateFiles{ctx.config.state_dir}.signing_key(), request);
-    if (!added) return status_response(req, added.status());
-    ctx.store.log_event(server_event("template " + added->ref() + " added from " + *path));
-    return json_response(req, status::created, template_json(*added));
+    // What can be refused at once is (names, labels, an existing name@version, a missing
+    // backing); the copy and the packing, which take the file's size, are the job.
+    if (Status s = check_new_template(ctx.store, request); !s) return status_response(req, s);
+    return job_started(
+        ctx, req, "template_add",
+        "template " + *name + "@" + *version + " from " + *path,
+        [&ctx, request, shown = *path](JobProgress& progress) -> Result<json> {
+            std::string current;
+            TemplateProgress report = [&progress, &current](const std::string& stage,
+                                                            std::uint64_t done,
+                                                            std::uint64_t total) {
+                if (stage != current) progress.stage(current = stage, total);
+                progress.advance(done);
+            };
+            auto added = add_template(ctx.store, ctx.config.state_dir / "templates",
+                                      StateFiles{ctx.config.state_dir}.signing_key(), request,
+                                      report);
+            if (!added) return added.status();
+            ctx.store.log_event(server_event("template " + added->ref() + " added from " + shown));
+            return template_json(*added);
+        });
 }
 
 Response list(ApiContext& ctx, const Request& req) {
@@ -122,16 +137,6 @@ Response list(ApiContext& ctx, const Request& req) {
     return json_response(req, status::ok, {{"templates", out}});
 }
 
-// {template} then what follows it: "debian@2/labels" -> ("debian@2", "labels").
-std::optional<std::pair<std::string, std::string>> split_target(const Request& req,
-                                                                const char* prefix) {
-    auto rest = path_rest(req, prefix);
-    if (!rest || rest->empty()) return std::nullopt;
-    auto slash = rest->find('/');
-    if (slash == std::string::npos) return std::pair{*rest, std::string()};
-    return std::pair{rest->substr(0, slash), rest->substr(slash + 1)};
-}
-
 Result<Template> resolve(ApiContext& ctx, const std::string& ref) {
     auto all = ctx.store.list_templates();
     if (!all) return all.status();
@@ -148,19 +153,13 @@ Result<Template> resolve_exact(ApiContext& ctx, const std::string& ref) {
     return ctx.store.find_template(parsed->name, parsed->version);
 }
 
-Response show(ApiContext& ctx, const Request& req) {
-    auto target = split_target(req, kPrefix);
-    if (!target || !target->second.empty())
-        return error_response(req, status::not_found, "not_found", "no such route");
-    auto t = resolve(ctx, target->first);
+Response show(ApiContext& ctx, const Request& req, const std::string& ref) {
+    auto t = resolve(ctx, ref);
     if (!t) return status_response(req, t.status());
     return json_response(req, status::ok, template_json(*t));
 }
 
-Response label(ApiContext& ctx, const Request& req) {
-    auto target = split_target(req, kPrefix);
-    if (!target || target->second != "labels")
-        return error_response(req, status::not_found, "not_found", "no such route");
+Response label(ApiContext& ctx, const Request& req, const std::string& ref) {
     auto body = json_body(req);
     if (!body) return body_error(req, body.status());
     auto added = string_list(*body, "add");
@@ -173,7 +172,7 @@ Response label(ApiContext& ctx, const Request& req) {
         return status_response(req, checked.status());
     if (auto checked = clean_labels(*removed); !checked)
         return status_response(req, checked.status());
-    auto t = resolve(ctx, target->first);
+    auto t = resolve(ctx, ref);
     if (!t) return status_response(req, t.status());
     std::vector<std::string> labels = t->labels;
     labels.insert(labels.end(), added->begin(), added->end());
@@ -187,11 +186,8 @@ Response label(ApiContext& ctx, const Request& req) {
     return json_response(req, status::ok, template_json(*t));
 }
 
-Response remove(ApiContext& ctx, const Request& req) {
-    auto target = split_target(req, kPrefix);
-    if (!target || !target->second.empty())
-        return error_response(req, status::not_found, "not_found", "no such route");
-    auto t = resolve_exact(ctx, target->first);
+Response remove(ApiContext& ctx, const Request& req, const std::string& ref) {
+    auto t = resolve_exact(ctx, ref);
     if (!t) return status_response(req, t.status());
     if (auto users = vms_using(ctx.vms, t->ref()); !users.empty())
         return error_response(req, status::conflict, "conflict",
@@ -219,33 +215,33 @@ imaging::http::Reply file(const Request& req, const Template& t) {
     return std::move(*reply);
 }
 
-// GET /api/v1/agent/templates/NAME@VERSION[/file], for a host token or an operator token.
-imaging::http::Reply for_agent(ApiContext& ctx, const Request& req) {
-    Principal who = identify(req, ctx.auth);
-    if (who.kind != Principal::Kind::host_token && who.kind != Principal::Kind::operator_token)
-        return std::move(*require_operator(req, ctx.auth));
-    auto target = split_target(req, kAgentPrefix);
-    if (!target || (!target->second.empty() && target->second != "file"))
-        return error_response(req, status::not_found, "not_found", "no such route");
-    auto t = resolve_exact(ctx, target->first);
-    if (!t) return status_response(req, t.status());
-    if (target->second == "file") return file(req, *t);
-    return json_response(req, status::ok, template_json(*t));
-}
-
 }  // namespace
 
-void mount_template_api(imaging::http::Router& router, ApiContext& ctx) {
-    auto guarded = [&ctx](Response (*fn)(ApiContext&, const Request&)) {
-        return operator_only(ctx.auth, [&ctx, fn](const Request& r) { return fn(ctx, r); });
-    };
-    router.add(verb::get, "/api/v1/templates", guarded(list));
-    router.add(verb::post, "/api/v1/templates", guarded(add));
-    router.add_prefix(verb::get, kPrefix, guarded(show));
-    router.add_prefix(verb::post, kPrefix, guarded(label));
-    router.add_prefix(verb::delete_, kPrefix, guarded(remove));
-    router.add_prefix(verb::get, kAgentPrefix,
-                      [&ctx](const Request& r, const auto&) { return for_agent(ctx, r); });
+namespace handlers {
+
+Reply list_templates(ApiContext& ctx, const Call& c) { return list(ctx, c.req); }
+Reply add_template(ApiContext& ctx, const Call& c) { return server::add(ctx, c.req); }
+Reply show_template(ApiContext& ctx, const Call& c) {
+    return show(ctx, c.req, c.param("template"));
 }
+Reply label_template(ApiContext& ctx, const Call& c) {
+    return label(ctx, c.req, c.param("template"));
+}
+Reply remove_template(ApiContext& ctx, const Call& c) {
+    return remove(ctx, c.req, c.param("template"));
+}
+// The agents' fetch, with a Dom0 token or an operator token (api_routes.cc).
+Reply agent_template(ApiContext& ctx, const Call& c) {
+    auto t = resolve_exact(ctx, c.param("template"));
+    if (!t) return status_response(c.req, t.status());
+    return json_response(c.req, status::ok, template_json(*t));
+}
+Reply agent_template_file(ApiContext& ctx, const Call& c) {
+    auto t = resolve_exact(ctx, c.param("template"));
+    if (!t) return status_response(c.req, t.status());
+    return file(c.req, *t);
+}
+
+}  // namespace handlers
 
 }  // namespace provisioner::server

@@ -25,8 +25,28 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
     app.add_option("--tls-name", c.tls_names,
                    "another DNS name or address for STATE/server.crt (repeatable; the local "
                    "addresses, --dhcp-address and the public URL's host are in it already)");
-    app.add_option("--http-threads", c.http_threads, "HTTP I/O threads")
+    app.add_option("--http-threads", c.http_threads,
+                   "HTTP I/O threads: they read, route and write, and run no handler that "
+                   "touches the store, a disk, a child or the network")
         ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    app.add_option("--http-workers", c.http_workers,
+                   "threads that run the API's handlers (store, disks, children, network)")
+        ->check(CLI::Range(1, 256))
+        ->capture_default_str();
+    app.add_option("--http-queue", c.http_queue,
+                   "requests that may wait for a worker; more are answered 503 with "
+                   "Retry-After at once")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    app.add_option("--job-threads", c.job_threads,
+                   "long operations (template add, image import) run at once; others queue, "
+                   "up to --job-queue")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
+    app.add_option("--job-queue", c.job_queue,
+                   "long operations that may wait; more are answered 503 with Retry-After")
+        ->check(CLI::Range(1, 10000))
         ->capture_default_str();
 
     app.add_option("--dhcp-interface", c.dhcp_interface,

@@ -27,7 +27,14 @@ struct ServerConfig {
     // The same authority over plain HTTP: iPXE script URLs, the netboot kernel and initramfs,
     // torrents and the tracker (what firmware and libtorrent fetch).
     std::string boot_url;
-    int http_threads = 2;
+    int http_threads = 2;  // I/O only: read, route, write
+    // The API's handlers run on http_workers threads, with at most http_queue requests waiting
+    // (more: 503 with Retry-After); long operations (template add, image import) are jobs,
+    // job_threads at once and job_queue waiting.
+    int http_workers = 8;
+    int http_queue = 256;
+    int job_threads = 1;
+    int job_queue = 16;
 
     // TLS (tls_files.h): on unless --no-tls. Without --tls-cert/--tls-key, the server's own CA
     // (STATE/ca.crt) signs STATE/server.crt for every local address, the public URL's host,

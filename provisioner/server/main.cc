@@ -228,6 +228,8 @@ int run_server(ServerConfig config) {
     ApiContext ctx{store,  auth, orchestrator, vms,      services, host_observer,
                    config, *key, kVersion,     discovery};
     if (dhcp) ctx.dhcp_problem = [&dhcp] { return dhcp->problem(); };
+    ctx.jobs = std::make_shared<Jobs>(JobLimits{std::size_t(config.job_threads),
+                                                std::size_t(config.job_queue)});
     ctx.disks = disks;
     auto tracker = std::make_shared<imaging::torrent::Tracker>(imaging::torrent::TrackerOptions{},
                                                                rack_map(store));
@@ -240,6 +242,8 @@ int run_server(ServerConfig config) {
     boost::asio::io_context ioc;
     imaging::http::Limits limits;
     limits.max_body_bytes = 16 << 20;
+    limits.worker_threads = std::size_t(config.http_workers);
+    limits.max_queued_requests = std::size_t(config.http_queue);
     boost::system::error_code bind_error;
     auto http = tls ? imaging::http::Server::start(ioc, *endpoint, std::move(router), limits,
                                                     std::move(*tls), bind_error)
@@ -287,7 +291,8 @@ int run_server(ServerConfig config) {
     log_line(std::string("stopping (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
     stopping = true;
     processes.join();
-    http->stop();
+    http->stop();  // and its workers: no handler runs past here
+    ctx.jobs->stop();
     ioc.stop();
     for (auto& t : io_threads) t.join();
     if (!dhcp_error.empty()) return fail(dhcp_error);

@@ -87,14 +87,27 @@ Result<std::vector<std::string>> clean_labels(std::vector<std::string> labels) {
     return labels;
 }
 
-Result<Template> add_template(Store& store, const fs::path& dir, const fs::path& signing_key,
-                              const NewTemplate& request) {
+Status check_new_template(Store& store, const NewTemplate& request) {
     if (Status s = check_names(request); !s) return s;
+    if (auto labels = clean_labels(request.labels); !labels) return labels.status();
+    if (store.find_template(request.name, request.version))
+        return Status::error(Code::conflict,
+                             "template " + request.name + "@" + request.version + " exists already");
+    if (!request.backing.empty()) {
+        const auto at = request.backing.find('@');
+        auto found =
+            store.find_template(request.backing.substr(0, at), request.backing.substr(at + 1));
+        if (!found) return found.status();
+    }
+    return Status::ok();
+}
+
+Result<Template> add_template(Store& store, const fs::path& dir, const fs::path& signing_key,
+                              const NewTemplate& request, const TemplateProgress& progress) {
+    if (Status s = check_new_template(store, request); !s) return s;
     auto labels = clean_labels(request.labels);
     if (!labels) return labels.status();
     const std::string ref = request.name + "@" + request.version;
-    if (store.find_template(request.name, request.version))
-        return Status::error(Code::conflict, "template " + ref + " exists already");
     std::optional<Template> base;
     if (!request.backing.empty()) {
         const auto at = request.backing.find('@');
@@ -103,7 +116,12 @@ Result<Template> add_template(Store& store, const fs::path& dir, const fs::path&
         if (!found) return found.status();
         base = *found;
     }
-    auto file = copy_template_file(request.source, dir, ref);
+    CopyProgress copying;
+    if (progress)
+        copying = [&progress](std::uint64_t done, std::uint64_t total) {
+            progress("copying", done, total);
+        };
+    auto file = copy_template_file(request.source, dir, ref, copying);
     if (!file) return file.status();
     Template t;
     t.name = request.name;
@@ -117,7 +135,12 @@ Result<Template> add_template(Store& store, const fs::path& dir, const fs::path&
     Status checked = check_chain(*file, request.backing, base);
     bool packed = false;
     if (checked) {
-        checked = pack_template_image(file->path, dir, t.name, t.version, signing_key);
+        PackProgress packing;
+        if (progress)
+            packing = [&progress](std::uint64_t done, std::uint64_t total) {
+                progress("packing", done, total);
+            };
+        checked = pack_template_image(file->path, dir, t.name, t.version, signing_key, packing);
         packed = checked.is_ok();
     }
     auto added = checked ? store.add_template(t) : Result<Template>(checked);

@@ -4,7 +4,9 @@
 // lacks is refused.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -23,14 +25,24 @@ struct NewTemplate {
     std::filesystem::path source;  // a file on the server
 };
 
-// Checks the request (names, version and labels as template references spell them; a backing
-// template that exists; a qcow2 whose header names the backing's file NAME@VERSION.FORMAT, as
-// a host's template store lays it out, and only with a backing), copies the file to
-// dir/NAME@VERSION.FORMAT, packs the copy as an image signed with the key in signing_key
-// (dir/NAME@VERSION.image, template_image.h) and records it. conflict for an existing
-// name@version. Nothing is left behind on failure.
+// How far an add is: stage "copying" (bytes of the source) then "packing" (raw bytes packed).
+// Called on the adding thread.
+using TemplateProgress =
+    std::function<void(const std::string& stage, std::uint64_t done, std::uint64_t total)>;
+
+// What add_template refuses before it reads the file: names, version and labels as template
+// references spell them, an existing name@version (conflict), a backing template that does
+// not exist (not_found). Cheap: no file is read.
+Status check_new_template(Store& store, const NewTemplate& request);
+
+// Checks the request (check_new_template; a qcow2 whose header names the backing's file
+// NAME@VERSION.FORMAT, as a host's template store lays it out, and only with a backing),
+// copies the file to dir/NAME@VERSION.FORMAT, packs the copy as an image signed with the key
+// in signing_key (dir/NAME@VERSION.image, template_image.h) and records it. conflict for an
+// existing name@version. Nothing is left behind on failure.
 Result<Template> add_template(Store& store, const std::filesystem::path& dir,
-                              const std::filesystem::path& signing_key, const NewTemplate& request);
+                              const std::filesystem::path& signing_key, const NewTemplate& request,
+                              const TemplateProgress& progress = {});
 
 // Sorted and unique; invalid_argument naming a bad label.
 Result<std::vector<std::string>> clean_labels(std::vector<std::string> labels);

@@ -47,7 +47,7 @@ Status read_header(const std::vector<std::uint8_t>& head, const fs::path& file, 
 
 // Copies in to partial, hashing; the first bytes go to head.
 Status copy_hashing(std::ifstream& in, const fs::path& partial, std::vector<std::uint8_t>& head,
-                    TemplateFile& out) {
+                    TemplateFile& out, const CopyProgress& progress, std::uint64_t total) {
     std::ofstream dst(partial, std::ios::binary | std::ios::trunc);
     if (!dst) return Status::error(Code::storage, "creating " + partial.string());
     imaging::Sha256Stream hash;
@@ -62,6 +62,7 @@ Status copy_hashing(std::ifstream& in, const fs::path& partial, std::vector<std:
         if (!dst.write(buffer.data(), std::streamsize(n)))
             return Status::error(Code::storage, "writing " + partial.string());
         out.size += n;
+        if (progress) progress(out.size, std::max(total, out.size));
     }
     if (in.bad()) return Status::error(Code::storage, "reading the source file");
     dst.flush();
@@ -73,7 +74,7 @@ Status copy_hashing(std::ifstream& in, const fs::path& partial, std::vector<std:
 }  // namespace
 
 Result<TemplateFile> copy_template_file(const fs::path& source, const fs::path& dir,
-                                        const std::string& stem) {
+                                        const std::string& stem, const CopyProgress& progress) {
     std::error_code ec;
     if (!fs::is_regular_file(source, ec))
         return Status::error(Code::not_found, "no file " + source.string() + " on the server");
@@ -85,7 +86,9 @@ Result<TemplateFile> copy_template_file(const fs::path& source, const fs::path& 
     const fs::path partial = dir / (stem + ".partial." + std::to_string(next_partial++));
     TemplateFile out;
     std::vector<std::uint8_t> head;
-    Status s = copy_hashing(in, partial, head, out);
+    const std::uint64_t total = fs::file_size(source, ec);
+    if (progress) progress(0, ec ? 0 : total);
+    Status s = copy_hashing(in, partial, head, out, progress, ec ? 0 : total);
     if (s) s = read_header(head, partial, out);
     if (s) {
         out.path = dir / (stem + "." + out.format);

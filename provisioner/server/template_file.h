@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "provisioner/status.h"
@@ -19,11 +20,15 @@ struct TemplateFile {
     std::filesystem::path path;  // the copy: DIR/STEM.FORMAT
 };
 
+// Bytes copied so far of the source's size; first called with 0.
+using CopyProgress = std::function<void(std::uint64_t done, std::uint64_t total)>;
+
 // Copies source to DIR/STEM.FORMAT (which must not exist) through a file DIR/STEM.partial.N,
 // so that it appears only whole, and describes the copy. not_found without a readable regular
 // source; conflict if the copy exists; invalid_argument for a qcow2 header that cannot be
 // read; storage for I/O errors. Nothing is left behind on failure.
 Result<TemplateFile> copy_template_file(const std::filesystem::path& source,
-                                        const std::filesystem::path& dir, const std::string& stem);
+                                        const std::filesystem::path& dir, const std::string& stem,
+                                        const CopyProgress& progress = {});
 
 }  // namespace provisioner::server

@@ -15,7 +15,7 @@ fs::path template_image_dir(const fs::path& templates_dir, const std::string& re
 
 Status pack_template_image(const fs::path& file, const fs::path& templates_dir,
                            const std::string& name, const std::string& version,
-                           const fs::path& key_file) {
+                           const fs::path& key_file, const PackProgress& progress) {
     const std::string ref = name + "@" + version;
     const fs::path dir = template_image_dir(templates_dir, ref);
     const std::string what = "packing template " + ref + " as an image";
@@ -29,6 +29,7 @@ Status pack_template_image(const fs::path& file, const fs::path& templates_dir,
     imaging::PackOptions options;
     options.name = name;
     options.version = version;
+    if (progress) options.on_progress = progress;
     auto packed = imaging::pack_image(file, partial, *key, options);
     Status s = packed ? Status::ok()
                       : Status::error(Code::storage, what + ": " + packed.status().message());

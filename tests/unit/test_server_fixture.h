@@ -5,8 +5,10 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <fstream>
 #include <functional>
+#include <thread>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -95,10 +97,34 @@ struct Server {
         return json::parse(res.body(), nullptr, false);
     }
 
+    // A long operation's answer as a client that waits sees it: a 202 with a job is followed
+    // (GET /api/v1/jobs/ID) until the job ends; then last_status is 201 and the result is
+    // returned, or the error's status and {"error": ...}. Other answers pass through.
+    json finish_job(json answer) {
+        if (last_status != 202) return answer;
+        REQUIRE(answer.contains("location"));
+        const std::string location = answer["location"];
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (true) {
+            json job = call_json(bhttp::verb::get, location);
+            REQUIRE(last_status == 200);
+            if (job["state"] == "succeeded") {
+                last_status = 201;
+                return job["result"];
+            }
+            if (job["state"] == "failed") {
+                last_status = job["error"]["status"].get<unsigned>();
+                return json{{"error", job["error"]}};
+            }
+            REQUIRE(std::chrono::steady_clock::now() < deadline);
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+    }
+
     // Where import_image and add_template leave their files: an import directory.
     std::filesystem::path import_dir() const { return StateFiles{dir.path()}.import_dir(); }
 
-    // A signed one-chunk image in the import directory, imported.
+    // A signed one-chunk image in the import directory, imported (its job waited for).
     json import_image(const std::string& version = "1") {
         auto raw = import_dir() / ("raw-" + version);
         std::ofstream(raw) << std::string(100000, 'x') << version;
@@ -109,11 +135,12 @@ struct Server {
         options.version = version;
         REQUIRE(
             imaging::pack_image(raw, import_dir() / ("img-" + version), *key, options).is_ok());
-        return call_json(bhttp::verb::post, "/api/v1/images",
-                         json{{"path", (import_dir() / ("img-" + version)).string()}}.dump());
+        return finish_job(
+            call_json(bhttp::verb::post, "/api/v1/images",
+                      json{{"path", (import_dir() / ("img-" + version)).string()}}.dump()));
     }
 
-    // A template file in the import directory, added to the catalog. A base is a raw file holding
+    // A template file in the import directory, added to the catalog (its job waited for). A base is a raw file holding
     // name + version. With a backing it is a qcow2 header whose backing file is backing_file,
     // by default what the catalog expects (BACKING.raw); backing_file "raw" writes a raw file.
     json add_template(const std::string& name, const std::string& version,
@@ -128,7 +155,7 @@ struct Server {
         json body = {{"path", file.string()}, {"name", name}, {"version", version},
                      {"labels", labels}};
         if (!backing.empty()) body["backing"] = backing;
-        return call_json(bhttp::verb::post, "/api/v1/templates", body.dump());
+        return finish_job(call_json(bhttp::verb::post, "/api/v1/templates", body.dump()));
     }
 
     // The first KiB of a qcow2 overlay: magic, version 3, and its backing file name at 512.

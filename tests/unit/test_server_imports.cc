@@ -16,9 +16,10 @@ std::string message_of(const json& answer) {
     return answer.contains("error") ? answer["error"].value("message", "") : "";
 }
 
+// Waits for the add's job when it starts one (Server::finish_job).
 json add_from(Server& s, const std::string& path) {
-    return s.call_json(bhttp::verb::post, "/api/v1/templates",
-                       json{{"path", path}, {"name", "t"}, {"version", "1"}}.dump());
+    return s.finish_job(s.call_json(bhttp::verb::post, "/api/v1/templates",
+                                    json{{"path", path}, {"name", "t"}, {"version", "1"}}.dump()));
 }
 
 std::size_t template_count(Server& s) {
@@ -89,9 +90,10 @@ TEST_CASE("imports: --import-dir adds directories, named directly or through a s
     std::ofstream(extra / "web.raw") << "web";
     add_from(s, (links / "imports" / "web.raw").string());  // as configured
     CHECK(s.last_status == 201);
-    s.call_json(bhttp::verb::post, "/api/v1/templates",
-                json{{"path", (extra / "web.raw").string()}, {"name", "t"}, {"version", "2"}}
-                    .dump());  // as it resolves
+    s.finish_job(s.call_json(
+        bhttp::verb::post, "/api/v1/templates",
+        json{{"path", (extra / "web.raw").string()}, {"name", "t"}, {"version", "2"}}
+            .dump()));  // as it resolves
     CHECK(s.last_status == 201);
     testutil::TempDir other;
     std::ofstream(other / "x.raw") << "x";
