@@ -40,8 +40,8 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
     app.add_option("--job-threads", c.job_threads,
-                   "long operations (template add, image import) run at once; others queue, "
-                   "up to --job-queue")
+                   "how many long operations (template add, image import) run at once; "
+                   "others wait, up to --job-queue")
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
     app.add_option("--job-queue", c.job_queue,
@@ -102,6 +102,12 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
            [&c](std::int64_t seconds) { c.template_cool_down = std::chrono::seconds(seconds); },
            "seconds a template stays hot (pre-copied to the hosts) after its last use "
            "(default 604800: 7 days)")
+        ->check(CLI::PositiveNumber);
+    app.add_option_function<std::int64_t>(
+           "--heartbeat-interval",
+           [&c](std::int64_t seconds) { c.heartbeat_interval = std::chrono::seconds(seconds); },
+           "seconds between a Dom0 agent's reports, told to the agents; a ready host silent for "
+           "three intervals becomes unreachable, and ready again at its next report (default 15)")
         ->check(CLI::PositiveNumber);
 
     app.add_option("--import-dir", c.import_dirs,
