@@ -358,6 +358,9 @@ Orchestrator::HelloAnswer Orchestrator::hello(const Host& host, const HelloCrede
     using Kind = HelloCredential::Kind;
     HelloAnswer answer;
     std::shared_ptr<const OrderedWrites::Outcome> claimed;  // pending -> running, in the store
+    // Most hellos ("wait" while a sender starts) write nothing: those do not wait for other
+    // callers' writes in progress.
+    bool queued = false;
     DeploymentId deployment = 0;
     {
         std::lock_guard lock(mu_);
@@ -381,6 +384,7 @@ Orchestrator::HelloAnswer Orchestrator::hello(const Host& host, const HelloCrede
                 e.mac = host.mac.str();
                 e.reason = "boot ticket of deployment " + std::to_string(a.record.id) +
                            " used again (someone else may hold it); refused";
+                queued = true;
                 writes_.queue([this, e]() mutable -> Status {
                     e.time = store_.now();
                     auto logged = store_.log_event(e);
@@ -434,6 +438,7 @@ Orchestrator::HelloAnswer Orchestrator::hello(const Host& host, const HelloCrede
                     row.state = TargetState::running;
                     row.transport = a.record.transport;
                     row.bytes_total = t.total;
+                    queued = true;
                     claimed = writes_.queue([this, row]() mutable -> Status {
                         return store_.transaction([&]() -> Status {
                             auto e = store_.transition(
@@ -449,7 +454,7 @@ Orchestrator::HelloAnswer Orchestrator::hello(const Host& host, const HelloCrede
             }
         }
     }
-    apply_writes();
+    if (queued) apply_writes();
     if (!claimed || claimed->status) return answer;
     {
         std::lock_guard lock(mu_);
