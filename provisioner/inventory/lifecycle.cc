@@ -23,6 +23,8 @@ const char* to_string(HostState state) {
             return "imaged";
         case S::ready:
             return "ready";
+        case S::unreachable:
+            return "unreachable";
         case S::failed:
             return "failed";
         case S::retired:
@@ -32,8 +34,9 @@ const char* to_string(HostState state) {
 }
 
 const std::vector<HostState>& all_host_states() {
-    static const std::vector<HostState> all = {S::discovered, S::enrolled, S::booting, S::imaging,
-                                               S::imaged,     S::ready,    S::failed,  S::retired};
+    static const std::vector<HostState> all = {
+        S::discovered, S::enrolled,    S::booting, S::imaging, S::imaged,
+        S::ready,      S::unreachable, S::failed,  S::retired};
     return all;
 }
 
@@ -60,6 +63,11 @@ const std::vector<std::pair<HostState, HostState>>& legal_transitions() {
         {S::ready, S::booting},  // re-image
         {S::ready, S::failed},   // stopped reporting
         {S::ready, S::retired},
+        {S::ready, S::unreachable},    // its Dom0 agent missed three heartbeats
+        {S::unreachable, S::ready},    // ... and reported again
+        {S::unreachable, S::booting},  // re-image
+        {S::unreachable, S::failed},
+        {S::unreachable, S::retired},
         {S::failed, S::booting},   // deploy again
         {S::failed, S::enrolled},  // operator reset
         {S::failed, S::retired},

@@ -14,6 +14,7 @@
 #include "disk_transfers.h"
 #include "discovery_gate.h"
 #include "host_list_cache.h"
+#include "host_monitor.h"
 #include "import_paths.h"
 #include "jobs.h"
 #include "imaging/http/router.h"
@@ -54,6 +55,10 @@ struct ApiContext {
     std::shared_ptr<Jobs> jobs = nullptr;
     // The last answers of GET /api/v1/hosts, served while the store has not changed.
     std::shared_ptr<HostListCache> host_lists = std::make_shared<HostListCache>();
+    // The Dom0 agents' heartbeats and latest host metrics (main.cc makes one on the store and
+    // the real clock); when absent, reports are answered without an interval and nothing is
+    // watched.
+    std::shared_ptr<HostMonitor> monitor = nullptr;
 };
 
 // The host with this MAC; an unknown MAC is recorded as discovered ("discovered-<hex>"), with

@@ -250,13 +250,19 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host, const 
                                   "this token is for " + host.mac.str() + ", not " + mac->str());
     }
     HostReport report;
-    if (Status s = read_vm_report(body, report); !s) return status_response(req, s);
+    std::optional<wire::HostMetrics> metrics;
+    if (Status s = read_vm_report(body, report, &metrics); !s) return status_response(req, s);
     report.host = host.id;
     report.name = host.name;
     report.ip = host.ip;
     report.reported_at = ctx.store.now();
     if (Status s = ctx.vms.report(std::move(report)); !s) return status_response(req, s);
     wire::Dom0Answer answer;
+    if (ctx.monitor) {
+        if (Status s = ctx.monitor->reported(host, std::move(metrics)); !s)
+            return status_response(req, s);
+        answer.interval_seconds = std::uint32_t(ctx.monitor->interval().count());
+    }
     for (const VmAction& a : ctx.vms.pending_for(host.id)) {
         wire::VmAction action = wire_action(a);
         // A VM being defined gets its guest agent's settings (as SMBIOS OEM strings).

@@ -103,6 +103,12 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
            "seconds a template stays hot (pre-copied to the hosts) after its last use "
            "(default 604800: 7 days)")
         ->check(CLI::PositiveNumber);
+    app.add_option_function<std::int64_t>(
+           "--heartbeat-interval",
+           [&c](std::int64_t seconds) { c.heartbeat_interval = std::chrono::seconds(seconds); },
+           "seconds between a Dom0 agent's reports, told to the agents; a ready host silent for "
+           "three intervals becomes unreachable, and ready again at its next report (default 15)")
+        ->check(CLI::PositiveNumber);
 
     app.add_option("--import-dir", c.import_dirs,
                    "a directory `template add` and `image import` may read from, besides "

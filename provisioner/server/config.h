@@ -87,6 +87,9 @@ struct ServerConfig {
     // A template not used by a site apply for this long cools down: it leaves the hot list
     // the hosts pre-copy, and the hosts dispose of it once no VM of theirs uses it.
     std::chrono::seconds template_cool_down{604800};
+    // Dom0 agents report at least this often (the report's answer tells them); a ready host
+    // silent for three intervals becomes unreachable (host_monitor.h).
+    std::chrono::seconds heartbeat_interval{15};
 
     // `template add` and `image import` read only inside STATE/import and these directories
     // (import_paths.h).

@@ -231,6 +231,8 @@ int run_server(ServerConfig config) {
     ctx.jobs = std::make_shared<Jobs>(JobLimits{std::size_t(config.job_threads),
                                                 std::size_t(config.job_queue)});
     ctx.disks = disks;
+    ctx.monitor = std::make_shared<HostMonitor>(store, base::real_clock(), config.heartbeat_interval);
+    for (const HostReport& r : vms.reports()) ctx.monitor->watch(r.host);
     auto tracker = std::make_shared<imaging::torrent::Tracker>(imaging::torrent::TrackerOptions{},
                                                                rack_map(store));
     imaging::http::Router router;
@@ -267,6 +269,7 @@ int run_server(ServerConfig config) {
         while (!stopping) {
             if (dhcp) dhcp->tick();
             orchestrator.tick();
+            ctx.monitor->check();
             if (std::chrono::steady_clock::now() >= next_expiry) {
                 next_expiry += std::chrono::minutes(1);
                 if (auto expired = discovery.expire(store, host_observer); !expired)

@@ -71,7 +71,8 @@ json vm_json(const ReportedVm& vm) {
             {"state", vm.state}};
 }
 
-Status read_vm_report(const json& body, HostReport& report) {
+Status read_vm_report(const json& body, HostReport& report,
+                      std::optional<wire::HostMetrics>* metrics) {
     auto decoded = wire::decode<wire::Dom0Report>(body);
     if (!decoded) return decoded.status();
     const wire::Capacity& in = decoded->capacity;
@@ -89,6 +90,7 @@ Status read_vm_report(const json& body, HostReport& report) {
                        std::move(vm.state)});
     report.capacity = std::move(c);
     report.vms = std::move(vms);
+    if (metrics) *metrics = std::move(decoded->metrics);
     return Status::ok();
 }
 

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "provisioner/reconcile.h"
 #include "provisioner/status.h"
+#include "provisioner/wire/host_metrics.h"
 #include "provisioner/wire/vm_action.h"
 #include "vm_registry.h"
 
@@ -24,7 +26,9 @@ nlohmann::json apply_step_json(const VmAction& action);
 nlohmann::json vm_json(const ReportedVm& vm);
 
 // The capacity and VMs of a POST /api/v1/agent/vms body (decode<wire::Dom0Report>), into
-// report (host fields untouched); invalid_argument naming the missing or bad field.
-Status read_vm_report(const nlohmann::json& body, HostReport& report);
+// report (host fields untouched), and its host metrics into *metrics when asked (left empty
+// when the report has none); invalid_argument naming the missing or bad field.
+Status read_vm_report(const nlohmann::json& body, HostReport& report,
+                      std::optional<wire::HostMetrics>* metrics = nullptr);
 
 }  // namespace provisioner::server

@@ -57,6 +57,11 @@ TEST_CASE("inventory: the lifecycle table") {
     CHECK(!is_legal_transition(S::enrolled, S::imaging));  // no skipping
     CHECK(!is_legal_transition(S::ready, S::discovered));
     CHECK(!is_legal_transition(S::retired, S::booting));
+    // A host whose Dom0 agent falls silent, and comes back.
+    CHECK(is_legal_transition(S::ready, S::unreachable));
+    CHECK(is_legal_transition(S::unreachable, S::ready));
+    CHECK(is_deployable(S::unreachable));
+    CHECK(!is_legal_transition(S::imaging, S::unreachable));
     for (S s : all_host_states()) CHECK(!is_legal_transition(s, s));
     Status bad = check_transition(S::ready, S::imaging);
     CHECK(bad.code() == Code::illegal_transition);

@@ -1,5 +1,7 @@
 // The host lifecycle of DESIGN.md as a pure table:
 //   discovered -> enrolled -> booting -> imaging -> imaged -> ready   (+ failed, retired)
+//   ready <-> unreachable: a Dom0 agent silent for three heartbeat intervals, and back when it
+//   reports again (server/host_monitor.h)
 // Nothing here touches storage; Store::transition() applies it (see store.h).
 #pragma once
 
@@ -12,7 +14,17 @@
 
 namespace provisioner {
 
-enum class HostState { discovered, enrolled, booting, imaging, imaged, ready, failed, retired };
+enum class HostState {
+    discovered,
+    enrolled,
+    booting,
+    imaging,
+    imaged,
+    ready,
+    unreachable,
+    failed,
+    retired
+};
 
 const char* to_string(HostState state);
 std::optional<HostState> parse_host_state(std::string_view text);
