@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "imaging/digest.h"
+#include "imaging/secret.h"
 #include "provisioner/vmhost/template_ref.h"
 
 namespace provisioner::agent {
@@ -38,12 +39,15 @@ Result<HotTemplate> parse_entry(const json& entry) {
     t.backing = text(entry, "backing");
     t.sha256 = text(entry, "sha256");
     t.delta = text(entry, "delta");
+    t.secret = text(entry, "secret");
     auto size = entry.find("size");
     auto delta = entry.find("delta");
     const bool delta_ok = delta != entry.end() && (delta->is_null() || !t.delta.empty());
     if ((t.format != "raw" && t.format != "qcow2") || t.sha256.size() != 64 || !delta_ok ||
         size == entry.end() || !is_count(*size))
         return bad("hot template " + id + ": needs format, size, sha256 and delta");
+    if (!t.delta.empty() && !imaging::secret_from_hex(t.secret))
+        return bad("hot template " + id + ": its delta server's \"secret\" is not 64 hex digits");
     t.size = size->get<std::uint64_t>();
     if (auto labels = entry.find("labels"); labels != entry.end() && labels->is_array())
         for (const json& l : *labels)
@@ -135,6 +139,19 @@ Result<PrecopyReport> receive_template(const HotTemplate& t, const fs::path& out
         fs::remove(output, ignored);
         return s.context(what);
     };
+    auto secret = imaging::secret_from_hex(t.secret);
+    if (!secret) return fail(bad("no secret for its delta server: " + secret.status().message()));
+    // Beside the output, in the store's .precopy/, whose leftovers a start removes.
+    const fs::path secret_file = output.string() + ".secret";
+    struct RemoveFile {
+        const fs::path& file;
+        ~RemoveFile() {
+            std::error_code ignored;
+            fs::remove(file, ignored);
+        }
+    } remove_secret{secret_file};
+    if (imaging::Status s = imaging::write_secret_file(secret_file, *secret); !s)
+        return fail(Status::error(Code::storage, s.message()));
     if (basis) {
         std::vector<std::string> cp{"cp", "--sparse=always", "--reflink=auto", basis->string(),
                                     output.string()};
@@ -146,7 +163,8 @@ Result<PrecopyReport> receive_template(const HotTemplate& t, const fs::path& out
     }
     ImagingOutcome outcome = tools.runner->run(
         {tools.imaging, "receive", "--transport", "delta", "--from", t.delta, "--output",
-         output.string(), "--pubkey", tools.pubkey_file, "--progress-json"},
+         output.string(), "--pubkey", tools.pubkey_file, "--secret-file", secret_file.string(),
+         "--progress-json"},
         nullptr);
     if (!outcome.verified()) return fail(Status::error(Code::storage, outcome.error()));
     if (Status s = check_precopied(output, t); !s) return fail(s);

@@ -58,11 +58,11 @@ std::vector<Template> hot_templates(const std::vector<Template>& catalog, Timest
 
 nlohmann::json hot_templates_json(
     const std::vector<Template>& hot,
-    const std::function<std::optional<std::string>(const Template&)>& delta,
+    const std::function<std::optional<TemplateDelta>(const Template&)>& delta,
     std::chrono::seconds cool_down, const std::string& pubkey_pem) {
     nlohmann::json list = nlohmann::json::array();
     for (const Template& t : hot) {
-        const std::optional<std::string> served = delta(t);
+        const std::optional<TemplateDelta> served = delta(t);
         list.push_back(
             {{"template", t.ref()},
              {"size", t.size},
@@ -70,7 +70,8 @@ nlohmann::json hot_templates_json(
              {"format", t.format},
              {"labels", t.labels},
              {"backing", t.backing.empty() ? nlohmann::json() : nlohmann::json(t.backing)},
-             {"delta", served ? nlohmann::json(*served) : nlohmann::json()}});
+             {"delta", served ? nlohmann::json(served->address) : nlohmann::json()},
+             {"secret", served ? nlohmann::json(served->secret) : nlohmann::json()}});
     }
     return {{"hot", list}, {"cool_down", cool_down.count()}, {"pubkey", pubkey_pem}};
 }

@@ -57,6 +57,8 @@ Orchestrator::Orchestrator(Store& store, const ServerConfig& config, pxe::Proces
 
 Orchestrator::~Orchestrator() {
     stop_all();
+    std::error_code ec;
+    for (const auto& [_, secret] : template_secrets_) std::filesystem::remove(secret.second, ec);
 }
 
 Transport Orchestrator::auto_transport(std::size_t hosts) const {
@@ -66,12 +68,14 @@ Transport Orchestrator::auto_transport(std::size_t hosts) const {
     return config_.multicast_interface.empty() ? Transport::torrent : Transport::multicast;
 }
 
-std::optional<std::string> Orchestrator::template_delta(const Template& t) {
+std::optional<TemplateDelta> Orchestrator::template_delta(const Template& t) {
     const DeltaSource source{DeltaSource::Kind::template_image, t.id};
     std::lock_guard lock(mu_);
     auto it = delta_servers_.find(source);
-    if (it == delta_servers_.end() || !it->second->listening) return std::nullopt;
-    return server_host() + ":" + std::to_string(it->second->port.number());
+    if (it == delta_servers_.end() || !it->second->listening || !it->second->secret)
+        return std::nullopt;
+    return TemplateDelta{server_host() + ":" + std::to_string(it->second->port.number()),
+                         imaging::secret_to_hex(*it->second->secret)};
 }
 
 void Orchestrator::set_tracker(std::shared_ptr<imaging::torrent::Tracker> tracker) {
@@ -271,7 +275,8 @@ Result<std::unique_ptr<Orchestrator::Sender>> Orchestrator::new_delta_server_loc
                     bind_host() + ":" + std::to_string(server->port.number()),
                     "--rate-limit",
                     std::to_string(config_.delta_rate_limit)};
-    // Template servers are asked by Dom0 agents (template_delta), which carry no secret yet.
+    // Every server has one: an image's from deploy(), a template's from
+    // prepare_template_secrets(); the agents get it in their job or hot list.
     if (secret) {
         std::tie(server->secret, server->secret_file) = std::move(*secret);
         server->argv.insert(server->argv.end(), {"--secret-file", server->secret_file.string()});

@@ -43,6 +43,7 @@
 
 #include "base/clock.h"
 #include "config.h"
+#include "hot_templates.h"
 #include "imaging/secret.h"
 #include "imaging/torrent/tracker.h"
 #include "ordered_writes.h"
@@ -104,10 +105,10 @@ class Orchestrator {
     // The .torrent of a torrent deployment, once made.
     std::optional<std::string> torrent(DeploymentId deployment);
 
-    // "ADDR:PORT" of the delta server for template t's packed image, which runs while t is hot;
-    // nullopt until tick() has seen it accept a connection (after its start or a restart),
-    // so that an agent is never sent to a server that does not listen yet.
-    std::optional<std::string> template_delta(const Template& t);
+    // The delta server for template t's packed image, which runs while t is hot, and its
+    // secret; nullopt until tick() has seen it accept a connection (after its start or a
+    // restart), so that an agent is never sent to a server that does not listen yet.
+    std::optional<TemplateDelta> template_delta(const Template& t);
     // The server's image signing key (PEM), as every job carries it.
     const std::string& pubkey_pem() const { return pubkey_pem_; }
 
@@ -178,6 +179,9 @@ class Orchestrator {
     bool publish_locked(std::vector<ChildReport>& reports, const std::vector<std::uint64_t>& gone,
                         std::vector<std::unique_ptr<Sender>>& retired);
     std::optional<std::vector<HotTemplate>> read_hot_templates();
+    // Writes a secret (make_secret) for each hot template whose delta server is not made yet,
+    // into template_secrets_, and removes those of templates no longer hot. No lock held.
+    void prepare_template_secrets(const std::optional<std::vector<HotTemplate>>& hot);
 
     // A sender holding a free port of its range, not started: the delta server of source, or
     // the sender a new deployment by transport needs (nullptr when delta and the image's
@@ -224,6 +228,8 @@ class Orchestrator {
     // Senders no longer wanted whose child has not been reaped yet: they keep its port.
     std::map<std::uint64_t, std::unique_ptr<Sender>> retiring_;
     std::set<DeltaSource> portless_templates_;  // hot, but no free port: logged once
+    // Written before the lock for template servers still to be made, which take them.
+    std::map<DeltaSource, Secret> template_secrets_;
 
     // The process thread's own, no lock: one Supervisor per child, by key.
     std::map<std::uint64_t, Child> children_;

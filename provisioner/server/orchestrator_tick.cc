@@ -38,6 +38,7 @@ std::string read_whole_file(const std::filesystem::path& path) {
 void Orchestrator::tick() {
     // The template catalog (a store read) and the packed images' files, before the lock.
     const auto hot = read_hot_templates();
+    prepare_template_secrets(hot);
     std::vector<std::unique_ptr<Sender>> retired;
     // A second round when the first published something that starts a child (a torrent made:
     // its seed), so that it starts in this tick.
@@ -77,6 +78,40 @@ std::optional<std::vector<Orchestrator::HotTemplate>> Orchestrator::read_hot_tem
         hot.push_back({{DeltaSource::Kind::template_image, t.id}, t.ref(), dir.string()});
     }
     return hot;
+}
+
+void Orchestrator::prepare_template_secrets(const std::optional<std::vector<HotTemplate>>& hot) {
+    if (!hot) return;  // the catalog did not read: nothing changes
+    std::vector<DeltaSource> missing;
+    std::vector<std::filesystem::path> unused;
+    {
+        std::lock_guard lock(mu_);
+        std::set<DeltaSource> hot_sources;
+        for (const HotTemplate& t : *hot) {
+            hot_sources.insert(t.source);
+            if (!delta_servers_.contains(t.source) && !template_secrets_.contains(t.source))
+                missing.push_back(t.source);
+        }
+        std::erase_if(template_secrets_, [&](const auto& entry) {
+            if (hot_sources.contains(entry.first)) return false;
+            unused.push_back(entry.second.second);
+            return true;
+        });
+    }
+    std::error_code ec;
+    for (const auto& file : unused) std::filesystem::remove(file, ec);
+    std::map<DeltaSource, Secret> made;
+    for (const DeltaSource& source : missing) {
+        auto secret = make_secret("delta-template-" + std::to_string(source.id) + "-" +
+                                  std::to_string(++next_secret_));
+        if (secret)
+            made.emplace(source, std::move(*secret));
+        else  // the template waits, unserved: a server without a secret would serve anyone
+            log_("no secret for the delta server of template " + std::to_string(source.id) +
+                 ": " + secret.status().message());
+    }
+    std::lock_guard lock(mu_);
+    template_secrets_.merge(made);
 }
 
 void Orchestrator::retire_locked(std::unique_ptr<Sender> sender) {
@@ -175,14 +210,17 @@ void Orchestrator::decide_template_servers_locked(const std::vector<HotTemplate>
     for (const HotTemplate& t : hot) {
         hot_sources.insert(t.source);
         if (delta_servers_.contains(t.source)) continue;
+        auto secret = template_secrets_.find(t.source);
+        if (secret == template_secrets_.end()) continue;  // made before the next tick's lock
         auto server = new_delta_server_locked(t.source, "delta server for template " + t.ref,
-                                              t.image_dir, std::nullopt);
+                                              t.image_dir, secret->second);
         if (!server) {
             if (portless_templates_.insert(t.source).second)
                 log_locked(server.status().message() + "; it starts once one is free");
             continue;
         }
         portless_templates_.erase(t.source);
+        template_secrets_.erase(secret);  // the server owns its file now
         delta_servers_.emplace(t.source, std::move(*server));
     }
     std::erase_if(portless_templates_,

@@ -445,7 +445,8 @@ TEST_CASE("agent dom0: the answer's hot templates are pre-copied; a create then 
            {"sha256", imaging::to_hex(imaging::sha256({raw, imaging.bytes.size()}))},
            {"format", "qcow2"},
            {"backing", nullptr},
-           {"delta", "10.0.0.1:9001"}}}},
+           {"delta", "10.0.0.1:9001"},
+           {"secret", std::string(64, '7')}}}},
         {"cool_down", 600}};
     TemplateWorkerOptions w;
     w.tools = {"imaging", (f.tmp / "site.pub").string(), &imaging, f.runner.get()};

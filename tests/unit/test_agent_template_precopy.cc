@@ -43,6 +43,7 @@ bool have_qemu_img() {
 struct FakeImaging : ImagingRunner {
     std::map<std::string, std::string> served;  // delta address -> the bytes it hands out
     std::vector<std::string> held_before;       // per run: the output's bytes before it
+    std::vector<std::string> secrets;           // per run: its --secret-file's text, if 0600
     std::vector<std::vector<std::string>> runs;
     std::function<void()> during;  // called as a run starts (tests hold it there)
     ImagingOutcome run(const std::vector<std::string>& argv, const ProgressFunction&) override {
@@ -55,6 +56,11 @@ struct FakeImaging : ImagingRunner {
         };
         const fs::path output = arg("--output");
         held_before.push_back(fs::exists(output) ? read(output) : "");
+        const fs::path secret = arg("--secret-file");
+        const bool private_file =
+            !secret.empty() && (fs::status(secret).permissions() & fs::perms::all) ==
+                                   (fs::perms::owner_read | fs::perms::owner_write);
+        secrets.push_back(private_file ? read(secret) : "");
         ImagingOutcome out;
         auto bytes = served.find(arg("--from"));
         if (bytes == served.end()) {
@@ -78,6 +84,7 @@ HotTemplate hot(const std::string& name, const std::string& version, const std::
     t.size = bytes.size();
     t.sha256 = sha256_of(bytes);
     t.delta = delta;
+    t.secret = std::string(64, '5');
     return t;
 }
 
@@ -139,14 +146,16 @@ TEST_CASE("agent templates: the hot list as the server answers it") {
                       {"sha256", sha},
                       {"format", "raw"},
                       {"backing", nullptr},
-                      {"delta", "10.0.0.1:9001"}},
+                      {"delta", "10.0.0.1:9001"},
+                      {"secret", std::string(64, '1')}},
                      {{"template", "web@2"},
                       {"size", 20},
                       {"sha256", sha},
                       {"format", "qcow2"},
                       {"labels", {"web"}},
                       {"backing", "debian@1"},
-                      {"delta", "10.0.0.1:9002"}}}},
+                      {"delta", "10.0.0.1:9002"},
+                      {"secret", std::string(64, '2')}}}},
                    {"cool_down", 600}};
     auto parsed = parse_hot_templates(answer);
     REQUIRE_MESSAGE(parsed.is_ok(), parsed.status().message());
@@ -157,6 +166,7 @@ TEST_CASE("agent templates: the hot list as the server answers it") {
     CHECK(parsed->hot[1].backing == "debian@1");
     CHECK(parsed->hot[1].labels == std::vector<std::string>{"web"});
     CHECK(parsed->hot[1].delta == "10.0.0.1:9002");
+    CHECK(parsed->hot[1].secret == std::string(64, '2'));
 
     json bad = answer;
     bad["hot"][1]["template"] = "web";
@@ -164,10 +174,18 @@ TEST_CASE("agent templates: the hot list as the server answers it") {
     bad = answer;
     bad["hot"][0].erase("sha256");
     CHECK_FALSE(parse_hot_templates(bad).is_ok());
+    // A delta server is pre-copied from only with its secret.
+    for (const json& secret : {json(nullptr), json("abc"), json(std::string(64, 'x'))}) {
+        bad = answer;
+        bad["hot"][1]["secret"] = secret;
+        CHECK(parse_hot_templates(bad).status().message().find("\"secret\" is not 64 hex") !=
+              std::string::npos);
+    }
     CHECK_FALSE(parse_hot_templates(json{{"hot", json::array()}}).is_ok());  // no cool_down
 
     json unserved = answer;  // web@2's server does not listen yet: listed, no address
     unserved["hot"][1]["delta"] = nullptr;
+    unserved["hot"][1]["secret"] = nullptr;
     auto waiting = parse_hot_templates(unserved);
     REQUIRE(waiting.is_ok());
     CHECK(waiting->hot[1].delta.empty());
@@ -209,6 +227,18 @@ TEST_CASE("agent templates: the basis is the newest older version of the name, s
     CHECK_FALSE(choose_basis(held, t).has_value());
 }
 
+TEST_CASE("agent templates: nothing is received from a delta server without its secret") {
+    testutil::TempDir tmp;
+    FakeImaging imaging;
+    HotTemplate t = hot("a", "1", "hello", "10.0.0.1:9001");
+    imaging.served[t.delta] = "hello";
+    t.secret.clear();
+    auto received = receive_template(t, tmp / "a@1.raw", std::nullopt, {"imaging", "k", &imaging});
+    CHECK(received.status().message().find("no secret for its delta server") != std::string::npos);
+    CHECK(imaging.runs.empty());
+    CHECK_FALSE(fs::exists(tmp / "a@1.raw"));
+}
+
 TEST_CASE("agent templates: a received file is checked against its size and SHA-256") {
     testutil::TempDir tmp;
     std::ofstream(tmp / "f", std::ios::binary) << "hello";
@@ -234,7 +264,11 @@ TEST_CASE("agent templates: pre-copy starts from the older version, and lands in
           std::vector<std::string>{"imaging", "receive", "--transport", "delta", "--from",
                                    "10.0.0.1:9002", "--output",
                                    (f.tmp / "templates/.precopy/web@2.raw").string(), "--pubkey",
-                                   (f.tmp / "site.pub").string(), "--progress-json"});
+                                   (f.tmp / "site.pub").string(), "--secret-file",
+                                   (f.tmp / "templates/.precopy/web@2.raw.secret").string(),
+                                   "--progress-json"});
+    CHECK(f.imaging.secrets[0] == std::string(64, '5') + "\n");  // 0600, the list's secret
+    CHECK_FALSE(fs::exists(f.tmp / "templates/.precopy/web@2.raw.secret"));
     REQUIRE(f.holds("web@2"));
     CHECK(read(f.store->path_of(*f.store->resolve("web@2"))) == v2);
     CHECK_FALSE(fs::exists(f.tmp / "templates/.precopy/web@2.raw"));

@@ -12,6 +12,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "hot_templates.h"
+#include "imaging/secret.h"
 #include "template_image.h"
 #include "test_server_fixture.h"
 
@@ -86,9 +87,9 @@ TEST_CASE("hot templates: the agents' JSON") {
     hot[1].labels = {"web"};
     auto j = hot_templates_json(
         hot,
-        [](const Template& t) -> std::optional<std::string> {
+        [](const Template& t) -> std::optional<TemplateDelta> {
             if (t.id == 2) return std::nullopt;  // its server does not listen yet
-            return "10.0.0.1:" + std::to_string(9000 + t.id);
+            return TemplateDelta{"10.0.0.1:" + std::to_string(9000 + t.id), std::string(64, 'c')};
         },
         std::chrono::seconds(600), "-----BEGIN PUBLIC KEY-----\nK\n-----END PUBLIC KEY-----\n");
     CHECK(j["cool_down"] == 600);
@@ -100,9 +101,11 @@ TEST_CASE("hot templates: the agents' JSON") {
                               {"format", "raw"},
                               {"labels", json::array()},
                               {"backing", nullptr},
-                              {"delta", "10.0.0.1:9001"}});
+                              {"delta", "10.0.0.1:9001"},
+                              {"secret", std::string(64, 'c')}});
     CHECK(j["hot"][1]["backing"] == "base@1");
     CHECK(j["hot"][1]["delta"].is_null());
+    CHECK(j["hot"][1]["secret"].is_null());
     CHECK(j["hot"][1]["labels"] == json{"web"});
 }
 
@@ -167,6 +170,21 @@ TEST_CASE("hot templates: packed on add, answered to the agents, served while ho
     s.orchestrator->tick();
     hot = report()["templates"]["hot"];
     CHECK(hot[1]["delta"] == "127.0.0.1:" + std::to_string(port));
+    // Authenticated as a deployment's delta server is: its own secret, 0600, handed to the
+    // server by file and to the agents beside its address.
+    std::vector<std::string> secrets;
+    for (const auto& argv : s.launcher.spawned) {
+        auto flag = std::find(argv.begin(), argv.end(), "--secret-file");
+        REQUIRE(flag + 1 < argv.end());
+        CHECK((std::filesystem::status(*(flag + 1)).permissions() &
+               std::filesystem::perms::all) ==
+              (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+        auto secret = imaging::read_secret_file(*(flag + 1));
+        REQUIRE(secret.is_ok());
+        secrets.push_back(imaging::secret_to_hex(*secret));
+    }
+    CHECK(hot[1]["secret"] == secrets[1]);
+    CHECK(secrets[0] != secrets[1]);
 
     auto serves = [&](const std::string& ref) {
         return std::any_of(s.launcher.spawned.begin(), s.launcher.spawned.end(), [&](auto& argv) {

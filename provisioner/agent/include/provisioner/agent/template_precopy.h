@@ -29,6 +29,7 @@ struct HotTemplate {
     std::uint64_t size = 0;
     std::string sha256;  // hex, of the whole file
     std::string delta;   // ADDR:PORT of the server's `imaging serve` for it; "" until it listens
+    std::string secret;  // 64 hex digits that server authenticates with; set with delta
 
     std::string id() const { return name + "@" + version; }
 };
@@ -39,8 +40,8 @@ struct HotTemplates {
     std::string pubkey_pem;  // the server's image signing key, "" when the answer has none
 };
 
-// The answer's "templates" object. invalid_argument naming the first bad entry, or a
-// "pubkey" that is not a PEM public key.
+// The answer's "templates" object. invalid_argument naming the first bad entry (one with a
+// "delta" needs its "secret"), or a "pubkey" that is not a PEM public key.
 Result<HotTemplates> parse_hot_templates(const nlohmann::json& templates);
 
 // The store's template a pre-copy of t starts from: the newest version of t's name older
@@ -71,7 +72,8 @@ struct PrecopyReport {
 
 // Receives t into output: the basis copied there first (sparse, reflinked where the file
 // system can), then `imaging receive --transport delta --from t.delta --output OUTPUT
-// --pubkey KEY`, then the size and SHA-256 checked. On failure output is removed.
+// --pubkey KEY --secret-file OUTPUT.secret` (t.secret, 0600, removed after), then the size and
+// SHA-256 checked. On failure output is removed; without t.secret nothing is received.
 Result<PrecopyReport> receive_template(const HotTemplate& t, const std::filesystem::path& output,
                                        const std::optional<std::filesystem::path>& basis,
                                        const PrecopyTools& tools);
