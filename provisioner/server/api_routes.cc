@@ -24,6 +24,7 @@ constexpr Route kRoutes[] = {
     {verb::delete_, "/api/v1/tokens/{name}", Scope::operator_token, Body::raw, kPool,
      h::revoke_token},
     {verb::get, "/api/v1/jobs/{job}", Scope::operator_token, Body::raw, kPool, h::show_job},
+    {verb::get, "/metrics", Scope::operator_token, Body::raw, kPool, h::metrics},
 
     {verb::get, "/api/v1/hosts", Scope::operator_token, Body::raw, kPool, h::list_hosts},
     {verb::post, "/api/v1/hosts", Scope::operator_token, Body::raw, kPool, h::add_host},

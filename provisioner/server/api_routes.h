@@ -71,6 +71,8 @@ Reply create_token(ApiContext&, const Call&);
 Reply revoke_token(ApiContext&, const Call&);
 // api_jobs.cc
 Reply show_job(ApiContext&, const Call&);
+// api_metrics.cc
+Reply metrics(ApiContext&, const Call&);
 // api_hosts.cc
 Reply list_hosts(ApiContext&, const Call&);
 Reply add_host(ApiContext&, const Call&);

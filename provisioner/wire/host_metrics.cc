@@ -8,8 +8,8 @@
 namespace provisioner::wire {
 
 const std::vector<std::string>& cpu_modes() {
-    static const std::vector<std::string> modes = {"user", "nice",    "system", "idle",
-                                                   "iowait", "irq", "softirq", "steal"};
+    static const std::vector<std::string> modes = {"user",   "nice", "system",  "idle",
+                                                   "iowait", "irq",  "softirq", "steal"};
     return modes;
 }
 

@@ -91,7 +91,8 @@ TEST_CASE("host metrics: /proc/net/dev bytes and errors per interface") {
     CHECK_FALSE(parse_net_dev("  eth0: 1 2 3 4 5 6 7 8 x 10 11 12 13 14 15 16\n"));
 }
 
-TEST_CASE("host metrics: read from a tree, with statvfs of its filesystem; a missing file is an error") {
+TEST_CASE(
+    "host metrics: read from a tree, with statvfs of its filesystem; a missing file is an error") {
     auto root = std::filesystem::temp_directory_path() / "host_metrics_tree";
     std::filesystem::remove_all(root);
     write(root / "proc/stat", kStat);

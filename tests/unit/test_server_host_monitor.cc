@@ -4,8 +4,8 @@
 #include <doctest/doctest.h>
 
 #include "base/clock.h"
-#include "provisioner/store.h"
 #include "host_monitor.h"
+#include "provisioner/store.h"
 #include "test_util.h"
 
 using namespace provisioner;
@@ -15,17 +15,19 @@ using namespace std::chrono_literals;
 namespace {
 
 Host ready_host(Store& store, const char* mac, const char* name) {
-    auto added = store.add_host(HostSpec{*Mac::parse(mac), name, "", "r1"}, HostState::enrolled,
-                                "test");
+    auto added =
+        store.add_host(HostSpec{*Mac::parse(mac), name, "", "r1"}, HostState::enrolled, "test");
     REQUIRE_MESSAGE(added, added.status().message());
-    for (HostState s : {HostState::booting, HostState::imaging, HostState::imaged, HostState::ready})
+    for (HostState s :
+         {HostState::booting, HostState::imaging, HostState::imaged, HostState::ready})
         REQUIRE(store.transition(added->id, s, "test"));
     return *store.get_host(added->id);
 }
 
 }  // namespace
 
-TEST_CASE("host monitor: three missed heartbeats make a host unreachable; a report brings it back") {
+TEST_CASE(
+    "host monitor: three missed heartbeats make a host unreachable; a report brings it back") {
     testutil::TempDir dir;
     const auto path = (dir / "inventory.db").string();
     auto store = open_sqlite_store(path);

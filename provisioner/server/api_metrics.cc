@@ -1,0 +1,22 @@
+// GET /metrics: Prometheus' scrape of the inventory and the Dom0 agents' latest reports
+// (metrics_text.h), behind the operator token (Prometheus sends it as a bearer token).
+#include "api_routes.h"
+#include "api_support.h"
+#include "metrics_text.h"
+
+namespace provisioner::server::handlers {
+
+Reply metrics(ApiContext& ctx, const Call& c) {
+    MetricsSnapshot snapshot;
+    snapshot.version = ctx.version;
+    auto hosts = ctx.store.list_hosts(HostFilter{});
+    if (!hosts) return status_response(c.req, hosts.status());
+    snapshot.hosts = std::move(*hosts);
+    if (ctx.monitor) snapshot.metrics = ctx.monitor->latest_metrics();
+    snapshot.reports = ctx.vms.reports();
+    return imaging::http::make_response(c.req, imaging::http::bhttp::status::ok,
+                                        metrics_text(snapshot),
+                                        "text/plain; version=0.0.4; charset=utf-8");
+}
+
+}  // namespace provisioner::server::handlers

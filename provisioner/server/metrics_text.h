@@ -1,0 +1,31 @@
+// GET /metrics in Prometheus' text exposition format (version 0.0.4): the server's build,
+// the inventory's hosts by lifecycle state (every state present, at 0 when empty), each
+// host's latest metrics under node_exporter's names with host and rack labels, and each VM
+// its Dom0 agent reports under prometheus-libvirt-exporter's names (domain, host, rack).
+// A pure function of a snapshot, so tests hold the text itself; API.md, "Metrics".
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "provisioner/records.h"
+#include "provisioner/wire/host_metrics.h"
+#include "vm_registry.h"
+
+namespace provisioner::server {
+
+struct MetricsSnapshot {
+    std::string version;                          // provisionerd's
+    std::vector<Host> hosts;                      // the whole inventory
+    std::map<HostId, wire::HostMetrics> metrics;  // the latest per host (host_monitor.h)
+    std::vector<HostReport> reports;              // the Dom0 agents' last reports (their VMs)
+};
+
+std::string metrics_text(const MetricsSnapshot& snapshot);
+
+// libvirt's virDomainState for a state as the agent reports it ("running", "shut off", ...);
+// 0 (no state) for one it does not know.
+int libvirt_domain_state(const std::string& state);
+
+}  // namespace provisioner::server

@@ -1,0 +1,108 @@
+// GET /metrics' text: every host state at zero from the start, host metrics under
+// node_exporter's names with host and rack labels, VMs under libvirt exporter's, escaping.
+#include <doctest/doctest.h>
+
+#include "metrics_text.h"
+
+using namespace provisioner;
+using namespace provisioner::server;
+
+namespace {
+
+Host host(HostId id, const char* name, const char* rack, HostState state) {
+    Host h;
+    h.id = id;
+    h.name = name;
+    h.rack = rack;
+    h.state = state;
+    return h;
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+    return text.find("\n" + line + "\n") != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("metrics text: an empty inventory has every host state at 0 and no host series") {
+    MetricsSnapshot s;
+    s.version = "1.2.3";
+    const std::string text = metrics_text(s);
+    CHECK(text.rfind("# HELP provisioner_build_info ", 0) == 0);
+    CHECK(has_line(text, "# TYPE provisioner_build_info gauge"));
+    CHECK(has_line(text, "provisioner_build_info{version=\"1.2.3\"} 1"));
+    CHECK(has_line(text, "# TYPE provisioner_hosts gauge"));
+    for (const char* state : {"discovered", "enrolled", "booting", "imaging", "imaged", "ready",
+                              "unreachable", "failed", "retired"})
+        CHECK_MESSAGE(has_line(text, std::string("provisioner_hosts{state=\"") + state + "\"} 0"),
+                      state);
+    CHECK(text.find("node_") == std::string::npos);
+    CHECK(text.find("libvirt_") == std::string::npos);
+    CHECK(text.back() == '\n');
+}
+
+TEST_CASE("metrics text: hosts by state, each host's metrics and VMs with host and rack labels") {
+    MetricsSnapshot s;
+    s.version = "dev";
+    s.hosts = {host(1, "web-1", "r1", HostState::ready), host(2, "web-2", "r2", HostState::ready),
+               host(3, "db-1", "r1", HostState::unreachable),
+               host(4, "new", "", HostState::discovered)};
+    wire::HostMetrics m;
+    m.cpu_seconds = {{"user", 12.5}, {"idle", 3000}};
+    m.memory_total_bytes = 8589934592;
+    m.memory_available_bytes = 4294967296;
+    m.load1 = 0.25;
+    m.boot_time_seconds = 1764806400;
+    m.network = {{"eth0", 1000, 2000, 3, 4}};
+    m.filesystem_size_bytes = 100;
+    m.filesystem_free_bytes = 60;
+    m.filesystem_avail_bytes = 50;
+    s.metrics[1] = m;
+    s.metrics[99] = m;  // a host removed since: no series
+    HostReport r;
+    r.host = 1;
+    r.vms = {{"vm-a", 2, 1024, "debian@12", "running"}, {"vm-\"b\"", 1, 512, "", "shut off"}};
+    s.reports = {r};
+
+    const std::string text = metrics_text(s);
+    CHECK(has_line(text, "provisioner_hosts{state=\"ready\"} 2"));
+    CHECK(has_line(text, "provisioner_hosts{state=\"unreachable\"} 1"));
+    CHECK(has_line(text, "provisioner_hosts{state=\"discovered\"} 1"));
+    CHECK(has_line(text, "provisioner_hosts{state=\"failed\"} 0"));
+    CHECK(has_line(text, "# TYPE node_cpu_seconds_total counter"));
+    CHECK(has_line(text, "node_cpu_seconds_total{host=\"web-1\",rack=\"r1\",mode=\"user\"} 12.5"));
+    CHECK(has_line(text, "node_cpu_seconds_total{host=\"web-1\",rack=\"r1\",mode=\"idle\"} 3000"));
+    CHECK(has_line(text, "node_memory_MemTotal_bytes{host=\"web-1\",rack=\"r1\"} 8589934592"));
+    CHECK(has_line(text, "node_memory_MemAvailable_bytes{host=\"web-1\",rack=\"r1\"} 4294967296"));
+    CHECK(has_line(text, "node_load1{host=\"web-1\",rack=\"r1\"} 0.25"));
+    CHECK(has_line(text, "node_boot_time_seconds{host=\"web-1\",rack=\"r1\"} 1764806400"));
+    CHECK(has_line(text,
+                   "node_filesystem_avail_bytes{host=\"web-1\",rack=\"r1\",mountpoint=\"/\"} 50"));
+    CHECK(has_line(text, "# TYPE node_network_receive_bytes_total counter"));
+    CHECK(has_line(
+        text, "node_network_transmit_errs_total{host=\"web-1\",rack=\"r1\",device=\"eth0\"} 4"));
+    CHECK(text.find("host=\"web-2\"") == std::string::npos);  // no metrics reported
+    CHECK(has_line(text,
+                   "libvirt_domain_info_maximum_memory_bytes{host=\"web-1\",rack=\"r1\","
+                   "domain=\"vm-a\"} 1073741824"));
+    CHECK(has_line(
+        text, "libvirt_domain_info_virtual_cpus{host=\"web-1\",rack=\"r1\",domain=\"vm-a\"} 2"));
+    CHECK(
+        has_line(text, "libvirt_domain_info_vstate{host=\"web-1\",rack=\"r1\",domain=\"vm-a\"} 1"));
+    CHECK(has_line(
+        text, "libvirt_domain_info_vstate{host=\"web-1\",rack=\"r1\",domain=\"vm-\\\"b\\\"\"} 5"));
+    // Each family's HELP and TYPE once, before its samples.
+    std::size_t types = 0;
+    for (std::size_t at = text.find("# TYPE node_load1 "); at != std::string::npos;
+         at = text.find("# TYPE node_load1 ", at + 1))
+        ++types;
+    CHECK(types == 1);
+}
+
+TEST_CASE("metrics text: libvirt's domain states") {
+    CHECK(libvirt_domain_state("running") == 1);
+    CHECK(libvirt_domain_state("paused") == 3);
+    CHECK(libvirt_domain_state("shut off") == 5);
+    CHECK(libvirt_domain_state("crashed") == 6);
+    CHECK(libvirt_domain_state("teleporting") == 0);
+}
