@@ -231,7 +231,8 @@ int run_server(ServerConfig config) {
     ctx.jobs = std::make_shared<Jobs>(JobLimits{std::size_t(config.job_threads),
                                                 std::size_t(config.job_queue)});
     ctx.disks = disks;
-    ctx.monitor = std::make_shared<HostMonitor>(store, base::real_clock(), config.heartbeat_interval);
+    ctx.monitor =
+        std::make_shared<HostMonitor>(store, base::real_clock(), config.heartbeat_interval);
     for (const HostReport& r : vms.reports()) ctx.monitor->watch(r.host);
     auto tracker = std::make_shared<imaging::torrent::Tracker>(imaging::torrent::TrackerOptions{},
                                                                rack_map(store));

@@ -8,10 +8,11 @@
 # each host. `promtool check metrics` reads a scrape: it must parse, and its only lint
 # complaints may be the camelCase of node_exporter's own node_memory_* names. Then host 1's
 # agent is killed: the host must be unreachable within three intervals (plus a tick), with its
-# event, and Prometheus must see it; the agent started again brings it back to ready.
+# event, and Prometheus must see it; a VM placed by a site apply has its libvirt_domain_info_*
+# series; the agent started again brings it back to ready.
 set -euo pipefail
 source "$(dirname "$0")/lib/rack.sh"
-rack_require prometheus promtool
+rack_require prometheus promtool qemu-img
 rack_up 2
 source "$(dirname "$0")/lib/provisioner.sh"
 PV_IMAGE_MIB=64
@@ -29,6 +30,14 @@ for i in 1 2; do
     rack_exec "$i" "$PV_BIN/provisioner-agent" ready --cmdline "$RACK_DIR/h$i.dom0" >/dev/null 2>&1 ||
         rack_fail "host $i: ready failed"
     mkdir -p "$RACK_DIR/tpl$i" "$RACK_DIR/disks$i"
+    if [ "$i" = 2 ]; then  # before its agent opens the store: one store, one owner
+        mkdir -p "$RACK_DIR/images"
+        qemu-img create -q -f qcow2 "$RACK_DIR/images/debian@1.qcow2" 64M
+        pv_cli template add "$RACK_DIR/images/debian@1.qcow2" --name debian --version 1 >/dev/null
+        cp "$RACK_DIR/images/debian@1.qcow2" "$RACK_DIR/base2.qcow2"
+        "$PV_BIN/provisioner-agent" template add --templates "$RACK_DIR/tpl2" --name debian \
+            --version 1 "$RACK_DIR/base2.qcow2" >/dev/null || rack_fail "host 2: template add failed"
+    fi
     dom0_agent "$i"
 done
 [ "$(pv_cli --json host list | jq -r '[.hosts[].state] | unique | join(",")')" = ready ] ||
@@ -119,6 +128,16 @@ wait_for 'provisioner_hosts' "$(inventory)" 15
 echo "  Prometheus: provisioner_hosts equals the inventory: $(promql 'provisioner_hosts > 0' | tr '\n' ' ')"
 wait_for 'count by (host) (node_memory_MemTotal_bytes)' $'host=h1 1\nhost=h2 1' 15
 echo "  Prometheus: node_memory_MemTotal_bytes for h1 and h2"
+
+echo "== a VM placed on h2 by a site apply: its libvirt_domain_info_* series"
+cat >"$RACK_DIR/site.xml" <<XML
+<XSMConfig><Set name="demo"><VM name="v1"><VCPUS>2</VCPUS><MEM>128</MEM><TEMPLATE>debian</TEMPLATE><DOM0>h2</DOM0></VM></Set></XSMConfig>
+XML
+pv_cli site apply "$RACK_DIR/site.xml" >/dev/null || rack_fail "site apply failed"
+wait_for 'libvirt_domain_info_vstate' "domain=v1,host=h2,rack=r1 1" 30
+wait_for 'libvirt_domain_info_virtual_cpus' "domain=v1,host=h2,rack=r1 2" 5
+wait_for 'libvirt_domain_info_maximum_memory_bytes' "domain=v1,host=h2,rack=r1 134217728" 5
+echo "  Prometheus: v1 on h2 running (vstate 1), 2 VCPUs, 128 MiB"
 
 echo "== host 1's Dom0 agent killed: unreachable within three intervals"
 rack_kill dom0-1
