@@ -87,7 +87,10 @@ void check_contract(const T& sample, const Contract& contract) {
         nulled[p] = nullptr;
         CHECK_FALSE(wire::decode<T>(nulled));
     }
-    for (const auto& [pointer, value] : contract.wrong_types) {
+    for (const auto& wrong_type : contract.wrong_types) {
+        // Named, not a structured binding: CAPTURE's lambda cannot capture one in clang 14.
+        const std::string& pointer = wrong_type.first;
+        const json& value = wrong_type.second;
         CAPTURE(pointer);
         CAPTURE(value.dump());
         json wrong = encoded;
