@@ -30,7 +30,8 @@ using agent_test::unreachable;
 // record and file). Records every request.
 struct FakeServer {
     std::deque<json> action_lists;
-    json hot_templates;  // the answer's "templates", when not null
+    json hot_templates;                  // the answer's "templates", when not null
+    std::uint32_t interval_seconds = 0;  // the answer's heartbeat interval, when not 0
     bool answers_down = false;
     std::map<std::string, std::pair<json, std::string>> templates;
     std::vector<ClientRequest> requests;
@@ -46,6 +47,7 @@ struct FakeServer {
             }
             json answer = {{"actions", actions}};
             if (!hot_templates.is_null()) answer["templates"] = hot_templates;
+            if (interval_seconds) answer["interval_seconds"] = interval_seconds;
             return reply(200, answer);
         }
         if (path.starts_with("/api/v1/agent/actions/"))
@@ -322,6 +324,36 @@ TEST_CASE("agent dom0: the report carries the capacity and only the VMs this age
                                                     {"memory_mib", 128},
                                                     {"template", "tiny@1"},
                                                     {"state", "running"}}}));
+}
+
+TEST_CASE("agent dom0: the report carries the host's metrics; the server's interval is followed") {
+    Fixture f;
+    const fs::path proc = f.tmp / "root/proc";
+    fs::create_directories(proc / "net");
+    std::ofstream(proc / "stat") << "cpu  100 0 50 1000 0 0 0 0 0 0\nbtime 1764806400\n";
+    std::ofstream(proc / "meminfo") << "MemTotal: 8388608 kB\nMemAvailable: 4194304 kB\n";
+    std::ofstream(proc / "uptime") << "12.5 40.0\n";
+    std::ofstream(proc / "net/dev")
+        << "Inter-| Receive | Transmit\n face |bytes packets|bytes packets\n"
+        << "  eth0: 500 5 1 0 0 0 0 0 700 7 2 0 0 0 0 0\n";
+    f.dom0_options.interval = std::chrono::seconds(30);
+    f.loop = std::make_unique<Dom0Loop>(f.dom0_options, f.facts, f.server, *f.host);
+    CHECK(f.loop->interval() == std::chrono::seconds(30));
+    f.fake.interval_seconds = 2;
+    Dom0Cycle c = f.loop->cycle();
+    CHECK(c.reported);
+    CHECK(c.server_interval == std::chrono::seconds(2));
+    CHECK(f.loop->interval() == std::chrono::seconds(2));  // the shorter of the two
+    auto reports = f.fake.posts("/api/v1/agent/vms");
+    REQUIRE(reports.size() == 1);
+    const json& metrics = reports[0].second.at("metrics");
+    CHECK(metrics["cpu_seconds"]["user"] == 1.0);  // 100 ticks at 100 per second
+    CHECK(metrics["memory_total_bytes"] == 8589934592ull);
+    CHECK(metrics["load1"] == 2.0);
+    CHECK(metrics["boot_time_seconds"] == 1764806400.0);
+    CHECK(metrics["network"][0]["device"] == "eth0");
+    CHECK(metrics["network"][0]["transmit_errors"] == 2);
+    CHECK(metrics["filesystem"]["size_bytes"].get<std::uint64_t>() > 0);
 }
 
 TEST_CASE("agent dom0: actions on VMs it does not manage, and bad actions, are refused") {
