@@ -31,8 +31,9 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
     app.add_option("--http-workers", c.http_workers,
-                   "threads that run the API's handlers (store, disks, children, network)")
-        ->check(CLI::Range(1, 256))
+                   "threads that run the API's handlers (store, disks, children, network); "
+                   "0: one per core, at least 2")
+        ->check(CLI::Range(0, 256))
         ->capture_default_str();
     app.add_option("--http-queue", c.http_queue,
                    "requests that may wait for a worker; more are answered 503 with "

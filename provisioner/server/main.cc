@@ -1,4 +1,5 @@
 // provisionerd: the provisioning server. See provisioner/API.md and `provisionerd --help`.
+#include <algorithm>
 #include <utility>
 
 #include <csignal>
@@ -245,7 +246,9 @@ int run_server(ServerConfig config) {
     boost::asio::io_context ioc;
     imaging::http::Limits limits;
     limits.max_body_bytes = 16 << 20;
-    limits.worker_threads = std::size_t(config.http_workers);
+    limits.worker_threads = config.http_workers > 0
+                                ? std::size_t(config.http_workers)
+                                : std::max<std::size_t>(2, std::thread::hardware_concurrency());
     limits.max_queued_requests = std::size_t(config.http_queue);
     boost::system::error_code bind_error;
     auto http = tls ? imaging::http::Server::start(ioc, *endpoint, std::move(router), limits,
