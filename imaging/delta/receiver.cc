@@ -1,4 +1,5 @@
 #include "receiver.h"
+#include "receiver_stream.h"
 
 #include <sys/stat.h>
 #include <zstd.h>
@@ -158,10 +159,10 @@ private:
     ZSTD_DCtx* dctx_;
 };
 
-}  // namespace
-
-Result<ReceiveReport> receive(const ReceiveOptions& o, Progress* progress) {
-    auto start = std::chrono::steady_clock::now();
+// receive() from the connected stream on: start is when receive() began (for --verbose).
+Result<ReceiveReport> receive_on(FramedStream& stream, const VerifyKey& key,
+                                 const ReceiveOptions& o, Progress* progress,
+                                 std::chrono::steady_clock::time_point start) {
     auto last = start;
     auto phase = [&](const char* name) {
         if (!o.verbose) return;
@@ -169,11 +170,7 @@ Result<ReceiveReport> receive(const ReceiveOptions& o, Progress* progress) {
         std::fprintf(stderr, "delta: %-12s %.3f s\n", name, std::chrono::duration<double>(now - last).count());
         last = now;
     };
-    auto key = VerifyKey::load(o.pubkey);
-    if (!key) return key.status();
-    auto stream = FramedStream::connect(o.server, o.timeout);
-    if (!stream) return stream.status();
-    auto manifest = handshake(**stream, *key, o.expect, o.secret, o.timeout);
+    auto manifest = handshake(stream, key, o.expect, o.secret, o.timeout);
     if (!manifest) return manifest.status();
     const Manifest& m = *manifest;
 
@@ -201,7 +198,7 @@ Result<ReceiveReport> receive(const ReceiveOptions& o, Progress* progress) {
 
     if (progress) progress->set_total(m.nonzero_raw_bytes());
     phase("connect");
-    auto planned = make_plan(m, sources, output_source, signature_fetcher(**stream, o.timeout), phase);
+    auto planned = make_plan(m, sources, output_source, signature_fetcher(stream, o.timeout), phase);
     if (!planned) return planned.status();
     Plan& plan = *planned;
     std::vector<std::uint8_t> cache;
@@ -259,10 +256,10 @@ Result<ReceiveReport> receive(const ReceiveOptions& o, Progress* progress) {
         }
         if (progress) progress->advance(kept);
         if (!wants.empty() && !pool.failed()) {
-            status = (*stream)->send(MsgType::kWant, encode_want(wants), o.timeout);
+            status = stream.send(MsgType::kWant, encode_want(wants), o.timeout);
             LiteralDecoder literals;
             for (std::size_t k = 0; k < wants.size() && status; ++k) {
-                auto msg = (*stream)->receive(o.timeout);
+                auto msg = stream.receive(o.timeout);
                 if (!msg) {
                     status = msg.status();
                     break;
@@ -305,9 +302,9 @@ Result<ReceiveReport> receive(const ReceiveOptions& o, Progress* progress) {
         std::vector<WantItem> again;
         for (auto c : chunks) again.push_back({c, true, {}});
         report.chunks_retried += again.size();
-        if (auto s = (*stream)->send(MsgType::kWant, encode_want(again), o.timeout); !s) return s;
+        if (auto s = stream.send(MsgType::kWant, encode_want(again), o.timeout); !s) return s;
         for (const auto& item : again) {
-            auto msg = (*stream)->receive(o.timeout);
+            auto msg = stream.receive(o.timeout);
             if (!msg) return msg.status();
             ByteReader r(msg->body);
             if (msg->type != MsgType::kFrame || r.u32() != item.chunk) return Status::error("server answered out of order");
@@ -327,15 +324,31 @@ Result<ReceiveReport> receive(const ReceiveOptions& o, Progress* progress) {
             if (auto s = fetch_whole(std::exchange(retry, {})); !s) return s;
         }
     }
-    (void)(*stream)->send(MsgType::kDone, {}, std::chrono::seconds(2));
+    (void)stream.send(MsgType::kDone, {}, std::chrono::seconds(2));
     if (auto s = (*target)->sync(); !s) return s;
     phase("finish");
 
-    report.bytes_received = (*stream)->bytes_in();
+    report.bytes_received = stream.bytes_in();
     report.bytes_written = assembler.bytes_written();
     report.sha256 = m.image_sha256;
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return report;
+}
+
+}  // namespace
+
+Result<ReceiveReport> receive_over(FramedStream& stream, const VerifyKey& key,
+                                   const ReceiveOptions& options, Progress* progress) {
+    return receive_on(stream, key, options, progress, std::chrono::steady_clock::now());
+}
+
+Result<ReceiveReport> receive(const ReceiveOptions& o, Progress* progress) {
+    auto start = std::chrono::steady_clock::now();
+    auto key = VerifyKey::load(o.pubkey);
+    if (!key) return key.status();
+    auto stream = FramedStream::connect(o.server, o.timeout);
+    if (!stream) return stream.status();
+    return receive_on(**stream, *key, o, progress, start);
 }
 
 }  // namespace imaging::delta

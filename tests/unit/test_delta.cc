@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <sys/socket.h>
 
 #include <thread>
 
@@ -9,7 +10,9 @@
 #include "imaging/signing.h"
 #include "plan.h"
 #include "receiver.h"
+#include "receiver_stream.h"
 #include "server.h"
+#include "session.h"
 #include "test_delta_server.h"
 #include "test_util.h"
 
@@ -151,6 +154,41 @@ TEST_CASE("receive over TCP: fresh, from a basis, in place, and again with nothi
     REQUIRE(again);
     CHECK(again->bytes_written == 0);
     CHECK(again->chunks_fetched == 0);
+}
+
+TEST_CASE("receive_over: a server session on the other end of a socketpair, no network") {
+    DeltaFixture f;
+    auto signature = ImageSignature::load_or_compute(*f.image);
+    REQUIRE(signature);
+    auto key = VerifyKey::load(f.dir / "k.pub");
+    REQUIRE(key);
+    int fds[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0);
+    auto stream_on = [](int fd) {
+        auto io = std::make_unique<boost::asio::io_context>();
+        boost::asio::ip::tcp::socket socket(*io);
+        socket.assign(boost::asio::ip::tcp::v4(), fd);
+        return std::make_unique<FramedStream>(std::move(io), std::move(socket));
+    };
+    ServeOptions serve;
+    Status served;
+    std::thread server([&] {
+        ServerSession session(stream_on(fds[1]), *f.image, *signature, serve);
+        served = session.run();
+    });
+    ReceiveOptions opt;
+    opt.server = "not used";
+    opt.output = f.dir / "out";
+    opt.basis = f.dir / "v1";
+    auto received = [&] {
+        auto stream = stream_on(fds[0]);
+        return receive_over(*stream, *key, opt, nullptr);
+    }();
+    server.join();
+    REQUIRE_MESSAGE(received, received.status().message());
+    CHECK_MESSAGE(served, served.message());
+    CHECK(testutil::read_file(f.dir / "out") == f.v2);
+    CHECK(received->bytes_reused > 0);
 }
 
 TEST_CASE("in-place update keeps old blocks that a changed chunk overwrites") {
