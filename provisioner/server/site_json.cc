@@ -75,15 +75,8 @@ Status read_vm_report(const json& body, HostReport& report,
                       std::optional<wire::HostMetrics>* metrics) {
     auto decoded = wire::decode<wire::Dom0Report>(body);
     if (!decoded) return decoded.status();
-    const wire::Capacity& in = decoded->capacity;
-    VmCapacity c;
-    c.vcpus = in.vcpus;
-    c.memory_mib = in.memory_mib;
-    c.load = std::clamp(in.load, 0.0, 1.0);
-    c.reserved_vcpus = in.reserved_vcpus;
-    c.reserved_memory_mib = in.reserved_memory_mib;
-    c.libvirt_uri = in.libvirt_uri;
-    c.live_migration = in.live_migration;
+    VmCapacity c = std::move(decoded->capacity);
+    c.load = std::clamp(c.load, 0.0, 1.0);
     std::vector<ReportedVm> vms;
     for (wire::ReportedVm& vm : decoded->vms)
         vms.push_back({std::move(vm.name), vm.vcpus, vm.memory_mib, std::move(vm.template_ref),

@@ -41,18 +41,13 @@
 #include "provisioner/site.h"
 #include "provisioner/status.h"
 #include "provisioner/store.h"
+#include "provisioner/wire/dom0.h"
 
 namespace provisioner::server {
 
-struct VmCapacity {
-    std::uint32_t vcpus = 0;
-    std::uint64_t memory_mib = 0;
-    double load = 0;
-    std::uint32_t reserved_vcpus = 0;
-    std::uint64_t reserved_memory_mib = 0;
-    std::string libvirt_uri;      // where a migration to this host goes
-    bool live_migration = false;  // its hypervisor can take a live migration from a peer
-};
+// What the host's Dom0 agent reports of its capacity: the wire's own type (its fields and
+// their meaning are in provisioner/wire/dom0.h), kept as received but for load, clamped to [0, 1].
+using VmCapacity = wire::Capacity;
 
 // A VM as an agent reports it (API.md "Vm").
 struct ReportedVm {
