@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <thread>
@@ -188,5 +189,27 @@ struct Server {
     imaging::http::Router router;
     unsigned last_status = 0;
 };
+
+// The n-th test host (MAC 52:54:00:00:nn:nn), enrolled in rack r1.
+inline Host add_test_host(Store& store, const std::string& name, int n) {
+    char mac[18];
+    std::snprintf(mac, sizeof mac, "52:54:00:00:%02x:%02x", n / 256, n % 256);
+    auto added = store.add_host({*Mac::parse(mac), name, "", "r1"}, HostState::enrolled, "test");
+    REQUIRE_MESSAGE(added.is_ok(), added.status().message());
+    return *added;
+}
+
+// dom0@version, recorded with the given whole-image SHA-256 (none by default).
+inline Image add_test_image(Store& store, const std::string& version,
+                            const std::string& image_sha256 = "") {
+    Image i;
+    i.name = "dom0";
+    i.version = version;
+    i.path = "/images/dom0-" + version;
+    i.image_sha256 = image_sha256;
+    auto added = store.add_image(i);
+    REQUIRE_MESSAGE(added.is_ok(), added.status().message());
+    return *added;
+}
 
 }  // namespace servertest

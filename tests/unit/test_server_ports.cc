@@ -36,23 +36,9 @@ struct Rig {
         : orchestrator(*server.store, server.config, launcher, "PEM",
                        [this](const std::string& line) { log.push_back(line); }) {}
 
-    Host host(const std::string& name) {
-        const int n = next_host++;
-        char mac[18];
-        std::snprintf(mac, sizeof mac, "52:54:00:00:%02x:%02x", n / 256, n % 256);
-        auto added =
-            server.store->add_host({*Mac::parse(mac), name, "", "r1"}, HostState::enrolled, "test");
-        REQUIRE_MESSAGE(added.is_ok(), added.status().message());
-        return *added;
-    }
+    Host host(const std::string& name) { return add_test_host(*server.store, name, next_host++); }
     Image image(const std::string& version) {
-        Image i;
-        i.name = "dom0";
-        i.version = version;
-        i.path = "/images/dom0-" + version;
-        auto added = server.store->add_image(i);
-        REQUIRE_MESSAGE(added.is_ok(), added.status().message());
-        return *added;
+        return add_test_image(*server.store, version);
     }
 
     Server server;
