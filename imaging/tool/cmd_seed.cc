@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "imaging/progress.h"
 #include "imaging/torrent/image_torrent.h"
+#include "imaging/torrent/peer_certs.h"
 #include "imaging/torrent/seeder.h"
 #include "imaging/torrent/tracker_server.h"
 
@@ -102,7 +103,17 @@ int cmd_seed(int argc, char** argv) {
     app.add_flag("--super-seed", opt.super_seed, "super-seeding: offer each host only pieces no other host holds, uploading about one copy in all (hosts running `imaging receive` take the offers; other clients see a plain seed)");
     app.add_flag("--leave-when-distributed", opt.leave_when_distributed,
                  "exit once the connected hosts together hold every piece");
+    std::string peer_cert, ca_cert;
+    app.add_option("--peer-cert", peer_cert,
+                   "file (mode 0600) holding the seed's PEM certificate and key, signed by the "
+                   "torrent's CA: needed for an SSL torrent, whose peers must hold one too");
+    app.add_option("--ca-cert", ca_cert, "the swarm CA's PEM certificate when the torrent is made here (an SSL torrent)");
     PARSE_OR_RETURN(app, argc, argv);
+    if (!peer_cert.empty()) {
+        auto pem = torrent::read_peer_cert_file(peer_cert);
+        if (!pem) return fail("--peer-cert: " + pem.status().message());
+        opt.peer_pem = std::move(*pem);
+    }
     opt.image_dir = image;
 
     auto rack_map = parse_racks(racks);
@@ -117,10 +128,17 @@ int cmd_seed(int argc, char** argv) {
     }
     if (torrent_file.empty()) {
         if (trackers.empty()) return fail("give --torrent, --tracker or --tracker-listen ADDR:PORT");
-        auto made = torrent::make_image_torrent(image, {.trackers = trackers, .piece_size = piece_kib << 10});
+        torrent::TorrentOptions made_options{.trackers = trackers, .piece_size = piece_kib << 10};
+        if (!ca_cert.empty()) {
+            auto pem = torrent::read_torrent_file(ca_cert);
+            if (!pem) return fail("--ca-cert: " + pem.status().message());
+            made_options.ca_cert_pem.assign(pem->begin(), pem->end());
+        }
+        auto made = torrent::make_image_torrent(image, made_options);
         if (!made) return fail(made.status().message());
         opt.torrent = std::move(*made);
     } else {
+        if (!ca_cert.empty()) return fail("--ca-cert is for a torrent made here; the --torrent given has its own CA, or none");
         auto read = torrent::read_torrent_file(torrent_file);
         if (!read) return fail(read.status().message());
         opt.torrent = std::move(*read);

@@ -31,6 +31,7 @@ int cmd_receive(int argc, char** argv);  // dispatches on --transport (receive.c
 int cmd_send(int argc, char** argv);     // multicast sender (cmd_send.cc)
 int cmd_torrent(int argc, char** argv);  // BitTorrent: torrent, seed (cmd_torrent.cc, cmd_seed.cc)
 int cmd_seed(int argc, char** argv);
+int cmd_swarm_ca(int argc, char** argv);  // certificates of an SSL torrent's peers (cmd_torrent.cc)
 int cmd_tracker(int argc, char** argv);  // BitTorrent tracker on its own (cmd_seed.cc)
 
 // Receivers, one per transport, called by cmd_receive with the same arguments.

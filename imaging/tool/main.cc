@@ -25,6 +25,7 @@ constexpr Command kCommands[] = {
     {"serve", "serve an image to delta receivers over TCP", cmd_serve},
     {"send", "send an image to many hosts at once over UDP multicast", cmd_send},
     {"torrent", "make the BitTorrent torrent of an image", cmd_torrent},
+    {"swarm-ca", "make a swarm's CA and its peers' certificates (SSL torrents)", cmd_swarm_ca},
     {"seed", "seed an image over BitTorrent, and track its swarm", cmd_seed},
     {"tracker", "track a BitTorrent swarm on its own, apart from the seed", cmd_tracker},
     {"receive", "receive an image by a transport (delta, ...)", cmd_receive},

@@ -13,6 +13,7 @@
 #include "imaging/progress.h"
 #include "imaging/signing.h"
 #include "imaging/torrent/image_torrent.h"
+#include "imaging/torrent/peer_certs.h"
 #include "imaging/torrent/receiver.h"
 
 namespace imaging::tool {
@@ -82,6 +83,10 @@ int receive_torrent(int argc, char** argv) {
                    "under about 50000 the download stalls; use 0 (none) or at least 100000";
         });
     app.add_option("--stall-timeout", stall, "fail after this many seconds without data")->capture_default_str();
+    std::string peer_cert;
+    app.add_option("--peer-cert", peer_cert,
+                   "file (mode 0600) holding this host's PEM certificate and key, signed by the "
+                   "torrent's CA: needed for an SSL torrent (its job's), refused for an open one");
     ManifestPin expect;
     add_pin_options(app, expect);
     bool progress_json = false;
@@ -96,6 +101,11 @@ int receive_torrent(int argc, char** argv) {
     auto parsed = torrent::load_image_torrent(*bytes, *key);
     if (!parsed) return fail(parsed.status().message());
     if (Status s = expect.check(parsed->manifest); !s) return fail("the torrent's manifest: " + s.message());
+    if (!peer_cert.empty()) {
+        auto pem = torrent::read_peer_cert_file(peer_cert);
+        if (!pem) return fail("--peer-cert: " + pem.status().message());
+        opt.peer_pem = std::move(*pem);
+    }
 
     opt.output = output;
     opt.staging_dir = staging.empty() ? default_staging(output, *parsed) : std::filesystem::path(staging);

@@ -7,6 +7,8 @@
 #include <libtorrent/create_torrent.hpp>
 #include <libtorrent/hex.hpp>
 
+#include "imaging/torrent/peer_certs.h"
+
 namespace imaging::torrent {
 namespace {
 
@@ -48,6 +50,10 @@ Result<ImageTorrent> parse_torrent(std::span<const char> bytes, const VerifyKey*
                              std::to_string(manifest->pack_size));
     }
     ImageTorrent t;
+    lt::string_view ca = info->ssl_cert();
+    t.ca_cert_pem.assign(ca.data(), ca.size());
+    if (!t.ca_cert_pem.empty() && !is_certificate(t.ca_cert_pem))
+        return Status::error("the torrent's CA (its ssl-cert) is not a PEM certificate");
     t.info_hash = info->info_hashes().get(lt::protocol_version::V1).to_string();
     t.info = std::move(info);
     t.manifest = std::move(*manifest);
@@ -84,6 +90,11 @@ Result<std::vector<char>> make_image_torrent(const std::filesystem::path& image_
         lt::create_torrent ct(fs, piece, lt::create_torrent::v1_only);
         for (const auto& url : options.trackers) ct.add_tracker(url);
         ct.set_creator("imaging");
+        if (!options.ca_cert_pem.empty()) {
+            if (!is_certificate(options.ca_cert_pem))
+                return Status::error("the swarm's CA is not a PEM certificate");
+            ct.set_root_cert(options.ca_cert_pem);
+        }
         lt::error_code ec;
         lt::set_piece_hashes(ct, image_dir.string(), ec);
         if (ec) return Status::error("hashing " + (image_dir / kPackFile).string() + ": " + ec.message());

@@ -7,6 +7,8 @@
 #include <libtorrent/posix_disk_io.hpp>
 #include <libtorrent/session_params.hpp>
 
+#include "imaging/torrent/ssl_peers.h"
+
 namespace imaging::torrent {
 
 bool has_fingerprint(const lt::peer_id& pid, const char* fingerprint) {
@@ -28,7 +30,7 @@ lt::settings_pack lan_settings(const SessionOptions& o) {
     // (a rack has few peers; an idle connection costs nothing).
     s.set_bool(lt::settings_pack::send_redundant_have, true);
     s.set_bool(lt::settings_pack::close_redundant_connections, false);
-    s.set_str(lt::settings_pack::listen_interfaces, o.listen);
+    s.set_str(lt::settings_pack::listen_interfaces, listen_interfaces(o.listen, o.ssl));
     s.set_str(lt::settings_pack::peer_fingerprint, o.fingerprint);
     s.set_str(lt::settings_pack::user_agent, "imaging/0.1 libtorrent/" LIBTORRENT_VERSION);
     s.set_int(lt::settings_pack::unchoke_slots_limit, o.upload_slots);

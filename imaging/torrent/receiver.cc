@@ -18,6 +18,7 @@
 #include "imaging/torrent/chunk_assembler.h"
 #include "imaging/torrent/chunk_writer.h"
 #include "imaging/torrent/offering.h"
+#include "imaging/torrent/ssl_peers.h"
 
 namespace imaging::torrent {
 namespace {
@@ -32,9 +33,11 @@ bool from_seed(const lt::peer_id& pid) {
 // One receive: the state the alert loop updates.
 class Receive {
 public:
-    Receive(const ImageTorrent& t, const ReceiveOptions& o, Target& target)
+    Receive(const ImageTorrent& t, const ReceiveOptions& o, std::optional<PeerCredentials> credentials,
+            Target& target)
         : t_(t),
           o_(o),
+          credentials_(std::move(credentials)),
           assembler_(t.manifest, static_cast<std::uint64_t>(t.info->piece_length())),
           writer_(t.manifest, o.staging_dir / kPackFile, target),
           target_(target) {}
@@ -48,11 +51,13 @@ private:
 
     const ImageTorrent& t_;
     const ReceiveOptions& o_;
+    std::optional<PeerCredentials> credentials_;
     ChunkAssembler assembler_;
     ChunkWriter writer_;
     Target& target_;
     lt::torrent_handle handle_;
     ReceiveReport report_;
+    std::string last_tls_failure_;
     Clock::time_point start_ = Clock::now();
     Clock::time_point last_data_ = Clock::now();
 };
@@ -88,6 +93,9 @@ Status Receive::handle(lt::alert* a) {
             if (!st.pieces[lt::piece_index_t{i}]) continue;
             if (Status s = piece_in(lt::piece_index_t{i}); !s) return s;
         }
+    } else if (auto* pd = lt::alert_cast<lt::peer_disconnected_alert>(a)) {
+        // A TLS handshake that failed: a peer of another swarm's CA, or ours refused by it.
+        if (pd->op == lt::operation_t::ssl_handshake) last_tls_failure_ = pd->message();
     } else if (auto* lf = lt::alert_cast<lt::listen_failed_alert>(a)) {
         return Status::error("listen on " + o_.session.listen + ": " + lf->message());
     } else if (auto* te = lt::alert_cast<lt::torrent_error_alert>(a)) {
@@ -100,15 +108,24 @@ Status Receive::handle(lt::alert* a) {
 
 Result<ReceiveReport> Receive::run() {
     if (Status s = writer_.write_zero_chunks(); !s) return s;
-    auto session = make_lan_session(o_.session);
+    SessionOptions session_options = o_.session;
+    session_options.ssl = credentials_.has_value();
+    auto session = make_lan_session(session_options);
+    if (credentials_) {
+        // Connection alerts too, so that a failed TLS handshake can be named (handle()).
+        lt::settings_pack pack;
+        pack.set_int(lt::settings_pack::alert_mask,
+                     session->get_settings().get_int(lt::settings_pack::alert_mask) |
+                         static_cast<int>(static_cast<std::uint32_t>(lt::alert_category::connect)));
+        session->apply_settings(std::move(pack));
+    }
     lt::add_torrent_params p;
     p.ti = t_.info;
     p.save_path = o_.staging_dir.string();
-    p.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
     p.extensions.push_back([](const lt::torrent_handle&, lt::client_data_t) { return offer_taking_plugin(); });
-    lt::error_code ec;
-    handle_ = session->add_torrent(std::move(p), ec);
-    if (ec) return Status::error("adding the torrent: " + ec.message());
+    auto added = add_swarm_torrent(*session, std::move(p), credentials_);
+    if (!added) return added.status();
+    handle_ = *added;
     if (o_.progress) o_.progress->set_total(t_.manifest.pack_size);
 
     std::optional<Clock::time_point> verified_at;
@@ -139,8 +156,11 @@ Result<ReceiveReport> Receive::run() {
             break;
         }
         if (!verified_at && now - last_data_ > o_.stall_timeout) {
-            failure = Status::error("no data for " + std::to_string(o_.stall_timeout.count()) +
-                                    " s (is the seed or tracker reachable?)");
+            failure = Status::error(
+                "no data for " + std::to_string(o_.stall_timeout.count()) +
+                " s (is the seed or tracker reachable?" +
+                (last_tls_failure_.empty() ? std::string(")")
+                                           : "; the last TLS handshake failed: " + last_tls_failure_ + ")"));
             break;
         }
     }
@@ -190,6 +210,8 @@ private:
 }  // namespace
 
 Result<ReceiveReport> run_receive(const ImageTorrent& torrent, const ReceiveOptions& options) {
+    auto credentials = peer_credentials_for(torrent, options.peer_pem);
+    if (!credentials) return credentials.status();
     std::error_code ec;
     std::filesystem::create_directories(options.staging_dir, ec);
     if (ec) return Status::error("staging directory " + options.staging_dir.string() + ": " + ec.message());
@@ -197,7 +219,7 @@ Result<ReceiveReport> run_receive(const ImageTorrent& torrent, const ReceiveOpti
     if (!lock) return lock.status();
     auto target = Target::open(options.output, torrent.manifest.raw_size);
     if (!target) return target.status();
-    Receive receive(torrent, options, **target);
+    Receive receive(torrent, options, std::move(*credentials), **target);
     auto result = receive.run();
     if (!options.keep_staging) std::filesystem::remove(options.staging_dir / kPackFile, ec);
     return result;

@@ -14,6 +14,7 @@
 
 #include "imaging/torrent/image_torrent.h"
 #include "imaging/torrent/offering.h"
+#include "imaging/torrent/ssl_peers.h"
 #include "imaging/torrent/swarm_coverage.h"
 
 namespace imaging::torrent {
@@ -48,14 +49,17 @@ Result<SeedReport> run_seed(const SeedOptions& o) {
                              " (their manifests differ)");
     }
 
+    auto credentials = peer_credentials_for(*torrent, o.peer_pem);
+    if (!credentials) return credentials.status();
+
     auto start = Clock::now();
     SessionOptions session_options = o.session;
     if (o.super_seed) session_options.fingerprint = kOfferingSeedFingerprint;
+    session_options.ssl = credentials->has_value();
     auto session = make_lan_session(session_options);
     lt::add_torrent_params p;
     p.ti = torrent->info;
     p.save_path = o.image_dir.string();
-    p.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
     if (o.super_seed) {
         // Offering (offering.h), not libtorrent's super_seeding flag: about 8 MiB on offer to
         // each host at a time.
@@ -65,9 +69,9 @@ Result<SeedReport> run_seed(const SeedOptions& o) {
             return offering_seed_plugin(pieces, in_flight);
         });
     }
-    lt::error_code ec;
-    lt::torrent_handle h = session->add_torrent(std::move(p), ec);
-    if (ec) return Status::error("adding the torrent: " + ec.message());
+    auto added = add_swarm_torrent(*session, std::move(p), *credentials);
+    if (!added) return added.status();
+    lt::torrent_handle h = *added;
 
     const int num_pieces = torrent->info->num_pieces();
     bool checked = false;
@@ -98,7 +102,8 @@ Result<SeedReport> run_seed(const SeedOptions& o) {
                     checked = true;
                     log("seeding " + torrent->manifest.name + " " + torrent->manifest.version +
                         " (" + torrent->info_hash_hex() + ", " + std::to_string(num_pieces) +
-                        " pieces) on " + o.session.listen);
+                        " pieces) on " + o.session.listen +
+                        (session_options.ssl ? " (TLS, certified peers only)" : ""));
                 }
             } else if (auto* pd = lt::alert_cast<lt::peer_disconnected_alert>(a)) {
                 // Both ends complete: the host has the whole image and stays in the swarm.

@@ -3,7 +3,8 @@
 # and 4 receivers complete with verified, identical images and share among themselves; the
 # same with a super-seed, which uploads about one pack in all; a
 # torrent not signed by the receiver's key, one whose pack size differs from its manifest,
-# and one whose piece hashes cover another pack are refused with a clear error.
+# and one whose piece hashes cover another pack are refused with a clear error; an SSL swarm
+# (a CA in the torrent) completes for certified hosts and refuses the others.
 set -euo pipefail
 source "$PROVISIONER_SOURCE/tests/e2e/lib/torrent.sh" swarm
 TRACKER=127.0.0.1:$PORT
@@ -108,4 +109,46 @@ fi
 grep -q "^imaging: error: the torrent does not match its signed manifest: chunk 0" "$WORK/tampered.err" ||
     die "unclear error: $(cat "$WORK/tampered.err")"
 echo "refusals: an upload limit too low, wrong key, foreign pack, tampered pieces"
+
+# --- an SSL swarm: the torrent carries a CA, the seed and 2 hosts hold certificates it signed
+# and complete over TLS; a host without one, or with another swarm's, is refused before it
+# writes a byte (a hostile client that skips that check gets no piece: test_torrent_ssl.cc).
+"$IMAGING" swarm-ca "$WORK/swarm" seed t1 t2 >/dev/null
+"$IMAGING" swarm-ca "$WORK/other" t1 >/dev/null
+[ "$(stat -c %a "$WORK/swarm/t1.pem")" = 600 ] || die "a peer's key file is not 0600"
+TPORT=$((PORT + 20))
+"$IMAGING" seed --image "$IMAGE_DIR" --listen 127.0.0.1:$((TPORT + 1)) --tracker-listen 127.0.0.1:$TPORT \
+    --ca-cert "$WORK/swarm/ca.pem" --peer-cert "$WORK/swarm/seed.pem" >"$WORK/tlsseed.out" 2>"$WORK/tlsseed.err" &
+PIDS+=($!)
+wait_stderr "$WORK/tlsseed.err" "seeding" 30 || die "SSL seed did not start"
+grep -q "certified peers only" "$WORK/tlsseed.err" || die "the seed does not say it is an SSL swarm"
+for i in 1 2; do
+    "$IMAGING" receive --transport torrent --torrent "http://127.0.0.1:$TPORT/image.torrent" \
+        --output "$WORK/t$i.raw" --pubkey "$IMAGE_PUB" --listen 127.0.0.1:0 --stall-timeout 60 \
+        --peer-cert "$WORK/swarm/t$i.pem" >"$WORK/t$i.out" 2>"$WORK/t$i.err" &
+    PIDS+=($!)
+done
+for i in 1 2; do
+    wait_json "$WORK/t$i.out" 90 || die "certified receiver $i did not finish"
+    [ "$(jq -r .sha256 "$WORK/t$i.out")" = "$IMAGE_SHA256" ] || die "certified receiver $i: $(cat "$WORK/t$i.out")"
+    image_check_output "$WORK/t$i.raw" || die "certified receiver $i wrote a different image"
+done
+for who in none other; do
+    cert=()
+    [ "$who" = other ] && cert=(--peer-cert "$WORK/other/t1.pem")
+    if "$IMAGING" receive --transport torrent --torrent "http://127.0.0.1:$TPORT/image.torrent" \
+        --output "$WORK/u-$who.raw" --pubkey "$IMAGE_PUB" --listen 127.0.0.1:0 --stall-timeout 10 \
+        "${cert[@]}" >/dev/null 2>"$WORK/u-$who.err"; then
+        die "a receiver with $who certificate was accepted"
+    fi
+    [ ! -s "$WORK/u-$who.raw" ] || die "something was written by a receiver with $who certificate"
+done
+grep -q "admits only peers with a certificate signed by its CA" "$WORK/u-none.err" || die "unclear error: $(cat "$WORK/u-none.err")"
+grep -q "not one of this swarm's" "$WORK/u-other.err" || die "unclear error: $(cat "$WORK/u-other.err")"
+if "$IMAGING" receive --transport torrent --torrent "http://$TRACKER/image.torrent" --output "$WORK/u-open.raw" \
+    --pubkey "$IMAGE_PUB" --peer-cert "$WORK/swarm/t1.pem" >/dev/null 2>"$WORK/u-open.err"; then
+    die "a certificate for an open swarm was accepted"
+fi
+grep -q "open swarm" "$WORK/u-open.err" || die "unclear error: $(cat "$WORK/u-open.err")"
+echo "SSL swarm: 2 certified receivers verified over TLS; no certificate, another swarm's, and a certificate for an open swarm refused"
 echo PASS

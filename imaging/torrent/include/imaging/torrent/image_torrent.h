@@ -41,6 +41,9 @@ inline constexpr int kDefaultPieceSize = 256 << 10;
 struct TorrentOptions {
     std::vector<std::string> trackers;  // announce URLs, e.g. http://server:8080/announce
     int piece_size = kDefaultPieceSize;   // power of two, >= 16 KiB
+    // PEM of the swarm's CA: an SSL torrent, whose peers must hold a certificate it signed
+    // (peer_certs.h). Empty: an open swarm, anyone who knows the info-hash may join.
+    std::string ca_cert_pem = {};
 };
 
 // Hashes IMAGEDIR/chunks.pack and returns the bencoded torrent. Deterministic for the same
@@ -52,11 +55,12 @@ struct ImageTorrent {
     std::shared_ptr<lt::torrent_info> info;
     Manifest manifest;
     std::string info_hash;  // the 20 bytes announced to the tracker (truncated SHA-256)
+    std::string ca_cert_pem;  // the info dictionary's "ssl-cert": "" for an open swarm
     std::string info_hash_hex() const;
 };
 
 // Parses bytes and checks the embedded manifest's signature with key and that the torrent's
-// single file is that manifest's pack.
+// single file is that manifest's pack (and its CA, if any, is a certificate).
 Result<ImageTorrent> load_image_torrent(std::span<const char> bytes, const VerifyKey& key);
 // The same checks without the signature: for the side that signed the image.
 Result<ImageTorrent> load_image_torrent_unverified(std::span<const char> bytes);

@@ -20,6 +20,8 @@ bool has_fingerprint(const lt::peer_id& pid, const char* fingerprint);
 
 struct SessionOptions {
     std::string listen = "0.0.0.0:6881";  // ADDR:PORT, as libtorrent's listen_interfaces
+    // Listen with TLS (an SSL torrent's peers, ssl_peers.h) instead of in the clear.
+    bool ssl = false;
     std::string fingerprint = kReceiverFingerprint;
     int upload_rate_limit = 0;  // bytes/s, 0: none
     int download_rate_limit = 0;

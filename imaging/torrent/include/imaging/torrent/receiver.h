@@ -35,6 +35,8 @@ struct ReceiveOptions {
     std::filesystem::path staging_dir;  // holds the pack while the host receives and seeds
     bool keep_staging = false;
     SessionOptions session;
+    // This host's certificate and key (PEM) for a torrent with a CA (ssl_peers.h); "" otherwise.
+    std::string peer_pem;
     std::chrono::seconds seed_for{0};         // after the image is verified
     std::chrono::seconds stall_timeout{120};  // no block for this long: fail
     std::function<bool()> should_stop;        // polled a few times a second

@@ -17,6 +17,8 @@ struct SeedOptions {
     std::filesystem::path image_dir;
     std::vector<char> torrent;  // of this image (make_image_torrent)
     SessionOptions session{.fingerprint = kSeedFingerprint};
+    // The seed's certificate and key (PEM) for a torrent with a CA (ssl_peers.h); "" otherwise.
+    std::string peer_pem;
     // Super-seeding by offers (offering.h): each host is offered only pieces no other host
     // holds, so the seed uploads about one copy in all.
     bool super_seed = false;

@@ -1,0 +1,225 @@
+#include "imaging/torrent/peer_certs.h"
+
+#include <fcntl.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+
+#include "imaging/manifest.h"
+
+namespace imaging::torrent {
+namespace {
+
+template <auto F>
+struct Free {
+    template <class T>
+    void operator()(T* p) const {
+        F(p);
+    }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
+using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, Free<EVP_PKEY_CTX_free>>;
+using Cert = std::unique_ptr<X509, Free<X509_free>>;
+using Bio = std::unique_ptr<BIO, Free<BIO_free>>;
+using Store = std::unique_ptr<X509_STORE, Free<X509_STORE_free>>;
+using StoreCtx = std::unique_ptr<X509_STORE_CTX, Free<X509_STORE_CTX_free>>;
+
+Bio reader(std::string_view text) {
+    return Bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+}
+
+std::string bio_text(BIO* bio) {
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    return n > 0 ? std::string(data, static_cast<std::size_t>(n)) : std::string();
+}
+
+Cert read_cert(std::string_view pem) {
+    Bio in = reader(pem);
+    return Cert(in ? PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr) : nullptr);
+}
+
+Pkey read_key(std::string_view pem) {
+    Bio in = reader(pem);
+    return Pkey(in ? PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr) : nullptr);
+}
+
+Result<PeerCredentials> encode(X509* cert, EVP_PKEY* key) {
+    Bio c(BIO_new(BIO_s_mem())), k(BIO_new(BIO_s_mem()));
+    if (!c || !k || PEM_write_bio_X509(c.get(), cert) != 1 ||
+        PEM_write_bio_PrivateKey(k.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
+        return Status::error("cannot encode a swarm certificate in PEM");
+    return PeerCredentials{bio_text(c.get()), bio_text(k.get())};
+}
+
+bool add_extension(X509* cert, X509* issuer, int nid, const std::string& value) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+    if (!ext) return false;
+    const bool ok = X509_add_ext(cert, ext, -1) == 1;
+    X509_EXTENSION_free(ext);
+    return ok;
+}
+
+// An unsigned certificate for key named cn, issued by issuer (null: by itself).
+Cert new_cert(EVP_PKEY* key, std::string_view cn, X509* issuer) {
+    Cert cert(X509_new());
+    if (!cert || X509_set_version(cert.get(), 2) != 1) return nullptr;
+    unsigned char serial[16];
+    if (RAND_bytes(serial, sizeof serial) != 1) return nullptr;
+    serial[0] &= 0x7f;  // positive
+    std::unique_ptr<BIGNUM, Free<BN_free>> bn(BN_bin2bn(serial, sizeof serial, nullptr));
+    if (!bn || !BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get()))) return nullptr;
+    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
+    X509_gmtime_adj(X509_getm_notAfter(cert.get()), kValidDays * 86400);
+    X509_set_pubkey(cert.get(), key);
+    X509_NAME* name = X509_get_subject_name(cert.get());
+    const std::string cn_text(cn);
+    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>("provisioner"), -1, -1, 0);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>(cn_text.c_str()), -1, -1, 0);
+    X509_set_issuer_name(cert.get(), X509_get_subject_name(issuer ? issuer : cert.get()));
+    return cert;
+}
+
+}  // namespace
+
+Result<PeerCredentials> make_swarm_ca(std::string_view name) {
+    Pkey key(EVP_EC_gen("P-256"));
+    if (!key) return Status::error("cannot generate a swarm CA key");
+    Cert cert = new_cert(key.get(), "provisioner swarm " + std::string(name), nullptr);
+    if (!cert ||
+        !add_extension(cert.get(), cert.get(), NID_basic_constraints,
+                       "critical,CA:TRUE,pathlen:0") ||
+        !add_extension(cert.get(), cert.get(), NID_key_usage, "critical,keyCertSign") ||
+        !add_extension(cert.get(), cert.get(), NID_subject_key_identifier, "hash") ||
+        X509_sign(cert.get(), key.get(), EVP_sha256()) == 0)
+        return Status::error("cannot make the swarm CA certificate");
+    return encode(cert.get(), key.get());
+}
+
+Result<PeerCredentials> issue_peer_cert(const PeerCredentials& ca, std::string_view peer_name) {
+    Cert ca_cert = read_cert(ca.cert_pem);
+    Pkey ca_key = read_key(ca.key_pem);
+    if (!ca_cert || !ca_key) return Status::error("the swarm CA is not a PEM certificate and key");
+    Pkey key(EVP_EC_gen("P-256"));
+    if (!key) return Status::error("cannot generate a peer key");
+    Cert cert = new_cert(key.get(), peer_name, ca_cert.get());
+    if (!cert ||
+        !add_extension(cert.get(), ca_cert.get(), NID_basic_constraints, "critical,CA:FALSE") ||
+        !add_extension(cert.get(), ca_cert.get(), NID_key_usage, "critical,digitalSignature") ||
+        !add_extension(cert.get(), ca_cert.get(), NID_ext_key_usage, "serverAuth,clientAuth") ||
+        !add_extension(cert.get(), ca_cert.get(), NID_subject_alt_name,
+                       std::string("DNS:") + kPackFile) ||
+        X509_sign(cert.get(), ca_key.get(), EVP_sha256()) == 0)
+        return Status::error("cannot sign a peer certificate for " + std::string(peer_name));
+    return encode(cert.get(), key.get());
+}
+
+Result<PeerCredentials> parse_peer_credentials(std::string_view pem, std::string_view ca_cert_pem) {
+    Cert cert = read_cert(pem);
+    if (!cert) return Status::error("no PEM certificate in the peer credentials");
+    Pkey key = read_key(pem);
+    if (!key) return Status::error("no PEM private key in the peer credentials");
+    if (X509_check_private_key(cert.get(), key.get()) != 1)
+        return Status::error("the peer credentials' key is not their certificate's");
+    if (!ca_cert_pem.empty()) {
+        Cert ca = read_cert(ca_cert_pem);
+        if (!ca) return Status::error("the torrent's CA certificate does not read as PEM");
+        Store store(X509_STORE_new());
+        StoreCtx ctx(X509_STORE_CTX_new());
+        if (!store || !ctx || X509_STORE_add_cert(store.get(), ca.get()) != 1 ||
+            X509_STORE_CTX_init(ctx.get(), store.get(), cert.get(), nullptr) != 1)
+            return Status::error("cannot check the peer certificate");
+        if (X509_verify_cert(ctx.get()) != 1)
+            return Status::error(
+                std::string(
+                    "the peer certificate is not one of this swarm's (its CA is the torrent's): ") +
+                X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
+    }
+    auto out = encode(cert.get(), key.get());
+    if (!out) return out.status();
+    return out;
+}
+
+Result<std::string> read_peer_cert_file(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+        return Status::error("peer certificate " + path.string() + ": " + std::strerror(errno));
+    if (st.st_mode & (S_IRWXG | S_IRWXO))
+        return Status::error("peer certificate " + path.string() +
+                             " is open to group or others, and holds a private key (chmod 600 it)");
+    if (st.st_size > (64 << 10))
+        return Status::error("peer certificate " + path.string() + " is over 64 KiB");
+    std::ifstream in(path, std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) return Status::error("reading " + path.string() + ": " + std::strerror(errno));
+    return text;
+}
+
+Status write_peer_cert_file(const std::filesystem::path& path, const PeerCredentials& credentials) {
+    const std::string tmp = path.string() + ".tmp";
+    ::unlink(tmp.c_str());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return Status::error("cannot create " + tmp + ": " + std::strerror(errno));
+    const std::string text = credentials.pem();
+    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    ok = ::close(fd) == 0 && ok;
+    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+        ::unlink(tmp.c_str());
+        return Status::error("cannot write " + path.string() + ": " + std::strerror(errno));
+    }
+    return Status::ok();
+}
+
+bool is_certificate(std::string_view pem) {
+    return read_cert(pem) != nullptr;
+}
+
+std::string certificate_name(std::string_view cert_pem) {
+    Cert cert = read_cert(cert_pem);
+    if (!cert) return "";
+    X509_NAME* name = X509_get_subject_name(cert.get());
+    int at = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+    if (at < 0) return "";
+    const ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, at));
+    return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                       static_cast<std::size_t>(ASN1_STRING_length(s)));
+}
+
+const std::string& dh_params_pem() {
+    static const std::string pem = [] {
+        PkeyCtx ctx(EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr));
+        if (!ctx || EVP_PKEY_paramgen_init(ctx.get()) <= 0) return std::string();
+        char group[] = "ffdhe2048";
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+            OSSL_PARAM_construct_end()};
+        EVP_PKEY* raw = nullptr;
+        if (EVP_PKEY_CTX_set_params(ctx.get(), params) <= 0 ||
+            EVP_PKEY_paramgen(ctx.get(), &raw) <= 0)
+            return std::string();
+        Pkey dh(raw);
+        Bio out(BIO_new(BIO_s_mem()));
+        if (!out || PEM_write_bio_Parameters(out.get(), dh.get()) != 1) return std::string();
+        return bio_text(out.get());
+    }();
+    return pem;
+}
+
+}  // namespace imaging::torrent
