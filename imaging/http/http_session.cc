@@ -87,12 +87,17 @@ void HttpSession<Stream>::do_read() {
 
 template <class Stream>
 void HttpSession<Stream>::on_read(beast::error_code ec, std::size_t) {
+    request_read_at_ = std::chrono::steady_clock::now();
+    request_method_ = bhttp::verb::unknown;
+    request_route_ = nullptr;
     if (ec == bhttp::error::body_limit) {
+        observe(413);
         return send(state_->router().error(bhttp::status::payload_too_large,
                                            "request body too large", 11, false),
                     true);
     }
     if (ec == bhttp::error::header_limit) {
+        observe(431);
         return send(state_->router().error(bhttp::status::request_header_fields_too_large,
                                            "request header too large", 11, false),
                     true);
@@ -101,6 +106,7 @@ void HttpSession<Stream>::on_read(beast::error_code ec, std::size_t) {
     if (ec) {
         // A malformed request: say so when the socket still works, then close.
         if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category()) {
+            observe(400);
             return send(state_->router().error(bhttp::status::bad_request,
                                                "bad request: " + ec.message(), 11, false),
                         true);
@@ -108,6 +114,7 @@ void HttpSession<Stream>::on_read(beast::error_code ec, std::size_t) {
         return do_close();
     }
     Request req = parser_->release();
+    request_method_ = req.method();
     const bool keep_alive = req.keep_alive();
     const TlsOptions* tls = state_->tls();
     std::string_view path = target_path(std::string_view(req.target().data(), req.target().size()));
@@ -123,6 +130,7 @@ void HttpSession<Stream>::on_read(beast::error_code ec, std::size_t) {
     }
     RouteMatch found = state_->router().match(req);
     if (!found.handler) return finish(std::move(*found.error), keep_alive);
+    request_route_ = found.route;
     RequestContext ctx{remote_, kTls, std::move(found.params)};
     WorkerPool* pool = state_->pool();
     if (found.dispatch == Dispatch::io_thread || !pool)
@@ -146,8 +154,17 @@ void HttpSession<Stream>::on_read(beast::error_code ec, std::size_t) {
 }
 
 template <class Stream>
+void HttpSession<Stream>::observe(unsigned status) {
+    const RequestObserver& observer = state_->router().observer();
+    if (!observer) return;
+    observer(RequestRecord{request_method_, request_route_, status,
+                           std::chrono::steady_clock::now() - request_read_at_});
+}
+
+template <class Stream>
 void HttpSession<Stream>::finish(Reply res, bool request_keep_alive) {
     ++served_;
+    observe(res.result_int());
     bool close_after = !request_keep_alive || !res.keep_alive() ||
                        served_ >= state_->limits().max_requests_per_connection ||
                        state_->stopped();

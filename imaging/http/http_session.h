@@ -6,6 +6,7 @@
 // one at a time, in order (pipelined ones wait in the read buffer).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -57,6 +58,8 @@ private:
     Reply invoke(const Handler& handler, const Request& req, const RequestContext& ctx) const;
     // The reply to a request: Connection as the request, the limits and the server say.
     void finish(Reply reply, bool request_keep_alive);
+    // Tells the router's observer (if any) of the request answered with status.
+    void observe(unsigned status);
     void send(Reply reply, bool close_after);
     void write_file_piece(bool close_after);
     void on_write(bool close_after, boost::beast::error_code ec, std::size_t bytes);
@@ -72,6 +75,11 @@ private:
     // that a big file on a slow link is not cut off while it still moves.
     std::optional<bhttp::response_serializer<bhttp::file_body>> file_writer_;
     boost::asio::ip::tcp::endpoint remote_;
+    // The request being answered, for the observer: when its last byte was read, its method,
+    // and its route (null until routed).
+    std::chrono::steady_clock::time_point request_read_at_{};
+    bhttp::verb request_method_ = bhttp::verb::unknown;
+    const std::string* request_route_ = nullptr;
     std::size_t served_ = 0;
     bool joined_ = false;
 };

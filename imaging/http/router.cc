@@ -180,8 +180,15 @@ bool Router::more_specific(const std::vector<Segment>& a, const std::vector<Segm
     return a.size() > b.size();
 }
 
+void Router::note_route(bhttp::verb method, const std::string& route) {
+    for (const auto& [m, r] : routes_)
+        if (m == method && r == route) return;
+    routes_.emplace_back(method, route);
+}
+
 void Router::add(bhttp::verb method, std::string pattern, Handler handler, Dispatch dispatch) {
-    Entry entry{std::move(handler), dispatch};
+    note_route(method, pattern);
+    Entry entry{std::move(handler), dispatch, pattern};
     if (pattern.find('{') == std::string::npos) {
         exact_[std::move(pattern)][method] = std::move(entry);
         return;
@@ -205,7 +212,9 @@ void Router::add(bhttp::verb method, std::string pattern, Handler handler, Dispa
 
 void Router::add_prefix(bhttp::verb method, std::string prefix, Handler handler,
                         Dispatch dispatch) {
-    prefixes_[std::move(prefix)][method] = Entry{std::move(handler), dispatch};
+    note_route(method, prefix);
+    Entry entry{std::move(handler), dispatch, prefix};
+    prefixes_[std::move(prefix)][method] = std::move(entry);
 }
 
 RouteMatch Router::match(const Request& req) const {
@@ -246,6 +255,7 @@ RouteMatch Router::match(const Request& req) const {
     }
     if (auto it = methods->find(req.method()); it != methods->end()) {
         out.handler = &it->second.handler;
+        out.route = &it->second.route;
         out.dispatch = it->second.dispatch;
         return out;
     }

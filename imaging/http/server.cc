@@ -45,6 +45,18 @@ std::size_t Server::queued_requests() const {
     return state_->pool() ? state_->pool()->queued() : 0;
 }
 
+std::size_t Server::worker_threads() const {
+    return state_->pool() ? state_->pool()->threads() : 0;
+}
+
+std::size_t Server::max_queued_requests() const {
+    return state_->pool() ? state_->pool()->max_queued() : 0;
+}
+
+std::uint64_t Server::rejected_requests() const {
+    return state_->pool() ? state_->pool()->rejected() : 0;
+}
+
 void Server::stop() {
     listener_->stop();
     state_->stop();

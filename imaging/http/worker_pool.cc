@@ -20,7 +20,10 @@ WorkerPool::~WorkerPool() {
 bool WorkerPool::try_post(std::function<void()> job) {
     {
         std::lock_guard lock(state_->mu);
-        if (state_->stopped || state_->queue.size() >= state_->max_queued) return false;
+        if (state_->stopped || state_->queue.size() >= state_->max_queued) {
+            state_->rejected.fetch_add(1, std::memory_order_relaxed);
+            return false;
+        }
         state_->queue.push_back(std::move(job));
     }
     state_->ready.notify_one();

@@ -7,6 +7,7 @@
 // network. A handler that throws yields 500; the exception never leaves the session.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
@@ -99,10 +100,25 @@ using ErrorFormat =
 // parameters), or the error to answer instead (404, 405 with Allow, 400 for a malformed escape).
 struct RouteMatch {
     const Handler* handler = nullptr;  // owned by the Router; null when error is set
+    const std::string* route = nullptr;  // the pattern or prefix it was added with; null with error
     Dispatch dispatch = Dispatch::io_thread;
     PathParams params;
     std::optional<Response> error;
 };
+
+// One request the server answered, as its RequestObserver sees it: its method, the route that
+// took it (the pattern as added, not the path: "/api/v1/hosts/{host}"; null for one no route
+// took: 404, 405, a request refused before routing), the status sent, and the time from its
+// last byte read to its answer handed to the connection (queueing for a worker included).
+struct RequestRecord {
+    bhttp::verb method = bhttp::verb::unknown;
+    const std::string* route = nullptr;
+    unsigned status = 0;
+    std::chrono::nanoseconds duration{0};
+};
+// Called once per answered request on the connection's I/O thread: it must be quick and must
+// not block (count with atomics).
+using RequestObserver = std::function<void(const RequestRecord&)>;
 
 class Router {
 public:
@@ -127,6 +143,11 @@ public:
 
     // The route of req, without running it.
     RouteMatch match(const Request& req) const;
+    // Every method + pattern (or prefix) added, in the order added (a replaced pair once).
+    const std::vector<std::pair<bhttp::verb, std::string>>& routes() const { return routes_; }
+    // Told of every request the server answers (RequestRecord); none by default.
+    void set_observer(RequestObserver observer) { observer_ = std::move(observer); }
+    const RequestObserver& observer() const { return observer_; }
     // match(), then the handler on this thread, whatever its Dispatch (tests, fuzzing, a
     // server without a pool): 404 for an unknown path, 405 (with Allow) for another method.
     Reply route(const Request& req, const RequestContext& ctx) const;
@@ -135,6 +156,7 @@ private:
     struct Entry {
         Handler handler;
         Dispatch dispatch = Dispatch::io_thread;
+        std::string route;  // the pattern or prefix
     };
     using Methods = std::map<bhttp::verb, Entry>;
     struct Segment {
@@ -157,7 +179,10 @@ private:
     std::map<std::string, Methods, std::less<>> exact_;
     std::vector<Pattern> patterns_;
     std::map<std::string, Methods, std::less<>> prefixes_;
+    std::vector<std::pair<bhttp::verb, std::string>> routes_;
+    void note_route(bhttp::verb method, const std::string& route);
     ErrorFormat error_format_;
+    RequestObserver observer_;
 };
 
 }  // namespace imaging::http

@@ -7,6 +7,7 @@
 // thread.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 
@@ -43,6 +44,10 @@ public:
     std::size_t open_connections() const;
     // Requests waiting for a worker of the pool (0 without one).
     std::size_t queued_requests() const;
+    // The pool's bounds and what it refused (all 0 without a pool): what /metrics shows.
+    std::size_t worker_threads() const;
+    std::size_t max_queued_requests() const;
+    std::uint64_t rejected_requests() const;
     void stop();
 
 private:

@@ -7,7 +7,9 @@
 // job): that worker is detached, the others are joined.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -34,6 +36,8 @@ class WorkerPool {
     std::size_t threads() const { return workers_.size(); }
     std::size_t max_queued() const { return state_->max_queued; }
     std::size_t queued() const;
+    // Jobs try_post refused (a full queue, or a stopped pool) since the pool was made.
+    std::uint64_t rejected() const { return state_->rejected.load(std::memory_order_relaxed); }
 
   private:
     // Shared with the workers, so that a detached one outlives the pool safely.
@@ -44,6 +48,7 @@ class WorkerPool {
         std::condition_variable ready;
         std::deque<std::function<void()>> queue;
         bool stopped = false;
+        std::atomic<std::uint64_t> rejected{0};
     };
     static void work(const std::shared_ptr<State>& state);
 
