@@ -64,7 +64,7 @@ const std::string* find_parameter(const ServiceParameters& parameters, const std
 
 Result<wire::GuestAnswer> parse_guest_answer(const json& answer) {
     auto decoded = wire::decode<wire::GuestAnswer>(answer);
-    if (!decoded) return Status::error(decoded.status().message());
+    if (!decoded) return decoded.status();
     std::vector<DesiredService> wanted;
     for (DesiredService& d : decoded->services) {
         bool repeated = std::any_of(wanted.begin(), wanted.end(), [&](const DesiredService& w) {

@@ -6,7 +6,7 @@ namespace provisioner::agent {
 
 imaging::Result<HelloAction> parse_hello_answer(const nlohmann::json& answer) {
     auto decoded = wire::decode<wire::HelloAnswer>(answer);
-    if (!decoded) return imaging::Status::error(decoded.status().message());
+    if (!decoded) return decoded.status();
     HelloAction out;
     switch (decoded->action) {
         case wire::HelloAnswer::Action::image:

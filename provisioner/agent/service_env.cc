@@ -61,9 +61,7 @@ Status write_file_atomically(const fs::path& file, std::string_view text) {
     std::error_code ec;
     fs::create_directories(file.parent_path(), ec);
     if (ec) return Status::error("creating " + file.parent_path().string() + ": " + ec.message());
-    if (provisioner::Status s = vmhost::write_file_atomically(file, std::string(text)); !s)
-        return Status::error(s.message());
-    return Status::ok();
+    return vmhost::write_file_atomically(file, std::string(text));
 }
 
 std::vector<std::string> install_command_words(std::string_view command, const std::string& package,

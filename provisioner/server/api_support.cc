@@ -32,6 +32,7 @@ Response status_response(const Request& req, const Status& s) {
     case Code::not_found: code = status::not_found; break;
     case Code::conflict:
     case Code::illegal_transition: code = status::conflict; break;
+    case Code::error:
     case Code::storage: code = status::internal_server_error; break;
     }
     std::string name = to_string(s.code());  // "invalid argument" -> "invalid_argument"

@@ -13,11 +13,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Status from_imaging(const imaging::Status& s, const std::string& what) {
-    if (s.is_ok()) return Status::ok();
-    return Status::error(Code::invalid_argument, what + ": " + s.message());
-}
-
 std::optional<pxe::HostEntry> entry_of(const Host& host) {
     auto mac = pxe::MacAddress::parse(host.mac.str());
     if (!mac) return std::nullopt;
@@ -56,12 +51,12 @@ Result<std::unique_ptr<DhcpService>> DhcpService::prepare(const ServerConfig& co
     // STATE is 0600 (state.h).
     fs::permissions(dir.parent_path(), fs::perms(0711), ec);
     auto conf = pxe::render_dnsmasq_conf(c);
-    if (!conf) return from_imaging(conf.status(), "dnsmasq configuration");
+    if (!conf) return conf.status().context("dnsmasq configuration");
     if (auto s = pxe::install_boot_files(c.tftp_root, config.ipxe_dir); !s.is_ok())
-        return from_imaging(s, "TFTP root");
+        return s.context("TFTP root");
     const fs::path conf_path = dir / "dnsmasq.conf";
     if (auto s = pxe::write_file_atomically(conf_path, *conf, fs::perms(0644)); !s.is_ok())
-        return from_imaging(s, "dnsmasq.conf");
+        return s.context("dnsmasq.conf");
 
     pxe::SupervisorOptions options;
     options.argv = pxe::dnsmasq_argv(config.dnsmasq_binary, conf_path);
@@ -71,7 +66,7 @@ Result<std::unique_ptr<DhcpService>> DhcpService::prepare(const ServerConfig& co
     };
     auto supervisor = std::make_unique<pxe::Supervisor>(std::move(options), launcher, clock);
     std::unique_ptr<DhcpService> service(new DhcpService(dir, std::move(supervisor), log));
-    if (auto s = service->hosts_.ensure(); !s.is_ok()) return from_imaging(s, "hosts directory");
+    if (auto s = service->hosts_.ensure(); !s.is_ok()) return s.context("hosts directory");
 
     // The hosts directory follows the inventory: every host's entry, nobody else's.
     auto hosts = store.list_hosts({});
@@ -82,7 +77,7 @@ Result<std::unique_ptr<DhcpService>> DhcpService::prepare(const ServerConfig& co
         if (!entry) continue;
         wanted.insert(pxe::host_entry_file_name(entry->mac));
         if (auto s = service->hosts_.put(*entry); !s.is_ok())
-            return from_imaging(s, "entry of host " + h.name);
+            return s.context("entry of host " + h.name);
     }
     for (const auto& file : fs::directory_iterator(service->hosts_.dir(), ec))
         if (!wanted.contains(file.path().filename().string())) fs::remove(file.path(), ec);
@@ -102,10 +97,10 @@ DhcpService::~DhcpService() {
 Status DhcpService::start() {
     const fs::path conf_path = dir_ / "dnsmasq.conf";
     auto stale = pxe::end_stale_process(dir_ / "dnsmasq.pid", "--conf-file=" + conf_path.string());
-    if (!stale) return from_imaging(stale.status(), "dnsmasq left by an earlier run");
+    if (!stale) return stale.status().context("dnsmasq left by an earlier run");
     if (stale->has_value())
         log_("ended dnsmasq pid " + std::to_string(**stale) + " left by an earlier run");
-    return from_imaging(supervisor_->start(), "starting dnsmasq");
+    return supervisor_->start().context("starting dnsmasq");
 }
 
 void DhcpService::tick() {

@@ -1,11 +1,16 @@
-#include "provisioner/status.h"
+#include "base/status.h"
 
-namespace provisioner {
+#include <cerrno>
+#include <cstring>
+
+namespace base {
 
 const char* to_string(Code code) {
     switch (code) {
         case Code::ok:
             return "ok";
+        case Code::error:
+            return "error";
         case Code::invalid_argument:
             return "invalid argument";
         case Code::not_found:
@@ -20,4 +25,12 @@ const char* to_string(Code code) {
     return "unknown";
 }
 
-}  // namespace provisioner
+Status errno_status(const std::string& what, int err) {
+    return Status::error(what + ": " + std::strerror(err));
+}
+
+Status errno_status(const std::string& what) {
+    return errno_status(what, errno);
+}
+
+}  // namespace base
