@@ -9,7 +9,7 @@
 namespace pxe {
 
 namespace fs = std::filesystem;
-using imaging::Status;
+using base::Status;
 
 Status install_boot_files(const fs::path& tftp_root, const fs::path& source_dir) {
     const char* files[] = {kBiosBootFile, kEfiIpxeFile, kEfiSnpFile};

@@ -110,7 +110,7 @@ Result<std::string> render_dnsmasq_conf(const DnsmasqConfig& c) {
 }
 
 Result<std::string> render_host_entry(const HostEntry& host) {
-    std::string line = host.mac.colon();
+    std::string line = host.mac.str();
     if (!host.ip.empty()) {
         if (Status s = check_ipv4("host IP", host.ip); !s) return s;
         line += "," + host.ip;
@@ -126,7 +126,7 @@ std::vector<std::string> dnsmasq_argv(const std::string& binary, const std::stri
     return {binary, "--keep-in-foreground", "--conf-file=" + conf_path};
 }
 
-std::string host_entry_file_name(const MacAddress& mac) {
+std::string host_entry_file_name(const base::Mac& mac) {
     return mac.hyphen();
 }
 

@@ -10,7 +10,7 @@
 namespace pxe {
 
 namespace fs = std::filesystem;
-using imaging::errno_status;
+using base::errno_status;
 
 Status write_file_atomically(const fs::path& path, const std::string& contents, fs::perms perms) {
     const fs::path tmp = path.parent_path() / ("." + path.filename().string() + ".tmp");
@@ -54,17 +54,17 @@ Status HostsDirectory::ensure() const {
     return Status::ok();
 }
 
-fs::path HostsDirectory::entry_path(const MacAddress& mac) const {
+fs::path HostsDirectory::entry_path(const base::Mac& mac) const {
     return dir_ / host_entry_file_name(mac);
 }
 
 Status HostsDirectory::put(const HostEntry& host) const {
     auto line = render_host_entry(host);
-    if (!line) return line.status().context("host " + host.mac.colon());
+    if (!line) return line.status().context("host " + host.mac.str());
     return write_file_atomically(entry_path(host.mac), *line, fs::perms(0644));
 }
 
-Status HostsDirectory::remove(const MacAddress& mac, bool* needs_reload) const {
+Status HostsDirectory::remove(const base::Mac& mac, bool* needs_reload) const {
     if (needs_reload) *needs_reload = false;
     const fs::path path = entry_path(mac);
     if (::unlink(path.c_str()) != 0) {

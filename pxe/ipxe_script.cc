@@ -47,16 +47,16 @@ void render_boot(std::ostream& out, const NetbootParams& p, const std::string& a
 
 }  // namespace
 
-std::string ipxe_script_path(const MacAddress& mac) {
+std::string ipxe_script_path(const base::Mac& mac) {
     return std::string(kScriptPrefix) + mac.hyphen() + std::string(kScriptSuffix);
 }
 
-std::optional<MacAddress> parse_ipxe_script_path(std::string_view path) {
+std::optional<base::Mac> parse_ipxe_script_path(std::string_view path) {
     if (!path.starts_with(kScriptPrefix) || !path.ends_with(kScriptSuffix)) return std::nullopt;
     path.remove_prefix(kScriptPrefix.size());
     path.remove_suffix(kScriptSuffix.size());
     if (path.size() != 17 || path[2] != '-') return std::nullopt;
-    auto mac = MacAddress::parse(path);
+    auto mac = base::Mac::parse(path);
     if (!mac) return std::nullopt;
     return *mac;
 }
@@ -72,36 +72,35 @@ Result<std::string> render_netboot_script(const NetbootParams& params, const Net
     if (Status s = check_token(host.token); !s) return s;
     std::ostringstream out;
     out << "#!ipxe\n"
-        << "# provisioner: " << host.hostname << " (" << host.mac.colon()
+        << "# provisioner: " << host.hostname << " (" << host.mac.str()
         << ") netboots the imaging agent\n";
     render_boot(out, params,
                 std::string(kCmdlineServer) + "=" + params.server_url + " " + kCmdlineMode +
-                    "=image " + kCmdlineMac + "=" + host.mac.colon() + " " + kCmdlineToken + "=" +
+                    "=image " + kCmdlineMac + "=" + host.mac.str() + " " + kCmdlineToken + "=" +
                     host.token);
     return out.str();
 }
 
-Result<std::string> render_discovery_script(const NetbootParams& params, const MacAddress& mac) {
+Result<std::string> render_discovery_script(const NetbootParams& params, const base::Mac& mac) {
     if (Status s = check_params(params); !s) return s;
     std::ostringstream out;
     out << "#!ipxe\n"
-        << "# provisioner: unknown MAC " << mac.colon()
-        << " netboots the agent in discovery mode\n";
+        << "# provisioner: unknown MAC " << mac.str() << " netboots the agent in discovery mode\n";
     render_boot(out, params,
                 std::string(kCmdlineServer) + "=" + params.server_url + " " + kCmdlineMode +
-                    "=discover " + kCmdlineMac + "=" + mac.colon());
+                    "=discover " + kCmdlineMac + "=" + mac.str());
     return out.str();
 }
 
-Result<std::string> render_discovered_wait_script(const NetbootParams& params,
-                                                  const MacAddress& mac, int every_seconds) {
+Result<std::string> render_discovered_wait_script(const NetbootParams& params, const base::Mac& mac,
+                                                  int every_seconds) {
     if (Status s = check_params(params); !s) return s;
     std::ostringstream out;
     out << "#!ipxe\n"
-        << "# provisioner: " << mac.colon()
+        << "# provisioner: " << mac.str()
         << " is registered as discovered and waits to be accepted\n"
-        << "echo provisioner: this host (" << mac.colon()
-        << ") waits for: provisioner host accept " << mac.colon() << " [--name NAME]\n"
+        << "echo provisioner: this host (" << mac.str() << ") waits for: provisioner host accept "
+        << mac.str() << " [--name NAME]\n"
         << ":wait\n"
         << "sleep " << every_seconds << "\n"
         << "chain --replace --autofree " << ipxe_script_url_template(params.server_url)
@@ -109,12 +108,12 @@ Result<std::string> render_discovered_wait_script(const NetbootParams& params,
     return out.str();
 }
 
-std::string render_local_disk_script(const MacAddress& mac, const std::string& hostname) {
+std::string render_local_disk_script(const base::Mac& mac, const std::string& hostname) {
     std::ostringstream out;
     out << "#!ipxe\n"
         << "# provisioner: "
         << (detail::check_hostname("host name", hostname) ? hostname : std::string("host")) << " ("
-        << mac.colon() << ") has nothing to install: boot from the local disk\n"
+        << mac.str() << ") has nothing to install: boot from the local disk\n"
         << "sanboot --no-describe --drive 0x80 || exit\n";
     return out.str();
 }

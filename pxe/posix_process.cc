@@ -12,8 +12,8 @@
 
 namespace pxe {
 
-using imaging::Result;
-using imaging::Status;
+using base::Result;
+using base::Status;
 
 ExitStatus ExitStatus::from_wait_status(int wait_status) {
     if (WIFEXITED(wait_status)) return exited(WEXITSTATUS(wait_status));
@@ -48,11 +48,11 @@ class PosixLauncher : public ProcessLauncher {
         for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
         args.push_back(nullptr);
         int report[2];
-        if (::pipe2(report, O_CLOEXEC) != 0) return imaging::errno_status("spawn: pipe");
+        if (::pipe2(report, O_CLOEXEC) != 0) return base::errno_status("spawn: pipe");
         const pid_t parent = ::getpid();
         const pid_t pid = ::fork();
         if (pid < 0) {
-            Status s = imaging::errno_status("spawn " + argv[0] + ": fork");
+            Status s = base::errno_status("spawn " + argv[0] + ": fork");
             ::close(report[0]);
             ::close(report[1]);
             return s;
@@ -84,7 +84,7 @@ class PosixLauncher : public ProcessLauncher {
             int st;
             while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
             }
-            return imaging::errno_status("exec " + argv[0], err);
+            return base::errno_status("exec " + argv[0], err);
         }
         return static_cast<int>(pid);
     }

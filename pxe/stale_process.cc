@@ -33,9 +33,9 @@ bool wait_gone(int pid, const std::string& marker, std::chrono::milliseconds tim
 
 }  // namespace
 
-imaging::Result<std::optional<int>> end_stale_process(const std::filesystem::path& pid_file,
-                                                      const std::string& marker,
-                                                      std::chrono::milliseconds timeout) {
+base::Result<std::optional<int>> end_stale_process(const std::filesystem::path& pid_file,
+                                                   const std::string& marker,
+                                                   std::chrono::milliseconds timeout) {
     std::ifstream in(pid_file);
     long pid = 0;
     if (!(in >> pid) || pid <= 1 || marker.empty()) return std::optional<int>();
@@ -45,8 +45,8 @@ imaging::Result<std::optional<int>> end_stale_process(const std::filesystem::pat
     if (!wait_gone(p, marker, timeout)) {
         ::kill(p, SIGKILL);
         if (!wait_gone(p, marker, timeout))
-            return imaging::Status::error("stale process " + std::to_string(p) + " from " +
-                                          pid_file.string() + " survived SIGKILL");
+            return base::Status::error("stale process " + std::to_string(p) + " from " +
+                                       pid_file.string() + " survived SIGKILL");
     }
     return std::optional<int>(p);
 }

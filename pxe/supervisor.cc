@@ -7,7 +7,7 @@
 
 namespace pxe {
 
-using imaging::Status;
+using base::Status;
 using std::chrono::milliseconds;
 
 namespace {

@@ -6,7 +6,7 @@
 
 namespace pxe::detail {
 
-using imaging::Status;
+using base::Status;
 
 namespace {
 

@@ -4,17 +4,17 @@
 
 #include <string>
 
-#include "imaging/status.h"
+#include "base/status.h"
 
 namespace pxe::detail {
 
-imaging::Status check_ipv4(const std::string& field, const std::string& value);
-imaging::Status check_absolute_path(const std::string& field, const std::string& value);
+base::Status check_ipv4(const std::string& field, const std::string& value);
+base::Status check_absolute_path(const std::string& field, const std::string& value);
 // RFC 1123 label: letters, digits, '-', 1..63 characters, no leading or trailing '-'.
-imaging::Status check_hostname(const std::string& field, const std::string& value);
+base::Status check_hostname(const std::string& field, const std::string& value);
 // http:// or https:// URL with no space, comma, quote, '$' or control character.
-imaging::Status check_http_url(const std::string& field, const std::string& value);
+base::Status check_http_url(const std::string& field, const std::string& value);
 // Non-empty, and only characters that are inert in dnsmasq.conf (letters, digits, "-._/:+@").
-imaging::Status check_plain(const std::string& field, const std::string& value);
+base::Status check_plain(const std::string& field, const std::string& value);
 
 }  // namespace pxe::detail

@@ -6,7 +6,6 @@
 #include "api_routes.h"
 #include "api_support.h"
 #include "pxe/ipxe_script.h"
-#include "pxe/mac.h"
 
 namespace provisioner::server {
 
@@ -26,11 +25,11 @@ Response text(const Request& req, status code, std::string body) {
 
 Response script(ApiContext& ctx, const Request& req) {
     auto path = imaging::http::target_path(std::string_view(req.target().data(), req.target().size()));
+    // A MAC that no NIC has (multicast, all-zero) is no boot script path either.
     auto pxe_mac = pxe::parse_ipxe_script_path(path);
     if (!pxe_mac) return text(req, status::not_found, "not a boot script path\n");
-    auto mac = Mac::parse(pxe_mac->colon());
-    if (!mac) return text(req, status::bad_request, mac.status().message() + "\n");
-    auto found = find_or_discover(ctx, *mac, "PXE-booted, unknown MAC");
+    const Mac& mac = *pxe_mac;
+    auto found = find_or_discover(ctx, mac, "PXE-booted, unknown MAC");
     if (found.refused)
         return text(req, status::too_many_requests, found.host.status().message() + "\n");
     auto& host = found.host;

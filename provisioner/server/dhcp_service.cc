@@ -13,11 +13,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::optional<pxe::HostEntry> entry_of(const Host& host) {
-    auto mac = pxe::MacAddress::parse(host.mac.str());
-    if (!mac) return std::nullopt;
-    return pxe::HostEntry{*mac, host.ip, host.name};
-}
+pxe::HostEntry entry_of(const Host& host) { return pxe::HostEntry{host.mac, host.ip, host.name}; }
 
 }  // namespace
 
@@ -73,10 +69,8 @@ Result<std::unique_ptr<DhcpService>> DhcpService::prepare(const ServerConfig& co
     if (!hosts) return hosts.status();
     std::set<std::string> wanted;
     for (const Host& h : *hosts) {
-        auto entry = entry_of(h);
-        if (!entry) continue;
-        wanted.insert(pxe::host_entry_file_name(entry->mac));
-        if (auto s = service->hosts_.put(*entry); !s.is_ok())
+        wanted.insert(pxe::host_entry_file_name(h.mac));
+        if (auto s = service->hosts_.put(entry_of(h)); !s.is_ok())
             return s.context("entry of host " + h.name);
     }
     for (const auto& file : fs::directory_iterator(service->hosts_.dir(), ec))
@@ -132,11 +126,9 @@ void DhcpService::stop() {
 }
 
 void DhcpService::host_changed(const Host& host) {
-    auto entry = entry_of(host);
-    if (!entry) return;
     std::lock_guard lock(mu_);
-    bool existed = fs::exists(hosts_.entry_path(entry->mac));
-    if (auto s = hosts_.put(*entry); !s.is_ok()) {
+    bool existed = fs::exists(hosts_.entry_path(host.mac));
+    if (auto s = hosts_.put(entry_of(host)); !s.is_ok()) {
         log_("writing the DHCP entry of " + host.name + ": " + s.message());
         return;
     }
@@ -145,11 +137,9 @@ void DhcpService::host_changed(const Host& host) {
 }
 
 void DhcpService::host_removed(const Host& host) {
-    auto entry = entry_of(host);
-    if (!entry) return;
     std::lock_guard lock(mu_);
     bool needs_reload = false;
-    if (auto s = hosts_.remove(entry->mac, &needs_reload); !s.is_ok())
+    if (auto s = hosts_.remove(host.mac, &needs_reload); !s.is_ok())
         log_("removing the DHCP entry of " + host.name + ": " + s.message());
     if (needs_reload) reload_ = true;
 }

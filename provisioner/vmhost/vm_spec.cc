@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "base/mac.h"
+
 namespace provisioner::vmhost {
 
 namespace {
@@ -17,14 +19,10 @@ bool valid_vm_name(const std::string& s) {
     return true;
 }
 
+// A NIC's address (base::Mac: no multicast, no all-zero), spelt as libvirt's XML has it:
+// colons, no blanks.
 bool valid_mac(const std::string& s) {
-    if (s.size() != 17) return false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        bool colon = i % 3 == 2;
-        if (colon != (s[i] == ':')) return false;
-        if (!colon && !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
-    }
-    return true;
+    return s.size() == 17 && s[2] == ':' && base::Mac::parse(s).is_ok();
 }
 
 bool valid_uuid(const std::string& s) {

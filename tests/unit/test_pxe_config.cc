@@ -8,8 +8,8 @@ using namespace pxe;
 
 namespace {
 
-MacAddress mac(const char* text) {
-    auto m = MacAddress::parse(text);
+base::Mac mac(const char* text) {
+    auto m = base::Mac::parse(text);
     REQUIRE_MESSAGE(m, m.status().message());
     return *m;
 }
@@ -30,16 +30,16 @@ DnsmasqConfig full_config() {
 }  // namespace
 
 TEST_CASE("pxe: MAC addresses parse in both separators and print normalized") {
-    CHECK(mac("52:54:00:AB:cd:01").colon() == "52:54:00:ab:cd:01");
+    CHECK(mac("52:54:00:AB:cd:01").str() == "52:54:00:ab:cd:01");
     CHECK(mac("52-54-00-ab-CD-01").hyphen() == "52-54-00-ab-cd-01");
     CHECK(mac("52:54:00:ab:cd:01") == mac("52-54-00-AB-CD-01"));
     for (const char* bad : {"", "52:54:00:ab:cd", "52:54:00:ab:cd:0g", "52:54-00:ab:cd:01",
                             "52:54:00:ab:cd:01:", "5254.00ab.cd01.."}) {
-        auto m = MacAddress::parse(bad);
+        auto m = base::Mac::parse(bad);
         CHECK_FALSE(m);
     }
-    CHECK(MacAddress::parse("zz").status().message() ==
-          "bad MAC address \"zz\": want six hex pairs such as 52:54:00:12:34:56");
+    CHECK(base::Mac::parse("zz").status().message() ==
+          "bad MAC \"zz\": expected six hex pairs as aa:bb:cc:dd:ee:ff");
 }
 
 TEST_CASE("pxe: dnsmasq.conf for a full DHCP range") {

@@ -41,7 +41,7 @@ TEST_CASE("pxe: host entries appear whole under their MAC and go on removal") {
     TempDir tmp;
     HostsDirectory hosts(tmp / "hosts");
     REQUIRE(hosts.ensure());
-    const MacAddress mac = *MacAddress::parse("52:54:00:12:34:56");
+    const base::Mac mac = *base::Mac::parse("52:54:00:12:34:56");
     REQUIRE(hosts.put({mac, "10.77.0.11", "h1"}));
     CHECK(names(hosts.dir()) == std::vector<std::string>{"52-54-00-12-34-56"});  // no temp left
     CHECK(slurp(hosts.entry_path(mac)) == "52:54:00:12:34:56,10.77.0.11,h1\n");

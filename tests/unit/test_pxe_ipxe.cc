@@ -7,8 +7,8 @@ using namespace pxe;
 
 namespace {
 
-MacAddress mac(const char* text) {
-    return *MacAddress::parse(text);
+base::Mac mac(const char* text) {
+    return *base::Mac::parse(text);
 }
 
 NetbootParams params() {
@@ -27,7 +27,8 @@ TEST_CASE("pxe: script paths round-trip and match what dnsmasq tells iPXE") {
     CHECK(*back == mac("52:54:00:ab:cd:01"));
     for (const char* bad : {"/boot/52:54:00:ab:cd:01.ipxe", "/boot/52-54-00-ab-cd.ipxe",
                             "/boot/52-54-00-ab-cd-01.ipx", "/boot/../etc/passwd.ipxe",
-                            "/api/v1/hosts", "/boot/.ipxe", "boot/52-54-00-ab-cd-01.ipxe"}) {
+                            "/api/v1/hosts", "/boot/.ipxe", "boot/52-54-00-ab-cd-01.ipxe",
+                            "/boot/01-00-5e-00-00-01.ipxe", "/boot/00-00-00-00-00-00.ipxe"}) {
         CAPTURE(bad);
         CHECK_FALSE(parse_ipxe_script_path(bad));
     }
@@ -96,7 +97,7 @@ TEST_CASE("pxe: an imaged host boots from its local disk") {
 }
 
 TEST_CASE("pxe: tokens, names and args that iPXE or the kernel would misread are refused") {
-    const MacAddress m = mac("52:54:00:12:34:56");
+    const base::Mac m = mac("52:54:00:12:34:56");
     CHECK(render_netboot_script(params(), {m, "h1", "a b"}).status().message() ==
           "host token: want letters, digits and \"-._~\", non-empty");
     CHECK_FALSE(render_netboot_script(params(), {m, "h1", "${root}"}));

@@ -22,11 +22,11 @@ class FakeLauncher : public ProcessLauncher {
         std::vector<int> signals;
     };
 
-    imaging::Result<int> spawn(const std::vector<std::string>& argv) override {
+    base::Result<int> spawn(const std::vector<std::string>& argv) override {
         last_argv = argv;
         if (fail_spawns > 0) {
             --fail_spawns;
-            return imaging::Status::error("exec /usr/sbin/dnsmasq: No such file or directory");
+            return base::Status::error("exec /usr/sbin/dnsmasq: No such file or directory");
         }
         const int pid = next_pid++;
         children[pid] = Child{};

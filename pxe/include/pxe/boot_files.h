@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <string>
 
-#include "imaging/status.h"
+#include "base/status.h"
 
 namespace pxe {
 
@@ -21,7 +21,7 @@ inline constexpr const char* kDebianIpxeDir = "/usr/lib/ipxe";
 // the old file or the new one, never half of one. Files are left world-readable (0644) because
 // dnsmasq serves TFTP after dropping root. Fails, naming the missing file and the package to
 // install, when source_dir lacks any of them.
-imaging::Status install_boot_files(const std::filesystem::path& tftp_root,
-                                   const std::filesystem::path& source_dir = kDebianIpxeDir);
+base::Status install_boot_files(const std::filesystem::path& tftp_root,
+                                const std::filesystem::path& source_dir = kDebianIpxeDir);
 
 }  // namespace pxe

@@ -6,10 +6,13 @@
 #include <variant>
 #include <vector>
 
-#include "imaging/status.h"
-#include "pxe/mac.h"
+#include "base/mac.h"
+#include "base/status.h"
 
 namespace pxe {
+
+using base::Result;
+using base::Status;
 
 // dnsmasq hands out addresses from [start, end] and is authoritative on the network.
 struct FullRange {
@@ -48,7 +51,7 @@ struct DnsmasqConfig {
 
 // One enrolled host: dnsmasq gives this MAC this address (if any) and name.
 struct HostEntry {
-    MacAddress mac;
+    base::Mac mac;
     std::string ip;        // optional: empty lets dnsmasq pick from the range
     std::string hostname;  // optional; an RFC 1123 label
 };
@@ -62,7 +65,7 @@ Result<std::string> render_host_entry(const HostEntry& host);
 
 // File name of a host's entry in the hosts dir: "52-54-00-12-34-56" (dnsmasq skips names
 // beginning with '.' and ending with '~', so temporary files use those forms).
-std::string host_entry_file_name(const MacAddress& mac);
+std::string host_entry_file_name(const base::Mac& mac);
 
 // How provisionerd runs dnsmasq under a Supervisor: in the foreground (so it stays its child and
 // SIGCHLD tells when it dies) and with only the rendered file as configuration.

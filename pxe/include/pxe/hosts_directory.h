@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "imaging/status.h"
+#include "base/status.h"
 #include "pxe/dnsmasq_config.h"
 
 namespace pxe {
@@ -15,19 +15,19 @@ class HostsDirectory {
     // The directory is created (mode 0755: dnsmasq reads it after dropping root) by ensure().
     explicit HostsDirectory(std::filesystem::path dir) : dir_(std::move(dir)) {}
 
-    imaging::Status ensure() const;
+    base::Status ensure() const;
 
     // Writes the host's entry as .<name>.tmp (dnsmasq ignores dotfiles), then renames it to
     // <name>: dnsmasq reads it on IN_MOVED_TO, without a restart. Replaces an older entry.
-    imaging::Status put(const HostEntry& host) const;
+    base::Status put(const HostEntry& host) const;
 
     // Deletes the host's entry; absent is fine. dnsmasq keeps records it has read until it is
     // sent SIGHUP (man dnsmasq, --dhcp-hostsdir), so the caller must reload it (see
     // Supervisor::signal) after a removal or after put() changed an existing entry;
     // *needs_reload says whether this call made that necessary.
-    imaging::Status remove(const MacAddress& mac, bool* needs_reload = nullptr) const;
+    base::Status remove(const base::Mac& mac, bool* needs_reload = nullptr) const;
 
-    std::filesystem::path entry_path(const MacAddress& mac) const;
+    std::filesystem::path entry_path(const base::Mac& mac) const;
     const std::filesystem::path& dir() const { return dir_; }
 
   private:
@@ -36,7 +36,7 @@ class HostsDirectory {
 
 // Writes contents to path through a temporary dotfile in the same directory and a rename,
 // with the given permissions. Used for host entries, boot files and dnsmasq.conf.
-imaging::Status write_file_atomically(const std::filesystem::path& path,
+base::Status write_file_atomically(const std::filesystem::path& path,
                                       const std::string& contents, std::filesystem::perms perms);
 
 }  // namespace pxe

@@ -5,15 +5,18 @@
 #include <string>
 #include <string_view>
 
-#include "imaging/status.h"
-#include "pxe/mac.h"
+#include "base/mac.h"
+#include "base/status.h"
 
 namespace pxe {
 
+using base::Result;
+using base::Status;
+
 // Path of a MAC's script on provisionerd's HTTP server: "/boot/52-54-00-12-34-56.ipxe".
-std::string ipxe_script_path(const MacAddress& mac);
+std::string ipxe_script_path(const base::Mac& mac);
 // The MAC of a script path, or nothing when the path is not one ipxe_script_path makes.
-std::optional<MacAddress> parse_ipxe_script_path(std::string_view path);
+std::optional<base::Mac> parse_ipxe_script_path(std::string_view path);
 // What dnsmasq hands iPXE as its boot file name: base + "/boot/${mac:hexhyp}.ipxe". iPXE
 // expands ${mac:hexhyp} itself (autoboot expands settings in the DHCP filename), so one line of
 // dnsmasq.conf serves every host and lands on ipxe_script_path of the booting MAC.
@@ -31,7 +34,7 @@ struct NetbootParams {
 // per-host token (letters, digits and "-._~" only: it lands on a kernel command line and in
 // an iPXE script, where '$' and spaces mean something).
 struct NetbootHost {
-    MacAddress mac;
+    base::Mac mac;
     std::string hostname;
     std::string token;
 };
@@ -45,15 +48,15 @@ inline constexpr const char* kCmdlineToken = "provisioner.token";
 // Boots the netboot kernel + initramfs with the agent in imaging mode.
 Result<std::string> render_netboot_script(const NetbootParams& params, const NetbootHost& host);
 // An unknown MAC: boots the agent in discovery mode (no token: it registers as discovered).
-Result<std::string> render_discovery_script(const NetbootParams& params, const MacAddress& mac);
+Result<std::string> render_discovery_script(const NetbootParams& params, const base::Mac& mac);
 // A discovered MAC that has registered already (its agent reported its facts): instead of
 // booting the agent again to register once more, it waits in iPXE and fetches its script
 // again every `every_seconds`, until the operator accepts it and deploys it.
-Result<std::string> render_discovered_wait_script(const NetbootParams& params,
-                                                  const MacAddress& mac, int every_seconds = 60);
+Result<std::string> render_discovered_wait_script(const NetbootParams& params, const base::Mac& mac,
+                                                  int every_seconds = 60);
 // A host with nothing to install (imaged, ready, or enrolled and not deployed) boots its first
 // disk: `sanboot --no-describe --drive 0x80` on BIOS, and when that fails (UEFI has no INT 13
 // drive 0x80) `exit`, which hands back to the firmware's next boot entry, the local disk.
-std::string render_local_disk_script(const MacAddress& mac, const std::string& hostname);
+std::string render_local_disk_script(const base::Mac& mac, const std::string& hostname);
 
 }  // namespace pxe

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "base/clock.h"
-#include "imaging/status.h"
+#include "base/status.h"
 
 namespace pxe {
 
@@ -35,7 +35,7 @@ class ProcessLauncher {
     virtual ~ProcessLauncher() = default;
     // Starts argv[0] (a path, not searched in PATH) with argv; the child shares our stdout and
     // stderr. An error when the program cannot be executed at all.
-    virtual imaging::Result<int> spawn(const std::vector<std::string>& argv) = 0;
+    virtual base::Result<int> spawn(const std::vector<std::string>& argv) = 0;
     // Reaps the child if it has ended; nothing while it runs. Never blocks.
     virtual std::optional<ExitStatus> try_reap(int pid) = 0;
     virtual void send_signal(int pid, int sig) = 0;

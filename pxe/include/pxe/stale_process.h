@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "imaging/status.h"
+#include "base/status.h"
 
 namespace pxe {
 
@@ -17,7 +17,7 @@ namespace pxe {
 // timeout for it to go, then SIGKILL. A missing pid file, a dead pid or someone else's process
 // (a recycled pid) is left alone. Returns the pid it ended, nothing when there was none, or an
 // error when the process survived SIGKILL. Call before Supervisor::start().
-imaging::Result<std::optional<int>> end_stale_process(
+base::Result<std::optional<int>> end_stale_process(
     const std::filesystem::path& pid_file, const std::string& marker,
     std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 

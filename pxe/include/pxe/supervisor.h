@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "imaging/status.h"
+#include "base/status.h"
 #include "pxe/process.h"
 
 namespace pxe {
@@ -51,7 +51,7 @@ class Supervisor {
     Supervisor& operator=(const Supervisor&) = delete;
 
     // Starts the child. An error when it cannot be executed at all (see retry_failed_start).
-    imaging::Status start();
+    base::Status start();
 
     // Reaps the child if it died and schedules its restart; restarts it when the backoff is
     // over; a terminating child that outlived stop_timeout gets SIGKILL. Cheap when nothing
@@ -71,7 +71,7 @@ class Supervisor {
 
     // Forwards a signal to the running child (SIGHUP: dnsmasq re-reads its hosts dir). An
     // error when no child runs at the moment (it is between a death and its restart).
-    imaging::Status signal(int sig);
+    base::Status signal(int sig);
 
     // The command of every later (re)start; the running child keeps its own.
     void set_argv(std::vector<std::string> argv) { options_.argv = std::move(argv); }

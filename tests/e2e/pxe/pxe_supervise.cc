@@ -42,7 +42,7 @@ void add_server_options(CLI::App* cmd, ServerOptions& o) {
     cmd->add_option("--ipxe-dir", o.ipxe_dir, "where the ipxe package put its binaries");
 }
 
-imaging::Result<pxe::DnsmasqConfig> make_config(const ServerOptions& o) {
+base::Result<pxe::DnsmasqConfig> make_config(const ServerOptions& o) {
     pxe::DnsmasqConfig c;
     const fs::path state = fs::absolute(o.state);
     c.interface = o.interface;
@@ -54,10 +54,10 @@ imaging::Result<pxe::DnsmasqConfig> make_config(const ServerOptions& o) {
     c.lease_file = state / "dnsmasq.leases";
     c.uefi_boot_file = o.uefi == "ipxe" ? pxe::UefiBootFile::kIpxe : pxe::UefiBootFile::kSnpOnly;
     if (o.range.empty() == o.proxy.empty())
-        return imaging::Status::error("give exactly one of --range and --proxy");
+        return base::Status::error("give exactly one of --range and --proxy");
     if (!o.range.empty()) {
         const auto comma = o.range.find(',');
-        if (comma == std::string::npos) return imaging::Status::error("--range wants START,END");
+        if (comma == std::string::npos) return base::Status::error("--range wants START,END");
         c.mode = pxe::FullRange{o.range.substr(0, comma), o.range.substr(comma + 1)};
     } else {
         c.mode = pxe::ProxyDhcp{o.proxy};
@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
         std::cout << *conf;
         return 0;
     }
-    auto mac = pxe::MacAddress::parse(mac_text);
+    auto mac = base::Mac::parse(mac_text);
     if (!mac) return fail(mac.status().message());
     pxe::HostsDirectory hosts(hosts_dir);
     if (*add_cmd) {
@@ -165,6 +165,6 @@ int main(int argc, char** argv) {
     bool needs_reload = false;
     auto s = hosts.remove(*mac, &needs_reload);
     if (!s) return fail(s.message());
-    if (needs_reload) std::cout << "reload dnsmasq (SIGHUP) to forget " << mac->colon() << "\n";
+    if (needs_reload) std::cout << "reload dnsmasq (SIGHUP) to forget " << mac->str() << "\n";
     return 0;
 }

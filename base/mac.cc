@@ -1,7 +1,6 @@
-#include "provisioner/mac.h"
+#include "base/mac.h"
 
-
-namespace provisioner {
+namespace base {
 namespace {
 
 int hex_value(char c) {
@@ -47,9 +46,9 @@ Result<Mac> Mac::parse(std::string_view raw) {
 
 // By hand, not snprintf: every host of a listing is formatted (snprintf was 6% of the CPU time
 // of GET /api/v1/hosts?limit=50).
-std::string Mac::str() const {
+std::string Mac::format(char separator) const {
     constexpr char kHex[] = "0123456789abcdef";
-    std::string out(17, ':');
+    std::string out(17, separator);
     for (std::size_t i = 0; i < 6; ++i) {
         out[i * 3] = kHex[bytes_[i] >> 4];
         out[i * 3 + 1] = kHex[bytes_[i] & 0x0f];
@@ -57,4 +56,11 @@ std::string Mac::str() const {
     return out;
 }
 
-}  // namespace provisioner
+std::string Mac::str() const {
+    return format(':');
+}
+std::string Mac::hyphen() const {
+    return format('-');
+}
+
+}  // namespace base
