@@ -4,6 +4,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "base/atomic_file.h"
 #include "pxe/hosts_directory.h"
 
 namespace pxe {
@@ -28,7 +29,7 @@ Status install_boot_files(const fs::path& tftp_root, const fs::path& source_dir)
         std::ostringstream bytes;
         if (in.is_open()) bytes << in.rdbuf();
         if (!in.is_open() || in.bad()) return Status::error("read " + (source_dir / name).string());
-        Status s = write_file_atomically(tftp_root / name, bytes.str(), fs::perms(0644));
+        Status s = base::write_file_atomically(tftp_root / name, bytes.str(), fs::perms(0644));
         if (!s) return s.context("install boot file");
     }
     return Status::ok();

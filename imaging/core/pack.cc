@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 
+#include "base/atomic_file.h"
 #include "imaging/chunk.h"
 #include "imaging/digest.h"
 
@@ -178,19 +179,8 @@ Result<Manifest> pack_image(const std::filesystem::path& raw, const std::filesys
     std::filesystem::remove(manifest_path, ec);
     std::filesystem::rename(pack_tmp, outdir / kPackFile, ec);
     if (ec) return Status::error("cannot rename pack: " + ec.message());
-    auto manifest_tmp = outdir / (std::string(kManifestFile) + ".tmp");
-    std::string text = m.to_json();
-    {
-        Fd mf(::open(manifest_tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-        if (mf.fd < 0) return errno_status("cannot create " + manifest_tmp.string());
-        if (auto s = write_full(mf.fd, reinterpret_cast<const std::uint8_t*>(text.data()),
-                                text.size(), manifest_tmp.string());
-            !s)
-            return s;
-        if (::fsync(mf.fd) != 0) return errno_status("fsync " + manifest_tmp.string());
-    }
-    std::filesystem::rename(manifest_tmp, manifest_path, ec);
-    if (ec) return Status::error("cannot rename manifest: " + ec.message());
+    // Its directory's fsync makes the pack's rename durable too.
+    if (auto s = base::write_file_atomically(manifest_path, m.to_json()); !s) return s;
     return m;
 }
 

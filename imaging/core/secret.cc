@@ -1,12 +1,9 @@
 #include "imaging/secret.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <sys/stat.h>
 
 #include <cctype>
 #include <cerrno>
@@ -14,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/atomic_file.h"
 #include "imaging/digest.h"
 
 namespace imaging {
@@ -52,18 +50,7 @@ Result<Secret> read_secret_file(const std::filesystem::path& path) {
 }
 
 Status write_secret_file(const std::filesystem::path& path, const Secret& secret) {
-    const std::string tmp = path.string() + ".tmp";
-    ::unlink(tmp.c_str());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return Status::error("cannot create " + tmp + ": " + std::strerror(errno));
-    const std::string text = secret_to_hex(secret) + "\n";
-    bool ok = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
-    ok = ::close(fd) == 0 && ok;
-    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-        ::unlink(tmp.c_str());
-        return Status::error("cannot write " + path.string() + ": " + std::strerror(errno));
-    }
-    return Status::ok();
+    return base::write_private_file(path, secret_to_hex(secret) + "\n");
 }
 
 Mac hmac_sha256(std::span<const std::uint8_t> key, std::span<const std::uint8_t> data) {

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <sstream>
 
-#include "provisioner/vmhost/file_ops.h"
+#include "base/atomic_file.h"
 
 namespace provisioner::agent {
 namespace fs = std::filesystem;
@@ -61,7 +61,7 @@ Status write_file_atomically(const fs::path& file, std::string_view text) {
     std::error_code ec;
     fs::create_directories(file.parent_path(), ec);
     if (ec) return Status::error("creating " + file.parent_path().string() + ": " + ec.message());
-    return vmhost::write_file_atomically(file, std::string(text));
+    return base::write_file_atomically(file, text);
 }
 
 std::vector<std::string> install_command_words(std::string_view command, const std::string& package,

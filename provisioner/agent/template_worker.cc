@@ -4,7 +4,7 @@
 #include <sstream>
 #include <system_error>
 
-#include "provisioner/vmhost/file_ops.h"
+#include "base/atomic_file.h"
 
 namespace provisioner::agent {
 namespace {
@@ -59,7 +59,7 @@ void TemplateWorker::keep_received_key(const std::string& pem) {
     std::lock_guard keys(key_mu_);
     if (pem == kept_key_pem_) return;
     const fs::path& file = options_.received_key_file;
-    if (Status s = vmhost::write_file_atomically(file, pem); !s) {
+    if (Status s = base::write_file_atomically(file, pem); !s) {
         if (s.message() != key_error_) log("keeping the server's signing key: " + s.message());
         key_error_ = s.message();
         return;

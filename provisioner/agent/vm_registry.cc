@@ -1,12 +1,12 @@
 #include "provisioner/agent/vm_registry.h"
-#include "base/json.h"
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <system_error>
 
-#include "provisioner/vmhost/file_ops.h"
+#include "base/atomic_file.h"
+#include "base/json.h"
 
 namespace provisioner::agent {
 namespace {
@@ -85,7 +85,7 @@ Status VmRegistry::save(const std::map<std::string, ManagedVm>& vms) const {
         if (vm.pending_memory_mib) entry["pending_memory_mib"] = vm.pending_memory_mib;
         body["vms"][name] = entry;
     }
-    return vmhost::write_file_atomically(dir_ / kFileName, body.dump(2) + "\n");
+    return base::write_file_atomically(dir_ / kFileName, body.dump(2) + "\n");
 }
 
 }  // namespace provisioner::agent

@@ -4,11 +4,10 @@
 #include <charconv>
 #include <functional>
 
-#include "pxe/hosts_directory.h"
-
 #include "api.h"
 #include "api_routes.h"
 #include "api_support.h"
+#include "base/atomic_file.h"
 #include "hot_templates.h"
 #include "provisioner/placement.h"
 #include "provisioner/reconcile.h"
@@ -128,9 +127,7 @@ Response site_apply(ApiContext& ctx, const Request& req) {
     auto services_changed = ctx.services.set_site(p.site);
     if (!services_changed)
         return status_response(req, services_changed.status().context("the apply is queued, but"));
-    if (imaging::Status s = pxe::write_file_atomically(ctx.config.state_dir / "site.xml", p.xml,
-                                                       std::filesystem::perms(0600));
-        !s.is_ok())
+    if (Status s = base::write_private_file(ctx.config.state_dir / "site.xml", p.xml); !s.is_ok())
         return status_response(req, Status::error(Code::storage, "the apply is queued, but the site "
                                                             "file could not be kept: " +
                                                                 s.message()));

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <set>
 
+#include "base/atomic_file.h"
 #include "pxe/boot_files.h"
 #include "pxe/dnsmasq_config.h"
 #include "pxe/stale_process.h"
@@ -51,7 +52,7 @@ Result<std::unique_ptr<DhcpService>> DhcpService::prepare(const ServerConfig& co
     if (auto s = pxe::install_boot_files(c.tftp_root, config.ipxe_dir); !s.is_ok())
         return s.context("TFTP root");
     const fs::path conf_path = dir / "dnsmasq.conf";
-    if (auto s = pxe::write_file_atomically(conf_path, *conf, fs::perms(0644)); !s.is_ok())
+    if (auto s = base::write_file_atomically(conf_path, *conf, fs::perms(0644)); !s.is_ok())
         return s.context("dnsmasq.conf");
 
     pxe::SupervisorOptions options;

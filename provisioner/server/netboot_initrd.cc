@@ -4,7 +4,7 @@
 #include <fstream>
 #include <set>
 
-#include "state_files.h"
+#include "base/atomic_file.h"
 
 namespace provisioner::server {
 namespace {
@@ -55,7 +55,7 @@ Status compose_initrd(const std::filesystem::path& original, const std::vector<I
     if (in.bad()) return Status::error(Code::storage, "reading " + original.string() + " failed");
     pad4(bytes);
     bytes += newc_archive(files);
-    return write_private_file(out, bytes);
+    return base::write_private_file(out, bytes);
 }
 
 }  // namespace provisioner::server

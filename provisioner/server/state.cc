@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "auth.h"
+#include "base/atomic_file.h"
 #include "state_files.h"
 
 namespace provisioner::server {
@@ -53,7 +54,7 @@ Result<InitReport> initialise_state(const StateFiles& files, Store& store) {
     if (tokens->empty()) {
         auto token = create_operator_token(store, "admin");
         if (!token) return token.status();
-        if (Status s = write_private_file(files.operator_token(), *token + "\n"); !s)
+        if (Status s = base::write_private_file(files.operator_token(), *token + "\n"); !s)
             return s.context("writing " + files.operator_token().string());
         report.created_token = true;
     }

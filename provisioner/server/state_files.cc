@@ -10,9 +10,10 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
-#include <random>
 #include <string>
 #include <system_error>
+
+#include "base/atomic_file.h"
 
 namespace provisioner::server {
 
@@ -23,13 +24,6 @@ namespace {
 Status failed(const std::string& what, int err = errno) {
     return Status::error(Code::storage, what + ": " + std::strerror(err));
 }
-
-struct FdCloser {
-    int fd;
-    ~FdCloser() {
-        if (fd >= 0) ::close(fd);
-    }
-};
 
 struct PkeyFree {
     void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
@@ -61,42 +55,6 @@ Result<std::string> read_text(const fs::path& path) {
 
 }  // namespace
 
-Status write_private_file(const fs::path& path, std::string_view text, fs::perms mode) {
-    const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-    std::random_device random;
-    const fs::path tmp =
-        dir / ("." + path.filename().string() + ".new-" + std::to_string(::getpid()) + "-" +
-               std::to_string(random()));
-    {
-        FdCloser f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                          static_cast<mode_t>(mode))};
-        if (f.fd < 0) return failed("creating " + tmp.string());
-        auto fail = [&](const std::string& what) {
-            Status s = failed(what);
-            ::unlink(tmp.c_str());
-            return s;
-        };
-        // The umask may have taken bits away, never added any: fchmod sets exactly mode.
-        if (::fchmod(f.fd, static_cast<mode_t>(mode)) != 0) return fail("chmod " + tmp.string());
-        std::size_t done = 0;
-        while (done < text.size()) {
-            const ssize_t n = ::write(f.fd, text.data() + done, text.size() - done);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) return fail("writing " + tmp.string());
-            done += std::size_t(n);
-        }
-        if (::fsync(f.fd) != 0) return fail("fsync " + tmp.string());
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        Status s = failed("renaming " + tmp.string() + " to " + path.string());
-        ::unlink(tmp.c_str());
-        return s;
-    }
-    FdCloser d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-    if (d.fd < 0 || ::fsync(d.fd) != 0) return failed("fsync " + dir.string());
-    return Status::ok();
-}
-
 Result<KeyPairReport> ensure_signing_key(const fs::path& key_file, const fs::path& pub_file) {
     KeyPairReport report;
     Pkey key;
@@ -113,7 +71,7 @@ Result<KeyPairReport> ensure_signing_key(const fs::path& key_file, const fs::pat
                                              nullptr) != 1)
             return Status::error(Code::storage, "cannot write the private key");
         // The private half first: a crash before the public half is repaired below next time.
-        if (Status s = write_private_file(key_file, bio_text(out.get())); !s) return s;
+        if (Status s = base::write_private_file(key_file, bio_text(out.get())); !s) return s;
         report.created = true;
     } else {
         // An older server wrote it with whatever mode; the private key is the owner's alone.
@@ -130,7 +88,7 @@ Result<KeyPairReport> ensure_signing_key(const fs::path& key_file, const fs::pat
     if (!pub) return pub.status();
     auto existing = read_text(pub_file);
     if (existing && *existing == *pub) return report;
-    if (Status s = write_private_file(pub_file, *pub, fs::perms(0644)); !s) return s;
+    if (Status s = base::write_file_atomically(pub_file, *pub, fs::perms(0644)); !s) return s;
     report.repaired = !report.created;
     return report;
 }

@@ -18,7 +18,7 @@
 #include <memory>
 #include <set>
 
-#include "state_files.h"
+#include "base/atomic_file.h"
 
 namespace provisioner::server {
 
@@ -74,14 +74,14 @@ Status write_key(const fs::path& path, EVP_PKEY* key) {
     Bio out(BIO_new(BIO_s_mem()));
     if (!out || PEM_write_bio_PrivateKey(out.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
         return tls_error("cannot encode the key for " + path.string());
-    return write_private_file(path, bio_text(out.get()), fs::perms(0600));
+    return base::write_private_file(path, bio_text(out.get()));
 }
 
 Status write_cert(const fs::path& path, X509* cert) {
     Bio out(BIO_new(BIO_s_mem()));
     if (!out || PEM_write_bio_X509(out.get(), cert) != 1)
         return tls_error("cannot encode the certificate for " + path.string());
-    return write_private_file(path, bio_text(out.get()), fs::perms(0644));
+    return base::write_file_atomically(path, bio_text(out.get()), fs::perms(0644));
 }
 
 Pkey new_key() { return Pkey(EVP_EC_gen("P-256")); }

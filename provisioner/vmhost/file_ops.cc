@@ -29,45 +29,6 @@ std::filesystem::path partial_path(const std::filesystem::path& path) {
     return path.string() + ".partial-" + std::to_string(::getpid());
 }
 
-Status sync_path(const std::filesystem::path& path) {
-    FdCloser f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-    if (f.fd < 0) return errno_status("opening " + path.string());
-    if (::fsync(f.fd) != 0) return errno_status("fsync " + path.string());
-    return Status::ok();
-}
-
-Status write_file_atomically(const std::filesystem::path& path, const std::string& text,
-                             bool durable) {
-    auto tmp = partial_path(path);
-    {
-        FdCloser f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
-        if (f.fd < 0) return errno_status("creating " + tmp.string());
-        std::size_t done = 0;
-        while (done < text.size()) {
-            ssize_t n = ::write(f.fd, text.data() + done, text.size() - done);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) {
-                Status s = errno_status("writing " + tmp.string());
-                ::unlink(tmp.c_str());
-                return s;
-            }
-            done += std::size_t(n);
-        }
-        if (durable && ::fsync(f.fd) != 0) {
-            Status s = errno_status("fsync " + tmp.string());
-            ::unlink(tmp.c_str());
-            return s;
-        }
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        Status s = errno_status("renaming " + tmp.string());
-        ::unlink(tmp.c_str());
-        return s;
-    }
-    if (!durable) return Status::ok();
-    return sync_path(path.parent_path().empty() ? "." : path.parent_path());
-}
-
 Status copy_sparse(const std::filesystem::path& src, const std::filesystem::path& dst) {
     FdCloser in{::open(src.c_str(), O_RDONLY | O_CLOEXEC)};
     if (in.fd < 0) return errno_status("opening " + src.string());

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/atomic_file.h"
 #include "provisioner/vmhost/file_ops.h"
 #include "provisioner/vmhost/qemu_img.h"
 #include "template_index.h"
@@ -78,7 +79,9 @@ Result<std::unique_ptr<TemplateStore>> TemplateStore::open(const fs::path& dir,
 }
 
 Status TemplateStore::save(bool durable) {
-    return write_file_atomically(dir_ / kIndexFile, index_to_json(templates_), durable);
+    return base::write_file_atomically(
+        dir_ / kIndexFile, index_to_json(templates_), fs::perms(0644),
+        durable ? base::Durability::durable : base::Durability::advisory);
 }
 
 TemplateInfo* TemplateStore::find(const std::string& id) {
@@ -199,7 +202,7 @@ Result<TemplateInfo> TemplateStore::add_overlay(const TemplateSpec& spec) {
     QemuImg qemu_img(*options_.runner, options_.qemu_img);
     // Relative backing name: qemu resolves it against the overlay's own directory.
     Status made = qemu_img.create_overlay(parent->file, parent->format, partial);
-    if (made) made = sync_path(partial);
+    if (made) made = base::sync_path(partial);
     if (!made) {
         remove_quietly(partial);
         return made.context(what);

@@ -1,6 +1,7 @@
 // TemplateStore: VM disks from templates, as overlays and as full copies.
 #include <system_error>
 
+#include "base/atomic_file.h"
 #include "provisioner/vmhost/file_ops.h"
 #include "provisioner/vmhost/qemu_img.h"
 #include "provisioner/vmhost/template_store.h"
@@ -32,7 +33,7 @@ Result<DiskSpec> make_disk(TemplateStore& store, ProcessRunner& runner,
     } else {
         made = qemu_img.convert(base, partial, "qcow2");
     }
-    if (made) made = sync_path(partial);
+    if (made) made = base::sync_path(partial);
     if (made) made = rename_no_replace(partial, disk_path);
     if (!made) {
         std::error_code ec;

@@ -144,23 +144,4 @@ TEST_CASE("state files: a private key that does not read is an error, never repl
     CHECK_FALSE(fs::exists(files.public_key()));
 }
 
-TEST_CASE("state files: write_private_file replaces whole, with its mode, nothing left beside") {
-    Umask loose(0);
-    testutil::TempDir dir;
-    const fs::path file = dir / "secret";
-    REQUIRE(write_private_file(file, "one").is_ok());
-    CHECK(mode_of(file) == 0600);
-    fs::permissions(file, fs::perms(0666));
-    REQUIRE(write_private_file(file, "two").is_ok());
-    CHECK(read_all(file) == "two");
-    CHECK(mode_of(file) == 0600);
-    std::size_t entries = 0;
-    for (const auto& e : fs::directory_iterator(dir.path())) {
-        (void)e;
-        ++entries;
-    }
-    CHECK(entries == 1);
-    CHECK_FALSE(write_private_file(dir / "absent-dir" / "x", "x").is_ok());
-}
-
 }  // namespace

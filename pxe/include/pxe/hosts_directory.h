@@ -17,8 +17,9 @@ class HostsDirectory {
 
     base::Status ensure() const;
 
-    // Writes the host's entry as .<name>.tmp (dnsmasq ignores dotfiles), then renames it to
-    // <name>: dnsmasq reads it on IN_MOVED_TO, without a restart. Replaces an older entry.
+    // Writes the host's entry as a temporary dotfile (dnsmasq ignores dotfiles), then renames it
+    // to <name> (base::write_file_atomically): dnsmasq reads it on IN_MOVED_TO, without a
+    // restart. Replaces an older entry.
     base::Status put(const HostEntry& host) const;
 
     // Deletes the host's entry; absent is fine. dnsmasq keeps records it has read until it is
@@ -33,10 +34,5 @@ class HostsDirectory {
   private:
     std::filesystem::path dir_;
 };
-
-// Writes contents to path through a temporary dotfile in the same directory and a rename,
-// with the given permissions. Used for host entries, boot files and dnsmasq.conf.
-base::Status write_file_atomically(const std::filesystem::path& path,
-                                      const std::string& contents, std::filesystem::perms perms);
 
 }  // namespace pxe

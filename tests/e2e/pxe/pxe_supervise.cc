@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "base/atomic_file.h"
 #include "pxe/boot_files.h"
 #include "pxe/dnsmasq_config.h"
 #include "pxe/hosts_directory.h"
@@ -80,7 +81,7 @@ int run(const ServerOptions& o) {
     pxe::HostsDirectory hosts(config->hosts_dir);
     if (auto s = hosts.ensure(); !s) return fail(s.message());
     const fs::path conf_path = fs::absolute(o.state) / "dnsmasq.conf";
-    if (auto s = pxe::write_file_atomically(conf_path, *conf, fs::perms(0644)); !s)
+    if (auto s = base::write_file_atomically(conf_path, *conf, fs::perms(0644)); !s)
         return fail(s.message());
 
     // Signals are taken synchronously with sigtimedwait; the child gets an empty mask back.

@@ -3,7 +3,7 @@
 // reported to provisionerd and may be removed, resized or moved by its actions, so a host's
 // other domains (and libvirt's test driver's own "test") are left alone.
 //
-// The file is written by vmhost::write_file_atomically (a partial file, fsync, rename, fsync
+// The file is written by base::write_file_atomically (a partial file, fsync, rename, fsync
 // of the directory), so it is always whole and a change put or erase reported saved survives
 // a crash. Not thread-safe; one registry per directory.
 #pragma once
