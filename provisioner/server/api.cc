@@ -151,6 +151,12 @@ void mount_api(imaging::http::Router& router, ApiContext& ctx,
     }
     mount_routes(router, ctx);
     imaging::torrent::mount_tracker(router, std::move(tracker));
+    if (!ctx.server_metrics)
+        ctx.server_metrics =
+            std::make_shared<ServerMetrics>(router.routes(), std::chrono::steady_clock::now());
+    router.set_observer([metrics = ctx.server_metrics](const imaging::http::RequestRecord& r) {
+        metrics->observe(r);
+    });
     // The errors the HTTP layer answers by itself (unknown path, method, oversized request)
     // in the API's JSON error shape too.
     router.set_error_format([](status code, std::string_view message) {

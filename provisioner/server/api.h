@@ -20,6 +20,7 @@
 #include "imaging/http/router.h"
 #include "orchestrator.h"
 #include "provisioner/store.h"
+#include "server_metrics.h"
 #include "service_board.h"
 #include "vm_registry.h"
 
@@ -59,6 +60,9 @@ struct ApiContext {
     // the real clock); when absent, reports are answered without an interval and nothing is
     // watched.
     std::shared_ptr<HostMonitor> monitor = nullptr;
+    // The server's own counters for /metrics (server_metrics.h); mount_api makes them from the
+    // routes it mounts and makes the router count every request there.
+    std::shared_ptr<ServerMetrics> server_metrics = nullptr;
 };
 
 // The host with this MAC; an unknown MAC is recorded as discovered ("discovered-<hex>"), with

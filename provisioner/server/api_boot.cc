@@ -35,9 +35,12 @@ Response script(ApiContext& ctx, const Request& req) {
     auto& host = found.host;
     if (!host) return text(req, status::internal_server_error, host.status().message() + "\n");
     imaging::Result<std::string> rendered = std::string();
+    BootScriptKind kind = BootScriptKind::local_disk;
     switch (host->state) {
     case HostState::discovered:
         // Registered once (its facts are in): waiting in iPXE beats booting the agent again.
+        kind = host->facts_json.empty() ? BootScriptKind::discovery
+                                        : BootScriptKind::discovered_wait;
         rendered = host->facts_json.empty()
                        ? pxe::render_discovery_script(netboot_params(ctx.config), *pxe_mac)
                        : pxe::render_discovered_wait_script(netboot_params(ctx.config), *pxe_mac);
@@ -50,6 +53,7 @@ Response script(ApiContext& ctx, const Request& req) {
             rendered = pxe::render_local_disk_script(*pxe_mac, host->name);
             break;
         }
+        kind = BootScriptKind::netboot;
         rendered = pxe::render_netboot_script(
             netboot_params(ctx.config),
             pxe::NetbootHost{*pxe_mac, host->name, ctx.auth.boot_ticket(*host, *deployment)});
@@ -58,6 +62,7 @@ Response script(ApiContext& ctx, const Request& req) {
     default: rendered = pxe::render_local_disk_script(*pxe_mac, host->name); break;
     }
     if (!rendered.is_ok()) return text(req, status::internal_server_error, rendered.status().message() + "\n");
+    if (ctx.server_metrics) ctx.server_metrics->boot_script_served(kind);
     return text(req, status::ok, *rendered);
 }
 

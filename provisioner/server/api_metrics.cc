@@ -3,6 +3,7 @@
 #include "api_routes.h"
 #include "api_support.h"
 #include "metrics_text.h"
+#include "api_metrics_server.h"
 
 namespace provisioner::server::handlers {
 
@@ -14,8 +15,10 @@ Reply metrics(ApiContext& ctx, const Call& c) {
     snapshot.hosts = std::move(*hosts);
     if (ctx.monitor) snapshot.metrics = ctx.monitor->latest_metrics();
     snapshot.reports = ctx.vms.reports();
-    return imaging::http::make_response(c.req, imaging::http::bhttp::status::ok,
-                                        metrics_text(snapshot),
+    std::string text = metrics_text(snapshot);
+    if (Status s = append_server_metrics(ctx, snapshot.hosts, snapshot.reports, text); !s)
+        return status_response(c.req, s);
+    return imaging::http::make_response(c.req, imaging::http::bhttp::status::ok, std::move(text),
                                         "text/plain; version=0.0.4; charset=utf-8");
 }
 

@@ -1,5 +1,9 @@
 #include "dhcp_service.h"
 
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
 #include <csignal>
 #include <set>
 
@@ -110,6 +114,28 @@ void DhcpService::tick() {
     if (reload_.exchange(false)) {
         if (auto s = supervisor_->signal(SIGHUP); !s.is_ok()) reload_ = true;  // retry next tick
     }
+}
+
+std::optional<std::size_t> DhcpService::active_leases(std::int64_t now_unix) const {
+    std::ifstream in(dir_ / "dnsmasq.leases");
+    if (!in) return std::nullopt;
+    std::stringstream text;
+    text << in.rdbuf();
+    return count_active_leases(text.str(), now_unix);
+}
+
+std::size_t DhcpService::count_active_leases(std::string_view leases, std::int64_t now_unix) {
+    std::size_t active = 0;
+    while (!leases.empty()) {
+        auto end = leases.find('\n');
+        std::string_view line = leases.substr(0, end);
+        leases.remove_prefix(end == std::string_view::npos ? leases.size() : end + 1);
+        std::int64_t expiry = 0;
+        auto [past, ec] = std::from_chars(line.data(), line.data() + line.size(), expiry);
+        if (ec != std::errc() || past == line.data() + line.size() || *past != ' ') continue;
+        if (expiry == 0 || expiry > now_unix) ++active;
+    }
+    return active;
 }
 
 std::string DhcpService::problem() const {

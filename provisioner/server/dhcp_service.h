@@ -11,6 +11,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string_view>
 
 #include "api.h"
 #include "config.h"
@@ -42,6 +44,15 @@ class DhcpService final : public HostObserver {
     // kDeathsUnhealthy times in a row soon after its start. Any thread.
     std::string problem() const;
     static constexpr int kDeathsUnhealthy = 3;
+
+    // For /metrics, any thread: dnsmasq running as of the last tick, its restarts, and the
+    // leases of its lease file unexpired at now_unix (nullopt while the file does not read).
+    bool running() const { return running_; }
+    int restarts() const { return restarts_; }
+    std::optional<std::size_t> active_leases(std::int64_t now_unix) const;
+    // The lines of a dnsmasq lease file ("EXPIRY MAC IP NAME CLIENT-ID", EXPIRY 0: never)
+    // whose expiry is 0 or after now_unix; a line that does not start with a number is skipped.
+    static std::size_t count_active_leases(std::string_view leases, std::int64_t now_unix);
 
   private:
     DhcpService(std::filesystem::path dir, std::unique_ptr<pxe::Supervisor> supervisor, Log log);

@@ -240,6 +240,11 @@ int run_server(ServerConfig config) {
     imaging::http::Router router;
     orchestrator.set_tracker(tracker);
     mount_api(router, ctx, tracker);
+    if (dhcp)
+        ctx.server_metrics->set_dnsmasq_source([&dhcp] {
+            return DnsmasqState{dhcp->running(), std::uint64_t(std::max(0, dhcp->restarts())),
+                                dhcp->active_leases(std::time(nullptr))};
+        });
 
     auto endpoint = imaging::torrent::parse_endpoint(config.listen);
     if (!endpoint) return fail("--listen: " + endpoint.status().message());
@@ -256,6 +261,11 @@ int run_server(ServerConfig config) {
                     : imaging::http::Server::start(ioc, *endpoint, std::move(router), limits,
                                                    bind_error);
     if (bind_error) return fail("cannot listen on " + config.listen + ": " + bind_error.message());
+    ctx.server_metrics->set_http_source([server = http.get()] {
+        return HttpPoolState{server->worker_threads(), server->queued_requests(),
+                             server->max_queued_requests(), server->rejected_requests(),
+                             server->open_connections()};
+    });
 
     // The process thread forks every child (dnsmasq, imaging senders) and lives as long as the
     // server: children get a parent-death signal tied to the thread that forked them.
@@ -273,6 +283,7 @@ int run_server(ServerConfig config) {
         while (!stopping) {
             if (dhcp) dhcp->tick();
             orchestrator.tick();
+            ctx.server_metrics->tick_done(std::chrono::steady_clock::now());
             ctx.monitor->check();
             if (std::chrono::steady_clock::now() >= next_expiry) {
                 next_expiry += std::chrono::minutes(1);

@@ -105,13 +105,26 @@ std::optional<VmServices> ServiceBoard::view(const std::string& vm, Timestamp no
     std::lock_guard lock(mu_);
     auto want = desired_.find(vm);
     if (want == desired_.end()) return std::nullopt;
+    return view_locked(vm, want->second, now);
+}
+
+std::map<ServiceState, std::size_t> ServiceBoard::counts(Timestamp now) const {
+    std::map<ServiceState, std::size_t> out;
+    std::lock_guard lock(mu_);
+    for (const auto& [vm, want] : desired_)
+        for (const ServiceReport& r : view_locked(vm, want, now).services) ++out[r.state];
+    return out;
+}
+
+VmServices ServiceBoard::view_locked(const std::string& vm, const std::vector<site::Service>& want,
+                                     Timestamp now) const {
     auto got = reports_.find(vm);
     const bool live = got != reports_.end() && now - got->second.at <= stale_after_;
     VmServices out;
     if (got != reports_.end()) out.address = got->second.address;
     bool any_failed = false;
     ServiceState least = ServiceState::service_available;
-    for (const site::Service& s : want->second) {
+    for (const site::Service& s : want) {
         ServiceReport r{s.package, ServiceState::vm_unavailable, {}, {}};
         if (live) {
             r.state = ServiceState::vm_ready;  // the guest runs but has not reached it yet

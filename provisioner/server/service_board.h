@@ -72,6 +72,8 @@ class ServiceBoard {
 
     // The VM's services with the guest's states as of now; nullopt when the site gives it none.
     std::optional<VmServices> view(const std::string& vm, Timestamp now) const;
+    // Every desired service of every VM counted by its state as of now (GET /metrics).
+    std::map<ServiceState, std::size_t> counts(Timestamp now) const;
 
   private:
     struct GuestReport {
@@ -88,6 +90,9 @@ class ServiceBoard {
     static std::string guest_body(const GuestReport& report);
     static Result<GuestReport> guest_from_row(const GuestReportRow& row);
     static Result<Desired> desired_from_body(const std::string& body);
+    // view() of vm's desired services; with mu_ held.
+    VmServices view_locked(const std::string& vm, const std::vector<site::Service>& want,
+                           Timestamp now) const;
 
     Store& store_;
     const Timestamp stale_after_;

@@ -126,6 +126,14 @@ inventory() {  # the inventory's hosts by state, as provisioner_hosts should rea
 }
 wait_for 'provisioner_hosts' "$(inventory)" 15
 echo "  Prometheus: provisioner_hosts equals the inventory: $(promql 'provisioner_hosts > 0' | tr '\n' ' ')"
+# provisionerd's own series (server_metrics.h, metrics_inventory.h), as Prometheus reads them.
+wait_for 'sum by (state) (provisioner_rack_hosts{rack="r1"}) > 0' "state=ready 2" 15
+wait_for 'provisioner_dnsmasq_up' " 1" 5
+wait_for 'count(provisioner_boot_scripts_served_total{kind="netboot"} >= 2)' " 1" 5
+wait_for 'count(provisioner_http_requests_total{method="POST",route="/api/v1/agent/vms",status="2xx"} > 0)' " 1" 15
+wait_for 'count(provisioner_http_request_duration_seconds_count{route="/metrics"} > 0)' " 1" 15
+wait_for 'count(provisioner_orchestrator_tick_age_seconds < 5)' " 1" 5
+echo "  Prometheus: hosts by rack, dnsmasq up, netboot scripts, requests by route, the tick's age"
 wait_for 'count by (host) (node_memory_MemTotal_bytes)' $'host=h1 1\nhost=h2 1' 15
 echo "  Prometheus: node_memory_MemTotal_bytes for h1 and h2"
 
