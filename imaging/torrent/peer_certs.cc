@@ -1,6 +1,5 @@
 #include "imaging/torrent/peer_certs.h"
 
-#include <fcntl.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -9,7 +8,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -17,6 +15,7 @@
 #include <iterator>
 #include <memory>
 
+#include "base/atomic_file.h"
 #include "imaging/manifest.h"
 
 namespace imaging::torrent {
@@ -173,18 +172,7 @@ Result<std::string> read_peer_cert_file(const std::filesystem::path& path) {
 }
 
 Status write_peer_cert_file(const std::filesystem::path& path, const PeerCredentials& credentials) {
-    const std::string tmp = path.string() + ".tmp";
-    ::unlink(tmp.c_str());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return Status::error("cannot create " + tmp + ": " + std::strerror(errno));
-    const std::string text = credentials.pem();
-    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ok = ::close(fd) == 0 && ok;
-    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-        ::unlink(tmp.c_str());
-        return Status::error("cannot write " + path.string() + ": " + std::strerror(errno));
-    }
-    return Status::ok();
+    return base::write_private_file(path, credentials.pem());
 }
 
 bool is_certificate(std::string_view pem) {

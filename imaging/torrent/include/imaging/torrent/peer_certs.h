@@ -40,7 +40,8 @@ Result<PeerCredentials> issue_peer_cert(const PeerCredentials& ca, std::string_v
 Result<PeerCredentials> parse_peer_credentials(std::string_view pem, std::string_view ca_cert_pem);
 
 // A --peer-cert file: PeerCredentials::pem(), mode 0600. Reading refuses a file open to group
-// or others and one over 64 KiB; writing replaces path atomically (a temporary, then rename).
+// or others and one over 64 KiB; writing replaces path atomically and durably
+// (base/atomic_file.h).
 Result<std::string> read_peer_cert_file(const std::filesystem::path& path);
 Status write_peer_cert_file(const std::filesystem::path& path, const PeerCredentials& credentials);
 
