@@ -27,6 +27,12 @@ Result<std::vector<std::string>> build_receive_argv(const Job& job, const Receiv
             break;
         case wire::Transport::torrent:
             argv.insert(argv.end(), {"--torrent", job.torrent_url});
+            // A swarm of certified peers (the torrent carries its CA): this host's certificate.
+            if (!job.torrent_peer_cert.empty()) {
+                if (target.peer_cert_file.empty())
+                    return Status::error("the job's swarm certificate was not written out");
+                argv.insert(argv.end(), {"--peer-cert", target.peer_cert_file});
+            }
             break;
     }
     if (!target.secret_file.empty() && job.transport != wire::Transport::torrent)

@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "imaging/http/client.h"
 #include "orchestrator_parts.h"
+#include "swarm_credentials.h"
 #include "provisioner/wire/hello.h"
 
 namespace provisioner::server {
@@ -142,6 +143,31 @@ Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Ho
             secret_problem = made.status().message();
     }
 
+    // A torrent's swarm admits only the peers its own CA certified (swarm_credentials.h): the
+    // seed's certificate file is written here, before the lock, and owned by the seed.
+    std::optional<SwarmCredentials> swarm;
+    std::filesystem::path seed_cert;
+    struct RemoveUnusedSeedCert {
+        std::filesystem::path& file;
+        ~RemoveUnusedSeedCert() {
+            std::error_code ec;
+            if (!file.empty()) std::filesystem::remove(file, ec);
+        }
+    } remove_unused_seed_cert{seed_cert};
+    if (transport == Transport::torrent) {
+        auto made = make_swarm_credentials("deployment of " + image.name + "@" + image.version, hosts);
+        if (!made) return made.status();
+        swarm = std::move(*made);
+        std::error_code ec;
+        std::filesystem::create_directories(config_.state_dir / "secrets", ec);
+        std::filesystem::permissions(config_.state_dir / "secrets", std::filesystem::perms::owner_all, ec);
+        seed_cert = config_.state_dir / "secrets" / ("torrent-seed-" + std::to_string(++next_secret_) + ".pem");
+        if (auto s = imaging::torrent::write_peer_cert_file(seed_cert, swarm->seed); !s) {
+            seed_cert.clear();
+            return Status::error(Code::storage, "the seed's certificate: " + s.message());
+        }
+    }
+
     std::unique_ptr<Sender> sender;
     auto created = std::make_shared<Deployment>();
     std::shared_ptr<const OrderedWrites::Outcome> recorded;
@@ -237,6 +263,8 @@ Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Ho
                 case Transport::torrent:
                     a->sender = std::move(sender);
                     a->sender->name = "seed of deployment " + std::to_string(created->id);
+                    a->sender->secret_file = std::exchange(seed_cert, {});  // removed with it
+                    a->swarm = std::move(swarm);
                     a->torrent_maker = next_child_++;
                     a->torrent_file =
                         config_.state_dir / "torrents" / (std::to_string(created->id) + ".torrent");
@@ -344,6 +372,11 @@ json Orchestrator::job_locked(const Active& a, const Host& host) {
             job.transport = wire::Transport::torrent;
             job.torrent_url =
                 config_.boot_url + "/torrents/" + std::to_string(a.record.id) + ".torrent";
+            // Its certificate and key for the swarm: this answer goes to this host alone, over
+            // the authenticated agent API (an observer of the LAN sees the torrent, not these).
+            if (a.swarm)
+                if (auto c = a.swarm->hosts.find(host.id); c != a.swarm->hosts.end())
+                    job.torrent_peer_cert = c->second.pem();
             break;
     }
     wire::HelloAnswer answer;

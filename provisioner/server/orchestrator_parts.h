@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "orchestrator.h"
+#include "swarm_credentials.h"
 
 namespace provisioner::server {
 
@@ -58,6 +59,12 @@ struct Orchestrator::Active {
     std::uint64_t torrent_maker = 0;  // the child key of `imaging torrent` hashing the image
     std::filesystem::path torrent_file;
     bool torrent_failed = false;
+    // The swarm's CA certificate (in the torrent) and the hosts' certificates (in their jobs);
+    // the seed's is its Sender's secret_file.
+    std::optional<SwarmCredentials> swarm;
+    std::filesystem::path torrent_ca_file() const {
+        return std::filesystem::path(torrent_file).replace_extension(".ca.pem");
+    }
 
     std::size_t unfinished() const {
         std::size_t n = 0;
@@ -75,6 +82,9 @@ struct Orchestrator::ChildSpec {
     bool job = false;                  // run once (`imaging torrent`), else kept running
     std::filesystem::path job_output;  // a job's file, read once it exits 0
     std::uint16_t probe_port = 0;      // a delta server: probed until it accepts connections
+    // A job's input, written before it starts (the swarm CA's certificate for the torrent maker).
+    std::filesystem::path input_file = {};
+    std::string input_text = {};
 };
 
 // What the process side saw of a wanted child, published under mu_.

@@ -139,10 +139,13 @@ std::vector<Orchestrator::ChildSpec> Orchestrator::decide_locked(
                               "torrent maker of deployment " + id,
                               {config_.imaging_binary.string(), "torrent", a.image.path,
                                "--tracker", config_.boot_url + "/announce", "--out",
-                               a.torrent_file.string(), "--piece-size", "1024"},
+                               a.torrent_file.string(), "--piece-size", "1024", "--ca-cert",
+                               a.torrent_ca_file().string()},
                               true,
                               a.torrent_file,
-                              0});
+                              0,
+                              a.torrent_ca_file(),
+                              a.swarm ? a.swarm->ca_cert_pem : std::string()});
         if (a.sender && (a.record.transport != Transport::torrent || a.torrent)) {
             Sender& s = *a.sender;
             if (a.record.transport == Transport::multicast) {
@@ -265,6 +268,18 @@ std::vector<Orchestrator::ChildReport> Orchestrator::act(const std::vector<Child
             if (spec.job) {
                 std::error_code ec;
                 std::filesystem::create_directories(spec.job_output.parent_path(), ec);
+                if (!spec.input_file.empty()) {
+                    std::ofstream input(spec.input_file, std::ios::binary | std::ios::trunc);
+                    input << spec.input_text;
+                    input.close();
+                    if (!input) {
+                        r.job_done = true;
+                        r.job_error = "cannot write " + spec.input_file.string();
+                        log_(spec.name + ": " + r.job_error);
+                        reports.push_back(std::move(r));
+                        continue;
+                    }
+                }
             }
             auto supervisor = std::make_unique<pxe::Supervisor>(options, launcher_, clock_);
             // A service's failed start is logged and retried by its supervisor; a job's ends it.
@@ -377,6 +392,9 @@ bool Orchestrator::publish_locked(std::vector<ChildReport>& reports,
                                "--listen",
                                "0.0.0.0:" + std::to_string(a->sender->port.number()),
                                "--super-seed"};
+            if (a->swarm)  // its certificate, signed by the swarm's CA (the torrent carries it)
+                a->sender->argv.insert(a->sender->argv.end(),
+                                       {"--peer-cert", a->sender->secret_file.string()});
             changed = true;
             continue;
         }

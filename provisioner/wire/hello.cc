@@ -77,6 +77,7 @@ json encode(const Job& job) {
             break;
         case Transport::torrent:
             out["torrent"] = {{"url", job.torrent_url}};
+            if (!job.torrent_peer_cert.empty()) out["torrent"]["peer_cert"] = job.torrent_peer_cert;
             break;
     }
     return out;
@@ -130,6 +131,11 @@ Result<Job> decode<Job>(const json& message) {
             break;
         case Transport::torrent:
             params.nonempty_string("url", job.torrent_url, Need::required);
+            params.string("peer_cert", job.torrent_peer_cert, Need::optional);
+            if (r.ok() && !job.torrent_peer_cert.empty() &&
+                (job.torrent_peer_cert.find("-----BEGIN CERTIFICATE-----") == std::string::npos ||
+                 job.torrent_peer_cert.find("PRIVATE KEY-----") == std::string::npos))
+                params.fail("peer_cert", "must hold a PEM certificate and its private key");
             break;
     }
     return detail::finish(r, std::move(job));

@@ -171,6 +171,21 @@ TEST_CASE("agent: the child runner splits progress, result and stderr") {
     CHECK(missing.error().find("/nonexistent/imaging") != std::string::npos);
 }
 
+TEST_CASE("agent: a torrent job's swarm certificate goes to imaging receive as --peer-cert") {
+    Job job = job_for(provisioner::wire::Transport::torrent);
+    job.torrent_peer_cert = "-----BEGIN CERTIFICATE-----\n...";
+    ReceiveTarget target = kTarget;
+    target.peer_cert_file = "/tmp/p";
+    auto tor = build_receive_argv(job, target);
+    REQUIRE(tor);
+    CHECK(*tor == concat({"/opt/bin/imaging", "receive", "--transport", "torrent", "--torrent",
+                          "http://10.77.0.1:8080/torrents/3.torrent", "--peer-cert", "/tmp/p"},
+                         tail_args()));
+    auto unwritten = build_receive_argv(job, kTarget);  // never a torrent run without it
+    REQUIRE_FALSE(unwritten);
+    CHECK(unwritten.status().message().find("not written out") != std::string::npos);
+}
+
 TEST_CASE("agent: a job's secret goes to imaging receive as --secret-file, delta and multicast only") {
     ReceiveTarget target = kTarget;
     target.secret_file = "/tmp/s";

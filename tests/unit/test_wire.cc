@@ -148,6 +148,8 @@ wire::Job sample_job(wire::Transport transport) {
     job.multicast_port = transport == wire::Transport::multicast ? 9003 : 0;
     job.torrent_url =
         transport == wire::Transport::torrent ? "http://10.77.0.1:8080/torrents/3.torrent" : "";
+    if (transport == wire::Transport::torrent)
+        job.torrent_peer_cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n";
     return job;
 }
 
@@ -209,7 +211,17 @@ TEST_CASE("wire: a job of each transport round-trips; what pins it is required")
     check_contract(sample_job(wire::Transport::multicast), multicast);
     Contract torrent = common;
     torrent.required.insert(torrent.required.end(), {"/torrent", "/torrent/url"});
+    torrent.wrong_types.push_back({"/torrent/peer_cert", 1});
     check_contract(sample_job(wire::Transport::torrent), torrent);
+    // A swarm certificate without its key (or no PEM at all) is refused, not passed on.
+    json keyless = wire::encode(sample_job(wire::Transport::torrent));
+    keyless["torrent"]["peer_cert"] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    auto refused = wire::decode<wire::Job>(keyless);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.status().message().find("peer_cert") != std::string::npos);
+    json open = wire::encode(sample_job(wire::Transport::torrent));
+    open["torrent"].erase("peer_cert");
+    CHECK(wire::decode<wire::Job>(open));  // an open swarm
 
     json j = wire::encode(sample_job(wire::Transport::delta));
     j["image"]["image_sha256"] = "abc";

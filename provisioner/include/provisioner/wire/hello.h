@@ -50,6 +50,9 @@ struct Job {
     std::string multicast_group;  // multicast
     std::uint16_t multicast_port = 0;
     std::string torrent_url;  // torrent
+    // torrent, "torrent": {"url", "peer_cert"?}: this host's certificate and private key (PEM,
+    // one text), signed by the CA the deployment's torrent carries; "": an open swarm.
+    std::string torrent_peer_cert;
     bool operator==(const Job&) const = default;
 };
 

@@ -22,6 +22,7 @@ struct ReceiveTarget {
     std::string pubkey_file;  // the job's PEM written out
     std::string interface;    // multicast only: the NIC towards the server
     std::string secret_file;  // the job's secret written out (0600); empty: none
+    std::string peer_cert_file = {};  // torrent: the job's peer_cert written out (0600)
 };
 
 // ["imaging", "receive", "--transport", T, <T's options>, "--output", DISK, "--pubkey", FILE,
