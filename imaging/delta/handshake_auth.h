@@ -12,10 +12,24 @@
 //
 // Distinct labels keep one side's proof from being reflected as the other's; each side's own
 // nonce keeps an old proof from being replayed to it.
+//
+// An identified receiver (its hello names a receiver id, delivery.h) holds
+// receiver_key(server secret, id) in place of the server's secret, and both sides run the
+// handshake above with that key. Once it has verified and synced the whole image it sends
+//   client kReceipt(image_sha256[32], receipt_proof[32])
+//   receipt_proof = HMAC-SHA256(HMAC-SHA256(key, "provisioner delta receipt v1"),
+//                               client_nonce || server_nonce || image_sha256)
+// The proof says who; that the receiver holds the image is checked next, since the holder of
+// a receiver key knows the image's sha256 from its job and could prove a receipt without a
+// byte: the server answers kPossessionChallenge(nonce, up to kPossessionSamples non-zero chunks
+// picked at random), the receiver kPossession(SHA-256(nonce || u32 chunk || raw chunk) each,
+// read back from its output), and only when every one matches does the server record the
+// delivery and answer kReceiptAck. After kReceipt nothing more is served in the session.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <span>
 
 #include "imaging/secret.h"
 
@@ -27,5 +41,10 @@ using Nonce = std::array<std::uint8_t, kNonceSize>;
 Nonce random_nonce();
 Mac server_proof(const Secret& secret, const Nonce& client, const Nonce& server);
 Mac client_proof(const Secret& secret, const Nonce& client, const Nonce& server);
+inline constexpr std::uint32_t kPossessionSamples = 4;
+// SHA-256(nonce || chunk (u32, little-endian) || raw).
+Mac possession_digest(const Nonce& nonce, std::uint32_t chunk, std::span<const std::uint8_t> raw);
+Mac receipt_proof(const Secret& secret, const Nonce& client, const Nonce& server,
+                  std::span<const std::uint8_t> image_sha256);
 
 }  // namespace imaging::delta

@@ -12,6 +12,7 @@
 #include "basis.h"
 #include "framed_stream.h"
 #include "handshake_auth.h"
+#include "imaging/delivery.h"
 #include "imaging/manifest.h"
 #include "imaging/signing.h"
 #include "imaging/target.h"
@@ -22,8 +23,14 @@ namespace imaging::delta {
 
 namespace {
 
+// The nonces of an authenticated handshake, which a receipt is bound to.
+struct Nonces {
+    Nonce client{}, server{};
+};
+
 Result<Manifest> handshake(FramedStream& stream, const VerifyKey& key, const ManifestPin& expect,
-                           const std::optional<Secret>& secret, std::chrono::seconds timeout) {
+                           const std::optional<Secret>& secret, const std::string& receiver_id,
+                           std::chrono::seconds timeout, Nonces& nonces) {
     ByteWriter hello;
     hello.bytes({reinterpret_cast<const std::uint8_t*>(kHelloMagic), 8});
     hello.u32(kProtocolVersion);
@@ -31,6 +38,10 @@ Result<Manifest> handshake(FramedStream& stream, const VerifyKey& key, const Man
     if (secret) {
         client = random_nonce();
         hello.bytes(client);
+        if (!receiver_id.empty()) {
+            hello.u8(std::uint8_t(receiver_id.size()));
+            hello.text(receiver_id);
+        }
     }
     if (auto s = stream.send(MsgType::kHello, hello.data(), timeout); !s) return s;
     if (secret) {
@@ -47,6 +58,7 @@ Result<Manifest> handshake(FramedStream& stream, const VerifyKey& key, const Man
             return Status::error("the server failed authentication: its secret is not ours; refused");
         const Mac proof = client_proof(*secret, client, server);
         if (auto s = stream.send(MsgType::kAuth, proof, timeout); !s) return s;
+        nonces = {client, server};
     }
     auto reply = stream.receive(timeout);
     if (!reply) return reply.status();
@@ -170,7 +182,10 @@ Result<ReceiveReport> receive_on(FramedStream& stream, const VerifyKey& key,
         std::fprintf(stderr, "delta: %-12s %.3f s\n", name, std::chrono::duration<double>(now - last).count());
         last = now;
     };
-    auto manifest = handshake(stream, key, o.expect, o.secret, o.timeout);
+    if (!o.receiver_id.empty() && (!o.secret || !valid_receiver_id(o.receiver_id)))
+        return Status::error("a receiver id needs a secret and 1 to 64 of [A-Za-z0-9._:/-]");
+    Nonces nonces;
+    auto manifest = handshake(stream, key, o.expect, o.secret, o.receiver_id, o.timeout, nonces);
     if (!manifest) return manifest.status();
     const Manifest& m = *manifest;
 
@@ -324,8 +339,41 @@ Result<ReceiveReport> receive_on(FramedStream& stream, const VerifyKey& key,
             if (auto s = fetch_whole(std::exchange(retry, {})); !s) return s;
         }
     }
-    (void)stream.send(MsgType::kDone, {}, std::chrono::seconds(2));
     if (auto s = (*target)->sync(); !s) return s;
+    if (!o.receiver_id.empty()) {
+        // Every chunk is verified and on disk: only now may the server record the delivery.
+        ByteWriter w;
+        w.bytes(m.image_sha256);
+        w.bytes(receipt_proof(*o.secret, nonces.client, nonces.server, m.image_sha256));
+        if (auto s = stream.send(MsgType::kReceipt, w.data(), o.timeout); !s) return s;
+        auto challenge = stream.receive(o.timeout, 4096);
+        if (!challenge) return challenge.status().context("the server did not confirm delivery");
+        ByteReader c(challenge->body);
+        Nonce nonce{};
+        for (auto& b : nonce) b = c.u8();
+        const std::uint32_t n = c.u32();
+        if (challenge->type != MsgType::kPossessionChallenge || c.failed() ||
+            n > kPossessionSamples || c.remaining() != std::size_t(n) * 4)
+            return Status::error("the server did not confirm delivery (no possession check)");
+        ByteWriter answer;
+        std::vector<std::uint8_t> raw;
+        for (std::uint32_t k = 0; k < n; ++k) {
+            const std::uint32_t chunk = c.u32();
+            if (chunk >= m.chunks.size()) return Status::error("possession check of a chunk out of range");
+            raw.resize(m.chunk_length(chunk));
+            // Read back from the output: what is on disk is what we claim to hold.
+            if (auto s = (*target)->read_at(m.chunk_offset(chunk), raw); !s) return s;
+            answer.bytes(possession_digest(nonce, chunk, raw));
+        }
+        if (auto s = stream.send(MsgType::kPossession, answer.data(), o.timeout); !s) return s;
+        auto ack = stream.receive(o.timeout, 4096);
+        if (!ack) return ack.status().context("the server did not confirm delivery");
+        if (ack->type != MsgType::kReceiptAck)
+            return Status::error("the server did not confirm delivery (it answered message type " +
+                                 std::to_string(int(ack->type)) + ")");
+        report.delivery_confirmed = true;
+    }
+    (void)stream.send(MsgType::kDone, {}, std::chrono::seconds(2));
     phase("finish");
 
     report.bytes_received = stream.bytes_in();

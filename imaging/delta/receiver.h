@@ -36,6 +36,11 @@ struct ReceiveOptions {
     // With a secret, the server must prove it holds it before its manifest is even read, and
     // we prove we do (handshake_auth.h); a server that does not is refused.
     std::optional<Secret> secret;
+    // With a secret: this receiver's id (delivery.h), whose receiver key the secret then is.
+    // The hello names it, and once the image is verified and synced a receipt proves it to the
+    // server, which records the delivery and acknowledges; without the acknowledgement the
+    // receive fails ("the server did not confirm delivery").
+    std::string receiver_id;
 };
 
 struct ReceiveReport {
@@ -47,6 +52,7 @@ struct ReceiveReport {
     double seconds = 0;
     Digest sha256{};
     std::string name, version;
+    bool delivery_confirmed = false;  // the server acknowledged our receipt
 };
 
 Result<ReceiveReport> receive(const ReceiveOptions& options, Progress* progress);

@@ -36,6 +36,12 @@ Result<std::unique_ptr<DeltaServer>> DeltaServer::start(const ServeOptions& opti
     auto signature = ImageSignature::load_or_compute(**image);
     if (!signature) return signature.status();
     std::unique_ptr<DeltaServer> server(new DeltaServer(options, std::move(*image), std::move(*signature)));
+    if (!options.delivery_log.empty()) {
+        if (!options.secret) return Status::error("a delivery log needs a secret: receipts are proved with it");
+        auto log = DeliveryLog::open(options.delivery_log);
+        if (!log) return log.status();
+        server->deliveries_ = std::move(*log);
+    }
     boost::system::error_code ec;
     auto address = asio::ip::make_address(hp->first, ec);
     if (ec) return Status::error("listen address '" + hp->first + "' is not an IP address");
@@ -129,11 +135,14 @@ void DeltaServer::serve_one(tcp protocol, int fd) {
     if (ec) return;
     auto stream = std::make_unique<FramedStream>(std::move(io), std::move(socket));
     std::string peer = stream->peer();
-    ServerSession session(std::move(stream), *image_, signature_, options_);
+    ServerSession session(std::move(stream), *image_, signature_, options_, deliveries_.get());
     Status s = session.run();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::cerr << "serve: " << peer << (s ? " done" : " failed: " + s.message()) << " (sent "
-              << session.bytes_sent() << " bytes in " << secs << " s)" << std::endl;
+    std::cerr << "serve: " << peer;
+    if (!session.receiver_id().empty()) std::cerr << " (receiver " << session.receiver_id() << ")";
+    std::cerr << (s ? " done" : " failed: " + s.message()) << " (sent " << session.bytes_sent()
+              << " bytes in " << secs << " s" << (session.delivered() ? ", delivery recorded" : "")
+              << ")" << std::endl;
 }
 
 }  // namespace imaging::delta

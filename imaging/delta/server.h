@@ -28,6 +28,7 @@
 #include <string>
 
 #include "block_signature.h"
+#include "imaging/delivery.h"
 #include "imaging/packed_image.h"
 #include "imaging/secret.h"
 #include "imaging/status.h"
@@ -49,6 +50,9 @@ struct ServeOptions {
     // With a secret, a receiver must prove it holds it (handshake_auth.h) before it is sent
     // the manifest or anything else; without one, anyone who connects is served.
     std::optional<Secret> secret;
+    // With a secret: where a receiver's kReceipt is recorded (delivery.h); empty: receipts are
+    // checked and acknowledged but recorded nowhere.
+    std::filesystem::path delivery_log;
 };
 
 class DeltaServer {
@@ -76,6 +80,7 @@ private:
     ServeOptions options_;
     std::shared_ptr<PackedImage> image_;
     ImageSignature signature_;
+    std::unique_ptr<DeliveryLog> deliveries_;  // from options_.delivery_log, if any
     boost::asio::io_context io_;
     boost::asio::ip::tcp::acceptor acceptor_;
     std::mutex mu_;  // guards active_ and per_peer_

@@ -65,13 +65,16 @@ struct ServerSession::Compressor {
 };
 
 ServerSession::ServerSession(std::unique_ptr<FramedStream> stream, const PackedImage& image,
-                             const ImageSignature& signature, const ServeOptions& options)
+                             const ImageSignature& signature, const ServeOptions& options,
+                             DeliveryLog* deliveries)
     : stream_(std::move(stream)),
       image_(image),
       signature_(signature),
       options_(options),
       compressor_(std::make_unique<Compressor>()),
-      budget_(image.manifest().chunks.size()) {
+      budget_(image.manifest().chunks.size()),
+      deliveries_(deliveries),
+      answered_(image.manifest().chunks.size(), false) {
     ZSTD_CCtx_setParameter(compressor_->cctx, ZSTD_c_compressionLevel, options.literal_level);
 }
 
@@ -80,13 +83,26 @@ ServerSession::~ServerSession() = default;
 Status ServerSession::authenticate(ByteReader& hello) {
     if (!options_.secret) return Status::ok();  // a nonce from the client is ignored: it will refuse us
     Nonce client{};
-    if (hello.remaining() != kNonceSize) {
+    if (hello.remaining() < kNonceSize) {
         stream_->send_error("this server requires authentication: receive with --secret-file");
         return Status::error("unauthenticated receiver " + stream_->peer() + " refused");
     }
     for (auto& b : client) b = hello.u8();
+    Secret key = *options_.secret;
+    if (hello.remaining() > 0) {
+        // An identified receiver: its secret is receiver_key(ours, id) (delivery.h).
+        const std::size_t n = hello.u8();
+        auto rest = hello.rest();
+        std::string id(rest.begin(), rest.end());
+        if (rest.size() != n || !valid_receiver_id(id)) {
+            stream_->send_error("malformed receiver id in hello");
+            return Status::error("receiver " + stream_->peer() + " sent a malformed id; refused");
+        }
+        key = receiver_key(key, id);
+        receiver_id_ = std::move(id);
+    }
     const Nonce server = random_nonce();
-    const Mac proof = server_proof(*options_.secret, client, server);
+    const Mac proof = server_proof(key, client, server);
     ByteWriter w;
     w.bytes(server);
     w.bytes(proof);
@@ -94,18 +110,79 @@ Status ServerSession::authenticate(ByteReader& hello) {
     if (Status s = stream_->send(MsgType::kChallenge, w.data(), timeout); !s) return s;
     auto answer = stream_->receive(timeout, 64);
     if (!answer) return answer.status();
-    const Mac expected = client_proof(*options_.secret, client, server);
+    const Mac expected = client_proof(key, client, server);
     if (answer->type != MsgType::kAuth || !equal_tags(answer->body, expected)) {
         stream_->send_error("authentication failed: the receiver's secret is not this server's");
-        return Status::error("receiver " + stream_->peer() + " failed authentication; refused");
+        return Status::error("receiver " + stream_->peer() +
+                             (receiver_id_.empty() ? "" : " (receiver " + receiver_id_ + ")") +
+                             " failed authentication; refused");
     }
+    key_ = key;
+    client_nonce_ = client;
+    server_nonce_ = server;
     return Status::ok();
+}
+
+Status ServerSession::on_receipt(const Message& m) {
+    if (receiver_id_.empty() || !key_)
+        return Status::error("a receipt needs an identified, authenticated receiver");
+    const Manifest& manifest = image_.manifest();
+    if (m.body.size() != 64) return Status::error("malformed receipt");
+    const auto sha = std::span(m.body).first(32);
+    if (!std::equal(sha.begin(), sha.end(), manifest.image_sha256.begin()))
+        return Status::error("the receipt names another image than this server's");
+    const Mac expected = receipt_proof(*key_, client_nonce_, server_nonce_, sha);
+    if (!equal_tags(std::span(m.body).subspan(32), expected))
+        return Status::error("the receipt's proof does not verify; refused");
+    // The key and the sha256 are in the receiver's job: whether it holds the image is asked of
+    // chunks it cannot know in advance, and nothing is served after this (handshake_auth.h).
+    std::vector<std::uint32_t> nonzero;
+    for (std::uint32_t i = 0; i < manifest.chunks.size(); ++i)
+        if (!manifest.chunks[i].is_zero()) nonzero.push_back(i);
+    const Nonce nonce = random_nonce();
+    std::vector<std::uint32_t> picked;
+    for (std::uint32_t k = 0; k < kPossessionSamples && !nonzero.empty(); ++k) {
+        const std::size_t at = (std::size_t(nonce[2 * k]) << 8 | nonce[2 * k + 1]) % nonzero.size();
+        picked.push_back(nonzero[at]);
+        nonzero.erase(nonzero.begin() + std::ptrdiff_t(at));
+    }
+    ByteWriter w;
+    w.bytes(nonce);
+    w.u32(std::uint32_t(picked.size()));
+    for (auto c : picked) w.u32(c);
+    if (Status s = send(MsgType::kPossessionChallenge, w.data()); !s) return s;
+    auto answer = stream_->receive(options_.idle_timeout, 4096);
+    if (!answer) return answer.status();
+    if (answer->type != MsgType::kPossession || answer->body.size() != picked.size() * 32)
+        return Status::error("no answer to the possession check; delivery not confirmed");
+    std::vector<std::uint8_t> raw;
+    for (std::size_t k = 0; k < picked.size(); ++k) {
+        raw.resize(manifest.chunk_length(picked[k]));
+        if (Status s = image_.read_chunk(picked[k], raw); !s) return s.context("server image");
+        const Mac want = possession_digest(nonce, picked[k], raw);
+        if (!equal_tags(std::span(answer->body).subspan(k * 32, 32), want))
+            return Status::error("receiver " + receiver_id_ + " does not hold chunk " +
+                                 std::to_string(picked[k]) +
+                                 " of the image it claims to have received; delivery not confirmed");
+    }
+    Delivery d;
+    d.receiver = receiver_id_;
+    d.transport = "delta";
+    d.image_sha256 = to_hex(manifest.image_sha256);
+    d.peer = stream_->peer();
+    d.chunks_sent = std::uint64_t(std::count(answered_.begin(), answered_.end(), true));
+    d.chunks_total = manifest.chunks.size();
+    d.bytes_sent = stream_->bytes_out();
+    if (deliveries_)
+        if (Status s = deliveries_->append(d); !s) return s.context("recording the delivery");
+    delivered_ = true;
+    return send(MsgType::kReceiptAck, {});
 }
 
 Status ServerSession::run() {
     const auto timeout = options_.idle_timeout;
-    // A hello is magic, version and a nonce: 44 bytes.
-    auto hello = stream_->receive(std::min(timeout, options_.handshake_timeout), 64);
+    // A hello is magic, version, a nonce and a receiver id: at most 109 bytes.
+    auto hello = stream_->receive(std::min(timeout, options_.handshake_timeout), 128);
     if (!hello) {
         stream_->send_error(hello.status().message());  // best effort: a peer that is gone misses it
         return hello.status();
@@ -136,11 +213,16 @@ Status ServerSession::run() {
             return m.status();
         }
         if (m->type == MsgType::kDone) return Status::ok();
+        if (delivered_) {
+            stream_->send_error("the session is over: its receipt is recorded");
+            return Status::error("receiver " + receiver_id_ + " asked for more after its receipt");
+        }
         Status s = budget_.request();
         if (s) {
             switch (m->type) {
                 case MsgType::kSigRequest: s = on_signature_request(*m); break;
                 case MsgType::kWant: s = on_want(*m); break;
+                case MsgType::kReceipt: s = on_receipt(*m); break;
                 default: s = Status::error("unexpected message type " + std::to_string(int(m->type)));
             }
         }
@@ -179,6 +261,7 @@ Status ServerSession::on_want(const Message& m) {
     if (auto s = budget_.answers(items->size()); !s) return s;
     for (const auto& item : *items) {
         if (item.chunk >= manifest.chunks.size()) return Status::error("want for chunk " + std::to_string(item.chunk) + " out of range");
+        answered_[item.chunk] = true;
         if (!item.whole_frame) {
             if (auto s = send_literals(item); !s) return s;
             continue;

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "block_signature.h"
@@ -43,12 +45,18 @@ private:
 
 class ServerSession {
 public:
+    // deliveries: where a receipt is recorded (delivery.h); null: acknowledged, not recorded.
     ServerSession(std::unique_ptr<FramedStream> stream, const PackedImage& image,
-                  const ImageSignature& signature, const ServeOptions& options);
+                  const ImageSignature& signature, const ServeOptions& options,
+                  DeliveryLog* deliveries = nullptr);
     ~ServerSession();
     // Runs to the end of the conversation; the error (if any) was also sent to the peer.
     Status run();
     std::uint64_t bytes_sent() const { return stream_->bytes_out(); }
+    // The receiver id its hello named ("" when anonymous), and whether its receipt was
+    // accepted (and recorded, with a delivery log).
+    const std::string& receiver_id() const { return receiver_id_; }
+    bool delivered() const { return delivered_; }
 
 private:
     // With a secret: the challenge-response after the hello (handshake_auth.h), whose rest
@@ -56,6 +64,8 @@ private:
     Status authenticate(ByteReader& hello);
     Status on_signature_request(const Message& m);
     Status on_want(const Message& m);
+    // An identified, authenticated receiver's kReceipt: checked, recorded, acknowledged.
+    Status on_receipt(const Message& m);
     Status send_literals(const WantItem& item);
     Status send(MsgType type, std::span<const std::uint8_t> body);
 
@@ -67,6 +77,12 @@ private:
     std::unique_ptr<Compressor> compressor_;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     SessionBudget budget_;
+    DeliveryLog* deliveries_;
+    std::string receiver_id_;
+    std::optional<Secret> key_;  // the handshake's: the server's secret or the receiver's key
+    Nonce client_nonce_{}, server_nonce_{};
+    std::vector<bool> answered_;  // chunks sent to this receiver (frames or literals)
+    bool delivered_ = false;
 };
 
 }  // namespace imaging::delta

@@ -25,7 +25,8 @@ inline constexpr std::uint32_t kMaxRequestBody = 16u << 20;
 inline constexpr std::uint32_t kReadStep = 1u << 20;
 
 enum class MsgType : std::uint8_t {
-    kHello = 1,       // client: magic, version[, client nonce (32): asks for authentication]
+    kHello = 1,       // client: magic, version[, client nonce (32): asks for authentication
+                      // [, u8 n, receiver id (n bytes): the secret is that receiver's key]]
     kManifest = 2,    // server: the signed manifest's JSON
     kSigRequest = 3,  // client: u32 n, n x u32 chunk index
     kSigReply = 4,    // server: per requested chunk: u32 blocks, blocks x (u32 weak, u64 strong)
@@ -36,6 +37,10 @@ enum class MsgType : std::uint8_t {
     kDone = 9,        // client: finished, server may close
     kChallenge = 10,  // server with a secret: server nonce (32), server proof (32)
     kAuth = 11,       // client: client proof (32)
+    kReceipt = 12,    // identified client, all verified and synced: image sha256 (32), proof (32)
+    kReceiptAck = 13, // server: the receipt is recorded (empty)
+    kPossessionChallenge = 14,  // server, after kReceipt: nonce (32), u32 n, n x u32 chunk
+    kPossession = 15, // client: n x SHA-256(nonce || u32 chunk || the chunk's raw bytes)
 };
 
 struct Message {

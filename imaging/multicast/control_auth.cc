@@ -45,6 +45,7 @@ std::uint32_t origin_of(const Packet& p) {
     // against the sender's counter: give it an origin of its own.
     if (auto* n = std::get_if<Nack>(&p)) return n->receiver ? n->receiver : 0xFFFFFFFFu;
     if (auto* s = std::get_if<StatusReport>(&p)) return s->receiver ? s->receiver : 0xFFFFFFFFu;
+    if (auto* r = std::get_if<Receipt>(&p)) return r->receiver ? r->receiver : 0xFFFFFFFFu;
     return kSenderOrigin;
 }
 

@@ -177,6 +177,25 @@ Decoded decode(std::span<const std::uint8_t> datagram) {
             d.packet = s;
             return d;
         }
+        case PacketType::kReceipt: {
+            if (!r.has(4 + 32 + 1)) return fail(DecodeError::kTooShort);
+            Receipt p;
+            p.session = session;
+            p.receiver = r.u32();
+            for (auto& b : p.image_sha256) b = r.u8();
+            const std::size_t n = r.u8();
+            if (n == 0 || n > kMaxReceiptId || r.remaining() != n + 32)
+                return fail(DecodeError::kBadLength);
+            for (std::size_t i = 0; i < n; ++i) p.id.push_back(char(r.u8()));
+            for (auto& b : p.proof) b = r.u8();
+            d.packet = std::move(p);
+            return d;
+        }
+        case PacketType::kReceiptAck: {
+            if (r.remaining() != 4) return fail(DecodeError::kBadLength);
+            d.packet = ReceiptAck{session, r.u32()};
+            return d;
+        }
         case PacketType::kEnd: {
             if (r.remaining() != 1) return fail(DecodeError::kBadLength);
             End e;
@@ -247,6 +266,26 @@ std::vector<std::uint8_t> encode(const End& p) {
     Writer w(out);
     w.header(PacketType::kEnd, p.session);
     w.u8(std::uint8_t(p.reason));
+    return out;
+}
+
+std::vector<std::uint8_t> encode(const Receipt& p) {
+    std::vector<std::uint8_t> out;
+    Writer w(out);
+    w.header(PacketType::kReceipt, p.session);
+    w.u32(p.receiver);
+    out.insert(out.end(), p.image_sha256.begin(), p.image_sha256.end());
+    w.u8(std::uint8_t(p.id.size()));
+    out.insert(out.end(), p.id.begin(), p.id.end());
+    out.insert(out.end(), p.proof.begin(), p.proof.end());
+    return out;
+}
+
+std::vector<std::uint8_t> encode(const ReceiptAck& p) {
+    std::vector<std::uint8_t> out;
+    Writer w(out);
+    w.header(PacketType::kReceiptAck, p.session);
+    w.u32(p.receiver);
     return out;
 }
 

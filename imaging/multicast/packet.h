@@ -5,9 +5,11 @@
 // the caller to check.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -38,6 +40,8 @@ enum class PacketType : std::uint8_t {
     kStatus = 5,
     kEnd = 6,
     kParity = 7,
+    kReceipt = 8,
+    kReceiptAck = 9,
 };
 
 // Sender -> group, periodically: what the session is and how it is cut.
@@ -101,6 +105,25 @@ struct StatusReport {
     std::uint32_t missing = 0;  // fragments still missing (progress, for logs)
 };
 
+// Receiver -> sender (unicast), once every chunk is verified and synced: proof of receipt
+// (imaging/delivery.h). proof = HMAC-SHA256(HMAC-SHA256(receipt key, "provisioner multicast
+// receipt v1"), session (4, big-endian) || receiver (4, big-endian) || image_sha256 || id),
+// where the receipt key is receiver_key(the sender's receipt secret, id).
+inline constexpr std::size_t kMaxReceiptId = 64;
+struct Receipt {
+    std::uint32_t session = 0;
+    std::uint32_t receiver = 0;
+    std::array<std::uint8_t, 32> image_sha256{};
+    std::string id;  // 1 to kMaxReceiptId bytes
+    std::array<std::uint8_t, 32> proof{};
+};
+
+// Sender -> receiver (unicast): its receipt is recorded.
+struct ReceiptAck {
+    std::uint32_t session = 0;
+    std::uint32_t receiver = 0;
+};
+
 enum class EndReason : std::uint8_t { kComplete = 1, kAborted = 2 };
 
 // Sender -> group: the session is over.
@@ -109,7 +132,7 @@ struct End {
     EndReason reason = EndReason::kComplete;
 };
 
-using Packet = std::variant<Announce, Data, Poll, Nack, StatusReport, End>;
+using Packet = std::variant<Announce, Data, Poll, Nack, StatusReport, End, Receipt, ReceiptAck>;
 
 enum class DecodeError {
     kNone,
@@ -136,6 +159,8 @@ std::vector<std::uint8_t> encode(const Poll& p);
 std::vector<std::uint8_t> encode(const Nack& p);
 std::vector<std::uint8_t> encode(const StatusReport& p);
 std::vector<std::uint8_t> encode(const End& p);
+std::vector<std::uint8_t> encode(const Receipt& p);
+std::vector<std::uint8_t> encode(const ReceiptAck& p);
 // Data: the payload goes out as a second iovec, so only the header is encoded.
 void encode_data_header(const Data& p, std::span<std::uint8_t, kDataHeaderSize> out);
 std::vector<std::uint8_t> encode(const Data& p);  // header + payload, for tests and tools

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <utility>
 
+#include "receipt.h"
+
 namespace imaging::multicast {
 namespace {
 
@@ -51,6 +53,18 @@ void ReceiverEngine::send_to(const Endpoint& to, std::vector<std::uint8_t> bytes
 void ReceiverEngine::send_status(ReceiverState state) {
     send_to(sender_,
             encode(StatusReport{session_, config_.receiver_id, state, tracker_.missing()}));
+}
+
+void ReceiverEngine::send_receipt() {
+    if (!config_.receipt_key || !manifest_) return;
+    Receipt r;
+    r.session = session_;
+    r.receiver = config_.receiver_id;
+    r.image_sha256 = manifest_->image_sha256;
+    r.id = config_.receipt_id;
+    r.proof = receipt_proof(*config_.receipt_key, r.session, r.receiver, r.image_sha256, r.id);
+    send_to(sender_, encode(r));
+    next_receipt_ = clock_.now() + config_.receipt_interval;
 }
 
 void ReceiverEngine::on_datagram(const InDatagram& datagram) {
@@ -137,6 +151,12 @@ void ReceiverEngine::on_datagram(const InDatagram& datagram) {
             fail(std::string("the sender ended the session (") +
                  (end->reason == EndReason::kAborted ? "aborted" : "complete for the others") +
                  ") before this image was complete: " + progress_text());
+        }
+    } else if (auto* ack = std::get_if<ReceiptAck>(&d.packet)) {
+        if (!from_sender || ack->receiver != config_.receiver_id) return void(++stats_.rejected);
+        if (phase_ == Phase::kComplete && config_.receipt_key && !stats_.delivery_confirmed) {
+            stats_.delivery_confirmed = true;
+            log("the sender confirmed the delivery");
         }
     } else if (std::holds_alternative<Announce>(d.packet)) {
         if (from_sender) last_heard_ = clock_.now();
@@ -345,14 +365,19 @@ void ReceiverEngine::collect_results() {
         // Unicast and unanswered: a few copies, so one lost datagram does not leave the
         // sender waiting for --receiver-timeout.
         for (int i = 0; i < 3; ++i) send_status(ReceiverState::kDone);
-        if (config_.linger == Duration::zero()) phase_ = Phase::kFinished;
+        receipt_until_ = clock_.now() + config_.receipt_wait;
+        send_receipt();
+        if (config_.linger == Duration::zero() && !receipt_pending()) phase_ = Phase::kFinished;
     }
 }
 
 void ReceiverEngine::on_poll(const Poll& p) {
     if (p.round <= last_round_ || p.high_water > tracker_.total()) return;
     last_round_ = p.round;
-    if (phase_ == Phase::kComplete) return send_status(ReceiverState::kDone);
+    if (phase_ == Phase::kComplete) {
+        if (receipt_pending()) send_receipt();
+        return send_status(ReceiverState::kDone);
+    }
     if (phase_ != Phase::kReceiving) return;
     if (auto sample = tracker_.loss_sample(p.high_water)) loss_permille_ = *sample;
     high_water_ = p.high_water;
@@ -432,6 +457,10 @@ void ReceiverEngine::tick() {
     if (phase_ == Phase::kReceiving || phase_ == Phase::kComplete) collect_results();
     if (finished()) return;
     if (phase_ == Phase::kComplete) {
+        if (receipt_pending()) {
+            if (now >= next_receipt_) send_receipt();
+            return;
+        }
         if (now >= linger_until_) phase_ = Phase::kFinished;
         return;
     }

@@ -48,6 +48,13 @@ struct ReceiverConfig {
     // (control_auth.h); the sender's address follows its freshest tagged datagram, so a
     // replayed ANNOUNCE from another address cannot take the session's place.
     std::optional<Secret> secret;
+    // Proof of receipt (PROTOCOL.md): with an id and its key, once every chunk is verified and
+    // synced the receiver sends RECEIPT every receipt_interval until the sender acknowledges
+    // it, or for receipt_wait at most (then it finishes unconfirmed: its result says so).
+    std::string receipt_id;
+    std::optional<Secret> receipt_key;
+    Duration receipt_wait = std::chrono::seconds(5);
+    Duration receipt_interval = std::chrono::milliseconds(200);
 };
 
 struct ReceiverStats {
@@ -65,6 +72,7 @@ struct ReceiverStats {
     std::uint64_t parity_recovered = 0;  // fragments rebuilt from a PARITY
     std::uint64_t chunks_verified = 0;
     std::uint64_t bytes_written = 0;  // raw bytes of verified non-zero chunks
+    bool delivery_confirmed = false;  // the sender acknowledged our receipt
 };
 
 // Parses the received manifest.json and checks its signature.
@@ -110,6 +118,10 @@ class ReceiverEngine {
     void collect_results();
     void send_nack();
     void send_status(ReceiverState state);
+    void send_receipt();
+    bool receipt_pending() const {
+        return config_.receipt_key && !stats_.delivery_confirmed && clock_.now() < receipt_until_;
+    }
     void send_to(const Endpoint& to, std::vector<std::uint8_t> bytes);
     void fail(const std::string& message);
     std::string progress_text() const;
@@ -155,6 +167,8 @@ class ReceiverEngine {
     TimePoint last_heard_;
     TimePoint next_status_{};
     TimePoint linger_until_{};
+    TimePoint receipt_until_{};
+    TimePoint next_receipt_{};
     ReceiverStats stats_;
 };
 

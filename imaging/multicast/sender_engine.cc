@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "imaging/delivery.h"
+#include "receipt.h"
+
 namespace imaging::multicast {
 namespace {
 
@@ -94,6 +97,8 @@ void SenderEngine::on_datagram(const InDatagram& datagram) {
         on_status(*s, datagram.from);
     else if (auto* n = std::get_if<Nack>(&d.packet))
         on_nack(*n, datagram.from);
+    else if (auto* r = std::get_if<Receipt>(&d.packet))
+        on_receipt(*r, datagram.from);
     // Our own kinds (ANNOUNCE, DATA, POLL, END) from someone else: ignored.
 }
 
@@ -103,10 +108,50 @@ void SenderEngine::on_status(const StatusReport& s, const Endpoint& from) {
         return;
     }
     Peer& p = peer(s.receiver, from);
-    if (s.state == ReceiverState::kDone && !p.done) {
-        p.done = true;
-        ++stats_.receivers_completed;
-        log("receiver " + hex_id(s.receiver) + " has the whole image");
+    // With receipts, DONE is a claim: its RECEIPT, which follows it, is the proof.
+    if (s.state == ReceiverState::kDone && (!config_.receipt_secret || p.receipted))
+        mark_done(s.receiver, p);
+}
+
+void SenderEngine::mark_done(std::uint32_t id, Peer& p) {
+    if (p.done) return;
+    p.done = true;
+    ++stats_.receivers_completed;
+    log("receiver " + hex_id(id) + " has the whole image");
+}
+
+void SenderEngine::on_receipt(const Receipt& r, const Endpoint& from) {
+    if (!config_.receipt_secret || r.receiver == 0 || !valid_receiver_id(r.id)) {
+        ++stats_.rejected;
+        return;
+    }
+    const Secret key = receiver_key(*config_.receipt_secret, r.id);
+    const Mac expected = receipt_proof(key, r.session, r.receiver, r.image_sha256, r.id);
+    if (r.image_sha256 != config_.image_sha256 || !equal_tags(r.proof, expected)) {
+        ++stats_.rejected;
+        log("a receipt for " + r.id + " from " + format_endpoint(from) +
+            " does not verify; not counted");
+        return;
+    }
+    Peer& p = peer(r.receiver, from);
+    if (!p.receipted) {
+        if (config_.on_receipt)
+            if (Status s = config_.on_receipt(r.id, from); !s) {
+                log("receipt of " + r.id + " not recorded: " + s.message());
+                return;  // unacknowledged: the receiver sends it again
+            }
+        p.receipted = true;
+        ++stats_.receipts;
+        log("receiver " + hex_id(r.receiver) + " (" + r.id + ") confirmed the image");
+    }
+    mark_done(r.receiver, p);
+    // Every copy is answered: an acknowledgement lost on the way is replaced by the next.
+    std::vector<std::uint8_t> ack = encode(ReceiptAck{config_.session, r.receiver});
+    if (auth_) auth_->seal(ack);
+    OutDatagram d{from, ack, {}};
+    if (socket_.send(std::span<const OutDatagram>(&d, 1))) {
+        ++stats_.datagrams_sent;
+        stats_.bytes_sent += ack.size();
     }
 }
 

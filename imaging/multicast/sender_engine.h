@@ -8,6 +8,7 @@
 // zstd frame of chunk i) must outlive the engine.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -41,6 +42,13 @@ struct SenderConfig {
     // With a secret, control datagrams are tagged and only tagged, fresh ones are heard
     // (control_auth.h); without one, the session is open as in version 1.
     std::optional<Secret> secret;
+    // Proof of receipt (PROTOCOL.md): with a receipt secret, a receiver counts as done only
+    // once its RECEIPT verifies, under receiver_key(receipt_secret, its id), for this image;
+    // on_receipt records it (an error: not acknowledged, the receiver asks again) before the
+    // sender answers RECEIPT_ACK.
+    std::optional<Secret> receipt_secret;
+    std::array<std::uint8_t, 32> image_sha256{};
+    std::function<Status(const std::string& id, const Endpoint& from)> on_receipt;
 };
 
 struct SenderStats {
@@ -54,6 +62,7 @@ struct SenderStats {
     std::uint64_t unauthenticated = 0;  // of those: no valid tag, or a replayed counter
     unsigned receivers_joined = 0;
     unsigned receivers_completed = 0;
+    unsigned receipts = 0;  // receivers whose receipt verified and was recorded
     unsigned receivers_dropped = 0;
     std::uint32_t rounds = 0;
     double final_rate_bps = 0;
@@ -85,10 +94,13 @@ class SenderEngine {
         TimePoint last_heard;
         bool done = false;
         bool dropped = false;
+        bool receipted = false;
     };
 
     void on_status(const StatusReport& s, const Endpoint& from);
     void on_nack(const Nack& n, const Endpoint& from);
+    void on_receipt(const Receipt& r, const Endpoint& from);
+    void mark_done(std::uint32_t id, Peer& p);
     Peer& peer(std::uint32_t id, const Endpoint& from);
     Status send_control(std::vector<std::uint8_t> bytes);
     Status send_data_batch(TimePoint now);

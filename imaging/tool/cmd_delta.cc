@@ -28,6 +28,10 @@ int cmd_serve(int argc, char** argv) {
     app.add_option("--rate-limit", opt.rate_limit, "bytes per second per receiver (0: no limit)")->capture_default_str();
     std::string secret_file;
     add_secret_option(app, secret_file);
+    app.add_option("--delivery-log", opt.delivery_log,
+                   "file to append one JSON line to for each identified receiver whose receipt "
+                   "(all verified and synced, proved with its receiver key) is accepted; needs "
+                   "--secret-file");
     PARSE_OR_RETURN(app, argc, argv);
     auto secret = load_secret_option(secret_file);
     if (!secret) return fail(secret.status().message());
@@ -67,10 +71,14 @@ int receive_delta(int argc, char** argv) {
                            "fetched");
     std::string secret_file;
     add_secret_option(app, secret_file);
+    app.add_option("--receiver-id", opt.receiver_id,
+                   "this receiver's id; --secret-file then holds its receiver key, and the server "
+                   "must confirm the delivery once everything is verified (proof of receipt)");
     PARSE_OR_RETURN(app, argc, argv);
     auto secret = load_secret_option(secret_file);
     if (!secret) return fail(secret.status().message());
     opt.secret = *secret;
+    if (!opt.receiver_id.empty() && !opt.secret) return fail("--receiver-id needs --secret-file");
     opt.output = output;
     opt.pubkey = pubkey;
     if (!basis.empty()) opt.basis = std::filesystem::path(basis);
@@ -92,6 +100,7 @@ int receive_delta(int argc, char** argv) {
                        {"chunks_fetched", report->chunks_fetched},
                        {"chunks_retried", report->chunks_retried},
                        {"seconds", report->seconds},
+                       {"delivery_confirmed", report->delivery_confirmed},
                        {"sha256", to_hex(report->sha256)}});
     return 0;
 }

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "commands.h"
+#include "imaging/delivery.h"
 #include "imaging/digest.h"
 #include "imaging/progress.h"
 #include "multicast/mapped_image.h"
@@ -48,12 +49,26 @@ int cmd_send(int argc, char** argv) {
                    "for late joiners")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
-    std::string secret_file;
+    std::string secret_file, receipt_secret_file, delivery_log;
     add_secret_option(app, secret_file);
+    app.add_option("--receipt-secret-file", receipt_secret_file,
+                   "file (0600, 64 hex digits) of the secret receivers' receipt keys derive from "
+                   "(proof of receipt): a receiver then counts as done only once its receipt "
+                   "verifies; never give it to receivers");
+    app.add_option("--delivery-log", delivery_log,
+                   "file to append one JSON line to for each receiver whose receipt verified; "
+                   "needs --receipt-secret-file");
     PARSE_OR_RETURN(app, argc, argv);
     auto secret = load_secret_option(secret_file);
     if (!secret) return fail(secret.status().message());
     config.secret = *secret;
+    if (!receipt_secret_file.empty()) {
+        auto receipt = read_secret_file(receipt_secret_file);
+        if (!receipt) return fail(receipt.status().context("--receipt-secret-file").message());
+        config.receipt_secret = *receipt;
+    }
+    if (!delivery_log.empty() && !config.receipt_secret)
+        return fail("--delivery-log needs --receipt-secret-file");
     if (transport != "multicast")
         return fail("send: unknown transport '" + transport + "' (multicast)");
     if (!rate_text.empty()) {
@@ -81,6 +96,25 @@ int cmd_send(int argc, char** argv) {
 
     Clock& clock = base::real_clock();
     const Manifest& m = (*image)->manifest();
+    config.image_sha256 = m.image_sha256;
+    std::unique_ptr<DeliveryLog> deliveries;
+    if (!delivery_log.empty()) {
+        auto opened = DeliveryLog::open(delivery_log);
+        if (!opened) return fail(opened.status().message());
+        deliveries = std::move(*opened);
+        config.on_receipt = [&](const std::string& id, const Endpoint& from) {
+            Delivery d;
+            d.receiver = id;
+            d.transport = "multicast";
+            d.image_sha256 = to_hex(m.image_sha256);
+            d.peer = std::to_string(from.address >> 24) + "." +
+                     std::to_string((from.address >> 16) & 255) + "." +
+                     std::to_string((from.address >> 8) & 255) + "." +
+                     std::to_string(from.address & 255) + ":" + std::to_string(from.port);
+            d.chunks_total = m.chunks.size();
+            return deliveries->append(d);
+        };
+    }
     SenderEngine engine(config, (*image)->objects(), **socket, clock, [](const std::string& line) {
         std::cerr << "imaging send: " << line << "\n";
     });
@@ -108,6 +142,7 @@ int cmd_send(int argc, char** argv) {
                        {"receivers_joined", st.receivers_joined},
                        {"receivers_completed", st.receivers_completed},
                        {"receivers_dropped", st.receivers_dropped},
+                       {"receipts", st.receipts},
                        {"final_rate_bps", st.final_rate_bps},
                        {"seconds", std::chrono::duration<double>(clock.now() - start).count()}});
     if (!s) return fail("send: " + s.message());

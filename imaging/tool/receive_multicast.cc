@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "imaging/delivery.h"
 #include "imaging/digest.h"
 #include "imaging/manifest.h"
 #include "imaging/progress.h"
@@ -46,11 +47,26 @@ int receive_multicast(int argc, char** argv) {
     add_progress_json_flag(app, progress_json,
                            "raw (uncompressed) bytes of the image's non-zero chunks, verified "
                            "and written");
-    std::string secret_file;
+    std::string secret_file, receiver_id, receipt_key_file;
     add_secret_option(app, secret_file);
+    app.add_option("--receiver-id", receiver_id,
+                   "this receiver's id: once the image is verified it proves receipt to the "
+                   "sender with the key in --receipt-key-file, and waits for its acknowledgement");
+    app.add_option("--receipt-key-file", receipt_key_file,
+                   "file (0600, 64 hex digits) holding this receiver's receipt key");
     PARSE_OR_RETURN(app, argc, argv);
     auto secret = load_secret_option(secret_file);
     if (!secret) return fail(secret.status().message());
+    std::optional<Secret> receipt_key;
+    if (receiver_id.empty() != receipt_key_file.empty())
+        return fail("--receiver-id and --receipt-key-file go together");
+    if (!receiver_id.empty()) {
+        if (!valid_receiver_id(receiver_id))
+            return fail("--receiver-id: 1 to 64 of A-Z a-z 0-9 . _ : / -");
+        auto key = read_secret_file(receipt_key_file);
+        if (!key) return fail(key.status().context("--receipt-key-file").message());
+        receipt_key = *key;
+    }
 
     auto key = VerifyKey::load(pubkey);
     if (!key) return fail(key.status().message());
@@ -64,6 +80,8 @@ int receive_multicast(int argc, char** argv) {
     while (config.receiver_id == 0);
     config.seed = (std::uint64_t(rd()) << 32) | rd();
     config.secret = *secret;
+    config.receipt_id = receiver_id;
+    config.receipt_key = receipt_key;
     config.silence_timeout =
         std::chrono::duration_cast<Duration>(std::chrono::duration<double>(timeout));
 
@@ -105,6 +123,7 @@ int receive_multicast(int argc, char** argv) {
                           {"unauthenticated_packets", st.unauthenticated},
                           {"chunks_failed", st.chunks_failed},
                           {"parity_recovered", st.parity_recovered},
+                          {"delivery_confirmed", st.delivery_confirmed},
                           {"session", engine.session()}};
     if (!ok) result["error"] = s.is_ok() ? "incomplete" : s.message();
     print_result_line(result);

@@ -164,12 +164,17 @@ int run_image(const AgentOptions& options, ServerClient& server, ImagingRunner& 
     PubkeyFile secret;  // mkstemp: 0600, removed when the run is over
     if (!job.secret.empty())
         if (imaging::Status s = secret.write(job.secret + "\n"); !s) return fail(s.message());
+    PubkeyFile receipt_key;  // likewise
+    if (!job.receipt_key.empty())
+        if (imaging::Status s = receipt_key.write(job.receipt_key + "\n"); !s)
+            return fail(s.message());
     PubkeyFile peer_cert;  // likewise: this host's certificate and key in the swarm
     if (!job.torrent_peer_cert.empty())
         if (imaging::Status st = peer_cert.write(job.torrent_peer_cert); !st)
             return fail(st.message());
-    auto argv = build_receive_argv(job, ReceiveTarget{options.imaging, *disk, pubkey.path(),
-                                                      options.interface, secret.path(), peer_cert.path()});
+    auto argv = build_receive_argv(
+        job, ReceiveTarget{options.imaging, *disk, pubkey.path(), options.interface,
+                           secret.path(), job.receipt_key.empty() ? "" : receipt_key.path(), peer_cert.path()});
     if (!argv) return fail(argv.status().message());
 
     log_line("imaging " + *disk + " with " + job.image_name + " " + job.image_version + " by " +

@@ -37,6 +37,13 @@ Result<std::vector<std::string>> build_receive_argv(const Job& job, const Receiv
     }
     if (!target.secret_file.empty() && job.transport != wire::Transport::torrent)
         argv.insert(argv.end(), {"--secret-file", target.secret_file});
+    if (!job.receiver_id.empty() && job.transport == wire::Transport::delta &&
+        !target.secret_file.empty())
+        argv.insert(argv.end(), {"--receiver-id", job.receiver_id});
+    if (!job.receiver_id.empty() && job.transport == wire::Transport::multicast &&
+        !target.receipt_key_file.empty())
+        argv.insert(argv.end(),
+                    {"--receiver-id", job.receiver_id, "--receipt-key-file", target.receipt_key_file});
     argv.insert(argv.end(),
                 {"--output", target.disk, "--pubkey", target.pubkey_file, "--progress-json",
                  "--expect-sha256", job.image_sha256, "--expect-image",

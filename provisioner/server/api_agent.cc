@@ -94,8 +94,12 @@ Response result(ApiContext& ctx, const Request& req, Host& host, const json& bod
     auto r = wire::decode<wire::ImagingResult>(body);
     if (!r) return status_response(req, r.status());
     const json result = r->result.is_null() ? json::object() : r->result;
-    Status s = ctx.orchestrator.result(host, r->deployment, r->ok, r->error, result);
-    if (!s) return status_response(req, s);
+    auto answer = ctx.orchestrator.result(host, r->deployment, r->ok, r->error, result);
+    if (!answer) return status_response(req, answer.status());
+    // Held (proof of receipt): taken, not yet believed; the host reboots into its disk all the
+    // same, and its state follows the sender's confirmation.
+    if (answer->held)
+        return json_response(req, status::accepted, {{"action", "reboot"}, {"held", answer->reason}});
     return json_response(req, status::ok, {{"action", "reboot"}});
 }
 

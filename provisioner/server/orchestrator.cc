@@ -42,6 +42,16 @@ bool unfinished(TargetState s) {
     return s == TargetState::pending || s == TargetState::running;
 }
 
+std::string describe_delivery(const imaging::Delivery& d) {
+    std::string text = "delivery confirmed by the " + d.transport + " sender";
+    if (!d.peer.empty()) text += " (receipt from " + d.peer;
+    if (d.chunks_total && d.transport == "delta")
+        text += (d.peer.empty() ? " (" : ", ") + std::to_string(d.chunks_sent) + " of " +
+                std::to_string(d.chunks_total) + " chunks sent";
+    if (!d.peer.empty() || (d.chunks_total && d.transport == "delta")) text += ")";
+    return text;
+}
+
 }  // namespace
 
 Orchestrator::Orchestrator(Store& store, const ServerConfig& config, pxe::ProcessLauncher& launcher,
@@ -52,8 +62,14 @@ Orchestrator::Orchestrator(Store& store, const ServerConfig& config, pxe::Proces
       pubkey_pem_(std::move(pubkey_pem)),
       log_(std::move(log)),
       clock_(clock),
-      writes_(log_) {
+      writes_(log_),
+      deliveries_(config.state_dir / "deliveries") {
     last_tick_done_ = nanoseconds_of(clock_.now());
+    // No sender runs yet: logs left by an earlier run name deployments that are over.
+    std::error_code ec;
+    std::filesystem::remove_all(deliveries_.dir(), ec);
+    std::filesystem::create_directories(deliveries_.dir(), ec);
+    std::filesystem::permissions(deliveries_.dir(), std::filesystem::perms::owner_all, ec);
 }
 
 Orchestrator::~Orchestrator() {
@@ -108,6 +124,10 @@ Result<Orchestrator::Secret> Orchestrator::make_secret(const std::string& name) 
     return std::pair{*secret, file};
 }
 
+std::filesystem::path Orchestrator::delivery_log_for(const Secret& secret) const {
+    return deliveries_.dir() / (secret.second.filename().string() + ".log");
+}
+
 std::string Orchestrator::server_host() const {
     auto url = imaging::http::parse_http_url(config_.public_url);
     return url ? url->host : "127.0.0.1";
@@ -141,6 +161,24 @@ Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Ho
             secret = std::move(*made);
         else
             secret_problem = made.status().message();
+    }
+
+    // A multicast sender confirms its receivers under a secret of its own (orchestrator_parts.h):
+    // without it no result of the deployment could be believed, so it is not started.
+    std::optional<Secret> receipt;
+    struct RemoveUnusedReceipt {
+        std::optional<Secret>& secret;
+        ~RemoveUnusedReceipt() {
+            std::error_code ec;
+            if (secret) std::filesystem::remove(secret->second, ec);
+        }
+    } remove_unused_receipt{receipt};
+    if (transport == Transport::multicast) {
+        auto made = make_secret("multicast-receipts-" + std::to_string(++next_secret_));
+        if (!made)
+            return Status::error(Code::storage, "no receipt secret for the multicast sender: " +
+                                                    made.status().message());
+        receipt = std::move(*made);
     }
 
     // A torrent's swarm admits only the peers its own CA certified (swarm_credentials.h): the
@@ -195,6 +233,11 @@ Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Ho
         auto made = new_sender_locked(image, transport, secret);
         if (!made) return made.status();
         sender = std::move(*made);
+        if (sender && receipt) {
+            sender->delivery_log = delivery_log_for(*receipt);
+            std::tie(sender->receipt_secret, sender->receipt_secret_file) =
+                *std::exchange(receipt, std::nullopt);
+        }
         reserved_hosts_.insert(ids.begin(), ids.end());
         if (transport == Transport::delta) ++deploying_images_[image.id];
         recorded = writes_.queue([this, image, ids, transport, created]() -> Status {
@@ -306,8 +349,14 @@ Result<std::unique_ptr<Orchestrator::Sender>> Orchestrator::new_delta_server_loc
     // Every server has one: an image's from deploy(), a template's from
     // prepare_template_secrets(); the agents get it in their job or hot list.
     if (secret) {
+        // An image's server confirms each host's delivery (proof of receipt); a template's
+        // serves Dom0 agents' pre-copies, which nothing waits on.
+        if (source.kind == DeltaSource::Kind::image) server->delivery_log = delivery_log_for(*secret);
         std::tie(server->secret, server->secret_file) = std::move(*secret);
         server->argv.insert(server->argv.end(), {"--secret-file", server->secret_file.string()});
+        if (!server->delivery_log.empty())
+            server->argv.insert(server->argv.end(),
+                                {"--delivery-log", server->delivery_log.string()});
     }
     return server;
 }
@@ -358,8 +407,13 @@ json Orchestrator::job_locked(const Active& a, const Host& host) {
             const Sender& server = *delta_servers_.at({DeltaSource::Kind::image, a.image.id});
             job.transport = wire::Transport::delta;
             job.delta_from = server_host() + ":" + std::to_string(server.port.number());
-            // Cleartext on the LAN until the agent's channel is TLS.
-            if (server.secret) job.secret = imaging::secret_to_hex(*server.secret);
+            // The host's own key, derived from the server's secret, which never leaves this
+            // machine: its session is this host's, and its receipt proves delivery to it.
+            if (server.secret) {
+                job.receiver_id = receiver_id_of(a.record.id, host.id);
+                job.secret =
+                    imaging::secret_to_hex(imaging::receiver_key(*server.secret, job.receiver_id));
+            }
             break;
         }
         case Transport::multicast:
@@ -367,6 +421,11 @@ json Orchestrator::job_locked(const Active& a, const Host& host) {
             job.multicast_group = a.group;
             job.multicast_port = std::uint16_t(a.sender->port.number());
             if (a.sender->secret) job.secret = imaging::secret_to_hex(*a.sender->secret);
+            if (a.sender->receipt_secret) {
+                job.receiver_id = receiver_id_of(a.record.id, host.id);
+                job.receipt_key = imaging::secret_to_hex(
+                    imaging::receiver_key(*a.sender->receipt_secret, job.receiver_id));
+            }
             break;
         case Transport::torrent:
             job.transport = wire::Transport::torrent;
@@ -523,12 +582,22 @@ Status Orchestrator::progress(HostId host, DeploymentId deployment, std::uint64_
     return Status::ok();
 }
 
-Status Orchestrator::result(const Host& host, DeploymentId deployment, bool ok,
-                            const std::string& error, const json& result) {
+Result<Orchestrator::ResultAnswer> Orchestrator::result(const Host& host, DeploymentId deployment,
+                                                        bool ok, const std::string& error,
+                                                        const json& result) {
+    // A receipt the sender acknowledged just before this result is in its log already.
+    const auto arrived = read_deliveries();
+    // What absorbing them queued is applied on every way out, after mu_ is released.
+    struct ApplyOnReturn {
+        Orchestrator& o;
+        ~ApplyOnReturn() { o.apply_writes(); }
+    } apply_on_return{*this};
     std::shared_ptr<const OrderedWrites::Outcome> finished;
     Status refused = Status::ok();
+    ResultAnswer answer;
     {
         std::lock_guard lock(mu_);
+        absorb_deliveries_locked(arrived);
         auto it = active_.find(deployment);
         if (it == active_.end() || !it->second->targets.contains(host.id))
             return Status::error(
@@ -567,17 +636,84 @@ Status Orchestrator::result(const Host& host, DeploymentId deployment, bool ok,
                     << to_string(a.record.transport) << ": " << describe_bytes(bytes) << " in "
                     << seconds << " s, sha256 verified";
                 reason = out.str();
-                t.done = t.total;
+                if (a.record.transport != Transport::torrent && !t.delivery) {
+                    // Anyone holding this host's job (a stolen boot ticket's first hello) can
+                    // say this much; only the sender can say it delivered.
+                    t.held = true;
+                    t.held_reason = reason;
+                    answer.held = true;
+                    answer.reason = std::string("no delivery confirmed by the sender yet: this "
+                                                "host stays imaging until its ") +
+                                    to_string(a.record.transport) +
+                                    " sender confirms delivering the image to it, or fails at "
+                                    "the deployment's deadline";
+                    event_locked(t.host, "deployment " + std::to_string(a.record.id) +
+                                             ": result ok held: " + answer.reason);
+                    log_locked("deployment " + std::to_string(a.record.id) + ": " + t.host.name +
+                               ": result ok held: " + answer.reason);
+                } else {
+                    if (t.delivery) reason += ", " + describe_delivery(*t.delivery);
+                    t.done = t.total;
+                }
             }
         } else {
             reason = "imaging failed: " + (error.empty() ? std::string("no reason given") : error);
         }
-        finished = finish_target_locked(a, t, ok, reason);
-        finish_if_done_locked(a);
+        if (!answer.held) {
+            t.held = false;
+            finished = finish_target_locked(a, t, ok, reason);
+            finish_if_done_locked(a);
+        }
     }
     apply_writes();
+    if (answer.held) return answer;
     if (!finished->status) return finished->status;
-    return refused;
+    if (!refused) return refused;
+    return answer;
+}
+
+std::vector<imaging::Delivery> Orchestrator::read_deliveries() {
+    std::vector<std::string> problems;
+    auto found = deliveries_.poll(&problems);
+    for (const auto& p : problems) log_("delivery log: " + p);
+    return found;
+}
+
+void Orchestrator::absorb_deliveries_locked(const std::vector<imaging::Delivery>& deliveries) {
+    for (const imaging::Delivery& d : deliveries) {
+        std::int64_t deployment = 0, host = 0;
+        if (!parse_receiver_id(d.receiver, deployment, host)) continue;
+        auto it = active_.find(deployment);
+        if (it == active_.end()) continue;  // over meanwhile
+        Active& a = *it->second;
+        auto t = a.targets.find(host);
+        if (t == a.targets.end() || !unfinished(t->second.state)) continue;
+        if (d.image_sha256 != a.image.image_sha256) {
+            log_locked("deployment " + std::to_string(deployment) + ": " + t->second.host.name +
+                       ": a sender confirmed delivering another image (sha256 " +
+                       d.image_sha256.substr(0, 64) + "); not counted");
+            continue;
+        }
+        t->second.delivery = d;
+        if (!t->second.held || t->second.state != TargetState::running) continue;
+        t->second.held = false;
+        t->second.done = t->second.total;
+        finish_target_locked(a, t->second, true,
+                             t->second.held_reason + ", " + describe_delivery(d));
+        finish_if_done_locked(a);
+    }
+}
+
+void Orchestrator::event_locked(const Host& host, std::string reason) {
+    Event e;
+    e.host = host.id;
+    e.mac = host.mac.str();
+    e.reason = std::move(reason);
+    writes_.queue([this, e]() mutable -> Status {
+        e.time = store_.now();
+        auto logged = store_.log_event(e);
+        return logged ? Status::ok() : logged.status();
+    });
 }
 
 std::shared_ptr<const OrderedWrites::Outcome> Orchestrator::finish_target_locked(
@@ -661,8 +797,14 @@ std::optional<std::string> Orchestrator::torrent(DeploymentId deployment) {
 
 void Orchestrator::fail_overdue_locked(Active& a, base::Clock::time_point now) {
     if (now - a.started_at < config_.deploy_timeout) return;
-    fail_unfinished_locked(
-        a, "timed out after " + std::to_string(config_.deploy_timeout.count()) + " s");
+    const std::string after = std::to_string(config_.deploy_timeout.count()) + " s";
+    for (auto& [_, t] : a.targets)
+        if (t.held && t.state == TargetState::running)
+            finish_target_locked(a, t, false,
+                                 "imaging refused: no delivery confirmed by the sender (the "
+                                 "agent's result ok was held; timed out after " +
+                                     after + ")");
+    fail_unfinished_locked(a, "timed out after " + after);
 }
 
 void Orchestrator::flush_progress_locked(Active& a, bool force) {

@@ -43,6 +43,7 @@
 
 #include "base/clock.h"
 #include "config.h"
+#include "delivery_board.h"
 #include "hot_templates.h"
 #include "imaging/secret.h"
 #include "imaging/torrent/tracker.h"
@@ -97,8 +98,19 @@ class Orchestrator {
     // The running deployment host is part of, if any.
     std::optional<DeploymentId> deployment_of(HostId host);
     Status progress(HostId host, DeploymentId deployment, std::uint64_t done, std::uint64_t total);
-    Status result(const Host& host, DeploymentId deployment, bool ok, const std::string& error,
-                  const nlohmann::json& result);
+    // What became of an agent's result. Proof of receipt (API.md): an ok result of a delta or
+    // multicast deployment, with the job's sha256, marks the host imaged only once that
+    // host's sender has confirmed delivering the image to it (the sender's delivery log,
+    // read here first); until then it is held (held, with why, and an event), the host stays
+    // imaging, and it becomes imaged when the confirmation comes, or failed at the
+    // deployment's deadline ("no delivery confirmed by the sender"). Torrent has no sender
+    // that confirms: its ok result is believed as it comes.
+    struct ResultAnswer {
+        bool held = false;
+        std::string reason;  // held: why
+    };
+    Result<ResultAnswer> result(const Host& host, DeploymentId deployment, bool ok,
+                                const std::string& error, const nlohmann::json& result);
 
     // Replaces stored bytes_done/bytes_total with the live figures of a running deployment.
     void overlay_live(DeploymentId deployment, std::vector<DeploymentTarget>& targets);
@@ -157,6 +169,11 @@ class Orchestrator {
     void finish_if_done_locked(Active& a);
     void fail_overdue_locked(Active& a, base::Clock::time_point now);
     void flush_progress_locked(Active& a, bool force);
+    // The senders' confirmations, read with no lock held, then taken in under mu_: each marks
+    // its host's part delivered, and finishes a part whose ok result was held.
+    std::vector<imaging::Delivery> read_deliveries();
+    void absorb_deliveries_locked(const std::vector<imaging::Delivery>& deliveries);
+    void event_locked(const Host& host, std::string reason);
     bool delta_ready_locked(ImageId image);
     void log_locked(std::string line);
     // Applies the queued writes and log lines: after mu_ is released, never under it.
@@ -199,6 +216,8 @@ class Orchestrator {
     // A fresh secret written 0600 as STATE/secrets/NAME for a child's --secret-file. File I/O:
     // never under mu_.
     Result<Secret> make_secret(const std::string& name);
+    // Where the sender whose secret is `secret` records its deliveries.
+    std::filesystem::path delivery_log_for(const Secret& secret) const;
 
     Store& store_;
     const ServerConfig& config_;
@@ -207,6 +226,7 @@ class Orchestrator {
     Log log_;
     base::Clock& clock_;
     OrderedWrites writes_;
+    DeliveryBoard deliveries_;  // its own lock; never used under mu_
 
     std::mutex mu_;
     std::shared_ptr<imaging::torrent::Tracker> tracker_;  // guarded by mu_

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "imaging/delivery.h"
 #include "orchestrator.h"
 #include "swarm_credentials.h"
 
@@ -32,9 +33,21 @@ struct Orchestrator::Sender {
     // has its deployment's. The file lives as long as the sender: destroy a Sender outside mu_.
     std::optional<imaging::Secret> secret;
     std::filesystem::path secret_file;
+    // Proof of receipt (imaging/delivery.h): where it records the receivers it confirmed
+    // (--delivery-log, in the DeliveryBoard's directory), and the master of its receivers'
+    // keys: a delta server of an image uses its secret; a multicast sender has its own
+    // (--receipt-secret-file), since every receiver holds the session's.
+    std::filesystem::path delivery_log;
+    std::optional<imaging::Secret> receipt_secret;
+    std::filesystem::path receipt_secret_file;
+    // Which secret the receivers' keys derive from; nullopt: this sender confirms nothing.
+    const std::optional<imaging::Secret>& receipt_master() const {
+        return receipt_secret ? receipt_secret : secret;
+    }
     ~Sender() {
         std::error_code ec;
-        if (!secret_file.empty()) std::filesystem::remove(secret_file, ec);
+        for (const auto* file : {&secret_file, &delivery_log, &receipt_secret_file})
+            if (!file->empty()) std::filesystem::remove(*file, ec);
     }
 };
 
@@ -45,6 +58,11 @@ struct Orchestrator::Target {
     std::uint64_t total = 0;
     bool dirty = false;
     base::Clock::time_point flushed_at{};
+    // Proof of receipt: what the sender confirmed delivering to this host, and an ok result
+    // that waits for it (held_reason: what its success will say).
+    std::optional<imaging::Delivery> delivery;
+    bool held = false;
+    std::string held_reason;
 };
 
 struct Orchestrator::Active {

@@ -39,6 +39,11 @@ void Orchestrator::tick() {
     // The template catalog (a store read) and the packed images' files, before the lock.
     const auto hot = read_hot_templates();
     prepare_template_secrets(hot);
+    const auto arrived = read_deliveries();
+    if (!arrived.empty()) {
+        std::lock_guard lock(mu_);
+        absorb_deliveries_locked(arrived);
+    }
     std::vector<std::unique_ptr<Sender>> retired;
     // A second round when the first published something that starts a child (a torrent made:
     // its seed), so that it starts in this tick.
@@ -169,6 +174,10 @@ std::vector<Orchestrator::ChildSpec> Orchestrator::decide_locked(
                     s.argv.insert(s.argv.end(), {"--max-rate", config_.multicast_max_rate});
                 if (!s.secret_file.empty())
                     s.argv.insert(s.argv.end(), {"--secret-file", s.secret_file.string()});
+                if (!s.receipt_secret_file.empty())
+                    s.argv.insert(s.argv.end(),
+                                  {"--receipt-secret-file", s.receipt_secret_file.string(),
+                                   "--delivery-log", s.delivery_log.string()});
             }
             wanted.push_back({s.child, s.name, s.argv, false, {}, 0});
         }

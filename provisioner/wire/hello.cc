@@ -12,6 +12,14 @@ using nlohmann::json;
 
 namespace {
 
+// imaging/delivery.h's rule, restated: wire depends on base alone.
+bool is_receiver_id(const std::string& id) {
+    return !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+               return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == ':' || c == '/' || c == '-';
+           });
+}
+
 bool is_hex64(const std::string& text) {
     return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
                return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -68,6 +76,8 @@ json encode(const Job& job) {
     if (!job.token.empty()) out["token"] = job.token;
     if (!job.dom0_token.empty()) out["dom0_token"] = job.dom0_token;
     if (!job.secret.empty()) out["secret"] = job.secret;
+    if (!job.receiver_id.empty()) out["receiver_id"] = job.receiver_id;
+    if (!job.receipt_key.empty()) out["receipt_key"] = job.receipt_key;
     switch (job.transport) {
         case Transport::delta:
             out["delta"] = {{"from", job.delta_from}};
@@ -117,6 +127,12 @@ Result<Job> decode<Job>(const json& message) {
     r.string("secret", job.secret, Need::optional);
     if (r.ok() && !job.secret.empty() && !is_hex64(job.secret))
         r.fail("secret", "must be 64 hex digits");
+    r.string("receiver_id", job.receiver_id, Need::optional);
+    if (r.ok() && !job.receiver_id.empty() && !is_receiver_id(job.receiver_id))
+        r.fail("receiver_id", "must be 1 to 64 of A-Z a-z 0-9 . _ : / -");
+    r.string("receipt_key", job.receipt_key, Need::optional);
+    if (r.ok() && !job.receipt_key.empty() && !is_hex64(job.receipt_key))
+        r.fail("receipt_key", "must be 64 hex digits");
     if (!r.ok()) return r.status();
     // Only the transport's own object is read: another one present is an unknown field.
     Reader params = r.child(to_string(job.transport), Need::required);

@@ -14,6 +14,10 @@
 #      signature request for millions of chunks, a header promising 256 MiB then silence, many
 #      idle connections) while h2's agent images beside it: h2 is imaged, the server's memory
 #      stays bounded.
+#      Proof of receipt: h1 stays powered off, so nothing exposes the attacker holding its job;
+#      its result ok:true with the job's sha256 and token is held (202), h1 stays imaging, an
+#      event says "no delivery confirmed by the sender"; a receipt to the delta server proved
+#      with h1's key from the job, but without the image, fails the possession check.
 #   5. 500 unknown MACs asking for their iPXE script: most get 429, the discovered hosts stay
 #      within --max-discovered, the real hosts are still answered.
 #   6. `template add /etc/shadow`: 403, no template.
@@ -257,7 +261,9 @@ for _ in $(seq 100); do
 done
 jq -e '.action == "image"' "$RACK_DIR/body" >/dev/null || rack_fail "the attacker's hello answered $(body)"
 secret=$(jq -r '[.. | objects | to_entries[] | select(.key | test("secret")) | .value | strings | select(test("^[0-9a-f]{64}$"))] | first // ""' "$RACK_DIR/body")
-AUTH=(--secret "$secret")
+receiver_id=$(jq -r '.job.receiver_id // ""' "$RACK_DIR/body")
+stolen_token=$(jq -r .job.token "$RACK_DIR/body")
+AUTH=(--secret "$secret" --receiver-id "$receiver_id")
 echo "  attacker: deployment $d's job by h1's stolen ticket (${secret:+with the delta secret}${secret:-no delta secret in it})"
 
 # From the attacker: 100 connections that say nothing, held through the real receive;
@@ -288,6 +294,24 @@ rss_peak=$(rss "$srv" VmHWM)
 [ "$(host_state h2)" = imaged ] || rack_fail "h2 is $(host_state h2), not imaged"
 [ "$(head -c "$size" "${PV_LOOP[2]}" | sha256sum | cut -d' ' -f1)" = "$REAL_SHA" ] || rack_fail "h2's disk does not hold dom0@1"
 ok "hostile delta client refused at each step; h2's agent imaged it beside the attack (disk verified); delta server VmRSS $rss_before -> $rss_after MiB, peak $rss_peak MiB"
+
+echo "-- 4b. proof of receipt: h1 is powered off, the attacker holds its whole job"
+[ "$receiver_id" = "$d/$(pv_cli --json host show h1 | jq -r .id)" ] || rack_fail "h1's job names receiver id '$receiver_id'"
+code=$(atk POST /api/v1/agent/result -H "Authorization: Bearer $stolen_token" \
+    -d "{\"deployment\":$d,\"ok\":true,\"result\":{\"sha256\":\"$REAL_SHA\",\"bytes_received\":$size,\"seconds\":3}}")
+want 202 "$code" "the attacker's result ok:true for h1 (powered off) with the job's sha256"
+held=$(jq -r .held "$RACK_DIR/body")
+[[ $held == *"no delivery confirmed by the sender"* ]] || rack_fail "the held result does not say why: $(body)"
+rack_exec "$ATK2" "${HOSTILE[@]}" delta "$DELTA" receipt "${AUTH[@]}" >"$RACK_DIR/receipt.out" 2>&1 ||
+    rack_fail "a receipt without the image: $(cat "$RACK_DIR/receipt.out")"
+grep -q 'does not hold chunk' "$RACK_DIR/receipt.out" || rack_fail "the forged receipt was not refused by the possession check: $(cat "$RACK_DIR/receipt.out")"
+echo "  $(cat "$RACK_DIR/receipt.out")"
+sleep 1  # several ticks of the server, which read the delivery logs
+[ "$(host_state h1)" = imaging ] || rack_fail "h1 is $(host_state h1) after a result nobody delivered, expected imaging (held)"
+pv_cli --json host show h1 | jq -e '.image == null' >/dev/null || rack_fail "h1 has an image recorded: $(pv_cli --json host show h1 | jq -c .image)"
+pv_cli --json events --host h1 | jq -e --arg d "$d" '[.events[].reason | select(test("deployment " + $d + ": result ok held: no delivery confirmed by the sender"))] | length == 1' >/dev/null ||
+    rack_fail "no event for h1's held result: $(pv_cli --json events --host h1 | jq -c '[.events[-3:][].reason]')"
+ok "h1 powered off, its job in the attacker's hands: result ok:true 202 (held: ${held:0:60}...), a receipt proved with h1's key refused (possession check), h1 still imaging, never imaged; event said"
 
 # ---------------------------------------------------------------------------------------------
 echo "== 5. a flood of unknown MACs"

@@ -13,6 +13,8 @@
 #include "api.h"
 #include "api_support.h"
 #include "dhcp_service.h"
+#include "delivery_board.h"
+#include "imaging/delivery.h"
 #include "imaging/pack.h"
 #include "imaging/signing.h"
 #include "orchestrator.h"
@@ -31,6 +33,17 @@ namespace {
 
 std::string host_body(const char* mac, const char* name) {
     return json{{"mac", mac}, {"name", name}, {"rack", "r1"}}.dump();
+}
+
+// What a multicast sender (faked by the launcher) appends to its --delivery-log once the
+// receipt of `host` in deployment `id` verifies: without it a result ok is held.
+void sender_confirms(Server& s, DeploymentId id, const char* host, const json& image) {
+    const auto& argv = s.launcher.spawned.at(0);
+    auto log = std::find(argv.begin(), argv.end(), "--delivery-log");
+    REQUIRE(log + 1 < argv.end());
+    imaging::Delivery d{receiver_id_of(id, s.store->find_host_by_name(host)->id), "multicast",
+                        image["image_sha256"].get<std::string>(), "10.0.0.9:7700", 0, 1, 0};
+    std::ofstream(*(log + 1), std::ios::app) << imaging::encode_delivery(d) << "\n";
 }
 
 }  // namespace
@@ -316,11 +329,19 @@ TEST_CASE("server api: multicast jobs, failure of one host does not stop the oth
                               token("h2"));
     CHECK(reboot["action"] == "reboot");
     CHECK(s.store->find_host_by_name("h2")->state == HostState::failed);
-    s.call_json(bhttp::verb::post, "/api/v1/agent/result",
-                json{{"deployment", id}, {"ok", true},
-                     {"result", {{"bytes_received", 10}, {"sha256", image["image_sha256"]}}}}
-                    .dump(),
-                token("h1"));
+    const std::string ok_body =
+        json{{"deployment", id}, {"ok", true},
+             {"result", {{"bytes_received", 10}, {"sha256", image["image_sha256"]}}}}
+            .dump();
+    // Before its sender confirms the delivery: taken, held, not believed.
+    auto held = s.call_json(bhttp::verb::post, "/api/v1/agent/result", ok_body, token("h1"));
+    CHECK(s.last_status == 202);
+    CHECK(held["action"] == "reboot");
+    CHECK(held["held"].get<std::string>().find("no delivery confirmed by the sender") !=
+          std::string::npos);
+    CHECK(s.store->find_host_by_name("h1")->state == HostState::imaging);
+    sender_confirms(s, id, "h1", image);
+    s.orchestrator->tick();  // reads the sender's log: the held result is believed now
     auto h1 = *s.store->find_host_by_name("h1");
     CHECK(h1.state == HostState::imaged);
     CHECK(h1.image.has_value());
@@ -375,6 +396,7 @@ TEST_CASE("server api: a result for another image than the job's is refused, nev
     s.call_json(bhttp::verb::post, "/api/v1/agent/result",
                 json{{"deployment", id}, {"ok", true}, {"result", json::array()}}.dump(), token("h3"));
     CHECK(s.last_status == 400);
+    sender_confirms(s, id, "h3", image);
     post("h3", {{"sha256", image["image_sha256"]}});
     CHECK(s.last_status == 200);
     CHECK(s.store->find_host_by_name("h3")->state == HostState::imaged);
@@ -452,6 +474,7 @@ TEST_CASE("server api: a boot ticket is good for one hello; deployment and Dom0 
     // The new Dom0 token is not good before the imaging succeeds; the old one still is.
     s.call_json(bhttp::verb::post, "/api/v1/agent/ready", R"({"capacity":{}})", dom0);
     CHECK(s.last_status == 401);
+    sender_confirms(s, id, "h1", image);
     s.call_json(bhttp::verb::post, "/api/v1/agent/result",
                 json{{"deployment", id},
                      {"ok", true},

@@ -6,15 +6,18 @@
   hostile_lan.py delta ADDR:PORT sig-lie          # a signature request that claims 2^32-1 chunks
   hostile_lan.py delta ADDR:PORT promise SECONDS  # after the manifest, a header promising 256 MiB, then silence
   hostile_lan.py delta ADDR:PORT promise-first SECONDS  # the same as the very first message
+  hostile_lan.py delta ADDR:PORT receipt          # a receipt (proof of receipt) for an image it never
+                                                  # fetched, then guesses at the possession check
   hostile_lan.py idle ADDR:PORT COUNT SECONDS     # COUNT connections that say nothing for SECONDS
   hostile_lan.py macflood URL COUNT               # GET URL/boot/<random mac>.ipxe COUNT times
   hostile_lan.py watch-open SECONDS PATH...       # counts opens and reads of each PATH (inotify)
                                                   # until SECONDS pass or SIGTERM; says "watching"
                                                   # on stderr once the watches are set
 
-Delta modes take --secret HEX (after the mode's arguments): the deployment's secret, as an
-attacker holding a stolen job has it; the client then authenticates as an honest receiver does
-(imaging/delta/handshake_auth.h) before it misbehaves.
+Delta modes take --secret HEX (after the mode's arguments): the job's secret, as an attacker
+holding a stolen job has it; the client then authenticates as an honest receiver does
+(imaging/delta/handshake_auth.h) before it misbehaves. With --receiver-id ID (the job's
+receiver_id) the hello names it and the secret is that receiver's key.
 
 Each prints one line saying what the server did, e.g. "refused: <the server's error text>",
 and exits 0 when the server refused or dropped what it should (1 otherwise: it answered a
@@ -38,6 +41,7 @@ import urllib.request
 MAGIC = b"PRVDELTA"
 VERSION = 1
 HELLO, MANIFEST, SIG_REQUEST, SIG_REPLY, WANT, FRAME, LITERALS, ERROR, DONE, CHALLENGE, AUTH = range(1, 12)
+RECEIPT, RECEIPT_ACK, POSSESSION_CHALLENGE, POSSESSION = range(12, 16)
 
 
 def connect(addr, timeout=10):
@@ -74,13 +78,16 @@ def recv_msg(s, keep=1 << 20):
     return mtype, length, bytes(body)
 
 
-def hello(s, secret=None):
+def hello(s, secret=None, receiver_id=None, nonces=None):
     nonce = os.urandom(32) if secret else b""
-    send(s, HELLO, MAGIC + struct.pack("<I", VERSION) + nonce)
+    named = bytes([len(receiver_id)]) + receiver_id.encode() if secret and receiver_id else b""
+    send(s, HELLO, MAGIC + struct.pack("<I", VERSION) + nonce + named)
     mtype, _, body = recv_msg(s, keep=1 << 30)
     if mtype == CHALLENGE and secret:
         key = hmac.new(secret, b"provisioner delta handshake v1", hashlib.sha256).digest()
         proof = hmac.new(key, b"client" + nonce + body[:32], hashlib.sha256).digest()
+        if nonces is not None:
+            nonces.extend([nonce, body[:32]])
         send(s, AUTH, proof)
         mtype, _, body = recv_msg(s, keep=1 << 30)
     if mtype == ERROR:  # the server wants more than the public hello (an authenticated transport)
@@ -115,14 +122,20 @@ def expect_refusal(s, what):
 def delta(addr, mode, *args):
     args = list(args)
     secret = None
+    receiver_id = None
     if "--secret" in args:
         i = args.index("--secret")
         secret = bytes.fromhex(args[i + 1]) if args[i + 1] else None
         del args[i:i + 2]
+    if "--receiver-id" in args:
+        i = args.index("--receiver-id")
+        receiver_id = args[i + 1] or None
+        del args[i:i + 2]
     s = connect(addr, timeout=20)
     if mode == "promise-first":
         return promise(s, float(args[0]), "promise before hello")
-    manifest, refusal = hello(s, secret)
+    nonces = []
+    manifest, refusal = hello(s, secret, receiver_id, nonces)
     if manifest is None:
         print("%s: refused at the hello: %s" % (mode, refusal))
         return 0
@@ -142,7 +155,34 @@ def delta(addr, mode, *args):
         return expect_refusal(s, "signature request claiming 2^32-1 chunks")
     if mode == "promise":
         return promise(s, float(args[0]), "promise after hello")
+    if mode == "receipt":
+        return forged_receipt(s, manifest, secret, nonces)
     raise SystemExit("unknown delta mode " + mode)
+
+
+def forged_receipt(s, manifest, secret, nonces):
+    """What the holder of a host's job can say without the image: a receipt proved with the job's
+    key over the job's sha256, then, asked for chunks it does not hold, their manifest hashes."""
+    if len(nonces) != 2:
+        print("receipt: the session is not authenticated (no receiver key)")
+        return 1
+    sha = bytes.fromhex(manifest["sha256"])
+    key = hmac.new(secret, b"provisioner delta receipt v1", hashlib.sha256).digest()
+    send(s, RECEIPT, sha + hmac.new(key, nonces[0] + nonces[1] + sha, hashlib.sha256).digest())
+    mtype, _, body = recv_msg(s)
+    if mtype == ERROR:
+        print("receipt without the image: refused at once: %s" % body.decode("utf-8", "replace").strip())
+        return 0
+    if mtype != POSSESSION_CHALLENGE:
+        print("receipt without the image: answered type %d" % mtype)
+        return 1
+    nonce, n = body[:32], struct.unpack("<I", body[32:36])[0]
+    chunks = struct.unpack("<%dI" % n, body[36:36 + 4 * n])
+    guesses = b"".join(hashlib.sha256(nonce + struct.pack("<I", c) +
+                                      bytes.fromhex(manifest["chunks"][c][0])).digest()
+                       for c in chunks)
+    send(s, POSSESSION, guesses)
+    return expect_refusal(s, "receipt without the image, possession check of chunks %s" % list(chunks))
 
 
 def promise(s, seconds, what):

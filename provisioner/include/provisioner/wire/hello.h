@@ -27,10 +27,11 @@ const char* to_string(Transport transport);
 
 // {"v", "deployment", "transport", "image": {"id"?, "name", "version"?, "raw_size"?,
 // "stored_size"?, "image_sha256"}, "pubkey", "disk"?, "host"?, "token"?, "dom0_token"?,
-// "secret"?, and the transport's object: "delta": {"from"} | "multicast": {"group", "port"} |
-// "torrent": {"url"}}. Required: deployment, transport, image.name, image.image_sha256 (64
-// hex digits: the image is pinned), pubkey and the transport's parameters; secret, when
-// present, is 64 hex digits.
+// "secret"?, "receiver_id"?, "receipt_key"?, and the transport's object: "delta": {"from"} |
+// "multicast": {"group", "port"} | "torrent": {"url"}}. Required: deployment, transport,
+// image.name, image.image_sha256 (64 hex digits: the image is pinned), pubkey and the
+// transport's parameters; secret and receipt_key, when present, are 64 hex digits;
+// receiver_id, when present, is a receiver id (imaging/delivery.h).
 struct Job {
     static constexpr const char* kName = "job";
     static constexpr int kVersion = 1;
@@ -46,6 +47,11 @@ struct Job {
     std::string token;            // the deployment's token, for progress and result ("": keep ours)
     std::string dom0_token;       // for the imaged system's agent ("": ours)
     std::string secret;           // delta and multicast: 64 hex digits; "": unauthenticated
+    // Proof of receipt (imaging/delivery.h): the id this host's receiver proves to its sender
+    // once the image is verified. Delta: secret is then this receiver's own key; multicast:
+    // receipt_key is, beside the session's secret.
+    std::string receiver_id;
+    std::string receipt_key;
     std::string delta_from;       // delta: ADDR:PORT of the server's imaging serve
     std::string multicast_group;  // multicast
     std::uint16_t multicast_port = 0;

@@ -22,12 +22,15 @@ struct ReceiveTarget {
     std::string pubkey_file;  // the job's PEM written out
     std::string interface;    // multicast only: the NIC towards the server
     std::string secret_file;  // the job's secret written out (0600); empty: none
+    std::string receipt_key_file = {};  // multicast: the job's receipt_key written out; "": none
     std::string peer_cert_file = {};  // torrent: the job's peer_cert written out (0600)
 };
 
 // ["imaging", "receive", "--transport", T, <T's options>, "--output", DISK, "--pubkey", FILE,
 //  "--progress-json"], and "--secret-file FILE" for delta and multicast when the job has a
-// secret. Delta needs no --basis: the receiver reuses what the disk holds.
+// secret; with a receiver_id, "--receiver-id ID" (delta, with its secret; multicast, with
+// "--receipt-key-file FILE") so that the sender confirms the delivery (proof of receipt).
+// Delta needs no --basis: the receiver reuses what the disk holds.
 // An error when multicast has no interface.
 imaging::Result<std::vector<std::string>> build_receive_argv(const Job& job,
                                                              const ReceiveTarget& target);

@@ -1,0 +1,236 @@
+// Proof of receipt in provisionerd (API.md, "Proof of receipt"): an agent's `result ok:true`
+// of a delta or multicast deployment marks its host imaged only once that host's sender has
+// confirmed delivering the image to it, by a line in the delivery log its argv names (what
+// `imaging serve` / `imaging send` write when a receipt verifies; here the test writes it,
+// standing in for the sender the fake launcher did not start). On a fake clock.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <fstream>
+
+#include "base/clock.h"
+#include "delivery_board.h"
+#include "imaging/delivery.h"
+#include "imaging/secret.h"
+#include "test_server_fixture.h"
+
+using namespace servertest;
+using std::chrono::seconds;
+
+namespace {
+
+constexpr const char* kSha = "ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01";
+
+struct ReceiptRig {
+    explicit ReceiptRig(const std::function<void(ServerConfig&)>& configure = {})
+        : server(configure),
+          orchestrator(*server.store, server.config, launcher, "PEM",
+                       [this](const std::string& line) { log.push_back(line); }, clock) {}
+
+    Host host(const std::string& name) { return add_test_host(*server.store, name, next_host++); }
+    HostState state_of(const Host& h) { return server.store->get_host(h.id)->state; }
+    std::string option(const std::string& name, std::size_t spawn = 0) {
+        REQUIRE(launcher.spawned.size() > spawn);
+        const auto& argv = launcher.spawned[spawn];
+        auto it = std::find(argv.begin(), argv.end(), name);
+        REQUIRE_MESSAGE(it != argv.end(), name);
+        REQUIRE(it + 1 != argv.end());
+        return *(it + 1);
+    }
+    // What the sender appends once the receipt of `receiver` verifies.
+    void sender_confirms(const std::string& receiver, const std::string& sha = kSha,
+                         std::size_t spawn = 0) {
+        imaging::Delivery d{receiver, "multicast", sha, "10.0.0.7:7700", 0, 4, 0};
+        std::ofstream(option("--delivery-log", spawn), std::ios::app)
+            << imaging::encode_delivery(d) << "\n";
+    }
+    bool logged(const std::string& part) {
+        return std::any_of(log.begin(), log.end(),
+                           [&](const std::string& l) { return l.find(part) != std::string::npos; });
+    }
+    std::string target_error(DeploymentId d) { return server.store->list_targets(d)->at(0).error; }
+    bool event_says(const std::string& part) {
+        auto events = server.store->list_events({});
+        REQUIRE(events.is_ok());
+        return std::any_of(events->begin(), events->end(), [&](const Event& e) {
+            return e.reason.find(part) != std::string::npos;
+        });
+    }
+
+    FakeLauncher launcher;
+    Server server;
+    base::FakeClock clock;
+    std::vector<std::string> log;
+    Orchestrator orchestrator;
+    int next_host = 1;
+};
+
+const json kOk = {{"sha256", kSha}, {"bytes_received", 4096}};
+
+}  // namespace
+
+TEST_CASE("receiver ids: DEPLOYMENT/HOST and nothing else") {
+    std::int64_t d = 0, h = 0;
+    CHECK(receiver_id_of(12, 7) == "12/7");
+    CHECK(parse_receiver_id("12/7", d, h));
+    CHECK((d == 12 && h == 7));
+    for (const char* bad : {"", "12", "12/", "/7", "a/7", "12/7/1", "-1/7", "0/7", "12/7x",
+                            "99999999999999999999/1"})
+        CHECK_FALSE_MESSAGE(parse_receiver_id(bad, d, h), bad);
+}
+
+TEST_CASE("receipts: a multicast result ok is held until the sender confirms, then imaged") {
+    ReceiptRig rig;
+    const Host h1 = rig.host("h1"), h2 = rig.host("h2");
+    auto image = add_test_image(*rig.server.store, "1", kSha);
+    auto d = rig.orchestrator.deploy(image, {h1, h2}, Transport::multicast);
+    REQUIRE(d.is_ok());
+    rig.orchestrator.tick();
+    // The sender proves receipts under a secret of its own, which no job carries.
+    const std::string receipts = rig.option("--receipt-secret-file");
+    auto master = imaging::read_secret_file(receipts);
+    REQUIRE(master);
+    auto job = rig.orchestrator.hello(h1, {}).body;
+    REQUIRE(job["action"] == "image");
+    const std::string id = receiver_id_of(d->id, h1.id);
+    CHECK(job["job"]["receiver_id"] == id);
+    CHECK(job["job"]["receipt_key"] == imaging::secret_to_hex(imaging::receiver_key(*master, id)));
+    CHECK(job["job"]["secret"] != imaging::secret_to_hex(*master));
+    CHECK(job.dump().find(imaging::secret_to_hex(*master)) == std::string::npos);
+
+    auto held = rig.orchestrator.result(h1, d->id, true, "", kOk);
+    REQUIRE(held.is_ok());
+    CHECK(held->held);
+    CHECK(held->reason.find("no delivery confirmed by the sender") != std::string::npos);
+    CHECK(rig.state_of(h1) == HostState::imaging);
+    CHECK_FALSE(rig.server.store->get_host(h1.id)->image.has_value());
+    CHECK(rig.event_says("result ok held: no delivery confirmed by the sender"));
+
+    // Another host's confirmation is not this one's.
+    rig.sender_confirms(receiver_id_of(d->id, h2.id));
+    rig.orchestrator.tick();
+    CHECK(rig.state_of(h1) == HostState::imaging);
+    rig.sender_confirms(id);
+    rig.orchestrator.tick();
+    CHECK(rig.state_of(h1) == HostState::imaged);
+    CHECK(rig.server.store->get_host(h1.id)->image == image.id);
+    CHECK(rig.logged("delivery confirmed by the multicast sender (receipt from 10.0.0.7:7700)"));
+
+    // h2's confirmation came before its result: believed at once.
+    REQUIRE(rig.orchestrator.hello(h2, {}).body["action"] == "image");
+    auto at_once = rig.orchestrator.result(h2, d->id, true, "", kOk);
+    REQUIRE(at_once.is_ok());
+    CHECK_FALSE(at_once->held);
+    CHECK(rig.state_of(h2) == HostState::imaged);
+    CHECK(rig.server.store->get_deployment(d->id)->state == DeploymentState::succeeded);
+}
+
+TEST_CASE("receipts: a result ok nobody delivered fails at the deadline, never imaged") {
+    ReceiptRig rig([](ServerConfig& c) { c.deploy_timeout = seconds(300); });
+    const Host h1 = rig.host("h1");
+    auto image = add_test_image(*rig.server.store, "1", kSha);
+    auto d = rig.orchestrator.deploy(image, {h1}, Transport::multicast);
+    REQUIRE(d.is_ok());
+    rig.orchestrator.tick();
+    // Whoever said hello first with the host's ticket holds its job and the image's sha256.
+    REQUIRE(rig.orchestrator.hello(h1, {}).body["action"] == "image");
+    CHECK(rig.orchestrator.result(h1, d->id, true, "", kOk)->held);
+    // A confirmation of another image, or of this host in another deployment, counts nothing.
+    rig.sender_confirms(receiver_id_of(d->id, h1.id), std::string(64, 'f'));
+    rig.sender_confirms(receiver_id_of(d->id + 1, h1.id));
+    rig.orchestrator.tick();
+    CHECK(rig.state_of(h1) == HostState::imaging);
+    CHECK(rig.logged("confirmed delivering another image"));
+    rig.clock.advance(seconds(300));
+    rig.orchestrator.tick();
+    CHECK(rig.state_of(h1) == HostState::failed);
+    CHECK_FALSE(rig.server.store->get_host(h1.id)->image.has_value());
+    CHECK(rig.target_error(d->id).find("no delivery confirmed by the sender") != std::string::npos);
+    CHECK(rig.server.store->get_deployment(d->id)->state == DeploymentState::failed);
+}
+
+TEST_CASE("receipts: a held result still fails on the agent's own failure or a wrong sha256") {
+    ReceiptRig rig;
+    const Host h1 = rig.host("h1"), h2 = rig.host("h2");
+    auto image = add_test_image(*rig.server.store, "1", kSha);
+    auto d = rig.orchestrator.deploy(image, {h1, h2}, Transport::multicast);
+    REQUIRE(d.is_ok());
+    rig.orchestrator.tick();
+    REQUIRE(rig.orchestrator.hello(h1, {}).body["action"] == "image");
+    REQUIRE(rig.orchestrator.hello(h2, {}).body["action"] == "image");
+    CHECK(rig.orchestrator.result(h1, d->id, true, "", kOk)->held);
+    CHECK(rig.orchestrator.result(h1, d->id, false, "disk on fire", json::object()).is_ok());
+    CHECK(rig.state_of(h1) == HostState::failed);
+    rig.sender_confirms(receiver_id_of(d->id, h1.id));  // too late: its part is over
+    rig.sender_confirms(receiver_id_of(d->id, h2.id));
+    rig.orchestrator.tick();
+    CHECK(rig.state_of(h1) == HostState::failed);
+    // Delivered, but the agent reports another image: refused as before.
+    auto other = rig.orchestrator.result(h2, d->id, true, "", {{"sha256", std::string(64, 'e')}});
+    CHECK_FALSE(other.is_ok());
+    CHECK(rig.state_of(h2) == HostState::failed);
+}
+
+TEST_CASE("receipts: a delta job carries the host's own key, never the server's secret") {
+    namespace ip = boost::asio::ip;
+    boost::asio::io_context ioc;
+    ip::tcp::acceptor listening(ioc, {ip::make_address("127.0.0.1"), 0});
+    const int port = listening.local_endpoint().port();
+    ReceiptRig rig([&](ServerConfig& c) { c.delta_port = port; });
+    const Host h1 = rig.host("h1");
+    auto image = add_test_image(*rig.server.store, "1", kSha);
+    auto d = rig.orchestrator.deploy(image, {h1}, Transport::delta);
+    REQUIRE(d.is_ok());
+    rig.orchestrator.tick();  // the "server" (our listener on its port) accepts: it is ready
+    auto server_secret = imaging::read_secret_file(rig.option("--secret-file"));
+    REQUIRE(server_secret);
+    const std::string log = rig.option("--delivery-log");
+    CHECK(std::filesystem::path(log).parent_path() == rig.server.config.state_dir / "deliveries");
+    auto job = rig.orchestrator.hello(h1, {}).body;
+    REQUIRE(job["action"] == "image");
+    const std::string id = receiver_id_of(d->id, h1.id);
+    CHECK(job["job"]["receiver_id"] == id);
+    CHECK(job["job"]["secret"] ==
+          imaging::secret_to_hex(imaging::receiver_key(*server_secret, id)));
+    CHECK(job.dump().find(imaging::secret_to_hex(*server_secret)) == std::string::npos);
+    CHECK_FALSE(job["job"].contains("receipt_key"));
+
+    CHECK(rig.orchestrator.result(h1, d->id, true, "", kOk)->held);
+    imaging::Delivery delivered{id, "delta", kSha, "10.0.0.8:51000", 3, 4, 9000};
+    std::ofstream(log, std::ios::app) << imaging::encode_delivery(delivered) << "\n";
+    rig.orchestrator.tick();
+    CHECK(rig.state_of(h1) == HostState::imaged);
+    CHECK(rig.logged("delivery confirmed by the delta sender (receipt from 10.0.0.8:51000, 3 of 4 "
+                     "chunks sent)"));
+}
+
+TEST_CASE("delivery board: whole lines once each, a half-written line later, bad lines said") {
+    testutil::TempDir tmp;
+    const auto dir = tmp / "deliveries";
+    DeliveryBoard board(dir);
+    CHECK(board.poll().empty());  // no directory yet
+    std::filesystem::create_directories(dir);
+    const auto log = dir / "a.log";
+    const std::string line = imaging::encode_delivery({"1/2", "delta", kSha, "", 0, 0, 0});
+    {
+        std::ofstream out(log);
+        out << line << "\n" << line.substr(0, 10);
+    }
+    CHECK(board.poll().size() == 1);
+    CHECK(board.poll().empty());
+    {
+        std::ofstream out(log, std::ios::app);
+        out << line.substr(10) << "\nnot a delivery\n";
+    }
+    std::vector<std::string> problems;
+    auto found = board.poll(&problems);
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].receiver == "1/2");
+    CHECK(problems.size() == 1);
+    std::ofstream(dir / "ignored.txt") << line << "\n";
+    CHECK(board.poll().empty());
+    std::filesystem::remove(log);
+    CHECK(board.poll().empty());
+}
