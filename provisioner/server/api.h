@@ -17,6 +17,7 @@
 #include "host_monitor.h"
 #include "import_paths.h"
 #include "jobs.h"
+#include "metrics_history.h"
 #include "imaging/http/router.h"
 #include "orchestrator.h"
 #include "provisioner/store.h"
@@ -60,6 +61,9 @@ struct ApiContext {
     // the real clock); when absent, reports are answered without an interval and nothing is
     // watched.
     std::shared_ptr<HostMonitor> monitor = nullptr;
+    // Every host's and VM's metrics history (main.cc makes one under STATE/history); when
+    // absent, reports are not recorded and the history routes answer 404.
+    std::shared_ptr<MetricsHistory> history = nullptr;
     // The server's own counters for /metrics (server_metrics.h); mount_api makes them from the
     // routes it mounts and makes the router count every request there.
     std::shared_ptr<ServerMetrics> server_metrics = nullptr;

@@ -124,6 +124,7 @@ Response remove_host(ApiContext& ctx, const Request& req, const Host& host) {
                                                       "; wait for its deployment to end"));
     if (Status s = ctx.store.remove_host(host.id); !s) return status_response(req, s);
     ctx.hosts.host_removed(host);
+    if (ctx.history) ctx.history->forget({EntityKind::host, std::to_string(host.id)});
     return json_response(req, status::ok, host_json(host));
 }
 

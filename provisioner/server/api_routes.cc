@@ -35,6 +35,8 @@ constexpr Route kRoutes[] = {
     {verb::post, "/api/v1/hosts/{host}/accept", Scope::operator_token, Body::raw, kPool,
      h::accept_host},
     {verb::get, "/api/v1/hosts/{host}/dom0", Scope::operator_token, Body::raw, kPool, h::host_dom0},
+    {verb::get, "/api/v1/hosts/{host}/metrics", Scope::operator_token, Body::raw, kPool,
+     h::host_metrics},
 
     {verb::get, "/api/v1/images", Scope::operator_token, Body::raw, kPool, h::list_images},
     {verb::post, "/api/v1/images", Scope::operator_token, Body::raw, kPool, h::import_image},
@@ -64,6 +66,10 @@ constexpr Route kRoutes[] = {
     {verb::get, "/api/v1/vms", Scope::operator_token, Body::raw, kPool, h::list_vms},
     {verb::post, "/api/v1/vms/recall", Scope::operator_token, Body::raw, kPool, h::recall_vms},
     {verb::get, "/api/v1/vms/{vm}/guest", Scope::operator_token, Body::raw, kPool, h::vm_guest},
+    {verb::get, "/api/v1/vms/{vm}/metrics", Scope::operator_token, Body::raw, kPool,
+     h::vm_metrics},
+    {verb::get, "/api/v1/metrics/latest", Scope::operator_token, Body::raw, kPool,
+     h::latest_metrics},
 
     {verb::post, "/api/v1/agent/hello", Scope::hello, Body::raw, kPool, h::agent_hello},
     {verb::post, "/api/v1/agent/progress", Scope::imaging, Body::json, kPool, h::agent_progress},

@@ -73,6 +73,10 @@ Reply revoke_token(ApiContext&, const Call&);
 Reply show_job(ApiContext&, const Call&);
 // api_metrics.cc
 Reply metrics(ApiContext&, const Call&);
+// api_history.cc
+Reply host_metrics(ApiContext&, const Call&);
+Reply vm_metrics(ApiContext&, const Call&);
+Reply latest_metrics(ApiContext&, const Call&);
 // api_hosts.cc
 Reply list_hosts(ApiContext&, const Call&);
 Reply add_host(ApiContext&, const Call&);

@@ -8,6 +8,7 @@
 #include "api_routes.h"
 #include "api_support.h"
 #include "base/atomic_file.h"
+#include "history_samples.h"
 #include "hot_templates.h"
 #include "provisioner/placement.h"
 #include "provisioner/reconcile.h"
@@ -255,6 +256,9 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host, const 
     report.reported_at = ctx.store.now();
     if (Status s = ctx.vms.report(std::move(report)); !s) return status_response(req, s);
     wire::Dom0Answer answer;
+    if (ctx.history && metrics)  // queued: the report does not wait on the history's disk
+        ctx.history->record({EntityKind::host, std::to_string(host.id)},
+                            double(ctx.store.now()) / 1000, host_samples(*metrics));
     if (ctx.monitor) {
         if (Status s = ctx.monitor->reported(host, std::move(metrics)); !s)
             return status_response(req, s);

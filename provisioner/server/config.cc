@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "metrics_history.h"
+
 namespace provisioner::server {
 
 void add_config_options(CLI::App& app, ServerConfig& c) {
@@ -110,6 +112,15 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
            "seconds between a Dom0 agent's reports, told to the agents; a ready host silent for "
            "three intervals becomes unreachable, and ready again at its next report (default 15)")
         ->check(CLI::PositiveNumber);
+    app.add_option("--history", c.history_archives,
+                   "the metrics history's archives, STEP:RETENTION finest first: each report is "
+                   "averaged into every archive, a file of fixed size per host and VM under "
+                   "STATE/history (README: its size)")
+        ->capture_default_str()
+        ->check([](const std::string& text) {
+            auto parsed = parse_archives(text);
+            return parsed ? std::string() : parsed.status().message();
+        });
 
     app.add_option("--import-dir", c.import_dirs,
                    "a directory `template add` and `image import` may read from, besides "

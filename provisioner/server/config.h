@@ -92,6 +92,9 @@ struct ServerConfig {
     // Dom0 agents report at least this often (the report's answer tells them); a ready host
     // silent for three intervals becomes unreachable (host_monitor.h).
     std::chrono::seconds heartbeat_interval{15};
+    // The metrics history's round-robin archives, STEP:RETENTION finest first
+    // (metrics_history.h); kept under STATE/history.
+    std::string history_archives = "15s:24h,5m:30d";
 
     // `template add` and `image import` read only inside STATE/import and these directories
     // (import_paths.h).

@@ -235,6 +235,10 @@ int run_server(ServerConfig config) {
     ctx.monitor =
         std::make_shared<HostMonitor>(store, base::real_clock(), config.heartbeat_interval);
     for (const HostReport& r : vms.reports()) ctx.monitor->watch(r.host);
+    HistoryOptions history;
+    history.dir = files.root / "history";
+    history.archives = *parse_archives(config.history_archives);  // checked by the option
+    ctx.history = std::make_shared<MetricsHistory>(std::move(history), clock);
     auto tracker = std::make_shared<imaging::torrent::Tracker>(imaging::torrent::TrackerOptions{},
                                                                rack_map(store));
     imaging::http::Router router;

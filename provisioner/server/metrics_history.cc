@@ -1,0 +1,434 @@
+#include "metrics_history.h"
+
+#include <sys/stat.h>
+
+#include <cmath>
+#include <limits>
+
+namespace provisioner::server {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kMaxOpenFiles = 256;
+constexpr auto kSweepEvery = std::chrono::hours(1);
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// A name as a file name: [A-Za-z0-9_-] and inner dots kept, every other byte %XX.
+std::string file_name(const std::string& name) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(name[i]);
+        if (std::isalnum(c) || c == '_' || c == '-' || (c == '.' && i > 0)) {
+            out += char(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out + ".hist";
+}
+
+}  // namespace
+
+struct MetricsHistory::State {
+    std::shared_ptr<const std::vector<Series>> columns = std::make_shared<std::vector<Series>>();
+    std::unique_ptr<HistoryFile> file;  // open while in use; at most kMaxOpenFiles together
+    std::vector<double> last_raw;       // per column: a counter's last value (NaN: none)
+    std::vector<double> last_time;      // and when it was reported
+    double written = 0;                 // the last report's time
+    // Per archive, the row being filled and how many values each column's average holds
+    // (a counter has none at its first report): so each column is its own mean.
+    std::vector<std::int64_t> filling;
+    std::vector<std::vector<std::uint32_t>> counts;
+};
+
+Result<std::vector<ArchiveSpec>> parse_archives(std::string_view text) {
+    std::vector<ArchiveSpec> out;
+    const std::string all(text);
+    auto bad = [&](const std::string& why) {
+        return Status::error(Code::invalid_argument,
+                             "history archives '" + all + "': " + why +
+                                 " (want STEP:RETENTION,... finest first, as 15s:24h,5m:30d)");
+    };
+    while (!text.empty()) {
+        const auto comma = text.find(',');
+        const std::string_view part = text.substr(0, comma);
+        text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+        const auto colon = part.find(':');
+        if (colon == std::string_view::npos) return bad("'" + std::string(part) + "' has no ':'");
+        auto step = parse_duration(part.substr(0, colon));
+        auto keep = parse_duration(part.substr(colon + 1));
+        if (!step) return bad(step.status().message());
+        if (!keep) return bad(keep.status().message());
+        if (*keep % *step || *keep / *step > 1'000'000 || *step > UINT32_MAX)
+            return bad("a retention must be a multiple of its step, at most 1,000,000 steps");
+        ArchiveSpec a{std::uint32_t(*step), std::uint32_t(*keep / *step)};
+        if (!out.empty() && (a.step_seconds % out.back().step_seconds ||
+                             a.step_seconds == out.back().step_seconds ||
+                             a.retention_seconds() <= out.back().retention_seconds()))
+            return bad(
+                "each archive's step must be a multiple of the one before, with a "
+                "longer retention");
+        out.push_back(a);
+    }
+    if (out.empty() || out.size() > kMaxHistoryArchives) return bad("1 to 8 archives");
+    return out;
+}
+
+std::string archives_text(const std::vector<ArchiveSpec>& archives) {
+    auto duration = [](std::int64_t s) {
+        if (s % 86400 == 0) return std::to_string(s / 86400) + "d";
+        if (s % 3600 == 0) return std::to_string(s / 3600) + "h";
+        if (s % 60 == 0) return std::to_string(s / 60) + "m";
+        return std::to_string(s) + "s";
+    };
+    std::string out;
+    for (const ArchiveSpec& a : archives) {
+        if (!out.empty()) out += ",";
+        out += duration(a.step_seconds) + ":" + duration(a.retention_seconds());
+    }
+    return out;
+}
+
+MetricsHistory::MetricsHistory(HistoryOptions options, base::Clock& clock)
+    : options_(std::move(options)), clock_(clock) {
+    std::error_code ec;  // a directory that cannot be made shows as write errors
+    fs::create_directories(options_.dir / "hosts", ec);
+    fs::create_directories(options_.dir / "vms", ec);
+    writer_ = std::thread([this] { run(); });
+}
+
+MetricsHistory::~MetricsHistory() {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    writer_.join();
+}
+
+fs::path MetricsHistory::file_of(const Entity& entity) const {
+    return options_.dir / (entity.kind == EntityKind::host ? "hosts" : "vms") /
+           file_name(entity.name);
+}
+
+std::uint64_t MetricsHistory::enqueue(Item item) {
+    std::uint64_t ticket;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (queue_.size() >= std::max<std::size_t>(options_.max_queue, 1)) {
+            queue_.pop_front();
+            ++counts_.dropped;
+            ++done_;
+        }
+        queue_.push_back(std::move(item));
+        ticket = ++queued_;
+    }
+    wake_.notify_one();
+    return ticket;
+}
+
+void MetricsHistory::wait_for(std::uint64_t ticket) {
+    std::unique_lock<std::mutex> lock(mu_);
+    written_.wait(lock, [&] { return done_ >= ticket; });
+}
+
+void MetricsHistory::record(Entity entity, double unix_seconds, std::vector<Sample> samples) {
+    if (samples.empty() || entity.name.empty() || entity.name.size() > kMaxHistoryName) return;
+    enqueue(Item{std::move(entity), unix_seconds, std::move(samples)});
+}
+
+void MetricsHistory::flush() {
+    std::uint64_t ticket;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        ticket = queued_;
+    }
+    wait_for(ticket);
+}
+
+void MetricsHistory::forget(Entity entity) {
+    Item item;
+    item.entity = std::move(entity);
+    item.forget = true;
+    enqueue(std::move(item));
+}
+
+std::size_t MetricsHistory::sweep() {
+    Item item;
+    item.sweep = true;
+    wait_for(enqueue(std::move(item)));
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_swept_;
+}
+
+MetricsHistory::Counts MetricsHistory::counts() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return counts_;
+}
+
+void MetricsHistory::run() {
+    auto next_sweep = clock_.now() + kSweepEvery;
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+        wake_.wait_for(lock, std::chrono::seconds(10),
+                       [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty() && stopping_) return;
+        std::deque<Item> batch;
+        batch.swap(queue_);
+        lock.unlock();
+        for (Item& item : batch) {
+            if (item.forget) {
+                drop(item.entity);
+                std::error_code ec;
+                fs::remove(file_of(item.entity), ec);
+            } else if (item.sweep) {
+                const std::size_t swept = sweep_files();
+                std::lock_guard<std::mutex> relock(mu_);
+                last_swept_ = swept;
+            } else {
+                write(item);
+            }
+        }
+        if (clock_.now() >= next_sweep) {
+            next_sweep = clock_.now() + kSweepEvery;
+            sweep_files();
+        }
+        if (open_files_ > kMaxOpenFiles) {
+            for (auto& [entity, state] : states_) state->file.reset();
+            open_files_ = 0;
+        }
+        lock.lock();
+        done_ += batch.size();
+        written_.notify_all();
+    }
+}
+
+Status MetricsHistory::widen(State& state, const Entity& entity, const std::vector<Series>& added) {
+    auto columns = std::make_shared<std::vector<Series>>(*state.columns);
+    columns->insert(columns->end(), added.begin(), added.end());
+    const fs::path path = file_of(entity);
+    const fs::path next = path.string() + ".new";
+    if (Status s = HistoryFile::create(next, options_.archives, *columns); !s) return s;
+    auto fresh = HistoryFile::open(next, true);
+    if (!fresh) return fresh.status();
+    // The old rows, each widened with NaN for the new columns.
+    if (state.file) {
+        const HistoryFile& old = *state.file;
+        for (std::size_t a = 0; a < old.archives().size() && a < options_.archives.size(); ++a) {
+            if (!(old.archives()[a] == options_.archives[a])) break;
+            const std::int64_t last = std::int64_t(state.written) / old.archives()[a].step_seconds;
+            auto rows = old.read_rows(a, last - old.archives()[a].rows + 1, last);
+            if (!rows) return rows.status();
+            for (HistoryRow& row : *rows) {
+                row.values.resize(columns->size(), std::numeric_limits<float>::quiet_NaN());
+                if (Status s = (*fresh)->write_row(a, row); !s) return s;
+            }
+        }
+    }
+    std::error_code ec;
+    fs::rename(next, path, ec);
+    if (ec) return Status::error(Code::storage, "rename " + next.string() + ": " + ec.message());
+    if (!state.file) ++open_files_;
+    state.file = std::move(*fresh);
+    state.columns = std::move(columns);
+    state.last_raw.resize(state.columns->size(), kNaN);
+    state.last_time.resize(state.columns->size(), kNaN);
+    return Status::ok();
+}
+
+void MetricsHistory::write(Item& item) {
+    auto& slot = states_[item.entity];
+    const fs::path path = file_of(item.entity);
+    if (!slot) slot = std::make_unique<State>();
+    State& state = *slot;
+    auto failed = [&] {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++counts_.errors;
+    };
+    if (!state.file) {
+        auto file = HistoryFile::open(path, true);
+        if (file) {
+            state.file = std::move(*file);
+            ++open_files_;
+            // A file of other archives (the server's options changed) starts again.
+            if (state.file->archives() != options_.archives) {
+                state.file.reset();
+                --open_files_;
+                state.columns = std::make_shared<std::vector<Series>>();
+            } else if (state.columns->empty()) {
+                state.columns = std::make_shared<std::vector<Series>>(state.file->columns());
+                state.last_raw.assign(state.columns->size(), kNaN);
+                state.last_time.assign(state.columns->size(), kNaN);
+            }
+        } else if (file.status().code() != Code::not_found) {
+            state.columns = std::make_shared<std::vector<Series>>();  // damaged: start again
+        }
+    }
+    // Each sample's column; new series widen the file (rare: an interface, a disk appears).
+    std::vector<int> column(item.samples.size(), -1);
+    std::vector<Series> added;
+    std::size_t dropped = 0;
+    const auto& columns = *state.columns;
+    std::size_t hint = 0;
+    for (std::size_t i = 0; i < item.samples.size(); ++i) {
+        const Series& s = item.samples[i].series;
+        if (hint < columns.size() && columns[hint].same(s)) {
+            column[i] = int(hint++);
+            continue;
+        }
+        for (std::size_t c = 0; c < columns.size(); ++c)
+            if (columns[c].same(s)) {
+                column[i] = int(c);
+                hint = c + 1;
+                break;
+            }
+        if (column[i] >= 0) continue;
+        bool seen = false;
+        for (std::size_t a = 0; a < added.size() && !seen; ++a) seen = added[a].same(s);
+        if (seen) continue;
+        if (columns.size() + added.size() >= kMaxHistoryColumns) {
+            ++dropped;
+            continue;
+        }
+        added.push_back(s);
+    }
+    if (!added.empty() || !state.file) {
+        if (Status s = widen(state, item.entity, added); !s) {
+            failed();
+            return;
+        }
+        for (std::size_t i = 0; i < item.samples.size(); ++i) {
+            if (column[i] >= 0) continue;
+            for (std::size_t c = 0; c < state.columns->size(); ++c)
+                if ((*state.columns)[c].same(item.samples[i].series)) column[i] = int(c);
+        }
+    }
+    // The values this report gives: gauges as they are, counters as rates since the last.
+    std::vector<double> values(state.columns->size(), kNaN);
+    for (std::size_t i = 0; i < item.samples.size(); ++i) {
+        if (column[i] < 0) continue;
+        const std::size_t c = std::size_t(column[i]);
+        const double v = item.samples[i].value;
+        if ((*state.columns)[c].kind == SeriesKind::gauge) {
+            values[c] = v;
+            continue;
+        }
+        const double prev = state.last_raw[c], prev_time = state.last_time[c];
+        if (!std::isnan(prev) && item.time > prev_time && v >= prev)
+            values[c] = (v - prev) / (item.time - prev_time);
+        state.last_raw[c] = v;
+        state.last_time[c] = item.time;
+    }
+    // Each archive's row of this time: its average so far, with this report.
+    bool ok = true;
+    state.filling.resize(options_.archives.size(), 0);
+    state.counts.resize(options_.archives.size());
+    for (std::size_t a = 0; a < options_.archives.size(); ++a) {
+        const std::int64_t bucket =
+            std::int64_t(std::floor(item.time / options_.archives[a].step_seconds));
+        auto row = state.file->read_row(a, bucket);
+        if (!row) {
+            ok = false;
+            continue;
+        }
+        std::vector<std::uint32_t>& counts = state.counts[a];
+        if (row->bucket != bucket) {
+            row->bucket = bucket;
+            row->reports = 0;
+            row->values.assign(values.size(), std::numeric_limits<float>::quiet_NaN());
+            counts.assign(values.size(), 0);
+        } else if (state.filling[a] != bucket) {
+            // A row this server did not start (it restarted mid-bucket): each value counts
+            // as many reports as the row says.
+            counts.assign(values.size(), 0);
+            for (std::size_t c = 0; c < values.size(); ++c)
+                if (!std::isnan(row->values[c])) counts[c] = row->reports;
+        }
+        counts.resize(values.size(), 0);
+        state.filling[a] = bucket;
+        for (std::size_t c = 0; c < values.size(); ++c) {
+            if (std::isnan(values[c])) continue;
+            const double old = std::isnan(row->values[c]) ? 0 : row->values[c];
+            row->values[c] = float((old * counts[c] + values[c]) / (counts[c] + 1));
+            ++counts[c];
+        }
+        ++row->reports;
+        if (!state.file->write_row(a, *row)) ok = false;
+    }
+    state.written = item.time;
+    LatestValues latest{item.entity, std::int64_t(item.time), state.columns, {}};
+    latest.values.assign(values.begin(), values.end());
+    std::lock_guard<std::mutex> lock(mu_);
+    counts_.series_dropped += dropped;
+    if (ok)
+        ++counts_.recorded;
+    else
+        ++counts_.errors;
+    latest_[item.entity] = std::move(latest);
+}
+
+void MetricsHistory::drop(const Entity& entity) {
+    auto it = states_.find(entity);
+    if (it != states_.end()) {
+        if (it->second->file) --open_files_;
+        states_.erase(it);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    latest_.erase(entity);
+}
+
+std::size_t MetricsHistory::sweep_files() {
+    std::int64_t longest = 0;
+    for (const ArchiveSpec& a : options_.archives)
+        longest = std::max(longest, a.retention_seconds());
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(clock_.wall_now().time_since_epoch())
+            .count();
+    std::size_t removed = 0;
+    for (const char* kind : {"hosts", "vms"}) {
+        std::error_code ec;
+        for (const auto& entry : fs::directory_iterator(options_.dir / kind, ec)) {
+            struct stat st {};
+            if (::stat(entry.path().c_str(), &st) != 0) continue;
+            if (now - st.st_mtime <= longest) continue;
+            std::error_code rm;
+            if (fs::remove(entry.path(), rm)) ++removed;
+            // Its state, if any, held the removed file: forget it.
+            for (auto it = states_.begin(); it != states_.end(); ++it)
+                if (file_of(it->first) == entry.path()) {
+                    drop(Entity(it->first));
+                    break;
+                }
+        }
+    }
+    return removed;
+}
+
+Result<HistoryAnswer> MetricsHistory::read(const Entity& entity, std::int64_t since,
+                                           std::int64_t now, std::int64_t step) const {
+    auto file = HistoryFile::open(file_of(entity), false);
+    if (!file) return file.status();
+    const auto& archives = (*file)->archives();
+    const std::size_t a = choose_archive(archives, since, now);
+    const ArchiveSpec& archive = archives[a];
+    const std::int64_t use = effective_step(archive, since, now, step);
+    const std::int64_t first = since / use * use / archive.step_seconds;
+    auto rows = (*file)->read_rows(a, first, now / archive.step_seconds);
+    if (!rows) return rows.status();
+    return downsample((*file)->columns(), archive, *rows, since, now, use);
+}
+
+std::vector<LatestValues> MetricsHistory::latest(EntityKind kind) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<LatestValues> out;
+    for (const auto& [entity, values] : latest_)
+        if (entity.kind == kind) out.push_back(values);
+    return out;
+}
+
+}  // namespace provisioner::server
