@@ -4,7 +4,7 @@
 #include <deque>
 #include <iostream>
 
-#include "provisioner/agent/child_process.h"
+#include "base/process.h"
 
 namespace provisioner::agent {
 namespace {
@@ -172,8 +172,9 @@ void GuestAgent::deploy(const DesiredService& wanted, ServiceStatus& status,
     report_change();
     if (stopped()) return;
 
-    ChildOptions child;
+    base::RunOptions child;
     child.timeout = options_.install_timeout;
+    child.capture_limit = 64 << 10;  // OutputTail keeps what the message needs
     for (const auto& [name, value] : wanted.parameters) {
         // A service's `path` or `ld_preload` is for the service (its file has it), not for
         // the installer, which must find and load its own programs.
@@ -187,16 +188,16 @@ void GuestAgent::deploy(const DesiredService& wanted, ServiceStatus& status,
     child.environment.push_back("DEBIAN_FRONTEND=noninteractive");
     child.environment.push_back("PROVISIONER_SERVICE=" + package);
     OutputTail tail;
-    ChildLines lines{[&](std::string_view l) { tail.add(l); },
-                     [&](std::string_view l) { tail.add(l); }};
+    child.on_stdout_line = [&](std::string_view l) { tail.add(l); };
+    child.on_stderr_line = [&](std::string_view l) { tail.add(l); };
     std::string shown;
     for (const std::string& word : command) shown += (shown.empty() ? "" : " ") + word;
     log(options_.vm + ": " + package + ": installing: " + shown);
-    auto exit_code = run_child(command, lines, child);
-    if (!exit_code) return fail(status, "install command: " + exit_code.status().message());
-    if (*exit_code != 0) {
+    auto ran = base::run_process(command, child);
+    if (!ran) return fail(status, "install command: " + ran.status().message());
+    if (ran->exit_code != 0) {
         std::string output = tail.joined();
-        return fail(status, "install command exited with " + std::to_string(*exit_code) +
+        return fail(status, "install command exited with " + std::to_string(ran->exit_code) +
                                 (output.empty() ? "" : ": " + output));
     }
     if (stopped()) return;

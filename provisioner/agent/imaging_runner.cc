@@ -3,7 +3,7 @@
 
 #include <iostream>
 
-#include "provisioner/agent/child_process.h"
+#include "base/process.h"
 
 namespace provisioner::agent {
 
@@ -87,13 +87,16 @@ std::string ImagingOutcome::error() const {
 
 namespace {
 
+constexpr std::size_t kCaptureLimit = 64 << 10;
+
 class ChildImagingRunner final : public ImagingRunner {
   public:
     ImagingOutcome run(const std::vector<std::string>& argv,
                        const ProgressFunction& on_progress) override {
         ImagingOutcome outcome;
-        ChildLines lines;
-        lines.on_stdout = [&](std::string_view text) {
+        base::RunOptions run;
+        run.capture_limit = kCaptureLimit;  // the lines go to the callbacks as they come
+        run.on_stdout_line = [&](std::string_view text) {
             ImagingLine line = parse_imaging_line(text);
             if (line.kind == ImagingLine::Kind::progress) {
                 if (on_progress) on_progress(line.bytes_done, line.bytes_total);
@@ -103,17 +106,17 @@ class ChildImagingRunner final : public ImagingRunner {
                 std::cerr << "imaging: " << text << std::endl;
             }
         };
-        lines.on_stderr = [&](std::string_view text) {
+        run.on_stderr_line = [&](std::string_view text) {
             std::cerr << text << std::endl;
             if (text.find_first_not_of(" \t") != std::string_view::npos)
                 outcome.last_error_line = std::string(text);
         };
-        auto status = run_child(argv, lines);
-        if (!status) {
-            outcome.last_error_line = status.status().message();
+        auto ran = base::run_process(argv, run);
+        if (!ran) {
+            outcome.last_error_line = ran.status().message();
             return outcome;
         }
-        outcome.exit_status = *status;
+        outcome.exit_status = ran->exit_code;
         return outcome;
     }
 };

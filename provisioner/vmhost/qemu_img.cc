@@ -17,15 +17,7 @@ Status QemuImg::run(const std::vector<std::string>& args, std::string* out) {
     argv.insert(argv.end(), args.begin(), args.end());
     auto r = runner_.run(argv);
     if (!r) return r.status().context(command_line(argv));
-    if (r->exit_code != 0) {
-        std::string err = r->err;
-        while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
-        for (auto& c : err)
-            if (c == '\n') c = ' ';
-        return Status::error(Code::storage, command_line(argv) + ": exit " +
-                                                std::to_string(r->exit_code) +
-                                                (err.empty() ? "" : ": " + err));
-    }
+    if (r->exit_code != 0) return base::exit_error(argv, *r, Code::storage);
     if (out) *out = std::move(r->out);
     return Status::ok();
 }

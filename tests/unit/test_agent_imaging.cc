@@ -5,7 +5,6 @@
 #include <sstream>
 
 #include "imaging/progress.h"
-#include "provisioner/agent/child_process.h"
 #include "provisioner/agent/imaging_runner.h"
 
 using namespace provisioner::agent;
@@ -127,27 +126,6 @@ TEST_CASE("agent: Progress writes JSON lines at most once a second, the last one
     REQUIRE(got.size() == 2);
     CHECK(got[0] == R"({"progress":{"bytes_done":2,"bytes_total":100}})");
     CHECK(got[1] == R"({"progress":{"bytes_done":100,"bytes_total":100}})");
-}
-
-TEST_CASE("agent: child process lines, exit status and start failure") {
-    std::vector<std::string> out, err;
-    ChildLines lines{[&](std::string_view l) { out.emplace_back(l); },
-                     [&](std::string_view l) { err.emplace_back(l); }};
-    auto status = run_child({"/bin/sh", "-c",
-                             "echo one; echo oops >&2; printf 'two\\r\\nthree'; "
-                             "printf 'last' >&2; exit 3"},
-                            lines);
-    REQUIRE(status);
-    CHECK(*status == 3);
-    CHECK(out == std::vector<std::string>{"one", "two", "three"});
-    CHECK(err == std::vector<std::string>{"oops", "last"});
-
-    auto killed = run_child({"/bin/sh", "-c", "kill -TERM $$"}, {});
-    REQUIRE(killed);
-    CHECK(*killed == 128 + 15);
-    CHECK(*run_child({"true"}, {}) == 0);  // found on PATH
-    CHECK_FALSE(run_child({"/nonexistent/imaging"}, {}));
-    CHECK_FALSE(run_child({}, {}));
 }
 
 TEST_CASE("agent: the child runner splits progress, result and stderr") {

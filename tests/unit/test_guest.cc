@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "provisioner/agent/child_process.h"
+#include "base/process.h"
 #include "provisioner/agent/guest.h"
 #include "provisioner/agent/smbios.h"
 #include "test_agent_fake.h"
@@ -312,12 +312,11 @@ TEST_CASE("guest: environment file names, quoting and atomic write") {
     CHECK(systemd_value("A='it'\\''s'") == "it''s'");
 
     // sh reads the value back exactly.
-    std::string out;
-    auto rc = run_child({"/bin/sh", "-c", ". \"$0\"; printf '%s|' \"$MOTD\" \"$X\"", file.string()},
-                        {[&](std::string_view l) { out += std::string(l) + "\n"; }, {}});
+    auto rc = base::run_process(
+        {"/bin/sh", "-c", ". \"$0\"; printf '%s|' \"$MOTD\" \"$X\"", file.string()});
     REQUIRE(rc);
-    CHECK(*rc == 0);
-    CHECK(out == tricky + "|1|\n");
+    CHECK(rc->exit_code == 0);
+    CHECK(rc->out == tricky + "|1|");
 }
 
 TEST_CASE("guest: package names and install command words") {

@@ -260,7 +260,10 @@ TEST_CASE("vmhost: template errors are clear and leave nothing half made") {
 TEST_CASE("vmhost: a failing qemu-img's own words reach the caller") {
     struct Failing : ProcessRunner {
         Result<ProcessResult> run(const std::vector<std::string>&) override {
-            return ProcessResult{1, "", "qemu-img: disk quota exceeded\n"};
+            ProcessResult failed;
+            failed.exit_code = 1;
+            failed.err = "qemu-img: disk quota exceeded\n";
+            return failed;
         }
     } failing;
     Fixture f;

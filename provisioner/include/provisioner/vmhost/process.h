@@ -1,20 +1,18 @@
-// Running an external program (qemu-img) to completion, behind an interface so that tests
-// can make it fail.
+// Running an external program (qemu-img, cp) to completion, behind an interface so that tests
+// can make it fail. The real one is base::run_process (base/process.h).
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "base/process.h"
 #include "provisioner/status.h"
 
 namespace provisioner::vmhost {
 
-struct ProcessResult {
-    int exit_code = 0;  // 128 + signal number if it was killed by a signal
-    std::string out;    // everything it wrote to stdout
-    std::string err;    // everything it wrote to stderr
-};
+// exit_code (128 + the signal that killed it), out and err (what it wrote).
+using ProcessResult = base::RunResult;
 
 class ProcessRunner {
   public:
@@ -25,10 +23,10 @@ class ProcessRunner {
     virtual Result<ProcessResult> run(const std::vector<std::string>& argv) = 0;
 };
 
-// fork + execvp; stdout and stderr are captured through pipes. Thread-safe.
+// base::run_process. Thread-safe.
 std::unique_ptr<ProcessRunner> make_process_runner();
 
 // "qemu-img create -f qcow2 ..." with arguments quoted where needed, for messages.
-std::string command_line(const std::vector<std::string>& argv);
+using base::command_line;
 
 }  // namespace provisioner::vmhost
