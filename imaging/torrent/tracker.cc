@@ -5,10 +5,10 @@
 
 namespace imaging::torrent {
 
-Tracker::Tracker(TrackerOptions options, RackMap racks, Clock clock)
+Tracker::Tracker(TrackerOptions options, RackMap racks, base::Clock& clock)
     : options_(std::move(options)),
       racks_(std::move(racks)),
-      clock_(clock ? std::move(clock) : Clock([] { return std::chrono::steady_clock::now(); })),
+      clock_(clock),
       allowed_(options_.allowed) {}
 
 void Tracker::allow(const std::string& info_hash) {
@@ -47,7 +47,7 @@ std::size_t Tracker::peer_count(const std::string& info_hash) {
     std::lock_guard lock(mu_);
     auto it = swarms_.find(info_hash);
     if (it == swarms_.end()) return 0;
-    expire_locked(it->second, clock_());
+    expire_locked(it->second, clock_.now());
     return it->second.size();
 }
 
@@ -61,7 +61,7 @@ AnnounceReply Tracker::announce(const AnnounceRequest& req) {
         reply.failure = "port missing or 0";
         return reply;
     }
-    auto now = clock_();
+    auto now = clock_.now();
     boost::asio::ip::tcp::endpoint self(normalize(req.ip), req.port);
     std::string rack = racks_.rack_of(self.address());
 

@@ -26,12 +26,6 @@ AnnounceRequest req(const std::string& addr, std::uint16_t port, std::uint64_t l
     return r;
 }
 
-struct FakeClock {
-    std::chrono::steady_clock::time_point now{};
-    Tracker::Clock fn() {
-        return [this] { return now; };
-    }
-};
 
 }  // namespace
 
@@ -71,10 +65,10 @@ TEST_CASE("tracker: without a rack map the /24 is the rack; seeds get no seeds")
 }
 
 TEST_CASE("tracker: stopped peers leave; silent ones expire after two intervals") {
-    FakeClock clock;
+    base::FakeClock clock;
     TrackerOptions options;
     options.interval = std::chrono::seconds(30);
-    Tracker t(options, {}, clock.fn());
+    Tracker t(options, {}, clock);
     t.announce(req("10.0.0.1", 1));
     t.announce(req("10.0.0.2", 2));
     CHECK(t.peer_count(kHash) == 2);
@@ -82,7 +76,7 @@ TEST_CASE("tracker: stopped peers leave; silent ones expire after two intervals"
     stop.event = "stopped";
     t.announce(stop);
     CHECK(t.peer_count(kHash) == 1);
-    clock.now += std::chrono::seconds(61);
+    clock.advance(std::chrono::seconds(61));
     CHECK(t.peer_count(kHash) == 0);
 }
 

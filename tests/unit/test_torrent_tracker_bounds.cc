@@ -24,12 +24,6 @@ AnnounceRequest announce(const std::string& hash, const std::string& addr, std::
     return r;
 }
 
-struct FakeClock {
-    std::chrono::steady_clock::time_point now{};
-    Tracker::Clock fn() {
-        return [this] { return now; };
-    }
-};
 
 }  // namespace
 
@@ -53,21 +47,21 @@ TEST_CASE("a tracker with registered torrents refuses any other info-hash, as a 
 }
 
 TEST_CASE("a peer that stops announcing is pruned after a few intervals; one that keeps on stays") {
-    FakeClock clock;
+    base::FakeClock clock;
     TrackerOptions options;
     options.interval = std::chrono::seconds(30);
     options.expire_intervals = 3;
     options.allowed = {kOwn};
-    Tracker t(options, {}, clock.fn());
+    Tracker t(options, {}, clock);
     t.announce(announce(kOwn, "10.0.0.1", 6881));  // goes silent
     t.announce(announce(kOwn, "10.0.0.2", 6881));  // keeps announcing
     for (int k = 0; k < 3; ++k) {
-        clock.now += std::chrono::seconds(30);
+        clock.advance(std::chrono::seconds(30));
         auto r = t.announce(announce(kOwn, "10.0.0.2", 6881));
         REQUIRE(r.failure.empty());
         CHECK(r.peers.size() == 1);  // the silent one is still within three intervals
     }
-    clock.now += std::chrono::seconds(1);
+    clock.advance(std::chrono::seconds(1));
     CHECK(t.peer_count(kOwn) == 1);
     auto r = t.announce(announce(kOwn, "10.0.0.2", 6881));
     CHECK(r.peers.empty());
@@ -94,14 +88,14 @@ TEST_CASE("a swarm is bounded in peers, and in peers from one address") {
 }
 
 TEST_CASE("an open tracker (nothing registered) tracks a bounded number of swarms, and frees expired ones") {
-    FakeClock clock;
+    base::FakeClock clock;
     TrackerOptions options;
     options.max_open_torrents = 2;
-    Tracker t(options, {}, clock.fn());
+    Tracker t(options, {}, clock);
     CHECK(t.announce(announce(std::string(20, 'a'), "10.0.0.1", 1)).failure.empty());
     CHECK(t.announce(announce(std::string(20, 'b'), "10.0.0.1", 1)).failure.empty());
     CHECK(t.announce(announce(std::string(20, 'c'), "10.0.0.1", 1)).failure == "too many torrents");
-    clock.now += options.expire_intervals * options.interval + std::chrono::seconds(1);
+    clock.advance(options.expire_intervals * options.interval + std::chrono::seconds(1));
     CHECK(t.announce(announce(std::string(20, 'c'), "10.0.0.1", 1)).failure.empty());
 }
 

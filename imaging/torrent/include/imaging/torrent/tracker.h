@@ -22,6 +22,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "base/clock.h"
 #include "imaging/torrent/rack_map.h"
 
 namespace imaging::torrent {
@@ -64,9 +65,9 @@ struct TrackerOptions {
 
 class Tracker {
 public:
-    using Clock = std::function<std::chrono::steady_clock::time_point()>;
-
-    explicit Tracker(TrackerOptions options = {}, RackMap racks = {}, Clock clock = {});
+    // clock (a peer's last announce, expiry) must outlive the tracker.
+    explicit Tracker(TrackerOptions options = {}, RackMap racks = {},
+                     base::Clock& clock = base::real_clock());
 
     // Serves `info_hash` from now on; the first allow() closes an open tracker to the rest.
     void allow(const std::string& info_hash);
@@ -94,7 +95,7 @@ private:
 
     const TrackerOptions options_;
     const RackMap racks_;
-    const Clock clock_;
+    base::Clock& clock_;
     std::mutex mu_;
     std::set<std::string> allowed_;
     std::map<std::string, Swarm> swarms_;
