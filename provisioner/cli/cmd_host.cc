@@ -220,7 +220,7 @@ int host_remove(Session& s, const std::string& host_ref) {
 }  // namespace
 
 void add_host_commands(CLI::App& app, Action& chosen) {
-    auto* host = app.add_subcommand("host", "Enrol, list, inspect, accept and remove hosts; print a Dom0's agent settings");
+    auto* host = app.add_subcommand("host", "Enrol, list, inspect, accept and remove hosts; print a Dom0's agent settings; show a host's metrics history");
     host->require_subcommand(1);
     const char* kHostRef = "the host: its id, MAC or name";
 
@@ -282,6 +282,7 @@ void add_host_commands(CLI::App& app, Action& chosen) {
     auto* remove = host->add_subcommand("remove", "Remove a host from the inventory")->alias("rm");
     remove->add_option("HOST", *remove_ref, kHostRef)->required();
     on_run(remove, chosen, [remove_ref](Session& s) { return host_remove(s, *remove_ref); });
+    add_host_metrics_command(host, chosen);
 }
 
 }  // namespace provisioner::cli

@@ -77,7 +77,7 @@ int vm_guest(Session& s, const std::string& name) {
 }  // namespace
 
 void add_vm_commands(CLI::App& app, Action& chosen) {
-    auto* vm = app.add_subcommand("vm", "List the VMs the hosts report with their services, recall them");
+    auto* vm = app.add_subcommand("vm", "List the VMs the hosts report with their services, recall them, show their metrics history");
     vm->require_subcommand(1);
     auto* list = vm->add_subcommand("list", "List the reported VMs as a table")->alias("ls");
     on_run(list, chosen, [](Session& s) { return vm_list(s); });
@@ -93,6 +93,7 @@ void add_vm_commands(CLI::App& app, Action& chosen) {
                  "for guests without SMBIOS (Xen PV)");
     guest->add_option("NAME", *name, "the VM's name in the site file")->required();
     on_run(guest, chosen, [name](Session& s) { return vm_guest(s, *name); });
+    add_vm_metrics_command(vm, chosen);
 }
 
 }  // namespace provisioner::cli

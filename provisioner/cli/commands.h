@@ -22,6 +22,10 @@ void add_events_command(CLI::App& app, Action& chosen);       // events
 void add_token_commands(CLI::App& app, Action& chosen);       // token create|list|revoke
 void add_site_commands(CLI::App& app, Action& chosen);        // site diff|apply|status
 void add_vm_commands(CLI::App& app, Action& chosen);          // vm list|recall
+void add_top_command(CLI::App& app, Action& chosen);          // top
+// host metrics and vm metrics (cmd_metrics.cc), added to their groups by cmd_host/cmd_vm.
+void add_host_metrics_command(CLI::App* host, Action& chosen);
+void add_vm_metrics_command(CLI::App* vm, Action& chosen);
 
 // Makes cmd, once parsed, the command to run: its action is action(session).
 void on_run(CLI::App* cmd, Action& chosen, Action action);
