@@ -4,11 +4,13 @@
 #include <chrono>
 #include <exception>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <utility>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/detect_ssl.hpp>
 
 #include "imaging/http/tls.h"
@@ -68,6 +70,7 @@ void HttpSession<Stream>::on_handshake(beast::error_code ec, std::size_t used) {
 template <class Stream>
 void HttpSession<Stream>::close() {
     net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+        self->cancel_stream();
         beast::error_code ec;
         self->tcp().socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
         self->tcp().close();
@@ -190,6 +193,7 @@ Reply HttpSession<Stream>::invoke(const Handler& handler, const Request& req,
 template <class Stream>
 void HttpSession<Stream>::send(Reply reply, bool close_after) {
     reply_ = std::make_shared<Reply>(std::move(reply));
+    if (reply_->is_stream()) return start_stream();
     if (reply_->is_file()) {
         file_writer_.emplace(reply_->file());
         return write_file_piece(close_after);
@@ -212,6 +216,54 @@ void HttpSession<Stream>::write_file_piece(bool close_after) {
 }
 
 template <class Stream>
+void HttpSession<Stream>::start_stream() {
+    StreamResponse& out = reply_->stream();
+    stream_source_ = std::move(out.source);
+    auto& head = out.head;
+    head.keep_alive(false);
+    head.erase(bhttp::field::content_length);
+    head.erase(bhttp::field::transfer_encoding);
+    std::ostringstream text;
+    text << head.base();
+    reply_.reset();
+    if (!stream_source_) return do_close();
+    on_stream_piece(text.str());
+}
+
+template <class Stream>
+void HttpSession<Stream>::stream_next() {
+    // Quiet is fine: the source's own keep-alive pieces find out when the client is gone.
+    tcp().expires_never();
+    stream_source_->next([self = this->shared_from_this()](std::optional<std::string> piece) {
+        net::post(self->stream_.get_executor(), [self, piece = std::move(piece)]() mutable {
+            self->on_stream_piece(std::move(piece));
+        });
+    });
+}
+
+template <class Stream>
+void HttpSession<Stream>::on_stream_piece(std::optional<std::string> piece) {
+    if (!stream_source_) return;  // cancelled meanwhile
+    if (!piece) {
+        stream_source_.reset();  // ended by the source: nothing to cancel
+        return do_close();
+    }
+    stream_piece_ = std::make_shared<std::string>(std::move(*piece));
+    tcp().expires_after(state_->limits().write_timeout);
+    net::async_write(stream_, net::buffer(*stream_piece_),
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                         self->stream_piece_.reset();
+                         if (ec || !self->stream_source_) return self->do_close();
+                         self->stream_next();
+                     });
+}
+
+template <class Stream>
+void HttpSession<Stream>::cancel_stream() {
+    if (auto source = std::move(stream_source_)) source->cancel();
+}
+
+template <class Stream>
 void HttpSession<Stream>::on_write(bool close_after, beast::error_code ec, std::size_t) {
     file_writer_.reset();
     reply_.reset();
@@ -222,6 +274,7 @@ void HttpSession<Stream>::on_write(bool close_after, beast::error_code ec, std::
 
 template <class Stream>
 void HttpSession<Stream>::do_close() {
+    cancel_stream();
     if constexpr (kTls) {
         // A lingering close, as plain HTTP's half-close gives: a client still sending a body
         // we refused (413) reads our answer instead of a reset. No close_notify: every

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -62,6 +63,12 @@ private:
     void observe(unsigned status);
     void send(Reply reply, bool close_after);
     void write_file_piece(bool close_after);
+    // A StreamResponse: the head, then each piece its source delivers, until it ends or the
+    // connection does. No timer runs while the source is quiet; each write has write_timeout.
+    void start_stream();
+    void stream_next();
+    void on_stream_piece(std::optional<std::string> piece);
+    void cancel_stream();
     void on_write(bool close_after, boost::beast::error_code ec, std::size_t bytes);
     void do_close();
     void drain(std::size_t drained);  // TLS: reads and drops what the client still sends
@@ -74,6 +81,8 @@ private:
     // A file reply is written piece by piece, the write timeout renewed for each piece, so
     // that a big file on a slow link is not cut off while it still moves.
     std::optional<bhttp::response_serializer<bhttp::file_body>> file_writer_;
+    std::shared_ptr<StreamSource> stream_source_;  // set while a stream is open
+    std::shared_ptr<std::string> stream_piece_;    // kept alive until its write completes
     boost::asio::ip::tcp::endpoint remote_;
     // The request being answered, for the observer: when its last byte was read, its method,
     // and its route (null until routed).

@@ -1,5 +1,7 @@
 #include "imaging/http/router.h"
 
+#include <type_traits>
+
 #include "imaging/http/query.h"
 
 namespace imaging::http {
@@ -28,19 +30,36 @@ Result<FileResponse> make_file_response(const Request& req, bhttp::status status
     return res;
 }
 
+namespace {
+
+// The message of a Response or FileResponse, the head of a StreamResponse.
+template <class R>
+auto& head_of(R& r) {
+    if constexpr (std::is_same_v<std::remove_const_t<R>, StreamResponse>)
+        return r.head;
+    else
+        return r;
+}
+
+}  // namespace
+
 unsigned Reply::result_int() const {
-    return std::visit([](const auto& r) { return r.result_int(); }, v_);
+    return std::visit([](const auto& r) { return head_of(r).result_int(); }, v_);
 }
 
 bool Reply::keep_alive() const {
-    return std::visit([](const auto& r) { return r.keep_alive(); }, v_);
+    return std::visit([](const auto& r) { return head_of(r).keep_alive(); }, v_);
 }
 
 void Reply::keep_alive(bool on) {
-    std::visit([on](auto& r) { r.keep_alive(on); }, v_);
+    std::visit([on](auto& r) { head_of(r).keep_alive(on); }, v_);
 }
 
 Response Reply::into_text() && {
+    if (is_stream()) {
+        if (stream().source) stream().source->cancel();
+        return std::move(stream().head);
+    }
     if (!is_file()) return std::move(text());
     FileResponse& f = file();
     Response res{f.result(), f.version()};

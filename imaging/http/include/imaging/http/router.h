@@ -20,6 +20,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http.hpp>
 
+#include "imaging/http/stream.h"
 #include "imaging/status.h"
 
 namespace imaging::http {
@@ -32,23 +33,27 @@ using Response = bhttp::response<bhttp::string_body>;
 // request.
 using FileResponse = bhttp::response<bhttp::file_body>;
 
-// What a handler answers; a Response or a FileResponse converts to it.
+// What a handler answers; a Response, a FileResponse or a StreamResponse converts to it.
 class Reply {
 public:
     Reply(Response response) : v_(std::move(response)) {}
     Reply(FileResponse response) : v_(std::move(response)) {}
+    Reply(StreamResponse response) : v_(std::move(response)) {}
 
     bool is_file() const { return std::holds_alternative<FileResponse>(v_); }
+    bool is_stream() const { return std::holds_alternative<StreamResponse>(v_); }
     Response& text() { return std::get<Response>(v_); }
     FileResponse& file() { return std::get<FileResponse>(v_); }
+    StreamResponse& stream() { return std::get<StreamResponse>(v_); }
     unsigned result_int() const;
     bool keep_alive() const;
     void keep_alive(bool on);
-    // The reply held in memory, a file's bytes read in (for tests and small bodies).
+    // The reply held in memory, a file's bytes read in (for tests and small bodies); a
+    // stream's head alone (its source is cancelled).
     Response into_text() &&;
 
 private:
-    std::variant<Response, FileResponse> v_;
+    std::variant<Response, FileResponse, StreamResponse> v_;
 };
 
 // The values of a route pattern's {name} segments, percent-decoded.
