@@ -4,6 +4,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "provisioner/agent/vm_metrics.h"
 #include "provisioner/vmhost/qemu_img.h"
 #include "vm_move.h"
 
@@ -167,6 +168,8 @@ Result<std::vector<wire::ReportedVm>> managed_vms(VmHost& host) {
         entry.template_ref = vm->template_ref;
         entry.state = vmhost::to_string(d.state);
         entry.restart_pending = vm->pending_vcpus || vm->pending_memory_mib;
+        // Without its statistics the VM is still reported: its metrics are what may be missing.
+        if (auto stats = host.hypervisor.stats(d.name)) entry.metrics = vm_metrics(*stats);
         vms.push_back(std::move(entry));
     }
     return vms;

@@ -30,6 +30,12 @@ std::string services_cell(const nlohmann::json& vm) {
     return cell;
 }
 
+// A VM gone from its host's report with no action for it shows what it was.
+std::string state_cell(const nlohmann::json& vm) {
+    if (field(vm, "missing") != true) return text(field(vm, "state"));
+    return "MISSING (was " + text(field(vm, "last_state")) + ")";
+}
+
 int vm_list(Session& s) {
     auto r = s.api().get("/api/v1/vms");
     if (!r) return s.fail(r.error());
@@ -43,7 +49,7 @@ int vm_list(Session& s) {
     for (const auto& vm : vms) {
         table.add_row({text(field(vm, "name")), text(field(vm, "host")), text(field(vm, "vcpus")),
                        text(field(vm, "memory_mib")) + " MiB", text(field(vm, "template")),
-                       text(field(vm, "state")), services_cell(vm)});
+                       state_cell(vm), services_cell(vm)});
     }
     table.align_right(2);
     table.align_right(3);
@@ -56,10 +62,18 @@ int vm_recall(Session& s, const std::string& selector) {
     if (!r) return s.fail(r.error());
     if (s.json()) return s.print_json(r.json());
     const auto& actions = field(r.json(), "actions");
+    const auto& forgotten = field(r.json(), "forgotten");
+    if (forgotten.is_array() && !forgotten.empty()) {
+        s.out() << "no longer flagged missing:";
+        for (const auto& name : forgotten) s.out() << " " << text(name);
+        s.out() << "\n";
+    }
     if (actions.empty()) {
+        if (forgotten.is_array() && !forgotten.empty()) return kExitOk;
         s.err() << "no reported VM matches '" << selector << "'; nothing to recall\n";
         return kExitOk;
     }
+
     s.out() << "recalling " << actions.size() << (actions.size() == 1 ? " VM:" : " VMs:");
     for (const auto& action : actions) s.out() << " " << text(field(field(action, "vm"), "name"));
     s.out() << "\n";

@@ -15,6 +15,7 @@
 #include "discovery_gate.h"
 #include "host_list_cache.h"
 #include "host_monitor.h"
+#include "latest_vm_metrics.h"
 #include "import_paths.h"
 #include "jobs.h"
 #include "metrics_history.h"
@@ -61,6 +62,8 @@ struct ApiContext {
     // the real clock); when absent, reports are answered without an interval and nothing is
     // watched.
     std::shared_ptr<HostMonitor> monitor = nullptr;
+    // Each VM's latest libvirt metrics, from the Dom0 reports (in memory; GET /metrics).
+    std::shared_ptr<LatestVmMetrics> vm_metrics = std::make_shared<LatestVmMetrics>();
     // Every host's and VM's metrics history (main.cc makes one under STATE/history); when
     // absent, reports are not recorded and the history routes answer 404.
     std::shared_ptr<MetricsHistory> history = nullptr;

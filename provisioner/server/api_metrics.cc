@@ -15,6 +15,7 @@ Reply metrics(ApiContext& ctx, const Call& c) {
     snapshot.hosts = std::move(*hosts);
     if (ctx.monitor) snapshot.metrics = ctx.monitor->latest_metrics();
     snapshot.reports = ctx.vms.reports();
+    if (ctx.vm_metrics) snapshot.vm_metrics = ctx.vm_metrics->snapshot();
     std::string text = metrics_text(snapshot);
     if (Status s = append_server_metrics(ctx, snapshot.hosts, snapshot.reports, text); !s)
         return status_response(c.req, s);

@@ -3,6 +3,7 @@
 // and the guest agents' /api/v1/guest/report (the VMs' services).
 #include <charconv>
 #include <functional>
+#include <set>
 
 #include "api.h"
 #include "api_routes.h"
@@ -163,7 +164,8 @@ json services_json(const VmServices& view) {
 Response list_vms(ApiContext& ctx, const Request& req) {
     json vms = json::array();
     const Timestamp now = ctx.store.now();
-    for (const HostReport& r : ctx.vms.reports()) {
+    const std::vector<HostReport> reports = ctx.vms.reports();
+    for (const HostReport& r : reports) {
         for (const ReportedVm& vm : r.vms) {
             json v = vm_json(vm);
             v["host"] = r.name;
@@ -175,6 +177,20 @@ Response list_vms(ApiContext& ctx, const Request& req) {
             vms.push_back(std::move(v));
         }
     }
+    // Gone from its host's report with no action for it (VmRegistry::report), and not back
+    // on another host since that host's last report.
+    std::set<std::string> reported;
+    for (const HostReport& r : reports)
+        for (const ReportedVm& vm : r.vms) reported.insert(vm.name);
+    for (const HostReport& r : reports)
+        for (const MissingVm& m : r.missing)
+            if (!reported.count(m.name))
+                vms.push_back({{"name", m.name},
+                               {"host", r.name},
+                               {"state", "missing"},
+                               {"missing", true},
+                               {"missing_since", m.since},
+                               {"last_state", m.last_state}});
     return json_response(req, status::ok, {{"vms", vms}});
 }
 
@@ -236,7 +252,10 @@ Response recall(ApiContext& ctx, const Request& req) {
     if (!recalled) return status_response(req, recalled.status());
     json actions = json::array();
     for (const VmAction& a : *recalled) actions.push_back(action_json(a));
-    return json_response(req, status::accepted, {{"actions", actions}});
+    // A missing VM has nothing to remove: recalling it drops its flag.
+    auto forgotten = ctx.vms.forget_missing(*selector);
+    if (!forgotten) return status_response(req, forgotten.status());
+    return json_response(req, status::accepted, {{"actions", actions}, {"forgotten", *forgotten}});
 }
 
 Response agent_vms(ApiContext& ctx, const Request& req, const Host& host, const json& body) {
@@ -249,12 +268,16 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host, const 
     }
     HostReport report;
     std::optional<wire::HostMetrics> metrics;
-    if (Status s = read_vm_report(body, report, &metrics); !s) return status_response(req, s);
+    std::vector<wire::ReportedVm> reported_vms;
+    if (Status s = read_vm_report(body, report, &metrics, &reported_vms); !s)
+        return status_response(req, s);
     report.host = host.id;
     report.name = host.name;
     report.ip = host.ip;
     report.reported_at = ctx.store.now();
+    const Timestamp reported_at = report.reported_at;
     if (Status s = ctx.vms.report(std::move(report)); !s) return status_response(req, s);
+    if (ctx.vm_metrics) ctx.vm_metrics->update(host.id, reported_at, reported_vms);
     wire::Dom0Answer answer;
     if (ctx.history && metrics)  // queued: the report does not wait on the history's disk
         ctx.history->record({EntityKind::host, std::to_string(host.id)},

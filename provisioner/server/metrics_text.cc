@@ -1,91 +1,17 @@
 #include "metrics_text.h"
 
-#include <charconv>
-#include <cmath>
 #include <functional>
 
+#include "exposition.h"
+#include "metrics_vms.h"
 #include "provisioner/lifecycle.h"
 
 namespace provisioner::server {
 namespace {
 
-// A label value as the format escapes it: backslash, double quote and newline.
-std::string escaped(const std::string& value) {
-    std::string out;
-    out.reserve(value.size());
-    for (char c : value) {
-        if (c == '\\')
-            out += "\\\\";
-        else if (c == '"')
-            out += "\\\"";
-        else if (c == '\n')
-            out += "\\n";
-        else
-            out += c;
-    }
-    return out;
-}
-
-std::string number(double v) {
-    if (std::isnan(v)) return "NaN";
-    if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-    char buf[64];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    return ec == std::errc() ? std::string(buf, end) : "NaN";
-}
-
-std::string number(std::uint64_t v) {
-    return std::to_string(v);
-}
-
-using Labels = std::vector<std::pair<const char*, std::string>>;
-
-// One metric family: its HELP and TYPE lines, then each sample added.
-class Family {
-  public:
-    Family(std::string& out, const char* name, const char* type, const char* help)
-        : out_(out), name_(name) {
-        out_ += "# HELP ";
-        out_ += name;
-        out_ += ' ';
-        out_ += help;
-        out_ += "\n# TYPE ";
-        out_ += name;
-        out_ += ' ';
-        out_ += type;
-        out_ += '\n';
-    }
-    void sample(const Labels& labels, const std::string& value) {
-        out_ += name_;
-        if (!labels.empty()) {
-            out_ += '{';
-            for (std::size_t i = 0; i < labels.size(); ++i) {
-                if (i) out_ += ',';
-                out_ += labels[i].first;
-                out_ += "=\"";
-                out_ += escaped(labels[i].second);
-                out_ += '"';
-            }
-            out_ += '}';
-        }
-        out_ += ' ';
-        out_ += value;
-        out_ += '\n';
-    }
-
-  private:
-    std::string& out_;
-    const char* name_;
-};
-
-struct HostLabels {
-    std::string name, rack;
-    Labels with(Labels more = {}) const {
-        Labels l = {{"host", name}, {"rack", rack}};
-        l.insert(l.end(), more.begin(), more.end());
-        return l;
-    }
-};
+using exposition::Family;
+using exposition::Labels;
+using exposition::number;
 
 // A family over every host with metrics; sample(family, labels, metrics) adds that host's.
 void host_family(
@@ -197,33 +123,7 @@ std::string metrics_text(const MetricsSnapshot& s) {
                             f.sample(l.with({{"device", d.device}}), number(d.*n.field));
                     });
 
-    // VMs: what the Dom0 reports carry (no CPU time or UUID yet).
-    bool any_vm = false;
-    for (const HostReport& r : s.reports) any_vm = any_vm || !r.vms.empty();
-    if (!any_vm) return out;
-    struct Vm {
-        const char* name;
-        const char* help;
-        std::function<std::string(const ReportedVm&)> value;
-    };
-    const Vm vms[] = {
-        {"libvirt_domain_info_maximum_memory_bytes", "Maximum memory of the domain.",
-         [](const ReportedVm& v) { return number(v.memory_mib * 1024 * 1024); }},
-        {"libvirt_domain_info_virtual_cpus", "Virtual CPUs of the domain.",
-         [](const ReportedVm& v) { return number(std::uint64_t(v.vcpus)); }},
-        {"libvirt_domain_info_vstate",
-         "The domain's state as libvirt numbers it (1 running, 3 paused, 5 shut off, ...).",
-         [](const ReportedVm& v) { return number(std::uint64_t(libvirt_domain_state(v.state))); }},
-    };
-    for (const Vm& vm : vms) {
-        Family f(out, vm.name, "gauge", vm.help);
-        for (const HostReport& r : s.reports) {
-            auto l = labels.find(r.host);
-            if (l == labels.end()) continue;  // removed since it reported
-            for (const ReportedVm& v : r.vms)
-                f.sample(l->second.with({{"domain", v.name}}), vm.value(v));
-        }
-    }
+    vm_metrics_text(out, s.reports, s.vm_metrics, labels);
     return out;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "provisioner/records.h"
+#include "latest_vm_metrics.h"
 #include "provisioner/wire/host_metrics.h"
 #include "vm_registry.h"
 
@@ -20,6 +21,7 @@ struct MetricsSnapshot {
     std::vector<Host> hosts;                      // the whole inventory
     std::map<HostId, wire::HostMetrics> metrics;  // the latest per host (host_monitor.h)
     std::vector<HostReport> reports;              // the Dom0 agents' last reports (their VMs)
+    LatestVmMetrics::Snapshot vm_metrics;         // their VMs' libvirt metrics (metrics_vms.h)
 };
 
 std::string metrics_text(const MetricsSnapshot& snapshot);

@@ -72,11 +72,13 @@ json vm_json(const ReportedVm& vm) {
 }
 
 Status read_vm_report(const json& body, HostReport& report,
-                      std::optional<wire::HostMetrics>* metrics) {
+                      std::optional<wire::HostMetrics>* metrics,
+                      std::vector<wire::ReportedVm>* wire_vms) {
     auto decoded = wire::decode<wire::Dom0Report>(body);
     if (!decoded) return decoded.status();
     VmCapacity c = std::move(decoded->capacity);
     c.load = std::clamp(c.load, 0.0, 1.0);
+    if (wire_vms) *wire_vms = decoded->vms;  // before the loop below moves names out
     std::vector<ReportedVm> vms;
     for (wire::ReportedVm& vm : decoded->vms)
         vms.push_back({std::move(vm.name), vm.vcpus, vm.memory_mib, std::move(vm.template_ref),

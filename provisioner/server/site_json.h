@@ -26,9 +26,11 @@ nlohmann::json apply_step_json(const VmAction& action);
 nlohmann::json vm_json(const ReportedVm& vm);
 
 // The capacity and VMs of a POST /api/v1/agent/vms body (decode<wire::Dom0Report>), into
-// report (host fields untouched), and its host metrics into *metrics when asked (left empty
-// when the report has none); invalid_argument naming the missing or bad field.
+// report (host fields untouched), its host metrics into *metrics when asked (left empty
+// when the report has none), and the VMs as the wire has them (with their libvirt metrics)
+// into *vms when asked; invalid_argument naming the missing or bad field.
 Status read_vm_report(const nlohmann::json& body, HostReport& report,
-                      std::optional<wire::HostMetrics>* metrics = nullptr);
+                      std::optional<wire::HostMetrics>* metrics = nullptr,
+                      std::vector<wire::ReportedVm>* vms = nullptr);
 
 }  // namespace provisioner::server

@@ -65,6 +65,16 @@ bool touches_same_host(const reconcile::Action& a, const reconcile::Action& b) {
 
 Status VmRegistry::report(HostReport report) {
     std::lock_guard lock(mu_);
+    // Logged before the report that carries the flag is kept: a failure here is answered and
+    // the agent's next report finds the VM gone again, so the event is never lost.
+    for (const std::string& vm : flag_missing_locked(report)) {
+        Event e;
+        e.host = report.host;
+        e.reason = "VM " + vm + " is gone from the report of " + report.name +
+                   "'s Dom0 agent with no action for it: flagged missing";
+        if (auto logged = store_.log_event(e); !logged)
+            return logged.status().context("recording that VM " + vm + " is missing");
+    }
     std::string body = report_body(report);
     auto stored = stored_reports_.find(report.host);
     const bool same = stored != stored_reports_.end() && stored->second.first == body &&
@@ -76,6 +86,54 @@ Status VmRegistry::report(HostReport report) {
     }
     reports_[report.host] = std::move(report);
     return Status::ok();
+}
+
+bool VmRegistry::action_under_way_locked(const std::string& vm) const {
+    for (const auto& [id, a] : actions_)
+        if (a.vm.name == vm && (a.state == ActionState::waiting || a.state == ActionState::released))
+            return true;
+    return false;
+}
+
+std::vector<std::string> VmRegistry::flag_missing_locked(HostReport& report) const {
+    report.missing.clear();
+    auto previous = reports_.find(report.host);
+    if (previous == reports_.end()) return {};
+    auto held = [](const HostReport& r, const std::string& vm) {
+        return std::any_of(r.vms.begin(), r.vms.end(),
+                           [&](const ReportedVm& v) { return v.name == vm; });
+    };
+    auto reported_anywhere = [&](const std::string& vm) {
+        if (held(report, vm)) return true;
+        for (const auto& [id, r] : reports_)
+            if (id != report.host && held(r, vm)) return true;
+        return false;
+    };
+    for (const MissingVm& m : previous->second.missing)
+        if (!reported_anywhere(m.name)) report.missing.push_back(m);
+    std::vector<std::string> newly;
+    for (const ReportedVm& vm : previous->second.vms) {
+        if (reported_anywhere(vm.name) || action_under_way_locked(vm.name)) continue;
+        report.missing.push_back({vm.name, vm.state, report.reported_at});
+        newly.push_back(vm.name);
+    }
+    return newly;
+}
+
+Result<std::vector<std::string>> VmRegistry::forget_missing(const std::string& selector) {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> forgotten;
+    for (auto& [host, r] : reports_) {
+        const std::size_t before = r.missing.size();
+        std::erase_if(r.missing, [&](const MissingVm& m) {
+            const bool match = selector == "all" || fnmatch(selector.c_str(), m.name.c_str(), 0) == 0;
+            if (match) forgotten.push_back(m.name);
+            return match;
+        });
+        if (r.missing.size() != before) dirty_.reports.insert(host);
+    }
+    if (Status s = flush_locked(); !s) return s.context("forgetting missing VMs");
+    return forgotten;
 }
 
 std::vector<HostReport> VmRegistry::reports() const {

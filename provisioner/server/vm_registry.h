@@ -58,12 +58,23 @@ struct ReportedVm {
     std::string state;         // libvirt's: "running", "shut off", ...
 };
 
+// A VM that left its host's report while no action of the server's was under way for it
+// (waiting or released: a remove, migration or move): flagged, with an event, until a host
+// reports it again or it is recalled (forget_missing). Kept with its host's report, so the
+// flag outlives a restart.
+struct MissingVm {
+    std::string name;
+    std::string last_state;  // its state in the last report that held it
+    Timestamp since = 0;     // the first report without it
+};
+
 struct HostReport {
     HostId host = 0;
     std::string name;  // the inventory's name and IP at the time of the report
     std::string ip;
     VmCapacity capacity;
     std::vector<ReportedVm> vms;
+    std::vector<MissingVm> missing;  // flagged VMs that were this host's (filled by report())
     Timestamp reported_at = 0;
 };
 
@@ -133,8 +144,12 @@ class VmRegistry {
     // Replaces the cache with what the store holds (call once at start).
     Status load();
 
-    // storage when the report could not be kept.
+    // storage when the report could not be kept. A VM of the host's previous report that this
+    // one lacks, with no action under way for it and reported by no other host, is flagged
+    // missing (report.missing; an event for the host names it); report.missing as passed is
+    // ignored.
     Status report(HostReport report);
+
     std::vector<HostReport> reports() const;  // by host id
     // One ActualHost per reporting host, named by its inventory name, addressed by its IP.
     reconcile::ActualState actual() const;
@@ -147,6 +162,9 @@ class VmRegistry {
     // Remove actions for every reported VM matching a name glob ("all" matches all), released
     // at once; the actions made.
     Result<std::vector<VmAction>> recall(const std::string& selector);
+    // Drops the missing flag of every missing VM matching the glob (the operator knows it is
+    // gone); the names dropped. storage when the change could not be kept.
+    Result<std::vector<std::string>> forget_missing(const std::string& selector);
 
     // The host's released, unanswered actions, oldest first.
     std::vector<VmAction> pending_for(HostId host) const;
@@ -188,6 +206,9 @@ class VmRegistry {
     void trim_locked();
     void record_effect_locked(const VmAction& action);
     const HostReport* report_by_name_locked(const std::string& name) const;
+    // Fills report.missing from the host's previous report; the names newly missing.
+    std::vector<std::string> flag_missing_locked(HostReport& report) const;
+    bool action_under_way_locked(const std::string& vm) const;
 
     // What a change has touched since the last flush_locked().
     struct Dirty {

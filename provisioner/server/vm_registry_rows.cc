@@ -135,6 +135,12 @@ std::string report_body(const HostReport& r) {
                    {"libvirt_uri", c.libvirt_uri},
                    {"live_migration", c.live_migration}}},
                  {"vms", vms}};
+    if (!r.missing.empty()) {
+        json missing = json::array();
+        for (const MissingVm& m : r.missing)
+            missing.push_back({{"name", m.name}, {"last_state", m.last_state}, {"since", m.since}});
+        body["missing"] = std::move(missing);
+    }
     return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -159,6 +165,10 @@ Result<HostReport> report_from_row(const HostReportRow& row) {
                              vm.at("memory_mib").get<std::uint64_t>(),
                              vm.at("template").get<std::string>(),
                              vm.at("state").get<std::string>()});
+        for (const json& m : body.value("missing", json::array()))  // absent: none flagged
+            r.missing.push_back({m.at("name").get<std::string>(),
+                                 m.at("last_state").get<std::string>(),
+                                 m.at("since").get<Timestamp>()});
         return r;
     } catch (const json::exception& e) {
         return damaged("report of host " + std::to_string(row.host), e.what());

@@ -10,6 +10,7 @@
 
 #include "provisioner/vmhost/domain_xml.h"
 #include "provisioner/vmhost/hypervisor.h"
+#include "libvirt_stats.h"
 
 namespace provisioner::vmhost {
 
@@ -227,6 +228,14 @@ class LibvirtHypervisor final : public Hypervisor {
         std::sort(out.begin(), out.end(),
                   [](const DomainInfo& a, const DomainInfo& b) { return a.name < b.name; });
         return out;
+    }
+
+    Result<DomainStats> stats(const std::string& name) override {
+        auto dom = lookup(name);
+        if (!dom) return dom.status();
+        auto stats = read_domain_stats(dom->get());
+        if (!stats) return libvirt_error("reading the statistics of domain '" + name + "'");
+        return std::move(*stats);
     }
 
   private:

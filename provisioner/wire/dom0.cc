@@ -2,6 +2,7 @@
 
 #include "host_metrics_codec.h"
 #include "reader.h"
+#include "vm_metrics_codec.h"
 
 namespace provisioner::wire {
 
@@ -28,6 +29,8 @@ void read_vm(Reader v, ReportedVm& out) {
     v.string("template", out.template_ref, Need::optional);
     v.string("state", out.state, Need::optional);
     v.boolean("restart_pending", out.restart_pending, Need::optional);
+    if (Reader metrics = v.child("metrics", Need::optional); metrics.present())
+        detail::read_vm_metrics(metrics, out.metrics.emplace());
 }
 
 }  // namespace
@@ -58,6 +61,7 @@ json encode(const Dom0Report& report) {
                       {"template", vm.template_ref},
                       {"state", vm.state}};
         if (vm.restart_pending) entry["restart_pending"] = true;
+        if (vm.metrics) entry["metrics"] = detail::encode_vm_metrics(*vm.metrics);
         vms.push_back(std::move(entry));
     }
     json out = {{"v", Dom0Report::kVersion},

@@ -9,7 +9,8 @@
 # complaints may be the camelCase of node_exporter's own node_memory_* names. Then host 1's
 # agent is killed: the host must be unreachable within three intervals (plus a tick), with its
 # event, and Prometheus must see it; a VM placed by a site apply has its libvirt_domain_info_*
-# series; the agent started again brings it back to ready.
+# series, and every VM of `vm list` a CPU-time series (libvirt's statistics carried by the
+# Dom0 report, with its uuid); the agent started again brings it back to ready.
 set -euo pipefail
 source "$(dirname "$0")/lib/rack.sh"
 rack_require prometheus promtool qemu-img
@@ -142,10 +143,28 @@ cat >"$RACK_DIR/site.xml" <<XML
 <XSMConfig><Set name="demo"><VM name="v1"><VCPUS>2</VCPUS><MEM>128</MEM><TEMPLATE>debian</TEMPLATE><DOM0>h2</DOM0></VM></Set></XSMConfig>
 XML
 pv_cli site apply "$RACK_DIR/site.xml" >/dev/null || rack_fail "site apply failed"
-wait_for 'libvirt_domain_info_vstate' "domain=v1,host=h2,rack=r1 1" 30
-wait_for 'libvirt_domain_info_virtual_cpus' "domain=v1,host=h2,rack=r1 2" 5
-wait_for 'libvirt_domain_info_maximum_memory_bytes' "domain=v1,host=h2,rack=r1 134217728" 5
+# Each series also carries the domain's uuid (checked below); these compare the rest.
+wait_for 'max by (domain, host, rack) (libvirt_domain_info_vstate)' "domain=v1,host=h2,rack=r1 1" 30
+wait_for 'max by (domain, host, rack) (libvirt_domain_info_virtual_cpus)' "domain=v1,host=h2,rack=r1 2" 5
+wait_for 'max by (domain, host, rack) (libvirt_domain_info_maximum_memory_bytes)' \
+    "domain=v1,host=h2,rack=r1 134217728" 5
 echo "  Prometheus: v1 on h2 running (vstate 1), 2 VCPUs, 128 MiB"
+
+echo "== every VM has a CPU-time series (libvirt's numbers, through the Dom0 report)"
+vm_list=$(pv_cli --json vm list)
+want=$(jq -r '[.vms[] | select(.missing != true) | "domain=\(.name) 1"] | sort | .[]' <<<"$vm_list")
+[ -n "$want" ] || rack_fail "vm list has no VM: $vm_list"
+wait_for 'count by (domain) (libvirt_domain_info_cpu_time_seconds_total > 0)' "$want" 15
+uuid=$(promql 'libvirt_domain_info_cpu_time_seconds_total{domain="v1"}' | grep -o 'uuid=[0-9a-f-]*' | cut -d= -f2)
+[ "${#uuid}" = 36 ] || rack_fail "v1's CPU-time series has no uuid label: $(promql 'libvirt_domain_info_cpu_time_seconds_total')"
+wait_for 'count by (domain) (libvirt_domain_info_memory_usage_bytes{domain="v1"} > 0)' "domain=v1 1" 5
+wait_for 'count by (domain) (libvirt_domain_block_stats_read_bytes_total{domain="v1",target_device!=""})' \
+    "domain=v1 1" 5
+scrape >"$RACK_DIR/scrape-vms.txt"
+grep -q '^libvirt_domain_schedinfo_cpu_weight{.*domain="v1".*parameter="weight"} 50$' "$RACK_DIR/scrape-vms.txt" ||
+    rack_fail "no CPU weight of v1 (the test driver's is 50): $(grep '^libvirt_domain_schedinfo' "$RACK_DIR/scrape-vms.txt")"
+lint "$RACK_DIR/scrape-vms.txt"
+echo "  Prometheus: CPU time for $(wc -l <<<"$want") VM(s) of vm list, uuid $uuid, memory, disk bytes; weight 50; promtool reads the scrape"
 
 echo "== host 1's Dom0 agent killed: unreachable within three intervals"
 rack_kill dom0-1

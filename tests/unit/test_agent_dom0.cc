@@ -319,7 +319,21 @@ TEST_CASE("agent dom0: the report carries the capacity and only the VMs this age
                                     {"live_migration", false}});
     // test:///default has its own domain "test": not ours, so not reported.
     CHECK(first["vms"] == json::array());
-    CHECK(reports[1].second["vms"] == json::array({{{"name", "dom0-c"},
+    // Each VM carries libvirt's numbers for it (vm_metrics.h; the test driver's own).
+    json vms = reports[1].second["vms"];
+    REQUIRE(vms.size() == 1);
+    const json metrics = vms[0]["metrics"];
+    vms[0].erase("metrics");
+    CHECK(metrics["cpu_time_seconds"].get<double>() > 0);
+    CHECK(metrics["memory_maximum_bytes"] == 128 * 1024 * 1024);
+    CHECK(metrics["vcpus_online"] == 1);
+    CHECK(metrics["state_code"] == 1);
+    CHECK(metrics["cpu_weight_parameter"] == "weight");
+    CHECK(metrics["uuid"].get<std::string>().size() == 36);
+    REQUIRE(metrics["disks"].size() == 1);
+    CHECK(metrics["disks"][0]["source"] == (f.tmp / "disks/dom0-c.qcow2").string());
+    CHECK(metrics["disks"][0].contains("read_bytes"));
+    CHECK(vms == json::array({{{"name", "dom0-c"},
                                                     {"vcpus", 1},
                                                     {"memory_mib", 128},
                                                     {"template", "tiny@1"},

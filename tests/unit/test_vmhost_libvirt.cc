@@ -154,3 +154,54 @@ TEST_CASE("vmhost: libvirt errors carry libvirt's message and print nothing") {
     });
     CHECK_MESSAGE(printed.empty(), printed);
 }
+
+TEST_CASE("vmhost: a domain's statistics from libvirt's test driver") {
+    auto h = open_test();
+    // The driver's own domain "test": running, 2 vCPUs, 8 GiB maximum and 2 GiB in use, the
+    // fair scheduler's weight 50, disk vda on /guest/diskimage1 and interface testnet0.
+    auto stats = h->stats("test");
+    REQUIRE_MESSAGE(stats.is_ok(), stats.status().message());
+    CHECK(stats->name == "test");
+    CHECK(stats->uuid.size() == 36);
+    CHECK(stats->state == 1);
+    CHECK(stats->cpu_time_ns > 0);
+    CHECK(stats->max_memory_kib == 8388608);
+    CHECK(stats->memory_kib == 2097152);
+    CHECK(stats->vcpus == 2);
+    CHECK(stats->max_vcpus == 2);
+    bool weight = false;
+    for (const SchedulerParam& p : stats->scheduler)
+        if (p.field == "weight") weight = p.value == 50;
+    CHECK(weight);
+    REQUIRE(stats->disks.size() == 1);
+    CHECK(stats->disks[0].target == "vda");
+    CHECK(stats->disks[0].source == "/guest/diskimage1");
+    CHECK(stats->disks[0].rd_bytes >= 0);
+    CHECK(stats->disks[0].wr_req >= 0);
+    REQUIRE(stats->interfaces.size() == 1);
+    CHECK(stats->interfaces[0].device == "testnet0");
+    CHECK(stats->interfaces[0].rx_bytes >= 0);
+    CHECK(stats->interfaces[0].tx_drop >= 0);
+
+    // A domain of ours (the driver names its interfaces testnetN).
+    REQUIRE(h->create(spec("vmhost-stats")).is_ok());
+    auto ours = h->stats("vmhost-stats");
+    REQUIRE_MESSAGE(ours.is_ok(), ours.status().message());
+    CHECK(ours->vcpus == 2);
+    CHECK(ours->memory_kib == 512 * 1024);
+    REQUIRE(ours->disks.size() == 1);
+    CHECK(ours->disks[0].source == "/var/lib/provisioner/vms/vmhost-stats.qcow2");
+    REQUIRE(ours->interfaces.size() == 2);
+    CHECK_FALSE(ours->interfaces[0].device.empty());
+    CHECK(ours->interfaces[0].rx_bytes >= 0);
+    CHECK(ours->interfaces[1].rx_packets >= 0);
+    // Shut off: its info, but no device statistics.
+    REQUIRE(h->power_off("vmhost-stats").is_ok());
+    auto off = h->stats("vmhost-stats");
+    REQUIRE(off.is_ok());
+    CHECK(off->state == 5);
+    CHECK(off->disks.empty());
+    CHECK(off->interfaces.empty());
+    REQUIRE(h->destroy("vmhost-stats").is_ok());
+    CHECK(h->stats("vmhost-stats").status().code() == Code::not_found);
+}

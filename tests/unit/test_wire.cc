@@ -124,6 +124,20 @@ void check_contract(const T& sample, const Contract& contract) {
     CHECK_FALSE(wire::parse<T>("{\"v\": 1,"));
 }
 
+// A VM of debian@12 as a report lists it, without libvirt's metrics.
+wire::ReportedVm reported_vm(const std::string& name, std::uint32_t vcpus,
+                             std::uint64_t memory_mib, const std::string& state,
+                             bool restart_pending) {
+    wire::ReportedVm vm;
+    vm.name = name;
+    vm.vcpus = vcpus;
+    vm.memory_mib = memory_mib;
+    vm.template_ref = "debian@12";
+    vm.state = state;
+    vm.restart_pending = restart_pending;
+    return vm;
+}
+
 const std::string kSha(64, 'a');
 const std::string kSecret(64, '7');
 
@@ -311,8 +325,8 @@ TEST_CASE("wire: a Dom0 report round-trips; capacity and each VM's name are requ
     wire::Dom0Report report;
     report.mac = "52:54:00:00:00:02";
     report.capacity = {16, 65536, 0.25, 2, 4096, "qemu+tcp://10.0.0.2/system", true};
-    report.vms = {{"web1", 2, 1024, "debian@12", "running", false},
-                  {"db1", 4, 8192, "debian@12", "shut off", true}};
+    report.vms = {reported_vm("web1", 2, 1024, "running", false),
+                  reported_vm("db1", 4, 8192, "shut off", true)};
     check_contract(report, {{"/capacity", "/capacity/vcpus", "/capacity/memory_mib", "/vms/1/name"},
                             {{"/capacity", 1},
                              {"/capacity/vcpus", -2},
@@ -371,6 +385,73 @@ TEST_CASE("wire: a Dom0 report round-trips; capacity and each VM's name are requ
     json no_vms = today;
     no_vms.erase("vms");
     CHECK(wire::decode<wire::Dom0Report>(no_vms));
+}
+
+TEST_CASE("wire: a reported VM's libvirt metrics round-trip; unknown counters stay absent") {
+    wire::Dom0Report report;
+    report.capacity = {4, 8192, 0.5, 1, 1024, "", false};
+    wire::VmMetrics m;
+    m.uuid = "6695eb01-f6a4-8304-79aa-97f2502e193f";
+    m.state_code = 1;
+    m.cpu_time_seconds = 1796.431897;
+    m.cpu_weight_parameter = "cpu_shares";
+    m.cpu_weight = 1024;
+    m.memory_maximum_bytes = 8ull << 30;
+    m.memory_used_bytes = 2ull << 30;
+    m.vcpus_online = 2;
+    m.vcpus_maximum = 4;
+    m.disks = {{"vda", "/var/disks/web1.qcow2", 1000, 10, 2000, 20},
+               {"hdc", "", std::nullopt, std::nullopt, std::nullopt, std::nullopt}};
+    m.interfaces = {{"vnet0", 1, 2, 3, 4, 5, 6, 7, 8},
+                    {"52:54:00:aa:bb:cc", 9, std::nullopt, 0, 0, 10, std::nullopt, 0, 0}};
+    wire::ReportedVm vm;
+    vm.name = "web1";
+    vm.vcpus = 2;
+    vm.memory_mib = 2048;
+    vm.state = "running";
+    vm.metrics = m;
+    wire::ReportedVm plain;
+    plain.name = "plain";
+    plain.state = "shut off";
+    report.vms = {vm, plain};
+    check_contract(report, {{"/vms/0/metrics/disks/1/device", "/vms/0/metrics/interfaces/0/device"},
+                            {{"/vms/0/metrics", 1},
+                             {"/vms/0/metrics/uuid", 7},
+                             {"/vms/0/metrics/cpu_time_seconds", "1"},
+                             {"/vms/0/metrics/cpu_weight", -1},
+                             {"/vms/0/metrics/memory_used_bytes", 1.5},
+                             {"/vms/0/metrics/vcpus_online", "2"},
+                             {"/vms/0/metrics/disks", json::object()},
+                             {"/vms/0/metrics/disks/0/read_bytes", "1000"},
+                             {"/vms/0/metrics/interfaces/1/receive_errors", -3}},
+                            {}});
+    const json encoded = wire::encode(report);
+    // A counter libvirt did not give is left out, not written as 0.
+    CHECK_FALSE(encoded["vms"][0]["metrics"]["disks"][1].contains("read_bytes"));
+    CHECK(encoded["vms"][0]["metrics"]["interfaces"][1]["receive_errors"] == 0);
+    CHECK_FALSE(encoded["vms"][0]["metrics"]["interfaces"][1].contains("receive_packets"));
+    CHECK_FALSE(encoded["vms"][1].contains("metrics"));
+    json bad = encoded;
+    bad["vms"][0]["metrics"]["state_code"] = 8;
+    CHECK(wire::decode<wire::Dom0Report>(bad).status().message() ==
+          "vms report: \"vms[0].metrics.state_code\" must be at most 7");
+    bad = encoded;
+    bad["vms"][0]["metrics"]["cpu_time_seconds"] = -0.5;
+    CHECK(wire::decode<wire::Dom0Report>(bad).status().message() ==
+          "vms report: \"vms[0].metrics.cpu_time_seconds\" must not be negative");
+    // A weight without the parameter that gives it its meaning is not kept.
+    json unnamed = encoded;
+    unnamed["vms"][0]["metrics"].erase("cpu_weight_parameter");
+    auto read = wire::decode<wire::Dom0Report>(unnamed);
+    REQUIRE(read);
+    CHECK(read->vms[0].metrics->cpu_weight == 0);
+    // Only a name: everything else reads as zero or empty.
+    json minimal = {{"capacity", {{"vcpus", 1}, {"memory_mib", 1}}},
+                    {"vms", json::array({{{"name", "a"}, {"metrics", json::object()}}})}};
+    auto small = wire::decode<wire::Dom0Report>(minimal);
+    REQUIRE(small);
+    REQUIRE(small->vms[0].metrics);
+    CHECK(*small->vms[0].metrics == wire::VmMetrics{});
 }
 
 TEST_CASE("wire: ready carries the host's capacity as it is") {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "provisioner/status.h"
+#include "provisioner/vmhost/domain_stats.h"
 #include "provisioner/vmhost/vm_spec.h"
 
 namespace provisioner::vmhost {
@@ -73,6 +74,9 @@ class Hypervisor {
                            const MigrateOptions& options) = 0;
     virtual Result<DomainInfo> get(const std::string& name) = 0;
     virtual Result<std::vector<DomainInfo>> list() = 0;  // every domain, by name
+    // What the domain uses (domain_stats.h). not_found if there is no such domain; a disk or
+    // an interface whose statistics the driver refuses is left out, not an error.
+    virtual Result<DomainStats> stats(const std::string& name) = 0;
 };
 
 // Opens uri (xen:///system, qemu:///system, test:///default, ...). storage with libvirt's

@@ -11,6 +11,7 @@
 
 #include "provisioner/wire/codec.h"
 #include "provisioner/wire/host_metrics.h"
+#include "provisioner/wire/vm_metrics.h"
 
 namespace provisioner::wire {
 
@@ -28,7 +29,7 @@ struct Capacity {
 };
 
 // A VM as the agent reports it (API.md "Vm"): {"name", "vcpus"?, "memory_mib"?, "template"?,
-// "state"?, "restart_pending"?}; name required and not empty.
+// "state"?, "restart_pending"?, "metrics"?}; name required and not empty.
 struct ReportedVm {
     std::string name;
     std::uint32_t vcpus = 0;
@@ -36,6 +37,9 @@ struct ReportedVm {
     std::string template_ref;      // "template"
     std::string state;             // libvirt's: "running", "shut off", ...
     bool restart_pending = false;  // written only when true
+    // What libvirt says of it (vm_metrics.h); absent from agents older than it, or when
+    // libvirt could not be read for this VM.
+    std::optional<VmMetrics> metrics;
     bool operator==(const ReportedVm&) const = default;
 };
 

@@ -67,7 +67,8 @@ struct VmHost {
 Status carry_out(const VmAction& action, VmHost& host);
 
 // The VMs of POST /api/v1/agent/vms: each managed domain the hypervisor has, with a pending
-// resize's values and restart_pending while one waits for the domain's next start. A domain that is not
+// resize's values and restart_pending while one waits for the domain's next start, and its
+// libvirt metrics (vm_metrics.h) when the hypervisor gives its statistics. A domain that is not
 // in the registry but has a disk in the registry's directory (migrated here from another host)
 // is adopted first, with the template its overlay is backed by ("" when none in the store).
 Result<std::vector<wire::ReportedVm>> managed_vms(VmHost& host);
