@@ -149,6 +149,16 @@ void mount_api(imaging::http::Router& router, ApiContext& ctx,
         ctx.disks = std::make_shared<DiskTransfers>(ctx.store, ctx.config.state_dir / "moves");
         if (Status s = ctx.disks->load(); !s) throw std::runtime_error(s.message());
     }
+    if (!ctx.ui_sessions) {
+        auto secret = ctx.store.get_setting("host_token_secret");
+        if (!secret) throw std::runtime_error("the web UI's sessions: " + secret.status().message());
+        ctx.ui_sessions =
+            std::make_shared<UiSessions>(ctx.store, ctx.auth, *secret, base::real_clock());
+    }
+    if (!ctx.ui_feed) {
+        ctx.ui_feed = std::make_shared<UiFeed>(ctx.store, base::real_clock());
+        ctx.ui_feed->start();
+    }
     mount_routes(router, ctx);
     imaging::torrent::mount_tracker(router, std::move(tracker));
     if (!ctx.server_metrics)

@@ -24,6 +24,8 @@
 #include "provisioner/store.h"
 #include "server_metrics.h"
 #include "service_board.h"
+#include "ui_feed.h"
+#include "ui_sessions.h"
 #include "vm_registry.h"
 
 namespace provisioner::server {
@@ -62,6 +64,10 @@ struct ApiContext {
     // the real clock); when absent, reports are answered without an interval and nothing is
     // watched.
     std::shared_ptr<HostMonitor> monitor = nullptr;
+    // The web UI's sessions and live stream (ui_sessions.h, ui_feed.h); mount_api makes them
+    // on the store and the real clock when absent, and starts the feed.
+    std::shared_ptr<UiSessions> ui_sessions = nullptr;
+    std::shared_ptr<UiFeed> ui_feed = nullptr;
     // Each VM's latest libvirt metrics, from the Dom0 reports (in memory; GET /metrics).
     std::shared_ptr<LatestVmMetrics> vm_metrics = std::make_shared<LatestVmMetrics>();
     // Every host's and VM's metrics history (main.cc makes one under STATE/history); when

@@ -1,6 +1,7 @@
 #include "api_routes.h"
 
 #include "api_support.h"
+#include "api_ui.h"
 
 namespace provisioner::server {
 
@@ -25,6 +26,14 @@ constexpr Route kRoutes[] = {
      h::revoke_token},
     {verb::get, "/api/v1/jobs/{job}", Scope::operator_token, Body::raw, kPool, h::show_job},
     {verb::get, "/metrics", Scope::operator_token, Body::raw, kPool, h::metrics},
+    // The web UI: its files, a session for an operator token, the live stream.
+    {verb::get, "/", Scope::none, Body::raw, kPool, h::ui_index},
+    {verb::get, "/ui/{file...}", Scope::none, Body::raw, kPool, h::ui_asset},
+    {verb::post, "/api/v1/session", Scope::none, Body::json, kPool, h::sign_in},
+    {verb::get, "/api/v1/session", Scope::operator_token, Body::raw, kPool, h::show_session},
+    {verb::delete_, "/api/v1/session", Scope::operator_token, Body::raw, kPool, h::sign_out},
+    {verb::get, "/api/v1/stream", Scope::operator_token, Body::raw, kPool, h::stream},
+    {verb::get, "/api/v1/site", Scope::operator_token, Body::raw, kPool, h::current_site},
 
     {verb::get, "/api/v1/hosts", Scope::operator_token, Body::raw, kPool, h::list_hosts},
     {verb::post, "/api/v1/hosts", Scope::operator_token, Body::raw, kPool, h::add_host},
@@ -110,6 +119,8 @@ std::optional<Response> admit(ApiContext& ctx, const Route& route, Call& call) {
             break;
         case Scope::operator_token:
             call.who = identify(req, ctx.auth);
+            if (call.who.kind == Principal::Kind::none)  // a browser: its session cookie
+                if (auto refused = admit_session(ctx, req, call.who)) return refused;
             if (call.who.kind != Principal::Kind::operator_token)
                 return require_operator(req, ctx.auth);
             break;
@@ -162,7 +173,11 @@ void mount_routes(imaging::http::Router& router, ApiContext& ctx) {
                            const imaging::http::RequestContext& http) -> imaging::http::Reply {
                 Call call{req, http, {}, std::nullopt, nullptr};
                 if (auto refused = admit(ctx, route, call)) return std::move(*refused);
-                return route.handler(ctx, call);
+                imaging::http::Reply reply = route.handler(ctx, call);
+                // A change the web UI's pages may show: they hear of it on their stream.
+                if (ctx.ui_feed && route.method != verb::get && reply.result_int() < 400)
+                    ctx.ui_feed->changed(route.pattern);
+                return reply;
             },
             route.dispatch);
     }

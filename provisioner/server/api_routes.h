@@ -122,6 +122,14 @@ Reply disk_put(ApiContext&, const Call&);
 Reply disk_done(ApiContext&, const Call&);
 Reply disk_info(ApiContext&, const Call&);
 Reply disk_data(ApiContext&, const Call&);
+// api_ui.cc
+Reply ui_index(ApiContext&, const Call&);
+Reply ui_asset(ApiContext&, const Call&);
+Reply sign_in(ApiContext&, const Call&);
+Reply show_session(ApiContext&, const Call&);
+Reply sign_out(ApiContext&, const Call&);
+Reply stream(ApiContext&, const Call&);
+Reply current_site(ApiContext&, const Call&);
 // api_boot.cc
 Reply boot_script(ApiContext&, const Call&);
 Reply netboot_kernel(ApiContext&, const Call&);

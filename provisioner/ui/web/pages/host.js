@@ -1,0 +1,63 @@
+// A host's page: its record and facts, its lifecycle events with their reasons, its VMs, and
+// graphs of its metrics from the server's history (GET /api/v1/hosts/{host}/metrics).
+import { get, del } from '../api.js';
+import { h, fill, table, stateBadge, time, busy, errorBox } from '../dom.js';
+import { chart } from '../chart.js';
+
+export async function mount(main, params) {
+  const ref = encodeURIComponent(params.host);
+  const head = h('div');
+  const facts = h('section', { class: 'card' });
+  const vmsBox = h('section', { class: 'card' });
+  const graphs = h('section', { class: 'card' });
+  const events = h('section', { class: 'card' });
+  fill(main, head, h('div', { class: 'grid' }, facts, vmsBox), graphs, events);
+
+  async function refresh() {
+    const [host, vms] = await Promise.all([get(`/api/v1/hosts/${ref}`), get('/api/v1/vms')]);
+    const remove = h('button', { type: 'button', class: 'danger' }, 'Remove from the inventory');
+    const removeOut = h('div');
+    remove.addEventListener('click', () => {
+      if (!confirm(`Remove ${host.name} from the inventory?`)) return;
+      busy(remove, removeOut, async () => { await del(`/api/v1/hosts/${ref}`); location.hash = '#/hosts'; });
+    });
+    fill(head, h('h1', {}, `Host ${host.name} `, stateBadge(host.state)), remove, removeOut);
+    const f = host.facts || {};
+    fill(facts, h('h2', {}, 'Record and facts'),
+      h('dl', { class: 'facts' },
+        [['MAC', host.mac], ['IP', host.ip || '–'], ['Rack', host.rack || '–'], ['Image', host.image ?? '–'],
+         ['Enrolled', time(host.created_at)], ['Changed', time(host.updated_at)],
+         ...Object.entries(f).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)])]
+          .map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
+    const mine = vms.vms.filter((v) => v.host === host.name || v.host === host.id);
+    fill(vmsBox, h('h2', {}, 'VMs'),
+      table([{ label: 'VM', cell: (v) => v.name }, { label: 'State', cell: (v) => stateBadge(v.state) },
+             { label: 'vCPUs', num: true, cell: (v) => v.vcpus }, { label: 'Memory', num: true, cell: (v) => `${v.memory_mib} MiB` }],
+            mine, 'No VM reported on this host.'));
+    fill(events, h('h2', {}, 'Lifecycle'),
+      table([{ label: 'When', cell: (e) => time(e.time) },
+             { label: 'From', cell: (e) => e.from ? stateBadge(e.from) : '–' },
+             { label: 'To', cell: (e) => e.to ? stateBadge(e.to) : '–' },
+             { label: 'Reason', cell: (e) => e.reason }],
+            (host.events || []).slice().reverse(), 'No events.'));
+    await drawGraphs();
+  }
+
+  async function drawGraphs() {
+    let history;
+    try {
+      history = await get(`/api/v1/hosts/${ref}/metrics?since=1h`);
+    } catch (err) {
+      fill(graphs, h('h2', {}, 'Metrics'), err.status === 404 ? h('p', { class: 'muted' }, err.message) : errorBox(err));
+      return;
+    }
+    const series = (history.series || []).filter((s) => s.values && s.values.some((v) => v !== null));
+    fill(graphs, h('h2', {}, 'Metrics, last hour'),
+      series.length
+        ? h('div', { class: 'grid' }, series.slice(0, 12).map((s) => chart(s)))
+        : h('p', { class: 'muted' }, 'No metrics recorded yet: they come with the Dom0 agent\u2019s reports.'));
+  }
+
+  await refresh();
+  return { topics: ['hosts', 'vms'], refresh };
+}
