@@ -25,8 +25,14 @@ DiscoveryLimits DiscoveryLimits::from(const ServerConfig& config) {
             std::chrono::duration_cast<std::chrono::milliseconds>(config.discovered_expiry)};
 }
 
-DiscoveryGate::DiscoveryGate(DiscoveryLimits limits, WallClock clock)
-    : limits_(limits), clock_(std::move(clock)), tokens_(limits.per_minute) {}
+DiscoveryGate::DiscoveryGate(DiscoveryLimits limits, base::Clock& clock)
+    : limits_(limits), clock_(clock), tokens_(limits.per_minute) {}
+
+Timestamp DiscoveryGate::now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               clock_.wall_now().time_since_epoch())
+        .count();
+}
 
 bool DiscoveryGate::take_token(Timestamp now) {
     if (refilled_at_ == 0) refilled_at_ = now;
@@ -47,7 +53,7 @@ Discovery DiscoveryGate::discover(Store& store, HostObserver& observer, const Ma
     std::lock_guard lock(mu_);
     host = store.find_host(mac);  // another request may have discovered it meanwhile
     if (host || host.status().code() != Code::not_found) return {host};
-    const Timestamp now = clock_();
+    const Timestamp now = now_ms();
     if (auto expired = expire_locked(store, observer, now); !expired) return {expired.status()};
     HostFilter waiting;
     waiting.state = HostState::discovered;
@@ -74,7 +80,7 @@ Discovery DiscoveryGate::discover(Store& store, HostObserver& observer, const Ma
 
 Result<std::size_t> DiscoveryGate::expire(Store& store, HostObserver& observer) {
     std::lock_guard lock(mu_);
-    return expire_locked(store, observer, clock_());
+    return expire_locked(store, observer, now_ms());
 }
 
 Result<std::size_t> DiscoveryGate::expire_locked(Store& store, HostObserver& observer,

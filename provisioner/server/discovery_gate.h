@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 
+#include "base/clock.h"
 #include "provisioner/store.h"
 
 namespace provisioner::server {
@@ -37,9 +38,9 @@ struct Discovery {
 
 class DiscoveryGate {
   public:
-    using WallClock = std::function<Timestamp()>;  // milliseconds since the Unix epoch
-
-    explicit DiscoveryGate(DiscoveryLimits limits, WallClock clock = system_now);
+    // The rate and the expiry follow clock's wall time (hosts' created_at is wall time too);
+    // clock must outlive the gate.
+    explicit DiscoveryGate(DiscoveryLimits limits, base::Clock& clock = base::real_clock());
 
     // The host with mac; an unknown one is recorded as discovered ("discovered-<hex>", why as
     // the event's reason) and told to observer, when the rate and the cap allow. Hosts past
@@ -54,9 +55,10 @@ class DiscoveryGate {
   private:
     Result<std::size_t> expire_locked(Store& store, HostObserver& observer, Timestamp now);
     bool take_token(Timestamp now);
+    Timestamp now_ms();
 
     const DiscoveryLimits limits_;
-    const WallClock clock_;
+    base::Clock& clock_;
     std::mutex mu_;
     double tokens_;
     Timestamp refilled_at_ = 0;

@@ -61,12 +61,13 @@ TEST_CASE("discovery: unknown MACs are rate-limited; over the rate nothing is ma
     // A known MAC is never limited.
     CHECK(s.call(bhttp::verb::get, boot_path(0), "", "").result_int() == 200);
 
-    s.now_ms += 19'000;  // 3 a minute: one every 20 s
+    s.discovery_clock.advance(std::chrono::seconds(19));  // 3 a minute: one every 20 s
     CHECK(s.call(bhttp::verb::get, boot_path(3), "", "").result_int() == 429);
-    s.now_ms += 1'000;
+    s.discovery_clock.advance(std::chrono::seconds(1));
     CHECK(s.call(bhttp::verb::get, boot_path(3), "", "").result_int() == 200);
     CHECK(s.call(bhttp::verb::get, boot_path(4), "", "").result_int() == 429);
-    s.now_ms += 10 * 60'000;  // the bucket holds one minute's worth, no more
+    // The bucket holds one minute's worth, no more.
+    s.discovery_clock.advance(std::chrono::minutes(10));
     for (int i = 10; i < 13; ++i)
         CHECK(s.call(bhttp::verb::get, boot_path(i), "", "").result_int() == 200);
     CHECK(s.call(bhttp::verb::get, boot_path(13), "", "").result_int() == 429);
@@ -98,16 +99,20 @@ TEST_CASE("discovery: at most max_discovered hosts wait; accepting one makes roo
 }
 
 TEST_CASE("discovery: hosts nobody accepted expire; accepted ones stay") {
-    Timestamp now = 1'700'000'000'000;
+    base::FakeClock clock;
     SqliteOptions options;
-    options.clock = [&now] { return now; };  // hosts appear at the gate's time
+    options.clock = [&clock] {  // hosts appear at the gate's time
+        return Timestamp(std::chrono::duration_cast<std::chrono::milliseconds>(
+                             clock.wall_now().time_since_epoch())
+                             .count());
+    };
     auto opened = open_sqlite_store(":memory:", options);
     REQUIRE(opened.is_ok());
     Store& store = **opened;
     DiscoveryLimits limits;
     limits.expiry = std::chrono::hours(1);
     limits.max_discovered = 2;
-    DiscoveryGate gate(limits, [&now] { return now; });
+    DiscoveryGate gate(limits, clock);
     RecordingObserver observer;
     auto a = gate.discover(store, observer, *Mac::parse(mac_of(1)), "test");
     auto b = gate.discover(store, observer, *Mac::parse(mac_of(2)), "test");
@@ -120,7 +125,7 @@ TEST_CASE("discovery: hosts nobody accepted expire; accepted ones stay") {
     REQUIRE(kept.is_ok());
     CHECK(*kept == 0);  // not an hour old yet
 
-    now += 3'600'001;
+    clock.advance(std::chrono::milliseconds(3'600'001));
     auto expired = gate.expire(store, observer);
     REQUIRE(expired.is_ok());
     CHECK(*expired == 1);
@@ -134,7 +139,7 @@ TEST_CASE("discovery: hosts nobody accepted expire; accepted ones stay") {
     REQUIRE(c.host.is_ok());
     REQUIRE(d.host.is_ok());
     CHECK(gate.discover(store, observer, *Mac::parse(mac_of(5)), "test").refused);
-    now += 3'600'001;
+    clock.advance(std::chrono::milliseconds(3'600'001));
     auto e = gate.discover(store, observer, *Mac::parse(mac_of(5)), "test");
     CHECK_FALSE(e.refused);
     CHECK(e.host.is_ok());

@@ -70,8 +70,7 @@ struct Server {
         REQUIRE(key.is_ok());
         verify_key = std::make_unique<imaging::VerifyKey>(*key);
         auth = std::make_unique<Authenticator>(*store, init->host_secret);
-        discovery = std::make_unique<DiscoveryGate>(DiscoveryLimits::from(config),
-                                                    [this] { return now_ms; });
+        discovery = std::make_unique<DiscoveryGate>(DiscoveryLimits::from(config), discovery_clock);
         orchestrator = std::make_unique<Orchestrator>(*store, config, launcher, "PEM",
                                                       [](const std::string&) {});
         vms_ptr = std::make_unique<VmRegistry>(*store);
@@ -178,7 +177,7 @@ struct Server {
     std::unique_ptr<Authenticator> auth;
     FakeLauncher launcher;
     // The discovery gate's clock (rate and expiry), moved by the tests that need it.
-    Timestamp now_ms = system_now();
+    base::FakeClock discovery_clock;
     std::unique_ptr<DiscoveryGate> discovery;
     std::unique_ptr<Orchestrator> orchestrator;
     // On the store, as in provisionerd (the store is the truth, these are its cache).
