@@ -10,6 +10,7 @@
 #include "api_support.h"
 #include "base/atomic_file.h"
 #include "history_samples.h"
+#include "history_vm_samples.h"
 #include "hot_templates.h"
 #include "provisioner/placement.h"
 #include "provisioner/reconcile.h"
@@ -282,6 +283,11 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host, const 
     if (ctx.history && metrics)  // queued: the report does not wait on the history's disk
         ctx.history->record({EntityKind::host, std::to_string(host.id)},
                             double(ctx.store.now()) / 1000, host_samples(*metrics));
+    if (ctx.history)
+        for (const wire::ReportedVm& vm : reported_vms)
+            if (vm.metrics)
+                ctx.history->record({EntityKind::vm, vm.name}, double(ctx.store.now()) / 1000,
+                                    vm_samples(*vm.metrics));
     if (ctx.monitor) {
         if (Status s = ctx.monitor->reported(host, std::move(metrics)); !s)
             return status_response(req, s);
