@@ -25,6 +25,7 @@ let session = null;
 let page = null;  // what the mounted page returned: {topics, refresh, onEvent, unmount}
 let stopListening = null;
 let routing = 0;  // which call of route() is the latest: an older one gives way
+let routed = 0;   // pages shown so far
 
 function match(path) {
   const parts = path.split('/').filter(Boolean);
@@ -93,7 +94,9 @@ async function route() {
   } catch (err) {
     if (mine === routing) showPageError(err);
   }
-  main.focus({ preventScroll: true });
+  // After a navigation, the keyboard goes on from the new page; on the first load it starts
+  // at the top (the skip link).
+  if (routed++) main.focus({ preventScroll: true });
 }
 
 function showPageError(err) {
