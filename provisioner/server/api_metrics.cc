@@ -2,6 +2,7 @@
 // (metrics_text.h), behind the operator token (Prometheus sends it as a bearer token).
 #include "api_routes.h"
 #include "api_support.h"
+#include "imaging/http/query.h"
 #include "metrics_text.h"
 #include "api_metrics_server.h"
 
@@ -16,6 +17,15 @@ Reply metrics(ApiContext& ctx, const Call& c) {
     if (ctx.monitor) snapshot.metrics = ctx.monitor->latest_metrics();
     snapshot.reports = ctx.vms.reports();
     if (ctx.vm_metrics) snapshot.vm_metrics = ctx.vm_metrics->snapshot();
+    const std::string_view target(c.req.target().data(), c.req.target().size());
+    auto query = imaging::http::parse_query(target);
+    if (!query)
+        return status_response(c.req, Status::error(Code::invalid_argument, "malformed query"));
+    const auto devices = imaging::http::query_value(*query, "vm_devices").value_or("0");
+    if (devices != "0" && devices != "1")
+        return status_response(c.req, Status::error(Code::invalid_argument,
+                                                    "vm_devices: want 0 or 1, not '" + devices + "'"));
+    snapshot.vm_devices = devices == "1";
     std::string text = metrics_text(snapshot);
     if (Status s = append_server_metrics(ctx, snapshot.hosts, snapshot.reports, text); !s)
         return status_response(c.req, s);

@@ -123,7 +123,7 @@ std::string metrics_text(const MetricsSnapshot& s) {
                             f.sample(l.with({{"device", d.device}}), number(d.*n.field));
                     });
 
-    vm_metrics_text(out, s.reports, s.vm_metrics, labels);
+    vm_metrics_text(out, s.reports, s.vm_metrics, labels, s.vm_devices);
     return out;
 }
 

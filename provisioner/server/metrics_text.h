@@ -22,6 +22,9 @@ struct MetricsSnapshot {
     std::map<HostId, wire::HostMetrics> metrics;  // the latest per host (host_monitor.h)
     std::vector<HostReport> reports;              // the Dom0 agents' last reports (their VMs)
     LatestVmMetrics::Snapshot vm_metrics;         // their VMs' libvirt metrics (metrics_vms.h)
+    // Per-disk and per-interface VM series too (GET /metrics?vm_devices=1). Off by default: at
+    // 10,000 hosts of 20 VMs they are 2.4 million of the scrape's 4 million samples.
+    bool vm_devices = false;
 };
 
 std::string metrics_text(const MetricsSnapshot& snapshot);

@@ -75,7 +75,7 @@ struct DeviceSeries {
 
 void vm_metrics_text(std::string& out, const std::vector<HostReport>& reports,
                      const LatestVmMetrics::Snapshot& latest,
-                     const std::map<HostId, HostLabels>& hosts) {
+                     const std::map<HostId, HostLabels>& hosts, bool devices) {
     const std::vector<Row> rows = rows_of(reports, latest, hosts);
     if (rows.empty()) return;
     using Value = std::optional<std::string>;
@@ -127,6 +127,7 @@ void vm_metrics_text(std::string& out, const std::vector<HostReport>& reports,
                        f.sample(with(r.labels, {{"parameter", r.m->cpu_weight_parameter}}),
                                 number(r.m->cpu_weight));
            });
+    if (!devices) return;
 
     const DeviceSeries<wire::VmDiskStats> disk_series[] = {
         {"libvirt_domain_block_stats_read_bytes_total",

@@ -27,9 +27,10 @@ struct HostLabels {
 };
 
 // Appends the VM families to out. hosts: the labels of the inventory's hosts (a report of a
-// host no longer there is left out). A family with no sample is not written.
+// host no longer there is left out). A family with no sample is not written. devices: the
+// per-disk and per-interface families too (opt-in: the bulk of a large site's scrape).
 void vm_metrics_text(std::string& out, const std::vector<HostReport>& reports,
                      const LatestVmMetrics::Snapshot& latest,
-                     const std::map<HostId, HostLabels>& hosts);
+                     const std::map<HostId, HostLabels>& hosts, bool devices);
 
 }  // namespace provisioner::server

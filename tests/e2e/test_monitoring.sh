@@ -49,7 +49,7 @@ code=$(rack_server curl -s -o /dev/null -w '%{http_code}' --cacert "$PV_STATE/ca
 [ "$code" = 401 ] || rack_fail "/metrics without a token answered $code"
 scrape() {
     rack_server curl -sf --cacert "$PV_STATE/ca.crt" \
-        -H "Authorization: Bearer $(cat "$PV_STATE/operator.token")" "$PV_URL/metrics"
+        -H "Authorization: Bearer $(cat "$PV_STATE/operator.token")" "$PV_URL/metrics?vm_devices=1"
 }
 for _ in $(seq 50); do
     scrape | grep -q '^node_load1{host="h2"' && break
@@ -88,6 +88,8 @@ scrape_configs:
     scheme: https
     scrape_interval: 1s
     scrape_timeout: 1s
+    params:
+      vm_devices: ["1"]
     authorization:
       type: Bearer
       credentials_file: $PV_STATE/operator.token

@@ -107,6 +107,7 @@ TEST_CASE("metrics text: VMs' libvirt metrics under the exporter's names, per di
     latest.update(1, 1000, {reported("web1", web1_metrics()), reported("old", std::nullopt)});
     latest.update(9, 1000, {reported("ghost", web1_metrics())});
     s.vm_metrics = latest.snapshot();
+    s.vm_devices = true;
 
     const std::string text = metrics_text(s);
     const std::string web1 =
@@ -161,4 +162,11 @@ TEST_CASE("metrics text: VMs' libvirt metrics under the exporter's names, per di
     CHECK(text.compare(after, 32, "libvirt_domain_info_virtual_cpus") == 0);
     CHECK(text.find("libvirt_domain_info_virtual_cpus{" + old) <
           text.find("# HELP", after));
+
+    // By default (GET /metrics without vm_devices=1) no per-disk or per-interface family.
+    s.vm_devices = false;
+    const std::string lean = metrics_text(s);
+    CHECK(has_line(lean, "libvirt_domain_info_cpu_time_seconds_total{" + web1 + "} 1796.5"));
+    CHECK(lean.find("libvirt_domain_block_stats") == std::string::npos);
+    CHECK(lean.find("libvirt_domain_interface_stats") == std::string::npos);
 }

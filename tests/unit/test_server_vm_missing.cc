@@ -125,11 +125,14 @@ TEST_CASE("server vms: each VM's libvirt metrics from the Dom0 report reach GET 
                        {"disks", json::array({{{"device", "vda"}, {"source", "/d/web1.qcow2"},
                                                {"read_bytes", 4096}}})}};
     s.report("h1", json::array({web1, vm("plain")}));
-    auto res = s.call(bhttp::verb::get, "/metrics");
+    auto res = s.call(bhttp::verb::get, "/metrics?vm_devices=1");  // the disk's series are opt-in
     REQUIRE(res.result_int() == 200);
     const std::string text = res.body();
     const std::string labels =
         "host=\"h1\",rack=\"r7\",domain=\"web1\",uuid=\"0f0e0d0c-0b0a-0908-0706-050403020100\"";
+    CHECK(s.call(bhttp::verb::get, "/metrics").body().find("libvirt_domain_block_stats") ==
+          std::string::npos);
+    CHECK(s.call(bhttp::verb::get, "/metrics?vm_devices=yes").result_int() == 400);
     CHECK(text.find("\nlibvirt_domain_info_cpu_time_seconds_total{" + labels + "} 12.5\n") !=
           std::string::npos);
     CHECK(text.find("\nlibvirt_domain_info_memory_usage_bytes{" + labels + "} 536870912\n") !=
