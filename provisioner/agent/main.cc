@@ -216,7 +216,7 @@ int cmd_dom0(int argc, char** argv) {
     std::string templates = "/var/lib/provisioner/templates";
     std::string disks = "/var/lib/provisioner/disks";
     double interval = 1, run_for = 0, dispose_interval = 3600;
-    std::string pubkey, imaging;
+    std::string pubkey, imaging, accel = "auto", bridge;
     Dom0Options o;
     app.add_option("--cmdline", f.cmdline, "kernel command line to read provisioner.* from")
         ->capture_default_str();
@@ -228,6 +228,15 @@ int cmd_dom0(int argc, char** argv) {
         ->capture_default_str();
     app.add_option("--libvirt", uri, "libvirt URI (xen:///system, qemu:///system, test:///default)")
         ->capture_default_str();
+    app.add_option("--accel", accel,
+                   "qemu hosts: kvm, tcg, or auto: KVM only when the CPU shows vmx or svm and "
+                   "/dev/kvm runs a test vCPU, else TCG (libvirt's domain type qemu); the agent "
+                   "logs which and why")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "kvm", "tcg"}));
+    app.add_option("--bridge", bridge,
+                   "the host bridge that VMs' interfaces on the hosts' untagged network join "
+                   "(default: libvirt's network 'default')");
     app.add_option("--templates", templates, "this host's template store")->capture_default_str();
     app.add_option("--disks", disks,
                    "where VM overlay disks go, with vms.json and, without --pubkey, site.pub "
@@ -266,11 +275,17 @@ int cmd_dom0(int argc, char** argv) {
     std::string server, token;
     auto agent = resolve(f, true, server, token);
     if (!agent) return 1;
-    auto hypervisor = provisioner::vmhost::open_libvirt(uri);
+    provisioner::vmhost::OpenOptions open_options;
+    open_options.accel = *provisioner::vmhost::parse_accel(accel);  // checked by IsMember
+    open_options.root = f.root;
+    auto hypervisor = provisioner::vmhost::open_libvirt(uri, open_options);
     if (!hypervisor) {
         std::cerr << "agent: error: " << hypervisor.status().message() << "\n";
         return 1;
     }
+    std::cerr << "agent: " << uri << ": new VMs are "
+              << provisioner::vmhost::to_string((*hypervisor)->kind()) << " domains ("
+              << (*hypervisor)->kind_reason() << ")\n";
     auto store = provisioner::vmhost::TemplateStore::open(templates);
     if (!store) {
         std::cerr << "agent: error: " << store.status().message() << "\n";
@@ -298,6 +313,7 @@ int cmd_dom0(int argc, char** argv) {
     ServerTemplates server_templates(server, token);
     ServerDisks server_disks(server, token);
     VmHost host{**hypervisor, **store, **registry, *qemu_img, &server_templates, &server_disks};
+    host.bridge = bridge;
     auto imaging_runner = make_child_imaging_runner();
     auto cp = provisioner::vmhost::make_process_runner();
     TemplateWorkerOptions w;

@@ -115,7 +115,7 @@ Result<VmAction> parse_vm_action(const json& j) {
         nic.network = i.network;
         nic.bridge = i.bridge;
         if (i.vlan != 0) nic.vlan = i.vlan;
-        if (nic.network.empty() && nic.bridge.empty()) nic.network = "default";
+        if (nic.network.empty() && nic.bridge.empty()) nic.network = kUntaggedNetwork;
         a.vm.interfaces.push_back(std::move(nic));
     }
     // "provisioner.server=… provisioner.guest=… provisioner.token=…": one OEM string per key.
@@ -168,6 +168,7 @@ Result<std::vector<wire::ReportedVm>> managed_vms(VmHost& host) {
         entry.template_ref = vm->template_ref;
         entry.state = vmhost::to_string(d.state);
         entry.restart_pending = vm->pending_vcpus || vm->pending_memory_mib;
+        if (d.kind) entry.domain_type = vmhost::to_string(*d.kind);
         // Without its statistics the VM is still reported: its metrics are what may be missing.
         if (auto stats = host.hypervisor.stats(d.name)) entry.metrics = vm_metrics(*stats);
         vms.push_back(std::move(entry));

@@ -68,7 +68,16 @@ void remove_file(const fs::path& path) {
     fs::remove(path, ec);
 }
 
-Status start_and_record(VmHost& host, const vmhost::VmSpec& spec, const std::string& template_ref) {
+Status start_and_record(VmHost& host, const vmhost::VmSpec& wanted,
+                        const std::string& template_ref) {
+    vmhost::VmSpec spec = wanted;
+    if (!host.bridge.empty()) {
+        for (auto& nic : spec.interfaces) {
+            if (nic.network != kUntaggedNetwork) continue;
+            nic.network.clear();
+            nic.bridge = host.bridge;
+        }
+    }
     if (Status s = host.hypervisor.create(spec); !s) {
         remove_file(spec.disk.path);
         return s;

@@ -36,6 +36,14 @@ std::string state_cell(const nlohmann::json& vm) {
     return "MISSING (was " + text(field(vm, "last_state")) + ")";
 }
 
+// How the VM runs: libvirt's domain type, TCG spelled out (its type is 'qemu'); "-" when the
+// agent does not say.
+std::string domain_type_cell(const nlohmann::json& vm) {
+    if (!vm.contains("domain_type")) return "-";
+    std::string type = text(field(vm, "domain_type"));
+    return type == "qemu" ? "qemu (TCG)" : type;
+}
+
 int vm_list(Session& s) {
     auto r = s.api().get("/api/v1/vms");
     if (!r) return s.fail(r.error());
@@ -45,14 +53,14 @@ int vm_list(Session& s) {
         s.err() << "no VMs reported; apply a site with: provisioner site apply FILE\n";
         return kExitOk;
     }
-    Table table({"NAME", "HOST", "VCPUS", "MEMORY", "TEMPLATE", "STATE", "SERVICES"});
+    Table table({"NAME", "HOST", "TYPE", "VCPUS", "MEMORY", "TEMPLATE", "STATE", "SERVICES"});
     for (const auto& vm : vms) {
-        table.add_row({text(field(vm, "name")), text(field(vm, "host")), text(field(vm, "vcpus")),
-                       text(field(vm, "memory_mib")) + " MiB", text(field(vm, "template")),
-                       state_cell(vm), services_cell(vm)});
+        table.add_row({text(field(vm, "name")), text(field(vm, "host")), domain_type_cell(vm),
+                       text(field(vm, "vcpus")), text(field(vm, "memory_mib")) + " MiB",
+                       text(field(vm, "template")), state_cell(vm), services_cell(vm)});
     }
-    table.align_right(2);
     table.align_right(3);
+    table.align_right(4);
     s.out() << table.render();
     return kExitOk;
 }

@@ -64,11 +64,13 @@ json apply_step_json(const VmAction& action) {
 }
 
 json vm_json(const ReportedVm& vm) {
-    return {{"name", vm.name},
-            {"vcpus", vm.vcpus},
-            {"memory_mib", vm.memory_mib},
-            {"template", vm.template_ref},
-            {"state", vm.state}};
+    json out = {{"name", vm.name},
+                {"vcpus", vm.vcpus},
+                {"memory_mib", vm.memory_mib},
+                {"template", vm.template_ref},
+                {"state", vm.state}};
+    if (!vm.domain_type.empty()) out["domain_type"] = vm.domain_type;
+    return out;
 }
 
 Status read_vm_report(const json& body, HostReport& report,
@@ -82,7 +84,7 @@ Status read_vm_report(const json& body, HostReport& report,
     std::vector<ReportedVm> vms;
     for (wire::ReportedVm& vm : decoded->vms)
         vms.push_back({std::move(vm.name), vm.vcpus, vm.memory_mib, std::move(vm.template_ref),
-                       std::move(vm.state)});
+                       std::move(vm.state), std::move(vm.domain_type)});
     report.capacity = std::move(c);
     report.vms = std::move(vms);
     if (metrics) *metrics = std::move(decoded->metrics);

@@ -56,6 +56,7 @@ struct ReportedVm {
     std::uint64_t memory_mib = 0;
     std::string template_ref;  // site::TemplateRef::str() it was created from
     std::string state;         // libvirt's: "running", "shut off", ...
+    std::string domain_type{};  // "kvm", "qemu" (TCG), "xen-pv", ...; "" when not reported
 };
 
 // A VM that left its host's report while no action of the server's was under way for it

@@ -122,7 +122,8 @@ std::string report_body(const HostReport& r) {
                        {"vcpus", vm.vcpus},
                        {"memory_mib", vm.memory_mib},
                        {"template", vm.template_ref},
-                       {"state", vm.state}});
+                       {"state", vm.state},
+                       {"domain_type", vm.domain_type}});
     const VmCapacity& c = r.capacity;
     json body = {{"name", r.name},
                  {"ip", r.ip},
@@ -164,7 +165,9 @@ Result<HostReport> report_from_row(const HostReportRow& row) {
             r.vms.push_back({vm.at("name").get<std::string>(), vm.at("vcpus").get<std::uint32_t>(),
                              vm.at("memory_mib").get<std::uint64_t>(),
                              vm.at("template").get<std::string>(),
-                             vm.at("state").get<std::string>()});
+                             vm.at("state").get<std::string>(),
+                             // absent from rows stored before it was reported
+                             vm.value("domain_type", std::string())});
         for (const json& m : body.value("missing", json::array()))  // absent: none flagged
             r.missing.push_back({m.at("name").get<std::string>(),
                                  m.at("last_state").get<std::string>(),

@@ -8,8 +8,28 @@ namespace {
 
 // validate() has refused every character that would need escaping, so values go in as they
 // are; the attribute quote is ' as libvirt itself writes it.
+bool is_xen(DomainKind kind) {
+    return kind == DomainKind::xen_pv || kind == DomainKind::xen_hvm;
+}
+
+// The type attribute of <domain>: libvirt's name of the hypervisor, TCG being 'qemu'.
+const char* domain_type(DomainKind kind) {
+    switch (kind) {
+        case DomainKind::xen_pv:
+        case DomainKind::xen_hvm:
+            return "xen";
+        case DomainKind::kvm:
+            return "kvm";
+        case DomainKind::qemu:
+            return "qemu";
+        case DomainKind::test:
+            return "test";
+    }
+    return "test";
+}
+
 void render_disk(std::ostringstream& x, const DiskSpec& disk, DomainKind kind) {
-    const bool xen = kind == DomainKind::xen;
+    const bool xen = is_xen(kind);
     x << "    <disk type='file' device='disk'>\n"
       << "      <driver name='qemu' type='" << disk.format << "'/>\n"
       << "      <source file='" << disk.path.string() << "'/>\n"
@@ -25,8 +45,8 @@ void render_interface(std::ostringstream& x, const InterfaceSpec& nic, DomainKin
       << "      <source " << (bridge ? "bridge='" + nic.bridge : "network='" + nic.network)
       << "'/>\n";
     if (nic.vlan) x << "      <vlan>\n        <tag id='" << *nic.vlan << "'/>\n      </vlan>\n";
-    // Xen's HVM guests get its PV network device from the guest's own drivers.
-    if (kind != DomainKind::xen) x << "      <model type='virtio'/>\n";
+    // Xen's guests get its PV network device from the guest's own drivers.
+    if (!is_xen(kind)) x << "      <model type='virtio'/>\n";
     x << "    </interface>\n";
 }
 
@@ -35,10 +55,10 @@ void render_interface(std::ostringstream& x, const InterfaceSpec& nic, DomainKin
 Result<std::string> render_domain_xml(const VmSpec& spec, DomainKind kind) {
     if (Status s = validate(spec); !s) return s;
     std::ostringstream x;
-    x << "<domain type='" << to_string(kind) << "'>\n"
+    x << "<domain type='" << domain_type(kind) << "'>\n"
       << "  <name>" << spec.name << "</name>\n";
     if (!spec.uuid.empty()) x << "  <uuid>" << spec.uuid << "</uuid>\n";
-    const bool smbios = !spec.oem_strings.empty() && kind != DomainKind::xen;
+    const bool smbios = !spec.oem_strings.empty() && !is_xen(kind);
     if (smbios) {
         x << "  <sysinfo type='smbios'>\n    <oemStrings>\n";
         for (const auto& text : spec.oem_strings) x << "      <entry>" << text << "</entry>\n";
@@ -46,22 +66,35 @@ Result<std::string> render_domain_xml(const VmSpec& spec, DomainKind kind) {
     }
     x << "  <memory unit='MiB'>" << spec.memory_mib << "</memory>\n"
       << "  <currentMemory unit='MiB'>" << spec.memory_mib << "</currentMemory>\n"
-      << "  <vcpu>" << spec.vcpus << "</vcpu>\n"
-      << "  <os>\n"
-      << "    <type arch='x86_64'>hvm</type>\n"
-      << "    <boot dev='hd'/>\n";
-    if (smbios) x << "    <smbios mode='sysinfo'/>\n";
-    x << "  </os>\n"
-      << "  <features>\n    <acpi/>\n    <apic/>\n  </features>\n"
-      << "  <on_poweroff>destroy</on_poweroff>\n"
+      << "  <vcpu>" << spec.vcpus << "</vcpu>\n";
+    const bool pv = kind == DomainKind::xen_pv;
+    if (pv) {
+        // A PV guest has no firmware: libxl's pygrub reads the kernel, initrd and command
+        // line from the disk's GRUB configuration, as a BIOS guest's GRUB would.
+        x << "  <bootloader>pygrub</bootloader>\n"
+          << "  <os>\n"
+          << "    <type arch='x86_64' machine='xenpv'>linux</type>\n"
+          << "  </os>\n";
+    } else {
+        x << "  <os>\n"
+          << "    <type arch='x86_64'>hvm</type>\n"
+          << "    <boot dev='hd'/>\n";
+        if (smbios) x << "    <smbios mode='sysinfo'/>\n";
+        x << "  </os>\n"
+          << "  <features>\n    <acpi/>\n    <apic/>\n  </features>\n";
+    }
+    x << "  <on_poweroff>destroy</on_poweroff>\n"
       << "  <on_reboot>restart</on_reboot>\n"
       << "  <on_crash>destroy</on_crash>\n"
       << "  <devices>\n";
     render_disk(x, spec.disk, kind);
     for (const auto& nic : spec.interfaces) render_interface(x, nic, kind);
-    x << "    <serial type='pty'/>\n"
-      << "    <console type='pty'/>\n"
-      << "  </devices>\n"
+    if (pv)
+        x << "    <console type='pty'>\n      <target type='xen' port='0'/>\n    </console>\n";
+    else
+        x << "    <serial type='pty'/>\n"
+          << "    <console type='pty'/>\n";
+    x << "  </devices>\n"
       << "</domain>\n";
     return x.str();
 }

@@ -99,11 +99,24 @@ Result<std::string> xml_of(virDomainPtr dom, unsigned flags, const std::string& 
     return text;
 }
 
+// The kind of a domain from its XML; nullopt for a type this code never creates.
+std::optional<DomainKind> kind_of(pugi::xml_node domain) {
+    const std::string type = domain.attribute("type").value();
+    if (type == "kvm") return DomainKind::kvm;
+    if (type == "qemu") return DomainKind::qemu;
+    if (type == "test") return DomainKind::test;
+    if (type != "xen") return std::nullopt;
+    const std::string os = domain.child("os").child("type").text().get();
+    return os == "hvm" ? DomainKind::xen_hvm : DomainKind::xen_pv;
+}
+
 class LibvirtHypervisor final : public Hypervisor {
   public:
-    LibvirtHypervisor(Connection conn, DomainKind kind) : conn_(std::move(conn)), kind_(kind) {}
+    LibvirtHypervisor(Connection conn, KindChoice kind)
+        : conn_(std::move(conn)), kind_(kind.kind), kind_reason_(std::move(kind.why)) {}
 
     DomainKind kind() const override { return kind_; }
+    const std::string& kind_reason() const override { return kind_reason_; }
 
     Status create(const VmSpec& spec) override {
         auto xml = render_domain_xml(spec, kind_);
@@ -302,6 +315,7 @@ class LibvirtHypervisor final : public Hypervisor {
         if (!xml) return xml.status();
         pugi::xml_document doc;
         if (doc.load_string(xml->c_str())) {
+            info.kind = kind_of(doc.child("domain"));
             for (auto disk : doc.child("domain").child("devices").children("disk")) {
                 auto source = disk.child("source");
                 std::string path = source.attribute("file").value();
@@ -314,6 +328,7 @@ class LibvirtHypervisor final : public Hypervisor {
 
     Connection conn_;
     DomainKind kind_;
+    std::string kind_reason_;
 };
 
 }  // namespace
@@ -334,13 +349,24 @@ const char* to_string(DomainState state) {
     return "unknown";
 }
 
-Result<std::unique_ptr<Hypervisor>> open_libvirt(const std::string& uri) {
-    auto kind = domain_kind_for_uri(uri);
-    if (!kind) return kind.status();
+Result<std::unique_ptr<Hypervisor>> open_libvirt(const std::string& uri,
+                                                 const OpenOptions& options) {
+    auto driver = driver_for_uri(uri);
+    if (!driver) return driver.status();
     init_libvirt();
     Connection conn{virConnectOpen(uri.c_str())};
     if (!conn) return libvirt_error("connecting to " + uri);
-    return std::unique_ptr<Hypervisor>(std::make_unique<LibvirtHypervisor>(std::move(conn), *kind));
+    std::string capabilities;
+    if (*driver != Driver::test) {
+        char* caps = virConnectGetCapabilities(conn.get());
+        if (!caps) return libvirt_error("reading the capabilities of " + uri);
+        capabilities = caps;
+        free(caps);  // NOLINT: libvirt allocates with malloc
+    }
+    KindChoice kind = choose_domain_kind(*driver, options.accel, capabilities,
+                                         [&] { return probe_kvm(options.root); });
+    return std::unique_ptr<Hypervisor>(
+        std::make_unique<LibvirtHypervisor>(std::move(conn), std::move(kind)));
 }
 
 }  // namespace provisioner::vmhost

@@ -47,20 +47,24 @@ bool plain(const std::string& s) {
 
 const char* to_string(DomainKind kind) {
     switch (kind) {
-        case DomainKind::xen:
-            return "xen";
+        case DomainKind::xen_pv:
+            return "xen-pv";
+        case DomainKind::xen_hvm:
+            return "xen-hvm";
         case DomainKind::kvm:
             return "kvm";
+        case DomainKind::qemu:
+            return "qemu";
         case DomainKind::test:
             return "test";
     }
     return "unknown";
 }
 
-Result<DomainKind> domain_kind_for_uri(const std::string& uri) {
-    if (starts_with(uri, "xen:") || starts_with(uri, "xen+")) return DomainKind::xen;
-    if (starts_with(uri, "qemu:") || starts_with(uri, "qemu+")) return DomainKind::kvm;
-    if (starts_with(uri, "test:") || starts_with(uri, "test+")) return DomainKind::test;
+Result<Driver> driver_for_uri(const std::string& uri) {
+    if (starts_with(uri, "xen:") || starts_with(uri, "xen+")) return Driver::xen;
+    if (starts_with(uri, "qemu:") || starts_with(uri, "qemu+")) return Driver::qemu;
+    if (starts_with(uri, "test:") || starts_with(uri, "test+")) return Driver::test;
     return Status::error(Code::invalid_argument,
                          "libvirt URI '" + uri + "': expected xen://, qemu:// or test://");
 }

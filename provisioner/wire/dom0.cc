@@ -29,6 +29,7 @@ void read_vm(Reader v, ReportedVm& out) {
     v.string("template", out.template_ref, Need::optional);
     v.string("state", out.state, Need::optional);
     v.boolean("restart_pending", out.restart_pending, Need::optional);
+    v.string("domain_type", out.domain_type, Need::optional);
     if (Reader metrics = v.child("metrics", Need::optional); metrics.present())
         detail::read_vm_metrics(metrics, out.metrics.emplace());
 }
@@ -61,6 +62,7 @@ json encode(const Dom0Report& report) {
                       {"template", vm.template_ref},
                       {"state", vm.state}};
         if (vm.restart_pending) entry["restart_pending"] = true;
+        if (!vm.domain_type.empty()) entry["domain_type"] = vm.domain_type;
         if (vm.metrics) entry["metrics"] = detail::encode_vm_metrics(*vm.metrics);
         vms.push_back(std::move(entry));
     }

@@ -337,7 +337,8 @@ TEST_CASE("agent dom0: the report carries the capacity and only the VMs this age
                                                     {"vcpus", 1},
                                                     {"memory_mib", 128},
                                                     {"template", "tiny@1"},
-                                                    {"state", "running"}}}));
+                                                    {"state", "running"},
+                                                    {"domain_type", "test"}}}));
 }
 
 TEST_CASE("agent dom0: the report carries the host's metrics; the server's interval is followed") {

@@ -68,31 +68,80 @@ TEST_CASE("vmhost: domain XML for KVM, exact") {
           "</domain>\n");
 }
 
-TEST_CASE("vmhost: domain XML for Xen and for the test driver") {
+TEST_CASE("vmhost: domain XML for Xen HVM and for the test driver") {
     VmSpec spec = web1();
     spec.uuid.clear();
     spec.interfaces.resize(1);
     spec.disk.format = "raw";
-    auto xen = render_domain_xml(spec, DomainKind::xen);
+    auto xen = render_domain_xml(spec, DomainKind::xen_hvm);
     REQUIRE(xen.is_ok());
     CHECK(xen->rfind("<domain type='xen'>\n  <name>web1</name>\n  <memory unit='MiB'>", 0) == 0);
     CHECK(xen->find("<uuid>") == std::string::npos);
     CHECK(xen->find("      <driver name='qemu' type='raw'/>\n") != std::string::npos);
     CHECK(xen->find("      <target dev='xvda' bus='xen'/>\n") != std::string::npos);
     CHECK(xen->find("<model") == std::string::npos);
+    CHECK(xen->find("    <type arch='x86_64'>hvm</type>\n    <boot dev='hd'/>\n") !=
+          std::string::npos);
     auto test = render_domain_xml(spec, DomainKind::test);
     REQUIRE(test.is_ok());
     CHECK(test->rfind("<domain type='test'>\n", 0) == 0);
     CHECK(test->find("<target dev='vda' bus='virtio'/>") != std::string::npos);
 }
 
-TEST_CASE("vmhost: the domain kind follows the libvirt URI") {
-    CHECK(*domain_kind_for_uri("xen:///system") == DomainKind::xen);
-    CHECK(*domain_kind_for_uri("xen+ssh://root@host2/system") == DomainKind::xen);
-    CHECK(*domain_kind_for_uri("qemu:///system") == DomainKind::kvm);
-    CHECK(*domain_kind_for_uri("qemu+tcp://host2/system") == DomainKind::kvm);
-    CHECK(*domain_kind_for_uri("test:///default") == DomainKind::test);
-    auto bad = domain_kind_for_uri("lxc:///");
+TEST_CASE("vmhost: domain XML for TCG differs from KVM's only in its type") {
+    auto kvm = render_domain_xml(web1(), DomainKind::kvm);
+    auto tcg = render_domain_xml(web1(), DomainKind::qemu);
+    REQUIRE(kvm.is_ok());
+    REQUIRE(tcg.is_ok());
+    CHECK(tcg->rfind("<domain type='qemu'>\n", 0) == 0);
+    CHECK(tcg->substr(tcg->find('\n')) == kvm->substr(kvm->find('\n')));
+}
+
+TEST_CASE("vmhost: domain XML for Xen PV, exact") {
+    VmSpec spec = web1();
+    spec.interfaces = {{"00:16:3e:12:34:56", "", "xenbr0", {}}};
+    spec.oem_strings = {"provisioner.guest=web1"};
+    auto xml = render_domain_xml(spec, DomainKind::xen_pv);
+    REQUIRE_MESSAGE(xml.is_ok(), xml.status().message());
+    CHECK(*xml ==
+          "<domain type='xen'>\n"
+          "  <name>web1</name>\n"
+          "  <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>\n"
+          "  <memory unit='MiB'>1024</memory>\n"
+          "  <currentMemory unit='MiB'>1024</currentMemory>\n"
+          "  <vcpu>2</vcpu>\n"
+          "  <bootloader>pygrub</bootloader>\n"
+          "  <os>\n"
+          "    <type arch='x86_64' machine='xenpv'>linux</type>\n"
+          "  </os>\n"
+          "  <on_poweroff>destroy</on_poweroff>\n"
+          "  <on_reboot>restart</on_reboot>\n"
+          "  <on_crash>destroy</on_crash>\n"
+          "  <devices>\n"
+          "    <disk type='file' device='disk'>\n"
+          "      <driver name='qemu' type='qcow2'/>\n"
+          "      <source file='/var/lib/provisioner/vms/web1.qcow2'/>\n"
+          "      <target dev='xvda' bus='xen'/>\n"
+          "    </disk>\n"
+          "    <interface type='bridge'>\n"
+          "      <mac address='00:16:3e:12:34:56'/>\n"
+          "      <source bridge='xenbr0'/>\n"
+          "    </interface>\n"
+          "    <console type='pty'>\n"
+          "      <target type='xen' port='0'/>\n"
+          "    </console>\n"
+          "  </devices>\n"
+          "</domain>\n");
+}
+
+TEST_CASE("vmhost: the driver follows the libvirt URI") {
+    CHECK(*driver_for_uri("xen:///system") == Driver::xen);
+    CHECK(*driver_for_uri("xen+ssh://root@host2/system") == Driver::xen);
+    CHECK(*driver_for_uri("qemu:///system") == Driver::qemu);
+    CHECK(*driver_for_uri("qemu+tcp://host2/system") == Driver::qemu);
+    CHECK(*driver_for_uri("qemu:///system?socket=/run/x/libvirt-sock") == Driver::qemu);
+    CHECK(*driver_for_uri("test:///default") == Driver::test);
+    auto bad = driver_for_uri("lxc:///");
     CHECK(bad.status().code() == Code::invalid_argument);
     CHECK(bad.status().message().find("lxc:///") != std::string::npos);
 }
@@ -146,7 +195,7 @@ TEST_CASE("vmhost: the guest agent's settings go in as SMBIOS OEM strings, excep
                     "    </oemStrings>\n  </sysinfo>\n") != std::string::npos);
     CHECK(kvm->find("    <boot dev='hd'/>\n    <smbios mode='sysinfo'/>\n  </os>\n") !=
           std::string::npos);
-    auto xen = render_domain_xml(spec, DomainKind::xen);
+    auto xen = render_domain_xml(spec, DomainKind::xen_hvm);
     REQUIRE(xen.is_ok());
     CHECK(xen->find("sysinfo") == std::string::npos);
     CHECK(xen->find("smbios") == std::string::npos);

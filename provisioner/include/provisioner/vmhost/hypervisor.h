@@ -10,11 +10,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "provisioner/status.h"
 #include "provisioner/vmhost/domain_stats.h"
+#include "provisioner/vmhost/domain_kind.h"
 #include "provisioner/vmhost/vm_spec.h"
 
 namespace provisioner::vmhost {
@@ -31,6 +33,9 @@ struct DomainInfo {
     std::uint64_t memory_mib = 0;  // current
     std::uint64_t max_memory_mib = 0;
     bool persistent = false;
+    // Its kind as libvirt has it (the <domain> type, and the OS type on Xen): what it runs
+    // as, whatever this connection would choose for a new domain today.
+    std::optional<DomainKind> kind;
     std::vector<std::string> disks;  // source files of the domain's disks, in XML order
 };
 
@@ -51,7 +56,9 @@ class Hypervisor {
   public:
     virtual ~Hypervisor() = default;
 
+    // The kind of domain create() defines here, and why it was chosen (domain_kind.h).
     virtual DomainKind kind() const = 0;
+    virtual const std::string& kind_reason() const = 0;
     // Defines spec persistently and starts it. conflict if a domain of that name exists; if
     // the start fails the definition is removed again, so a failure leaves nothing behind.
     virtual Status create(const VmSpec& spec) = 0;
@@ -79,8 +86,16 @@ class Hypervisor {
     virtual Result<DomainStats> stats(const std::string& name) = 0;
 };
 
-// Opens uri (xen:///system, qemu:///system, test:///default, ...). storage with libvirt's
-// message if the connection fails, invalid_argument for a URI of an unknown kind.
-Result<std::unique_ptr<Hypervisor>> open_libvirt(const std::string& uri);
+struct OpenOptions {
+    Accel accel = Accel::auto_detect;  // qemu hosts only: KVM, TCG, or probe (domain_kind.h)
+    std::filesystem::path root = "/";  // where probe_kvm looks (tests)
+};
+
+// Opens uri (xen:///system, qemu:///system, test:///default, ...) and chooses the kind of
+// domain it creates from libvirt's capabilities and options (choose_domain_kind). storage
+// with libvirt's message if the connection fails or it cannot read the capabilities,
+// invalid_argument for a URI of an unknown kind.
+Result<std::unique_ptr<Hypervisor>> open_libvirt(const std::string& uri,
+                                                 const OpenOptions& options = {});
 
 }  // namespace provisioner::vmhost

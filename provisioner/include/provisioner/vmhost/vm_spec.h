@@ -12,14 +12,20 @@
 
 namespace provisioner::vmhost {
 
-// The domain type libvirt is asked for; it follows from the connection URI.
-enum class DomainKind { xen, kvm, test };
+// The libvirt driver a URI names: the family of hypervisor on the other end.
+enum class Driver { xen, qemu, test };
 
-const char* to_string(DomainKind kind);
-
-// xen:///system (and xen+ssh://...) -> xen, qemu:///system (qemu+tcp://...) -> kvm,
+// xen:///system (and xen+ssh://...) -> xen, qemu:///system (qemu+tcp://...) -> qemu,
 // test:///default (or test:///path.xml) -> test; anything else is invalid_argument.
-Result<DomainKind> domain_kind_for_uri(const std::string& uri);
+Result<Driver> driver_for_uri(const std::string& uri);
+
+// The kind of domain libvirt is asked for; chosen per host when the connection is opened
+// (open_libvirt in hypervisor.h): on qemu, KVM when /dev/kvm is usable and TCG (libvirt's
+// type 'qemu') otherwise; on Xen, HVM when the hypervisor reports it can and PV otherwise.
+enum class DomainKind { xen_pv, xen_hvm, kvm, qemu, test };
+
+// "xen-pv", "xen-hvm", "kvm", "qemu" (TCG), "test": the words `vm list` shows.
+const char* to_string(DomainKind kind);
 
 struct DiskSpec {
     std::filesystem::path path;    // absolute: a qcow2 overlay or a full copy
@@ -42,7 +48,7 @@ struct VmSpec {
     std::vector<InterfaceSpec> interfaces;
     // SMBIOS type 11 OEM strings ("provisioner.server=…", one key each) the guest reads from
     // /sys/firmware/dmi/entries/11-*/raw: how the guest agent finds the server. Not rendered
-    // for Xen, whose PV guests have no SMBIOS (the guest's image carries them instead).
+    // for Xen, whose guests get no SMBIOS from libvirt (the guest's image carries them).
     std::vector<std::string> oem_strings;
 };
 

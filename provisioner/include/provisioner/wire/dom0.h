@@ -37,6 +37,9 @@ struct ReportedVm {
     std::string template_ref;      // "template"
     std::string state;             // libvirt's: "running", "shut off", ...
     bool restart_pending = false;  // written only when true
+    // "domain_type": how it runs, as libvirt has it: "kvm", "qemu" (TCG), "xen-pv",
+    // "xen-hvm" or "test" (vmhost::to_string(DomainKind)); "" (absent) from older agents.
+    std::string domain_type{};
     // What libvirt says of it (vm_metrics.h); absent from agents older than it, or when
     // libvirt could not be read for this VM.
     std::optional<VmMetrics> metrics;

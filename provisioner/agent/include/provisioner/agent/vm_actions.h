@@ -50,7 +50,14 @@ struct VmHost {
     ServerDisks* server_disks = nullptr;  // a cold move's disk in transit; none: no cold moves
     // How long move_send waits for a guest to shut down before powering it off.
     std::chrono::milliseconds shutdown_wait{60'000};
+    // The host bridge that VMs' interfaces on the hosts' untagged network join; empty: they
+    // join libvirt's network of that name (kUntaggedNetwork), which the host must define.
+    std::string bridge{};
 };
+
+// The libvirt network a VM's interface on the hosts' untagged network (no site network) is
+// given: libvirt's own "default".
+inline constexpr const char* kUntaggedNetwork = "default";
 
 // create: the template fetched from the server when the store lacks it (and the host has
 // server_templates), an overlay of it at the registry's disk path, then the domain; on any
