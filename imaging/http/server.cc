@@ -1,5 +1,7 @@
 #include "imaging/http/server.h"
 
+#include <thread>
+
 #include "listener.h"
 #include "shared_state.h"
 
@@ -60,6 +62,15 @@ std::uint64_t Server::rejected_requests() const {
 void Server::stop() {
     listener_->stop();
     state_->stop();
+}
+
+bool Server::wait_closed(std::chrono::milliseconds limit) const {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (state_->size() > 0) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
 }
 
 }  // namespace imaging::http

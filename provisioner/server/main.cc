@@ -314,6 +314,8 @@ int run_server(ServerConfig config) {
     stopping = true;
     processes.join();
     http->stop();  // and its workers: no handler runs past here
+    if (!http->wait_closed(std::chrono::seconds(3)))
+        log_line("stopping: some connections did not close within 3 s");
     ctx.jobs->stop();
     ioc.stop();
     for (auto& t : io_threads) t.join();

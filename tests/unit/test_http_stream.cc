@@ -113,6 +113,7 @@ struct StreamServer {
     }
     ~StreamServer() {
         server->stop();
+        CHECK(server->wait_closed(std::chrono::seconds(5)));
         ioc.stop();
         thread.join();
     }

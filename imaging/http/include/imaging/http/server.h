@@ -4,9 +4,13 @@
 // Lifetime: the Server must outlive nothing in particular: sessions hold their own shared
 // state, so stop() (or destroying the Server) closes the listener and every open connection,
 // and pending handlers finish on the io_context. Thread-safe: stop() may be called from any
-// thread.
+// thread. stop() posts each connection's close to that connection's strand: an owner that
+// stops its io_context right after may never run them, and a connection waiting on a
+// StreamSource then keeps itself alive (the source's pending deliver holds it), so call
+// wait_closed() between stop() and stopping the io_context.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -49,6 +53,9 @@ public:
     std::size_t max_queued_requests() const;
     std::uint64_t rejected_requests() const;
     void stop();
+    // After stop(), from a thread not running the io_context: waits until every connection is
+    // closed, at most limit; false if some were still open then.
+    bool wait_closed(std::chrono::milliseconds limit) const;
 
 private:
     static std::unique_ptr<Server> launch(boost::asio::io_context& ioc,
