@@ -1,5 +1,7 @@
-// The inventory: MACs, the lifecycle table, the SQLite store (transitions write events,
-// uniqueness, durability across reopen, schema versioning) and crash recovery.
+// The inventory: MACs, the lifecycle table, the Store conformance suite (transitions write
+// events, uniqueness, durability across reopen, crash recovery: each STORE_TEST runs on SQLite
+// and on PostgreSQL, store_sites.h) and the SQLite file's own cases (WAL, schema versioning,
+// corruption).
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
@@ -8,6 +10,7 @@
 #include "provisioner/recovery.h"
 #include "provisioner/selector.h"
 #include "provisioner/store.h"
+#include "store_sites.h"
 #include "test_util.h"
 
 using namespace provisioner;
@@ -20,15 +23,6 @@ Mac mac(const char* text) {
 
 HostSpec spec(const char* m, const char* name, const char* rack = "r1") {
     return HostSpec{mac(m), name, "", rack};
-}
-
-std::unique_ptr<Store> memory_store() {
-    SqliteOptions options;
-    Timestamp t = 1'000'000;
-    options.clock = [t]() mutable { return t += 1000; };
-    auto store = open_sqlite_store(":memory:", options);
-    REQUIRE_MESSAGE(store.is_ok(), store.status().message());
-    return std::move(*store);
 }
 
 }  // namespace
@@ -89,8 +83,8 @@ TEST_CASE("inventory: selectors") {
     CHECK(!parse_selector("image=x").is_ok());
 }
 
-TEST_CASE("inventory: hosts CRUD, uniqueness and filters") {
-    auto store = memory_store();
+STORE_TEST("inventory: hosts CRUD, uniqueness and filters") {
+    auto store = site.open();
     auto a = store->add_host(spec("52:54:00:00:00:01", "web-1"), HostState::enrolled, "operator");
     REQUIRE(a.is_ok());
     REQUIRE(store->add_host(spec("52:54:00:00:00:02", "web-2", "r2"), HostState::enrolled, "op"));
@@ -143,8 +137,8 @@ TEST_CASE("inventory: hosts CRUD, uniqueness and filters") {
     CHECK(!events->front().host);
 }
 
-TEST_CASE("inventory: every transition writes exactly one event, illegal ones write nothing") {
-    auto store = memory_store();
+STORE_TEST("inventory: every transition writes exactly one event, illegal ones write nothing") {
+    auto store = site.open();
     auto host = store->add_host(spec("52:54:00:00:00:01", "h1"), HostState::discovered, "pxe boot");
     REQUIRE(host.is_ok());
     const HostId id = host->id;
@@ -191,8 +185,8 @@ TEST_CASE("inventory: every transition writes exactly one event, illegal ones wr
     CHECK(store->transition(999, HostState::booting, "x").status().code() == Code::not_found);
 }
 
-TEST_CASE("inventory: a failed transaction leaves nothing behind") {
-    auto store = memory_store();
+STORE_TEST("inventory: a failed transaction leaves nothing behind") {
+    auto store = site.open();
     Status s = store->transaction([&]() -> Status {
         REQUIRE(store->add_host(spec("52:54:00:00:00:01", "h1"), HostState::enrolled, "x"));
         return Status::error(Code::invalid_argument, "changed my mind");
@@ -202,8 +196,8 @@ TEST_CASE("inventory: a failed transaction leaves nothing behind") {
     CHECK(store->list_events({})->empty());
 }
 
-TEST_CASE("inventory: images and deployments") {
-    auto store = memory_store();
+STORE_TEST("inventory: images and deployments") {
+    auto store = site.open();
     Image img;
     img.name = "dom0";
     img.version = "1.0";
@@ -236,8 +230,8 @@ TEST_CASE("inventory: images and deployments") {
     CHECK(store->get_deployment(d->id)->finished_at.has_value());
 }
 
-TEST_CASE("inventory: operator tokens by hash; settings keep their first value") {
-    auto store = memory_store();
+STORE_TEST("inventory: operator tokens by hash; settings keep their first value") {
+    auto store = site.open();
     auto t = store->add_api_token("ci", "aa11");
     REQUIRE(t.is_ok());
     CHECK(store->add_api_token("ci", "bb22").status().code() == Code::conflict);
@@ -251,8 +245,8 @@ TEST_CASE("inventory: operator tokens by hash; settings keep their first value")
     CHECK(*store->get_setting("secret") == "first");
 }
 
-TEST_CASE("inventory: revoking operator tokens; never the last one") {
-    auto store = memory_store();
+STORE_TEST("inventory: revoking operator tokens; never the last one") {
+    auto store = site.open();
     REQUIRE(store->add_api_token("admin", "aa11").is_ok());
     REQUIRE(store->add_api_token("ci", "bb22").is_ok());
     auto unknown = store->remove_api_token("nobody");
@@ -278,24 +272,19 @@ TEST_CASE("inventory: revoking operator tokens; never the last one") {
     CHECK(store->list_api_tokens()->front().name == "ci");
 }
 
-TEST_CASE("inventory: a token revoked in a database made earlier stays revoked after reopen") {
-    testutil::TempDir dir;
-    const auto path = dir / "inventory.db";
+STORE_TEST("inventory: a token revoked in a database made earlier stays revoked after reopen") {
     {
-        auto store = open_sqlite_store(path);
-        REQUIRE_MESSAGE(store.is_ok(), store.status().message());
-        REQUIRE((*store)->add_api_token("admin", "aa11").is_ok());
-        REQUIRE((*store)->add_api_token("ci", "bb22").is_ok());
+        auto store = site.open();
+        REQUIRE(store->add_api_token("admin", "aa11").is_ok());
+        REQUIRE(store->add_api_token("ci", "bb22").is_ok());
     }
     {
-        auto store = open_sqlite_store(path);
-        REQUIRE_MESSAGE(store.is_ok(), store.status().message());
-        CHECK((*store)->remove_api_token("ci").is_ok());
+        auto store = site.open();
+        CHECK(store->remove_api_token("ci").is_ok());
     }
-    auto store = open_sqlite_store(path);
-    REQUIRE_MESSAGE(store.is_ok(), store.status().message());
-    CHECK((*store)->find_api_token("bb22").status().code() == Code::not_found);
-    CHECK((*store)->remove_api_token("admin").status().code() == Code::conflict);
+    auto store = site.open();
+    CHECK(store->find_api_token("bb22").status().code() == Code::not_found);
+    CHECK(store->remove_api_token("admin").status().code() == Code::conflict);
 }
 
 TEST_CASE("inventory: WAL file database survives close and reopen") {
@@ -355,15 +344,12 @@ TEST_CASE("inventory: a corrupt file is refused on open") {
     CHECK(store.status().code() == Code::storage);
 }
 
-TEST_CASE("inventory: recovery after a crash marks interrupted hosts failed and deployable") {
-    testutil::TempDir dir;
-    const auto path = dir / "inventory.db";
+STORE_TEST("inventory: recovery after a crash marks interrupted hosts failed and deployable") {
     HostId booting = 0, imaging = 0, done = 0, idle = 0;
     DeploymentId dep = 0;
     {
-        auto opened = open_sqlite_store(path);
-        REQUIRE(opened.is_ok());
-        Store& store = **opened;
+        auto opened = site.open();
+        Store& store = *opened;
         Image img;
         img.name = "dom0";
         img.version = "1";
@@ -383,9 +369,8 @@ TEST_CASE("inventory: recovery after a crash marks interrupted hosts failed and 
         }
         // The server dies here: no clean shutdown beyond closing the handle.
     }
-    auto opened = open_sqlite_store(path);
-    REQUIRE(opened.is_ok());
-    Store& store = **opened;
+    auto opened = site.open();
+    Store& store = *opened;
     auto report = recover_interrupted(store);
     REQUIRE_MESSAGE(report.is_ok(), report.status().message());
     CHECK(report->hosts_failed == std::vector<HostId>{booting, imaging});

@@ -10,6 +10,7 @@
 #include "imaging/digest.h"
 #include "provisioner/store.h"
 #include "service_board.h"
+#include "store_sites.h"
 #include "test_util.h"
 #include "vm_registry.h"
 
@@ -57,12 +58,10 @@ reconcile::Action create(const std::string& vm, const std::string& host) {
 
 }  // namespace
 
-TEST_CASE("store: server state rows survive closing and opening the file") {
-    testutil::TempDir dir;
-    const auto path = dir / "inventory.db";
+STORE_TEST("store: server state rows survive closing and opening the store") {
     HostId h1 = 0;
     {
-        auto store = open_at(path);
+        auto store = site.open();
         h1 = add_host(*store, "52:54:00:00:00:01", "h1");
         CHECK(*store->allocate_ids("vm_action", 3) == 1);
         CHECK(*store->allocate_ids("vm_action", 2) == 4);
@@ -79,7 +78,7 @@ TEST_CASE("store: server state rows survive closing and opening the file") {
         REQUIRE(store->put_disk_transfer({"2-db1", 10, "ab", true, 901}));
         REQUIRE(store->remove_vm_action(2));
     }
-    auto store = open_at(path);
+    auto store = site.open();
     // Ids go on from where they were, though rows that used them are gone.
     CHECK(*store->allocate_ids("vm_action", 1) == 6);
     CHECK(*store->allocate_ids("vm_apply", 1) == 2);

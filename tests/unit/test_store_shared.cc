@@ -1,0 +1,229 @@
+// The Store conformance suite, continued: what servers sharing one database rely on (two
+// connections see each other's commits, data_version() moves with every commit of either,
+// concurrent writers never hand out an id twice), the template catalog, host name globs; and
+// PostgreSQL's own schema versioning. Each STORE_TEST runs on SQLite and on PostgreSQL.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <future>
+#include <set>
+#include <thread>
+
+#include "provisioner/pg_store.h"
+#include "provisioner/selector.h"
+#include "provisioner/store.h"
+#include "store_sites.h"
+
+using namespace provisioner;
+
+namespace {
+
+HostSpec spec(const std::string& mac, const std::string& name, const std::string& rack = "r1") {
+    auto m = Mac::parse(mac);
+    REQUIRE(m.is_ok());
+    return HostSpec{*m, name, "", rack};
+}
+
+std::string mac_of(int i) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "52:54:00:00:%02x:%02x", (i >> 8) & 0xff, i & 0xff);
+    return buf;
+}
+
+}  // namespace
+
+STORE_TEST("store: two connections see each other's commits; data_version moves with each") {
+    auto a = site.open();
+    auto b = site.open();
+    const auto v0 = b->data_version();
+    REQUIRE(v0.has_value());
+    CHECK(b->data_version() == v0);  // reads change nothing
+    REQUIRE(b->list_hosts({}).is_ok());
+    CHECK(b->data_version() == v0);
+
+    auto host = a->add_host(spec("52:54:00:00:00:01", "h1"), HostState::enrolled, "by a");
+    REQUIRE(host.is_ok());
+    const auto v1 = b->data_version();
+    REQUIRE(v1.has_value());
+    CHECK(v1 != v0);
+    REQUIRE(b->list_hosts({})->size() == 1);
+    CHECK(b->find_host_by_name("h1")->id == host->id);
+
+    // Versions are compared on one store: SQLite's count per connection.
+    const auto va = a->data_version();
+    REQUIRE(b->transition(host->id, HostState::booting, "deployment by b"));
+    CHECK(a->data_version() != va);
+    CHECK(a->get_host(host->id)->state == HostState::booting);
+    auto events = a->list_events({});
+    REQUIRE(events->size() == 2);
+    CHECK(events->back().reason == "deployment by b");
+
+    // A transaction that fails writes nothing and changes no version.
+    const auto v2 = a->data_version();
+    Status s = b->transaction([&]() -> Status {
+        REQUIRE(b->add_host(spec("52:54:00:00:00:02", "h2"), HostState::enrolled, "x"));
+        CHECK(!b->data_version().has_value());  // inside its own transaction: cannot tell
+        return Status::error(Code::invalid_argument, "changed my mind");
+    });
+    CHECK(!s.is_ok());
+    CHECK(a->data_version() == v2);
+    CHECK(a->count_hosts({}).value() == 1);
+
+    // A token revoked through one is refused through the other from the next call on.
+    REQUIRE(a->add_api_token("admin", "aa11"));
+    REQUIRE(a->add_api_token("ci", "bb22"));
+    CHECK(b->find_api_token("bb22")->name == "ci");
+    REQUIRE(a->remove_api_token("ci"));
+    CHECK(b->find_api_token("bb22").status().code() == Code::not_found);
+    CHECK(b->remove_api_token("admin").status().code() == Code::conflict);
+}
+
+STORE_TEST("store: concurrent writers on two connections never hand out an id twice") {
+    auto a = site.open(system_now);
+    auto b = site.open(system_now);
+    auto h0 = a->add_host(spec("52:54:00:00:00:01", "h0"), HostState::enrolled, "x");
+    REQUIRE(h0.is_ok());
+    constexpr int kEach = 40;
+    std::vector<std::int64_t> ids[2];
+    std::vector<HostId> hosts[2];
+    std::vector<Status> failures[2];
+    auto work = [&](Store& store, int who) {
+        for (int i = 0; i < kEach; ++i) {
+            auto id = store.allocate_ids("vm_action", 2);
+            if (!id)
+                failures[who].push_back(id.status());
+            else
+                ids[who].push_back(*id);
+            const int n = 2 + who * kEach + i;
+            auto h = store.add_host(spec(mac_of(n), "h" + std::to_string(n)), HostState::enrolled,
+                                    "writer " + std::to_string(who));
+            if (!h)
+                failures[who].push_back(h.status());
+            else
+                hosts[who].push_back(h->id);
+            Event e;
+            e.reason = "note";
+            if (auto ev = store.log_event(e); !ev) failures[who].push_back(ev.status());
+        }
+    };
+    std::thread ta(work, std::ref(*a), 0);
+    std::thread tb(work, std::ref(*b), 1);
+    ta.join();
+    tb.join();
+    for (const auto& f : failures)
+        for (const Status& s : f) FAIL_CHECK(s.message());
+    std::set<std::int64_t> all_ids;
+    for (const auto& v : ids)
+        for (std::int64_t id : v) {
+            CHECK(all_ids.insert(id).second);
+            CHECK(all_ids.insert(id + 1).second);
+        }
+    CHECK(all_ids.size() == 4 * kEach);
+    CHECK(*all_ids.begin() == 1);
+    CHECK(*all_ids.rbegin() == 4 * kEach);
+    std::set<HostId> all_hosts(hosts[0].begin(), hosts[0].end());
+    all_hosts.insert(hosts[1].begin(), hosts[1].end());
+    CHECK(all_hosts.size() == 2 * kEach);
+    auto events = a->list_events({});
+    REQUIRE(events.is_ok());
+    CHECK(events->size() == 1 + 4 * kEach);
+    std::set<EventId> event_ids;
+    for (const Event& e : *events) event_ids.insert(e.id);
+    CHECK(event_ids.size() == events->size());
+    // Both add the same MAC: exactly one wins, the other gets conflict.
+    auto same_a = std::async(std::launch::async, [&] {
+        return a->add_host(spec("52:54:00:00:ff:ff", "twin-a"), HostState::enrolled, "a");
+    });
+    auto same_b = b->add_host(spec("52:54:00:00:ff:ff", "twin-b"), HostState::enrolled, "b");
+    auto first = same_a.get();
+    CHECK(first.is_ok() != same_b.is_ok());
+    CHECK((first.is_ok() ? same_b : first).status().code() == Code::conflict);
+}
+
+STORE_TEST("store: host name globs; listings ordered by name byte by byte") {
+    auto store = site.open();
+    int i = 0;
+    for (const char* n : {"web-2", "web-10", "Web-3", "db.1", "dbx1", "web-1"}) {
+        REQUIRE(store->add_host(spec(mac_of(100 + ++i), n), HostState::enrolled, "x"));
+    }
+    auto names = [&](const char* selector) {
+        std::vector<std::string> out;
+        auto hosts = store->list_hosts(*parse_selector(selector));
+        REQUIRE_MESSAGE(hosts.is_ok(), hosts.status().message());
+        for (const Host& h : *hosts) out.push_back(h.name);
+        return out;
+    };
+    using V = std::vector<std::string>;
+    CHECK(names("all") == V{"Web-3", "db.1", "dbx1", "web-1", "web-10", "web-2"});
+    CHECK(names("web-*") == V{"web-1", "web-10", "web-2"});
+    CHECK(names("web-?") == V{"web-1", "web-2"});
+    CHECK(names("db.1") == V{"db.1"});  // '.' is itself, not any character
+    CHECK(names("web-[12]") == V{"web-1", "web-2"});
+    CHECK(names("*-1*") == V{"web-1", "web-10"});
+    HostFilter counted = *parse_selector("web-*");
+    counted.limit = 1;
+    CHECK(store->count_hosts(counted).value() == 3);  // count ignores the limit
+    CHECK(store->list_hosts(counted)->size() == 1);
+}
+
+STORE_TEST("store: templates, their backing chain and labels") {
+    auto store = site.open();
+    Template base;
+    base.name = "debian";
+    base.version = "12";
+    base.format = "qcow2";
+    base.size = 1 << 20;
+    base.path = "/t/debian-12.qcow2";
+    base.labels = {"stable", "base", "stable"};
+    auto added = store->add_template(base);
+    REQUIRE_MESSAGE(added.is_ok(), added.status().message());
+    CHECK(store->add_template(base).status().code() == Code::conflict);
+    Template web = base;
+    web.name = "web";
+    web.version = "1";
+    web.backing = "debian@12";
+    web.labels = {"http"};
+    auto web_added = store->add_template(web);
+    REQUIRE(web_added.is_ok());
+    Template orphan = web;
+    orphan.version = "2";
+    orphan.backing = "nothing@1";
+    CHECK(store->add_template(orphan).status().code() == Code::not_found);
+    auto found = store->find_template("debian", "12");
+    REQUIRE(found.is_ok());
+    CHECK(found->labels == std::vector<std::string>{"base", "stable"});
+    CHECK(store->find_template("web", "1")->backing == "debian@12");
+    REQUIRE(store->set_template_labels(added->id, {"old"}));
+    REQUIRE(store->mark_template_used(added->id, 4242));
+    auto list = store->list_templates();
+    REQUIRE(list->size() == 2);
+    CHECK(list->front().labels == std::vector<std::string>{"old"});
+    CHECK(list->front().last_used_at == 4242);
+    CHECK(store->remove_template(added->id).code() == Code::conflict);  // web is backed by it
+    REQUIRE(store->remove_template(web_added->id));
+    REQUIRE(store->remove_template(added->id));
+    CHECK(store->remove_template(added->id).code() == Code::not_found);
+    CHECK(store->set_template_labels(added->id, {"x"}).code() == Code::not_found);
+}
+
+TEST_CASE("store (postgresql): a database from a newer build is refused" *
+          doctest::skip(testutil::postgres_missing())) {
+    auto site = testutil::postgres_site();
+    REQUIRE(site->open()->integrity_check());
+    testutil::postgres_exec(*site, "INSERT INTO schema_version VALUES (999, 0)");
+    auto again = site->try_open();
+    REQUIRE(!again.is_ok());
+    CHECK(again.status().code() == Code::storage);
+    CHECK(again.status().message().find("newer than this build") != std::string::npos);
+}
+
+TEST_CASE("store (postgresql): an unreachable server is a storage error naming it") {
+    auto store = open_postgres_store("postgresql:///x?host=/nonexistent-provisioner-dir");
+    REQUIRE(!store.is_ok());
+    CHECK(store.status().code() == Code::storage);
+    CHECK(store.status().message().find("/nonexistent-provisioner-dir") != std::string::npos);
+    CHECK(is_postgres_url("postgresql://db.example/provisioner"));
+    CHECK(is_postgres_url("postgres://u@h/d"));
+    CHECK(!is_postgres_url("/var/lib/provisioner/inventory.db"));
+    CHECK(!is_postgres_url("postgresql.db"));
+}
