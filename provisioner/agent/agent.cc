@@ -4,7 +4,6 @@
 #include <iostream>
 #include <thread>
 
-#include "provisioner/agent/capacity.h"
 #include "provisioner/agent/facts.h"
 #include "retry.h"
 
@@ -56,20 +55,6 @@ int run_discover(const AgentOptions& options, ServerClient& server, base::Clock&
     }
     log_line("registered; the operator accepts this host with `provisioner host accept " +
              options.mac + "`");
-    return 0;
-}
-
-int run_ready(const AgentOptions& options, ServerClient& server, base::Clock& clock) {
-    Facts facts = collect_facts(options.root, options.disk);
-    auto runner = vmhost::make_process_runner();
-    nlohmann::json capacity = host_capacity(facts, options.storage, options.root, *runner);
-    log_line("ready to " + server.base_url() + " as " + options.mac + " with " + capacity.dump());
-    CallResult r = call_with_retry([&] { return server.ready(options.mac, capacity); }, "ready",
-                                   options.hello_timeout, clock);
-    if (!r.ok()) {
-        log_line("error: " + r.error);
-        return 1;
-    }
     return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "provisioner/agent/disk_choice.h"
 
+#include "imaging/progress.h"
+
 namespace provisioner::agent {
 namespace {
 
@@ -27,6 +29,25 @@ imaging::Result<std::string> choose_disk(const std::string& job_disk, const std:
             (seen.empty() ? std::string("no disks at all") : "seen: " + seen) +
             "); name one with --disk");
     return best->path;
+}
+
+std::string disk_choice_reason(const std::string& job_disk, const std::string& flag_disk,
+                               const Facts& facts) {
+    if (!job_disk.empty()) return "the job names it";
+    if (!flag_disk.empty()) return "--disk names it";
+    auto chosen = choose_disk(job_disk, flag_disk, facts);
+    if (!chosen) return chosen.status().message();
+    std::string mine, others;
+    for (const auto& d : facts.disks) {
+        std::string one = d.name + " " + imaging::human_bytes(double(d.size_bytes)) +
+                          (d.removable ? " removable" : "");
+        if (d.path == *chosen && mine.empty())
+            mine = one;
+        else
+            others += (others.empty() ? "" : ", ") + one;
+    }
+    return "the largest non-removable disk (" + mine + (others.empty() ? "" : "; also " + others) +
+           ")";
 }
 
 }  // namespace provisioner::agent

@@ -190,10 +190,24 @@ int run_image(const AgentOptions& options, ServerClient& server, ImagingRunner& 
     });
     if (!outcome.verified()) return fail(outcome.error());
     log_done(outcome);
+    json result = *outcome.result;
+    const std::string choice = disk_choice_reason(job.disk, options.disk, facts);
+    log_line("wrote " + *disk + ": " + choice);
+    auto growth = options.grow_disk(*disk);
+    if (!growth) return fail("the image is written and verified, but growing it: " +
+                             growth.status().message());
+    log_line(growth->reason);
+    result["disk"] = *disk;
+    result["disk_choice"] = choice;
+    result["disk_growth"] = json{{"grown", growth->grown},
+                                 {"partition", growth->partition},
+                                 {"from_bytes", growth->from_bytes},
+                                 {"to_bytes", growth->to_bytes},
+                                 {"reason", growth->reason}};
     if (imaging::Status s = fill_seed(options, server, job, *disk); !s) {
         return fail("the image is written and verified, but " + s.message());
     }
-    return post_result(options, server, clock, job, true, "", *outcome.result) ? 0 : 1;
+    return post_result(options, server, clock, job, true, "", result) ? 0 : 1;
 }
 
 }  // namespace provisioner::agent

@@ -38,6 +38,30 @@ std::string describe_bytes(std::uint64_t bytes) {
     return out.str();
 }
 
+// What the agent says of the disk it wrote (its result's disk, disk_choice, disk_growth), for
+// the host's record: the agent's text, bounded and printable ASCII only.
+std::string describe_disk(const nlohmann::json& result) {
+    auto text = [&](const nlohmann::json& j, const char* key, std::size_t limit) {
+        auto it = j.find(key);
+        std::string out;
+        if (it == j.end() || !it->is_string()) return out;
+        for (unsigned char c : it->get_ref<const std::string&>()) {
+            if (out.size() == limit) break;
+            if (c >= 0x20 && c < 0x7f) out += char(c);
+        }
+        return out;
+    };
+    std::string disk = text(result, "disk", 64);
+    if (disk.empty()) return "";
+    std::string out = ", on " + disk;
+    if (std::string choice = text(result, "disk_choice", 200); !choice.empty())
+        out += " (" + choice + ")";
+    auto growth = result.find("disk_growth");
+    if (growth != result.end() && growth->is_object())
+        if (std::string why = text(*growth, "reason", 200); !why.empty()) out += "; " + why;
+    return out;
+}
+
 bool unfinished(TargetState s) {
     return s == TargetState::pending || s == TargetState::running;
 }
@@ -634,7 +658,7 @@ Result<Orchestrator::ResultAnswer> Orchestrator::result(const Host& host, Deploy
                 out.precision(1);
                 out << std::fixed << "imaged " << a.image.name << "@" << a.image.version << " by "
                     << to_string(a.record.transport) << ": " << describe_bytes(bytes) << " in "
-                    << seconds << " s, sha256 verified";
+                    << seconds << " s, sha256 verified" << describe_disk(result);
                 reason = out.str();
                 if (a.record.transport != Transport::torrent && !t.delivery) {
                     // Anyone holding this host's job (a stolen boot ticket's first hello) can

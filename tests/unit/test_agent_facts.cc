@@ -134,6 +134,20 @@ TEST_CASE("agent: disk choice") {
     CHECK(*choose_disk("", "", tie) == "/dev/sda");
 }
 
+TEST_CASE("agent: the disk choice's reason, as host show gives it") {
+    Facts f;
+    f.disks.push_back({"sda", "/dev/sda", std::uint64_t(250) << 30, "", false, false});
+    f.disks.push_back({"sdb", "/dev/sdb", std::uint64_t(500) << 30, "", false, false});
+    f.disks.push_back({"sdc", "/dev/sdc", std::uint64_t(1) << 40, "", false, true});
+    CHECK(disk_choice_reason("sda", "", f) == "the job names it");
+    CHECK(disk_choice_reason("", "/dev/sda", f) == "--disk names it");
+    std::string why = disk_choice_reason("", "", f);
+    CHECK(why.starts_with("the largest non-removable disk (sdb 500"));
+    CHECK(why.find("also sda 250") != std::string::npos);
+    CHECK(why.find("sdc 1.0 TiB removable") != std::string::npos);
+    CHECK(disk_choice_reason("", "", Facts{}).find("no disk to write the image to") == 0);
+}
+
 // `xl` as the test says it answers; records what it was asked.
 struct FakeXl final : provisioner::vmhost::ProcessRunner {
     provisioner::vmhost::ProcessResult answer;

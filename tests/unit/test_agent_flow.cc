@@ -108,10 +108,21 @@ struct Rig {
     FakeImaging imaging{clock};
     AgentOptions options;
     std::vector<std::pair<std::string, std::string>> seeds;  // disk, text
+    std::vector<std::string> grown;  // disks grow_disk was called for
     Rig() {
         options.fill_seed = [this](const std::string& disk, const std::string& text) {
             seeds.emplace_back(disk, text);
             return imaging::Result<bool>(true);
+        };
+        options.grow_disk = [this](const std::string& disk) {
+            grown.push_back(disk);
+            DiskGrowth g;
+            g.grown = true;
+            g.partition = disk + "p4";
+            g.from_bytes = 1 << 30;
+            g.to_bytes = std::uint64_t(4) << 30;
+            g.reason = "partition 4 (dom0-root) grows to the end of the disk";
+            return imaging::Result<DiskGrowth>(g);
         };
         options.mac = "52:54:00:00:00:01";
         options.disk = "/dev/loop3";
@@ -169,6 +180,13 @@ TEST_CASE("agent: image flow retries hello, waits, images, posts progress and re
     CHECK(results[0]["result"]["sha256"] == "ab");
     CHECK_FALSE(results[0].contains("error"));
 
+    // The disk grown to fill itself, what was chosen and why, in the result.
+    CHECK(rig.grown == std::vector<std::string>{"/dev/loop3"});
+    CHECK(results[0]["result"]["disk"] == "/dev/loop3");
+    CHECK(results[0]["result"]["disk_choice"] == "--disk names it");
+    CHECK(results[0]["result"]["disk_growth"]["grown"] == true);
+    CHECK(results[0]["result"]["disk_growth"]["to_bytes"] == std::uint64_t(4) << 30);
+
     // Then the imaged disk's seed partition, for the imaged system's `ready`.
     REQUIRE(rig.seeds.size() == 1);
     CHECK(rig.seeds[0].first == "/dev/loop3");
@@ -190,6 +208,23 @@ TEST_CASE("agent: a seed partition that cannot be written fails the host") {
     REQUIRE(results.size() == 1);
     CHECK(results[0]["ok"] == false);
     CHECK(results[0]["error"].get<std::string>().find("damaged GPT") != std::string::npos);
+}
+
+TEST_CASE("agent: a disk that cannot grow fails the host, before its seed is filled") {
+    Rig rig;
+    rig.options.grow_disk = [](const std::string&) {
+        return imaging::Result<DiskGrowth>(
+            imaging::Status::error("resize2fs /dev/loop3p4: exit 1: bad superblock"));
+    };
+    rig.fake.script["/api/v1/agent/hello"] = {reply(200, delta_job())};
+    rig.fake.script["/api/v1/agent/progress"] = {reply(204)};
+    rig.fake.script["/api/v1/agent/result"] = {reply(200, {{"action", "reboot"}})};
+    CHECK(rig.image() == 1);
+    auto results = rig.fake.bodies("/agent/result");
+    REQUIRE(results.size() == 1);
+    CHECK(results[0]["ok"] == false);
+    CHECK(results[0]["error"].get<std::string>().find("growing it: resize2fs") != std::string::npos);
+    CHECK(rig.seeds.empty());
 }
 
 TEST_CASE("agent: image flow writes the job's public key for imaging, then removes it") {

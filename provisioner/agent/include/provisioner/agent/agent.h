@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/clock.h"
+#include "provisioner/agent/disk_grow.h"
 #include "provisioner/agent/imaging_runner.h"
 #include "provisioner/agent/seed.h"
 #include "provisioner/agent/server_client.h"
@@ -31,6 +32,10 @@ struct AgentOptions {
     // true when it did. Tests replace it: their disks are not real.
     std::function<imaging::Result<bool>(const std::string& disk, const std::string& text)>
         fill_seed = fill_seed_partition;
+    // image: after the image is verified and before the seed is filled, grows the disk's last
+    // partition and its filesystem to fill DISK (disk_grow.h). Tests replace it.
+    std::function<imaging::Result<DiskGrowth>(const std::string& disk)> grow_disk =
+        provisioner::agent::grow_disk;
 };
 
 // `image`: hello, receive the job, run imaging, report progress and the result. Returns 0

@@ -14,4 +14,9 @@ namespace provisioner::agent {
 imaging::Result<std::string> choose_disk(const std::string& job_disk, const std::string& flag_disk,
                                          const Facts& facts);
 
+// Why choose_disk chose what it did, for the operator: "the job names it", "--disk names it",
+// or "the largest non-removable disk (sdb 500.0 GiB; also sda 250.0 GiB)".
+std::string disk_choice_reason(const std::string& job_disk, const std::string& flag_disk,
+                               const Facts& facts);
+
 }  // namespace provisioner::agent
