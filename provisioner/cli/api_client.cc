@@ -97,20 +97,41 @@ ApiResult decode_response(const imaging::http::ClientResponse& response, const s
 ApiClient::ApiClient(ApiClientConfig config, HttpFunction http)
     : config_(std::move(config)), http_(std::move(http)) {
     while (config_.server.ends_with('/')) config_.server.pop_back();
+    servers_.push_back(config_.server);
+    for (std::string other : config_.fallback_servers) {
+        while (other.ends_with('/')) other.pop_back();
+        servers_.push_back(std::move(other));
+    }
 }
+
+const std::string& ApiClient::current_server() const {
+    return servers_[current_];
+}
+
+namespace {
+
+// Whether a request that got no response may go to another server: always when it never left
+// (no connection was made), and for a GET also when the exchange broke or timed out.
+bool may_fail_over(const imaging::http::ClientResponse& response, const std::string& method) {
+    if (response.transport_ok) return false;
+    const std::string& e = response.error;
+    const bool never_sent = e.find(": resolving: ") != std::string::npos ||
+                            e.find(": connecting: ") != std::string::npos;
+    return never_sent || method == "GET";
+}
+
+}  // namespace
 
 ApiResult ApiClient::get(const std::string& path) const {
     imaging::http::ClientRequest request;
     request.method = "GET";
-    request.url = config_.server + path;
-    return send(std::move(request));
+    return send(std::move(request), path);
 }
 
 ApiResult ApiClient::del(const std::string& path) const {
     imaging::http::ClientRequest request;
     request.method = "DELETE";
-    request.url = config_.server + path;
-    return send(std::move(request));
+    return send(std::move(request), path);
 }
 
 ApiResult ApiClient::post(const std::string& path, const nlohmann::json& body) const {
@@ -121,21 +142,39 @@ ApiResult ApiClient::post_text(const std::string& path, std::string body,
                                const std::string& content_type) const {
     imaging::http::ClientRequest request;
     request.method = "POST";
-    request.url = config_.server + path;
     request.body = std::move(body);
     request.content_type = content_type;
-    return send(std::move(request));
+    return send(std::move(request), path);
 }
 
-ApiResult ApiClient::send(imaging::http::ClientRequest request) const {
+ApiResult ApiClient::send(imaging::http::ClientRequest request, const std::string& path) const {
     request.timeout = config_.timeout;
     request.ca_file = config_.ca_file;
     request.headers.emplace_back("Accept", "application/json");
     if (!config_.token.token.empty()) {
         request.headers.emplace_back("Authorization", "Bearer " + config_.token.token);
     }
-    auto response = http_(request);
-    return decode_response(response, request.url, config_.server, config_.token);
+    // From the server in use through every other once, in the order given.
+    std::string unreachable;
+    for (std::size_t tried = 0; tried < servers_.size(); ++tried) {
+        const std::size_t index = (current_ + tried) % servers_.size();
+        request.url = servers_[index] + path;
+        auto response = http_(request);
+        const bool last = tried + 1 == servers_.size();
+        if (!last && may_fail_over(response, request.method)) {
+            unreachable += (unreachable.empty() ? "" : ", ") + servers_[index];
+            continue;
+        }
+        if (response.transport_ok) current_ = index;
+        ApiResult result = decode_response(response, request.url, servers_[index], config_.token);
+        if (!result.ok() && result.error().kind == ApiError::Kind::transport && !unreachable.empty()) {
+            ApiError error = result.error();
+            error.message += " (nor at " + unreachable + ")";
+            return error;
+        }
+        return result;
+    }
+    return ApiError{ApiError::Kind::transport, 0, "", "no provisionerd to ask", nullptr};
 }
 
 std::string path_segment(std::string_view text) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "imaging/http/client.h"
 #include "token.h"
@@ -48,6 +49,12 @@ class ApiResult {
 
 struct ApiClientConfig {
     std::string server = "https://127.0.0.1:8080";  // without a trailing slash
+    // Other provisionerd sharing the same database (issue 20), tried in order when a request
+    // cannot reach the one in use; the first that answers serves the following requests too.
+    // Any request fails over while its server cannot be connected to (nothing was sent);
+    // a GET also after a timeout or a broken exchange, which a POST or DELETE does not (the
+    // server may have acted on it).
+    std::vector<std::string> fallback_servers;
     TokenChoice token;
     std::string ca_file;  // https://: the CA the server must chain to; empty: the system's
     std::chrono::milliseconds timeout{10'000};
@@ -67,10 +74,15 @@ class ApiClient {
 
     const ApiClientConfig& config() const { return config_; }
 
+    // The base URL requests go to now (server, or the fallback that last answered).
+    const std::string& current_server() const;
+
   private:
-    ApiResult send(imaging::http::ClientRequest request) const;
+    ApiResult send(imaging::http::ClientRequest request, const std::string& path) const;
     ApiClientConfig config_;
     HttpFunction http_;
+    std::vector<std::string> servers_;  // server, then the fallbacks
+    mutable std::size_t current_ = 0;   // index into servers_
 };
 
 // Turns one exchange into an ApiResult; public so that tests can feed it responses.

@@ -25,7 +25,7 @@ constexpr void (*kCommands[])(CLI::App&, Action&) = {
 };
 
 struct GlobalOptions {
-    std::string server = "https://127.0.0.1:8080";
+    std::vector<std::string> servers{"https://127.0.0.1:8080"};
     std::string token;
     std::string ca;
     bool json = false;
@@ -33,8 +33,12 @@ struct GlobalOptions {
 };
 
 void add_global_options(CLI::App& app, GlobalOptions& g) {
-    app.add_option("--server", g.server, "provisionerd's URL")
+    app.add_option("--server", g.servers,
+                   "provisionerd's URL; several (repeated, or URL,URL) for servers sharing "
+                   "one database: the next is tried when one cannot be reached")
         ->envname("PROVISIONER_SERVER")
+        ->delimiter(',')
+        ->allow_extra_args(false)
         ->capture_default_str();
     app.add_option("--token", g.token,
                    "the API token; else $PROVISIONER_TOKEN, else the file named by "
@@ -137,9 +141,15 @@ int run_cli(const std::vector<std::string>& args, const Environment& env) {
         return kExitUsage;
     }
 
-    if (!imaging::http::parse_http_url(globals.server)) {
-        print_error(*env.err, "--server wants an https://HOST[:PORT] (or http://) URL, not '" +
-                                  globals.server + "'");
+    for (const std::string& server : globals.servers) {
+        if (!imaging::http::parse_http_url(server)) {
+            print_error(*env.err, "--server wants an https://HOST[:PORT] (or http://) URL, not '" +
+                                      server + "'");
+            return kExitUsage;
+        }
+    }
+    if (globals.servers.empty()) {
+        print_error(*env.err, "--server wants at least one URL");
         return kExitUsage;
     }
     if (!globals.ca.empty() && ::access(globals.ca.c_str(), R_OK) != 0) {
@@ -152,7 +162,8 @@ int run_cli(const std::vector<std::string>& args, const Environment& env) {
         return kExitFailure;
     }
     ApiClientConfig config;
-    config.server = globals.server;
+    config.server = globals.servers.front();
+    config.fallback_servers.assign(globals.servers.begin() + 1, globals.servers.end());
     config.token = std::move(token.value());
     config.ca_file = !globals.ca.empty()                                      ? globals.ca
                      : ::access(env.default_ca_file.c_str(), R_OK) == 0 ? env.default_ca_file
