@@ -1,10 +1,8 @@
 #include "imaging/torrent/peer_certs.h"
 
-#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
@@ -16,90 +14,40 @@
 #include <memory>
 
 #include "base/atomic_file.h"
+#include "imaging/http/x509.h"
 #include "imaging/manifest.h"
 
 namespace imaging::torrent {
 namespace {
 
-template <auto F>
-struct Free {
-    template <class T>
-    void operator()(T* p) const {
-        F(p);
-    }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
+using http::x509::Bio;
+using http::x509::Cert;
+using http::x509::Free;
+using http::x509::Pkey;
+using http::x509::add_extension;
+using http::x509::bio_text;
+using http::x509::read_cert;
+using http::x509::read_key;
 using PkeyCtx = std::unique_ptr<EVP_PKEY_CTX, Free<EVP_PKEY_CTX_free>>;
-using Cert = std::unique_ptr<X509, Free<X509_free>>;
-using Bio = std::unique_ptr<BIO, Free<BIO_free>>;
 using Store = std::unique_ptr<X509_STORE, Free<X509_STORE_free>>;
 using StoreCtx = std::unique_ptr<X509_STORE_CTX, Free<X509_STORE_CTX_free>>;
 
-Bio reader(std::string_view text) {
-    return Bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
-}
-
-std::string bio_text(BIO* bio) {
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio, &data);
-    return n > 0 ? std::string(data, static_cast<std::size_t>(n)) : std::string();
-}
-
-Cert read_cert(std::string_view pem) {
-    Bio in = reader(pem);
-    return Cert(in ? PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr) : nullptr);
-}
-
-Pkey read_key(std::string_view pem) {
-    Bio in = reader(pem);
-    return Pkey(in ? PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr) : nullptr);
-}
-
 Result<PeerCredentials> encode(X509* cert, EVP_PKEY* key) {
-    Bio c(BIO_new(BIO_s_mem())), k(BIO_new(BIO_s_mem()));
-    if (!c || !k || PEM_write_bio_X509(c.get(), cert) != 1 ||
-        PEM_write_bio_PrivateKey(k.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
-        return Status::error("cannot encode a swarm certificate in PEM");
-    return PeerCredentials{bio_text(c.get()), bio_text(k.get())};
-}
-
-bool add_extension(X509* cert, X509* issuer, int nid, const std::string& value) {
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-    if (!ext) return false;
-    const bool ok = X509_add_ext(cert, ext, -1) == 1;
-    X509_EXTENSION_free(ext);
-    return ok;
+    auto cert_text = http::x509::cert_pem(cert);
+    auto key_text = http::x509::key_pem(key);
+    if (!cert_text || !key_text) return Status::error("cannot encode a swarm certificate in PEM");
+    return PeerCredentials{std::move(*cert_text), std::move(*key_text)};
 }
 
 // An unsigned certificate for key named cn, issued by issuer (null: by itself).
 Cert new_cert(EVP_PKEY* key, std::string_view cn, X509* issuer) {
-    Cert cert(X509_new());
-    if (!cert || X509_set_version(cert.get(), 2) != 1) return nullptr;
-    unsigned char serial[16];
-    if (RAND_bytes(serial, sizeof serial) != 1) return nullptr;
-    serial[0] &= 0x7f;  // positive
-    std::unique_ptr<BIGNUM, Free<BN_free>> bn(BN_bin2bn(serial, sizeof serial, nullptr));
-    if (!bn || !BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get()))) return nullptr;
-    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert.get()), kValidDays * 86400);
-    X509_set_pubkey(cert.get(), key);
-    X509_NAME* name = X509_get_subject_name(cert.get());
-    const std::string cn_text(cn);
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
-                               reinterpret_cast<const unsigned char*>("provisioner"), -1, -1, 0);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                               reinterpret_cast<const unsigned char*>(cn_text.c_str()), -1, -1, 0);
-    X509_set_issuer_name(cert.get(), X509_get_subject_name(issuer ? issuer : cert.get()));
-    return cert;
+    return http::x509::new_cert(key, cn, kValidDays, issuer);
 }
 
 }  // namespace
 
 Result<PeerCredentials> make_swarm_ca(std::string_view name) {
-    Pkey key(EVP_EC_gen("P-256"));
+    Pkey key = http::x509::new_key();
     if (!key) return Status::error("cannot generate a swarm CA key");
     Cert cert = new_cert(key.get(), "provisioner swarm " + std::string(name), nullptr);
     if (!cert ||
@@ -116,7 +64,7 @@ Result<PeerCredentials> issue_peer_cert(const PeerCredentials& ca, std::string_v
     Cert ca_cert = read_cert(ca.cert_pem);
     Pkey ca_key = read_key(ca.key_pem);
     if (!ca_cert || !ca_key) return Status::error("the swarm CA is not a PEM certificate and key");
-    Pkey key(EVP_EC_gen("P-256"));
+    Pkey key = http::x509::new_key();
     if (!key) return Status::error("cannot generate a peer key");
     Cert cert = new_cert(key.get(), peer_name, ca_cert.get());
     if (!cert ||

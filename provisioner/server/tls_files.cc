@@ -4,10 +4,8 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
@@ -19,6 +17,7 @@
 #include <set>
 
 #include "base/atomic_file.h"
+#include "imaging/http/x509.h"
 
 namespace provisioner::server {
 
@@ -30,24 +29,15 @@ constexpr long kCaDays = 3650;
 constexpr long kServerDays = 825;
 constexpr long kRenewDays = 30;
 
-template <auto F>
-struct Free {
-    template <class T>
-    void operator()(T* p) const { F(p); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, Free<EVP_PKEY_free>>;
-using Cert = std::unique_ptr<X509, Free<X509_free>>;
-using Bio = std::unique_ptr<BIO, Free<BIO_free>>;
+using imaging::http::x509::Cert;
+using imaging::http::x509::Free;
+using imaging::http::x509::Pkey;
+using imaging::http::x509::add_extension;
+using imaging::http::x509::new_key;
 using Names = std::unique_ptr<GENERAL_NAMES, Free<GENERAL_NAMES_free>>;
 
 Status tls_error(const std::string& what) {
     return Status::error(Code::storage, what);
-}
-
-std::string bio_text(BIO* bio) {
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio, &data);
-    return n > 0 ? std::string(data, std::size_t(n)) : std::string();
 }
 
 Result<std::string> read_text(const fs::path& path) {
@@ -58,76 +48,35 @@ Result<std::string> read_text(const fs::path& path) {
 
 Pkey read_key(const fs::path& path) {
     auto text = read_text(path);
-    if (!text) return nullptr;
-    Bio in(BIO_new_mem_buf(text->data(), int(text->size())));
-    return Pkey(in ? PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr) : nullptr);
+    return text ? imaging::http::x509::read_key(*text) : nullptr;
 }
 
 Cert read_cert(const fs::path& path) {
     auto text = read_text(path);
-    if (!text) return nullptr;
-    Bio in(BIO_new_mem_buf(text->data(), int(text->size())));
-    return Cert(in ? PEM_read_bio_X509(in.get(), nullptr, nullptr, nullptr) : nullptr);
+    return text ? imaging::http::x509::read_cert(*text) : nullptr;
 }
 
 Status write_key(const fs::path& path, EVP_PKEY* key) {
-    Bio out(BIO_new(BIO_s_mem()));
-    if (!out || PEM_write_bio_PrivateKey(out.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
-        return tls_error("cannot encode the key for " + path.string());
-    return base::write_private_file(path, bio_text(out.get()));
+    auto text = imaging::http::x509::key_pem(key);
+    if (!text) return tls_error("cannot encode the key for " + path.string());
+    return base::write_private_file(path, *text);
 }
 
 Status write_cert(const fs::path& path, X509* cert) {
-    Bio out(BIO_new(BIO_s_mem()));
-    if (!out || PEM_write_bio_X509(out.get(), cert) != 1)
-        return tls_error("cannot encode the certificate for " + path.string());
-    return base::write_file_atomically(path, bio_text(out.get()), fs::perms(0644));
+    auto text = imaging::http::x509::cert_pem(cert);
+    if (!text) return tls_error("cannot encode the certificate for " + path.string());
+    return base::write_file_atomically(path, *text, fs::perms(0644));
 }
-
-Pkey new_key() { return Pkey(EVP_EC_gen("P-256")); }
 
 bool is_address(const std::string& name) {
     unsigned char buf[16];
     return inet_pton(AF_INET, name.c_str(), buf) == 1 || inet_pton(AF_INET6, name.c_str(), buf) == 1;
 }
 
-bool add_extension(X509* cert, X509* issuer, int nid, const std::string& value) {
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
-    if (!ext) return false;
-    const bool ok = X509_add_ext(cert, ext, -1) == 1;
-    X509_EXTENSION_free(ext);
-    return ok;
-}
-
 // An unsigned certificate for key, named cn, valid from now for days, issued by issuer (null:
 // self-issued); the caller adds extensions and signs it.
 Cert make_cert(EVP_PKEY* key, const std::string& cn, long days, X509* issuer) {
-    Cert cert(X509_new());
-    if (!cert) return nullptr;
-    X509_set_version(cert.get(), 2);
-    unsigned char serial[16];
-    if (RAND_bytes(serial, sizeof serial) != 1) return nullptr;
-    serial[0] &= 0x7f;  // positive
-    BIGNUM* bn = BN_bin2bn(serial, sizeof serial, nullptr);
-    if (!bn || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert.get()))) {
-        BN_free(bn);
-        return nullptr;
-    }
-    BN_free(bn);
-    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);  // a little clock skew
-    X509_gmtime_adj(X509_getm_notAfter(cert.get()), days * 86400);
-    X509_set_pubkey(cert.get(), key);
-    X509_NAME* name = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
-                               reinterpret_cast<const unsigned char*>("provisioner"), -1, -1, 0);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                               reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
-    X509* signer = issuer ? issuer : cert.get();
-    X509_set_issuer_name(cert.get(), X509_get_subject_name(signer));
-    return cert;
+    return imaging::http::x509::new_cert(key, cn, days, issuer);
 }
 
 Result<bool> ensure_ca(const TlsFiles& files, Pkey& key, Cert& cert) {
