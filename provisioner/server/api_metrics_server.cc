@@ -7,11 +7,20 @@
 
 namespace provisioner::server {
 
-Status append_server_metrics(ApiContext& ctx, const std::vector<Host>& hosts,
-                             const std::vector<HostReport>& reports, std::string& out) {
+Status append_server_metrics(ApiContext& ctx, std::vector<Host>& hosts,
+                             std::vector<HostReport>& reports, std::string& out) {
     InventorySnapshot inventory;
-    inventory.hosts = hosts;
-    inventory.reports = reports;
+    inventory.hosts = std::move(hosts);
+    inventory.reports = std::move(reports);
+    struct GiveBack {  // on every path out
+        InventorySnapshot& from;
+        std::vector<Host>& hosts;
+        std::vector<HostReport>& reports;
+        ~GiveBack() {
+            hosts = std::move(from.hosts);
+            reports = std::move(from.reports);
+        }
+    } give_back{inventory, hosts, reports};
     auto images = ctx.store.list_images();
     if (!images) return images.status();
     inventory.images = images->size();

@@ -33,17 +33,50 @@ std::string number(std::uint64_t v) {
     return std::to_string(v);
 }
 
+void append_label(std::string& out, const char* key, std::string_view value) {
+    out += key;
+    out += "=\"";
+    for (char c : value) {
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
+    }
+    out += '"';
+}
+
+void append_header(std::string& out, const char* name, const char* type, const char* help) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+}
+
+void append_sample(std::string& out, const char* name, std::string_view labels,
+                   std::string_view value) {
+    out += name;
+    if (!labels.empty()) {
+        out += '{';
+        out += labels;
+        out += '}';
+    }
+    out += ' ';
+    out += value;
+    out += '\n';
+}
+
 Family::Family(std::string& out, const char* name, const char* type, const char* help)
     : out_(out), name_(name) {
-    out_ += "# HELP ";
-    out_ += name;
-    out_ += ' ';
-    out_ += help;
-    out_ += "\n# TYPE ";
-    out_ += name;
-    out_ += ' ';
-    out_ += type;
-    out_ += '\n';
+    append_header(out_, name, type, help);
 }
 
 void Family::sample(const Labels& labels, const std::string& value) {

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -19,6 +21,28 @@ std::string escaped(const std::string& value);
 // A sample value: shortest round-trip text, NaN, +Inf, -Inf.
 std::string number(double v);
 std::string number(std::uint64_t v);
+
+// Appends key="value" (value escaped) to out: the pieces of a label set that the scrape's
+// writers build once per host or VM and reuse for every family.
+void append_label(std::string& out, const char* key, std::string_view value);
+// Appends a HELP and a TYPE line.
+void append_header(std::string& out, const char* name, const char* type, const char* help);
+// Appends `name{labels} value\n` (`name value\n` when labels is empty); labels as
+// append_label writes them, comma-separated.
+void append_sample(std::string& out, const char* name, std::string_view labels,
+                   std::string_view value);
+
+// One family of GET /metrics's per-host and per-VM part, written item by item (an item is a
+// host or a VM), so the scrape can be sent in pieces as it is made (metrics_text.h).
+struct FamilyPart {
+    const char* name;
+    const char* type;
+    const char* help;
+    bool header_always;  // else HELP and TYPE only before the family's first sample
+    std::size_t items;
+    // Appends item's samples (none, one or more) to out.
+    std::function<void(std::string& out, std::size_t item)> samples;
+};
 
 // One metric family: its HELP and TYPE lines at construction, then each sample added. out
 // must outlive it; name and help are string literals.

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,26 @@ struct MetricsSnapshot {
 };
 
 std::string metrics_text(const MetricsSnapshot& snapshot);
+
+// The same text written in pieces, so that a large site's scrape (hundreds of MiB at 10,000
+// hosts of 20 VMs) is sent while it is made instead of being built whole first
+// (api_metrics.cc). Holds the snapshot until it is destroyed. Not thread-safe: one caller
+// at a time.
+class MetricsTextWriter {
+  public:
+    explicit MetricsTextWriter(std::shared_ptr<const MetricsSnapshot> snapshot);
+    ~MetricsTextWriter();
+    MetricsTextWriter(const MetricsTextWriter&) = delete;
+    MetricsTextWriter& operator=(const MetricsTextWriter&) = delete;
+
+    // Appends the next samples to out until out holds at least until bytes (a family's item
+    // is never split) or the text ends. Returns false once the whole text has been written.
+    bool write(std::string& out, std::size_t until);
+
+  private:
+    struct Parts;
+    std::unique_ptr<Parts> parts_;
+};
 
 // libvirt's virDomainState for a state as the agent reports it ("running", "shut off", ...);
 // 0 (no state) for one it does not know.

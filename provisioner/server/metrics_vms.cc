@@ -1,68 +1,27 @@
 #include "metrics_vms.h"
 
-#include <functional>
-
 #include "metrics_text.h"
 
 namespace provisioner::server {
 namespace {
 
-using exposition::Family;
-using exposition::Labels;
+using exposition::append_label;
+using exposition::append_sample;
+using exposition::FamilyPart;
 using exposition::number;
 
 constexpr std::uint64_t kMiB = 1024 * 1024;
 
-// One VM as the families see it.
-struct Row {
-    Labels labels;                        // host, rack, domain, uuid (when known)
-    const ReportedVm* vm;                 // from the report
-    const wire::VmMetrics* m = nullptr;   // its libvirt metrics, if reported
-};
-
-std::vector<Row> rows_of(const std::vector<HostReport>& reports,
-                         const LatestVmMetrics::Snapshot& latest,
-                         const std::map<HostId, HostLabels>& hosts) {
-    std::vector<Row> rows;
-    for (const HostReport& r : reports) {
-        auto host = hosts.find(r.host);
-        if (host == hosts.end()) continue;  // removed since it reported
-        auto entry = latest.find(r.host);
-        for (const ReportedVm& vm : r.vms) {
-            const wire::VmMetrics* m =
-                entry != latest.end() && entry->second ? entry->second->find(vm.name) : nullptr;
-            // No uuid label when it is not known: Prometheus reads an empty label as absent.
-            Labels labels = host->second.with({{"domain", vm.name}});
-            if (m && !m->uuid.empty()) labels.push_back({"uuid", m->uuid});
-            rows.push_back({std::move(labels), &vm, m});
-        }
-    }
-    return rows;
+// A per-VM family whose value comes from the metrics when reported (only), or with a fallback
+// from the report; an empty value: no sample.
+FamilyPart vm_family(const std::vector<VmRow>& rows, const char* name, const char* type,
+                     const char* help, std::string (*value)(const VmRow&)) {
+    return {name, type, help, false, rows.size(), [all = &rows, name, value](std::string& out, std::size_t i) {
+                const VmRow& r = (*all)[i];
+                const std::string v = value(r);
+                if (!v.empty()) append_sample(out, name, r.labels, v);
+            }};
 }
-
-Labels with(const Labels& base, Labels more) {
-    Labels l = base;
-    l.insert(l.end(), more.begin(), more.end());
-    return l;
-}
-
-// Writes a family only when it has a sample.
-void family(std::string& out, const char* name, const char* type, const char* help,
-            const std::function<void(Family&)>& samples) {
-    std::string text;
-    Family f(text, name, type, help);
-    const std::size_t header = text.size();
-    samples(f);
-    if (text.size() > header) out += text;
-}
-
-// A per-VM value, from the metrics when reported (only), or with a fallback from the report.
-struct VmSeries {
-    const char* name;
-    const char* type;
-    const char* help;
-    std::function<std::optional<std::string>(const Row&)> value;  // nullopt: no sample
-};
 
 template <class Device>
 struct DeviceSeries {
@@ -73,63 +32,81 @@ struct DeviceSeries {
 
 }  // namespace
 
-void vm_metrics_text(std::string& out, const std::vector<HostReport>& reports,
-                     const LatestVmMetrics::Snapshot& latest,
-                     const std::map<HostId, HostLabels>& hosts, bool devices) {
-    const std::vector<Row> rows = rows_of(reports, latest, hosts);
-    if (rows.empty()) return;
-    using Value = std::optional<std::string>;
-    const VmSeries vm_series[] = {
-        {"libvirt_domain_info_maximum_memory_bytes", "gauge",
-         "Maximum allowed memory of the domain, in bytes.",
-         [](const Row& r) -> Value {
-             return number(r.m ? r.m->memory_maximum_bytes : r.vm->memory_mib * kMiB);
-         }},
-        {"libvirt_domain_info_memory_usage_bytes", "gauge",
-         "Memory usage of the domain (its current balloon), in bytes.",
-         [](const Row& r) -> Value {
-             if (!r.m) return std::nullopt;
-             return number(r.m->memory_used_bytes);
-         }},
-        {"libvirt_domain_info_virtual_cpus", "gauge", "Number of virtual CPUs online in the domain.",
-         [](const Row& r) -> Value {
-             return number(std::uint64_t(r.m ? r.m->vcpus_online : r.vm->vcpus));
-         }},
-        {"libvirt_domain_vcpu_maximum", "gauge", "Number of virtual CPUs the domain may have.",
-         [](const Row& r) -> Value {
-             if (!r.m) return std::nullopt;
-             return number(std::uint64_t(r.m->vcpus_maximum));
-         }},
-        {"libvirt_domain_info_cpu_time_seconds_total", "counter",
-         "Amount of CPU time used by the domain, all vCPUs together, in seconds.",
-         [](const Row& r) -> Value {
-             if (!r.m) return std::nullopt;
-             return number(r.m->cpu_time_seconds);
-         }},
-        {"libvirt_domain_info_vstate", "gauge",
-         "Virtual domain state: 0 no state, 1 running, 2 blocked, 3 paused, 4 being shut down, "
-         "5 shut off, 6 crashed, 7 suspended by guest power management.",
-         [](const Row& r) -> Value {
-             return number(std::uint64_t(r.m ? r.m->state_code : libvirt_domain_state(r.vm->state)));
-         }},
-    };
-    for (const VmSeries& s : vm_series)
-        family(out, s.name, s.type, s.help, [&](Family& f) {
-            for (const Row& r : rows)
-                if (auto v = s.value(r)) f.sample(r.labels, *v);
-        });
-    family(out, "libvirt_domain_schedinfo_cpu_weight", "gauge",
-           "The domain's CPU scheduler weight; parameter names it: weight (Xen's credit "
-           "schedulers) or cpu_shares (KVM's cgroups).",
-           [&](Family& f) {
-               for (const Row& r : rows)
-                   if (r.m && !r.m->cpu_weight_parameter.empty())
-                       f.sample(with(r.labels, {{"parameter", r.m->cpu_weight_parameter}}),
-                                number(r.m->cpu_weight));
-           });
+std::vector<VmRow> vm_rows(const std::vector<HostReport>& reports,
+                           const LatestVmMetrics::Snapshot& latest,
+                           const std::map<HostId, std::string>& hosts) {
+    std::vector<VmRow> rows;
+    for (const HostReport& r : reports) {
+        auto host = hosts.find(r.host);
+        if (host == hosts.end()) continue;  // removed since it reported
+        auto entry = latest.find(r.host);
+        for (const ReportedVm& vm : r.vms) {
+            const wire::VmMetrics* m =
+                entry != latest.end() && entry->second ? entry->second->find(vm.name) : nullptr;
+            std::string labels = host->second;
+            labels += ',';
+            append_label(labels, "domain", vm.name);
+            // No uuid label when it is not known: Prometheus reads an empty label as absent.
+            if (m && !m->uuid.empty()) {
+                labels += ',';
+                append_label(labels, "uuid", m->uuid);
+            }
+            rows.push_back({std::move(labels), &vm, m});
+        }
+    }
+    return rows;
+}
+
+void add_vm_families(std::vector<FamilyPart>& families, const std::vector<VmRow>& rows,
+                     bool devices) {
+    families.push_back(vm_family(
+        rows, "libvirt_domain_info_maximum_memory_bytes", "gauge",
+        "Maximum allowed memory of the domain, in bytes.", [](const VmRow& r) {
+            return number(r.m ? r.m->memory_maximum_bytes : r.vm->memory_mib * kMiB);
+        }));
+    families.push_back(vm_family(rows, "libvirt_domain_info_memory_usage_bytes", "gauge",
+                                 "Memory usage of the domain (its current balloon), in bytes.",
+                                 [](const VmRow& r) {
+                                     return r.m ? number(r.m->memory_used_bytes) : std::string();
+                                 }));
+    families.push_back(vm_family(
+        rows, "libvirt_domain_info_virtual_cpus", "gauge",
+        "Number of virtual CPUs online in the domain.", [](const VmRow& r) {
+            return number(std::uint64_t(r.m ? r.m->vcpus_online : r.vm->vcpus));
+        }));
+    families.push_back(vm_family(
+        rows, "libvirt_domain_vcpu_maximum", "gauge", "Number of virtual CPUs the domain may have.",
+        [](const VmRow& r) {
+            return r.m ? number(std::uint64_t(r.m->vcpus_maximum)) : std::string();
+        }));
+    families.push_back(vm_family(
+        rows, "libvirt_domain_info_cpu_time_seconds_total", "counter",
+        "Amount of CPU time used by the domain, all vCPUs together, in seconds.",
+        [](const VmRow& r) { return r.m ? number(r.m->cpu_time_seconds) : std::string(); }));
+    families.push_back(vm_family(
+        rows, "libvirt_domain_info_vstate", "gauge",
+        "Virtual domain state: 0 no state, 1 running, 2 blocked, 3 paused, 4 being shut down, "
+        "5 shut off, 6 crashed, 7 suspended by guest power management.",
+        [](const VmRow& r) {
+            return number(
+                std::uint64_t(r.m ? r.m->state_code : libvirt_domain_state(r.vm->state)));
+        }));
+    families.push_back(
+        {"libvirt_domain_schedinfo_cpu_weight", "gauge",
+         "The domain's CPU scheduler weight; parameter names it: weight (Xen's credit "
+         "schedulers) or cpu_shares (KVM's cgroups).",
+         false, rows.size(), [all = &rows](std::string& out, std::size_t i) {
+             const VmRow& r = (*all)[i];
+             if (!r.m || r.m->cpu_weight_parameter.empty()) return;
+             std::string labels = r.labels;
+             labels += ',';
+             append_label(labels, "parameter", r.m->cpu_weight_parameter);
+             append_sample(out, "libvirt_domain_schedinfo_cpu_weight", labels,
+                           number(r.m->cpu_weight));
+         }});
     if (!devices) return;
 
-    const DeviceSeries<wire::VmDiskStats> disk_series[] = {
+    static const DeviceSeries<wire::VmDiskStats> disk_series[] = {
         {"libvirt_domain_block_stats_read_bytes_total",
          "Number of bytes read from a block device, in bytes.", &wire::VmDiskStats::read_bytes},
         {"libvirt_domain_block_stats_read_requests_total",
@@ -140,17 +117,22 @@ void vm_metrics_text(std::string& out, const std::vector<HostReport>& reports,
          "Number of write requests to a block device.", &wire::VmDiskStats::write_requests},
     };
     for (const auto& s : disk_series)
-        family(out, s.name, "counter", s.help, [&](Family& f) {
-            for (const Row& r : rows) {
-                if (!r.m) continue;
-                for (const wire::VmDiskStats& d : r.m->disks)
-                    if (const wire::Counter& v = d.*s.field)
-                        f.sample(with(r.labels, {{"target_device", d.device}, {"source_file", d.source}}),
-                                 number(*v));
-            }
-        });
+        families.push_back({s.name, "counter", s.help, false, rows.size(),
+                            [all = &rows, &s](std::string& out, std::size_t i) {
+                                const VmRow& r = (*all)[i];
+                                if (!r.m) return;
+                                for (const wire::VmDiskStats& d : r.m->disks)
+                                    if (const wire::Counter& v = d.*s.field) {
+                                        std::string labels = r.labels;
+                                        labels += ',';
+                                        append_label(labels, "target_device", d.device);
+                                        labels += ',';
+                                        append_label(labels, "source_file", d.source);
+                                        append_sample(out, s.name, labels, number(*v));
+                                    }
+                            }});
 
-    const DeviceSeries<wire::VmInterfaceStats> nic_series[] = {
+    static const DeviceSeries<wire::VmInterfaceStats> nic_series[] = {
         {"libvirt_domain_interface_stats_receive_bytes_total",
          "Number of bytes received on a network interface, in bytes.",
          &wire::VmInterfaceStats::receive_bytes},
@@ -177,14 +159,18 @@ void vm_metrics_text(std::string& out, const std::vector<HostReport>& reports,
          &wire::VmInterfaceStats::transmit_drops},
     };
     for (const auto& s : nic_series)
-        family(out, s.name, "counter", s.help, [&](Family& f) {
-            for (const Row& r : rows) {
-                if (!r.m) continue;
-                for (const wire::VmInterfaceStats& i : r.m->interfaces)
-                    if (const wire::Counter& v = i.*s.field)
-                        f.sample(with(r.labels, {{"target_device", i.device}}), number(*v));
-            }
-        });
+        families.push_back({s.name, "counter", s.help, false, rows.size(),
+                            [all = &rows, &s](std::string& out, std::size_t i) {
+                                const VmRow& r = (*all)[i];
+                                if (!r.m) return;
+                                for (const wire::VmInterfaceStats& n : r.m->interfaces)
+                                    if (const wire::Counter& v = n.*s.field) {
+                                        std::string labels = r.labels;
+                                        labels += ',';
+                                        append_label(labels, "target_device", n.device);
+                                        append_sample(out, s.name, labels, number(*v));
+                                    }
+                            }});
 }
 
 }  // namespace provisioner::server

@@ -10,27 +10,30 @@
 #include <string>
 #include <vector>
 
-#include "latest_vm_metrics.h"
 #include "exposition.h"
+#include "latest_vm_metrics.h"
 #include "vm_registry.h"
 
 namespace provisioner::server {
 
-// The labels every series of one host carries: host and rack, then more.
-struct HostLabels {
-    std::string name, rack;
-    exposition::Labels with(exposition::Labels more = {}) const {
-        exposition::Labels l = {{"host", name}, {"rack", rack}};
-        l.insert(l.end(), more.begin(), more.end());
-        return l;
-    }
+// One VM as the families see it. labels: host, rack, domain and uuid (when known), escaped
+// once for all its samples.
+struct VmRow {
+    std::string labels;
+    const ReportedVm* vm;                // from the report
+    const wire::VmMetrics* m = nullptr;  // its libvirt metrics, if reported
 };
 
-// Appends the VM families to out. hosts: the labels of the inventory's hosts (a report of a
-// host no longer there is left out). A family with no sample is not written. devices: the
-// per-disk and per-interface families too (opt-in: the bulk of a large site's scrape).
-void vm_metrics_text(std::string& out, const std::vector<HostReport>& reports,
-                     const LatestVmMetrics::Snapshot& latest,
-                     const std::map<HostId, HostLabels>& hosts, bool devices);
+// The VMs of reports in their order. hosts: each inventory host's `host="..",rack=".."` (a
+// report of a host no longer there is left out). The rows point into reports and latest.
+std::vector<VmRow> vm_rows(const std::vector<HostReport>& reports,
+                           const LatestVmMetrics::Snapshot& latest,
+                           const std::map<HostId, std::string>& hosts);
+
+// Appends the VM families over rows (which must outlive them) to families; each is written
+// only once it has a sample. devices: the per-disk and per-interface families too (opt-in:
+// the bulk of a large site's scrape).
+void add_vm_families(std::vector<exposition::FamilyPart>& families, const std::vector<VmRow>& rows,
+                     bool devices);
 
 }  // namespace provisioner::server

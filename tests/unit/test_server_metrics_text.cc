@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <memory>
 
 #include "metrics_text.h"
 
@@ -99,6 +100,63 @@ TEST_CASE("metrics text: hosts by state, each host's metrics and VMs with host a
          at = text.find("# TYPE node_load1 ", at + 1))
         ++types;
     CHECK(types == 1);
+}
+
+TEST_CASE("metrics text: written in pieces (a streamed scrape), the same bytes, cut between lines") {
+    auto s = std::make_shared<MetricsSnapshot>();
+    s->version = "dev";
+    wire::HostMetrics m;
+    m.cpu_seconds = {{"user", 1.5}, {"idle", 30}};
+    m.network = {{"eth0", 1, 2, 3, 4}};
+    LatestVmMetrics latest;
+    for (HostId id = 1; id <= 40; ++id) {
+        s->hosts.push_back(host(id, ("h" + std::to_string(id)).c_str(), "r\"1", HostState::ready));
+        if (id % 3) s->metrics[id] = m;
+        HostReport r;
+        r.host = id;
+        std::vector<wire::ReportedVm> wire_vms;
+        for (int v = 0; v < 5; ++v) {
+            r.vms.push_back({"vm" + std::to_string(v), 1, 512, "debian@12", "running"});
+            wire::ReportedVm w;
+            w.name = r.vms.back().name;
+            if (v % 2) {  // half the VMs with libvirt's metrics, a disk and an interface
+                wire::VmMetrics vm;
+                vm.uuid = "u" + std::to_string(id * 10 + v);
+                vm.cpu_weight_parameter = "weight";
+                vm.cpu_weight = 256;
+                vm.disks = {{"vda", "/d.qcow2", 1, 2, std::nullopt, 4}};
+                vm.interfaces = {{"vnet0", 5, 6, 7, 8, 9, 10, 11, 12}};
+                w.metrics = vm;
+            }
+            wire_vms.push_back(std::move(w));
+        }
+        s->reports.push_back(std::move(r));
+        latest.update(id, 1, wire_vms);
+    }
+    s->vm_metrics = latest.snapshot();
+    for (bool devices : {false, true}) {
+        s->vm_devices = devices;
+        const std::string whole = metrics_text(*s);
+        const bool has_devices =
+            whole.find("libvirt_domain_block_stats_read_bytes_total") != std::string::npos;
+        CHECK(has_devices == devices);
+        for (std::size_t piece : {std::size_t(1), std::size_t(700), std::size_t(64 * 1024)}) {
+            MetricsTextWriter writer(s);
+            std::string joined;
+            bool more = true;
+            std::size_t pieces = 0;
+            while (more) {
+                std::string out;
+                more = writer.write(out, piece);
+                if (more) CHECK(out.size() >= piece);
+                CHECK((out.empty() || out.back() == '\n'));
+                joined += out;
+                ++pieces;
+            }
+            CHECK_MESSAGE(joined == whole, "pieces of " << piece);
+            if (piece == 1) CHECK(pieces > 100);
+        }
+    }
 }
 
 TEST_CASE("metrics text: libvirt's domain states") {
