@@ -10,6 +10,10 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
     app.set_config("--config", "", "read options from this INI/TOML file (flags override it)");
     app.add_option("--state-dir", c.state_dir, "inventory, keys, tokens, TFTP root")
         ->capture_default_str();
+    app.add_option("--database", c.database,
+                   "the inventory: a SQLite file (default STATE/inventory.db) or "
+                   "postgresql://[USER@]HOST[:PORT]/DB?... (libpq URL; host=/DIR for a Unix "
+                   "socket), which several provisionerd may share");
     app.add_option("--listen", c.listen,
                    "ADDR:PORT of the API (HTTPS) and of what firmware fetches (plain HTTP: "
                    "/boot/, /netboot/, /torrents/, /announce), on one port")

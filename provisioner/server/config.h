@@ -16,6 +16,9 @@ namespace provisioner::server {
 
 struct ServerConfig {
     std::filesystem::path state_dir = "/var/lib/provisioner";
+    // The inventory: empty for STATE/inventory.db (SQLite); a postgresql:// URL for a
+    // PostgreSQL database that several provisionerd share (any of them answers the API).
+    std::string database;
     // One port speaks HTTPS and plain HTTP, told apart by a connection's first byte; over plain
     // HTTP only what firmware fetches is served (/boot/, /netboot/, /torrents/, /announce) and
     // anything else gets 403 "use https://" (see README, "TLS").

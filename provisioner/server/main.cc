@@ -20,6 +20,7 @@
 #include "imaging/http/server.h"
 #include "imaging/torrent/tracker_server.h"
 #include "orchestrator.h"
+#include "provisioner/pg_store.h"
 #include "provisioner/recovery.h"
 #include "provisioner/site.h"
 #include "state.h"
@@ -48,11 +49,14 @@ int fail(const std::string& message) {
     return 1;
 }
 
-Result<std::unique_ptr<Store>> open_store(const StateFiles& files) {
+// database: a postgresql:// URL, a SQLite file, or empty for STATE/inventory.db.
+Result<std::unique_ptr<Store>> open_store(const StateFiles& files, const std::string& database) {
     std::error_code ec;
     fs::create_directories(files.root, ec);
-    auto store = open_sqlite_store(files.inventory());
-    if (!store) return store.status().context("opening " + files.inventory().string());
+    if (is_postgres_url(database)) return open_postgres_store(database);
+    const fs::path path = database.empty() ? files.inventory() : fs::path(database);
+    auto store = open_sqlite_store(path);
+    if (!store) return store.status().context("opening " + path.string());
     return store;
 }
 
@@ -67,8 +71,8 @@ std::string url_host(const std::string& url) {
     return parsed ? parsed->host : "";
 }
 
-int run_init(const StateFiles& files) {
-    auto store = open_store(files);
+int run_init(const StateFiles& files, const std::string& database) {
+    auto store = open_store(files, database);
     if (!store) return fail(store.status().message());
     auto report = initialise_state(files, **store);
     if (!report) return fail(report.status().message());
@@ -97,8 +101,9 @@ int run_init(const StateFiles& files) {
     return 0;
 }
 
-int run_token_create(const StateFiles& files, const std::string& name) {
-    auto store = open_store(files);
+int run_token_create(const StateFiles& files, const std::string& database,
+                     const std::string& name) {
+    auto store = open_store(files, database);
     if (!store) return fail(store.status().message());
     auto token = create_operator_token(**store, name);
     if (!token) return fail(token.status().message());
@@ -128,7 +133,7 @@ int run_server(ServerConfig config) {
     if (std::string problem = finish_config(config, self); !problem.empty()) return fail(problem);
     StateFiles files{fs::absolute(config.state_dir)};
     config.state_dir = files.root;
-    auto store_result = open_store(files);
+    auto store_result = open_store(files, config.database);
     if (!store_result) return fail(store_result.status().message());
     Store& store = **store_result;
     auto init = initialise_state(files, store);
@@ -139,7 +144,15 @@ int run_server(ServerConfig config) {
     if (init->created_token)
         log_line("initialised " + files.root.string() + "; operator token in " +
                  files.operator_token().string());
-    auto recovered = recover_interrupted(store);
+    // A running deployment in a shared database may be another live server's: recover only
+    // when this server is alone on it (a dead server's sessions are gone with its sockets).
+    auto shared = another_server_connected(store);
+    if (!shared) return fail(shared.status().message());
+    RecoveryReport none;
+    auto recovered = *shared ? Result<RecoveryReport>(none) : recover_interrupted(store);
+    if (*shared)
+        log_line("another provisionerd shares the database: running deployments are left to "
+                 "their servers (no recovery at start)");
     if (!recovered) return fail(recovered.status().message());
     if (!recovered->hosts_failed.empty() || !recovered->deployments_interrupted.empty())
         log_line("recovered from an unclean stop: " +
@@ -338,16 +351,18 @@ int main(int argc, char** argv) {
                                             "and certificate (STATE/ca.crt, server.crt); "
                                             "idempotent");
     init->add_option("--state-dir", state_dir, "state directory (default /var/lib/provisioner)");
+    init->add_option("--database", config.database, "as the server's --database");
     auto* token = app.add_subcommand("token", "operator tokens");
     auto* token_create = token->add_subcommand("create", "make a named operator token, print it");
     std::string token_name;
     token_create->add_option("NAME", token_name, "what the token is for")->required();
     token_create->add_option("--state-dir", state_dir, "state directory");
+    token_create->add_option("--database", config.database, "as the server's --database");
     token->require_subcommand(1);
     CLI11_PARSE(app, argc, argv);
 
     StateFiles files{fs::absolute(state_dir.empty() ? config.state_dir : fs::path(state_dir))};
-    if (*init) return run_init(files);
-    if (*token_create) return run_token_create(files, token_name);
+    if (*init) return run_init(files, config.database);
+    if (*token_create) return run_token_create(files, config.database, token_name);
     return run_server(std::move(config));
 }

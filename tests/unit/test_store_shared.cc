@@ -227,3 +227,22 @@ TEST_CASE("store (postgresql): an unreachable server is a storage error naming i
     CHECK(!is_postgres_url("/var/lib/provisioner/inventory.db"));
     CHECK(!is_postgres_url("postgresql.db"));
 }
+
+STORE_TEST("store: whether another server is connected to the same database") {
+    auto a = site.open();
+    // SQLite is one server's file: never shared this way.
+    const bool shared = std::string(site.backend()) == "postgresql";
+    CHECK(another_server_connected(*a).value() == false);
+    {
+        auto b = site.open();
+        CHECK(another_server_connected(*a).value() == shared);
+        CHECK(another_server_connected(*b).value() == shared);
+    }
+    // b's sessions end with its connections (as a killed server's do with its sockets).
+    bool alone = false;
+    for (int i = 0; i < 50 && !alone; ++i) {
+        alone = !another_server_connected(*a).value();
+        if (!alone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    CHECK(alone);
+}
