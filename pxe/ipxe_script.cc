@@ -114,7 +114,10 @@ std::string render_local_disk_script(const base::Mac& mac, const std::string& ho
         << "# provisioner: "
         << (detail::check_hostname("host name", hostname) ? hostname : std::string("host")) << " ("
         << mac.str() << ") has nothing to install: boot from the local disk\n"
-        << "sanboot --no-describe --drive 0x80 || exit\n";
+        // exit 1, not exit: UEFI firmware (OVMF, EDK II's boot manager) takes a boot option that
+        // returns success as the end of booting and shows its menu; a failure sends it on to the
+        // next option, the disk. BIOS goes on to the next device either way.
+        << "sanboot --no-describe --drive 0x80 || exit 1\n";
     return out.str();
 }
 

@@ -88,12 +88,12 @@ TEST_CASE("pxe: an imaged host boots from its local disk") {
     CHECK(render_local_disk_script(mac("52:54:00:12:34:56"), "h1") ==
           "#!ipxe\n"
           "# provisioner: h1 (52:54:00:12:34:56) has nothing to install: boot from the local disk\n"
-          "sanboot --no-describe --drive 0x80 || exit\n");
+          "sanboot --no-describe --drive 0x80 || exit 1\n");
     // A name that could break out of the comment line is not printed.
     CHECK(render_local_disk_script(mac("52:54:00:12:34:56"), "x\nshell") ==
           "#!ipxe\n"
           "# provisioner: host (52:54:00:12:34:56) has nothing to install: boot from the local disk\n"
-          "sanboot --no-describe --drive 0x80 || exit\n");
+          "sanboot --no-describe --drive 0x80 || exit 1\n");
 }
 
 TEST_CASE("pxe: tokens, names and args that iPXE or the kernel would misread are refused") {
