@@ -1,11 +1,16 @@
 # qemu.sh: machines with firmware on the namespace rack. Source after rack.sh (rack_up first).
 #
 #   qemu_machine vm1 52:54:00:77:00:01 DISK   # powers on a PXE-booting machine on br0
+#   qemu_machine vm2 52:54:00:77:00:02 DISK uefi   # the same with UEFI firmware (OVMF)
 #   qemu_wait_console vm1 REGEX SECONDS       # until its serial console printed REGEX
 #
-# Each machine has a tap port on the rack's bridge (in the switch namespace), a virtio NIC
-# whose option ROM is qemu's iPXE (BIOS: SeaBIOS), a virtio disk, and its serial console in
-# $RACK_DIR/NAME.console. It boots from the network first, then the disk, as a rack server set
+# Each machine has a tap port on the rack's bridge (in the switch namespace), a virtio NIC,
+# a virtio disk, and its serial console in $RACK_DIR/NAME.console. With bios (the default)
+# the firmware is SeaBIOS and the NIC's option ROM is qemu's iPXE. With uefi it is Debian's
+# OVMF (OVMF_CODE_4M.fd, and a copy of OVMF_VARS_4M.fd as $RACK_DIR/NAME.vars.fd) and the NIC
+# has no option ROM: OVMF's own PXE client asks DHCP as arch 7 and loads the server's
+# snponly.efi, as a rack server's UEFI firmware does (PXE over IPv4 only: when the script
+# says boot the disk, no IPv6 PXE attempt stands between). It boots from the network first, then the disk, as a rack server set
 # to PXE-boot does. Software emulation (TCG) unless QEMU_ACCEL=kvm: on these CI machines
 # /dev/kvm exists (kvm_pvm) but a Debian kernel hangs under it right after "Probing EDD".
 # The CPU is qemu's "max" without SMAP, whose TCG emulation crashes Xen's Dom0 at once (a #PF
@@ -13,17 +18,30 @@
 
 QEMU_ACCEL=${QEMU_ACCEL:-tcg}
 QEMU_MEMORY=${QEMU_MEMORY:-1536}
+QEMU_OVMF_DIR=${QEMU_OVMF_DIR:-/usr/share/OVMF}
 
-# qemu_machine NAME MAC DISK: powers it on in the background (rack_bg NAME).
+# qemu_machine NAME MAC DISK [bios|uefi]: powers it on in the background (rack_bg NAME).
 qemu_machine() {
-    local name=$1 mac=$2 disk=$3 tap=t-$1
+    local name=$1 mac=$2 disk=$3 firmware=${4:-bios} tap=t-$1 nic_rom="" flash=()
+    case $firmware in
+        bios) ;;
+        uefi)
+            [ -r "$QEMU_OVMF_DIR/OVMF_CODE_4M.fd" ] && [ -r "$QEMU_OVMF_DIR/OVMF_VARS_4M.fd" ] ||
+                rack_fail "no $QEMU_OVMF_DIR/OVMF_CODE_4M.fd or OVMF_VARS_4M.fd (apt-get install ovmf)"
+            cp "$QEMU_OVMF_DIR/OVMF_VARS_4M.fd" "$RACK_DIR/$name.vars.fd"
+            flash=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$QEMU_OVMF_DIR/OVMF_CODE_4M.fd"
+                -drive "if=pflash,format=raw,unit=1,file=$RACK_DIR/$name.vars.fd"
+                -fw_cfg name=opt/org.tianocore/IPv6PXESupport,string=no)
+            nic_rom=",romfile=" ;;
+        *) rack_fail "qemu_machine $name: firmware '$firmware' is neither bios nor uefi" ;;
+    esac
     ip -n "$RACK_SWITCH_NS" tuntap add dev "$tap" mode tap
     ip -n "$RACK_SWITCH_NS" link set "$tap" master br0 up
     rack_bg switch "$name" qemu-system-x86_64 -name "$name" -machine "pc,accel=$QEMU_ACCEL" \
-        -cpu max,-smap -smp 1 -m "$QEMU_MEMORY" -display none -monitor none \
+        -cpu max,-smap -smp 1 -m "$QEMU_MEMORY" -display none -monitor none "${flash[@]}" \
         -serial "file:$RACK_DIR/$name.console" \
         -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
-        -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1" \
+        -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1$nic_rom" \
         -drive "file=$disk,if=none,id=d0,format=raw,cache=unsafe" \
         -device "virtio-blk-pci,drive=d0,bootindex=2"
 }
