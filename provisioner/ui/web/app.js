@@ -16,6 +16,7 @@ const routes = [
   ['/templates', () => import('./pages/templates.js')],
   ['/site', () => import('./pages/site.js')],
   ['/vms', () => import('./pages/vms.js')],
+  ['/vms/:vm', () => import('./pages/vm.js')],
   ['/events', () => import('./pages/events.js')],
 ];
 

@@ -1,6 +1,7 @@
 // A metric's history as an inline SVG line: no library, nothing fetched; values that are
-// null (no sample in that step) break the line.
-import { h } from './dom.js';
+// null (no sample in that step) break the line; a lone sample is a dot.
+import { h, fill, errorBox } from './dom.js';
+import { get } from './api.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const svg = (tag, attrs) => {
@@ -37,11 +38,34 @@ export function chart(series) {
   title.textContent = `${label(series)}: ${fmt(known[known.length - 1])} (min ${fmt(lo)}, max ${fmt(hi)})`;
   root.append(title);
   let points = [];
-  const flush = () => { if (points.length) root.append(svg('polyline', { points: points.join(' ') })); points = []; };
-  vals.forEach((v, i) => (v === null ? flush() : points.push(`${x(i).toFixed(1)},${y(v).toFixed(1)}`)));
+  // A run of one sample (the first report, or one between gaps) is a dot: a line of one
+  // point draws nothing.
+  const flush = () => {
+    if (points.length === 1) root.append(svg('circle', { cx: points[0][0], cy: points[0][1], r: 2 }));
+    else if (points.length) root.append(svg('polyline', { points: points.map((p) => p.join(',')).join(' ') }));
+    points = [];
+  };
+  vals.forEach((v, i) => (v === null ? flush() : points.push([x(i).toFixed(1), y(v).toFixed(1)])));
   flush();
   const text = svg('text', { x: pad, y: H + 12 });
   text.textContent = `max ${fmt(hi)}  min ${fmt(lo)}  last ${fmt(known[known.length - 1])}`;
   root.append(text);
   return h('figure', { class: 'metric' }, h('figcaption', { class: 'mono' }, label(series)), root);
+}
+
+// A card's content: the graphs of an entity's history (GET url, the API's metrics history:
+// {series: [{name, labels, values}]}), at most max of them, or why there are none.
+export async function historyGraphs(card, url, max) {
+  let history;
+  try {
+    history = await get(url);
+  } catch (err) {
+    fill(card, h('h2', {}, 'Metrics'), err.status === 404 ? h('p', { class: 'muted' }, err.message) : errorBox(err));
+    return;
+  }
+  const series = (history.series || []).filter((s) => s.values && s.values.some((v) => v !== null));
+  fill(card, h('h2', {}, 'Metrics, last hour'),
+    series.length
+      ? h('div', { class: 'grid graphs' }, series.slice(0, max).map((s) => chart(s)))
+      : h('p', { class: 'muted no-metrics' }, 'No metrics recorded yet: they come with the Dom0 agent\u2019s reports.'));
 }

@@ -1,8 +1,8 @@
 // A host's page: its record and facts, its lifecycle events with their reasons, its VMs, and
 // graphs of its metrics from the server's history (GET /api/v1/hosts/{host}/metrics).
 import { get, del } from '../api.js';
-import { h, fill, table, stateBadge, time, busy, errorBox } from '../dom.js';
-import { chart } from '../chart.js';
+import { h, fill, table, stateBadge, time, busy } from '../dom.js';
+import { historyGraphs } from '../chart.js';
 
 export async function mount(main, params) {
   const ref = encodeURIComponent(params.host);
@@ -31,7 +31,7 @@ export async function mount(main, params) {
           .map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
     const mine = vms.vms.filter((v) => v.host === host.name || v.host === host.id);
     fill(vmsBox, h('h2', {}, 'VMs'),
-      table([{ label: 'VM', cell: (v) => v.name }, { label: 'State', cell: (v) => stateBadge(v.state) },
+      table([{ label: 'VM', cell: (v) => h('a', { href: `#/vms/${encodeURIComponent(v.name)}` }, v.name) }, { label: 'State', cell: (v) => stateBadge(v.state) },
              { label: 'vCPUs', num: true, cell: (v) => v.vcpus }, { label: 'Memory', num: true, cell: (v) => `${v.memory_mib} MiB` }],
             mine, 'No VM reported on this host.'));
     fill(events, h('h2', {}, 'Lifecycle'),
@@ -43,20 +43,7 @@ export async function mount(main, params) {
     await drawGraphs();
   }
 
-  async function drawGraphs() {
-    let history;
-    try {
-      history = await get(`/api/v1/hosts/${ref}/metrics?since=1h`);
-    } catch (err) {
-      fill(graphs, h('h2', {}, 'Metrics'), err.status === 404 ? h('p', { class: 'muted' }, err.message) : errorBox(err));
-      return;
-    }
-    const series = (history.series || []).filter((s) => s.values && s.values.some((v) => v !== null));
-    fill(graphs, h('h2', {}, 'Metrics, last hour'),
-      series.length
-        ? h('div', { class: 'grid' }, series.slice(0, 12).map((s) => chart(s)))
-        : h('p', { class: 'muted' }, 'No metrics recorded yet: they come with the Dom0 agent\u2019s reports.'));
-  }
+  const drawGraphs = () => historyGraphs(graphs, `/api/v1/hosts/${ref}/metrics?since=1h`, 12);
 
   await refresh();
   return { topics: ['hosts', 'vms'], refresh };

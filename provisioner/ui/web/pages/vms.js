@@ -58,7 +58,7 @@ export async function mount(main) {
     ({ vms } = await get('/api/v1/vms'));
     vms.sort((a, b) => String(a.host).localeCompare(String(b.host)) || a.name.localeCompare(b.name));
     fill(list, table([
-      { label: 'VM', cell: (v) => v.name },
+      { label: 'VM', cell: (v) => h('a', { href: `#/vms/${encodeURIComponent(v.name)}` }, v.name) },
       { label: 'Host', cell: (v) => h('a', { href: `#/hosts/${encodeURIComponent(v.host)}` }, String(v.host)) },
       { label: 'State', cell: (v) => h('span', { class: 'vm-state', 'data-vm': v.name }, stateBadge(v.state)) },
       { label: 'Template', cell: (v) => v.template || '–', wide: true },
