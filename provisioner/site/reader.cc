@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "netservice_reader.h"
 #include "provisioner/placement.h"
 #include "values.h"
 
@@ -189,10 +190,12 @@ class Reader {
                 read_interface(child, vm);
             } else if (name == "SERVICE") {
                 read_service(child, vm);
+            } else if (name == "NETSERVICE") {
+                read_netservice(child, lines_, vm, problems_);
             } else {
                 problem(child, "unknown element <" + std::string(name) + "> in VM " + vm.name +
                                    " (expected DOM0, VCPUS, MEM, HWADDR, IP, TEMPLATE, "
-                                   "INTERFACE, SERVICE)");
+                                   "INTERFACE, SERVICE, NETSERVICE)");
             }
         }
         if (!vcpus) problem(node, "VM " + vm.name + " has no <VCPUS>");

@@ -43,6 +43,28 @@ struct Service {
     std::size_t line = 0;
 };
 
+// One rule of a filter: new connections to the VM that it lets in (SITE_FILE.md, "Network
+// services"). Replies to the VM's own connections always pass.
+struct NetAllow {
+    std::string proto;       // "tcp", "udp" or "icmp"
+    std::uint16_t port = 0;  // tcp/udp destination port; 0 = any
+    std::string from;        // an IPv4 address or CIDR; "" = anywhere
+    std::size_t line = 0;
+};
+
+// A network service Dom0 gives a VM on its own interface, with no change to the guest.
+struct NetService {
+    enum class Kind { compress, rate_limit, filter };
+    Kind kind = Kind::compress;
+    std::string peer;             // compress: the peer Dom0's IPv4 address
+    std::vector<std::string> to;  // compress: remote IPv4 CIDRs whose traffic is compressed
+    std::uint64_t egress_bps = 0;   // rate-limit: from the VM, bits/s; 0 = not limited
+    std::uint64_t ingress_bps = 0;  // rate-limit: to the VM, bits/s; 0 = not limited
+    std::vector<NetAllow> allow;    // filter: what may connect to the VM; nothing else may
+    std::size_t line = 0;
+};
+const char* to_string(NetService::Kind kind);  // "compress", "rate-limit", "filter"
+
 struct Vm {
     std::string name;
     std::string set;     // the Set it belongs to
@@ -53,6 +75,7 @@ struct Vm {
     TemplateRef image;
     std::vector<Interface> interfaces;  // the VM's own HWADDR/IP first, when it has them
     std::vector<Service> services;
+    std::vector<NetService> netservices;  // at most one of each kind, in file order
     std::size_t line = 0;
 };
 
