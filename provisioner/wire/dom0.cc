@@ -1,6 +1,7 @@
 #include "provisioner/wire/dom0.h"
 
 #include "host_metrics_codec.h"
+#include "netservice_codec.h"
 #include "reader.h"
 #include "vm_metrics_codec.h"
 
@@ -32,6 +33,10 @@ void read_vm(Reader v, ReportedVm& out) {
     v.string("domain_type", out.domain_type, Need::optional);
     if (Reader metrics = v.child("metrics", Need::optional); metrics.present())
         detail::read_vm_metrics(metrics, out.metrics.emplace());
+    if (const json* services = v.array("netservices", Need::optional))
+        for (std::size_t i = 0; i < services->size() && v.ok(); ++i)
+            detail::read_netservice(v.element("netservices", i, (*services)[i]),
+                                    out.netservices.emplace_back());
 }
 
 }  // namespace
@@ -64,6 +69,11 @@ json encode(const Dom0Report& report) {
         if (vm.restart_pending) entry["restart_pending"] = true;
         if (!vm.domain_type.empty()) entry["domain_type"] = vm.domain_type;
         if (vm.metrics) entry["metrics"] = detail::encode_vm_metrics(*vm.metrics);
+        if (!vm.netservices.empty()) {
+            json services = json::array();
+            for (const NetService& s : vm.netservices) services.push_back(encode(s));
+            entry["netservices"] = std::move(services);
+        }
         vms.push_back(std::move(entry));
     }
     json out = {{"v", Dom0Report::kVersion},
@@ -101,6 +111,11 @@ json encode(const Dom0Answer& answer) {
     json out = {{"v", Dom0Answer::kVersion}, {"actions", answer.actions}};
     if (!answer.templates.is_null()) out["templates"] = answer.templates;
     if (answer.interval_seconds > 0) out["interval_seconds"] = answer.interval_seconds;
+    if (answer.netservices) {
+        json vms = json::array();
+        for (const VmNetServices& vm : *answer.netservices) vms.push_back(encode(vm));
+        out["netservices"] = std::move(vms);
+    }
     return out;
 }
 
@@ -113,6 +128,15 @@ Result<Dom0Answer> decode<Dom0Answer>(const json& message) {
         answer.actions.assign(actions->begin(), actions->end());
     r.object("templates", answer.templates, Need::optional);
     r.unsigned_integer("interval_seconds", answer.interval_seconds, Need::optional);
+    const bool has_netservices = message.is_object() && message.contains("netservices") &&
+                                 !message["netservices"].is_null();
+    if (has_netservices) {
+        const json* vms = r.array("netservices", Need::optional);
+        answer.netservices.emplace();
+        for (std::size_t i = 0; vms && i < vms->size() && r.ok(); ++i)
+            detail::read_vm_netservices(r.element("netservices", i, (*vms)[i]),
+                                        answer.netservices->emplace_back());
+    }
     return detail::finish(r, std::move(answer));
 }
 

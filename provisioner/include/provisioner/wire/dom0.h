@@ -11,6 +11,7 @@
 
 #include "provisioner/wire/codec.h"
 #include "provisioner/wire/host_metrics.h"
+#include "provisioner/wire/netservice.h"
 #include "provisioner/wire/vm_metrics.h"
 
 namespace provisioner::wire {
@@ -43,6 +44,9 @@ struct ReportedVm {
     // What libvirt says of it (vm_metrics.h); absent from agents older than it, or when
     // libvirt could not be read for this VM.
     std::optional<VmMetrics> metrics;
+    // "netservices": the network services the agent has installed for it now (netservice.h);
+    // written only when not empty.
+    std::vector<NetService> netservices{};
     bool operator==(const ReportedVm&) const = default;
 };
 
@@ -70,6 +74,9 @@ struct Dom0Answer {
     // How often the server wants a report (its heartbeat interval; a host silent for three is
     // unreachable). 0: absent (an older server), the agent keeps its own interval.
     std::uint32_t interval_seconds = 0;
+    // "netservices"?: [VmNetServices...]: every network service the site wants for the VMs of
+    // this host; a VM not listed has none. Absent (an older server): the agent keeps what it has.
+    std::optional<std::vector<VmNetServices>> netservices{};
     bool operator==(const Dom0Answer&) const = default;
 };
 
