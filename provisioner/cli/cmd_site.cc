@@ -62,21 +62,34 @@ std::string services_line(const nlohmann::json& vms, bool applied) {
     return line;
 }
 
+// "network services switched:" (applied) or "network services to switch:" (a diff), then
+// one line per service: "  web1: on compress to 10.2.0.0/24 via 10.77.0.12".
+void print_netservices(Session& s, const nlohmann::json& lines, bool applied) {
+    s.out() << (applied ? "network services switched:\n" : "network services to switch:\n");
+    for (const auto& line : lines) s.out() << "  " << text(line) << "\n";
+}
+
 void print_plan(Session& s, const nlohmann::json& answer, bool applied) {
     const auto& plan = field(answer, "plan");
     const auto& services = field(answer, "services_changed");
     const bool services_changed = services.is_array() && !services.empty();
+    const auto& net = field(answer, "netservices_changed");
+    const bool net_changed = net.is_array() && !net.empty();
     if (plan.empty()) {
         if (services_changed)
             s.out() << "VMs unchanged; " << services_line(services, applied) << "\n";
+        else if (net_changed)
+            s.out() << "VMs unchanged\n";
         else
             s.out() << "no changes: the site matches what the agents report\n";
+        if (net_changed) print_netservices(s, net, applied);
         return;
     }
     std::string text_plan = text(field(answer, "text"));
     s.out() << text_plan;
     if (!text_plan.empty() && text_plan.back() != '\n') s.out() << "\n";
     if (services_changed) s.out() << services_line(services, applied) << "\n";
+    if (net_changed) print_netservices(s, net, applied);
 }
 
 int site_plan(Session& s, const SiteOptions& o, bool apply) {

@@ -62,6 +62,16 @@ int vm_list(Session& s) {
     table.align_right(3);
     table.align_right(4);
     s.out() << table.render();
+    bool heading = false;  // the network services installed now, when any VM has one
+    for (const auto& vm : vms) {
+        const auto& net = field(vm, "netservices");
+        if (!net.is_array() || net.empty()) continue;
+        if (!heading) s.out() << "network services in Dom0:\n";
+        heading = true;
+        for (const auto& service : net)
+            s.out() << "  " << text(field(vm, "name")) << ": " << text(field(service, "text"))
+                    << "\n";
+    }
     return kExitOk;
 }
 

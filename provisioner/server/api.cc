@@ -155,6 +155,11 @@ void mount_api(imaging::http::Router& router, ApiContext& ctx,
         ctx.ui_sessions =
             std::make_shared<UiSessions>(ctx.store, ctx.auth, *secret, base::real_clock());
     }
+    if (!ctx.netservices) {
+        ctx.netservices = std::make_shared<NetServiceBoard>(ctx.store);
+        if (Status s = ctx.netservices->load(); !s)
+            throw std::runtime_error("the site's network services: " + s.message());
+    }
     if (!ctx.ui_feed) {
         ctx.ui_feed = std::make_shared<UiFeed>(ctx.store, base::real_clock());
         ctx.ui_feed->start();

@@ -19,6 +19,7 @@
 #include "import_paths.h"
 #include "jobs.h"
 #include "metrics_history.h"
+#include "netservice_board.h"
 #include "imaging/http/router.h"
 #include "orchestrator.h"
 #include "provisioner/store.h"
@@ -76,6 +77,9 @@ struct ApiContext {
     // The server's own counters for /metrics (server_metrics.h); mount_api makes them from the
     // routes it mounts and makes the router count every request there.
     std::shared_ptr<ServerMetrics> server_metrics = nullptr;
+    // The site's network services and what the agents report installed (netservice_board.h);
+    // mount_api makes one on the store and loads it when absent.
+    std::shared_ptr<NetServiceBoard> netservices = nullptr;
 };
 
 // The host with this MAC; an unknown MAC is recorded as discovered ("discovered-<hex>"), with

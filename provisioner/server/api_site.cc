@@ -115,6 +115,7 @@ Response site_diff(ApiContext& ctx, const Request& req) {
     if (p.refused) return std::move(*p.refused);
     json out = plan_json(p.plan);
     out["services_changed"] = ctx.services.changes(p.site);
+    out["netservices_changed"] = ctx.netservices->changes(p.site);
     return json_response(req, status::ok, out);
 }
 
@@ -125,6 +126,9 @@ Response site_apply(ApiContext& ctx, const Request& req) {
     if (!id && id.status().code() == Code::storage) return status_response(req, id.status());
     if (!id) return error_response(req, status::conflict, "conflict", id.status().message());
     mark_used(ctx, p);
+    const json netservices_changed = ctx.netservices->changes(p.site);
+    if (Status s = ctx.netservices->set_site(p.site); !s)
+        return status_response(req, s.context("the apply is queued, but its network services"));
     // The services follow the applied file (kept in the store); the file is kept too, as the
     // operator's record of what was applied last.
     auto services_changed = ctx.services.set_site(p.site);
@@ -137,6 +141,7 @@ Response site_apply(ApiContext& ctx, const Request& req) {
     json out = plan_json(p.plan);
     out["apply"] = *id;
     out["services_changed"] = *services_changed;
+    out["netservices_changed"] = netservices_changed;
     return json_response(req, status::accepted, out);
 }
 
@@ -170,6 +175,15 @@ Response list_vms(ApiContext& ctx, const Request& req) {
         for (const ReportedVm& vm : r.vms) {
             json v = vm_json(vm);
             v["host"] = r.name;
+            if (auto active = ctx.netservices->active(vm.name); !active.empty()) {
+                json list = json::array();
+                for (const wire::NetService& n : active) {
+                    json entry = wire::encode(n);
+                    entry["text"] = wire::describe(n);
+                    list.push_back(std::move(entry));
+                }
+                v["netservices"] = std::move(list);
+            }
             if (auto view = ctx.services.view(vm.name, now)) {
                 v["services"] = services_json(*view);
                 v["service_state"] = to_string(view->summary);
@@ -280,6 +294,12 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host, const 
     if (Status s = ctx.vms.report(std::move(report)); !s) return status_response(req, s);
     if (ctx.vm_metrics) ctx.vm_metrics->update(host.id, reported_at, reported_vms);
     wire::Dom0Answer answer;
+    std::vector<std::string> names;
+    for (const wire::ReportedVm& vm : reported_vms) {
+        ctx.netservices->reported(vm.name, vm.netservices);
+        names.push_back(vm.name);
+    }
+    answer.netservices = ctx.netservices->for_vms(names);
     if (ctx.history && metrics)  // queued: the report does not wait on the history's disk
         ctx.history->record({EntityKind::host, std::to_string(host.id)},
                             double(ctx.store.now()) / 1000, host_samples(*metrics));
