@@ -39,12 +39,26 @@ wire::Capacity dom0_capacity(const Facts& facts, double load, const Dom0Options&
 }
 
 Dom0Loop::Dom0Loop(Dom0Options options, Facts facts, ServerClient& server, VmHost& host,
-                   TemplateWorker* templates)
+                   TemplateWorker* templates, NetServices* netservices)
     : options_(std::move(options)),
       facts_(std::move(facts)),
       server_(server),
       host_(host),
-      templates_(templates) {}
+      templates_(templates),
+      netservices_(netservices) {}
+
+std::string Dom0Loop::vm_interface(const std::string& vm) {
+    if (auto given = options_.vm_interfaces.find(vm); given != options_.vm_interfaces.end())
+        return given->second;
+    auto stats = host_.hypervisor.stats(vm);
+    if (!stats || stats->interfaces.empty()) return "";
+    return stats->interfaces.front().device;
+}
+
+void Dom0Loop::reconcile_netservices() {
+    if (!netservices_) return;
+    netservices_->reconcile([this](const std::string& vm) { return vm_interface(vm); });
+}
 
 std::unique_lock<std::mutex> Dom0Loop::lock_templates(const std::string& ref) {
     return templates_ ? templates_->lock_store(ref) : std::unique_lock<std::mutex>();
@@ -100,6 +114,11 @@ Dom0Cycle Dom0Loop::cycle() {
     report.capacity =
         dom0_capacity(facts_, load_per_cpu(options_.root, facts_.cpu_cores), options_);
     report.vms = std::move(*vms);
+    // Before the report, so that it says what is installed, and so that an agent whose server
+    // is away still applies the set it kept.
+    reconcile_netservices();
+    if (netservices_)
+        for (wire::ReportedVm& vm : report.vms) vm.netservices = netservices_->active(vm.name);
     if (auto metrics = read_host_metrics(options_.root)) {
         report.metrics = std::move(*metrics);
     } else if (!metrics_error_logged_) {
@@ -119,6 +138,9 @@ Dom0Cycle Dom0Loop::cycle() {
         return out;
     }
     pass_hot_templates(decoded->templates);
+    if (netservices_ && decoded->netservices)
+        if (Status kept = netservices_->set_desired(std::move(*decoded->netservices)); !kept)
+            log("network services (applied, not kept for a restart): " + kept.message());
     if (decoded->interval_seconds > 0) {
         server_interval_ = std::chrono::seconds(decoded->interval_seconds);
         out.server_interval = server_interval_;
@@ -154,6 +176,7 @@ Dom0Cycle Dom0Loop::cycle() {
         }
         answer(action->id, s.is_ok(), s.is_ok() ? "" : s.message());
     }
+    reconcile_netservices();  // at once: a VM just created, or a service just switched
     return out;
 }
 

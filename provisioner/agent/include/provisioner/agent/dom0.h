@@ -16,6 +16,7 @@
 
 #include "provisioner/agent/agent.h"
 #include "provisioner/agent/facts.h"
+#include "provisioner/agent/netservices.h"
 #include "provisioner/agent/server_client.h"
 #include "provisioner/agent/template_worker.h"
 #include "provisioner/agent/vm_actions.h"
@@ -36,6 +37,10 @@ struct Dom0Options {
     std::chrono::milliseconds interval{1'000};
     std::chrono::milliseconds run_for{0};  // 0: until stopped
     bool once = false;                     // one cycle, then return
+    // A VM's interface in this Dom0, by VM name, for network services: given where the
+    // hypervisor cannot say (libvirt's test driver); otherwise the target dev of the domain's
+    // first interface, as libvirt has it.
+    std::map<std::string, std::string> vm_interfaces{};
 };
 
 // /proc/loadavg's one-minute load divided by cpus (0 when it cannot be read or cpus is 0).
@@ -58,8 +63,9 @@ class Dom0Loop {
     // facts: the host's (CPUs and memory for the capacity); server, host and templates must
     // outlive this. templates: the worker sharing host.templates (none: no pre-copy or
     // disposal, and the store is this loop's alone).
+    // netservices: the VMs' network services (none: the answer's are ignored); outlives this.
     Dom0Loop(Dom0Options options, Facts facts, ServerClient& server, VmHost& host,
-             TemplateWorker* templates = nullptr);
+             TemplateWorker* templates = nullptr, NetServices* netservices = nullptr);
 
     // One report and its actions. Never throws; failures are logged (one line each).
     Dom0Cycle cycle();
@@ -78,12 +84,16 @@ class Dom0Loop {
     // The template store, locked against the worker (waiting for a pre-copy of ref).
     std::unique_lock<std::mutex> lock_templates(const std::string& ref = "");
     void pass_hot_templates(const nlohmann::json& templates);
+    // Network services: the answer's set kept, then the host made to match it.
+    void reconcile_netservices();
+    std::string vm_interface(const std::string& vm);
 
     Dom0Options options_;
     Facts facts_;
     ServerClient& server_;
     VmHost& host_;
     TemplateWorker* templates_;
+    NetServices* netservices_;
     struct Answer {
         bool ok = false;
         std::string error;

@@ -1,0 +1,54 @@
+// The compression tunnel's datagram (README "Network services: compression"): one IPv4
+// packet per UDP datagram, zstd-compressed when that makes it smaller, else carried as it is.
+//   byte 0: 0x5a (the format; another value is refused)
+//   byte 1: 0 = plain, 1 = zstd (one frame holding the whole packet)
+//   then the packet, or its zstd frame.
+// Pure: the tunnel (compress_tunnel.cc) owns the sockets; this is what it says on them.
+#pragma once
+
+#include <zstd.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "provisioner/status.h"
+
+namespace provisioner::agent::compress {
+
+inline constexpr std::uint8_t kMagic = 0x5a;
+inline constexpr std::size_t kHeader = 2;
+inline constexpr std::size_t kMaxPacket = 65535;
+
+// Encodes packet into out (replacing its contents). Returns whether it went compressed: it
+// does only when the zstd frame is smaller than the packet (IPComp's rule), so traffic that
+// does not compress costs one attempt and two bytes, never more on the wire.
+bool encode_frame(ZSTD_CCtx* cctx, int level, std::string_view packet, std::string& out);
+
+// The packet a frame carries, into out. invalid_argument for a frame too short, of another
+// format, whose zstd frame is damaged, or whose packet would exceed kMaxPacket.
+Status decode_frame(ZSTD_DCtx* dctx, std::string_view frame, std::string& out);
+
+// A remote network and the peer Dom0 (IPv4, host order) its traffic goes through.
+struct PeerRoute {
+    std::uint32_t network = 0;  // host order, host bits cleared
+    std::uint32_t mask = 0;
+    std::uint32_t peer = 0;
+};
+// "10.2.0.0/24" or "10.2.0.5" with the peer "10.77.0.12"; nullopt when either is malformed.
+std::optional<PeerRoute> make_route(const std::string& cidr, const std::string& peer);
+
+// Longest-prefix match of dst (host order); nullptr when no route holds it.
+const PeerRoute* find_route(const std::vector<PeerRoute>& routes, std::uint32_t dst);
+
+// An IPv4 packet's source and destination (host order) when it is a whole IPv4 packet
+// (version 4, header length 20-60, total length equal to its size); nullopt otherwise.
+struct Addresses {
+    std::uint32_t source = 0;
+    std::uint32_t destination = 0;
+};
+std::optional<Addresses> ipv4_addresses(std::string_view packet);
+
+}  // namespace provisioner::agent::compress
