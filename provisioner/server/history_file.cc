@@ -212,6 +212,7 @@ Result<std::unique_ptr<HistoryFile>> HistoryFile::open(const std::filesystem::pa
     }
     if (Status s = check_bounds(file->archives_, file->columns_); !s)
         return malformed(path, s.message());
+    file->column_count_ = file->columns_.size();
     file->header_bytes_ = header_bytes;
     std::uint64_t offset = header_bytes;
     for (const ArchiveSpec& a : file->archives_) {
@@ -225,7 +226,32 @@ Result<std::unique_ptr<HistoryFile>> HistoryFile::open(const std::filesystem::pa
 }
 
 HistoryFile::~HistoryFile() {
+    close_descriptor();
+}
+
+void HistoryFile::close_descriptor() {
     if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    columns_ = std::vector<Series>();
+}
+
+Status HistoryFile::reopen(bool writable) {
+    close_descriptor();
+    int fd = ::open(path_.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0) {
+        const bool absent = errno == ENOENT;
+        Status s = io_error("open " + path_.string());
+        return absent ? Status::error(Code::not_found, s.message()) : s;
+    }
+    std::uint64_t size = header_bytes_;
+    for (const ArchiveSpec& a : archives_) size += std::uint64_t(a.rows) * row_bytes();
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || std::uint64_t(st.st_size) != size) {
+        ::close(fd);
+        return malformed(path_, "its size is not what its header says");
+    }
+    fd_ = fd;
+    return Status::ok();
 }
 
 std::uint64_t HistoryFile::row_offset(std::size_t archive, std::int64_t bucket) const {
@@ -239,8 +265,8 @@ HistoryRow HistoryFile::decode_row(const unsigned char* p) const {
     std::memcpy(&bucket, p, 4);
     std::memcpy(&row.reports, p + 4, 4);
     row.bucket = bucket;
-    row.values.resize(columns_.size());
-    std::memcpy(row.values.data(), p + 8, 4 * columns_.size());
+    row.values.resize(column_count_);
+    std::memcpy(row.values.data(), p + 8, 4 * column_count_);
     return row;
 }
 
@@ -257,13 +283,13 @@ Result<HistoryRow> HistoryFile::read_row(std::size_t archive, std::int64_t bucke
 
 Status HistoryFile::write_row(std::size_t archive, const HistoryRow& row) {
     if (archive >= archives_.size() || row.bucket <= 0 || row.bucket > UINT32_MAX ||
-        row.values.size() != columns_.size())
+        row.values.size() != column_count_)
         return Status::error(Code::invalid_argument, "no such archive, bucket or columns");
     std::vector<unsigned char> buf(row_bytes());
     const std::uint32_t bucket = std::uint32_t(row.bucket);
     std::memcpy(buf.data(), &bucket, 4);
     std::memcpy(buf.data() + 4, &row.reports, 4);
-    std::memcpy(buf.data() + 8, row.values.data(), 4 * columns_.size());
+    std::memcpy(buf.data() + 8, row.values.data(), 4 * column_count_);
     if (!full_pwrite(fd_, buf.data(), buf.size(), row_offset(archive, row.bucket)))
         return io_error("write " + path_.string());
     return Status::ok();

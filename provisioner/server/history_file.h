@@ -68,6 +68,16 @@ class HistoryFile {
     const std::vector<ArchiveSpec>& archives() const { return archives_; }
     const std::vector<Series>& columns() const { return columns_; }
 
+    // Closes the descriptor but keeps the layout open() read, so reopen() needs no header
+    // parse (the history's writer keeps a few hundred descriptors for hundreds of thousands
+    // of files). The columns' names are dropped (columns() is empty from then on: the writer
+    // keeps one shared copy of them); rows still read and write by their count. Reads and
+    // writes on a closed file fail until reopen().
+    void close_descriptor();
+    bool is_open() const { return fd_ >= 0; }
+    // Opens the same path again; error when it is gone or no longer the size its header gave.
+    Status reopen(bool writable);
+
     // The row of archive that holds bucket; bucket 0 (and no values) when it holds another.
     Result<HistoryRow> read_row(std::size_t archive, std::int64_t bucket) const;
     // Writes row at its place in archive (row.values: one per column).
@@ -80,7 +90,7 @@ class HistoryFile {
   private:
     HistoryFile() = default;
     std::uint64_t row_offset(std::size_t archive, std::int64_t bucket) const;
-    std::size_t row_bytes() const { return 8 + 4 * columns_.size(); }
+    std::size_t row_bytes() const { return 8 + 4 * column_count_; }
     HistoryRow decode_row(const unsigned char* p) const;
 
     int fd_ = -1;
@@ -89,6 +99,7 @@ class HistoryFile {
     std::vector<ArchiveSpec> archives_;
     std::vector<std::uint64_t> archive_offsets_;
     std::vector<Series> columns_;
+    std::size_t column_count_ = 0;  // columns_.size() until close_descriptor() drops them
 };
 
 }  // namespace provisioner::server

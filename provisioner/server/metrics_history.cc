@@ -40,9 +40,11 @@ struct MetricsHistory::State {
     std::vector<double> last_raw;       // per column: a counter's last value (NaN: none)
     std::vector<double> last_time;      // and when it was reported
     double written = 0;                 // the last report's time
-    // Per archive, the row being filled and how many values each column's average holds
-    // (a counter has none at its first report): so each column is its own mean.
+    // Per archive, the row being filled (its bucket, 0 until this server wrote one; the row
+    // as last written, so a report needs no read) and how many values each column's average
+    // holds (a counter has none at its first report): so each column is its own mean.
     std::vector<std::int64_t> filling;
+    std::vector<HistoryRow> rows;
     std::vector<std::vector<std::uint32_t>> counts;
 };
 
@@ -198,8 +200,11 @@ void MetricsHistory::run() {
             next_sweep = clock_.now() + kSweepEvery;
             sweep_files();
         }
+        // Descriptors only: what each file's header said stays, so the next write reopens
+        // it with one open() and no parse.
         if (open_files_ > kMaxOpenFiles) {
-            for (auto& [entity, state] : states_) state->file.reset();
+            for (auto& [entity, state] : states_)
+                if (state->file) state->file->close_descriptor();
             open_files_ = 0;
         }
         lock.lock();
@@ -208,10 +213,49 @@ void MetricsHistory::run() {
     }
 }
 
+std::shared_ptr<const std::vector<Series>> MetricsHistory::shared_columns(
+    std::vector<Series> columns) {
+    constexpr std::size_t kMaxSets = 4096;  // beyond it (an unusual site), a copy each
+    std::string key;  // each name length-prefixed, so no two sets share a key
+    auto add = [&key](const std::string& name) {
+        key += std::to_string(name.size());
+        key += ':';
+        key += name;
+    };
+    for (const Series& s : columns) {
+        key += s.kind == SeriesKind::gauge ? 'g' : 'c';
+        add(s.metric);
+        key += std::to_string(s.labels.size());
+        for (const auto& [k, v] : s.labels) {
+            add(k);
+            add(v);
+        }
+    }
+    auto found = column_sets_.find(key);
+    if (found != column_sets_.end()) return found->second;
+    auto shared = std::make_shared<const std::vector<Series>>(std::move(columns));
+    if (column_sets_.size() < kMaxSets) column_sets_.emplace(std::move(key), shared);
+    return shared;
+}
+
 Status MetricsHistory::widen(State& state, const Entity& entity, const std::vector<Series>& added) {
-    auto columns = std::make_shared<std::vector<Series>>(*state.columns);
-    columns->insert(columns->end(), added.begin(), added.end());
+    std::vector<Series> wider = *state.columns;
+    wider.insert(wider.end(), added.begin(), added.end());
+    auto columns = shared_columns(std::move(wider));
     const fs::path path = file_of(entity);
+    if (!state.file) {
+        // Nothing to carry over (a new entity, or a damaged file): made in place, in one
+        // step (create() writes a temporary file and renames it).
+        if (Status s = HistoryFile::create(path, options_.archives, *columns); !s) return s;
+        auto made = HistoryFile::open(path, true);
+        if (!made) return made.status();
+        ++open_files_;
+        state.file = std::move(*made);
+        state.columns = std::move(columns);
+        state.last_raw.resize(state.columns->size(), kNaN);
+        state.last_time.resize(state.columns->size(), kNaN);
+        return Status::ok();
+    }
     const fs::path next = path.string() + ".new";
     if (Status s = HistoryFile::create(next, options_.archives, *columns); !s) return s;
     auto fresh = HistoryFile::open(next, true);
@@ -233,7 +277,7 @@ Status MetricsHistory::widen(State& state, const Entity& entity, const std::vect
     std::error_code ec;
     fs::rename(next, path, ec);
     if (ec) return Status::error(Code::storage, "rename " + next.string() + ": " + ec.message());
-    if (!state.file) ++open_files_;
+    if (!state.file->is_open()) ++open_files_;
     state.file = std::move(*fresh);
     state.columns = std::move(columns);
     state.last_raw.resize(state.columns->size(), kNaN);
@@ -250,6 +294,14 @@ void MetricsHistory::write(Item& item) {
         std::lock_guard<std::mutex> lock(mu_);
         ++counts_.errors;
     };
+    if (state.file && !state.file->is_open()) {
+        if (state.file->reopen(true)) {
+            ++open_files_;
+        } else {  // gone or changed under us: read it again from its header, below
+            state.file.reset();
+            state.filling.clear();
+        }
+    }
     if (!state.file) {
         auto file = HistoryFile::open(path, true);
         if (file) {
@@ -261,7 +313,7 @@ void MetricsHistory::write(Item& item) {
                 --open_files_;
                 state.columns = std::make_shared<std::vector<Series>>();
             } else if (state.columns->empty()) {
-                state.columns = std::make_shared<std::vector<Series>>(state.file->columns());
+                state.columns = shared_columns(state.file->columns());
                 state.last_raw.assign(state.columns->size(), kNaN);
                 state.last_time.assign(state.columns->size(), kNaN);
             }
@@ -326,39 +378,57 @@ void MetricsHistory::write(Item& item) {
     }
     // Each archive's row of this time: its average so far, with this report.
     bool ok = true;
-    state.filling.resize(options_.archives.size(), 0);
-    state.counts.resize(options_.archives.size());
-    for (std::size_t a = 0; a < options_.archives.size(); ++a) {
+    const std::size_t archives = options_.archives.size();
+    state.filling.resize(archives, 0);
+    state.rows.resize(archives);
+    state.counts.resize(archives);
+    constexpr float kNone = std::numeric_limits<float>::quiet_NaN();
+    for (std::size_t a = 0; a < archives; ++a) {
         const std::int64_t bucket =
             std::int64_t(std::floor(item.time / options_.archives[a].step_seconds));
-        auto row = state.file->read_row(a, bucket);
-        if (!row) {
-            ok = false;
-            continue;
-        }
+        HistoryRow& row = state.rows[a];
         std::vector<std::uint32_t>& counts = state.counts[a];
-        if (row->bucket != bucket) {
-            row->bucket = bucket;
-            row->reports = 0;
-            row->values.assign(values.size(), std::numeric_limits<float>::quiet_NaN());
+        if (state.filling[a] != 0 && bucket == state.filling[a]) {
+            // The row this server is filling (widened with NaN if columns came meanwhile).
+            row.values.resize(values.size(), kNone);
+            counts.resize(values.size(), 0);
+        } else if (state.filling[a] != 0 && bucket > state.filling[a]) {
+            // A new bucket after one this server wrote: nothing newer can be in the file.
+            row.bucket = bucket;
+            row.reports = 0;
+            row.values.assign(values.size(), kNone);
             counts.assign(values.size(), 0);
-        } else if (state.filling[a] != bucket) {
-            // A row this server did not start (it restarted mid-bucket): each value counts
-            // as many reports as the row says.
-            counts.assign(values.size(), 0);
-            for (std::size_t c = 0; c < values.size(); ++c)
-                if (!std::isnan(row->values[c])) counts[c] = row->reports;
+        } else {
+            // The first report of this entity since the server started (or the clock went
+            // back): the file says what the bucket holds.
+            auto read = state.file->read_row(a, bucket);
+            if (!read) {
+                ok = false;
+                continue;
+            }
+            row = std::move(*read);
+            if (row.bucket != bucket) {
+                row.bucket = bucket;
+                row.reports = 0;
+                row.values.assign(values.size(), kNone);
+                counts.assign(values.size(), 0);
+            } else {
+                // A row this server did not start (it restarted mid-bucket): each value counts
+                // as many reports as the row says.
+                counts.assign(values.size(), 0);
+                for (std::size_t c = 0; c < values.size(); ++c)
+                    if (!std::isnan(row.values[c])) counts[c] = row.reports;
+            }
         }
-        counts.resize(values.size(), 0);
         state.filling[a] = bucket;
         for (std::size_t c = 0; c < values.size(); ++c) {
             if (std::isnan(values[c])) continue;
-            const double old = std::isnan(row->values[c]) ? 0 : row->values[c];
-            row->values[c] = float((old * counts[c] + values[c]) / (counts[c] + 1));
+            const double old = std::isnan(row.values[c]) ? 0 : row.values[c];
+            row.values[c] = float((old * counts[c] + values[c]) / (counts[c] + 1));
             ++counts[c];
         }
-        ++row->reports;
-        if (!state.file->write_row(a, *row)) ok = false;
+        ++row.reports;
+        if (!state.file->write_row(a, row)) ok = false;
     }
     state.written = item.time;
     LatestValues latest{item.entity, std::int64_t(item.time), state.columns, {}};
@@ -375,7 +445,7 @@ void MetricsHistory::write(Item& item) {
 void MetricsHistory::drop(const Entity& entity) {
     auto it = states_.find(entity);
     if (it != states_.end()) {
-        if (it->second->file) --open_files_;
+        if (it->second->file && it->second->file->is_open()) --open_files_;
         states_.erase(it);
     }
     std::lock_guard<std::mutex> lock(mu_);

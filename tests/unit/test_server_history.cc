@@ -229,6 +229,56 @@ TEST_CASE("metrics history: gauges averaged per bucket, counters as rates, both 
     }
 }
 
+TEST_CASE("history file: a closed descriptor reopened without its header; names dropped") {
+    testutil::TempDir dir;
+    const auto path = dir / "h.hist";
+    const std::vector<ArchiveSpec> archives = {{10, 6}};
+    REQUIRE(HistoryFile::create(path, archives, {gauge("a"), gauge("b")}));
+    auto file = HistoryFile::open(path, true);
+    REQUIRE(file);
+    HistoryFile& f = **file;
+    REQUIRE(f.write_row(0, {kT0 / 10, 1, {1.5f, 2.5f}}));
+    f.close_descriptor();
+    CHECK_FALSE(f.is_open());
+    CHECK(f.columns().empty());
+    CHECK_FALSE(f.read_row(0, kT0 / 10));  // no descriptor: an error, not a stale row
+    REQUIRE(f.reopen(true));
+    auto row = f.read_row(0, kT0 / 10);
+    REQUIRE(row);
+    REQUIRE(row->values.size() == 2);
+    CHECK(row->values[1] == 2.5f);
+    CHECK(f.write_row(0, {kT0 / 10 + 1, 1, {3.0f, 4.0f}}));
+    f.close_descriptor();
+    std::filesystem::resize_file(path, std::filesystem::file_size(path) + 4);
+    CHECK(f.reopen(true).code() == Code::storage);  // not the size its header gave
+    std::filesystem::remove(path);
+    CHECK(f.reopen(true).code() == Code::not_found);
+}
+
+TEST_CASE("metrics history: more entities than open descriptors; one shared copy of columns") {
+    testutil::TempDir dir;
+    base::FakeClock clock;
+    MetricsHistory history(small(dir.path()), clock);
+    constexpr int kEntities = 300;  // beyond the writer's 256 descriptors
+    for (double load : {1.0, 3.0}) {
+        for (int e = 0; e < kEntities; ++e)
+            history.record({EntityKind::vm, "vm" + std::to_string(e)}, double(kT0 + 2 * load),
+                           {{gauge("node_load1"), load + e}});
+        history.flush();  // each round a batch of its own: descriptors closed in between
+    }
+    CHECK(history.counts().recorded == 2 * kEntities);
+    CHECK(history.counts().errors == 0);
+    for (int e : {0, 150, 299}) {
+        auto a = history.read({EntityKind::vm, "vm" + std::to_string(e)}, kT0, kT0 + 9, 10);
+        REQUIRE(a);
+        REQUIRE(a->times.size() == 1);
+        CHECK(a->values[0][0] == doctest::Approx(2.0 + e));  // (1 + e + 3 + e) / 2
+    }
+    const auto latest = history.latest(EntityKind::vm);
+    REQUIRE(latest.size() == std::size_t(kEntities));
+    for (const LatestValues& v : latest) CHECK(v.series == latest[0].series);
+}
+
 TEST_CASE("metrics history: bounded: old data dropped, the file's size fixed, series bounded") {
     testutil::TempDir dir;
     base::FakeClock clock;
