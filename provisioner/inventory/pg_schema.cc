@@ -146,6 +146,14 @@ CREATE TABLE disk_transfers (
     started_at BIGINT NOT NULL
 );
 )sql"},
+    // Hosts' BMCs (provisioner/power), as SQLite's migration 6.
+    {2, R"sql(
+CREATE TABLE host_bmcs (
+    host_id BIGINT PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,
+    updated_at BIGINT NOT NULL,
+    body TEXT NOT NULL
+);
+)sql"},
 };
 
 // Any constant: the key of the advisory lock that serialises migrations of one database.

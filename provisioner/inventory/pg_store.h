@@ -77,6 +77,9 @@ class PgStore final : public Store {
     Status put_disk_transfer(const DiskTransferRow& row) override;
     Result<std::vector<DiskTransferRow>> list_disk_transfers() override;
     Status remove_disk_transfer(const std::string& id) override;
+    Status put_host_bmc(const HostBmcRow& row) override;
+    Result<std::vector<HostBmcRow>> list_host_bmcs() override;
+    Status remove_host_bmc(HostId host) override;
 
     Status integrity_check() override;
 

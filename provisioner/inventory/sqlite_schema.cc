@@ -179,6 +179,15 @@ CREATE TABLE disk_transfers (
 )sql"},
     // A host whose Dom0 agent stopped reporting (lifecycle.h).
     {5, "", allow_unreachable},
+    // Hosts' BMCs (provisioner/power): the body holds the driver, address, user, the sealed
+    // password and the last power state read.
+    {6, R"sql(
+CREATE TABLE host_bmcs (
+    host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,
+    updated_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+)sql"},
 };
 
 Result<int> read_version(Db& db) {

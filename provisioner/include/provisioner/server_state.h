@@ -40,6 +40,14 @@ struct GuestReportRow {
     std::string body;
 };
 
+// A host's BMC (provisioner/power): where it is, how to log in (the password sealed with the
+// server's secret, never open in the store) and the power state last read from it.
+struct HostBmcRow {
+    HostId host = 0;
+    Timestamp updated_at = 0;
+    std::string body;
+};
+
 // A cold move's disk on the server. The file holds the bytes; the row says whether they are
 // complete and their digest (an incomplete transfer's size is its file's).
 struct DiskTransferRow {

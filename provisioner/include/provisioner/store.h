@@ -134,6 +134,11 @@ class Store {
     virtual Status put_disk_transfer(const DiskTransferRow& row) = 0;
     virtual Result<std::vector<DiskTransferRow>> list_disk_transfers() = 0;  // by id
     virtual Status remove_disk_transfer(const std::string& id) = 0;         // absent: ok
+    // A host's BMC; as host reports: a host that is gone fails (conflict), removing a host
+    // removes its BMC.
+    virtual Status put_host_bmc(const HostBmcRow& row) = 0;
+    virtual Result<std::vector<HostBmcRow>> list_host_bmcs() = 0;  // by host
+    virtual Status remove_host_bmc(HostId host) = 0;               // absent: ok
 
     // --- health ---
     // The backend's own consistency check (SQLite: PRAGMA integrity_check + foreign_key_check).
