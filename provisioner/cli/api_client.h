@@ -73,6 +73,13 @@ class ApiClient {
                         const std::string& content_type) const;
 
     const ApiClientConfig& config() const { return config_; }
+    // The same client with another time limit per request: for a request whose answer waits
+    // on slow peers (host power waits on BMCs, each call retried for up to a minute).
+    ApiClient with_timeout(std::chrono::milliseconds timeout) const {
+        ApiClient copy = *this;
+        copy.config_.timeout = timeout;
+        return copy;
+    }
 
     // The base URL requests go to now (server, or the fallback that last answered).
     const std::string& current_server() const;

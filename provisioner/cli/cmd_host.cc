@@ -1,4 +1,4 @@
-// host add | import | list | show | accept | dom0 | remove
+// host add | import | list | show | accept | dom0 | remove (power, bmc: cmd_power.cc)
 #include <fstream>
 #include <map>
 #include <memory>
@@ -99,6 +99,13 @@ std::map<std::string, std::string> image_labels(Session& s) {
     return labels;
 }
 
+// The POWER column: "on", "off", or the last BMC call's error kind; "-" without a BMC.
+std::string power_text(const nlohmann::json& power) {
+    if (!power.is_object()) return "-";
+    if (!field(power, "error_kind").is_null()) return text(field(power, "error_kind"));
+    return text(field(power, "power"));
+}
+
 int host_list(Session& s, const ListOptions& o) {
     std::string query = "?selector=" + imaging::http::percent_encode(o.selector);
     if (o.limit > 0) query += "&limit=" + std::to_string(o.limit);
@@ -115,7 +122,12 @@ int host_list(Session& s, const ListOptions& o) {
     for (const auto& host : hosts) {
         if (!field(host, "image").is_null() && labels.empty()) labels = image_labels(s);
     }
-    Table table({"NAME", "MAC", "IP", "RACK", "STATE", "IMAGE"});
+    // POWER only when some host has a BMC.
+    bool any_bmc = false;
+    for (const auto& host : hosts) any_bmc = any_bmc || field(host, "power").is_object();
+    std::vector<std::string> columns = {"NAME", "MAC", "IP", "RACK", "STATE", "IMAGE"};
+    if (any_bmc) columns.push_back("POWER");
+    Table table(columns);
     for (const auto& host : hosts) {
         const auto& image = field(host, "image");
         std::string image_text = "-";
@@ -123,8 +135,11 @@ int host_list(Session& s, const ListOptions& o) {
             auto it = labels.find(image.dump());
             image_text = it != labels.end() ? it->second : image_label(image);
         }
-        table.add_row({text(field(host, "name")), text(field(host, "mac")), text(field(host, "ip")),
-                       text(field(host, "rack")), text(field(host, "state")), image_text});
+        std::vector<std::string> row = {text(field(host, "name")), text(field(host, "mac")),
+                                        text(field(host, "ip")),   text(field(host, "rack")),
+                                        text(field(host, "state")), image_text};
+        if (any_bmc) row.push_back(power_text(field(host, "power")));
+        table.add_row(row);
     }
     s.out() << table.render();
     auto total = count(field(r.json(), "total"));
@@ -179,6 +194,16 @@ int host_show(Session& s, const std::string& host_ref) {
         {"created", format_time(field(host, "created_at"))},
         {"updated", format_time(field(host, "updated_at"))},
     };
+    const auto& power = field(host, "power");
+    if (power.is_object()) {
+        std::string bmc = text(field(power, "driver"));
+        if (!text(field(power, "address")).empty()) bmc += " " + text(field(power, "address"));
+        fields.emplace_back("bmc", bmc);
+        fields.emplace_back("power", text(field(power, "power")));
+        if (!field(power, "error").is_null())
+            fields.emplace_back("bmc error", text(field(power, "error_kind")) + ": " +
+                                                 text(field(power, "error")));
+    }
     add_fact_fields(fields, field(host, "facts"));
     s.out() << render_fields(fields);
     const auto& events = field(host, "events");
@@ -220,7 +245,7 @@ int host_remove(Session& s, const std::string& host_ref) {
 }  // namespace
 
 void add_host_commands(CLI::App& app, Action& chosen) {
-    auto* host = app.add_subcommand("host", "Enrol, list, inspect, accept and remove hosts; print a Dom0's agent settings; show a host's metrics history");
+    auto* host = app.add_subcommand("host", "Enrol, list, inspect, accept and remove hosts; print a Dom0's agent settings; show a host's metrics history; power hosts through their BMCs");
     host->require_subcommand(1);
     const char* kHostRef = "the host: its id, MAC or name";
 
@@ -283,6 +308,7 @@ void add_host_commands(CLI::App& app, Action& chosen) {
     remove->add_option("HOST", *remove_ref, kHostRef)->required();
     on_run(remove, chosen, [remove_ref](Session& s) { return host_remove(s, *remove_ref); });
     add_host_metrics_command(host, chosen);
+    add_host_power_commands(host, chosen);
 }
 
 }  // namespace provisioner::cli

@@ -25,6 +25,8 @@ void add_vm_commands(CLI::App& app, Action& chosen);          // vm list|recall
 void add_top_command(CLI::App& app, Action& chosen);          // top
 // host metrics and vm metrics (cmd_metrics.cc), added to their groups by cmd_host/cmd_vm.
 void add_host_metrics_command(CLI::App* host, Action& chosen);
+// host power and host bmc (cmd_power.cc), added to the host group by cmd_host.
+void add_host_power_commands(CLI::App* host, Action& chosen);
 void add_vm_metrics_command(CLI::App* vm, Action& chosen);
 
 // Makes cmd, once parsed, the command to run: its action is action(session).

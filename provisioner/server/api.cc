@@ -149,6 +149,21 @@ void mount_api(imaging::http::Router& router, ApiContext& ctx,
         ctx.disks = std::make_shared<DiskTransfers>(ctx.store, ctx.config.state_dir / "moves");
         if (Status s = ctx.disks->load(); !s) throw std::runtime_error(s.message());
     }
+    if (!ctx.power) {
+        auto secret = ctx.store.get_setting("host_token_secret");
+        if (!secret) throw std::runtime_error("hosts' BMCs: " + secret.status().message());
+        PowerService::Options options = ctx.power_options;
+        options.poll_interval =
+            std::chrono::milliseconds(std::int64_t(ctx.config.power_poll_interval * 1000));
+        options.call_timeout =
+            std::chrono::milliseconds(std::int64_t(ctx.config.bmc_timeout * 1000));
+        ctx.power = std::make_shared<PowerService>(ctx.store, *secret, options);
+    }
+    ctx.power->set_fail_host([&orchestrator = ctx.orchestrator](HostId host, DeploymentId d,
+                                                                const std::string& reason) {
+        return orchestrator.fail_host(host, d, reason);
+    });
+    ctx.power->start();
     if (!ctx.ui_sessions) {
         auto secret = ctx.store.get_setting("host_token_secret");
         if (!secret) throw std::runtime_error("the web UI's sessions: " + secret.status().message());

@@ -22,6 +22,7 @@
 #include "netservice_board.h"
 #include "imaging/http/router.h"
 #include "orchestrator.h"
+#include "power_service.h"
 #include "provisioner/store.h"
 #include "server_metrics.h"
 #include "service_board.h"
@@ -77,6 +78,10 @@ struct ApiContext {
     // The server's own counters for /metrics (server_metrics.h); mount_api makes them from the
     // routes it mounts and makes the router count every request there.
     std::shared_ptr<ServerMetrics> server_metrics = nullptr;
+    // Hosts' BMCs and power (power_service.h); mount_api makes one on the store, the host-token
+    // secret and the real drivers when absent, wires it to the orchestrator and starts it.
+    std::shared_ptr<PowerService> power = nullptr;
+    PowerService::Options power_options = {};  // threads, retries; the times from config
     // The site's network services and what the agents report installed (netservice_board.h);
     // mount_api makes one on the store and loads it when absent.
     std::shared_ptr<NetServiceBoard> netservices = nullptr;

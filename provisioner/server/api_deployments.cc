@@ -94,6 +94,8 @@ Response create(ApiContext& ctx, const Request& req) {
                                                   "no host matches " + *selector));
     auto d = ctx.orchestrator.deploy(*image, *hosts, transport);
     if (!d) return status_response(req, d.status());
+    // Hosts with a BMC are set to PXE-boot once and powered on, off this thread.
+    if (ctx.power) ctx.power->boot_for_deployment(d->id, *hosts);
     auto out = with_targets(ctx, *d);
     if (!out) return status_response(req, out.status());
     return json_response(req, status::created, *out);

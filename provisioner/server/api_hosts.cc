@@ -1,6 +1,7 @@
 // /api/v1/hosts: list, add, import, show, remove, accept.
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -60,10 +61,22 @@ Response list_hosts(ApiContext& ctx, const Request& req) {
     // JSON tree (a full list is 10,000 hosts): keys sorted, no spaces, one newline.
     std::string body;
     body.reserve(64 + hosts->size() * 256);
+    // Each host's BMC (driver, address, power state), as "power"; none for a host without.
+    std::map<HostId, BmcRecord> bmcs;
+    if (ctx.power) {
+        auto all = ctx.power->all_bmcs();
+        if (!all) return status_response(req, all.status());
+        bmcs = std::move(*all);
+    }
     body += "{\"hosts\":[";
     for (std::size_t i = 0; i < hosts->size(); ++i) {
         if (i) body += ',';
-        append_host_json(body, (*hosts)[i]);
+        auto bmc = bmcs.find((*hosts)[i].id);
+        append_host_json(body, (*hosts)[i],
+                         bmc == bmcs.end()
+                             ? std::string()
+                             : bmc_view_json(bmc->second)
+                                   .dump(-1, ' ', false, json::error_handler_t::replace));
     }
     body += "],\"total\":";
     body += std::to_string(*total);
@@ -106,6 +119,12 @@ Response import_hosts(ApiContext& ctx, const Request& req) {
 
 Response show_host(ApiContext& ctx, const Request& req, const Host& host) {
     json out = host_json(host);
+    if (ctx.power) {
+        auto bmc = ctx.power->bmc(host.id);
+        if (bmc) out["power"] = bmc_view_json(*bmc);
+        else if (bmc.status().code() != Code::not_found)
+            return status_response(req, bmc.status());
+    }
     EventFilter filter;
     filter.host = host.id;
     filter.limit = kHostEvents;

@@ -46,6 +46,11 @@ constexpr Route kRoutes[] = {
     {verb::get, "/api/v1/hosts/{host}/dom0", Scope::operator_token, Body::raw, kPool, h::host_dom0},
     {verb::get, "/api/v1/hosts/{host}/metrics", Scope::operator_token, Body::raw, kPool,
      h::host_metrics},
+    {verb::post, "/api/v1/hosts/{host}/bmc", Scope::operator_token, Body::json, kPool, h::set_bmc},
+    {verb::get, "/api/v1/hosts/{host}/bmc", Scope::operator_token, Body::raw, kPool, h::show_bmc},
+    {verb::delete_, "/api/v1/hosts/{host}/bmc", Scope::operator_token, Body::raw, kPool,
+     h::remove_bmc},
+    {verb::post, "/api/v1/power", Scope::operator_token, Body::json, kPool, h::power},
 
     {verb::get, "/api/v1/images", Scope::operator_token, Body::raw, kPool, h::list_images},
     {verb::post, "/api/v1/images", Scope::operator_token, Body::raw, kPool, h::import_image},

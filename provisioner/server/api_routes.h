@@ -85,6 +85,11 @@ Reply show_host(ApiContext&, const Call&);
 Reply remove_host(ApiContext&, const Call&);
 Reply accept_host(ApiContext&, const Call&);
 Reply host_dom0(ApiContext&, const Call&);
+// api_power.cc
+Reply set_bmc(ApiContext&, const Call&);
+Reply show_bmc(ApiContext&, const Call&);
+Reply remove_bmc(ApiContext&, const Call&);
+Reply power(ApiContext&, const Call&);
 // api_images.cc
 Reply list_images(ApiContext&, const Call&);
 Reply import_image(ApiContext&, const Call&);

@@ -88,6 +88,14 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
     app.add_option("--multicast-max-wait", c.multicast_max_wait,
                    "seconds a multicast session waits for all its hosts to join")
         ->capture_default_str();
+    app.add_option("--power-poll-interval", c.power_poll_interval,
+                   "seconds between two reads of every host's power state from its BMC (0: never)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 86400.0));
+    app.add_option("--bmc-timeout", c.bmc_timeout,
+                   "seconds one attempt at one BMC call may take (a call is tried up to 4 times)")
+        ->capture_default_str()
+        ->check(CLI::Range(1.0, 600.0));
     app.add_option("--torrent-port", c.torrent_port, "base TCP port for BitTorrent seeds")
         ->capture_default_str();
     app.add_option("--auto-threshold", c.auto_threshold,

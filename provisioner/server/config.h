@@ -80,6 +80,10 @@ struct ServerConfig {
     std::uint16_t torrent_port = 6881;  // seeds: 100 ports from here
     std::string multicast_max_rate;                    // passed to `imaging send --max-rate`
     double multicast_max_wait = 30;                    // seconds for the rendezvous
+    // Hosts' BMCs (power_service.h): how often every power state is read (0: never), and the
+    // time limit of one attempt at one BMC call (each call is tried up to 4 times).
+    double power_poll_interval = 30;
+    double bmc_timeout = 10;
 
     // `--transport auto`: delta below this many hosts, multicast at or above it (BitTorrent if
     // there is no multicast interface).

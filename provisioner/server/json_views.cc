@@ -65,7 +65,7 @@ json host_json(const Host& h) {
 }
 
 // The keys in host_json's order once dumped (nlohmann's objects are sorted by key).
-void append_host_json(std::string& out, const Host& h) {
+void append_host_json(std::string& out, const Host& h, std::string_view power) {
     out += "{\"created_at\":";
     append_number(out, h.created_at);
     out += ",\"facts\":";
@@ -86,6 +86,10 @@ void append_host_json(std::string& out, const Host& h) {
     append_string(out, h.mac.str());
     out += ",\"name\":";
     append_string(out, h.name);
+    if (!power.empty()) {
+        out += ",\"power\":";
+        out += power;
+    }
     out += ",\"rack\":";
     append_string(out, h.rack);
     out += ",\"state\":";

@@ -112,6 +112,11 @@ class Orchestrator {
     Result<ResultAnswer> result(const Host& host, DeploymentId deployment, bool ok,
                                 const std::string& error, const nlohmann::json& result);
 
+    // Fails host's unfinished part of running deployment `deployment` with reason (its BMC
+    // could not power or boot it: power_service.h), as an agent's failed result would; the
+    // others go on. not_found when that part is not running or pending.
+    Status fail_host(HostId host, DeploymentId deployment, const std::string& reason);
+
     // Replaces stored bytes_done/bytes_total with the live figures of a running deployment.
     void overlay_live(DeploymentId deployment, std::vector<DeploymentTarget>& targets);
     // The .torrent of a torrent deployment, once made.

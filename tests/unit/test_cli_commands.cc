@@ -49,7 +49,7 @@ TEST_CASE("cli: a group without its command, and a bad option, are usage errors"
     CHECK(r.status == 2);
     CHECK(r.err ==
           "provisioner: error: 'provisioner host' needs a command: add, import, list, show, "
-          "accept, dom0, remove, metrics\n");
+          "accept, dom0, remove, metrics, power, bmc\n");
 
     r = run_cli(server, {"host", "show"});
     CHECK(r.status == 2);
