@@ -55,8 +55,10 @@ lt::settings_pack lan_settings(const SessionOptions& o) {
                   lt::alert_category::error | lt::alert_category::status |
                   lt::alert_category::storage | lt::alert_category::piece_progress |
                   lt::alert_category::block_progress | lt::alert_category::peer |
-                  lt::alert_category::upload |
-                  lt::alert_category::tracker)));
+                  lt::alert_category::upload | lt::alert_category::tracker |
+                  // peer_disconnected_alert: the seed counts a host that leaves complete
+                  // (seeder.cc), a receiver names a failed TLS handshake (receiver.cc).
+                  lt::alert_category::connect)));
     return s;
 }
 

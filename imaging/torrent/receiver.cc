@@ -111,14 +111,6 @@ Result<ReceiveReport> Receive::run() {
     SessionOptions session_options = o_.session;
     session_options.ssl = credentials_.has_value();
     auto session = make_lan_session(session_options);
-    if (credentials_) {
-        // Connection alerts too, so that a failed TLS handshake can be named (handle()).
-        lt::settings_pack pack;
-        pack.set_int(lt::settings_pack::alert_mask,
-                     session->get_settings().get_int(lt::settings_pack::alert_mask) |
-                         static_cast<int>(static_cast<std::uint32_t>(lt::alert_category::connect)));
-        session->apply_settings(std::move(pack));
-    }
     lt::add_torrent_params p;
     p.ti = t_.info;
     p.save_path = o_.staging_dir.string();
