@@ -3,11 +3,13 @@
 // hosts' agents.
 #include <algorithm>
 #include <filesystem>
+#include <set>
 #include <system_error>
 
 #include "api.h"
 #include "api_routes.h"
 #include "api_support.h"
+#include "hot_templates.h"
 #include "imaging/http/query.h"
 #include "import_paths.h"
 #include "json_views.h"
@@ -132,9 +134,19 @@ Response list(ApiContext& ctx, const Request& req) {
         shown.push_back(t);
     }
     sort_templates(shown);
+    // Hot (SO-MVDS): kept on, and pre-copied to, every Dom0; the rest cool down and go.
+    std::set<std::string> hot;
+    for (const Template& t : hot_templates(*all, ctx.store.now(), ctx.config.template_cool_down))
+        hot.insert(t.ref());
     json out = json::array();
-    for (const Template& t : shown) out.push_back(template_json(t));
-    return json_response(req, status::ok, {{"templates", out}});
+    for (const Template& t : shown) {
+        json entry = template_json(t);
+        entry["hot"] = hot.count(t.ref()) > 0;
+        out.push_back(std::move(entry));
+    }
+    return json_response(req, status::ok,
+                         {{"templates", out},
+                          {"cool_down", std::int64_t(ctx.config.template_cool_down.count())}});
 }
 
 Result<Template> resolve(ApiContext& ctx, const std::string& ref) {

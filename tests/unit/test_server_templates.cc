@@ -141,7 +141,7 @@ TEST_CASE("inventory: migration 3 adds the template catalog to a version 2 datab
                          "DROP TABLE template_labels; DROP TABLE templates;"
                          " DROP TABLE vm_actions; DROP TABLE vm_applies; DROP TABLE id_sequences;"
                          " DROP TABLE host_reports; DROP TABLE guest_reports;"
-                         " DROP TABLE disk_transfers;"
+                         " DROP TABLE disk_transfers; DROP TABLE host_bmcs;"
                          " DELETE FROM schema_version WHERE version >= 3",
                          nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(raw);
@@ -317,10 +317,16 @@ TEST_CASE("server templates: 409 while a VM or another template uses it") {
     CHECK(error_message(in_use) == "template web@1 is in use by vm1 on h1");
     s.report(json::array());
     // A create queued by an apply and not yet answered counts as a use too.
+    auto cold = s.call_json(bhttp::verb::get, "/api/v1/templates");
+    CHECK(cold["cool_down"] == 604800);
+    for (const json& t : cold["templates"]) CHECK_MESSAGE(t["hot"] == false, t.dump());
     REQUIRE(s.site("apply", site_with("<TEMPLATE>web</TEMPLATE>"))["plan"].size() == 1);
     s.call_json(bhttp::verb::delete_, "/api/v1/templates/web@1");
     CHECK(s.last_status == 409);
-    CHECK(s.call_json(bhttp::verb::get, "/api/v1/templates")["templates"].size() == 2);
+    // Used by the apply: web@1 is hot, and so is debian@1 under it.
+    auto hot = s.call_json(bhttp::verb::get, "/api/v1/templates");
+    REQUIRE(hot["templates"].size() == 2);
+    for (const json& t : hot["templates"]) CHECK_MESSAGE(t["hot"] == true, t.dump());
 }
 
 TEST_CASE("server templates: the agents' record and file, for a host or an operator token") {

@@ -205,6 +205,9 @@ def main():
         b.shot(name)
     b.go("#/templates", "Templates")
     b.wait("the template list", lambda: "debian@1" in b.text("main table"))
+    heat = b.text(".template-heat[data-template='debian@1']")
+    if heat != "cold":  # no site has used it yet
+        fail(f"debian@1 is shown {heat!r}, not cold")
     log("a host's graphs: its Dom0 agent's reports, from the server's history")
     b.go(f"#/hosts/{names[0]}", f"Host {names[0]}")
     marks = ".graphs svg.chart polyline, .graphs svg.chart circle"

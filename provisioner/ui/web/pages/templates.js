@@ -1,8 +1,9 @@
 // Templates (SO-MVDS's template list): VM disk templates by name and version, their labels,
-// the backing chain each is an overlay on, and when a VM last used it (a template used within
-// the server's cool-down is hot: pre-copied to every Dom0).
+// the backing chain each is an overlay on, hot or cold (a template used within the server's
+// cool-down, the newest version of its name and what they are overlays on are hot: kept on and
+// pre-copied to every Dom0), and when a VM last used it.
 import { get } from '../api.js';
-import { h, fill, table, time, bytes } from '../dom.js';
+import { h, fill, table, time, bytes, stateBadge } from '../dom.js';
 
 function chain(t, all) {
   const out = [];
@@ -16,11 +17,14 @@ export async function mount(main) {
     h('p', { class: 'muted' }, 'Add one with ', h('code', {}, 'provisioner template add FILE --name N --version V'), '.'),
     list);
   async function refresh() {
-    const { templates } = await get('/api/v1/templates');
+    const { templates, cool_down: coolDown } = await get('/api/v1/templates');
     fill(list, table([
       { label: 'Template', cell: (t) => t.ref },
       { label: 'Labels', cell: (t) => (t.labels || []).join(', ') || '–' },
       { label: 'Backing chain', cell: (t) => chain(t, templates) },
+      { label: 'Hot', cell: (t) => h('span', { class: 'template-heat', 'data-template': t.ref,
+          title: t.hot ? 'kept on and pre-copied to every Dom0' : `unused for ${Math.round(coolDown / 86400)} days: the Dom0s dispose of it` },
+          stateBadge(t.hot ? 'hot' : 'cold')) },
       { label: 'Format', cell: (t) => t.format, wide: true },
       { label: 'Size', num: true, cell: (t) => bytes(t.size) },
       { label: 'Last used', cell: (t) => (t.last_used_at ? time(t.last_used_at) : 'never') },
