@@ -60,6 +60,20 @@ const std::string* find_parameter(const ServiceParameters& parameters, const std
     return nullptr;
 }
 
+// dpkg's database, as dpkg -i needs it: a template whose system is busybox has none.
+Status prepare_dpkg(const std::filesystem::path& root) {
+    std::error_code ec;
+    const std::filesystem::path admin = root / "var/lib/dpkg";
+    for (const char* dir : {"info", "updates"}) {
+        std::filesystem::create_directories(admin / dir, ec);
+        if (ec) return Status::error("creating " + (admin / dir).string() + ": " + ec.message());
+    }
+    if (!std::filesystem::exists(admin / "status", ec)) {
+        if (Status s = write_file_atomically(admin / "status", ""); !s) return s;
+    }
+    return Status::ok();
+}
+
 }  // namespace
 
 Result<wire::GuestAnswer> parse_guest_answer(const json& answer) {
@@ -161,8 +175,17 @@ void GuestAgent::deploy(const DesiredService& wanted, ServiceStatus& status,
     const std::filesystem::path env_file = environment_file(options_.root, package);
     if (Status s = write_file_atomically(env_file, render_environment_file(wanted.parameters)); !s)
         return fail(status, s.message());
+    // Where it comes from: the server's signed package when it keeps one, else the mirror.
+    std::optional<wire::PackageRecord> from_server;
+    if (options_.packages) {
+        auto found = options_.packages->lookup(package);
+        if (!found) return fail(status, found.status().message());
+        from_server = std::move(*found);
+    }
+    const std::filesystem::path cache = options_.root / "var/cache/provisioner/packages";
     std::vector<std::string> command = install_command_words(
-        options_.install_command, package, options_.root.string(), env_file.string());
+        from_server ? options_.package_command : options_.install_command, package,
+        options_.root.string(), env_file.string(), (cache / (package + ".deb")).string());
     auto installer = find_program(command.empty() ? "" : command.front());
     if (!installer) return fail(status, installer.status().message());
     status.state = ServiceState::container_ready;
@@ -171,6 +194,15 @@ void GuestAgent::deploy(const DesiredService& wanted, ServiceStatus& status,
     log(options_.vm + ": " + package + ": container ready");
     report_change();
     if (stopped()) return;
+
+    if (from_server) {
+        if (Status s = prepare_dpkg(options_.root); !s) return fail(status, s.message());
+        auto file = options_.packages->download(*from_server, cache);
+        if (!file) return fail(status, file.status().message());
+        log(options_.vm + ": " + package + ": " + from_server->version + " from the server (" +
+            std::to_string(from_server->size) + " bytes, signature and SHA-256 checked)");
+        if (stopped()) return;
+    }
 
     base::RunOptions child;
     child.timeout = options_.install_timeout;

@@ -229,7 +229,10 @@ int cmd_guest(int argc, char** argv) {
         "provisioner.guest and provisioner.token from --cmdline FILE, else from the SMBIOS OEM "
         "strings (KVM), else from /proc/cmdline. While the server is unreachable or failing "
         "(5xx) the agent keeps trying every interval; a refusal (4xx, e.g. a wrong token) ends "
-        "--once with exit 1 and is retried every interval otherwise. Exit status with --once: "
+        "--once with exit 1 and is retried every interval otherwise. A package the server keeps "
+        "(provisioner service add) is downloaded, its signature checked with the pinned site "
+        "key and its SHA-256 with the signed record, and installed by --package-command; "
+        "others by --install-command. Exit status with --once: "
         "0 when every wanted service is available, 1 otherwise; 2 for a usage error."};
     app.name("provisioner-agent guest");
     GuestIdentity flags;
@@ -249,6 +252,18 @@ int cmd_guest(int argc, char** argv) {
                    "split on whitespace (no shell); {package}, {root} and {env} (the "
                    "environment file) are replaced in each word")
         ->capture_default_str();
+    std::string site_key = kDefaultSiteKey;
+    bool mirror_only = false;
+    app.add_option("--package-command", o.package_command,
+                   "installs a package downloaded from the server: as --install-command, with "
+                   "{file} the downloaded .deb")
+        ->capture_default_str();
+    app.add_option("--site-key", site_key,
+                   "the server's site key (its STATE/site.pub) that server packages must be "
+                   "signed with")
+        ->capture_default_str();
+    app.add_flag("--mirror-only", mirror_only,
+                 "never ask the server for packages: --install-command installs every service");
     app.add_option("--interval", interval,
                    "seconds between reports (default: the server's answer, else 30)")
         ->check(CLI::PositiveNumber);
@@ -291,6 +306,8 @@ int cmd_guest(int argc, char** argv) {
     ::sigaction(SIGTERM, &action, nullptr);
     ::sigaction(SIGINT, &action, nullptr);
     ServerClient client(id->server, id->token);
+    ServerPackages packages(id->server, id->vm, id->token, site_key);
+    if (!mirror_only) o.packages = &packages;
     GuestAgent agent(o, client, base::real_clock());
     return agent.run(&g_stop);
 }

@@ -66,9 +66,10 @@ Status write_file_atomically(const fs::path& file, std::string_view text) {
 
 std::vector<std::string> install_command_words(std::string_view command, const std::string& package,
                                                const std::string& root,
-                                               const std::string& env_file) {
+                                               const std::string& env_file,
+                                               const std::string& file) {
     const std::pair<std::string_view, const std::string&> placeholders[] = {
-        {"{package}", package}, {"{root}", root}, {"{env}", env_file}};
+        {"{package}", package}, {"{root}", root}, {"{env}", env_file}, {"{file}", file}};
     std::vector<std::string> words;
     std::istringstream split{std::string(command)};
     for (std::string word; split >> word;) {

@@ -21,7 +21,7 @@ constexpr void (*kCommands[])(CLI::App&, Action&) = {
     add_host_commands,   add_image_commands,      add_template_commands,
     add_deploy_commands, add_deployment_commands, add_events_command,
     add_token_commands,  add_site_commands,       add_vm_commands,
-    add_top_command,
+    add_top_command,     add_service_commands,
 };
 
 struct GlobalOptions {

@@ -16,6 +16,7 @@ using Action = std::function<int(Session&)>;
 void add_host_commands(CLI::App& app, Action& chosen);        // host add|import|list|show|...
 void add_image_commands(CLI::App& app, Action& chosen);       // image import|list|show|remove
 void add_template_commands(CLI::App& app, Action& chosen);    // template add|list|show|label|...
+void add_service_commands(CLI::App& app, Action& chosen);     // service add|list|remove
 void add_deploy_commands(CLI::App& app, Action& chosen);      // deploy
 void add_deployment_commands(CLI::App& app, Action& chosen);  // deployment list|show|watch
 void add_events_command(CLI::App& app, Action& chosen);       // events

@@ -66,6 +66,10 @@ constexpr Route kRoutes[] = {
      h::remove_template},
     {verb::post, "/api/v1/templates/{template}/labels", Scope::operator_token, Body::raw, kPool,
      h::label_template},
+    {verb::get, "/api/v1/packages", Scope::operator_token, Body::raw, kPool, h::list_packages},
+    {verb::post, "/api/v1/packages", Scope::operator_token, Body::raw, kPool, h::add_package},
+    {verb::delete_, "/api/v1/packages/{package}", Scope::operator_token, Body::raw, kPool,
+     h::remove_package},
 
     {verb::get, "/api/v1/deployments", Scope::operator_token, Body::raw, kPool,
      h::list_deployments},
@@ -101,6 +105,10 @@ constexpr Route kRoutes[] = {
      h::disk_done},
     {verb::get, "/api/v1/agent/disks/{transfer}/data", Scope::dom0, Body::raw, kPool, h::disk_data},
     {verb::post, "/api/v1/guest/report", Scope::guest, Body::raw, kPool, h::guest_report},
+    {verb::get, "/api/v1/guest/vms/{vm}/packages/{package}", Scope::guest, Body::raw, kPool,
+     h::guest_package},
+    {verb::get, "/api/v1/guest/vms/{vm}/packages/{package}/file", Scope::guest, Body::raw, kPool,
+     h::guest_package_file},
 
     {verb::get, "/boot/{script...}", Scope::none, Body::raw, kPool, h::boot_script},
     {verb::get, "/netboot/vmlinuz", Scope::none, Body::raw, kPool, h::netboot_kernel},

@@ -103,6 +103,12 @@ Reply label_template(ApiContext&, const Call&);
 Reply remove_template(ApiContext&, const Call&);
 Reply agent_template(ApiContext&, const Call&);
 Reply agent_template_file(ApiContext&, const Call&);
+// api_packages.cc
+Reply list_packages(ApiContext&, const Call&);
+Reply add_package(ApiContext&, const Call&);
+Reply remove_package(ApiContext&, const Call&);
+Reply guest_package(ApiContext&, const Call&);
+Reply guest_package_file(ApiContext&, const Call&);
 // api_deployments.cc
 Reply list_deployments(ApiContext&, const Call&);
 Reply create_deployment(ApiContext&, const Call&);

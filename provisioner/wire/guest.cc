@@ -120,4 +120,42 @@ Result<GuestAnswer> decode<GuestAnswer>(const json& message) {
     return detail::finish(r, std::move(answer));
 }
 
+std::string package_signed_text(const PackageRecord& record) {
+    return "provisioner service package 1\nname " + record.name + "\nversion " + record.version +
+           "\narchitecture " + record.architecture + "\nsize " + std::to_string(record.size) +
+           "\nsha256 " + record.sha256 + "\n";
+}
+
+json encode(const PackageRecord& record) {
+    return {{"v", PackageRecord::kVersion}, {"name", record.name},
+            {"version", record.version},     {"architecture", record.architecture},
+            {"size", record.size},           {"sha256", record.sha256},
+            {"signature", record.signature}};
+}
+
+template <>
+Result<PackageRecord> decode<PackageRecord>(const json& message) {
+    Reader r(PackageRecord::kName, message);
+    PackageRecord record;
+    r.version(PackageRecord::kVersion);
+    r.nonempty_string("name", record.name, Need::required);
+    r.nonempty_string("version", record.version, Need::required);
+    r.nonempty_string("architecture", record.architecture, Need::required);
+    r.unsigned_integer("size", record.size, Need::required);
+    r.nonempty_string("sha256", record.sha256, Need::required);
+    r.nonempty_string("signature", record.signature, Need::required);
+    if (r.ok() && record.size > kMaxPackageBytes)
+        r.fail("size", "must be at most " + std::to_string(kMaxPackageBytes) + " bytes");
+    if (r.ok() && (record.sha256.size() != 64 ||
+                   record.sha256.find_first_not_of("0123456789abcdef") != std::string::npos))
+        r.fail("sha256", "must be 64 lowercase hex digits");
+    // A line break in a field would let one signed text read as another.
+    const std::pair<const char*, const std::string*> lines[] = {
+        {"name", &record.name}, {"version", &record.version}, {"architecture", &record.architecture}};
+    for (const auto& [key, value] : lines)
+        if (r.ok() && value->find_first_of("\n\r") != std::string::npos)
+            r.fail(key, "must be one line");
+    return detail::finish(r, std::move(record));
+}
+
 }  // namespace provisioner::wire

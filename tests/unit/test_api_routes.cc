@@ -73,8 +73,13 @@ TEST_CASE("api routes: each scope refuses the wrong token before the handler run
                 break;
             case Scope::none:
             case Scope::hello:
-            case Scope::guest:
                 CHECK(s.call(r.method, target, "", "").result_int() != 401);
+                break;
+            case Scope::guest:
+                // The handler checks the guest token against the VM the request names: the
+                // report reads its body first (400 for none), a package fetch refuses at once.
+                CHECK(s.call(r.method, target, "", "").result_int() ==
+                      (std::string_view(r.pattern) == "/api/v1/guest/report" ? 400 : 401));
                 break;
         }
     }

@@ -51,11 +51,36 @@ struct GuestAnswer {
     bool operator==(const GuestAnswer&) const = default;
 };
 
+// A service package the server keeps (`provisioner service add PKG.deb`), as a guest fetches
+// it: GET /api/v1/guest/vms/{vm}/packages/{package} (the file at .../file). signature is
+// Ed25519 (hex) by the site key (STATE/site.key, the images' key) over
+// package_signed_text(record); a guest checks it against the key pinned in its template.
+// {"v", "name", "version", "architecture", "size", "sha256", "signature"}: all required.
+struct PackageRecord {
+    static constexpr const char* kName = "package record";
+    static constexpr int kVersion = 1;
+    std::string name;  // the .deb's Package field: the site file's SERVICE package
+    std::string version;
+    std::string architecture;
+    std::uint64_t size = 0;
+    std::string sha256;     // of the .deb, lowercase hex
+    std::string signature;  // hex
+    bool operator==(const PackageRecord&) const = default;
+};
+// The largest package a server keeps and a guest downloads.
+inline constexpr std::uint64_t kMaxPackageBytes = 256ull << 20;
+// What the signature covers: every field but the signature, one per line, after a line that
+// says what it is (so that no other signed message of the site key reads as a package).
+std::string package_signed_text(const PackageRecord& record);
+
 nlohmann::json encode(const GuestReport& report);
 nlohmann::json encode(const GuestAnswer& answer);
+nlohmann::json encode(const PackageRecord& record);
 template <>
 Result<GuestReport> decode<GuestReport>(const nlohmann::json& message);
 template <>
 Result<GuestAnswer> decode<GuestAnswer>(const nlohmann::json& message);
+template <>
+Result<PackageRecord> decode<PackageRecord>(const nlohmann::json& message);
 
 }  // namespace provisioner::wire

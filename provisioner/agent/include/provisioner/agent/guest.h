@@ -19,6 +19,7 @@
 
 #include "imaging/status.h"
 #include "provisioner/agent/agent.h"
+#include "provisioner/agent/guest_packages.h"
 #include "provisioner/agent/server_client.h"
 #include "provisioner/agent/service_env.h"
 #include "provisioner/wire/guest.h"
@@ -30,6 +31,10 @@ inline constexpr const char* kCmdlineGuest = "provisioner.guest";
 
 inline constexpr const char* kDefaultInstallCommand =
     "apt-get install -y --no-install-recommends {package}";
+// For a package the server keeps, once downloaded and checked (guest_packages.h).
+inline constexpr const char* kDefaultPackageCommand = "dpkg -i {file}";
+// The pinned site key, which images/build-guest --site-key puts in the template.
+inline constexpr const char* kDefaultSiteKey = "/etc/provisioner/site.pub";
 
 // Where the guest agent talks to and as whom.
 struct GuestIdentity {
@@ -70,6 +75,11 @@ struct GuestOptions {
     std::string vm;
     std::filesystem::path root = "/";  // where etc/provisioner/services/ is written
     std::string install_command = kDefaultInstallCommand;
+    // Where packages come from first: a package the source has is downloaded under
+    // ROOT/var/cache/provisioner/packages, checked, and installed by package_command; one it
+    // lacks goes to install_command. nullptr: install_command for every package. Outlives this.
+    PackageSource* packages = nullptr;
+    std::string package_command = kDefaultPackageCommand;
     // Between rounds: nullopt follows the server's "interval" (30 s until it has answered).
     std::optional<std::chrono::milliseconds> interval;
     std::chrono::milliseconds check_timeout{60'000};  // how long a port may take to answer

@@ -39,11 +39,12 @@ std::filesystem::path environment_file(const std::filesystem::path& root,
 // directories first: a reader sees the old file or the new one, never part of one.
 imaging::Status write_file_atomically(const std::filesystem::path& file, std::string_view text);
 
-// The command split on whitespace (no shell, no quoting), with {package}, {root} and {env}
-// replaced inside each word.
+// The command split on whitespace (no shell, no quoting), with {package}, {root}, {env} and
+// {file} (a package file downloaded from the server) replaced inside each word.
 std::vector<std::string> install_command_words(std::string_view command, const std::string& package,
                                                const std::string& root,
-                                               const std::string& env_file);
+                                               const std::string& env_file,
+                                               const std::string& file = {});
 
 // The program a command would run: PROGRAM itself when it holds a '/', else the first
 // executable PROGRAM on $PATH. An error naming PROGRAM when there is none.
