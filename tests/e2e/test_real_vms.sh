@@ -11,8 +11,13 @@
 # `provisioner template add`. `site apply` creates two VMs from web@1: libvirt runs them as
 # qemu processes, `vm list` says TCG, their disks are three-level chains (VM overlay, web@1,
 # guest@1), and their guests boot, find the server in their SMBIOS OEM strings and report to
-# provisionerd. The test prints create-to-running and create-to-ready (the guest's first
-# report) for each VM. A VM the driver refuses (an interface on a libvirt network the host
+# provisionerd. Each guest then installs the site's service, hello (a tiny .deb that
+# tests/e2e/lib/service_deb.sh makes, whose postinst starts busybox httpd), from provisionerd
+# (`provisioner service add`): it checks the package's signature with the site key pinned in
+# the template (build-guest --site-key) and installs it with busybox's dpkg, then reports
+# service_available with its access point, which the test fetches from the server. The test
+# prints create-to-running, create-to-ready (the guest's first report) and
+# create-to-service-available for each VM. A VM the driver refuses (an interface on a libvirt network the host
 # lacks) fails its apply step with libvirt's message. Last, a recall: the domains and their qemu processes go.
 # Needs root, qemu-system-x86_64, libvirtd (libvirt-daemon, libvirt-daemon-driver-qemu), virsh,
 # and what images/build-guest needs; the kernel package comes from build-netboot's cache.
@@ -21,21 +26,18 @@ source "$(dirname "$0")/lib/rack.sh"
 rack_require qemu-img qemu-system-x86_64 libvirtd virsh unshare dnsmasq grub-install sfdisk cpio
 rack_up 1
 source "$(dirname "$0")/lib/provisioner.sh"
+source "$(dirname "$0")/lib/libvirt.sh"
+source "$(dirname "$0")/lib/service_deb.sh"
 PV_IMAGE_MIB=32
 pv_provision delta >/dev/null
 
-VM_SUBNET=${VM_SUBNET:-10.78.0}
-VM_BRIDGE=vmbr0
-LV=$RACK_DIR/libvirt
-LV_URI="qemu:///system?socket=$LV/sock/libvirt-sock"
-lv() { virsh -q -c "$LV_URI" "$@"; }
 since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }  # A - B seconds
 
 echo "== the guest template (images/build-guest) and a layer on it"
 mkdir -p "$RACK_DIR/images"
 t0=$(date +%s.%N)
 "$PROVISIONER_SOURCE/images/build-guest" --out "$RACK_DIR/images/guest@1.qcow2" \
-    --ca "$PV_STATE/ca.crt" --agent-dir "$PV_BIN" >/dev/null 2>"$RACK_DIR/build-guest.err" ||
+    --ca "$PV_STATE/ca.crt" --site-key "$PV_STATE/site.pub" --agent-dir "$PV_BIN" >/dev/null 2>"$RACK_DIR/build-guest.err" ||
     rack_fail "build-guest failed: $(tail -n 5 "$RACK_DIR/build-guest.err")"
 t1=$(date +%s.%N)
 "$PROVISIONER_SOURCE/images/build-guest" --layer-on "$RACK_DIR/images/guest@1.qcow2" --layer web \
@@ -54,60 +56,18 @@ pv_cli template add "$RACK_DIR/images/web@1.qcow2" --name web --version 1 --labe
     --backing guest@1 >/dev/null
 pv_cli template list
 
+echo "== the service package, kept and signed by provisionerd"
+service_deb "$RACK_DIR/hello.deb" hello 1.0
+pv_cli service add "$RACK_DIR/hello.deb"
+pv_cli service list
+
 echo "== host h1: a private libvirtd (qemu driver), a VM bridge routed to the server"
-H1=${RACK_HOST_NS[1]}
-ip -n "$H1" link add "$VM_BRIDGE" type bridge
-ip -n "$H1" addr add "$VM_SUBNET.1/24" dev "$VM_BRIDGE"
-ip -n "$H1" link set "$VM_BRIDGE" up
-ip netns exec "$H1" sysctl -qw net.ipv4.ip_forward=1
-ip -n "$RACK_SERVER_NS" route add "$VM_SUBNET.0/24" via "${RACK_HOST_IP[1]}"
-rack_bg 1 vm-dhcp dnsmasq --no-daemon --conf-file=/dev/null --port=0 --bind-interfaces \
-    --interface="$VM_BRIDGE" --dhcp-range="$VM_SUBNET.100,$VM_SUBNET.199,1h" \
-    --dhcp-option=option:router,"$VM_SUBNET.1" --dhcp-leasefile="$RACK_DIR/vm.leases" \
-    --pid-file="$RACK_DIR/vm-dhcp.pid" --user=root --log-dhcp
-mkdir -p "$LV/etc" "$LV/sock"
-cat >"$LV/etc/libvirtd.conf" <<EOF
-unix_sock_dir = "$LV/sock"
-unix_sock_rw_perms = "0700"
-auth_unix_rw = "none"
-auth_unix_ro = "none"
-EOF
-# As root the qemu driver would run qemu as libvirt-qemu, label files, use cgroups and a
-# mount namespace per VM, and log through virtlogd: none of that is needed in a test's daemon.
-cat >"$LV/etc/qemu.conf" <<EOF
-security_driver = "none"
-user = "root"
-group = "root"
-dynamic_ownership = 0
-remember_owner = 0
-namespaces = [ ]
-cgroup_controllers = [ ]
-stdio_handler = "file"
-EOF
-cat >"$LV/start" <<'EOF'
-# Runs in a mount namespace of its own: libvirt's fixed paths become the test's.
-set -e
-mount --make-rprivate /
-mount --bind "$1/etc" /etc/libvirt
-for d in /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt; do
-    mkdir -p "$d"
-    mount -t tmpfs -o mode=0755 tmpfs "$d"
-done
-exec libvirtd -f /etc/libvirt/libvirtd.conf -p "$1/libvirtd.pid"
-EOF
-rack_bg 1 libvirtd unshare -m bash "$LV/start" "$LV"
-for _ in $(seq 100); do lv version >/dev/null 2>&1 && break; sleep 0.1; done
-lv version >/dev/null || rack_fail "the private libvirtd does not answer: $(tail -n 5 "$RACK_DIR/libvirtd.err")"
+lv_vm_network 1
+lv_start 1
 [ ! -e /etc/libvirt/qemu/web-a.xml ] || rack_fail "the machine's /etc/libvirt holds a test domain"
 
 echo "== h1's Dom0 agent on the private daemon: it chooses the domain type"
-pv_cli host dom0 h1 >"$RACK_DIR/h1.dom0"
-rack_exec 1 "$PV_BIN/provisioner-agent" ready --cmdline "$RACK_DIR/h1.dom0" >/dev/null 2>&1 ||
-    rack_fail "host 1: ready failed"
-mkdir -p "$RACK_DIR/tpl1" "$RACK_DIR/disks1"
-rack_bg 1 dom0-1 "$PV_BIN/provisioner-agent" dom0 --cmdline "$RACK_DIR/h1.dom0" \
-    --libvirt "$LV_URI" --bridge "$VM_BRIDGE" --templates "$RACK_DIR/tpl1" \
-    --disks "$RACK_DIR/disks1" --interval 0.5 --reserved-vcpus 0 --reserved-memory-mib 0
+lv_dom0_bg 1
 rack_wait_log dom0-1 'new VMs are' 10
 kind_line=$(grep -m1 'new VMs are' "$RACK_DIR/dom0-1.err")
 echo "  ${kind_line#agent: }"
@@ -133,24 +93,25 @@ site() { # NAME... : VMs of 1 vCPU and 256 MiB from web@1 on h1, each with a NIC
 
 echo "== a VM the driver refuses (a network libvirt does not have): its step fails with libvirt's message"
 NETWORK=front site odd >"$RACK_DIR/odd.xml"
-pv_cli site apply "$RACK_DIR/odd.xml" >/dev/null 2>&1 || true
+lv_site_apply "$RACK_DIR/odd.xml" >"$RACK_DIR/odd.apply" 2>&1 || true
 for _ in $(seq 300); do
     [ "$(pv_cli --json site status | jq -r '.applies[0].state')" = failed ] && break
     sleep 0.1
 done
 err=$(pv_cli --json site status | jq -r '.applies[0].steps[0].error')
 echo "  odd: $err"
-grep -q "no network with matching name 'front'" <<<"$err" || rack_fail "the refused VM's step says: $err"
-[ -z "$(lv list --all --name)" ] || rack_fail "the refused VM was left defined: $(lv list --all)"
+grep -q "no network with matching name 'front'" <<<"$err" ||
+    rack_fail "the refused VM's step says: $err (site apply: $(cat "$RACK_DIR/odd.apply"); status: $(pv_cli --json site status | jq -c .applies[0]))"
+[ -z "$(lv 1 list --all --name)" ] || rack_fail "the refused VM was left defined: $(lv 1 list --all)"
 [ ! -e "$RACK_DIR/disks1/odd.qcow2" ] || rack_fail "the refused VM left its disk"
 
 echo "== site apply: two VMs from web@1, booted under the chosen accelerator"
 site web-a web-b >"$RACK_DIR/site.xml"
 created=$(date +%s.%N)
 pv_cli site apply "$RACK_DIR/site.xml" >/dev/null
-declare -A running_at=() ready_at=()
+declare -A running_at=() ready_at=() available_at=()
 deadline=$((SECONDS + ${REAL_VMS_BOOT_TIMEOUT:-300}))
-while [ ${#ready_at[@]} -lt 2 ] && [ $SECONDS -lt $deadline ]; do
+while [ ${#available_at[@]} -lt 2 ] && [ $SECONDS -lt $deadline ]; do
     now=$(date +%s.%N)
     list=$(pv_cli --json vm list)
     for vm in web-a web-b; do
@@ -160,7 +121,7 @@ while [ ${#ready_at[@]} -lt 2 ] && [ $SECONDS -lt $deadline ]; do
             running_at[$vm]=$now
             echo "  $vm running after $(since "$now" "$created") s"
             # Its serial console from here on, for the log and for a failure's diagnosis.
-            pty=$(lv ttyconsole "$vm" 2>/dev/null || true)
+            pty=$(lv 1 ttyconsole "$vm" 2>/dev/null || true)
             [ -z "$pty" ] || rack_bg 1 "$vm.console" cat "$pty"
         fi
         # Any state but vm_unavailable: the guest agent has reported from inside the VM.
@@ -168,24 +129,29 @@ while [ ${#ready_at[@]} -lt 2 ] && [ $SECONDS -lt $deadline ]; do
             ready_at[$vm]=$now
             echo "  $vm's guest agent reported after $(since "$now" "$created") s"
         fi
+        if [ "$service" = service_available ] && [ -z "${available_at[$vm]:-}" ]; then
+            available_at[$vm]=$now
+            echo "  $vm's service available after $(since "$now" "$created") s"
+        fi
+        [ "$service" != failed ] || rack_fail "$vm's service failed: $(jq -c --arg n "$vm" '.vms[] | select(.name == $n) | .services' <<<"$list")"
     done
     sleep 0.5
 done
 pv_cli vm list
-if [ ${#ready_at[@]} != 2 ]; then
+if [ ${#available_at[@]} != 2 ]; then
     for vm in web-a web-b; do
         echo "---- $vm's console (last 15 lines)"
         tail -n 15 "$RACK_DIR/$vm.console.out" 2>/dev/null || true
     done
-    rack_fail "guests that reported: ${!ready_at[*]} (of web-a web-b) after ${REAL_VMS_BOOT_TIMEOUT:-300} s; libvirt: $(lv list --all)"
+    rack_fail "guests that reported: ${!ready_at[*]}, services available: ${!available_at[*]} (of web-a web-b) after ${REAL_VMS_BOOT_TIMEOUT:-300} s; libvirt: $(lv 1 list --all)"
 fi
 
 echo "== what libvirt runs"
 for vm in web-a web-b; do
-    [ "$(lv domstate "$vm")" = running ] || rack_fail "$vm: libvirt says $(lv domstate "$vm")"
-    type=$(lv dumpxml "$vm" | sed -n "s/^<domain type='\([a-z]*\)'.*/\1/p")
+    [ "$(lv 1 domstate "$vm")" = running ] || rack_fail "$vm: libvirt says $(lv 1 domstate "$vm")"
+    type=$(lv 1 dumpxml "$vm" | sed -n "s/^<domain type='\([a-z]*\)'.*/\1/p")
     [ -z "$want_type" ] || [ "$type" = "$want_type" ] || rack_fail "$vm: domain type $type"
-    pid=$(cat "/proc/$(rack_pid libvirtd)/root/run/libvirt/qemu/$vm.pid" 2>/dev/null ||
+    pid=$(cat "/proc/$(rack_pid libvirtd1)/root/run/libvirt/qemu/$vm.pid" 2>/dev/null ||
         pgrep -f "guest=$vm," | head -n1)
     [ -n "$pid" ] && [ -d "/proc/$pid" ] || rack_fail "$vm: no qemu process"
     chain=$(qemu-img info --force-share --backing-chain --output=json "$RACK_DIR/disks1/$vm.qcow2" |
@@ -198,23 +164,34 @@ done
 pv_cli vm list | grep -q "qemu (TCG)" || [ -z "$want_type" ] || rack_fail "vm list does not say TCG"
 
 echo
-printf '%-6s %-10s %-6s %16s %14s  %s\n' vm type vcpus create-running create-ready address
+echo "== each service's access point, fetched from the server"
+declare -A answer=() access_of=()
 for vm in web-a web-b; do
-    printf '%-6s %-10s %-6s %15ss %13ss  %s\n' "$vm" \
-        "$(pv_cli --json vm list | jq -r --arg n "$vm" '.vms[] | select(.name == $n) | .domain_type')" 1 \
-        "$(since "${running_at[$vm]}" "$created")" "$(since "${ready_at[$vm]}" "$created")" \
-        "$(pv_cli --json vm list | jq -r --arg n "$vm" '.vms[] | select(.name == $n) | .address // "-"')"
+    access=$(pv_cli --json vm list | jq -r --arg n "$vm" '.vms[] | select(.name == $n) | .services[0].access // ""')
+    [ -n "$access" ] || rack_fail "$vm reports no access point"
+    answer[$vm]=$(rack_server curl -sS --max-time 5 "http://$access/") || rack_fail "$vm: nothing answers at $access"
+    grep -q "hello 1.0 installed by provisioner" <<<"${answer[$vm]}" || rack_fail "$vm at $access answered: ${answer[$vm]}"
+    access_of[$vm]=$access
 done
-echo "  (ready: the guest agent's first report reached provisionerd; 2 VMs booting at once on $(nproc) CPUs)"
+
+printf '%-6s %-10s %14s %12s %16s  %-18s %s\n' vm type create-running create-ready create-available access answer
+for vm in web-a web-b; do
+    printf '%-6s %-10s %13ss %11ss %15ss  %-18s %s\n' "$vm" \
+        "$(pv_cli --json vm list | jq -r --arg n "$vm" '.vms[] | select(.name == $n) | .domain_type')" \
+        "$(since "${running_at[$vm]}" "$created")" "$(since "${ready_at[$vm]}" "$created")" \
+        "$(since "${available_at[$vm]}" "$created")" "${access_of[$vm]}" "${answer[$vm]}"
+done
+echo "  (ready: the guest agent's first report; available: hello installed from provisionerd and"
+echo "   answering on its port; 2 VMs of 1 vCPU booting at once on $(nproc) CPUs)"
 echo
 
 echo "== recall: the domains and their qemu processes go"
 pv_cli vm recall 'web-*' >/dev/null
 for _ in $(seq 200); do
-    [ -z "$(lv list --all --name)" ] && break
+    [ -z "$(lv 1 list --all --name)" ] && break
     sleep 0.1
 done
-[ -z "$(lv list --all --name)" ] || rack_fail "still defined after the recall: $(lv list --all)"
+[ -z "$(lv 1 list --all --name)" ] || rack_fail "still defined after the recall: $(lv 1 list --all)"
 for _ in $(seq 50); do pgrep -f 'guest=web-' >/dev/null || break; sleep 0.1; done
 ! pgrep -f 'guest=web-' >/dev/null || rack_fail "a qemu process outlived its VM"
 echo "PASS"
