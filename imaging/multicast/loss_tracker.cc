@@ -4,7 +4,14 @@
 
 namespace imaging::multicast {
 
-LossTracker::LossTracker(std::uint32_t total_fragments) : bits_(total_fragments, false) {}
+LossTracker::LossTracker(std::uint32_t total_fragments)
+    : bits_(total_fragments, false), recovered_(total_fragments, false) {}
+
+bool LossTracker::mark_recovered(std::uint32_t global) {
+    if (!mark(global)) return false;
+    recovered_[global] = true;
+    return true;
+}
 
 bool LossTracker::mark(std::uint32_t global) {
     if (bits_[global]) return false;
@@ -16,6 +23,7 @@ bool LossTracker::mark(std::uint32_t global) {
 
 void LossTracker::forget(std::uint32_t first, std::uint32_t count) {
     for (std::uint32_t g = first; g < first + count; ++g) {
+        recovered_[g] = false;
         if (bits_[g]) {
             bits_[g] = false;
             --received_;
@@ -63,7 +71,8 @@ std::optional<std::uint16_t> LossTracker::loss_sample(std::uint32_t high_water) 
         return std::nullopt;
     }
     if (high_water < sample_start_ + kMinLossWindow) return std::nullopt;
-    std::uint64_t lost = missing_in(sample_start_, high_water);
+    std::uint64_t lost = 0;
+    for (std::uint32_t g = sample_start_; g < high_water; ++g) lost += !bits_[g] || recovered_[g];
     auto permille = std::uint16_t(lost * 1000 / (high_water - sample_start_));
     sample_start_ = high_water;
     return permille;

@@ -92,7 +92,7 @@ Decoded decode(std::span<const std::uint8_t> datagram) {
     if (r.u32() != kMagic) return fail(DecodeError::kBadMagic);
     if (r.u8() != kVersion) return fail(DecodeError::kBadVersion);
     std::uint8_t type = r.u8();
-    r.u16();  // reserved
+    std::uint16_t reserved = r.u16();  // PARITY: the repair index; otherwise 0, ignored
     std::uint32_t session = r.u32();
     Decoded d;
     switch (PacketType(type)) {
@@ -122,6 +122,10 @@ Decoded decode(std::span<const std::uint8_t> datagram) {
             p.object_size = r.u32();
             p.payload = r.rest();
             if (p.payload.empty()) return fail(DecodeError::kBadLength);
+            if (p.parity) {
+                if (reserved >= kMaxRepairIndex) return fail(DecodeError::kBadField);
+                p.repair_index = reserved;
+            }
             d.packet = p;
             return d;
         }
@@ -155,9 +159,15 @@ Decoded decode(std::span<const std::uint8_t> datagram) {
                 n.ranges.push_back(range);
             }
             std::uint16_t parity = r.u16();
-            if (parity > kMaxNackParity || r.remaining() != std::size_t(parity) * 4)
+            if (parity > kMaxNackParity || r.remaining() != std::size_t(parity) * 6)
                 return fail(DecodeError::kBadLength);
-            for (std::uint16_t i = 0; i < parity; ++i) n.parity_blocks.push_back(r.u32());
+            for (std::uint16_t i = 0; i < parity; ++i) {
+                ParityRequest q;
+                q.block = r.u32();
+                q.count = r.u16();
+                if (q.count == 0 || q.count > kParityBlock) return fail(DecodeError::kBadField);
+                n.parity.push_back(q);
+            }
             if (n.loss_permille > 1000 && n.loss_permille != kNoLossSample)
                 return fail(DecodeError::kBadField);
             d.packet = std::move(n);
@@ -246,8 +256,11 @@ std::vector<std::uint8_t> encode(const Nack& p) {
         w.u32(r.first);
         w.u32(r.count);
     }
-    w.u16(std::uint16_t(p.parity_blocks.size()));
-    for (std::uint32_t b : p.parity_blocks) w.u32(b);
+    w.u16(std::uint16_t(p.parity.size()));
+    for (const ParityRequest& q : p.parity) {
+        w.u32(q.block);
+        w.u16(q.count);
+    }
     return out;
 }
 
@@ -294,7 +307,8 @@ void encode_data_header(const Data& p, std::span<std::uint8_t, kDataHeaderSize> 
     put_u32(o, kMagic);
     o[4] = kVersion;
     o[5] = std::uint8_t(p.parity ? PacketType::kParity : PacketType::kData);
-    o[6] = o[7] = 0;
+    o[6] = std::uint8_t(p.parity ? p.repair_index >> 8 : 0);
+    o[7] = std::uint8_t(p.parity ? p.repair_index & 0xFF : 0);
     put_u32(o + 8, p.session);
     put_u32(o + 12, p.object);
     put_u32(o + 16, p.fragment);

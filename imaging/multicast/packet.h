@@ -26,11 +26,15 @@ inline constexpr std::size_t kMaxDatagram = 9000;
 // Smallest fragment payload a peer sends or accepts: below it an image's fragment count (and
 // every receiver's bookkeeping, sized by it) grows without purpose, and can wrap 32 bits.
 inline constexpr std::uint32_t kMinFragmentPayload = 256;
-// Ranges and parity requests in one NACK datagram: fits a 1500-byte MTU.
+// Ranges and repair requests in one NACK datagram: 12 + 14 + 8 x 120 + 6 x 75 + the 24-byte
+// control trailer = 1460 bytes, within a 1500-byte MTU's 1472-byte UDP payload.
 inline constexpr std::size_t kMaxNackRanges = 120;
-inline constexpr std::size_t kMaxNackParity = 100;
-// PARITY covers this many consecutive fragments of one object (aligned within the object).
+inline constexpr std::size_t kMaxNackParity = 75;
+// A parity block: this many consecutive fragments of one object (aligned within the object),
+// protected together by an erasure code (erasure_code.h).
 inline constexpr std::uint32_t kParityBlock = 32;
+// Distinct repair symbols per block: GF(2^8)'s 256 elements less the block's data positions.
+inline constexpr std::uint32_t kMaxRepairIndex = 256 - kParityBlock;
 
 enum class PacketType : std::uint8_t {
     kAnnounce = 1,
@@ -53,10 +57,10 @@ struct Announce {
     std::uint8_t sending = 0;            // 1 once data flows (rendezvous over)
 };
 
-// Sender -> group: one fragment of one object, or (parity) the XOR of the fragments of
+// Sender -> group: one fragment of one object, or (parity) repair symbol `repair_index` of
 // block `fragment` (fragments [fragment * kParityBlock, + kParityBlock) of the object, each
-// zero-padded to the full payload size), from which a receiver that misses exactly one of
-// them rebuilds it. payload views the decoded datagram.
+// zero-padded to the full payload size; erasure_code.h): any e distinct symbols of a block
+// rebuild any e fragments a receiver misses in it. payload views the decoded datagram.
 struct Data {
     std::uint32_t session = 0;
     std::uint32_t object = 0;    // 0 = manifest, i + 1 = chunk i
@@ -64,6 +68,7 @@ struct Data {
     std::uint32_t object_size = 0;
     std::span<const std::uint8_t> payload;
     bool parity = false;
+    std::uint16_t repair_index = 0;  // parity only: < kMaxRepairIndex (header bytes 6-7)
 };
 
 // Sender -> group: "tell me what you miss below high_water". Starts feedback round `round`.
@@ -83,6 +88,13 @@ struct Range {
 
 inline constexpr std::uint16_t kNoLossSample = 0xFFFF;
 
+// "Send `count` more repair symbols of the block starting at global fragment `block`."
+struct ParityRequest {
+    std::uint32_t block = 0;
+    std::uint16_t count = 0;  // 1..kParityBlock
+    bool operator==(const ParityRequest&) const = default;
+};
+
 // Receiver -> group (so other receivers can suppress theirs): fragments it misses.
 struct Nack {
     std::uint32_t session = 0;
@@ -90,9 +102,10 @@ struct Nack {
     std::uint32_t round = 0;                      // the POLL this answers
     std::uint16_t loss_permille = kNoLossSample;  // first-pass loss over a recent window
     std::vector<Range> ranges;                    // at most kMaxNackRanges
-    // Blocks (by their first global fragment) in which this receiver misses exactly one
-    // fragment: one PARITY serves every receiver in that case. At most kMaxNackParity.
-    std::vector<std::uint32_t> parity_blocks;
+    // Blocks (by their first global fragment) in which this receiver misses some but not all
+    // fragments, and how many repair symbols it still needs there: one symbol serves every
+    // receiver that misses any one fragment of the block. At most kMaxNackParity.
+    std::vector<ParityRequest> parity;
 };
 
 enum class ReceiverState : std::uint8_t { kReceiving = 1, kDone = 2 };

@@ -30,6 +30,11 @@ Duration RateController::wait_for(std::size_t bytes, TimePoint now) {
         std::chrono::duration<double>(short_by * 8 / rate_));
 }
 
+double RateController::steady_loss() const {
+    if (history_.size() < 8) return 0;
+    return *std::min_element(history_.begin(), history_.end());
+}
+
 void RateController::on_loss_report(double loss) {
     round_max_loss_ = std::max(round_max_loss_, loss);
     reported_ = true;
@@ -38,29 +43,47 @@ void RateController::on_loss_report(double loss) {
 void RateController::end_round() {
     double loss = round_max_loss_;
     round_max_loss_ = 0;
+    const bool nacked = std::exchange(nacked_, false);
     if (!std::exchange(reported_, false)) {
-        // No loss measured this round: nothing says the path is congested.
+        // No loss measured this round. Without NACKs nothing says the path is congested; with
+        // them, loss is being repaired and the next sample will tell: hold the rate.
         if (hold_rounds_ > 0)
             --hold_rounds_;
-        else
+        else if (!nacked)
             rate_ = std::min(config_.max_bps, rate_ * config_.recover);
         return;
     }
-    double baseline = history_.empty() ? 0.0 : *std::min_element(history_.begin(), history_.end());
-    history_.push_back(loss);
-    if (history_.size() > config_.baseline_rounds) history_.pop_front();
     if (hold_rounds_ > 0) {
-        // Reports from the round after a backoff still describe the old rate.
+        // Reports from the rounds after a backoff still describe the old rate.
         --hold_rounds_;
         return;
     }
+    double baseline = history_.empty() ? 0.0 : *std::min_element(history_.begin(), history_.end());
     if (loss > baseline * (1 + config_.relative_margin) + config_.margin) {
-        rate_ = std::max(config_.min_bps, rate_ * config_.backoff);
+        if (testing_backoff_ && loss >= loss_at_backoff_ - config_.margin &&
+            loss <= config_.max_random_loss) {
+            // Backing off did not lower the loss: it does not follow our rate. It is the
+            // path's loss; go back to the rate we had.
+            testing_backoff_ = false;
+            history_.assign(1, loss);
+            rate_ = rate_before_backoff_;
+            ++random_loss_found_;
+            return;
+        }
+        testing_backoff_ = true;
+        rate_before_backoff_ = rate_;
+        loss_at_backoff_ = loss;
+        // The heavier the loss, the deeper the cut (down to half, as TCP's).
+        double cut = std::clamp(1 - loss, 0.5, config_.backoff);
+        rate_ = std::max(config_.min_bps, rate_ * cut);
         hold_rounds_ = 2;
         ++backoffs_;
-    } else {
-        rate_ = std::min(config_.max_bps, rate_ * config_.recover);
+        return;
     }
+    testing_backoff_ = false;
+    history_.push_back(loss);
+    if (history_.size() > config_.baseline_rounds) history_.pop_front();
+    rate_ = std::min(config_.max_bps, rate_ * config_.recover);
 }
 
 }  // namespace imaging::multicast

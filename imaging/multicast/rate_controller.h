@@ -2,8 +2,12 @@
 // loss receivers report (start fast, back off multiplicatively on congestion, recover).
 //
 // Loss that does not change with the rate (a lossy link, the 1% or 10% of the tests) must not
-// drive the rate to the floor, so congestion is loss above a baseline: the lowest loss seen
-// over the last second of feedback rounds, plus margins. Not thread-safe.
+// drive the rate to the floor, so congestion is loss above a baseline (the lowest loss of the
+// last baseline_rounds rounds that were not congested), plus margins. Whether new loss comes
+// from our rate is tested, not assumed: loss above the baseline backs the rate off, and when the
+// loss measured after the backoff is no lower, it does not follow the rate: it becomes the new
+// baseline and the rate is restored. Persistent congestion thus keeps backing off (every
+// backoff lowers the loss), while a lossy path costs one backoff. Not thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -24,6 +28,9 @@ struct RateConfig {
     double margin = 0.03;
     double relative_margin = 0.5;
     std::size_t baseline_rounds = 40;
+    // Loss above this is never taken for the path's own: however it responds to backoffs,
+    // the rate keeps backing off (a path that loses more is treated as congested).
+    double max_random_loss = 0.25;
 };
 
 class RateController {
@@ -39,9 +46,16 @@ class RateController {
 
     // One receiver's loss report (0..1) for the current round.
     void on_loss_report(double loss);
+    // A NACK without a loss sample: something was lost, so this round is no reason to grow.
+    void on_nack() { nacked_ = true; }
     // Ends a feedback round: adapts the rate to the worst loss reported in it.
     void end_round();
     unsigned backoffs() const { return backoffs_; }
+    // Backoffs undone because the loss did not fall with the rate (random loss found).
+    unsigned random_loss_found() const { return random_loss_found_; }
+    // The loss that persists whatever the rate: the baseline, once 8 rounds without congestion
+    // were seen (0 before). Random loss on a path shows here; congestion does not.
+    double steady_loss() const;
 
   private:
     void refill(TimePoint now);
@@ -51,9 +65,14 @@ class RateController {
     TimePoint last_refill_;
     double round_max_loss_ = 0;
     bool reported_ = false;
+    bool nacked_ = false;
     std::deque<double> history_;
     int hold_rounds_ = 0;
     unsigned backoffs_ = 0;
+    unsigned random_loss_found_ = 0;
+    bool testing_backoff_ = false;  // the last round backed off; its effect not judged yet
+    double rate_before_backoff_ = 0;
+    double loss_at_backoff_ = 0;
 };
 
 }  // namespace imaging::multicast

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <utility>
 
+#include "erasure_code.h"
 #include "receipt.h"
 
 namespace imaging::multicast {
@@ -141,8 +142,11 @@ void ReceiverEngine::on_datagram(const InDatagram& datagram) {
         for (const Range& r : nack->ranges) {
             if (std::uint64_t(r.first) + r.count <= tracker_.total()) requested_.add(r);
         }
-        for (std::uint32_t b : nack->parity_blocks)
-            if (b < tracker_.total()) parity_requested_.add(b, 1);
+        for (const ParityRequest& q : nack->parity) {
+            if (q.block >= tracker_.total()) continue;
+            std::uint32_t& asked = parity_requested_[q.block];
+            asked = std::max<std::uint32_t>(asked, q.count);
+        }
     } else if (auto* end = std::get_if<End>(&d.packet)) {
         if (!from_sender) return void(++stats_.rejected);
         if (phase_ == Phase::kComplete) {
@@ -201,30 +205,90 @@ void ReceiverEngine::on_data(const Data& d, std::size_t datagram_size) {
         ++stats_.duplicates;
         return;
     }
-    if (o.state == ObjectState::kEmpty) {
-        std::size_t size = layout_.object_size(d.object);
-        if (buffered_ + size > config_.max_buffered_bytes) {
-            ++stats_.deferred;
-            return;
-        }
-        o.buffer.resize(size);
-        buffered_ += size;
-        o.state = ObjectState::kAssembling;
-        o.have = 0;
-    }
+    if (!open_object(d.object)) return;
     ++stats_.packets_received;
     stats_.bytes_received += datagram_size;
     place(d.object, d.fragment, d.payload);
+    if (d.object != 0 && o.state == ObjectState::kAssembling)
+        try_rebuild(d.object, d.fragment / kParityBlock);
+}
+
+bool ReceiverEngine::open_object(std::uint32_t object) {
+    Object& o = objects_[object];
+    if (o.state != ObjectState::kEmpty) return true;
+    std::size_t size = layout_.object_size(object);
+    if (buffered_ + size > config_.max_buffered_bytes) {
+        ++stats_.deferred;
+        return false;
+    }
+    o.buffer.resize(size);
+    buffered_ += size;
+    o.state = ObjectState::kAssembling;
+    o.have = 0;
+    return true;
 }
 
 void ReceiverEngine::place(std::uint32_t object, std::uint32_t fragment,
-                           std::span<const std::uint8_t> bytes) {
+                           std::span<const std::uint8_t> bytes, bool recovered) {
     Object& o = objects_[object];
     std::memcpy(o.buffer.data() + std::size_t(fragment) * layout_.fragment_payload(), bytes.data(),
                 bytes.size());
-    tracker_.mark(layout_.first(object) + fragment);
+    std::uint32_t global = layout_.first(object) + fragment;
+    recovered ? tracker_.mark_recovered(global) : tracker_.mark(global);
     ++o.have;
     if (o.have == layout_.count(object)) object_complete(object);
+}
+
+void ReceiverEngine::release_repairs(Object& o) {
+    buffered_ -= o.repair_bytes;
+    o.repair_bytes = 0;
+    o.repairs.clear();
+}
+
+std::uint32_t ReceiverEngine::held_repairs(std::uint32_t global_block) const {
+    auto [object, fragment] = layout_.locate(global_block);
+    if (object >= objects_.size()) return 0;
+    const auto& repairs = objects_[object].repairs;
+    auto it = repairs.find(fragment / kParityBlock);
+    return it == repairs.end() ? 0 : std::uint32_t(it->second.size());
+}
+
+void ReceiverEngine::try_rebuild(std::uint32_t object, std::uint32_t block) {
+    Object& o = objects_[object];
+    auto held = o.repairs.find(block);
+    if (held == o.repairs.end()) return;
+    const std::uint32_t base = layout_.first(object);
+    const std::uint32_t begin = block * kParityBlock;
+    const std::uint32_t end = std::min(layout_.count(object), begin + kParityBlock);
+    const std::uint32_t missing = tracker_.missing_in(base + begin, base + end);
+    if (missing > held->second.size()) return;
+    std::vector<HeldRepair> repairs = std::move(held->second);
+    o.repairs.erase(held);
+    for (const HeldRepair& r : repairs) {
+        o.repair_bytes -= r.bytes.size();
+        buffered_ -= r.bytes.size();
+    }
+    if (missing == 0) return;
+    const std::size_t payload = layout_.fragment_payload();
+    std::array<std::span<const std::uint8_t>, kParityBlock> data{};
+    for (std::uint32_t f = begin; f < end; ++f)
+        if (tracker_.has(base + f))
+            data[f - begin] = std::span<const std::uint8_t>(o.buffer.data() + std::size_t(f) * payload,
+                                                            layout_.fragment_length(object, f));
+    std::vector<RepairSymbol> symbols;
+    for (const HeldRepair& r : repairs) symbols.push_back(RepairSymbol{r.index, r.bytes});
+    auto rebuilt = decode_block(std::span(data.data(), end - begin), symbols, payload);
+    if (!rebuilt) return;  // too few distinct symbols: asked again with the rest
+    std::size_t next = 0;
+    std::vector<std::uint32_t> lost;
+    for (std::uint32_t f = begin; f < end; ++f)
+        if (!tracker_.has(base + f)) lost.push_back(f);
+    for (std::uint32_t f : lost) {
+        std::vector<std::uint8_t>& bytes = (*rebuilt)[next++];
+        bytes.resize(layout_.fragment_length(object, f));
+        ++stats_.parity_recovered;
+        place(object, f, bytes, true);
+    }
 }
 
 std::pair<std::uint32_t, std::uint32_t> ReceiverEngine::block_of(std::uint32_t global) const {
@@ -243,31 +307,31 @@ void ReceiverEngine::on_parity(const Data& d, std::size_t datagram_size) {
     }
     Object& o = objects_[d.object];
     auto [first, end] = block_of(layout_.first(d.object) + d.fragment * kParityBlock);
-    if (o.state != ObjectState::kAssembling || tracker_.missing_in(first, end) != 1) {
-        ++stats_.duplicates;  // nothing to rebuild here (or more than one: cannot)
+    if (o.state == ObjectState::kSubmitted || o.state == ObjectState::kVerified ||
+        tracker_.missing_in(first, end) == 0) {
+        ++stats_.duplicates;
         return;
+    }
+    if (!open_object(d.object)) return;
+    auto& held = o.repairs[d.fragment];
+    for (const HeldRepair& r : held) {
+        if (r.index == d.repair_index || held.size() >= kParityBlock) {
+            ++stats_.duplicates;
+            return;
+        }
     }
     ++stats_.packets_received;
     stats_.bytes_received += datagram_size;
-    std::uint32_t lost = first;
-    while (tracker_.has(lost)) ++lost;
-    std::vector<std::uint8_t> rebuilt(d.payload.begin(), d.payload.end());
-    const std::uint32_t base = layout_.first(d.object);
-    for (std::uint32_t g = first; g < end; ++g) {
-        if (g == lost) continue;
-        std::uint32_t f = g - base;
-        const std::uint8_t* bytes = o.buffer.data() + std::size_t(f) * layout_.fragment_payload();
-        std::uint32_t length = layout_.fragment_length(d.object, f);
-        for (std::uint32_t i = 0; i < length; ++i) rebuilt[i] ^= bytes[i];
-    }
-    ++stats_.parity_recovered;
-    rebuilt.resize(layout_.fragment_length(d.object, lost - base));
-    place(d.object, lost - base, rebuilt);
+    held.push_back(HeldRepair{d.repair_index, {d.payload.begin(), d.payload.end()}});
+    o.repair_bytes += d.payload.size();
+    buffered_ += d.payload.size();
+    try_rebuild(d.object, d.fragment);
 }
 
 void ReceiverEngine::object_complete(std::uint32_t object) {
     if (object == 0) return manifest_complete();
     Object& o = objects_[object];
+    release_repairs(o);
     o.state = ObjectState::kSubmitted;
     sink_.submit(object - 1, std::move(o.buffer));
     o.buffer = {};
@@ -400,21 +464,38 @@ void ReceiverEngine::send_nack() {
     std::uint32_t limit = manifest_ ? high_water_ : std::min(high_water_, layout_.total());
     std::vector<Range> candidates =
         tracker_.missing_ranges(limit, requested_, kMaxNackRanges * kMaxDatagramsPerRound);
-    // A block in which we miss exactly one fragment asks for its PARITY instead: the same
-    // datagram then repairs every receiver that misses any one fragment of that block.
+    // A chunk block in which we miss some but not all fragments asks for repair symbols
+    // (as many as it misses, less those held): any symbol serves every receiver that misses
+    // any one fragment of the block. A block missing whole (a late joiner's) is asked plainly.
     std::vector<Range> missing;
-    std::vector<std::uint32_t> parity;
-    for (const Range& r : candidates) {
-        if (!manifest_ || r.count != 1 || layout_.locate(r.first).first == 0) {
+    std::vector<ParityRequest> parity;
+    auto add_plain = [&](Range r) {
+        if (!missing.empty() && missing.back().first + missing.back().count == r.first)
+            missing.back().count += r.count;
+        else
             missing.push_back(r);
+    };
+    std::uint32_t last_block = 0xFFFFFFFFu;
+    for (const Range& r : candidates) {
+        if (!manifest_ || layout_.locate(r.first).first == 0) {
+            add_plain(r);
             continue;
         }
-        auto [first, end] = block_of(r.first);
-        // A one-fragment block's PARITY would be that fragment: ask for it plainly.
-        if (end - first < 2 || tracker_.missing_in(first, end) != 1) {
-            missing.push_back(r);
-        } else if (!parity_requested_.contains(first)) {
-            parity.push_back(first);
+        for (std::uint32_t g = r.first; g < r.first + r.count;) {
+            auto [first, end] = block_of(g);
+            std::uint32_t piece_end = std::min(end, r.first + r.count);
+            std::uint32_t lost = tracker_.missing_in(first, end);
+            if (end - first < 2 || lost == end - first) {
+                add_plain(Range{g, piece_end - g});
+            } else if (first != last_block && parity.size() < kMaxNackParity * kMaxDatagramsPerRound) {
+                last_block = first;
+                std::uint32_t held = held_repairs(first);
+                std::uint32_t need = lost > held ? lost - held : 0;
+                auto asked = parity_requested_.find(first);
+                if (need > 0 && (asked == parity_requested_.end() || asked->second < need))
+                    parity.push_back(ParityRequest{first, std::uint16_t(need)});
+            }
+            g = piece_end;
         }
     }
     if (missing.empty() && parity.empty()) {
@@ -434,17 +515,18 @@ void ReceiverEngine::send_nack() {
                         missing.begin() + std::ptrdiff_t(r_end));
         ranges_done = r_end;
         std::size_t p_end = std::min(parity.size(), parity_done + kMaxNackParity);
-        n.parity_blocks.assign(parity.begin() + std::ptrdiff_t(parity_done),
-                               parity.begin() + std::ptrdiff_t(p_end));
+        n.parity.assign(parity.begin() + std::ptrdiff_t(parity_done),
+                        parity.begin() + std::ptrdiff_t(p_end));
         parity_done = p_end;
         for (const Range& r : n.ranges) {
             requested_.add(r);
             stats_.repairs_asked += r.count;
         }
-        for (std::uint32_t b : n.parity_blocks) {
-            parity_requested_.add(b, 1);
-            ++stats_.repairs_asked;
-            ++stats_.parity_asked;
+        for (const ParityRequest& q : n.parity) {
+            std::uint32_t& asked = parity_requested_[q.block];
+            asked = std::max<std::uint32_t>(asked, q.count);
+            stats_.repairs_asked += q.count;
+            stats_.parity_asked += q.count;
         }
         send_to(socket_.group(), encode(n));
         ++stats_.nacks_sent;

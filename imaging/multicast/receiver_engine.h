@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <random>
 #include <span>
@@ -68,8 +69,8 @@ struct ReceiverStats {
     std::uint64_t nacks_sent = 0;
     std::uint64_t nacks_suppressed = 0;
     std::uint64_t chunks_failed = 0;     // did not verify; received again
-    std::uint64_t parity_asked = 0;      // blocks for which we asked a PARITY
-    std::uint64_t parity_recovered = 0;  // fragments rebuilt from a PARITY
+    std::uint64_t parity_asked = 0;      // repair symbols we asked for
+    std::uint64_t parity_recovered = 0;  // fragments rebuilt from repair symbols
     std::uint64_t chunks_verified = 0;
     std::uint64_t bytes_written = 0;  // raw bytes of verified non-zero chunks
     bool delivery_confirmed = false;  // the sender acknowledged our receipt
@@ -99,16 +100,31 @@ class ReceiverEngine {
   private:
     enum class Phase { kSearching, kReceiving, kComplete, kFinished, kFailed };
     enum class ObjectState : std::uint8_t { kEmpty, kAssembling, kSubmitted, kVerified };
+    struct HeldRepair {
+        std::uint32_t index = 0;
+        std::vector<std::uint8_t> bytes;
+    };
     struct Object {
         ObjectState state = ObjectState::kEmpty;
         std::uint32_t have = 0;
         std::vector<std::uint8_t> buffer;
+        // Repair symbols held per block (index in the object), fewer than its missing
+        // fragments; counted in buffered_ and released when the object completes.
+        std::map<std::uint32_t, std::vector<HeldRepair>> repairs;
+        std::size_t repair_bytes = 0;
     };
 
     void on_announce(const Announce& a, const Endpoint& from);
     void on_data(const Data& d, std::size_t datagram_size);
     void on_parity(const Data& d, std::size_t datagram_size);
-    void place(std::uint32_t object, std::uint32_t fragment, std::span<const std::uint8_t> bytes);
+    // Allocates an object's buffer on its first datagram; false when the buffer cap says wait.
+    bool open_object(std::uint32_t object);
+    void place(std::uint32_t object, std::uint32_t fragment, std::span<const std::uint8_t> bytes,
+               bool recovered = false);
+    // Rebuilds block `block` of `object` when it holds as many repair symbols as it misses.
+    void try_rebuild(std::uint32_t object, std::uint32_t block);
+    void release_repairs(Object& o);
+    std::uint32_t held_repairs(std::uint32_t global_block) const;
     // [first, end) of the parity block holding global fragment g (chunk objects only).
     std::pair<std::uint32_t, std::uint32_t> block_of(std::uint32_t global) const;
     void on_poll(const Poll& p);
@@ -154,7 +170,8 @@ class ReceiverEngine {
     std::uint32_t chunks_left_ = 0;
 
     RangeSet requested_;         // asked by us or by others since the last forget
-    RangeSet parity_requested_;  // parity blocks (first fragments) asked for, likewise
+    // Repair symbols asked per block (first fragment), by us or others, since the last forget.
+    std::map<std::uint32_t, std::uint32_t> parity_requested_;
     std::uint32_t high_water_ = 0;
     std::uint32_t last_round_ = 0;
     std::uint32_t polls_seen_ = 0;

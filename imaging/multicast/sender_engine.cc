@@ -1,8 +1,10 @@
 #include "sender_engine.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 
+#include "erasure_code.h"
 #include "imaging/delivery.h"
 #include "receipt.h"
 
@@ -44,7 +46,6 @@ SenderEngine::SenderEngine(const SenderConfig& config,
       log_(std::move(log)),
       rate_(config.rate, clock.now()),
       repairs_(layout_.total()),
-      parity_(layout_.total()),
       started_(clock.now()),
       last_activity_(clock.now()),
       headers_(config.batch),
@@ -170,34 +171,51 @@ void SenderEngine::on_nack(const Nack& n, const Endpoint& from) {
     ++stats_.nacks_received;
     Peer& p = peer(n.receiver, from);
     (void)p;
-    if (n.loss_permille != kNoLossSample) rate_.on_loss_report(n.loss_permille / 1000.0);
+    if (n.loss_permille != kNoLossSample)
+        rate_.on_loss_report(n.loss_permille / 1000.0);
+    else
+        rate_.on_nack();
     repairs_.add(n.ranges, n.round, cursor_);
-    for (std::uint32_t first : n.parity_blocks) {
-        if (first >= cursor_) continue;  // not sent yet: the first pass gets there
-        auto [object, fragment] = layout_.locate(first);
+    for (const ParityRequest& q : n.parity) {
+        if (q.block >= cursor_) continue;  // not sent yet: the first pass gets there
+        auto [object, fragment] = layout_.locate(q.block);
         if (object == 0 || fragment % kParityBlock != 0) {
             ++stats_.rejected;
             continue;
         }
-        std::uint32_t end =
-            layout_.first(object) + std::min(layout_.count(object), fragment + kParityBlock);
-        if (end > cursor_) continue;
-        parity_.add_unsent(first, n.round);
+        std::uint32_t size = std::min(layout_.count(object) - fragment, kParityBlock);
+        if (q.count > size) {
+            ++stats_.rejected;
+            continue;
+        }
+        if (layout_.first(object) + fragment + size > cursor_) continue;
+        fec_.request(q.block, q.count, n.round);
     }
 }
 
 std::span<const std::uint8_t> SenderEngine::make_parity(std::uint32_t object, std::uint32_t block,
-                                                        std::size_t slot) {
+                                                        std::uint32_t index, std::size_t slot) {
     std::vector<std::uint8_t>& out = parity_buffers_[slot];
-    std::fill(out.begin(), out.end(), 0);
     std::uint32_t begin = block * kParityBlock;
     std::uint32_t end = std::min(layout_.count(object), begin + kParityBlock);
-    for (std::uint32_t f = begin; f < end; ++f) {
-        auto bytes = objects_[object].subspan(std::size_t(f) * config_.fragment_payload,
-                                              layout_.fragment_length(object, f));
-        for (std::size_t i = 0; i < bytes.size(); ++i) out[i] ^= bytes[i];
-    }
+    std::array<std::span<const std::uint8_t>, kParityBlock> data;
+    for (std::uint32_t f = begin; f < end; ++f)
+        data[f - begin] = objects_[object].subspan(std::size_t(f) * config_.fragment_payload,
+                                                   layout_.fragment_length(object, f));
+    encode_repair(std::span(data.data(), end - begin), index, out);
     return out;
+}
+
+std::uint32_t SenderEngine::proactive_count(std::uint32_t block_size) const {
+    double loss = rate_.steady_loss();
+    // Above 25% the loss is an outlier's (a receiver far behind, a broken link): plain
+    // repairs serve it; symbols sized to it would cost everyone else.
+    if (!config_.proactive_fec || block_size < 2 || loss < 0.005 || loss > 0.25) return 0;
+    // Mean losses in the block plus one standard deviation (binomial): covers about 85% of
+    // blocks at the slowest receiver; the rest are repaired on request.
+    double mean = block_size * loss;
+    double want = std::ceil(mean + std::sqrt(mean * (1 - loss)));
+    return std::uint32_t(std::min<double>(want, block_size / 2));
 }
 
 Status SenderEngine::send_control(std::vector<std::uint8_t> bytes) {
@@ -217,27 +235,36 @@ Status SenderEngine::send_data_batch(TimePoint now) {
     while (batch_.size() < config_.batch && rate_.may_send(full, now)) {
         std::uint32_t global;
         bool repair = false;
-        if (auto r = repairs_.pop()) {
+        // While the first pass lasts, repairs take at most about half of what goes out: a
+        // receiver far behind (or deaf) is served without starving everyone else.
+        const bool repair_turn = cursor_ >= layout_.total() || repair_credit_ > 0;
+        std::optional<std::uint32_t> r;
+        if (repair_turn) r = repairs_.pop();
+        std::optional<RepairSlot> slot;
+        if (repair_turn && !r) slot = fec_.pop(round_);
+        if (r || slot) repair_credit_ = std::max(0, repair_credit_ - 1);
+        if (r) {
             global = *r;
             repair = true;
-        } else if (auto b = parity_.pop()) {
-            auto [object, fragment] = layout_.locate(*b);
+        } else if (slot) {
+            auto [object, fragment] = layout_.locate(slot->block);
             Data d;
             d.session = config_.session;
             d.object = object;
             d.fragment = fragment / kParityBlock;
             d.object_size = layout_.object_size(object);
             d.parity = true;
+            d.repair_index = std::uint16_t(slot->index);
             auto& header = headers_[batch_.size()];
             encode_data_header(d, header);
-            batch_.push_back(OutDatagram{socket_.group(), header,
-                                         make_parity(object, d.fragment, batch_.size())});
-            parity_.note_sent(*b, round_);
+            batch_.push_back(OutDatagram{
+                socket_.group(), header, make_parity(object, d.fragment, slot->index, batch_.size())});
             rate_.consume(kDataHeaderSize + config_.fragment_payload + kIpUdpOverhead);
             ++stats_.parity_packets;
             continue;
         } else if (cursor_ < layout_.total()) {
             global = cursor_++;
+            repair_credit_ = std::min(repair_credit_ + 1, kMaxRepairCredit);
         } else {
             break;
         }
@@ -256,6 +283,14 @@ Status SenderEngine::send_data_batch(TimePoint now) {
         repairs_.note_sent(global, round_);
         rate_.consume(kDataHeaderSize + length + kIpUdpOverhead);
         ++(repair ? stats_.repair_fragments : stats_.data_fragments);
+        if (!repair && object != 0 &&
+            (fragment + 1 == layout_.count(object) || (fragment + 1) % kParityBlock == 0)) {
+            // The block's last fragment went out: its proactive symbols follow it.
+            std::uint32_t begin = fragment / kParityBlock * kParityBlock;
+            std::uint32_t count = proactive_count(fragment + 1 - begin);
+            fec_.add_proactive(layout_.first(object) + begin, count);
+            stats_.proactive_parity += count;
+        }
     }
     if (batch_.empty()) return Status::ok();
     Status s = socket_.send(batch_);
@@ -285,7 +320,7 @@ void SenderEngine::expire_peers(TimePoint now) {
 }
 
 void SenderEngine::check_done(TimePoint now) {
-    if (cursor_ < layout_.total() || !repairs_.empty() || !parity_.empty() || live_peers() > 0) {
+    if (cursor_ < layout_.total() || !repairs_.empty() || !fec_.empty() || live_peers() > 0) {
         idle_since_.reset();
         return;
     }
@@ -363,7 +398,7 @@ Duration SenderEngine::wait_hint() {
         std::min(next_announce_, phase_ == Phase::kSending ? next_poll_ : next_announce_);
     Duration d = next > now ? next - now : Duration::zero();
     if (phase_ == Phase::kSending &&
-        (!repairs_.empty() || !parity_.empty() || cursor_ < layout_.total())) {
+        (!repairs_.empty() || !fec_.empty() || cursor_ < layout_.total())) {
         d = std::min(
             d, rate_.wait_for(kDataHeaderSize + config_.fragment_payload + kIpUdpOverhead, now));
     }

@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "control_auth.h"
 #include "datagram_socket.h"
+#include "fec_queue.h"
 #include "fragment_layout.h"
 #include "rate_controller.h"
 #include "repair_queue.h"
@@ -39,6 +40,9 @@ struct SenderConfig {
     std::uint16_t backoff_ms = 10;
     std::size_t batch = 64;
     RateConfig rate;
+    // Proactive FEC: once receivers report a steady loss, each block's first pass is followed
+    // by enough repair symbols to cover that loss for most blocks (PROTOCOL.md, "Repair").
+    bool proactive_fec = true;
     // With a secret, control datagrams are tagged and only tagged, fresh ones are heard
     // (control_auth.h); without one, the session is open as in version 1.
     std::optional<Secret> secret;
@@ -56,7 +60,8 @@ struct SenderStats {
     std::uint64_t bytes_sent = 0;  // UDP payload bytes of every datagram
     std::uint64_t data_fragments = 0;
     std::uint64_t repair_fragments = 0;
-    std::uint64_t parity_packets = 0;
+    std::uint64_t parity_packets = 0;  // repair symbols, on request and proactive
+    std::uint64_t proactive_parity = 0;  // of those: proactive
     std::uint64_t nacks_received = 0;
     std::uint64_t rejected = 0;  // datagrams that did not decode or were not ours
     std::uint64_t unauthenticated = 0;  // of those: no valid tag, or a replayed counter
@@ -105,7 +110,9 @@ class SenderEngine {
     Status send_control(std::vector<std::uint8_t> bytes);
     Status send_data_batch(TimePoint now);
     std::span<const std::uint8_t> make_parity(std::uint32_t object, std::uint32_t block,
-                                              std::size_t slot);
+                                              std::uint32_t index, std::size_t slot);
+    // Repair symbols to follow each block's first pass, from the steady loss reported.
+    std::uint32_t proactive_count(std::uint32_t block_size) const;
     void expire_peers(TimePoint now);
     void check_done(TimePoint now);
     unsigned live_peers() const;
@@ -121,7 +128,7 @@ class SenderEngine {
     Log log_;
     RateController rate_;
     RepairQueue repairs_;
-    RepairQueue parity_;  // blocks, by their first global fragment
+    FecQueue fec_;  // repair symbols owed, per block (by its first global fragment)
     std::optional<ControlAuth> auth_;
 
     Phase phase_ = Phase::kRendezvous;
@@ -134,6 +141,9 @@ class SenderEngine {
     TimePoint next_poll_{};
     std::uint32_t round_ = 0;
     std::uint32_t cursor_ = 0;  // next first-pass fragment; [0, cursor_) sent at least once
+    // Repairs that may go before the next first-pass fragment (one per fragment sent).
+    static constexpr int kMaxRepairCredit = 256;
+    int repair_credit_ = kMaxRepairCredit;
     std::map<std::uint32_t, Peer> peers_;
     SenderStats stats_;
     std::vector<std::array<std::uint8_t, kDataHeaderSize>> headers_;

@@ -136,6 +136,7 @@ int cmd_send(int argc, char** argv) {
                        {"data_fragments", st.data_fragments},
                        {"repair_fragments", st.repair_fragments},
                        {"parity_packets", st.parity_packets},
+                       {"proactive_parity", st.proactive_parity},
                        {"nacks_received", st.nacks_received},
                        {"rejected_packets", st.rejected},
                        {"unauthenticated_packets", st.unauthenticated},

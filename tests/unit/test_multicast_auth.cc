@@ -140,7 +140,7 @@ struct Forger {
 
 TEST_CASE("control tags: sealed datagrams open under the secret only, intact and fresh") {
     ControlAuth a(kSecret), b(kSecret), other(kOther);
-    auto plain = encode(Nack{77, 5, 3, 10, {{1, 2}}, {64}});
+    auto plain = encode(Nack{77, 5, 3, 10, {{1, 2}}, {{64, 1}}});
     auto sealed = plain;
     a.seal(sealed);
     REQUIRE(sealed.size() == plain.size() + kAuthTrailerSize);

@@ -40,9 +40,9 @@ TEST_CASE("multicast packets round-trip") {
     n.round = 3;
     n.loss_permille = 12;
     n.ranges = {{0, 5}, {100, 1}, {0xFFFF0000u, 0xFFFF}};
-    n.parity_blocks = {32, 64000};
+    n.parity = {{32, 1}, {64000, 32}};
     Nack n2 = round_trip(n);
-    CHECK(n2.parity_blocks == n.parity_blocks);
+    CHECK(n2.parity == n.parity);
     CHECK(n2.receiver == 99);
     CHECK(n2.round == 3);
     CHECK(n2.loss_permille == 12);
