@@ -152,8 +152,7 @@ Status Db::simple(const char* sql) {
     return Status::ok();
 }
 
-Result<Rows> Db::run(const char* sql, const Params& params) {
-    if (Status s = reconnect_if_broken(); !s) return s;
+Result<const std::string*> Db::prepared(const char* sql) {
     auto it = prepared_.find(sql);
     if (it == prepared_.end()) {
         std::string name = "p" + std::to_string(prepared_.size() + 1);
@@ -162,9 +161,16 @@ Result<Rows> Db::run(const char* sql, const Params& params) {
         if (PQresultStatus(r) != PGRES_COMMAND_OK) return result_error(r, conn_);
         it = prepared_.emplace(sql, std::move(name)).first;
     }
+    return &it->second;
+}
+
+Result<Rows> Db::run(const char* sql, const Params& params) {
+    if (Status s = reconnect_if_broken(); !s) return s;
+    auto name = prepared(sql);
+    if (!name) return name.status();
     const auto values = params.pointers();
-    PGresult* r = PQexecPrepared(conn_, it->second.c_str(), params.size(), values.data(), nullptr,
-                                 nullptr, 0);
+    PGresult* r =
+        PQexecPrepared(conn_, (*name)->c_str(), params.size(), values.data(), nullptr, nullptr, 0);
     Rows rows(r);
     const auto st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return result_error(r, conn_);
@@ -176,6 +182,7 @@ Result<Rows> Db::query(const char* sql, const Params& params) {
 }
 
 Result<Rows> Db::write(const char* sql, const Params& params) {
+    if (depth_ > 0) return write_in_savepoint(sql, params);
     std::optional<Rows> out;
     Status s = transaction([&]() -> Status {
         auto rows = run(sql, params);
@@ -185,6 +192,65 @@ Result<Rows> Db::write(const char* sql, const Params& params) {
         return Status::ok();
     });
     if (!s) return s;
+    return std::move(*out);
+}
+
+Result<Rows> Db::write_in_savepoint(const char* sql, const Params& params) {
+    if (Status s = reconnect_if_broken(); !s) return s;
+    auto name = prepared(sql);
+    if (!name) return name.status();
+    const std::string savepoint = "w" + std::to_string(depth_);
+    const std::string set = "SAVEPOINT " + savepoint;
+    const std::string release = "RELEASE SAVEPOINT " + savepoint;
+    const auto values = params.pointers();
+    if (PQenterPipelineMode(conn_) != 1)
+        return Status::error(Code::storage, "PostgreSQL: " + trimmed(PQerrorMessage(conn_)));
+    const bool sent =
+        PQsendQueryParams(conn_, set.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
+        PQsendQueryPrepared(conn_, (*name)->c_str(), params.size(), values.data(), nullptr, nullptr,
+                            0) == 1 &&
+        PQsendQueryParams(conn_, release.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) == 1 &&
+        PQpipelineSync(conn_) == 1;
+    if (!sent) {
+        // The connection is gone; so is the transaction (the caller's COMMIT fails too).
+        Status lost = Status::error(Code::storage, "PostgreSQL: " + trimmed(PQerrorMessage(conn_)));
+        PQreset(conn_);
+        prepared_.clear();
+        return lost;
+    }
+    // Three commands' results, each ended by a null result, then the sync point. After a
+    // failed command the server skips the rest (PGRES_PIPELINE_ABORTED) up to the sync.
+    std::optional<Rows> out;
+    Status failure;
+    for (int command = 0; command < 3; ++command) {
+        PGresult* r = PQgetResult(conn_);
+        if (!r) {
+            failure = Status::error(Code::storage, "PostgreSQL: " + trimmed(PQerrorMessage(conn_)));
+            break;
+        }
+        Rows rows(r);
+        const auto st = PQresultStatus(r);
+        if (st == PGRES_FATAL_ERROR && failure.is_ok()) failure = result_error(r, conn_);
+        if (command == 1 && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK))
+            out.emplace(std::move(rows));
+        while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+    }
+    for (int i = 0; i < 4; ++i) {  // the sync point (a bounded wait: at most one result)
+        PGresult* r = PQgetResult(conn_);
+        if (!r) continue;
+        const bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+        PQclear(r);
+        if (sync) break;
+    }
+    PQexitPipelineMode(conn_);
+    if (!failure.is_ok() || !out) {
+        if (failure.is_ok())
+            failure = Status::error(Code::storage, "PostgreSQL: no result for a write");
+        (void)exec(("ROLLBACK TO SAVEPOINT " + savepoint).c_str());
+        (void)exec(release.c_str());
+        return failure;
+    }
+    if (out->changed() > 0) wrote_ = true;
     return std::move(*out);
 }
 

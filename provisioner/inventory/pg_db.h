@@ -98,6 +98,11 @@ class Db {
   private:
     explicit Db(pg_conn* conn) : conn_(conn) {}
     Result<Rows> run(const char* sql, const Params& params);
+    // sql's statement name, prepared on this connection the first time.
+    Result<const std::string*> prepared(const char* sql);
+    // SAVEPOINT, the statement and RELEASE in one round trip (libpq's pipeline mode): inside
+    // a transaction a write costs one exchange with the server, not three.
+    Result<Rows> write_in_savepoint(const char* sql, const Params& params);
     Status simple(const char* sql);
     Status reconnect_if_broken();
 

@@ -113,15 +113,9 @@ Result<Host> PgStore::add_host(const HostSpec& spec, HostState initial, const st
     if (Status s = validate_host_fields(spec.name, spec.ip, spec.rack); !s) return s;
     std::lock_guard lock(mu_);
     std::optional<Host> added;
-    // The checks name the holder of a MAC or name; the unique constraints decide when another
-    // server adds the same host between the check and the insert (conflict all the same).
+    // One insert; only when a unique constraint refuses it (here, or because another server
+    // added the host meanwhile) are the holders of the MAC and the name looked up, to say who.
     Status s = db_->transaction([&]() -> Status {
-        if (auto other = find_host(spec.mac))
-            return Status::error(
-                Code::conflict, "MAC " + spec.mac.str() + " is already enrolled as " + other->name);
-        if (auto other = find_host_by_name(spec.name))
-            return Status::error(Code::conflict, "name \"" + spec.name + "\" is already used by " +
-                                                     other->mac.str());
         const Timestamp t = now();
         auto rows = db_->write(
             "INSERT INTO hosts (mac, name, ip, rack, state, created_at, updated_at)"
@@ -134,7 +128,17 @@ Result<Host> PgStore::add_host(const HostSpec& spec, HostState initial, const st
                 .add(to_string(initial))
                 .add(t)
                 .add(t));
-        if (!rows) return rows.status();
+        if (!rows) {
+            if (rows.status().code() != Code::conflict) return rows.status();
+            if (auto other = find_host(spec.mac))
+                return Status::error(Code::conflict, "MAC " + spec.mac.str() +
+                                                         " is already enrolled as " + other->name);
+            if (auto other = find_host_by_name(spec.name))
+                return Status::error(
+                    Code::conflict,
+                    "name \"" + spec.name + "\" is already used by " + other->mac.str());
+            return rows.status();
+        }
         Host h;
         h.id = rows->i64(0, 0);
         h.mac = spec.mac;
