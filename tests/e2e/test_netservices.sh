@@ -53,11 +53,11 @@ seconds=$(jq '[.intervals[].sum.bits_per_second / 1e6]' "$RACK_DIR/switch.json")
 before=$(jq '.[1]' <<<"$seconds")
 peak=$(jq '.[3:6] | max' <<<"$seconds")
 after=$(jq '.[-1]' <<<"$seconds")
-jq -n --argjson b "$before" --argjson r "$rate" '$b <= $r * 1.1' | grep -q true ||
+jq -n --argjson b "$before" --argjson r "$rate" '$b <= $r * 1.25' | grep -q true ||
     rack_fail "before compression $before Mbit/s exceeds the ${rate} Mbit/s link"
 jq -n --argjson p "$peak" --argjson r "$rate" '$p >= $r * 1.5' | grep -q true ||
     rack_fail "with compression on, the best second carried $peak Mbit/s: not 1.5x the ${rate} Mbit/s link"
-jq -n --argjson a "$after" --argjson r "$rate" '$a <= $r * 1.1' | grep -q true ||
+jq -n --argjson a "$after" --argjson r "$rate" '$a <= $r * 1.25' | grep -q true ||
     rack_fail "after compression was switched off, $after Mbit/s exceeds the ${rate} Mbit/s link"
 echo "  plain $before, compressed up to $peak, plain again $after Mbit/s (link $rate)"
 
