@@ -86,15 +86,17 @@ class IpmiDriver final : public PowerDriver {
   private:
     BmcOutcome run(std::vector<std::string> command, std::string* out = nullptr) {
         // -N/-R: ipmitool's own per-packet timeout and retries, inside our time limit; the
-        // retries of a whole call are RetryingDriver's.
-        const auto seconds = std::max<long>(1, long(config_.timeout.count() / 1000 / 3));
+        // retries of a whole call are RetryingDriver's. A BMC that does not answer "Get
+        // Channel Cipher Suites" (ipmi_sim) costs -N x -R seconds before ipmitool falls back
+        // to suite 3, hence one retry and a quarter of the limit.
+        const auto seconds = std::max<long>(1, long(config_.timeout.count() / 1000 / 4));
         std::vector<std::string> argv = {program_, "-I", "lanplus", "-H", host_};
         if (!port_.empty()) argv.insert(argv.end(), {"-p", port_});
         // -v: without it a refused password and a BMC that does not answer both read "Unable to
         // establish IPMI v2 / RMCP+ session"; with it the RAKP error that tells them apart
         // comes first. -E with an empty variable would prompt, so an empty password is -P "".
         argv.insert(argv.end(), {"-U", config_.username, "-N", std::to_string(seconds), "-R",
-                                 "2", "-v"});
+                                 "1", "-v"});
         if (config_.password.empty()) argv.insert(argv.end(), {"-P", ""});
         else argv.push_back("-E");
         argv.insert(argv.end(), command.begin(), command.end());
@@ -105,7 +107,7 @@ class IpmiDriver final : public PowerDriver {
         options.capture_limit = 64 << 10;
         auto result = base::run_process(argv, options);
         if (!result) {
-            const auto& m = result.status().message();
+            const std::string m = result.status().message();
             if (contains(m, "did not finish"))
                 // Over UDP a BMC that is down and one that drops packets look the same.
                 return BmcOutcome::failure(
