@@ -5,8 +5,8 @@
 # (lib/netservices.sh), the Dom0s joined by a link of 20 Mbit/s each way (tc tbf).
 # 1. Compression: iperf3 sends a compressible file (logs) from vm1 to vm2 for 9 s while two
 #    `site apply`s switch compression on (both VMs, each towards the other's network) and off
-#    again: the seconds with it on carry well over the link's rate, those before and after
-#    at most the rate; random data with compression on is not slowed below the link's rate by
+#    again: the seconds with it on carry at least 1.5x the link's rate, those before and after
+#    about the rate (at most 1.25x: tbf's bucket); random data with compression on is not slowed below the link's rate by
 #    more than the tunnel's overhead (IPComp's rule: a packet that does not shrink goes plain).
 # 2. A rate limit: vm1's egress limited to 5 Mbit/s, measured by iperf3, then lifted.
 # 3. A filter on vm2: iperf3's port allowed, another refused (a TCP reset: "Connection
