@@ -8,9 +8,15 @@ namespace provisioner::pg {
 
 namespace {
 
+// libpq's message as one line: its lines (a hint follows on a tabbed line) joined by spaces.
 std::string trimmed(const char* message) {
-    std::string m = message ? message : "";
-    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    std::string m;
+    for (const char* p = message ? message : ""; *p; ++p) {
+        const bool space = *p == '\n' || *p == '\t';
+        if (space && (m.empty() || m.back() == ' ')) continue;
+        m += space ? ' ' : *p;
+    }
+    while (!m.empty() && m.back() == ' ') m.pop_back();
     return m;
 }
 
