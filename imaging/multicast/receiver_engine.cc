@@ -18,8 +18,8 @@ std::string seconds_text(Duration d) {
 
 }  // namespace
 
-ReceiverEngine::ReceiverEngine(const ReceiverConfig& config, DatagramSocket& socket,
-                               Clock& clock, ManifestCheck check, ChunkSink& sink, Log log)
+ReceiverEngine::ReceiverEngine(const ReceiverConfig& config, DatagramSocket& socket, Clock& clock,
+                               ManifestCheck check, ChunkSink& sink, Log log)
     : config_(config),
       socket_(socket),
       clock_(clock),
@@ -171,8 +171,9 @@ void ReceiverEngine::on_announce(const Announce& a, const Endpoint& from) {
     // decode() already refused a fragment payload under kMinFragmentPayload; the count is
     // checked here, before anything is sized by it.
     FragmentLayout manifest_only(a.fragment_payload, {a.manifest_size});
-    if (a.fragment_payload < kMinFragmentPayload || a.total_fragments > config_.max_total_fragments ||
-        !manifest_only.valid() || manifest_only.total() > a.total_fragments) {
+    if (a.fragment_payload < kMinFragmentPayload ||
+        a.total_fragments > config_.max_total_fragments || !manifest_only.valid() ||
+        manifest_only.total() > a.total_fragments) {
         ++stats_.rejected;
         return;
     }
@@ -273,8 +274,8 @@ void ReceiverEngine::try_rebuild(std::uint32_t object, std::uint32_t block) {
     std::array<std::span<const std::uint8_t>, kParityBlock> data{};
     for (std::uint32_t f = begin; f < end; ++f)
         if (tracker_.has(base + f))
-            data[f - begin] = std::span<const std::uint8_t>(o.buffer.data() + std::size_t(f) * payload,
-                                                            layout_.fragment_length(object, f));
+            data[f - begin] = std::span<const std::uint8_t>(
+                o.buffer.data() + std::size_t(f) * payload, layout_.fragment_length(object, f));
     std::vector<RepairSymbol> symbols;
     for (const HeldRepair& r : repairs) symbols.push_back(RepairSymbol{r.index, r.bytes});
     auto rebuilt = decode_block(std::span(data.data(), end - begin), symbols, payload);
@@ -487,7 +488,8 @@ void ReceiverEngine::send_nack() {
             std::uint32_t lost = tracker_.missing_in(first, end);
             if (end - first < 2 || lost == end - first) {
                 add_plain(Range{g, piece_end - g});
-            } else if (first != last_block && parity.size() < kMaxNackParity * kMaxDatagramsPerRound) {
+            } else if (first != last_block &&
+                       parity.size() < kMaxNackParity * kMaxDatagramsPerRound) {
                 last_block = first;
                 std::uint32_t held = held_repairs(first);
                 std::uint32_t need = lost > held ? lost - held : 0;

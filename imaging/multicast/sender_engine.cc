@@ -257,8 +257,9 @@ Status SenderEngine::send_data_batch(TimePoint now) {
             d.repair_index = std::uint16_t(slot->index);
             auto& header = headers_[batch_.size()];
             encode_data_header(d, header);
-            batch_.push_back(OutDatagram{
-                socket_.group(), header, make_parity(object, d.fragment, slot->index, batch_.size())});
+            batch_.push_back(
+                OutDatagram{socket_.group(), header,
+                            make_parity(object, d.fragment, slot->index, batch_.size())});
             rate_.consume(kDataHeaderSize + config_.fragment_payload + kIpUdpOverhead);
             ++stats_.parity_packets;
             continue;
@@ -349,9 +350,10 @@ Status SenderEngine::tick() {
     if (finished()) return error_;
     if (!layout_.valid() || config_.fragment_payload < kMinFragmentPayload)
         // Receivers would refuse the ANNOUNCE (PROTOCOL.md): say why here rather than wait alone.
-        return error_ = Status::error("cannot cut the image into at most 2^32 - 1 fragments of at least " +
-                                      std::to_string(kMinFragmentPayload) + " bytes (fragment payload " +
-                                      std::to_string(config_.fragment_payload) + ")");
+        return error_ = Status::error(
+                   "cannot cut the image into at most 2^32 - 1 fragments of at least " +
+                   std::to_string(kMinFragmentPayload) + " bytes (fragment payload " +
+                   std::to_string(config_.fragment_payload) + ")");
     TimePoint now = clock_.now();
     if (phase_ == Phase::kRendezvous) {
         if (now >= next_announce_) {

@@ -20,7 +20,8 @@ bool is_data(const InDatagram& d) {
 
 }  // namespace
 
-TEST_CASE("independent 5% loss at 8 receivers: repair symbols, proactive once steady, little extra") {
+TEST_CASE(
+    "independent 5% loss at 8 receivers: repair symbols, proactive once steady, little extra") {
     SenderConfig c = Rig::default_config(0);
     c.rate.start_bps = c.rate.max_bps = 60e6;
     Rig rig(8, c, 300);
@@ -81,7 +82,8 @@ TEST_CASE("congestion: loss that grows with the rate backs the rate off to the b
     REQUIRE(rig.run_until([&] { return rig.all_done(); }, 30s));
     rig.expect_complete(*rig.hosts[0]);
     const SenderStats& s = rig.sender->stats();
-    INFO("data ", s.data_fragments, ", repairs ", s.repair_fragments, ", symbols ", s.parity_packets);
+    INFO("data ", s.data_fragments, ", repairs ", s.repair_fragments, ", symbols ",
+         s.parity_packets);
     // Congestion is not steady loss: no proactive symbols, and repairs a fraction of the data.
     CHECK(s.proactive_parity == 0);
     CHECK(double(s.repair_fragments + s.parity_packets) < 0.5 * double(s.data_fragments));
