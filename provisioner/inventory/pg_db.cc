@@ -184,7 +184,11 @@ Result<Rows> Db::run(const char* sql, const Params& params) {
 }
 
 Result<Rows> Db::query(const char* sql, const Params& params) {
-    return run(sql, params);
+    auto rows = run(sql, params);
+    // A read outside a transaction whose connection was found dead (the server restarted, or
+    // ended the session) is asked again once on a new connection: it changed nothing.
+    if (!rows && depth_ == 0 && PQstatus(conn_) != CONNECTION_OK) return run(sql, params);
+    return rows;
 }
 
 Result<Rows> Db::write(const char* sql, const Params& params) {
@@ -265,7 +269,12 @@ Status Db::transaction(const std::function<Status()>& fn) {
     const std::string savepoint = "s" + std::to_string(level);
     if (level == 0) {
         if (Status s = reconnect_if_broken(); !s) return s;
-        if (Status s = simple("BEGIN"); !s) return s;
+        Status begun = simple("BEGIN");
+        if (!begun && PQstatus(conn_) != CONNECTION_OK) {  // as query(): nothing was done
+            if (Status s = reconnect_if_broken(); !s) return s;
+            begun = simple("BEGIN");
+        }
+        if (!begun) return begun;
         wrote_ = false;
     } else {
         if (Status s = exec(("SAVEPOINT " + savepoint).c_str()); !s) return s;

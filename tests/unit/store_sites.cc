@@ -181,7 +181,7 @@ bool postgres_missing() {
 void postgres_exec(StoreSite& site, const std::string& sql) {
     auto* pg_site = dynamic_cast<PostgresSite*>(&site);
     REQUIRE(pg_site != nullptr);
-    auto db = pg::Db::open(pg_site->url());
+    auto db = pg::Db::open(pg_site->url(), "unit_tests");  // not one of the stores' sessions
     REQUIRE_MESSAGE(db.is_ok(), db.status().message());
     Status s = (*db)->exec(sql.c_str());
     REQUIRE_MESSAGE(s.is_ok(), s.message());

@@ -246,3 +246,21 @@ STORE_TEST("store: whether another server is connected to the same database") {
     }
     CHECK(alone);
 }
+
+TEST_CASE("store (postgresql): a session the server ended is replaced at the next call" *
+          doctest::skip(testutil::postgres_missing())) {
+    auto site = testutil::postgres_site();
+    auto store = site->open();
+    REQUIRE(store->add_host(spec("52:54:00:00:00:01", "h1"), HostState::enrolled, "x"));
+    // As a restart of the database would: every provisionerd session of the cluster ends.
+    testutil::postgres_exec(*site,
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                            " WHERE application_name = 'provisionerd'");
+    auto hosts = store->list_hosts({});  // the reader's connection
+    REQUIRE_MESSAGE(hosts.is_ok(), hosts.status().message());
+    CHECK(hosts->size() == 1);
+    auto second = store->add_host(spec("52:54:00:00:00:02", "h2"), HostState::enrolled, "x");
+    REQUIRE_MESSAGE(second.is_ok(), second.status().message());  // the writer's
+    CHECK(store->get_host(second->id)->name == "h2");
+    CHECK(store->data_version().has_value());
+}
