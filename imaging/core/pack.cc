@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "base/atomic_file.h"
+#include "base/unique_fd.h"
 #include "imaging/chunk.h"
 #include "imaging/digest.h"
 
@@ -20,15 +21,7 @@ namespace imaging {
 
 namespace {
 
-struct Fd {
-    int fd = -1;
-    explicit Fd(int f) : fd(f) {}
-    ~Fd() {
-        if (fd >= 0) ::close(fd);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-};
+using Fd = base::UniqueFd;
 
 Status pread_full(int fd, std::uint8_t* buf, std::size_t len, std::uint64_t off) {
     std::size_t got = 0;
@@ -67,12 +60,12 @@ Result<Manifest> pack_image(const std::filesystem::path& raw, const std::filesys
     if (options.chunk_size == 0 || options.chunk_size % 4096)
         return Status::error("chunk size must be a positive multiple of 4096");
     Fd in(::open(raw.c_str(), O_RDONLY | O_CLOEXEC));
-    if (in.fd < 0) return errno_status("cannot open " + raw.string());
+    if (in.get() < 0) return errno_status("cannot open " + raw.string());
     struct stat st {};
-    if (::fstat(in.fd, &st) != 0) return errno_status("stat " + raw.string());
+    if (::fstat(in.get(), &st) != 0) return errno_status("stat " + raw.string());
     std::uint64_t raw_size = std::uint64_t(st.st_size);
     if (S_ISBLK(st.st_mode)) {
-        off_t end = ::lseek(in.fd, 0, SEEK_END);
+        off_t end = ::lseek(in.get(), 0, SEEK_END);
         if (end < 0) return errno_status("size of " + raw.string());
         raw_size = std::uint64_t(end);
     } else if (!S_ISREG(st.st_mode)) {
@@ -85,7 +78,7 @@ Result<Manifest> pack_image(const std::filesystem::path& raw, const std::filesys
     if (ec) return Status::error("cannot create " + outdir.string() + ": " + ec.message());
     auto pack_tmp = outdir / (std::string(kPackFile) + ".tmp");
     Fd out(::open(pack_tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (out.fd < 0) return errno_status("cannot create " + pack_tmp.string());
+    if (out.get() < 0) return errno_status("cannot create " + pack_tmp.string());
 
     Manifest m;
     m.name = options.name;
@@ -117,7 +110,7 @@ Result<Manifest> pack_image(const std::filesystem::path& raw, const std::filesys
             }
             PackedChunk c;
             c.raw.resize(m.chunk_length(i));
-            c.status = pread_full(in.fd, c.raw.data(), c.raw.size(), m.chunk_offset(i));
+            c.status = pread_full(in.get(), c.raw.data(), c.raw.size(), m.chunk_offset(i));
             if (c.status) {
                 c.sha = sha256(c.raw);
                 if (!is_all_zero(c.raw)) c.frame = compress_chunk(c.raw, options.level);
@@ -153,7 +146,7 @@ Result<Manifest> pack_image(const std::filesystem::path& raw, const std::filesys
         m.chunks[i].sha256 = c.sha;
         m.chunks[i].pack_offset = pack_offset;
         m.chunks[i].pack_size = std::uint32_t(c.frame.size());
-        status = write_full(out.fd, c.frame.data(), c.frame.size(), pack_tmp.string());
+        status = write_full(out.get(), c.frame.data(), c.frame.size(), pack_tmp.string());
         pack_offset += c.frame.size();
         if (options.on_progress) options.on_progress(m.chunk_offset(i) + c.raw.size(), raw_size);
     }
@@ -167,7 +160,7 @@ Result<Manifest> pack_image(const std::filesystem::path& raw, const std::filesys
         std::filesystem::remove(pack_tmp, ec);
         return status;
     }
-    if (::fsync(out.fd) != 0) return errno_status("fsync " + pack_tmp.string());
+    if (::fsync(out.get()) != 0) return errno_status("fsync " + pack_tmp.string());
 
     m.image_sha256 = whole.finish();
     m.pack_size = pack_offset;

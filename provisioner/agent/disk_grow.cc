@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "base/unique_fd.h"
 #include "imaging/progress.h"
 
 namespace provisioner::agent {
@@ -23,19 +24,7 @@ using imaging::Status;
 constexpr std::uint64_t kAlignBytes = 1 << 20;  // partitions end on 1 MiB boundaries
 constexpr std::uint64_t kExtMagicOffset = 1024 + 56;  // s_magic in the ext superblock
 
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
+using Fd = base::UniqueFd;
 
 Result<std::uint64_t> size_of(int fd, const std::string& what) {
     struct stat st {};

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/unique_fd.h"
 #include "provisioner/agent/cmdline.h"
 #include "provisioner/agent/gpt.h"
 
@@ -17,19 +18,7 @@ namespace {
 using imaging::Result;
 using imaging::Status;
 
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const { return fd_; }
-
-  private:
-    int fd_;
-};
+using Fd = base::UniqueFd;
 
 }  // namespace
 
