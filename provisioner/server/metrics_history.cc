@@ -203,8 +203,11 @@ void MetricsHistory::run() {
         // Descriptors only: what each file's header said stays, so the next write reopens
         // it with one open() and no parse.
         if (open_files_ > kMaxOpenFiles) {
-            for (auto& [entity, state] : states_)
-                if (state->file) state->file->close_descriptor();
+            for (const Entity& entity : opened_) {
+                auto it = states_.find(entity);  // absent when dropped meanwhile
+                if (it != states_.end() && it->second->file) it->second->file->close_descriptor();
+            }
+            opened_.clear();
             open_files_ = 0;
         }
         lock.lock();
@@ -238,6 +241,11 @@ std::shared_ptr<const std::vector<Series>> MetricsHistory::shared_columns(
     return shared;
 }
 
+void MetricsHistory::note_opened(const Entity& entity) {
+    ++open_files_;
+    opened_.push_back(entity);
+}
+
 Status MetricsHistory::widen(State& state, const Entity& entity, const std::vector<Series>& added) {
     std::vector<Series> wider = *state.columns;
     wider.insert(wider.end(), added.begin(), added.end());
@@ -249,7 +257,7 @@ Status MetricsHistory::widen(State& state, const Entity& entity, const std::vect
         if (Status s = HistoryFile::create(path, options_.archives, *columns); !s) return s;
         auto made = HistoryFile::open(path, true);
         if (!made) return made.status();
-        ++open_files_;
+        note_opened(entity);
         state.file = std::move(*made);
         state.columns = std::move(columns);
         state.last_raw.resize(state.columns->size(), kNaN);
@@ -277,7 +285,7 @@ Status MetricsHistory::widen(State& state, const Entity& entity, const std::vect
     std::error_code ec;
     fs::rename(next, path, ec);
     if (ec) return Status::error(Code::storage, "rename " + next.string() + ": " + ec.message());
-    if (!state.file->is_open()) ++open_files_;
+    if (!state.file->is_open()) note_opened(entity);
     state.file = std::move(*fresh);
     state.columns = std::move(columns);
     state.last_raw.resize(state.columns->size(), kNaN);
@@ -296,7 +304,7 @@ void MetricsHistory::write(Item& item) {
     };
     if (state.file && !state.file->is_open()) {
         if (state.file->reopen(true)) {
-            ++open_files_;
+            note_opened(item.entity);
         } else {  // gone or changed under us: read it again from its header, below
             state.file.reset();
             state.filling.clear();
@@ -306,7 +314,7 @@ void MetricsHistory::write(Item& item) {
         auto file = HistoryFile::open(path, true);
         if (file) {
             state.file = std::move(*file);
-            ++open_files_;
+            note_opened(item.entity);
             // A file of other archives (the server's options changed) starts again.
             if (state.file->archives() != options_.archives) {
                 state.file.reset();

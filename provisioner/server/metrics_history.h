@@ -108,6 +108,7 @@ class MetricsHistory {
     std::uint64_t enqueue(Item item);
     void wait_for(std::uint64_t ticket);
     Status widen(State& state, const Entity& entity, const std::vector<Series>& added);
+    void note_opened(const Entity& entity);  // a descriptor of entity's file was opened
     // One shared copy of each distinct set of columns: at 10,000 hosts of 20 VMs, 210,000
     // entities share a few dozen sets (a copy each was most of the server's memory).
     std::shared_ptr<const std::vector<Series>> shared_columns(std::vector<Series> columns);
@@ -124,6 +125,9 @@ class MetricsHistory {
     std::map<Entity, LatestValues> latest_;
     std::map<Entity, std::unique_ptr<State>> states_;  // the writer thread's alone
     std::size_t open_files_ = 0;                       // the writer thread's alone
+    // The entities whose descriptors were opened since the last closing of them all, so the
+    // closing visits those (a few hundred), not every entity: the writer thread's alone.
+    std::vector<Entity> opened_;
     // shared_columns(), by the columns' names and kinds: the writer thread's alone.
     std::map<std::string, std::shared_ptr<const std::vector<Series>>> column_sets_;
     std::thread writer_;
