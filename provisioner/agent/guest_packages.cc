@@ -45,8 +45,8 @@ imaging::http::ClientResponse ServerPackages::get(const std::string& path,
                                                   std::size_t max_body) const {
     imaging::http::ClientRequest request;
     request.method = "GET";
-    request.url = base_url_ + "/api/v1/guest/vms/" + imaging::http::percent_encode(vm_) +
-                  "/packages/" + path;
+    request.url =
+        base_url_ + "/api/v1/guest/vms/" + imaging::http::percent_encode(vm_) + "/packages/" + path;
     request.timeout = max_body > (1u << 20) ? kFileTimeout : kRecordTimeout;
     request.max_body_bytes = max_body;
     if (!token_.empty()) request.headers.emplace_back("Authorization", "Bearer " + token_);

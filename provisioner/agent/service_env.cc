@@ -65,8 +65,7 @@ Status write_file_atomically(const fs::path& file, std::string_view text) {
 }
 
 std::vector<std::string> install_command_words(std::string_view command, const std::string& package,
-                                               const std::string& root,
-                                               const std::string& env_file,
+                                               const std::string& root, const std::string& env_file,
                                                const std::string& file) {
     const std::pair<std::string_view, const std::string&> placeholders[] = {
         {"{package}", package}, {"{root}", root}, {"{env}", env_file}, {"{file}", file}};

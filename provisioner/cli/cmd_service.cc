@@ -77,11 +77,12 @@ void add_service_commands(CLI::App& app, Action& chosen) {
     on_run(list, chosen, [](Session& s) { return service_list(s); });
 
     auto name = std::make_shared<std::string>();
-    auto* remove = service->add_subcommand(
-                              "remove",
-                              "Remove a service package (guests that installed it keep it; "
-                              "guests that still want it fall back to their install command)")
-                       ->alias("rm");
+    auto* remove =
+        service
+            ->add_subcommand("remove",
+                             "Remove a service package (guests that installed it keep it; "
+                             "guests that still want it fall back to their install command)")
+            ->alias("rm");
     remove->add_option("NAME", *name, "the package's name")->required();
     on_run(remove, chosen, [name](Session& s) { return service_remove(s, *name); });
 }

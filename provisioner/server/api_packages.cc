@@ -70,9 +70,9 @@ std::optional<Response> refuse_guest(ApiContext& ctx, const Request& req, const 
     if (services)
         for (const ServiceReport& s : services->services) wanted |= s.package == package;
     if (!wanted)
-        return status_response(req, Status::error(Code::not_found,
-                                                  "the site gives VM " + vm +
-                                                      " no service package " + package));
+        return status_response(
+            req, Status::error(Code::not_found,
+                               "the site gives VM " + vm + " no service package " + package));
     return std::nullopt;
 }
 
@@ -80,8 +80,12 @@ std::optional<Response> refuse_guest(ApiContext& ctx, const Request& req, const 
 
 namespace handlers {
 
-Reply list_packages(ApiContext& ctx, const Call& c) { return list(ctx, c.req); }
-Reply add_package(ApiContext& ctx, const Call& c) { return server::add(ctx, c.req); }
+Reply list_packages(ApiContext& ctx, const Call& c) {
+    return list(ctx, c.req);
+}
+Reply add_package(ApiContext& ctx, const Call& c) {
+    return server::add(ctx, c.req);
+}
 Reply remove_package(ApiContext& ctx, const Call& c) {
     return remove(ctx, c.req, c.param("package"));
 }

@@ -26,16 +26,16 @@ constexpr std::chrono::milliseconds kDpkgDebTimeout{30'000};
 
 // Package, Version and Architecture from `dpkg-deb -f DEB FIELD...` ("Field: value" lines).
 Result<wire::PackageRecord> control_fields(const fs::path& deb) {
-    const std::vector<std::string> argv = {"dpkg-deb", "-f", deb.string(), "Package", "Version",
-                                           "Architecture"};
+    const std::vector<std::string> argv = {"dpkg-deb", "-f",      deb.string(),
+                                           "Package",  "Version", "Architecture"};
     base::RunOptions options;
     options.timeout = kDpkgDebTimeout;
     options.capture_limit = 64 << 10;
     auto ran = base::run_process(argv, options);
     if (!ran)
-        return Status::error(Code::error, "reading the package's control fields: " +
-                                              ran.status().message() +
-                                              " (the server needs dpkg-deb: apt-get install dpkg)");
+        return Status::error(Code::error,
+                             "reading the package's control fields: " + ran.status().message() +
+                                 " (the server needs dpkg-deb: apt-get install dpkg)");
     if (ran->exit_code != 0)
         return base::exit_error(argv, *ran, Code::invalid_argument)
             .context(deb.string() + " is not a Debian package");
@@ -51,8 +51,9 @@ Result<wire::PackageRecord> control_fields(const fs::path& deb) {
     }
     if (record.name.empty() || record.version.empty() || record.architecture.empty())
         return Status::error(Code::invalid_argument,
-                             deb.string() + ": its control file lacks Package, Version or "
-                                            "Architecture");
+                             deb.string() +
+                                 ": its control file lacks Package, Version or "
+                                 "Architecture");
     if (!is_debian_package_name(record.name))
         return Status::error(Code::invalid_argument,
                              deb.string() + ": its Package \"" + record.name +
@@ -96,7 +97,8 @@ Result<wire::PackageRecord> read_record(const fs::path& file) {
     auto parsed = base::parse_json(text);
     if (!parsed) return Status::error(Code::storage, file.string() + ": " + parsed.error);
     auto record = wire::decode<wire::PackageRecord>(parsed.value);
-    if (!record) return Status::error(Code::storage, file.string() + ": " + record.status().message());
+    if (!record)
+        return Status::error(Code::storage, file.string() + ": " + record.status().message());
     return std::move(*record);
 }
 
@@ -111,7 +113,8 @@ bool is_debian_package_name(const std::string& name) {
     });
 }
 
-Result<wire::PackageRecord> PackageCatalog::add(const fs::path& deb, const fs::path& key_file) const {
+Result<wire::PackageRecord> PackageCatalog::add(const fs::path& deb,
+                                                const fs::path& key_file) const {
     std::error_code ec;
     if (!fs::is_regular_file(deb, ec))
         return Status::error(Code::not_found, "no file " + deb.string() + " on the server");
@@ -142,7 +145,8 @@ Result<wire::PackageRecord> PackageCatalog::add(const fs::path& deb, const fs::p
     // The file first (a record never names a missing file), under the record's no-replace link.
     if (s && ::link(record_partial.c_str(), record_file(record->name).c_str()) != 0)
         s = errno == EEXIST
-                ? Status::error(Code::conflict, "the server has package " + record->name + " already")
+                ? Status::error(Code::conflict,
+                                "the server has package " + record->name + " already")
                 : Status::error(Code::storage, "linking " + record_file(record->name).string() +
                                                    ": " + std::strerror(errno));
     if (s) {
@@ -168,8 +172,7 @@ Result<std::vector<wire::PackageRecord>> PackageCatalog::list() const {
         if (!record) return record.status();
         out.push_back(std::move(*record));
     }
-    std::sort(out.begin(), out.end(),
-              [](const auto& a, const auto& b) { return a.name < b.name; });
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     return out;
 }
 

@@ -128,8 +128,8 @@ std::string package_signed_text(const PackageRecord& record) {
 
 json encode(const PackageRecord& record) {
     return {{"v", PackageRecord::kVersion}, {"name", record.name},
-            {"version", record.version},     {"architecture", record.architecture},
-            {"size", record.size},           {"sha256", record.sha256},
+            {"version", record.version},    {"architecture", record.architecture},
+            {"size", record.size},          {"sha256", record.sha256},
             {"signature", record.signature}};
 }
 
@@ -151,7 +151,9 @@ Result<PackageRecord> decode<PackageRecord>(const json& message) {
         r.fail("sha256", "must be 64 lowercase hex digits");
     // A line break in a field would let one signed text read as another.
     const std::pair<const char*, const std::string*> lines[] = {
-        {"name", &record.name}, {"version", &record.version}, {"architecture", &record.architecture}};
+        {"name", &record.name},
+        {"version", &record.version},
+        {"architecture", &record.architecture}};
     for (const auto& [key, value] : lines)
         if (r.ok() && value->find_first_of("\n\r") != std::string::npos)
             r.fail(key, "must be one line");

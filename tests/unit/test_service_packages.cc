@@ -30,8 +30,8 @@ fs::path make_deb(const fs::path& dir, const std::string& name) {
         << "Maintainer: t <t@example.invalid>\nDescription: test\n";
     std::ofstream(tree / "srv/hello") << "hello\n";
     const fs::path deb = dir / (name + ".deb");
-    auto ran = base::run_process({"dpkg-deb", "--root-owner-group", "--build", tree.string(),
-                                  deb.string()});
+    auto ran = base::run_process(
+        {"dpkg-deb", "--root-owner-group", "--build", tree.string(), deb.string()});
     REQUIRE_MESSAGE(ran, "dpkg-deb is needed (apt-get install dpkg)");
     REQUIRE(ran->exit_code == 0);
     return deb;
@@ -61,7 +61,8 @@ TEST_CASE("package record: round trip, and what a decoder refuses") {
     // Every field but the signature is signed.
     PackageRecord other = r;
     other.size = 959;
-    CHECK(provisioner::wire::package_signed_text(r) != provisioner::wire::package_signed_text(other));
+    CHECK(provisioner::wire::package_signed_text(r) !=
+          provisioner::wire::package_signed_text(other));
 }
 
 TEST_CASE("package catalog: add a real .deb signed with the site key, list, conflict, remove") {
@@ -115,19 +116,23 @@ TEST_CASE("guest packages: a signed record is believed, a tampered one or file i
     REQUIRE(imaging::generate_keypair(tmp / "site"));
     REQUIRE(imaging::generate_keypair(tmp / "other"));
     const std::string deb = "!<arch>\nnot really a deb, but bytes to check\n";
-    PackageRecord record{"hello", "1.0", "all", deb.size(),
+    PackageRecord record{"hello",
+                         "1.0",
+                         "all",
+                         deb.size(),
                          imaging::to_hex(imaging::sha256(
                              {reinterpret_cast<const std::uint8_t*>(deb.data()), deb.size()})),
                          ""};
     auto sign_with = [&](const char* key) {
         PackageRecord r = record;
-        r.signature = *imaging::SigningKey::load(tmp / key)->sign(
-            provisioner::wire::package_signed_text(r));
+        r.signature =
+            *imaging::SigningKey::load(tmp / key)->sign(provisioner::wire::package_signed_text(r));
         return r;
     };
     PackageRecord good = sign_with("site.key");
     std::vector<std::string> urls;
-    imaging::http::ClientResponse record_answer = agent_test::reply(200, provisioner::wire::encode(good));
+    imaging::http::ClientResponse record_answer =
+        agent_test::reply(200, provisioner::wire::encode(good));
     imaging::http::ClientResponse file_answer = agent_test::reply(200);
     file_answer.body = deb;
     provisioner::agent::ServerPackages packages(

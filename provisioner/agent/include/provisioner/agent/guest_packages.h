@@ -21,7 +21,8 @@ class PackageSource {
     // The server's record of package, checked: nullopt when the server has no such package
     // for this VM (the agent then installs from its mirror); an error when the server cannot
     // be asked, or its record is malformed or not signed by the pinned key.
-    virtual imaging::Result<std::optional<wire::PackageRecord>> lookup(const std::string& package) = 0;
+    virtual imaging::Result<std::optional<wire::PackageRecord>> lookup(
+        const std::string& package) = 0;
     // Downloads record's file into dir (created) as NAME.deb, whole and matching record's size
     // and SHA-256, or an error naming what did not match; returns its path.
     virtual imaging::Result<std::filesystem::path> download(const wire::PackageRecord& record,

@@ -42,8 +42,7 @@ imaging::Status write_file_atomically(const std::filesystem::path& file, std::st
 // The command split on whitespace (no shell, no quoting), with {package}, {root}, {env} and
 // {file} (a package file downloaded from the server) replaced inside each word.
 std::vector<std::string> install_command_words(std::string_view command, const std::string& package,
-                                               const std::string& root,
-                                               const std::string& env_file,
+                                               const std::string& root, const std::string& env_file,
                                                const std::string& file = {});
 
 // The program a command would run: PROGRAM itself when it holds a '/', else the first
