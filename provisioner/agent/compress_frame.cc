@@ -1,6 +1,9 @@
 #include "compress_frame.h"
 
 #include <arpa/inet.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 namespace provisioner::agent::compress {
 namespace {
@@ -15,27 +18,65 @@ std::optional<std::uint32_t> parse_address(const std::string& text) {
     return ntohl(addr.s_addr);
 }
 
+constexpr std::size_t kBody = kHeader + kCounter;
+
+// The whole HMAC-SHA256 of sender's address and signed_part. One-shot HMAC over a copy: the
+// copy costs less than the HMAC's own setup, and HMAC_CTX is deprecated in OpenSSL 3.
+void tag_of(std::string_view key, std::uint32_t sender, std::string_view signed_part,
+            unsigned char (&out)[EVP_MAX_MD_SIZE]) {
+    thread_local std::string message;
+    message.assign({char(sender >> 24), char(sender >> 16), char(sender >> 8), char(sender)});
+    message.append(signed_part);
+    unsigned int length = 0;
+    HMAC(EVP_sha256(), key.data(), int(key.size()),
+         reinterpret_cast<const unsigned char*>(message.data()), message.size(), out, &length);
+}
+
 }  // namespace
 
-bool encode_frame(ZSTD_CCtx* cctx, int level, std::string_view packet, std::string& out) {
-    out.resize(kHeader + ZSTD_compressBound(packet.size()));
+bool encode_frame(ZSTD_CCtx* cctx, int level, std::string_view key, std::uint32_t sender,
+                  std::uint64_t counter, std::string_view packet, std::string& out) {
+    out.resize(kBody + ZSTD_compressBound(packet.size()));
     out[0] = char(kMagic);
-    const std::size_t size = ZSTD_compressCCtx(cctx, out.data() + kHeader, out.size() - kHeader,
+    for (std::size_t i = 0; i < kCounter; ++i)
+        out[kHeader + i] = char(std::uint8_t(counter >> (8 * (kCounter - 1 - i))));
+    const std::size_t size = ZSTD_compressCCtx(cctx, out.data() + kBody, out.size() - kBody,
                                                packet.data(), packet.size(), level);
-    if (!ZSTD_isError(size) && size < packet.size()) {
+    const bool compressed = !ZSTD_isError(size) && size < packet.size();
+    if (compressed) {
         out[1] = 1;
-        out.resize(kHeader + size);
-        return true;
+        out.resize(kBody + size);
+    } else {
+        out[1] = 0;
+        out.replace(kBody, std::string::npos, packet.data(), packet.size());
     }
-    out[1] = 0;
-    out.replace(kHeader, std::string::npos, packet.data(), packet.size());
-    return false;
+    seal(key, sender, out);
+    return compressed;
+}
+
+void seal(std::string_view key, std::uint32_t sender, std::string& frame) {
+    unsigned char tag[EVP_MAX_MD_SIZE];
+    tag_of(key, sender, frame, tag);
+    frame.append(reinterpret_cast<const char*>(tag), kTag);
+}
+
+std::optional<std::uint64_t> open(std::string_view key, std::uint32_t sender,
+                                  std::string_view frame) {
+    if (frame.size() <= kOverhead || std::uint8_t(frame[0]) != kMagic) return std::nullopt;
+    const std::string_view signed_part = frame.substr(0, frame.size() - kTag);
+    unsigned char tag[EVP_MAX_MD_SIZE];
+    tag_of(key, sender, signed_part, tag);
+    if (CRYPTO_memcmp(tag, frame.data() + signed_part.size(), kTag) != 0) return std::nullopt;
+    std::uint64_t counter = 0;
+    for (std::size_t i = 0; i < kCounter; ++i)
+        counter = (counter << 8) | std::uint8_t(frame[kHeader + i]);
+    return counter;
 }
 
 Status decode_frame(ZSTD_DCtx* dctx, std::string_view frame, std::string& out) {
-    if (frame.size() <= kHeader) return bad("shorter than its header");
+    if (frame.size() <= kOverhead) return bad("shorter than its header and tag");
     if (std::uint8_t(frame[0]) != kMagic) return bad("not this tunnel's format");
-    const std::string_view body = frame.substr(kHeader);
+    const std::string_view body = frame.substr(kBody, frame.size() - kOverhead);
     if (frame[1] == 0) {
         if (body.size() > kMaxPacket) return bad("packet too large");
         out.assign(body.data(), body.size());
@@ -51,6 +92,25 @@ Status decode_frame(ZSTD_DCtx* dctx, std::string_view frame, std::string& out) {
         ZSTD_decompressDCtx(dctx, out.data(), out.size(), body.data(), body.size());
     if (ZSTD_isError(got) || got != size) return bad("damaged zstd frame");
     return Status::ok();
+}
+
+bool ReplayWindow::fresh(std::uint64_t counter) const {
+    if (!any_ || counter > highest_) return true;
+    const std::uint64_t age = highest_ - counter;
+    return age < kSize && !((seen_ >> age) & 1);
+}
+
+void ReplayWindow::accept(std::uint64_t counter) {
+    if (!any_ || counter > highest_) {
+        const std::uint64_t shift = any_ ? counter - highest_ : kSize;
+        seen_ = shift >= kSize ? 0 : seen_ << shift;
+        seen_ |= 1;
+        highest_ = counter;
+        any_ = true;
+        return;
+    }
+    const std::uint64_t age = highest_ - counter;
+    if (age < kSize) seen_ |= std::uint64_t(1) << age;
 }
 
 std::optional<PeerRoute> make_route(const std::string& cidr, const std::string& peer) {

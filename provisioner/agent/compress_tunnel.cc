@@ -12,12 +12,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <thread>
 
 #include "compress_frame.h"
+#include "imaging/digest.h"
 
 namespace provisioner::agent {
 namespace {
@@ -53,7 +56,12 @@ class CompressTunnel : public CompressPath {
           udp_(std::move(udp)),
           stop_(std::move(stop)),
           counters_(counters ? std::move(counters) : std::make_shared<CompressCounters>()),
-          routes_(std::make_shared<const std::vector<PeerRoute>>()) {
+          routes_(std::make_shared<const std::vector<PeerRoute>>()),
+          // From the clock, so that a restarted agent's counters stay above those its peers
+          // saw before (their replay windows would refuse a counter that started again at 0).
+          counter_(std::uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count())) {
         thread_ = std::thread([this] { serve(); });
     }
     ~CompressTunnel() override {
@@ -69,17 +77,46 @@ class CompressTunnel : public CompressPath {
         std::lock_guard<std::mutex> hold(mutex_);
         routes_ = std::move(table);
     }
+    void set_key(std::string hex) override {
+        std::shared_ptr<const std::string> key;
+        if (auto bytes = imaging::from_hex(hex); bytes && bytes->size() == 32)
+            key = std::make_shared<const std::string>(bytes->begin(), bytes->end());
+        std::lock_guard<std::mutex> hold(mutex_);
+        key_ = std::move(key);
+    }
 
   private:
     std::shared_ptr<const std::vector<PeerRoute>> routes() {
         std::lock_guard<std::mutex> hold(mutex_);
         return routes_;
     }
+    std::shared_ptr<const std::string> key() {
+        std::lock_guard<std::mutex> hold(mutex_);
+        return key_;
+    }
+
+    // The address this host sends to peer from (the kernel's choice of source for that
+    // route), which the peer sees and the tag covers; 0 when there is no route to it.
+    std::uint32_t local_address(std::uint32_t peer) {
+        if (auto it = local_.find(peer); it != local_.end()) return it->second;
+        Fd probe(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(port_);
+        to.sin_addr.s_addr = htonl(peer);
+        sockaddr_in self{};
+        socklen_t len = sizeof self;
+        if (probe.get() < 0 ||
+            ::connect(probe.get(), reinterpret_cast<sockaddr*>(&to), sizeof to) < 0 ||
+            ::getsockname(probe.get(), reinterpret_cast<sockaddr*>(&self), &len) < 0)
+            return 0;
+        return local_[peer] = ntohl(self.sin_addr.s_addr);
+    }
 
     void serve() {
         std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
         std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
-        std::string packet(compress::kMaxPacket + compress::kHeader, '\0'), frame, decoded;
+        std::string packet(compress::kMaxPacket + compress::kOverhead, '\0'), frame, decoded;
         pollfd fds[3] = {
             {tun_.get(), POLLIN, 0}, {udp_.get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
         for (;;) {
@@ -113,8 +150,16 @@ class CompressTunnel : public CompressPath {
         if (!addresses) return;
         auto table = routes();
         const PeerRoute* route = compress::find_route(*table, addresses->destination);
-        if (!route) return;
-        const bool compressed = compress::encode_frame(cctx, level_, packet, frame);
+        auto secret = key();
+        if (!route || !secret) return;
+        if (table != local_for_) {  // the routes changed: so may the way to a peer
+            local_.clear();
+            local_for_ = table;
+        }
+        const std::uint32_t self = local_address(route->peer);
+        if (self == 0) return;
+        const bool compressed =
+            compress::encode_frame(cctx, level_, *secret, self, counter_++, packet, frame);
         sockaddr_in to{};
         to.sin_family = AF_INET;
         to.sin_port = htons(port_);
@@ -131,10 +176,19 @@ class CompressTunnel : public CompressPath {
     void receive(ZSTD_DCtx* dctx, std::uint32_t peer, std::string_view frame, std::string& out) {
         counters_->packets_in++;
         auto table = routes();
+        auto secret = key();
         bool known_peer = false;
         for (const PeerRoute& r : *table) known_peer |= r.peer == peer;
+        // The tag first: nothing of a datagram is read, nor decompressed, before it is known
+        // to come from a holder of the key as this peer.
+        std::optional<std::uint64_t> counter;
+        if (!known_peer || !secret || !(counter = compress::open(*secret, peer, frame)) ||
+            !windows_[peer].fresh(*counter)) {
+            counters_->packets_refused++;
+            return;
+        }
         std::optional<compress::Addresses> addresses;
-        if (!known_peer || !compress::decode_frame(dctx, frame, out).is_ok() ||
+        if (!compress::decode_frame(dctx, frame, out).is_ok() ||
             !(addresses = compress::ipv4_addresses(out))) {
             counters_->packets_refused++;
             return;
@@ -144,6 +198,7 @@ class CompressTunnel : public CompressPath {
             counters_->packets_refused++;
             return;
         }
+        windows_[peer].accept(*counter);
         (void)::write(tun_.get(), out.data(), out.size());
     }
 
@@ -154,6 +209,12 @@ class CompressTunnel : public CompressPath {
     std::shared_ptr<CompressCounters> counters_;
     std::mutex mutex_;
     std::shared_ptr<const std::vector<PeerRoute>> routes_;
+    std::shared_ptr<const std::string> key_;  // null: no key, nothing sent or taken
+    // The serving thread's alone:
+    std::uint64_t counter_;
+    std::map<std::uint32_t, compress::ReplayWindow> windows_;  // by peer
+    std::map<std::uint32_t, std::uint32_t> local_;             // peer -> our address to it
+    std::shared_ptr<const std::vector<PeerRoute>> local_for_;  // the routes local_ is for
     std::thread thread_;
 };
 

@@ -139,7 +139,9 @@ Dom0Cycle Dom0Loop::cycle() {
     }
     pass_hot_templates(decoded->templates);
     if (netservices_ && decoded->netservices)
-        if (Status kept = netservices_->set_desired(std::move(*decoded->netservices)); !kept)
+        if (Status kept = netservices_->set_desired(std::move(*decoded->netservices),
+                                                        decoded->tunnel_key);
+            !kept)
             log("network services (applied, not kept for a restart): " + kept.message());
     if (decoded->interval_seconds > 0) {
         server_interval_ = std::chrono::seconds(decoded->interval_seconds);

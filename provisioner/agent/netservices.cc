@@ -110,20 +110,26 @@ Status NetServices::load() {
             Code::storage, where + ": " + (answer ? "no netservices" : answer.status().message()));
     desired_.clear();
     for (auto& vm : *answer->netservices) desired_[vm.vm] = std::move(vm.services);
+    tunnel_key_ = answer->tunnel_key;
+    if (compress_) compress_->set_key(tunnel_key_);
     return Status::ok();
 }
 
-Status NetServices::set_desired(std::vector<wire::VmNetServices> desired) {
+Status NetServices::set_desired(std::vector<wire::VmNetServices> desired,
+                                std::string tunnel_key) {
     std::map<std::string, std::vector<wire::NetService>> next;
     for (auto& vm : desired)
         if (!vm.services.empty()) next[vm.vm] = std::move(vm.services);
-    if (next == desired_) return Status::ok();
+    if (next == desired_ && tunnel_key == tunnel_key_) return Status::ok();
     desired_ = std::move(next);
+    if (tunnel_key != tunnel_key_ && compress_) compress_->set_key(tunnel_key);
+    tunnel_key_ = std::move(tunnel_key);
     if (options_.state_file.empty()) return Status::ok();
     wire::Dom0Answer kept;  // the answer's own shape, so that load() reads it with its checks
     kept.netservices.emplace();
     for (const auto& [vm, services] : desired_) kept.netservices->push_back({vm, services});
-    return base::write_file_atomically(options_.state_file, wire::encode(kept).dump(2) + "\n");
+    kept.tunnel_key = tunnel_key_;
+    return base::write_private_file(options_.state_file, wire::encode(kept).dump(2) + "\n");
 }
 
 bool NetServices::install(const std::string& vm, const std::string& interface,
@@ -186,6 +192,7 @@ void NetServices::sync_compression() {
             return;
         }
         compress_ = std::move(*opened);
+        compress_->set_key(tunnel_key_);
     }
     compress_->set_routes(std::move(routes));
     if (Status s = netsvc::sync_routes(commands_, compress_->device(), rules); !s) {

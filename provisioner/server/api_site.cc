@@ -300,6 +300,10 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host, const 
         names.push_back(vm.name);
     }
     answer.netservices = ctx.netservices->for_vms(names);
+    for (const wire::VmNetServices& vm : *answer.netservices)
+        for (const wire::NetService& s : vm.services)
+            if (s.kind == wire::NetService::Kind::compress)
+                answer.tunnel_key = ctx.auth.compress_tunnel_key();
     if (ctx.history && metrics)  // queued: the report does not wait on the history's disk
         ctx.history->record({EntityKind::host, std::to_string(host.id)},
                             double(ctx.store.now()) / 1000, host_samples(*metrics));

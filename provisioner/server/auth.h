@@ -66,6 +66,10 @@ class Authenticator {
     // Whether "Authorization: Bearer TOKEN" carries vm's guest token (constant-time compare).
     bool is_guest(std::string_view authorization_header, const std::string& vm) const;
 
+    // The compression tunnel's key (64 hex digits), the same for every Dom0 of the site,
+    // derived from the secret so that the server stores none.
+    std::string compress_tunnel_key() const { return digest("provisioner compress tunnel v1"); }
+
     // From "Authorization: Bearer TOKEN" (empty header: Kind::none).
     Principal identify(std::string_view authorization_header);
 

@@ -116,6 +116,7 @@ json encode(const Dom0Answer& answer) {
         for (const VmNetServices& vm : *answer.netservices) vms.push_back(encode(vm));
         out["netservices"] = std::move(vms);
     }
+    if (!answer.tunnel_key.empty()) out["tunnel_key"] = answer.tunnel_key;
     return out;
 }
 
@@ -137,6 +138,11 @@ Result<Dom0Answer> decode<Dom0Answer>(const json& message) {
             detail::read_vm_netservices(r.element("netservices", i, (*vms)[i]),
                                         answer.netservices->emplace_back());
     }
+    r.string("tunnel_key", answer.tunnel_key, Need::optional);
+    if (r.ok() && message.is_object() && message.contains("tunnel_key") &&
+        (answer.tunnel_key.size() != 64 ||
+         answer.tunnel_key.find_first_not_of("0123456789abcdef") != std::string::npos))
+        r.fail("tunnel_key", "is not 64 lowercase hex digits");
     return detail::finish(r, std::move(answer));
 }
 

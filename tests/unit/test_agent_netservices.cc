@@ -1,10 +1,13 @@
 // The Dom0 agent's network services (netservices.h) against a fake kernel: what is installed
 // for each kind, that nothing is redone while nothing changes, that a removed service leaves
 // none of its objects, that a restarted agent re-applies its kept set and sweeps what is ours
-// but not wanted; and the compression tunnel's datagram (compress_frame.h).
+// but not wanted; and the compression tunnel's datagram (compress_frame.h): its tag, its
+// replay window.
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -70,13 +73,18 @@ class FakeNetCommands : public NetCommands {
 
 class FakePath : public CompressPath {
   public:
-    explicit FakePath(std::vector<Route>* seen) : seen_(seen) {}
+    explicit FakePath(std::vector<Route>* seen, std::string* key = nullptr)
+        : seen_(seen), key_(key) {}
     const std::string& device() const override { return device_; }
     void set_routes(std::vector<Route> routes) override { *seen_ = std::move(routes); }
+    void set_key(std::string hex) override {
+        if (key_) *key_ = std::move(hex);
+    }
 
   private:
     std::string device_ = "pvzip0";
     std::vector<Route>* seen_;
+    std::string* key_;
 };
 
 wire::NetService filter(std::vector<wire::NetAllow> allow) {
@@ -163,18 +171,44 @@ TEST_CASE("agent netservices: rate limits are tc tbf on the interface and on an 
 }
 
 TEST_CASE("agent netservices: compression routes the VM's traffic for the networks to the tunnel") {
+    testutil::TempDir dir;
     FakeNetCommands kernel;
     std::vector<CompressPath::Route> routes;
+    std::string key = "unset";
     int opened = 0;
     NetServicesOptions options;
+    options.state_file = dir / "netservices.json";
     options.compress_path = [&]() -> Result<std::unique_ptr<CompressPath>> {
         ++opened;
-        return std::unique_ptr<CompressPath>(std::make_unique<FakePath>(&routes));
+        return std::unique_ptr<CompressPath>(std::make_unique<FakePath>(&routes, &key));
     };
+    const std::string site_key(64, 'c');
     NetServices net(kernel, options);
-    REQUIRE(net.set_desired({{"vm1", {compression("10.77.0.12", {"10.2.0.0/24"})}}}));
+    REQUIRE(net.set_desired({{"vm1", {compression("10.77.0.12", {"10.2.0.0/24"})}}}, site_key));
     net.reconcile(interface_of);
     CHECK(opened == 1);
+    CHECK(key == site_key);
+    // The key is kept with the set, in a file only root reads.
+    CHECK((std::filesystem::status(options.state_file).permissions() &
+           std::filesystem::perms::all) ==
+          (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+    {  // a restarted agent gives its tunnel the kept key
+        std::vector<CompressPath::Route> routes_after;
+        std::string key_after;
+        NetServicesOptions restarted_options = options;
+        restarted_options.compress_path = [&]() -> Result<std::unique_ptr<CompressPath>> {
+            return std::unique_ptr<CompressPath>(
+                std::make_unique<FakePath>(&routes_after, &key_after));
+        };
+        NetServices restarted(kernel, restarted_options);
+        REQUIRE(restarted.load());
+        restarted.reconcile(interface_of);
+        CHECK(key_after == site_key);
+        CHECK(routes_after.size() == 1);
+    }
+    const std::string other_key(64, 'd');  // a new key reaches the open tunnel at once
+    REQUIRE(net.set_desired({{"vm1", {compression("10.77.0.12", {"10.2.0.0/24"})}}}, other_key));
+    CHECK(key == other_key);
     REQUIRE(routes.size() == 1);
     CHECK(routes[0].cidr == "10.2.0.0/24");
     CHECK(routes[0].peer == "10.77.0.12");
@@ -223,33 +257,86 @@ TEST_CASE("agent netservices: a VM without its interface waits; a restart re-app
 TEST_CASE("compress frame: compressible packets shrink, others go plain, both come back") {
     std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> c(ZSTD_createCCtx(), ZSTD_freeCCtx);
     std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> d(ZSTD_createDCtx(), ZSTD_freeDCtx);
+    const std::string key(32, 'k');
+    const std::uint32_t sender = 0x0a4d000c;
     std::string text;
     while (text.size() < 1400) text += "GET /index.html HTTP/1.1 200 OK ";
     auto noise = testutil::random_bytes(1400, 7);
     const std::string random(noise.begin(), noise.end());
     std::string frame, back;
-    CHECK(compress::encode_frame(c.get(), 1, text, frame));
+    CHECK(compress::encode_frame(c.get(), 1, key, sender, 5, text, frame));
     CHECK(frame.size() < text.size() / 4);
+    CHECK(compress::open(key, sender, frame) == std::optional<std::uint64_t>(5));
     REQUIRE(compress::decode_frame(d.get(), frame, back));
     CHECK(back == text);
-    CHECK_FALSE(compress::encode_frame(c.get(), 1, random, frame));
-    CHECK(frame.size() == random.size() + compress::kHeader);
+    CHECK_FALSE(compress::encode_frame(c.get(), 1, key, sender, 6, random, frame));
+    CHECK(frame.size() == random.size() + compress::kOverhead);
+    CHECK(compress::open(key, sender, frame) == std::optional<std::uint64_t>(6));
     REQUIRE(compress::decode_frame(d.get(), frame, back));
     CHECK(back == random);
 
     CHECK_FALSE(compress::decode_frame(d.get(), "Z", back));
-    CHECK_FALSE(compress::decode_frame(d.get(),
-                                       std::string("\0\0"
-                                                   "abc",
-                                                   5),
-                                       back));
-    std::string damaged = frame;
-    compress::encode_frame(c.get(), 1, text, damaged);
-    damaged.resize(damaged.size() - 3);
+    CHECK_FALSE(compress::decode_frame(d.get(), std::string(compress::kOverhead + 3, '\0'), back));
+    std::string damaged;
+    compress::encode_frame(c.get(), 1, key, sender, 7, text, damaged);
+    damaged.erase(damaged.size() - compress::kTag - 3, 3);  // the zstd frame cut short
     CHECK_FALSE(compress::decode_frame(d.get(), damaged, back));
     std::string unknown = frame;
     unknown[1] = 7;
     CHECK_FALSE(compress::decode_frame(d.get(), unknown, back));
+}
+
+TEST_CASE("compress frame: only the right key, sender and bytes open a frame") {
+    std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> c(ZSTD_createCCtx(), ZSTD_freeCCtx);
+    const std::string key(32, 'k'), wrong(32, 'w');
+    const std::uint32_t sender = 0x0a4d000c;
+    std::string frame;
+    compress::encode_frame(c.get(), 1, key, sender, 0x0102030405060708, "some packet bytes",
+                           frame);
+    CHECK(std::uint8_t(frame[0]) == 0x5b);
+    CHECK(frame.substr(2, 8) == std::string("\1\2\3\4\5\6\7\10"));  // big-endian
+    CHECK(compress::open(key, sender, frame) == std::optional<std::uint64_t>(0x0102030405060708));
+    CHECK_FALSE(compress::open(wrong, sender, frame));
+    CHECK_FALSE(compress::open(key, sender + 1, frame));  // another source address
+    CHECK_FALSE(compress::open("", sender, frame));
+    for (std::size_t i = 0; i < frame.size(); ++i)
+        for (int bit = 0; bit < 8; ++bit) {
+            std::string flipped = frame;
+            flipped[i] = char(flipped[i] ^ (1 << bit));
+            CHECK_FALSE(compress::open(key, sender, flipped));
+        }
+    for (std::size_t n = 0; n < frame.size(); ++n)
+        CHECK_FALSE(compress::open(key, sender, frame.substr(0, n)));
+    std::string old_format = frame;  // the unauthenticated tunnel's magic, even with a good tag
+    old_format[0] = char(0x5a);
+    old_format.resize(old_format.size() - compress::kTag);
+    compress::seal(key, sender, old_format);
+    CHECK_FALSE(compress::open(key, sender, old_format));
+}
+
+TEST_CASE("compress frame: the replay window refuses repeats and counters too old, and slides") {
+    compress::ReplayWindow w;
+    CHECK(w.fresh(1000));
+    w.accept(1000);
+    CHECK_FALSE(w.fresh(1000));  // replayed
+    CHECK(w.fresh(999));         // late but in the window
+    w.accept(999);
+    CHECK_FALSE(w.fresh(999));
+    CHECK(w.fresh(1000 - 63));       // the oldest the window holds
+    CHECK_FALSE(w.fresh(1000 - 64)); // too old
+    CHECK(w.fresh(1001));
+    w.accept(1010);  // slides by 10: 1000 and 999 are still seen
+    CHECK_FALSE(w.fresh(1000));
+    CHECK_FALSE(w.fresh(999));
+    CHECK(w.fresh(1005));
+    CHECK(w.fresh(1010 - 63));
+    CHECK_FALSE(w.fresh(1010 - 64));
+    w.accept(1005);
+    CHECK_FALSE(w.fresh(1005));
+    w.accept(1010 + 200);  // a jump beyond the window forgets it all but the new highest
+    CHECK_FALSE(w.fresh(1210));
+    CHECK(w.fresh(1209));
+    CHECK_FALSE(w.fresh(1010));
 }
 
 TEST_CASE("compress frame: routes by longest prefix; only whole IPv4 packets are read") {

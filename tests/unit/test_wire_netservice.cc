@@ -68,6 +68,27 @@ TEST_CASE("wire netservice: a Dom0 answer's services and a report's round-trip")
     CHECK_FALSE(wire::encode(wire::Dom0Report{}).dump().find("netservices") != std::string::npos);
 }
 
+TEST_CASE("wire netservice: the answer's tunnel key round-trips; only 64 lowercase hex") {
+    wire::Dom0Answer answer;
+    answer.netservices = std::vector<wire::VmNetServices>{{"vm1", all_three()}};
+    answer.tunnel_key = std::string(32, 'a') + std::string(32, '7');
+    auto back = wire::decode<wire::Dom0Answer>(wire::encode(answer));
+    REQUIRE_MESSAGE(back, back.status().message());
+    CHECK(back->tunnel_key == answer.tunnel_key);
+    CHECK(*back == answer);
+    CHECK_FALSE(wire::encode(wire::Dom0Answer{}).contains("tunnel_key"));  // absent when ""
+
+    for (const json& bad : {json(std::string(63, 'a')), json(std::string(65, 'a')),
+                            json(std::string(64, 'A')), json(std::string(63, 'a') + "g"),
+                            json(""), json(42)}) {
+        json message = answer_with(json::array());
+        message["tunnel_key"] = bad;
+        auto r = wire::decode<wire::Dom0Answer>(message);
+        CHECK_FALSE(r);
+        if (!r) CHECK(r.status().message().find("tunnel_key") != std::string::npos);
+    }
+}
+
 TEST_CASE("wire netservice: describe says it in one line") {
     auto s = all_three();
     CHECK(wire::describe(s[0]) == "compress to 10.2.0.0/24 10.3.0.5 via 10.77.0.12");

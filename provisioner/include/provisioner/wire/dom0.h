@@ -77,6 +77,10 @@ struct Dom0Answer {
     // "netservices"?: [VmNetServices...]: every network service the site wants for the VMs of
     // this host; a VM not listed has none. Absent (an older server): the agent keeps what it has.
     std::optional<std::vector<VmNetServices>> netservices{};
+    // "tunnel_key"?: the compression tunnel's key (README "Network services in Dom0"), 64
+    // lowercase hex digits, the same for every Dom0 of the site; sent while some VM of the
+    // answer has a compress service. "" when absent.
+    std::string tunnel_key;
     bool operator==(const Dom0Answer&) const = default;
 };
 

@@ -3,8 +3,10 @@
 // from the device goes to the peer of its destination's network as one datagram
 // (compress_frame.h); each datagram from a peer is decoded and written to the device, where
 // the kernel forwards it to the VM as if it had come by the wire. A datagram is taken only
-// from a peer some route names, and only when its packet's source lies in a network routed
-// through that peer, so the tunnel carries nothing but the selected VMs' traffic.
+// from a peer some route names, with a right tag under the site's key (set_key) and a counter
+// not seen before (compress_frame.h), and only when its packet's source lies in a network
+// routed through that peer, so the tunnel carries nothing but the selected VMs' traffic.
+// Without a key it sends nothing and refuses every datagram.
 #pragma once
 
 #include <atomic>

@@ -56,6 +56,9 @@ class CompressPath {
     virtual ~CompressPath() = default;
     virtual const std::string& device() const = 0;  // the tunnel's interface ("pvzip0")
     virtual void set_routes(std::vector<Route> routes) = 0;
+    // The site's tunnel key (wire::Dom0Answer::tunnel_key, 64 hex digits); anything else, ""
+    // included, leaves the path without a key: it then sends nothing and takes nothing.
+    virtual void set_key(std::string hex) = 0;
 };
 using CompressPathFactory = std::function<Result<std::unique_ptr<CompressPath>>()>;
 
@@ -74,8 +77,9 @@ class NetServices {
     // Reads the desired set a previous run kept (none kept: nothing desired). storage when
     // the file exists but cannot be read as one.
     Status load();
-    // The site's set for this host's VMs (every VM not named has none); kept in the file.
-    Status set_desired(std::vector<wire::VmNetServices> desired);
+    // The site's set for this host's VMs (every VM not named has none) and its compression
+    // tunnel's key (hex; "" for none); both kept in the file, which is private (0600).
+    Status set_desired(std::vector<wire::VmNetServices> desired, std::string tunnel_key = "");
     const std::map<std::string, std::vector<wire::NetService>>& desired() const { return desired_; }
 
     // Makes the host match the desired set: installs or replaces what changed for each VM
@@ -104,6 +108,7 @@ class NetServices {
     NetCommands& commands_;
     NetServicesOptions options_;
     std::map<std::string, std::vector<wire::NetService>> desired_;
+    std::string tunnel_key_;
     std::map<std::string, Applied> applied_;
     std::unique_ptr<CompressPath> compress_;
     bool swept_ = false;
