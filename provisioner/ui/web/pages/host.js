@@ -1,6 +1,6 @@
-// A host's page: its record and facts, its lifecycle events with their reasons, its VMs, and
+// A host's page: its record and facts, its BMC's power with on/off/cycle, its lifecycle events with their reasons, its VMs, and
 // graphs of its metrics from the server's history (GET /api/v1/hosts/{host}/metrics).
-import { get, del } from '../api.js';
+import { get, del, post } from '../api.js';
 import { h, fill, table, stateBadge, time, busy } from '../dom.js';
 import { historyGraphs } from '../chart.js';
 
@@ -21,7 +21,7 @@ export async function mount(main, params) {
       if (!confirm(`Remove ${host.name} from the inventory?`)) return;
       busy(remove, removeOut, async () => { await del(`/api/v1/hosts/${ref}`); location.hash = '#/hosts'; });
     });
-    fill(head, h('h1', {}, `Host ${host.name} `, stateBadge(host.state)), remove, removeOut);
+    fill(head, h('h1', {}, `Host ${host.name} `, stateBadge(host.state)), remove, removeOut, powerBox(host));
     const f = host.facts || {};
     fill(facts, h('h2', {}, 'Record and facts'),
       h('dl', { class: 'facts' },
@@ -41,6 +41,30 @@ export async function mount(main, params) {
              { label: 'Reason', cell: (e) => e.reason }],
             (host.events || []).slice().reverse(), 'No events.'));
     await drawGraphs();
+  }
+
+  // Its BMC: the power state last read, the last error, and on/off/cycle (POST /api/v1/power).
+  function powerBox(host) {
+    const p = host.power;
+    if (!p) return h('p', { class: 'muted' }, 'No BMC: ', h('code', {}, `provisioner host bmc set ${host.name} …`), ' gives it one.');
+    const out = h('span', { 'aria-live': 'polite' });
+    const button = (action, label, cls) => {
+      const b = h('button', { type: 'button', class: cls || '', id: `power-${action}` }, label);
+      b.addEventListener('click', () => {
+        if (action !== 'on' && !confirm(`Power ${action} ${host.name}?`)) return;
+        busy(b, out, async () => {
+          const r = await post('/api/v1/power', { action, hosts: host.name });
+          const one = r.results[0] || {};
+          fill(out, one.ok ? h('span', { class: 'ok' }, ` power ${one.power}`) : h('span', { class: 'error' }, ` ${one.error_kind}: ${one.error}`));
+          await refresh();
+        });
+      });
+      return b;
+    };
+    return h('div', { class: 'inline power-box' },
+      h('span', {}, `BMC ${p.driver} ${p.address}: `), stateBadge(`power-${p.power}`),
+      p.error ? h('span', { class: 'error', id: 'power-error' }, ` ${p.error_kind}: ${p.error}`) : null,
+      button('on', 'Power on'), button('off', 'Power off', 'danger'), button('cycle', 'Power cycle', 'danger'), out);
   }
 
   const drawGraphs = () => historyGraphs(graphs, `/api/v1/hosts/${ref}/metrics?since=1h`, 12);

@@ -50,10 +50,16 @@ export async function mount(main, params, query) {
         { label: 'IP', cell: (x) => x.ip || '–' },
         { label: 'Rack', cell: (x) => x.rack || '–' },
         { label: 'State', cell: (x) => stateBadge(x.state) },
+        ...(hosts.some((x) => x.power) ? [{ label: 'Power', cell: powerCell }] : []),
         { label: 'Image', cell: (x) => imageName(x.image), wide: true },
         { label: '', cell: (x) => x.state === 'discovered' ? acceptButton(x) : null },
       ], shown, hosts.length ? 'No host matches these filters.' : 'No hosts yet: enrol some below.'));
   };
+  // A host's power as its BMC last read it, and its last BMC error (a host without a BMC: –).
+  const powerCell = (x) => x.power
+    ? h('span', { class: 'power', 'data-host': x.name, title: x.power.error || `${x.power.driver} ${x.power.address}` },
+        stateBadge(`power-${x.power.power}`), x.power.error_kind ? h('span', { class: 'error' }, ` ${x.power.error_kind}`) : null)
+    : '–';
   const acceptButton = (x) => {
     const b = h('button', { type: 'button' }, 'Accept');
     b.addEventListener('click', () => busy(b, null, () => post(`/api/v1/hosts/${encodeURIComponent(x.mac)}/accept`, {})).catch((err) => alert(err.message)));
