@@ -2,7 +2,7 @@
 """Drives provisionerd's web UI in a real headless Chromium (Selenium, chromedriver), as
 tests/e2e/test_web_ui.sh arranges: sign in, enrol hosts from a CSV, start a deployment and watch
 every host reach "succeeded" on the same page, apply a bad site (its line shown) then a good
-one and see the VMs appear, recall them after a confirmation, look at every page in light and
+one and see the VMs and a VM's service appear, recall them after a confirmation, look at every page in light and
 dark and at a phone's width, sign out and be refused. No console errors on any page but the
 network answers a step expects. The shell does what hosts do, in step with us through files in
 SYNC: we touch deploy.started, it touches dom0.ready once the hosts are imaged and their Dom0
@@ -37,7 +37,8 @@ BAD_SITE = """<XSMConfig placement="round-robin">
 """
 GOOD_SITE = """<XSMConfig placement="round-robin">
 <Set name="demo"><Owner>ops@example.com</Owner>
-<VM name="web1"><VCPUS>1</VCPUS><MEM>128</MEM><TEMPLATE>debian</TEMPLATE><DOM0>h1</DOM0></VM>
+<VM name="web1"><VCPUS>1</VCPUS><MEM>128</MEM><TEMPLATE>debian</TEMPLATE><DOM0>h1</DOM0>
+  <SERVICE package="hello"><PARAM name="port">8081</PARAM></SERVICE></VM>
 <VM name="web2"><VCPUS>1</VCPUS><MEM>128</MEM><TEMPLATE>debian</TEMPLATE><DOM0>h2</DOM0></VM>
 </Set></XSMConfig>
 """
@@ -238,6 +239,7 @@ def main():
     b.wait("the manual driver's answer", lambda: "press" in b.text(".power-box"), timeout=30)
     if "unsupported" not in b.text(".power-box"):
         fail(f"the power box reads {b.text('.power-box')!r}")
+    b.shot("host-power")
     b.go(f"#/hosts/{names[0]}", f"Host {names[0]}")
     if "No BMC" not in b.text("main"):
         fail("a host without a BMC does not say so")
@@ -265,11 +267,18 @@ def main():
     b.go("#/vms", "VMs")
     vm_state = lambda name: b.text(f".vm-state[data-vm={name}]")
     b.wait("web1 and web2 running", lambda: vm_state("web1") == "running" and vm_state("web2") == "running", timeout=60)
+    # Its service, as the server's board has it: no guest agent runs in a test-driver VM, so
+    # it waits for one (vm_unavailable).
+    b.wait("web1's service listed", lambda: "hello" in b.text(f"tr:has(.vm-state[data-vm=web1])"))
+    if "vm_unavailable" not in b.text("tr:has(.vm-state[data-vm=web1])"):
+        fail(f"web1's service reads {b.text('tr:has(.vm-state[data-vm=web1])')!r}")
     b.shot("vms")
-    log("a VM's page: its record and its graphs")
+    log("a VM's page: its record, its service and its graphs")
     b.find("a[href='#/vms/web1']").click()
     b.wait("web1's page", lambda: b.text("main h1").startswith("VM web1"))
     b.wait("web1's host and state", lambda: "Host" in b.text("main dl.facts") and "running" in b.text("main h1"))
+    if "hello" not in b.text("main"):
+        fail("web1's page does not list its service")
     b.wait("web1's graphs drawn", lambda: len(b.all(marks)) >= 1, timeout=40)
     b.shot("vm-graphs")
     b.go("#/vms", "VMs")

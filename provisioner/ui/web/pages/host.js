@@ -61,10 +61,12 @@ export async function mount(main, params) {
       });
       return b;
     };
-    return h('div', { class: 'inline power-box' },
-      h('span', {}, `BMC ${p.driver} ${p.address}: `), stateBadge(`power-${p.power}`),
-      p.error ? h('span', { class: 'error', id: 'power-error' }, ` ${p.error_kind}: ${p.error}`) : null,
-      button('on', 'Power on'), button('off', 'Power off', 'danger'), button('cycle', 'Power cycle', 'danger'), out);
+    return h('section', { class: 'card power-box' },
+      h('div', { class: 'inline' },
+        h('span', {}, `BMC: ${p.driver}${p.address ? ' ' + p.address : ''} `), stateBadge(`power-${p.power}`),
+        button('on', 'Power on'), button('off', 'Power off', 'danger'), button('cycle', 'Power cycle', 'danger')),
+      p.error ? h('p', { class: 'error', id: 'power-error' }, `Last BMC error: ${p.error_kind}: ${p.error}`) : null,
+      h('p', {}, out));
   }
 
   const drawGraphs = () => historyGraphs(graphs, `/api/v1/hosts/${ref}/metrics?since=1h`, 12);
