@@ -348,7 +348,8 @@ void PowerService::finish_imaged_once() {
             booting_.erase(id);
         }
         if (!host || host->state != HostState::imaged) continue;
-        post([this, h = *host, deployment] {
+        // By value under its own name: clang refuses to capture a structured binding.
+        post([this, h = *host, deployment = deployment] {
             BmcOutcome out = call(h, "disk");
             if (out.ok()) out = call(h, "cycle");
             store_.log_event(host_event(
