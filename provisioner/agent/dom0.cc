@@ -114,6 +114,7 @@ Dom0Cycle Dom0Loop::cycle() {
     report.capacity =
         dom0_capacity(facts_, load_per_cpu(options_.root, facts_.cpu_cores), options_);
     report.vms = std::move(*vms);
+    if (templates_) report.templates = templates_->held();
     // Before the report, so that it says what is installed, and so that an agent whose server
     // is away still applies the set it kept.
     reconcile_netservices();

@@ -111,6 +111,13 @@ std::unique_lock<std::mutex> TemplateWorker::lock_store(const std::string& ref) 
     }
 }
 
+std::vector<std::string> TemplateWorker::held() {
+    std::lock_guard store(store_mu_);
+    std::vector<std::string> out;
+    for (const vmhost::TemplateInfo& t : store_.list()) out.push_back(t.id());
+    return out;
+}
+
 bool TemplateWorker::precopy_next() {
     HotTemplate next;
     std::optional<fs::path> basis;

@@ -3,6 +3,7 @@
 // hosts' agents.
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <system_error>
 
@@ -138,10 +139,17 @@ Response list(ApiContext& ctx, const Request& req) {
     std::set<std::string> hot;
     for (const Template& t : hot_templates(*all, ctx.store.now(), ctx.config.template_cool_down))
         hot.insert(t.ref());
+    // Where each is: the hosts whose last Dom0 report lists it in their template store.
+    std::map<std::string, std::vector<std::string>> held;
+    for (const HostReport& r : ctx.vms.reports())
+        for (const std::string& ref : r.templates) held[ref].push_back(r.name);
+    for (auto& [_, names] : held) std::sort(names.begin(), names.end());
     json out = json::array();
     for (const Template& t : shown) {
         json entry = template_json(t);
         entry["hot"] = hot.count(t.ref()) > 0;
+        auto on = held.find(t.ref());
+        entry["hosts"] = on == held.end() ? json::array() : json(on->second);
         out.push_back(std::move(entry));
     }
     return json_response(req, status::ok,

@@ -87,6 +87,7 @@ Status read_vm_report(const json& body, HostReport& report,
                        std::move(vm.state), std::move(vm.domain_type)});
     report.capacity = std::move(c);
     report.vms = std::move(vms);
+    report.templates = std::move(decoded->templates);
     if (metrics) *metrics = std::move(decoded->metrics);
     return Status::ok();
 }

@@ -77,6 +77,7 @@ struct HostReport {
     std::vector<ReportedVm> vms;
     std::vector<MissingVm> missing;  // flagged VMs that were this host's (filled by report())
     Timestamp reported_at = 0;
+    std::vector<std::string> templates;  // what its template store holds ("name@version")
 };
 
 struct VmInterfaceSpec {

@@ -142,6 +142,7 @@ std::string report_body(const HostReport& r) {
             missing.push_back({{"name", m.name}, {"last_state", m.last_state}, {"since", m.since}});
         body["missing"] = std::move(missing);
     }
+    if (!r.templates.empty()) body["templates"] = r.templates;
     return body.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -172,6 +173,8 @@ Result<HostReport> report_from_row(const HostReportRow& row) {
             r.missing.push_back({m.at("name").get<std::string>(),
                                  m.at("last_state").get<std::string>(),
                                  m.at("since").get<Timestamp>()});
+        for (const json& t : body.value("templates", json::array()))  // absent: none reported
+            r.templates.push_back(t.get<std::string>());
         return r;
     } catch (const json::exception& e) {
         return damaged("report of host " + std::to_string(row.host), e.what());

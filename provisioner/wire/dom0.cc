@@ -88,6 +88,7 @@ json encode(const Dom0Report& report) {
                 {"vms", std::move(vms)}};
     if (!report.mac.empty()) out["mac"] = report.mac;
     if (report.metrics) out["metrics"] = detail::encode_host_metrics(*report.metrics);
+    if (!report.templates.empty()) out["templates"] = report.templates;
     return out;
 }
 
@@ -104,6 +105,23 @@ Result<Dom0Report> decode<Dom0Report>(const json& message) {
     }
     if (Reader metrics = r.child("metrics", Need::optional); metrics.present())
         detail::read_host_metrics(metrics, report.metrics.emplace());
+    if (const json* templates = r.array("templates", Need::optional)) {
+        if (templates->size() > Dom0Report::kMaxTemplates)
+            r.fail("templates", "has more than " + std::to_string(Dom0Report::kMaxTemplates) +
+                                    " entries");
+        for (std::size_t i = 0; i < templates->size() && r.ok(); ++i) {
+            const json& t = (*templates)[i];
+            const auto at = t.is_string() ? t.get_ref<const std::string&>().find('@')
+                                          : std::string::npos;
+            if (!t.is_string() || t.get_ref<const std::string&>().size() >
+                                      Dom0Report::kMaxTemplateRef ||
+                at == 0 || at == std::string::npos ||
+                at + 1 == t.get_ref<const std::string&>().size())
+                r.fail("templates", "entry " + std::to_string(i) + " is not \"name@version\"");
+            else
+                report.templates.push_back(t.get<std::string>());
+        }
+    }
     return detail::finish(r, std::move(report));
 }
 

@@ -48,10 +48,11 @@ struct CatalogServer : Server {
         host_token = auth->dom0_token(*store->find_host_by_name("h1")).value();
         report(json::array());
     }
-    json report(const json& vms) {
+    json report(const json& vms, const json& templates = nullptr) {
         json body = {{"mac", "52:54:00:00:00:01"},
                      {"capacity", {{"vcpus", 8}, {"memory_mib", 16384}, {"load", 0.1}}},
                      {"vms", vms}};
+        if (!templates.is_null()) body["templates"] = templates;
         auto out = call_json(bhttp::verb::post, "/api/v1/agent/vms", body.dump(), host_token);
         CHECK(last_status == 200);
         return out;
@@ -327,6 +328,23 @@ TEST_CASE("server templates: 409 while a VM or another template uses it") {
     auto hot = s.call_json(bhttp::verb::get, "/api/v1/templates");
     REQUIRE(hot["templates"].size() == 2);
     for (const json& t : hot["templates"]) CHECK_MESSAGE(t["hot"] == true, t.dump());
+    for (const json& t : hot["templates"]) CHECK(t["hosts"] == json::array());
+
+    // Where each is: the hosts whose last report lists it; a report without the field (an
+    // older agent) lists nothing; a malformed entry refuses the report.
+    s.report(json::array(), json{"debian@1"});
+    auto placed = s.call_json(bhttp::verb::get, "/api/v1/templates");
+    CHECK(placed["templates"][0]["ref"] == "debian@1");
+    CHECK(placed["templates"][0]["hosts"] == json{"h1"});
+    CHECK(placed["templates"][1]["hosts"] == json::array());
+    json bad = {{"mac", "52:54:00:00:00:01"},
+                {"capacity", {{"vcpus", 8}, {"memory_mib", 16384}}},
+                {"templates", {"debian"}}};
+    s.call_json(bhttp::verb::post, "/api/v1/agent/vms", bad.dump(), s.host_token);
+    CHECK(s.last_status == 400);
+    s.report(json::array());
+    CHECK(s.call_json(bhttp::verb::get, "/api/v1/templates")["templates"][0]["hosts"] ==
+          json::array());
 }
 
 TEST_CASE("server templates: the agents' record and file, for a host or an operator token") {

@@ -385,6 +385,31 @@ TEST_CASE("wire: a Dom0 report round-trips; capacity and each VM's name are requ
     json no_vms = today;
     no_vms.erase("vms");
     CHECK(wire::decode<wire::Dom0Report>(no_vms));
+    CHECK(read->templates.empty());  // absent from agents older than the field
+}
+
+TEST_CASE("wire: a Dom0 report's templates round-trip; anything but name@version is refused") {
+    wire::Dom0Report report;
+    report.capacity = {4, 8192, 0.5, 1, 1024, "", false};
+    report.templates = {"debian@12", "web@3"};
+    json encoded = wire::encode(report);
+    CHECK(encoded["templates"] == json{"debian@12", "web@3"});
+    auto back = wire::decode<wire::Dom0Report>(encoded);
+    REQUIRE(back);
+    CHECK(*back == report);
+    report.templates.clear();
+    CHECK_FALSE(wire::encode(report).contains("templates"));
+    for (const json& bad : {json{"debian"}, json{"@1"}, json{"debian@"}, json{1},
+                            json{std::string(300, 'a') + "@1"}, json("debian@1")}) {
+        json message = encoded;
+        message["templates"] = bad;
+        CHECK_MESSAGE(!wire::decode<wire::Dom0Report>(message), bad.dump());
+    }
+    json many = encoded;
+    many["templates"] = json::array();
+    for (std::size_t i = 0; i <= wire::Dom0Report::kMaxTemplates; ++i)
+        many["templates"].push_back("t@" + std::to_string(i));
+    CHECK_FALSE(wire::decode<wire::Dom0Report>(many));
 }
 
 TEST_CASE("wire: a reported VM's libvirt metrics round-trip; unknown counters stay absent") {

@@ -281,6 +281,12 @@ def main():
         fail("web1's page does not list its service")
     b.wait("web1's graphs drawn", lambda: len(b.all(marks)) >= 1, timeout=40)
     b.shot("vm-graphs")
+    log("templates: the one the VMs run on is hot now, and where each Dom0 holds it")
+    b.go("#/templates", "Templates")
+    b.wait("debian@1 hot", lambda: b.text(".template-heat[data-template='debian@1']") == "hot", timeout=30)
+    b.wait("debian@1 held by h1 and h2",
+           lambda: b.text(".template-hosts[data-template='debian@1']") == "h1, h2", timeout=30)
+    b.shot("templates-placed")
     b.go("#/vms", "VMs")
     b.find("#recall-pattern").send_keys("web*")
     b.find("#recall").click()

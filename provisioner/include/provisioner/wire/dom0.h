@@ -50,14 +50,20 @@ struct ReportedVm {
     bool operator==(const ReportedVm&) const = default;
 };
 
-// {"v", "mac"?, "capacity", "vms"?, "metrics"?}.
+// {"v", "mac"?, "capacity", "vms"?, "metrics"?, "templates"?}.
 struct Dom0Report {
     static constexpr const char* kName = "vms report";
     static constexpr int kVersion = 1;
+    // At most this many templates in one report, each "name@version" of at most this length.
+    static constexpr std::size_t kMaxTemplates = 4096;
+    static constexpr std::size_t kMaxTemplateRef = 257;
     std::string mac;  // "" when absent; the server checks it names the token's host
     Capacity capacity;
     std::vector<ReportedVm> vms;
     std::optional<HostMetrics> metrics;  // absent from agents older than it, or unreadable
+    // "templates": the templates the host's store holds whole ("name@version"), pre-copied or
+    // fetched for a VM; written only when not empty (absent from agents older than it).
+    std::vector<std::string> templates;
     bool operator==(const Dom0Report&) const = default;
 };
 

@@ -1,7 +1,8 @@
 // Templates (SO-MVDS's template list): VM disk templates by name and version, their labels,
 // the backing chain each is an overlay on, hot or cold (a template used within the server's
 // cool-down, the newest version of its name and what they are overlays on are hot: kept on and
-// pre-copied to every Dom0), and when a VM last used it.
+// pre-copied to every Dom0), the hosts whose Dom0 reports holding it, and when a VM last used
+// it.
 import { get } from '../api.js';
 import { h, fill, table, time, bytes, stateBadge } from '../dom.js';
 
@@ -25,6 +26,8 @@ export async function mount(main) {
       { label: 'Hot', cell: (t) => h('span', { class: 'template-heat', 'data-template': t.ref,
           title: t.hot ? 'kept on and pre-copied to every Dom0' : `unused for ${Math.round(coolDown / 86400)} days: the Dom0s dispose of it` },
           stateBadge(t.hot ? 'hot' : 'cold')) },
+      { label: 'Pre-copied on', cell: (t) => h('span', { class: 'template-hosts', 'data-template': t.ref },
+          (t.hosts || []).length ? t.hosts.join(', ') : '–') },
       { label: 'Format', cell: (t) => t.format, wide: true },
       { label: 'Size', num: true, cell: (t) => bytes(t.size) },
       { label: 'Last used', cell: (t) => (t.last_used_at ? time(t.last_used_at) : 'never') },

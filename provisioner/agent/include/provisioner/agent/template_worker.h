@@ -59,6 +59,9 @@ class TemplateWorker {
     // The store, locked, with no pre-copy in flight of ref or of a template in its backing
     // chain (ref "": none waited for).
     std::unique_lock<std::mutex> lock_store(const std::string& ref = "");
+    // What the store holds whole now ("name@version", by name then version): what the Dom0
+    // report says is pre-copied on this host. Takes the store's lock.
+    std::vector<std::string> held();
 
     // One pre-copy: the first hot template the store lacks whose backing it holds, whose
     // server listens (delta given) and which is not waiting after a failure; none before a
