@@ -83,7 +83,8 @@ class Cluster {
         std::lock_guard lock(mu_);
         if (started_) return;
         bin_ = postgres_bin();
-        REQUIRE_MESSAGE(!bin_.empty(), "no initdb under /usr/lib/postgresql/*/bin");
+        REQUIRE_MESSAGE(!bin_.empty(), "no initdb under /usr/lib/postgresql/*/bin: "
+                                        "scripts/setup installs postgresql");
         std::string tmpl = (fs::temp_directory_path() / "provisioner-pg-XXXXXX").string();
         REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
         dir_ = tmpl;
@@ -165,17 +166,6 @@ std::unique_ptr<StoreSite> sqlite_site() {
 
 std::unique_ptr<StoreSite> postgres_site() {
     return std::make_unique<PostgresSite>();
-}
-
-bool postgres_missing() {
-    static const bool missing = [] {
-        if (!postgres_bin().empty()) return false;
-        std::cerr << "unit_tests: the Store conformance cases on PostgreSQL are SKIPPED: no "
-                     "initdb under /usr/lib/postgresql/*/bin (scripts/setup installs "
-                     "postgresql)\n";
-        return true;
-    }();
-    return missing;
 }
 
 void postgres_exec(StoreSite& site, const std::string& sql) {
