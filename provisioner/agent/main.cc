@@ -83,6 +83,19 @@ int cmd_dom0(int argc, char** argv) {
     app.add_option("--bridge", bridge,
                    "the host bridge that VMs' interfaces on the hosts' untagged network join "
                    "(default: libvirt's network 'default')");
+    std::string trunk;
+    app.add_option("--trunk", trunk,
+                   "the interface that carries the site's VLANs tagged: a VM's interface on a "
+                   "site network with VLAN N joins bridge pvbrN, whose port is pvvlN, this "
+                   "interface's 802.1Q sub-interface for N, or a TAP port the agent tags in "
+                   "user space where the kernel has no 802.1Q (made when missing; default: the "
+                   "libvirt network of the site network's name, with a <vlan> tag, which "
+                   "libvirt honours only on Open vSwitch)");
+    double shutdown_wait = 60;
+    app.add_option("--shutdown-wait", shutdown_wait,
+                   "seconds a moved VM's guest has to shut down (ACPI) before it is powered off")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
     app.add_option("--templates", templates, "this host's template store")->capture_default_str();
     app.add_option("--disks", disks,
                    "where VM overlay disks go, with vms.json and, without --pubkey, site.pub "
@@ -154,8 +167,9 @@ int cmd_dom0(int argc, char** argv) {
     o.mac = agent->mac;
     o.libvirt_uri = uri;
     // libvirt's test driver cannot migrate (each process has its own); Xen and KVM can, given
-    // the hosts reach each other's libvirt at libvirt_uri.
-    o.live_migration = (*hypervisor)->kind() != provisioner::vmhost::DomainKind::test;
+    // the hosts reach each other's libvirt at libvirt_uri, which a local URI does not.
+    o.live_migration = (*hypervisor)->kind() != provisioner::vmhost::DomainKind::test &&
+                       provisioner::vmhost::uri_reaches_peers(uri);
     o.root = f.root;
     o.interval = std::chrono::milliseconds(std::int64_t(interval * 1000));
     o.run_for = std::chrono::milliseconds(std::int64_t(run_for * 1000));
@@ -177,6 +191,14 @@ int cmd_dom0(int argc, char** argv) {
     ServerDisks server_disks(server, token);
     VmHost host{**hypervisor, **store, **registry, *qemu_img, &server_templates, &server_disks};
     host.bridge = bridge;
+    host.shutdown_wait = std::chrono::milliseconds(std::int64_t(shutdown_wait * 1000));
+    auto ip = provisioner::vmhost::make_process_runner();
+    std::optional<VlanBridges> vlans;
+    if (!trunk.empty()) {
+        host.vlans = &vlans.emplace(trunk, *ip);
+        for (const std::string& problem : vlans->restore())
+            std::cerr << "agent: warning: " << problem << "\n";
+    }
     auto imaging_runner = make_child_imaging_runner();
     auto cp = provisioner::vmhost::make_process_runner();
     TemplateWorkerOptions w;

@@ -71,9 +71,18 @@ void remove_file(const fs::path& path) {
 Status start_and_record(VmHost& host, const vmhost::VmSpec& wanted,
                         const std::string& template_ref) {
     vmhost::VmSpec spec = wanted;
-    if (!host.bridge.empty()) {
-        for (auto& nic : spec.interfaces) {
-            if (nic.network != kUntaggedNetwork) continue;
+    for (auto& nic : spec.interfaces) {
+        if (nic.vlan && host.vlans) {
+            auto bridge = host.vlans->ensure(*nic.vlan);
+            if (!bridge) {
+                remove_file(spec.disk.path);
+                return bridge.status().context("VM " + spec.name + ": interface " + nic.mac +
+                                               " on VLAN " + std::to_string(*nic.vlan));
+            }
+            nic.network.clear();
+            nic.bridge = *bridge;
+            nic.vlan.reset();  // untagged in its VLAN's bridge; the trunk's port tags it
+        } else if (!host.bridge.empty() && nic.network == kUntaggedNetwork) {
             nic.network.clear();
             nic.bridge = host.bridge;
         }

@@ -18,7 +18,8 @@ void remove_file(const std::filesystem::path& path);
 
 // Defines and starts SPEC, whose disk is made, and records it (with TEMPLATE_REF) in the
 // registry; on failure neither the domain nor the disk is left. create and move_receive end so.
-// With host.bridge set, interfaces on the untagged network join that bridge instead.
+// With host.bridge set, interfaces on the untagged network join that bridge instead; with
+// host.vlans, an interface with a VLAN joins that VLAN's bridge (made first if missing).
 Status start_and_record(VmHost& host, const vmhost::VmSpec& spec, const std::string& template_ref);
 
 Status move_send(const VmAction& action, VmHost& host);

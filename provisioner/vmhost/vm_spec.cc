@@ -69,6 +69,14 @@ Result<Driver> driver_for_uri(const std::string& uri) {
                          "libvirt URI '" + uri + "': expected xen://, qemu:// or test://");
 }
 
+bool uri_reaches_peers(const std::string& uri) {
+    const auto scheme_end = uri.find("://");
+    if (scheme_end == std::string::npos) return false;
+    const auto authority = scheme_end + 3;
+    const auto end = uri.find_first_of("/?", authority);
+    return (end == std::string::npos ? uri.size() : end) > authority;
+}
+
 Status validate(const VmSpec& spec) {
     auto bad = [&](const std::string& what) {
         return Status::error(Code::invalid_argument, "VM '" + spec.name + "': " + what);

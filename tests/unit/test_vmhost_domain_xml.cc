@@ -146,6 +146,17 @@ TEST_CASE("vmhost: the driver follows the libvirt URI") {
     CHECK(bad.status().message().find("lxc:///") != std::string::npos);
 }
 
+TEST_CASE("vmhost: only a URI that names a host reaches the hypervisor from a peer") {
+    CHECK(uri_reaches_peers("qemu+ssh://root@host2/system"));
+    CHECK(uri_reaches_peers("xen+tcp://10.0.0.2/"));
+    CHECK(uri_reaches_peers("qemu+tcp://host2"));
+    CHECK_FALSE(uri_reaches_peers("qemu:///system"));
+    CHECK_FALSE(uri_reaches_peers("xen:///system"));
+    CHECK_FALSE(uri_reaches_peers("qemu:///system?socket=/run/x/libvirt-sock"));
+    CHECK_FALSE(uri_reaches_peers("test:///default"));
+    CHECK_FALSE(uri_reaches_peers("qemu:system"));
+}
+
 TEST_CASE("vmhost: bad VM specs are refused with the field named") {
     struct Case {
         const char* why;

@@ -19,6 +19,13 @@ enum class Driver { xen, qemu, test };
 // test:///default (or test:///path.xml) -> test; anything else is invalid_argument.
 Result<Driver> driver_for_uri(const std::string& uri);
 
+// Whether a peer host can reach the hypervisor through this URI: true when it names a host
+// (qemu+ssh://h2/system, xen+tcp://10.0.0.2/); false for a local one (qemu:///system, or a
+// private daemon's socket), which on a peer would name the peer's own hypervisor. A live
+// migration's destination is handed to the source host as the destination's URI, so only a
+// host whose URI reaches it can take one.
+bool uri_reaches_peers(const std::string& uri);
+
 // The kind of domain libvirt is asked for; chosen per host when the connection is opened
 // (open_libvirt in hypervisor.h): on qemu, KVM when /dev/kvm is usable and TCG (libvirt's
 // type 'qemu') otherwise; on Xen, HVM when the hypervisor reports it can and PV otherwise.

@@ -11,6 +11,7 @@
 
 #include "provisioner/agent/disk_transfer.h"
 #include "provisioner/agent/template_fetch.h"
+#include "provisioner/agent/vlan_bridges.h"
 #include "provisioner/agent/vm_registry.h"
 #include "provisioner/status.h"
 #include "provisioner/vmhost/hypervisor.h"
@@ -53,6 +54,10 @@ struct VmHost {
     // The host bridge that VMs' interfaces on the hosts' untagged network join; empty: they
     // join libvirt's network of that name (kUntaggedNetwork), which the host must define.
     std::string bridge{};
+    // Where an interface with a VLAN (a site network's) goes: that VLAN's bridge on the trunk
+    // (vlan_bridges.h), made when missing. None: the libvirt network of the site network's name,
+    // with a <vlan> tag, which libvirt honours only on Open vSwitch.
+    VlanBridges* vlans = nullptr;
 };
 
 // The libvirt network a VM's interface on the hosts' untagged network (no site network) is

@@ -1,0 +1,201 @@
+// VlanBridges against a fake `ip`: what it makes, what it keeps, what it refuses.
+#include <doctest/doctest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "provisioner/agent/vlan_bridges.h"
+#include "provisioner/agent/vlan_trunk.h"
+
+using namespace provisioner;
+using namespace provisioner::agent;
+
+namespace {
+
+// A kernel's links as `ip` shows and changes them; every command run is recorded.
+class FakeIp : public vmhost::ProcessRunner {
+  public:
+    struct Link {
+        std::string kind, parent, master;
+        int id = -1;
+        bool up = false;
+    };
+    std::map<std::string, Link> links{{"eth0", {}}};
+    bool has_8021q = true;
+    std::vector<std::string> commands;
+
+    Result<vmhost::ProcessResult> run(const std::vector<std::string>& a) override {
+        commands.push_back(base::command_line(a));
+        vmhost::ProcessResult r;
+        auto missing = [&](const std::string& name) {
+            r.exit_code = 1;
+            r.err = "Device \"" + name + "\" does not exist.\n";
+            return r;
+        };
+        if (a.size() == 6 && a[4] == "type") {  // ip -json link show type bridge
+            nlohmann::json all = nlohmann::json::array();
+            for (const auto& [name, link] : links)
+                if (link.kind == "bridge") all.push_back({{"ifname", name}});
+            r.out = all.dump();
+        } else if (a.size() == 7 && a[3] == "link" && a[4] == "show") {
+            auto l = links.find(a[6]);
+            if (l == links.end()) return missing(a[6]);
+            nlohmann::json d = {{"ifname", a[6]}};
+            if (!l->second.parent.empty()) d["link"] = l->second.parent;
+            if (!l->second.master.empty()) d["master"] = l->second.master;
+            if (!l->second.kind.empty()) {
+                d["linkinfo"] = {{"info_kind", l->second.kind}};
+                if (l->second.id >= 0) d["linkinfo"]["info_data"] = {{"id", l->second.id}};
+            }
+            r.out = nlohmann::json::array({d}).dump();
+        } else if (a.size() == 11 && a[2] == "add" &&
+                   a[9] == "id") {  // link add link T name N type vlan id I
+            if (!has_8021q) {
+                r.exit_code = 2;
+                r.err = "Error: Unknown device type.\n";
+                return r;
+            }
+            links[a[6]] = {"vlan", a[4], "", std::stoi(a[10])};
+        } else if (a.size() == 7 && a[2] == "add") {  // link add name N type bridge
+            links[a[4]] = {"bridge", "", "", -1};
+        } else if (a.size() == 7 && a[5] == "master") {
+            if (!links.count(a[4])) return missing(a[4]);
+            links[a[4]].master = a[6];
+        } else if (a.size() == 6 && a[5] == "up") {
+            if (!links.count(a[4])) return missing(a[4]);
+            links[a[4]].up = true;
+        } else {
+            r.exit_code = 1;
+            r.err = "fake ip: unexpected command\n";
+        }
+        return r;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("agent vlan: a VLAN's bridge on the trunk's sub-interface, made once") {
+    FakeIp ip;
+    VlanBridges vlans("eth0", ip);
+    auto bridge = vlans.ensure(10);
+    REQUIRE_MESSAGE(bridge.is_ok(), bridge.status().message());
+    CHECK(*bridge == "pvbr10");
+    CHECK(ip.links["pvvl10"].kind == "vlan");
+    CHECK(ip.links["pvvl10"].id == 10);
+    CHECK(ip.links["pvvl10"].parent == "eth0");
+    CHECK(ip.links["pvvl10"].master == "pvbr10");
+    CHECK(ip.links["pvvl10"].up);
+    CHECK(ip.links["pvbr10"].kind == "bridge");
+    CHECK(ip.links["pvbr10"].up);
+
+    // Again (a second VM on VLAN 10, or the agent restarted): nothing is added or re-plugged.
+    ip.commands.clear();
+    auto again = vlans.ensure(10);
+    REQUIRE(again.is_ok());
+    CHECK(*again == "pvbr10");
+    for (const auto& c : ip.commands) {
+        CHECK_MESSAGE(c.find(" add ") == std::string::npos, c);
+        CHECK_MESSAGE(c.find(" master ") == std::string::npos, c);
+    }
+
+    // Another VLAN: a bridge of its own, so nothing joins the two.
+    REQUIRE(vlans.ensure(20).is_ok());
+    CHECK(ip.links["pvvl20"].master == "pvbr20");
+    CHECK(ip.links["pvvl10"].master == "pvbr10");
+}
+
+TEST_CASE("agent vlan: what ensure refuses") {
+    FakeIp ip;
+    VlanBridges vlans("eth0", ip);
+    CHECK(vlans.ensure(0).status().code() == Code::invalid_argument);
+    CHECK(vlans.ensure(4095).status().code() == Code::invalid_argument);
+
+    SUBCASE("a device of the port's name that is another VLAN") {
+        ip.links["pvvl30"] = {"vlan", "eth0", "", 31};
+        auto r = vlans.ensure(30);
+        CHECK(r.status().code() == Code::conflict);
+        CHECK(r.status().message().find("pvvl30 exists but is not VLAN 30 of eth0") !=
+              std::string::npos);
+    }
+    SUBCASE("the port's VLAN on another parent") {
+        ip.links["pvvl30"] = {"vlan", "eth1", "", 30};
+        CHECK(vlans.ensure(30).status().code() == Code::conflict);
+    }
+    SUBCASE("a device of the bridge's name that is not a bridge") {
+        ip.links["pvbr30"] = {"dummy", "", "", -1};
+        auto r = vlans.ensure(30);
+        CHECK(r.status().code() == Code::conflict);
+        CHECK(r.status().message().find("pvbr30 exists but is not a bridge") != std::string::npos);
+    }
+    SUBCASE("no trunk") {
+        VlanBridges nowhere("eth9", ip);
+        auto r = nowhere.ensure(30);
+        CHECK(r.status().code() == Code::not_found);
+        CHECK(r.status().message().find("the VLAN trunk eth9") != std::string::npos);
+        CHECK(!ip.links.count("pvvl30"));
+    }
+    SUBCASE("a kernel without 802.1Q and user space off: the error says so") {
+        ip.has_8021q = false;
+        VlanBridges kernel_only("eth0", ip, false);
+        auto r = kernel_only.ensure(30);
+        REQUIRE(!r.is_ok());
+        CHECK(r.status().message().find("CONFIG_VLAN_8021Q") != std::string::npos);
+        CHECK(!ip.links.count("pvbr30"));
+    }
+    SUBCASE("a kernel without 802.1Q: user space, whose trunk must be a real interface") {
+        ip.has_8021q = false;
+        ip.links["pvnosuch0"] = {};
+        VlanBridges user("pvnosuch0", ip);
+        auto r = user.ensure(30);
+        REQUIRE(!r.is_ok());
+        CHECK(r.status().code() == Code::not_found);
+        CHECK(r.status().message().find("VLAN 30 in user space") != std::string::npos);
+        CHECK(r.status().message().find("pvnosuch0: no such interface") != std::string::npos);
+    }
+}
+
+TEST_CASE("agent vlan: restore serves again every VLAN bridge of ours the host has") {
+    FakeIp ip;
+    ip.links["pvbr10"] = {"bridge", "", "", -1};
+    ip.links["pvbr010"] = {"bridge", "", "", -1};  // not a name of ours
+    ip.links["br0"] = {"bridge", "", "", -1};
+    VlanBridges vlans("eth0", ip);
+    CHECK(vlans.restore().empty());
+    CHECK(ip.links["pvvl10"].master == "pvbr10");
+    CHECK(!ip.links.count("pvvl010"));
+    CHECK(!ip.links.count("pvvl8"));
+
+    ip.links["pvbr20"] = {"bridge", "", "", -1};
+    ip.links["pvvl20"] = {"vlan", "eth0", "", 21};
+    auto problems = vlans.restore();
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].find("VLAN 20: pvvl20 exists but is not VLAN 20") != std::string::npos);
+}
+
+TEST_CASE("agent vlan: 802.1Q tags put on and taken off") {
+    std::string frame = std::string("\xff\xff\xff\xff\xff\xff\x52\x54\x00\x00\x00\x01", 12) +
+                        std::string("\x08\x06payload", 9);
+    const std::string tagged = tag_frame(frame, 10);
+    REQUIRE(tagged.size() == frame.size() + 4);
+    CHECK(tagged.substr(0, 12) == frame.substr(0, 12));
+    CHECK(tagged.substr(12, 4) == std::string("\x81\x00\x00\x0a", 4));
+    CHECK(tagged.substr(16) == frame.substr(12));
+    CHECK(tag_frame(frame, 4094).substr(14, 2) == std::string("\x0f\xfe", 2));
+    CHECK(tag_frame(frame.substr(0, 13), 10).empty());
+
+    // The tag still in the frame.
+    auto inline_tag = untag_frame(tagged, std::nullopt);
+    REQUIRE(inline_tag);
+    CHECK(inline_tag->vid == 10);
+    CHECK(inline_tag->frame == frame);
+    // The kernel took it off into the packet's metadata (priority bits are not the VLAN).
+    auto aux = untag_frame(frame, std::uint16_t(0xe000 | 20));
+    REQUIRE(aux);
+    CHECK(aux->vid == 20);
+    CHECK(aux->frame == frame);
+    // Untagged, priority-tagged, short: not a VLAN's.
+    CHECK(!untag_frame(frame, std::nullopt));
+    CHECK(!untag_frame(tag_frame(frame, 0), std::nullopt));
+    CHECK(!untag_frame(tagged.substr(0, 15), std::nullopt));
+    CHECK(!untag_frame(frame.substr(0, 10), std::uint16_t(10)));
+}
