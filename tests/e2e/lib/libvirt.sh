@@ -9,7 +9,7 @@
 #   lv_vm_network I            # bridge vmbr0 in host I, $VM_SUBNET_BASE.I.0/24, DHCP, routed
 #   lv_start I                 # host I's private libvirtd; its URI in LV_URI[I]
 #   lv I ARGS...               # virsh against it
-#   lv_dom0_bg I               # host I reports ready, then its Dom0 agent runs (dom0-I)
+#   lv_dom0_bg I [ARGS...]     # host I reports ready, then its Dom0 agent runs (dom0-I)
 #   lv_site_apply FILE         # site apply, once the Dom0s have reported
 #
 # Needs libvirtd (libvirt-daemon, libvirt-daemon-driver-qemu), virsh, qemu-system-x86_64,
@@ -78,17 +78,19 @@ START
         rack_fail "host $i's private libvirtd does not answer: $(tail -n 5 "$RACK_DIR/libvirtd$i.err")"
 }
 
-# lv_dom0_bg I: host I (imaged) reports ready with its capacity, then runs its Dom0 agent on
-# its private libvirtd (dom0-I in RACK_DIR), templates and disks under RACK_DIR.
+# lv_dom0_bg I [ARGS...]: host I (imaged) reports ready with its capacity, then runs its Dom0
+# agent on its private libvirtd (dom0-I in RACK_DIR), templates and disks under RACK_DIR, with
+# ARGS as more of the agent's options.
 lv_dom0_bg() {
     local i=$1
+    shift
     pv_cli host dom0 "h$i" >"$RACK_DIR/h$i.dom0"  # pv_enrol names host I hI
     rack_exec "$i" "$PV_BIN/provisioner-agent" ready --cmdline "$RACK_DIR/h$i.dom0" >/dev/null 2>&1 ||
         rack_fail "host $i: ready failed"
     mkdir -p "$RACK_DIR/tpl$i" "$RACK_DIR/disks$i"
     rack_bg "$i" "dom0-$i" "$PV_BIN/provisioner-agent" dom0 --cmdline "$RACK_DIR/h$i.dom0" \
         --libvirt "${LV_URI[i]}" --bridge "$VM_BRIDGE" --templates "$RACK_DIR/tpl$i" \
-        --disks "$RACK_DIR/disks$i" --interval 0.5 --reserved-vcpus 0 --reserved-memory-mib 0
+        --disks "$RACK_DIR/disks$i" --interval 0.5 --reserved-vcpus 0 --reserved-memory-mib 0 "$@"
 }
 
 # lv_site_apply FILE [ARGS]: `provisioner site apply`, again for up to 15 s while no Dom0 has

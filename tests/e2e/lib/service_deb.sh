@@ -5,12 +5,27 @@
 # Makes NAME (default hello) VERSION (default 1.0), Architecture all: its postinst starts
 # busybox httpd on the port the guest agent passes ($PORT, the site's <PARAM name="port">, also
 # in /etc/provisioner/services/NAME.env; default 8080) serving /run/NAME/index.html, which says
-# "hello from ADDRESS, NAME VERSION installed by provisioner" (the VM's address). Needs only
-# busybox in the guest (the template images/build-guest makes has nothing else).
+# "hello from ADDRESS, NAME VERSION installed by provisioner" (the VM's address). With the
+# PARAMs vlan_mac and vlan_address (a CIDR address), it also gives the VM's NIC of that MAC that
+# address (no DHCP on a site's VLAN), and http://ACCESS/cgi-bin/ping?IPV4 answers "reached
+# IPV4" or "no answer from IPV4" (busybox ping from inside the VM). Needs only busybox in the
+# guest (the template images/build-guest makes has nothing else).
 service_deb() { # OUT.deb [NAME] [VERSION]
     local out=$1 name=${2:-hello} version=${3:-1.0} tree
     tree=$(mktemp -d)
-    mkdir -p "$tree/DEBIAN" "$tree/srv/$name"
+    mkdir -p "$tree/DEBIAN" "$tree/srv/$name/cgi-bin"
+    cat >"$tree/srv/$name/cgi-bin/ping" <<'PING'
+#!/bin/sh
+echo "Content-Type: text/plain"
+echo
+case "$QUERY_STRING" in "" | *[!0-9.]*) echo "usage: ping?IPV4"; exit 0 ;; esac
+if ping -c 2 -W 1 "$QUERY_STRING" >/dev/null 2>&1; then
+    echo "reached $QUERY_STRING"
+else
+    echo "no answer from $QUERY_STRING"
+fi
+PING
+    chmod 0755 "$tree/srv/$name/cgi-bin/ping"
     cat >"$tree/DEBIAN/control" <<CONTROL
 Package: $name
 Version: $version
@@ -28,6 +43,14 @@ case "\$1" in configure | "") ;; *) exit 0 ;; esac
 mkdir -p /run/$name
 address=\$(ip -4 -o addr show scope global | awk '{ sub("/.*", "", \$4); print \$4; exit }')
 echo "hello from \${address:-\$(hostname)}, $name $version installed by provisioner" >/run/$name/index.html
+cp -r /srv/$name/cgi-bin /run/$name/
+if [ -n "\${VLAN_MAC:-}" ] && [ -n "\${VLAN_ADDRESS:-}" ]; then
+    for dev in /sys/class/net/*; do
+        [ "\$(cat "\$dev/address")" = "\$VLAN_MAC" ] || continue
+        ip link set dev "\${dev##*/}" up
+        ip addr add "\$VLAN_ADDRESS" dev "\${dev##*/}"
+    done
+fi
 busybox httpd -p "\${PORT:-8080}" -h /run/$name
 POSTINST
     chmod 0755 "$tree/DEBIAN/postinst"
