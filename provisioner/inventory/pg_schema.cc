@@ -154,6 +154,15 @@ CREATE TABLE host_bmcs (
     body TEXT NOT NULL
 );
 )sql"},
+    // Leases, as SQLite's migration 7.
+    {3, R"sql(
+CREATE TABLE leases (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    owner TEXT NOT NULL,
+    acquired_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+)sql"},
 };
 
 // Any constant: the key of the advisory lock that serialises migrations of one database.

@@ -188,6 +188,15 @@ CREATE TABLE host_bmcs (
     body TEXT NOT NULL
 );
 )sql"},
+    // Leases of work owned by one server at a time (server_state.h LeaseRow).
+    {7, R"sql(
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    acquired_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+)sql"},
 };
 
 Result<int> read_version(Db& db) {

@@ -85,6 +85,13 @@ class SqliteStore final : public Store {
     Result<std::vector<HostBmcRow>> list_host_bmcs() override;
     Status remove_host_bmc(HostId host) override;
 
+    Result<LeaseRow> acquire_lease(const std::string& name, const std::string& owner,
+                                   Timestamp now, Timestamp expires_at) override;
+    Result<std::vector<std::string>> renew_leases(const std::string& owner,
+                                                  Timestamp expires_at) override;
+    Status release_lease(const std::string& name, const std::string& owner) override;
+    Result<std::vector<LeaseRow>> list_leases() override;
+
     Status integrity_check() override;
 
   protected:

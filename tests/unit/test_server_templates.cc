@@ -142,7 +142,7 @@ TEST_CASE("inventory: migration 3 adds the template catalog to a version 2 datab
                          "DROP TABLE template_labels; DROP TABLE templates;"
                          " DROP TABLE vm_actions; DROP TABLE vm_applies; DROP TABLE id_sequences;"
                          " DROP TABLE host_reports; DROP TABLE guest_reports;"
-                         " DROP TABLE disk_transfers; DROP TABLE host_bmcs;"
+                         " DROP TABLE disk_transfers; DROP TABLE host_bmcs; DROP TABLE leases;"
                          " DELETE FROM schema_version WHERE version >= 3",
                          nullptr, nullptr, nullptr) == SQLITE_OK);
     sqlite3_close(raw);

@@ -48,6 +48,19 @@ struct HostBmcRow {
     std::string body;
 };
 
+// Work owned by one server at a time (a deployment, a singleton job), held until expires_at
+// unless renewed (lease_keeper.h). Times are milliseconds of the holders' wall clocks: servers
+// sharing a store keep their clocks in step (NTP), and the lease time dwarfs their drift.
+struct LeaseRow {
+    std::string name;   // "deployment:12", "hot-templates"
+    std::string owner;  // the holding server's id
+    Timestamp acquired_at = 0;
+    Timestamp expires_at = 0;
+    // From acquire_lease(): the owner whose expired lease this call took over ("" when the
+    // lease was free, or renewed by its owner).
+    std::string taken_from;
+};
+
 // A cold move's disk on the server. The file holds the bytes; the row says whether they are
 // complete and their digest (an incomplete transfer's size is its file's).
 struct DiskTransferRow {

@@ -140,6 +140,21 @@ class Store {
     virtual Result<std::vector<HostBmcRow>> list_host_bmcs() = 0;  // by host
     virtual Status remove_host_bmc(HostId host) = 0;               // absent: ok
 
+    // --- leases (server_state.h LeaseRow) ---
+    // Gives owner the lease `name` until expires_at when nobody holds it, when owner holds it
+    // already (a renewal), or when its holder's expiry is at or before now (that holder is
+    // taken to be dead); one atomic step, so two servers never both get it. Returns the lease
+    // as it is afterwards: owner's when taken, else its live holder's.
+    virtual Result<LeaseRow> acquire_lease(const std::string& name, const std::string& owner,
+                                           Timestamp now, Timestamp expires_at) = 0;
+    // Moves every lease owner holds to expires_at; returns the names it still holds, by name
+    // (one taken over after it expired is not among them).
+    virtual Result<std::vector<std::string>> renew_leases(const std::string& owner,
+                                                          Timestamp expires_at) = 0;
+    // Gives the lease up if owner holds it; absent, or another's: ok, nothing changes.
+    virtual Status release_lease(const std::string& name, const std::string& owner) = 0;
+    virtual Result<std::vector<LeaseRow>> list_leases() = 0;  // by name
+
     // --- health ---
     // The backend's own consistency check (SQLite: PRAGMA integrity_check + foreign_key_check).
     virtual Status integrity_check() = 0;
