@@ -64,6 +64,15 @@ Response hello(ApiContext& ctx, const Request& req) {
     if (who.kind == Principal::Kind::deployment_token)
         credential.kind = Credential::Kind::deployment_token;
     auto answer = ctx.orchestrator.hello(*host, credential);
+    // Its deployment runs under another server, or is being taken over from a dead one
+    // (lease_keeper.h): the agent waits, and tries its other server URLs meanwhile.
+    if (!answer.refused.empty() && credential.kind != Credential::Kind::dom0_token &&
+        ctx.orchestrator.running_elsewhere(credential.deployment, host->id)) {
+        wire::HelloAnswer wait;
+        wait.action = wire::HelloAnswer::Action::wait;
+        wait.retry_after_ms = 1000;
+        return json_response(req, status::ok, wire::encode(wait));
+    }
     if (!answer.refused.empty())
         return error_response(req, status::unauthorized, "unauthorized", answer.refused);
     if (Status s = save_facts(ctx, *host, message->facts); !s) return status_response(req, s);
@@ -82,10 +91,21 @@ Response hello(ApiContext& ctx, const Request& req) {
     return json_response(req, status::ok, wire::encode(*reply));
 }
 
+// 503, which agents retry (on their other server URLs too): the deployment runs, but another
+// server drives it, or will once it has taken it over from a dead one.
+Response owned_elsewhere(const Request& req, DeploymentId deployment) {
+    return error_response(req, status::service_unavailable, "unavailable",
+                          "deployment " + std::to_string(deployment) +
+                              " is driven by another server (or being taken over); retry");
+}
+
 Response progress(ApiContext& ctx, const Request& req, Host& host, const json& body) {
     auto p = wire::decode<wire::Progress>(body);
     if (!p) return status_response(req, p.status());
     Status s = ctx.orchestrator.progress(host.id, p->deployment, p->bytes_done, p->bytes_total);
+    if (!s && s.code() == Code::not_found &&
+        ctx.orchestrator.running_elsewhere(p->deployment, host.id))
+        return owned_elsewhere(req, p->deployment);
     if (!s) return status_response(req, s);
     return imaging::http::make_response(req, status::no_content, "");
 }
@@ -95,6 +115,9 @@ Response result(ApiContext& ctx, const Request& req, Host& host, const json& bod
     if (!r) return status_response(req, r.status());
     const json result = r->result.is_null() ? json::object() : r->result;
     auto answer = ctx.orchestrator.result(host, r->deployment, r->ok, r->error, result);
+    if (!answer && answer.status().code() == Code::not_found &&
+        ctx.orchestrator.running_elsewhere(r->deployment, host.id))
+        return owned_elsewhere(req, r->deployment);
     if (!answer) return status_response(req, answer.status());
     // Held (proof of receipt): taken, not yet believed; the host reboots into its disk all the
     // same, and its state follows the sender's confirmation.

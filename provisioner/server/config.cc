@@ -112,6 +112,18 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
            "seconds after a deployment starts during which its hosts' boot tickets (the "
            "one-use credential in their iPXE scripts) are good (default 1800)")
         ->check(CLI::PositiveNumber);
+    app.add_option("--server-id", c.server_id,
+                   "this server's name in the leases of the deployments it owns, shown in "
+                   "events of a takeover (default: hostname and process id, new at each start)");
+    app.add_option_function<double>(
+           "--lease-seconds",
+           [&c](double seconds) {
+               c.lease_time = std::chrono::milliseconds(std::int64_t(seconds * 1000));
+           },
+           "seconds a deployment's owner holds it unrenewed (renewed every third of it): "
+           "servers sharing a database take a dead server's deployments over this long after "
+           "its last renewal (default 15)")
+        ->check(CLI::Range(1.0, 3600.0));
     app.add_option_function<std::int64_t>(
            "--template-cool-down",
            [&c](std::int64_t seconds) { c.template_cool_down = std::chrono::seconds(seconds); },

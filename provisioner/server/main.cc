@@ -207,6 +207,12 @@ int run_server(ServerConfig config) {
     base::Clock& clock = base::real_clock();
     Orchestrator orchestrator(store, config, *launcher, read_file(files.public_key()), log_line,
                               clock);
+    // Each deployment made here is this server's under a lease; a dead server's are taken over
+    // once theirs expire (lease_keeper.h). With one server alone the leases cost a row each.
+    auto leases = std::make_shared<LeaseKeeper>(
+        store, clock, config.server_id.empty() ? make_server_id() : config.server_id,
+        config.lease_time);
+    orchestrator.set_leases(leases);
     std::unique_ptr<DhcpService> dhcp;
     NoDhcp no_dhcp;
     if (!config.dhcp_interface.empty()) {
@@ -318,7 +324,7 @@ int run_server(ServerConfig config) {
              " (API /api/v1" +
              (config.tls ? ", HTTPS only; " + config.boot_url + " for /boot/ and /netboot/"
                          : std::string(", TLS off")) +
-             ", state " + files.root.string() + ", DHCP " +
+             ", state " + files.root.string() + ", server id " + leases->owner() + ", DHCP " +
              (dhcp ? "on " + config.dhcp_interface : std::string("off")) + ")");
 
     int sig = 0;

@@ -274,6 +274,10 @@ Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Ho
                 for (HostId id : ids)
                     if (auto e = store_.transition(id, HostState::booting, reason); !e)
                         return e.status();
+                // Owned by this server from its first moment (lease_keeper.h).
+                if (leases_)
+                    if (auto lease = leases_->acquire(deployment_lease(d->id)); !lease)
+                        return lease.status();
                 return Status::ok();
             });
         });
@@ -794,7 +798,11 @@ void Orchestrator::finish_if_done_locked(Active& a) {
     for (const auto& [_, t] : a.targets) all_ok = all_ok && t.state == TargetState::succeeded;
     DeploymentState state = all_ok ? DeploymentState::succeeded : DeploymentState::failed;
     const DeploymentId id = a.record.id;
-    writes_.queue([this, id, state] { return store_.set_deployment_state(id, state); });
+    writes_.queue([this, id, state] {
+        Status s = store_.set_deployment_state(id, state);
+        if (s && leases_) (void)leases_->release(deployment_lease(id));  // else it expires
+        return s;
+    });
     a.record.state = state;
     log_locked("deployment " + std::to_string(id) + " " + to_string(state));
     // The process side stops the senders and forgets it.

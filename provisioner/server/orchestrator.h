@@ -47,6 +47,7 @@
 #include "hot_templates.h"
 #include "imaging/secret.h"
 #include "imaging/torrent/tracker.h"
+#include "lease_keeper.h"
 #include "ordered_writes.h"
 #include "port_pool.h"
 #include "provisioner/store.h"
@@ -133,6 +134,15 @@ class Orchestrator {
     // forgotten when it ends, so the tracker serves only the server's own torrents.
     void set_tracker(std::shared_ptr<imaging::torrent::Tracker> tracker);
 
+    // Ownership (lease_keeper.h): with leases set, each deployment made here holds its lease
+    // while it runs, and tick() renews this server's leases and takes over the deployments of
+    // servers whose leases expired (orchestrator_takeover.cc). Without, no lease is written
+    // (one server alone). Set before the first tick and the first deploy.
+    void set_leases(std::shared_ptr<LeaseKeeper> leases) { leases_ = std::move(leases); }
+    // Whether host's part of deployment `deployment` runs under another server (a store read):
+    // an agent's call about it that reaches this server is asked to retry.
+    bool running_elsewhere(DeploymentId deployment, HostId host);
+
     // The process side; see above. Call every ~200 ms, always from the same thread.
     void tick();
     // Stops every child (SIGTERM, then SIGKILL) and waits for them. The process thread.
@@ -184,6 +194,17 @@ class Orchestrator {
     // Applies the queued writes and log lines: after mu_ is released, never under it.
     void apply_writes() { writes_.apply(); }
 
+    // Ownership (orchestrator_takeover.cc), on the process thread with no lock held: renews
+    // the leases, stops driving the deployments whose lease another server took, and adopts
+    // those whose owner's lease expired: the store's record, its targets as they stand, a
+    // delta server of its own; the agents' next hello gets a job from it.
+    void takeover();
+    void drop_lost(const std::vector<std::string>& lease_names);
+    Status adopt(const LeaseRow& lease, DeploymentId id);
+    // A deployment this server cannot resume (multicast, torrent: their sender's state is
+    // gone with its server): its unfinished parts fail, saying so, and it ends.
+    Status end_unresumable(const Deployment& d, const std::string& reason);
+
     // The process side (orchestrator_tick.cc).
     // One decide / act / publish round; true when what it published changes what should run.
     bool tick_round(const std::optional<std::vector<HotTemplate>>& hot,
@@ -225,6 +246,8 @@ class Orchestrator {
     std::filesystem::path delivery_log_for(const Secret& secret) const;
 
     Store& store_;
+    std::shared_ptr<LeaseKeeper> leases_;  // set before the first tick; then read only
+    base::Clock::time_point next_takeover_scan_{};  // the process thread's
     const ServerConfig& config_;
     pxe::ProcessLauncher& launcher_;
     const std::string pubkey_pem_;

@@ -36,6 +36,7 @@ std::string read_whole_file(const std::filesystem::path& path) {
 }  // namespace
 
 void Orchestrator::tick() {
+    takeover();  // before deciding: a deployment taken over starts its server in this tick
     // The template catalog (a store read) and the packed images' files, before the lock.
     const auto hot = read_hot_templates();
     prepare_template_secrets(hot);
