@@ -130,7 +130,9 @@ void add_flags(CLI::App& app, Flags& f, bool network) {
     if (!network) return;
     app.add_option("--cmdline", f.cmdline, "kernel command line to read provisioner.* from")
         ->capture_default_str();
-    app.add_option("--server", f.server, "provisionerd's URL (else provisioner.server)");
+    app.add_option("--server", f.server,
+                   "provisionerd's URL, or several comma-separated, tried in turn while one is "
+                   "down or failing (else provisioner.server, which may list several too)");
     app.add_option("--token", f.token, "this host's token (else provisioner.token)");
     app.add_option(
         "--mac", f.mac,
@@ -189,7 +191,7 @@ std::optional<AgentOptions> resolve(const Flags& f, bool need_token, std::string
     o.imaging = f.imaging.empty() ? default_imaging() : f.imaging;
     o.hello_timeout = std::chrono::milliseconds(std::int64_t(f.hello_timeout * 1000));
     o.result_timeout = std::chrono::milliseconds(std::int64_t(f.result_timeout * 1000));
-    auto ip = server_ipv4(server);
+    auto ip = server_ipv4(first_server_url(server));  // several: the first finds the NIC
     if (ip) {
         if (auto iface = route_interface(o.root, *ip)) o.interface = *iface;
     }

@@ -33,7 +33,7 @@ std::span<const std::uint8_t> as_bytes(const std::string& s) {
 }  // namespace
 
 ServerDisks::ServerDisks(std::string base_url, std::string token, HttpFunction http)
-    : base_url_(std::move(base_url)), token_(std::move(token)), http_(std::move(http)) {
+    : base_url_(first_server_url(base_url)), token_(std::move(token)), http_(std::move(http)) {
     while (base_url_.ends_with('/')) base_url_.pop_back();
 }
 

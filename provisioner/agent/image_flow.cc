@@ -92,6 +92,8 @@ HelloOutcome hello_until_job(const AgentOptions& options, const Facts& facts, Se
                 log_line("the server says wait " + std::to_string(action->retry_after.count()) +
                          " ms");
                 clock.sleep_for(action->retry_after);
+                // The deployment may be another server's (or being taken over): ask the next.
+                server.next_server();
                 break;
             case HelloAction::Kind::image:
                 return {std::move(action->job), 1};
@@ -136,10 +138,53 @@ imaging::Status fill_seed(const AgentOptions& options, const ServerClient& serve
         ca_pem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     auto filled =
-        options.fill_seed(disk, seed_text(server.base_url(), token, options.mac, ca_pem));
+        options.fill_seed(disk, seed_text(server.server_list(), token, options.mac, ca_pem));
     if (!filled) return imaging::Status::error("its seed partition: " + filled.status().message());
     if (*filled) log_line("filled the seed partition, with which the imaged system reports ready");
     return imaging::Status::ok();
+}
+
+// How many jobs one run takes for its deployment: the first, and those of servers that took
+// the deployment over from one that died mid-transfer.
+constexpr int kReceiveAttempts = 4;
+
+// Writes the job's key files (private, removed on return) and runs `imaging receive` onto
+// disk, posting progress; setup_error says why it could not start.
+ImagingOutcome receive(const AgentOptions& options, const Job& job, const std::string& disk,
+                       ImagingRunner& imaging, ServerClient& server, base::Clock& clock,
+                       std::string& setup_error) {
+    setup_error.clear();
+    PubkeyFile pubkey;
+    PubkeyFile secret;       // mkstemp: 0600, removed when the run is over
+    PubkeyFile receipt_key;  // likewise
+    PubkeyFile peer_cert;    // likewise: this host's certificate and key in the swarm
+    imaging::Status s = pubkey.write(job.pubkey_pem);
+    if (s && !job.secret.empty()) s = secret.write(job.secret + "\n");
+    if (s && !job.receipt_key.empty()) s = receipt_key.write(job.receipt_key + "\n");
+    if (s && !job.torrent_peer_cert.empty()) s = peer_cert.write(job.torrent_peer_cert);
+    if (!s) {
+        setup_error = s.message();
+        return {};
+    }
+    auto argv = build_receive_argv(
+        job, ReceiveTarget{options.imaging, disk, pubkey.path(), options.interface,
+                           secret.path(), job.receipt_key.empty() ? "" : receipt_key.path(),
+                           peer_cert.path()});
+    if (!argv) {
+        setup_error = argv.status().message();
+        return {};
+    }
+    log_line("imaging " + disk + " with " + job.image_name + " " + job.image_version + " by " +
+             wire::to_string(job.transport) + " from " + source_of(job) + " (deployment " +
+             std::to_string(job.deployment) + ")");
+    std::optional<base::Clock::time_point> last_post;
+    return imaging.run(*argv, [&](std::uint64_t done, std::uint64_t total) {
+        auto now = clock.now();
+        if (last_post && now - *last_post < options.progress_interval) return;
+        last_post = now;
+        CallResult r = server.progress(job.deployment, done, total);
+        if (!r.ok()) log_line("progress not posted (" + r.error + "); carrying on");
+    });
 }
 
 }  // namespace
@@ -149,7 +194,7 @@ int run_image(const AgentOptions& options, ServerClient& server, ImagingRunner& 
     Facts facts = collect_facts(options.root, options.disk);
     HelloOutcome hello = hello_until_job(options, facts, server, clock);
     if (!hello.job) return hello.exit_status;
-    const Job& job = *hello.job;
+    Job job = *hello.job;
     if (!job.token.empty()) server.set_token(job.token);  // the boot ticket is spent
     auto fail = [&](const std::string& error) {
         log_line("error: " + error);
@@ -159,35 +204,22 @@ int run_image(const AgentOptions& options, ServerClient& server, ImagingRunner& 
 
     auto disk = choose_disk(job.disk, options.disk, facts);
     if (!disk) return fail(disk.status().message());
-    PubkeyFile pubkey;
-    if (imaging::Status s = pubkey.write(job.pubkey_pem); !s) return fail(s.message());
-    PubkeyFile secret;  // mkstemp: 0600, removed when the run is over
-    if (!job.secret.empty())
-        if (imaging::Status s = secret.write(job.secret + "\n"); !s) return fail(s.message());
-    PubkeyFile receipt_key;  // likewise
-    if (!job.receipt_key.empty())
-        if (imaging::Status s = receipt_key.write(job.receipt_key + "\n"); !s)
-            return fail(s.message());
-    PubkeyFile peer_cert;  // likewise: this host's certificate and key in the swarm
-    if (!job.torrent_peer_cert.empty())
-        if (imaging::Status st = peer_cert.write(job.torrent_peer_cert); !st)
-            return fail(st.message());
-    auto argv = build_receive_argv(
-        job, ReceiveTarget{options.imaging, *disk, pubkey.path(), options.interface,
-                           secret.path(), job.receipt_key.empty() ? "" : receipt_key.path(), peer_cert.path()});
-    if (!argv) return fail(argv.status().message());
-
-    log_line("imaging " + *disk + " with " + job.image_name + " " + job.image_version + " by " +
-             wire::to_string(job.transport) + " from " + source_of(job) + " (deployment " +
-             std::to_string(job.deployment) + ")");
-    std::optional<std::chrono::steady_clock::time_point> last_post;
-    ImagingOutcome outcome = imaging.run(*argv, [&](std::uint64_t done, std::uint64_t total) {
-        auto now = clock.now();
-        if (last_post && now - *last_post < options.progress_interval) return;
-        last_post = now;
-        CallResult r = server.progress(job.deployment, done, total);
-        if (!r.ok()) log_line("progress not posted (" + r.error + "); carrying on");
-    });
+    std::string setup_error;
+    ImagingOutcome outcome = receive(options, job, *disk, imaging, server, clock, setup_error);
+    if (!setup_error.empty()) return fail(setup_error);
+    // A transfer that broke off because its server died: the server that takes the
+    // deployment over hands out a job with a sender of its own, and the transfer goes on from
+    // what the disk holds (delta writes only what it lacks). The same job again is a failure.
+    for (int attempt = 1; !outcome.verified() && attempt < kReceiveAttempts; ++attempt) {
+        log_line("imaging failed: " + outcome.error() + "; asking the servers for the job again");
+        HelloOutcome again = hello_until_job(options, facts, server, clock);
+        if (!again.job || again.job->deployment != job.deployment || *again.job == job) break;
+        job = *again.job;
+        log_line("a new job for deployment " + std::to_string(job.deployment) +
+                 ": carrying on from what " + *disk + " holds");
+        outcome = receive(options, job, *disk, imaging, server, clock, setup_error);
+        if (!setup_error.empty()) return fail(setup_error);
+    }
     if (!outcome.verified()) return fail(outcome.error());
     log_done(outcome);
     json result = *outcome.result;

@@ -66,7 +66,9 @@ int cmd_dom0(int argc, char** argv) {
     Dom0Options o;
     app.add_option("--cmdline", f.cmdline, "kernel command line to read provisioner.* from")
         ->capture_default_str();
-    app.add_option("--server", f.server, "provisionerd's URL (else provisioner.server)");
+    app.add_option("--server", f.server,
+                   "provisionerd's URL, or several comma-separated, reports failing over "
+                   "between them (else provisioner.server, as the seed partition lists them)");
     app.add_option("--token", f.token, "this host's token (else provisioner.token)");
     app.add_option("--mac", f.mac,
                    "this host's MAC (else provisioner.mac, else the NIC to the server)");

@@ -29,16 +29,54 @@ std::string describe_refusal(unsigned status, const std::string& body) {
 
 }  // namespace
 
+std::vector<std::string> split_server_urls(std::string_view list) {
+    std::vector<std::string> urls;
+    while (!list.empty()) {
+        const std::size_t comma = std::min(list.find(','), list.size());
+        std::string url(list.substr(0, comma));
+        list.remove_prefix(std::min(comma + 1, list.size()));
+        while (!url.empty() && (url.back() == ' ' || url.back() == '/')) url.pop_back();
+        url.erase(0, std::min(url.find_first_not_of(' '), url.size()));
+        if (!url.empty()) urls.push_back(std::move(url));
+    }
+    return urls;
+}
+
+std::string first_server_url(std::string_view list) {
+    auto urls = split_server_urls(list);
+    return urls.empty() ? std::string() : urls.front();
+}
+
 ServerClient::ServerClient(std::string base_url, std::string token, HttpFunction http)
-    : base_url_(std::move(base_url)), token_(std::move(token)), http_(std::move(http)) {
-    while (base_url_.ends_with('/')) base_url_.pop_back();
+    : urls_(split_server_urls(base_url)), token_(std::move(token)), http_(std::move(http)) {
+    if (urls_.empty()) urls_.push_back("");  // every call fails, naming no server
+}
+
+std::string ServerClient::server_list() const {
+    std::string out;
+    for (const std::string& url : urls_) out += (out.empty() ? "" : ",") + url;
+    return out;
 }
 
 CallResult ServerClient::post(const std::string& path, const json& body,
                               std::chrono::milliseconds timeout) {
+    CallResult out;
+    for (std::size_t tried = 0; tried < urls_.size(); ++tried) {
+        out = post_once(urls_[current_], path, body, timeout);
+        if (out.kind != CallResult::Kind::retry) return out;
+        if (urls_.size() > 1) {
+            out.error += " (" + urls_[current_] + ")";
+            next_server();
+        }
+    }
+    return out;
+}
+
+CallResult ServerClient::post_once(const std::string& base_url, const std::string& path,
+                                   const json& body, std::chrono::milliseconds timeout) {
     imaging::http::ClientRequest request;
     request.method = "POST";
-    request.url = base_url_ + path;
+    request.url = base_url + path;
     // Text from outside (an installer's output in an error) may not be UTF-8: replaced, not
     // thrown.
     request.body = body.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -63,7 +63,7 @@ Status write_file(const fs::path& path, const std::string& bytes) {
 }  // namespace
 
 ServerTemplates::ServerTemplates(std::string base_url, std::string token, HttpFunction http)
-    : base_url_(std::move(base_url)), token_(std::move(token)), http_(std::move(http)) {
+    : base_url_(first_server_url(base_url)), token_(std::move(token)), http_(std::move(http)) {
     while (base_url_.ends_with('/')) base_url_.pop_back();
 }
 

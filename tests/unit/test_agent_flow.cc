@@ -348,3 +348,91 @@ TEST_CASE("agent: discover and ready") {
     rig.fake.script["/api/v1/agent/ready"] = {reply(403)};
     CHECK(run_ready(rig.options, server, rig.clock) == 1);
 }
+
+TEST_CASE("agent: several server URLs: a call moves on from one that is down or failing") {
+    std::vector<std::string> asked;
+    std::map<std::string, std::deque<ClientResponse>> by_server;
+    auto http = [&](const ClientRequest& r) {
+        const std::string server = r.url.substr(0, r.url.find("/api/"));
+        asked.push_back(server);
+        auto& answers = by_server[server];
+        ClientResponse out = answers.front();
+        if (answers.size() > 1) answers.pop_front();
+        return out;
+    };
+    CHECK(split_server_urls(" https://a:1/, ,https://b:2//") ==
+          std::vector<std::string>{"https://a:1", "https://b:2"});
+    CHECK(first_server_url("https://a:1,https://b:2") == "https://a:1");
+    ServerClient server("https://a:1/,https://b:2", "tok", http);
+    CHECK(server.server_list() == "https://a:1,https://b:2");
+    by_server["https://a:1"] = {unreachable()};
+    by_server["https://b:2"] = {reply(204)};
+    CHECK(server.progress(3, 1, 2).ok());
+    CHECK(asked == std::vector<std::string>{"https://a:1", "https://b:2"});
+    CHECK(server.base_url() == "https://b:2");  // the one that answered: asked first next time
+    asked.clear();
+    by_server["https://b:2"] = {reply(503), reply(204)};
+    by_server["https://a:1"] = {reply(204)};
+    CHECK(server.progress(3, 1, 2).ok());
+    CHECK(asked == std::vector<std::string>{"https://b:2", "https://a:1"});
+    // A refusal is the server's answer: no other is asked.
+    asked.clear();
+    by_server["https://a:1"] = {reply(409)};
+    CHECK(server.progress(3, 1, 2).kind == CallResult::Kind::fatal);
+    CHECK(asked.size() == 1);
+    // None answers: retry, naming each.
+    by_server["https://a:1"] = {unreachable()};
+    by_server["https://b:2"] = {unreachable()};
+    CallResult down = server.progress(3, 1, 2);
+    CHECK(down.kind == CallResult::Kind::retry);
+    CHECK(down.error.find("https://b:2") != std::string::npos);
+}
+
+namespace {
+
+// Outcomes in order, one per run (the last repeated); records each run's argv.
+class ScriptedImaging final : public ImagingRunner {
+  public:
+    ImagingOutcome run(const std::vector<std::string>& argv, const ProgressFunction&) override {
+        runs.push_back(argv);
+        ImagingOutcome o = outcomes.front();
+        if (outcomes.size() > 1) outcomes.pop_front();
+        return o;
+    }
+    std::deque<ImagingOutcome> outcomes;
+    std::vector<std::vector<std::string>> runs;
+};
+
+}  // namespace
+
+TEST_CASE("agent: a transfer cut off by its server's death goes on with the new owner's job") {
+    Rig rig;
+    ScriptedImaging imaging;
+    ImagingOutcome cut;
+    cut.exit_status = 1;
+    cut.last_error_line = "imaging: error: 10.77.0.1:7000: connection reset by peer";
+    imaging.outcomes = {cut, good_outcome()};
+    json taken_over = delta_job();
+    taken_over["job"]["delta"]["from"] = "10.77.0.1:7100";  // the new owner's delta server
+    // The old owner is gone; the other server says wait until it has taken over.
+    rig.fake.script["/api/v1/agent/hello"] = {reply(200, delta_job()), unreachable(),
+                                              reply(200, {{"action", "wait"}, {"retry_after_ms", 1000}}),
+                                              reply(200, taken_over)};
+    rig.fake.script["/api/v1/agent/result"] = {reply(200, {{"action", "reboot"}})};
+    ServerClient server("http://10.77.0.1:8080,http://10.77.0.1:8081", "tok", std::ref(rig.fake));
+    CHECK(run_image(rig.options, server, imaging, rig.clock) == 0);
+    REQUIRE(imaging.runs.size() == 2);
+    auto from = [](const std::vector<std::string>& argv) {
+        auto it = std::find(argv.begin(), argv.end(), "--from");
+        return it == argv.end() || it + 1 == argv.end() ? std::string() : *(it + 1);
+    };
+    CHECK(from(imaging.runs[0]) == "10.77.0.1:7000");
+    CHECK(from(imaging.runs[1]) == "10.77.0.1:7100");
+    auto results = rig.fake.bodies("/agent/result");
+    REQUIRE(results.size() == 1);
+    CHECK(results[0]["ok"] == true);
+    // The imaged system is told every server.
+    REQUIRE(rig.seeds.size() == 1);
+    CHECK(rig.seeds[0].second.find("http://10.77.0.1:8080,http://10.77.0.1:8081") !=
+          std::string::npos);
+}

@@ -10,6 +10,8 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "imaging/http/client.h"
 #include "provisioner/wire/dom0.h"
@@ -31,10 +33,20 @@ struct CallResult {
     bool ok() const { return kind == Kind::ok; }
 };
 
+// "URL1,URL2,...": the servers of one site (any of them answers), in the order to try them;
+// spaces around each and trailing slashes dropped, empty entries skipped.
+std::vector<std::string> split_server_urls(std::string_view list);
+// The first of them ("" when none): where calls that do not fail over go.
+std::string first_server_url(std::string_view list);
+
+// Not thread-safe: one thread's calls (it remembers which server answered last).
 class ServerClient {
   public:
-    // base_url: "http://10.77.0.1:8080"; token: the host token, or a guest's for guest_report
-    // ("" sends no Authorization).
+    // base_url: "http://10.77.0.1:8080", or several, comma-separated (split_server_urls); token:
+    // the host token, or a guest's for guest_report ("" sends no Authorization).
+    // Failover (as the CLI's --server A,B): a call whose server is unreachable or answers 5xx
+    // is tried on the next URL, each once, from the one that answered last; it comes back
+    // retry only when none answered. A 4xx is the server's answer: no other is asked.
     ServerClient(std::string base_url, std::string token,
                  HttpFunction http = imaging::http::http_request);
 
@@ -52,7 +64,13 @@ class ServerClient {
     // POST /api/v1/guest/report (token: the guest token); the answer is a wire::GuestAnswer.
     CallResult guest_report(const wire::GuestReport& report);
 
-    const std::string& base_url() const { return base_url_; }
+    // The server that answered last (the first, before any call).
+    const std::string& base_url() const { return urls_[current_]; }
+    // Every URL, comma-separated, in order: what an imaged system's seed carries.
+    std::string server_list() const;
+    // The calls from now on start at the next URL (a "wait" answer: the host's deployment
+    // may be another server's).
+    void next_server() { current_ = (current_ + 1) % urls_.size(); }
     const std::string& token() const { return token_; }
     // The token of the calls from now on: the netboot agent trades its boot ticket for the
     // deployment's token with its first hello.
@@ -61,7 +79,10 @@ class ServerClient {
   private:
     CallResult post(const std::string& path, const nlohmann::json& body,
                     std::chrono::milliseconds timeout);
-    std::string base_url_;
+    CallResult post_once(const std::string& base_url, const std::string& path,
+                         const nlohmann::json& body, std::chrono::milliseconds timeout);
+    std::vector<std::string> urls_;  // never empty
+    std::size_t current_ = 0;
     std::string token_;
     HttpFunction http_;
 };
