@@ -46,6 +46,16 @@ void check(const Status& s) {
     if (!s) die(s.message());
 }
 
+// "qcow2" for a file that starts with qcow2's magic (QFI\xfb), else "raw": the template's format
+// as the store records it, so overlays name it (-F) and a full copy of a qcow2 template is
+// qemu-img convert, as create_full_copy does for it on a host.
+std::string image_format(const fs::path& p) {
+    char magic[4] = {};
+    std::ifstream in(p, std::ios::binary);
+    in.read(magic, sizeof magic);
+    return in && std::memcmp(magic, "QFI\xfb", 4) == 0 ? "qcow2" : "raw";
+}
+
 std::uint64_t allocated_bytes(const fs::path& p) {
     struct stat st;
     return ::stat(p.c_str(), &st) == 0 ? std::uint64_t(st.st_blocks) * 512 : 0;
@@ -126,10 +136,11 @@ Options parse(int argc, char** argv) {
         else if (a == "--no-drop-caches")
             o.drop_caches = false;
         else
-            die("usage: vmhost-deploy-bench --template RAW [--vms N] [--uri URI] [--work DIR] "
+            die("usage: vmhost-deploy-bench --template RAW|QCOW2 [--vms N] [--uri URI] [--work "
+                "DIR] "
                 "[--only overlay|copy] [--no-drop-caches]");
     }
-    if (o.template_image.empty()) die("--template RAW is required");
+    if (o.template_image.empty()) die("--template RAW|QCOW2 is required");
     if (o.only != "" && o.only != "overlay" && o.only != "copy") die("--only overlay|copy");
     if (o.vms < 1 || o.vms > 255) die("--vms must be 1..255");
     return o;
@@ -145,10 +156,12 @@ int main(int argc, char** argv) {
     auto store = TemplateStore::open(o.work / "templates");
     if (!store) die(store.status().message());
     // The template enters the store as a hard link when it can (no 2 GiB copy to set up).
+    const std::string format = image_format(o.template_image);
     auto base =
-        (*store)->add({"bench", "1", {"bench"}, "", "raw"}, o.template_image, AddMode::hard_link);
+        (*store)->add({"bench", "1", {"bench"}, "", format}, o.template_image, AddMode::hard_link);
     if (!base)
-        base = (*store)->add({"bench", "1", {"bench"}, "", "raw"}, o.template_image, AddMode::copy);
+        base =
+            (*store)->add({"bench", "1", {"bench"}, "", format}, o.template_image, AddMode::copy);
     if (!base) die(base.status().message());
     auto app = (*store)->add_overlay({"bench-app", "1", {"bench"}, "bench@1", "qcow2"});
     if (!app) die(app.status().message());
@@ -159,11 +172,12 @@ int main(int argc, char** argv) {
     ::statfs(o.work.c_str(), &sfs);
     const fs::path tpath = (*store)->path_of(*base);
     std::printf(
-        "deploy: %d VMs from %s (%s virtual, %s of data), libvirt %s, disks in %s "
+        "deploy: %d VMs from %s (%s, %s file, %s of data), libvirt %s, disks in %s "
         "(fs magic 0x%lx), page cache dropped before each method: %s\n\n",
-        o.vms, o.template_image.filename().c_str(), human(double(fs::file_size(tpath))).c_str(),
-        human(double(allocated_bytes(tpath))).c_str(), o.uri.c_str(), o.work.c_str(),
-        static_cast<unsigned long>(sfs.f_type), o.drop_caches ? "yes" : "no");
+        o.vms, o.template_image.filename().c_str(), format.c_str(),
+        human(double(fs::file_size(tpath))).c_str(), human(double(allocated_bytes(tpath))).c_str(),
+        o.uri.c_str(), o.work.c_str(), static_cast<unsigned long>(sfs.f_type),
+        o.drop_caches ? "yes" : "no");
 
     std::vector<Row> rows;
     if (o.only != "copy") {
@@ -172,8 +186,10 @@ int main(int argc, char** argv) {
             deploy(**store, **hv, o, "qcow2 overlay, 2-level template", "bench-app@1", true));
     }
     if (o.only != "overlay")
-        rows.push_back(
-            deploy(**store, **hv, o, "full copy (sparse copy_file_range)", "bench@1", false));
+        rows.push_back(deploy(
+            **store, **hv, o,
+            format == "raw" ? "full copy (sparse copy_file_range)" : "full copy (qemu-img convert)",
+            "bench@1", false));
 
     std::printf("%-36s %10s %12s %14s %8s\n", "method", "total s", "per VM ms", "disks written",
                 "running");
