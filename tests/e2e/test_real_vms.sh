@@ -276,6 +276,16 @@ reach web-b 10.79.0.11
 unreachable web-a 10.79.0.13
 unreachable web-b 10.79.0.13
 unreachable web-c 10.79.0.11
+echo "== h2's agent restarted: it serves VLAN 10 again (its ports go with it, as the VMs stay)"
+rack_kill dom0-2 TERM
+lv_dom0_bg 2 --shutdown-wait 3 --trunk "$RACK_IF"
+rack_wait_log dom0-2 'new VMs are' 10
+for _ in $(seq 50); do
+    ip -n "${RACK_HOST_NS[2]}" -j link show dev pvvl10 2>/dev/null | jq -e '.[0].master == "pvbr10"' >/dev/null && break
+    sleep 0.1
+done
+reach web-b 10.79.0.11
+unreachable web-b 10.79.0.13
 
 # apply_and_wait FILE WHAT: site apply, then its steps' end within 120 s; fails unless they
 # all succeeded. Prints the seconds it took.

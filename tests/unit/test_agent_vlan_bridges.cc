@@ -6,9 +6,13 @@
 
 #include "provisioner/agent/vlan_bridges.h"
 #include "provisioner/agent/vlan_trunk.h"
+#include "provisioner/agent/vm_actions.h"
+#include "provisioner/vmhost/qemu_img.h"
+#include "test_util.h"
 
 using namespace provisioner;
 using namespace provisioner::agent;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -198,4 +202,125 @@ TEST_CASE("agent vlan: 802.1Q tags put on and taken off") {
     CHECK(!untag_frame(tag_frame(frame, 0), std::nullopt));
     CHECK(!untag_frame(tagged.substr(0, 15), std::nullopt));
     CHECK(!untag_frame(frame.substr(0, 10), std::uint16_t(10)));
+}
+
+namespace {
+
+// libvirt's test driver, keeping the spec of each domain created: what libvirt was asked for.
+class RecordingHypervisor : public vmhost::Hypervisor {
+  public:
+    explicit RecordingHypervisor(std::unique_ptr<vmhost::Hypervisor> real)
+        : real_(std::move(real)) {}
+    std::vector<vmhost::VmSpec> created;
+
+    vmhost::DomainKind kind() const override { return real_->kind(); }
+    const std::string& kind_reason() const override { return real_->kind_reason(); }
+    Status create(const vmhost::VmSpec& spec) override {
+        created.push_back(spec);
+        return real_->create(spec);
+    }
+    Status destroy(const std::string& n) override { return real_->destroy(n); }
+    Status shutdown(const std::string& n) override { return real_->shutdown(n); }
+    Status power_off(const std::string& n) override { return real_->power_off(n); }
+    Status start(const std::string& n) override { return real_->start(n); }
+    Result<vmhost::Applied> set_vcpus(const std::string& n, unsigned v) override {
+        return real_->set_vcpus(n, v);
+    }
+    Result<vmhost::Applied> set_memory(const std::string& n, std::uint64_t m) override {
+        return real_->set_memory(n, m);
+    }
+    Status migrate(const std::string& n, const std::string& u,
+                   const vmhost::MigrateOptions& o) override {
+        return real_->migrate(n, u, o);
+    }
+    Result<vmhost::DomainInfo> get(const std::string& n) override { return real_->get(n); }
+    Result<std::vector<vmhost::DomainInfo>> list() override { return real_->list(); }
+    Result<vmhost::DomainStats> stats(const std::string& n) override { return real_->stats(n); }
+
+  private:
+    std::unique_ptr<vmhost::Hypervisor> real_;
+};
+
+struct VlanHost {
+    testutil::TempDir tmp;
+    std::unique_ptr<vmhost::ProcessRunner> runner = vmhost::make_process_runner();
+    std::unique_ptr<RecordingHypervisor> hypervisor;
+    std::unique_ptr<vmhost::TemplateStore> store;
+    std::unique_ptr<VmRegistry> registry;
+    FakeIp ip;
+    VlanBridges vlans{"eth0", ip};
+
+    VlanHost() {
+        auto h = vmhost::open_libvirt("test:///default");
+        REQUIRE_MESSAGE(h.is_ok(), h.status().message());
+        hypervisor = std::make_unique<RecordingHypervisor>(std::move(*h));
+        vmhost::TemplateStoreOptions options;
+        options.runner = runner.get();
+        auto s = vmhost::TemplateStore::open(tmp / "templates", options);
+        REQUIRE_MESSAGE(s.is_ok(), s.status().message());
+        store = std::move(*s);
+        auto r = VmRegistry::open(tmp / "disks");
+        REQUIRE_MESSAGE(r.is_ok(), r.status().message());
+        registry = std::move(*r);
+        vmhost::QemuImg qemu_img(*runner);
+        REQUIRE(qemu_img.create(tmp / "tiny.qcow2", "qcow2", 1 << 20).is_ok());
+        REQUIRE(
+            store->add({"tiny", "1", {}, "", "qcow2"}, tmp / "tiny.qcow2", vmhost::AddMode::move)
+                .is_ok());
+    }
+    ~VlanHost() {
+        for (const auto& [name, vm] : registry->vms()) (void)hypervisor->destroy(name);
+    }
+    VmHost host() {
+        VmHost h{*hypervisor, *store, *registry, *runner};
+        h.bridge = "vmbr0";
+        h.vlans = &vlans;
+        return h;
+    }
+    static VmAction create(const std::string& name) {
+        auto a = parse_vm_action(nlohmann::json{
+            {"id", 1},
+            {"kind", "create"},
+            {"vm",
+             {{"name", name},
+              {"vcpus", 1},
+              {"memory_mib", 64},
+              {"template", "tiny@1"},
+              {"interfaces",
+               {{{"mac", "52:54:00:aa:00:01"}},
+                {{"mac", "52:54:00:aa:00:02"}, {"network", "front"}, {"vlan", 10}}}}}}});
+        REQUIRE_MESSAGE(a.is_ok(), a.status().message());
+        return *a;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("agent vlan: a VM's interface on a site VLAN is defined on that VLAN's bridge") {
+    VlanHost f;
+    VmHost host = f.host();
+    Status s = carry_out(VlanHost::create("vlan-a"), host);
+    REQUIRE_MESSAGE(s.is_ok(), s.message());
+    REQUIRE(f.hypervisor->created.size() == 1);
+    const auto& nics = f.hypervisor->created[0].interfaces;
+    REQUIRE(nics.size() == 2);
+    CHECK(nics[0].bridge == "vmbr0");  // the hosts' untagged network: --bridge
+    CHECK(nics[1].bridge == "pvbr10");
+    CHECK(nics[1].network.empty());
+    CHECK(!nics[1].vlan);  // untagged in its VLAN's bridge: libvirt's <vlan> is OVS-only
+    CHECK(f.ip.links["pvvl10"].master == "pvbr10");
+}
+
+TEST_CASE("agent vlan: a VLAN that cannot be made fails the create and leaves nothing") {
+    VlanHost f;
+    f.ip.links["pvvl10"] = {"vlan", "eth0", "", 11};
+    VmHost host = f.host();
+    Status s = carry_out(VlanHost::create("vlan-b"), host);
+    REQUIRE(!s.is_ok());
+    CHECK(s.code() == Code::conflict);
+    CHECK(s.message().find("VM vlan-b: interface 52:54:00:aa:00:02 on VLAN 10") !=
+          std::string::npos);
+    CHECK(f.hypervisor->created.empty());
+    CHECK(!f.registry->find("vlan-b"));
+    CHECK(!fs::exists(f.registry->disk_path("vlan-b")));
 }
