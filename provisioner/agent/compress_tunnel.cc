@@ -19,6 +19,7 @@
 #include <mutex>
 #include <thread>
 
+#include "base/clock.h"
 #include "compress_frame.h"
 #include "imaging/digest.h"
 
@@ -60,7 +61,7 @@ class CompressTunnel : public CompressPath {
           // From the clock, so that a restarted agent's counters stay above those its peers
           // saw before (their replay windows would refuse a counter that started again at 0).
           counter_(std::uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
+                                     base::real_clock().wall_now().time_since_epoch())
                                      .count())) {
         thread_ = std::thread([this] { serve(); });
     }

@@ -10,7 +10,6 @@ namespace provisioner::agent {
 namespace {
 
 namespace fs = std::filesystem;
-using SteadyClock = std::chrono::steady_clock;
 
 constexpr auto kIdleWait = std::chrono::seconds(1);
 
@@ -128,7 +127,7 @@ bool TemplateWorker::precopy_next() {
         std::lock_guard lock(mu_);
         if (key_file_.empty()) return false;
         tools.pubkey_file = key_file_;
-        const auto now = SteadyClock::now();
+        const auto now = clock().now();
         bool found = false;
         for (const HotTemplate& t : hot_.hot) {
             if (t.delta.empty()) continue;  // its server does not listen yet
@@ -168,7 +167,7 @@ bool TemplateWorker::precopy_next() {
             auto wait = options_.retry_min * (1 << std::min(f.count, 16));
             if (wait > options_.retry_max) wait = options_.retry_max;
             f.count++;
-            f.retry_at = SteadyClock::now() + wait;
+            f.retry_at = clock().now() + wait;
         }
     }
     cv_.notify_all();
@@ -210,15 +209,15 @@ Result<std::vector<vmhost::TemplateInfo>> TemplateWorker::dispose() {
 }
 
 void TemplateWorker::run() {
-    auto next_dispose = SteadyClock::now();
+    auto next_dispose = clock().now();
     for (;;) {
         {
             std::unique_lock lock(mu_);
             if (stop_) return;
-            if (have_hot_ && SteadyClock::now() >= next_dispose) {
+            if (have_hot_ && clock().now() >= next_dispose) {
                 lock.unlock();
                 (void)dispose();
-                next_dispose = SteadyClock::now() + options_.dispose_interval;
+                next_dispose = clock().now() + options_.dispose_interval;
             }
         }
         if (precopy_next()) continue;

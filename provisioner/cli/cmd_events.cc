@@ -54,7 +54,7 @@ int follow_events(Session& s, const EventsOptions& o) {
         if (!r) {
             bool transient = r.error().kind == ApiError::Kind::transport && answered;
             if (!transient || ++transport_failures > kTransportRetries) return s.fail(r.error());
-            s.env().sleep(kFollowInterval);
+            s.env().clock->sleep_for(kFollowInterval);
             continue;
         }
         transport_failures = 0;
@@ -77,7 +77,7 @@ int follow_events(Session& s, const EventsOptions& o) {
         s.out() << std::flush;
         // A full page means more are waiting: ask again at once.
         bool full_page = o.limit > 0 && events.size() >= static_cast<std::size_t>(o.limit);
-        if (!full_page) s.env().sleep(kFollowInterval);
+        if (!full_page) s.env().clock->sleep_for(kFollowInterval);
     }
 }
 

@@ -57,7 +57,7 @@ int top(Session& s, const TopOptions& o) {
             s.out() << redraw.frame(lines) << std::flush;
             if (o.iterations > 0 && ++shown >= o.iterations) return kExitOk;
         }
-        env.sleep(std::chrono::milliseconds(std::llround(o.interval_seconds * 1000)));
+        env.clock->sleep_for(std::chrono::milliseconds(std::llround(o.interval_seconds * 1000)));
     }
 }
 

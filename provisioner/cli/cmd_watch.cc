@@ -20,7 +20,7 @@ class BarsView {
     explicit BarsView(const Environment& env) : env_(env) {}
 
     std::string draw(const nlohmann::json& deployment) {
-        auto now = env_.now();
+        auto now = env_.clock->now();
         std::vector<TargetProgress> targets;
         std::size_t name_width = 0;
         for (const auto& target : field(deployment, "targets")) {
@@ -61,7 +61,7 @@ int watch_deployment(Session& s, const std::string& id) {
             // that never answered is a mistake to report now.
             bool transient = r.error().kind == ApiError::Kind::transport && !deployment.is_null();
             if (!transient || ++transport_failures > kTransportRetries) return s.fail(r.error());
-            env.sleep(kWatchInterval);
+            env.clock->sleep_for(kWatchInterval);
             continue;
         }
         transport_failures = 0;
@@ -70,12 +70,13 @@ int watch_deployment(Session& s, const std::string& id) {
             if (env.out_is_tty) {
                 s.out() << bars.draw(deployment) << std::flush;
             } else {
-                for (const auto& line : log.update(deployment, env.now())) s.out() << line << "\n";
+                for (const auto& line : log.update(deployment, env.clock->now()))
+                    s.out() << line << "\n";
                 s.out() << std::flush;
             }
         }
         if (field(deployment, "state") != "running") break;
-        env.sleep(kWatchInterval);
+        env.clock->sleep_for(kWatchInterval);
     }
     bool succeeded = field(deployment, "state") == "succeeded";
     if (s.json()) {

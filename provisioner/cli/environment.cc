@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <iostream>
-#include <thread>
 
 namespace provisioner::cli {
 
@@ -19,8 +18,6 @@ Environment real_environment() {
     if (env.out_is_tty && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0) {
         env.terminal_columns = size.ws_col;
     }
-    env.now = [] { return Environment::Clock::now(); };
-    env.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
     return env;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "api_client.h"
+#include "base/clock.h"
 #include "token.h"
 
 namespace provisioner::cli {
@@ -18,20 +19,18 @@ namespace provisioner::cli {
 inline constexpr const char* kDefaultCaFile = "/var/lib/provisioner/ca.crt";
 
 struct Environment {
-    using Clock = std::chrono::steady_clock;
     std::ostream* out = nullptr;
     std::ostream* err = nullptr;
     std::istream* in = nullptr;  // `host import -`
     HttpFunction http;
     bool out_is_tty = false;           // progress bars redrawn in place, or a line per change
     std::size_t terminal_columns = 0;  // 0: unknown (lines are not cut)
-    std::function<Clock::time_point()> now;
-    std::function<void(std::chrono::milliseconds)> sleep;
+    base::Clock* clock = &base::real_clock();  // watch and top wait on it between polls
     std::string default_token_file = kDefaultTokenFile;
     std::string default_ca_file = kDefaultCaFile;
 };
 
-// std::cout, std::cerr, std::cin, imaging::http::http_request, the steady clock, and isatty
+// std::cout, std::cerr, std::cin, imaging::http::http_request, base::real_clock(), and isatty
 // and TIOCGWINSZ on stdout.
 Environment real_environment();
 

@@ -76,7 +76,7 @@ ApiResult wait_for_job(const Session& s, ApiResult started) {
                     << std::flush;
             drawn = line.size();
         }
-        s.env().sleep(kJobInterval);
+        s.env().clock->sleep_for(kJobInterval);
         ApiResult next = s.api().get(location);
         if (!next) {
             if (next.error().kind == ApiError::Kind::transport && ++failures <= kTransportRetries)

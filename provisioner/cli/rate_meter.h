@@ -8,11 +8,13 @@
 #include <map>
 #include <string>
 
+#include "base/clock.h"
+
 namespace provisioner::cli {
 
 class RateMeter {
   public:
-    using Clock = std::chrono::steady_clock;
+    using Clock = base::Clock;
     explicit RateMeter(std::chrono::milliseconds window = std::chrono::seconds(5))
         : window_(window) {}
 

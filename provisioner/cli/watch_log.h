@@ -10,11 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
+
 namespace provisioner::cli {
 
 class WatchLog {
   public:
-    using Clock = std::chrono::steady_clock;
+    using Clock = base::Clock;
     explicit WatchLog(std::chrono::milliseconds summary_every = std::chrono::seconds(5))
         : summary_every_(summary_every) {}
 

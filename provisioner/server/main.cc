@@ -252,7 +252,7 @@ int run_server(ServerConfig config) {
                                                 std::size_t(config.job_queue)});
     ctx.disks = disks;
     ctx.monitor =
-        std::make_shared<HostMonitor>(store, base::real_clock(), config.heartbeat_interval);
+        std::make_shared<HostMonitor>(store, clock, config.heartbeat_interval);
     for (const HostReport& r : vms.reports()) ctx.monitor->watch(r.host);
     HistoryOptions history;
     history.dir = files.root / "history";
@@ -302,18 +302,18 @@ int run_server(ServerConfig config) {
                 kill(getpid(), SIGTERM);
                 return;
             }
-        auto next_expiry = std::chrono::steady_clock::now();
+        auto next_expiry = clock.now();
         while (!stopping) {
             if (dhcp) dhcp->tick();
             orchestrator.tick();
-            ctx.server_metrics->tick_done(std::chrono::steady_clock::now());
+            ctx.server_metrics->tick_done(clock.now());
             ctx.monitor->check();
-            if (std::chrono::steady_clock::now() >= next_expiry) {
+            if (clock.now() >= next_expiry) {
                 next_expiry += std::chrono::minutes(1);
                 if (auto expired = discovery.expire(store, host_observer); !expired)
                     log_line("expiring discovered hosts: " + expired.status().message());
             }
-            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            clock.sleep_for(std::chrono::milliseconds(200));
         }
         orchestrator.stop_all();
         if (dhcp) dhcp->stop();

@@ -55,15 +55,15 @@ void PowerService::stop() {
 }
 
 void PowerService::run_thread() {
-    auto next_poll = std::chrono::steady_clock::now();
+    auto next_poll = clock_.now();
     std::unique_lock lock(wake_mu_);
     while (!stopping_) {
         wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
         if (stopping_) break;
         lock.unlock();
         finish_imaged_once();
-        if (options_.poll_interval.count() > 0 && std::chrono::steady_clock::now() >= next_poll) {
-            next_poll = std::chrono::steady_clock::now() + options_.poll_interval;
+        if (options_.poll_interval.count() > 0 && clock_.now() >= next_poll) {
+            next_poll = clock_.now() + options_.poll_interval;
             // Queued, not waited for: a BMC that does not answer holds one worker, not the
             // thread that finishes deployments' boots.
             auto bmcs = all_bmcs();

@@ -25,7 +25,7 @@ Result<std::vector<TemplateInfo>> TemplateStore::dispose_cold(std::chrono::secon
                 if (fs::equivalent(layer.filename, path_of(t), ec)) in_use.insert(t.id());
     }
 
-    const std::int64_t now = options_.clock();
+    const std::int64_t now = unix_now();
     std::set<std::string> cold;
     for (const auto& t : templates_) {
         std::int64_t last = std::max(t.last_used, t.added);

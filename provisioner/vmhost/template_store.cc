@@ -17,12 +17,6 @@ namespace {
 
 constexpr const char* kIndexFile = "templates.json";
 
-std::int64_t system_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 void remove_quietly(const fs::path& p) {
     std::error_code ec;
     fs::remove(p, ec);
@@ -53,10 +47,16 @@ TemplateStore::TemplateStore(fs::path dir, TemplateStoreOptions options)
         owned_runner_ = make_process_runner();
         options_.runner = owned_runner_.get();
     }
-    if (!options_.clock) options_.clock = system_seconds;
+    if (!options_.clock) options_.clock = &base::real_clock();
 }
 
 TemplateStore::~TemplateStore() = default;
+
+std::int64_t TemplateStore::unix_now() const {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               options_.clock->wall_now().time_since_epoch())
+        .count();
+}
 
 Result<std::unique_ptr<TemplateStore>> TemplateStore::open(const fs::path& dir,
                                                            TemplateStoreOptions options) {
@@ -176,7 +176,7 @@ Result<TemplateInfo> TemplateStore::add(const TemplateSpec& spec, const fs::path
         unplace();
         return checked.context(what);
     }
-    t.added = options_.clock();
+    t.added = unix_now();
     templates_.push_back(t);
     if (Status s = save(); !s) {
         templates_.pop_back();
@@ -245,7 +245,7 @@ Status TemplateStore::remove(const std::string& id) {
 Status TemplateStore::record_use(const std::string& id) {
     TemplateInfo* t = find(id);
     TemplateInfo before = *t;
-    t->last_used = options_.clock();
+    t->last_used = unix_now();
     t->use_count += 1;
     // Use times only steer choices and disposal: losing the last few in a crash is harmless,
     // and not syncing them keeps a deploy at one fsync (the disk's).

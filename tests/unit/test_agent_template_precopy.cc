@@ -10,6 +10,7 @@
 #include <map>
 #include <thread>
 
+#include "base/clock.h"
 #include "imaging/digest.h"
 #include "provisioner/agent/template_worker.h"
 #include "provisioner/vmhost/process.h"
@@ -126,10 +127,10 @@ struct Fixture {
     bool holds(const std::string& id) { return store->resolve(id).is_ok(); }
     // The store again, on a clock the test moves. f.worker keeps the first store: a test that
     // reopens makes its own worker.
-    void reopen_store_with_clock(std::int64_t& now) {
+    void reopen_store_with_clock(base::FakeClock& clock) {
         vmhost::TemplateStoreOptions options;
         options.runner = runner.get();
-        options.clock = [&now] { return now; };
+        options.clock = &clock;
         auto later = vmhost::TemplateStore::open(tmp / "templates", options);
         REQUIRE(later.is_ok());
         store = std::move(*later);
@@ -355,11 +356,11 @@ TEST_CASE("agent templates: backing first; a create waits for the pre-copy in fl
 TEST_CASE("agent templates: disposal spares the hot list and waits for the first one") {
     if (!have_qemu_img()) return;
     Fixture f;
-    std::int64_t now = 1'000'000;
-    f.reopen_store_with_clock(now);
+    base::FakeClock clock;
+    f.reopen_store_with_clock(clock);
     f.add_raw("old", "1", "old");
     f.add_raw("hot", "1", "hot");
-    now += 3600;  // both an hour old, past a cool-down of ten minutes
+    clock.advance(std::chrono::hours(1));  // both an hour old, past a cool-down of ten minutes
     TemplateWorkerOptions w;
     w.log = [&](const std::string& line) { f.lines.push_back(line); };
     TemplateWorker worker(*f.store, w);
@@ -445,13 +446,13 @@ TEST_CASE("agent templates: a key pinned by --pubkey wins over the hot list's") 
 TEST_CASE("agent templates: a hot template whose server does not listen yet waits, and stays") {
     if (!have_qemu_img()) return;
     Fixture f;
-    std::int64_t now = 1'000'000;
-    f.reopen_store_with_clock(now);
+    base::FakeClock clock;
+    f.reopen_store_with_clock(clock);
     TemplateWorkerOptions w;
     w.tools = {"imaging", (f.tmp / "site.pub").string(), &f.imaging, f.runner.get()};
     TemplateWorker worker(*f.store, w);
     f.add_raw("old", "1", "old");
-    now += 3600;  // an hour old, past a cool-down of ten minutes
+    clock.advance(std::chrono::hours(1));  // an hour old, past a cool-down of ten minutes
     const std::string v1 = "version one";
     HotTemplate waiting = hot("web", "1", v1, "");
     worker.update(hot_list({waiting, hot("old", "1", "old", "")}));

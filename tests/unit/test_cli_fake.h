@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "app.h"
+#include "base/clock.h"
 #include "environment.h"
 
 namespace clitest {
@@ -61,20 +62,35 @@ struct CliRun {
 
 // Runs the CLI with a token given on the command line, so that the environment of the test
 // process does not matter; time advances only when the CLI sleeps.
+// Time moves only when the CLI sleeps, and each sleep is counted.
+class SleepCountingClock final : public base::Clock {
+  public:
+    explicit SleepCountingClock(int& sleeps) : sleeps_(sleeps) {}
+    time_point now() override { return fake_.now(); }
+    wall_time_point wall_now() override { return fake_.wall_now(); }
+    void sleep_for(std::chrono::milliseconds d) override {
+        fake_.advance(d);
+        ++sleeps_;
+    }
+
+  private:
+    base::FakeClock fake_;
+    int& sleeps_;
+};
+
 inline CliRun run_cli(FakeServer& server, std::vector<std::string> args, bool tty = false,
                       const std::string& stdin_text = "") {
     std::ostringstream out, err;
     std::istringstream in(stdin_text);
     CliRun result;
-    auto now = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+    SleepCountingClock clock(result.sleeps);
     provisioner::cli::Environment env;
     env.out = &out;
     env.err = &err;
     env.in = &in;
     env.http = server.http();
     env.out_is_tty = tty;
-    env.now = [&now] { return now; };
-    env.sleep = [&](std::chrono::milliseconds d) { now += d, ++result.sleeps; };
+    env.clock = &clock;
     env.default_token_file = "/nonexistent/provisioner-test/operator.token";
     args.insert(args.begin(), {"--token", "T0K"});
     result.status = provisioner::cli::run_cli(args, env);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "base/clock.h"
 #include "provisioner/vmhost/qemu_img.h"
 #include "provisioner/vmhost/template_store.h"
 #include "test_util.h"
@@ -26,7 +27,7 @@ bool have_qemu_img() {
 struct Fixture {
     testutil::TempDir tmp;
     std::unique_ptr<ProcessRunner> runner = make_process_runner();
-    std::int64_t now = 1'000'000;
+    base::FakeClock clock;
     std::unique_ptr<TemplateStore> store;
 
     Fixture() {
@@ -35,11 +36,16 @@ struct Fixture {
     }
     std::unique_ptr<TemplateStore> open_store(TemplateStoreOptions options = {}) {
         options.runner = options.runner ? options.runner : runner.get();
-        options.clock = [this] { return now; };
+        options.clock = &clock;
         auto s = TemplateStore::open(tmp / "templates", options);
         REQUIRE_MESSAGE(s.is_ok(), s.status().message());
         return std::move(*s);
     }
+    std::int64_t now() {
+        return std::chrono::duration_cast<std::chrono::seconds>(clock.wall_now().time_since_epoch())
+            .count();
+    }
+    void pass(int seconds) { clock.advance(std::chrono::seconds(seconds)); }
     // A raw base template of random data, added by moving the file in.
     TemplateInfo add_base(const std::string& name, const std::string& version,
                           std::vector<std::string> labels = {}) {
@@ -95,7 +101,7 @@ TEST_CASE("vmhost: templates two levels deep, and VM disks as overlays on them")
     CHECK(same->exit_code == 0);
 
     auto used = f.store->resolve("web-php@1");
-    CHECK(used->last_used == f.now);
+    CHECK(used->last_used == f.now());
     CHECK(used->use_count == 1);
     CHECK(f.store->resolve("web")->use_count == 0);
 
@@ -129,13 +135,13 @@ TEST_CASE("vmhost: the store resolves by use time, then version, and keeps label
     if (!have_qemu_img()) return;
     Fixture f;
     f.add_base("debian", "11");
-    f.now += 10;
+    f.pass(10);
     f.add_base("debian", "12");
     CHECK(f.store->resolve("debian")->version == "12");
-    f.now += 10;
+    f.pass(10);
     REQUIRE(f.store->create_overlay("debian@11", f.tmp / "vms/a.qcow2").is_ok());
     CHECK(f.store->resolve("debian")->version == "11");  // the most recently used
-    f.now += 10;
+    f.pass(10);
     REQUIRE(f.store->create_overlay("debian@12", f.tmp / "vms/b.qcow2").is_ok());
     CHECK(f.store->resolve("debian")->version == "12");
     REQUIRE(f.store->set_labels("debian@11", {"lts", "os", "lts"}).is_ok());
@@ -156,11 +162,11 @@ TEST_CASE("vmhost: dispose_cold keeps templates that back a disk or a kept templ
     f.add_child("f", "e@1");
     const fs::path vm1 = f.tmp / "vms/vm1.qcow2";
     REQUIRE(f.store->create_overlay("b", vm1).is_ok());
-    f.now += 7200;
+    f.pass(7200);
     fs::path scratch = f.tmp / "vms/scratch.qcow2";
     REQUIRE(f.store->create_overlay("f", scratch).is_ok());  // f is warm, its disk gone
     fs::remove(scratch);
-    f.now += 1800;
+    f.pass(1800);
 
     auto gone = f.store->dispose_cold(std::chrono::hours(1), {vm1, f.tmp / "vms/deleted.qcow2"});
     REQUIRE_MESSAGE(gone.is_ok(), gone.status().message());
@@ -174,7 +180,7 @@ TEST_CASE("vmhost: dispose_cold keeps templates that back a disk or a kept templ
 
     // Once the VM is gone and f cools down, everything goes, children with their parents.
     fs::remove(vm1);
-    f.now += 7200;
+    f.pass(7200);
     gone = f.store->dispose_cold(std::chrono::hours(1), {vm1});
     REQUIRE(gone.is_ok());
     CHECK(gone->size() == 4);

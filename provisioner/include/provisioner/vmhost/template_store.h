@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "provisioner/status.h"
 #include "provisioner/vmhost/process.h"
 #include "provisioner/vmhost/template_ref.h"
@@ -42,7 +43,7 @@ enum class AddMode { move, hard_link, copy };
 struct TemplateStoreOptions {
     ProcessRunner* runner = nullptr;  // default: a real one, owned by the store
     std::string qemu_img = "qemu-img";
-    std::function<std::int64_t()> clock;  // unix seconds; default: the system clock
+    base::Clock* clock = nullptr;  // wall time of adds and uses; default: base::real_clock()
 };
 
 class TemplateStore {
@@ -90,6 +91,7 @@ class TemplateStore {
     Status save(bool durable = true);
     Status record_use(const std::string& id);
     TemplateInfo* find(const std::string& id);
+    std::int64_t unix_now() const;  // the clock's wall time, in seconds
 
     std::filesystem::path dir_;
     TemplateStoreOptions options_;

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "provisioner/agent/template_precopy.h"
 #include "provisioner/vmhost/template_store.h"
 
@@ -41,6 +42,7 @@ struct TemplateWorkerOptions {
     // The overlay disks of the agent's VMs, whose templates stay; called with the store
     // locked, so that the action loop (which changes its VMs only under that lock) is still.
     std::function<std::vector<std::filesystem::path>()> vm_disks;
+    base::Clock* clock = nullptr;  // retries and disposal rounds; default: base::real_clock()
 };
 
 class TemplateWorker {
@@ -74,17 +76,18 @@ class TemplateWorker {
   private:
     struct Failure {
         int count = 0;
-        std::chrono::steady_clock::time_point retry_at{};
+        base::Clock::time_point retry_at{};
     };
     void run();
     bool blocks_locked(const std::string& ref) const;
     void keep_received_key(const std::string& pem);
     void log(const std::string& line) const;
+    base::Clock& clock() const { return options_.clock ? *options_.clock : base::real_clock(); }
 
     vmhost::TemplateStore& store_;
     TemplateWorkerOptions options_;
-    std::mutex store_mu_;  // the store; taken before mu_, never while waiting on cv_
-    std::mutex key_mu_;    // the two below; taken before mu_, never with store_mu_
+    std::mutex store_mu_;       // the store; taken before mu_, never while waiting on cv_
+    std::mutex key_mu_;         // the two below; taken before mu_, never with store_mu_
     std::string kept_key_pem_;  // what received_key_file holds ("" before the first write)
     std::string key_error_;     // the last failure to write it, logged once
     std::mutex mu_;             // everything below
