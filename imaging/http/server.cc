@@ -60,8 +60,13 @@ std::uint64_t Server::rejected_requests() const {
 }
 
 void Server::stop() {
-    listener_->stop();
+    // The connections' closes are posted before the acceptor's: the pending accept keeps the
+    // io_context's run() going until the acceptor is closed, so every close runs first. The
+    // other order let a thread that runs the io_context finish the accept's cancellation, find
+    // no work left and return before the closes were posted: they never ran, and a quiet
+    // stream kept its connection (and its source) for good.
     state_->stop();
+    listener_->stop();
 }
 
 bool Server::wait_closed(std::chrono::milliseconds limit) const {
