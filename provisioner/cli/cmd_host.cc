@@ -4,6 +4,7 @@
 #include <memory>
 #include <sstream>
 
+#include "bmc_url.h"
 #include "commands.h"
 #include "events_view.h"
 #include "imaging/http/query.h"
@@ -24,18 +25,54 @@ std::string host_label(const nlohmann::json& host) {
 }
 
 struct AddOptions {
-    std::string mac, name, ip, rack;
+    std::string mac, name, ip, rack, bmc, bmc_password_file, bmc_ca_file;
 };
 
+// With --bmc, the host and its BMC are enrolled together or not at all: a BMC the server
+// refuses removes the host just added.
 int host_add(Session& s, const AddOptions& o) {
+    nlohmann::json bmc;
+    if (!o.bmc.empty()) {
+        auto url = parse_bmc_url(o.bmc);
+        if (!url) return s.fail(url.status().message());
+        bmc = {{"driver", url->driver}, {"address", url->address}, {"username", url->user}};
+        if (url->driver != "manual") {
+            if (o.bmc_password_file.empty())
+                return s.fail("--bmc " + url->driver +
+                              " needs --bmc-password-file FILE (- for standard input)");
+            auto password = read_password_file(s, o.bmc_password_file);
+            if (!password) return s.fail(password.status().message());
+            bmc["password"] = *password;
+        }
+        if (!o.bmc_ca_file.empty()) bmc["ca_file"] = o.bmc_ca_file;
+    }
     nlohmann::json body = {{"mac", o.mac}, {"name", o.name}};
     if (!o.ip.empty()) body["ip"] = o.ip;
     if (!o.rack.empty()) body["rack"] = o.rack;
     auto r = s.api().post("/api/v1/hosts", body);
     if (!r) return s.fail(r.error());
-    if (s.json()) return s.print_json(r.json());
-    s.out() << "added host " << host_label(r.json()) << ", " << text(field(r.json(), "state"))
-            << "\n";
+    nlohmann::json added = r.json();
+    if (!bmc.is_null()) {
+        auto set = s.api().post(host_path(o.name) + "/bmc", bmc);
+        if (!set) {
+            ApiError error = set.error();
+            auto undone = s.api().del(host_path(o.name));
+            error.message = "its BMC: " + error.message +
+                            (undone ? "; host " + o.name + " was not enrolled"
+                                    : "; host " + o.name + " stays enrolled without a BMC (" +
+                                          undone.error().message + ")");
+            return s.fail(error);
+        }
+        added["bmc"] = field(set.json(), "bmc");
+    }
+    if (s.json()) return s.print_json(added);
+    s.out() << "added host " << host_label(added) << ", " << text(field(added, "state"));
+    if (!bmc.is_null()) {
+        s.out() << ", BMC " << text(field(field(added, "bmc"), "driver"));
+        const std::string address = text(field(field(added, "bmc"), "address"));
+        if (!address.empty()) s.out() << " " << address;
+    }
+    s.out() << "\n";
     return kExitOk;
 }
 
@@ -250,11 +287,27 @@ void add_host_commands(CLI::App& app, Action& chosen) {
     const char* kHostRef = "the host: its id, MAC or name";
 
     auto add = std::make_shared<AddOptions>();
-    auto* add_cmd = host->add_subcommand("add", "Enrol one host (state enrolled)");
+    auto* add_cmd = host->add_subcommand(
+                            "add", "Enrol one host (state enrolled), with its BMC if --bmc says")
+                        ->alias("enrol");
     add_cmd->add_option("--mac", add->mac, "its boot NIC's MAC, 52:54:00:00:00:01")->required();
     add_cmd->add_option("--name", add->name, "its name, unique in the inventory")->required();
     add_cmd->add_option("--ip", add->ip, "the address DHCP gives it (default: from the pool)");
     add_cmd->add_option("--rack", add->rack, "its rack, for placement and torrent peering");
+    add_cmd->add_option("--bmc", add->bmc,
+                        "its BMC, which deployments power it through: ipmi://USER@HOST[:PORT] "
+                        "(IPMI over LAN), redfish://USER@HOST[:PORT] (Redfish over HTTPS) or "
+                        "manual; the host is not enrolled if the server refuses the BMC")
+        ->check([](const std::string& v) {
+            auto url = parse_bmc_url(v);
+            return url ? std::string() : url.status().message();
+        });
+    add_cmd->add_option("--bmc-password-file", add->bmc_password_file,
+                        "a file holding the BMC password (- for standard input); needed with "
+                        "ipmi and redfish, sealed by the server and never shown again");
+    add_cmd->add_option("--bmc-ca-file", add->bmc_ca_file,
+                        "redfish: the PEM file (on the server) of the CA the BMC's certificate "
+                        "chains to (default: the system's)");
     on_run(add_cmd, chosen, [add](Session& s) { return host_add(s, *add); });
 
     auto file = std::make_shared<std::string>();

@@ -1,10 +1,9 @@
 // host power on|off|cycle|status HOST|SELECTOR, host bmc set|show|remove HOST
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
+#include "bmc_url.h"
 #include "commands.h"
 #include "output/fields.h"
 #include "output/format.h"
@@ -54,18 +53,9 @@ int bmc_set(Session& s, const BmcOptions& o) {
     nlohmann::json body = {{"driver", o.driver}, {"address", o.address}, {"username", o.user}};
     if (!o.ca_file.empty()) body["ca_file"] = o.ca_file;
     if (!o.password_file.empty()) {
-        std::ostringstream text;
-        if (o.password_file == "-") {
-            text << s.env().in->rdbuf();
-        } else {
-            std::ifstream in(o.password_file, std::ios::binary);
-            if (!in) return s.fail("cannot read " + o.password_file);
-            text << in.rdbuf();
-        }
-        std::string password = text.str();
-        while (!password.empty() && (password.back() == '\n' || password.back() == '\r'))
-            password.pop_back();
-        body["password"] = password;
+        auto password = read_password_file(s, o.password_file);
+        if (!password) return s.fail(password.status().message());
+        body["password"] = *password;
     }
     auto r = s.api().post(bmc_path(o.host), body);
     if (!r) return s.fail(r.error());

@@ -35,6 +35,12 @@ base::Status validate(const BmcConfig& c) {
         c.password.find('\n') != std::string::npos)
         return Status::error(Code::invalid_argument, "the BMC password is too long or has a "
                                                      "newline");
+    // IPMI 2.0 keeps at most 20 bytes of a password (ipmitool -I lanplus refuses more): said
+    // here, not at the first deployment.
+    if (c.driver == "ipmi" && c.password.size() > 20)
+        return Status::error(Code::invalid_argument,
+                             "an IPMI password has at most 20 bytes (IPMI 2.0); this one has " +
+                                 std::to_string(c.password.size()));
     return Status::ok();
 }
 

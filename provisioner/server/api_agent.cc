@@ -119,6 +119,10 @@ Response result(ApiContext& ctx, const Request& req, Host& host, const json& bod
         ctx.orchestrator.running_elsewhere(r->deployment, host.id))
         return owned_elsewhere(req, r->deployment);
     if (!answer) return status_response(req, answer.status());
+    // The disk is the next boot before the agent is told to reboot, so that its reboot is the
+    // host's one restart into the new system (power_service.h; bounded, within the agent's
+    // own limit on this call).
+    if (r->ok && ctx.power) ctx.power->boot_disk_before_reboot(host, r->deployment);
     // Held (proof of receipt): taken, not yet believed; the host reboots into its disk all the
     // same, and its state follows the sender's confirmation.
     if (answer->held)

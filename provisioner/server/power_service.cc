@@ -61,11 +61,10 @@ void PowerService::run_thread() {
         wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
         if (stopping_) break;
         lock.unlock();
-        finish_imaged_once();
         if (options_.poll_interval.count() > 0 && clock_.now() >= next_poll) {
             next_poll = clock_.now() + options_.poll_interval;
             // Queued, not waited for: a BMC that does not answer holds one worker, not the
-            // thread that finishes deployments' boots.
+            // poller.
             auto bmcs = all_bmcs();
             if (bmcs) {
                 for (const auto& [id, record] : *bmcs) {
@@ -305,18 +304,10 @@ void PowerService::boot_for_deployment(DeploymentId deployment, const std::vecto
     for (const Host& host : hosts) {
         auto it = bmcs->find(host.id);
         if (it == bmcs->end() || it->second.driver == "manual") continue;
-        {
-            std::lock_guard lock(mu_);
-            booting_[host.id] = deployment;
-        }
         post([this, host, deployment] {
             BmcOutcome out = call(host, "pxe");
             if (out.ok()) out = call(host, "cycle");
             if (!out.ok()) {
-                {
-                    std::lock_guard lock(mu_);
-                    booting_.erase(host.id);
-                }
                 std::string reason = "BMC " + std::string(power::to_string(out.error)) + ": " +
                                      out.message;
                 if (fail_host_) {
@@ -333,34 +324,26 @@ void PowerService::boot_for_deployment(DeploymentId deployment, const std::vecto
     }
 }
 
-void PowerService::finish_imaged_once() {
-    std::map<HostId, DeploymentId> booting;
-    {
-        std::lock_guard lock(mu_);
-        booting = booting_;
+bool PowerService::boot_disk_before_reboot(const Host& host, DeploymentId deployment) {
+    auto record = bmc(host.id);
+    if (!record || record->driver == "manual") return false;
+    auto done = post([this, host, deployment] {
+        BmcOutcome out = call(host, "disk");
+        const std::string what = "deployment " + std::to_string(deployment) + ": imaged; ";
+        store_.log_event(host_event(
+            host, out.ok() ? what + "next boot disk (once), before its agent reboots it"
+                           : what + "its BMC could not set its next boot to disk: BMC " +
+                                 power::to_string(out.error) + ": " + out.message));
+        return Answer{host.id, host.name, out};
+    });
+    if (done.wait_for(options_.disk_before_reboot) != std::future_status::ready) {
+        if (log_)
+            log_("power: host " + host.name + ": its BMC took over " +
+                 std::to_string(options_.disk_before_reboot.count()) +
+                 " ms to set boot to disk; its agent reboots it now");
+        return false;
     }
-    for (const auto& [id, deployment] : booting) {
-        auto host = store_.get_host(id);
-        if (host && (host->state == HostState::booting || host->state == HostState::imaging))
-            continue;
-        {
-            std::lock_guard lock(mu_);
-            booting_.erase(id);
-        }
-        if (!host || host->state != HostState::imaged) continue;
-        // By value under its own name: clang refuses to capture a structured binding.
-        post([this, h = *host, deployment = deployment] {
-            BmcOutcome out = call(h, "disk");
-            if (out.ok()) out = call(h, "cycle");
-            store_.log_event(host_event(
-                h, out.ok() ? "deployment " + std::to_string(deployment) +
-                                  ": imaged; next boot disk (once), power-cycled by its BMC"
-                            : "deployment " + std::to_string(deployment) +
-                                  ": imaged, but its BMC could not boot its disk: BMC " +
-                                  power::to_string(out.error) + ": " + out.message));
-            return Answer{h.id, h.name, out};
-        });
-    }
+    return done.get().outcome.ok();
 }
 
 void PowerService::poll_once() {

@@ -6,12 +6,13 @@
 // to one BMC are made one at a time. What a call learns (the power state, or its typed error)
 // is written to the host's BMC row, and each change of the power state is an event of the
 // host ("power off -> on"). A background thread reads every BMC's power state each
-// poll_interval, and finishes the boots of deployments (below).
+// poll_interval.
 //
 // Deployments: boot_for_deployment() sets each host's next boot to PXE (once) and powers it on
 // (or cycles it when it is on); a host whose BMC fails is failed in its deployment with the
-// BMC's error, the others go on. Once such a host is imaged, its next boot is set to disk and
-// it is power-cycled into its new system.
+// BMC's error, the others go on. Once such a host is imaged, boot_disk_before_reboot() sets its
+// next boot to disk before its netboot agent is told to reboot: that reboot is the host's only
+// restart into its new system (no power cycle follows it).
 //
 // Passwords: sealed with the server's secret before they reach the store, opened in memory
 // for a call; no answer, event or log line carries one.
@@ -54,6 +55,9 @@ class PowerService {
         std::size_t max_queued = 4096;
         std::chrono::milliseconds poll_interval{30'000};  // 0: no polling
         std::chrono::milliseconds call_timeout{10'000};   // one attempt of one call
+        // How long an imaged host's agent waits for its next boot to be set to disk: well
+        // inside the agent's own limit on its result call (15 s).
+        std::chrono::milliseconds disk_before_reboot{8'000};
         power::RetryPolicy retry;
     };
 
@@ -71,8 +75,7 @@ class PowerService {
     PowerService(const PowerService&) = delete;
     PowerService& operator=(const PowerService&) = delete;
 
-    // Starts the background thread: the poller (unless poll_interval is 0) and the boots of
-    // imaged hosts to their disks.
+    // Starts the background thread: the poller (unless poll_interval is 0).
     void start();
     void stop();
     void set_fail_host(FailHost fail) { fail_host_ = std::move(fail); }
@@ -94,10 +97,15 @@ class PowerService {
     // function. Returns at once. Hosts without a BMC are left to their operators.
     void boot_for_deployment(DeploymentId deployment, const std::vector<Host>& hosts);
 
+    // host's netboot agent reported its image written and is about to be answered "reboot":
+    // its next boot goes to disk (once), so that the agent's own reboot boots the new system.
+    // Waits for the BMC at most options.disk_before_reboot: a slower BMC still gets the call,
+    // and an event of the host says how it ended either way. Returns false at once for a host
+    // without a BMC or with a manual one, else whether the boot device was set in that time.
+    bool boot_disk_before_reboot(const Host& host, DeploymentId deployment);
+
     // One round of the poller, synchronously: every BMC's status read (tests, and the thread).
     void poll_once();
-    // Boots to disk the hosts booted for a deployment that are imaged now (the thread).
-    void finish_imaged_once();
 
   private:
     std::shared_ptr<power::PowerDriver> driver_for(const Host& host, const BmcRecord& record,
@@ -118,13 +126,12 @@ class PowerService {
     Log log_;
     FailHost fail_host_;
 
-    std::mutex mu_;  // guards drivers_, booting_, polling_; never held across a BMC call
+    std::mutex mu_;  // guards drivers_, polling_; never held across a BMC call
     struct CachedDriver {
         std::string body;  // the row it was made from: a change makes a new driver
         std::shared_ptr<power::PowerDriver> driver;
     };
     std::map<HostId, CachedDriver> drivers_;
-    std::map<HostId, DeploymentId> booting_;  // booted for a deployment, not imaged yet
     std::set<HostId> polling_;  // a status read queued or running
     std::mutex record_mu_;      // one read-compare-write of a row at a time
 

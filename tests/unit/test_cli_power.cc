@@ -63,3 +63,69 @@ TEST_CASE("cli: host bmc set sends the password from its file, and never prints 
     CHECK(r.status == 1);
     CHECK(r.err == "provisioner: error: cannot read /nonexistent/pw\n");
 }
+
+TEST_CASE("cli: host enrol --bmc adds the host, then its BMC, the password from its file") {
+    FakeServer server;
+    json host = {{"id", 1}, {"name", "vm1"}, {"mac", "52:54:00:77:00:01"}, {"state", "enrolled"}};
+    json bmc = {{"driver", "redfish"}, {"address", "https://10.0.0.6:8443"}, {"username", "root"}};
+    server.responses.push_back(json_response(201, host));
+    server.responses.push_back(json_response(200, {{"host", 1}, {"bmc", bmc}}));
+    auto r = run_cli(server,
+                     {"host", "enrol", "--mac", "52:54:00:77:00:01", "--name", "vm1", "--bmc",
+                      "redfish://root@10.0.0.6:8443", "--bmc-password-file", "-",
+                      "--bmc-ca-file", "/etc/bmc-ca.pem"},
+                     false, "pw-of-vm1\n");
+    CHECK(r.status == 0);
+    CHECK(r.out ==
+          "added host vm1 (52:54:00:77:00:01), enrolled, BMC redfish https://10.0.0.6:8443\n");
+    REQUIRE(server.requests.size() == 2);
+    CHECK(server.requests[0].url.ends_with("/api/v1/hosts"));
+    CHECK(server.requests[1].url.ends_with("/api/v1/hosts/vm1/bmc"));
+    CHECK(json::parse(server.requests[1].body) == json{{"driver", "redfish"},
+                                                       {"address", "https://10.0.0.6:8443"},
+                                                       {"username", "root"},
+                                                       {"password", "pw-of-vm1"},
+                                                       {"ca_file", "/etc/bmc-ca.pem"}});
+    CHECK(r.out.find("pw-of-vm1") == std::string::npos);
+}
+
+TEST_CASE("cli: host add --bmc that the server refuses enrols nothing; a bad --bmc sends nothing") {
+    FakeServer server;
+    json host = {{"id", 1}, {"name", "vm1"}, {"mac", "52:54:00:77:00:01"}, {"state", "enrolled"}};
+    server.responses.push_back(json_response(201, host));
+    server.responses.push_back(api_error(400, "invalid_argument", "ipmi needs a password"));
+    server.responses.push_back(json_response(200, host));
+    auto r = run_cli(server, {"host", "add", "--mac", "52:54:00:77:00:01", "--name", "vm1",
+                              "--bmc", "ipmi://admin@10.0.0.5", "--bmc-password-file", "-"},
+                     false, "\n");
+    CHECK(r.status == 1);
+    CHECK(r.err.find("its BMC: ") != std::string::npos);
+    CHECK(r.err.find("ipmi needs a password; host vm1 was not enrolled") != std::string::npos);
+    REQUIRE(server.requests.size() == 3);
+    CHECK(server.requests[2].method == "DELETE");
+    CHECK(server.requests[2].url.ends_with("/api/v1/hosts/vm1"));
+
+    for (const char* bad : {"ipmi://10.0.0.5", "telnet://a@b", "ipmi://a:pw@b", "redfish://a@",
+                            "10.0.0.5"}) {
+        FakeServer none;
+        r = run_cli(none, {"host", "add", "--mac", "52:54:00:77:00:01", "--name", "vm1", "--bmc",
+                           bad, "--bmc-password-file", "-"});
+        CHECK_MESSAGE(r.status == 2, bad);
+        CHECK(none.requests.empty());
+    }
+    FakeServer none;
+    r = run_cli(none, {"host", "add", "--mac", "52:54:00:77:00:01", "--name", "vm1", "--bmc",
+                       "ipmi://admin@10.0.0.5"});
+    CHECK(r.status == 1);
+    CHECK(r.err == "provisioner: error: --bmc ipmi needs --bmc-password-file FILE (- for "
+                   "standard input)\n");
+    CHECK(none.requests.empty());
+    none.responses.push_back(json_response(201, host));
+    none.responses.push_back(json_response(200, {{"host", 1}, {"bmc", {{"driver", "manual"}}}}));
+    r = run_cli(none, {"host", "add", "--mac", "52:54:00:77:00:01", "--name", "vm1", "--bmc",
+                       "manual"});
+    CHECK(r.status == 0);
+    REQUIRE(none.requests.size() == 2);
+    CHECK(json::parse(none.requests[1].body) ==
+          json{{"driver", "manual"}, {"address", ""}, {"username", ""}});
+}

@@ -169,6 +169,14 @@ TEST_CASE("BMC configs are checked before they are kept") {
     c.address = "-oProxyCommand=x";
     CHECK(!validate(c).is_ok());
     c = ipmi_config();
+    c.password = std::string(20, 'p');
+    CHECK(validate(c).is_ok());
+    c.password += 'p';  // IPMI 2.0's limit, which ipmitool -I lanplus enforces
+    CHECK(validate(c).message().find("at most 20 bytes") != std::string::npos);
+    c.driver = "redfish";
+    c.address = "https://10.0.0.5";
+    CHECK(validate(c).is_ok());
+    c = ipmi_config();
     c.driver = "redfish";
     CHECK(validate(c).message().find("https://") != std::string::npos);
     c.address = "https://10.0.0.5";

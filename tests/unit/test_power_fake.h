@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/clock.h"
@@ -23,6 +24,8 @@ struct FakeBmc {
     // Each attempt advances this clock by attempt_takes (a driver's own time limit spent).
     base::FakeClock* clock = nullptr;
     std::chrono::milliseconds attempt_takes{0};
+    // Real time each call takes, slept outside the lock (a BMC slower than its caller waits).
+    std::chrono::milliseconds really_takes{0};
 
     void script(std::vector<provisioner::power::BmcError> errors) {
         std::lock_guard lock(mu);
@@ -38,6 +41,7 @@ struct FakeBmc {
     }
     // Records the call; the error it must fail with (none: it succeeds).
     provisioner::power::BmcError take(const std::string& call) {
+        if (really_takes.count() > 0) std::this_thread::sleep_for(really_takes);
         std::lock_guard lock(mu);
         log.push_back(call);
         if (clock) clock->advance(attempt_takes);

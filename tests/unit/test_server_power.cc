@@ -26,6 +26,7 @@ struct PowerServer : Server {
         PowerService::Options options;
         options.poll_interval = 0ms;
         options.retry = pw::RetryPolicy{3, 1ms, 2ms, 1000ms};
+        options.disk_before_reboot = 200ms;
         auto secret = store->get_setting("host_token_secret");
         REQUIRE(secret.is_ok());
         ctx->power = std::make_shared<PowerService>(
@@ -229,6 +230,68 @@ TEST_CASE("a deployment boots its BMC hosts by PXE; a BMC that fails fails only 
           std::vector<std::string>{"boot pxe", "status", "power cycle"});
     CHECK(s.bmc("10.0.0.1:623")->next_boot == "pxe");
     CHECK(s.every_answer_and_event().find(kPassword) == std::string::npos);
+}
+
+TEST_CASE("an imaged host boots its disk next before its agent is told to reboot, once") {
+    PowerServer s;
+    json image = s.import_image();
+    s.add_host("h1", "52:54:00:00:00:01");
+    s.add_host("h2", "52:54:00:00:00:02");
+    s.add_host("h3", "52:54:00:00:00:03");
+    s.set_bmc("h1", "10.0.0.1:623");
+    s.set_bmc("h2", "10.0.0.2:623");  // h3 has none: its answer is as it always was
+    json d = s.call_json(
+        bhttp::verb::post, "/api/v1/deployments",
+        json{{"image", "dom0@1"}, {"hosts", "all"}, {"transport", "multicast"}}.dump());
+    REQUIRE(s.last_status == 201);
+    const DeploymentId id = d["id"];
+    for (int i = 0; i < 500 && (s.bmc("10.0.0.1:623")->calls().size() < 3 ||
+                                s.bmc("10.0.0.2:623")->calls().size() < 3);
+         ++i)
+        std::this_thread::sleep_for(10ms);
+    const std::vector<std::string> booted{"boot pxe", "status", "power on"};
+    REQUIRE(s.bmc("10.0.0.1:623")->calls() == booted);
+    s.orchestrator->tick();
+    auto token = [&](const char* name) {
+        return s.auth->dom0_token(*s.store->find_host_by_name(name)).value();
+    };
+    auto result = [&](const char* mac, const char* name) {
+        json job = s.call_json(bhttp::verb::post, "/api/v1/agent/hello",
+                               json{{"mac", mac}, {"mode", "image"}}.dump(), token(name));
+        REQUIRE(job["action"] == "image");
+        return s.call_json(bhttp::verb::post, "/api/v1/agent/result",
+                           json{{"deployment", id},
+                                {"ok", true},
+                                {"result", {{"bytes_received", 10}, {"sha256", image["image_sha256"]}}}}
+                               .dump(),
+                           token(name));
+    };
+    // h1: by the time the agent reads "reboot", the BMC has its next boot set to disk; no
+    // power cycle follows (the agent's reboot is the one restart).
+    CHECK(result("52:54:00:00:00:01", "h1")["action"] == "reboot");
+    CHECK(s.bmc("10.0.0.1:623")->calls() ==
+          std::vector<std::string>{"boot pxe", "status", "power on", "boot disk"});
+    CHECK(s.bmc("10.0.0.1:623")->next_boot == "disk");
+    // h2's BMC is slower than the server waits (here 200 ms): the agent is answered all the
+    // same, and the call still reaches the BMC.
+    s.bmc("10.0.0.2:623")->really_takes = 600ms;
+    const auto before = std::chrono::steady_clock::now();
+    CHECK(result("52:54:00:00:00:02", "h2")["action"] == "reboot");
+    CHECK(std::chrono::steady_clock::now() - before < 550ms);
+    for (int i = 0; i < 300 && s.bmc("10.0.0.2:623")->calls().size() < 4; ++i)
+        std::this_thread::sleep_for(10ms);
+    CHECK(s.bmc("10.0.0.2:623")->calls().back() == "boot disk");
+    // h3 without a BMC: answered as before, no BMC touched.
+    CHECK(result("52:54:00:00:00:03", "h3")["action"] == "reboot");
+    std::this_thread::sleep_for(50ms);
+    CHECK(s.bmc("10.0.0.1:623")->calls().size() == 4);
+    const json shown = s.call_json(bhttp::verb::get, "/api/v1/hosts/h1");
+    bool event = false;
+    for (const auto& e : shown["events"])
+        event = event || e["reason"] == "deployment " + std::to_string(id) +
+                                            ": imaged; next boot disk (once), before its agent "
+                                            "reboots it";
+    CHECK(event);
 }
 
 }  // TEST_SUITE

@@ -7,6 +7,12 @@
 #       set last, disk when none) and $MACHINE_DIR, and must return at once; STOP_CMD powers
 #       it off. Their output goes to NAME/console; each power and boot change is a line of
 #       NAME/log ("TIME power on boot=pxe", "TIME power off", "TIME boot pxe").
+#   bmc_rebooting_machine NAME RUN_CMD [RUN_PREFIX]
+#       a bmc_machine that can also restart itself (bmc/reboots.sh): RUN_CMD (bash, saved as
+#       NAME/run) is the machine running once, in the foreground, seeing $BOOT_DEVICE and
+#       $MACHINE_DIR; its exit 0 is a reboot from inside (the next boot device is the BMC's
+#       one-time one, else disk; NAME/log says "reboot boot=disk"), any other exit stops the
+#       machine. RUN_PREFIX (e.g. "ip netns exec NS") is where it runs. Power-off kills it.
 #   bmc_ipmi_start NAME ADDR PORT USER PASSWORD [RUN_PREFIX]
 #       OpenIPMI's ipmi_sim (Debian's openipmi) as NAME's BMC on UDP ADDR:PORT: IPMI over LAN,
 #       RMCP+ (ipmitool -I lanplus), one admin user; its chassis_control is bmc/chassis_control
@@ -19,11 +25,9 @@
 # Every BMC process's pid is in BMC_PIDS[NAME]; bmc_stop_all kills them (rack.sh's teardown
 # also kills everything in the namespaces it made).
 #
-# A qemu machine (how test_qemu_pxe.sh can be powered by provisionerd):
-#   bmc_machine m1 "qemu-system-x86_64 ... -boot \$([ \$BOOT_DEVICE = pxe ] && echo n || echo c) \
-#       -pidfile \$MACHINE_DIR/qemu.pid -daemonize" "kill \$(cat \$MACHINE_DIR/qemu.pid)"
-#   bmc_ipmi_start m1 127.0.0.1 6231 admin secret
-#   provisioner host bmc set m1 --driver ipmi --address 127.0.0.1:6231 --user admin --password-file F
+# A qemu machine: qemu.sh's qemu_bmc_machine (test_qemu_pxe.sh), then
+#   bmc_ipmi_start vm1 127.0.0.1 6231 admin secret
+#   provisioner host add ... --bmc ipmi://admin@127.0.0.1:6231 --bmc-password-file F
 
 BMC_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BMC_DIR=${BMC_DIR:-${RACK_DIR:-/tmp}/bmc}
@@ -37,6 +41,23 @@ bmc_machine() {
     echo 0 >"$dir/power"
     echo default >"$dir/boot"
     : >"$dir/log"
+}
+
+bmc_rebooting_machine() {
+    local name=$1 run=$2 prefix=${3:-}
+    bmc_machine "$name" \
+        "setsid $prefix bash $BMC_LIB/bmc/reboots.sh \$MACHINE_DIR \$BOOT_DEVICE >>\$MACHINE_DIR/console 2>&1 </dev/null &
+         echo \$! >\$MACHINE_DIR/pid" \
+        "[ -s \$MACHINE_DIR/pid ] && kill -KILL -- -\$(cat \$MACHINE_DIR/pid) 2>/dev/null; rm -f \$MACHINE_DIR/pid; true"
+    printf '%s\n' "$run" >"$BMC_DIR/$name/run"
+}
+
+# bmc_running NAME: whether NAME's machine runs (its power-on started it and it has not
+# stopped).
+bmc_running() {
+    local pid
+    pid=$(cat "$BMC_DIR/$1/pid" 2>/dev/null) || return 1
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
 }
 
 bmc_ipmi_start() {
@@ -95,14 +116,19 @@ bmc_log() { cat "$BMC_DIR/$1/log"; }
 bmc_power() { cat "$BMC_DIR/$1/power"; }
 
 bmc_stop_all() {
-    local name
+    local name pid
     for name in "${!BMC_PIDS[@]}"; do kill "${BMC_PIDS[$name]}" 2>/dev/null || true; done
+    # The machines still on: what their power-on started (a reboot loop would start it again).
+    for pid in "$BMC_DIR"/*/pid; do
+        [ -s "$pid" ] && kill -KILL -- "-$(cat "$pid")" 2>/dev/null || true
+    done
 }
 
 # bmc_rack_machine I: makes rack host I (rack.sh, provisioner.sh, after pv_enrol) a machine
-# named hI whose power-on by PXE runs bmc/rack_machine.sh (PXE boot, then its netboot agent
-# images its disk) and whose power-on by disk boots nothing (the namespace has no disk to
-# boot; the log says it was asked to). Its power-off kills what the power-on started.
+# named hI whose boot by PXE runs bmc/rack_machine.sh (PXE boot, then its netboot agent images
+# its disk; when the agent is done the machine reboots, as the netboot init does) and whose boot
+# by disk boots nothing (the namespace has no disk to boot; its console says it was asked to)
+# and stays on. Its power-off kills what the power-on started.
 bmc_rack_machine() {
     local i=$1
     if [ ! -s "$RACK_DIR/rack.env" ]; then
@@ -112,9 +138,7 @@ bmc_rack_machine() {
             printf 'PROVISIONER_BIN=%q PROVISIONER_SOURCE=%q\n' "$PROVISIONER_BIN" "$PROVISIONER_SOURCE"
         } >"$RACK_DIR/rack.env"
     fi
-    bmc_machine "h$i" \
-        "[ \"\$BOOT_DEVICE\" = pxe ] || { echo booting its disk; exit 0; }
-         RACK_ENV=$RACK_DIR/rack.env setsid bash $BMC_LIB/bmc/rack_machine.sh $i >>\$MACHINE_DIR/console 2>&1 </dev/null &
-         echo \$! >\$MACHINE_DIR/pid" \
-        "[ -s \$MACHINE_DIR/pid ] && kill -KILL -- -\$(cat \$MACHINE_DIR/pid) 2>/dev/null; rm -f \$MACHINE_DIR/pid; true"
+    bmc_rebooting_machine "h$i" \
+        "[ \"\$BOOT_DEVICE\" = pxe ] || { echo booting its disk; exec sleep infinity; }
+         RACK_ENV=$RACK_DIR/rack.env bash $BMC_LIB/bmc/rack_machine.sh $i"
 }
