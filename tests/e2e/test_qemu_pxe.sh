@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
-# A real PXE boot: two qemu machines on the namespace rack power on, get a lease and their
-# iPXE script from provisionerd's dnsmasq, netboot images/build-netboot's kernel and
-# initramfs, whose agent writes the Dom0 image of images/build-dom0 to the virtual disk (vm1
-# by delta, vm2 by multicast) and grows its root to fill the disk, reboot, boot that disk
-# (GRUB, Xen, Dom0's Debian) and report `ready` through the seed partition the agent filled.
-# vm1 boots BIOS (SeaBIOS; the NIC's option ROM is iPXE, which asks for its script at once), vm2 UEFI
-# (OVMF's PXE client loads snponly.efi; the disk boots through its EFI system partition's
-# GRUB): one image, both ways. (Two machines, not three: under TCG on two cores a third one
-# would add minutes to the suite.) The disks are 1 GiB larger than the image; once ready,
-# each disk's last partition and its ext4 must reach the disk's end. Prints the time from
-# power-on to imaged and to ready, by firmware, into qemu_pxe_times.txt.
+# A real PXE boot, hands off: two qemu machines on the namespace rack are powered only by
+# provisionerd, through their BMCs. The test enrols each host with its BMC and starts the
+# deployments; provisionerd sets each machine's next boot to PXE and powers it on; it gets a
+# lease and its iPXE script from provisionerd's dnsmasq, netboots images/build-netboot's kernel
+# and initramfs, whose agent writes the Dom0 image of images/build-dom0 to the virtual disk (vm1
+# by delta, vm2 by multicast) and grows its root to fill the disk; provisionerd sets its next
+# boot to disk before telling the agent to reboot, and that reboot is the machine's one restart:
+# it boots that disk (GRUB, Xen, Dom0's Debian) and reports `ready` through the seed partition
+# the agent filled. At the end provisionerd powers both off.
+#   vm1: BIOS (SeaBIOS; the NIC's option ROM is iPXE, which asks for its script at once), behind
+#        OpenIPMI's ipmi_sim (IPMI over LAN, RMCP+), whose chassis_control starts and stops it
+#   vm2: UEFI (OVMF's PXE client loads snponly.efi; the disk boots through its EFI system
+#        partition's GRUB), behind lib/redfish_bmc.py (Redfish over HTTPS)
+# One image, both ways. (Two machines, not three: under TCG on two cores a third one would add
+# minutes to the suite.) A BMC's boot device maps to the machine's boot order (network first,
+# or its disk first), and a reboot from inside ends qemu (-no-reboot) for the BMC's machine to
+# start it again with the next boot device it holds (lib/bmc.sh, lib/qemu.sh). The disks are
+# 1 GiB larger than the image; once ready, each disk's last partition and its ext4 must reach
+# the disk's end. Prints each machine's time from power-on to imaged and to ready, by firmware
+# and BMC protocol, into qemu_pxe_times.txt.
 #
 # The images come from $PROVISIONER_IMAGES (scripts/test builds them once per run); when they
 # are missing this test builds them there, which takes a few minutes.
 set -euo pipefail
 source "$(dirname "$0")/lib/rack.sh"
-rack_require qemu-system-x86_64 jq sfdisk dumpe2fs
+rack_require qemu-system-x86_64 jq sfdisk dumpe2fs ipmi_sim ipmitool python3 openssl
 SRC=${PROVISIONER_SOURCE:?}
 IMAGES=${PROVISIONER_IMAGES:-${PROVISIONER_BIN:?}/../images}
 if [ ! -s "$IMAGES/netboot/initrd.img" ] || [ ! -s "$IMAGES/dom0/disk.raw" ]; then
@@ -26,6 +35,9 @@ fi
 rack_up 0
 source "$(dirname "$0")/lib/provisioner.sh"
 source "$(dirname "$0")/lib/qemu.sh"
+source "$(dirname "$0")/lib/bmc.sh"
+rack_on_exit bmc_stop_all
+SRV="ip netns exec $RACK_SERVER_NS"
 
 echo "== provisionerd with dnsmasq, serving images/build-netboot's kernel and initramfs"
 mkdir -p "$PV_STATE"
@@ -41,21 +53,30 @@ pv_cli image import "$IMAGES/dom0/pack"
 declare -A MAC=([vm1]=52:54:00:77:00:01 [vm2]=52:54:00:77:00:02)
 declare -A TRANSPORT=([vm1]=delta [vm2]=multicast)
 declare -A FIRMWARE=([vm1]=bios [vm2]=uefi)
+declare -A BMC=([vm1]=ipmi [vm2]=redfish)
+declare -A PASSWORD=([vm1]=$(openssl rand -hex 8) [vm2]=$(openssl rand -hex 8))  # IPMI: at most 20 bytes
+
+echo "== BMCs: vm1 behind ipmi_sim, vm2 behind Redfish over HTTPS; the machines are off"
 # Larger than the image, as every real disk is: the agent grows the root partition to fill it.
 disk_bytes=$(($(stat -c %s "$IMAGES/dom0/disk.raw") + (1 << 30)))
 for vm in vm1 vm2; do
-    pv_cli host add --mac "${MAC[$vm]}" --name "$vm" --rack r1 >/dev/null
-    pv_cli deploy --image dom0 --hosts "$vm" --transport "${TRANSPORT[$vm]}"
     truncate -s "$disk_bytes" "$RACK_DIR/$vm.disk"
+    qemu_bmc_machine "$vm" "${MAC[$vm]}" "$RACK_DIR/$vm.disk" "${FIRMWARE[$vm]}"
+done
+bmc_ipmi_start vm1 127.0.0.1 6231 admin "${PASSWORD[vm1]}" "$SRV"
+bmc_redfish_start vm2 127.0.0.1 8441 root "${PASSWORD[vm2]}" "$SRV"
+sleep 1
+
+echo "== enrol each host with its BMC, deploy; provisionerd powers them ($QEMU_ACCEL)"
+pv_cli host enrol --mac "${MAC[vm1]}" --name vm1 --rack r1 --bmc ipmi://admin@127.0.0.1:6231 \
+    --bmc-password-file - <<<"${PASSWORD[vm1]}"
+pv_cli host enrol --mac "${MAC[vm2]}" --name vm2 --rack r1 --bmc redfish://root@127.0.0.1:8441 \
+    --bmc-password-file - --bmc-ca-file "$BMC_DIR/ca.crt" <<<"${PASSWORD[vm2]}"
+for vm in vm1 vm2; do
+    pv_cli deploy --image dom0 --hosts "$vm" --transport "${TRANSPORT[$vm]}"
 done
 pv_cli host list
-
-echo "== power on vm1 (${FIRMWARE[vm1]}) and vm2 (${FIRMWARE[vm2]}), $QEMU_ACCEL"
 declare -A START IMAGED READY
-for vm in vm1 vm2; do
-    START[$vm]=$(date +%s.%N)
-    qemu_machine "$vm" "${MAC[$vm]}" "$RACK_DIR/$vm.disk" "${FIRMWARE[$vm]}"
-done
 
 host_state() { pv_cli --json host show "$1" | jq -r .state; }
 since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
@@ -69,9 +90,16 @@ while [ -z "${READY[vm1]:-}" ] || [ -z "${READY[vm2]:-}" ]; do
         rack_fail "not both ready after $limit s: vm1 $(host_state vm1), vm2 $(host_state vm2)"
     fi
     for vm in vm1 vm2; do
-        kill -0 "$(rack_pid "$vm")" 2>/dev/null || rack_fail "$vm: qemu exited: $(tail -n 5 "$RACK_DIR/$vm.err")"
         state=$(host_state "$vm")
         now=$(date +%s.%N)
+        if [ -z "${START[$vm]:-}" ]; then
+            # Power-on: when its BMC started it (the machine's log).
+            START[$vm]=$(awk '/ power on / { print $1; exit }' "$BMC_DIR/$vm/log")
+            [ -n "${START[$vm]}" ] && echo "  $vm powered on by provisionerd through ${BMC[$vm]}"
+        fi
+        if [ -n "${START[$vm]}" ] && ! bmc_running "$vm"; then
+            rack_fail "$vm: its machine stopped: $(bmc_log "$vm" | tail -n 3); $(tail -n 5 "$BMC_DIR/$vm/console")"
+        fi
         case $state in
             failed)
                 qemu_console_tails "$vm"
@@ -96,12 +124,22 @@ grep -qa "iPXE" "$RACK_DIR/vm2.console" || rack_fail "vm2 ran no iPXE (snponly.e
 pv_cli host list
 pv_cli host show vm1 | grep -E "imaged|disk" || true
 
-# Each disk's root: its partition reaches the end of the disk and its ext4 fills the
-# partition. The machines are stopped first, so the filesystem is read at rest.
+# Each machine's life, by its BMC's log: PXE set once, powered on by PXE, its next boot set to
+# disk, then its own reboot into the disk; no power cycle, no second power-on.
 for vm in vm1 vm2; do
-    kill "$(rack_pid "$vm")" 2>/dev/null || true
+    echo "-- $vm's machine (${BMC[$vm]}):"
+    sed 's/^[0-9.]* /  /' "$BMC_DIR/$vm/log"
+    got=$(sed 's/^[0-9.]* //' "$BMC_DIR/$vm/log" | tr '\n' '/')
+    [ "$got" = "boot pxe/power on boot=pxe/boot default/reboot boot=disk/" ] ||
+        rack_fail "$vm: not powered on by PXE and rebooted once into its disk: $got"
 done
-sleep 1
+
+# Each disk's root: its partition reaches the end of the disk and its ext4 fills the
+# partition. provisionerd powers the machines off first, so the filesystem is read at rest.
+pv_cli host power off 'vm*'
+for vm in vm1 vm2; do
+    ! bmc_running "$vm" && [ "$(bmc_power "$vm")" = 0 ] || rack_fail "$vm is still on after host power off"
+done
 for vm in vm1 vm2; do
     layout=$(sfdisk -J "$RACK_DIR/$vm.disk")
     start=$(jq '.partitiontable.partitions[-1].start' <<<"$layout")
@@ -120,10 +158,10 @@ done
 # The table goes to the log and beside the build (scripts/test prints it after ctest, which
 # shows a passing test's output only with -V).
 {
-    printf '%-7s %-10s %-9s %-22s %-22s\n' MACHINE TRANSPORT FIRMWARE "POWER-ON->IMAGED (s)" "POWER-ON->READY (s)"
+    printf '%-7s %-9s %-8s %-10s %-22s %-22s\n' MACHINE FIRMWARE BMC TRANSPORT "POWER-ON->IMAGED (s)" "POWER-ON->READY (s)"
     for vm in vm1 vm2; do
-        printf '%-7s %-10s %-9s %-22s %-22s\n' "$vm" "${TRANSPORT[$vm]}" "${FIRMWARE[$vm]}/$QEMU_ACCEL" \
-            "$(since "${START[$vm]}" "${IMAGED[$vm]}")" "$(since "${START[$vm]}" "${READY[$vm]}")"
+        printf '%-7s %-9s %-8s %-10s %-22s %-22s\n' "$vm" "${FIRMWARE[$vm]}/$QEMU_ACCEL" "${BMC[$vm]}" \
+            "${TRANSPORT[$vm]}" "$(since "${START[$vm]}" "${IMAGED[$vm]}")" "$(since "${START[$vm]}" "${READY[$vm]}")"
     done
 } | tee "$PROVISIONER_BIN/../qemu_pxe_times.txt"
-echo "PASS: two qemu machines PXE-booted (BIOS and UEFI), imaged by delta and by multicast, grew their roots to their disks, and booted them to ready"
+echo "PASS: two qemu machines powered only by provisionerd (ipmi_sim, Redfish) PXE-booted (BIOS and UEFI), were imaged by delta and by multicast, grew their roots to their disks, and rebooted once into them to ready"

@@ -2,6 +2,7 @@
 #
 #   qemu_machine vm1 52:54:00:77:00:01 DISK   # powers on a PXE-booting machine on br0
 #   qemu_machine vm2 52:54:00:77:00:02 DISK uefi   # the same with UEFI firmware (OVMF)
+#   qemu_bmc_machine vm1 52:54:00:77:00:01 DISK bios   # a machine that only its BMC powers
 #   qemu_wait_console vm1 REGEX SECONDS       # until its serial console printed REGEX
 #
 # Each machine has a tap port on the rack's bridge (in the switch namespace), a virtio NIC,
@@ -20,30 +21,66 @@ QEMU_ACCEL=${QEMU_ACCEL:-tcg}
 QEMU_MEMORY=${QEMU_MEMORY:-1536}
 QEMU_OVMF_DIR=${QEMU_OVMF_DIR:-/usr/share/OVMF}
 
-# qemu_machine NAME MAC DISK [bios|uefi]: powers it on in the background (rack_bg NAME).
-qemu_machine() {
-    local name=$1 mac=$2 disk=$3 firmware=${4:-bios} tap=t-$1 nic_rom="" flash=()
+# _qemu_setup NAME FIRMWARE: its tap port on br0, and for uefi its own copy of the firmware's
+# variables (its NVRAM, kept across its boots).
+_qemu_setup() {
+    local name=$1 firmware=$2 tap=t-$1
     case $firmware in
         bios) ;;
         uefi)
             [ -r "$QEMU_OVMF_DIR/OVMF_CODE_4M.fd" ] && [ -r "$QEMU_OVMF_DIR/OVMF_VARS_4M.fd" ] ||
                 rack_fail "no $QEMU_OVMF_DIR/OVMF_CODE_4M.fd or OVMF_VARS_4M.fd (apt-get install ovmf)"
-            cp "$QEMU_OVMF_DIR/OVMF_VARS_4M.fd" "$RACK_DIR/$name.vars.fd"
-            flash=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$QEMU_OVMF_DIR/OVMF_CODE_4M.fd"
-                -drive "if=pflash,format=raw,unit=1,file=$RACK_DIR/$name.vars.fd"
-                -fw_cfg name=opt/org.tianocore/IPv6PXESupport,string=no)
-            nic_rom=",romfile=" ;;
-        *) rack_fail "qemu_machine $name: firmware '$firmware' is neither bios nor uefi" ;;
+            cp "$QEMU_OVMF_DIR/OVMF_VARS_4M.fd" "$RACK_DIR/$name.vars.fd" ;;
+        *) rack_fail "qemu machine $name: firmware '$firmware' is neither bios nor uefi" ;;
     esac
     ip -n "$RACK_SWITCH_NS" tuntap add dev "$tap" mode tap
     ip -n "$RACK_SWITCH_NS" link set "$tap" master br0 up
-    rack_bg switch "$name" qemu-system-x86_64 -name "$name" -machine "pc,accel=$QEMU_ACCEL" \
-        -cpu max,-smap -smp 1 -m "$QEMU_MEMORY" -display none -monitor none "${flash[@]}" \
-        -serial "file:$RACK_DIR/$name.console" \
-        -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
-        -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=1$nic_rom" \
-        -drive "file=$disk,if=none,id=d0,format=raw,cache=unsafe" \
-        -device "virtio-blk-pci,drive=d0,bootindex=2"
+}
+
+# _qemu_argv NAME MAC DISK FIRMWARE NIC_INDEX DISK_INDEX: the machine's command line into
+# QEMU_ARGV; the boot order is the devices' bootindex (1 first). Its serial console is appended
+# to, so that every boot of it stays in one file.
+_qemu_argv() {
+    local name=$1 mac=$2 disk=$3 firmware=$4 nic_index=$5 disk_index=$6 nic_rom="" flash=()
+    if [ "$firmware" = uefi ]; then
+        flash=(-drive "if=pflash,format=raw,unit=0,readonly=on,file=$QEMU_OVMF_DIR/OVMF_CODE_4M.fd"
+            -drive "if=pflash,format=raw,unit=1,file=$RACK_DIR/$name.vars.fd"
+            -fw_cfg name=opt/org.tianocore/IPv6PXESupport,string=no)
+        nic_rom=",romfile="
+    fi
+    QEMU_ARGV=(qemu-system-x86_64 -name "$name" -machine "pc,accel=$QEMU_ACCEL"
+        -cpu max,-smap -smp 1 -m "$QEMU_MEMORY" -display none -monitor none "${flash[@]}"
+        -chardev "file,id=console,path=$RACK_DIR/$name.console,append=on" -serial chardev:console
+        -netdev "tap,id=n0,ifname=t-$name,script=no,downscript=no"
+        -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=$nic_index$nic_rom"
+        -drive "file=$disk,if=none,id=d0,format=raw,cache=unsafe"
+        -device "virtio-blk-pci,drive=d0,bootindex=$disk_index")
+}
+
+# qemu_machine NAME MAC DISK [bios|uefi]: powers it on in the background (rack_bg NAME).
+qemu_machine() {
+    local name=$1 mac=$2 disk=$3 firmware=${4:-bios}
+    _qemu_setup "$name" "$firmware"
+    _qemu_argv "$name" "$mac" "$disk" "$firmware" 1 2
+    rack_bg switch "$name" "${QEMU_ARGV[@]}"
+}
+
+# qemu_bmc_machine NAME MAC DISK [bios|uefi]: a machine that is off until its BMC (bmc.sh,
+# sourced first) powers it on: bmc_rebooting_machine NAME, running in the rack's switch. Booted
+# by PXE it tries the network first, then its disk (a rack server set to PXE-boot); booted by
+# disk, its disk first. qemu runs with -no-reboot: a reboot from inside ends it, and the BMC's
+# machine starts it again with the next boot device the BMC holds (as a real BMC's one-time
+# boot override applies at the next reset). qemu's own messages go to $BMC_DIR/NAME/console.
+qemu_bmc_machine() {
+    local name=$1 mac=$2 disk=$3 firmware=${4:-bios} by_pxe by_disk
+    _qemu_setup "$name" "$firmware"
+    _qemu_argv "$name" "$mac" "$disk" "$firmware" 1 2
+    by_pxe=$(printf '%q ' "${QEMU_ARGV[@]}")
+    _qemu_argv "$name" "$mac" "$disk" "$firmware" 2 1
+    by_disk=$(printf '%q ' "${QEMU_ARGV[@]}")
+    bmc_rebooting_machine "$name" \
+        "if [ \"\$BOOT_DEVICE\" = pxe ]; then exec $by_pxe -no-reboot; else exec $by_disk -no-reboot; fi" \
+        "ip netns exec $RACK_SWITCH_NS"
 }
 
 # qemu_wait_console NAME REGEX SECONDS: waits for REGEX on NAME's serial console.
