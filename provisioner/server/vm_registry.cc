@@ -61,6 +61,23 @@ bool touches_same_host(const reconcile::Action& a, const reconcile::Action& b) {
     return touches(a, b.host) || touches(a, b.from_host);
 }
 
+// Whether a and b store the same body (report_body), reported_at aside.
+bool same_content(const HostReport& a, const HostReport& b) {
+    auto same_vm = [](const ReportedVm& x, const ReportedVm& y) {
+        return x.name == y.name && x.vcpus == y.vcpus && x.memory_mib == y.memory_mib &&
+               x.template_ref == y.template_ref && x.state == y.state &&
+               x.domain_type == y.domain_type;
+    };
+    auto same_missing = [](const MissingVm& x, const MissingVm& y) {
+        return x.name == y.name && x.last_state == y.last_state && x.since == y.since;
+    };
+    return a.name == b.name && a.ip == b.ip && a.capacity == b.capacity &&
+           a.templates == b.templates &&
+           std::equal(a.vms.begin(), a.vms.end(), b.vms.begin(), b.vms.end(), same_vm) &&
+           std::equal(a.missing.begin(), a.missing.end(), b.missing.begin(), b.missing.end(),
+                      same_missing);
+}
+
 }  // namespace
 
 Status VmRegistry::report(HostReport report) {
@@ -75,11 +92,16 @@ Status VmRegistry::report(HostReport report) {
         if (auto logged = store_.log_event(e); !logged)
             return logged.status().context("recording that VM " + vm + " is missing");
     }
-    std::string body = report_body(report);
+    // What the store holds of a host is what reports_ holds (every change of reports_ is
+    // written before the call returns), so an unchanged report is told from reports_ without
+    // making its body (a JSON of every VM: most of the cost of keeping a report).
+    auto previous = reports_.find(report.host);
     auto stored = stored_reports_.find(report.host);
-    const bool same = stored != stored_reports_.end() && stored->second.first == body &&
+    const bool same = previous != reports_.end() && stored != stored_reports_.end() &&
+                      same_content(previous->second, report) &&
                       report.reported_at - stored->second.second < kReportRefresh;
     if (!same) {
+        std::string body = report_body(report);
         if (Status s = store_.put_host_report({report.host, report.reported_at, body}); !s)
             return s.context("keeping the report of " + report.name);
         stored_reports_[report.host] = {std::move(body), report.reported_at};
