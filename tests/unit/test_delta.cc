@@ -14,6 +14,7 @@
 #include "server.h"
 #include "session.h"
 #include "test_delta_server.h"
+#include "test_pack.h"
 #include "test_util.h"
 
 using namespace imaging;
@@ -42,12 +43,7 @@ struct DeltaFixture {
         std::copy(fresh.begin(), fresh.end(), v2.begin() + 7 * kChunk);
         testutil::write_file(dir / "v1", v1);
         testutil::write_file(dir / "v2", v2);
-        REQUIRE(generate_keypair(dir / "k"));
-        auto key = SigningKey::load(dir / "k.key");
-        PackOptions opt;
-        opt.chunk_size = kChunk;
-        opt.level = 3;
-        REQUIRE(pack_image(dir / "v2", dir / "img", *key, opt));
+        testutil::pack_signed(dir.path(), dir / "v2", kChunk);
         auto img = PackedImage::open_unverified(dir / "img");
         REQUIRE(img);
         image = *img;

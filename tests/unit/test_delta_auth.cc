@@ -13,6 +13,7 @@
 #include "receiver.h"
 #include "server.h"
 #include "test_delta_server.h"
+#include "test_pack.h"
 #include "test_util.h"
 
 using namespace imaging;
@@ -31,12 +32,7 @@ struct AuthFixture {
 
     AuthFixture() {
         testutil::write_file(dir / "raw", testutil::sample_image(4, kChunk, 9));
-        REQUIRE(generate_keypair(dir / "k"));
-        auto key = SigningKey::load(dir / "k.key");
-        PackOptions opt;
-        opt.chunk_size = kChunk;
-        opt.level = 3;
-        REQUIRE(pack_image(dir / "raw", dir / "img", *key, opt));
+        testutil::pack_signed(dir.path(), dir / "raw", kChunk);
     }
     ReceiveOptions receive_options(const std::string& server, std::optional<Secret> s) const {
         ReceiveOptions ro;

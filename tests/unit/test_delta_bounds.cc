@@ -11,6 +11,7 @@
 #include "receiver.h"
 #include "server.h"
 #include "test_delta_server.h"
+#include "test_pack.h"
 #include "session.h"
 #include "test_util.h"
 
@@ -29,12 +30,7 @@ struct BoundsFixture {
 
     BoundsFixture() {
         testutil::write_file(dir / "raw", testutil::sample_image(6, kChunk, 5));
-        REQUIRE(generate_keypair(dir / "k"));
-        auto key = SigningKey::load(dir / "k.key");
-        PackOptions opt;
-        opt.chunk_size = kChunk;
-        opt.level = 3;
-        REQUIRE(pack_image(dir / "raw", dir / "img", *key, opt));
+        testutil::pack_signed(dir.path(), dir / "raw", kChunk);
         auto img = PackedImage::open_unverified(dir / "img");
         REQUIRE(img);
         image = *img;

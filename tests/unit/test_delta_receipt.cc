@@ -15,6 +15,7 @@
 #include "receiver.h"
 #include "server.h"
 #include "test_delta_server.h"
+#include "test_pack.h"
 #include "test_util.h"
 
 using namespace imaging;
@@ -32,12 +33,7 @@ struct ReceiptFixture {
 
     ReceiptFixture() {
         testutil::write_file(dir / "raw", testutil::sample_image(4, kChunk, 5));
-        REQUIRE(generate_keypair(dir / "k"));
-        auto key = SigningKey::load(dir / "k.key");
-        PackOptions opt;
-        opt.chunk_size = kChunk;
-        opt.level = 3;
-        REQUIRE(pack_image(dir / "raw", dir / "img", *key, opt));
+        testutil::pack_signed(dir.path(), dir / "raw", kChunk);
     }
     ServeOptions serve() const {
         auto opt = RunningServer::options(dir / "img", secret);

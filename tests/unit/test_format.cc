@@ -8,6 +8,7 @@
 #include "imaging/pack.h"
 #include "imaging/packed_image.h"
 #include "imaging/signing.h"
+#include "test_pack.h"
 #include "test_util.h"
 
 using namespace imaging;
@@ -25,17 +26,12 @@ struct PackedFixture {
         raw = testutil::sample_image(chunks, chunk_size, 42);
         raw.resize(raw.size() - 1000);  // a short last chunk
         testutil::write_file(dir / "raw", raw);
-        REQUIRE(generate_keypair(dir / "k"));
-        auto key = SigningKey::load(dir / "k.key");
-        REQUIRE(key);
         PackOptions opt;
         opt.chunk_size = chunk_size;
         opt.name = "test";
         opt.version = "3";
         opt.level = 3;
-        auto m = pack_image(dir / "raw", dir / "img", *key, opt);
-        REQUIRE_MESSAGE(m, m.status().message());
-        manifest = *m;
+        manifest = testutil::pack_signed(dir.path(), dir / "raw", opt);
         auto p = VerifyKey::load(dir / "k.pub");
         REQUIRE(p);
         pub = *p;

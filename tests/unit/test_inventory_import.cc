@@ -13,6 +13,7 @@
 #include "provisioner/host_import.h"
 #include "provisioner/image_import.h"
 #include "provisioner/store.h"
+#include "test_pack.h"
 #include "test_util.h"
 
 using namespace provisioner;
@@ -180,26 +181,22 @@ TEST_CASE("inventory: kill -9 mid-transaction keeps every committed write and no
 TEST_CASE("inventory: an image record from `imaging pack` output") {
     testutil::TempDir dir;
     testutil::write_file(dir / "raw", testutil::sample_image(5, 64 * 1024, 9));
-    REQUIRE(imaging::generate_keypair(dir / "k"));
-    auto key = imaging::SigningKey::load(dir / "k.key");
-    REQUIRE(key);
     imaging::PackOptions opt;
     opt.name = "dom0";
     opt.version = "2024.1";
     opt.chunk_size = 64 * 1024;
     opt.level = 1;
-    auto manifest = imaging::pack_image(dir / "raw", dir / "img", *key, opt);
-    REQUIRE_MESSAGE(manifest, manifest.status().message());
+    auto manifest = testutil::pack_signed(dir.path(), dir / "raw", opt);
 
     auto image = image_from_pack(dir / "img");
     REQUIRE_MESSAGE(image.is_ok(), image.status().message());
     CHECK(image->name == "dom0");
     CHECK(image->version == "2024.1");
     CHECK(image->raw_size == 5 * 64 * 1024);
-    CHECK(image->image_sha256 == imaging::to_hex(manifest->image_sha256));
-    CHECK(image->signature == manifest->signature);
+    CHECK(image->image_sha256 == imaging::to_hex(manifest.image_sha256));
+    CHECK(image->signature == manifest.signature);
     CHECK(image->manifest_sha256.size() == 64);
-    CHECK(image->stored_size == manifest->stored_bytes());
+    CHECK(image->stored_size == manifest.stored_bytes());
 
     auto store = memory_store();
     auto added = store->add_image(*image);
