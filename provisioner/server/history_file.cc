@@ -214,15 +214,49 @@ Result<std::unique_ptr<HistoryFile>> HistoryFile::open(const std::filesystem::pa
         return malformed(path, s.message());
     file->column_count_ = file->columns_.size();
     file->header_bytes_ = header_bytes;
-    std::uint64_t offset = header_bytes;
-    for (const ArchiveSpec& a : file->archives_) {
-        file->archive_offsets_.push_back(offset);
-        offset += std::uint64_t(a.rows) * file->row_bytes();
-    }
+    file->lay_out();
     struct stat st {};
-    if (::fstat(fd, &st) != 0 || std::uint64_t(st.st_size) != offset)
+    if (::fstat(fd, &st) != 0 ||
+        std::uint64_t(st.st_size) != file->header_bytes_ + file->data_bytes())
         return malformed(path, "its size is not what its header says");
     return file;
+}
+
+Result<std::unique_ptr<HistoryFile>> HistoryFile::create_open(
+    const std::filesystem::path& path, const std::vector<ArchiveSpec>& archives,
+    const std::vector<Series>& columns) {
+    if (Status s = check_bounds(archives, columns); !s) return s;
+    const auto header = encode_header(archives, columns);
+    const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
+    int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        std::unique_ptr<HistoryFile> file(new HistoryFile());
+        file->fd_ = fd;  // closed with file on every return
+        file->path_ = path;
+        file->archives_ = archives;
+        file->columns_ = columns;
+        file->column_count_ = columns.size();
+        file->header_bytes_ = std::uint32_t(header.size());
+        file->lay_out();
+        if (!full_pwrite(fd, header.data(), header.size(), 0) ||
+            ::ftruncate(fd, off_t(file->header_bytes_ + file->data_bytes())) != 0)
+            return io_error("write " + path.string());
+        // linkat(AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; the /proc link does not.
+        const std::string self = "/proc/self/fd/" + std::to_string(fd);
+        if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0)
+            return file;
+    }
+    if (Status s = create(path, archives, columns); !s) return s;
+    return open(path, true);
+}
+
+void HistoryFile::lay_out() {
+    archive_offsets_.clear();
+    std::uint64_t offset = header_bytes_;
+    for (const ArchiveSpec& a : archives_) {
+        archive_offsets_.push_back(offset);
+        offset += std::uint64_t(a.rows) * row_bytes();
+    }
 }
 
 HistoryFile::~HistoryFile() {
@@ -243,10 +277,8 @@ Status HistoryFile::reopen(bool writable) {
         Status s = io_error("open " + path_.string());
         return absent ? Status::error(Code::not_found, s.message()) : s;
     }
-    std::uint64_t size = header_bytes_;
-    for (const ArchiveSpec& a : archives_) size += std::uint64_t(a.rows) * row_bytes();
     struct stat st {};
-    if (::fstat(fd, &st) != 0 || std::uint64_t(st.st_size) != size) {
+    if (::fstat(fd, &st) != 0 || std::uint64_t(st.st_size) != header_bytes_ + data_bytes()) {
         ::close(fd);
         return malformed(path_, "its size is not what its header says");
     }

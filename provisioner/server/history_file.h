@@ -54,6 +54,15 @@ class HistoryFile {
     static Status create(const std::filesystem::path& path,
                          const std::vector<ArchiveSpec>& archives,
                          const std::vector<Series>& columns);
+    // create() and open() in one, for a path where no file is: the new file, open for
+    // writing, its layout known without reading it back. Made unnamed (O_TMPFILE) and linked
+    // at path once whole, so a reader never sees it half made and no temporary name is made
+    // and renamed (at 200,000 entities, those directory operations were most of the history's
+    // time); where that cannot be done (no O_TMPFILE, a file already at path), create() and
+    // open(). create()'s errors.
+    static Result<std::unique_ptr<HistoryFile>> create_open(
+        const std::filesystem::path& path, const std::vector<ArchiveSpec>& archives,
+        const std::vector<Series>& columns);
     // Opens a file create() wrote; error (with the path) when it is absent (not_found),
     // unreadable, or not a well-formed history file of the size its header implies.
     static Result<std::unique_ptr<HistoryFile>> open(const std::filesystem::path& path,
@@ -89,8 +98,15 @@ class HistoryFile {
 
   private:
     HistoryFile() = default;
+    // The offsets of the archives, from header_bytes_, archives_ and column_count_.
+    void lay_out();
     std::uint64_t row_offset(std::size_t archive, std::int64_t bucket) const;
     std::size_t row_bytes() const { return 8 + 4 * column_count_; }
+    std::uint64_t data_bytes() const {  // every archive's rows
+        std::uint64_t total = 0;
+        for (const ArchiveSpec& a : archives_) total += std::uint64_t(a.rows) * row_bytes();
+        return total;
+    }
     HistoryRow decode_row(const unsigned char* p) const;
 
     int fd_ = -1;

@@ -46,6 +46,7 @@ struct MetricsHistory::State {
     std::vector<std::int64_t> filling;
     std::vector<HistoryRow> rows;
     std::vector<std::vector<std::uint32_t>> counts;
+    bool fresh = false;  // the file was just made: every row is empty, none need be read
 };
 
 Result<std::vector<ArchiveSpec>> parse_archives(std::string_view text) {
@@ -253,12 +254,12 @@ Status MetricsHistory::widen(State& state, const Entity& entity, const std::vect
     const fs::path path = file_of(entity);
     if (!state.file) {
         // Nothing to carry over (a new entity, or a damaged file): made in place, in one
-        // step (create() writes a temporary file and renames it).
-        if (Status s = HistoryFile::create(path, options_.archives, *columns); !s) return s;
-        auto made = HistoryFile::open(path, true);
+        // step (create_open() links it whole, or writes a temporary file and renames it).
+        auto made = HistoryFile::create_open(path, options_.archives, *columns);
         if (!made) return made.status();
         note_opened(entity);
         state.file = std::move(*made);
+        state.fresh = true;
         state.columns = std::move(columns);
         state.last_raw.resize(state.columns->size(), kNaN);
         state.last_time.resize(state.columns->size(), kNaN);
@@ -408,8 +409,9 @@ void MetricsHistory::write(Item& item) {
             counts.assign(values.size(), 0);
         } else {
             // The first report of this entity since the server started (or the clock went
-            // back): the file says what the bucket holds.
-            auto read = state.file->read_row(a, bucket);
+            // back): the file says what the bucket holds (nothing, in a file just made).
+            auto read = state.fresh ? Result<HistoryRow>(HistoryRow{})
+                                    : state.file->read_row(a, bucket);
             if (!read) {
                 ok = false;
                 continue;
@@ -439,6 +441,7 @@ void MetricsHistory::write(Item& item) {
         if (!state.file->write_row(a, row)) ok = false;
     }
     state.written = item.time;
+    state.fresh = false;
     LatestValues latest{item.entity, std::int64_t(item.time), state.columns, {}};
     latest.values.assign(values.begin(), values.end());
     std::lock_guard<std::mutex> lock(mu_);

@@ -96,6 +96,46 @@ TEST_CASE("history file: rows by bucket, overwritten after `rows` steps, a fixed
     }
 }
 
+TEST_CASE("history file: create_open makes the file whole at its path, open, its layout known") {
+    testutil::TempDir dir;
+    const auto path = dir / "h.hist";
+    const std::vector<ArchiveSpec> archives = {{10, 6}, {60, 10}};
+    const std::vector<Series> columns = {gauge("node_load1"),
+                                         counter("node_cpu_seconds_total", {{"mode", "idle"}})};
+    auto entries = [&] {
+        std::size_t n = 0;
+        for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++n;
+        return n;
+    };
+    auto made = HistoryFile::create_open(path, archives, columns);
+    REQUIRE(made);
+    HistoryFile& file = **made;
+    CHECK(file.is_open());
+    CHECK(file.archives() == archives);
+    REQUIRE(file.columns().size() == 2);
+    CHECK(std::filesystem::file_size(path) == HistoryFile::file_bytes(archives, columns));
+    CHECK(entries() == 1);  // no temporary name left behind
+    CHECK(file.read_row(0, 100)->bucket == 0);  // every row empty
+    REQUIRE(file.write_row(1, HistoryRow{100, 2, {1.5f, 2.5f}}));
+    // What another reader opens: the same header and the row just written.
+    auto read = HistoryFile::open(path, false);
+    REQUIRE(read);
+    CHECK((*read)->archives() == archives);
+    REQUIRE((*read)->columns().size() == 2);
+    CHECK((*read)->columns()[1].labels == Labels{{"mode", "idle"}});
+    CHECK((*read)->columns()[1].kind == SeriesKind::counter);
+    CHECK((*read)->read_row(1, 100)->values[1] == 2.5f);
+    // A file already at the path is replaced whole; the bounds are create()'s.
+    auto replaced = HistoryFile::create_open(path, archives, {gauge("other")});
+    REQUIRE(replaced);
+    CHECK((*replaced)->columns().size() == 1);
+    CHECK(std::filesystem::file_size(path) == HistoryFile::file_bytes(archives, {gauge("other")}));
+    CHECK(entries() == 1);
+    CHECK(HistoryFile::create_open(dir / "x", {}, columns).status().code() ==
+          Code::invalid_argument);
+    CHECK(entries() == 1);
+}
+
 TEST_CASE("history query: since and step as the API reads them") {
     const std::int64_t now = kT0;
     CHECK(*parse_duration("90s") == 90);
