@@ -14,6 +14,7 @@
 #include "disk_transfers.h"
 #include "discovery_gate.h"
 #include "host_list_cache.h"
+#include "template_list_cache.h"
 #include "host_monitor.h"
 #include "latest_vm_metrics.h"
 #include "import_paths.h"
@@ -62,6 +63,8 @@ struct ApiContext {
     std::shared_ptr<Jobs> jobs = nullptr;
     // The last answers of GET /api/v1/hosts, served while the store has not changed.
     std::shared_ptr<HostListCache> host_lists = std::make_shared<HostListCache>();
+    // The template catalog at the store's version, for the answers to Dom0 reports.
+    std::shared_ptr<TemplateListCache> template_lists = std::make_shared<TemplateListCache>();
     // The Dom0 agents' heartbeats and latest host metrics (main.cc makes one on the store and
     // the real clock); when absent, reports are answered without an interval and nothing is
     // watched.

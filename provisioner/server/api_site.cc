@@ -325,9 +325,9 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host, const 
         if (defines) action.vm.guest = guest_line(ctx, a.vm.name);
         answer.actions.push_back(wire::encode(action));
     }
-    auto catalog = ctx.store.list_templates();
+    auto catalog = ctx.template_lists->get(ctx.store);
     if (!catalog) return status_response(req, catalog.status());
-    const auto hot = hot_templates(*catalog, ctx.store.now(), ctx.config.template_cool_down);
+    const auto hot = hot_templates(**catalog, ctx.store.now(), ctx.config.template_cool_down);
     answer.templates = hot_templates_json(
         hot, [&](const Template& t) { return ctx.orchestrator.template_delta(t); },
         ctx.config.template_cool_down, ctx.orchestrator.pubkey_pem());
