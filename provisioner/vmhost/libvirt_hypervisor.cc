@@ -126,13 +126,14 @@ class LibvirtHypervisor final : public Hypervisor {
         virResetLastError();
         Domain dom{virDomainDefineXML(conn_.get(), xml->c_str())};
         if (!dom) return libvirt_error("defining domain '" + spec.name + "'");
-        if (virDomainCreate(dom.get()) != 0) {
-            Status s = libvirt_error("starting domain '" + spec.name + "'");
+        Status s = set_autostart(dom.get(), true, spec.name);
+        if (s && virDomainCreate(dom.get()) != 0)
+            s = libvirt_error("starting domain '" + spec.name + "'");
+        if (!s) {
             virDomainUndefine(dom.get());
             virResetLastError();
-            return s;
         }
-        return Status::ok();
+        return s;
     }
 
     Status destroy(const std::string& name) override {
@@ -153,15 +154,18 @@ class LibvirtHypervisor final : public Hypervisor {
     }
 
     Status shutdown(const std::string& name) override {
+        if (Status s = autostart(name, false); !s) return s;
         return when_active(name, true, "shutting down", virDomainShutdown);
     }
 
     Status power_off(const std::string& name) override {
+        if (Status s = autostart(name, false); !s) return s;
         return when_active(name, true, "powering off", virDomainDestroy);
     }
 
     Status start(const std::string& name) override {
-        return when_active(name, false, "starting", virDomainCreate);
+        if (Status s = when_active(name, false, "starting", virDomainCreate); !s) return s;
+        return autostart(name, true);
     }
 
     Result<Applied> set_vcpus(const std::string& name, unsigned vcpus) override {
@@ -214,7 +218,7 @@ class LibvirtHypervisor final : public Hypervisor {
         if (options.copy_overlay) flags |= VIR_MIGRATE_NON_SHARED_INC;
         Domain moved{virDomainMigrate3(dom->get(), dest.get(), nullptr, 0, flags)};
         if (!moved) return libvirt_error(what);
-        return Status::ok();
+        return set_autostart(moved.get(), true, name);  // autostart stays with the source
     }
 
     Result<DomainInfo> get(const std::string& name) override {
@@ -260,6 +264,21 @@ class LibvirtHypervisor final : public Hypervisor {
         Domain dom{virDomainLookupByName(conn_.get(), name.c_str())};
         if (!dom) return libvirt_error("domain '" + name + "'");
         return dom;
+    }
+
+    // Whether the hypervisor starts the domain when it starts. A transient domain has no such
+    // mark (it does not outlive its hypervisor): ok, nothing to set.
+    Status set_autostart(virDomainPtr d, bool on, const std::string& name) {
+        if (virDomainIsPersistent(d) != 1) return Status::ok();
+        if (virDomainSetAutostart(d, on ? 1 : 0) != 0)
+            return libvirt_error(std::string(on ? "marking" : "unmarking") + " domain '" + name +
+                                 "' to start with its hypervisor");
+        return Status::ok();
+    }
+    Status autostart(const std::string& name, bool on) {
+        auto dom = lookup(name);
+        if (!dom) return dom.status();
+        return set_autostart(dom->get(), on, name);
     }
 
     // Calls change(domain) when the domain's activity is `active`; ok (nothing to do) otherwise.
@@ -311,6 +330,9 @@ class LibvirtHypervisor final : public Hypervisor {
         info.memory_mib = raw.memory / 1024;
         info.max_memory_mib = raw.maxMem / 1024;
         info.persistent = virDomainIsPersistent(d) == 1;
+        int autostart = 0;
+        info.autostart = info.persistent && virDomainGetAutostart(d, &autostart) == 0 && autostart;
+        virResetLastError();
         auto xml = xml_of(d, 0, info.name);
         if (!xml) return xml.status();
         pugi::xml_document doc;

@@ -113,6 +113,23 @@ TEST_CASE("vmhost: define, start, list, resize and destroy through libvirt's tes
     for (auto& d : *h->list()) CHECK(d.name.rfind("vmhost-", 0) != 0);
 }
 
+TEST_CASE("vmhost: a domain comes back with its hypervisor unless it was stopped on purpose") {
+    auto h = open_test();
+    REQUIRE(h->create(spec("vmhost-auto")).is_ok());
+    CHECK(h->get("vmhost-auto")->autostart);  // a Dom0 reboot starts it again, no server asked
+    REQUIRE(h->power_off("vmhost-auto").is_ok());
+    auto off = h->get("vmhost-auto");
+    CHECK(off->state == DomainState::shut_off);
+    CHECK_FALSE(off->autostart);  // stopped by an action: it stays stopped after a reboot
+    REQUIRE(h->start("vmhost-auto").is_ok());
+    CHECK(h->get("vmhost-auto")->autostart);
+    REQUIRE(h->shutdown("vmhost-auto").is_ok());
+    CHECK_FALSE(h->get("vmhost-auto")->autostart);
+    REQUIRE(h->start("vmhost-auto").is_ok());  // ok when it already runs, and marked again
+    CHECK(h->get("vmhost-auto")->autostart);
+    REQUIRE(h->destroy("vmhost-auto").is_ok());
+}
+
 TEST_CASE("vmhost: libvirt errors carry libvirt's message and print nothing") {
     auto h = open_test();
     std::string printed = stderr_of([&] {

@@ -33,6 +33,10 @@ struct DomainInfo {
     std::uint64_t memory_mib = 0;  // current
     std::uint64_t max_memory_mib = 0;
     bool persistent = false;
+    // Started by the hypervisor itself when it starts (libvirt's autostart): after a Dom0
+    // reboot the domain runs again with no agent and no server (XSM: the site survives any
+    // one host; issue 20 item 5).
+    bool autostart = false;
     // Its kind as libvirt has it (the <domain> type, and the OS type on Xen): what it runs
     // as, whatever this connection would choose for a new domain today.
     std::optional<DomainKind> kind;
@@ -59,12 +63,16 @@ class Hypervisor {
     // The kind of domain create() defines here, and why it was chosen (domain_kind.h).
     virtual DomainKind kind() const = 0;
     virtual const std::string& kind_reason() const = 0;
-    // Defines spec persistently and starts it. conflict if a domain of that name exists; if
-    // the start fails the definition is removed again, so a failure leaves nothing behind.
+    // Defines spec persistently, marks it to start with its hypervisor (autostart), and starts
+    // it. conflict if a domain of that name exists; if the start fails the definition is
+    // removed again, so a failure leaves nothing behind.
     virtual Status create(const VmSpec& spec) = 0;
     // Stops the domain if it runs (hard power-off) and removes its definition. Its disk is the
     // caller's to delete. not_found if there is no such domain.
     virtual Status destroy(const std::string& name) = 0;
+    // shutdown, power_off and start also say whether the domain comes back when its
+    // hypervisor starts again: a domain stopped on purpose stays stopped after a Dom0 reboot,
+    // one started runs again.
     // Asks the guest to shut down (ACPI) and returns at once; ok when it is not running.
     virtual Status shutdown(const std::string& name) = 0;
     // Hard power-off, keeping the definition (and the disk); ok when it is not running.
@@ -76,7 +84,7 @@ class Hypervisor {
     virtual Result<Applied> set_vcpus(const std::string& name, unsigned vcpus) = 0;
     virtual Result<Applied> set_memory(const std::string& name, std::uint64_t memory_mib) = 0;
     // Moves the domain to the hypervisor at dest_uri (e.g. xen+ssh://host2/system), persistent
-    // there and undefined here.
+    // (and autostarted) there and undefined here.
     virtual Status migrate(const std::string& name, const std::string& dest_uri,
                            const MigrateOptions& options) = 0;
     virtual Result<DomainInfo> get(const std::string& name) = 0;
