@@ -93,7 +93,7 @@ constexpr Route kRoutes[] = {
     {verb::post, "/api/v1/agent/progress", Scope::imaging, Body::json, kPool, h::agent_progress},
     {verb::post, "/api/v1/agent/result", Scope::imaging, Body::json, kPool, h::agent_result},
     {verb::post, "/api/v1/agent/ready", Scope::dom0, Body::json, kPool, h::agent_ready},
-    {verb::post, "/api/v1/agent/vms", Scope::dom0, Body::json, kPool, h::agent_vms},
+    {verb::post, "/api/v1/agent/vms", Scope::dom0, Body::raw, kPool, h::agent_vms},
     {verb::post, "/api/v1/agent/actions/{action}", Scope::dom0, Body::json, kPool, h::agent_action},
     {verb::get, "/api/v1/agent/templates/{template}", Scope::dom0_or_operator, Body::raw, kPool,
      h::agent_template},

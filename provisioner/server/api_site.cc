@@ -4,6 +4,7 @@
 #include <charconv>
 #include <functional>
 #include <set>
+#include <variant>
 
 #include "api.h"
 #include "api_routes.h"
@@ -273,19 +274,41 @@ Response recall(ApiContext& ctx, const Request& req) {
     return json_response(req, status::accepted, {{"actions", actions}, {"forgotten", *forgotten}});
 }
 
-Response agent_vms(ApiContext& ctx, const Request& req, const Host& host, const json& body) {
-    if (body.contains("mac")) {
-        auto mac = mac_field(body, "mac");
-        if (!mac) return status_response(req, mac.status());
-        if (*mac != host.mac)
-            return error_response(req, status::forbidden, "forbidden",
-                                  "this token is for " + host.mac.str() + ", not " + mac->str());
+Response wrong_host(const Request& req, const Host& host, const Mac& mac) {
+    return error_response(req, status::forbidden, "forbidden",
+                          "this token is for " + host.mac.str() + ", not " + mac.str());
+}
+
+// The report: read from the body's text with no DOM (wire::read_dom0_report), the path of
+// every well-formed report. Whatever that reader leaves (a malformed or refused report, a
+// MAC that does not parse) is read as a DOM, json_body then decode, which answers as before.
+std::variant<wire::Dom0Report, Response> read_report(const Request& req, const Host& host) {
+    auto fast = wire::read_dom0_report(req.body(), {kMaxJsonBody, kMaxJsonDepth});
+    if (fast) {
+        if (fast->mac.empty()) return std::move(*fast);
+        auto mac = Mac::parse(fast->mac);
+        if (mac && *mac != host.mac) return wrong_host(req, host, *mac);
+        if (mac) return std::move(*fast);
     }
+    auto body = json_body(req);
+    if (!body) return body_error(req, body.status());
+    if (body->contains("mac")) {
+        auto mac = mac_field(*body, "mac");
+        if (!mac) return status_response(req, mac.status());
+        if (*mac != host.mac) return wrong_host(req, host, *mac);
+    }
+    auto decoded = wire::decode<wire::Dom0Report>(*body);
+    if (!decoded) return status_response(req, decoded.status());
+    return std::move(*decoded);
+}
+
+Response agent_vms(ApiContext& ctx, const Request& req, const Host& host) {
+    auto read = read_report(req, host);
+    if (auto* refused = std::get_if<Response>(&read)) return std::move(*refused);
     HostReport report;
     std::optional<wire::HostMetrics> metrics;
     std::vector<wire::ReportedVm> reported_vms;
-    if (Status s = read_vm_report(body, report, &metrics, &reported_vms); !s)
-        return status_response(req, s);
+    read_vm_report(std::move(std::get<wire::Dom0Report>(read)), report, metrics, reported_vms);
     report.host = host.id;
     report.name = host.name;
     report.ip = host.ip;
@@ -370,7 +393,7 @@ Reply vm_guest(ApiContext& ctx, const Call& c) {
 }
 Reply guest_report(ApiContext& ctx, const Call& c) { return server::guest_report(ctx, c.req); }
 Reply agent_vms(ApiContext& ctx, const Call& c) {
-    return server::agent_vms(ctx, c.req, *c.host, c.body);
+    return server::agent_vms(ctx, c.req, *c.host);  // Body::raw: read_report reads it
 }
 Reply agent_action(ApiContext& ctx, const Call& c) {
     return agent_answer(ctx, *ctx.disks, c.req, *c.host, c.param("action"), c.body);

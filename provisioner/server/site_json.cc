@@ -73,23 +73,21 @@ json vm_json(const ReportedVm& vm) {
     return out;
 }
 
-Status read_vm_report(const json& body, HostReport& report,
-                      std::optional<wire::HostMetrics>* metrics,
-                      std::vector<wire::ReportedVm>* wire_vms) {
-    auto decoded = wire::decode<wire::Dom0Report>(body);
-    if (!decoded) return decoded.status();
-    VmCapacity c = std::move(decoded->capacity);
+void read_vm_report(wire::Dom0Report decoded, HostReport& report,
+                    std::optional<wire::HostMetrics>& metrics,
+                    std::vector<wire::ReportedVm>& wire_vms) {
+    VmCapacity c = std::move(decoded.capacity);
     c.load = std::clamp(c.load, 0.0, 1.0);
-    if (wire_vms) *wire_vms = decoded->vms;  // before the loop below moves names out
     std::vector<ReportedVm> vms;
-    for (wire::ReportedVm& vm : decoded->vms)
-        vms.push_back({std::move(vm.name), vm.vcpus, vm.memory_mib, std::move(vm.template_ref),
-                       std::move(vm.state), std::move(vm.domain_type)});
+    vms.reserve(decoded.vms.size());
+    for (const wire::ReportedVm& vm : decoded.vms)
+        vms.push_back(
+            {vm.name, vm.vcpus, vm.memory_mib, vm.template_ref, vm.state, vm.domain_type});
     report.capacity = std::move(c);
     report.vms = std::move(vms);
-    report.templates = std::move(decoded->templates);
-    if (metrics) *metrics = std::move(decoded->metrics);
-    return Status::ok();
+    report.templates = std::move(decoded.templates);
+    metrics = std::move(decoded.metrics);
+    wire_vms = std::move(decoded.vms);
 }
 
 }  // namespace provisioner::server

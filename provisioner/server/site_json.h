@@ -7,6 +7,7 @@
 
 #include "provisioner/reconcile.h"
 #include "provisioner/status.h"
+#include "provisioner/wire/dom0.h"
 #include "provisioner/wire/host_metrics.h"
 #include "provisioner/wire/vm_action.h"
 #include "vm_registry.h"
@@ -25,12 +26,10 @@ nlohmann::json apply_step_json(const VmAction& action);
 // {"name", "vcpus", "memory_mib", "template", "state"}
 nlohmann::json vm_json(const ReportedVm& vm);
 
-// The capacity and VMs of a POST /api/v1/agent/vms body (decode<wire::Dom0Report>), into
-// report (host fields untouched), its host metrics into *metrics when asked (left empty
-// when the report has none), and the VMs as the wire has them (with their libvirt metrics)
-// into *vms when asked; invalid_argument naming the missing or bad field.
-Status read_vm_report(const nlohmann::json& body, HostReport& report,
-                      std::optional<wire::HostMetrics>* metrics = nullptr,
-                      std::vector<wire::ReportedVm>* vms = nullptr);
+// A POST /api/v1/agent/vms report, decoded: its capacity (load clamped to [0, 1]), VMs and
+// templates into report (host fields untouched), its host metrics into metrics (empty when
+// it has none), and the VMs as the wire has them (with their libvirt metrics) into vms.
+void read_vm_report(wire::Dom0Report decoded, HostReport& report,
+                    std::optional<wire::HostMetrics>& metrics, std::vector<wire::ReportedVm>& vms);
 
 }  // namespace provisioner::server
