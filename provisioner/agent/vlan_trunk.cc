@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <linux/if_tun.h>
 #include <net/ethernet.h>
@@ -80,6 +81,19 @@ Result<std::unique_ptr<VlanTrunk>> VlanTrunk::open(const std::string& trunk) {
     const int yes = 1;
     if (::setsockopt(packet.get(), SOL_PACKET, PACKET_AUXDATA, &yes, sizeof yes) < 0)
         return sys_error("the VLAN trunk " + trunk + ": PACKET_AUXDATA");
+    // Only tagged frames reach this socket: the trunk also carries the Dom0's own traffic
+    // (images, templates, reports), which is none of the ports' business.
+    sock_filter tagged_only[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, std::uint32_t(SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 2, 0),  // the tag in the packet's metadata
+        BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x8100, 0, 1),  // or still in the frame
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+    };
+    sock_fprog program{std::uint16_t(sizeof tagged_only / sizeof tagged_only[0]), tagged_only};
+    if (::setsockopt(packet.get(), SOL_SOCKET, SO_ATTACH_FILTER, &program, sizeof program) < 0)
+        return sys_error("the VLAN trunk " + trunk + ": SO_ATTACH_FILTER");
     base::UniqueFd wake(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (!wake) return sys_error("eventfd");
     std::unique_ptr<VlanTrunk> t(new VlanTrunk(std::move(packet), std::move(wake), ifindex));

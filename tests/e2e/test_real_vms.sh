@@ -271,11 +271,25 @@ unreachable() { # FROM ADDRESS
     [ "$got" = "no answer from $2" ] || rack_fail "$1 -> $2 across VLANs: $got"
     echo "  $1 -> $2: $got"
 }
+# What crosses the rack's switch between the hosts, by 802.1Q tag (the switch is a plain bridge).
+rack_exec switch nft -f - <<'NFT'
+table bridge pvvlans {
+    chain forward {
+        type filter hook forward priority 0; policy accept;
+        vlan id 10 counter
+        vlan id 20 counter
+    }
+}
+NFT
 reach web-a 10.79.0.12
 reach web-b 10.79.0.11
 unreachable web-a 10.79.0.13
 unreachable web-b 10.79.0.13
 unreachable web-c 10.79.0.11
+tagged=$(rack_exec switch nft -j list table bridge pvvlans |
+    jq -r '[.nftables[] | .rule? // empty | .expr | "\(.[0].match.right) \(.[1].counter.packets)"] | join(", ")')
+echo "  frames through the switch by VLAN tag (id packets): $tagged"
+grep -qE '(^|, )10 [1-9]' <<<"$tagged" || rack_fail "no frame tagged 10 crossed the switch: $tagged"
 echo "== h2's agent restarted: it serves VLAN 10 again (its ports go with it, as the VMs stay)"
 rack_kill dom0-2 TERM
 lv_dom0_bg 2 --shutdown-wait 3 --trunk "$RACK_IF"
