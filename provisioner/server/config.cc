@@ -113,8 +113,9 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
            "one-use credential in their iPXE scripts) are good (default 1800)")
         ->check(CLI::PositiveNumber);
     app.add_option("--server-id", c.server_id,
-                   "this server's name in the leases of the deployments it owns, shown in "
-                   "events of a takeover (default: hostname and process id, new at each start)");
+                   "this server's name in the leases of the deployments it owns and in the "
+                   "events of a takeover, made unique to the process: NAME-PID-RANDOM "
+                   "(default: the hostname)");
     app.add_option_function<double>(
            "--lease-seconds",
            [&c](double seconds) {

@@ -93,9 +93,10 @@ struct ServerConfig {
     // A host's boot ticket (auth.h) is good for one hello this long after its deployment
     // started.
     std::chrono::seconds boot_ticket_lifetime{1800};
-    // Ownership (lease_keeper.h): this server's id in the leases of the work it owns (empty:
-    // made at start, unique per process), and how long a lease lasts unrenewed: a dead
-    // server's deployments are taken over by another about this long after its last renewal.
+    // Ownership (lease_keeper.h): this server's name in the leases of the work it owns (made
+    // unique to the process at start; empty: the hostname), and how long a lease lasts
+    // unrenewed: a dead server's deployments are taken over by another about this long after
+    // its last renewal.
     std::string server_id;
     std::chrono::milliseconds lease_time{15000};
     // A template not used by a site apply for this long cools down: it leaves the hot list

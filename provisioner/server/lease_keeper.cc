@@ -88,9 +88,12 @@ std::int64_t deployment_of_lease(const std::string& name) {
     return id;
 }
 
-std::string make_server_id() {
+std::string make_server_id(const std::string& name) {
     char host[256] = {};
-    if (gethostname(host, sizeof host - 1) != 0 || !host[0]) std::snprintf(host, sizeof host, "server");
+    if (!name.empty())
+        std::snprintf(host, sizeof host, "%s", name.c_str());
+    else if (gethostname(host, sizeof host - 1) != 0 || !host[0])
+        std::snprintf(host, sizeof host, "server");
     std::random_device random;
     char tail[16];
     std::snprintf(tail, sizeof tail, "%06x", unsigned(random()) & 0xffffff);

@@ -68,7 +68,9 @@ inline constexpr const char* kDeploymentLeasePrefix = "deployment:";
 std::string deployment_lease(std::int64_t id);
 std::int64_t deployment_of_lease(const std::string& name);
 
-// A server id unique to this process: "HOSTNAME-PID-RANDOM".
-std::string make_server_id();
+// A server id unique to this process: "NAME-PID-RANDOM" (NAME: name, else the hostname). A
+// restarted server is a new owner: it never renews, as if alive, the leases its dead self
+// held, which another server may be taking over.
+std::string make_server_id(const std::string& name);
 
 }  // namespace provisioner::server

@@ -210,8 +210,7 @@ int run_server(ServerConfig config) {
     // Each deployment made here is this server's under a lease; a dead server's are taken over
     // once theirs expire (lease_keeper.h). With one server alone the leases cost a row each.
     auto leases = std::make_shared<LeaseKeeper>(
-        store, clock, config.server_id.empty() ? make_server_id() : config.server_id,
-        config.lease_time);
+        store, clock, make_server_id(config.server_id), config.lease_time);
     orchestrator.set_leases(leases);
     std::unique_ptr<DhcpService> dhcp;
     NoDhcp no_dhcp;

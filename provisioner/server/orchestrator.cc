@@ -596,17 +596,23 @@ Orchestrator::HelloAnswer Orchestrator::hello(const Host& host, const HelloCrede
 
 Status Orchestrator::progress(HostId host, DeploymentId deployment, std::uint64_t done,
                               std::uint64_t total) {
-    std::lock_guard lock(mu_);
-    auto it = active_.find(deployment);
-    if (it == active_.end() || !it->second->targets.contains(host))
-        return Status::error(Code::not_found, "no running deployment " +
-                                                  std::to_string(deployment) + " for this host");
-    Target& t = it->second->targets.at(host);
-    if (t.state != TargetState::running)
-        return Status::error(Code::illegal_transition, "this host is not imaging");
-    t.done = done;
-    if (total) t.total = total;
-    t.dirty = true;
+    bool resumed = false;
+    {
+        std::lock_guard lock(mu_);
+        auto it = active_.find(deployment);
+        if (it == active_.end() || !it->second->targets.contains(host))
+            return Status::error(Code::not_found, "no running deployment " +
+                                                      std::to_string(deployment) + " for this host");
+        Target& t = it->second->targets.at(host);
+        if (t.state != TargetState::running)
+            return Status::error(Code::illegal_transition, "this host is not imaging");
+        t.done = done;
+        if (total) t.total = total;
+        t.dirty = true;
+        resumed = std::exchange(t.adopted, false);
+        if (resumed) resumed_locked(*it->second, t);
+    }
+    if (resumed) apply_writes();  // its event (orchestrator_takeover.cc)
     return Status::ok();
 }
 

@@ -204,6 +204,9 @@ class Orchestrator {
     // A deployment this server cannot resume (multicast, torrent: their sender's state is
     // gone with its server): its unfinished parts fail, saying so, and it ends.
     Status end_unresumable(const Deployment& d, const std::string& reason);
+    // The first progress of a host since the takeover: an event (the takeover's time, as the
+    // hosts see it, ends there).
+    void resumed_locked(Active& a, Target& t);
 
     // The process side (orchestrator_tick.cc).
     // One decide / act / publish round; true when what it published changes what should run.

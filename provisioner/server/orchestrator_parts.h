@@ -63,6 +63,8 @@ struct Orchestrator::Target {
     std::optional<imaging::Delivery> delivery;
     bool held = false;
     std::string held_reason;
+    // Taken over from a dead server (orchestrator_takeover.cc) and no progress since.
+    bool adopted = false;
 };
 
 struct Orchestrator::Active {

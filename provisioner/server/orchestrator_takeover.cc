@@ -177,6 +177,7 @@ Status Orchestrator::adopt(const LeaseRow& lease, DeploymentId id) {
             t.done = row.bytes_done;
             t.total = row.bytes_total ? row.bytes_total : image->stored_size;
             if (unfinished_part(t.state)) {
+                t.adopted = true;
                 host_deployment_[host.id] = id;
                 event_locked(host, took);
                 ++resumed;
@@ -189,6 +190,12 @@ Status Orchestrator::adopt(const LeaseRow& lease, DeploymentId id) {
     }
     apply_writes();
     return Status::ok();
+}
+
+void Orchestrator::resumed_locked(Active& a, Target& t) {
+    event_locked(t.host, "deployment " + std::to_string(a.record.id) + ": imaging resumed under " +
+                             (leases_ ? leases_->owner() : std::string("this server")) +
+                             " (its first progress since the takeover)");
 }
 
 }  // namespace provisioner::server

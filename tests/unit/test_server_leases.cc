@@ -105,6 +105,15 @@ TEST_CASE("takeover: a second orchestrator adopts a delta deployment whose owner
     done.bytes_done = done.bytes_total = 5;
     REQUIRE(server.store->update_target(done));
 
+    // h2 was imaging from a (its hello claimed its part).
+    DeploymentTarget imaging_h2;
+    imaging_h2.deployment = d->id;
+    imaging_h2.host = h2.id;
+    imaging_h2.state = TargetState::running;
+    imaging_h2.bytes_done = 40;
+    imaging_h2.bytes_total = 100;
+    REQUIRE(server.store->update_target(imaging_h2));
+
     // a stops ticking (dead): b takes over once a's lease has expired, not before.
     clock.advance(milliseconds(5900));
     b.tick();
@@ -139,6 +148,19 @@ TEST_CASE("takeover: a second orchestrator adopts a delta deployment whose owner
     CHECK(std::count_if(again->begin(), again->end(), [](const Event& e) {
               return e.reason.find("taken over") != std::string::npos;
           }) == 1);
+
+    // The first progress under b is an event; the next is not.
+    auto resumed = [&] {
+        auto all = server.store->list_events(filter);
+        REQUIRE(all.is_ok());
+        return std::count_if(all->begin(), all->end(), [](const Event& e) {
+            return e.reason.find("imaging resumed under server-b") != std::string::npos;
+        });
+    };
+    CHECK(resumed() == 0);
+    REQUIRE(b.progress(h2.id, d->id, 50, 100));
+    REQUIRE(b.progress(h2.id, d->id, 60, 100));
+    CHECK(resumed() == 1);
 
     // a was only stalled: its next tick finds the lease gone and stops driving it.
     CHECK(a->deployment_of(h2.id) == d->id);
