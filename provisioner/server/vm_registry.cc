@@ -98,15 +98,42 @@ Status VmRegistry::report(HostReport report) {
     auto previous = reports_.find(report.host);
     auto stored = stored_reports_.find(report.host);
     const bool same = previous != reports_.end() && stored != stored_reports_.end() &&
-                      same_content(previous->second, report) &&
-                      report.reported_at - stored->second.second < kReportRefresh;
+                      same_content(previous->second, report);
+    const HostId host = report.host;
+    const Timestamp at = report.reported_at;
     if (!same) {
         std::string body = report_body(report);
-        if (Status s = store_.put_host_report({report.host, report.reported_at, body}); !s)
+        if (Status s = store_.put_host_report({host, at, body}); !s)
             return s.context("keeping the report of " + report.name);
-        stored_reports_[report.host] = {std::move(body), report.reported_at};
+        stored_reports_[host] = {std::move(body), at};
+        refreshes_.erase(host);
+    } else if (at - stored->second.second >= kReportRefresh) {
+        if (refreshes_.empty()) refreshes_since_ = at;
+        refreshes_[host] = at;
     }
-    reports_[report.host] = std::move(report);
+    reports_[host] = std::move(report);
+    if (!refreshes_.empty() &&
+        (refreshes_.size() >= kRefreshBatch || at - refreshes_since_ >= kRefreshWindow))
+        return write_refreshes_locked().context("refreshing the reports' times");
+    return Status::ok();
+}
+
+Status VmRegistry::write_refreshes_locked() {
+    Status s = store_.transaction([&]() -> Status {
+        for (const auto& [host, at] : refreshes_) {
+            auto stored = stored_reports_.find(host);
+            if (stored == stored_reports_.end() || stored->second.second >= at) continue;
+            if (Status p = store_.put_host_report({host, at, stored->second.first}); !p) return p;
+        }
+        return Status::ok();
+    });
+    if (!s) return s;
+    for (const auto& [host, at] : refreshes_) {
+        auto stored = stored_reports_.find(host);
+        if (stored != stored_reports_.end() && stored->second.second < at)
+            stored->second.second = at;
+    }
+    refreshes_.clear();
     return Status::ok();
 }
 

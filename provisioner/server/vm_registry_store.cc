@@ -47,6 +47,7 @@ Status VmRegistry::load_locked() {
     actions_ = std::move(actions);
     reports_ = std::move(reports);
     stored_reports_ = std::move(stored);
+    refreshes_.clear();  // times only: what the store holds is what it says
     return Status::ok();
 }
 

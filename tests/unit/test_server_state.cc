@@ -176,6 +176,77 @@ TEST_CASE(
     CHECK(vms.pending_for(h1).at(0).id > h2_pending[1].id);
 }
 
+TEST_CASE(
+    "VM registry: a changed report is stored before its answer; unchanged ones' times in "
+    "batches") {
+    testutil::TempDir dir;
+    const auto path = dir / "inventory.db";
+    auto store = open_at(path);
+    const HostId h1 = add_host(*store, "52:54:00:00:00:01", "h1");
+    // What a restart after a kill -9 reads: another connection to the same file.
+    auto stored = [&](HostId host) {
+        auto other = open_at(path);
+        for (const HostReportRow& row : other->list_host_reports().value())
+            if (row.host == host) return row;
+        FAIL("no report of host " << host);
+        return HostReportRow{};
+    };
+    VmRegistry vms(*store);
+    REQUIRE(vms.load());
+    HostReport r = report_of(h1, "h1");
+    r.reported_at = 1000;
+    REQUIRE(vms.report(r));
+    CHECK(stored(h1).reported_at == 1000);
+    // Changed: stored before report() returns.
+    r.vms = {{"web1", 1, 128, "debian@1", "running"}};
+    r.reported_at = 2000;
+    REQUIRE(vms.report(r));
+    CHECK(stored(h1).reported_at == 2000);
+    CHECK(stored(h1).body.find("web1") != std::string::npos);
+    // Unchanged: nothing written until a refresh is due, and then not at once.
+    const Timestamp due = 2000 + VmRegistry::kReportRefresh;
+    r.reported_at = due - 1;
+    REQUIRE(vms.report(r));
+    r.reported_at = due;
+    REQUIRE(vms.report(r));
+    CHECK(stored(h1).reported_at == 2000);
+    // The window after the first refresh waiting has passed: written, with the latest time.
+    r.reported_at = due + VmRegistry::kRefreshWindow;
+    REQUIRE(vms.report(r));
+    CHECK(stored(h1).reported_at == due + VmRegistry::kRefreshWindow);
+
+    // kRefreshBatch hosts due: written together by the report that fills the batch.
+    std::vector<HostId> hosts;
+    for (std::size_t i = 0; i < VmRegistry::kRefreshBatch; ++i) {
+        char mac[18];
+        std::snprintf(mac, sizeof mac, "52:54:00:00:%02zx:%02zx", (i + 2) >> 8, (i + 2) & 255);
+        hosts.push_back(add_host(*store, mac, ("b" + std::to_string(i)).c_str()));
+        HostReport b = report_of(hosts.back(), "b" + std::to_string(i));
+        b.reported_at = 100'000;
+        REQUIRE(vms.report(b));
+    }
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
+        if (i + 1 == hosts.size()) CHECK(stored(hosts.front()).reported_at == 100'000);
+        HostReport b = report_of(hosts[i], "b" + std::to_string(i));
+        b.reported_at = 100'000 + VmRegistry::kReportRefresh;
+        REQUIRE(vms.report(b));
+    }
+    CHECK(stored(hosts.front()).reported_at == 100'000 + VmRegistry::kReportRefresh);
+    CHECK(stored(hosts.back()).reported_at == 100'000 + VmRegistry::kReportRefresh);
+
+    // A refresh waiting when the process dies is lost; the report's content is not.
+    r.reported_at = due + VmRegistry::kRefreshWindow + VmRegistry::kReportRefresh;
+    REQUIRE(vms.report(r));
+    auto reopened = open_at(path);
+    VmRegistry again(*reopened);
+    REQUIRE(again.load());
+    auto reports = again.reports();
+    REQUIRE(reports.size() == 1 + hosts.size());
+    CHECK(reports[0].reported_at == due + VmRegistry::kRefreshWindow);
+    REQUIRE(reports[0].vms.size() == 1);
+    CHECK(reports[0].vms[0].name == "web1");
+}
+
 TEST_CASE("VM registry: a change the store refuses is not kept in memory either") {
     auto opened = open_sqlite_store(":memory:");
     REQUIRE(opened.is_ok());
