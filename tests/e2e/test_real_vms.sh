@@ -369,7 +369,9 @@ chain=$(disk_chain 1 web-b)
     rack_fail "web-b's disk on h1 is $chain"
 pid=$(qemu_pid 1 web-b)
 [ -n "$pid" ] && [ -d "/proc/$pid" ] || rack_fail "web-b: no qemu process under h1's libvirtd"
-echo "  libvirt: h2 has no domain; h1 runs web-b (qemu pid $pid) with 2 vCPUs and 393216 KiB, disk $(sed 's|[^ ]*/||g' <<<"$chain")"
+lv 1 domiflist web-b | awk '$5 == "52:54:00:79:00:12" { print $3 }' | grep -qx pvbr10 ||
+    rack_fail "web-b's VLAN NIC on h1 is not in pvbr10: $(lv 1 domiflist web-b)"
+echo "  libvirt: h2 has no domain; h1 runs web-b (qemu pid $pid) with 2 vCPUs and 393216 KiB, its VLAN NIC in h1's pvbr10, disk $(sed 's|[^ ]*/||g' <<<"$chain")"
 [ "$(pv_cli --json vm list | jq -r '.vms[] | select(.name == "web-b") | .host')" = h1 ] ||
     rack_fail "vm list puts web-b on $(pv_cli --json vm list | jq -c '.vms[] | select(.name == "web-b")')"
 
