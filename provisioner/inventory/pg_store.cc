@@ -348,7 +348,8 @@ Result<std::unique_ptr<Store>> open_postgres_store(const std::string& url,
     if (Status s = pg::migrate(**db); !s) return s.context("opening inventory");
     auto reader = pg::Db::open(url);
     if (!reader) return reader.status().context("opening inventory for reading");
-    auto store = std::make_unique<PgStore>(std::move(*db), std::move(*reader), options.clock);
+    auto store = std::make_unique<PgStore>(std::move(*db), std::move(*reader),
+                                            options.clock ? *options.clock : base::real_clock());
     if (options.check_integrity) {
         if (Status s = store->integrity_check(); !s) return s;
     }

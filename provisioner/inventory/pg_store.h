@@ -11,11 +11,11 @@ namespace provisioner {
 
 class PgStore final : public Store {
   public:
-    PgStore(std::unique_ptr<pg::Db> db, std::unique_ptr<pg::Db> reader, Clock clock)
-        : db_(std::move(db)), reader_(std::move(reader)), clock_(std::move(clock)) {}
+    PgStore(std::unique_ptr<pg::Db> db, std::unique_ptr<pg::Db> reader, base::Clock& clock)
+        : db_(std::move(db)), reader_(std::move(reader)), clock_(clock) {}
 
     Status transaction(const std::function<Status()>& fn) override;
-    Timestamp now() const override { return clock_(); }
+    Timestamp now() const override { return timestamp_now(clock_); }
     // The change counter every writing transaction bumps (of any server sharing the
     // database), read on the reader connection; nullopt inside transaction() on this thread.
     std::optional<std::uint64_t> data_version() override;
@@ -120,7 +120,7 @@ class PgStore final : public Store {
     std::unique_ptr<pg::Db> db_;
     std::mutex reader_mu_;
     std::unique_ptr<pg::Db> reader_;
-    Clock clock_;
+    base::Clock& clock_;
 };
 
 }  // namespace provisioner

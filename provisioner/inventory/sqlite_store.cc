@@ -340,9 +340,9 @@ Status SqliteStore::integrity_check() {
     return Status::error(Code::storage, "inventory integrity check failed: " + problems);
 }
 
-Timestamp system_now() {
+Timestamp timestamp_now(base::Clock& clock) {
     using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    return duration_cast<milliseconds>(clock.wall_now().time_since_epoch()).count();
 }
 
 int current_schema_version() {
@@ -372,7 +372,8 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& pa
             return s.context("opening inventory for reading");
         reader = std::move(*opened);
     }
-    auto store = std::make_unique<SqliteStore>(std::move(*db), options.clock, std::move(reader));
+    auto store = std::make_unique<SqliteStore>(
+        std::move(*db), options.clock ? *options.clock : base::real_clock(), std::move(reader));
     if (options.check_integrity) {
         if (Status s = store->integrity_check(); !s) return s;
     }

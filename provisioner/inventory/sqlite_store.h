@@ -13,12 +13,12 @@ namespace provisioner {
 class SqliteStore final : public Store {
   public:
     // reader: a read-only connection to the same file, or nullptr (":memory:" has no other).
-    SqliteStore(std::unique_ptr<sqlite::Db> db, Clock clock,
+    SqliteStore(std::unique_ptr<sqlite::Db> db, base::Clock& clock,
                 std::unique_ptr<sqlite::Db> reader = nullptr)
-        : db_(std::move(db)), reader_(std::move(reader)), clock_(std::move(clock)) {}
+        : db_(std::move(db)), reader_(std::move(reader)), clock_(clock) {}
 
     Status transaction(const std::function<Status()>& fn) override;
-    Timestamp now() const override { return clock_(); }
+    Timestamp now() const override { return timestamp_now(clock_); }
     // PRAGMA data_version of the read connection, which never writes: it changes with every
     // commit of any other connection, the writer's included. nullopt without one (":memory:")
     // or inside transaction() on this thread.
@@ -125,7 +125,7 @@ class SqliteStore final : public Store {
     std::unique_ptr<sqlite::Db> db_;
     std::mutex reader_mu_;  // held across each use of reader_
     std::unique_ptr<sqlite::Db> reader_;
-    Clock clock_;
+    base::Clock& clock_;
 };
 
 }  // namespace provisioner

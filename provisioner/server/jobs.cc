@@ -47,7 +47,7 @@ std::optional<JobId> Jobs::start(std::string kind, std::string what, JobWork wor
     record->work = std::move(work);
     record->view.kind = std::move(kind);
     record->view.what = std::move(what);
-    record->view.created_at = system_now();
+    record->view.created_at = timestamp_now();
     std::lock_guard lock(mu_);
     record->view.id = next_id_;
     if (!pool_.try_post([this, record] { run(record); })) return std::nullopt;
@@ -69,7 +69,7 @@ void Jobs::run(const std::shared_ptr<Record>& record) {
         out = Status::error(Code::storage, std::string("the job failed: ") + e.what());
     }
     std::lock_guard lock(record->mu);
-    record->view.finished_at = system_now();
+    record->view.finished_at = timestamp_now();
     if (out) {
         record->view.state = JobState::succeeded;
         record->view.result = std::move(*out);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 #include <mutex>
+#include <vector>
 
 #include "../../provisioner/inventory/pg_db.h"
 #include "base/process.h"
@@ -20,9 +21,32 @@ using namespace provisioner;
 
 namespace {
 
-Clock test_clock() {
-    return [t = Timestamp(1'000'000)]() mutable { return t += 1000; };
-}
+// Wall time that moves 1 s at every reading, from 1,000,000 ms: each event, enrolment and
+// state change gets its own time, the same in every run.
+class SteppingClock final : public base::Clock {
+  public:
+    time_point now() override { return time_point(step()); }
+    wall_time_point wall_now() override { return wall_time_point(step()); }
+    void sleep_for(std::chrono::milliseconds d) override { millis_ += d.count(); }
+
+  private:
+    std::chrono::milliseconds step() { return std::chrono::milliseconds(millis_ += 1000); }
+    std::atomic<std::int64_t> millis_{1'000'000};
+};
+
+// A site's own stepping clocks, one per store it opens, kept as long as the site.
+class Clocks {
+  public:
+    base::Clock& choose(base::Clock* given) {
+        if (given) return *given;
+        std::lock_guard lock(mu_);
+        return *owned_.emplace_back(std::make_unique<SteppingClock>());
+    }
+
+  private:
+    std::mutex mu_;
+    std::vector<std::unique_ptr<SteppingClock>> owned_;
+};
 
 // The directory of Debian's initdb and pg_ctl (the newest version's), or empty.
 fs::path postgres_bin() {
@@ -125,9 +149,9 @@ class Cluster {
 
 class SqliteSite final : public StoreSite {
   public:
-    std::unique_ptr<Store> open(Clock clock) override {
+    std::unique_ptr<Store> open(base::Clock* clock) override {
         SqliteOptions options;
-        options.clock = clock ? std::move(clock) : test_clock();
+        options.clock = &clocks_.choose(clock);
         auto store = open_sqlite_store(path(), options);
         REQUIRE_MESSAGE(store.is_ok(), store.status().message());
         return std::move(*store);
@@ -138,14 +162,15 @@ class SqliteSite final : public StoreSite {
   private:
     fs::path path() const { return dir_ / "inventory.db"; }
     TempDir dir_;
+    Clocks clocks_;
 };
 
 class PostgresSite final : public StoreSite {
   public:
     PostgresSite() : url_(Cluster::get().fresh_url()) {}
-    std::unique_ptr<Store> open(Clock clock) override {
+    std::unique_ptr<Store> open(base::Clock* clock) override {
         PgOptions options;
-        options.clock = clock ? std::move(clock) : test_clock();
+        options.clock = &clocks_.choose(clock);
         auto store = open_postgres_store(url_, options);
         REQUIRE_MESSAGE(store.is_ok(), store.status().message());
         return std::move(*store);
@@ -156,6 +181,7 @@ class PostgresSite final : public StoreSite {
 
   private:
     std::string url_;
+    Clocks clocks_;
 };
 
 }  // namespace

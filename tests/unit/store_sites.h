@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "base/clock.h"
 #include "provisioner/store.h"
 
 namespace testutil {
@@ -19,9 +20,9 @@ namespace testutil {
 class StoreSite {
   public:
     virtual ~StoreSite() = default;
-    // REQUIREs success. clock: the store's clock (default: a deterministic one, +1 s a call,
-    // from 1,000,000 ms).
-    virtual std::unique_ptr<provisioner::Store> open(provisioner::Clock clock = {}) = 0;
+    // REQUIREs success. clock: the store's clock, which must outlive it (default: a
+    // deterministic one of the site's, +1 s a reading, from 1,000,000 ms).
+    virtual std::unique_ptr<provisioner::Store> open(base::Clock* clock = nullptr) = 0;
     virtual provisioner::Result<std::unique_ptr<provisioner::Store>> try_open() = 0;
     virtual const char* backend() const = 0;
 };

@@ -101,11 +101,7 @@ TEST_CASE("discovery: at most max_discovered hosts wait; accepting one makes roo
 TEST_CASE("discovery: hosts nobody accepted expire; accepted ones stay") {
     base::FakeClock clock;
     SqliteOptions options;
-    options.clock = [&clock] {  // hosts appear at the gate's time
-        return Timestamp(std::chrono::duration_cast<std::chrono::milliseconds>(
-                             clock.wall_now().time_since_epoch())
-                             .count());
-    };
+    options.clock = &clock;  // hosts appear at the gate's time
     auto opened = open_sqlite_store(":memory:", options);
     REQUIRE(opened.is_ok());
     Store& store = **opened;

@@ -79,8 +79,8 @@ STORE_TEST("store: two connections see each other's commits; data_version moves 
 }
 
 STORE_TEST("store: concurrent writers on two connections never hand out an id twice") {
-    auto a = site.open(system_now);
-    auto b = site.open(system_now);
+    auto a = site.open(&base::real_clock());
+    auto b = site.open(&base::real_clock());
     auto h0 = a->add_host(spec("52:54:00:00:00:01", "h0"), HostState::enrolled, "x");
     REQUIRE(h0.is_ok());
     constexpr int kEach = 40;

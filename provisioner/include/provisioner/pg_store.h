@@ -16,7 +16,7 @@
 namespace provisioner {
 
 struct PgOptions {
-    Clock clock = system_now;     // injected by tests for deterministic times
+    base::Clock* clock = nullptr;  // as SqliteOptions::clock
     bool check_integrity = true;  // run integrity_check() on open
 };
 

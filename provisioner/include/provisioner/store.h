@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "provisioner/records.h"
 #include "provisioner/server_state.h"
 #include "provisioner/status.h"
@@ -166,12 +167,14 @@ class Store {
                                            const std::string& reason) = 0;
 };
 
-using Clock = std::function<Timestamp()>;
-Timestamp system_now();  // the real clock
+// clock's wall time as a Timestamp (milliseconds since the epoch).
+Timestamp timestamp_now(base::Clock& clock = base::real_clock());
 
 struct SqliteOptions {
-    int busy_timeout_ms = 5000;   // how long a writer waits for another connection's lock
-    Clock clock = system_now;     // injected by tests for deterministic times
+    int busy_timeout_ms = 5000;  // how long a writer waits for another connection's lock
+    // Where the store's timestamps come from (events, leases, enrolments): base::real_clock()
+    // when null; tests pass a FakeClock. Must outlive the store.
+    base::Clock* clock = nullptr;
     bool check_integrity = true;  // run integrity_check() on open; refuse a damaged file
 };
 
