@@ -64,8 +64,8 @@ int receive_torrent(int argc, char** argv) {
     app.add_option("--pubkey", pubkey, "Ed25519 public key the manifest must be signed with")->required();
     app.add_option("--listen", opt.session.listen, "ADDR:PORT for peer connections (port 0: any)")->capture_default_str();
     app.add_option("--seed-for", seed_for, "seconds to keep seeding once the image is verified")->capture_default_str();
-    app.add_option("--staging", staging, "directory for the compressed pack (default: beside the output)");
-    app.add_flag("--keep-staging", opt.keep_staging, "keep the pack afterwards (resume, or seed again)");
+    app.add_option("--staging", staging, "directory for the receive's lock, and for the compressed pack when it is not held in memory: with --keep-staging, a pack already there (resumed), or one over half the available memory (default: beside the output)");
+    app.add_flag("--keep-staging", opt.keep_staging, "write the pack to --staging, not memory, and keep it afterwards (resume, or seed again)");
     // libtorrent counts a host's own requests and HAVEs against its upload limit: under about
     // 50 kB/s the requests for a LAN's download rate queue up behind it and the download
     // stalls (20 kB/s: nothing for 20 s), so a limit that low is refused.

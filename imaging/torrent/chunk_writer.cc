@@ -13,6 +13,9 @@ ChunkWriter::ChunkWriter(const Manifest& manifest, std::filesystem::path staging
                          Target& target)
     : manifest_(manifest), staging_pack_(std::move(staging_pack)), target_(target) {}
 
+ChunkWriter::ChunkWriter(const Manifest& manifest, const MemoryPack& pack, Target& target)
+    : manifest_(manifest), memory_(&pack), target_(target) {}
+
 ChunkWriter::~ChunkWriter() {
     if (fd_ >= 0) ::close(fd_);
 }
@@ -40,9 +43,14 @@ Status ChunkWriter::write_zero_chunks() {
     return Status::ok();
 }
 
-Status ChunkWriter::write_chunk(std::size_t i) {
+Result<std::span<const std::uint8_t>> ChunkWriter::frame_of(const ChunkEntry& c) {
+    if (memory_) {
+        if (c.pack_offset > memory_->size() || c.pack_size > memory_->size() - c.pack_offset)
+            return Status::error("chunk frame outside the pack");
+        return std::span<const std::uint8_t>(
+            reinterpret_cast<const std::uint8_t*>(memory_->data()) + c.pack_offset, c.pack_size);
+    }
     if (Status s = open_staging(); !s) return s;
-    const ChunkEntry& c = manifest_.chunks.at(i);
     frame_.resize(c.pack_size);
     std::size_t done = 0;
     while (done < frame_.size()) {
@@ -53,14 +61,22 @@ Status ChunkWriter::write_chunk(std::size_t i) {
         if (n == 0) return Status::error(staging_pack_.string() + ": short read");
         done += static_cast<std::size_t>(n);
     }
-    raw_.resize(manifest_.chunk_length(i));
-    if (Status s = decode_chunk(frame_, raw_, c.sha256); !s) {
+    return std::span<const std::uint8_t>(frame_);
+}
+
+Status ChunkWriter::write_chunk(std::size_t i) {
+    const ChunkEntry& c = manifest_.chunks.at(i);
+    auto frame = frame_of(c);
+    if (!frame) return frame.status();
+    thread_local std::vector<std::uint8_t> raw;  // one per worker: chunks decode side by side
+    raw.resize(manifest_.chunk_length(i));
+    if (Status s = decode_chunk(*frame, raw, c.sha256); !s) {
         return Status::error("the torrent does not match its signed manifest: chunk " +
                              std::to_string(i) + " passed the torrent's piece hashes but " +
                              s.message());
     }
-    if (Status s = target_.write_at(manifest_.chunk_offset(i), raw_); !s) return s;
-    bytes_written_ += raw_.size();
+    if (Status s = target_.write_at(manifest_.chunk_offset(i), raw); !s) return s;
+    bytes_written_ += raw.size();
     ++chunks_written_;
     return Status::ok();
 }

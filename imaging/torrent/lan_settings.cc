@@ -67,7 +67,7 @@ std::unique_ptr<lt::session> make_lan_session(const SessionOptions& o) {
     // pread/pwrite storage rather than the default mmap: a piece is on disk when its
     // piece_finished_alert arrives, where the chunk writer preads it, and an image-sized
     // mapping does not compete with the target's page cache.
-    params.disk_io_constructor = lt::posix_disk_io_constructor;
+    params.disk_io_constructor = o.disk_io ? o.disk_io : lt::posix_disk_io_constructor;
     auto session = std::make_unique<lt::session>(std::move(params));
     lt::ip_filter every_peer;
     auto global = std::uint32_t{1} << static_cast<std::uint32_t>(lt::session::global_peer_class_id);

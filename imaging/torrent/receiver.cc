@@ -15,8 +15,11 @@
 #include <libtorrent/torrent_status.hpp>
 
 #include "imaging/target.h"
+#include "imaging/worker_pool.h"
 #include "imaging/torrent/chunk_assembler.h"
 #include "imaging/torrent/chunk_writer.h"
+#include "imaging/torrent/memory_disk_io.h"
+#include "imaging/torrent/memory_pack.h"
 #include "imaging/torrent/offering.h"
 #include "imaging/torrent/ssl_peers.h"
 
@@ -33,14 +36,22 @@ bool from_seed(const lt::peer_id& pid) {
 // One receive: the state the alert loop updates.
 class Receive {
 public:
+    // pack: where libtorrent keeps the pack; null: the staging file.
     Receive(const ImageTorrent& t, const ReceiveOptions& o, std::optional<PeerCredentials> credentials,
-            Target& target)
+            Target& target, std::shared_ptr<MemoryPack> pack)
         : t_(t),
           o_(o),
           credentials_(std::move(credentials)),
           assembler_(t.manifest, static_cast<std::uint64_t>(t.info->piece_length())),
-          writer_(t.manifest, o.staging_dir / kPackFile, target),
-          target_(target) {}
+          pack_(std::move(pack)),
+          writer_(pack_ ? std::make_unique<ChunkWriter>(t.manifest, *pack_, target)
+                        : std::make_unique<ChunkWriter>(t.manifest, o.staging_dir / kPackFile, target)),
+          target_(target) {
+        // Chunks in memory decode on every core, so neither this alert loop nor libtorrent's
+        // network thread waits on zstd and SHA-256; a few queued frames at most (they are
+        // views of the pack, not copies).
+        if (pack_) decoders_ = std::make_unique<WorkerPool>(0, 8);
+    }
 
     Result<ReceiveReport> run();
 
@@ -53,7 +64,9 @@ private:
     const ReceiveOptions& o_;
     std::optional<PeerCredentials> credentials_;
     ChunkAssembler assembler_;
-    ChunkWriter writer_;
+    std::shared_ptr<MemoryPack> pack_;
+    std::unique_ptr<ChunkWriter> writer_;
+    std::unique_ptr<WorkerPool> decoders_;  // memory pack only
     Target& target_;
     lt::torrent_handle handle_;
     ReceiveReport report_;
@@ -74,7 +87,13 @@ void Receive::count_block(const lt::block_finished_alert& b) {
 
 Status Receive::piece_in(lt::piece_index_t piece) {
     for (std::size_t chunk : assembler_.piece_done(static_cast<int>(piece))) {
-        if (Status s = writer_.write_chunk(chunk); !s) return s;
+        if (decoders_) {
+            ChunkWriter* writer = writer_.get();
+            if (!decoders_->submit([writer, chunk] { return writer->write_chunk(chunk); }))
+                return decoders_->wait();
+        } else if (Status s = writer_->write_chunk(chunk); !s) {
+            return s;
+        }
     }
     return Status::ok();
 }
@@ -107,9 +126,11 @@ Status Receive::handle(lt::alert* a) {
 }
 
 Result<ReceiveReport> Receive::run() {
-    if (Status s = writer_.write_zero_chunks(); !s) return s;
+    if (Status s = writer_->write_zero_chunks(); !s) return s;
     SessionOptions session_options = o_.session;
     session_options.ssl = credentials_.has_value();
+    if (pack_) session_options.disk_io = memory_disk_io(pack_);
+    report_.pack_in_memory = pack_ != nullptr;
     auto session = make_lan_session(session_options);
     lt::add_torrent_params p;
     p.ti = t_.info;
@@ -130,14 +151,21 @@ Result<ReceiveReport> Receive::run() {
             if (failure = handle(a); !failure) break;
         }
         if (!failure) break;
+        if (decoders_ && decoders_->failed()) {
+            failure = decoders_->wait();
+            break;
+        }
         auto now = Clock::now();
         if (!verified_at && assembler_.pending_chunks() == 0) {
+            if (decoders_) {
+                if (failure = decoders_->wait(); !failure) break;
+            }
             if (failure = target_.sync(); !failure) break;
             verified_at = now;
             report_.seconds = std::chrono::duration<double>(now - start_).count();
             report_.sha256 = t_.manifest.image_sha256;
-            report_.bytes_written = writer_.bytes_written();
-            report_.chunks = writer_.chunks_written();
+            report_.bytes_written = writer_->bytes_written();
+            report_.chunks = writer_->chunks_written();
             if (o_.progress) o_.progress->finish();
             if (o_.on_verified) o_.on_verified(report_);
         }
@@ -211,7 +239,11 @@ Result<ReceiveReport> run_receive(const ImageTorrent& torrent, const ReceiveOpti
     if (!lock) return lock.status();
     auto target = Target::open(options.output, torrent.manifest.raw_size);
     if (!target) return target.status();
-    Receive receive(torrent, options, std::move(*credentials), **target);
+    std::shared_ptr<MemoryPack> pack;
+    bool staging_pack_there = std::filesystem::exists(options.staging_dir / kPackFile, ec);
+    if (!options.keep_staging && !staging_pack_there && pack_fits_in_memory(torrent.manifest.pack_size))
+        pack = std::make_shared<MemoryPack>(torrent.manifest.pack_size);
+    Receive receive(torrent, options, std::move(*credentials), **target, std::move(pack));
     auto result = receive.run();
     if (!options.keep_staging) std::filesystem::remove(options.staging_dir / kPackFile, ec);
     return result;

@@ -2,10 +2,16 @@
 // otherwise; chunk readiness as pieces arrive; a pack that is not the manifest's is caught.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <thread>
+
 #include "imaging/pack.h"
 #include "imaging/torrent/chunk_assembler.h"
 #include "imaging/torrent/chunk_writer.h"
 #include "imaging/torrent/image_torrent.h"
+#include "imaging/torrent/memory_pack.h"
 #include "test_util.h"
 
 namespace {
@@ -117,4 +123,53 @@ TEST_CASE("chunk writer: verified chunks are written; a foreign pack is refused,
     std::vector<std::uint8_t> first(f.manifest.chunk_length(0));
     REQUIRE((*target2)->read_at(0, first));
     CHECK(std::all_of(first.begin(), first.end(), [](auto b) { return b == 0; }));
+}
+
+TEST_CASE("chunk writer: from a pack in memory, chunks decode on several threads at once") {
+    PackedFixture f;
+    auto pack_bytes = testutil::read_file(f.dir / "img" / kPackFile);
+    MemoryPack pack(f.manifest.pack_size);
+    REQUIRE(pack_bytes.size() == pack.size());
+    std::memcpy(pack.data(), pack_bytes.data(), pack.size());
+    CHECK(!pack.range(pack.size(), 1));
+    CHECK(!pack.range(1, pack.size()));
+    CHECK(pack.range(pack.size(), 0));
+
+    auto target = Target::open(f.dir / "out.raw", f.manifest.raw_size);
+    REQUIRE(target);
+    ChunkWriter writer(f.manifest, pack, **target);
+    CHECK(writer.in_memory());
+    REQUIRE(writer.write_zero_chunks());
+    std::vector<std::size_t> stored;
+    for (std::size_t i = 0; i < f.manifest.chunks.size(); ++i)
+        if (!f.manifest.chunks[i].is_zero()) stored.push_back(i);
+    std::atomic<int> failures{0};
+    std::vector<std::thread> workers;
+    for (std::size_t w = 0; w < 3; ++w) {
+        workers.emplace_back([&, w] {
+            for (std::size_t k = w; k < stored.size(); k += 3)
+                if (!writer.write_chunk(stored[k])) ++failures;
+        });
+    }
+    for (auto& t : workers) t.join();
+    CHECK(failures == 0);
+    CHECK(writer.chunks_written() == stored.size());
+    std::vector<std::uint8_t> back(f.raw.size());
+    REQUIRE((*target)->read_at(0, back));
+    CHECK(back == f.raw);
+
+    // A frame altered in memory (a piece that passed a forged torrent's hashes) is refused.
+    pack.data()[f.manifest.chunks[stored[0]].pack_offset + 7] ^= 0x5a;
+    auto target2 = Target::open(f.dir / "out2.raw", f.manifest.raw_size);
+    REQUIRE(target2);
+    ChunkWriter bad(f.manifest, pack, **target2);
+    Status s = bad.write_chunk(stored[0]);
+    REQUIRE(!s);
+    CHECK(s.message().find("does not match its signed manifest") != std::string::npos);
+    CHECK(bad.chunks_written() == 0);
+}
+
+TEST_CASE("memory pack: a pack larger than half the available memory goes to a staging file") {
+    CHECK(pack_fits_in_memory(1 << 20));
+    CHECK(!pack_fits_in_memory(std::uint64_t{1} << 62));
 }

@@ -238,6 +238,7 @@ TEST_CASE(
     auto report = run_receive(t, r);
     REQUIRE(report);
     CHECK(report->sha256 == t.manifest.image_sha256);
+    CHECK(report->pack_in_memory);  // no staging file: libtorrent's disk I/O is memory_disk_io.h
     CHECK(testutil::read_file(f.dir / "out.raw") == f.raw);
 
     stop = true;

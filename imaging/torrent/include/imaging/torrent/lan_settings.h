@@ -5,6 +5,7 @@
 #include <string>
 
 #include <libtorrent/peer_id.hpp>
+#include <libtorrent/session_params.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/settings_pack.hpp>
 
@@ -29,6 +30,9 @@ struct SessionOptions {
     // several of them before their HAVEs spread; serving a few lets the rest fetch those
     // pieces from each other.
     int upload_slots = 64;
+    // The session's disk I/O; empty: pread/pwrite on files under the torrent's save path.
+    // A receiver without a staging file passes memory_disk_io (memory_disk_io.h).
+    lt::disk_io_constructor_type disk_io{};
 };
 
 // DHT, LSD, UPnP and NAT-PMP off (the tracker is the only peer source), TCP only (uTP's

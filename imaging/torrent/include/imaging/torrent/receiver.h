@@ -1,8 +1,13 @@
-// Receiving an image through the swarm: libtorrent downloads the pack into a staging file
-// (and serves it to the rack's other hosts), each chunk is decompressed, verified and written
-// to the target as soon as its pieces are in, and after the last chunk the host goes on
-// seeding for seed_for. Resumable: a staging pack left by an interrupted run is hash-checked
-// and what it already holds is not downloaded again.
+// Receiving an image through the swarm: libtorrent downloads the pack (and serves it to the
+// rack's other hosts), each chunk is decompressed, verified and written to the target as soon
+// as its pieces are in, and after the last chunk the host goes on seeding for seed_for.
+//
+// Where the pack is held while the host receives and seeds:
+// - in memory (memory_disk_io.h), the default: no staging file is written or read back;
+// - in STAGING/chunks.pack when keep_staging asks for the file, when one is already there
+//   (resumable: a staging pack left by an earlier run is hash-checked and what it already
+//   holds is not downloaded again), or when the pack would take more than half of the
+//   host's available memory.
 #pragma once
 
 #include <chrono>
@@ -26,13 +31,14 @@ struct ReceiveReport {
     std::uint64_t bytes_uploaded = 0;    // payload sent to other hosts (so far)
     int hash_failures = 0;               // pieces that failed their hash and were fetched again
     std::size_t chunks = 0;
+    bool pack_in_memory = false;         // no staging file (see above)
     double seconds = 0;                  // start to verified image
     Digest sha256{};                     // the manifest's image SHA-256, once every chunk passed
 };
 
 struct ReceiveOptions {
     std::filesystem::path output;       // regular file or block device
-    std::filesystem::path staging_dir;  // holds the pack while the host receives and seeds
+    std::filesystem::path staging_dir;  // the receive's lock; the pack when it is not in memory
     bool keep_staging = false;
     SessionOptions session;
     // This host's certificate and key (PEM) for a torrent with a CA (ssl_peers.h); "" otherwise.

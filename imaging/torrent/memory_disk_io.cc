@@ -1,0 +1,198 @@
+#include "imaging/torrent/memory_disk_io.h"
+
+#include <boost/asio/post.hpp>
+#include <libtorrent/disk_interface.hpp>
+#include <libtorrent/error_code.hpp>
+#include <libtorrent/file_storage.hpp>
+#include <libtorrent/hasher.hpp>
+#include <libtorrent/io_context.hpp>
+#include <libtorrent/peer_request.hpp>
+#include <libtorrent/storage_defs.hpp>
+#include <utility>
+#include <vector>
+
+namespace imaging::torrent {
+namespace {
+
+lt::storage_error invalid_request(lt::operation_t op) {
+    lt::storage_error e;
+    e.ec = lt::errors::invalid_piece_size;  // a request outside the pack
+    e.operation = op;
+    return e;
+}
+
+// Every method is called on libtorrent's network thread; handlers are posted back to it, as
+// libtorrent's own disk I/O does, never called from inside the method that took them.
+class MemoryDiskIo final : public lt::disk_interface, public lt::buffer_allocator_interface {
+public:
+    MemoryDiskIo(lt::io_context& ioc, std::shared_ptr<MemoryPack> pack)
+        : ioc_(ioc), pack_(std::move(pack)) {}
+
+    lt::storage_holder new_torrent(const lt::storage_params& p,
+                                   const std::shared_ptr<void>&) override {
+        // The torrent's layout, checked against the pack once: a mismatch makes every read,
+        // write and hash on it fail (see range()).
+        piece_length_ = p.files.piece_length();
+        matches_ =
+            static_cast<std::uint64_t>(p.files.total_size()) == pack_->size() && piece_length_ > 0;
+        return lt::storage_holder(lt::storage_index_t{0}, *this);
+    }
+    void remove_torrent(lt::storage_index_t) override {}
+
+    void async_read(lt::storage_index_t, const lt::peer_request& r,
+                    std::function<void(lt::disk_buffer_holder, const lt::storage_error&)> handler,
+                    lt::disk_job_flags_t) override {
+        auto bytes = range(r.piece, r.start, r.length);
+        if (!bytes)
+            return post([h = std::move(handler)] {
+                h(lt::disk_buffer_holder(), invalid_request(lt::operation_t::file_read));
+            });
+        // The buffer points into the pack: a piece we have never changes, and free_disk_buffer
+        // below gives nothing back.
+        lt::disk_buffer_holder buffer(*this, bytes->data(), static_cast<int>(bytes->size()));
+        post([h = std::move(handler),
+              b = std::make_shared<lt::disk_buffer_holder>(std::move(buffer))]() mutable {
+            h(std::move(*b), lt::storage_error());
+        });
+    }
+
+    bool async_write(lt::storage_index_t, const lt::peer_request& r, const char* buf,
+                     std::shared_ptr<lt::disk_observer>,
+                     std::function<void(const lt::storage_error&)> handler,
+                     lt::disk_job_flags_t) override {
+        auto bytes = range(r.piece, r.start, r.length);
+        if (!bytes) {
+            post([h = std::move(handler)] { h(invalid_request(lt::operation_t::file_write)); });
+            return false;
+        }
+        std::memcpy(bytes->data(), buf, bytes->size());
+        post([h = std::move(handler)] { h(lt::storage_error()); });
+        return false;  // never a backlog: the caller need not wait for the observer
+    }
+
+    void async_hash(
+        lt::storage_index_t, lt::piece_index_t piece, lt::span<lt::sha256_hash>,
+        lt::disk_job_flags_t,
+        std::function<void(lt::piece_index_t, const lt::sha1_hash&, const lt::storage_error&)>
+            handler) override {
+        auto bytes = whole_piece(piece);
+        if (!bytes)
+            return post([h = std::move(handler), piece] {
+                h(piece, lt::sha1_hash(), invalid_request(lt::operation_t::file_read));
+            });
+        lt::hasher sha1(bytes->data(), static_cast<int>(bytes->size()));
+        post([h = std::move(handler), piece, digest = sha1.final()] {
+            h(piece, digest, lt::storage_error());
+        });
+    }
+
+    void async_hash2(
+        lt::storage_index_t, lt::piece_index_t piece, int, lt::disk_job_flags_t,
+        std::function<void(lt::piece_index_t, const lt::sha256_hash&, const lt::storage_error&)>
+            handler) override {
+        // Image torrents are v1 only (image_torrent.cc refuses others).
+        post([h = std::move(handler), piece] {
+            h(piece, lt::sha256_hash(), invalid_request(lt::operation_t::file_read));
+        });
+    }
+
+    void async_move_storage(
+        lt::storage_index_t, std::string path, lt::move_flags_t,
+        std::function<void(lt::status_t, const std::string&, const lt::storage_error&)> handler)
+        override {
+        post([h = std::move(handler), path = std::move(path)] {
+            h(lt::status_t::no_error, path, lt::storage_error());
+        });
+    }
+    void async_release_files(lt::storage_index_t, std::function<void()> handler) override {
+        post_if(std::move(handler));
+    }
+    void async_check_files(
+        lt::storage_index_t, const lt::add_torrent_params*,
+        lt::aux::vector<std::string, lt::file_index_t>,
+        std::function<void(lt::status_t, const lt::storage_error&)> handler) override {
+        // Nothing held yet: a fresh receive, no piece to check.
+        post([h = std::move(handler)] { h(lt::status_t::no_error, lt::storage_error()); });
+    }
+    void async_stop_torrent(lt::storage_index_t, std::function<void()> handler) override {
+        post_if(std::move(handler));
+    }
+    void async_rename_file(
+        lt::storage_index_t, lt::file_index_t index, std::string name,
+        std::function<void(const std::string&, lt::file_index_t, const lt::storage_error&)> handler)
+        override {
+        post([h = std::move(handler), index, name = std::move(name)] {
+            h(name, index, lt::storage_error());
+        });
+    }
+    void async_delete_files(lt::storage_index_t, lt::remove_flags_t,
+                            std::function<void(const lt::storage_error&)> handler) override {
+        post([h = std::move(handler)] { h(lt::storage_error()); });
+    }
+    void async_set_file_priority(
+        lt::storage_index_t, lt::aux::vector<lt::download_priority_t, lt::file_index_t> prio,
+        std::function<void(const lt::storage_error&,
+                           lt::aux::vector<lt::download_priority_t, lt::file_index_t>)>
+            handler) override {
+        post([h = std::move(handler), prio = std::move(prio)]() mutable {
+            h(lt::storage_error(), std::move(prio));
+        });
+    }
+    void async_clear_piece(lt::storage_index_t, lt::piece_index_t index,
+                           std::function<void(lt::piece_index_t)> handler) override {
+        // A piece that failed its hash is simply written again over the same bytes.
+        post([h = std::move(handler), index] { h(index); });
+    }
+
+    void update_stats_counters(lt::counters&) const override {}
+    std::vector<lt::open_file_state> get_status(lt::storage_index_t) const override { return {}; }
+    void abort(bool) override {}
+    void submit_jobs() override {}
+    void settings_updated() override {}
+
+    void free_disk_buffer(char*) override {}  // buffers are views of the pack
+
+private:
+    template <typename F>
+    void post(F&& f) {
+        boost::asio::post(ioc_, std::forward<F>(f));
+    }
+    void post_if(std::function<void()> handler) {
+        if (handler) post(std::move(handler));
+    }
+
+    std::optional<std::span<char>> range(lt::piece_index_t piece, int start, int length) {
+        if (!matches_ || static_cast<int>(piece) < 0 || start < 0 || length < 0)
+            return std::nullopt;
+        if (start + static_cast<std::int64_t>(length) > piece_length_) return std::nullopt;
+        auto offset = static_cast<std::uint64_t>(static_cast<int>(piece)) *
+                          static_cast<std::uint64_t>(piece_length_) +
+                      static_cast<std::uint64_t>(start);
+        return pack_->range(offset, static_cast<std::uint64_t>(length));
+    }
+    std::optional<std::span<char>> whole_piece(lt::piece_index_t piece) {
+        if (!matches_ || static_cast<int>(piece) < 0) return std::nullopt;
+        auto offset = static_cast<std::uint64_t>(static_cast<int>(piece)) *
+                      static_cast<std::uint64_t>(piece_length_);
+        if (offset >= pack_->size()) return std::nullopt;
+        return pack_->range(offset,
+                            std::min<std::uint64_t>(static_cast<std::uint64_t>(piece_length_),
+                                                    pack_->size() - offset));
+    }
+
+    lt::io_context& ioc_;
+    std::shared_ptr<MemoryPack> pack_;
+    int piece_length_ = 0;
+    bool matches_ = false;
+};
+
+}  // namespace
+
+lt::disk_io_constructor_type memory_disk_io(std::shared_ptr<MemoryPack> pack) {
+    return [pack = std::move(pack)](lt::io_context& ioc, const lt::settings_interface&,
+                                    lt::counters&) {
+        return std::unique_ptr<lt::disk_interface>(std::make_unique<MemoryDiskIo>(ioc, pack));
+    };
+}
+
+}  // namespace imaging::torrent
