@@ -44,6 +44,14 @@ void ChunkWriter::submit_zero(std::uint32_t chunk) {
     cv_.notify_one();
 }
 
+std::vector<std::uint8_t> ChunkWriter::recycled_buffer() {
+    std::lock_guard lock(mu_);
+    if (free_buffers_.empty()) return {};
+    std::vector<std::uint8_t> b = std::move(free_buffers_.back());
+    free_buffers_.pop_back();
+    return b;
+}
+
 std::vector<ChunkResult> ChunkWriter::take_results() {
     std::lock_guard lock(mu_);
     return std::exchange(results_, {});
@@ -79,9 +87,12 @@ void ChunkWriter::work() {
             jobs_.pop_front();
         }
         ChunkResult r = run(job, scratch);
-        job.frame = {};
         std::lock_guard lock(mu_);
         results_.push_back(std::move(r));
+        if (job.frame.capacity() > 0 && free_buffers_.size() < kMaxFreeBuffers) {
+            job.frame.clear();
+            free_buffers_.push_back(std::move(job.frame));
+        }
     }
 }
 

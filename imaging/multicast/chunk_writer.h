@@ -28,6 +28,7 @@ class ChunkWriter final : public ChunkSink {
     Status prepare(const Manifest& manifest) override;
     void submit(std::uint32_t chunk, std::vector<std::uint8_t> frame) override;
     void submit_zero(std::uint32_t chunk) override;
+    std::vector<std::uint8_t> recycled_buffer() override;
     std::vector<ChunkResult> take_results() override;
     Status finish() override;
 
@@ -50,6 +51,8 @@ class ChunkWriter final : public ChunkSink {
     std::condition_variable cv_;
     std::deque<Job> jobs_;
     std::vector<ChunkResult> results_;
+    std::vector<std::vector<std::uint8_t>> free_buffers_;  // at most kMaxFreeBuffers
+    static constexpr std::size_t kMaxFreeBuffers = 8;
     bool stopping_ = false;
     std::vector<std::thread> threads_;
 };

@@ -44,13 +44,16 @@ void RateController::end_round() {
     double loss = round_max_loss_;
     round_max_loss_ = 0;
     const bool nacked = std::exchange(nacked_, false);
-    if (!std::exchange(reported_, false)) {
+    const bool reported = std::exchange(reported_, false);
+    if (reported || nacked) slow_start_ = false;
+    if (!reported) {
         // No loss measured this round. Without NACKs nothing says the path is congested; with
         // them, loss is being repaired and the next sample will tell: hold the rate.
         if (hold_rounds_ > 0)
             --hold_rounds_;
         else if (!nacked)
-            rate_ = std::min(config_.max_bps, rate_ * config_.recover);
+            rate_ = std::min(config_.max_bps,
+                             rate_ * (slow_start_ ? config_.slow_start : config_.recover));
         return;
     }
     if (hold_rounds_ > 0) {

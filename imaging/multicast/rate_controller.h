@@ -7,7 +7,12 @@
 // from our rate is tested, not assumed: loss above the baseline backs the rate off, and when the
 // loss measured after the backoff is no lower, it does not follow the rate: it becomes the new
 // baseline and the rate is restored. Persistent congestion thus keeps backing off (every
-// backoff lowers the loss), while a lossy path costs one backoff. Not thread-safe.
+// backoff lowers the loss), while a lossy path costs one backoff.
+//
+// Slow start: until the first round with any loss or NACK, a quiet round grows the rate by
+// slow_start (as TCP's slow start), so a fast path is found in a few rounds instead of the
+// forty that recover's 6% would take from 1 to 10 Gbit/s; from the first sign of loss on,
+// the rules above. Not thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -22,8 +27,9 @@ struct RateConfig {
     double start_bps = 1e9;  // first rate
     double min_bps = 20e6;   // never slower
     double burst_bytes = 64 * 1500;
-    double backoff = 0.75;  // rate *= backoff on congestion
-    double recover = 1.06;  // rate *= recover after a round without it
+    double backoff = 0.75;     // rate *= backoff on congestion
+    double recover = 1.06;     // rate *= recover after a round without it
+    double slow_start = 1.25;  // rate *= slow_start after a quiet round, until the first loss
     // Loss above baseline * (1 + relative_margin) + margin is congestion.
     double margin = 0.03;
     double relative_margin = 0.5;
@@ -51,6 +57,8 @@ class RateController {
     // Ends a feedback round: adapts the rate to the worst loss reported in it.
     void end_round();
     unsigned backoffs() const { return backoffs_; }
+    // Until the first round with a loss report or a NACK.
+    bool in_slow_start() const { return slow_start_; }
     // Backoffs undone because the loss did not fall with the rate (random loss found).
     unsigned random_loss_found() const { return random_loss_found_; }
     // The loss that persists whatever the rate: the baseline, once 8 rounds without congestion
@@ -70,6 +78,7 @@ class RateController {
     int hold_rounds_ = 0;
     unsigned backoffs_ = 0;
     unsigned random_loss_found_ = 0;
+    bool slow_start_ = true;
     bool testing_backoff_ = false;  // the last round backed off; its effect not judged yet
     double rate_before_backoff_ = 0;
     double loss_at_backoff_ = 0;

@@ -222,6 +222,7 @@ bool ReceiverEngine::open_object(std::uint32_t object) {
         ++stats_.deferred;
         return false;
     }
+    if (object != 0) o.buffer = sink_.recycled_buffer();
     o.buffer.resize(size);
     buffered_ += size;
     o.state = ObjectState::kAssembling;

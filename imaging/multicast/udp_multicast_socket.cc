@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -12,10 +13,23 @@
 #include <algorithm>
 #include <cstring>
 
+#include "segment_batch.h"
+
 namespace imaging::multicast {
 namespace {
 
 constexpr std::size_t kBatch = 64;
+// With GRO one buffer holds up to 64 KiB of coalesced datagrams (the kernel never builds a
+// larger UDP GRO packet, nor a larger GSO one); without it, one datagram of at most
+// kMaxDatagram.
+constexpr std::size_t kGroBuffers = 16;
+constexpr std::size_t kGroBufferSize = 65536;
+
+bool is_loss(int error) {
+    // No route or buffer exhaustion on one datagram: it is a loss like any other.
+    return error == ENOBUFS || error == EAGAIN || error == ENETUNREACH || error == EHOSTUNREACH ||
+           error == ECONNREFUSED;
+}
 
 sockaddr_in to_sockaddr(const Endpoint& e) {
     sockaddr_in a{};
@@ -77,8 +91,28 @@ Result<std::unique_ptr<UdpMulticastSocket>> UdpMulticastSocket::open(const Socke
     // Unicast replies must leave by the same interface as the group traffic.
     setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, o.interface.c_str(), socklen_t(o.interface.size()));
 
+    // UDP_SEGMENT is per send (a cmsg); reading it back only asks whether the kernel has it.
+    bool gso = false, gro = false;
+    if (o.segmentation_offload) {
+        int segment = 0;
+        socklen_t length = sizeof segment;
+        gso = getsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &segment, &length) == 0;
+        gro = setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof one) == 0;
+    }
+
     Endpoint g{ntohl(group.s_addr), o.port};
-    return std::unique_ptr<UdpMulticastSocket>(new UdpMulticastSocket(fd, g, mtu));
+    return std::unique_ptr<UdpMulticastSocket>(new UdpMulticastSocket(fd, g, mtu, gso, gro));
+}
+
+UdpMulticastSocket::UdpMulticastSocket(int fd, Endpoint group, int mtu, bool gso, bool gro)
+    : fd_(fd),
+      group_(group),
+      mtu_(mtu),
+      gso_(gso),
+      gro_(gro),
+      buffers_((gro ? kGroBuffers : kBatch) * (gro ? kGroBufferSize : kMaxDatagram)),
+      buffer_size_(gro ? kGroBufferSize : kMaxDatagram) {
+    pending_.reserve(gro ? kGroBuffers * kMaxGsoSegments : kBatch);
 }
 
 UdpMulticastSocket::~UdpMulticastSocket() {
@@ -86,6 +120,10 @@ UdpMulticastSocket::~UdpMulticastSocket() {
 }
 
 Status UdpMulticastSocket::send(std::span<const OutDatagram> datagrams) {
+    return gso_ ? send_segmented(datagrams) : send_plain(datagrams);
+}
+
+Status UdpMulticastSocket::send_plain(std::span<const OutDatagram> datagrams) {
     std::array<mmsghdr, kBatch> msgs;
     std::array<iovec, kBatch * 2> iov;
     std::array<sockaddr_in, kBatch> addrs;
@@ -105,9 +143,7 @@ Status UdpMulticastSocket::send(std::span<const OutDatagram> datagrams) {
         int sent = sendmmsg(fd_, msgs.data(), unsigned(n), 0);
         if (sent < 0) {
             if (errno == EINTR) continue;
-            // No route or buffer exhaustion on one datagram: it is a loss like any other.
-            if (errno == ENOBUFS || errno == EAGAIN || errno == ENETUNREACH ||
-                errno == EHOSTUNREACH || errno == ECONNREFUSED) {
+            if (is_loss(errno)) {
                 datagrams = datagrams.subspan(1);
                 continue;
             }
@@ -118,7 +154,82 @@ Status UdpMulticastSocket::send(std::span<const OutDatagram> datagrams) {
     return Status::ok();
 }
 
+Status UdpMulticastSocket::send_segmented(std::span<const OutDatagram> datagrams) {
+    const std::vector<SendGroup> groups = plan_send_groups(datagrams);
+    std::array<mmsghdr, kBatch> msgs;
+    std::array<sockaddr_in, kBatch> addrs;
+    union Control {
+        char bytes[CMSG_SPACE(sizeof(std::uint16_t))];
+        cmsghdr align;
+    };
+    std::array<Control, kBatch> controls;
+    std::vector<iovec> iov(2 * datagrams.size());
+    std::size_t g = 0;
+    while (g < groups.size()) {
+        const std::size_t n = std::min(groups.size() - g, kBatch);
+        std::size_t k = 0;
+        bool segmented = false;
+        for (std::size_t i = 0; i < n; ++i) {
+            const SendGroup& group = groups[g + i];
+            msgs[i] = {};
+            msghdr& h = msgs[i].msg_hdr;
+            const std::size_t first_iov = k;
+            for (std::size_t j = group.first; j < group.first + group.count; ++j) {
+                const OutDatagram& d = datagrams[j];
+                iov[k++] = {const_cast<std::uint8_t*>(d.header.data()), d.header.size()};
+                if (!d.payload.empty())
+                    iov[k++] = {const_cast<std::uint8_t*>(d.payload.data()), d.payload.size()};
+            }
+            h.msg_iov = iov.data() + first_iov;
+            h.msg_iovlen = k - first_iov;
+            addrs[i] = to_sockaddr(datagrams[group.first].to);
+            h.msg_name = &addrs[i];
+            h.msg_namelen = sizeof(sockaddr_in);
+            if (group.segment_size == 0) continue;
+            segmented = true;
+            h.msg_control = controls[i].bytes;
+            h.msg_controllen = sizeof controls[i].bytes;
+            cmsghdr* c = CMSG_FIRSTHDR(&h);
+            c->cmsg_level = IPPROTO_UDP;
+            c->cmsg_type = UDP_SEGMENT;
+            c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+            const auto size = std::uint16_t(group.segment_size);
+            std::memcpy(CMSG_DATA(c), &size, sizeof size);
+        }
+        int sent = sendmmsg(fd_, msgs.data(), unsigned(n), 0);
+        if (sent < 0) {
+            if (errno == EINTR) continue;
+            if (is_loss(errno)) {
+                ++g;  // a whole group lost: repaired as any loss is
+                continue;
+            }
+            if (segmented && (errno == EIO || errno == EINVAL)) {
+                // The kernel or the device refuses GSO here (no checksum offload, a path MTU
+                // below the segment): one datagram per buffer from now on.
+                gso_ = false;
+                return send_plain(datagrams.subspan(groups[g].first));
+            }
+            return errno_status("sendmmsg");
+        }
+        g += std::size_t(sent);
+    }
+    return Status::ok();
+}
+
+Result<std::size_t> UdpMulticastSocket::fill(std::span<InDatagram> out) {
+    std::size_t n = std::min(out.size(), pending_.size() - next_pending_);
+    for (std::size_t i = 0; i < n; ++i) {
+        const Pending& p = pending_[next_pending_++];
+        out[i].from = p.from;
+        // Longer than any peer sends: make it fail to decode.
+        out[i].length = p.length <= kMaxDatagram ? p.length : 0;
+        std::memcpy(out[i].bytes.data(), p.bytes, out[i].length);
+    }
+    return n;
+}
+
 Result<std::size_t> UdpMulticastSocket::receive(std::span<InDatagram> out, Duration timeout) {
+    if (next_pending_ < pending_.size()) return fill(out);
     pollfd p{fd_, POLLIN, 0};
     timespec ts{};
     auto ns = std::max<std::int64_t>(0, timeout.count());
@@ -130,30 +241,53 @@ Result<std::size_t> UdpMulticastSocket::receive(std::span<InDatagram> out, Durat
         return errno_status("ppoll");
     }
     if (ready == 0) return std::size_t(0);
-    std::size_t n = std::min(out.size(), kBatch);
+    const std::size_t n = buffers_.size() / buffer_size_;  // at most kBatch
     std::array<mmsghdr, kBatch> msgs;
     std::array<iovec, kBatch> iov;
     std::array<sockaddr_in, kBatch> addrs;
+    union Control {
+        char bytes[CMSG_SPACE(sizeof(int))];
+        cmsghdr align;
+    };
+    std::array<Control, kBatch> controls;
     for (std::size_t i = 0; i < n; ++i) {
-        iov[i] = {out[i].bytes.data(), out[i].bytes.size()};
+        iov[i] = {buffers_.data() + i * buffer_size_, buffer_size_};
         msgs[i] = {};
         msgs[i].msg_hdr.msg_name = &addrs[i];
         msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
+        if (gro_) {
+            msgs[i].msg_hdr.msg_control = controls[i].bytes;
+            msgs[i].msg_hdr.msg_controllen = sizeof controls[i].bytes;
+        }
     }
     int got = recvmmsg(fd_, msgs.data(), unsigned(n), MSG_DONTWAIT, nullptr);
     if (got < 0) {
         if (errno == EAGAIN || errno == EINTR) return std::size_t(0);
         return errno_status("recvmmsg");
     }
+    pending_.clear();
+    next_pending_ = 0;
+    std::vector<Segment> segments;
     for (int i = 0; i < got; ++i) {
-        out[i].length = msgs[i].msg_len;
-        out[i].from = Endpoint{ntohl(addrs[i].sin_addr.s_addr), ntohs(addrs[i].sin_port)};
-        // A truncated datagram is longer than any peer sends: make it fail to decode.
-        if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) out[i].length = 0;
+        msghdr& h = msgs[i].msg_hdr;
+        std::size_t segment_size = 0;
+        if (gro_)
+            for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c))
+                if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
+                    int size = 0;
+                    std::memcpy(&size, CMSG_DATA(c), sizeof size);
+                    segment_size = std::size_t(std::max(size, 0));
+                }
+        segments.clear();
+        split_received(msgs[i].msg_len, segment_size, (h.msg_flags & MSG_TRUNC) != 0, segments);
+        const Endpoint from{ntohl(addrs[i].sin_addr.s_addr), ntohs(addrs[i].sin_port)};
+        const std::uint8_t* base = buffers_.data() + std::size_t(i) * buffer_size_;
+        for (const Segment& s : segments)
+            pending_.push_back(Pending{base + s.offset, s.length, from});
     }
-    return std::size_t(got);
+    return fill(out);
 }
 
 }  // namespace imaging::multicast

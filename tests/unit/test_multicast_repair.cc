@@ -76,6 +76,32 @@ TEST_CASE("RateController backs off on congestion, not on steady random loss") {
     }
 }
 
+TEST_CASE("RateController: slow start grows fast until the first NACK, then by recover") {
+    FakeClock clock;
+    RateConfig c;
+    c.start_bps = 1e9;
+    c.max_bps = 10e9;
+    RateController r(c, clock.now());
+    CHECK(r.in_slow_start());
+    for (int i = 0; i < 3; ++i) r.end_round();
+    CHECK(r.rate_bps() == doctest::Approx(1e9 * c.slow_start * c.slow_start * c.slow_start));
+    r.on_nack();  // something was lost: slow start is over, this round holds the rate
+    double before = r.rate_bps();
+    r.end_round();
+    CHECK_FALSE(r.in_slow_start());
+    CHECK(r.rate_bps() == doctest::Approx(before));
+    r.end_round();
+    CHECK(r.rate_bps() == doctest::Approx(before * c.recover));
+    for (int i = 0; i < 100; ++i) r.end_round();
+    CHECK(r.rate_bps() == doctest::Approx(10e9));  // never past the ceiling
+
+    SUBCASE("a loss report ends it too") {
+        RateController q(c, clock.now());
+        q.on_loss_report(0.01);
+        q.end_round();
+        CHECK_FALSE(q.in_slow_start());
+    }
+}
 
 TEST_CASE("no loss: every receiver completes and nothing is repaired") {
     Rig rig(3);
