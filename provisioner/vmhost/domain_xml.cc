@@ -70,11 +70,20 @@ Result<std::string> render_domain_xml(const VmSpec& spec, DomainKind kind) {
     const bool pv = kind == DomainKind::xen_pv;
     if (pv) {
         // A PV guest has no firmware: libxl's pygrub reads the kernel, initrd and command
-        // line from the disk's GRUB configuration, as a BIOS guest's GRUB would.
+        // line from the disk's GRUB configuration, as a BIOS guest's GRUB would. It has no
+        // SMBIOS either: the OEM strings (provisioner.server=... words) go in <cmdline>,
+        // which libxl hands to pygrub (--args) to append, and the guest agent reads
+        // /proc/cmdline.
         x << "  <bootloader>pygrub</bootloader>\n"
           << "  <os>\n"
-          << "    <type arch='x86_64' machine='xenpv'>linux</type>\n"
-          << "  </os>\n";
+          << "    <type arch='x86_64' machine='xenpv'>linux</type>\n";
+        if (!spec.oem_strings.empty()) {
+            x << "    <cmdline>";
+            for (std::size_t i = 0; i < spec.oem_strings.size(); ++i)
+                x << (i ? " " : "") << spec.oem_strings[i];
+            x << "</cmdline>\n";
+        }
+        x << "  </os>\n";
     } else {
         x << "  <os>\n"
           << "    <type arch='x86_64'>hvm</type>\n"

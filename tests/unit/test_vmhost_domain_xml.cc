@@ -113,6 +113,7 @@ TEST_CASE("vmhost: domain XML for Xen PV, exact") {
           "  <bootloader>pygrub</bootloader>\n"
           "  <os>\n"
           "    <type arch='x86_64' machine='xenpv'>linux</type>\n"
+          "    <cmdline>provisioner.guest=web1</cmdline>\n"
           "  </os>\n"
           "  <on_poweroff>destroy</on_poweroff>\n"
           "  <on_reboot>restart</on_reboot>\n"

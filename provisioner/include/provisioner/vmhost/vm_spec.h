@@ -54,8 +54,9 @@ struct VmSpec {
     DiskSpec disk;
     std::vector<InterfaceSpec> interfaces;
     // SMBIOS type 11 OEM strings ("provisioner.server=…", one key each) the guest reads from
-    // /sys/firmware/dmi/entries/11-*/raw: how the guest agent finds the server. Not rendered
-    // for Xen, whose guests get no SMBIOS from libvirt (the guest's image carries them).
+    // /sys/firmware/dmi/entries/11-*/raw: how the guest agent finds the server. Xen guests
+    // get no SMBIOS from libvirt: a PV guest gets them on its kernel command line (<cmdline>,
+    // appended by pygrub), an HVM guest not at all (the guest's image carries them).
     std::vector<std::string> oem_strings;
 };
 
