@@ -16,6 +16,8 @@ Status check_params(const NetbootParams& p) {
     Status s = detail::check_http_url("server URL", p.server_url);
     if (s) s = detail::check_http_url("kernel URL", p.kernel_url);
     if (s) s = detail::check_http_url("initrd URL", p.initrd_url);
+    for (const std::string& peer : p.peer_urls)
+        if (s) s = detail::check_http_url("peer server URL", peer);
     for (unsigned char c : p.extra_kernel_args)
         if (s && (c == '$' || c == '\n' || c == '\r' || c == '#'))
             s = Status::error("extra kernel args \"" + p.extra_kernel_args +
@@ -29,6 +31,13 @@ Status check_token(const std::string& token) {
         ok = ok && (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~');
     return ok ? Status::ok()
               : Status::error("host token: want letters, digits and \"-._~\", non-empty");
+}
+
+// provisioner.server's value: this server's URL, then its peers', comma-separated.
+std::string agent_servers(const NetbootParams& p) {
+    std::string out = p.server_url;
+    for (const std::string& peer : p.peer_urls) out += "," + peer;
+    return out;
 }
 
 // The kernel + initrd + boot stanza. The initrd is named so UEFI kernels (EFI stub) find it
@@ -75,7 +84,7 @@ Result<std::string> render_netboot_script(const NetbootParams& params, const Net
         << "# provisioner: " << host.hostname << " (" << host.mac.str()
         << ") netboots the imaging agent\n";
     render_boot(out, params,
-                std::string(kCmdlineServer) + "=" + params.server_url + " " + kCmdlineMode +
+                std::string(kCmdlineServer) + "=" + agent_servers(params) + " " + kCmdlineMode +
                     "=image " + kCmdlineMac + "=" + host.mac.str() + " " + kCmdlineToken + "=" +
                     host.token);
     return out.str();
@@ -87,7 +96,7 @@ Result<std::string> render_discovery_script(const NetbootParams& params, const b
     out << "#!ipxe\n"
         << "# provisioner: unknown MAC " << mac.str() << " netboots the agent in discovery mode\n";
     render_boot(out, params,
-                std::string(kCmdlineServer) + "=" + params.server_url + " " + kCmdlineMode +
+                std::string(kCmdlineServer) + "=" + agent_servers(params) + " " + kCmdlineMode +
                     "=discover " + kCmdlineMac + "=" + mac.str());
     return out.str();
 }

@@ -16,7 +16,7 @@ namespace {
 pxe::NetbootParams netboot_params(const ServerConfig& config) {
     // The kernel and initramfs over plain HTTP (firmware); the agent's server over HTTPS.
     return {config.public_url, config.boot_url + "/netboot/vmlinuz",
-            config.boot_url + "/netboot/initrd.img", config.kernel_args};
+            config.boot_url + "/netboot/initrd.img", config.kernel_args, config.peer_urls};
 }
 
 Response text(const Request& req, status code, std::string body) {

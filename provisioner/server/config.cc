@@ -116,6 +116,10 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
                    "this server's name in the leases of the deployments it owns and in the "
                    "events of a takeover, made unique to the process: NAME-PID-RANDOM "
                    "(default: the hostname)");
+    app.add_option("--peer-url", c.peer_urls,
+                   "another provisionerd sharing the database (repeatable): the netboot agents' "
+                   "command line lists this server's URL, then these, and the agents fail over "
+                   "between them (an imaged system's seed keeps the list)");
     app.add_option_function<double>(
            "--lease-seconds",
            [&c](double seconds) {

@@ -98,6 +98,9 @@ struct ServerConfig {
     // unrenewed: a dead server's deployments are taken over by another about this long after
     // its last renewal.
     std::string server_id;
+    // The other servers sharing the database (--peer-url): netboot agents get this server's
+    // URL, then these, and fail over between them.
+    std::vector<std::string> peer_urls;
     std::chrono::milliseconds lease_time{15000};
     // A template not used by a site apply for this long cools down: it leaves the hot list
     // the hosts pre-copy, and the hosts dispose of it once no VM of theirs uses it.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Takeover (issue 20, item 3): two provisionerd, A and B, in the rack's server namespace share
-# one PostgreSQL (lib/postgres.sh). A deploys the rack's hosts by delta; each host's agent is
-# given both servers' URLs. The server's link is shaped (tc tbf) so that the deployment is
+# one PostgreSQL (lib/postgres.sh), each naming the other with --peer-url. A deploys the rack's
+# hosts by delta; each host's command line (its iPXE script from A) lists both servers. The server's link is shaped (tc tbf) so that the deployment is
 # mid-image when A is killed with SIGKILL. B takes the deployment over once A's lease expires
 # (--lease-seconds): it starts a delta server of its own, each agent's next hello gets B's job,
 # and the transfer carries on from what the host's disk holds.
@@ -41,12 +41,12 @@ cp -p "$A_STATE/site.key" "$A_STATE/site.pub" "$A_STATE/ca.key" "$A_STATE/ca.crt
 "$PV_BIN/provisionerd" init --state-dir "$B_STATE" --database "$PG_URL" >/dev/null ||
     rack_fail "init B"
 
-# start NAME STATE PORT DELTA_PORT: a provisionerd on the shared database, as rack_bg NAME.
+# start NAME STATE PORT DELTA_PORT PEER: a provisionerd on the shared database, as rack_bg NAME.
 start() {
-    local name=$1 state=$2 port=$3 delta=$4
+    local name=$1 state=$2 port=$3 delta=$4 peer=$5
     rack_bg server "$name" "$PV_BIN/provisionerd" --state-dir "$state" --database "$PG_URL" \
         --listen "$RACK_SERVER_IP:$port" --delta-port "$delta" --import-dir "$RACK_DIR" \
-        --lease-seconds "$LEASE" --server-id "$name"
+        --lease-seconds "$LEASE" --server-id "$name" --peer-url "$peer"
     rack_wait_log "$name" 'serving http' 20
 }
 # api URL PATH: GET with the operator token, from the server namespace.
@@ -54,8 +54,8 @@ api() {
     rack_server curl -sf --cacert "$PROVISIONER_CA" \
         -H "Authorization: Bearer $(cat "$A_STATE/operator.token")" "$1$2"
 }
-start pvA "$A_STATE" "$PV_PORT" 20000
-start pvB "$B_STATE" "$((PV_PORT + 1))" 24000
+start pvA "$A_STATE" "$PV_PORT" 20000 "$B_URL"
+start pvB "$B_STATE" "$((PV_PORT + 1))" 24000 "$A_URL"
 echo "== A on $A_URL and B on $B_URL share $PG_URL (lease ${LEASE} s)"
 
 pv_make_image
@@ -70,12 +70,13 @@ for ((i = 1; i <= RACK_N; i++)); do
         rack_fail "host $i: no iPXE script"
     sed -n 's/^kernel [^ ]* \(.*\) || goto failed$/\1/p' "$RACK_DIR/h$i.ipxe" >"$RACK_DIR/h$i.cmdline"
     grep -q 'provisioner.token=' "$RACK_DIR/h$i.cmdline" || rack_fail "host $i: no boot ticket"
+    grep -q "provisioner.server=$A_URL,$B_URL " "$RACK_DIR/h$i.cmdline" ||
+        rack_fail "host $i: its command line does not list both servers: $(cat "$RACK_DIR/h$i.cmdline")"
 done
 rack_server tc qdisc add dev "$RACK_IF" root tbf rate "$RATE" burst 64kb latency 200ms
 for ((i = 1; i <= RACK_N; i++)); do
     rack_bg "$i" "agent$i" "$PV_BIN/provisioner-agent" image --cmdline "$RACK_DIR/h$i.cmdline" \
-        --server "$A_URL,$B_URL" --disk "${PV_LOOP[i]}" --imaging "$PV_BIN/imaging" \
-        --hello-timeout 60
+        --disk "${PV_LOOP[i]}" --imaging "$PV_BIN/imaging" --hello-timeout 60
 done
 pack=$(jq -r .stored_size <<<"$(pv_cli --json image show dom0@1)")
 echo "== deployment $d: $RACK_N hosts by delta from A, $RATE out of the server ($pack bytes each)"
@@ -121,7 +122,7 @@ done
 rack_server tc qdisc del dev "$RACK_IF" root
 
 echo "== A restarts and rejoins"
-start pvA "$A_STATE" "$PV_PORT" 20000
+start pvA "$A_STATE" "$PV_PORT" 20000 "$B_URL"
 grep -q "recovered from an unclean stop" "$RACK_DIR/pvA.err" && rack_fail "A recovered deployments that B drives"
 pv_check_disks "$d" || rack_fail "a disk does not hold the image"
 hosts_a=$(api "$A_URL" "/api/v1/hosts" | jq -c '[.hosts[] | [.name, .state]] | sort')

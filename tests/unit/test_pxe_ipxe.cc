@@ -114,3 +114,24 @@ TEST_CASE("pxe: tokens, names and args that iPXE or the kernel would misread are
           "netboot params: kernel URL \"tftp://10.77.0.1/vmlinuz\": want an http:// or "
           "https:// URL");
 }
+
+TEST_CASE("pxe: the agent's command line lists the server's peers after it") {
+    NetbootParams p = params();
+    p.peer_urls = {"https://10.77.0.2:8080", "https://10.77.0.3:8080"};
+    auto script = render_netboot_script(p, {mac("52:54:00:12:34:56"), "h1", "tok"});
+    REQUIRE_MESSAGE(script, script.status().message());
+    CHECK(script->find(" provisioner.server=http://10.77.0.1:8080,https://10.77.0.2:8080,"
+                       "https://10.77.0.3:8080 provisioner.mode=image ") != std::string::npos);
+    // The chain to the per-MAC script stays on this server.
+    auto discovery = render_discovery_script(p, mac("52:54:00:00:00:99"));
+    REQUIRE(discovery);
+    CHECK(discovery->find("provisioner.server=http://10.77.0.1:8080,https://10.77.0.2:8080,") !=
+          std::string::npos);
+    for (const char* bad : {"10.77.0.2:8080", "https://a,https://b", "https://a b", ""}) {
+        CAPTURE(bad);
+        p.peer_urls = {bad};
+        auto refused = render_netboot_script(p, {mac("52:54:00:12:34:56"), "h1", "tok"});
+        REQUIRE_FALSE(refused);
+        CHECK(refused.status().message().find("peer server URL") != std::string::npos);
+    }
+}

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/mac.h"
 #include "base/status.h"
@@ -28,6 +29,9 @@ struct NetbootParams {
     std::string kernel_url;         // "http://10.77.0.1:8080/netboot/vmlinuz"
     std::string initrd_url;         // "http://10.77.0.1:8080/netboot/initrd.img"
     std::string extra_kernel_args;  // "console=ttyS0,115200", or empty
+    // The other servers of the site (sharing its database), each an http(s) URL: the agent
+    // gets server_url then these on its command line, to fail over to. Empty: none.
+    std::vector<std::string> peer_urls = {};
 };
 
 // An enrolled host to image: the agent boots with the server URL, the host's MAC and its
