@@ -315,7 +315,6 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host) {
     report.reported_at = ctx.store.now();
     const Timestamp reported_at = report.reported_at;
     if (Status s = ctx.vms.report(std::move(report)); !s) return status_response(req, s);
-    if (ctx.vm_metrics) ctx.vm_metrics->update(host.id, reported_at, reported_vms);
     wire::Dom0Answer answer;
     std::vector<std::string> names;
     for (const wire::ReportedVm& vm : reported_vms) {
@@ -335,6 +334,8 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host) {
             if (vm.metrics)
                 ctx.history->record({EntityKind::vm, vm.name}, double(ctx.store.now()) / 1000,
                                     vm_samples(*vm.metrics));
+    // Last: it takes the VMs' metrics (no copy of 20 VMs' a report).
+    if (ctx.vm_metrics) ctx.vm_metrics->update(host.id, reported_at, std::move(reported_vms));
     if (ctx.monitor) {
         if (Status s = ctx.monitor->reported(host, std::move(metrics)); !s)
             return status_response(req, s);

@@ -11,11 +11,12 @@ const wire::VmMetrics* HostVmMetrics::find(const std::string& name) const {
 }
 
 void LatestVmMetrics::update(HostId host, Timestamp reported_at,
-                             const std::vector<wire::ReportedVm>& vms) {
+                             std::vector<wire::ReportedVm> vms) {
     auto entry = std::make_shared<HostVmMetrics>();
     entry->reported_at = reported_at;
-    for (const wire::ReportedVm& vm : vms)
-        if (vm.metrics) entry->vms.push_back({vm.name, *vm.metrics});
+    entry->vms.reserve(vms.size());
+    for (wire::ReportedVm& vm : vms)
+        if (vm.metrics) entry->vms.push_back({std::move(vm.name), std::move(*vm.metrics)});
     std::stable_sort(entry->vms.begin(), entry->vms.end(),
                      [](const VmMetricsSample& a, const VmMetricsSample& b) { return a.name < b.name; });
     entry->vms.erase(std::unique(entry->vms.begin(), entry->vms.end(),

@@ -44,7 +44,7 @@ class LatestVmMetrics {
 
     // Replaces host's entry with the metrics of the VMs in its latest report (those without
     // any are left out; a name seen twice keeps its first).
-    void update(HostId host, Timestamp reported_at, const std::vector<wire::ReportedVm>& vms);
+    void update(HostId host, Timestamp reported_at, std::vector<wire::ReportedVm> vms);
     // Drops host's entry (a host removed from the inventory).
     void forget(HostId host);
     // Every host's latest entry, by host id.
