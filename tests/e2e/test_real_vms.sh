@@ -28,7 +28,10 @@
 # the guest has no ACPI handler, so the agents' --shutdown-wait 3 powers it off): gone from h2's
 # libvirtd and its disk, running on h1's with the new size live and its overlay rebased on h1's
 # template; and recalls, web-a's and web-c's before the move (h1 has 2 CPUs: 4 vCPUs would not
-# fit there) and web-b's last: domains, qemu processes and overlays go. Before those, EDIV's
+# fit there) and web-b's last: domains, qemu processes and overlays go. Before web-b's recall,
+# h1 loses power while the server is frozen: its libvirtd, restarted as after a reboot, starts
+# web-b again by itself (the agent marks every VM it starts to start with its hypervisor), and
+# h1's agent comes back. Before those, EDIV's
 # networks: web-a (h1) and web-b (h2) each have a second NIC on the site's VLAN front (10),
 # web-c (h1) on back (20), all three in one IP subnet; the agents (--trunk eth0) put each such
 # NIC in its VLAN's bridge, whose port on eth0 tags its frames (the kernel's 802.1Q
@@ -374,6 +377,26 @@ lv 1 domiflist web-b | awk '$5 == "52:54:00:79:00:12" { print $3 }' | grep -qx p
 echo "  libvirt: h2 has no domain; h1 runs web-b (qemu pid $pid) with 2 vCPUs and 393216 KiB, its VLAN NIC in h1's pvbr10, disk $(sed 's|[^ ]*/||g' <<<"$chain")"
 [ "$(pv_cli --json vm list | jq -r '.vms[] | select(.name == "web-b") | .host')" = h1 ] ||
     rack_fail "vm list puts web-b on $(pv_cli --json vm list | jq -c '.vms[] | select(.name == "web-b")')"
+
+echo "== h1 loses power with web-b on it while no server answers: its libvirt starts web-b again"
+# A power cut: the server is frozen (it answers nothing), h1's agent, libvirtd and web-b's qemu
+# are killed. h1's libvirtd then starts on a fresh /run/libvirt and /var/lib/libvirt, as after a
+# reboot, with its definitions; web-b is marked to start with it (autostart), so it runs again
+# before any agent or server is back.
+pid=$(qemu_pid 1 web-b)
+kill -STOP "$(rack_pid pvd)"
+rack_kill dom0-1 KILL
+rack_kill libvirtd1 KILL
+kill -KILL "$pid"
+lv_start 1
+for _ in $(seq 150); do [ "$(lv 1 domstate web-b 2>/dev/null)" = running ] && break; sleep 0.1; done
+[ "$(lv 1 domstate web-b)" = running ] || rack_fail "after h1's restart web-b is $(lv 1 domstate web-b)"
+new_pid=$(qemu_pid 1 web-b)
+[ -n "$new_pid" ] && [ "$new_pid" != "$pid" ] || rack_fail "web-b's qemu after h1's restart: '$new_pid' (was $pid)"
+echo "  web-b runs again on h1 (qemu pid $new_pid, was $pid), started by h1's libvirtd; autostart $(lv 1 dominfo web-b | awk '/^Autostart/ { print $2 }')"
+kill -CONT "$(rack_pid pvd)"
+lv_dom0_bg 1 --shutdown-wait 3 --trunk "$RACK_IF"
+rack_wait_log dom0-1 'new VMs are' 10
 
 echo "== recall web-b"
 pid=$(qemu_pid 1 web-b)
