@@ -7,7 +7,8 @@
 # by delta, vm2 by multicast) and grows its root to fill the disk; provisionerd sets its next
 # boot to disk before telling the agent to reboot, and that reboot is the machine's one restart:
 # it boots that disk (GRUB, Xen, Dom0's Debian) and reports `ready` through the seed partition
-# the agent filled. At the end provisionerd powers both off.
+# the agent filled, and its Dom0 agent (provisioner-dom0.service) opens libvirt's xen:///system
+# and chooses PV guests. At the end provisionerd powers both off.
 #   vm1: BIOS (SeaBIOS; the NIC's option ROM is iPXE, which asks for its script at once), behind
 #        OpenIPMI's ipmi_sim (IPMI over LAN, RMCP+), whose chassis_control starts and stops it
 #   vm2: UEFI (OVMF's PXE client loads snponly.efi; the disk boots through its EFI system
@@ -124,6 +125,21 @@ grep -qa "iPXE" "$RACK_DIR/vm2.console" || rack_fail "vm2 ran no iPXE (snponly.e
 pv_cli host list
 pv_cli host show vm1 | grep -E "imaged|disk" || true
 
+# Each Dom0's agent reached Xen through libvirt (libvirtd's libxl driver): it names the kind of
+# domain it will make before its first report.
+for vm in vm1 vm2; do
+    for ((i = 0; i < 120; i++)); do
+        grep -qa "xen:///system: new VMs are xen-pv domains" "$RACK_DIR/$vm.console" && break
+        bmc_running "$vm" || rack_fail "$vm: its machine stopped: $(tail -n 5 "$BMC_DIR/$vm/console")"
+        sleep 1
+    done
+    [ "$i" -lt 120 ] || {
+        qemu_console_tails "$vm"
+        rack_fail "$vm: its Dom0 agent did not open xen:///system within 120 s of ready"
+    }
+    echo "  $vm: $(grep -ao 'agent: xen:///system: new VMs are [^)]*)' "$RACK_DIR/$vm.console" | head -n1)"
+done
+
 # Each machine's life, by its BMC's log: PXE set once, powered on by PXE, its next boot set to
 # disk, then its own reboot into the disk; no power cycle, no second power-on.
 for vm in vm1 vm2; do
@@ -164,4 +180,4 @@ done
             "${TRANSPORT[$vm]}" "$(since "${START[$vm]}" "${IMAGED[$vm]}")" "$(since "${START[$vm]}" "${READY[$vm]}")"
     done
 } | tee "$PROVISIONER_BIN/../qemu_pxe_times.txt"
-echo "PASS: two qemu machines powered only by provisionerd (ipmi_sim, Redfish) PXE-booted (BIOS and UEFI), were imaged by delta and by multicast, grew their roots to their disks, and rebooted once into them to ready"
+echo "PASS: two qemu machines powered only by provisionerd (ipmi_sim, Redfish) PXE-booted (BIOS and UEFI), were imaged by delta and by multicast, grew their roots to their disks, and rebooted once into them to ready, and their Dom0 agents opened xen:///system"

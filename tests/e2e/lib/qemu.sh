@@ -14,8 +14,11 @@
 # says boot the disk, no IPv6 PXE attempt stands between). It boots from the network first, then the disk, as a rack server set
 # to PXE-boot does. Software emulation (TCG) unless QEMU_ACCEL=kvm: on these CI machines
 # /dev/kvm exists (kvm_pvm) but a Debian kernel hangs under it right after "Probing EDD".
-# The CPU is qemu's "max" without SMAP, whose TCG emulation crashes Xen's Dom0 at once (a #PF
-# in the Dom0 kernel); real hardware with SMAP is fine.
+# The CPU is qemu's Nehalem: qemu's "max" has SMAP, whose TCG emulation crashes Xen's Dom0 at
+# once (a #PF in the Dom0 kernel; real hardware with SMAP is fine), and is an AMD CPU, on which
+# Xen hides SYSENTER from its CPUID features, where libvirt's libxl driver then finds no CPU
+# model and does not start ("cannot create capabilities for libxenlight"). Nehalem has no
+# SVM or VMX under TCG, so Xen offers PV guests only.
 
 QEMU_ACCEL=${QEMU_ACCEL:-tcg}
 QEMU_MEMORY=${QEMU_MEMORY:-1536}
@@ -49,7 +52,7 @@ _qemu_argv() {
         nic_rom=",romfile="
     fi
     QEMU_ARGV=(qemu-system-x86_64 -name "$name" -machine "pc,accel=$QEMU_ACCEL"
-        -cpu max,-smap -smp 1 -m "$QEMU_MEMORY" -display none -monitor none "${flash[@]}"
+        -cpu Nehalem -smp 1 -m "$QEMU_MEMORY" -display none -monitor none "${flash[@]}"
         -chardev "file,id=console,path=$RACK_DIR/$name.console,append=on" -serial chardev:console
         -netdev "tap,id=n0,ifname=t-$name,script=no,downscript=no"
         -device "virtio-net-pci,netdev=n0,mac=$mac,bootindex=$nic_index$nic_rom"
