@@ -41,7 +41,10 @@ Result<std::unique_ptr<MappedImage>> MappedImage::open(const std::filesystem::pa
             ::close(fd);
             return errno_status("mmap " + pack_path);
         }
-        madvise(p, image->pack_size_, MADV_SEQUENTIAL | MADV_WILLNEED);
+        // Two calls: the advice values are not flags (SEQUENTIAL | WILLNEED is WILLNEED alone).
+        // Advice only: a kernel that ignores it changes nothing but speed.
+        (void)madvise(p, image->pack_size_, MADV_SEQUENTIAL);
+        (void)madvise(p, image->pack_size_, MADV_WILLNEED);
         image->pack_ = static_cast<const std::uint8_t*>(p);
     }
     ::close(fd);
