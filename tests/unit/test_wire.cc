@@ -12,6 +12,7 @@
 #include "provisioner/wire/hello.h"
 #include "provisioner/wire/imaging_report.h"
 #include "provisioner/wire/vm_action.h"
+#include "test_wire_samples.h"
 
 namespace wire = provisioner::wire;
 using nlohmann::json;
@@ -415,20 +416,7 @@ TEST_CASE("wire: a Dom0 report's templates round-trip; anything but name@version
 TEST_CASE("wire: a reported VM's libvirt metrics round-trip; unknown counters stay absent") {
     wire::Dom0Report report;
     report.capacity = {4, 8192, 0.5, 1, 1024, "", false};
-    wire::VmMetrics m;
-    m.uuid = "6695eb01-f6a4-8304-79aa-97f2502e193f";
-    m.state_code = 1;
-    m.cpu_time_seconds = 1796.431897;
-    m.cpu_weight_parameter = "cpu_shares";
-    m.cpu_weight = 1024;
-    m.memory_maximum_bytes = 8ull << 30;
-    m.memory_used_bytes = 2ull << 30;
-    m.vcpus_online = 2;
-    m.vcpus_maximum = 4;
-    m.disks = {{"vda", "/var/disks/web1.qcow2", 1000, 10, 2000, 20},
-               {"hdc", "", std::nullopt, std::nullopt, std::nullopt, std::nullopt}};
-    m.interfaces = {{"vnet0", 1, 2, 3, 4, 5, 6, 7, 8},
-                    {"52:54:00:aa:bb:cc", 9, std::nullopt, 0, 0, 10, std::nullopt, 0, 0}};
+    wire::VmMetrics m = wiretest::sample_vm_metrics();
     wire::ReportedVm vm;
     vm.name = "web1";
     vm.vcpus = 2;
