@@ -60,7 +60,10 @@ delta_ext4_change() {
 delta_serve() {
     local image=$1 port
     shift
-    "$IMAGING" serve --image "$image" --listen 127.0.0.1:0 "$@" 2>"$DELTA_DIR/serve.err" &
+    # Made before the server starts: the loop below may read it before the background shell
+    # has opened it, and a sed that cannot read its file fails the test under set -e.
+    : >"$DELTA_DIR/serve.err"
+    "$IMAGING" serve --image "$image" --listen 127.0.0.1:0 "$@" 2>>"$DELTA_DIR/serve.err" &
     DELTA_SERVER_PID=$!
     DELTA_PIDS+=("$DELTA_SERVER_PID")
     for _ in $(seq 100); do
