@@ -108,7 +108,13 @@ ns_vm 1 busybox ping -c 1 -W 2 10.102.0.2 >/dev/null || rack_fail "icmp is allow
 rack_kill dom0-2 TERM
 rack_exec 2 nft add table inet pvns_deadbeef
 ns_agent_up 2
-for _ in $(seq 50); do rack_exec 2 nft list tables | grep -q pvns_deadbeef || break; sleep 0.1; done
+# The restarted agent sweeps the stray table and makes its own again, in its own time: wait for
+# both (reading between the two saw no table of ours at all).
+for _ in $(seq 100); do
+    listed=$(rack_exec 2 nft list tables)
+    ! grep -q pvns_deadbeef <<<"$listed" && [ "$(grep -c pvns_ <<<"$listed" || true)" = 1 ] && break
+    sleep 0.1
+done
 tables=$(rack_exec 2 nft list tables | grep -c pvns_ || true)
 [ "$tables" = 1 ] || rack_fail "after the restart h2 has $tables tables of ours: $(rack_exec 2 nft list tables)"
 if ns_vm 1 iperf3 -c 10.102.0.2 -p 5202 -t 1 >/dev/null 2>&1; then
