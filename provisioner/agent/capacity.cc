@@ -42,7 +42,9 @@ std::optional<XenHost> parse_xl_info(std::string_view text) {
     auto cpus = xl_number(text, "nr_cpus");
     auto mib = xl_number(text, "total_memory");
     if (!cpus || !mib || *cpus == 0 || *mib == 0) return std::nullopt;
-    return XenHost{int(*cpus), *mib << 20};
+    XenHost host{int(*cpus), *mib << 20, std::nullopt};
+    if (auto free_mib = xl_number(text, "free_memory")) host.free_bytes = *free_mib << 20;
+    return host;
 }
 
 nlohmann::json host_capacity(const Facts& facts, const std::filesystem::path& storage,

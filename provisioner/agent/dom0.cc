@@ -38,6 +38,17 @@ wire::Capacity dom0_capacity(const Facts& facts, double load, const Dom0Options&
     return c;
 }
 
+bool apply_xen_capacity(wire::Capacity& capacity, const XenHost& xen,
+                        const std::vector<wire::ReportedVm>& vms) {
+    if (!xen.free_bytes) return false;
+    std::uint64_t held_mib = 0;
+    for (const wire::ReportedVm& vm : vms)
+        if (vm.state != "shut off" && vm.state != "crashed") held_mib += vm.memory_mib;
+    capacity.vcpus = static_cast<std::uint32_t>(xen.cpus);
+    capacity.memory_mib = *xen.free_bytes / kMiB + held_mib;
+    return true;
+}
+
 Dom0Loop::Dom0Loop(Dom0Options options, Facts facts, ServerClient& server, VmHost& host,
                    TemplateWorker* templates, NetServices* netservices)
     : options_(std::move(options)),
@@ -99,6 +110,28 @@ void Dom0Loop::post_pending_answers() {
     }
 }
 
+wire::Capacity Dom0Loop::capacity(const std::vector<wire::ReportedVm>& vms) {
+    wire::Capacity c =
+        dom0_capacity(facts_, load_per_cpu(options_.root, facts_.cpu_cores), options_);
+    if (!options_.xl || !is_xen_control_domain(options_.root)) return c;
+    auto ran = options_.xl->run({"xl", "info"});
+    std::optional<XenHost> xen;
+    if (ran && ran->exit_code == 0) xen = parse_xl_info(ran->out);
+    std::string said;
+    if (xen && apply_xen_capacity(c, *xen, vms))
+        said = "Xen: " + std::to_string(xen->cpus) + " CPUs, " +
+               std::to_string(xen->memory_bytes / kMiB) + " MiB, " +
+               std::to_string(*xen->free_bytes / kMiB) + " MiB free: offering " +
+               std::to_string(c.memory_mib) + " MiB to VMs (xl info)";
+    else
+        said = "in Xen's Dom0 but `xl info` gave no free memory (" +
+               (ran ? (xen ? std::string("no free_memory") : ran->err) : ran.status().message()) +
+               "); reporting Dom0's own CPUs and memory";
+    if (said != xen_said_) log(said);  // once, and again when the figures change
+    xen_said_ = said;
+    return c;
+}
+
 Dom0Cycle Dom0Loop::cycle() {
     Dom0Cycle out;
     post_pending_answers();
@@ -111,8 +144,7 @@ Dom0Cycle Dom0Loop::cycle() {
     }
     wire::Dom0Report report;
     report.mac = options_.mac;
-    report.capacity =
-        dom0_capacity(facts_, load_per_cpu(options_.root, facts_.cpu_cores), options_);
+    report.capacity = capacity(*vms);
     report.vms = std::move(*vms);
     if (templates_) report.templates = templates_->held();
     // Before the report, so that it says what is installed, and so that an agent whose server

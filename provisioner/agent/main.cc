@@ -175,6 +175,8 @@ int cmd_dom0(int argc, char** argv) {
     o.root = f.root;
     o.interval = std::chrono::milliseconds(std::int64_t(interval * 1000));
     o.run_for = std::chrono::milliseconds(std::int64_t(run_for * 1000));
+    auto xl = provisioner::vmhost::make_process_runner();  // in Xen's Dom0: its free memory
+    o.xl = xl.get();
     for (const std::string& pair : vm_interfaces) {
         const auto eq = pair.find('=');
         if (eq == std::string::npos || eq == 0 || eq + 1 == pair.size()) {

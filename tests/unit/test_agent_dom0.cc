@@ -343,6 +343,90 @@ TEST_CASE("agent dom0: the report carries the capacity and only the VMs this age
                                                     {"domain_type", "test"}}}));
 }
 
+// `xl info` in Xen 4.17's layout (Debian bookworm's xen-utils), with the figures of the qemu
+// PXE test's Dom0 (a 2 GiB machine with one CPU, dom0_mem 1024 MiB; images/build-dom0).
+const char* kDom0XlInfo =
+    "host                   : localhost\n"
+    "machine                : x86_64\n"
+    "nr_cpus                : 1\n"
+    "max_cpu_id             : 0\n"
+    "nr_nodes               : 1\n"
+    "cores_per_socket       : 1\n"
+    "threads_per_core       : 1\n"
+    "cpu_mhz                : 2893.202\n"
+    "virt_caps              :\n"
+    "total_memory           : 2047\n"
+    "free_memory            : 1000\n"
+    "sharing_freed_memory   : 0\n"
+    "sharing_used_memory    : 0\n"
+    "outstanding_claims     : 0\n"
+    "free_cpus              : 0\n"
+    "xen_major              : 4\n"
+    "xen_minor              : 17\n"
+    "xen_extra              : .5\n"
+    "xen_version            : 4.17.5\n"
+    "xen_caps               : xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64\n"
+    "xen_scheduler          : credit2\n"
+    "dom0_mem               : 1024M,max:1024M\n"
+    "xend_config_format     : 4\n";
+
+struct ScriptedXl final : vmhost::ProcessRunner {
+    vmhost::ProcessResult answer{0, kDom0XlInfo, ""};
+    int runs = 0;
+    Result<vmhost::ProcessResult> run(const std::vector<std::string>& argv) override {
+        REQUIRE(argv == std::vector<std::string>{"xl", "info"});
+        ++runs;
+        return answer;
+    }
+};
+
+TEST_CASE("agent dom0: in Xen's Dom0 the memory offered is Xen's free memory, not Dom0's") {
+    Fixture f;
+    ScriptedXl xl;
+    auto loop_with_xl = [&] {
+        Dom0Options o = f.dom0_options;
+        o.xl = &xl;
+        return std::make_unique<Dom0Loop>(o, f.facts, f.server, *f.host);
+    };
+    // Not Xen's control domain: xl is never run, the facts (Dom0's /proc) stand.
+    loop_with_xl()->cycle();
+    CHECK(xl.runs == 0);
+    CHECK(f.fake.posts("/api/v1/agent/vms").back().second["capacity"]["memory_mib"] == 8192);
+
+    fs::create_directories(f.tmp / "root/proc/xen");
+    std::ofstream(f.tmp / "root/proc/xen/capabilities") << "control_d\n";
+    loop_with_xl()->cycle();
+    CHECK(xl.runs == 1);
+    json capacity = f.fake.posts("/api/v1/agent/vms").back().second["capacity"];
+    CHECK(capacity["vcpus"] == 1);
+    CHECK(capacity["memory_mib"] == 1000);  // not total_memory 2047, nor the facts' 8192
+    CHECK(capacity["reserved_memory_mib"] == 1024);
+
+    // A running VM's memory is out of Xen's free memory and back in the offer, since the
+    // server subtracts it again; a shut-off one holds none.
+    wire::Capacity c;
+    auto vm = [](std::uint64_t memory_mib, const char* state) {
+        wire::ReportedVm v;
+        v.memory_mib = memory_mib;
+        v.state = state;
+        return v;
+    };
+    std::vector<wire::ReportedVm> vms{vm(384, "running"), vm(256, "shut off"), vm(128, "paused")};
+    CHECK(apply_xen_capacity(c, {1, 2047ull << 20, 469ull << 20}, vms));
+    CHECK(c.memory_mib == 469 + 384 + 128);
+    CHECK(c.vcpus == 1);
+
+    // xl failing, or an xl info without free_memory: Dom0's own figures, not an error.
+    xl.answer = {1, "", "xc: error: Could not obtain handle on privileged command interface"};
+    loop_with_xl()->cycle();
+    CHECK(f.fake.posts("/api/v1/agent/vms").back().second["capacity"]["memory_mib"] == 8192);
+    xl.answer = {0, "nr_cpus : 4\ntotal_memory : 4096\n", ""};
+    loop_with_xl()->cycle();
+    CHECK(f.fake.posts("/api/v1/agent/vms").back().second["capacity"]["memory_mib"] == 8192);
+    CHECK_FALSE(apply_xen_capacity(c = {}, *parse_xl_info(xl.answer.out), vms));
+    CHECK(parse_xl_info(kDom0XlInfo)->free_bytes == 1000ull << 20);
+}
+
 TEST_CASE("agent dom0: the report carries the host's metrics; the server's interval is followed") {
     Fixture f;
     const fs::path proc = f.tmp / "root/proc";

@@ -17,12 +17,16 @@ namespace provisioner::agent {
 struct XenHost {
     int cpus = 0;
     std::uint64_t memory_bytes = 0;
+    // What Xen has not given to any domain (Dom0 included) now; nullopt when `xl info` did
+    // not say.
+    std::optional<std::uint64_t> free_bytes;
 };
 
 // True when ROOT/proc/xen/capabilities says this is Xen's control domain ("control_d").
 bool is_xen_control_domain(const std::filesystem::path& root);
 
-// `xl info`'s "nr_cpus : N" and "total_memory : MiB"; nullopt when either is missing.
+// `xl info`'s "nr_cpus : N", "total_memory : MiB" and, when present, "free_memory : MiB";
+// nullopt when either of the first two is missing.
 std::optional<XenHost> parse_xl_info(std::string_view text);
 
 // {"cpus": N, "memory_bytes": M, "disk_free_bytes": F}; F is what the filesystem holding

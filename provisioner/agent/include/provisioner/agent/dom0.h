@@ -15,6 +15,7 @@
 #include <string>
 
 #include "provisioner/agent/agent.h"
+#include "provisioner/agent/capacity.h"
 #include "provisioner/agent/facts.h"
 #include "provisioner/agent/netservices.h"
 #include "provisioner/agent/server_client.h"
@@ -37,6 +38,9 @@ struct Dom0Options {
     std::chrono::milliseconds interval{1'000};
     std::chrono::milliseconds run_for{0};  // 0: until stopped
     bool once = false;                     // one cycle, then return
+    // Runs `xl info` when ROOT/proc/xen/capabilities says this is Xen's control domain (none:
+    // the facts' CPUs and memory, which there are Dom0's own share). Outlives the loop.
+    vmhost::ProcessRunner* xl = nullptr;
     // A VM's interface in this Dom0, by VM name, for network services: given where the
     // hypervisor cannot say (libvirt's test driver); otherwise the target dev of the domain's
     // first interface, as libvirt has it.
@@ -48,6 +52,13 @@ double load_per_cpu(const std::filesystem::path& root, unsigned cpus);
 
 // This host's capacity as the report carries it (wire/dom0.h).
 wire::Capacity dom0_capacity(const Facts& facts, double load, const Dom0Options& options);
+
+// In Xen's control domain, what VMs can have: Xen's CPUs, and as memory Xen's free memory
+// plus what the reported VMs not shut off hold now, since the server's placement subtracts
+// every VM on the host from memory_mib again. Dom0's own memory (dom0_mem) is not free, so it
+// is never offered. Without xen.free_bytes the capacity is left as it is (false).
+bool apply_xen_capacity(wire::Capacity& capacity, const XenHost& xen,
+                        const std::vector<wire::ReportedVm>& vms);
 
 // What one cycle came to.
 struct Dom0Cycle {
@@ -87,6 +98,8 @@ class Dom0Loop {
     // Network services: the answer's set kept, then the host made to match it.
     void reconcile_netservices();
     std::string vm_interface(const std::string& vm);
+    // The capacity for this cycle's report of vms.
+    wire::Capacity capacity(const std::vector<wire::ReportedVm>& vms);
 
     Dom0Options options_;
     Facts facts_;
@@ -102,6 +115,7 @@ class Dom0Loop {
     std::map<std::int64_t, Answer> answers_;  // every action carried out, by id
     std::chrono::milliseconds server_interval_{0};
     bool metrics_error_logged_ = false;  // one line, not one a cycle
+    std::string xen_said_;  // the last line logged about Xen's figures (logged when it changes)
 };
 
 }  // namespace provisioner::agent
