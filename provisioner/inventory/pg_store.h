@@ -20,6 +20,8 @@ class PgStore final : public Store {
     // database), read on the reader connection; nullopt inside transaction() on this thread.
     std::optional<std::uint64_t> data_version() override;
 
+    Result<std::vector<Host>> add_hosts(const std::vector<HostSpec>& specs, HostState initial,
+                                        const std::string& reason) override;
     Result<Host> add_host(const HostSpec& spec, HostState initial,
                           const std::string& reason) override;
     Result<Host> get_host(HostId id) override;

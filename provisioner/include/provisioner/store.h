@@ -45,6 +45,11 @@ class Store {
     // conflict if the MAC or the name is taken; invalid_argument for bad fields.
     virtual Result<Host> add_host(const HostSpec& spec, HostState initial,
                                   const std::string& reason) = 0;
+    // Adds every host of specs as add_host() does (an event each), in one transaction: all or
+    // none, the first error returned. The hosts in specs' order. This loops add_host(); a
+    // store that pays a round trip per statement (PostgreSQL) writes them in batches.
+    virtual Result<std::vector<Host>> add_hosts(const std::vector<HostSpec>& specs,
+                                                HostState initial, const std::string& reason);
     virtual Result<Host> get_host(HostId id) = 0;        // not_found if absent
     virtual Result<Host> find_host(const Mac& mac) = 0;  // not_found if absent
     virtual Result<Host> find_host_by_name(const std::string& name) = 0;
