@@ -166,6 +166,7 @@ void HttpSession<Stream>::observe(unsigned status) {
 
 template <class Stream>
 void HttpSession<Stream>::finish(Reply res, bool request_keep_alive) {
+    if (res.is_deferred()) return start_deferred(std::move(res.deferred()), request_keep_alive);
     ++served_;
     observe(res.result_int());
     bool close_after = !request_keep_alive || !res.keep_alive() ||
@@ -261,6 +262,41 @@ void HttpSession<Stream>::on_stream_piece(std::optional<std::string> piece) {
 template <class Stream>
 void HttpSession<Stream>::cancel_stream() {
     if (auto source = std::move(stream_source_)) source->cancel();
+    cancel_deferred();
+}
+
+template <class Stream>
+void HttpSession<Stream>::start_deferred(DeferredResponse pending, bool request_keep_alive) {
+    auto timer = std::make_shared<net::steady_timer>(stream_.get_executor(), pending.limit);
+    deferred_timer_ = timer;
+    auto fallback = std::make_shared<Response>(std::move(pending.fallback));
+    timer->async_wait([self = this->shared_from_this(), timer, fallback,
+                       request_keep_alive](beast::error_code) {
+        if (self->deferred_timer_ != timer) return;  // answered, or closed
+        self->deferred_timer_.reset();
+        self->finish(Reply(std::move(*fallback)), request_keep_alive);
+    });
+    if (!pending.start) return;
+    // The timer's wait holds the session until the answer, the limit or a close; the answer's
+    // way back holds it weakly, so that work still running elsewhere (a BMC call) does not
+    // keep a closed session, nor a stopping server, waiting for it.
+    std::weak_ptr<HttpSession> weak = this->shared_from_this();
+    pending.start([weak, timer, request_keep_alive](Response answer) {
+        auto self = weak.lock();
+        if (!self) return;
+        net::post(self->stream_.get_executor(),
+                  [self, timer, request_keep_alive, answer = std::move(answer)]() mutable {
+                      if (self->deferred_timer_ != timer) return;  // too late, or closed
+                      self->deferred_timer_.reset();
+                      timer->cancel();
+                      self->finish(Reply(std::move(answer)), request_keep_alive);
+                  });
+    });
+}
+
+template <class Stream>
+void HttpSession<Stream>::cancel_deferred() {
+    if (auto timer = std::move(deferred_timer_)) timer->cancel();
 }
 
 template <class Stream>

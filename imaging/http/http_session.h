@@ -2,7 +2,8 @@
 // responses, keeps the connection alive while the client asks for it. Each step is a do_X/on_X
 // pair that holds shared_from_this(), so the session lives exactly as long as an operation is
 // pending. A worker_pool route's handler runs on the pool, holding the session; its reply is
-// posted back to the session's strand and written there. Requests on one connection are served
+// posted back to the session's strand and written there (a deferred reply's answer too, when
+// it comes). Requests on one connection are served
 // one at a time, in order (pipelined ones wait in the read buffer).
 #pragma once
 
@@ -13,6 +14,7 @@
 #include <string>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -69,6 +71,10 @@ private:
     void stream_next();
     void on_stream_piece(std::optional<std::string> piece);
     void cancel_stream();
+    // A DeferredResponse: nothing is written until its answer comes (posted back to this
+    // strand) or its limit passes (its fallback is written); a close drops both.
+    void start_deferred(DeferredResponse pending, bool request_keep_alive);
+    void cancel_deferred();
     void on_write(bool close_after, boost::beast::error_code ec, std::size_t bytes);
     void do_close();
     void drain(std::size_t drained);  // TLS: reads and drops what the client still sends
@@ -83,6 +89,9 @@ private:
     std::optional<bhttp::response_serializer<bhttp::file_body>> file_writer_;
     std::shared_ptr<StreamSource> stream_source_;  // set while a stream is open
     std::shared_ptr<std::string> stream_piece_;    // kept alive until its write completes
+    // Set while a deferred answer is awaited; whichever of the answer and the limit finds it
+    // still this timer is the one that is written.
+    std::shared_ptr<boost::asio::steady_timer> deferred_timer_;
     boost::asio::ip::tcp::endpoint remote_;
     // The request being answered, for the observer: when its last byte was read, its method,
     // and its route (null until routed).

@@ -1,5 +1,7 @@
 #include "imaging/http/router.h"
 
+#include <future>
+#include <memory>
 #include <type_traits>
 
 #include "imaging/http/query.h"
@@ -32,11 +34,14 @@ Result<FileResponse> make_file_response(const Request& req, bhttp::status status
 
 namespace {
 
-// The message of a Response or FileResponse, the head of a StreamResponse.
+// The message of a Response or FileResponse, the head of a StreamResponse, the fallback of
+// a DeferredResponse.
 template <class R>
 auto& head_of(R& r) {
     if constexpr (std::is_same_v<std::remove_const_t<R>, StreamResponse>)
         return r.head;
+    else if constexpr (std::is_same_v<std::remove_const_t<R>, DeferredResponse>)
+        return r.fallback;
     else
         return r;
 }
@@ -59,6 +64,15 @@ Response Reply::into_text() && {
     if (is_stream()) {
         if (stream().source) stream().source->cancel();
         return std::move(stream().head);
+    }
+    if (is_deferred()) {
+        DeferredResponse& d = deferred();
+        auto answer = std::make_shared<std::promise<Response>>();
+        auto future = answer->get_future();
+        if (d.start)
+            d.start([answer](Response r) { answer->set_value(std::move(r)); });
+        if (future.wait_for(d.limit) != std::future_status::ready) return std::move(d.fallback);
+        return future.get();
     }
     if (!is_file()) return std::move(text());
     FileResponse& f = file();

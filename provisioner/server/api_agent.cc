@@ -110,7 +110,7 @@ Response progress(ApiContext& ctx, const Request& req, Host& host, const json& b
     return imaging::http::make_response(req, status::no_content, "");
 }
 
-Response result(ApiContext& ctx, const Request& req, Host& host, const json& body) {
+imaging::http::Reply result(ApiContext& ctx, const Request& req, Host& host, const json& body) {
     auto r = wire::decode<wire::ImagingResult>(body);
     if (!r) return status_response(req, r.status());
     const json result = r->result.is_null() ? json::object() : r->result;
@@ -119,15 +119,24 @@ Response result(ApiContext& ctx, const Request& req, Host& host, const json& bod
         ctx.orchestrator.running_elsewhere(r->deployment, host.id))
         return owned_elsewhere(req, r->deployment);
     if (!answer) return status_response(req, answer.status());
-    // The disk is the next boot before the agent is told to reboot, so that its reboot is the
-    // host's one restart into the new system (power_service.h; bounded, within the agent's
-    // own limit on this call).
-    if (r->ok && ctx.power) ctx.power->boot_disk_before_reboot(host, r->deployment);
     // Held (proof of receipt): taken, not yet believed; the host reboots into its disk all the
     // same, and its state follows the sender's confirmation.
-    if (answer->held)
-        return json_response(req, status::accepted, {{"action", "reboot"}, {"held", answer->reason}});
-    return json_response(req, status::ok, {{"action", "reboot"}});
+    Response reboot =
+        answer->held
+            ? json_response(req, status::accepted, {{"action", "reboot"}, {"held", answer->reason}})
+            : json_response(req, status::ok, {{"action", "reboot"}});
+    if (!r->ok || !ctx.power) return reboot;
+    // The disk is the next boot before the agent is told to reboot, so that its reboot is the
+    // host's one restart into the new system (power_service.h). The answer waits for the BMC
+    // holding no worker, at most disk_before_reboot (within the agent's own limit on this
+    // call); a slower BMC still gets the call, and the agent reboots all the same.
+    auto [later, answer_later] =
+        imaging::http::deferred_response(ctx.power->options().disk_before_reboot, reboot);
+    if (!ctx.power->boot_disk_before_reboot(
+            host, r->deployment,
+            [answer = std::move(answer_later), reboot](bool) { answer(reboot); }))
+        return reboot;  // no BMC to call (none, or a manual one)
+    return std::move(later);
 }
 
 Response ready(ApiContext& ctx, const Request& req, Host& host, const json& body) {

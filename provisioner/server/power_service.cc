@@ -324,26 +324,33 @@ void PowerService::boot_for_deployment(DeploymentId deployment, const std::vecto
     }
 }
 
-bool PowerService::boot_disk_before_reboot(const Host& host, DeploymentId deployment) {
+bool PowerService::boot_disk_before_reboot(const Host& host, DeploymentId deployment,
+                                           std::function<void(bool set)> done) {
     auto record = bmc(host.id);
     if (!record || record->driver == "manual") return false;
-    auto done = post([this, host, deployment] {
-        BmcOutcome out = call(host, "disk");
-        const std::string what = "deployment " + std::to_string(deployment) + ": imaged; ";
-        store_.log_event(host_event(
-            host, out.ok() ? what + "next boot disk (once), before its agent reboots it"
-                           : what + "its BMC could not set its next boot to disk: BMC " +
-                                 power::to_string(out.error) + ": " + out.message));
-        return Answer{host.id, host.name, out};
+    auto answered = std::make_shared<std::function<void(bool)>>(std::move(done));
+    bool queued = pool_->try_post([this, host, deployment, answered] {
+        bool set = false;
+        try {
+            BmcOutcome out = call(host, "disk");
+            set = out.ok();
+            const std::string what = "deployment " + std::to_string(deployment) + ": imaged; ";
+            store_.log_event(host_event(
+                host, set ? what + "next boot disk (once), before its agent reboots it"
+                          : what + "its BMC could not set its next boot to disk: BMC " +
+                                power::to_string(out.error) + ": " + out.message));
+        } catch (const std::exception& e) {
+            if (log_) log_("power: host " + host.name + ": boot disk: internal error: " + e.what());
+        }
+        if (*answered) (*answered)(set);
     });
-    if (done.wait_for(options_.disk_before_reboot) != std::future_status::ready) {
+    if (!queued) {
         if (log_)
-            log_("power: host " + host.name + ": its BMC took over " +
-                 std::to_string(options_.disk_before_reboot.count()) +
-                 " ms to set boot to disk; its agent reboots it now");
-        return false;
+            log_("power: host " + host.name +
+                 ": the queue of BMC calls is full; its next boot is not set to disk");
+        if (*answered) (*answered)(false);
     }
-    return done.get().outcome.ok();
+    return true;
 }
 
 void PowerService::poll_once() {

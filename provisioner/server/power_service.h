@@ -99,10 +99,14 @@ class PowerService {
 
     // host's netboot agent reported its image written and is about to be answered "reboot":
     // its next boot goes to disk (once), so that the agent's own reboot boots the new system.
-    // Waits for the BMC at most options.disk_before_reboot: a slower BMC still gets the call,
-    // and an event of the host says how it ended either way. Returns false at once for a host
-    // without a BMC or with a manual one, else whether the boot device was set in that time.
-    bool boot_disk_before_reboot(const Host& host, DeploymentId deployment);
+    // Returns false at once for a host without a BMC or with a manual one. Else the call is
+    // queued, true is returned, and done(whether the boot device was set) is called once, on
+    // a worker, when the BMC call has ended; an event of the host says how it ended. Nothing
+    // waits here: whoever answers the agent waits for done at most
+    // options().disk_before_reboot (the API defers its answer, holding no thread).
+    bool boot_disk_before_reboot(const Host& host, DeploymentId deployment,
+                                 std::function<void(bool set)> done);
+    const Options& options() const { return options_; }
 
     // One round of the poller, synchronously: every BMC's status read (tests, and the thread).
     void poll_once();

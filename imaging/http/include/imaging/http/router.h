@@ -20,6 +20,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/http.hpp>
 
+#include "imaging/http/deferred.h"
 #include "imaging/http/stream.h"
 #include "imaging/status.h"
 
@@ -33,27 +34,32 @@ using Response = bhttp::response<bhttp::string_body>;
 // request.
 using FileResponse = bhttp::response<bhttp::file_body>;
 
-// What a handler answers; a Response, a FileResponse or a StreamResponse converts to it.
+// What a handler answers; a Response, a FileResponse, a StreamResponse or a DeferredResponse
+// converts to it. A deferred reply's status and keep-alive are its fallback's.
 class Reply {
 public:
     Reply(Response response) : v_(std::move(response)) {}
     Reply(FileResponse response) : v_(std::move(response)) {}
     Reply(StreamResponse response) : v_(std::move(response)) {}
+    Reply(DeferredResponse response) : v_(std::move(response)) {}
 
     bool is_file() const { return std::holds_alternative<FileResponse>(v_); }
     bool is_stream() const { return std::holds_alternative<StreamResponse>(v_); }
+    bool is_deferred() const { return std::holds_alternative<DeferredResponse>(v_); }
     Response& text() { return std::get<Response>(v_); }
     FileResponse& file() { return std::get<FileResponse>(v_); }
     StreamResponse& stream() { return std::get<StreamResponse>(v_); }
+    DeferredResponse& deferred() { return std::get<DeferredResponse>(v_); }
     unsigned result_int() const;
     bool keep_alive() const;
     void keep_alive(bool on);
     // The reply held in memory, a file's bytes read in (for tests and small bodies); a
-    // stream's head alone (its source is cancelled).
+    // stream's head alone (its source is cancelled); a deferred reply's answer, waited for on
+    // this thread within its limit (else its fallback).
     Response into_text() &&;
 
 private:
-    std::variant<Response, FileResponse, StreamResponse> v_;
+    std::variant<Response, FileResponse, StreamResponse, DeferredResponse> v_;
 };
 
 // The values of a route pattern's {name} segments, percent-decoded.
