@@ -30,8 +30,10 @@ std::string services_cell(const nlohmann::json& vm) {
     return cell;
 }
 
-// A VM gone from its host's report with no action for it shows what it was.
+// A VM gone from its host's report with no action for it shows what it was; a resize that
+// waits for the VM's next start says so.
 std::string state_cell(const nlohmann::json& vm) {
+    if (field(vm, "restart_pending") == true) return text(field(vm, "state")) + " (restart pending)";
     if (field(vm, "missing") != true) return text(field(vm, "state"));
     return "MISSING (was " + text(field(vm, "last_state")) + ")";
 }

@@ -70,6 +70,7 @@ json vm_json(const ReportedVm& vm) {
                 {"template", vm.template_ref},
                 {"state", vm.state}};
     if (!vm.domain_type.empty()) out["domain_type"] = vm.domain_type;
+    if (vm.restart_pending) out["restart_pending"] = true;
     return out;
 }
 
@@ -82,7 +83,8 @@ void read_vm_report(wire::Dom0Report decoded, HostReport& report,
     vms.reserve(decoded.vms.size());
     for (const wire::ReportedVm& vm : decoded.vms)
         vms.push_back(
-            {vm.name, vm.vcpus, vm.memory_mib, vm.template_ref, vm.state, vm.domain_type});
+            {vm.name, vm.vcpus, vm.memory_mib, vm.template_ref, vm.state, vm.domain_type,
+             vm.restart_pending});
     report.capacity = std::move(c);
     report.vms = std::move(vms);
     report.templates = std::move(decoded.templates);

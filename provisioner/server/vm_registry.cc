@@ -66,7 +66,7 @@ bool same_content(const HostReport& a, const HostReport& b) {
     auto same_vm = [](const ReportedVm& x, const ReportedVm& y) {
         return x.name == y.name && x.vcpus == y.vcpus && x.memory_mib == y.memory_mib &&
                x.template_ref == y.template_ref && x.state == y.state &&
-               x.domain_type == y.domain_type;
+               x.domain_type == y.domain_type && x.restart_pending == y.restart_pending;
     };
     auto same_missing = [](const MissingVm& x, const MissingVm& y) {
         return x.name == y.name && x.last_state == y.last_state && x.since == y.since;

@@ -63,6 +63,9 @@ struct ReportedVm {
     std::string template_ref;  // site::TemplateRef::str() it was created from
     std::string state;         // libvirt's: "running", "shut off", ...
     std::string domain_type{};  // "kvm", "qemu" (TCG), "xen-pv", ...; "" when not reported
+    // A resize waits in its saved configuration for the domain's next start (vcpus and
+    // memory_mib are already the new values).
+    bool restart_pending = false;
 };
 
 // A VM that left its host's report while no action of the server's was under way for it

@@ -117,13 +117,15 @@ Result<VmAction> action_from_row(const VmActionRow& row) {
 
 std::string report_body(const HostReport& r) {
     json vms = json::array();
-    for (const ReportedVm& vm : r.vms)
+    for (const ReportedVm& vm : r.vms) {
         vms.push_back({{"name", vm.name},
                        {"vcpus", vm.vcpus},
                        {"memory_mib", vm.memory_mib},
                        {"template", vm.template_ref},
                        {"state", vm.state},
                        {"domain_type", vm.domain_type}});
+        if (vm.restart_pending) vms.back()["restart_pending"] = true;
+    }
     const VmCapacity& c = r.capacity;
     json body = {{"name", r.name},
                  {"ip", r.ip},
@@ -168,7 +170,8 @@ Result<HostReport> report_from_row(const HostReportRow& row) {
                              vm.at("template").get<std::string>(),
                              vm.at("state").get<std::string>(),
                              // absent from rows stored before it was reported
-                             vm.value("domain_type", std::string())});
+                             vm.value("domain_type", std::string()),
+                             vm.value("restart_pending", false)});
         for (const json& m : body.value("missing", json::array()))  // absent: none flagged
             r.missing.push_back({m.at("name").get<std::string>(),
                                  m.at("last_state").get<std::string>(),

@@ -121,6 +121,7 @@ TEST_CASE("cli: site status, vm list and vm recall") {
                                                   {"memory_mib", 1024},
                                                   {"template", "debian"},
                                                   {"state", "running"},
+                                                  {"restart_pending", true},
                                                   {"domain_type", "qemu"}},
                                                  {{"name", "web2"},
                                                   {"host", "h2"},
@@ -138,9 +139,9 @@ TEST_CASE("cli: site status, vm list and vm recall") {
                                                      {"error", "exited with 100"}}}}}})}}));
     r = run_cli(server, {"vm", "list"});
     CHECK(r.out ==
-          "NAME  HOST  TYPE        VCPUS    MEMORY  TEMPLATE  STATE    SERVICES\n"
-          "web1  h1    qemu (TCG)      2  1024 MiB  debian    running  -\n"
-          "web2  h2    -               1   512 MiB  debian    running  nginx: service available at "
+          "NAME  HOST  TYPE        VCPUS    MEMORY  TEMPLATE  STATE                      SERVICES\n"
+          "web1  h1    qemu (TCG)      2  1024 MiB  debian    running (restart pending)  -\n"
+          "web2  h2    -               1   512 MiB  debian    running                    nginx: service available at "
           "10.0.0.5:8080, redis: failed (exited with 100)\n");
 
     server.responses.push_back(json_response(

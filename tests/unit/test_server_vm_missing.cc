@@ -148,3 +148,28 @@ TEST_CASE("server vms: each VM's libvirt metrics from the Dom0 report reach GET 
     CHECK(s.call(bhttp::verb::get, "/metrics").body().find("cpu_time_seconds_total{") ==
           std::string::npos);
 }
+
+TEST_CASE("server vms: a resize waiting for the VM's next start is listed as restart_pending") {
+    Dom0Server s;
+    json web1 = vm("web1");
+    web1["vcpus"] = 4;  // the new value, in the saved configuration only
+    web1["restart_pending"] = true;
+    s.report("h1", json::array({web1, vm("db1")}));
+    json listed = s.vms();
+    REQUIRE(find(listed, "web1"));
+    CHECK((*find(listed, "web1"))["restart_pending"] == true);
+    CHECK((*find(listed, "web1"))["vcpus"] == 4);
+    CHECK_FALSE(find(listed, "db1")->contains("restart_pending"));
+
+    // Kept with the report: a registry read back from the store still has it.
+    VmRegistry again(*s.store);
+    REQUIRE(again.load());
+    bool kept = false;
+    for (const HostReport& r : again.reports())
+        for (const ReportedVm& v : r.vms) kept = kept || (v.name == "web1" && v.restart_pending);
+    CHECK(kept);
+
+    // Restarted: the same VM without the flag is a change, not the report it held.
+    s.report("h1", json::array({vm("web1"), vm("db1")}));
+    CHECK_FALSE(find(s.vms(), "web1")->contains("restart_pending"));
+}
