@@ -27,6 +27,7 @@
 #include "provisioner/store.h"
 #include "server_metrics.h"
 #include "service_board.h"
+#include "site_apply_lease.h"
 #include "ui_feed.h"
 #include "ui_sessions.h"
 #include "vm_registry.h"
@@ -61,6 +62,9 @@ struct ApiContext {
     // Where long operations (template add, image import) run; mount_api makes one with the
     // default limits when absent.
     std::shared_ptr<Jobs> jobs = nullptr;
+    // Site apply as one server's job at a time (site_apply_lease.h); absent: every apply goes
+    // ahead (one server alone, or a test).
+    std::shared_ptr<SiteApplyLease> site_apply = nullptr;
     // The last answers of GET /api/v1/hosts, served while the store has not changed.
     std::shared_ptr<HostListCache> host_lists = std::make_shared<HostListCache>();
     // The template catalog at the store's version, for the answers to Dom0 reports.

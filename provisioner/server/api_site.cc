@@ -13,6 +13,7 @@
 #include "history_samples.h"
 #include "history_vm_samples.h"
 #include "hot_templates.h"
+#include "site_apply_lease.h"
 #include "provisioner/placement.h"
 #include "provisioner/reconcile.h"
 #include "provisioner/site.h"
@@ -121,6 +122,13 @@ Response site_diff(ApiContext& ctx, const Request& req) {
 }
 
 Response site_apply(ApiContext& ctx, const Request& req) {
+    // One server applies at a time (409 naming the one that does); planned from the store.
+    std::optional<SiteApplyLease::Claim> claim;
+    if (ctx.site_apply) {
+        auto got = ctx.site_apply->begin();
+        if (!got) return status_response(req, got.status());
+        claim.emplace(std::move(*got));
+    }
     Planned p = plan_from_body(ctx, req);
     if (p.refused) return std::move(*p.refused);
     auto id = ctx.vms.enqueue_apply(p.plan, p.site, ctx.store.now());

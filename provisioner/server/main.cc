@@ -20,6 +20,7 @@
 #include "imaging/http/server.h"
 #include "imaging/torrent/tracker_server.h"
 #include "orchestrator.h"
+#include "site_apply_lease.h"
 #include "provisioner/pg_store.h"
 #include "provisioner/recovery.h"
 #include "provisioner/site.h"
@@ -212,6 +213,8 @@ int run_server(ServerConfig config) {
     auto leases = std::make_shared<LeaseKeeper>(
         store, clock, make_server_id(config.server_id), config.lease_time);
     orchestrator.set_leases(leases);
+    auto hot_lease = std::make_shared<HotTemplateLease>(*leases, store, clock, log_line);
+    orchestrator.set_hot_template_lease(hot_lease);
     std::unique_ptr<DhcpService> dhcp;
     NoDhcp no_dhcp;
     if (!config.dhcp_interface.empty()) {
@@ -247,6 +250,7 @@ int run_server(ServerConfig config) {
     ApiContext ctx{store,  auth, orchestrator, vms,      services, host_observer,
                    config, *key, kVersion,     discovery};
     if (dhcp) ctx.dhcp_problem = [&dhcp] { return dhcp->problem(); };
+    ctx.site_apply = std::make_shared<SiteApplyLease>(*leases, vms, store, clock, log_line);
     ctx.jobs = std::make_shared<Jobs>(JobLimits{std::size_t(config.job_threads),
                                                 std::size_t(config.job_queue)});
     ctx.disks = disks;
@@ -304,7 +308,8 @@ int run_server(ServerConfig config) {
         auto next_expiry = clock.now();
         while (!stopping) {
             if (dhcp) dhcp->tick();
-            orchestrator.tick();
+            orchestrator.tick();  // renews this server's leases, the site apply's too
+            ctx.site_apply->tick();
             ctx.server_metrics->tick_done(clock.now());
             ctx.monitor->check();
             if (clock.now() >= next_expiry) {
@@ -315,6 +320,7 @@ int run_server(ServerConfig config) {
             clock.sleep_for(std::chrono::milliseconds(200));
         }
         orchestrator.stop_all();
+        hot_lease->release();  // another server starts the template servers at once
         if (dhcp) dhcp->stop();
     });
     std::vector<std::thread> io_threads;

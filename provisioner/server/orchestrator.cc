@@ -110,6 +110,7 @@ Transport Orchestrator::auto_transport(std::size_t hosts) const {
 }
 
 std::optional<TemplateDelta> Orchestrator::template_delta(const Template& t) {
+    if (hot_lease_ && !serving_hot_) return hot_lease_->published(t.id);  // another serves it
     const DeltaSource source{DeltaSource::Kind::template_image, t.id};
     std::lock_guard lock(mu_);
     auto it = delta_servers_.find(source);

@@ -44,6 +44,7 @@
 #include "base/clock.h"
 #include "config.h"
 #include "delivery_board.h"
+#include "hot_template_lease.h"
 #include "hot_templates.h"
 #include "imaging/secret.h"
 #include "imaging/torrent/tracker.h"
@@ -139,6 +140,12 @@ class Orchestrator {
     // servers whose leases expired (orchestrator_takeover.cc). Without, no lease is written
     // (one server alone). Set before the first tick and the first deploy.
     void set_leases(std::shared_ptr<LeaseKeeper> leases) { leases_ = std::move(leases); }
+    // With it set, this server runs the hot templates' delta servers only while it holds
+    // their lease, and otherwise answers template_delta() with the holder's (hot_template_
+    // lease.h). Without, it serves them (one server alone). Set before the first tick.
+    void set_hot_template_lease(std::shared_ptr<HotTemplateLease> lease) {
+        hot_lease_ = std::move(lease);
+    }
     // Whether host's part of deployment `deployment` runs under another server (a store read):
     // an agent's call about it that reaches this server is asked to retry.
     bool running_elsewhere(DeploymentId deployment, HostId host);
@@ -225,6 +232,8 @@ class Orchestrator {
     bool publish_locked(std::vector<ChildReport>& reports, const std::vector<std::uint64_t>& gone,
                         std::vector<std::unique_ptr<Sender>>& retired);
     std::optional<std::vector<HotTemplate>> read_hot_templates();
+    // The template servers that accept connections, as template_delta() gives them.
+    std::map<TemplateId, TemplateDelta> listening_template_servers();
     // Writes a secret (make_secret) for each hot template whose delta server is not made yet,
     // into template_secrets_, and removes those of templates no longer hot. No lock held.
     void prepare_template_secrets(const std::optional<std::vector<HotTemplate>>& hot);
@@ -250,6 +259,8 @@ class Orchestrator {
 
     Store& store_;
     std::shared_ptr<LeaseKeeper> leases_;  // set before the first tick; then read only
+    std::shared_ptr<HotTemplateLease> hot_lease_;  // the same
+    std::atomic<bool> serving_hot_{true};  // written by the process thread: hot_lease_->serve()
     base::Clock::time_point next_takeover_scan_{};  // the process thread's
     const ServerConfig& config_;
     pxe::ProcessLauncher& launcher_;

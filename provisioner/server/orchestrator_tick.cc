@@ -52,6 +52,7 @@ void Orchestrator::tick() {
         if (!tick_round(hot, retired)) break;
     apply_writes();
     retired.clear();  // their secret files go, outside the lock
+    if (hot_lease_ && serving_hot_) hot_lease_->publish(listening_template_servers());
     last_tick_done_ = nanoseconds_of(clock_.now());
 }
 
@@ -70,7 +71,21 @@ bool Orchestrator::tick_round(const std::optional<std::vector<HotTemplate>>& hot
     return publish_locked(reports, gone, retired);
 }
 
+std::map<TemplateId, TemplateDelta> Orchestrator::listening_template_servers() {
+    std::map<TemplateId, TemplateDelta> out;
+    std::lock_guard lock(mu_);
+    for (const auto& [source, s] : delta_servers_)
+        if (source.kind == DeltaSource::Kind::template_image && s->listening && s->secret)
+            out[source.id] = {server_host() + ":" + std::to_string(s->port.number()),
+                              imaging::secret_to_hex(*s->secret)};
+    return out;
+}
+
 std::optional<std::vector<Orchestrator::HotTemplate>> Orchestrator::read_hot_templates() {
+    if (hot_lease_) {
+        serving_hot_ = hot_lease_->serve();
+        if (!serving_hot_) return std::vector<HotTemplate>{};  // their servers stop here
+    }
     auto catalog = store_.list_templates();
     if (!catalog) {
         log_("reading the template catalog: " + catalog.status().message());
