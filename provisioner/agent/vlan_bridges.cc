@@ -79,6 +79,33 @@ std::vector<std::string> VlanBridges::restore() {
     return problems;
 }
 
+Result<bool> VlanBridges::release(std::uint16_t vid) {
+    if (vid == 0 || vid > 4094)
+        return Status::error(Code::invalid_argument,
+                             "VLAN " + std::to_string(vid) + ": the id must be 1..4094");
+    const std::string bridge = vlan_bridge_name(vid), port = vlan_port_name(vid);
+    auto out = run({"ip", "-json", "link", "show", "master", bridge});
+    if (!out) {
+        if (out.status().code() == Code::not_found) return false;
+        return out.status();
+    }
+    json ports = json::parse(*out, nullptr, false);
+    if (!ports.is_array())
+        return Status::error("ip link show master " + bridge + ": unexpected output: " + *out);
+    for (const json& p : ports)
+        if (!p.is_object() || p.value("ifname", "") != port) return false;
+    if (user_trunk_ && user_trunk_->has_port(vid)) {
+        user_trunk_->remove_port(vid);
+    } else if (auto gone = run({"ip", "link", "del", "dev", port});
+               !gone && gone.status().code() != Code::not_found) {
+        return gone.status();
+    }
+    if (auto gone = run({"ip", "link", "del", "dev", bridge});
+        !gone && gone.status().code() != Code::not_found)
+        return gone.status();
+    return true;
+}
+
 Result<std::string> VlanBridges::run(const std::vector<std::string>& argv) {
     auto ran = ip_.run(argv);
     if (!ran) return ran.status();

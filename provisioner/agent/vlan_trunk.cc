@@ -131,6 +131,18 @@ Status VlanTrunk::add_port(std::uint16_t vid, const std::string& port) {
     return Status::ok();
 }
 
+void VlanTrunk::remove_port(std::uint16_t vid) {
+    std::unique_lock lock(mutex_);
+    auto p = ports_.find(vid);
+    if (p == ports_.end()) return;
+    retired_.push_back(std::move(p->second));
+    ports_.erase(p);
+    const std::uint64_t one = 1;
+    (void)::write(wake_.get(), &one, sizeof one);
+    retired_closed_.wait(lock, [this] { return retired_.empty() || !serving_; });
+    retired_.clear();  // the thread has ended: nothing polls them
+}
+
 bool VlanTrunk::has_port(std::uint16_t vid) const {
     std::lock_guard lock(mutex_);
     return ports_.count(vid) != 0;
@@ -144,7 +156,12 @@ void VlanTrunk::serve() {
         vids.clear();
         {
             std::lock_guard lock(mutex_);
-            if (stopping_) return;
+            // Between two rounds no descriptor of a removed port is in use: close them here.
+            if (!retired_.empty()) {
+                retired_.clear();
+                retired_closed_.notify_all();
+            }
+            if (stopping_) return stop_serving();
             for (const auto& [vid, fd] : ports_) {
                 fds.push_back({fd.get(), POLLIN, 0});
                 vids.push_back(vid);
@@ -152,18 +169,24 @@ void VlanTrunk::serve() {
         }
         if (::poll(fds.data(), fds.size(), -1) < 0) {
             if (errno == EINTR) continue;
-            return;
+            std::lock_guard lock(mutex_);
+            return stop_serving();
         }
         if (fds[0].revents & POLLIN) {
             std::uint64_t n;
             (void)::read(wake_.get(), &n, sizeof n);
         }
         if (fds[1].revents & POLLIN) from_trunk();
-        // A port's descriptor stays open while this thread polls it: ports are only ever
-        // added, and closed after the thread has ended.
+        // A port's descriptor stays open while this thread polls it: a removed port is
+        // closed at the top of the next round, or after the thread has ended.
         for (std::size_t i = 2; i < fds.size(); ++i)
             if (fds[i].revents & POLLIN) from_port(vids[i - 2], fds[i].fd);
     }
+}
+
+void VlanTrunk::stop_serving() {
+    serving_ = false;
+    retired_closed_.notify_all();
 }
 
 void VlanTrunk::from_trunk() {

@@ -39,8 +39,11 @@ Status remove(const VmAction& action, VmHost& host) {
     if (Status s = managed(action, host); !s) return s;
     Status destroyed = host.hypervisor.destroy(name);
     if (!destroyed && destroyed.code() != Code::not_found) return destroyed;
+    const std::vector<std::uint16_t> vlans = host.registry.find(name)->vlans;
     remove_file(host.registry.find(name)->disk);
-    return host.registry.erase(name);
+    if (Status s = host.registry.erase(name); !s) return s;
+    release_vlans(host, vlans);
+    return Status::ok();
 }
 
 Status reconfigure(const VmAction& action, VmHost& host) {
@@ -69,8 +72,11 @@ Status migrate(const VmAction& action, VmHost& host) {
     options.copy_overlay = true;
     if (Status s = host.hypervisor.migrate(name, action.to_uri, options); !s) return s;
     // The overlay now lives on the destination; this copy backs nothing.
+    const std::vector<std::uint16_t> vlans = host.registry.find(name)->vlans;
     remove_file(host.registry.find(name)->disk);
-    return host.registry.erase(name);
+    if (Status s = host.registry.erase(name); !s) return s;
+    release_vlans(host, vlans);
+    return Status::ok();
 }
 
 // The id of the store's template the overlay at disk is backed by, or "".

@@ -1,5 +1,7 @@
 #include "vm_move.h"
 
+#include <algorithm>
+#include <iostream>
 #include <system_error>
 #include <thread>
 
@@ -68,14 +70,34 @@ void remove_file(const fs::path& path) {
     fs::remove(path, ec);
 }
 
+void release_vlans(VmHost& host, const std::vector<std::uint16_t>& vlans) {
+    if (!host.vlans) return;
+    for (std::uint16_t vid : vlans) {
+        bool used = false;
+        for (const auto& [_, vm] : host.registry.vms())
+            used = used || std::find(vm.vlans.begin(), vm.vlans.end(), vid) != vm.vlans.end();
+        if (used) continue;
+        auto released = host.vlans->release(vid);
+        if (!released)
+            std::cerr << "agent: warning: VLAN " << vid
+                      << ": its bridge stays: " << released.status().message() << std::endl;
+        else if (*released)
+            std::cerr << "agent: VLAN " << vid << ": no VM on it is left here; removed "
+                      << vlan_bridge_name(vid) << " and " << vlan_port_name(vid) << std::endl;
+    }
+}
+
 Status start_and_record(VmHost& host, const vmhost::VmSpec& wanted,
                         const std::string& template_ref) {
     vmhost::VmSpec spec = wanted;
+    std::vector<std::uint16_t> vlans;
     for (auto& nic : spec.interfaces) {
         if (nic.vlan && host.vlans) {
+            vlans.push_back(*nic.vlan);
             auto bridge = host.vlans->ensure(*nic.vlan);
             if (!bridge) {
                 remove_file(spec.disk.path);
+                release_vlans(host, vlans);
                 return bridge.status().context("VM " + spec.name + ": interface " + nic.mac +
                                                " on VLAN " + std::to_string(*nic.vlan));
             }
@@ -89,11 +111,13 @@ Status start_and_record(VmHost& host, const vmhost::VmSpec& wanted,
     }
     if (Status s = host.hypervisor.create(spec); !s) {
         remove_file(spec.disk.path);
+        release_vlans(host, vlans);
         return s;
     }
-    if (Status s = host.registry.put(spec.name, {template_ref, spec.disk.path}); !s) {
+    if (Status s = host.registry.put(spec.name, {template_ref, spec.disk.path, 0, 0, vlans}); !s) {
         (void)host.hypervisor.destroy(spec.name);
         remove_file(spec.disk.path);
+        release_vlans(host, vlans);
         return s;
     }
     return Status::ok();

@@ -22,6 +22,12 @@ void remove_file(const std::filesystem::path& path);
 // host.vlans, an interface with a VLAN joins that VLAN's bridge (made first if missing).
 Status start_and_record(VmHost& host, const vmhost::VmSpec& spec, const std::string& template_ref);
 
+// After a VM has left this host (removed, moved or migrated away) or failed to start: each of
+// vlans that no VM in the registry is on any more loses its bridge, when no interface is in it
+// (VlanBridges::release). A failure is logged: the VM's own action has succeeded or failed
+// already.
+void release_vlans(VmHost& host, const std::vector<std::uint16_t>& vlans);
+
 Status move_send(const VmAction& action, VmHost& host);
 Status move_receive(const VmAction& action, VmHost& host);
 Status move_abort(const VmAction& action, VmHost& host);

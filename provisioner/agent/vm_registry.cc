@@ -46,7 +46,8 @@ Result<std::unique_ptr<VmRegistry>> VmRegistry::open(const fs::path& dir) {
         if (!entry.is_object()) return storage_error(file.string() + ": bad entry " + name);
         registry->vms_[name] = {entry.value("template", ""), entry.value("disk", ""),
                                 entry.value("pending_vcpus", 0u),
-                                entry.value("pending_memory_mib", std::uint64_t(0))};
+                                entry.value("pending_memory_mib", std::uint64_t(0)),
+                                entry.value("vlans", std::vector<std::uint16_t>{})};
     }
     return registry;
 }
@@ -83,6 +84,7 @@ Status VmRegistry::save(const std::map<std::string, ManagedVm>& vms) const {
         json entry{{"template", vm.template_ref}, {"disk", vm.disk.string()}};
         if (vm.pending_vcpus) entry["pending_vcpus"] = vm.pending_vcpus;
         if (vm.pending_memory_mib) entry["pending_memory_mib"] = vm.pending_memory_mib;
+        if (!vm.vlans.empty()) entry["vlans"] = vm.vlans;
         body["vms"][name] = entry;
     }
     return base::write_file_atomically(dir_ / kFileName, body.dump(2) + "\n");

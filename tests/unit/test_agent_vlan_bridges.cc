@@ -36,7 +36,17 @@ class FakeIp : public vmhost::ProcessRunner {
             r.err = "Device \"" + name + "\" does not exist.\n";
             return r;
         };
-        if (a.size() == 6 && a[4] == "type") {  // ip -json link show type bridge
+        if (a.size() == 6 && a[4] == "master") {  // ip -json link show master BRIDGE
+            if (!links.count(a[5])) return missing(a[5]);
+            nlohmann::json ports = nlohmann::json::array();
+            for (const auto& [name, link] : links)
+                if (link.master == a[5]) ports.push_back({{"ifname", name}});
+            r.out = ports.dump();
+        } else if (a.size() == 5 && a[2] == "del") {  // ip link del dev NAME
+            if (!links.erase(a[4])) return missing(a[4]);
+            for (auto& [name, link] : links)
+                if (link.master == a[4]) link.master.clear();  // its ports leave it
+        } else if (a.size() == 6 && a[4] == "type") {          // ip -json link show type bridge
             nlohmann::json all = nlohmann::json::array();
             for (const auto& [name, link] : links)
                 if (link.kind == "bridge") all.push_back({{"ifname", name}});
@@ -323,4 +333,62 @@ TEST_CASE("agent vlan: a VLAN that cannot be made fails the create and leaves no
     CHECK(f.hypervisor->created.empty());
     CHECK(!f.registry->find("vlan-b"));
     CHECK(!fs::exists(f.registry->disk_path("vlan-b")));
+}
+
+TEST_CASE("agent vlan: a VLAN's bridge and port go once no interface is left in the bridge") {
+    FakeIp ip;
+    VlanBridges vlans("eth0", ip);
+    REQUIRE(vlans.ensure(10).is_ok());
+    ip.links["vnet0"] = {"tun", "", "pvbr10", -1};  // a VM's interface
+    auto kept = vlans.release(10);
+    REQUIRE_MESSAGE(kept.is_ok(), kept.status().message());
+    CHECK_FALSE(*kept);
+    CHECK(ip.links.count("pvbr10"));
+    CHECK(ip.links.count("pvvl10"));
+
+    ip.links.erase("vnet0");
+    auto released = vlans.release(10);
+    REQUIRE_MESSAGE(released.is_ok(), released.status().message());
+    CHECK(*released);
+    CHECK_FALSE(ip.links.count("pvbr10"));
+    CHECK_FALSE(ip.links.count("pvvl10"));
+    CHECK(ip.links.count("eth0"));
+
+    auto absent = vlans.release(10);  // nothing left to remove
+    REQUIRE(absent.is_ok());
+    CHECK_FALSE(*absent);
+    CHECK(vlans.release(0).status().code() == Code::invalid_argument);
+    REQUIRE(vlans.ensure(10).is_ok());  // made again for the next VM on it
+    CHECK(ip.links["pvvl10"].master == "pvbr10");
+}
+
+TEST_CASE("agent vlan: the last VM on a VLAN to leave the host takes the VLAN's bridge along") {
+    VlanHost f;
+    VmHost host = f.host();
+    auto named = [](const std::string& name, const char* kind) {
+        auto a =
+            parse_vm_action(nlohmann::json{{"id", 2}, {"kind", kind}, {"vm", {{"name", name}}}});
+        REQUIRE_MESSAGE(a.is_ok(), a.status().message());
+        return *a;
+    };
+    for (const char* vm : {"vlan-c", "vlan-d"}) {
+        Status s = carry_out(VlanHost::create(vm), host);
+        REQUIRE_MESSAGE(s.is_ok(), s.message());
+    }
+    // vms.json says which VLANs each VM is on, for after an agent restart too.
+    auto reopened = VmRegistry::open(f.tmp / "disks");
+    REQUIRE(reopened.is_ok());
+    REQUIRE((*reopened)->find("vlan-c"));
+    CHECK((*reopened)->find("vlan-c")->vlans == std::vector<std::uint16_t>{10});
+
+    // vlan-d, shut off or running, is still on VLAN 10: the bridge stays.
+    REQUIRE(carry_out(named("vlan-c", "remove"), host).is_ok());
+    CHECK(f.ip.links.count("pvbr10"));
+    CHECK(f.ip.links["pvvl10"].master == "pvbr10");
+
+    f.ip.commands.clear();
+    REQUIRE(carry_out(named("vlan-d", "remove"), host).is_ok());
+    CHECK_FALSE(f.ip.links.count("pvbr10"));
+    CHECK_FALSE(f.ip.links.count("pvvl10"));
+    CHECK(f.ip.commands.back() == "ip link del dev pvbr10");
 }

@@ -55,6 +55,12 @@ class VlanBridges {
     // why; empty when all are.
     std::vector<std::string> restore();
 
+    // Removes VLAN vid's bridge and its port when no other device is in the bridge (the last
+    // VM on the VLAN has left this host): true when it removed them, false when a VM's
+    // interface is still in the bridge or there is no bridge. invalid_argument for vid outside
+    // 1..4094; error with ip's message for a failure.
+    Result<bool> release(std::uint16_t vid);
+
   private:
     Result<std::string> run(const std::vector<std::string>& argv);
     Status add_user_space_port(std::uint16_t vid);

@@ -8,6 +8,7 @@
 // (VlanBridges::restore). The kernel's way is taken wherever it exists.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -16,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "base/unique_fd.h"
 #include "provisioner/status.h"
@@ -51,10 +53,14 @@ class VlanTrunk {
     // plugs it in). ok when vid already has it. Thread-safe.
     Status add_port(std::uint16_t vid, const std::string& port);
     bool has_port(std::uint16_t vid) const;
+    // Closes VLAN vid's port, and its TAP device goes with it; nothing when vid has none.
+    // Returns once the serving thread has let go of it. Thread-safe.
+    void remove_port(std::uint16_t vid);
 
   private:
     VlanTrunk(base::UniqueFd packet, base::UniqueFd wake, int ifindex);
     void serve();
+    void stop_serving();  // with mutex_ held: the thread's last act
     void from_trunk();
     void from_port(std::uint16_t vid, int fd);
 
@@ -62,7 +68,11 @@ class VlanTrunk {
     int ifindex_;
     mutable std::mutex mutex_;
     std::map<std::uint16_t, base::UniqueFd> ports_;  // by VLAN id; guarded by mutex_
-    bool stopping_ = false;                          // guarded by mutex_
+    // Removed ports, closed by the serving thread between two polls; guarded by mutex_.
+    std::vector<base::UniqueFd> retired_;
+    std::condition_variable retired_closed_;
+    bool stopping_ = false;  // guarded by mutex_
+    bool serving_ = true;    // the thread runs; guarded by mutex_
     std::thread thread_;
 };
 

@@ -76,6 +76,8 @@ inline constexpr const char* kUntaggedNetwork = "default";
 // started with the action's spec; on failure nothing is left behind. move_finish: the
 // shut-off VM undefined and its overlay deleted. move_abort: the VM started again. Every
 // action but create and move_receive refuses (not_found) a VM this agent does not manage.
+// With vlans, a VLAN's bridge goes when the last VM on it here is removed, migrated or moved
+// away, or fails to start (VlanBridges::release).
 Status carry_out(const VmAction& action, VmHost& host);
 
 // The VMs of POST /api/v1/agent/vms: each managed domain the hypervisor has, with a pending

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "provisioner/status.h"
 
@@ -26,6 +27,9 @@ struct ManagedVm {
     // so that provisionerd does not plan the same resize again.
     unsigned pending_vcpus = 0;
     std::uint64_t pending_memory_mib = 0;
+    // The site VLANs its interfaces are on: while one VM here has VLAN N, N's bridge stays,
+    // whether that VM runs or not.
+    std::vector<std::uint16_t> vlans{};
 };
 
 class VmRegistry {
