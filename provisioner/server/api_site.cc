@@ -336,12 +336,13 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host) {
                 answer.tunnel_key = ctx.auth.compress_tunnel_key();
     if (ctx.history && metrics)  // queued: the report does not wait on the history's disk
         ctx.history->record({EntityKind::host, std::to_string(host.id)},
-                            double(ctx.store.now()) / 1000, host_samples(*metrics));
+                            double(ctx.store.now()) / 1000,
+                            host_samples(*metrics, ctx.history->shapes()));
     if (ctx.history)
         for (const wire::ReportedVm& vm : reported_vms)
             if (vm.metrics)
                 ctx.history->record({EntityKind::vm, vm.name}, double(ctx.store.now()) / 1000,
-                                    vm_samples(*vm.metrics));
+                                    vm_samples(*vm.metrics, ctx.history->shapes()));
     // Last: it takes the VMs' metrics (no copy of 20 VMs' a report).
     if (ctx.vm_metrics) ctx.vm_metrics->update(host.id, reported_at, std::move(reported_vms));
     if (ctx.monitor) {

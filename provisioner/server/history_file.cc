@@ -317,12 +317,12 @@ Status HistoryFile::write_row(std::size_t archive, const HistoryRow& row) {
     if (archive >= archives_.size() || row.bucket <= 0 || row.bucket > UINT32_MAX ||
         row.values.size() != column_count_)
         return Status::error(Code::invalid_argument, "no such archive, bucket or columns");
-    std::vector<unsigned char> buf(row_bytes());
+    unsigned char buf[8 + 4 * kMaxHistoryColumns];  // row_bytes() at most
     const std::uint32_t bucket = std::uint32_t(row.bucket);
-    std::memcpy(buf.data(), &bucket, 4);
-    std::memcpy(buf.data() + 4, &row.reports, 4);
-    std::memcpy(buf.data() + 8, row.values.data(), 4 * column_count_);
-    if (!full_pwrite(fd_, buf.data(), buf.size(), row_offset(archive, row.bucket)))
+    std::memcpy(buf, &bucket, 4);
+    std::memcpy(buf + 4, &row.reports, 4);
+    std::memcpy(buf + 8, row.values.data(), 4 * column_count_);
+    if (!full_pwrite(fd_, buf, row_bytes(), row_offset(archive, row.bucket)))
         return io_error("write " + path_.string());
     return Status::ok();
 }

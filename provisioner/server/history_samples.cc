@@ -2,6 +2,10 @@
 
 namespace provisioner::server {
 
+namespace {
+constexpr SeriesKind gauge = SeriesKind::gauge, counter = SeriesKind::counter;
+}  // namespace
+
 const char* to_string(SeriesKind kind) {
     return kind == SeriesKind::gauge ? "gauge" : "rate";
 }
@@ -17,35 +21,29 @@ std::string display_name(const Series& series) {
     return out + "}";
 }
 
-std::vector<Sample> host_samples(const wire::HostMetrics& m) {
-    std::vector<Sample> out;
-    out.reserve(m.cpu_seconds.size() + 10 + 4 * m.network.size());  // no regrowth
-    auto gauge = [&](const char* name, double v, Labels labels = {}) {
-        out.push_back({{name, std::move(labels), SeriesKind::gauge}, v});
+SampleSet host_samples(const wire::HostMetrics& m, SeriesShapes& shapes) {
+    auto walk = [&m](auto&& emit) {
+        for (const auto& [mode, seconds] : m.cpu_seconds)
+            emit(0, counter, "node_cpu_seconds_total", seconds, "mode", mode);
+        emit(1, gauge, "node_memory_MemTotal_bytes", double(m.memory_total_bytes), "", "");
+        emit(2, gauge, "node_memory_MemAvailable_bytes", double(m.memory_available_bytes), "", "");
+        emit(3, gauge, "node_load1", m.load1, "", "");
+        emit(4, gauge, "node_load5", m.load5, "", "");
+        emit(5, gauge, "node_load15", m.load15, "", "");
+        emit(6, gauge, "node_boot_time_seconds", m.boot_time_seconds, "", "");
+        const std::string& fs = m.mountpoint;
+        emit(7, gauge, "node_filesystem_size_bytes", double(m.filesystem_size_bytes), "mountpoint", fs);
+        emit(8, gauge, "node_filesystem_free_bytes", double(m.filesystem_free_bytes), "mountpoint", fs);
+        emit(9, gauge, "node_filesystem_avail_bytes", double(m.filesystem_avail_bytes), "mountpoint", fs);
+        for (const wire::NetworkDevice& d : m.network) {
+            const std::string& dev = d.device;
+            emit(10, counter, "node_network_receive_bytes_total", double(d.receive_bytes), "device", dev);
+            emit(11, counter, "node_network_transmit_bytes_total", double(d.transmit_bytes), "device", dev);
+            emit(12, counter, "node_network_receive_errs_total", double(d.receive_errors), "device", dev);
+            emit(13, counter, "node_network_transmit_errs_total", double(d.transmit_errors), "device", dev);
+        }
     };
-    auto counter = [&](const char* name, double v, Labels labels = {}) {
-        out.push_back({{name, std::move(labels), SeriesKind::counter}, v});
-    };
-    for (const auto& [mode, seconds] : m.cpu_seconds)
-        counter("node_cpu_seconds_total", seconds, {{"mode", mode}});
-    gauge("node_memory_MemTotal_bytes", double(m.memory_total_bytes));
-    gauge("node_memory_MemAvailable_bytes", double(m.memory_available_bytes));
-    gauge("node_load1", m.load1);
-    gauge("node_load5", m.load5);
-    gauge("node_load15", m.load15);
-    gauge("node_boot_time_seconds", m.boot_time_seconds);
-    const Labels fs = {{"mountpoint", m.mountpoint}};
-    gauge("node_filesystem_size_bytes", double(m.filesystem_size_bytes), fs);
-    gauge("node_filesystem_free_bytes", double(m.filesystem_free_bytes), fs);
-    gauge("node_filesystem_avail_bytes", double(m.filesystem_avail_bytes), fs);
-    for (const wire::NetworkDevice& d : m.network) {
-        const Labels dev = {{"device", d.device}};
-        counter("node_network_receive_bytes_total", double(d.receive_bytes), dev);
-        counter("node_network_transmit_bytes_total", double(d.transmit_bytes), dev);
-        counter("node_network_receive_errs_total", double(d.receive_errors), dev);
-        counter("node_network_transmit_errs_total", double(d.transmit_errors), dev);
-    }
-    return out;
+    return shapes.build('h', m.cpu_seconds.size() + 9 + 4 * m.network.size(), walk);
 }
 
 }  // namespace provisioner::server

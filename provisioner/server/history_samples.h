@@ -3,15 +3,13 @@
 // as such so that the history keeps their rates.
 #pragma once
 
-#include <vector>
-
-#include "history_series.h"
 #include "provisioner/wire/host_metrics.h"
+#include "series_shapes.h"
 
 namespace provisioner::server {
 
 // Every field of a host's report: CPU seconds by mode, memory, load, boot time, uptime, the
-// filesystem, and each interface's bytes and errors.
-std::vector<Sample> host_samples(const wire::HostMetrics& metrics);
+// filesystem, and each interface's bytes and errors. The series come from shapes.
+SampleSet host_samples(const wire::HostMetrics& metrics, SeriesShapes& shapes);
 
 }  // namespace provisioner::server

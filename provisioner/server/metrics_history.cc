@@ -47,6 +47,11 @@ struct MetricsHistory::State {
     std::vector<HistoryRow> rows;
     std::vector<std::vector<std::uint32_t>> counts;
     bool fresh = false;  // the file was just made: every row is empty, none need be read
+    // The column of each sample of the last report's shape (mapped_from) in mapped_to (the
+    // columns then): the next report of that shape into the same columns needs no compare.
+    std::shared_ptr<const std::vector<Series>> mapped_from, mapped_to;
+    std::vector<int> mapping;
+    std::size_t mapped_dropped = 0;  // samples beyond the series bound, in that mapping
 };
 
 Result<std::vector<ArchiveSpec>> parse_archives(std::string_view text) {
@@ -121,6 +126,7 @@ fs::path MetricsHistory::file_of(const Entity& entity) const {
 
 std::uint64_t MetricsHistory::enqueue(Item item) {
     std::uint64_t ticket;
+    bool was_empty;
     {
         std::lock_guard<std::mutex> lock(mu_);
         if (queue_.size() >= std::max<std::size_t>(options_.max_queue, 1)) {
@@ -128,10 +134,13 @@ std::uint64_t MetricsHistory::enqueue(Item item) {
             ++counts_.dropped;
             ++done_;
         }
+        was_empty = queue_.empty();
         queue_.push_back(std::move(item));
         ticket = ++queued_;
     }
-    wake_.notify_one();
+    // The writer waits only on an empty queue, and takes all of it when it wakes: a report's
+    // 21 entities wake it once, not 21 times (a futex call and a switch each).
+    if (was_empty) wake_.notify_one();
     return ticket;
 }
 
@@ -140,9 +149,24 @@ void MetricsHistory::wait_for(std::uint64_t ticket) {
     written_.wait(lock, [&] { return done_ >= ticket; });
 }
 
-void MetricsHistory::record(Entity entity, double unix_seconds, std::vector<Sample> samples) {
-    if (samples.empty() || entity.name.empty() || entity.name.size() > kMaxHistoryName) return;
+void MetricsHistory::record(Entity entity, double unix_seconds, SampleSet samples) {
+    if (samples.values.empty() || !samples.series ||
+        samples.series->size() != samples.values.size() || entity.name.empty() ||
+        entity.name.size() > kMaxHistoryName)
+        return;
     enqueue(Item{std::move(entity), unix_seconds, std::move(samples)});
+}
+
+void MetricsHistory::record(Entity entity, double unix_seconds,
+                            const std::vector<Sample>& samples) {
+    std::vector<Series> series;
+    SampleSet set;
+    for (const Sample& s : samples) {
+        series.push_back(s.series);
+        set.values.push_back(s.value);
+    }
+    set.series = shapes_.intern(std::move(series));
+    record(std::move(entity), unix_seconds, std::move(set));
 }
 
 void MetricsHistory::flush() {
@@ -247,10 +271,8 @@ void MetricsHistory::note_opened(const Entity& entity) {
     opened_.push_back(entity);
 }
 
-Status MetricsHistory::widen(State& state, const Entity& entity, const std::vector<Series>& added) {
-    std::vector<Series> wider = *state.columns;
-    wider.insert(wider.end(), added.begin(), added.end());
-    auto columns = shared_columns(std::move(wider));
+Status MetricsHistory::widen(State& state, const Entity& entity,
+                             std::shared_ptr<const std::vector<Series>> columns) {
     const fs::path path = file_of(entity);
     if (!state.file) {
         // Nothing to carry over (a new entity, or a damaged file): made in place, in one
@@ -294,50 +316,16 @@ Status MetricsHistory::widen(State& state, const Entity& entity, const std::vect
     return Status::ok();
 }
 
-void MetricsHistory::write(Item& item) {
-    auto& slot = states_[item.entity];
-    const fs::path path = file_of(item.entity);
-    if (!slot) slot = std::make_unique<State>();
-    State& state = *slot;
-    auto failed = [&] {
-        std::lock_guard<std::mutex> lock(mu_);
-        ++counts_.errors;
-    };
-    if (state.file && !state.file->is_open()) {
-        if (state.file->reopen(true)) {
-            note_opened(item.entity);
-        } else {  // gone or changed under us: read it again from its header, below
-            state.file.reset();
-            state.filling.clear();
-        }
-    }
-    if (!state.file) {
-        auto file = HistoryFile::open(path, true);
-        if (file) {
-            state.file = std::move(*file);
-            note_opened(item.entity);
-            // A file of other archives (the server's options changed) starts again.
-            if (state.file->archives() != options_.archives) {
-                state.file.reset();
-                --open_files_;
-                state.columns = std::make_shared<std::vector<Series>>();
-            } else if (state.columns->empty()) {
-                state.columns = shared_columns(state.file->columns());
-                state.last_raw.assign(state.columns->size(), kNaN);
-                state.last_time.assign(state.columns->size(), kNaN);
-            }
-        } else if (file.status().code() != Code::not_found) {
-            state.columns = std::make_shared<std::vector<Series>>();  // damaged: start again
-        }
-    }
-    // Each sample's column; new series widen the file (rare: an interface, a disk appears).
-    std::vector<int> column(item.samples.size(), -1);
+Status MetricsHistory::map_columns(State& state, const Item& item) {
+    const std::vector<Series>& series = *item.samples.series;
+    std::vector<int>& column = state.mapping;
+    column.assign(series.size(), -1);
     std::vector<Series> added;
     std::size_t dropped = 0;
     const auto& columns = *state.columns;
     std::size_t hint = 0;
-    for (std::size_t i = 0; i < item.samples.size(); ++i) {
-        const Series& s = item.samples[i].series;
+    for (std::size_t i = 0; i < series.size(); ++i) {
+        const Series& s = series[i];
         if (hint < columns.size() && columns[hint].same(s)) {
             column[i] = int(hint++);
             continue;
@@ -358,23 +346,85 @@ void MetricsHistory::write(Item& item) {
         }
         added.push_back(s);
     }
+    state.mapped_from.reset();  // until the mapping below is whole
     if (!added.empty() || !state.file) {
-        if (Status s = widen(state, item.entity, added); !s) {
+        std::shared_ptr<const std::vector<Series>> wider;
+        if (columns.empty() && added.size() == series.size()) {
+            // A new entity whose every sample is a column of its own: the report's own
+            // (shared) series are its columns, in their order.
+            wider = item.samples.series;
+            for (std::size_t i = 0; i < column.size(); ++i) column[i] = int(i);
+        } else {
+            std::vector<Series> all = columns;
+            all.insert(all.end(), added.begin(), added.end());
+            wider = shared_columns(std::move(all));
+        }
+        if (Status s = widen(state, item.entity, wider); !s) return s;
+        for (std::size_t i = 0; i < series.size(); ++i) {
+            if (column[i] >= 0) continue;
+            for (std::size_t c = 0; c < state.columns->size(); ++c)
+                if ((*state.columns)[c].same(series[i])) column[i] = int(c);
+        }
+    }
+    state.mapped_from = item.samples.series;
+    state.mapped_to = state.columns;
+    state.mapped_dropped = dropped;
+    return Status::ok();
+}
+
+void MetricsHistory::write(Item& item) {
+    auto& slot = states_[item.entity];
+    if (!slot) slot = std::make_unique<State>();
+    State& state = *slot;
+    auto failed = [&] {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++counts_.errors;
+    };
+    if (state.file && !state.file->is_open()) {
+        if (state.file->reopen(true)) {
+            note_opened(item.entity);
+        } else {  // gone or changed under us: read it again from its header, below
+            state.file.reset();
+            state.filling.clear();
+        }
+    }
+    if (!state.file) {
+        auto file = HistoryFile::open(file_of(item.entity), true);
+        if (file) {
+            state.file = std::move(*file);
+            note_opened(item.entity);
+            // A file of other archives (the server's options changed) starts again.
+            if (state.file->archives() != options_.archives) {
+                state.file.reset();
+                --open_files_;
+                state.columns = std::make_shared<std::vector<Series>>();
+            } else if (state.columns->empty()) {
+                state.columns = shared_columns(state.file->columns());
+                state.last_raw.assign(state.columns->size(), kNaN);
+                state.last_time.assign(state.columns->size(), kNaN);
+            }
+        } else if (file.status().code() != Code::not_found) {
+            state.columns = std::make_shared<std::vector<Series>>();  // damaged: start again
+        }
+    }
+    // Each sample's column: known from this shape's last report into these columns, or
+    // found by name (new series widen the file: rare, an interface or a disk appears).
+    if (!state.file || state.mapped_from != item.samples.series ||
+        state.mapped_to != state.columns) {
+        if (Status s = map_columns(state, item); !s) {
             failed();
             return;
         }
-        for (std::size_t i = 0; i < item.samples.size(); ++i) {
-            if (column[i] >= 0) continue;
-            for (std::size_t c = 0; c < state.columns->size(); ++c)
-                if ((*state.columns)[c].same(item.samples[i].series)) column[i] = int(c);
-        }
     }
+    const std::vector<int>& column = state.mapping;
+    const std::size_t dropped = state.mapped_dropped;
     // The values this report gives: gauges as they are, counters as rates since the last.
-    std::vector<double> values(state.columns->size(), kNaN);
+    std::vector<double>& values = values_;
+    values.assign(state.columns->size(), kNaN);
     for (std::size_t i = 0; i < item.samples.size(); ++i) {
         if (column[i] < 0) continue;
         const std::size_t c = std::size_t(column[i]);
-        const double v = item.samples[i].value;
+        const double v = item.samples.values[i];
         if ((*state.columns)[c].kind == SeriesKind::gauge) {
             values[c] = v;
             continue;
@@ -442,15 +492,18 @@ void MetricsHistory::write(Item& item) {
     }
     state.written = item.time;
     state.fresh = false;
-    LatestValues latest{item.entity, std::int64_t(item.time), state.columns, {}};
-    latest.values.assign(values.begin(), values.end());
     std::lock_guard<std::mutex> lock(mu_);
     counts_.series_dropped += dropped;
     if (ok)
         ++counts_.recorded;
     else
         ++counts_.errors;
-    latest_[item.entity] = std::move(latest);
+    auto latest = latest_.find(item.entity);  // updated in place: no copy of the name
+    if (latest == latest_.end())
+        latest = latest_.emplace(item.entity, LatestValues{item.entity, 0, nullptr, {}}).first;
+    latest->second.time = std::int64_t(item.time);
+    latest->second.series = state.columns;
+    latest->second.values.assign(values.begin(), values.end());
 }
 
 void MetricsHistory::drop(const Entity& entity) {

@@ -21,12 +21,14 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "base/clock.h"
 #include "history_file.h"
 #include "history_query.h"
 #include "history_series.h"
+#include "series_shapes.h"
 
 namespace provisioner::server {
 
@@ -61,8 +63,13 @@ class MetricsHistory {
 
     const HistoryOptions& options() const { return options_; }
 
-    // entity reported samples at unix_seconds. Returns at once.
-    void record(Entity entity, double unix_seconds, std::vector<Sample> samples);
+    // entity reported samples at unix_seconds. Returns at once. Build samples with shapes()
+    // (history_samples.h): the writer then maps a report of a shape it has seen before to the
+    // entity's columns by the shape's pointer alone.
+    void record(Entity entity, double unix_seconds, SampleSet samples);
+    // The same, from samples that share nothing (each name is compared with the columns').
+    void record(Entity entity, double unix_seconds, const std::vector<Sample>& samples);
+    SeriesShapes& shapes() { return shapes_; }
     // Returns once every report queued before the call is written.
     void flush();
 
@@ -95,7 +102,7 @@ class MetricsHistory {
     struct Item {
         Entity entity;
         double time = 0;
-        std::vector<Sample> samples;
+        SampleSet samples;
         bool sweep = false;   // not a report: sweep() asks the writer to sweep
         bool forget = false;  // not a report: forget() asks the writer to delete entity's
     };
@@ -107,7 +114,11 @@ class MetricsHistory {
     void drop(const Entity& entity);
     std::uint64_t enqueue(Item item);
     void wait_for(std::uint64_t ticket);
-    Status widen(State& state, const Entity& entity, const std::vector<Series>& added);
+    // The entity's columns become columns (the old ones first, in their order).
+    Status widen(State& state, const Entity& entity,
+                 std::shared_ptr<const std::vector<Series>> columns);
+    // Each of item's samples' column in state (-1: dropped), widening the file for new series.
+    Status map_columns(State& state, const Item& item);
     void note_opened(const Entity& entity);  // a descriptor of entity's file was opened
     // One shared copy of each distinct set of columns: at 10,000 hosts of 20 VMs, 210,000
     // entities share a few dozen sets (a copy each was most of the server's memory).
@@ -123,13 +134,20 @@ class MetricsHistory {
     std::size_t last_swept_ = 0;
     Counts counts_;
     std::map<Entity, LatestValues> latest_;
-    std::map<Entity, std::unique_ptr<State>> states_;  // the writer thread's alone
+    struct EntityHash {
+        std::size_t operator()(const Entity& e) const {
+            return std::hash<std::string>()(e.name) ^ std::size_t(e.kind);
+        }
+    };
+    std::unordered_map<Entity, std::unique_ptr<State>, EntityHash> states_;  // the writer's alone
+    std::vector<double> values_;  // write()'s, kept for the next: the writer thread's alone
     std::size_t open_files_ = 0;                       // the writer thread's alone
     // The entities whose descriptors were opened since the last closing of them all, so the
     // closing visits those (a few hundred), not every entity: the writer thread's alone.
     std::vector<Entity> opened_;
     // shared_columns(), by the columns' names and kinds: the writer thread's alone.
     std::map<std::string, std::shared_ptr<const std::vector<Series>>> column_sets_;
+    SeriesShapes shapes_;
     std::thread writer_;
 };
 

@@ -412,12 +412,18 @@ TEST_CASE("host samples: node_exporter's names, counters marked") {
     m.cpu_seconds = {{"user", 10}, {"idle", 90}};
     m.memory_total_bytes = 1 << 30;
     m.network = {{"eth0", 1, 2, 3, 4}};
-    auto samples = host_samples(m);
+    SeriesShapes shapes;
+    auto samples = host_samples(m, shapes);
     int counters = 0;
-    for (const Sample& s : samples) counters += s.series.kind == SeriesKind::counter;
+    for (const Series& s : *samples.series) counters += s.kind == SeriesKind::counter;
     CHECK(counters == 6);  // 2 CPU modes, 4 network counters
     CHECK(samples.size() == 2 + 6 + 3 + 4);
-    CHECK(display_name(samples[0].series) == "node_cpu_seconds_total{mode=\"idle\"}");
+    CHECK(samples.series->size() == samples.size());
+    CHECK(display_name((*samples.series)[0]) == "node_cpu_seconds_total{mode=\"idle\"}");
+    CHECK(samples.values[0] == 90);
+    CHECK(host_samples(m, shapes).series == samples.series);
+    m.network.push_back({"eth1", 1, 2, 3, 4});
+    CHECK(host_samples(m, shapes).series != samples.series);
 }
 
 TEST_CASE("GET /api/v1/hosts/{host}/metrics and /api/v1/vms/{vm}/metrics") {
@@ -493,4 +499,51 @@ TEST_CASE("GET /api/v1/hosts/{host}/metrics and /api/v1/vms/{vm}/metrics") {
     s.ctx->history->flush();
     CHECK_FALSE(std::filesystem::exists(file));
     CHECK(s.ctx->history->latest(EntityKind::host).empty());
+}
+
+TEST_CASE("metrics history: reports of shared shapes map to the entity's columns as they grow") {
+    testutil::TempDir dir;
+    base::FakeClock clock;
+    MetricsHistory history(small(dir.path()), clock);
+    SeriesShapes& shapes = history.shapes();
+    wire::HostMetrics m;
+    m.cpu_seconds = {{"user", 10}};
+    m.load1 = 1;
+    history.record(kHost, double(kT0), host_samples(m, shapes));
+    // eth0 appears: the file widens; then a report of the first shape again (its pointer was
+    // mapped to the narrower columns) and one of the wider shape.
+    m.network = {{"eth0", 100, 0, 0, 0}};
+    m.cpu_seconds["user"] = 20;
+    m.load1 = 2;
+    history.record(kHost, double(kT0 + 10), host_samples(m, shapes));
+    m.network.clear();
+    m.cpu_seconds["user"] = 40;
+    m.load1 = 3;
+    history.record(kHost, double(kT0 + 20), host_samples(m, shapes));
+    m.network = {{"eth0", 300, 0, 0, 0}};
+    m.cpu_seconds["user"] = 50;
+    m.load1 = 4;
+    history.record(kHost, double(kT0 + 30), host_samples(m, shapes));
+    history.flush();
+    CHECK(shapes.size() == 2);
+    auto a = history.read(kHost, kT0, kT0 + 35, 10);
+    REQUIRE(a);
+    const std::size_t load = column(*a, "node_load1");
+    const std::size_t user = column(*a, "node_cpu_seconds_total", {{"mode", "user"}});
+    const std::size_t rx = column(*a, "node_network_receive_bytes_total", {{"device", "eth0"}});
+    auto at = [&](std::size_t series, std::int64_t t) {  // the point of time kT0 + t
+        for (std::size_t i = 0; i < a->times.size(); ++i)
+            if (a->times[i] == kT0 + t) return a->values[series][i];
+        FAIL("no point at " << t);
+        return 0.0;
+    };
+    CHECK(at(load, 0) == 1);
+    CHECK(at(load, 10) == 2);
+    CHECK(at(load, 20) == 3);
+    CHECK(at(load, 30) == 4);
+    CHECK(at(user, 10) == doctest::Approx(1.0));  // (20 - 10) / 10 s
+    CHECK(at(user, 20) == doctest::Approx(2.0));
+    CHECK(at(user, 30) == doctest::Approx(1.0));
+    CHECK(std::isnan(at(rx, 20)));                // not in that report
+    CHECK(at(rx, 30) == doctest::Approx(10.0));   // (300 - 100) / 20 s
 }
