@@ -26,9 +26,9 @@ class ChunkSink {
     virtual void submit(std::uint32_t chunk, std::vector<std::uint8_t> frame) = 0;
     // An all-zero chunk: nothing to receive, only to make read as zeros.
     virtual void submit_zero(std::uint32_t chunk) = 0;
-    // A buffer a finished chunk's frame left behind (empty, its capacity kept), to assemble
-    // the next object in without a fresh allocation's page faults; an empty vector when none
-    // is free. Thread-safe.
+    // A buffer a finished chunk's frame left behind (its old bytes and size kept), to assemble
+    // the next object in without a fresh allocation's page faults or a whole zero-fill; an
+    // empty vector when none is free. Thread-safe.
     virtual std::vector<std::uint8_t> recycled_buffer() { return {}; }
     // Results of submitted chunks finished since the last call. Thread-safe.
     virtual std::vector<ChunkResult> take_results() = 0;

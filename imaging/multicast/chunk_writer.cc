@@ -89,10 +89,10 @@ void ChunkWriter::work() {
         ChunkResult r = run(job, scratch);
         std::lock_guard lock(mu_);
         results_.push_back(std::move(r));
-        if (job.frame.capacity() > 0 && free_buffers_.size() < kMaxFreeBuffers) {
-            job.frame.clear();
+        if (job.frame.capacity() > 0 && free_buffers_.size() < kMaxFreeBuffers)
+            // Its size kept: resizing it to the next object's size zero-fills only what it
+            // grows by, not the whole frame (chunk frames are of similar sizes).
             free_buffers_.push_back(std::move(job.frame));
-        }
     }
 }
 

@@ -11,10 +11,14 @@ RateController::RateController(const RateConfig& config, TimePoint now)
       tokens_(config.burst_bytes),
       last_refill_(now) {}
 
+double RateController::bucket_bytes() const {
+    return std::max(config_.burst_bytes, rate_ * config_.burst_seconds / 8);
+}
+
 void RateController::refill(TimePoint now) {
     double seconds = std::chrono::duration<double>(now - last_refill_).count();
     last_refill_ = now;
-    tokens_ = std::min(config_.burst_bytes, tokens_ + seconds * rate_ / 8);
+    tokens_ = std::min(bucket_bytes(), tokens_ + seconds * rate_ / 8);
 }
 
 bool RateController::may_send(std::size_t bytes, TimePoint now) {

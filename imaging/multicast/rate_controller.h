@@ -26,7 +26,12 @@ struct RateConfig {
     double max_bps = 10e9;   // never faster (--max-rate)
     double start_bps = 1e9;  // first rate
     double min_bps = 20e6;   // never slower
+    // The bucket holds burst_seconds at the current rate, at least burst_bytes: a sender
+    // whose loop wakes every few tens of microseconds (timer slack, a busy core) must be able
+    // to catch up on what its rate allowed meanwhile, or the rate it reaches is the bucket
+    // over its wake-up period (a fixed 96 KB bucket held a 10 Gbit/s rate to 2.3 Gbit/s).
     double burst_bytes = 64 * 1500;
+    double burst_seconds = 0.001;
     double backoff = 0.75;     // rate *= backoff on congestion
     double recover = 1.06;     // rate *= recover after a round without it
     double slow_start = 1.25;  // rate *= slow_start after a quiet round, until the first loss
@@ -67,6 +72,7 @@ class RateController {
 
   private:
     void refill(TimePoint now);
+    double bucket_bytes() const;
     RateConfig config_;
     double rate_;
     double tokens_;

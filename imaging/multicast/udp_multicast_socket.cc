@@ -21,8 +21,10 @@ namespace {
 constexpr std::size_t kBatch = 64;
 // With GRO one buffer holds up to 64 KiB of coalesced datagrams (the kernel never builds a
 // larger UDP GRO packet, nor a larger GSO one); without it, one datagram of at most
-// kMaxDatagram.
-constexpr std::size_t kGroBuffers = 16;
+// kMaxDatagram. Datagrams that were not coalesced (segmented before the wire, as on a lossy
+// link) take a whole buffer each, so there are as many as a batch without GRO has: with 16,
+// each recvmmsg returned 16 datagrams and the receive thread spent itself in system calls.
+constexpr std::size_t kGroBuffers = kBatch;
 constexpr std::size_t kGroBufferSize = 65536;
 
 bool is_loss(int error) {

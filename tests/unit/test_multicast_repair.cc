@@ -74,6 +74,20 @@ TEST_CASE("RateController backs off on congestion, not on steady random loss") {
         clock.advance(1ms);
         CHECK(p.may_send(1000, clock.now()));
     }
+    SUBCASE("the bucket holds burst_seconds at the rate: a sender that wakes late catches up") {
+        RateConfig fast;
+        fast.start_bps = fast.max_bps = 10e9;  // 1.25 MB a millisecond
+        fast.burst_bytes = 96000;
+        fast.burst_seconds = 0.001;
+        RateController p(fast, clock.now());
+        p.consume(96000);
+        clock.advance(500us);  // woke 500 us later: 625 KB were due, not only burst_bytes
+        CHECK(p.may_send(600000, clock.now()));
+        p.consume(600000);
+        clock.advance(10ms);  // idle long: at most a millisecond's worth goes at once
+        CHECK(p.may_send(1250000, clock.now()));
+        CHECK_FALSE(p.may_send(1250001, clock.now()));
+    }
 }
 
 TEST_CASE("RateController: slow start grows fast until the first NACK, then by recover") {
