@@ -49,6 +49,7 @@ struct MetricsHistory::State {
     bool fresh = false;  // the file was just made: every row is empty, none need be read
     // The column of each sample of the last report's shape (mapped_from) in mapped_to (the
     // columns then): the next report of that shape into the same columns needs no compare.
+    // Empty when the columns are the shape itself (the common case: nothing to keep).
     std::shared_ptr<const std::vector<Series>> mapped_from, mapped_to;
     std::vector<int> mapping;
     std::size_t mapped_dropped = 0;  // samples beyond the series bound, in that mapping
@@ -366,6 +367,10 @@ Status MetricsHistory::map_columns(State& state, const Item& item) {
                 if ((*state.columns)[c].same(series[i])) column[i] = int(c);
         }
     }
+    if (state.columns == item.samples.series) {  // the identity: write() needs no mapping
+        state.mapping = std::vector<int>();
+        return Status::ok();
+    }
     state.mapped_from = item.samples.series;
     state.mapped_to = state.columns;
     state.mapped_dropped = dropped;
@@ -407,23 +412,27 @@ void MetricsHistory::write(Item& item) {
             state.columns = std::make_shared<std::vector<Series>>();  // damaged: start again
         }
     }
-    // Each sample's column: known from this shape's last report into these columns, or
-    // found by name (new series widen the file: rare, an interface or a disk appears).
-    if (!state.file || state.mapped_from != item.samples.series ||
-        state.mapped_to != state.columns) {
+    // Each sample's column: sample i is column i when the report's series are the entity's
+    // columns (a shape like every report's since the entity's file was made: the common
+    // case); else known from this shape's last report into these columns, or found by name
+    // (new series widen the file: rare, an interface or a disk appears).
+    bool identity = state.file && state.columns == item.samples.series;
+    if (!identity && (!state.file || state.mapped_from != item.samples.series ||
+                      state.mapped_to != state.columns)) {
         if (Status s = map_columns(state, item); !s) {
             failed();
             return;
         }
+        identity = state.columns == item.samples.series;
     }
     const std::vector<int>& column = state.mapping;
-    const std::size_t dropped = state.mapped_dropped;
+    const std::size_t dropped = identity ? 0 : state.mapped_dropped;
     // The values this report gives: gauges as they are, counters as rates since the last.
     std::vector<double>& values = values_;
     values.assign(state.columns->size(), kNaN);
     for (std::size_t i = 0; i < item.samples.size(); ++i) {
-        if (column[i] < 0) continue;
-        const std::size_t c = std::size_t(column[i]);
+        if (!identity && column[i] < 0) continue;
+        const std::size_t c = identity ? i : std::size_t(column[i]);
         const double v = item.samples.values[i];
         if ((*state.columns)[c].kind == SeriesKind::gauge) {
             values[c] = v;
