@@ -78,9 +78,10 @@ Result<std::string> render_dnsmasq_conf(const DnsmasqConfig& c) {
     if (const auto* range = std::get_if<FullRange>(&c.mode)) {
         out << "# Full DHCP: this server owns the provisioning network's addresses.\n"
             << "dhcp-range=" << range->start << "," << range->end << "," << range->netmask << ","
-            << range->lease << "\n"
-            << "dhcp-authoritative\n"
-            << "dhcp-leasefile=" << c.lease_file << "\n";
+            << range->lease << "\n";
+        // Not authoritative beside other rack servers: it must not NAK their clients.
+        if (!c.known_hosts_only) out << "dhcp-authoritative\n";
+        out << "dhcp-leasefile=" << c.lease_file << "\n";
     } else {
         const auto& proxy = std::get<ProxyDhcp>(c.mode);
         out << "# Proxy-DHCP: another server hands out addresses; this one adds boot information.\n"
@@ -89,8 +90,10 @@ Result<std::string> render_dnsmasq_conf(const DnsmasqConfig& c) {
 
     out << "# Enrolled hosts: one dhcp-host file each, read when it appears (inotify), no "
            "restart.\n"
-        << "dhcp-hostsdir=" << c.hosts_dir << "\n"
-        << "enable-tftp\n"
+        << "dhcp-hostsdir=" << c.hosts_dir << "\n";
+    if (c.known_hosts_only)
+        out << "# A rack server: its racks' hosts only.\ndhcp-ignore=tag:!known\n";
+    out << "enable-tftp\n"
         << "tftp-root=" << c.tftp_root << "\n";
     render_client_classes(out);
 

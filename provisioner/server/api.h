@@ -59,6 +59,9 @@ struct ApiContext {
     std::shared_ptr<DiskTransfers> disks = nullptr;
     // What is wrong with DHCP for /health ("" when well); empty when the server runs none.
     std::function<std::string()> dhcp_problem = {};
+    // A rack server (--rack): whether it serves a rack now (rack_dhcp.h), for its iPXE
+    // scripts; empty: every host's script is served here.
+    std::function<bool(const std::string& rack)> serves_rack = {};
     // Where long operations (template add, image import) run; mount_api makes one with the
     // default limits when absent.
     std::shared_ptr<Jobs> jobs = nullptr;

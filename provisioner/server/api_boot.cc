@@ -23,6 +23,26 @@ Response text(const Request& req, status code, std::string body) {
     return imaging::http::make_response(req, code, std::move(body), "text/plain");
 }
 
+// The running deployment that will image host. The orchestrator knows its own; a rack server
+// also boots its rack's hosts into a deployment another server drives (their agents' hello
+// comes here first, is answered wait, and goes on to the owner among their server URLs).
+std::optional<DeploymentId> deployment_to_boot(ApiContext& ctx, const Host& host) {
+    if (auto own = ctx.orchestrator.deployment_of(host.id)) return own;
+    if (!ctx.serves_rack) return std::nullopt;
+    auto deployments = ctx.store.list_deployments();
+    if (!deployments) return std::nullopt;
+    for (const Deployment& d : *deployments) {
+        if (d.state != DeploymentState::running) continue;
+        auto targets = ctx.store.list_targets(d.id);
+        if (!targets) continue;
+        for (const DeploymentTarget& t : *targets)
+            if (t.host == host.id &&
+                (t.state == TargetState::pending || t.state == TargetState::running))
+                return d.id;
+    }
+    return std::nullopt;
+}
+
 Response script(ApiContext& ctx, const Request& req) {
     auto path = imaging::http::target_path(std::string_view(req.target().data(), req.target().size()));
     // A MAC that no NIC has (multicast, all-zero) is no boot script path either.
@@ -34,6 +54,10 @@ Response script(ApiContext& ctx, const Request& req) {
         return text(req, status::too_many_requests, found.host.status().message() + "\n");
     auto& host = found.host;
     if (!host) return text(req, status::internal_server_error, host.status().message() + "\n");
+    if (ctx.serves_rack && !host->rack.empty() && !ctx.serves_rack(host->rack))
+        return text(req, status::not_found,
+                    "host " + host->name + " is in rack " + host->rack +
+                        ", which this rack server does not serve now\n");
     imaging::Result<std::string> rendered = std::string();
     BootScriptKind kind = BootScriptKind::local_disk;
     switch (host->state) {
@@ -48,7 +72,7 @@ Response script(ApiContext& ctx, const Request& req) {
     case HostState::booting:
     case HostState::imaging: {
         // Over plain HTTP to anyone who asks with this MAC: only the one-use ticket.
-        auto deployment = ctx.orchestrator.deployment_of(host->id);
+        auto deployment = deployment_to_boot(ctx, *host);
         if (!deployment) {
             rendered = pxe::render_local_disk_script(*pxe_mac, host->name);
             break;

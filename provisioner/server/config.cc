@@ -120,6 +120,13 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
                    "another provisionerd sharing the database (repeatable): the netboot agents' "
                    "command line lists this server's URL, then these, and the agents fail over "
                    "between them (an imaged system's seed keeps the list)");
+    app.add_option("--rack", c.rack,
+                   "serve this rack's hosts: DHCP (dnsmasq answers their MACs and no unknown "
+                   "one), TFTP and iPXE scripts for them only; DHCP held under a lease in the "
+                   "database, so one server answers a rack at a time (README, rack servers)");
+    app.add_option("--dhcp-standby", c.dhcp_standby,
+                   "a rack (repeatable) whose DHCP and boot scripts this rack server takes over "
+                   "while no server of that rack is alive, and hands back when one is");
     app.add_option_function<double>(
            "--lease-seconds",
            [&c](double seconds) {
@@ -176,6 +183,12 @@ std::string finish_config(ServerConfig& c, const std::filesystem::path& self_exe
         if (c.dhcp_range.empty() == c.proxy_dhcp.empty())
             return "--dhcp-interface needs exactly one of --dhcp-range and --proxy-dhcp";
     }
+    if (!c.dhcp_standby.empty() && c.rack.empty()) return "--dhcp-standby needs --rack";
+    if (!c.rack.empty() && c.dhcp_interface.empty())
+        return "--rack needs --dhcp-interface (a rack server serves its rack's DHCP)";
+    for (const std::string& rack : c.dhcp_standby)
+        if (rack.empty() || rack == c.rack)
+            return "--dhcp-standby wants another rack's name, not \"" + rack + "\"";
     if (c.tls_cert.empty() != c.tls_key.empty()) return "--tls-cert and --tls-key go together";
     if (!c.tls && !c.tls_cert.empty()) return "--tls-cert makes no sense with --no-tls";
     if (c.public_url.empty()) {

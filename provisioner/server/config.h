@@ -102,6 +102,11 @@ struct ServerConfig {
     // URL, then these, and fail over between them.
     std::vector<std::string> peer_urls;
     std::chrono::milliseconds lease_time{15000};
+    // A rack server (rack_dhcp.h): its dnsmasq answers only the enrolled hosts of the racks
+    // it serves (its own, and a --dhcp-standby rack whose server is gone), and its iPXE
+    // scripts only those hosts. Empty: every host (one server for the whole site).
+    std::string rack;
+    std::vector<std::string> dhcp_standby;
     // A template not used by a site apply for this long cools down: it leaves the hot list
     // the hosts pre-copy, and the hosts dispose of it once no VM of theirs uses it.
     std::chrono::seconds template_cool_down{604800};

@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include <csignal>
+#include <iterator>
+#include <map>
 #include <set>
 
 #include "base/atomic_file.h"
@@ -36,6 +38,7 @@ Result<std::unique_ptr<DhcpService>> DhcpService::prepare(const ServerConfig& co
     c.lease_file = dir / "dnsmasq.leases";
     c.uefi_boot_file =
         config.uefi_ipxe_efi ? pxe::UefiBootFile::kIpxe : pxe::UefiBootFile::kSnpOnly;
+    c.known_hosts_only = !config.rack.empty();
     if (!config.dhcp_range.empty()) {
         auto comma = config.dhcp_range.find(',');
         if (comma == std::string::npos)
@@ -68,12 +71,14 @@ Result<std::unique_ptr<DhcpService>> DhcpService::prepare(const ServerConfig& co
     auto supervisor = std::make_unique<pxe::Supervisor>(std::move(options), launcher, clock);
     std::unique_ptr<DhcpService> service(new DhcpService(dir, std::move(supervisor), log));
     if (auto s = service->hosts_.ensure(); !s.is_ok()) return s.context("hosts directory");
+    if (!config.rack.empty()) service->racks_.emplace();  // none until RackDhcp says
 
     // The hosts directory follows the inventory: every host's entry, nobody else's.
     auto hosts = store.list_hosts({});
     if (!hosts) return hosts.status();
     std::set<std::string> wanted;
     for (const Host& h : *hosts) {
+        if (!service->answers(h)) continue;
         wanted.insert(pxe::host_entry_file_name(h.mac));
         if (auto s = service->hosts_.put(entry_of(h)); !s.is_ok())
             return s.context("entry of host " + h.name);
@@ -152,8 +157,44 @@ void DhcpService::stop() {
     if (supervisor_) supervisor_->stop();
 }
 
+bool DhcpService::answers(const Host& host) const {
+    return !racks_ || racks_->contains(host.rack);
+}
+
+Status DhcpService::serve_racks(std::set<std::string> racks, const std::vector<Host>& hosts) {
+    std::lock_guard lock(mu_);
+    racks_ = std::move(racks);
+    std::map<std::string, const Host*> wanted;
+    for (const Host& h : hosts)
+        if (answers(h)) wanted[pxe::host_entry_file_name(h.mac)] = &h;
+    std::error_code ec;
+    for (const auto& file : fs::directory_iterator(hosts_.dir(), ec)) {
+        const std::string name = file.path().filename().string();
+        if (name.starts_with('.') || name.ends_with('~') || wanted.contains(name)) continue;
+        if (fs::remove(file.path(), ec)) reload_ = true;  // dnsmasq forgets only at SIGHUP
+    }
+    for (const auto& [name, host] : wanted) {
+        auto line = pxe::render_host_entry(entry_of(*host));
+        if (!line) return line.status().context("entry of host " + host->name);
+        const fs::path path = hosts_.dir() / name;
+        std::ifstream in(path);
+        std::string current((std::istreambuf_iterator<char>(in)), {});
+        if (in.is_open() && current == *line) continue;  // unchanged: no inotify, no reread
+        if (auto s = hosts_.put(entry_of(*host)); !s.is_ok())
+            return s.context("entry of host " + host->name);
+        if (in.is_open()) reload_ = true;  // a changed entry is reread only at SIGHUP
+    }
+    return Status::ok();
+}
+
 void DhcpService::host_changed(const Host& host) {
     std::lock_guard lock(mu_);
+    if (!answers(host)) {  // another rack's (or moved to one): not ours to answer
+        bool needs_reload = false;
+        (void)hosts_.remove(host.mac, &needs_reload);
+        if (needs_reload) reload_ = true;
+        return;
+    }
     bool existed = fs::exists(hosts_.entry_path(host.mac));
     if (auto s = hosts_.put(entry_of(host)); !s.is_ok()) {
         log_("writing the DHCP entry of " + host.name + ": " + s.message());

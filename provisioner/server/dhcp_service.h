@@ -12,7 +12,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string_view>
+#include <vector>
 
 #include "api.h"
 #include "config.h"
@@ -36,6 +38,13 @@ class DhcpService final : public HostObserver {
     Status start();  // ends a dnsmasq left by a killed run, then starts ours
     void tick();     // reaps and restarts dnsmasq; sends SIGHUP when entries were removed
     void stop();
+
+    // A rack server (config.rack): the racks whose hosts dnsmasq answers (RackDhcp) and the
+    // inventory's hosts of them as the shared store has them now (another server may have
+    // enrolled, changed or removed one): the hosts directory then holds theirs and no other;
+    // an unchanged entry is not rewritten, and SIGHUP goes at the next tick when an entry went
+    // or changed. Until the first call it holds none.
+    Status serve_racks(std::set<std::string> racks, const std::vector<Host>& hosts);
 
     void host_changed(const Host& host) override;
     void host_removed(const Host& host) override;
@@ -61,7 +70,12 @@ class DhcpService final : public HostObserver {
     pxe::HostsDirectory hosts_;
     std::unique_ptr<pxe::Supervisor> supervisor_;
     Log log_;
-    std::mutex mu_;  // hosts_ writes
+    // Whether host's entry belongs in the hosts directory; under mu_.
+    bool answers(const Host& host) const;
+
+    std::mutex mu_;  // hosts_ writes, racks_
+    // nullopt: every host (no --rack); else the racks served.
+    std::optional<std::set<std::string>> racks_;
     std::atomic<bool> reload_{false};
     // The supervisor's view, copied by tick() for problem() on other threads.
     std::atomic<bool> running_{false};

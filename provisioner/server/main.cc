@@ -21,6 +21,7 @@
 #include "imaging/torrent/tracker_server.h"
 #include "orchestrator.h"
 #include "site_apply_lease.h"
+#include "rack_dhcp.h"
 #include "provisioner/pg_store.h"
 #include "provisioner/recovery.h"
 #include "provisioner/site.h"
@@ -222,6 +223,10 @@ int run_server(ServerConfig config) {
         if (!prepared) return fail(prepared.status().message());
         dhcp = std::move(*prepared);
     }
+    // A rack server answers its racks' DHCP and boot scripts under leases (rack_dhcp.h).
+    std::unique_ptr<RackDhcp> racks;
+    if (!config.rack.empty())
+        racks = std::make_unique<RackDhcp>(store, *leases, clock, config.rack, config.dhcp_standby);
     Authenticator auth(store, init->host_secret);
     // The VM actions, the agents' reports, the services and the disks of cold moves are in the
     // store: a restart carries on where the last server stopped, however it stopped.
@@ -251,6 +256,8 @@ int run_server(ServerConfig config) {
                    config, *key, kVersion,     discovery};
     if (dhcp) ctx.dhcp_problem = [&dhcp] { return dhcp->problem(); };
     ctx.site_apply = std::make_shared<SiteApplyLease>(*leases, vms, store, clock, log_line);
+    if (racks)
+        ctx.serves_rack = [&racks](const std::string& rack) { return racks->served().contains(rack); };
     ctx.jobs = std::make_shared<Jobs>(JobLimits{std::size_t(config.job_threads),
                                                 std::size_t(config.job_queue)});
     ctx.disks = disks;
@@ -306,7 +313,12 @@ int run_server(ServerConfig config) {
                 return;
             }
         auto next_expiry = clock.now();
+        auto next_rack_tick = clock.now();
         while (!stopping) {
+            if (racks && clock.now() >= next_rack_tick) {
+                next_rack_tick = clock.now() + std::chrono::seconds(1);
+                follow_racks(*racks, *dhcp, store, leases->owner(), log_line);
+            }
             if (dhcp) dhcp->tick();
             orchestrator.tick();  // renews this server's leases, the site apply's too
             ctx.site_apply->tick();
@@ -322,6 +334,7 @@ int run_server(ServerConfig config) {
         orchestrator.stop_all();
         hot_lease->release();  // another server starts the template servers at once
         if (dhcp) dhcp->stop();
+        if (racks) racks->release_all();  // a standby takes the racks over at once
     });
     std::vector<std::thread> io_threads;
     for (int i = 0; i < config.http_threads; ++i) io_threads.emplace_back([&ioc] { ioc.run(); });

@@ -47,6 +47,9 @@ struct DnsmasqConfig {
     bool log_dhcp = true;       // one log line per DHCP exchange
     std::string user;           // user to drop to; empty: dnsmasq's default
     UefiBootFile uefi_boot_file = UefiBootFile::kSnpOnly;
+    // Answer only the MACs of the hosts directory (a rack server beside others on one
+    // segment): unknown MACs get nothing, so no discovery by PXE through this dnsmasq.
+    bool known_hosts_only = false;
 };
 
 // One enrolled host: dnsmasq gives this MAC this address (if any) and name.
