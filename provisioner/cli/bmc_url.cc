@@ -55,4 +55,17 @@ base::Result<std::string> read_password_file(const Session& session, const std::
     return password;
 }
 
+base::Result<nlohmann::json> bmc_request(const Session& session, const BmcUrl& bmc,
+                                         const std::string& password_file,
+                                         const std::string& ca_file) {
+    nlohmann::json body = {{"driver", bmc.driver}, {"address", bmc.address}, {"username", bmc.user}};
+    if (!ca_file.empty()) body["ca_file"] = ca_file;
+    if (!password_file.empty()) {
+        auto password = read_password_file(session, password_file);
+        if (!password) return password.status();
+        body["password"] = *password;
+    }
+    return body;
+}
+
 }  // namespace provisioner::cli

@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "base/status.h"
 #include "session.h"
 
@@ -23,5 +25,11 @@ base::Result<BmcUrl> parse_bmc_url(std::string_view text);
 // The password in FILE, or on standard input for "-", without its trailing newline. An error
 // names the file it could not read.
 base::Result<std::string> read_password_file(const Session& session, const std::string& file);
+
+// The body of POST /api/v1/hosts/{host}/bmc (API.md) for bmc: the password read from
+// password_file when one is named (none: the server keeps the one it has), ca_file when given.
+base::Result<nlohmann::json> bmc_request(const Session& session, const BmcUrl& bmc,
+                                         const std::string& password_file,
+                                         const std::string& ca_file);
 
 }  // namespace provisioner::cli

@@ -35,16 +35,12 @@ int host_add(Session& s, const AddOptions& o) {
     if (!o.bmc.empty()) {
         auto url = parse_bmc_url(o.bmc);
         if (!url) return s.fail(url.status().message());
-        bmc = {{"driver", url->driver}, {"address", url->address}, {"username", url->user}};
-        if (url->driver != "manual") {
-            if (o.bmc_password_file.empty())
-                return s.fail("--bmc " + url->driver +
-                              " needs --bmc-password-file FILE (- for standard input)");
-            auto password = read_password_file(s, o.bmc_password_file);
-            if (!password) return s.fail(password.status().message());
-            bmc["password"] = *password;
-        }
-        if (!o.bmc_ca_file.empty()) bmc["ca_file"] = o.bmc_ca_file;
+        if (url->driver != "manual" && o.bmc_password_file.empty())
+            return s.fail("--bmc " + url->driver +
+                          " needs --bmc-password-file FILE (- for standard input)");
+        auto request = bmc_request(s, *url, o.bmc_password_file, o.bmc_ca_file);
+        if (!request) return s.fail(request.status().message());
+        bmc = std::move(*request);
     }
     nlohmann::json body = {{"mac", o.mac}, {"name", o.name}};
     if (!o.ip.empty()) body["ip"] = o.ip;

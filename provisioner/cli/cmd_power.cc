@@ -50,14 +50,9 @@ struct BmcOptions {
 };
 
 int bmc_set(Session& s, const BmcOptions& o) {
-    nlohmann::json body = {{"driver", o.driver}, {"address", o.address}, {"username", o.user}};
-    if (!o.ca_file.empty()) body["ca_file"] = o.ca_file;
-    if (!o.password_file.empty()) {
-        auto password = read_password_file(s, o.password_file);
-        if (!password) return s.fail(password.status().message());
-        body["password"] = *password;
-    }
-    auto r = s.api().post(bmc_path(o.host), body);
+    auto body = bmc_request(s, BmcUrl{o.driver, o.address, o.user}, o.password_file, o.ca_file);
+    if (!body) return s.fail(body.status().message());
+    auto r = s.api().post(bmc_path(o.host), *body);
     if (!r) return s.fail(r.error());
     if (s.json()) return s.print_json(r.json());
     const auto& bmc = field(r.json(), "bmc");
