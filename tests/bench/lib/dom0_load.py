@@ -6,6 +6,11 @@ connections.
 
   dom0_load.py --url URL --ca CA --tokens FILE --samples SAMPLES [--vms N] [--interval S]
                [--duration D] [--stop FILE] [--processes P] [--threads T] [--no-vm-metrics]
+               [--connection-per-report]
+
+--connection-per-report opens a connection (TCP and a full TLS handshake) for each report and
+closes it after, as provisioner-agent does (imaging/http/client.cc: one connection per call);
+without it each thread keeps one keep-alive connection.
 
 FILE holds "name<TAB>mac<TAB>token" lines. The run lasts --duration seconds, or until the
 --stop file exists; every report's
@@ -110,7 +115,7 @@ def worker(args, hosts, start, out):
                     r = conn.getresponse()
                     r.read()
                     ok = r.status == 200
-                    if r.getheader("Connection", "").lower() == "close":
+                    if args.connection_per_report or r.getheader("Connection", "").lower() == "close":
                         conn.close()
                         conn = None
                     break
@@ -156,6 +161,7 @@ def main():
     p.add_argument("--threads", type=int, default=16)
     p.add_argument("--stop", help="every thread ends once this file exists")
     p.add_argument("--no-vm-metrics", dest="vm_metrics", action="store_false")
+    p.add_argument("--connection-per-report", action="store_true")
     args = p.parse_args()
     hosts = []
     with open(args.tokens) as f:
