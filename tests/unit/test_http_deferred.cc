@@ -8,6 +8,7 @@
 #include <chrono>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -17,6 +18,7 @@
 
 #include "imaging/http/client.h"
 #include "imaging/http/server.h"
+#include "test_http_loopback.h"
 
 namespace {
 
@@ -48,23 +50,10 @@ struct DeferredServer {
                 return make_response(req, bhttp::status::ok, "pooled");
             },
             Dispatch::worker_pool);
-        Limits limits;
-        limits.worker_threads = workers;
-        boost::system::error_code ec;
-        server = Server::start(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0),
-                               std::move(router), limits, ec);
-        REQUIRE(!ec);
-        thread = std::thread([this] { ioc.run(); });
+        loop.emplace(std::move(router), workers);
+        server = loop->server.get();
     }
-    ~DeferredServer() {
-        server->stop();
-        CHECK(server->wait_closed(std::chrono::seconds(5)));
-        ioc.stop();
-        thread.join();
-    }
-    std::string url(const std::string& path) const {
-        return "http://127.0.0.1:" + std::to_string(server->local_endpoint().port()) + path;
-    }
+    std::string url(const std::string& path) const { return loop->url(path); }
     // Waits until the handler has run n times.
     bool wait_pending(std::size_t n) {
         for (int i = 0; i < 500; ++i) {
@@ -87,9 +76,8 @@ struct DeferredServer {
 
     std::mutex mu;
     std::vector<std::function<void(std::string)>> answers;
-    net::io_context ioc;
-    std::unique_ptr<Server> server;
-    std::thread thread;
+    std::optional<httptest::LoopbackServer> loop;  // last: stopped before the answers go
+    Server* server = nullptr;
 };
 
 ClientResponse get(const DeferredServer& s, const std::string& path) {

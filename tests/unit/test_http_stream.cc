@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/connect.hpp>
@@ -15,6 +16,7 @@
 
 #include "imaging/http/client.h"
 #include "imaging/http/server.h"
+#include "test_http_loopback.h"
 
 namespace {
 
@@ -103,19 +105,8 @@ struct StreamServer {
                 return make_response(req, bhttp::status::ok, "pooled");
             },
             Dispatch::worker_pool);
-        Limits limits;
-        limits.worker_threads = workers;
-        boost::system::error_code ec;
-        server = Server::start(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0),
-                               std::move(router), limits, ec);
-        REQUIRE(!ec);
-        thread = std::thread([this] { ioc.run(); });
-    }
-    ~StreamServer() {
-        server->stop();
-        CHECK(server->wait_closed(std::chrono::seconds(5)));
-        ioc.stop();
-        thread.join();
+        loop.emplace(std::move(router), workers);
+        server = loop->server.get();
     }
     std::shared_ptr<QueueSource> source(std::size_t i) {
         for (int tries = 0; tries < 500; ++tries) {
@@ -130,9 +121,8 @@ struct StreamServer {
 
     std::mutex mu;
     std::vector<std::shared_ptr<QueueSource>> sources;
-    net::io_context ioc;
-    std::unique_ptr<Server> server;
-    std::thread thread;
+    std::optional<httptest::LoopbackServer> loop;  // last: stopped before the sources go
+    Server* server = nullptr;
 };
 
 // A client reading a stream with blocking calls.
@@ -183,7 +173,7 @@ TEST_CASE("http stream: quiet streams hold no worker; the pool's one worker stil
         CHECK(readers.back()->until("\r\n\r\n").starts_with("HTTP/1.1 200"));
     }
     ClientRequest req;
-    req.url = "http://127.0.0.1:" + std::to_string(s.server->local_endpoint().port()) + "/pooled";
+    req.url = s.loop->url("/pooled");
     req.timeout = 2s;
     auto answer = http_request(req);
     CHECK(answer.status == 200);
