@@ -163,6 +163,30 @@ CREATE TABLE leases (
     expires_at BIGINT NOT NULL
 );
 )sql"},
+    // The number of hosts, kept by triggers: count(*) reads every row (13-30 ms at 100,000
+    // hosts), and every page of GET /api/v1/hosts carries the total. The triggers come first:
+    // they lock hosts against writes until the count below is committed with them.
+    {4, R"sql(
+CREATE TABLE host_count (
+    one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
+    n BIGINT NOT NULL
+);
+CREATE FUNCTION host_count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE host_count SET n = n + (SELECT count(*) FROM inserted);
+    RETURN NULL;
+END $$;
+CREATE FUNCTION host_count_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE host_count SET n = n - (SELECT count(*) FROM deleted);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER hosts_inserted AFTER INSERT ON hosts REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION host_count_inserted();
+CREATE TRIGGER hosts_deleted AFTER DELETE ON hosts REFERENCING OLD TABLE AS deleted
+    FOR EACH STATEMENT EXECUTE FUNCTION host_count_deleted();
+INSERT INTO host_count (one, n) SELECT TRUE, count(*) FROM hosts;
+)sql"},
 };
 
 // Any constant: the key of the advisory lock that serialises migrations of one database.

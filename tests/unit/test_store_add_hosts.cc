@@ -1,6 +1,7 @@
 // Store::add_hosts on every backend (PostgreSQL writes batches of 1000): more hosts than one
 // batch, each as add_host would make it (state, fields, empty IPs and racks, one event each, in
-// order); a taken MAC in a later batch fails the whole call, naming it, and leaves nothing of it.
+// order); a taken MAC in a later batch fails the whole call, naming it, and leaves nothing of it;
+// the count of all hosts follows every change.
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -69,6 +70,15 @@ STORE_TEST("inventory: add_hosts adds many hosts at once, all or none") {
     CHECK(refused.status().message().find(first->mac.str()) != std::string::npos);
     CHECK(*store->count_hosts(HostFilter{}) == 2501);
     CHECK(store->list_events(EventFilter{})->size() == 2501);
+
+    // The count of all hosts (kept by triggers on PostgreSQL) follows removals, and agrees with
+    // a filtered count and with a reopened store.
+    REQUIRE(store->remove_host((*added)[7].id));
+    CHECK(*store->count_hosts(HostFilter{}) == 2500);
+    HostFilter enrolled;
+    enrolled.state = HostState::enrolled;
+    CHECK(*store->count_hosts(enrolled) == 2500);
+    CHECK(*site.open()->count_hosts(HostFilter{}) == 2500);
 
     CHECK(store->add_hosts({}, HostState::enrolled, "nothing")->empty());
     CHECK(store->add_hosts(specs(20000, 1), HostState::ready, "x").status().code() ==
