@@ -11,9 +11,15 @@
 #                      through the command array API_WRK_PREFIX when set (a namespace:
 #                      API_WRK_PREFIX=(ip netns exec ns)).
 #   api_figures OUT... "REQUESTS/S P50 P99 ERRORS" of one run, or of runs made at the same time
-#                      against several servers: requests/s summed, p50 and p99 the worst run's
-#                      (wrk prints percentiles, not its histogram, so they cannot be merged),
-#                      ERRORS "none" or "non-2xx N, socket N" (summed).
+#                      against several servers: requests/s answered 2xx (or 3xx) a second,
+#                      summed (a request refused, as when the server's queue is full, is an
+#                      error, not a request served); p50 and p99 of all answers, the worst
+#                      run's (wrk prints percentiles, not its histogram, so they cannot be
+#                      merged); ERRORS "none" or "non-2xx N, socket N" (summed).
+#   api_settle HEALTH_URL CA
+#                      waits (at most 60 s) until the server answers HEALTH_URL in under 50 ms
+#                      three times running, so that the requests a finished wrk run left
+#                      queued are served before the next run starts (through API_WRK_PREFIX).
 
 API_MIX=("all /api/v1/hosts" "page /api/v1/hosts?limit=50")
 
@@ -45,8 +51,11 @@ def fmt(v):
 rps, p50, p99, non2xx, socket = 0.0, None, None, 0, 0
 for path in sys.argv[1:]:
     text = open(path).read()
-    m = re.search(r"Requests/sec:\s+([\d.]+)", text)
-    rps += float(m.group(1)) if m else 0
+    m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m),", text)
+    refused = sum(int(x) for x in re.findall(r"Non-2xx or 3xx responses: (\d+)", text))
+    if m:
+        took = float(m.group(2)) * {"us": 1e-6, "ms": 1e-3, "s": 1, "m": 60}[m.group(3)]
+        rps += (int(m.group(1)) - refused) / took if took > 0 else 0
     for pct, worst in (("50%", "p50"), ("99%", "p99")):
         m = re.search(r"^\s*" + pct + r"\s+(\S+)", text, re.M)
         v = ms(m.group(1)) if m else None
@@ -59,4 +68,18 @@ for path in sys.argv[1:]:
 errors = "none" if non2xx + socket == 0 else f"non-2xx {non2xx}, socket {socket}"
 print(f"{rps:.0f} {fmt(p50)} {fmt(p99)} {errors}")
 EOF
+}
+
+api_settle() {
+  local fast=0 t
+  for _ in $(seq 600); do
+    t=$("${API_WRK_PREFIX[@]}" curl -s -o /dev/null -w '%{time_total}' --cacert "$2" "$1" || echo 9)
+    if python3 -c "import sys; sys.exit(0 if $t < 0.05 else 1)"; then
+      fast=$((fast + 1))
+      [ "$fast" -ge 3 ] && return 0
+    else
+      fast=0
+    fi
+    sleep 0.1
+  done
 }
