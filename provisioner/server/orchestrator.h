@@ -204,13 +204,11 @@ class Orchestrator {
     // Ownership (orchestrator_takeover.cc), on the process thread with no lock held: renews
     // the leases, stops driving the deployments whose lease another server took, and adopts
     // those whose owner's lease expired: the store's record, its targets as they stand, a
-    // delta server of its own; the agents' next hello gets a job from it.
+    // delta server of its own; the agents' next hello gets a job from it (a multicast or
+    // BitTorrent deployment's unfinished hosts are finished by delta too).
     void takeover();
     void drop_lost(const std::vector<std::string>& lease_names);
     Status adopt(const LeaseRow& lease, DeploymentId id);
-    // A deployment this server cannot resume (multicast, torrent: their sender's state is
-    // gone with its server): its unfinished parts fail, saying so, and it ends.
-    Status end_unresumable(const Deployment& d, const std::string& reason);
     // The first progress of a host since the takeover: an event (the takeover's time, as the
     // hosts see it, ends there).
     void resumed_locked(Active& a, Target& t);

@@ -1,8 +1,8 @@
 // The Orchestrator's ownership of deployments (orchestrator.h, lease_keeper.h): renewing this
 // server's leases, letting go of what another server took, and taking over the deployments of
-// servers whose leases expired. A delta deployment carries on where it stood: each agent's
-// next hello gets a job naming this server's delta server, and the delta transfer writes only
-// what the host's disk still lacks.
+// servers whose leases expired. A deployment carries on where it stood, by delta whatever its
+// transport was: each agent's next hello gets a job naming this server's delta server, and
+// the delta transfer writes only what the host's disk still lacks.
 #include "orchestrator.h"
 #include "orchestrator_parts.h"
 
@@ -84,25 +84,6 @@ void Orchestrator::drop_lost(const std::vector<std::string>& lease_names) {
     apply_writes();
 }
 
-Status Orchestrator::end_unresumable(const Deployment& d, const std::string& reason) {
-    return store_.transaction([&]() -> Status {
-        auto rows = store_.list_targets(d.id);
-        if (!rows) return rows.status();
-        for (DeploymentTarget row : *rows) {
-            if (!unfinished_part(row.state)) continue;
-            row.state = TargetState::failed;
-            row.error = reason;
-            row.finished_at = store_.now();
-            if (Status s = store_.update_target(row); !s) return s;
-            auto host = store_.get_host(row.host);
-            if (host && (host->state == HostState::booting || host->state == HostState::imaging))
-                if (auto e = store_.transition(row.host, HostState::failed, reason); !e)
-                    return e.status();
-        }
-        return store_.set_deployment_state(d.id, DeploymentState::failed);
-    });
-}
-
 Status Orchestrator::adopt(const LeaseRow& lease, DeploymentId id) {
     auto d = store_.get_deployment(id);
     if (!d) return d.status();
@@ -110,15 +91,13 @@ Status Orchestrator::adopt(const LeaseRow& lease, DeploymentId id) {
     const std::string from = lease.taken_from.empty() ? "a server" : lease.taken_from;
     const std::string took = "deployment " + std::to_string(id) + " taken over by " +
                              leases_->owner() + " from " + from + " (its lease expired)";
-    if (d->transport != Transport::delta) {
-        const std::string reason =
-            took + ": a " + to_string(d->transport) +
-            " deployment is not resumed by another server (its sender's session is gone); "
-            "deploy these hosts again";
-        if (Status s = end_unresumable(*d, reason); !s) return s;
-        log_(reason);
-        return leases_->release(lease.name);
-    }
+    // A multicast or BitTorrent deployment's sender, session secrets and swarm certificates
+    // died with its server; each unfinished host is finished by delta from here, from what its
+    // disk holds (both write verified chunks straight to the disk, so delta sends only the
+    // rest). Its agent asks for the job again once its transfer breaks off (the multicast
+    // receiver after its silence timeout, the torrent one when the swarm stalls) and gets a
+    // delta job. The store keeps the deployment's transport; each host's part records delta.
+    const bool by_delta_now = d->transport != Transport::delta;
     auto image = store_.get_image(d->image);
     if (!image) return image.status();
     auto rows = store_.list_targets(id);
@@ -167,6 +146,7 @@ Status Orchestrator::adopt(const LeaseRow& lease, DeploymentId id) {
         }
         auto a = std::make_unique<Active>();
         a->record = *d;
+        a->record.transport = Transport::delta;
         a->image = *image;
         // Its deadline and its boot tickets' lifetime count from the takeover.
         a->started_at = clock_.now();
@@ -179,12 +159,17 @@ Status Orchestrator::adopt(const LeaseRow& lease, DeploymentId id) {
             if (unfinished_part(t.state)) {
                 t.adopted = true;
                 host_deployment_[host.id] = id;
-                event_locked(host, took);
+                event_locked(host, by_delta_now ? took + ": finished by delta from what its disk holds"
+                                                : took);
                 ++resumed;
             }
             a->targets.emplace(host.id, std::move(t));
         }
-        log_locked(took + ": " + std::to_string(resumed) + " host(s) to finish by delta");
+        log_locked(took + ": " + std::to_string(resumed) + " host(s) to finish by delta" +
+                   (by_delta_now ? std::string(" (its ") + to_string(d->transport) +
+                                       " sender died with its server; delta sends each host "
+                                       "what its disk lacks)"
+                                 : ""));
         active_.emplace(id, std::move(a));
         finish_if_done_locked(*active_.at(id));  // every part had ended: only the state was left
     }

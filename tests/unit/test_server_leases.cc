@@ -1,10 +1,13 @@
 // Ownership of deployments (lease_keeper.h) on a fake clock: a lease is renewed every third of
 // its time, taken over once its holder stops renewing, and its former holder learns it lost
 // it; two orchestrators on one store: the second takes a delta deployment over when the
-// first stops ticking, with an event per unfinished host, and the first, back, lets it go.
+// first stops ticking, with an event per unfinished host, and the first, back, lets it go; a
+// multicast deployment taken over is finished by delta.
 #include <doctest/doctest.h>
 
 #include <algorithm>
+
+#include <boost/asio/ip/tcp.hpp>
 
 #include "base/clock.h"
 #include "lease_keeper.h"
@@ -168,4 +171,65 @@ TEST_CASE("takeover: a second orchestrator adopts a delta deployment whose owner
     CHECK_FALSE(a->deployment_of(h2.id));
     CHECK(a->running_elsewhere(d->id, h2.id));
     CHECK(server.store->get_deployment(d->id)->state == DeploymentState::running);
+}
+
+TEST_CASE("takeover: a multicast deployment's unfinished hosts are finished by delta") {
+    namespace ip = boost::asio::ip;
+    boost::asio::io_context ioc;
+    ip::tcp::acceptor listening(ioc, {ip::make_address("127.0.0.1"), 0});  // b's delta server
+    Server server;
+    testutil::TempDir other_dir;
+    ServerConfig other = server.config;
+    other.state_dir = other_dir.path();
+    other.delta_port = listening.local_endpoint().port();
+    base::FakeClock clock;
+    FakeLauncher launcher_a, launcher_b;
+    auto lease_a = std::make_shared<LeaseKeeper>(*server.store, clock, "server-a", seconds(6));
+    auto lease_b = std::make_shared<LeaseKeeper>(*server.store, clock, "server-b", seconds(6));
+    Orchestrator a(*server.store, server.config, launcher_a, "PEM", [](const std::string&) {},
+                   clock);
+    Orchestrator b(*server.store, other, launcher_b, "PEM", [](const std::string&) {}, clock);
+    a.set_leases(lease_a);
+    b.set_leases(lease_b);
+    const Host h1 = add_test_host(*server.store, "h1", 1);
+    const Image image = add_test_image(*server.store, "1", "sha-1");
+    auto d = a.deploy(image, {h1}, Transport::multicast);
+    REQUIRE(d.is_ok());
+    a.tick();
+    DeploymentTarget imaging_h1;
+    imaging_h1.deployment = d->id;
+    imaging_h1.host = h1.id;
+    imaging_h1.state = TargetState::running;
+    imaging_h1.transport = Transport::multicast;
+    imaging_h1.bytes_done = 30;
+    imaging_h1.bytes_total = 100;
+    REQUIRE(server.store->update_target(imaging_h1));
+
+    // a dies; b takes the deployment over once a's lease has expired, with a delta server.
+    clock.advance(milliseconds(7100));
+    b.tick();
+    REQUIRE(b.deployment_of(h1.id) == d->id);
+    CHECK(server.store->get_deployment(d->id)->state == DeploymentState::running);
+    CHECK(std::any_of(launcher_b.spawned.begin(), launcher_b.spawned.end(), [&](const auto& argv) {
+        return argv.size() > 3 && argv[1] == "serve" && argv[3] == image.path;
+    }));
+    CHECK(std::none_of(launcher_b.spawned.begin(), launcher_b.spawned.end(),
+                       [](const auto& argv) {
+                           return std::find(argv.begin(), argv.end(), "multicast") != argv.end();
+                       }));
+    EventFilter filter;
+    filter.host = h1.id;
+    auto events = server.store->list_events(filter);
+    REQUIRE(events.is_ok());
+    CHECK(std::count_if(events->begin(), events->end(), [](const Event& e) {
+              return e.reason.find("taken over by server-b from server-a") != std::string::npos &&
+                     e.reason.find("finished by delta") != std::string::npos;
+          }) == 1);
+    // Its agent, whose multicast transfer broke off, asks again: a delta job from b's server.
+    b.tick();  // its delta server (the listener above) accepts: ready
+    auto job = b.hello(h1, {});
+    REQUIRE(job.body["action"] == "image");
+    CHECK(job.body["job"]["transport"] == "delta");
+    CHECK(job.body["job"]["delta"]["from"] ==
+          "127.0.0.1:" + std::to_string(listening.local_endpoint().port()));
 }
