@@ -1,27 +1,41 @@
 #!/usr/bin/env bash
-# Takeover (issue 20, item 3): two provisionerd, A and B, in the rack's server namespace share
-# one PostgreSQL (lib/postgres.sh), each naming the other with --peer-url. A deploys the rack's
-# hosts by delta; each host's command line (its iPXE script from A) lists both servers. The server's link is shaped (tc tbf) so that the deployment is
-# mid-image when A is killed with SIGKILL. B takes the deployment over once A's lease expires
-# (--lease-seconds): it starts a delta server of its own, each agent's next hello gets B's job,
-# and the transfer carries on from what the host's disk holds.
+# Takeover (issue 20, items 3 and 4): two rack servers, A (--rack r1, in the rack's server
+# namespace) and B (--rack r2, in a namespace of its own on the same switch), share one
+# PostgreSQL (lib/postgres.sh), each naming the other with --peer-url and standing by for the
+# other's rack (--dhcp-standby). Hosts 1-2 are in rack r1, 3-4 in r2: each host gets DHCP
+# (next-server) and its iPXE script from its rack's server only, and the other server's
+# dnsmasq does not answer it. A deploys every host of both racks by delta; each host's command
+# line lists its rack's server first, then the other. The server's link is shaped (tc tbf) so
+# that the deployment is mid-image when A is killed with SIGKILL. B takes the deployment over
+# once A's lease expires (--lease-seconds): it starts a delta server of its own, each agent's
+# next hello gets B's job, and the transfer carries on from what the host's disk holds. B's
+# dnsmasq takes rack r1's hosts over as well (DHCP standby): a host of r1 then gets DHCP and
+# its iPXE script from B. A restarted takes its rack back from B.
 #
 # Checks: B took over within the lease time and a margin; every disk holds the image (sha256)
 # and every host ends imaged; no host lost or duplicated; each host's transitions (booting,
 # imaging, imaged) written once, one takeover event per host; A restarted rejoins without
 # recovering anything: it lists the same hosts, the deployment succeeded and the same event log
-# as B. Prints the takeover time: from the kill to the first progress reported under B.
+# as B, and serves rack r1's DHCP again. Prints the takeover time: from the kill to the first
+# progress reported under B.
 #
-# Needs root (exit 77 otherwise), postgresql, curl, jq, tc, busybox. About 40 s.
+# Needs root (exit 77 otherwise), postgresql, dnsmasq, curl, jq, tc, busybox. About 50 s.
 # TAKEOVER_LEASE (seconds, default 4), TAKEOVER_RATE (tbf rate, default 60mbit).
 set -euo pipefail
 source "$(dirname "$0")/lib/rack.sh"
-rack_require curl jq tc busybox
+rack_require curl jq tc busybox dnsmasq
 SRC=${PROVISIONER_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}
+export PROVISIONER_SOURCE=$SRC
 source "$SRC/tests/e2e/lib/postgres.sh"
 rack_up 4
+# B's namespace: one more port on the switch, numbered after the hosts but not one of them.
+rack_add_host
+B_NS=$RACK_N
+B_IP=${RACK_HOST_IP[B_NS]}
+RACK_N=$((RACK_N - 1))
 export PV_IMAGE_MIB=${PV_IMAGE_MIB:-96}
 source "$(dirname "$0")/lib/provisioner.sh"
+PV_RACK=("" r1 r1 r2 r2)
 rack_on_exit pg_down
 
 LEASE=${TAKEOVER_LEASE:-4}
@@ -29,7 +43,8 @@ RATE=${TAKEOVER_RATE:-60mbit}
 A_STATE=$PV_STATE
 B_STATE=$RACK_DIR/state-b
 A_URL=$PV_URL
-B_URL=https://$RACK_SERVER_IP:$((PV_PORT + 1))
+B_URL=https://$B_IP:$((PV_PORT + 1))
+B_BOOT_URL=http://$B_IP:$((PV_PORT + 1))
 started=$SECONDS
 
 chmod 755 "$RACK_DIR"  # the cluster runs as postgres, in a directory under it
@@ -41,22 +56,36 @@ cp -p "$A_STATE/site.key" "$A_STATE/site.pub" "$A_STATE/ca.key" "$A_STATE/ca.crt
 "$PV_BIN/provisionerd" init --state-dir "$B_STATE" --database "$PG_URL" >/dev/null ||
     rack_fail "init B"
 
-# start NAME STATE PORT DELTA_PORT PEER: a provisionerd on the shared database, as rack_bg NAME.
+# start NAME WHERE IP STATE PORT DELTA_PORT PEER RACK STANDBY: a rack server on the shared
+# database, as rack_bg NAME in namespace WHERE; returns once it serves its rack's DHCP.
 start() {
-    local name=$1 state=$2 port=$3 delta=$4 peer=$5
-    rack_bg server "$name" "$PV_BIN/provisionerd" --state-dir "$state" --database "$PG_URL" \
-        --listen "$RACK_SERVER_IP:$port" --delta-port "$delta" --import-dir "$RACK_DIR" \
-        --lease-seconds "$LEASE" --server-id "$name" --peer-url "$peer"
+    local name=$1 where=$2 ip=$3 state=$4 port=$5 delta=$6 peer=$7 rack=$8 standby=$9
+    rack_bg "$where" "$name" "$PV_BIN/provisionerd" --state-dir "$state" --database "$PG_URL" \
+        --listen "$ip:$port" --delta-port "$delta" --import-dir "$RACK_DIR" \
+        --lease-seconds "$LEASE" --server-id "$name" --peer-url "$peer" \
+        --rack "$rack" --dhcp-standby "$standby" --dhcp-interface "$RACK_IF" \
+        --dhcp-address "$ip" --dhcp-range "$RACK_SUBNET.100,$RACK_SUBNET.199"
     rack_wait_log "$name" 'serving http' 20
+    rack_wait_log "$name" "rack $rack: DHCP and boot scripts served by $name" $((LEASE + 10))
 }
+# next_server I: the next-server (TFTP) a PXE DHCP exchange of host I names; its address
+# must be the host's enrolled one.
+next_server() {
+    rack_dhcp "$1" "h$1-pxe" -V PXEClient:Arch:00000:UNDI:002001 -x 0x5d:0000
+    [ "$(rack_lease "h$1-pxe" ip)" = "${RACK_HOST_IP[$1]}" ] ||
+        rack_fail "host $1 leased $(rack_lease "h$1-pxe" ip), not its enrolled address"
+    rack_lease "h$1-pxe" siaddr
+}
+# boot_url I: the plain-HTTP URL of host I's rack server.
+boot_url() { if [ "${PV_RACK[$1]}" = r1 ]; then echo "$PV_BOOT_URL"; else echo "$B_BOOT_URL"; fi; }
 # api URL PATH: GET with the operator token, from the server namespace.
 api() {
     rack_server curl -sf --cacert "$PROVISIONER_CA" \
         -H "Authorization: Bearer $(cat "$A_STATE/operator.token")" "$1$2"
 }
-start pvA "$A_STATE" "$PV_PORT" 20000 "$B_URL"
-start pvB "$B_STATE" "$((PV_PORT + 1))" 24000 "$A_URL"
-echo "== A on $A_URL and B on $B_URL share $PG_URL (lease ${LEASE} s)"
+start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 "$B_URL" r1 r2
+start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 "$A_URL" r2 r1
+echo "== rack server A (r1) on $A_URL and B (r2) on $B_URL share $PG_URL (lease ${LEASE} s)"
 
 pv_make_image
 pv_pack_image
@@ -64,22 +93,38 @@ pv_cli image import "$RACK_DIR/dom0-v1" >/dev/null
 pv_enrol >/dev/null
 pv_cli deploy --image dom0@1 --hosts all --transport delta >/dev/null
 d=$(pv_deployment_id)
-# What the hosts' PXE firmware would fetch from A: their iPXE scripts, with the boot tickets.
+# What the hosts' PXE firmware would get: DHCP from their rack's server only, then their iPXE
+# scripts, with the boot tickets, from it; the other rack's server refuses them.
 for ((i = 1; i <= RACK_N; i++)); do
-    rack_exec "$i" busybox wget -q -O "$RACK_DIR/h$i.ipxe" "$PV_BOOT_URL/boot/${PV_MAC[i]//:/-}.ipxe" ||
+    if [ "${PV_RACK[i]}" = r1 ]; then own=$RACK_SERVER_IP other=$B_BOOT_URL first=$A_URL second=$B_URL
+    else own=$B_IP other=$PV_BOOT_URL first=$B_URL second=$A_URL; fi
+    got=$(next_server "$i")
+    [ "$got" = "$own" ] || rack_fail "host $i (rack ${PV_RACK[i]}): DHCP names next-server $got, not $own"
+    rack_exec "$i" busybox wget -q -O "$RACK_DIR/h$i.ipxe" "$(boot_url "$i")/boot/${PV_MAC[i]//:/-}.ipxe" ||
         rack_fail "host $i: no iPXE script"
+    code=$(rack_exec "$i" curl -s -o /dev/null -w '%{http_code}' "$other/boot/${PV_MAC[i]//:/-}.ipxe")
+    [ "$code" = 404 ] || rack_fail "host $i: the other rack's server answered its iPXE script ($code)"
     sed -n 's/^kernel [^ ]* \(.*\) || goto failed$/\1/p' "$RACK_DIR/h$i.ipxe" >"$RACK_DIR/h$i.cmdline"
     grep -q 'provisioner.token=' "$RACK_DIR/h$i.cmdline" || rack_fail "host $i: no boot ticket"
-    grep -q "provisioner.server=$A_URL,$B_URL " "$RACK_DIR/h$i.cmdline" ||
-        rack_fail "host $i: its command line does not list both servers: $(cat "$RACK_DIR/h$i.cmdline")"
+    grep -q "provisioner.server=$first,$second " "$RACK_DIR/h$i.cmdline" ||
+        rack_fail "host $i: its command line does not list its rack's server, then the other: $(cat "$RACK_DIR/h$i.cmdline")"
 done
+echo "  hosts 1-2 got DHCP and iPXE scripts from A (r1), 3-4 from B (r2); each refused by the other"
 rack_server tc qdisc add dev "$RACK_IF" root tbf rate "$RATE" burst 64kb latency 200ms
-for ((i = 1; i <= RACK_N; i++)); do
-    rack_bg "$i" "agent$i" "$PV_BIN/provisioner-agent" image --cmdline "$RACK_DIR/h$i.cmdline" \
-        --disk "${PV_LOOP[i]}" --imaging "$PV_BIN/imaging" --hello-timeout 60
-done
+# Rack r2's agents first: their hello to B is answered wait before they go on to A, the
+# deployment's owner; r1's start once they have their job, so that all four share A's link.
+agent_bg() {
+    rack_bg "$1" "agent$1" "$PV_BIN/provisioner-agent" image --cmdline "$RACK_DIR/h$1.cmdline" \
+        --disk "${PV_LOOP[$1]}" --imaging "$PV_BIN/imaging" --hello-timeout 60
+}
+agent_bg 3
+agent_bg 4
+rack_wait_log agent3 "imaging .* by delta from $RACK_SERVER_IP" 15
+rack_wait_log agent4 "imaging .* by delta from $RACK_SERVER_IP" 15
+agent_bg 1
+agent_bg 2
 pack=$(jq -r .stored_size <<<"$(pv_cli --json image show dom0@1)")
-echo "== deployment $d: $RACK_N hosts by delta from A, $RATE out of the server ($pack bytes each)"
+echo "== deployment $d: $RACK_N hosts of racks r1 and r2 by delta from A, $RATE out of the server ($pack bytes each)"
 
 # Mid-image: every host has a third (A's live figures), none has all of it.
 for ((t = 0; ; t++)); do
@@ -92,6 +137,10 @@ most=$(api "$A_URL" "/api/v1/deployments/$d" | jq '[.targets[].bytes_done] | max
 [ "$most" -lt "$pack" ] || rack_fail "a host had the whole image before the kill: raise the shaping"
 killed_ms=$(date +%s%3N)
 rack_kill pvA KILL
+# Its dnsmasq goes too, as with the machine, or with systemd stopping the unit's processes:
+# dnsmasq drops its privileges, which clears the parent-death signal, so a kill -9 of
+# provisionerd alone leaves it answering for a dead server.
+pkill -KILL -f -- "--conf-file=$A_STATE/dnsmasq/dnsmasq.conf" || rack_fail "A ran no dnsmasq"
 echo "  killed A (SIGKILL) with every host between $least and $most bytes"
 
 # B's first progress under its ownership: the takeover time as the hosts see it.
@@ -107,6 +156,13 @@ taken_ms=$(api "$B_URL" "/api/v1/events?limit=1000" |
 printf 'takeover: %.1f s from the kill to B owning the deployment, %.1f s to its first progress (lease %s s)\n' \
     "$(((taken_ms - killed_ms)))e-3" "$(((first - killed_ms)))e-3" "$LEASE"
 [ $((taken_ms - killed_ms)) -le $(((LEASE + 3) * 1000)) ] || rack_fail "B took over more than the lease time and 3 s after the kill"
+# DHCP standby: B's dnsmasq answers rack r1's hosts once A's presence lease expired.
+rack_wait_log pvB "rack r1: DHCP and boot scripts served by pvB.*taken over from pvA" $((LEASE + 5))
+got=$(next_server 1)
+[ "$got" = "$B_IP" ] || rack_fail "after A's kill, host 1 (r1) gets next-server $got, not B's $B_IP"
+rack_exec 1 busybox wget -q -O "$RACK_DIR/h1-b.ipxe" "$B_BOOT_URL/boot/${PV_MAC[1]//:/-}.ipxe" ||
+    rack_fail "after A's kill, B does not serve host 1's iPXE script"
+echo "  B answers rack r1's DHCP and iPXE scripts (host 1: next-server $got)"
 
 for ((i = 1; i <= RACK_N; i++)); do
     rack_wait "agent$i" 90 || rack_fail "host $i: agent failed: $(tail -n 3 "$RACK_DIR/agent$i.err")"
@@ -122,7 +178,13 @@ done
 rack_server tc qdisc del dev "$RACK_IF" root
 
 echo "== A restarts and rejoins"
-start pvA "$A_STATE" "$PV_PORT" 20000 "$B_URL"
+start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 "$B_URL" r1 r2
+rack_wait_log pvB "rack r1: DHCP and boot scripts no longer served by pvB" 5
+got=$(next_server 1)
+[ "$got" = "$RACK_SERVER_IP" ] || rack_fail "A back: host 1 (r1) gets next-server $got, not A's"
+got=$(next_server 3)
+[ "$got" = "$B_IP" ] || rack_fail "A back: host 3 (r2) gets next-server $got, not B's"
+echo "  A serves rack r1's DHCP again, B kept r2's"
 grep -q "recovered from an unclean stop" "$RACK_DIR/pvA.err" && rack_fail "A recovered deployments that B drives"
 pv_check_disks "$d" || rack_fail "a disk does not hold the image"
 hosts_a=$(api "$A_URL" "/api/v1/hosts" | jq -c '[.hosts[] | [.name, .state]] | sort')

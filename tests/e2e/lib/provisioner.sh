@@ -24,7 +24,8 @@ PV_STATE=$RACK_DIR/state
 # initramfs carries it at /etc/provisioner/ca.crt (images/build-netboot --ca).
 export PROVISIONER_CA=$PV_STATE/ca.crt
 PV_IMAGE_MIB=${PV_IMAGE_MIB:-160}
-declare -a PV_LOOP=() PV_MAC=()
+# PV_RACK[i]: host i's rack in the inventory (default r1).
+declare -a PV_LOOP=() PV_MAC=() PV_RACK=()
 
 pv_cli() { rack_server env PROVISIONER_TOKEN_FILE="$PV_STATE/operator.token" "$PV_BIN/provisioner" --server "$PV_URL" "$@"; }
 
@@ -81,7 +82,7 @@ pv_enrol() {
     echo "mac,name,ip,rack" >"$csv"
     for ((i = 1; i <= RACK_N; i++)); do
         PV_MAC[i]=$(rack_exec "$i" cat /sys/class/net/"$RACK_IF"/address)
-        echo "${PV_MAC[i]},h$i,${RACK_HOST_IP[i]},r1" >>"$csv"
+        echo "${PV_MAC[i]},h$i,${RACK_HOST_IP[i]},${PV_RACK[i]:-r1}" >>"$csv"
         truncate -s "${PV_IMAGE_MIB}M" "$RACK_DIR/disk$i"
         PV_LOOP[i]=$(losetup --find --show "$RACK_DIR/disk$i")
     done
