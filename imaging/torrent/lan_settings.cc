@@ -54,8 +54,9 @@ lt::settings_pack lan_settings(const SessionOptions& o) {
               static_cast<int>(static_cast<std::uint32_t>(
                   lt::alert_category::error | lt::alert_category::status |
                   lt::alert_category::storage | lt::alert_category::piece_progress |
-                  lt::alert_category::block_progress | lt::alert_category::peer |
-                  lt::alert_category::upload | lt::alert_category::tracker |
+                  // Not block_progress nor upload: two alerts per 16 KiB block, each a wake-up
+                  // of the alert loop, for nothing read (block_counts.h counts blocks).
+                  lt::alert_category::peer | lt::alert_category::tracker |
                   // peer_disconnected_alert: the seed counts a host that leaves complete
                   // (seeder.cc), a receiver names a failed TLS handshake (receiver.cc).
                   lt::alert_category::connect)));

@@ -60,7 +60,7 @@ public:
                      std::shared_ptr<lt::disk_observer>,
                      std::function<void(const lt::storage_error&)> handler,
                      lt::disk_job_flags_t) override {
-        auto bytes = range(r.piece, r.start, r.length);
+        auto bytes = pack_->writable() ? range(r.piece, r.start, r.length) : std::nullopt;
         if (!bytes) {
             post([h = std::move(handler)] { h(invalid_request(lt::operation_t::file_write)); });
             return false;
@@ -111,8 +111,11 @@ public:
         lt::storage_index_t, const lt::add_torrent_params*,
         lt::aux::vector<std::string, lt::file_index_t>,
         std::function<void(lt::status_t, const lt::storage_error&)> handler) override {
-        // Nothing held yet: a fresh receive, no piece to check.
-        post([h = std::move(handler)] { h(lt::status_t::no_error, lt::storage_error()); });
+        // A receiver's pack holds nothing yet: no piece to check. A seed's mapped file is
+        // checked piece by piece (libtorrent hashes each through async_hash), as its own
+        // storage does with a file already there: a pack that does not match is not seeded.
+        auto status = pack_->writable() ? lt::status_t::no_error : lt::status_t::need_full_check;
+        post([h = std::move(handler), status] { h(status, lt::storage_error()); });
     }
     void async_stop_torrent(lt::storage_index_t, std::function<void()> handler) override {
         post_if(std::move(handler));

@@ -16,6 +16,7 @@
 
 #include "imaging/target.h"
 #include "imaging/worker_pool.h"
+#include "imaging/torrent/block_counts.h"
 #include "imaging/torrent/chunk_assembler.h"
 #include "imaging/torrent/chunk_writer.h"
 #include "imaging/torrent/memory_disk_io.h"
@@ -27,11 +28,6 @@ namespace imaging::torrent {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr int kBlockSize = 16 << 10;
-
-bool from_seed(const lt::peer_id& pid) {
-    return has_fingerprint(pid, kSeedFingerprint) || has_fingerprint(pid, kOfferingSeedFingerprint);
-}
 
 // One receive: the state the alert loop updates.
 class Receive {
@@ -58,7 +54,7 @@ public:
 private:
     Status handle(lt::alert* a);
     Status piece_in(lt::piece_index_t piece);
-    void count_block(const lt::block_finished_alert& b);
+    void read_counts();
 
     const ImageTorrent& t_;
     const ReceiveOptions& o_;
@@ -67,6 +63,7 @@ private:
     std::shared_ptr<MemoryPack> pack_;
     std::unique_ptr<ChunkWriter> writer_;
     std::unique_ptr<WorkerPool> decoders_;  // memory pack only
+    std::shared_ptr<BlockCounts> counts_ = std::make_shared<BlockCounts>();
     Target& target_;
     lt::torrent_handle handle_;
     ReceiveReport report_;
@@ -75,13 +72,12 @@ private:
     Clock::time_point last_data_ = Clock::now();
 };
 
-void Receive::count_block(const lt::block_finished_alert& b) {
-    int piece_size = t_.info->piece_size(b.piece_index);
-    auto bytes = static_cast<std::uint64_t>(
-        std::max(0, std::min(kBlockSize, piece_size - b.block_index * kBlockSize)));
-    report_.bytes_received += bytes;
-    (from_seed(b.pid) ? report_.bytes_from_seed : report_.bytes_from_peers) += bytes;
-    last_data_ = Clock::now();
+void Receive::read_counts() {
+    report_.bytes_from_seed = counts_->from_seed.load();
+    report_.bytes_from_peers = counts_->from_peers.load();
+    report_.bytes_received = report_.bytes_from_seed + report_.bytes_from_peers;
+    auto last = Clock::time_point(Clock::duration(counts_->last_block.load()));
+    if (last > last_data_) last_data_ = last;
     if (o_.progress) o_.progress->set_done(std::min(report_.bytes_received, t_.manifest.pack_size));
 }
 
@@ -99,9 +95,7 @@ Status Receive::piece_in(lt::piece_index_t piece) {
 }
 
 Status Receive::handle(lt::alert* a) {
-    if (auto* b = lt::alert_cast<lt::block_finished_alert>(a)) {
-        count_block(*b);
-    } else if (auto* p = lt::alert_cast<lt::piece_finished_alert>(a)) {
+    if (auto* p = lt::alert_cast<lt::piece_finished_alert>(a)) {
         return piece_in(p->piece_index);
     } else if (lt::alert_cast<lt::hash_failed_alert>(a)) {
         ++report_.hash_failures;
@@ -136,6 +130,9 @@ Result<ReceiveReport> Receive::run() {
     p.ti = t_.info;
     p.save_path = o_.staging_dir.string();
     p.extensions.push_back([](const lt::torrent_handle&, lt::client_data_t) { return offer_taking_plugin(); });
+    p.extensions.push_back([counts = counts_](const lt::torrent_handle&, lt::client_data_t) {
+        return block_counting_plugin(counts);
+    });
     auto added = add_swarm_torrent(*session, std::move(p), credentials_);
     if (!added) return added.status();
     handle_ = *added;
@@ -151,6 +148,7 @@ Result<ReceiveReport> Receive::run() {
             if (failure = handle(a); !failure) break;
         }
         if (!failure) break;
+        read_counts();
         if (decoders_ && decoders_->failed()) {
             failure = decoders_->wait();
             break;

@@ -13,6 +13,8 @@
 #include <libtorrent/torrent_status.hpp>
 
 #include "imaging/torrent/image_torrent.h"
+#include "imaging/torrent/memory_disk_io.h"
+#include "imaging/torrent/memory_pack.h"
 #include "imaging/torrent/offering.h"
 #include "imaging/torrent/ssl_peers.h"
 #include "imaging/torrent/swarm_coverage.h"
@@ -56,6 +58,10 @@ Result<SeedReport> run_seed(const SeedOptions& o) {
     SessionOptions session_options = o.session;
     if (o.super_seed) session_options.fingerprint = kOfferingSeedFingerprint;
     session_options.ssl = credentials->has_value();
+    // Pieces checked and served from a read-only mapping of the pack (memory_pack.h): no read
+    // into a buffer of its own per block. A pack that cannot be mapped is read from its file.
+    auto mapped = MemoryPack::map_file(o.image_dir / kPackFile);
+    if (mapped) session_options.disk_io = memory_disk_io(*mapped);
     auto session = make_lan_session(session_options);
     lt::add_torrent_params p;
     p.ti = torrent->info;

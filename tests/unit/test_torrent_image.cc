@@ -173,3 +173,21 @@ TEST_CASE("memory pack: a pack larger than half the available memory goes to a s
     CHECK(pack_fits_in_memory(1 << 20));
     CHECK(!pack_fits_in_memory(std::uint64_t{1} << 62));
 }
+
+TEST_CASE("memory pack: a seed's pack file is mapped read-only, byte for byte") {
+    PackedFixture f;
+    auto mapped = MemoryPack::map_file(f.dir / "img" / "chunks.pack");
+    REQUIRE(mapped);
+    auto bytes = testutil::read_file(f.dir / "img" / "chunks.pack");
+    REQUIRE((*mapped)->size() == bytes.size());
+    CHECK(!(*mapped)->writable());
+    CHECK(std::memcmp((*mapped)->data(), bytes.data(), bytes.size()) == 0);
+    CHECK(!(*mapped)->range(bytes.size() - 1, 2));
+
+    MemoryPack receiving(16);
+    CHECK(receiving.writable());
+
+    auto missing = MemoryPack::map_file(f.dir / "img" / "no.pack");
+    REQUIRE(!missing);
+    CHECK(missing.status().message().find("no.pack") != std::string::npos);
+}

@@ -239,6 +239,9 @@ TEST_CASE(
     REQUIRE(report);
     CHECK(report->sha256 == t.manifest.image_sha256);
     CHECK(report->pack_in_memory);  // no staging file: libtorrent's disk I/O is memory_disk_io.h
+    // Counted block by block on libtorrent's network thread (block_counts.h).
+    CHECK(report->bytes_received == report->bytes_from_seed + report->bytes_from_peers);
+    CHECK(report->bytes_received >= t.manifest.pack_size);
     CHECK(testutil::read_file(f.dir / "out.raw") == f.raw);
 
     stop = true;
@@ -247,4 +250,27 @@ TEST_CASE(
     // The seed uploaded to the certified host and the receiver, nothing to the stranger.
     CHECK(seeded->bytes_uploaded >= 2 * t.manifest.pack_size);
     CHECK(seeded->bytes_uploaded < 3 * t.manifest.pack_size);
+}
+
+TEST_CASE("seed: a pack that does not match its torrent is refused, not seeded") {
+    SwarmFixture f;
+    ImageTorrent t = f.torrent("http://127.0.0.1:9/announce", "");
+    // One byte of the pack changed after the torrent was made: the manifests still agree, the
+    // piece hashes do not. The seed maps the pack (memory_pack.h) and checks every piece.
+    auto pack = testutil::read_file(f.dir / "img" / "chunks.pack");
+    pack[pack.size() / 2] ^= 0xff;
+    testutil::write_file(f.dir / "img" / "chunks.pack", pack);
+
+    SeedOptions o;
+    o.image_dir = f.dir / "img";
+    o.torrent = f.bytes_;
+    o.session.listen = "127.0.0.1:0";
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    o.should_stop = [&] { return std::chrono::steady_clock::now() > deadline; };
+    bool seeding = false;
+    o.log = [&](const std::string& line) { seeding = seeding || line.starts_with("seeding"); };
+    auto seeded = run_seed(o);
+    REQUIRE(!seeded);
+    CHECK(seeded.status().message().find("does not match the torrent") != std::string::npos);
+    CHECK(!seeding);
 }

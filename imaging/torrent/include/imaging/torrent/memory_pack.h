@@ -1,31 +1,49 @@
-// The receiver's copy of the compressed pack, in memory: libtorrent's disk I/O writes blocks
-// into it and hashes and serves pieces from it (memory_disk_io.h), and the chunk writer
-// decompresses each chunk's frame straight out of it once every piece under the chunk has
-// passed its hash. No staging file: each received byte is copied once (from the socket into
-// this buffer) and read once for SHA-1, once for zstd.
+// The compressed pack, in memory, for libtorrent's disk I/O (memory_disk_io.h):
+// - a receiver's copy: libtorrent writes blocks into it and hashes and serves pieces from it,
+//   and the chunk writer decompresses each chunk's frame straight out of it once every piece
+//   under the chunk has passed its hash. No staging file: each received byte is copied once
+//   (from the socket into this buffer) and read once for SHA-1, once for zstd;
+// - a seed's pack file, mapped read-only: pieces are hash-checked and served from the page
+//   cache without a read into a buffer of their own.
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <span>
+
+#include "imaging/status.h"
 
 namespace imaging::torrent {
 
 class MemoryPack {
 public:
-    // size bytes, uninitialised: pages are taken from the system as blocks arrive.
+    // A writable pack of size bytes, uninitialised: pages are taken from the system as blocks
+    // arrive.
     explicit MemoryPack(std::uint64_t size);
+    // The pack file at path, mapped read-only and read in at once (MAP_POPULATE), so serving
+    // takes no page fault. The file must keep its size while mapped (a stored image's pack
+    // never changes): pages cut off by a truncation would fault with SIGBUS.
+    static Result<std::shared_ptr<MemoryPack>> map_file(const std::filesystem::path& path);
+    ~MemoryPack();
+    MemoryPack(const MemoryPack&) = delete;
+    MemoryPack& operator=(const MemoryPack&) = delete;
 
     std::uint64_t size() const { return size_; }
-    char* data() { return bytes_.get(); }
-    const char* data() const { return bytes_.get(); }
+    // False for a mapped file: nothing may be written through data() or range().
+    bool writable() const { return mapping_ == nullptr; }
+    char* data() { return bytes_; }
+    const char* data() const { return bytes_; }
     // [offset, offset + length) if it lies inside the pack.
     std::optional<std::span<char>> range(std::uint64_t offset, std::uint64_t length);
 
 private:
+    MemoryPack(std::uint64_t size, void* mapping);
     std::uint64_t size_;
-    std::unique_ptr<char[]> bytes_;
+    std::unique_ptr<char[]> owned_;  // a writable pack
+    void* mapping_ = nullptr;        // a mapped file
+    char* bytes_;
 };
 
 // Whether a pack of size bytes may be held in memory: at most half of what the kernel says
