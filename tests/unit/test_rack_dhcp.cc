@@ -193,3 +193,65 @@ TEST_CASE("rack dhcp: dnsmasq answers only the hosts of the racks served, known 
     CHECK(launcher.signalled[1000] == SIGHUP);
     dhcp.stop();
 }
+
+TEST_CASE("rack dhcp: --rack and --dhcp-standby are checked at start") {
+    auto problem = [](const std::function<void(ServerConfig&)>& set) {
+        ServerConfig c;
+        c.listen = "127.0.0.1:8080";
+        set(c);
+        return finish_config(c, "/usr/bin/provisionerd");
+    };
+    auto with_dhcp = [](ServerConfig& c) {
+        c.dhcp_interface = "eth0";
+        c.dhcp_address = "10.9.0.1";
+        c.dhcp_range = "10.9.0.100,10.9.0.199";
+    };
+    CHECK(problem([](ServerConfig& c) { c.dhcp_standby = {"r2"}; }) ==
+          "--dhcp-standby needs --rack");
+    CHECK(problem([](ServerConfig& c) { c.rack = "r1"; }) ==
+          "--rack needs --dhcp-interface (a rack server serves its rack's DHCP)");
+    CHECK(problem([&](ServerConfig& c) {
+              with_dhcp(c);
+              c.rack = "r1";
+              c.dhcp_standby = {"r1"};
+          }) == "--dhcp-standby wants another rack's name, not \"r1\"");
+    CHECK(problem([&](ServerConfig& c) {
+              with_dhcp(c);
+              c.rack = "r1";
+              c.dhcp_standby = {"r2", "r3"};
+          }) == "");
+}
+
+TEST_CASE(
+    "rack dhcp: iPXE scripts only for the racks served, netboot into another server's deployment") {
+    Server s;
+    Host h1 = add_test_host(*s.store, "h1", 1);  // rack r1
+    auto h2 = s.store->add_host({*Mac::parse("52:54:00:00:00:02"), "h2", "", "r2"},
+                                HostState::enrolled, "test");
+    REQUIRE(h2.is_ok());
+    s.ctx->serves_rack = [](const std::string& rack) { return rack == "r1"; };
+    auto script = [&](const Host& h) {
+        return s.call(bhttp::verb::get, "/boot/" + pxe::host_entry_file_name(h.mac) + ".ipxe");
+    };
+    auto other = script(*h2);
+    CHECK(other.result_int() == 404);
+    CHECK(other.body() == "host h2 is in rack r2, which this rack server does not serve now\n");
+    auto own = script(h1);
+    CHECK(own.result_int() == 200);
+    CHECK(own.body().find("sanboot") != std::string::npos);  // enrolled: its local disk
+
+    // A deployment another server drives (in the store, not this orchestrator's): h1 boots
+    // into it from here, with a boot ticket.
+    Image image = add_test_image(*s.store, "1");
+    auto d = s.store->create_deployment(image.id, Transport::delta, {h1.id});
+    REQUIRE(d.is_ok());
+    REQUIRE(s.store->transition(h1.id, HostState::booting, "test").is_ok());
+    CHECK_FALSE(s.orchestrator->deployment_of(h1.id).has_value());
+    auto netboot = script(h1);
+    CHECK(netboot.result_int() == 200);
+    CHECK(netboot.body().find("provisioner.token=t" + std::to_string(h1.id) + "_" +
+                              std::to_string(d->id) + "_") != std::string::npos);
+    // Not a rack server: the orchestrator's own deployments only.
+    s.ctx->serves_rack = {};
+    CHECK(script(h1).body().find("provisioner.token=") == std::string::npos);
+}
