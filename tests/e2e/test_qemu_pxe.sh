@@ -21,11 +21,27 @@
 # the disk's end. Prints each machine's time from power-on to imaged and to ready, by firmware
 # and BMC protocol, into qemu_pxe_times.txt.
 #
+# Then a Xen PV guest from the site file, on vm1 (unless QEMU_PXE_XEN_GUEST=0): images/build-guest
+# makes the guest template while the machines boot (provisioner template add), and the hello
+# service package is added (lib/service_deb.sh); vm1's Dom0 agent reports Xen's free memory as
+# its capacity (xl info; Dom0's own dom0_mem is not offered), so the machines have 2 GiB, and
+# Dom0 keeps its 1 GiB. `site apply` of one 384 MiB VM pinned to vm1: its Dom0 agent fetches
+# the template from provisionerd, makes the VM's qcow2 overlay and creates a PV domain through
+# xen:///system (pygrub boots the template's kernel); its NIC joins xenbr0, the bridge on vm1's
+# provisioning NIC, so the guest gets its address from provisionerd's dnsmasq, its agent
+# reports vm_ready, installs hello from provisionerd and reports service_available; the test
+# fetches the service from its access point and prints create-to-running and
+# create-to-service-available into qemu_pxe_times.txt too.
+#
 # The images come from $PROVISIONER_IMAGES (scripts/test builds them once per run); when they
 # are missing this test builds them there, which takes a few minutes.
 set -euo pipefail
 source "$(dirname "$0")/lib/rack.sh"
 rack_require qemu-system-x86_64 jq sfdisk dumpe2fs ipmi_sim ipmitool python3 openssl
+XEN_GUEST=${QEMU_PXE_XEN_GUEST:-1}
+[ "$XEN_GUEST" = 0 ] || rack_require qemu-img grub-install cpio dpkg-deb curl
+# A 384 MiB guest beside Dom0's 1 GiB (dom0_mem's minimum) and Xen's own.
+QEMU_MEMORY=${QEMU_MEMORY:-2048}
 SRC=${PROVISIONER_SOURCE:?}
 IMAGES=${PROVISIONER_IMAGES:-${PROVISIONER_BIN:?}/../images}
 if [ ! -s "$IMAGES/netboot/initrd.img" ] || [ ! -s "$IMAGES/dom0/disk.raw" ]; then
@@ -50,6 +66,13 @@ rack_bg server pvd "$PV_BIN/provisionerd" --state-dir "$PV_STATE" --listen "$RAC
     --kernel-args "console=ttyS0,115200 quiet" --multicast-max-wait 10 --import-dir "$IMAGES"
 rack_wait_log pvd 'serving http' 20
 pv_cli image import "$IMAGES/dom0/pack"
+if [ "$XEN_GUEST" != 0 ]; then
+    # The guest template, pinned to this server's CA and site key, made while the machines boot.
+    mkdir -p "$PV_STATE/import"  # where the server takes template files from
+    "$SRC/images/build-guest" --out "$PV_STATE/import/guest@1.qcow2" --ca "$PV_STATE/ca.crt" \
+        --site-key "$PV_STATE/site.pub" --agent-dir "$PV_BIN" >/dev/null 2>"$RACK_DIR/build-guest.err" &
+    build_guest_pid=$!
+fi
 
 declare -A MAC=([vm1]=52:54:00:77:00:01 [vm2]=52:54:00:77:00:02)
 declare -A TRANSPORT=([vm1]=delta [vm2]=multicast)
@@ -150,6 +173,74 @@ for vm in vm1 vm2; do
         rack_fail "$vm: not powered on by PXE and rebooted once into its disk: $got"
 done
 
+if [ "$XEN_GUEST" != 0 ]; then
+    echo "== a Xen PV guest from the site file on vm1, through xen:///system"
+    wait "$build_guest_pid" || rack_fail "build-guest failed: $(tail -n 5 "$RACK_DIR/build-guest.err")"
+    source "$(dirname "$0")/lib/service_deb.sh"
+    pv_cli template add "$PV_STATE/import/guest@1.qcow2" --name guest --version 1 >/dev/null
+    service_deb "$PV_STATE/import/hello.deb" hello 1.0
+    pv_cli service add "$PV_STATE/import/hello.deb" >/dev/null
+    # Its Dom0 agent says what Xen has free in its first report's cycle (then when it changes);
+    # reports follow every second.
+    wait_xen_offer() {
+        local i
+        for ((i = 0; i < 60; i++)); do
+            offer=$(grep -ao 'agent: dom0: Xen: [^)]*)' "$RACK_DIR/vm1.console" | tail -n 1)
+            [ -z "$offer" ] || return 0
+            sleep 1
+        done
+        qemu_console_tails vm1
+        rack_fail "vm1's Dom0 agent said nothing of Xen's free memory within 60 s"
+    }
+    wait_xen_offer
+    echo "  vm1: ${offer#agent: dom0: }"
+    cat >"$RACK_DIR/site.xml" <<'SITE'
+<XSMConfig placement="first-fit"><Set name="xen">
+<VM name="pv1"><VCPUS>1</VCPUS><MEM>384</MEM><TEMPLATE>guest</TEMPLATE><DOM0>vm1</DOM0>
+<HWADDR>52:54:00:78:00:21</HWADDR>
+<SERVICE package="hello"><PARAM name="port">8080</PARAM></SERVICE></VM>
+</Set></XSMConfig>
+SITE
+    # The report follows over TLS under TCG, seconds later: until the server has it, placement
+    # knows no host vm1 and applies nothing.
+    for ((i = 0; ; i++)); do
+        created=$(date +%s.%N)
+        pv_cli site apply "$RACK_DIR/site.xml" >"$RACK_DIR/site.apply" 2>&1 && break
+        grep -q "pinned to vm1, which is not a known host" "$RACK_DIR/site.apply" && [ "$i" -lt 60 ] ||
+            rack_fail "site apply: $(cat "$RACK_DIR/site.apply")"
+        sleep 1
+    done
+    running_at="" ready_at="" available_at=""
+    deadline=$((SECONDS + 300))
+    while [ -z "$available_at" ]; do
+        vm=$(pv_cli --json vm list | jq -c '.vms[] | select(.name == "pv1")')
+        now=$(date +%s.%N)
+        if [ -z "$running_at" ] && [ "$(jq -r .state <<<"$vm")" = running ]; then
+            running_at=$now
+            echo "  pv1 running after $(since "$created" "$now") s ($(jq -r .domain_type <<<"$vm"))"
+        fi
+        service=$(jq -r '.service_state // ""' <<<"$vm")
+        if [ -z "$ready_at" ] && [ -n "$service" ] && [ "$service" != vm_unavailable ]; then
+            ready_at=$now
+            echo "  pv1's guest agent reported after $(since "$created" "$now") s"
+        fi
+        [ "$service" = service_available ] && available_at=$now
+        if [ "$service" = failed ] || [ "$(pv_cli --json site status | jq -r '.applies[0].state')" = failed ] ||
+            [ "$SECONDS" -ge "$deadline" ]; then
+            qemu_console_tails vm1
+            rack_fail "pv1: not service_available ($service) after $(since "$created" "$now") s: $vm; site: $(pv_cli --json site status | jq -c '.applies[0]')"
+        fi
+        sleep 1
+    done
+    echo "  pv1's service available after $(since "$created" "$available_at") s"
+    [ "$(jq -r .domain_type <<<"$vm")" = xen-pv ] || rack_fail "pv1 runs as $(jq -r .domain_type <<<"$vm"), not xen-pv"
+    access=$(jq -r '.services[0].access // ""' <<<"$vm")
+    answer=$(rack_server curl -sS --max-time 10 "http://$access/") || rack_fail "pv1: nothing answers at $access"
+    grep -q "hello 1.0 installed by provisioner" <<<"$answer" || rack_fail "pv1 at $access answered: $answer"
+    echo "  pv1 at $access: $answer"
+    pv_cli vm list
+fi
+
 # Each disk's root: its partition reaches the end of the disk and its ext4 fills the
 # partition. provisionerd powers the machines off first, so the filesystem is read at rest.
 pv_cli host power off 'vm*'
@@ -179,5 +270,10 @@ done
         printf '%-7s %-9s %-8s %-10s %-22s %-22s\n' "$vm" "${FIRMWARE[$vm]}/$QEMU_ACCEL" "${BMC[$vm]}" \
             "${TRANSPORT[$vm]}" "$(since "${START[$vm]}" "${IMAGED[$vm]}")" "$(since "${START[$vm]}" "${READY[$vm]}")"
     done
+    if [ "$XEN_GUEST" != 0 ]; then
+        printf '\n%-6s %-7s %-7s %-12s %-24s %-30s\n' VM HOST TYPE MEMORY "CREATE->RUNNING (s)" "CREATE->SERVICE_AVAILABLE (s)"
+        printf '%-6s %-7s %-7s %-12s %-24s %-30s\n' pv1 vm1 xen-pv "384 MiB" "$(since "$created" "$running_at")" \
+            "$(since "$created" "$available_at")"
+    fi
 } | tee "$PROVISIONER_BIN/../qemu_pxe_times.txt"
-echo "PASS: two qemu machines powered only by provisionerd (ipmi_sim, Redfish) PXE-booted (BIOS and UEFI), were imaged by delta and by multicast, grew their roots to their disks, and rebooted once into them to ready, and their Dom0 agents opened xen:///system"
+echo "PASS: two qemu machines powered only by provisionerd (ipmi_sim, Redfish) PXE-booted (BIOS and UEFI), were imaged by delta and by multicast, grew their roots to their disks, and rebooted once into them to ready, and their Dom0 agents opened xen:///system$([ "$XEN_GUEST" = 0 ] || echo ", and vm1's started a PV guest from the site file whose service answered")"
