@@ -210,6 +210,7 @@ void MetricsHistory::run() {
         batch.swap(queue_);
         lock.unlock();
         for (Item& item : batch) {
+            if (item.forget || item.sweep) publish();  // before they drop latest values
             if (item.forget) {
                 drop(item.entity);
                 std::error_code ec;
@@ -237,6 +238,7 @@ void MetricsHistory::run() {
             open_files_ = 0;
         }
         lock.lock();
+        publish_locked();
         done_ += batch.size();
         written_.notify_all();
     }
@@ -501,18 +503,40 @@ void MetricsHistory::write(Item& item) {
     }
     state.written = item.time;
     state.fresh = false;
-    std::lock_guard<std::mutex> lock(mu_);
-    counts_.series_dropped += dropped;
+    pending_counts_.series_dropped += dropped;
     if (ok)
-        ++counts_.recorded;
+        ++pending_counts_.recorded;
     else
-        ++counts_.errors;
-    auto latest = latest_.find(item.entity);  // updated in place: no copy of the name
-    if (latest == latest_.end())
-        latest = latest_.emplace(item.entity, LatestValues{item.entity, 0, nullptr, {}}).first;
-    latest->second.time = std::int64_t(item.time);
-    latest->second.series = state.columns;
-    latest->second.values.assign(values.begin(), values.end());
+        ++pending_counts_.errors;
+    if (pending_used_ == pending_.size()) pending_.emplace_back();
+    Pending& latest = pending_[pending_used_++];
+    latest.entity = &item.entity;
+    latest.time = std::int64_t(item.time);
+    latest.series = state.columns;
+    latest.values.assign(values.begin(), values.end());
+}
+
+void MetricsHistory::publish() {
+    std::lock_guard<std::mutex> lock(mu_);
+    publish_locked();
+}
+
+void MetricsHistory::publish_locked() {
+    counts_.recorded += pending_counts_.recorded;
+    counts_.errors += pending_counts_.errors;
+    counts_.series_dropped += pending_counts_.series_dropped;
+    pending_counts_ = Counts();
+    for (std::size_t i = 0; i < pending_used_; ++i) {
+        Pending& p = pending_[i];
+        auto latest = latest_.find(*p.entity);  // updated in place: no copy of the name
+        if (latest == latest_.end())
+            latest = latest_.emplace(*p.entity, LatestValues{*p.entity, 0, nullptr, {}}).first;
+        latest->second.time = p.time;
+        latest->second.series = std::move(p.series);
+        latest->second.values.swap(p.values);  // each keeps its capacity for the next
+        p.entity = nullptr;
+    }
+    pending_used_ = 0;
 }
 
 void MetricsHistory::drop(const Entity& entity) {

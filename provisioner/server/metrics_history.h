@@ -110,6 +110,10 @@ class MetricsHistory {
 
     void run();
     void write(Item& item);
+    // Hands what write() left in pending_ to counts_ and latest_: the writer takes the lock
+    // once a batch, not once a report (the workers queue reports under the same lock).
+    void publish();
+    void publish_locked();  // mu_ held
     std::size_t sweep_files();
     void drop(const Entity& entity);
     std::uint64_t enqueue(Item item);
@@ -141,6 +145,17 @@ class MetricsHistory {
     };
     std::unordered_map<Entity, std::unique_ptr<State>, EntityHash> states_;  // the writer's alone
     std::vector<double> values_;  // write()'s, kept for the next: the writer thread's alone
+    // What write() did since the last publish(): the writer thread's alone. entity points
+    // into the batch being written.
+    struct Pending {
+        const Entity* entity = nullptr;
+        std::int64_t time = 0;
+        std::shared_ptr<const std::vector<Series>> series;
+        std::vector<float> values;
+    };
+    std::vector<Pending> pending_;
+    std::size_t pending_used_ = 0;
+    Counts pending_counts_;
     std::size_t open_files_ = 0;                       // the writer thread's alone
     // The entities whose descriptors were opened since the last closing of them all, so the
     // closing visits those (a few hundred), not every entity: the writer thread's alone.
