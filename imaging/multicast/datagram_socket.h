@@ -30,11 +30,14 @@ struct OutDatagram {
     std::size_t size() const { return header.size() + payload.size(); }
 };
 
+// A received datagram: its bytes are in `bytes`, or, where `borrowed` is set, in the socket's
+// own receive buffers (no copy), valid only until the next receive() on that socket.
 struct InDatagram {
     Endpoint from;
     std::size_t length = 0;
     std::array<std::uint8_t, kMaxDatagram> bytes;
-    std::span<const std::uint8_t> view() const { return {bytes.data(), length}; }
+    const std::uint8_t* borrowed = nullptr;
+    std::span<const std::uint8_t> view() const { return {borrowed ? borrowed : bytes.data(), length}; }
 };
 
 class DatagramSocket {
@@ -45,7 +48,8 @@ class DatagramSocket {
     // Sends every datagram in order (blocking when the socket buffer is full).
     virtual Status send(std::span<const OutDatagram> datagrams) = 0;
     // Waits up to timeout for datagrams; fills a prefix of out and returns how many (0 on
-    // timeout).
+    // timeout). Datagrams it fills may borrow the socket's buffers: handle them before the
+    // next call.
     virtual Result<std::size_t> receive(std::span<InDatagram> out, Duration timeout) = 0;
 };
 

@@ -223,9 +223,10 @@ Result<std::size_t> UdpMulticastSocket::fill(std::span<InDatagram> out) {
     for (std::size_t i = 0; i < n; ++i) {
         const Pending& p = pending_[next_pending_++];
         out[i].from = p.from;
-        // Longer than any peer sends: make it fail to decode.
+        // Longer than any peer sends: make it fail to decode. Not copied: the engines handle
+        // a batch before the next receive() reuses the buffers.
         out[i].length = p.length <= kMaxDatagram ? p.length : 0;
-        std::memcpy(out[i].bytes.data(), p.bytes, out[i].length);
+        out[i].borrowed = p.bytes;
     }
     return n;
 }
