@@ -22,14 +22,17 @@ Status PgStore::put_host_bmc(const HostBmcRow& row) {
     return rows ? Status::ok() : rows.status();
 }
 
+// On the reader connection (read()): every page of GET /api/v1/hosts lists the BMCs, and on
+// the writer's it waited behind each enrolment's transaction.
 Result<std::vector<HostBmcRow>> PgStore::list_host_bmcs() {
-    std::lock_guard lock(mu_);
-    auto rows = db_->query("SELECT host_id, updated_at, body FROM host_bmcs ORDER BY host_id");
-    if (!rows) return rows.status();
-    std::vector<HostBmcRow> out;
-    for (int i = 0; i < rows->size(); ++i)
-        out.push_back(HostBmcRow{rows->i64(i, 0), rows->i64(i, 1), rows->text(i, 2)});
-    return out;
+    return read([&](pg::Db& db) -> Result<std::vector<HostBmcRow>> {
+        auto rows = db.query("SELECT host_id, updated_at, body FROM host_bmcs ORDER BY host_id");
+        if (!rows) return rows.status();
+        std::vector<HostBmcRow> out;
+        for (int i = 0; i < rows->size(); ++i)
+            out.push_back(HostBmcRow{rows->i64(i, 0), rows->i64(i, 1), rows->text(i, 2)});
+        return out;
+    });
 }
 
 Status PgStore::remove_host_bmc(HostId host) {

@@ -22,17 +22,19 @@ Status SqliteStore::put_host_bmc(const HostBmcRow& row) {
     return s;
 }
 
+// On the reader connection (read()), as the host list whose pages it completes.
 Result<std::vector<HostBmcRow>> SqliteStore::list_host_bmcs() {
-    std::lock_guard lock(mu_);
-    auto q = db_->query("SELECT host_id, updated_at, body FROM host_bmcs ORDER BY host_id");
-    if (!q) return q.status();
-    std::vector<HostBmcRow> out;
-    for (;;) {
-        auto row = q->step();
-        if (!row) return row.status();
-        if (!*row) return out;
-        out.push_back(HostBmcRow{q->i64(0), q->i64(1), q->text(2)});
-    }
+    return read([&](sqlite::Db& db) -> Result<std::vector<HostBmcRow>> {
+        auto q = db.query("SELECT host_id, updated_at, body FROM host_bmcs ORDER BY host_id");
+        if (!q) return q.status();
+        std::vector<HostBmcRow> out;
+        for (;;) {
+            auto row = q->step();
+            if (!row) return row.status();
+            if (!*row) return out;
+            out.push_back(HostBmcRow{q->i64(0), q->i64(1), q->text(2)});
+        }
+    });
 }
 
 Status SqliteStore::remove_host_bmc(HostId host) {
