@@ -218,8 +218,11 @@ int run_server(ServerConfig config) {
     orchestrator.set_hot_template_lease(hot_lease);
     std::unique_ptr<DhcpService> dhcp;
     NoDhcp no_dhcp;
+    // dnsmasq changes user, which clears its parent-death signal: under a guard that keeps it,
+    // a provisionerd killed -9 leaves no dnsmasq answering for it (a rack's standby takes over).
+    auto dhcp_launcher = pxe::make_guarded_launcher();
     if (!config.dhcp_interface.empty()) {
-        auto prepared = DhcpService::prepare(config, store, *launcher, clock, log_line);
+        auto prepared = DhcpService::prepare(config, store, *dhcp_launcher, clock, log_line);
         if (!prepared) return fail(prepared.status().message());
         dhcp = std::move(*prepared);
     }

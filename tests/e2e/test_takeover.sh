@@ -137,10 +137,14 @@ most=$(api "$A_URL" "/api/v1/deployments/$d" | jq '[.targets[].bytes_done] | max
 [ "$most" -lt "$pack" ] || rack_fail "a host had the whole image before the kill: raise the shaping"
 killed_ms=$(date +%s%3N)
 rack_kill pvA KILL
-# Its dnsmasq goes too, as with the machine, or with systemd stopping the unit's processes:
-# dnsmasq drops its privileges, which clears the parent-death signal, so a kill -9 of
-# provisionerd alone leaves it answering for a dead server.
-pkill -KILL -f -- "--conf-file=$A_STATE/dnsmasq/dnsmasq.conf" || rack_fail "A ran no dnsmasq"
+# Its dnsmasq ends with it: dnsmasq's change of user clears the parent-death signal, which
+# its guard keeps (pxe/process.h), so no dnsmasq answers for a dead server.
+for ((t = 0; t < 50; t++)); do
+    pgrep -f -- "--conf-file=$A_STATE/dnsmasq/dnsmasq.conf" >/dev/null || break
+    sleep 0.1
+done
+pgrep -f -- "--conf-file=$A_STATE/dnsmasq/dnsmasq.conf" >/dev/null &&
+    rack_fail "A's dnsmasq outlived A's kill -9 by 5 s"
 echo "  killed A (SIGKILL) with every host between $least and $most bytes"
 
 # B's first progress under its ownership: the takeover time as the hosts see it.

@@ -46,9 +46,18 @@ using Clock = base::Clock;
 // fork + execv. The child inherits only stdin, stdout and stderr, gets an empty signal mask and
 // default SIGPIPE (a parent that blocks SIGCHLD/SIGTERM for sigtimedwait would otherwise pass that
 // on), and SIGTERM as its parent-death signal, so it does not outlive a parent killed -9 (unless it
-// changes user, which clears that: dnsmasq does when started as root without user=root). Exec
+// changes user, which clears that: dnsmasq does when started as root without user=root; see
+// make_guarded_launcher). Exec
 // failures come back through a close-on-exec pipe as spawn's error. Call spawn from a long-lived
 // thread: the parent-death signal fires when the forking thread ends.
 std::unique_ptr<ProcessLauncher> make_posix_launcher();
+
+// As make_posix_launcher, for a program that changes user (dnsmasq), which clears the
+// parent-death signal: each child runs under a guard, a second fork of ours that keeps it and
+// does nothing but wait. spawn returns the guard's pid; the guard passes SIGTERM, SIGINT,
+// SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 on, follows SIGTERM (SIGINT, SIGQUIT) with SIGKILL 3 s
+// later, and ends as the child ended (its exit status, or the same signal). When the parent
+// dies, even by SIGKILL, the guard gets SIGTERM, and so the child does.
+std::unique_ptr<ProcessLauncher> make_guarded_launcher();
 
 }  // namespace pxe
