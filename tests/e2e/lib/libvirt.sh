@@ -93,15 +93,16 @@ lv_dom0_bg() {
         --disks "$RACK_DIR/disks$i" --interval 0.5 --reserved-vcpus 0 --reserved-memory-mib 0 "$@"
 }
 
-# lv_site_apply FILE [ARGS]: `provisioner site apply`, again for up to 15 s while no Dom0 has
-# sent its first report (the agent logs its domain type before it reports). Prints what the CLI
-# prints; its exit status.
+# lv_site_apply FILE [ARGS]: `provisioner site apply`, again for up to 15 s while no Dom0, or
+# not the one a VM is pinned to, has sent its first report (the agent logs its domain type
+# before it reports). Prints what the CLI prints; its exit status.
 lv_site_apply() {
     local out status _
     for _ in $(seq 60); do
         status=0
         out=$(pv_cli site apply "$@" 2>&1) || status=$?
-        grep -q "no host has reported its VMs yet" <<<"$out" || break
+        # Until every Dom0 agent's first report is in: none yet, or not the VM's pinned host.
+        grep -qE "no host has reported its VMs yet|which is not a known host" <<<"$out" || break
         sleep 0.25
     done
     printf '%s\n' "$out"
