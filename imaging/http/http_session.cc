@@ -280,13 +280,16 @@ void HttpSession<Stream>::start_deferred(DeferredResponse pending, bool request_
     // The timer's wait holds the session until the answer, the limit or a close; the answer's
     // way back holds it weakly, so that work still running elsewhere (a BMC call) does not
     // keep a closed session, nor a stopping server, waiting for it.
+    // The timer too: it must go with its io_context, never later with the answer's holder.
     std::weak_ptr<HttpSession> weak = this->shared_from_this();
-    pending.start([weak, timer, request_keep_alive](Response answer) {
+    std::weak_ptr<net::steady_timer> weak_timer = timer;
+    pending.start([weak, weak_timer, request_keep_alive](Response answer) {
         auto self = weak.lock();
         if (!self) return;
         net::post(self->stream_.get_executor(),
-                  [self, timer, request_keep_alive, answer = std::move(answer)]() mutable {
-                      if (self->deferred_timer_ != timer) return;  // too late, or closed
+                  [self, weak_timer, request_keep_alive, answer = std::move(answer)]() mutable {
+                      auto timer = weak_timer.lock();
+                      if (!timer || self->deferred_timer_ != timer) return;  // too late, closed
                       self->deferred_timer_.reset();
                       timer->cancel();
                       self->finish(Reply(std::move(answer)), request_keep_alive);
