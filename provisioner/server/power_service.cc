@@ -267,25 +267,30 @@ void PowerService::record_outcome(const Host& host, const BmcOutcome& outcome,
     if (!s && log_) log_("power: host " + host.name + ": " + s.message());
 }
 
-std::future<PowerService::Answer> PowerService::post(std::function<Answer()> job) {
-    auto promise = std::make_shared<std::promise<Answer>>();
-    auto future = promise->get_future();
-    bool queued = pool_->try_post([promise, job = std::move(job)] {
-        // No exception leaves a worker: the waiting request gets an answer either way.
+void PowerService::dispatch(std::function<Answer()> job, std::function<void(Answer)> answer) {
+    auto shared = std::make_shared<std::function<void(Answer)>>(std::move(answer));
+    bool queued = pool_->try_post([shared, job = std::move(job)] {
+        Answer a;
+        // No exception leaves a worker: the waiting caller gets an answer either way.
         try {
-            promise->set_value(job());
+            a = job();
         } catch (const std::exception& e) {
-            Answer a;
             a.outcome = BmcOutcome::failure(BmcError::protocol,
                                             std::string("internal error: ") + e.what());
-            promise->set_value(std::move(a));
         }
+        (*shared)(std::move(a));
     });
     if (!queued) {
         Answer a;
         a.outcome = BmcOutcome::failure(BmcError::busy, "the server's queue of BMC calls is full");
-        promise->set_value(std::move(a));
+        (*shared)(std::move(a));
     }
+}
+
+std::future<PowerService::Answer> PowerService::post(std::function<Answer()> job) {
+    auto promise = std::make_shared<std::promise<Answer>>();
+    auto future = promise->get_future();
+    dispatch(std::move(job), [promise](Answer a) { promise->set_value(std::move(a)); });
     return future;
 }
 
@@ -328,28 +333,22 @@ bool PowerService::boot_disk_before_reboot(const Host& host, DeploymentId deploy
                                            std::function<void(bool set)> done) {
     auto record = bmc(host.id);
     if (!record || record->driver == "manual") return false;
-    auto answered = std::make_shared<std::function<void(bool)>>(std::move(done));
-    bool queued = pool_->try_post([this, host, deployment, answered] {
-        bool set = false;
-        try {
+    dispatch(
+        [this, host, deployment] {
             BmcOutcome out = call(host, "disk");
-            set = out.ok();
             const std::string what = "deployment " + std::to_string(deployment) + ": imaged; ";
             store_.log_event(host_event(
-                host, set ? what + "next boot disk (once), before its agent reboots it"
-                          : what + "its BMC could not set its next boot to disk: BMC " +
-                                power::to_string(out.error) + ": " + out.message));
-        } catch (const std::exception& e) {
-            if (log_) log_("power: host " + host.name + ": boot disk: internal error: " + e.what());
-        }
-        if (*answered) (*answered)(set);
-    });
-    if (!queued) {
-        if (log_)
-            log_("power: host " + host.name +
-                 ": the queue of BMC calls is full; its next boot is not set to disk");
-        if (*answered) (*answered)(false);
-    }
+                host, out.ok() ? what + "next boot disk (once), before its agent reboots it"
+                               : what + "its BMC could not set its next boot to disk: BMC " +
+                                     power::to_string(out.error) + ": " + out.message));
+            return Answer{host.id, host.name, out};
+        },
+        [this, host, done = std::move(done)](Answer a) {
+            if (!a.outcome.ok() && log_)
+                log_("power: host " + host.name + ": next boot not set to disk: " +
+                     a.outcome.message);
+            if (done) done(a.outcome.ok());
+        });
     return true;
 }
 

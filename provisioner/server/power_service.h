@@ -120,6 +120,9 @@ class PowerService {
     void record_outcome(const Host& host, const power::BmcOutcome& outcome,
                         power::PowerState known);
     void run_thread();
+    // Runs job on a BMC worker and gives its Answer to answer, on that worker; an exception
+    // from job, or a full queue (then on this thread), is an Answer too: every caller hears.
+    void dispatch(std::function<Answer()> job, std::function<void(Answer)> answer);
     std::future<Answer> post(std::function<Answer()> job);
 
     Store& store_;
