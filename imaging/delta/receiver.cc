@@ -11,6 +11,7 @@
 #include "assembler.h"
 #include "basis.h"
 #include "framed_stream.h"
+#include "client_handshake.h"
 #include "handshake_auth.h"
 #include "imaging/delivery.h"
 #include "imaging/manifest.h"
@@ -22,53 +23,6 @@
 namespace imaging::delta {
 
 namespace {
-
-// The nonces of an authenticated handshake, which a receipt is bound to.
-struct Nonces {
-    Nonce client{}, server{};
-};
-
-Result<Manifest> handshake(FramedStream& stream, const VerifyKey& key, const ManifestPin& expect,
-                           const std::optional<Secret>& secret, const std::string& receiver_id,
-                           std::chrono::seconds timeout, Nonces& nonces) {
-    ByteWriter hello;
-    hello.bytes({reinterpret_cast<const std::uint8_t*>(kHelloMagic), 8});
-    hello.u32(kProtocolVersion);
-    Nonce client{};
-    if (secret) {
-        client = random_nonce();
-        hello.bytes(client);
-        if (!receiver_id.empty()) {
-            hello.u8(std::uint8_t(receiver_id.size()));
-            hello.text(receiver_id);
-        }
-    }
-    if (auto s = stream.send(MsgType::kHello, hello.data(), timeout); !s) return s;
-    if (secret) {
-        // The server proves itself first: nothing it says after is read unless it does.
-        auto challenge = stream.receive(timeout, 4096);
-        if (!challenge) return challenge.status();
-        if (challenge->type != MsgType::kChallenge)
-            return Status::error("the server did not authenticate (it has no secret, or is not ours); refused");
-        if (challenge->body.size() != kNonceSize + 32) return Status::error("malformed challenge from the server");
-        Nonce server{};
-        std::copy_n(challenge->body.begin(), kNonceSize, server.begin());
-        const Mac expected = server_proof(*secret, client, server);
-        if (!equal_tags(std::span(challenge->body).subspan(kNonceSize), expected))
-            return Status::error("the server failed authentication: its secret is not ours; refused");
-        const Mac proof = client_proof(*secret, client, server);
-        if (auto s = stream.send(MsgType::kAuth, proof, timeout); !s) return s;
-        nonces = {client, server};
-    }
-    auto reply = stream.receive(timeout);
-    if (!reply) return reply.status();
-    if (reply->type != MsgType::kManifest) return Status::error("server did not send a manifest");
-    auto m = Manifest::parse({reinterpret_cast<const char*>(reply->body.data()), reply->body.size()});
-    if (!m) return m.status().context("manifest from server");
-    if (auto s = m->verify_signature(key); !s) return s.context("manifest from server");
-    if (auto s = expect.check(*m); !s) return s.context("manifest from server");
-    return m;
-}
 
 SignatureFetcher signature_fetcher(FramedStream& stream, std::chrono::seconds timeout) {
     return [&stream, timeout](const std::vector<std::uint32_t>& chunks)
@@ -342,35 +296,11 @@ Result<ReceiveReport> receive_on(FramedStream& stream, const VerifyKey& key,
     if (auto s = (*target)->sync(); !s) return s;
     if (!o.receiver_id.empty()) {
         // Every chunk is verified and on disk: only now may the server record the delivery.
-        ByteWriter w;
-        w.bytes(m.image_sha256);
-        w.bytes(receipt_proof(*o.secret, nonces.client, nonces.server, m.image_sha256));
-        if (auto s = stream.send(MsgType::kReceipt, w.data(), o.timeout); !s) return s;
-        auto challenge = stream.receive(o.timeout, 4096);
-        if (!challenge) return challenge.status().context("the server did not confirm delivery");
-        ByteReader c(challenge->body);
-        Nonce nonce{};
-        for (auto& b : nonce) b = c.u8();
-        const std::uint32_t n = c.u32();
-        if (challenge->type != MsgType::kPossessionChallenge || c.failed() ||
-            n > kPossessionSamples || c.remaining() != std::size_t(n) * 4)
-            return Status::error("the server did not confirm delivery (no possession check)");
-        ByteWriter answer;
-        std::vector<std::uint8_t> raw;
-        for (std::uint32_t k = 0; k < n; ++k) {
-            const std::uint32_t chunk = c.u32();
-            if (chunk >= m.chunks.size()) return Status::error("possession check of a chunk out of range");
-            raw.resize(m.chunk_length(chunk));
-            // Read back from the output: what is on disk is what we claim to hold.
-            if (auto s = (*target)->read_at(m.chunk_offset(chunk), raw); !s) return s;
-            answer.bytes(possession_digest(nonce, chunk, raw));
-        }
-        if (auto s = stream.send(MsgType::kPossession, answer.data(), o.timeout); !s) return s;
-        auto ack = stream.receive(o.timeout, 4096);
-        if (!ack) return ack.status().context("the server did not confirm delivery");
-        if (ack->type != MsgType::kReceiptAck)
-            return Status::error("the server did not confirm delivery (it answered message type " +
-                                 std::to_string(int(ack->type)) + ")");
+        // Read back from the output: what is on disk is what we claim to hold.
+        auto read_back = [&](std::uint32_t chunk, std::span<std::uint8_t> out) {
+            return (*target)->read_at(m.chunk_offset(chunk), out);
+        };
+        if (auto s = confirm_delivery(stream, m, *o.secret, nonces, o.timeout, read_back); !s) return s;
         report.delivery_confirmed = true;
     }
     (void)stream.send(MsgType::kDone, {}, std::chrono::seconds(2));
