@@ -61,14 +61,18 @@ std::string ServerClient::server_list() const {
 CallResult ServerClient::post(const std::string& path, const json& body,
                               std::chrono::milliseconds timeout) {
     CallResult out;
+    // Every server's own failure: a rack server's 503 (the deployment is another's) next to
+    // the owner's connection error, not only the last one asked.
+    std::string errors;
     for (std::size_t tried = 0; tried < urls_.size(); ++tried) {
         out = post_once(urls_[current_], path, body, timeout);
         if (out.kind != CallResult::Kind::retry) return out;
         if (urls_.size() > 1) {
-            out.error += " (" + urls_[current_] + ")";
+            errors += (errors.empty() ? "" : "; ") + out.error + " (" + urls_[current_] + ")";
             next_server();
         }
     }
+    if (urls_.size() > 1) out.error = "no server took it: " + errors;
     return out;
 }
 

@@ -386,6 +386,14 @@ TEST_CASE("agent: several server URLs: a call moves on from one that is down or 
     CallResult down = server.progress(3, 1, 2);
     CHECK(down.kind == CallResult::Kind::retry);
     CHECK(down.error.find("https://b:2") != std::string::npos);
+    CHECK(down.error.find("https://a:1") != std::string::npos);
+    // A rack server's 503 and the owner's failure are both told, each with its server.
+    by_server["https://a:1"] = {reply(503)};
+    CallResult both = server.progress(3, 1, 2);
+    CHECK(both.kind == CallResult::Kind::retry);
+    CHECK(both.error.find("HTTP 503") != std::string::npos);
+    CHECK(both.error.find("(https://a:1)") != std::string::npos);
+    CHECK(both.error.find("(https://b:2)") != std::string::npos);
 }
 
 namespace {

@@ -46,7 +46,8 @@ class ServerClient {
     // the host token, or a guest's for guest_report ("" sends no Authorization).
     // Failover (as the CLI's --server A,B): a call whose server is unreachable or answers 5xx
     // is tried on the next URL, each once, from the one that answered last; it comes back
-    // retry only when none answered. A 4xx is the server's answer: no other is asked.
+    // retry only when none answered, its error naming each server's failure. A 4xx is the
+    // server's answer: no other is asked.
     ServerClient(std::string base_url, std::string token,
                  HttpFunction http = imaging::http::http_request);
 
