@@ -156,6 +156,8 @@ Response site_apply(ApiContext& ctx, const Request& req) {
 
 Response site_status(ApiContext& ctx, const Request& req) {
     json applies = json::array();
+    // Steps answered through other servers sharing the store count here too.
+    if (Status s = ctx.vms.sync_actions(ctx.store.now()); !s) return status_response(req, s);
     for (const ApplyRecord& a : ctx.vms.applies()) {
         json steps = json::array();
         for (const VmAction& s : a.steps) steps.push_back(apply_step_json(s));
@@ -350,6 +352,9 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host) {
             return status_response(req, s);
         answer.interval_seconds = std::uint32_t(ctx.monitor->interval().count());
     }
+    // Steps queued through another server sharing the store reach this host here. When the
+    // store cannot be read, the cached steps go out and the next report tries again.
+    (void)ctx.vms.sync_actions(ctx.store.now());
     for (const VmAction& a : ctx.vms.pending_for(host.id)) {
         wire::VmAction action = wire_action(a);
         // A VM being defined gets its guest agent's settings (as SMBIOS OEM strings).
@@ -374,6 +379,9 @@ Response agent_answer(ApiContext& ctx, DiskTransfers& disks, const Request& req,
     if (action.empty() || std::from_chars(action.data(), action.data() + action.size(), id).ptr !=
                               action.data() + action.size())
         return bad_request(req, "the action id must be a number");
+    // The action may have been queued, or handed out, by another server sharing the store.
+    if (Status s = ctx.vms.sync_actions(ctx.store.now(), true); !s)
+        return status_response(req, s);
     auto owner = ctx.vms.action_host(id);
     if (!owner)
         return status_response(req,

@@ -67,6 +67,12 @@ bool SiteApplyLease::applying_locked() const {
 void SiteApplyLease::tick() {
     std::lock_guard lock(mu_);
     if (leases_.holds(kName)) {
+        // Its applies' steps may be answered through other servers: read them back (at most
+        // once a VmRegistry::kActionSync) before asking whether one still runs.
+        const Timestamp now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  clock_.wall_now().time_since_epoch())
+                                  .count();
+        if (Status s = vms_.sync_actions(now); !s) log_("site apply: " + s.message());
         if (!applying_locked())
             if (Status s = leases_.release(kName); !s)
                 log_("giving up the site apply lease: " + s.message());  // it expires instead

@@ -156,6 +156,16 @@ class VmRegistry {
 
     // Replaces the cache with what the store holds (call once at start).
     Status load();
+    // Several servers on one store (issue 20): an apply queued through one server is carried
+    // out by agents that may report to another, and answered there. Reads the applies and
+    // their actions back from the store (not the reports), at most once per kActionSync unless
+    // force, and releases the steps that answers taken elsewhere have freed. Call before
+    // handing an agent its actions, on an answer to an action this cache lacks, and while
+    // waiting for an apply to end. Two servers answering steps of one apply at once each
+    // write only the rows they changed; a step behind both is released by the next sync on
+    // either. storage when the store fails (the cache is then as it was).
+    static constexpr Timestamp kActionSync = 1'000;
+    Status sync_actions(Timestamp now, bool force = false);
 
     // storage when the report could not be kept. A VM of the host's previous report that this
     // one lacks, with no action under way for it and reported by no other host, is flagged
@@ -210,6 +220,8 @@ class VmRegistry {
     // the cache back from the store. Clears dirty_ either way.
     Status flush_locked();
     Status load_locked();
+    Status read_actions_locked(std::map<ApplyId, Apply>& applies,
+                               std::map<ActionId, VmAction>& actions) const;
     Result<ActionId> allocate_actions_locked(std::size_t count);
     // The actions (ids not yet given) that carry out step, each with its `after`.
     Result<std::vector<VmAction>> actions_for_locked(const reconcile::Action& step,
@@ -247,6 +259,7 @@ class VmRegistry {
     std::map<ApplyId, Apply> applies_;
     std::vector<std::string> ended_transfers_;
     Dirty dirty_;
+    Timestamp actions_synced_at_ = 0;  // the last sync_actions() that read the store
 };
 
 // A VM's spec from its site entry (interfaces with their network's VLAN).

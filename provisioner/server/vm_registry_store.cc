@@ -10,18 +10,14 @@ Status VmRegistry::load() {
     return load_locked();
 }
 
-Status VmRegistry::load_locked() {
+Status VmRegistry::read_actions_locked(std::map<ApplyId, Apply>& applies,
+                                       std::map<ActionId, VmAction>& actions) const {
     auto apply_rows = store_.list_vm_applies();
     if (!apply_rows) return apply_rows.status();
     auto action_rows = store_.list_vm_actions();
     if (!action_rows) return action_rows.status();
-    auto report_rows = store_.list_host_reports();
-    if (!report_rows) return report_rows.status();
-
-    std::map<ApplyId, Apply> applies;
     for (const VmApplyRow& row : *apply_rows)
         applies.emplace(ApplyId(row.id), Apply{ApplyId(row.id), row.created_at, {}});
-    std::map<ActionId, VmAction> actions;
     for (const VmActionRow& row : *action_rows) {  // by id: each apply's steps in order
         auto action = action_from_row(row);
         if (!action) return action.status();
@@ -35,6 +31,15 @@ Status VmRegistry::load_locked() {
         }
         actions.emplace(action->id, std::move(*action));
     }
+    return Status::ok();
+}
+
+Status VmRegistry::load_locked() {
+    std::map<ApplyId, Apply> applies;
+    std::map<ActionId, VmAction> actions;
+    if (Status s = read_actions_locked(applies, actions); !s) return s;
+    auto report_rows = store_.list_host_reports();
+    if (!report_rows) return report_rows.status();
     std::map<HostId, HostReport> reports;
     std::map<HostId, std::pair<std::string, Timestamp>> stored;
     for (const HostReportRow& row : *report_rows) {
@@ -49,6 +54,26 @@ Status VmRegistry::load_locked() {
     stored_reports_ = std::move(stored);
     refreshes_.clear();  // times only: what the store holds is what it says
     return Status::ok();
+}
+
+Status VmRegistry::sync_actions(Timestamp now, bool force) {
+    std::lock_guard lock(mu_);
+    if (!force && actions_synced_at_ != 0 && now >= actions_synced_at_ &&
+        now - actions_synced_at_ < kActionSync)
+        return Status::ok();
+    actions_synced_at_ = now;
+    std::map<ApplyId, Apply> applies;
+    std::map<ActionId, VmAction> actions;
+    if (Status s = read_actions_locked(applies, actions); !s)
+        return s.context("reading the VM actions back");
+    applies_ = std::move(applies);
+    actions_ = std::move(actions);
+    // An answer taken by another server releases the steps behind it there; one that raced
+    // with an answer here (each read the other's step as unanswered) is released now.
+    dirty_ = {};
+    for (auto& [id, apply] : applies_) release_locked(apply);
+    if (dirty_.actions.empty()) return Status::ok();
+    return flush_locked().context("releasing the VM actions that answers elsewhere freed");
 }
 
 Status VmRegistry::flush_locked() {

@@ -184,3 +184,74 @@ TEST_CASE("site apply lease: a dead server's unfinished apply is taken over afte
     REQUIRE(claim.is_ok());
     CHECK(a.vms.applies().at(0).state == "succeeded");
 }
+
+TEST_CASE("site apply lease: steps queued through one server reach an agent that reports to the other") {
+    Rig rig;
+    TestServer& a = *rig.a;
+    TestServer& b = *rig.b;
+    // web2 runs after web1 (both on h1); h1's agent now reports to b, which a queued nothing on.
+    const ApplyId apply = apply_on(a, {create_on("web1", "h1"), create_on("web2", "h1")});
+    CHECK(b.vms.pending_for(rig.h1).empty());  // b's cache as it was before the apply
+    const Timestamp t0 = 5'000;
+    REQUIRE(b.vms.sync_actions(t0));
+    auto first = b.vms.pending_for(rig.h1);
+    REQUIRE(first.size() == 1);
+    CHECK(first[0].vm.name == "web1");
+    CHECK(first[0].apply == apply);
+    REQUIRE(b.vms.answer(first[0].id, true, ""));  // answered to b: b releases web2
+    auto second = b.vms.pending_for(rig.h1);
+    REQUIRE(second.size() == 1);
+    CHECK(second[0].vm.name == "web2");
+
+    // a, the holder, learns of the answer from the store and keeps the lease while web2 runs.
+    rig.clock.advance(seconds(2));
+    a.leases.renew_if_due();
+    a.site.tick();
+    CHECK(a.leases.holds(SiteApplyLease::kName));
+    CHECK(a.vms.applies().at(0).steps.at(0).state == ActionState::done);
+    CHECK(a.vms.pending_for(rig.h1).size() == 1);  // web2, as b released it
+    REQUIRE(b.vms.answer(second[0].id, true, ""));
+    CHECK(a.vms.applies().at(0).state == "running");  // until a reads the store again
+    rig.clock.advance(seconds(2));
+    a.site.tick();
+    CHECK(a.vms.applies().at(0).state == "succeeded");
+    CHECK_FALSE(a.leases.holds(SiteApplyLease::kName));
+
+    // The throttle: a sync within kActionSync of the last reads nothing, unless forced.
+    const ApplyId next = apply_on(a, {create_on("web3", "h1")});
+    REQUIRE(b.vms.sync_actions(t0 + VmRegistry::kActionSync - 1));
+    CHECK(b.vms.pending_for(rig.h1).empty());
+    REQUIRE(b.vms.sync_actions(t0 + VmRegistry::kActionSync - 1, true));
+    auto third = b.vms.pending_for(rig.h1);
+    REQUIRE(third.size() == 1);
+    CHECK(third[0].apply == next);
+    CHECK(a.log.empty());
+    CHECK(b.log.empty());
+}
+
+TEST_CASE("VM registry: a step left waiting by a race between two servers is released by the next sync") {
+    Rig rig;
+    TestServer& a = *rig.a;
+    TestServer& b = *rig.b;
+    const ApplyId apply = apply_on(a, {create_on("web1", "h1"), create_on("web2", "h1")});
+    auto on_a = a.vms.pending_for(rig.h1);
+    REQUIRE(on_a.size() == 1);
+    REQUIRE(a.vms.answer(on_a[0].id, true, ""));
+    // As if a server that read web1 unanswered had written web2's row back after a's release:
+    // web1 done, web2 waiting, in the store.
+    auto rows = rig.store->list_vm_actions();
+    REQUIRE(rows.is_ok());
+    REQUIRE(rows->size() == 2);
+    VmActionRow web2 = rows->at(1);
+    REQUIRE(web2.state == "released");
+    web2.state = "waiting";
+    REQUIRE(rig.store->put_vm_action(web2));
+    REQUIRE(b.vms.sync_actions(2'000, true));
+    auto pending = b.vms.pending_for(rig.h1);
+    REQUIRE(pending.size() == 1);
+    CHECK(pending[0].vm.name == "web2");
+    CHECK(pending[0].apply == apply);
+    auto after = rig.store->list_vm_actions();
+    REQUIRE(after.is_ok());
+    CHECK(after->at(1).state == "released");  // written back for every server
+}
