@@ -3,17 +3,30 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "provisioner/power/sealed_password.h"
+
 namespace provisioner::server {
 
 namespace {
 
 constexpr std::chrono::seconds kRetry{1};
+constexpr const char* kSealPurpose = "hot-template-secret";
+
+// What a sealed secret is bound to: a secret moved to another entry does not open.
+std::string sealed_context(const std::string& owner, TemplateId id, const std::string& address) {
+    return owner + "|" + std::to_string(id) + "|" + address;
+}
 
 }  // namespace
 
 HotTemplateLease::HotTemplateLease(LeaseKeeper& leases, Store& store, base::Clock& clock,
+                                   std::string seal_key,
                                    std::function<void(const std::string&)> log)
-    : leases_(leases), store_(store), clock_(clock), log_(std::move(log)) {}
+    : leases_(leases),
+      store_(store),
+      clock_(clock),
+      seal_key_(std::move(seal_key)),
+      log_(std::move(log)) {}
 
 Timestamp HotTemplateLease::wall_ms() const {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -52,17 +65,28 @@ bool HotTemplateLease::serve() {
 }
 
 void HotTemplateLease::publish(const std::map<TemplateId, TemplateDelta>& servers) {
-    nlohmann::json templates = nlohmann::json::object();
+    // Compared unsealed: each sealing draws a fresh nonce.
+    std::string plain;
     for (const auto& [id, delta] : servers)
-        templates[std::to_string(id)] = {{"delta", delta.address}, {"secret", delta.secret}};
-    const std::string value =
-        nlohmann::json{{"owner", leases_.owner()}, {"templates", templates}}.dump();
-    if (written_ == value) return;
+        plain += std::to_string(id) + " " + delta.address + " " + delta.secret + "\n";
+    if (written_ == plain) return;
+    const std::string& owner = leases_.owner();
+    nlohmann::json templates = nlohmann::json::object();
+    for (const auto& [id, delta] : servers) {
+        auto sealed = power::seal_text(seal_key_, kSealPurpose,
+                                       sealed_context(owner, id, delta.address), delta.secret);
+        if (!sealed) {
+            log_("publishing the hot-template servers: " + sealed.status().message());
+            return;
+        }
+        templates[std::to_string(id)] = {{"delta", delta.address}, {"sealed", *sealed}};
+    }
+    const std::string value = nlohmann::json{{"owner", owner}, {"templates", templates}}.dump();
     if (Status s = store_.set_setting(kSetting, value); !s) {
         log_("publishing the hot-template servers: " + s.message());  // tried at the next tick
         return;
     }
-    written_ = value;
+    written_ = plain;
 }
 
 void HotTemplateLease::read_published() {
@@ -76,13 +100,23 @@ void HotTemplateLease::read_published() {
             by = doc["owner"].get<std::string>();
             for (const auto& [key, entry] : doc["templates"].items()) {
                 if (!entry.is_object() || !entry.contains("delta") || !entry["delta"].is_string() ||
-                    !entry.contains("secret") || !entry["secret"].is_string())
+                    !entry.contains("sealed") || !entry["sealed"].is_string())
                     continue;
                 char* end = nullptr;
                 const long long id = std::strtoll(key.c_str(), &end, 10);
                 if (end == key.c_str() || *end) continue;
-                servers[TemplateId(id)] = {entry["delta"].get<std::string>(),
-                                           entry["secret"].get<std::string>()};
+                const std::string address = entry["delta"].get<std::string>();
+                auto secret =
+                    power::open_text(seal_key_, kSealPurpose,
+                                     sealed_context(by, TemplateId(id), address),
+                                     entry["sealed"].get<std::string>());
+                if (!secret) {
+                    log_("the hot-template server of template " + key + " published by " + by +
+                         " does not open (" + secret.status().message() +
+                         "; do the servers share site.key?); not handed out");
+                    continue;
+                }
+                servers[TemplateId(id)] = {address, *secret};
             }
         } else {
             log_("the published hot-template servers do not read; ignored");

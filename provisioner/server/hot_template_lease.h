@@ -8,8 +8,12 @@
 // (a server event says so), starts the template servers and publishes its own; an agent whose
 // pre-copy broke off tries again later (5 s, doubling) and gets the new addresses.
 //
-// The secrets are in the store in the clear: every server of the site hands them to agents,
-// so each must read them; the store is shared by the site's servers alone.
+// The secrets are sealed in the store (AES-256-GCM, power::seal_text) under a key derived
+// from the site's image signing key (STATE/site.key), which every server of the site holds on
+// its own disk and the store never does: a reader of the database alone learns where the
+// template servers listen, not how to speak to them, and a writer cannot point agents at a
+// server of its own (the holder, template id and address are the sealed secret's associated
+// data). A server with another site.key cannot open them: it logs so and hands out none.
 //
 // Thread-safe: serve(), publish() and release() run on the process thread, published() on API
 // workers.
@@ -35,8 +39,10 @@ class HotTemplateLease {
     static constexpr const char* kName = "hot-templates";
     static constexpr const char* kSetting = "hot-template-servers";
 
-    // All must outlive it. log: one line for the server's log.
-    HotTemplateLease(LeaseKeeper& leases, Store& store, base::Clock& clock,
+    // All must outlive it. seal_key: the bytes of the site's signing key file (the secret
+    // every server of the site shares, which the store lacks). log: one line for the server's
+    // log.
+    HotTemplateLease(LeaseKeeper& leases, Store& store, base::Clock& clock, std::string seal_key,
                      std::function<void(const std::string&)> log);
 
     // Every tick: whether this server serves the hot templates now. Holding the lease: yes
@@ -60,9 +66,10 @@ class HotTemplateLease {
     LeaseKeeper& leases_;
     Store& store_;
     base::Clock& clock_;
+    const std::string seal_key_;
     std::function<void(const std::string&)> log_;
     base::Clock::time_point next_try_{};      // the process thread's
-    std::optional<std::string> written_;      // the process thread's: the setting as last written
+    std::optional<std::string> written_;      // the process thread's: what it last wrote, unsealed
     mutable std::mutex mu_;                   // guards what follows
     std::string holder_;                      // the live holder as last seen ("" unknown)
     Timestamp holder_until_ = 0;              // its lease's expiry as last seen

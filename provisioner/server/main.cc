@@ -214,7 +214,8 @@ int run_server(ServerConfig config) {
     auto leases = std::make_shared<LeaseKeeper>(
         store, clock, make_server_id(config.server_id), config.lease_time);
     orchestrator.set_leases(leases);
-    auto hot_lease = std::make_shared<HotTemplateLease>(*leases, store, clock, log_line);
+    auto hot_lease = std::make_shared<HotTemplateLease>(*leases, store, clock,
+                                                        read_file(files.signing_key()), log_line);
     orchestrator.set_hot_template_lease(hot_lease);
     std::unique_ptr<DhcpService> dhcp;
     NoDhcp no_dhcp;

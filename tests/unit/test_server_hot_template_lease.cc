@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "base/clock.h"
 #include "hot_template_lease.h"
@@ -28,8 +29,11 @@ TEST_CASE("hot-template lease: one server serves, the other answers with its ser
     LeaseKeeper keeper_a(store, clock, "server-a", seconds(9));
     LeaseKeeper keeper_b(store, clock, "server-b", seconds(9));
     std::vector<std::string> log_a, log_b;
-    HotTemplateLease a(keeper_a, store, clock, [&](const std::string& l) { log_a.push_back(l); });
-    HotTemplateLease b(keeper_b, store, clock, [&](const std::string& l) { log_b.push_back(l); });
+    const std::string site_key = "-----BEGIN PRIVATE KEY----- the site's -----END PRIVATE KEY-----";
+    HotTemplateLease a(keeper_a, store, clock, site_key,
+                       [&](const std::string& l) { log_a.push_back(l); });
+    HotTemplateLease b(keeper_b, store, clock, site_key,
+                       [&](const std::string& l) { log_b.push_back(l); });
 
     CHECK(a.serve());
     CHECK_FALSE(b.serve());
@@ -44,6 +48,36 @@ TEST_CASE("hot-template lease: one server serves, the other answers with its ser
     CHECK(at_a->address == "10.0.0.1:9002");
     CHECK(at_a->secret == std::string(64, 'a'));
     CHECK_FALSE(b.published(8).has_value());
+    // The store holds the address, and the secret only sealed under the site key.
+    auto stored = store.get_setting(HotTemplateLease::kSetting);
+    REQUIRE(stored.is_ok());
+    CHECK(stored->find("10.0.0.1:9002") != std::string::npos);
+    CHECK(stored->find(std::string(64, 'a')) == std::string::npos);
+    CHECK(stored->find("\"sealed\":\"v1:") != std::string::npos);
+    {
+        // A server with another site key (or a reader of the store alone) gets no secret.
+        LeaseKeeper keeper_c(store, clock, "server-c", seconds(9));
+        std::vector<std::string> log_c;
+        HotTemplateLease c(keeper_c, store, clock, "another key",
+                           [&](const std::string& l) { log_c.push_back(l); });
+        CHECK_FALSE(c.serve());
+        CHECK_FALSE(c.published(7).has_value());
+        REQUIRE(log_c.size() == 1);
+        CHECK(log_c[0].find("does not open") != std::string::npos);
+        // Nor does an entry moved to another address (the writer of a row cannot redirect).
+        auto doc = nlohmann::json::parse(*stored);
+        doc["templates"]["7"]["delta"] = "10.6.6.6:9002";
+        REQUIRE(store.set_setting(HotTemplateLease::kSetting, doc.dump()));
+        clock.advance(seconds(1));
+        CHECK_FALSE(b.serve());
+        CHECK_FALSE(b.published(7).has_value());
+        REQUIRE(store.set_setting(HotTemplateLease::kSetting, *stored));
+        log_b.clear();
+        clock.advance(seconds(1));
+        CHECK_FALSE(b.serve());
+        REQUIRE(b.published(7).has_value());
+        CHECK(b.published(7)->secret == std::string(64, 'a'));
+    }
 
     // a renews (the orchestrator's tick) while alive; b keeps answering with a's servers.
     for (int i = 0; i < 4; ++i) {
@@ -104,9 +138,11 @@ TEST_CASE("hot-template lease: two orchestrators, one runs the template servers;
     a.set_leases(keeper_a);
     b.set_leases(keeper_b);
     std::vector<std::string> log_b;
-    a.set_hot_template_lease(std::make_shared<HotTemplateLease>(*keeper_a, *server.store, clock, nothing));
+    a.set_hot_template_lease(
+        std::make_shared<HotTemplateLease>(*keeper_a, *server.store, clock, "site key", nothing));
     b.set_hot_template_lease(std::make_shared<HotTemplateLease>(
-        *keeper_b, *server.store, clock, [&](const std::string& l) { log_b.push_back(l); }));
+        *keeper_b, *server.store, clock, "site key",
+        [&](const std::string& l) { log_b.push_back(l); }));
     server.add_template("debian", "1");
     REQUIRE(server.last_status == 201);
     auto t = server.store->find_template("debian", "1");

@@ -20,4 +20,11 @@ base::Result<std::string> seal_password(const std::string& secret, std::int64_t 
 base::Result<std::string> open_password(const std::string& secret, std::int64_t host,
                                         const std::string& sealed);
 
+// The same sealing for any text: the key HMAC-SHA256(secret, purpose), aad the associated data
+// (the text opens only under the same secret, purpose and aad). Same errors as above.
+base::Result<std::string> seal_text(const std::string& secret, const std::string& purpose,
+                                    const std::string& aad, const std::string& text);
+base::Result<std::string> open_text(const std::string& secret, const std::string& purpose,
+                                    const std::string& aad, const std::string& sealed);
+
 }  // namespace provisioner::power
