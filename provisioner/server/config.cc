@@ -128,6 +128,13 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
                    "a rack (repeatable) whose DHCP and boot scripts this rack server takes over "
                    "while no server of that rack is alive, and hands back when one is");
     app.add_option_function<double>(
+           "--image-cache-gib",
+           [&c](double gib) { c.image_cache_bytes = std::uint64_t(gib * double(1ull << 30)); },
+           "a rack server's cache of the images its racks' deployments need, fetched from "
+           "their owners by delta into STATE/image-cache: at most this many GiB (default 64); "
+           "images no running deployment needs are evicted first")
+        ->check(CLI::PositiveNumber);
+    app.add_option_function<double>(
            "--lease-seconds",
            [&c](double seconds) {
                c.lease_time = std::chrono::milliseconds(std::int64_t(seconds * 1000));

@@ -107,6 +107,9 @@ struct ServerConfig {
     // scripts only those hosts. Empty: every host (one server for the whole site).
     std::string rack;
     std::vector<std::string> dhcp_standby;
+    // A rack server's copies of its racks' images, fetched from peers (rack_image_cache.h),
+    // under STATE/image-cache: their stored bytes stay under this.
+    std::uint64_t image_cache_bytes = std::uint64_t(64) << 30;
     // A template not used by a site apply for this long cools down: it leaves the hot list
     // the hosts pre-copy, and the hosts dispose of it once no VM of theirs uses it.
     std::chrono::seconds template_cool_down{604800};

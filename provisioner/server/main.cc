@@ -21,7 +21,10 @@
 #include "imaging/torrent/tracker_server.h"
 #include "orchestrator.h"
 #include "site_apply_lease.h"
+#include "image_peers.h"
 #include "rack_dhcp.h"
+#include "rack_image_cache.h"
+#include "rack_images.h"
 #include "provisioner/pg_store.h"
 #include "provisioner/recovery.h"
 #include "provisioner/site.h"
@@ -231,6 +234,22 @@ int run_server(ServerConfig config) {
     std::unique_ptr<RackDhcp> racks;
     if (!config.rack.empty())
         racks = std::make_unique<RackDhcp>(store, *leases, clock, config.rack, config.dhcp_standby);
+    // Every server publishes where peers fetch its images (image_peers.h); a rack server keeps
+    // copies of its racks' images, fetched by delta (rack_images.h), and serves them itself.
+    ImagePeers image_peers(store, leases->owner(), read_file(files.signing_key()), log_line);
+    std::unique_ptr<RackImageCache> image_cache;
+    std::unique_ptr<RackImages> rack_images;
+    if (racks) {
+        auto opened = RackImageCache::open(
+            {files.root / "image-cache", config.image_cache_bytes, files.public_key()}, clock);
+        if (!opened) return fail(opened.status().message());
+        image_cache = std::move(*opened);
+        orchestrator.set_image_copy(
+            [cache = image_cache.get()](const Image& image) { return cache->path_of(image); });
+        rack_images = std::make_unique<RackImages>(
+            store, *image_cache, image_peers, leases->owner(),
+            [&racks] { return racks->served(); }, clock, log_line);
+    }
     Authenticator auth(store, init->host_secret);
     // The VM actions, the agents' reports, the services and the disks of cold moves are in the
     // store: a restart carries on where the last server stopped, however it stopped.
@@ -340,6 +359,14 @@ int run_server(ServerConfig config) {
         if (dhcp) dhcp->stop();
         if (racks) racks->release_all();  // a standby takes the racks over at once
     });
+    // Publishing and fetching images waits on peers for seconds: a thread of its own.
+    std::thread images([&] {
+        while (!stopping) {
+            image_peers.publish(orchestrator.image_sources());
+            if (rack_images) rack_images->tick();
+            for (int i = 0; i < 5 && !stopping; ++i) clock.sleep_for(std::chrono::milliseconds(200));
+        }
+    });
     std::vector<std::thread> io_threads;
     for (int i = 0; i < config.http_threads; ++i) io_threads.emplace_back([&ioc] { ioc.run(); });
     log_line("provisionerd " + std::string(kVersion) + " serving " + config.public_url +
@@ -354,6 +381,7 @@ int run_server(ServerConfig config) {
     log_line(std::string("stopping (") + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ")");
     stopping = true;
     processes.join();
+    images.join();
     http->stop();  // and its workers: no handler runs past here
     if (!http->wait_closed(std::chrono::seconds(3)))
         log_line("stopping: some connections did not close within 3 s");

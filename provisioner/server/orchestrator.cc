@@ -120,6 +120,26 @@ std::optional<TemplateDelta> Orchestrator::template_delta(const Template& t) {
                          imaging::secret_to_hex(*it->second->secret)};
 }
 
+std::string Orchestrator::image_dir_locked(const Image& image) const {
+    if (image_copy_)
+        if (auto copy = image_copy_(image)) return copy->string();
+    return image.path;
+}
+
+std::map<ImageId, PeerSource> Orchestrator::image_sources() {
+    std::map<ImageId, PeerSource> out;
+    std::lock_guard lock(mu_);
+    for (const auto& [source, s] : delta_servers_) {
+        if (source.kind != DeltaSource::Kind::image || !s->listening || !s->secret) continue;
+        PeerSource p;
+        p.address = server_host() + ":" + std::to_string(s->port.number());
+        p.receiver_id = "peers";
+        p.key = imaging::receiver_key(*s->secret, p.receiver_id);
+        out.emplace(source.id, std::move(p));
+    }
+    return out;
+}
+
 void Orchestrator::set_tracker(std::shared_ptr<imaging::torrent::Tracker> tracker) {
     std::lock_guard lock(mu_);
     tracker_ = std::move(tracker);
@@ -397,7 +417,7 @@ Result<std::unique_ptr<Orchestrator::Sender>> Orchestrator::new_sender_locked(
             return std::unique_ptr<Sender>();
         return new_delta_server_locked({DeltaSource::Kind::image, image.id},
                                        "delta server for " + image.name + "@" + image.version,
-                                       image.path, std::exchange(secret, std::nullopt));
+                                       image_dir_locked(image), std::exchange(secret, std::nullopt));
     }
     const bool multicast = transport == Transport::multicast;
     auto port = multicast ? udp_ports_.acquire({config_.multicast_port, kMulticastSessions})

@@ -50,6 +50,7 @@
 #include "imaging/torrent/tracker.h"
 #include "lease_keeper.h"
 #include "ordered_writes.h"
+#include "peer_source.h"
 #include "port_pool.h"
 #include "provisioner/store.h"
 #include "pxe/process.h"
@@ -146,6 +147,15 @@ class Orchestrator {
     void set_hot_template_lease(std::shared_ptr<HotTemplateLease> lease) {
         hot_lease_ = std::move(lease);
     }
+    // A rack server's image cache (rack_image_cache.h): the directory of its own copy of an
+    // image, if it holds one; its delta servers serve that copy in place of Image::path (a
+    // path on the importing server's disk). Called under mu_: must not block. Set before the
+    // first deploy and tick.
+    using ImageCopy = std::function<std::optional<std::filesystem::path>(const Image&)>;
+    void set_image_copy(ImageCopy copy) { image_copy_ = std::move(copy); }
+    // This server's delta servers of images that listen now, each with the key a peer fetches
+    // the image with (receiver_key of its secret for ImagePeers::kReceiverId): image_peers.h.
+    std::map<ImageId, PeerSource> image_sources();
     // Whether host's part of deployment `deployment` runs under another server (a store read):
     // an agent's call about it that reaches this server is asked to retry.
     bool running_elsewhere(DeploymentId deployment, HostId host);
@@ -246,6 +256,8 @@ class Orchestrator {
     Result<std::unique_ptr<Sender>> new_sender_locked(const Image& image, Transport transport,
                                                       std::optional<Secret>& secret);
     std::string server_host() const;
+    // The directory an image's delta server serves: the cache's copy, else Image::path.
+    std::string image_dir_locked(const Image& image) const;
     // The address imaging children listen on: --dhcp-address (the provisioning network) when
     // set, else every address (the API's --listen may be a loopback or a management address).
     std::string bind_host() const;
@@ -258,6 +270,7 @@ class Orchestrator {
     Store& store_;
     std::shared_ptr<LeaseKeeper> leases_;  // set before the first tick; then read only
     std::shared_ptr<HotTemplateLease> hot_lease_;  // the same
+    ImageCopy image_copy_;                          // the same
     std::atomic<bool> serving_hot_{true};  // written by the process thread: hot_lease_->serve()
     base::Clock::time_point next_takeover_scan_{};  // the process thread's
     const ServerConfig& config_;

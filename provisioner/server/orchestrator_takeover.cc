@@ -139,7 +139,7 @@ Status Orchestrator::adopt(const LeaseRow& lease, DeploymentId id) {
                                                          std::to_string(host_deployment_[host.id]));
         if (!delta_servers_.contains(source)) {
             auto server = new_delta_server_locked(
-                source, "delta server for " + image->name + "@" + image->version, image->path,
+                source, "delta server for " + image->name + "@" + image->version, image_dir_locked(*image),
                 std::exchange(secret, std::nullopt));
             if (!server) return server.status();
             delta_servers_.emplace(source, std::move(*server));

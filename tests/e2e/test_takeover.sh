@@ -12,6 +12,11 @@
 # dnsmasq takes rack r1's hosts over as well (DHCP standby): a host of r1 then gets DHCP and
 # its iPXE script from B. A restarted takes its rack back from B.
 #
+# B holds no copy of the image at first: since rack r2 has hosts in A's deployment, B fetches
+# it from A's delta server by delta into its image cache (checked against the image's pack and
+# manifest, and against what A's delivery log says A sent to B), and serves the hosts from that
+# copy once it takes the deployment over.
+#
 # Checks: B took over within the lease time and a margin; every disk holds the image (sha256)
 # and every host ends imaged; no host lost or duplicated; each host's transitions (booting,
 # imaging, imaged) written once, one takeover event per host; A restarted rejoins without
@@ -88,7 +93,7 @@ start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 "$A_URL" r2 r1
 echo "== rack server A (r1) on $A_URL and B (r2) on $B_URL share $PG_URL (lease ${LEASE} s)"
 
 pv_make_image
-pv_pack_image
+PACK_INFO=$(pv_pack_image)
 pv_cli image import "$RACK_DIR/dom0-v1" >/dev/null
 pv_enrol >/dev/null
 pv_cli deploy --image dom0@1 --hosts all --transport delta >/dev/null
@@ -110,6 +115,19 @@ for ((i = 1; i <= RACK_N; i++)); do
         rack_fail "host $i: its command line does not list its rack's server, then the other: $(cat "$RACK_DIR/h$i.cmdline")"
 done
 echo "  hosts 1-2 got DHCP and iPXE scripts from A (r1), 3-4 from B (r2); each refused by the other"
+# B's image cache: B holds no copy of dom0@1 and rack r2 has hosts in A's deployment, so B
+# fetches it from A's delta server by delta (as peer "peers"), verified, into a pack of its own.
+rack_wait_log pvB "rack image cache: dom0@1 fetched from pvA" 15
+fetched=$(grep -o 'rack image cache: dom0@1 fetched from pvA.*' "$RACK_DIR/pvB.err" | head -n 1)
+chunks=$(jq '.chunks - .zero_chunks' <<<"$PACK_INFO")
+grep -q "by delta: $chunks of $chunks chunks" <<<"$fetched" || rack_fail "B's fetch: $fetched (the image has $chunks stored chunks)"
+copy=$(ls -d "$B_STATE"/image-cache/[0-9]*)
+cmp -s "$copy/chunks.pack" "$RACK_DIR/dom0-v1/chunks.pack" || rack_fail "B's copy $copy is not the image's pack"
+cmp -s "$copy/manifest.json" "$RACK_DIR/dom0-v1/manifest.json" || rack_fail "B's copy $copy is not the image's manifest"
+# What A sent: its delta server's delivery log names the receiver "peers" at B's address.
+sent=$(cat "$A_STATE"/deliveries/*.log | jq -c "select(.receiver == \"peers\") | [.peer, .chunks_sent]")
+grep -q "\"$B_IP:[0-9]*\",$chunks\]" <<<"$sent" || rack_fail "A's delivery log for peers: $sent"
+echo "  B fetched dom0@1 from A by delta into $copy: $chunks chunks, what A's log says it sent to $B_IP"
 rack_server tc qdisc add dev "$RACK_IF" root tbf rate "$RATE" burst 64kb latency 200ms
 # Rack r2's agents first: their hello to B is answered wait before they go on to A, the
 # deployment's owner; r1's start once they have their job, so that all four share A's link.
@@ -159,6 +177,8 @@ for ((t = 0; ; t++)); do
     [ "$t" -lt $(((LEASE + 20) * 10)) ] || rack_fail "no progress under B $((LEASE + 20)) s after the kill"
     sleep 0.1
 done
+# B serves the rest from its own copy, not from the path A imported the image at.
+pgrep -f -- "imaging serve --image $copy " >/dev/null || rack_fail "B's delta server does not serve its copy: $(pgrep -af 'imaging serve')"
 taken_ms=$(api "$B_URL" "/api/v1/events?limit=1000" |
     jq '[.events[] | select(.reason | test("taken over by pvB")) | .time] | min')
 printf 'takeover: %.1f s from the kill to B owning the deployment, %.1f s to its first progress (lease %s s)\n' \

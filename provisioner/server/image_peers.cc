@@ -1,0 +1,107 @@
+#include "image_peers.h"
+
+#include <nlohmann/json.hpp>
+
+#include "imaging/secret.h"
+#include "lease_keeper.h"
+#include "provisioner/power/sealed_password.h"
+
+namespace provisioner::server {
+
+namespace {
+
+constexpr const char* kSealPurpose = "image-peer-key";
+
+std::string sealed_context(const std::string& server, ImageId image, const std::string& address) {
+    return server + " " + std::to_string(image) + " " + address;
+}
+
+}  // namespace
+
+std::string encode_peer_sources(const std::string& seal_key, const std::string& server,
+                                const std::map<ImageId, PeerSource>& sources) {
+    nlohmann::json images = nlohmann::json::object();
+    for (const auto& [id, source] : sources) {
+        auto sealed = power::seal_text(seal_key, kSealPurpose,
+                                       sealed_context(server, id, source.address),
+                                       imaging::secret_to_hex(source.key));
+        if (!sealed) continue;  // only when OpenSSL fails: that image is not offered
+        images[std::to_string(id)] = {
+            {"delta", source.address}, {"receiver_id", source.receiver_id}, {"sealed", *sealed}};
+    }
+    return nlohmann::json{{"server", server}, {"images", images}}.dump();
+}
+
+Result<std::optional<PeerSource>> decode_peer_source(const std::string& seal_key,
+                                                     const std::string& server,
+                                                     const std::string& value, ImageId image) {
+    auto doc = nlohmann::json::parse(value, nullptr, false);
+    if (!doc.is_object() || !doc.contains("images") || !doc["images"].is_object())
+        return Status::error(Code::invalid_argument, "the image sources of " + server + " do not read");
+    auto it = doc["images"].find(std::to_string(image));
+    if (it == doc["images"].end()) return std::optional<PeerSource>();
+    const auto& entry = *it;
+    if (!entry.is_object() || !entry.contains("delta") || !entry["delta"].is_string() ||
+        !entry.contains("receiver_id") || !entry["receiver_id"].is_string() ||
+        !entry.contains("sealed") || !entry["sealed"].is_string())
+        return Status::error(Code::invalid_argument,
+                             "the source of image " + std::to_string(image) + " published by " +
+                                 server + " does not read");
+    PeerSource source;
+    source.server = server;
+    source.address = entry["delta"].get<std::string>();
+    source.receiver_id = entry["receiver_id"].get<std::string>();
+    auto hex = power::open_text(seal_key, kSealPurpose, sealed_context(server, image, source.address),
+                                entry["sealed"].get<std::string>());
+    if (!hex)
+        return Status::error("the key of image " + std::to_string(image) + " published by " + server +
+                             " does not open (" + hex.status().message() +
+                             "; do the servers share site.key?)");
+    auto key = imaging::secret_from_hex(*hex);
+    if (!key) return key.status();
+    source.key = *key;
+    return std::optional<PeerSource>(std::move(source));
+}
+
+ImagePeers::ImagePeers(Store& store, std::string self, std::string seal_key, Log log)
+    : store_(store), self_(std::move(self)), seal_key_(std::move(seal_key)), log_(std::move(log)) {}
+
+void ImagePeers::publish(const std::map<ImageId, PeerSource>& mine) {
+    // Compared unsealed: each sealing draws a fresh nonce.
+    std::string plain;
+    for (const auto& [id, s] : mine)
+        plain += std::to_string(id) + " " + s.address + " " + imaging::secret_to_hex(s.key) + "\n";
+    if (written_ == plain) return;
+    if (Status s = store_.set_setting(kSettingPrefix + self_, encode_peer_sources(seal_key_, self_, mine));
+        !s) {
+        log_("publishing this server's image sources: " + s.message());  // again next time
+        return;
+    }
+    written_ = plain;
+}
+
+std::optional<PeerSource> ImagePeers::read_source(const std::string& server, ImageId image) {
+    auto value = store_.get_setting(kSettingPrefix + server);
+    if (!value) return std::nullopt;  // publishes nothing (yet)
+    auto source = decode_peer_source(seal_key_, server, *value, image);
+    if (!source) {
+        log_(source.status().message());
+        return std::nullopt;
+    }
+    return *source;
+}
+
+std::vector<PeerSource> ImagePeers::sources(ImageId image, const std::string& owner) {
+    std::vector<std::string> servers;
+    if (!owner.empty() && owner != self_) servers.push_back(owner);
+    if (auto leases = store_.list_leases())
+        for (const LeaseRow& l : *leases)
+            if (l.owner != self_ && std::find(servers.begin(), servers.end(), l.owner) == servers.end())
+                servers.push_back(l.owner);
+    std::vector<PeerSource> out;
+    for (const std::string& server : servers)
+        if (auto s = read_source(server, image)) out.push_back(std::move(*s));
+    return out;
+}
+
+}  // namespace provisioner::server

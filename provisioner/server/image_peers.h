@@ -1,0 +1,61 @@
+// How a rack server finds a peer that has an image (issue 20, item 4). Every server publishes
+// in the store where its delta servers of images listen (setting "image-delta-servers:ID", ID
+// its server id) with a key that lets a peer in: receiver_key(the delta server's secret,
+// "peers") (imaging/delivery.h), sealed under the site key (the key opens only on a server of
+// the site: power::seal_text, the image id and address as associated data). A peer's fetch is
+// an identified session, so the publishing server's delivery log records it as receiver
+// "peers" (what it sent, to which address); the orchestrator counts only hosts' deliveries.
+//
+// A rack server looks for an image first at the deployment's owner (its lease), then at every
+// other server holding a lease (a live server). Published entries of a dead server remain until
+// it publishes again; a fetch from one fails to connect and the next source is tried.
+//
+// Thread-safe: publish() and sources() take no lock of their own beyond publish's record of
+// what it last wrote; call them from one thread (the rack image thread).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "provisioner/store.h"
+#include "rack_image_cache.h"
+
+namespace provisioner::server {
+
+class ImagePeers {
+  public:
+    static constexpr const char* kSettingPrefix = "image-delta-servers:";
+    static constexpr const char* kReceiverId = "peers";
+    using Log = std::function<void(const std::string&)>;
+
+    // seal_key: the site key's text (every server of the site holds it). All must outlive it.
+    ImagePeers(Store& store, std::string self, std::string seal_key, Log log);
+
+    // This server's image delta servers that listen now (Orchestrator::image_sources()):
+    // written to the store when they differ from what was last written.
+    void publish(const std::map<ImageId, PeerSource>& mine);
+    // Where image can be fetched from, the owner's first; never this server itself.
+    std::vector<PeerSource> sources(ImageId image, const std::string& owner);
+
+  private:
+    std::optional<PeerSource> read_source(const std::string& server, ImageId image);
+
+    Store& store_;
+    const std::string self_;
+    const std::string seal_key_;
+    Log log_;
+    std::optional<std::string> written_;
+};
+
+// The JSON of a server's published sources and back (the unit tests' and the store's form).
+std::string encode_peer_sources(const std::string& seal_key, const std::string& server,
+                                const std::map<ImageId, PeerSource>& sources);
+// The entry for image in a published value; nullopt when absent or it does not open.
+Result<std::optional<PeerSource>> decode_peer_source(const std::string& seal_key,
+                                                     const std::string& server,
+                                                     const std::string& value, ImageId image);
+
+}  // namespace provisioner::server
