@@ -336,15 +336,15 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host) {
         for (const wire::NetService& s : vm.services)
             if (s.kind == wire::NetService::Kind::compress)
                 answer.tunnel_key = ctx.auth.compress_tunnel_key();
-    if (ctx.history && metrics)  // queued: the report does not wait on the history's disk
-        ctx.history->record({EntityKind::host, std::to_string(host.id)},
-                            double(ctx.store.now()) / 1000,
-                            host_samples(*metrics, ctx.history->shapes()));
-    if (ctx.history)
+    if (ctx.history) {  // queued: the report does not wait on the history's disk
+        std::vector<VmSamples> vms;
         for (const wire::ReportedVm& vm : reported_vms)
             if (vm.metrics)
-                ctx.history->record({EntityKind::vm, vm.name}, double(ctx.store.now()) / 1000,
-                                    vm_samples(*vm.metrics, ctx.history->shapes()));
+                vms.push_back({vm.name, vm_samples(*vm.metrics, ctx.history->shapes())});
+        ctx.history->record_report(
+            std::to_string(host.id), double(ctx.store.now()) / 1000,
+            metrics ? host_samples(*metrics, ctx.history->shapes()) : SampleSet{}, std::move(vms));
+    }
     // Last: it takes the VMs' metrics (no copy of 20 VMs' a report).
     if (ctx.vm_metrics) ctx.vm_metrics->update(host.id, reported_at, std::move(reported_vms));
     if (ctx.monitor) {

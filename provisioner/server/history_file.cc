@@ -65,11 +65,11 @@ Status check_bounds(const std::vector<ArchiveSpec>& archives, const std::vector<
     for (const ArchiveSpec& a : archives)
         if (a.step_seconds == 0 || a.rows == 0)
             return Status::error(Code::invalid_argument, "an archive needs a step and rows");
-    if (columns.size() > kMaxHistoryColumns)
-        return Status::error(Code::invalid_argument, "more than 128 series");
+    if (columns.size() > kMaxHistoryFileColumns)
+        return Status::error(Code::invalid_argument, "more than 4096 series in one file");
     for (const Series& s : columns) {
         if (s.metric.empty() || s.metric.size() > kMaxHistoryName ||
-            s.labels.size() > kMaxHistoryLabels)
+            s.labels.size() > kMaxHistoryLabels + 1)
             return Status::error(Code::invalid_argument, "series name or labels out of bounds");
         for (const auto& [k, v] : s.labels)
             if (k.size() > kMaxHistoryName || v.size() > kMaxHistoryName)
@@ -153,6 +153,8 @@ Status HistoryFile::create(const std::filesystem::path& path,
                            const std::vector<Series>& columns) {
     if (Status s = check_bounds(archives, columns); !s) return s;
     const auto header = encode_header(archives, columns);
+    if (header.size() > (16u << 20))
+        return Status::error(Code::invalid_argument, "a history header over 16 MiB");
     const std::string tmp = path.string() + ".tmp";
     int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return io_error("create " + tmp);
@@ -184,8 +186,8 @@ Result<std::unique_ptr<HistoryFile>> HistoryFile::open(const std::filesystem::pa
     std::memcpy(&header_bytes, fixed + 8, 4);
     std::memcpy(&archive_count, fixed + 12, 4);
     std::memcpy(&column_count, fixed + 16, 4);
-    if (header_bytes > (1u << 20) || header_bytes < sizeof fixed ||
-        archive_count > kMaxHistoryArchives || column_count > kMaxHistoryColumns)
+    if (header_bytes > (16u << 20) || header_bytes < sizeof fixed ||
+        archive_count > kMaxHistoryArchives || column_count > kMaxHistoryFileColumns)
         return malformed(path, "header out of bounds");
     std::vector<unsigned char> header(header_bytes);
     if (full_pread(fd, header.data(), header.size(), 0) != ssize_t(header.size()))
@@ -199,7 +201,7 @@ Result<std::unique_ptr<HistoryFile>> HistoryFile::open(const std::filesystem::pa
     for (std::uint32_t i = 0; i < column_count; ++i) {
         Series s;
         std::uint8_t kind = 0, labels = 0;
-        if (!r.u8(kind) || !r.u8(labels) || kind > 1 || labels > kMaxHistoryLabels ||
+        if (!r.u8(kind) || !r.u8(labels) || kind > 1 || labels > kMaxHistoryLabels + 1 ||
             !r.str(s.metric))
             return malformed(path, "bad series");
         s.kind = SeriesKind(kind);
@@ -227,6 +229,8 @@ Result<std::unique_ptr<HistoryFile>> HistoryFile::create_open(
     const std::vector<Series>& columns) {
     if (Status s = check_bounds(archives, columns); !s) return s;
     const auto header = encode_header(archives, columns);
+    if (header.size() > (16u << 20))
+        return Status::error(Code::invalid_argument, "a history header over 16 MiB");
     const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
     int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
     if (fd >= 0) {
@@ -317,7 +321,8 @@ Status HistoryFile::write_row(std::size_t archive, const HistoryRow& row) {
     if (archive >= archives_.size() || row.bucket <= 0 || row.bucket > UINT32_MAX ||
         row.values.size() != column_count_)
         return Status::error(Code::invalid_argument, "no such archive, bucket or columns");
-    unsigned char buf[8 + 4 * kMaxHistoryColumns];  // row_bytes() at most
+    buffer_.resize(row_bytes());
+    unsigned char* buf = buffer_.data();
     const std::uint32_t bucket = std::uint32_t(row.bucket);
     std::memcpy(buf, &bucket, 4);
     std::memcpy(buf + 4, &row.reports, 4);

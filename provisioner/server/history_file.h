@@ -14,6 +14,7 @@
 //   then each archive's rows, each {u32 bucket (Unix time / step; 0: never written),
 //   u32 reports averaged, f32 value per column (NaN: none)}.
 // Size: header_bytes + sum over archives of rows * (8 + 4 * columns) (file_bytes()).
+// At most kMaxHistoryFileColumns columns, a header of at most 16 MiB.
 // Not thread-safe; a file replaced by rename while open keeps being read as it was.
 #pragma once
 
@@ -34,8 +35,11 @@ struct ArchiveSpec {
     bool operator==(const ArchiveSpec&) const = default;
 };
 
-// Bounds on what a file holds (a column's names longer than these are refused).
+// Bounds on what a file holds (a column's names longer than these are refused). An entity has
+// at most kMaxHistoryColumns series of kMaxHistoryLabels labels; a file holds several
+// entities' (metrics_history.h), each column with one label more (its entity).
 inline constexpr std::size_t kMaxHistoryColumns = 128;
+inline constexpr std::size_t kMaxHistoryFileColumns = 4096;
 inline constexpr std::size_t kMaxHistoryLabels = 8;
 inline constexpr std::size_t kMaxHistoryName = 200;  // a metric, label key or label value
 inline constexpr std::size_t kMaxHistoryArchives = 8;
@@ -83,6 +87,8 @@ class HistoryFile {
     // keeps one shared copy of them); rows still read and write by their count. Reads and
     // writes on a closed file fail until reopen().
     void close_descriptor();
+    // Drops the columns' names alone (the writer keeps its own): columns() is empty from then.
+    void forget_columns() { columns_ = std::vector<Series>(); }
     bool is_open() const { return fd_ >= 0; }
     // Opens the same path again; error when it is gone or no longer the size its header gave.
     Status reopen(bool writable);
@@ -116,6 +122,7 @@ class HistoryFile {
     std::vector<std::uint64_t> archive_offsets_;
     std::vector<Series> columns_;
     std::size_t column_count_ = 0;  // columns_.size() until close_descriptor() drops them
+    mutable std::vector<unsigned char> buffer_;  // write_row()'s
 };
 
 }  // namespace provisioner::server

@@ -290,6 +290,7 @@ int run_server(ServerConfig config) {
     HistoryOptions history;
     history.dir = files.root / "history";
     history.archives = *parse_archives(config.history_archives);  // checked by the option
+    history.log = log_line;
     ctx.history = std::make_shared<MetricsHistory>(std::move(history), clock);
     auto tracker = std::make_shared<imaging::torrent::Tracker>(imaging::torrent::TrackerOptions{},
                                                                rack_map(store));

@@ -1,9 +1,15 @@
 #include "metrics_history.h"
 
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <limits>
+#include <set>
 
 namespace provisioner::server {
 
@@ -11,12 +17,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::size_t kMaxOpenFiles = 256;
 constexpr auto kSweepEvery = std::chrono::hours(1);
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr float kNone = std::numeric_limits<float>::quiet_NaN();
+constexpr const char* kHostFiles = "by-host";
+constexpr const char* kVmFiles = "by-vm";
+constexpr const char* kIndex = "vms.index";
 
 // A name as a file name: [A-Za-z0-9_-] and inner dots kept, every other byte %XX.
-std::string file_name(const std::string& name) {
+std::string escape(const std::string& name) {
     static const char* hex = "0123456789ABCDEF";
     std::string out;
     for (std::size_t i = 0; i < name.size(); ++i) {
@@ -29,17 +38,83 @@ std::string file_name(const std::string& name) {
             out += hex[c & 15];
         }
     }
-    return out + ".hist";
+    return out;
+}
+
+std::string host_key(const std::string& id) {
+    return std::string(kHostFiles) + "/" + escape(id);
+}
+std::string vm_key(const std::string& name) {
+    return std::string(kVmFiles) + "/" + escape(name);
+}
+std::string member_of(const Entity& entity) {
+    return entity.kind == EntityKind::host ? std::string() : entity.name;
+}
+
+// The member a file's column belongs to, or null when the column has no member label.
+const std::string* column_member(const Series& column) {
+    if (column.labels.empty() || !column.labels[0].first.empty()) return nullptr;
+    return &column.labels[0].second;
+}
+
+Series strip_member(const Series& column) {
+    Series s{column.metric, Labels(column.labels.begin() + 1, column.labels.end()), column.kind};
+    return s;
+}
+
+bool fits(const Series& s) {
+    if (s.metric.empty() || s.metric.size() > kMaxHistoryName ||
+        s.labels.size() > kMaxHistoryLabels)
+        return false;
+    for (const auto& [k, v] : s.labels)
+        if (k.size() > kMaxHistoryName || v.size() > kMaxHistoryName) return false;
+    return true;
+}
+
+bool valid(const SampleSet& samples) {
+    return !samples.values.empty() && samples.series &&
+           samples.series->size() == samples.values.size();
+}
+
+std::size_t open_file_budget(std::size_t asked) {
+    if (asked) return asked;
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 256;
+    if (limit.rlim_cur < limit.rlim_max) {
+        rlimit raised = limit;
+        raised.rlim_cur = std::min<rlim_t>(limit.rlim_max, rlim_t(1) << 20);
+        if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    }
+    return std::max<std::size_t>(16, std::size_t(limit.rlim_cur) / 4 * 3);
 }
 
 }  // namespace
 
-struct MetricsHistory::State {
-    std::shared_ptr<const std::vector<Series>> columns = std::make_shared<std::vector<Series>>();
-    std::unique_ptr<HistoryFile> file;  // open while in use; at most kMaxOpenFiles together
-    std::vector<double> last_raw;       // per column: a counter's last value (NaN: none)
-    std::vector<double> last_time;      // and when it was reported
-    double written = 0;                 // the last report's time
+// A file's columns are blocks of one member's series each (a member's series added later are
+// a block of their own, at the end): the names are shared among files (every VM of a shape has
+// the same), so a file's columns cost a few pointers, not a copy of its names.
+struct MetricsHistory::Pack {
+    struct Block {
+        std::string member;
+        std::shared_ptr<const std::vector<Series>> series;
+        std::size_t first = 0;  // its first column
+    };
+    // Where a member's report of one shape goes: sample i to column[i] (-1: dropped).
+    struct Mapping {
+        std::shared_ptr<const std::vector<Series>> shape;
+        std::uint64_t generation = 0;
+        std::vector<int> column;
+        std::size_t dropped = 0;
+    };
+    std::string key;
+    std::unique_ptr<HistoryFile> file;  // its descriptor open while in open_
+    std::vector<Block> blocks;
+    std::size_t width = 0;        // columns
+    std::uint64_t generation = 1;  // the columns' version: mappings made before are stale
+    std::unordered_map<std::string, Mapping> mappings;  // by member ("": the host)
+    std::vector<double> last_raw;   // per column: a counter's last value (NaN: none)
+    std::vector<double> last_time;  // and when it was reported
+    double written = 0;             // the last report's time
     // Per archive, the row being filled (its bucket, 0 until this server wrote one; the row
     // as last written, so a report needs no read) and how many values each column's average
     // holds (a counter has none at its first report): so each column is its own mean.
@@ -47,14 +122,34 @@ struct MetricsHistory::State {
     std::vector<HistoryRow> rows;
     std::vector<std::vector<std::uint32_t>> counts;
     bool fresh = false;  // the file was just made: every row is empty, none need be read
-    // The column of each sample of the last report's shape (mapped_from) in mapped_to (the
-    // columns then): the next report of that shape into the same columns needs no compare.
-    // Empty when the columns are the shape itself (the common case: nothing to keep).
-    std::shared_ptr<const std::vector<Series>> mapped_from, mapped_to;
-    std::vector<int> mapping;
-    std::size_t mapped_dropped = 0;  // samples beyond the series bound, in that mapping
+    bool in_open = false;
+    std::list<Pack*>::iterator open_at;
+
+    void reset() {
+        file.reset();
+        blocks.clear();
+        width = 0;
+        ++generation;
+        mappings.clear();
+        last_raw.clear();
+        last_time.clear();
+        filling.clear();
+        fresh = false;
+    }
+    std::vector<Series> all_columns() const {
+        std::vector<Series> out;
+        out.reserve(width);
+        for (const Block& b : blocks)
+            for (const Series& s : *b.series) out.push_back(file_column(b.member, s));
+        return out;
+    }
 };
 
+Series MetricsHistory::file_column(const std::string& member, const Series& series) {
+    Series column{series.metric, {{"", member}}, series.kind};
+    column.labels.insert(column.labels.end(), series.labels.begin(), series.labels.end());
+    return column;
+}
 Result<std::vector<ArchiveSpec>> parse_archives(std::string_view text) {
     std::vector<ArchiveSpec> out;
     const std::string all(text);
@@ -105,9 +200,11 @@ std::string archives_text(const std::vector<ArchiveSpec>& archives) {
 
 MetricsHistory::MetricsHistory(HistoryOptions options, base::Clock& clock)
     : options_(std::move(options)), clock_(clock) {
+    max_open_ = open_file_budget(options_.max_open_files);
     std::error_code ec;  // a directory that cannot be made shows as write errors
-    fs::create_directories(options_.dir / "hosts", ec);
-    fs::create_directories(options_.dir / "vms", ec);
+    fs::create_directories(options_.dir / kHostFiles, ec);
+    fs::create_directories(options_.dir / kVmFiles, ec);
+    load_index();
     writer_ = std::thread([this] { run(); });
 }
 
@@ -120,9 +217,84 @@ MetricsHistory::~MetricsHistory() {
     writer_.join();
 }
 
+fs::path MetricsHistory::path_of(const std::string& key) const {
+    return options_.dir / (key + ".hist");
+}
+
 fs::path MetricsHistory::file_of(const Entity& entity) const {
-    return options_.dir / (entity.kind == EntityKind::host ? "hosts" : "vms") /
-           file_name(entity.name);
+    if (entity.kind == EntityKind::host) return path_of(host_key(entity.name));
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = index_.find(escape(entity.name));
+    if (it != index_.end() && !it->second.empty()) return path_of(it->second.back());
+    return path_of(vm_key(entity.name));
+}
+
+void MetricsHistory::load_index() {
+    std::ifstream in(options_.dir / kIndex);
+    std::string line;
+    std::size_t lines = 0, kept = 0;
+    while (std::getline(in, line)) {
+        ++lines;
+        const auto tab = line.find('\t');
+        if (tab == std::string::npos || tab == 0 || tab + 1 == line.size()) continue;
+        std::string key = line.substr(tab + 1);
+        if (key.rfind(std::string(kHostFiles) + "/", 0) != 0 &&
+            key.rfind(std::string(kVmFiles) + "/", 0) != 0)
+            continue;
+        auto& files = index_[line.substr(0, tab)];
+        if (std::find(files.begin(), files.end(), key) == files.end()) {
+            files.push_back(std::move(key));
+            ++kept;
+        }
+    }
+    if (lines <= 2 * kept + 64) return;
+    // Mostly repeated or damaged lines (a host's file made again after a sweep): rewritten.
+    const fs::path tmp = options_.dir / (std::string(kIndex) + ".tmp");
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        for (const auto& [vm, files] : index_)
+            for (const std::string& key : files) out << vm << '\t' << key << '\n';
+        if (!out) return;
+    }
+    std::error_code ec;
+    fs::rename(tmp, options_.dir / kIndex, ec);
+}
+
+void MetricsHistory::note_member(const std::string& vm, const std::string& key) {
+    const std::string name = escape(vm);
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto& files = index_[name];
+        if (std::find(files.begin(), files.end(), key) != files.end()) return;
+        files.push_back(key);
+    }
+    // Appended before the file gets the VM's columns: the index may name a file that lacks
+    // them (a read skips it), never miss one that has them.
+    const std::string line = name + "\t" + key + "\n";
+    const fs::path path = options_.dir / kIndex;
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return;
+    ssize_t w = ::write(fd, line.data(), line.size());
+    (void)w;  // a lost line costs a moved VM its older rows in reads, nothing else
+    ::close(fd);
+}
+
+void MetricsHistory::discard_old_layout() {
+    std::uint64_t removed = 0;
+    for (const char* old : {"hosts", "vms"}) {
+        const fs::path dir = options_.dir / old;
+        std::error_code ec;
+        if (!fs::is_directory(dir, ec)) continue;
+        const auto n = fs::remove_all(dir, ec);
+        if (n != static_cast<std::uintmax_t>(-1)) removed += n;
+    }
+    if (removed == 0) return;
+    if (options_.log)
+        options_.log("metrics history: deleted " + std::to_string(removed) +
+                     " files of the previous layout (a file per host and per VM under " +
+                     options_.dir.string() + "/hosts and /vms); it is not migrated");
+    std::lock_guard<std::mutex> lock(mu_);
+    counts_.discarded += removed;
 }
 
 std::uint64_t MetricsHistory::enqueue(Item item) {
@@ -139,8 +311,7 @@ std::uint64_t MetricsHistory::enqueue(Item item) {
         queue_.push_back(std::move(item));
         ticket = ++queued_;
     }
-    // The writer waits only on an empty queue, and takes all of it when it wakes: a report's
-    // 21 entities wake it once, not 21 times (a futex call and a switch each).
+    // The writer waits only on an empty queue, and takes all of it when it wakes.
     if (was_empty) wake_.notify_one();
     return ticket;
 }
@@ -150,12 +321,29 @@ void MetricsHistory::wait_for(std::uint64_t ticket) {
     written_.wait(lock, [&] { return done_ >= ticket; });
 }
 
+void MetricsHistory::record_report(const std::string& host_id, double unix_seconds,
+                                   SampleSet host, std::vector<VmSamples> vms) {
+    if (host_id.empty() || host_id.size() > kMaxHistoryName) return;
+    Item item;
+    item.file = host_key(host_id);
+    item.time = unix_seconds;
+    item.members.reserve(vms.size() + 1);
+    if (valid(host))
+        item.members.emplace_back(Entity{EntityKind::host, host_id}, std::move(host));
+    for (VmSamples& vm : vms)
+        if (valid(vm.samples) && !vm.name.empty() && vm.name.size() <= kMaxHistoryName)
+            item.members.emplace_back(Entity{EntityKind::vm, std::move(vm.name)},
+                                      std::move(vm.samples));
+    if (!item.members.empty()) enqueue(std::move(item));
+}
+
 void MetricsHistory::record(Entity entity, double unix_seconds, SampleSet samples) {
-    if (samples.values.empty() || !samples.series ||
-        samples.series->size() != samples.values.size() || entity.name.empty() ||
-        entity.name.size() > kMaxHistoryName)
-        return;
-    enqueue(Item{std::move(entity), unix_seconds, std::move(samples)});
+    if (!valid(samples) || entity.name.empty() || entity.name.size() > kMaxHistoryName) return;
+    Item item;
+    item.file = entity.kind == EntityKind::host ? host_key(entity.name) : vm_key(entity.name);
+    item.time = unix_seconds;
+    item.members.emplace_back(std::move(entity), std::move(samples));
+    enqueue(std::move(item));
 }
 
 void MetricsHistory::record(Entity entity, double unix_seconds,
@@ -200,6 +388,7 @@ MetricsHistory::Counts MetricsHistory::counts() const {
 }
 
 void MetricsHistory::run() {
+    discard_old_layout();
     auto next_sweep = clock_.now() + kSweepEvery;
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
@@ -212,9 +401,14 @@ void MetricsHistory::run() {
         for (Item& item : batch) {
             if (item.forget || item.sweep) publish();  // before they drop latest values
             if (item.forget) {
-                drop(item.entity);
+                const std::string key = item.entity.kind == EntityKind::host
+                                            ? host_key(item.entity.name)
+                                            : vm_key(item.entity.name);
+                drop_pack(key);
                 std::error_code ec;
-                fs::remove(file_of(item.entity), ec);
+                fs::remove(path_of(key), ec);
+                std::lock_guard<std::mutex> relock(mu_);
+                latest_.erase(item.entity);
             } else if (item.sweep) {
                 const std::size_t swept = sweep_files();
                 std::lock_guard<std::mutex> relock(mu_);
@@ -226,16 +420,6 @@ void MetricsHistory::run() {
         if (clock_.now() >= next_sweep) {
             next_sweep = clock_.now() + kSweepEvery;
             sweep_files();
-        }
-        // Descriptors only: what each file's header said stays, so the next write reopens
-        // it with one open() and no parse.
-        if (open_files_ > kMaxOpenFiles) {
-            for (const Entity& entity : opened_) {
-                auto it = states_.find(entity);  // absent when dropped meanwhile
-                if (it != states_.end() && it->second->file) it->second->file->close_descriptor();
-            }
-            opened_.clear();
-            open_files_ = 0;
         }
         lock.lock();
         publish_locked();
@@ -269,210 +453,289 @@ std::shared_ptr<const std::vector<Series>> MetricsHistory::shared_columns(
     return shared;
 }
 
-void MetricsHistory::note_opened(const Entity& entity) {
-    ++open_files_;
-    opened_.push_back(entity);
+void MetricsHistory::touch(Pack& pack) {
+    if (pack.in_open) {
+        open_.splice(open_.begin(), open_, pack.open_at);
+        return;
+    }
+    open_.push_front(&pack);
+    pack.open_at = open_.begin();
+    pack.in_open = true;
+    while (open_.size() > max_open_) {
+        Pack* oldest = open_.back();
+        open_.pop_back();
+        oldest->in_open = false;
+        if (oldest->file) oldest->file->close_descriptor();
+    }
 }
 
-Status MetricsHistory::widen(State& state, const Entity& entity,
-                             std::shared_ptr<const std::vector<Series>> columns) {
-    const fs::path path = file_of(entity);
-    if (!state.file) {
-        // Nothing to carry over (a new entity, or a damaged file): made in place, in one
-        // step (create_open() links it whole, or writes a temporary file and renames it).
-        auto made = HistoryFile::create_open(path, options_.archives, *columns);
-        if (!made) return made.status();
-        note_opened(entity);
-        state.file = std::move(*made);
-        state.fresh = true;
-        state.columns = std::move(columns);
-        state.last_raw.resize(state.columns->size(), kNaN);
-        state.last_time.resize(state.columns->size(), kNaN);
+void MetricsHistory::drop_pack(const std::string& key) {
+    auto it = packs_.find(key);
+    if (it == packs_.end()) return;
+    if (it->second->in_open) open_.erase(it->second->open_at);
+    packs_.erase(it);
+}
+
+MetricsHistory::Pack* MetricsHistory::pack_of(const std::string& key) {
+    auto& slot = packs_[key];
+    if (!slot) {
+        slot = std::make_unique<Pack>();
+        slot->key = key;
+    }
+    Pack& pack = *slot;
+    if (pack.file && !pack.file->is_open()) {
+        if (pack.file->reopen(true))
+            touch(pack);
+        else  // gone or changed under us: read it again from its header, below
+            pack.reset();
+    }
+    if (pack.file) {
+        touch(pack);
+        return &pack;
+    }
+    auto file = HistoryFile::open(path_of(key), true);
+    if (!file) {
+        if (file.status().code() != Code::not_found && options_.log)
+            options_.log("metrics history: " + file.status().message() +
+                         ": made again (its rows are lost)");
+        return &pack;  // absent or damaged: widen() makes it
+    }
+    // A file of other archives (the server's options changed) starts again.
+    if ((*file)->archives() != options_.archives) return &pack;
+    // Its columns as blocks: consecutive columns of one member.
+    const std::vector<Series>& columns = (*file)->columns();
+    std::vector<Series> block;
+    std::string member;
+    auto close_block = [&] {
+        if (block.empty()) return;
+        pack.blocks.push_back({member, shared_columns(std::move(block)), pack.width});
+        pack.width += pack.blocks.back().series->size();
+        block.clear();
+    };
+    for (const Series& c : columns) {
+        const std::string* m = column_member(c);
+        if (!m) {  // not written by this layout: start again
+            pack.reset();
+            return &pack;
+        }
+        if (*m != member || block.empty()) {
+            close_block();
+            member = *m;
+        }
+        block.push_back(strip_member(c));
+    }
+    close_block();
+    pack.file = std::move(*file);
+    pack.file->forget_columns();
+    pack.last_raw.assign(pack.width, kNaN);
+    pack.last_time.assign(pack.width, kNaN);
+    ++pack.generation;
+    touch(pack);
+    return &pack;
+}
+
+void MetricsHistory::map_members(Pack& pack, const Item& item,
+                                 std::vector<std::pair<std::string, Series>>* added) {
+    for (const auto& [entity, samples] : item.members) {
+        const std::string member = member_of(entity);
+        Pack::Mapping& m = pack.mappings[member];
+        if (pack.file && m.shape == samples.series && m.generation == pack.generation) continue;
+        if (entity.kind == EntityKind::vm && added) note_member(entity.name, pack.key);
+        const std::vector<Series>& series = *samples.series;
+        m.shape = samples.series;
+        m.generation = pack.generation;
+        m.column.assign(series.size(), -1);
+        std::size_t have = 0, adding = 0;
+        for (const Pack::Block& b : pack.blocks)
+            if (b.member == member) have += b.series->size();
+        for (std::size_t i = 0; i < series.size(); ++i) {
+            const Series& s = series[i];
+            for (const Pack::Block& b : pack.blocks) {
+                if (b.member != member) continue;
+                for (std::size_t j = 0; j < b.series->size() && m.column[i] < 0; ++j)
+                    if ((*b.series)[j].same(s)) m.column[i] = int(b.first + j);
+                if (m.column[i] >= 0) break;
+            }
+            if (m.column[i] >= 0 || !added) continue;
+            bool seen = false;
+            for (const auto& [am, as] : *added) seen = seen || (am == member && as.same(s));
+            if (seen || !fits(s) || have + adding >= kMaxHistoryColumns ||
+                pack.width + added->size() >= kMaxHistoryFileColumns)
+                continue;
+            added->emplace_back(member, s);
+            ++adding;
+        }
+        m.dropped = std::size_t(std::count(m.column.begin(), m.column.end(), -1));
+    }
+}
+
+Status MetricsHistory::widen(Pack& pack, std::vector<std::pair<std::string, Series>> added,
+                             const Item& item) {
+    // The new columns: a block per member, in the order they came.
+    std::vector<Pack::Block> fresh_blocks;
+    {
+        std::vector<std::string> order;
+        std::map<std::string, std::vector<Series>> by_member;
+        for (auto& [member, series] : added) {
+            if (!by_member.count(member)) order.push_back(member);
+            by_member[member].push_back(std::move(series));
+        }
+        for (const std::string& member : order)
+            fresh_blocks.push_back({member, shared_columns(std::move(by_member[member])), 0});
+    }
+    const fs::path path = path_of(pack.key);
+    if (!pack.file) {
+        // Nothing to carry over (a new file, or a damaged one): made in place, in one step
+        // (create_open() links it whole, or writes a temporary file and renames it).
+        pack.reset();
+        for (Pack::Block& b : fresh_blocks) {
+            b.first = pack.width;
+            pack.width += b.series->size();
+            pack.blocks.push_back(std::move(b));
+        }
+        auto made = HistoryFile::create_open(path, options_.archives, pack.all_columns());
+        if (!made) {
+            pack.reset();
+            return made.status();
+        }
+        pack.file = std::move(*made);
+        pack.file->forget_columns();
+        pack.fresh = true;
+        pack.last_raw.assign(pack.width, kNaN);
+        pack.last_time.assign(pack.width, kNaN);
+        touch(pack);
         return Status::ok();
     }
-    const fs::path next = path.string() + ".new";
-    if (Status s = HistoryFile::create(next, options_.archives, *columns); !s) return s;
-    auto fresh = HistoryFile::open(next, true);
-    if (!fresh) return fresh.status();
-    // The old rows, each widened with NaN for the new columns.
-    if (state.file) {
-        const HistoryFile& old = *state.file;
-        for (std::size_t a = 0; a < old.archives().size() && a < options_.archives.size(); ++a) {
-            if (!(old.archives()[a] == options_.archives[a])) break;
-            const std::int64_t last = std::int64_t(state.written) / old.archives()[a].step_seconds;
-            auto rows = old.read_rows(a, last - old.archives()[a].rows + 1, last);
-            if (!rows) return rows.status();
-            for (HistoryRow& row : *rows) {
-                row.values.resize(columns->size(), std::numeric_limits<float>::quiet_NaN());
-                if (Status s = (*fresh)->write_row(a, row); !s) return s;
-            }
-        }
+    // Every archive's retained rows, up to this report.
+    const auto& archives = options_.archives;
+    std::vector<std::vector<HistoryRow>> old_rows(archives.size());
+    const double until = std::max(pack.written, item.time);
+    for (std::size_t a = 0; a < archives.size(); ++a) {
+        const std::int64_t last = std::int64_t(until) / archives[a].step_seconds;
+        auto rows = pack.file->read_rows(a, last - archives[a].rows + 1, last);
+        if (!rows) return rows.status();
+        old_rows[a] = std::move(*rows);
     }
+    // The members whose columns stay: the host, this report's, and any VM with a value in a
+    // retained row (a VM that left, or was removed, goes once its rows have aged out).
+    std::set<std::string> present;
+    for (const auto& [entity, samples] : item.members) present.insert(member_of(entity));
+    auto has_values = [&](const Pack::Block& b) {
+        for (const auto& rows : old_rows)
+            for (const HistoryRow& r : rows)
+                for (std::size_t j = 0; j < b.series->size(); ++j)
+                    if (!std::isnan(r.values[b.first + j])) return true;
+        return false;
+    };
+    std::vector<Pack::Block> kept;
+    std::vector<int> moved(pack.width, -1);  // old column -> new
+    std::size_t width = 0;
+    for (const Pack::Block& b : pack.blocks) {
+        if (!b.member.empty() && !present.count(b.member) && !has_values(b)) continue;
+        for (std::size_t j = 0; j < b.series->size(); ++j) moved[b.first + j] = int(width + j);
+        kept.push_back({b.member, b.series, width});
+        width += b.series->size();
+    }
+    for (Pack::Block& b : fresh_blocks) {
+        b.first = width;
+        width += b.series->size();
+        kept.push_back(std::move(b));
+    }
+    Pack widened;
+    widened.blocks = kept;
+    widened.width = width;
+    const fs::path next = path.string() + ".new";
+    if (Status s = HistoryFile::create(next, archives, widened.all_columns()); !s) return s;
+    auto made = HistoryFile::open(next, true);
+    if (!made) return made.status();
+    for (std::size_t a = 0; a < archives.size(); ++a)
+        for (const HistoryRow& row : old_rows[a]) {
+            HistoryRow out{row.bucket, row.reports, std::vector<float>(width, kNone)};
+            for (std::size_t c = 0; c < moved.size() && c < row.values.size(); ++c)
+                if (moved[c] >= 0) out.values[std::size_t(moved[c])] = row.values[c];
+            if (Status s = (*made)->write_row(a, out); !s) return s;
+        }
     std::error_code ec;
     fs::rename(next, path, ec);
     if (ec) return Status::error(Code::storage, "rename " + next.string() + ": " + ec.message());
-    if (!state.file->is_open()) note_opened(entity);
-    state.file = std::move(*fresh);
-    state.columns = std::move(columns);
-    state.last_raw.resize(state.columns->size(), kNaN);
-    state.last_time.resize(state.columns->size(), kNaN);
-    return Status::ok();
-}
-
-Status MetricsHistory::map_columns(State& state, const Item& item) {
-    const std::vector<Series>& series = *item.samples.series;
-    std::vector<int>& column = state.mapping;
-    column.assign(series.size(), -1);
-    std::vector<Series> added;
-    std::size_t dropped = 0;
-    const auto& columns = *state.columns;
-    std::size_t hint = 0;
-    for (std::size_t i = 0; i < series.size(); ++i) {
-        const Series& s = series[i];
-        if (hint < columns.size() && columns[hint].same(s)) {
-            column[i] = int(hint++);
-            continue;
+    std::vector<double> raw(width, kNaN), times(width, kNaN);
+    for (std::size_t c = 0; c < moved.size() && c < pack.last_raw.size(); ++c)
+        if (moved[c] >= 0) {
+            raw[std::size_t(moved[c])] = pack.last_raw[c];
+            times[std::size_t(moved[c])] = pack.last_time[c];
         }
-        for (std::size_t c = 0; c < columns.size(); ++c)
-            if (columns[c].same(s)) {
-                column[i] = int(c);
-                hint = c + 1;
-                break;
-            }
-        if (column[i] >= 0) continue;
-        bool seen = false;
-        for (std::size_t a = 0; a < added.size() && !seen; ++a) seen = added[a].same(s);
-        if (seen) continue;
-        if (columns.size() + added.size() >= kMaxHistoryColumns) {
-            ++dropped;
-            continue;
-        }
-        added.push_back(s);
-    }
-    state.mapped_from.reset();  // until the mapping below is whole
-    if (!added.empty() || !state.file) {
-        std::shared_ptr<const std::vector<Series>> wider;
-        if (columns.empty() && added.size() == series.size()) {
-            // A new entity whose every sample is a column of its own: the report's own
-            // (shared) series are its columns, in their order.
-            wider = item.samples.series;
-            for (std::size_t i = 0; i < column.size(); ++i) column[i] = int(i);
-        } else {
-            std::vector<Series> all = columns;
-            all.insert(all.end(), added.begin(), added.end());
-            wider = shared_columns(std::move(all));
-        }
-        if (Status s = widen(state, item.entity, wider); !s) return s;
-        for (std::size_t i = 0; i < series.size(); ++i) {
-            if (column[i] >= 0) continue;
-            for (std::size_t c = 0; c < state.columns->size(); ++c)
-                if ((*state.columns)[c].same(series[i])) column[i] = int(c);
-        }
-    }
-    if (state.columns == item.samples.series) {  // the identity: write() needs no mapping
-        state.mapping = std::vector<int>();
-        return Status::ok();
-    }
-    state.mapped_from = item.samples.series;
-    state.mapped_to = state.columns;
-    state.mapped_dropped = dropped;
+    pack.file = std::move(*made);
+    pack.file->forget_columns();
+    pack.blocks = std::move(kept);
+    pack.width = width;
+    pack.last_raw = std::move(raw);
+    pack.last_time = std::move(times);
+    ++pack.generation;
+    pack.mappings.clear();
+    pack.filling.clear();  // the rows being filled are read again from the new file
+    pack.fresh = false;
+    touch(pack);
     return Status::ok();
 }
 
 void MetricsHistory::write(Item& item) {
-    auto& slot = states_[item.entity];
-    if (!slot) slot = std::make_unique<State>();
-    State& state = *slot;
-    auto failed = [&] {
-        std::lock_guard<std::mutex> lock(mu_);
-        ++counts_.errors;
-    };
-    if (state.file && !state.file->is_open()) {
-        if (state.file->reopen(true)) {
-            note_opened(item.entity);
-        } else {  // gone or changed under us: read it again from its header, below
-            state.file.reset();
-            state.filling.clear();
-        }
-    }
-    if (!state.file) {
-        auto file = HistoryFile::open(file_of(item.entity), true);
-        if (file) {
-            state.file = std::move(*file);
-            note_opened(item.entity);
-            // A file of other archives (the server's options changed) starts again.
-            if (state.file->archives() != options_.archives) {
-                state.file.reset();
-                --open_files_;
-                state.columns = std::make_shared<std::vector<Series>>();
-            } else if (state.columns->empty()) {
-                state.columns = shared_columns(state.file->columns());
-                state.last_raw.assign(state.columns->size(), kNaN);
-                state.last_time.assign(state.columns->size(), kNaN);
-            }
-        } else if (file.status().code() != Code::not_found) {
-            state.columns = std::make_shared<std::vector<Series>>();  // damaged: start again
-        }
-    }
-    // Each sample's column: sample i is column i when the report's series are the entity's
-    // columns (a shape like every report's since the entity's file was made: the common
-    // case); else known from this shape's last report into these columns, or found by name
-    // (new series widen the file: rare, an interface or a disk appears).
-    bool identity = state.file && state.columns == item.samples.series;
-    if (!identity && (!state.file || state.mapped_from != item.samples.series ||
-                      state.mapped_to != state.columns)) {
-        if (Status s = map_columns(state, item); !s) {
-            failed();
+    Pack& pack = *pack_of(item.file);
+    std::vector<std::pair<std::string, Series>> added;
+    map_members(pack, item, &added);
+    if (!pack.file || !added.empty()) {
+        if (Status s = widen(pack, std::move(added), item); !s) {
+            pending_counts_.errors += item.members.size();
             return;
         }
-        identity = state.columns == item.samples.series;
+        map_members(pack, item, nullptr);
     }
-    const std::vector<int>& column = state.mapping;
-    const std::size_t dropped = identity ? 0 : state.mapped_dropped;
     // The values this report gives: gauges as they are, counters as rates since the last.
     std::vector<double>& values = values_;
-    values.assign(state.columns->size(), kNaN);
-    for (std::size_t i = 0; i < item.samples.size(); ++i) {
-        if (!identity && column[i] < 0) continue;
-        const std::size_t c = identity ? i : std::size_t(column[i]);
-        const double v = item.samples.values[i];
-        if ((*state.columns)[c].kind == SeriesKind::gauge) {
-            values[c] = v;
-            continue;
+    values.assign(pack.width, kNaN);
+    std::size_t dropped = 0;
+    for (const auto& [entity, samples] : item.members) {
+        const Pack::Mapping& m = pack.mappings[member_of(entity)];
+        dropped += m.dropped;
+        for (std::size_t i = 0; i < samples.size(); ++i) {
+            if (m.column[i] < 0) continue;
+            const std::size_t c = std::size_t(m.column[i]);
+            const double v = samples.values[i];
+            if ((*samples.series)[i].kind == SeriesKind::gauge) {
+                values[c] = v;
+                continue;
+            }
+            const double prev = pack.last_raw[c], prev_time = pack.last_time[c];
+            if (!std::isnan(prev) && item.time > prev_time && v >= prev)
+                values[c] = (v - prev) / (item.time - prev_time);
+            pack.last_raw[c] = v;
+            pack.last_time[c] = item.time;
         }
-        const double prev = state.last_raw[c], prev_time = state.last_time[c];
-        if (!std::isnan(prev) && item.time > prev_time && v >= prev)
-            values[c] = (v - prev) / (item.time - prev_time);
-        state.last_raw[c] = v;
-        state.last_time[c] = item.time;
     }
-    // Each archive's row of this time: its average so far, with this report.
+    // Each archive's row of this time: its average so far, with this report. One write each.
     bool ok = true;
     const std::size_t archives = options_.archives.size();
-    state.filling.resize(archives, 0);
-    state.rows.resize(archives);
-    state.counts.resize(archives);
-    constexpr float kNone = std::numeric_limits<float>::quiet_NaN();
+    pack.filling.resize(archives, 0);
+    pack.rows.resize(archives);
+    pack.counts.resize(archives);
     for (std::size_t a = 0; a < archives; ++a) {
         const std::int64_t bucket =
             std::int64_t(std::floor(item.time / options_.archives[a].step_seconds));
-        HistoryRow& row = state.rows[a];
-        std::vector<std::uint32_t>& counts = state.counts[a];
-        if (state.filling[a] != 0 && bucket == state.filling[a]) {
-            // The row this server is filling (widened with NaN if columns came meanwhile).
-            row.values.resize(values.size(), kNone);
-            counts.resize(values.size(), 0);
-        } else if (state.filling[a] != 0 && bucket > state.filling[a]) {
+        HistoryRow& row = pack.rows[a];
+        std::vector<std::uint32_t>& counts = pack.counts[a];
+        if (pack.filling[a] != 0 && bucket == pack.filling[a]) {
+            // The row this server is filling.
+        } else if (pack.filling[a] != 0 && bucket > pack.filling[a]) {
             // A new bucket after one this server wrote: nothing newer can be in the file.
             row.bucket = bucket;
             row.reports = 0;
             row.values.assign(values.size(), kNone);
             counts.assign(values.size(), 0);
         } else {
-            // The first report of this entity since the server started (or the clock went
-            // back): the file says what the bucket holds (nothing, in a file just made).
-            auto read = state.fresh ? Result<HistoryRow>(HistoryRow{})
-                                    : state.file->read_row(a, bucket);
+            // The first report into this file since the server started (or since it was
+            // widened, or the clock went back): the file says what the bucket holds (nothing,
+            // in a file just made).
+            auto read = pack.fresh ? Result<HistoryRow>(HistoryRow{})
+                                   : pack.file->read_row(a, bucket);
             if (!read) {
                 ok = false;
                 continue;
@@ -491,7 +754,7 @@ void MetricsHistory::write(Item& item) {
                     if (!std::isnan(row.values[c])) counts[c] = row.reports;
             }
         }
-        state.filling[a] = bucket;
+        pack.filling[a] = bucket;
         for (std::size_t c = 0; c < values.size(); ++c) {
             if (std::isnan(values[c])) continue;
             const double old = std::isnan(row.values[c]) ? 0 : row.values[c];
@@ -499,21 +762,26 @@ void MetricsHistory::write(Item& item) {
             ++counts[c];
         }
         ++row.reports;
-        if (!state.file->write_row(a, row)) ok = false;
+        if (!pack.file->write_row(a, row)) ok = false;
     }
-    state.written = item.time;
-    state.fresh = false;
+    pack.written = item.time;
+    pack.fresh = false;
     pending_counts_.series_dropped += dropped;
     if (ok)
-        ++pending_counts_.recorded;
+        pending_counts_.recorded += item.members.size();
     else
-        ++pending_counts_.errors;
-    if (pending_used_ == pending_.size()) pending_.emplace_back();
-    Pending& latest = pending_[pending_used_++];
-    latest.entity = &item.entity;
-    latest.time = std::int64_t(item.time);
-    latest.series = state.columns;
-    latest.values.assign(values.begin(), values.end());
+        pending_counts_.errors += item.members.size();
+    for (const auto& [entity, samples] : item.members) {
+        const Pack::Mapping& m = pack.mappings[member_of(entity)];
+        if (pending_used_ == pending_.size()) pending_.emplace_back();
+        Pending& latest = pending_[pending_used_++];
+        latest.entity = &entity;
+        latest.time = std::int64_t(item.time);
+        latest.series = samples.series;
+        latest.values.resize(samples.size());
+        for (std::size_t i = 0; i < samples.size(); ++i)
+            latest.values[i] = m.column[i] < 0 ? kNone : float(values[std::size_t(m.column[i])]);
+    }
 }
 
 void MetricsHistory::publish() {
@@ -539,16 +807,6 @@ void MetricsHistory::publish_locked() {
     pending_used_ = 0;
 }
 
-void MetricsHistory::drop(const Entity& entity) {
-    auto it = states_.find(entity);
-    if (it != states_.end()) {
-        if (it->second->file && it->second->file->is_open()) --open_files_;
-        states_.erase(it);
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    latest_.erase(entity);
-}
-
 std::size_t MetricsHistory::sweep_files() {
     std::int64_t longest = 0;
     for (const ArchiveSpec& a : options_.archives)
@@ -557,20 +815,33 @@ std::size_t MetricsHistory::sweep_files() {
         std::chrono::duration_cast<std::chrono::seconds>(clock_.wall_now().time_since_epoch())
             .count();
     std::size_t removed = 0;
-    for (const char* kind : {"hosts", "vms"}) {
+    for (const char* kind : {kHostFiles, kVmFiles}) {
         std::error_code ec;
+        std::vector<fs::path> old;
         for (const auto& entry : fs::directory_iterator(options_.dir / kind, ec)) {
             struct stat st {};
             if (::stat(entry.path().c_str(), &st) != 0) continue;
-            if (now - st.st_mtime <= longest) continue;
+            if (now - st.st_mtime > longest) old.push_back(entry.path());
+        }
+        for (const fs::path& path : old) {
             std::error_code rm;
-            if (fs::remove(entry.path(), rm)) ++removed;
-            // Its state, if any, held the removed file: forget it.
-            for (auto it = states_.begin(); it != states_.end(); ++it)
-                if (file_of(it->first) == entry.path()) {
-                    drop(Entity(it->first));
-                    break;
+            if (!fs::remove(path, rm)) continue;
+            ++removed;
+            if (path.extension() != ".hist") continue;  // a widening's leftover
+            const std::string stem = path.stem().string();
+            drop_pack(std::string(kind) + "/" + stem);
+            // The entity the file was named after has no latest values left to show.
+            std::string name;  // stem unescaped
+            for (std::size_t i = 0; i < stem.size(); ++i) {
+                if (stem[i] == '%' && i + 2 < stem.size()) {
+                    name += char(std::stoi(stem.substr(i + 1, 2), nullptr, 16));
+                    i += 2;
+                } else {
+                    name += stem[i];
                 }
+            }
+            std::lock_guard<std::mutex> lock(mu_);
+            latest_.erase(Entity{kind == kHostFiles ? EntityKind::host : EntityKind::vm, name});
         }
     }
     return removed;
@@ -578,16 +849,76 @@ std::size_t MetricsHistory::sweep_files() {
 
 Result<HistoryAnswer> MetricsHistory::read(const Entity& entity, std::int64_t since,
                                            std::int64_t now, std::int64_t step) const {
-    auto file = HistoryFile::open(file_of(entity), false);
-    if (!file) return file.status();
-    const auto& archives = (*file)->archives();
-    const std::size_t a = choose_archive(archives, since, now);
-    const ArchiveSpec& archive = archives[a];
-    const std::int64_t use = effective_step(archive, since, now, step);
-    const std::int64_t first = since / use * use / archive.step_seconds;
-    auto rows = (*file)->read_rows(a, first, now / archive.step_seconds);
-    if (!rows) return rows.status();
-    return downsample((*file)->columns(), archive, *rows, since, now, use);
+    std::vector<std::string> keys;
+    if (entity.kind == EntityKind::host) {
+        keys.push_back(host_key(entity.name));
+    } else {
+        keys.push_back(vm_key(entity.name));
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = index_.find(escape(entity.name));
+        if (it != index_.end()) keys.insert(keys.end(), it->second.begin(), it->second.end());
+    }
+    const std::string member = member_of(entity);
+    std::vector<Series> columns;                   // the entity's, from every file
+    std::map<std::int64_t, HistoryRow> rows;       // by bucket, values by columns' index
+    std::vector<ArchiveSpec> archives;             // the first file's
+    std::size_t archive = 0;
+    std::int64_t use = 0;
+    Status failure = Status::ok();
+    for (const std::string& key : keys) {
+        auto file = HistoryFile::open(path_of(key), false);
+        if (!file) {
+            if (file.status().code() != Code::not_found && failure) failure = file.status();
+            continue;
+        }
+        // The entity's columns in this file, and each one's index in columns.
+        std::vector<std::pair<std::size_t, std::size_t>> mine;
+        const auto& file_columns = (*file)->columns();
+        for (std::size_t c = 0; c < file_columns.size(); ++c) {
+            const std::string* m = column_member(file_columns[c]);
+            if (!m || *m != member) continue;
+            Series s = strip_member(file_columns[c]);
+            std::size_t at = 0;
+            while (at < columns.size() && !columns[at].same(s)) ++at;
+            if (at == columns.size()) columns.push_back(std::move(s));
+            mine.emplace_back(c, at);
+        }
+        if (mine.empty()) continue;
+        if (archives.empty()) {
+            archives = (*file)->archives();
+            archive = choose_archive(archives, since, now);
+            use = effective_step(archives[archive], since, now, step);
+        } else if ((*file)->archives() != archives) {
+            continue;  // made under other options: its rows do not line up
+        }
+        const ArchiveSpec& spec = archives[archive];
+        const std::int64_t first = since / use * use / spec.step_seconds;
+        auto read = (*file)->read_rows(archive, first, now / spec.step_seconds);
+        if (!read) {
+            if (failure) failure = read.status();
+            continue;
+        }
+        // A VM that moved within one bucket has it in two files: the later file's values win.
+        for (const HistoryRow& r : *read) {
+            HistoryRow& out = rows[r.bucket];
+            out.bucket = r.bucket;
+            out.reports = std::max(out.reports, r.reports);
+            if (out.values.size() < columns.size()) out.values.resize(columns.size(), kNone);
+            for (const auto& [from, to] : mine)
+                if (!std::isnan(r.values[from])) out.values[to] = r.values[from];
+        }
+    }
+    if (archives.empty()) {
+        if (!failure) return failure;
+        return Status::error(Code::not_found, "no history of " + entity.name);
+    }
+    std::vector<HistoryRow> ordered;
+    ordered.reserve(rows.size());
+    for (auto& [bucket, row] : rows) {
+        row.values.resize(columns.size(), kNone);
+        ordered.push_back(std::move(row));
+    }
+    return downsample(columns, archives[archive], ordered, since, now, use);
 }
 
 std::vector<LatestValues> MetricsHistory::latest(EntityKind kind) const {

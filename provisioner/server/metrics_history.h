@@ -1,25 +1,45 @@
 // provisionerd's own history of every host's and VM's metrics, for graphs in the CLI and the
-// UI with nothing else installed (issue 16, Ganglia's round-robin archives). Each entity has one
-// file of fixed size under the history directory (history_file.h): by default a 15 s archive for
-// 24 h and a 5 min archive for 30 days, every report averaged into both. Counters are kept as
-// rates per second (history_series.h), derived here from consecutive reports.
+// UI with nothing else installed (issue 16, Ganglia's round-robin archives). Each host has one
+// file of fixed size (history_file.h) holding its own series and those of the VMs it reports,
+// a column each, every report one row per archive: by default a 15 s archive for 24 h and a 5
+// min archive for 30 days, every report averaged into both. Counters are kept as rates per
+// second (history_series.h), derived here from consecutive reports.
+//
+// Why a file per host and not per entity: at 10,000 hosts of 20 VMs a file per entity was
+// 210,000 files, each opened, written twice and closed every report; a host's file takes a
+// report's 21 entities in one write per archive, and its descriptor stays open (at most
+// max_open_files; provisionerd raises its RLIMIT_NOFILE soft limit to the hard one for them).
+//
+// Layout under dir:
+//   by-host/ID.hist   a host's file: its columns and its VMs' (each column's first label is
+//                     the member: key "", value "" for the host itself, the VM's name for a VM)
+//   by-vm/NAME.hist   a VM recorded without a host (record() of a VM alone): its own file
+//   vms.index         "VM<TAB>FILE" lines (names %-escaped): every file that has held a VM's
+//                     columns, appended before they are added, so reads find a VM that moved
+// A VM that moves keeps its rows in its old host's file (read together with the new one's);
+// a file's columns of a VM that has left are dropped when the file is next widened and none of
+// its retained rows has a value of that VM. The previous layout (hosts/ and vms/, a file per
+// entity) is not migrated: its files are deleted at start and counted (Counts::discarded).
 //
 // record() only queues the report (a short lock, no I/O): one writer thread of its own derives
 // the rates and writes the rows, so the Dom0 reports' path never waits on a disk. When more
 // than max_queue reports wait, the oldest are dropped and counted. Reads (read()) open the
-// entity's file on the caller's thread; a row being written meanwhile may read half old.
-// Bounds: at most kMaxHistoryColumns series per entity (more are dropped and counted); a file
-// nobody wrote for longer than the longest archive keeps is deleted (sweep(), hourly).
-// Thread-safe.
+// files on the caller's thread; a row being written meanwhile may read half old.
+// Bounds: at most kMaxHistoryColumns series per entity and kMaxHistoryFileColumns per file
+// (more are dropped and counted); a file nobody wrote for longer than the longest archive
+// keeps is deleted (sweep(), hourly). Thread-safe.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -33,10 +53,14 @@
 namespace provisioner::server {
 
 struct HistoryOptions {
-    std::filesystem::path dir;  // made if absent; hosts/ and vms/ below it
+    std::filesystem::path dir;  // made if absent
     // Finest first; each a multiple of the one before, with a longer retention.
     std::vector<ArchiveSpec> archives = {{15, 24 * 60 * 4}, {300, 30 * 24 * 12}};
     std::size_t max_queue = 20000;  // reports waiting for the writer
+    // Descriptors of files the writer keeps open (least recently written closed first). 0:
+    // raise RLIMIT_NOFILE's soft limit to its hard limit and use three quarters of it.
+    std::size_t max_open_files = 0;
+    std::function<void(const std::string&)> log;  // a line for the server's log; may be empty
 };
 
 // "15s:24h,5m:30d" (step:retention, finest first; retention a multiple of the step); the
@@ -52,6 +76,12 @@ struct LatestValues {
     std::vector<float> values;
 };
 
+// One VM of a host's report.
+struct VmSamples {
+    std::string name;
+    SampleSet samples;
+};
+
 class MetricsHistory {
   public:
     // Starts the writer. clock: for the hourly sweep only (report times are given to record).
@@ -63,9 +93,13 @@ class MetricsHistory {
 
     const HistoryOptions& options() const { return options_; }
 
-    // entity reported samples at unix_seconds. Returns at once. Build samples with shapes()
+    // Host host_id's report at unix_seconds: its own samples (none: empty) and its VMs'. Into
+    // the host's file, one row per archive. Returns at once. Build samples with shapes()
     // (history_samples.h): the writer then maps a report of a shape it has seen before to the
-    // entity's columns by the shape's pointer alone.
+    // file's columns by the shape's pointer alone.
+    void record_report(const std::string& host_id, double unix_seconds, SampleSet host,
+                       std::vector<VmSamples> vms);
+    // One entity alone: a host into its file, a VM into a file of its own (by-vm/).
     void record(Entity entity, double unix_seconds, SampleSet samples);
     // The same, from samples that share nothing (each name is compared with the columns').
     void record(Entity entity, double unix_seconds, const std::vector<Sample>& samples);
@@ -74,63 +108,74 @@ class MetricsHistory {
     void flush();
 
     // entity's points from since to now (Unix seconds), step as history_query.h says (0: auto).
-    // not_found when nothing was ever recorded for it.
+    // not_found when nothing was ever recorded for it. A file that cannot be read is an error
+    // naming it (for a VM, the other files that hold its rows are still read).
     Result<HistoryAnswer> read(const Entity& entity, std::int64_t since, std::int64_t now,
                                std::int64_t step) const;
     // Every entity of kind with a report since this server started.
     std::vector<LatestValues> latest(EntityKind kind) const;
 
-    // Deletes entity's history (a host removed from the inventory: its id may be given again),
-    // after what is queued before it. Returns at once.
+    // Deletes entity's history (a host removed from the inventory: its id may be given again;
+    // its file goes with the rows of the VMs it reported), after what is queued before it.
+    // Returns at once.
     void forget(Entity entity);
 
-    // Deletes the files of entities silent for longer than the longest archive keeps; returns
-    // how many. The writer runs it hourly; public for tests.
+    // Deletes the files nobody wrote for longer than the longest archive keeps; returns how
+    // many. The writer runs it hourly; public for tests.
     std::size_t sweep();
 
     struct Counts {
-        std::uint64_t recorded = 0;        // reports written
+        std::uint64_t recorded = 0;        // entities' reports written
         std::uint64_t dropped = 0;         // reports dropped from a full queue
-        std::uint64_t series_dropped = 0;  // samples beyond the series bound
-        std::uint64_t errors = 0;          // reports a file error lost
+        std::uint64_t series_dropped = 0;  // samples beyond the series bounds
+        std::uint64_t errors = 0;          // entities' reports a file error lost
+        std::uint64_t discarded = 0;       // files of the previous layout deleted at start
     };
     Counts counts() const;
 
+    // The file that holds entity's newest rows (a VM's: its host's, once reported by one).
     std::filesystem::path file_of(const Entity& entity) const;
+    // The column a file keeps for member's series (member "": the host itself).
+    static Series file_column(const std::string& member, const Series& series);
 
   private:
     struct Item {
-        Entity entity;
+        std::string file;  // the file's key: "by-host/ID" or "by-vm/NAME" (escaped)
         double time = 0;
-        SampleSet samples;
+        std::vector<std::pair<Entity, SampleSet>> members;
         bool sweep = false;   // not a report: sweep() asks the writer to sweep
         bool forget = false;  // not a report: forget() asks the writer to delete entity's
+        Entity entity;        // forget's
     };
-    struct State;  // per entity, the writer's own
+    struct Pack;  // per file, the writer's own
 
     void run();
+    void discard_old_layout();
+    void load_index();
     void write(Item& item);
-    // Hands what write() left in pending_ to counts_ and latest_: the writer takes the lock
-    // once a batch, not once a report (the workers queue reports under the same lock).
+    Pack* pack_of(const std::string& key);  // loaded or made, its descriptor open
+    void touch(Pack& pack);                 // most recently used; closes the oldest beyond
     void publish();
     void publish_locked();  // mu_ held
     std::size_t sweep_files();
-    void drop(const Entity& entity);
+    void drop_pack(const std::string& key);
+    void note_member(const std::string& vm, const std::string& key);  // vms.index
     std::uint64_t enqueue(Item item);
     void wait_for(std::uint64_t ticket);
-    // The entity's columns become columns (the old ones first, in their order).
-    Status widen(State& state, const Entity& entity,
-                 std::shared_ptr<const std::vector<Series>> columns);
-    // Each of item's samples' column in state (-1: dropped), widening the file for new series.
-    Status map_columns(State& state, const Item& item);
-    void note_opened(const Entity& entity);  // a descriptor of entity's file was opened
-    // One shared copy of each distinct set of columns: at 10,000 hosts of 20 VMs, 210,000
-    // entities share a few dozen sets (a copy each was most of the server's memory).
+    // Each of item's members' mapping in pack for its report's shape; the series pack lacks
+    // appended to added (with their member; null: none are added, the rest are dropped).
+    void map_members(Pack& pack, const Item& item,
+                     std::vector<std::pair<std::string, Series>>* added);
+    // pack's file made, or made again with added's columns (the rows kept, a VM's that left
+    // and has no retained rows dropped).
+    Status widen(Pack& pack, std::vector<std::pair<std::string, Series>> added, const Item& item);
+    std::filesystem::path path_of(const std::string& key) const;
     std::shared_ptr<const std::vector<Series>> shared_columns(std::vector<Series> columns);
 
     const HistoryOptions options_;
     base::Clock& clock_;
-    mutable std::mutex mu_;  // the queue, the counts and latest_
+    std::size_t max_open_ = 256;
+    mutable std::mutex mu_;  // the queue, the counts, latest_ and index_
     std::condition_variable wake_, written_;
     std::deque<Item> queue_;
     bool stopping_ = false;
@@ -138,17 +183,13 @@ class MetricsHistory {
     std::size_t last_swept_ = 0;
     Counts counts_;
     std::map<Entity, LatestValues> latest_;
-    struct EntityHash {
-        std::size_t operator()(const Entity& e) const {
-            return std::hash<std::string>()(e.name) ^ std::size_t(e.kind);
-        }
-    };
-    std::unordered_map<Entity, std::unique_ptr<State>, EntityHash> states_;  // the writer's alone
+    // VM name (escaped) -> the files that have held its columns, oldest first (vms.index).
+    std::unordered_map<std::string, std::vector<std::string>> index_;
+    std::unordered_map<std::string, std::unique_ptr<Pack>> packs_;  // the writer's alone
+    std::list<Pack*> open_;  // packs with a descriptor, most recently written first
     std::vector<double> values_;  // write()'s, kept for the next: the writer thread's alone
-    // What write() did since the last publish(): the writer thread's alone. entity points
-    // into the batch being written.
     struct Pending {
-        const Entity* entity = nullptr;
+        const Entity* entity = nullptr;  // into the batch being written
         std::int64_t time = 0;
         std::shared_ptr<const std::vector<Series>> series;
         std::vector<float> values;
@@ -156,11 +197,6 @@ class MetricsHistory {
     std::vector<Pending> pending_;
     std::size_t pending_used_ = 0;
     Counts pending_counts_;
-    std::size_t open_files_ = 0;                       // the writer thread's alone
-    // The entities whose descriptors were opened since the last closing of them all, so the
-    // closing visits those (a few hundred), not every entity: the writer thread's alone.
-    std::vector<Entity> opened_;
-    // shared_columns(), by the columns' names and kinds: the writer thread's alone.
     std::map<std::string, std::shared_ptr<const std::vector<Series>>> column_sets_;
     SeriesShapes shapes_;
     std::thread writer_;

@@ -90,8 +90,11 @@ sed 's/^/  /' "$RACK_DIR/top.txt"
 
 echo "== the host's history file: the size its archives fix, not growing"
 id=$(pv_cli --json host show h1 | jq -r .id)
-file="$PV_STATE/history/hosts/$id.hist"
-[ -f "$file" ] || rack_fail "no history file at $file"
+# One file per host (its series and its VMs'; this host runs none), no file per entity.
+file="$PV_STATE/history/by-host/$id.hist"
+[ -f "$file" ] || rack_fail "no history file at $file: $(find "$PV_STATE/history" | head)"
+[ ! -e "$PV_STATE/history/hosts" ] && [ ! -e "$PV_STATE/history/vms" ] ||
+    rack_fail "files of the previous layout (hosts/, vms/) under $PV_STATE/history"
 size1=$(stat -c %s "$file")
 sleep 3
 size2=$(stat -c %s "$file")

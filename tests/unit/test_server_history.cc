@@ -89,7 +89,8 @@ TEST_CASE("history file: rows by bucket, overwritten after `rows` steps, a fixed
     }
     SUBCASE("bounds") {
         std::vector<Series> many;
-        for (int i = 0; i < 129; ++i) many.push_back(gauge("s" + std::to_string(i)));
+        for (std::size_t i = 0; i <= kMaxHistoryFileColumns; ++i)
+            many.push_back(gauge("s" + std::to_string(i)));
         CHECK(HistoryFile::create(dir / "x", archives, many).code() == Code::invalid_argument);
         CHECK_FALSE(HistoryFile::create(dir / "x", {}, columns));
         CHECK_FALSE(HistoryFile::create(dir / "x", archives, {gauge(std::string(201, 'a'))}));
@@ -298,7 +299,9 @@ TEST_CASE("history file: a closed descriptor reopened without its header; names 
 TEST_CASE("metrics history: more entities than open descriptors; one shared copy of columns") {
     testutil::TempDir dir;
     base::FakeClock clock;
-    MetricsHistory history(small(dir.path()), clock);
+    HistoryOptions options = small(dir.path());
+    options.max_open_files = 256;
+    MetricsHistory history(options, clock);
     constexpr int kEntities = 300;  // beyond the writer's 256 descriptors
     for (double load : {1.0, 3.0}) {
         for (int e = 0; e < kEntities; ++e)
@@ -329,7 +332,8 @@ TEST_CASE("metrics history: bounded: old data dropped, the file's size fixed, se
         history.record(kHost, double(kT0 + t), {{gauge("g"), double(t)}});
     history.flush();
     const auto size = std::filesystem::file_size(file);
-    CHECK(size == HistoryFile::file_bytes(small(dir.path()).archives, {gauge("g")}));
+    CHECK(size == HistoryFile::file_bytes(small(dir.path()).archives,
+                                          {MetricsHistory::file_column("", gauge("g"))}));
     CHECK(size < 400);
     const std::int64_t now = kT0 + 1795;
     // The fine archive holds the last minute only; the coarse one the last ten.
@@ -349,7 +353,9 @@ TEST_CASE("metrics history: bounded: old data dropped, the file's size fixed, se
         history.record(kHost, double(now + 5), {{gauge("g"), 1.0}, {gauge("h"), 2.0}});
         history.flush();
         CHECK(std::filesystem::file_size(file) ==
-              HistoryFile::file_bytes(small(dir.path()).archives, {gauge("g"), gauge("h")}));
+              HistoryFile::file_bytes(small(dir.path()).archives,
+                                      {MetricsHistory::file_column("", gauge("g")),
+                                       MetricsHistory::file_column("", gauge("h"))}));
         auto a = history.read(kHost, now - 600, now + 5, 60);
         REQUIRE(a->series.size() == 2);
         CHECK(a->values[0][a->times.size() - 2] == doctest::Approx((1740 + 1795) / 2.0));
@@ -430,7 +436,7 @@ TEST_CASE("GET /api/v1/hosts/{host}/metrics and /api/v1/vms/{vm}/metrics") {
     servertest::Server s;
     const Host h1 = servertest::add_test_host(*s.store, "h1", 1);
     s.ctx->history = std::make_shared<MetricsHistory>(
-        HistoryOptions{s.dir / "history", {{15, 5760}, {300, 8640}}, 100}, base::real_clock());
+        HistoryOptions{s.dir / "history", {{15, 5760}, {300, 8640}}, 100, 0, {}}, base::real_clock());
     const std::int64_t now = s.store->now() / 1000;
     for (int i = 4; i >= 1; --i)
         s.ctx->history->record(

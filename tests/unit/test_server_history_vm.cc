@@ -61,7 +61,7 @@ TEST_CASE("vm samples: libvirt exporter's names; counters libvirt did not give a
     // Recorded as a VM: CPU time as a rate of CPU seconds per second.
     testutil::TempDir dir;
     base::FakeClock clock;
-    MetricsHistory history(HistoryOptions{dir.path(), {{10, 6}, {60, 10}}, 100}, clock);
+    MetricsHistory history(HistoryOptions{dir.path(), {{10, 6}, {60, 10}}, 100, 0, {}}, clock);
     const Entity vm{EntityKind::vm, "web1"};
     const std::int64_t t0 = 1'800'000'000;
     history.record(vm, double(t0), vm_samples(m, history.shapes()));
