@@ -3,8 +3,24 @@
 #include <zstd.h>
 
 #include <cstring>
+#include <memory>
 
 namespace imaging {
+
+namespace {
+
+// ZSTD_decompress makes and frees a decompression context (about 160 KB of tables and
+// buffers, so a fresh mapping and its page faults) for every frame. Each thread that decodes
+// keeps one for its life instead: the transports' decode workers, parallel_for's threads.
+ZSTD_DCtx* thread_dctx() {
+    struct Free {
+        void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+    };
+    thread_local std::unique_ptr<ZSTD_DCtx, Free> dctx(ZSTD_createDCtx());
+    return dctx.get();
+}
+
+}  // namespace
 
 bool is_all_zero(std::span<const std::uint8_t> data) {
     // Word-at-a-time scan; the compiler vectorises the inner loop.
@@ -40,7 +56,9 @@ Status decode_chunk(std::span<const std::uint8_t> frame, std::span<std::uint8_t>
     if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != out.size())
         return Status::error("chunk frame holds " + std::to_string(declared) + " bytes, expected " +
                              std::to_string(out.size()));
-    std::size_t n = ZSTD_decompress(out.data(), out.size(), frame.data(), frame.size());
+    ZSTD_DCtx* dctx = thread_dctx();
+    if (!dctx) return Status::error("out of memory for a zstd decompression context");
+    std::size_t n = ZSTD_decompressDCtx(dctx, out.data(), out.size(), frame.data(), frame.size());
     if (ZSTD_isError(n))
         return Status::error(std::string("chunk does not decompress: ") + ZSTD_getErrorName(n));
     if (n != out.size()) return Status::error("chunk decompressed to the wrong length");

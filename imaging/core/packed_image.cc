@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 #include "imaging/chunk.h"
 
 namespace imaging {
@@ -51,18 +53,25 @@ Result<std::shared_ptr<PackedImage>> PackedImage::open_unverified(const std::fil
 }
 
 Result<std::vector<std::uint8_t>> PackedImage::read_frame(std::size_t i) const {
+    std::vector<std::uint8_t> frame;
+    if (Status s = read_frame_into(i, frame); !s) return s;
+    return frame;
+}
+
+Status PackedImage::read_frame_into(std::size_t i, std::vector<std::uint8_t>& frame) const {
     if (i >= manifest_.chunks.size()) return Status::error("chunk index out of range");
     const ChunkEntry& c = manifest_.chunks[i];
-    std::vector<std::uint8_t> frame(c.pack_size);
+    frame.resize(c.pack_size);  // zero-fills only what it grows by
     std::size_t got = 0;
     while (got < frame.size()) {
         ssize_t n = ::pread(pack_fd_, frame.data() + got, frame.size() - got,
                             off_t(c.pack_offset + got));
+        if (n < 0 && errno == EINTR) continue;
         if (n < 0) return errno_status("reading pack");
         if (n == 0) return Status::error("pack is truncated at chunk " + std::to_string(i));
         got += std::size_t(n);
     }
-    return frame;
+    return Status::ok();
 }
 
 Status PackedImage::read_chunk(std::size_t i, std::span<std::uint8_t> out) const {
@@ -75,9 +84,9 @@ Status PackedImage::read_chunk(std::size_t i, std::span<std::uint8_t> out) const
             return Status::error("chunk " + std::to_string(i) + " is listed as zero but its hash is not");
         return Status::ok();
     }
-    auto frame = read_frame(i);
-    if (!frame) return frame.status();
-    return decode_chunk(*frame, out, c.sha256).context("chunk " + std::to_string(i));
+    thread_local std::vector<std::uint8_t> frame;  // one per reading thread, reused
+    if (Status s = read_frame_into(i, frame); !s) return s;
+    return decode_chunk(frame, out, c.sha256).context("chunk " + std::to_string(i));
 }
 
 }  // namespace imaging

@@ -23,7 +23,8 @@ Result<ChunkAssembler::Outcome> ChunkAssembler::process(const ChunkJob& job) {
         if (auto s = target_.zero_range(off, len); !s) return s;
         return Outcome::kWritten;
     }
-    std::vector<std::uint8_t> buf(len);
+    thread_local std::vector<std::uint8_t> buf;  // one per worker, reused chunk to chunk
+    buf.resize(len);
     if (job.payload_kind == ChunkJob::kFrame) {
         if (auto s = decode_chunk(job.payload, buf, manifest_.chunks[i].sha256); !s)
             return s.context(what + " from the server");

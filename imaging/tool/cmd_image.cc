@@ -82,7 +82,8 @@ int cmd_verify(int argc, char** argv) {
     // Every chunk's hash is in the signed manifest in image order, so chunks that all verify
     // are the image whose whole SHA-256 the packer signed; no second pass is needed.
     Status s = parallel_for(m.chunks.size(), 0, [&](std::size_t i) {
-        std::vector<std::uint8_t> buf(m.chunk_length(i));
+        thread_local std::vector<std::uint8_t> buf;  // one per thread, reused chunk to chunk
+        buf.resize(m.chunk_length(i));
         Status r = (*image)->read_chunk(i, buf);
         progress.advance(buf.size());
         return r;
@@ -121,7 +122,8 @@ int cmd_unpack(int argc, char** argv) {
         if (m.chunks[i].is_zero()) {
             r = (*target)->zero_range(m.chunk_offset(i), m.chunk_length(i));
         } else {
-            std::vector<std::uint8_t> buf(m.chunk_length(i));
+            thread_local std::vector<std::uint8_t> buf;  // one per thread, reused chunk to chunk
+            buf.resize(m.chunk_length(i));
             r = (*image)->read_chunk(i, buf);
             if (r) r = (*target)->write_at(m.chunk_offset(i), buf);
         }

@@ -17,7 +17,8 @@ bool is_all_zero(std::span<const std::uint8_t> data);
 std::vector<std::uint8_t> compress_chunk(std::span<const std::uint8_t> raw, int level);
 
 // Decompresses frame into out, which must be exactly the chunk's raw length; then checks
-// the SHA-256. An error means nothing in out may be written anywhere.
+// the SHA-256. An error means nothing in out may be written anywhere. Thread-safe: each
+// calling thread reuses a decompression context of its own.
 Status decode_chunk(std::span<const std::uint8_t> frame, std::span<std::uint8_t> out,
                     const Digest& expected);
 

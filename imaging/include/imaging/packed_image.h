@@ -27,7 +27,10 @@ public:
 
     // The stored zstd frame of chunk i (empty for a zero chunk).
     Result<std::vector<std::uint8_t>> read_frame(std::size_t i) const;
-    // Chunk i decompressed and verified into out (size chunk_length(i)).
+    // The same into frame, resized to it (a caller's buffer reused from chunk to chunk).
+    Status read_frame_into(std::size_t i, std::vector<std::uint8_t>& frame) const;
+    // Chunk i decompressed and verified into out (size chunk_length(i)). The frame is read into
+    // a buffer each calling thread keeps.
     Status read_chunk(std::size_t i, std::span<std::uint8_t> out) const;
 
 private:
