@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "imaging/delivery.h"
 #include "imaging/secret.h"
 #include "lease_keeper.h"
 #include "provisioner/power/sealed_password.h"
@@ -26,24 +27,26 @@ std::string encode_peer_sources(const std::string& seal_key, const std::string& 
                                        sealed_context(server, id, source.address),
                                        imaging::secret_to_hex(source.key));
         if (!sealed) continue;  // only when OpenSSL fails: that image is not offered
-        images[std::to_string(id)] = {
-            {"delta", source.address}, {"receiver_id", source.receiver_id}, {"sealed", *sealed}};
+        auto master = power::seal_text(seal_key, kSealPurpose,
+                                       "master " + sealed_context(server, id, source.address),
+                                       imaging::secret_to_hex(source.master));
+        if (!master) continue;
+        images[std::to_string(id)] = {{"delta", source.address},
+                                      {"receiver_id", source.receiver_id},
+                                      {"sealed", *sealed},
+                                      {"sealed_master", *master}};
     }
     return nlohmann::json{{"server", server}, {"images", images}}.dump();
 }
 
-Result<std::optional<PeerSource>> decode_peer_source(const std::string& seal_key,
-                                                     const std::string& server,
-                                                     const std::string& value, ImageId image) {
-    auto doc = nlohmann::json::parse(value, nullptr, false);
-    if (!doc.is_object() || !doc.contains("images") || !doc["images"].is_object())
-        return Status::error(Code::invalid_argument, "the image sources of " + server + " do not read");
-    auto it = doc["images"].find(std::to_string(image));
-    if (it == doc["images"].end()) return std::optional<PeerSource>();
-    const auto& entry = *it;
+namespace {
+
+Result<PeerSource> decode_entry(const std::string& seal_key, const std::string& server,
+                                const nlohmann::json& entry, ImageId image) {
     if (!entry.is_object() || !entry.contains("delta") || !entry["delta"].is_string() ||
         !entry.contains("receiver_id") || !entry["receiver_id"].is_string() ||
-        !entry.contains("sealed") || !entry["sealed"].is_string())
+        !entry.contains("sealed") || !entry["sealed"].is_string() ||
+        !entry.contains("sealed_master") || !entry["sealed_master"].is_string())
         return Status::error(Code::invalid_argument,
                              "the source of image " + std::to_string(image) + " published by " +
                                  server + " does not read");
@@ -60,7 +63,83 @@ Result<std::optional<PeerSource>> decode_peer_source(const std::string& seal_key
     auto key = imaging::secret_from_hex(*hex);
     if (!key) return key.status();
     source.key = *key;
-    return std::optional<PeerSource>(std::move(source));
+    auto master_hex = power::open_text(seal_key, kSealPurpose,
+                                       "master " + sealed_context(server, image, source.address),
+                                       entry["sealed_master"].get<std::string>());
+    if (!master_hex) return master_hex.status().context("the master of image " + std::to_string(image));
+    auto master = imaging::secret_from_hex(*master_hex);
+    if (!master) return master.status();
+    source.master = *master;
+    return source;
+}
+
+}  // namespace
+
+Result<std::map<ImageId, PeerSource>> decode_peer_sources(const std::string& seal_key,
+                                                          const std::string& server,
+                                                          const std::string& value) {
+    auto doc = nlohmann::json::parse(value, nullptr, false);
+    if (!doc.is_object() || !doc.contains("images") || !doc["images"].is_object())
+        return Status::error(Code::invalid_argument, "the image sources of " + server + " do not read");
+    std::map<ImageId, PeerSource> out;
+    for (const auto& [key, entry] : doc["images"].items()) {
+        char* end = nullptr;
+        const long long id = std::strtoll(key.c_str(), &end, 10);
+        if (end == key.c_str() || *end) continue;
+        auto source = decode_entry(seal_key, server, entry, ImageId(id));
+        if (!source) return source.status();
+        out.emplace(ImageId(id), std::move(*source));
+    }
+    return out;
+}
+
+Result<std::optional<PeerSource>> decode_peer_source(const std::string& seal_key,
+                                                     const std::string& server,
+                                                     const std::string& value, ImageId image) {
+    auto doc = nlohmann::json::parse(value, nullptr, false);
+    if (!doc.is_object() || !doc.contains("images") || !doc["images"].is_object())
+        return Status::error(Code::invalid_argument, "the image sources of " + server + " do not read");
+    auto it = doc["images"].find(std::to_string(image));
+    if (it == doc["images"].end()) return std::optional<PeerSource>();
+    auto source = decode_entry(seal_key, server, *it, image);
+    if (!source) return source.status();
+    return std::optional<PeerSource>(std::move(*source));
+}
+
+std::map<ImageId, PeerSource> ImagePeers::published(const std::string& server) {
+    auto value = store_.get_setting(kSettingPrefix + server);
+    if (!value) return {};
+    auto sources = decode_peer_sources(seal_key_, server, *value);
+    if (!sources) {
+        log_(sources.status().message());
+        return {};
+    }
+    return *sources;
+}
+
+void ImagePeers::publish_deliveries(const std::vector<imaging::Delivery>& deliveries) {
+    std::string value;
+    for (const imaging::Delivery& d : deliveries) {
+        value += imaging::encode_delivery(d);
+        if (value.back() != '\n') value += '\n';
+    }
+    if (Status s = store_.set_setting(kDeliveriesPrefix + self_, value); !s)
+        log_("publishing this server's deliveries for other servers: " + s.message());
+}
+
+std::vector<imaging::Delivery> ImagePeers::deliveries_of(const std::string& server) {
+    std::vector<imaging::Delivery> out;
+    auto value = store_.get_setting(kDeliveriesPrefix + server);
+    if (!value) return out;
+    std::size_t at = 0;
+    while (at < value->size()) {
+        std::size_t end = value->find('\n', at);
+        if (end == std::string::npos) end = value->size();
+        if (auto d = imaging::decode_delivery(std::string_view(*value).substr(at, end - at)))
+            out.push_back(std::move(*d));
+        at = end + 1;
+    }
+    return out;
 }
 
 ImagePeers::ImagePeers(Store& store, std::string self, std::string seal_key, Log log)

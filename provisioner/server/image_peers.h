@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "imaging/delivery.h"
 #include "provisioner/store.h"
 #include "rack_image_cache.h"
 
@@ -39,6 +40,14 @@ class ImagePeers {
     void publish(const std::map<ImageId, PeerSource>& mine);
     // Where image can be fetched from, the owner's first; never this server itself.
     std::vector<PeerSource> sources(ImageId image, const std::string& owner);
+    // Everything server publishes (empty when nothing, or it does not read: logged).
+    std::map<ImageId, PeerSource> published(const std::string& server);
+    // Per-rack imaging: the deliveries this server's delta servers confirmed to hosts of other
+    // servers' deployments (setting "rack-deliveries:ID", one delivery line each), and another
+    // server's, which its owner takes in (Orchestrator::absorb_peer_deliveries()).
+    static constexpr const char* kDeliveriesPrefix = "rack-deliveries:";
+    void publish_deliveries(const std::vector<imaging::Delivery>& deliveries);
+    std::vector<imaging::Delivery> deliveries_of(const std::string& server);
 
   private:
     std::optional<PeerSource> read_source(const std::string& server, ImageId image);
@@ -53,6 +62,10 @@ class ImagePeers {
 // The JSON of a server's published sources and back (the unit tests' and the store's form).
 std::string encode_peer_sources(const std::string& seal_key, const std::string& server,
                                 const std::map<ImageId, PeerSource>& sources);
+// Every entry of a published value; an error when one does not read or open.
+Result<std::map<ImageId, PeerSource>> decode_peer_sources(const std::string& seal_key,
+                                                          const std::string& server,
+                                                          const std::string& value);
 // The entry for image in a published value; nullopt when absent or it does not open.
 Result<std::optional<PeerSource>> decode_peer_source(const std::string& seal_key,
                                                      const std::string& server,

@@ -248,7 +248,9 @@ int run_server(ServerConfig config) {
             [cache = image_cache.get()](const Image& image) { return cache->path_of(image); });
         rack_images = std::make_unique<RackImages>(
             store, *image_cache, image_peers, leases->owner(),
-            [&racks] { return racks->served(); }, clock, log_line);
+            [&racks] { return racks->served(); },
+            [&orchestrator](const std::vector<Image>& images) { orchestrator.set_rack_images(images); },
+            clock, log_line);
     }
     Authenticator auth(store, init->host_secret);
     // The VM actions, the agents' reports, the services and the disks of cold moves are in the
@@ -362,9 +364,12 @@ int run_server(ServerConfig config) {
     });
     // Publishing and fetching images waits on peers for seconds: a thread of its own.
     std::thread images([&] {
+        std::string rack_sources;
         while (!stopping) {
             image_peers.publish(orchestrator.image_sources());
             if (rack_images) rack_images->tick();
+            exchange_rack_work(store, image_peers, orchestrator, leases->owner(), rack_sources,
+                               log_line);
             for (int i = 0; i < 5 && !stopping; ++i) clock.sleep_for(std::chrono::milliseconds(200));
         }
     });

@@ -126,6 +126,67 @@ std::string Orchestrator::image_dir_locked(const Image& image) const {
     return image.path;
 }
 
+void Orchestrator::set_rack_images(const std::vector<Image>& images) {
+    std::vector<Image> missing;
+    {
+        std::lock_guard lock(mu_);
+        rack_images_.clear();
+        for (const Image& image : images) {
+            rack_images_.insert(image.id);
+            if (!delta_servers_.contains({DeltaSource::Kind::image, image.id}))
+                missing.push_back(image);
+        }
+    }
+    for (const Image& image : missing) {
+        auto secret = make_secret("delta-image-" + std::to_string(image.id) + "-" +
+                                  std::to_string(++next_secret_));
+        if (!secret) {
+            log_("rack delta server for " + image.name + "@" + image.version + ": " +
+                 secret.status().message());
+            continue;
+        }
+        std::unique_ptr<Sender> unused;  // destroyed after the lock: removes its secret file
+        std::optional<Secret> pending = std::move(*secret);
+        {
+            std::lock_guard lock(mu_);
+            const DeltaSource source{DeltaSource::Kind::image, image.id};
+            if (!rack_images_.contains(image.id) || delta_servers_.contains(source)) {
+                unused = std::make_unique<Sender>();
+                std::tie(unused->secret, unused->secret_file) = std::move(*pending);
+                continue;
+            }
+            auto server = new_delta_server_locked(
+                source, "rack delta server for " + image.name + "@" + image.version,
+                image_dir_locked(image), std::move(pending));
+            if (!server) {
+                log_locked(server.status().message());
+                continue;
+            }
+            delta_servers_.emplace(source, std::move(*server));
+        }
+    }
+    apply_writes();
+}
+
+void Orchestrator::set_rack_sources(std::map<std::string, std::map<ImageId, PeerSource>> sources) {
+    std::lock_guard lock(mu_);
+    rack_sources_ = std::move(sources);
+}
+
+std::vector<imaging::Delivery> Orchestrator::foreign_deliveries() {
+    std::lock_guard lock(mu_);
+    if (!std::exchange(foreign_changed_, false)) return {};
+    return foreign_;
+}
+
+void Orchestrator::absorb_peer_deliveries(const std::vector<imaging::Delivery>& deliveries) {
+    {
+        std::lock_guard lock(mu_);
+        absorb_deliveries_locked(deliveries, false);
+    }
+    apply_writes();
+}
+
 std::map<ImageId, PeerSource> Orchestrator::image_sources() {
     std::map<ImageId, PeerSource> out;
     std::lock_guard lock(mu_);
@@ -135,6 +196,7 @@ std::map<ImageId, PeerSource> Orchestrator::image_sources() {
         p.address = server_host() + ":" + std::to_string(s->port.number());
         p.receiver_id = "peers";
         p.key = imaging::receiver_key(*s->secret, p.receiver_id);
+        p.master = *s->secret;
         out.emplace(source.id, std::move(p));
     }
     return out;
@@ -455,6 +517,15 @@ json Orchestrator::job_locked(const Active& a, const Host& host) {
             // hello() asks for a job only once the image's server listens: it is there.
             const Sender& server = *delta_servers_.at({DeltaSource::Kind::image, a.image.id});
             job.transport = wire::Transport::delta;
+            // A host of a rack whose own server holds a copy images from it (rack_images.h).
+            if (auto rack = rack_sources_.find(host.rack); rack != rack_sources_.end() && !host.rack.empty())
+                if (auto src = rack->second.find(a.image.id); src != rack->second.end()) {
+                    job.delta_from = src->second.address;
+                    job.receiver_id = receiver_id_of(a.record.id, host.id);
+                    job.secret = imaging::secret_to_hex(
+                        imaging::receiver_key(src->second.master, job.receiver_id));
+                    break;
+                }
             job.delta_from = server_host() + ":" + std::to_string(server.port.number());
             // The host's own key, derived from the server's secret, which never leaves this
             // machine: its session is this host's, and its receipt proves delivery to it.
@@ -734,12 +805,26 @@ std::vector<imaging::Delivery> Orchestrator::read_deliveries() {
     return found;
 }
 
-void Orchestrator::absorb_deliveries_locked(const std::vector<imaging::Delivery>& deliveries) {
+void Orchestrator::absorb_deliveries_locked(const std::vector<imaging::Delivery>& deliveries,
+                                            bool own) {
     for (const imaging::Delivery& d : deliveries) {
         std::int64_t deployment = 0, host = 0;
         if (!parse_receiver_id(d.receiver, deployment, host)) continue;
         auto it = active_.find(deployment);
-        if (it == active_.end()) continue;  // over meanwhile
+        if (it == active_.end()) {
+            if (!own) continue;
+            // Another server's deployment, whose host this rack server's delta server served:
+            // its owner learns it through the store (rack_images.h); kept, should this server
+            // take that deployment over.
+            if (!std::any_of(foreign_.begin(), foreign_.end(), [&](const imaging::Delivery& f) {
+                    return f.receiver == d.receiver && f.image_sha256 == d.image_sha256;
+                })) {
+                if (foreign_.size() >= 4096) foreign_.erase(foreign_.begin());
+                foreign_.push_back(d);
+                foreign_changed_ = true;
+            }
+            continue;
+        }
         Active& a = *it->second;
         auto t = a.targets.find(host);
         if (t == a.targets.end() || !unfinished(t->second.state)) continue;

@@ -156,6 +156,21 @@ class Orchestrator {
     // This server's delta servers of images that listen now, each with the key a peer fetches
     // the image with (receiver_key of its secret for ImagePeers::kReceiverId): image_peers.h.
     std::map<ImageId, PeerSource> image_sources();
+    // Per-rack imaging (rack_images.h). A rack server runs a delta server of its copy of each
+    // of these images (a running deployment another server owns has hosts in its racks); the
+    // file I/O of their secrets is done here, before the lock. Any thread but the process one.
+    void set_rack_images(const std::vector<Image>& images);
+    // The owner's side: for each rack whose live rack server is another server, where that
+    // server serves which image; a delta job of a host of such a rack names it (with a key
+    // from its master), so the host images from its rack's server. Memory only.
+    void set_rack_sources(std::map<std::string, std::map<ImageId, PeerSource>> sources);
+    // Deliveries this server's delta servers confirmed to hosts of deployments another server
+    // owns (a rack server's), for the owner to learn through the store; all that are known,
+    // once they changed (else empty).
+    std::vector<imaging::Delivery> foreign_deliveries();
+    // Deliveries other servers confirmed (their foreign_deliveries()), taken in as this
+    // server's own senders' are.
+    void absorb_peer_deliveries(const std::vector<imaging::Delivery>& deliveries);
     // Whether host's part of deployment `deployment` runs under another server (a store read):
     // an agent's call about it that reaches this server is asked to retry.
     bool running_elsewhere(DeploymentId deployment, HostId host);
@@ -204,7 +219,9 @@ class Orchestrator {
     // The senders' confirmations, read with no lock held, then taken in under mu_: each marks
     // its host's part delivered, and finishes a part whose ok result was held.
     std::vector<imaging::Delivery> read_deliveries();
-    void absorb_deliveries_locked(const std::vector<imaging::Delivery>& deliveries);
+    // own: from this server's senders (a delivery for another server's deployment is kept in
+    // foreign_); else from a peer's, for this server's deployments only.
+    void absorb_deliveries_locked(const std::vector<imaging::Delivery>& deliveries, bool own = true);
     void event_locked(const Host& host, std::string reason);
     bool delta_ready_locked(ImageId image);
     void log_locked(std::string line);
@@ -271,6 +288,10 @@ class Orchestrator {
     std::shared_ptr<LeaseKeeper> leases_;  // set before the first tick; then read only
     std::shared_ptr<HotTemplateLease> hot_lease_;  // the same
     ImageCopy image_copy_;                          // the same
+    std::set<ImageId> rack_images_;                                   // guarded by mu_
+    std::map<std::string, std::map<ImageId, PeerSource>> rack_sources_;  // guarded by mu_
+    std::vector<imaging::Delivery> foreign_;  // guarded by mu_: see foreign_deliveries()
+    bool foreign_changed_ = false;            // guarded by mu_
     std::atomic<bool> serving_hot_{true};  // written by the process thread: hot_lease_->serve()
     base::Clock::time_point next_takeover_scan_{};  // the process thread's
     const ServerConfig& config_;

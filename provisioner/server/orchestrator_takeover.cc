@@ -171,6 +171,8 @@ Status Orchestrator::adopt(const LeaseRow& lease, DeploymentId id) {
                                        "what its disk lacks)"
                                  : ""));
         active_.emplace(id, std::move(a));
+        // What this server's own delta server delivered to its hosts while another owned it.
+        absorb_deliveries_locked(std::vector<imaging::Delivery>(foreign_));
         finish_if_done_locked(*active_.at(id));  // every part had ended: only the state was left
     }
     apply_writes();

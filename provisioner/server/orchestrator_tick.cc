@@ -207,7 +207,7 @@ std::vector<Orchestrator::ChildSpec> Orchestrator::decide_locked(
             ++it;
             continue;
         }
-        bool used = deploying_images_.contains(it->first.id);
+        bool used = deploying_images_.contains(it->first.id) || rack_images_.contains(it->first.id);
         for (const auto& [_, a] : active_)
             used = used || (a->image.id == it->first.id && a->record.transport == Transport::delta);
         if (!used) {

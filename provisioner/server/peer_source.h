@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "imaging/secret.h"
 
@@ -13,6 +14,9 @@ struct PeerSource {
     std::string address;      // ADDR:PORT of its delta server of the image
     std::string receiver_id;  // the id the key is for (delivery.h)
     imaging::Secret key{};    // receiver_key(that delta server's secret, receiver_id)
+    // That delta server's secret, from which the owner of a deployment derives the keys of
+    // the hosts it sends to that server (per-rack imaging: rack_images.h).
+    imaging::Secret master{};
 };
 
 }  // namespace provisioner::server

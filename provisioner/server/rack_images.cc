@@ -3,22 +3,24 @@
 #include <cstdio>
 
 #include "lease_keeper.h"
+#include "orchestrator.h"
+#include "rack_dhcp.h"
 
 namespace provisioner::server {
 
 RackImages::RackImages(Store& store, RackImageCache& cache, ImagePeers& peers, std::string self,
-                       ServedRacks served, base::Clock& clock, Log log)
+                       ServedRacks served, ServeCopies serve, base::Clock& clock, Log log)
     : store_(store),
       cache_(cache),
       peers_(peers),
       self_(std::move(self)),
       served_(std::move(served)),
+      serve_(std::move(serve)),
       clock_(clock),
       log_(std::move(log)) {}
 
 void RackImages::tick() {
     const std::set<std::string> racks = served_();
-    if (racks.empty()) return;
     auto deployments = store_.list_deployments();
     if (!deployments) return;  // the store answers again at the next tick
     std::map<DeploymentId, std::string> owners;
@@ -48,9 +50,48 @@ void RackImages::tick() {
         needed.insert(image->image_sha256);
         const std::string& owner = owners[d.id];
         // The owner serves its deployment from the image it imported.
-        if (owner != self_ && !cache_.has(*image)) wanted.emplace_back(*image, owner);
+        if (owner != self_) wanted.emplace_back(*image, owner);
     }
-    for (const auto& [image, owner] : wanted) fetch(image, owner, needed);
+    std::vector<Image> serving;
+    for (const auto& [image, owner] : wanted) {
+        fetch(image, owner, needed);
+        if (cache_.has(image)) serving.push_back(image);
+    }
+    serve_(serving);
+}
+
+void exchange_rack_work(Store& store, ImagePeers& peers, Orchestrator& orchestrator,
+                        const std::string& self, std::string& last_sources,
+                        const std::function<void(const std::string&)>& log) {
+    auto leases = store.list_leases();
+    if (!leases) return;
+    const Timestamp now = store.now();
+    std::map<std::string, std::map<ImageId, PeerSource>> sources;
+    std::set<std::string> servers;
+    std::string described;
+    for (const LeaseRow& l : *leases) {
+        if (l.owner == self) continue;
+        servers.insert(l.owner);
+        const std::string prefix = RackDhcp::presence_lease("");
+        if (l.name.rfind(prefix, 0) != 0 || l.expires_at <= now) continue;
+        const std::string rack = l.name.substr(prefix.size());
+        auto published = peers.published(l.owner);
+        for (const auto& [image, source] : published)
+            described += "rack " + rack + ": image " + std::to_string(image) + " from " +
+                         l.owner + " (" + source.address + "); ";
+        if (!published.empty()) sources[rack] = std::move(published);
+    }
+    if (described != last_sources) {
+        log(described.empty() ? std::string("per-rack imaging: every rack's hosts image from the "
+                                            "deployment's owner")
+                              : "per-rack imaging: " + described);
+        last_sources = described;
+    }
+    orchestrator.set_rack_sources(std::move(sources));
+    if (auto mine = orchestrator.foreign_deliveries(); !mine.empty()) peers.publish_deliveries(mine);
+    for (const std::string& server : servers)
+        if (auto theirs = peers.deliveries_of(server); !theirs.empty())
+            orchestrator.absorb_peer_deliveries(theirs);
 }
 
 void RackImages::fetch(const Image& image, const std::string& owner,

@@ -4,7 +4,9 @@
 // deployment another server owns that has hosts in a rack it serves, fetches the deployment's
 // image into its cache (rack_image_cache.h) from the owner, or failing that from any peer that
 // has it. Each fetch is a log line and a server event: from whom, chunks fetched and reused,
-// bytes. A fetch that fails is tried again after 2 s, doubling to a minute.
+// bytes. A fetch that fails is tried again after 2 s, doubling to a minute. Per-rack imaging:
+// each image so held gets a delta server of the copy here (ServeCopies), which the owner
+// names in the jobs of this rack's hosts (exchange_rack_work below).
 //
 // Not thread-safe: tick() belongs to one thread.
 #pragma once
@@ -26,9 +28,12 @@ class RackImages {
     using Log = std::function<void(const std::string&)>;
     // The racks this server serves now (RackDhcp::served()).
     using ServedRacks = std::function<std::set<std::string>()>;
+    // The images whose copies this server serves to its racks' hosts now
+    // (Orchestrator::set_rack_images()).
+    using ServeCopies = std::function<void(const std::vector<Image>&)>;
     // All must outlive it.
     RackImages(Store& store, RackImageCache& cache, ImagePeers& peers, std::string self,
-               ServedRacks served, base::Clock& clock, Log log);
+               ServedRacks served, ServeCopies serve, base::Clock& clock, Log log);
 
     void tick();
 
@@ -44,9 +49,21 @@ class RackImages {
     ImagePeers& peers_;
     const std::string self_;
     ServedRacks served_;
+    ServeCopies serve_;
     base::Clock& clock_;
     Log log_;
     std::map<std::string, Retry> retries_;  // by image_sha256
 };
+
+class Orchestrator;
+
+// Once a second on every server, with the store: tells the orchestrator where each rack whose
+// live rack server (lease "rack-server:R", unexpired) is another server serves which images,
+// so that its delta jobs send that rack's hosts there (a line in the log when that changes);
+// publishes the deliveries this server's delta servers confirmed for other servers'
+// deployments, and takes in those that other servers published for this one's.
+void exchange_rack_work(Store& store, ImagePeers& peers, Orchestrator& orchestrator,
+                        const std::string& self, std::string& last_sources,
+                        const std::function<void(const std::string&)>& log);
 
 }  // namespace provisioner::server

@@ -14,8 +14,10 @@
 #
 # B holds no copy of the image at first: since rack r2 has hosts in A's deployment, B fetches
 # it from A's delta server by delta into its image cache (checked against the image's pack and
-# manifest, and against what A's delivery log says A sent to B), and serves the hosts from that
-# copy once it takes the deployment over.
+# manifest, and against what A's delivery log says A sent to B). Per-rack imaging: B runs a
+# delta server of its copy, A's jobs send rack r2's hosts to it (B's delivery log confirms each,
+# and A learns it through the store), and once B takes the deployment over it serves r1's hosts
+# from its copy too.
 #
 # Checks: B took over within the lease time and a margin; every disk holds the image (sha256)
 # and every host ends imaged; no host lost or duplicated; each host's transitions (booting,
@@ -128,17 +130,21 @@ cmp -s "$copy/manifest.json" "$RACK_DIR/dom0-v1/manifest.json" || rack_fail "B's
 sent=$(cat "$A_STATE"/deliveries/*.log | jq -c "select(.receiver == \"peers\") | [.peer, .chunks_sent]")
 grep -q "\"$B_IP:[0-9]*\",$chunks\]" <<<"$sent" || rack_fail "A's delivery log for peers: $sent"
 echo "  B fetched dom0@1 from A by delta into $copy: $chunks chunks, what A's log says it sent to $B_IP"
+# Per-rack imaging: B serves its copy to its rack, and A, the owner, sends r2's hosts there.
+rack_wait_log pvA "per-rack imaging: rack r2: image [0-9]+ from pvB[^ ]* \\($B_IP:" 10
 rack_server tc qdisc add dev "$RACK_IF" root tbf rate "$RATE" burst 64kb latency 200ms
+rack_exec "$B_NS" tc qdisc add dev "$RACK_IF" root tbf rate "$RATE" burst 64kb latency 200ms
 # Rack r2's agents first: their hello to B is answered wait before they go on to A, the
-# deployment's owner; r1's start once they have their job, so that all four share A's link.
+# deployment's owner, whose job sends them to B's delta server of its copy (per-rack imaging);
+# r1's start once they have their job, and image from A. Both servers' links are shaped.
 agent_bg() {
     rack_bg "$1" "agent$1" "$PV_BIN/provisioner-agent" image --cmdline "$RACK_DIR/h$1.cmdline" \
         --disk "${PV_LOOP[$1]}" --imaging "$PV_BIN/imaging" --hello-timeout 60
 }
 agent_bg 3
 agent_bg 4
-rack_wait_log agent3 "imaging .* by delta from $RACK_SERVER_IP" 15
-rack_wait_log agent4 "imaging .* by delta from $RACK_SERVER_IP" 15
+rack_wait_log agent3 "imaging .* by delta from $B_IP" 15
+rack_wait_log agent4 "imaging .* by delta from $B_IP" 15
 agent_bg 1
 agent_bg 2
 pack=$(jq -r .stored_size <<<"$(pv_cli --json image show dom0@1)")
@@ -168,6 +174,7 @@ done
 pgrep -f -- "--conf-file=$A_STATE/dnsmasq/dnsmasq.conf" >/dev/null &&
     rack_fail "A's dnsmasq outlived A's kill -9 by 5 s"
 echo "  killed A (SIGKILL) with every host between $least and $most bytes"
+rack_exec "$B_NS" tc qdisc del dev "$RACK_IF" root  # B's link shaped only until the kill
 
 # B's first progress under its ownership: the takeover time as the hosts see it.
 for ((t = 0; ; t++)); do
@@ -194,8 +201,18 @@ echo "  B answers rack r1's DHCP and iPXE scripts (host 1: next-server $got)"
 
 for ((i = 1; i <= RACK_N; i++)); do
     rack_wait "agent$i" 90 || rack_fail "host $i: agent failed: $(tail -n 3 "$RACK_DIR/agent$i.err")"
-    grep -q "a new job for deployment $d" "$RACK_DIR/agent$i.err" ||
-        rack_fail "host $i: its agent did not carry on with B's job"
+    # r1's hosts lost A's delta server and carried on with B's job; r2's imaged from B, their
+    # rack's server, from the start.
+    if [ "${PV_RACK[i]}" = r1 ]; then
+        grep -q "a new job for deployment $d" "$RACK_DIR/agent$i.err" ||
+            rack_fail "host $i: its agent did not carry on with B's job"
+    fi
+done
+# What B sent: its delta server of its copy confirmed delivering to every host.
+for ((i = 1; i <= RACK_N; i++)); do
+    id=$(api "$B_URL" "/api/v1/hosts/h$i" | jq -r .id)
+    cat "$B_STATE"/deliveries/*.log | jq -s -e --arg r "$d/$id" 'any(.[]; .receiver == $r and .chunks_sent > 0)' >/dev/null ||
+        rack_fail "B's delivery log has no delivery to h$i: $(cat "$B_STATE"/deliveries/*.log)"
 done
 for ((t = 0; t < 100; t++)); do
     [ "$(api "$B_URL" "/api/v1/deployments/$d" | jq -r .state)" = succeeded ] && break

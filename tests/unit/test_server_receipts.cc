@@ -234,3 +234,54 @@ TEST_CASE("delivery board: whole lines once each, a half-written line later, bad
     std::filesystem::remove(log);
     CHECK(board.poll().empty());
 }
+
+TEST_CASE("receipts: per-rack imaging sends a rack's host to its rack server, whose delivery the owner takes in") {
+    namespace ip = boost::asio::ip;
+    boost::asio::io_context ioc;
+    ip::tcp::acceptor listening(ioc, {ip::make_address("127.0.0.1"), 0});
+    const int port = listening.local_endpoint().port();
+    ReceiptRig rig([&](ServerConfig& c) { c.delta_port = port; });
+    const Host h1 = rig.host("h1");  // rack r1
+    auto image = add_test_image(*rig.server.store, "1", kSha);
+    auto d = rig.orchestrator.deploy(image, {h1}, Transport::delta);
+    REQUIRE(d.is_ok());
+    rig.orchestrator.tick();
+    const std::string id = receiver_id_of(d->id, h1.id);
+    // Rack r1's live server B serves its copy of the image (rack_images.h).
+    const imaging::Secret master = *imaging::random_secret();
+    PeerSource b{"pvB", "10.0.0.15:24000", "peers", imaging::receiver_key(master, "peers"), master};
+    rig.orchestrator.set_rack_sources({{"r2", {{image.id, b}}}});
+    CHECK(rig.orchestrator.hello(h1, {}).body["job"]["delta"]["from"] != "10.0.0.15:24000");
+    rig.orchestrator.set_rack_sources({{"r1", {{image.id, b}}}});
+    auto job = rig.orchestrator.hello(h1, {}).body;
+    REQUIRE(job["action"] == "image");
+    CHECK(job["job"]["delta"]["from"] == "10.0.0.15:24000");
+    CHECK(job["job"]["receiver_id"] == id);
+    CHECK(job["job"]["secret"] == imaging::secret_to_hex(imaging::receiver_key(master, id)));
+
+    CHECK(rig.orchestrator.result(h1, d->id, true, "", kOk)->held);
+    // Another image's delivery counts for nothing; B's, published through the store, does.
+    rig.orchestrator.absorb_peer_deliveries(
+        {{id, "delta", std::string(64, 'e'), "10.0.0.11:5000", 4, 4, 9000}});
+    CHECK(rig.state_of(h1) == HostState::imaging);
+    rig.orchestrator.absorb_peer_deliveries({{id, "delta", kSha, "10.0.0.11:5000", 4, 4, 9000}});
+    CHECK(rig.state_of(h1) == HostState::imaged);
+    CHECK(rig.orchestrator.foreign_deliveries().empty());  // none of its own to pass on
+}
+
+TEST_CASE("receipts: a rack server passes on, once, what its delta server delivered for another server") {
+    ReceiptRig rig;
+    std::filesystem::create_directories(rig.server.config.state_dir / "deliveries");
+    imaging::Delivery other{"41/7", "delta", kSha, "10.0.0.17:5000", 4, 4, 9000};
+    std::ofstream(rig.server.config.state_dir / "deliveries" / "delta-image-1-1.log", std::ios::app)
+        << imaging::encode_delivery(other) << "\n";
+    rig.orchestrator.tick();
+    auto passed = rig.orchestrator.foreign_deliveries();
+    REQUIRE(passed.size() == 1);
+    CHECK(passed[0].receiver == "41/7");
+    CHECK(rig.orchestrator.foreign_deliveries().empty());  // until another comes
+    // A peer's delivery for a deployment this server does not own is not passed on again.
+    rig.orchestrator.absorb_peer_deliveries({{"42/8", "delta", kSha, "10.0.0.18:5000", 4, 4, 9000}});
+    rig.orchestrator.tick();
+    CHECK(rig.orchestrator.foreign_deliveries().empty());
+}
