@@ -1,67 +1,26 @@
 #include "metrics_history.h"
 
-#include <fcntl.h>
+#include "history_layout.h"
+
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <set>
 
 namespace provisioner::server {
 
 namespace fs = std::filesystem;
+using namespace history_layout;
 
 namespace {
 
 constexpr auto kSweepEvery = std::chrono::hours(1);
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr float kNone = std::numeric_limits<float>::quiet_NaN();
-constexpr const char* kHostFiles = "by-host";
-constexpr const char* kVmFiles = "by-vm";
-constexpr const char* kIndex = "vms.index";
-
-// A name as a file name: [A-Za-z0-9_-] and inner dots kept, every other byte %XX.
-std::string escape(const std::string& name) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        const unsigned char c = static_cast<unsigned char>(name[i]);
-        if (std::isalnum(c) || c == '_' || c == '-' || (c == '.' && i > 0)) {
-            out += char(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
-
-std::string host_key(const std::string& id) {
-    return std::string(kHostFiles) + "/" + escape(id);
-}
-std::string vm_key(const std::string& name) {
-    return std::string(kVmFiles) + "/" + escape(name);
-}
-std::string member_of(const Entity& entity) {
-    return entity.kind == EntityKind::host ? std::string() : entity.name;
-}
-
-// The member a file's column belongs to, or null when the column has no member label.
-const std::string* column_member(const Series& column) {
-    if (column.labels.empty() || !column.labels[0].first.empty()) return nullptr;
-    return &column.labels[0].second;
-}
-
-Series strip_member(const Series& column) {
-    Series s{column.metric, Labels(column.labels.begin() + 1, column.labels.end()), column.kind};
-    return s;
-}
-
 bool fits(const Series& s) {
     if (s.metric.empty() || s.metric.size() > kMaxHistoryName ||
         s.labels.size() > kMaxHistoryLabels)
@@ -146,9 +105,7 @@ struct MetricsHistory::Pack {
 };
 
 Series MetricsHistory::file_column(const std::string& member, const Series& series) {
-    Series column{series.metric, {{"", member}}, series.kind};
-    column.labels.insert(column.labels.end(), series.labels.begin(), series.labels.end());
-    return column;
+    return member_column(member, series);
 }
 Result<std::vector<ArchiveSpec>> parse_archives(std::string_view text) {
     std::vector<ArchiveSpec> out;
@@ -204,7 +161,11 @@ MetricsHistory::MetricsHistory(HistoryOptions options, base::Clock& clock)
     std::error_code ec;  // a directory that cannot be made shows as write errors
     fs::create_directories(options_.dir / kHostFiles, ec);
     fs::create_directories(options_.dir / kVmFiles, ec);
-    load_index();
+    index_ = std::make_unique<HistoryIndex>(
+        options_.dir / kIndex, [this](const std::string& file) {
+            std::error_code ec;
+            return fs::exists(path_of(file), ec);
+        });
     writer_ = std::thread([this] { run(); });
 }
 
@@ -223,60 +184,8 @@ fs::path MetricsHistory::path_of(const std::string& key) const {
 
 fs::path MetricsHistory::file_of(const Entity& entity) const {
     if (entity.kind == EntityKind::host) return path_of(host_key(entity.name));
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = index_.find(escape(entity.name));
-    if (it != index_.end() && !it->second.empty()) return path_of(it->second.back());
-    return path_of(vm_key(entity.name));
-}
-
-void MetricsHistory::load_index() {
-    std::ifstream in(options_.dir / kIndex);
-    std::string line;
-    std::size_t lines = 0, kept = 0;
-    while (std::getline(in, line)) {
-        ++lines;
-        const auto tab = line.find('\t');
-        if (tab == std::string::npos || tab == 0 || tab + 1 == line.size()) continue;
-        std::string key = line.substr(tab + 1);
-        if (key.rfind(std::string(kHostFiles) + "/", 0) != 0 &&
-            key.rfind(std::string(kVmFiles) + "/", 0) != 0)
-            continue;
-        auto& files = index_[line.substr(0, tab)];
-        if (std::find(files.begin(), files.end(), key) == files.end()) {
-            files.push_back(std::move(key));
-            ++kept;
-        }
-    }
-    if (lines <= 2 * kept + 64) return;
-    // Mostly repeated or damaged lines (a host's file made again after a sweep): rewritten.
-    const fs::path tmp = options_.dir / (std::string(kIndex) + ".tmp");
-    {
-        std::ofstream out(tmp, std::ios::trunc);
-        for (const auto& [vm, files] : index_)
-            for (const std::string& key : files) out << vm << '\t' << key << '\n';
-        if (!out) return;
-    }
-    std::error_code ec;
-    fs::rename(tmp, options_.dir / kIndex, ec);
-}
-
-void MetricsHistory::note_member(const std::string& vm, const std::string& key) {
-    const std::string name = escape(vm);
-    {
-        std::lock_guard<std::mutex> lock(mu_);
-        auto& files = index_[name];
-        if (std::find(files.begin(), files.end(), key) != files.end()) return;
-        files.push_back(key);
-    }
-    // Appended before the file gets the VM's columns: the index may name a file that lacks
-    // them (a read skips it), never miss one that has them.
-    const std::string line = name + "\t" + key + "\n";
-    const fs::path path = options_.dir / kIndex;
-    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return;
-    ssize_t w = ::write(fd, line.data(), line.size());
-    (void)w;  // a lost line costs a moved VM its older rows in reads, nothing else
-    ::close(fd);
+    const auto files = index_->files_of(escape(entity.name));
+    return path_of(files.empty() ? vm_key(entity.name) : files.back());
 }
 
 void MetricsHistory::discard_old_layout() {
@@ -540,7 +449,7 @@ void MetricsHistory::map_members(Pack& pack, const Item& item,
         const std::string member = member_of(entity);
         Pack::Mapping& m = pack.mappings[member];
         if (pack.file && m.shape == samples.series && m.generation == pack.generation) continue;
-        if (entity.kind == EntityKind::vm && added) note_member(entity.name, pack.key);
+        if (entity.kind == EntityKind::vm && added) index_->add(escape(entity.name), pack.key);
         const std::vector<Series>& series = *samples.series;
         m.shape = samples.series;
         m.generation = pack.generation;
@@ -831,94 +740,12 @@ std::size_t MetricsHistory::sweep_files() {
             const std::string stem = path.stem().string();
             drop_pack(std::string(kind) + "/" + stem);
             // The entity the file was named after has no latest values left to show.
-            std::string name;  // stem unescaped
-            for (std::size_t i = 0; i < stem.size(); ++i) {
-                if (stem[i] == '%' && i + 2 < stem.size()) {
-                    name += char(std::stoi(stem.substr(i + 1, 2), nullptr, 16));
-                    i += 2;
-                } else {
-                    name += stem[i];
-                }
-            }
+            const std::string name = unescape(stem);
             std::lock_guard<std::mutex> lock(mu_);
             latest_.erase(Entity{kind == kHostFiles ? EntityKind::host : EntityKind::vm, name});
         }
     }
     return removed;
-}
-
-Result<HistoryAnswer> MetricsHistory::read(const Entity& entity, std::int64_t since,
-                                           std::int64_t now, std::int64_t step) const {
-    std::vector<std::string> keys;
-    if (entity.kind == EntityKind::host) {
-        keys.push_back(host_key(entity.name));
-    } else {
-        keys.push_back(vm_key(entity.name));
-        std::lock_guard<std::mutex> lock(mu_);
-        auto it = index_.find(escape(entity.name));
-        if (it != index_.end()) keys.insert(keys.end(), it->second.begin(), it->second.end());
-    }
-    const std::string member = member_of(entity);
-    std::vector<Series> columns;                   // the entity's, from every file
-    std::map<std::int64_t, HistoryRow> rows;       // by bucket, values by columns' index
-    std::vector<ArchiveSpec> archives;             // the first file's
-    std::size_t archive = 0;
-    std::int64_t use = 0;
-    Status failure = Status::ok();
-    for (const std::string& key : keys) {
-        auto file = HistoryFile::open(path_of(key), false);
-        if (!file) {
-            if (file.status().code() != Code::not_found && failure) failure = file.status();
-            continue;
-        }
-        // The entity's columns in this file, and each one's index in columns.
-        std::vector<std::pair<std::size_t, std::size_t>> mine;
-        const auto& file_columns = (*file)->columns();
-        for (std::size_t c = 0; c < file_columns.size(); ++c) {
-            const std::string* m = column_member(file_columns[c]);
-            if (!m || *m != member) continue;
-            Series s = strip_member(file_columns[c]);
-            std::size_t at = 0;
-            while (at < columns.size() && !columns[at].same(s)) ++at;
-            if (at == columns.size()) columns.push_back(std::move(s));
-            mine.emplace_back(c, at);
-        }
-        if (mine.empty()) continue;
-        if (archives.empty()) {
-            archives = (*file)->archives();
-            archive = choose_archive(archives, since, now);
-            use = effective_step(archives[archive], since, now, step);
-        } else if ((*file)->archives() != archives) {
-            continue;  // made under other options: its rows do not line up
-        }
-        const ArchiveSpec& spec = archives[archive];
-        const std::int64_t first = since / use * use / spec.step_seconds;
-        auto read = (*file)->read_rows(archive, first, now / spec.step_seconds);
-        if (!read) {
-            if (failure) failure = read.status();
-            continue;
-        }
-        // A VM that moved within one bucket has it in two files: the later file's values win.
-        for (const HistoryRow& r : *read) {
-            HistoryRow& out = rows[r.bucket];
-            out.bucket = r.bucket;
-            out.reports = std::max(out.reports, r.reports);
-            if (out.values.size() < columns.size()) out.values.resize(columns.size(), kNone);
-            for (const auto& [from, to] : mine)
-                if (!std::isnan(r.values[from])) out.values[to] = r.values[from];
-        }
-    }
-    if (archives.empty()) {
-        if (!failure) return failure;
-        return Status::error(Code::not_found, "no history of " + entity.name);
-    }
-    std::vector<HistoryRow> ordered;
-    ordered.reserve(rows.size());
-    for (auto& [bucket, row] : rows) {
-        row.values.resize(columns.size(), kNone);
-        ordered.push_back(std::move(row));
-    }
-    return downsample(columns, archives[archive], ordered, since, now, use);
 }
 
 std::vector<LatestValues> MetricsHistory::latest(EntityKind kind) const {

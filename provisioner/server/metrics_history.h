@@ -46,6 +46,7 @@
 
 #include "base/clock.h"
 #include "history_file.h"
+#include "history_index.h"
 #include "history_query.h"
 #include "history_series.h"
 #include "series_shapes.h"
@@ -151,7 +152,6 @@ class MetricsHistory {
 
     void run();
     void discard_old_layout();
-    void load_index();
     void write(Item& item);
     Pack* pack_of(const std::string& key);  // loaded or made, its descriptor open
     void touch(Pack& pack);                 // most recently used; closes the oldest beyond
@@ -159,7 +159,6 @@ class MetricsHistory {
     void publish_locked();  // mu_ held
     std::size_t sweep_files();
     void drop_pack(const std::string& key);
-    void note_member(const std::string& vm, const std::string& key);  // vms.index
     std::uint64_t enqueue(Item item);
     void wait_for(std::uint64_t ticket);
     // Each of item's members' mapping in pack for its report's shape; the series pack lacks
@@ -175,7 +174,7 @@ class MetricsHistory {
     const HistoryOptions options_;
     base::Clock& clock_;
     std::size_t max_open_ = 256;
-    mutable std::mutex mu_;  // the queue, the counts, latest_ and index_
+    mutable std::mutex mu_;  // the queue, the counts and latest_
     std::condition_variable wake_, written_;
     std::deque<Item> queue_;
     bool stopping_ = false;
@@ -183,8 +182,7 @@ class MetricsHistory {
     std::size_t last_swept_ = 0;
     Counts counts_;
     std::map<Entity, LatestValues> latest_;
-    // VM name (escaped) -> the files that have held its columns, oldest first (vms.index).
-    std::unordered_map<std::string, std::vector<std::string>> index_;
+    std::unique_ptr<HistoryIndex> index_;  // vms.index, by escaped VM names and file keys
     std::unordered_map<std::string, std::unique_ptr<Pack>> packs_;  // the writer's alone
     std::list<Pack*> open_;  // packs with a descriptor, most recently written first
     std::vector<double> values_;  // write()'s, kept for the next: the writer thread's alone

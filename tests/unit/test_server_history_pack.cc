@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "history_file.h"
+#include "history_index.h"
 #include "metrics_history.h"
 #include "test_util.h"
 
@@ -226,4 +227,42 @@ TEST_CASE("metrics history: a damaged file is a clear error; the rest of the his
     CHECK(points(history, {EntityKind::host, "1"}, kT0, kT0 + 25) == std::vector<double>{3});
     REQUIRE(logged.size() == 1);
     CHECK(logged[0].find("made again") != std::string::npos);
+}
+
+TEST_CASE("history index: lines appended once; repeated, damaged and gone files left out") {
+    testutil::TempDir dir;
+    const auto path = dir / "vms.index";
+    {
+        std::ofstream out(path);
+        out << "a\tby-host/1\na\tby-host/1\na\tby-host/2\nno tab here\n\tby-host/1\nb\tby-host/9\n";
+        for (int i = 0; i < 100; ++i) out << "a\tby-host/1\n";
+        out << "c\tby-host/3";  // a line cut short by a crash, without its newline
+    }
+    auto exists = [](const std::string& file) { return file != "by-host/9"; };
+    {
+        HistoryIndex index(path, exists);
+        CHECK(index.files_of("a") == std::vector<std::string>{"by-host/1", "by-host/2"});
+        CHECK(index.files_of("b").empty());  // its file is gone
+        CHECK(index.files_of("c") == std::vector<std::string>{"by-host/3"});
+        index.add("d", "by-host/1");
+        index.add("d", "by-host/1");
+        index.add("a", "by-host/4");
+    }
+    std::ifstream in(path);
+    std::size_t lines = 0;
+    for (std::string line; std::getline(in, line);) ++lines;
+    CHECK(lines == 5);  // rewritten without the 100 repeats: a x2, c, then d, a appended
+    HistoryIndex again(path, exists);
+    CHECK(again.files_of("a") ==
+          std::vector<std::string>{"by-host/1", "by-host/2", "by-host/4"});
+    CHECK(again.files_of("d") == std::vector<std::string>{"by-host/1"});
+    // Appending after a line cut short: the new line stays whole.
+    std::ofstream(path, std::ios::app) << "e\tby-host/5";
+    {
+        HistoryIndex index(path, exists);
+        index.add("f", "by-host/6");
+    }
+    HistoryIndex third(path, exists);
+    CHECK(third.files_of("e") == std::vector<std::string>{"by-host/5"});
+    CHECK(third.files_of("f") == std::vector<std::string>{"by-host/6"});
 }
