@@ -32,6 +32,8 @@
 #include "framed_stream.h"
 #include "imaging/secret.h"
 #include "imaging/signing.h"
+#include "imaging/pack.h"
+#include "pack_receiver.h"
 #include "receiver_stream.h"
 
 namespace delta_reply {
@@ -42,6 +44,10 @@ enum Mode : std::uint8_t {
     kSecret = 1,          // the receiver has kSecretHex and asks the server to prove it
     kOutputHoldsOld = 2,  // the output already holds old_image() (re-imaging in place)
     kBasisHoldsOld = 4,   // --basis names a file holding old_image()
+    // The pack receiver (pack_receiver.h) in place of the disk one: it makes an image
+    // directory, reusing frames of a basis pack of old_image() with kBasisHoldsOld. It asks for
+    // whole frames only, in order, so a fresh receiver's seed (mode 0) is a whole conversation.
+    kPack = 8,
 };
 
 // A key pair made for fuzzing only: it signs the seeds' manifest and nothing else.
@@ -175,6 +181,15 @@ class Fixture {
         secret_ = *secret;
         old_ = old_image();
         write_file(dir_ / "old", old_);
+        // A basis for the pack receiver: old_image() packed and signed with the fuzzing key.
+        std::ofstream(dir_ / "k.key") << kPrivatePem;
+        auto signing = imaging::SigningKey::load(dir_ / "k.key");
+        if (!signing) std::abort();
+        imaging::PackOptions pack;
+        pack.chunk_size = kChunkSize;
+        pack.level = 3;
+        pack.threads = 1;
+        if (!imaging::pack_image(dir_ / "old", dir_ / "old-pack", *signing, pack)) std::abort();
     }
     ~Fixture() {
         std::error_code ec;
@@ -201,6 +216,35 @@ class Fixture {
         options.timeout = std::chrono::seconds(5);  // never reached: the server's bytes end in EOF
         options.threads = 1;
         return imaging::delta::receive_over(stream, *key_, options, nullptr);
+    }
+
+    // The pack receiver into pack_dir() (removed first), as `mode` says, over `stream`.
+    imaging::Result<imaging::delta::PackReceiveReport> receive_pack(
+        std::uint8_t mode, imaging::delta::FramedStream& stream) {
+        std::error_code ec;
+        fs::remove_all(pack_dir(), ec);
+        imaging::delta::remove_partial(dir_);
+        imaging::delta::PackReceiveOptions options;
+        options.dest = pack_dir();
+        if (mode & kBasisHoldsOld) options.bases = {dir_ / "old-pack"};
+        if (mode & kSecret) options.secret = secret_;
+        options.timeout = std::chrono::seconds(5);
+        return imaging::delta::receive_pack_over(stream, *key_, options, nullptr);
+    }
+    fs::path pack_dir() const { return dir_ / "pack"; }
+    const imaging::VerifyKey& key() const { return *key_; }
+
+    // The pack receiver against a server that sends `server_bytes` whatever it is asked.
+    imaging::Result<imaging::delta::PackReceiveReport> replay_pack(
+        std::uint8_t mode, std::span<const std::uint8_t> server_bytes) {
+        const std::pair<int, int> fds = socket_pair();
+        std::thread server(play_server, fds.second, server_bytes);
+        auto report = [&] {
+            auto stream = stream_on(fds.first);
+            return receive_pack(mode, *stream);
+        }();
+        server.join();
+        return report;
     }
 
     // The receiver against a server that sends `server_bytes` whatever it is asked.
