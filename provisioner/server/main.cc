@@ -388,6 +388,7 @@ int run_server(ServerConfig config) {
     stopping = true;
     processes.join();
     images.join();
+    image_peers.publish({});  // its delta servers are gone: no peer is sent to them
     http->stop();  // and its workers: no handler runs past here
     if (!http->wait_closed(std::chrono::seconds(3)))
         log_line("stopping: some connections did not close within 3 s");
