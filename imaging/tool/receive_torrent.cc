@@ -132,6 +132,7 @@ int receive_torrent(int argc, char** argv) {
                            {"bytes_from_seed", r.bytes_from_seed},
                            {"bytes_from_peers", r.bytes_from_peers},
                            {"hash_failures", r.hash_failures},
+                           {"pieces_hashed", r.pieces_hashed},
                            {"chunks", r.chunks},
                            {"seconds", r.seconds},
                            {"sha256", to_hex(r.sha256)},

@@ -65,20 +65,28 @@ Result<std::span<const std::uint8_t>> ChunkWriter::frame_of(const ChunkEntry& c)
 }
 
 Status ChunkWriter::write_chunk(std::size_t i) {
+    auto written = try_write_chunk(i);
+    if (!written) return written.status();
+    if (!*written) {
+        return Status::error("the torrent does not match its signed manifest: chunk " +
+                             std::to_string(i) +
+                             " passed the torrent's piece hashes but does not decode to the "
+                             "manifest's chunk");
+    }
+    return Status::ok();
+}
+
+Result<bool> ChunkWriter::try_write_chunk(std::size_t i) {
     const ChunkEntry& c = manifest_.chunks.at(i);
     auto frame = frame_of(c);
     if (!frame) return frame.status();
     thread_local std::vector<std::uint8_t> raw;  // one per worker: chunks decode side by side
     raw.resize(manifest_.chunk_length(i));
-    if (Status s = decode_chunk(*frame, raw, c.sha256); !s) {
-        return Status::error("the torrent does not match its signed manifest: chunk " +
-                             std::to_string(i) + " passed the torrent's piece hashes but " +
-                             s.message());
-    }
+    if (Status s = decode_chunk(*frame, raw, c.sha256); !s) return false;
     if (Status s = target_.write_at(manifest_.chunk_offset(i), raw); !s) return s;
     bytes_written_ += raw.size();
     ++chunks_written_;
-    return Status::ok();
+    return true;
 }
 
 }  // namespace imaging::torrent

@@ -126,9 +126,13 @@ private:
         }
     }
 
+    // From where this peer's last offer ends (at random for its first): offers run in
+    // extents of the pack, so the frames across a piece boundary are whole at the host soon
+    // and its pieces pass on their chunks' SHA-256 alone (piece_verifier.h).
     int pick(bool stranded) {
         const int n = swarm_->pieces();
-        const int first = static_cast<int>(swarm_->random() % static_cast<unsigned>(n));
+        const int first = next_ >= 0 ? next_ % n
+                                     : static_cast<int>(swarm_->random() % static_cast<unsigned>(n));
         int best = -1;
         long best_key = 0;
         for (int k = 0; k < n; ++k) {
@@ -161,6 +165,7 @@ private:
         handle_.send_buffer(have.data(), static_cast<int>(have.size()));
         offers_.push_back(i);
         ++swarm_->offered[static_cast<std::size_t>(i)];
+        next_ = i + 1;
     }
 
     void release() {
@@ -178,6 +183,7 @@ private:
     std::vector<bool> has_;
     int missing_;
     std::vector<int> offers_;
+    int next_ = -1;  // where the next pick starts
     bool started_ = false;
     bool receiver_ = false;
     bool released_ = false;

@@ -4,8 +4,10 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <system_error>
 #include <utility>
 
@@ -43,10 +45,31 @@ public:
           writer_(pack_ ? std::make_unique<ChunkWriter>(t.manifest, *pack_, target)
                         : std::make_unique<ChunkWriter>(t.manifest, o.staging_dir / kPackFile, target)),
           target_(target) {
-        // Chunks in memory decode on every core, so neither this alert loop nor libtorrent's
-        // network thread waits on zstd and SHA-256; a few queued frames at most (they are
-        // views of the pack, not copies).
-        if (pack_) decoders_ = std::make_unique<WorkerPool>(0, 8);
+        // Chunks in memory decode on every core, so libtorrent's network thread, which asks
+        // for them (memory_disk_io.h), never waits on zstd and SHA-256; every chunk may queue
+        // (a task is a chunk's index, its frame a view of the pack), so asking never blocks.
+        for (const auto& c : t.manifest.chunks) stored_chunks_ += c.is_zero() ? 0 : 1;
+        if (pack_) {
+            decoders_ = std::make_unique<WorkerPool>(0, t.manifest.chunks.size() + 1);
+            verification_ = std::make_shared<ChunkVerification>();
+            verification_->torrent = t.info;
+            verification_->manifest = &t.manifest;
+            verification_->decode = [this](std::size_t chunk, std::function<void(bool)> done) {
+                ChunkWriter* writer = writer_.get();
+                auto* verified = &verified_chunks_;
+                decoders_->submit([writer, verified, chunk, done = std::move(done)]() -> Status {
+                    auto written = writer->try_write_chunk(chunk);
+                    if (!written) return written.status();
+                    if (*written) ++*verified;
+                    done(*written);
+                    return Status::ok();
+                });
+            };
+            verification_->fail = [this](Status s) {
+                std::lock_guard lock(mu_);
+                if (mismatch_.is_ok()) mismatch_ = std::move(s);
+            };
+        }
     }
 
     Result<ReceiveReport> run();
@@ -55,6 +78,10 @@ private:
     Status handle(lt::alert* a);
     Status piece_in(lt::piece_index_t piece);
     void read_counts();
+    std::uint64_t pieces_hashed() const {
+        return verification_ ? verification_->pieces_hashed.load()
+                             : static_cast<std::uint64_t>(t_.info->num_pieces());
+    }
 
     const ImageTorrent& t_;
     const ReceiveOptions& o_;
@@ -63,6 +90,11 @@ private:
     std::shared_ptr<MemoryPack> pack_;
     std::unique_ptr<ChunkWriter> writer_;
     std::unique_ptr<WorkerPool> decoders_;  // memory pack only
+    // Memory pack only: pieces answered from chunk verification (memory_disk_io.h).
+    std::shared_ptr<ChunkVerification> verification_;
+    std::atomic<std::size_t> verified_chunks_{0};
+    std::mutex mu_;
+    Status mismatch_;  // the torrent does not match its manifest (network thread)
     std::shared_ptr<BlockCounts> counts_ = std::make_shared<BlockCounts>();
     Target& target_;
     lt::torrent_handle handle_;
@@ -70,6 +102,7 @@ private:
     std::string last_tls_failure_;
     Clock::time_point start_ = Clock::now();
     Clock::time_point last_data_ = Clock::now();
+    std::size_t stored_chunks_ = 0;
 };
 
 void Receive::read_counts() {
@@ -96,10 +129,12 @@ Status Receive::piece_in(lt::piece_index_t piece) {
 
 Status Receive::handle(lt::alert* a) {
     if (auto* p = lt::alert_cast<lt::piece_finished_alert>(a)) {
+        // A memory pack's chunks were written before their pieces passed.
+        if (pack_) return Status::ok();
         return piece_in(p->piece_index);
     } else if (lt::alert_cast<lt::hash_failed_alert>(a)) {
         ++report_.hash_failures;
-    } else if (lt::alert_cast<lt::torrent_checked_alert>(a)) {
+    } else if (!pack_ && lt::alert_cast<lt::torrent_checked_alert>(a)) {
         // Pieces a previous run left in the staging pack: found by the check, not downloaded.
         auto st = handle_.status(lt::torrent_handle::query_pieces);
         for (int i = 0; i < st.pieces.size(); ++i) {
@@ -123,7 +158,7 @@ Result<ReceiveReport> Receive::run() {
     if (Status s = writer_->write_zero_chunks(); !s) return s;
     SessionOptions session_options = o_.session;
     session_options.ssl = credentials_.has_value();
-    if (pack_) session_options.disk_io = memory_disk_io(pack_);
+    if (pack_) session_options.disk_io = memory_disk_io(pack_, verification_);
     report_.pack_in_memory = pack_ != nullptr;
     auto session = make_lan_session(session_options);
     lt::add_torrent_params p;
@@ -153,8 +188,14 @@ Result<ReceiveReport> Receive::run() {
             failure = decoders_->wait();
             break;
         }
+        {
+            std::lock_guard lock(mu_);
+            if (failure = mismatch_; !failure) break;
+        }
         auto now = Clock::now();
-        if (!verified_at && assembler_.pending_chunks() == 0) {
+        std::size_t pending = pack_ ? stored_chunks_ - verified_chunks_.load()
+                                    : assembler_.pending_chunks();
+        if (!verified_at && pending == 0) {
             if (decoders_) {
                 if (failure = decoders_->wait(); !failure) break;
             }
@@ -164,6 +205,7 @@ Result<ReceiveReport> Receive::run() {
             report_.sha256 = t_.manifest.image_sha256;
             report_.bytes_written = writer_->bytes_written();
             report_.chunks = writer_->chunks_written();
+            report_.pieces_hashed = pieces_hashed();
             if (o_.progress) o_.progress->finish();
             if (o_.on_verified) o_.on_verified(report_);
         }
@@ -183,8 +225,10 @@ Result<ReceiveReport> Receive::run() {
         }
     }
     report_.bytes_uploaded = static_cast<std::uint64_t>(handle_.status().total_payload_upload);
+    report_.pieces_hashed = pieces_hashed();
     session->remove_torrent(handle_);
-    session.reset();
+    session.reset();  // first: its disk I/O takes no decode result once gone
+    decoders_.reset();
     if (!failure) return failure;
     return report_;
 }

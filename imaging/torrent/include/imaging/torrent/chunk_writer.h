@@ -1,9 +1,11 @@
 // From the received pack to the target: takes a chunk's frame from the partly downloaded pack
 // (a view of it in memory, memory_pack.h, or read from the staging file), decompresses and
-// verifies it against the signed manifest, and writes the raw chunk. Only called for chunks whose
-// pieces have all passed their hashes (ChunkAssembler), so the frame is complete; a frame that
-// still fails the manifest's SHA-256 means the torrent's piece hashes describe another pack, and
-// nothing of it is written.
+// verifies it against the signed manifest, and writes the raw chunk.
+// - write_chunk: for chunks whose pieces have all passed their SHA-1 (ChunkAssembler, the
+//   staging file), so the frame is complete; a frame that still fails the manifest's SHA-256
+//   means the torrent's piece hashes describe another pack, and nothing of it is written.
+// - try_write_chunk: for a chunk whose pieces are all in but not yet hashed (the memory pack,
+//   piece_verifier.h); a frame that fails says so and writes nothing.
 #pragma once
 
 #include <atomic>
@@ -32,6 +34,9 @@ public:
     // From the memory pack, write_chunk may run on several threads at once (for different
     // chunks); from the staging file, on one thread at a time.
     Status write_chunk(std::size_t index);
+    // True: written; false: the frame does not decode to the manifest's chunk. An error is
+    // the target's (or the staging file's).
+    Result<bool> try_write_chunk(std::size_t index);
     std::uint64_t bytes_written() const { return bytes_written_; }
     std::size_t chunks_written() const { return chunks_written_; }
     bool in_memory() const { return memory_ != nullptr; }

@@ -1,8 +1,9 @@
 // The compressed pack, in memory, for libtorrent's disk I/O (memory_disk_io.h):
-// - a receiver's copy: libtorrent writes blocks into it and hashes and serves pieces from it,
-//   and the chunk writer decompresses each chunk's frame straight out of it once every piece
-//   under the chunk has passed its hash. No staging file: each received byte is copied once
-//   (from the socket into this buffer) and read once for SHA-1, once for zstd;
+// - a receiver's copy: libtorrent writes blocks into it and serves pieces from it, and the
+//   chunk writer decompresses each chunk's frame straight out of it once every piece under the
+//   chunk is in (a piece passes on its chunks' SHA-256: piece_verifier.h). No staging file:
+//   each received byte is copied once (from the socket into this buffer) and read once, by
+//   zstd (and again for SHA-1 only where a piece cannot wait for its chunks);
 // - a seed's pack file, mapped read-only: pieces are hash-checked and served from the page
 //   cache without a read into a buffer of their own.
 #pragma once

@@ -30,6 +30,9 @@ struct ReceiveReport {
     std::uint64_t bytes_written = 0;     // raw bytes of verified chunks written to the target
     std::uint64_t bytes_uploaded = 0;    // payload sent to other hosts (so far)
     int hash_failures = 0;               // pieces that failed their hash and were fetched again
+    // Pieces whose SHA-1 was computed; the others passed on their chunks' SHA-256 alone
+    // (piece_verifier.h). A staging file's pieces are all hashed.
+    std::uint64_t pieces_hashed = 0;
     std::size_t chunks = 0;
     bool pack_in_memory = false;         // no staging file (see above)
     double seconds = 0;                  // start to verified image
