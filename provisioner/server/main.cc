@@ -368,8 +368,8 @@ int run_server(ServerConfig config) {
         while (!stopping) {
             image_peers.publish(orchestrator.image_sources());
             if (rack_images) rack_images->tick();
-            exchange_rack_work(store, image_peers, orchestrator, leases->owner(), rack_sources,
-                               log_line);
+            exchange_rack_work(store, image_peers, orchestrator, leases->owner(),
+                               leases->lease_time(), rack_sources, log_line);
             for (int i = 0; i < 5 && !stopping; ++i) clock.sleep_for(std::chrono::milliseconds(200));
         }
     });

@@ -173,9 +173,14 @@ void Orchestrator::set_rack_sources(std::map<std::string, std::map<ImageId, Peer
     rack_sources_ = std::move(sources);
 }
 
-std::vector<imaging::Delivery> Orchestrator::foreign_deliveries() {
+std::optional<std::vector<imaging::Delivery>> Orchestrator::foreign_deliveries(
+    const std::set<DeploymentId>& running) {
     std::lock_guard lock(mu_);
-    if (!std::exchange(foreign_changed_, false)) return {};
+    const auto ended = std::erase_if(foreign_, [&](const imaging::Delivery& d) {
+        std::int64_t deployment = 0, host = 0;
+        return !parse_receiver_id(d.receiver, deployment, host) || !running.contains(deployment);
+    });
+    if (!std::exchange(foreign_changed_, false) && ended == 0) return std::nullopt;
     return foreign_;
 }
 
@@ -519,7 +524,8 @@ json Orchestrator::job_locked(const Active& a, const Host& host) {
             job.transport = wire::Transport::delta;
             // A host of a rack whose own server holds a copy images from it (rack_images.h).
             if (auto rack = rack_sources_.find(host.rack); rack != rack_sources_.end() && !host.rack.empty())
-                if (auto src = rack->second.find(a.image.id); src != rack->second.end()) {
+                if (auto src = rack->second.find(a.image.id);
+                    src != rack->second.end() && src->second.server != a.taken_from) {
                     job.delta_from = src->second.address;
                     job.receiver_id = receiver_id_of(a.record.id, host.id);
                     job.secret = imaging::secret_to_hex(

@@ -165,9 +165,10 @@ class Orchestrator {
     // from its master), so the host images from its rack's server. Memory only.
     void set_rack_sources(std::map<std::string, std::map<ImageId, PeerSource>> sources);
     // Deliveries this server's delta servers confirmed to hosts of deployments another server
-    // owns (a rack server's), for the owner to learn through the store; all that are known,
-    // once they changed (else empty).
-    std::vector<imaging::Delivery> foreign_deliveries();
+    // owns (a rack server's), for the owner to learn through the store: those of the running
+    // deployments (the others are forgotten), whenever that changed (else nullopt).
+    std::optional<std::vector<imaging::Delivery>> foreign_deliveries(
+        const std::set<DeploymentId>& running);
     // Deliveries other servers confirmed (their foreign_deliveries()), taken in as this
     // server's own senders' are.
     void absorb_peer_deliveries(const std::vector<imaging::Delivery>& deliveries);

@@ -72,6 +72,7 @@ struct Orchestrator::Active {
     Image image;
     std::map<HostId, Target> targets;
     base::Clock::time_point started_at{};  // by the orchestrator's clock
+    std::string taken_from;                // the dead owner it was taken over from, if so
     std::unique_ptr<Sender> sender;        // multicast and torrent; delta uses delta_servers_
     std::string group;                     // multicast
     std::optional<std::string> torrent;

@@ -150,6 +150,7 @@ Status Orchestrator::adopt(const LeaseRow& lease, DeploymentId id) {
         a->image = *image;
         // Its deadline and its boot tickets' lifetime count from the takeover.
         a->started_at = clock_.now();
+        a->taken_from = lease.taken_from;  // its hosts are never sent to its copy again
         for (const auto& [row, host] : parts) {
             Target t;
             t.host = host;

@@ -21,19 +21,21 @@ RackImages::RackImages(Store& store, RackImageCache& cache, ImagePeers& peers, s
 
 void RackImages::tick() {
     const std::set<std::string> racks = served_();
-    auto deployments = store_.list_deployments();
-    if (!deployments) return;  // the store answers again at the next tick
+    // A running deployment is held under its lease (released when it ends): reading the leases
+    // is cheaper than the whole history of deployments.
+    auto leases = store_.list_leases();
+    if (!leases) return;  // the store answers again at the next tick
     std::map<DeploymentId, std::string> owners;
-    if (auto leases = store_.list_leases())
-        for (const LeaseRow& l : *leases)
-            if (auto id = deployment_of_lease(l.name)) owners[id] = l.owner;
+    for (const LeaseRow& l : *leases)
+        if (auto id = deployment_of_lease(l.name)) owners[id] = l.owner;
     // The running deployments with hosts in these racks: their images stay, the missing come.
     std::map<HostId, bool> in_racks;
     std::vector<std::pair<Image, std::string>> wanted;
     std::set<std::string> needed;
-    for (const Deployment& d : *deployments) {
-        if (d.state != DeploymentState::running) continue;
-        auto targets = store_.list_targets(d.id);
+    for (const auto& [id, _] : owners) {
+        auto d = store_.get_deployment(id);
+        if (!d || d->state != DeploymentState::running) continue;
+        auto targets = store_.list_targets(d->id);
         if (!targets) continue;
         bool ours = false;
         for (const DeploymentTarget& t : *targets) {
@@ -45,10 +47,10 @@ void RackImages::tick() {
             ours = ours || known->second;
         }
         if (!ours) continue;
-        auto image = store_.get_image(d.image);
+        auto image = store_.get_image(d->image);
         if (!image) continue;
         needed.insert(image->image_sha256);
-        const std::string& owner = owners[d.id];
+        const std::string& owner = owners[d->id];
         // The owner serves its deployment from the image it imported.
         if (owner != self_) wanted.emplace_back(*image, owner);
     }
@@ -61,7 +63,8 @@ void RackImages::tick() {
 }
 
 void exchange_rack_work(Store& store, ImagePeers& peers, Orchestrator& orchestrator,
-                        const std::string& self, std::string& last_sources,
+                        const std::string& self, std::chrono::milliseconds lease_time,
+                        std::string& last_sources,
                         const std::function<void(const std::string&)>& log) {
     auto leases = store.list_leases();
     if (!leases) return;
@@ -73,7 +76,10 @@ void exchange_rack_work(Store& store, ImagePeers& peers, Orchestrator& orchestra
         if (l.owner == self) continue;
         servers.insert(l.owner);
         const std::string prefix = RackDhcp::presence_lease("");
-        if (l.name.rfind(prefix, 0) != 0 || l.expires_at <= now) continue;
+        // A live server renews its presence every third of the lease, so more than half of it
+        // is always left; less is a server that stopped renewing, whose hosts must not be sent
+        // to it (after a takeover a job naming it again would be the same job: a failure).
+        if (l.name.rfind(prefix, 0) != 0 || l.expires_at <= now + lease_time.count() / 2) continue;
         const std::string rack = l.name.substr(prefix.size());
         auto published = peers.published(l.owner);
         for (const auto& [image, source] : published)
@@ -88,7 +94,10 @@ void exchange_rack_work(Store& store, ImagePeers& peers, Orchestrator& orchestra
         last_sources = described;
     }
     orchestrator.set_rack_sources(std::move(sources));
-    if (auto mine = orchestrator.foreign_deliveries(); !mine.empty()) peers.publish_deliveries(mine);
+    std::set<DeploymentId> running;  // under their leases
+    for (const LeaseRow& l : *leases)
+        if (auto id = deployment_of_lease(l.name)) running.insert(id);
+    if (auto mine = orchestrator.foreign_deliveries(running)) peers.publish_deliveries(*mine);
     for (const std::string& server : servers)
         if (auto theirs = peers.deliveries_of(server); !theirs.empty())
             orchestrator.absorb_peer_deliveries(theirs);

@@ -11,6 +11,7 @@
 // Not thread-safe: tick() belongs to one thread.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <set>
@@ -58,12 +59,14 @@ class RackImages {
 class Orchestrator;
 
 // Once a second on every server, with the store: tells the orchestrator where each rack whose
-// live rack server (lease "rack-server:R", unexpired) is another server serves which images,
+// live rack server (lease "rack-server:R" with more than half of lease_time left: renewed
+// lately) is another server serves which images,
 // so that its delta jobs send that rack's hosts there (a line in the log when that changes);
 // publishes the deliveries this server's delta servers confirmed for other servers'
 // deployments, and takes in those that other servers published for this one's.
 void exchange_rack_work(Store& store, ImagePeers& peers, Orchestrator& orchestrator,
-                        const std::string& self, std::string& last_sources,
+                        const std::string& self, std::chrono::milliseconds lease_time,
+                        std::string& last_sources,
                         const std::function<void(const std::string&)>& log);
 
 }  // namespace provisioner::server

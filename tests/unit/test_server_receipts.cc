@@ -266,7 +266,7 @@ TEST_CASE("receipts: per-rack imaging sends a rack's host to its rack server, wh
     CHECK(rig.state_of(h1) == HostState::imaging);
     rig.orchestrator.absorb_peer_deliveries({{id, "delta", kSha, "10.0.0.11:5000", 4, 4, 9000}});
     CHECK(rig.state_of(h1) == HostState::imaged);
-    CHECK(rig.orchestrator.foreign_deliveries().empty());  // none of its own to pass on
+    CHECK_FALSE(rig.orchestrator.foreign_deliveries({d->id}));  // none of its own to pass on
 }
 
 TEST_CASE("receipts: a rack server passes on, once, what its delta server delivered for another server") {
@@ -276,12 +276,18 @@ TEST_CASE("receipts: a rack server passes on, once, what its delta server delive
     std::ofstream(rig.server.config.state_dir / "deliveries" / "delta-image-1-1.log", std::ios::app)
         << imaging::encode_delivery(other) << "\n";
     rig.orchestrator.tick();
-    auto passed = rig.orchestrator.foreign_deliveries();
-    REQUIRE(passed.size() == 1);
-    CHECK(passed[0].receiver == "41/7");
-    CHECK(rig.orchestrator.foreign_deliveries().empty());  // until another comes
+    auto passed = rig.orchestrator.foreign_deliveries({41});
+    REQUIRE(passed);
+    REQUIRE(passed->size() == 1);
+    CHECK(passed->at(0).receiver == "41/7");
+    CHECK_FALSE(rig.orchestrator.foreign_deliveries({41}));  // until something changes
     // A peer's delivery for a deployment this server does not own is not passed on again.
     rig.orchestrator.absorb_peer_deliveries({{"42/8", "delta", kSha, "10.0.0.18:5000", 4, 4, 9000}});
     rig.orchestrator.tick();
-    CHECK(rig.orchestrator.foreign_deliveries().empty());
+    CHECK_FALSE(rig.orchestrator.foreign_deliveries({41, 42}));
+    // Deployment 41 ended (its lease is gone): forgotten, and the store's copy emptied.
+    passed = rig.orchestrator.foreign_deliveries({});
+    REQUIRE(passed);
+    CHECK(passed->empty());
+    CHECK_FALSE(rig.orchestrator.foreign_deliveries({}));
 }
