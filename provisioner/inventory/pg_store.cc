@@ -1,6 +1,7 @@
 // PgStore: hosts, transitions, the event log, and opening the store.
 #include "pg_store.h"
 
+#include <algorithm>
 #include <string>
 
 #include "pg_schema.h"
@@ -74,10 +75,41 @@ bool PgStore::in_transaction_on_this_thread() const {
     return tl_in_transaction == this;
 }
 
+PgStore::Readers::Readers(std::vector<std::unique_ptr<pg::Db>> dbs) : dbs_(std::move(dbs)) {
+    for (std::size_t i = 0; i < dbs_.size(); ++i) {
+        free_.push_back(i);
+        pids_.push_back(dbs_[i]->backend_pid());
+    }
+}
+
+PgStore::Readers::Lease PgStore::Readers::take() {
+    std::unique_lock lock(mu_);
+    freed_.wait(lock, [&] { return !free_.empty(); });
+    const std::size_t index = free_.back();
+    free_.pop_back();
+    return Lease(*this, index);
+}
+
+PgStore::Readers::Lease::~Lease() {
+    if (!readers_) return;
+    const int pid = readers_->dbs_[index_]->backend_pid();  // it may have reconnected
+    {
+        std::lock_guard lock(readers_->mu_);
+        readers_->pids_[index_] = pid;
+        readers_->free_.push_back(index_);
+    }
+    readers_->freed_.notify_one();
+}
+
+std::vector<int> PgStore::Readers::backend_pids() {
+    std::lock_guard lock(mu_);
+    return pids_;
+}
+
 std::optional<std::uint64_t> PgStore::data_version() {
     if (in_transaction_on_this_thread()) return std::nullopt;
-    std::lock_guard lock(reader_mu_);
-    auto n = reader_->change_count();
+    Readers::Lease reader = readers_.take();
+    auto n = reader->change_count();
     if (!n) return std::nullopt;
     return std::uint64_t(*n);
 }
@@ -321,11 +353,13 @@ Status PgStore::integrity_check() {
 
 Result<bool> PgStore::other_sessions() {
     std::lock_guard lock(mu_);
-    std::lock_guard reader_lock(reader_mu_);
+    std::string ours = "{" + std::to_string(db_->backend_pid());
+    for (int pid : readers_.backend_pids()) ours += "," + std::to_string(pid);
+    ours += "}";
     auto rows = db_->query(
         "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'provisionerd'"
-        " AND datname = current_database() AND pid <> $1::int AND pid <> $2::int",
-        Params().add(std::int64_t(db_->backend_pid())).add(std::int64_t(reader_->backend_pid())));
+        " AND datname = current_database() AND pid <> ALL($1::int[])",
+        Params().add(ours));
     if (!rows) return rows.status();
     return rows->i64(0, 0) > 0;
 }
@@ -349,9 +383,13 @@ Result<std::unique_ptr<Store>> open_postgres_store(const std::string& url,
     auto db = pg::Db::open(url);
     if (!db) return db.status().context("opening inventory");
     if (Status s = pg::migrate(**db); !s) return s.context("opening inventory");
-    auto reader = pg::Db::open(url);
-    if (!reader) return reader.status().context("opening inventory for reading");
-    auto store = std::make_unique<PgStore>(std::move(*db), std::move(*reader),
+    std::vector<std::unique_ptr<pg::Db>> readers;
+    for (int i = 0; i < std::max(1, options.readers); ++i) {
+        auto reader = pg::Db::open(url);
+        if (!reader) return reader.status().context("opening inventory for reading");
+        readers.push_back(std::move(*reader));
+    }
+    auto store = std::make_unique<PgStore>(std::move(*db), std::move(readers),
                                             options.clock ? *options.clock : base::real_clock());
     if (options.check_integrity) {
         if (Status s = store->integrity_check(); !s) return s;

@@ -38,7 +38,7 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
         ->capture_default_str();
     app.add_option("--http-workers", c.http_workers,
                    "threads that run the API's handlers (store, disks, children, network); "
-                   "0: one per core, at least 2")
+                   "0: one per core, at least 2 (on PostgreSQL two per core, at least 4)")
         ->check(CLI::Range(0, 256))
         ->capture_default_str();
     app.add_option("--http-queue", c.http_queue,

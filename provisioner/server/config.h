@@ -35,7 +35,8 @@ struct ServerConfig {
     // (more: 503 with Retry-After); long operations (template add, image import) are jobs,
     // job_threads at once and job_queue waiting. http_workers 0: one per core, at least 2
     // (tests/bench/api on 2 cores: 2 workers answered ?limit=50 at 43,000 requests/s, 8 at
-    // 31,000; the extra threads only added wake-ups and context switches).
+    // 31,000; the extra threads only added wake-ups and context switches); on PostgreSQL, whose
+    // round trips handlers wait for, two per core, at least 4 (main.cc).
     int http_workers = 0;
     int http_queue = 256;
     int job_threads = 1;

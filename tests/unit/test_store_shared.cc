@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <future>
 #include <set>
 #include <thread>
@@ -244,6 +245,39 @@ STORE_TEST("store: whether another server is connected to the same database") {
         if (!alone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     CHECK(alone);
+}
+
+STORE_TEST("store: reads from many threads at once, while one writes, each see a whole answer") {
+    // PostgreSQL reads go over a pool of connections (PgOptions::readers): more threads than
+    // connections take turns, none gets another's answer.
+    auto store = site.open(&base::real_clock());
+    for (int i = 0; i < 20; ++i)
+        REQUIRE(store->add_host(spec(mac_of(i), "h" + std::to_string(100 + i)),
+                                HostState::enrolled, "x"));
+    std::atomic<int> wrong{0};
+    auto reader = [&](int who) {
+        for (int i = 0; i < 60; ++i) {
+            HostFilter f;
+            f.limit = 5;
+            f.offset = std::size_t(who % 4);
+            auto page = store->list_hosts(f);
+            if (!page || page->size() != 5 ||
+                page->front().name != "h" + std::to_string(100 + who % 4))
+                ++wrong;
+            auto total = store->count_hosts(HostFilter{});
+            if (!total || *total < 20) ++wrong;
+            if (!store->data_version()) ++wrong;
+        }
+    };
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 9; ++t) threads.emplace_back(reader, t);
+    for (int i = 20; i < 40; ++i)
+        CHECK(store->add_host(spec(mac_of(i), "w" + std::to_string(i)), HostState::enrolled, "x"));
+    for (std::thread& t : threads) t.join();
+    CHECK(wrong.load() == 0);
+    auto total = store->count_hosts(HostFilter{});
+    REQUIRE(total.is_ok());
+    CHECK(*total == 40);
 }
 
 TEST_CASE("store (postgresql): a session the server ended is replaced at the next call") {

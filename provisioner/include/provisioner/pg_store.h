@@ -18,6 +18,9 @@ namespace provisioner {
 struct PgOptions {
     base::Clock* clock = nullptr;  // as SqliteOptions::clock
     bool check_integrity = true;  // run integrity_check() on open
+    // Connections for reads outside transactions, each serving one read at a time (the
+    // writer's is one more): about the API workers that read at once.
+    int readers = 4;
 };
 
 // true for "postgresql://..." and "postgres://...": the --database values that name a
