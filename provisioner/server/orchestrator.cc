@@ -506,7 +506,7 @@ bool Orchestrator::delta_ready_locked(ImageId image) {
     return it != delta_servers_.end() && it->second->pid && it->second->listening;
 }
 
-json Orchestrator::job_locked(const Active& a, const Host& host) {
+json Orchestrator::job_locked(const Active& a, const Host& host, Target& t) {
     wire::Job job;
     job.deployment = a.record.id;
     job.image_id = a.image.id;
@@ -522,10 +522,13 @@ json Orchestrator::job_locked(const Active& a, const Host& host) {
             // hello() asks for a job only once the image's server listens: it is there.
             const Sender& server = *delta_servers_.at({DeltaSource::Kind::image, a.image.id});
             job.transport = wire::Transport::delta;
-            // A host of a rack whose own server holds a copy images from it (rack_images.h).
-            if (auto rack = rack_sources_.find(host.rack); rack != rack_sources_.end() && !host.rack.empty())
+            // A host of a rack whose own server holds a copy images from it (rack_images.h),
+            // once: asking again means that transfer broke off, and this server sends the rest.
+            if (auto rack = rack_sources_.find(host.rack);
+                rack != rack_sources_.end() && !host.rack.empty() && t.rack_server.empty())
                 if (auto src = rack->second.find(a.image.id);
                     src != rack->second.end() && src->second.server != a.taken_from) {
+                    t.rack_server = src->second.server;
                     job.delta_from = src->second.address;
                     job.receiver_id = receiver_id_of(a.record.id, host.id);
                     job.secret = imaging::secret_to_hex(
@@ -673,7 +676,7 @@ Orchestrator::HelloAnswer Orchestrator::hello(const Host& host, const HelloCrede
                         });
                     });
                 }
-                answer = {job_locked(a, host), ""};
+                answer = {job_locked(a, host, t), ""};
             }
         }
     }

@@ -209,7 +209,7 @@ class Orchestrator {
     using Secret = std::pair<imaging::Secret, std::filesystem::path>;
 
     // The API side's pieces; every *_locked runs under mu_ and only queues store writes.
-    nlohmann::json job_locked(const Active& a, const Host& host);
+    nlohmann::json job_locked(const Active& a, const Host& host, Target& t);
     std::shared_ptr<const OrderedWrites::Outcome> finish_target_locked(Active& a, Target& t,
                                                                        bool ok,
                                                                        const std::string& reason);

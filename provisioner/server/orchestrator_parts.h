@@ -65,6 +65,9 @@ struct Orchestrator::Target {
     std::string held_reason;
     // Taken over from a dead server (orchestrator_takeover.cc) and no progress since.
     bool adopted = false;
+    // The rack server a delta job sent it to (per-rack imaging): a hello after that (its
+    // transfer broke off) gets this server's own delta server instead.
+    std::string rack_server;
 };
 
 struct Orchestrator::Active {

@@ -258,6 +258,10 @@ TEST_CASE("receipts: per-rack imaging sends a rack's host to its rack server, wh
     CHECK(job["job"]["delta"]["from"] == "10.0.0.15:24000");
     CHECK(job["job"]["receiver_id"] == id);
     CHECK(job["job"]["secret"] == imaging::secret_to_hex(imaging::receiver_key(master, id)));
+    // Asking again means the transfer from B broke off (B died): this server sends the rest.
+    auto again = rig.orchestrator.hello(h1, {}).body;
+    CHECK(again["job"]["delta"]["from"] != "10.0.0.15:24000");
+    CHECK(again["job"]["secret"] != job["job"]["secret"]);
 
     CHECK(rig.orchestrator.result(h1, d->id, true, "", kOk)->held);
     // Another image's delivery counts for nothing; B's, published through the store, does.
