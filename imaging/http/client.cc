@@ -13,6 +13,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "imaging/http/tls.h"
+#include "server_verifier.h"
 
 namespace imaging::http {
 
@@ -27,26 +28,6 @@ std::string& process_ca_file() {
     static std::string path;
     return path;
 }
-
-// Checks what OpenSSL checked (the chain) and then the server's name or address, keeping the
-// reason of the first failure for the error message.
-struct ServerVerifier {
-    std::string host;
-    std::string* reason;
-    bool operator()(bool preverified, ssl::verify_context& ctx) const {
-        X509_STORE_CTX* store = ctx.native_handle();
-        if (!preverified) {
-            if (reason->empty())
-                *reason = X509_verify_cert_error_string(X509_STORE_CTX_get_error(store));
-            return false;
-        }
-        if (!ssl::host_name_verification(host)(preverified, ctx)) {
-            if (reason->empty()) *reason = "the certificate is not for " + host;
-            return false;
-        }
-        return true;
-    }
-};
 
 }  // namespace
 

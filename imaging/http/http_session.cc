@@ -79,6 +79,25 @@ void HttpSession<Stream>::close() {
 
 template <class Stream>
 void HttpSession<Stream>::do_read() {
+    if (served_ == 0 || buffer_.size() > 0) return read_request();
+    const auto& limits = state_->limits();
+    tcp().expires_after(limits.idle_timeout.count() > 0 ? limits.idle_timeout
+                                                        : limits.request_timeout);
+    this->idle_since = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count();
+    stream_.async_read_some(
+        buffer_.prepare(4096),
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t bytes) {
+            self->idle_since = 0;
+            if (ec) return self->do_close();  // gone, idle too long, or evicted
+            self->buffer_.commit(bytes);
+            self->read_request();
+        });
+}
+
+template <class Stream>
+void HttpSession<Stream>::read_request() {
     const auto& limits = state_->limits();
     parser_.emplace();
     parser_->body_limit(limits.max_body_bytes);

@@ -7,7 +7,9 @@
 // one at a time, in order (pipelined ones wait in the read buffer).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -31,6 +33,9 @@ public:
     virtual ~Session() = default;
     // Closes the connection from any thread; pending operations end with an error.
     virtual void close() = 0;
+    // While a kept connection waits for its next request: when it began (steady clock, ns);
+    // 0 otherwise. SharedState closes the one idle longest to admit a new connection.
+    std::atomic<std::int64_t> idle_since{0};
 };
 
 using PlainStream = boost::beast::tcp_stream;
@@ -55,7 +60,10 @@ private:
     static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
     PlainStream& tcp() { return boost::beast::get_lowest_layer(stream_); }
     void on_handshake(boost::beast::error_code ec, std::size_t used);
+    // Between requests of a kept connection: waits up to idle_timeout for a first byte;
+    // then (and on a new connection at once) reads the request within request_timeout.
     void do_read();
+    void read_request();
     void on_read(boost::beast::error_code ec, std::size_t bytes);
     // Runs handler on this thread; its exception becomes a 500.
     Reply invoke(const Handler& handler, const Request& req, const RequestContext& ctx) const;

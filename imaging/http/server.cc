@@ -42,6 +42,7 @@ Server::Server(std::shared_ptr<SharedState> state, std::shared_ptr<Listener> lis
 Server::~Server() { stop(); }
 
 std::size_t Server::open_connections() const { return state_->size(); }
+std::size_t Server::evicted_connections() const { return state_->evicted(); }
 
 std::size_t Server::queued_requests() const {
     return state_->pool() ? state_->pool()->queued() : 0;

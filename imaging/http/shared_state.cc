@@ -15,10 +15,39 @@ SharedState::SharedState(Router router, Limits limits, std::optional<TlsOptions>
                 : nullptr) {}
 
 bool SharedState::join(const std::shared_ptr<Session>& session) {
-    std::lock_guard lock(mu_);
-    if (stopped_ || sessions_.size() >= limits_.max_connections) return false;
-    sessions_.emplace(session.get(), session);
+    std::shared_ptr<Session> evicted;  // closed, and released, outside the lock
+    {
+        std::lock_guard lock(mu_);
+        if (stopped_) return false;
+        if (sessions_.size() >= limits_.max_connections) {
+            // The kept connection idle longest makes room (its client reconnects when it next
+            // asks); none idle: refused. A scan, only when full.
+            std::int64_t oldest = 0;
+            for (auto& [_, weak] : sessions_) {
+                auto open = weak.lock();
+                if (!open) continue;
+                const std::int64_t since = open->idle_since.load();
+                if (since != 0 && (oldest == 0 || since < oldest)) {
+                    oldest = since;
+                    evicted = std::move(open);
+                }
+            }
+            // Chosen once: cleared so that the next newcomer picks another.
+            if (!evicted || !evicted->idle_since.compare_exchange_strong(oldest, 0)) {
+                evicted.reset();
+            }
+            if (!evicted) return false;
+            ++evicted_;
+        }
+        sessions_.emplace(session.get(), session);
+    }
+    if (evicted) evicted->close();
     return true;
+}
+
+std::size_t SharedState::evicted() const {
+    std::lock_guard lock(mu_);
+    return evicted_;
 }
 
 void SharedState::leave(const Session* session) {

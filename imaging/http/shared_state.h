@@ -28,8 +28,11 @@ public:
     // Null when limits().worker_threads is 0: every handler runs on the I/O threads.
     WorkerPool* pool() const { return pool_.get(); }
 
-    // Admits a session; false when the server is stopped or at max_connections.
+    // Admits a session; at max_connections it closes the kept connection idle longest to
+    // make room. False when the server is stopped, or full with no connection idle.
     bool join(const std::shared_ptr<Session>& session);
+    // Kept connections closed to admit new ones.
+    std::size_t evicted() const;
     void leave(const Session* session);
     std::size_t size() const;
     // Refuses new sessions, closes the open ones, and stops the pool (waiting for the
@@ -44,6 +47,7 @@ private:
     const std::unique_ptr<WorkerPool> pool_;
     mutable std::mutex mu_;
     bool stopped_ = false;
+    std::size_t evicted_ = 0;
     std::unordered_map<const Session*, std::weak_ptr<Session>> sessions_;
 };
 

@@ -1,9 +1,11 @@
 #include "provisioner/agent/server_client.h"
+#include "imaging/http/kept_client.h"
 #include "base/json.h"
 #include "provisioner/wire/hello.h"
 #include "provisioner/wire/imaging_report.h"
 
 #include <algorithm>
+#include <memory>
 
 namespace provisioner::agent {
 namespace {
@@ -50,6 +52,12 @@ std::string first_server_url(std::string_view list) {
 ServerClient::ServerClient(std::string base_url, std::string token, HttpFunction http)
     : urls_(split_server_urls(base_url)), token_(std::move(token)), http_(std::move(http)) {
     if (urls_.empty()) urls_.push_back("");  // every call fails, naming no server
+    if (!http_) {
+        auto kept = std::make_shared<imaging::http::KeptClient>();
+        http_ = [kept](const imaging::http::ClientRequest& request) {
+            return kept->request(request);
+        };
+    }
 }
 
 std::string ServerClient::server_list() const {

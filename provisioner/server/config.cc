@@ -46,6 +46,14 @@ void add_config_options(CLI::App& app, ServerConfig& c) {
                    "Retry-After at once")
         ->check(CLI::Range(1, 100000))
         ->capture_default_str();
+    app.add_option("--max-connections", c.max_connections,
+                   "HTTP connections open at once; each Dom0 agent keeps one between its reports "
+                   "(closed after 60 s or 3 report intervals idle, whichever is longer), and when "
+                   "full a new one closes the one idle longest. 0: half of RLIMIT_NOFILE (raised "
+                   "to its hard limit), at most 16384; at most half of it. The metrics history "
+                   "keeps open what the connections leave, but a sixteenth (at least 256)")
+        ->check(CLI::Range(0, 1 << 20))
+        ->capture_default_str();
     app.add_option("--job-threads", c.job_threads,
                    "how many long operations (template add, image import) run at once; "
                    "others wait, up to --job-queue")

@@ -39,6 +39,8 @@ struct ServerConfig {
     // round trips handlers wait for, two per core, at least 4 (main.cc).
     int http_workers = 0;
     int http_queue = 256;
+    // The HTTP server's connections (one kept per reporting agent); 0: fd_budget.h's default.
+    int max_connections = 0;
     int job_threads = 1;
     int job_queue = 16;
 

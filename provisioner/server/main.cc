@@ -16,6 +16,7 @@
 #include "api.h"
 #include "config.h"
 #include "dhcp_service.h"
+#include "fd_budget.h"
 #include "imaging/http/client.h"
 #include "imaging/http/server.h"
 #include "imaging/torrent/tracker_server.h"
@@ -289,10 +290,14 @@ int run_server(ServerConfig config) {
     ctx.monitor =
         std::make_shared<HostMonitor>(store, clock, config.heartbeat_interval);
     for (const HostReport& r : vms.reports()) ctx.monitor->watch(r.host);
+    // One kept connection per reporting host and the history's open files share RLIMIT_NOFILE.
+    auto fds = split_fd_budget(raise_open_file_limit(), std::size_t(config.max_connections));
+    if (!fds) return fail(fds.status().message());
     HistoryOptions history;
     history.dir = files.root / "history";
     history.archives = *parse_archives(config.history_archives);  // checked by the option
     history.log = log_line;
+    history.max_open_files = fds->history_files;
     ctx.history = std::make_shared<MetricsHistory>(std::move(history), clock);
     auto tracker = std::make_shared<imaging::torrent::Tracker>(imaging::torrent::TrackerOptions{},
                                                                rack_map(store));
@@ -321,6 +326,10 @@ int run_server(ServerConfig config) {
                             : is_postgres_url(config.database) ? std::max<std::size_t>(4, 2 * cores)
                                                                : std::max<std::size_t>(2, cores);
     limits.max_queued_requests = std::size_t(config.http_queue);
+    limits.max_connections = fds->connections;
+    // Agents keep their connection between reports: it outlives three report intervals.
+    limits.idle_timeout = std::max<std::chrono::milliseconds>(std::chrono::seconds(60),
+                                                             3 * config.heartbeat_interval);
     boost::system::error_code bind_error;
     auto http = tls ? imaging::http::Server::start(ioc, *endpoint, std::move(router), limits,
                                                     std::move(*tls), bind_error)

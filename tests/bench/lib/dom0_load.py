@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
 """Simulated Dom0 agents for tests/bench/monitoring: each host POSTs the real report
 (POST /api/v1/agent/vms, wire::Dom0Report, API.md "Site and VMs") with its Dom0 token, its VMs
-and their metrics, once per interval, at its own offset in the interval, over keep-alive HTTPS
-connections.
+and their metrics, once per interval, at its own offset in the interval, each host over its
+own kept HTTPS connection, as provisioner-agent keeps one (imaging/http/kept_client.h).
 
   dom0_load.py --url URL --ca CA --tokens FILE --samples SAMPLES [--vms N] [--interval S]
                [--duration D] [--stop FILE] [--processes P] [--threads T] [--no-vm-metrics]
                [--connection-per-report]
 
 --connection-per-report opens a connection (TCP and a full TLS handshake) for each report and
-closes it after, as provisioner-agent does (imaging/http/client.cc: one connection per call);
-without it each thread keeps one keep-alive connection.
+closes it after, as provisioner-agent did before it kept its connection (one per call); without
+it each host keeps one connection, opened at its first report, opened again once when the
+server closed it (as the agent retries a request on a kept connection found closed).
 
 FILE holds "name<TAB>mac<TAB>token" lines. The run lasts --duration seconds, or until the
 --stop file exists; every report's
@@ -79,10 +80,10 @@ def report_body(host, cycle, vms, with_metrics):
 
 
 def worker(args, hosts, start, out):
-    """One thread: its hosts in schedule order over one keep-alive connection."""
+    """One thread: its hosts in schedule order, each over its own kept connection."""
     url = urllib.parse.urlsplit(args.url)
     context = ssl.create_default_context(cafile=args.ca)
-    conn = None
+    conns = {}  # host index: its kept connection
     samples = []  # (start, seconds, ok, lag behind schedule, body bytes)
     end = start + args.duration
     n = len(args.all_hosts)
@@ -104,6 +105,7 @@ def worker(args, hosts, start, out):
             body = report_body((name, mac), cycle, args.vms, args.vm_metrics)
             t0 = time.time()
             ok = False
+            conn = conns.pop(i, None)
             for attempt in range(2):  # a connection the server closed is opened again once
                 try:
                     if conn is None:
@@ -117,7 +119,9 @@ def worker(args, hosts, start, out):
                     ok = r.status == 200
                     if args.connection_per_report or r.getheader("Connection", "").lower() == "close":
                         conn.close()
-                        conn = None
+                    else:
+                        conns[i] = conn
+                    conn = None
                     break
                 except (OSError, http.client.HTTPException):
                     if conn is not None:

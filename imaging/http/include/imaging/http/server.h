@@ -46,6 +46,8 @@ public:
 
     boost::asio::ip::tcp::endpoint local_endpoint() const { return local_; }
     std::size_t open_connections() const;
+    // Kept connections closed, idle, to admit new ones at max_connections.
+    std::size_t evicted_connections() const;
     // Requests waiting for a worker of the pool (0 without one).
     std::size_t queued_requests() const;
     // The pool's bounds and what it refused (all 0 without a pool): what /metrics shows.

@@ -19,7 +19,7 @@
 
 namespace provisioner::agent {
 
-// Abstract so tests can answer instead of a server; the real one is imaging::http::http_request.
+// Abstract so tests can answer instead of a server; the real one is a KeptClient's request.
 using HttpFunction =
     std::function<imaging::http::ClientResponse(const imaging::http::ClientRequest&)>;
 
@@ -48,8 +48,9 @@ class ServerClient {
     // is tried on the next URL, each once, from the one that answered last; it comes back
     // retry only when none answered, its error naming each server's failure. A 4xx is the
     // server's answer: no other is asked.
-    ServerClient(std::string base_url, std::string token,
-                 HttpFunction http = imaging::http::http_request);
+    // http: empty, one imaging::http::KeptClient of this client's own, so that an agent's
+    // reports reuse one connection (TLS handshake) for as long as the server keeps it.
+    ServerClient(std::string base_url, std::string token, HttpFunction http = {});
 
     CallResult hello(const std::string& mac, const std::string& mode, const nlohmann::json& facts);
     CallResult progress(std::int64_t deployment, std::uint64_t bytes_done,
