@@ -115,8 +115,8 @@ Response health(ApiContext& ctx, const Request& req) {
                        " s ago (children are neither reaped nor started)";
     check("process_loop", tick_problem, {{"last_tick_ms_ago", age.count()}});
     check("children", ctx.orchestrator.children_problem());
-    auto secret = ctx.store.get_setting("host_token_secret");
-    check("store", secret ? "" : secret.status().message());
+    auto stored = ctx.store.get_setting("host_token_secret_sealed");  // a round trip
+    check("store", stored ? "" : stored.status().message());
     if (ctx.dhcp_problem) check("dhcp", ctx.dhcp_problem());
     json body = {{"ok", problems.empty()}, {"version", ctx.version}, {"checks", checks}};
     if (problems.empty()) return json_response(req, status::ok, body);
@@ -150,14 +150,12 @@ void mount_api(imaging::http::Router& router, ApiContext& ctx,
         if (Status s = ctx.disks->load(); !s) throw std::runtime_error(s.message());
     }
     if (!ctx.power) {
-        auto secret = ctx.store.get_setting("host_token_secret");
-        if (!secret) throw std::runtime_error("hosts' BMCs: " + secret.status().message());
         PowerService::Options options = ctx.power_options;
         options.poll_interval =
             std::chrono::milliseconds(std::int64_t(ctx.config.power_poll_interval * 1000));
         options.call_timeout =
             std::chrono::milliseconds(std::int64_t(ctx.config.bmc_timeout * 1000));
-        ctx.power = std::make_shared<PowerService>(ctx.store, *secret, options);
+        ctx.power = std::make_shared<PowerService>(ctx.store, ctx.auth.secret(), options);
     }
     ctx.power->set_fail_host([&orchestrator = ctx.orchestrator](HostId host, DeploymentId d,
                                                                 const std::string& reason) {
@@ -165,10 +163,8 @@ void mount_api(imaging::http::Router& router, ApiContext& ctx,
     });
     ctx.power->start();
     if (!ctx.ui_sessions) {
-        auto secret = ctx.store.get_setting("host_token_secret");
-        if (!secret) throw std::runtime_error("the web UI's sessions: " + secret.status().message());
         ctx.ui_sessions =
-            std::make_shared<UiSessions>(ctx.store, ctx.auth, *secret, base::real_clock());
+            std::make_shared<UiSessions>(ctx.store, ctx.auth, ctx.auth.secret(), base::real_clock());
     }
     if (!ctx.netservices) {
         ctx.netservices = std::make_shared<NetServiceBoard>(ctx.store);

@@ -44,6 +44,8 @@ class Authenticator {
   public:
     // secret: the server-wide host-token secret (hex), from Store settings.
     Authenticator(Store& store, std::string secret) : store_(store), secret_(std::move(secret)) {}
+    // What the server's other secrets (BMC passwords, UI sessions) are derived from.
+    const std::string& secret() const { return secret_; }
 
     // A new operator token ("op_" + 64 hex digits) and its hash for the store.
     static std::string new_operator_token();

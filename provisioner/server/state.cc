@@ -4,6 +4,7 @@
 
 #include "auth.h"
 #include "base/atomic_file.h"
+#include "provisioner/power/sealed_password.h"
 #include "state_files.h"
 
 namespace provisioner::server {
@@ -25,6 +26,52 @@ Result<ApiToken> revoke_operator_token(Store& store, const std::string& name) {
     return removed;
 }
 
+namespace {
+
+constexpr const char* kSecretSealed = "host_token_secret_sealed";
+constexpr const char* kSecretPlain = "host_token_secret";  // before it was sealed
+constexpr const char* kSealPurpose = "host-token-secret";
+
+std::string file_text(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+Result<std::string> host_token_secret(Store& store, const std::string& site_key) {
+    if (site_key.empty()) return Status::error(Code::invalid_argument, "no site key to open it with");
+    auto stored = store.get_setting(kSecretSealed);
+    if (!stored && stored.status().code() != Code::not_found) return stored.status();
+    if (!stored) {
+        // The first server of a store (or one from before sealing: its plain secret is kept,
+        // so every token already handed out still verifies).
+        std::string secret;
+        auto plain = store.get_setting(kSecretPlain);
+        if (plain && !plain->empty())
+            secret = *plain;
+        else if (!plain && plain.status().code() != Code::not_found)
+            return plain.status();
+        else
+            secret = Authenticator::random_hex(32);
+        auto sealed = power::seal_text(site_key, kSealPurpose, "", secret);
+        if (!sealed) return sealed.status();
+        // Servers starting together agree on the first one written.
+        stored = store.set_setting_once(kSecretSealed, *sealed);
+        if (!stored) return stored.status();
+    }
+    auto secret = power::open_text(site_key, kSealPurpose, "", *stored);
+    if (!secret)
+        return Status::error("the host-token secret in the store does not open under this "
+                             "server's site.key: the servers sharing a store must share site.key "
+                             "(copy it from the first server's state directory)");
+    // No plain copy is left for a reader of the database alone.
+    auto plain = store.get_setting(kSecretPlain);
+    if (plain && !plain->empty())
+        if (Status s = store.set_setting(kSecretPlain, ""); !s) return s;
+    return secret;
+}
+
 Result<InitReport> initialise_state(const StateFiles& files, Store& store) {
     InitReport report;
     std::error_code ec;
@@ -44,8 +91,8 @@ Result<InitReport> initialise_state(const StateFiles& files, Store& store) {
     if (!key) return key.status().context("the image signing key");
     report.created_key = key->created;
     report.repaired_public_key = key->repaired;
-    auto secret = store.set_setting_once("host_token_secret", Authenticator::random_hex(32));
-    if (!secret) return secret.status();
+    auto secret = host_token_secret(store, file_text(files.signing_key()));
+    if (!secret) return secret.status().context("the host-token secret");
     report.host_secret = *secret;
     if (fs::exists(files.operator_token(), ec))
         fs::permissions(files.operator_token(), fs::perms(0600), ec);  // an older server's

@@ -1,8 +1,8 @@
 // provisionerd's state directory: what `provisionerd init` makes and every start checks.
 //
 // STATE is the owner's alone (0700; 0711 while dnsmasq runs, so that it reaches STATE/dnsmasq):
-//   STATE/inventory.db        the SQLite inventory (WAL; it, -wal and -shm 0600: it holds the
-//                             secret behind every host and guest token)
+//   STATE/inventory.db        the SQLite inventory (WAL; it, -wal and -shm 0600; it holds the
+//                             secret behind every host and guest token, sealed under site.key)
 //   STATE/site.key, site.pub  the Ed25519 key pair images are signed with (imaging pack --key);
 //                             site.key 0600
 //   STATE/operator.token      the first operator token (0600), read by the CLI by default
@@ -32,8 +32,16 @@ struct InitReport {
     bool created_key = false;
     bool repaired_public_key = false;  // site.pub derived again from site.key
     bool created_token = false;  // written to operator_token()
-    std::string host_secret;     // the host-token secret (shared through the store)
+    std::string host_secret;     // the host-token secret (shared through the store, sealed)
 };
+
+// The host-token secret, behind every host, guest and Dom0 token, the web UI's sessions and the
+// sealed BMC passwords. Servers sharing a store share it, sealed (AES-256-GCM) under a key
+// derived from site_key (the text of STATE/site.key, which they share and the database never
+// holds): a reader of the database alone can neither derive tokens nor open BMC passwords. The
+// first server makes it (or seals the plain secret an older server stored, then blanks that);
+// error if it does not open under site_key.
+Result<std::string> host_token_secret(Store& store, const std::string& site_key);
 
 // Creates what is missing: the directory and STATE/import (0700), the key pair (a missing
 // site.pub derived from site.key), the host-token secret, and, when the store has no operator

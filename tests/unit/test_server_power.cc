@@ -27,10 +27,8 @@ struct PowerServer : Server {
         options.poll_interval = 0ms;
         options.retry = pw::RetryPolicy{3, 1ms, 2ms, 1000ms};
         options.disk_before_reboot = 200ms;
-        auto secret = store->get_setting("host_token_secret");
-        REQUIRE(secret.is_ok());
         ctx->power = std::make_shared<PowerService>(
-            *store, *secret, options,
+            *store, auth->secret(), options,
             [this](const pw::BmcConfig& c) -> provisioner::Result<std::unique_ptr<pw::PowerDriver>> {
                 std::lock_guard lock(bmcs_mu);
                 made.push_back(c);

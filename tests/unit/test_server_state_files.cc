@@ -145,3 +145,50 @@ TEST_CASE("state files: a private key that does not read is an error, never repl
 }
 
 }  // namespace
+
+TEST_CASE("state files: the host-token secret is stored sealed under site.key, never in clear") {
+    testutil::TempDir top;
+    StateFiles a{top / "a"}, b{top / "b"}, other{top / "other"};
+    for (const auto* f : {&a, &b, &other}) fs::create_directories(f->root);
+    auto store = open_sqlite_store(":memory:");
+    REQUIRE(store.is_ok());
+    auto first = initialise_state(a, **store);
+    REQUIRE_MESSAGE(first.is_ok(), first.status().message());
+    REQUIRE(first->host_secret.size() == 64);
+    auto sealed = (*store)->get_setting("host_token_secret_sealed");
+    REQUIRE(sealed.is_ok());
+    CHECK(sealed->find(first->host_secret) == std::string::npos);
+    auto plain = (*store)->get_setting("host_token_secret");
+    CHECK((!plain || plain->empty()));
+
+    SUBCASE("a second server with the same site.key gets the same secret") {
+        fs::copy_file(a.signing_key(), b.signing_key());
+        auto second = initialise_state(b, **store);
+        REQUIRE_MESSAGE(second.is_ok(), second.status().message());
+        CHECK(second->host_secret == first->host_secret);
+    }
+    SUBCASE("a server with another site.key is refused, and says why") {
+        auto third = initialise_state(other, **store);
+        REQUIRE_FALSE(third.is_ok());
+        CHECK(third.status().message().find("must share site.key") != std::string::npos);
+        CHECK(*(*store)->get_setting("host_token_secret_sealed") == *sealed);
+    }
+}
+
+TEST_CASE("state files: an older store's plain secret is sealed and blanked, tokens unchanged") {
+    testutil::TempDir top;
+    StateFiles files{top / "s"};
+    fs::create_directories(files.root);
+    auto store = open_sqlite_store(":memory:");
+    REQUIRE(store.is_ok());
+    const std::string old(64, 'a');
+    REQUIRE((*store)->set_setting("host_token_secret", old));
+    auto init = initialise_state(files, **store);
+    REQUIRE_MESSAGE(init.is_ok(), init.status().message());
+    CHECK(init->host_secret == old);
+    CHECK(*(*store)->get_setting("host_token_secret") == "");
+    // And again at the next start: opened from the sealed one.
+    auto again = initialise_state(files, **store);
+    REQUIRE(again.is_ok());
+    CHECK(again->host_secret == old);
+}

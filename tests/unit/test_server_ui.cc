@@ -19,7 +19,7 @@ namespace {
 struct Sessions {
     Server server;
     base::FakeClock clock;
-    std::string secret = *server.store->get_setting("host_token_secret");
+    std::string secret = server.auth->secret();
     UiSessions sessions{*server.store, *server.auth, secret, clock, 1h};
 };
 
