@@ -17,6 +17,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "imaging/http/tls.h"
+#include "request_build.h"
 #include "server_verifier.h"
 
 namespace imaging::http {
@@ -182,20 +183,7 @@ ClientResponse KeptClient::request(const ClientRequest& request) {
         d.tls_ca = ca_file;
     }
 
-    bhttp::request<bhttp::string_body> req{method, url->target, 11};
-    {
-        // RFC 9110 7.2: the port unless it is the scheme's default; an IPv6 literal in brackets.
-        std::string host = url->host.find(':') != std::string::npos ? "[" + url->host + "]" : url->host;
-        if (url->port != (url->tls ? "443" : "80")) host += ":" + url->port;
-        req.set(bhttp::field::host, host);
-    }
-    req.set(bhttp::field::user_agent, "provisioner");
-    for (const auto& [name, value] : request.headers) req.set(name, value);
-    if (!request.body.empty()) {
-        req.set(bhttp::field::content_type, request.content_type);
-        req.body() = request.body;
-    }
-    req.prepare_payload();
+    bhttp::request<bhttp::string_body> req = build_request(*url, method, request);
 
     // One deadline for the whole exchange, a retry included.
     const Clock::time_point deadline = Clock::now() + request.timeout;
