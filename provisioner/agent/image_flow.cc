@@ -1,6 +1,7 @@
 // `provisioner-agent image`: hello -> job -> imaging receive -> progress -> result.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -51,10 +52,12 @@ class PubkeyFile {
 
 std::string source_of(const Job& job) {
     switch (job.transport) {
-        case wire::Transport::delta: return job.delta_from;
+        case wire::Transport::delta:
+            return job.delta_from;
         case wire::Transport::multicast:
             return job.multicast_group + ":" + std::to_string(job.multicast_port);
-        case wire::Transport::torrent: return job.torrent_url;
+        case wire::Transport::torrent:
+            return job.torrent_url;
     }
     return "";
 }
@@ -129,8 +132,8 @@ void log_done(const ImagingOutcome& outcome) {
 
 // An image with a seed partition (seed.h) gets the server, this host's token and its MAC, so
 // that the imaged system can report `ready`.
-imaging::Status fill_seed(const AgentOptions& options, const ServerClient& server,
-                          const Job& job, const std::string& disk) {
+imaging::Status fill_seed(const AgentOptions& options, const ServerClient& server, const Job& job,
+                          const std::string& disk) {
     const std::string& token = job.dom0_token.empty() ? server.token() : job.dom0_token;
     std::string ca_pem;
     if (const std::string& ca = imaging::http::default_ca_file(); !ca.empty()) {
@@ -143,10 +146,6 @@ imaging::Status fill_seed(const AgentOptions& options, const ServerClient& serve
     if (*filled) log_line("filled the seed partition, with which the imaged system reports ready");
     return imaging::Status::ok();
 }
-
-// How many jobs one run takes for its deployment: the first, and those of servers that took
-// the deployment over from one that died mid-transfer.
-constexpr int kReceiveAttempts = 4;
 
 // Writes the job's key files (private, removed on return) and runs `imaging receive` onto
 // disk, posting progress; setup_error says why it could not start.
@@ -167,9 +166,8 @@ ImagingOutcome receive(const AgentOptions& options, const Job& job, const std::s
         return {};
     }
     auto argv = build_receive_argv(
-        job, ReceiveTarget{options.imaging, disk, pubkey.path(), options.interface,
-                           secret.path(), job.receipt_key.empty() ? "" : receipt_key.path(),
-                           peer_cert.path()});
+        job, ReceiveTarget{options.imaging, disk, pubkey.path(), options.interface, secret.path(),
+                           job.receipt_key.empty() ? "" : receipt_key.path(), peer_cert.path()});
     if (!argv) {
         setup_error = argv.status().message();
         return {};
@@ -185,6 +183,86 @@ ImagingOutcome receive(const AgentOptions& options, const Job& job, const std::s
         CallResult r = server.progress(job.deployment, done, total);
         if (!r.ok()) log_line("progress not posted (" + r.error + "); carrying on");
     });
+}
+
+// How many jobs one run takes for its deployment: the first, and those of servers that took
+// the deployment over from one that died mid-transfer.
+constexpr int kReceiveJobs = 4;
+// How many times one job runs at most (its sender answering, or not to be asked).
+constexpr int kRunsOfOneJob = 5;
+constexpr std::chrono::milliseconds kFirstBackoff{2'000}, kMaxBackoff{30'000};
+
+// The current job's failed runs, for the decision after the next one.
+struct JobRetries {
+    int jobs = 1;            // jobs taken so far
+    int runs = 1;            // runs of the current job
+    std::string last_error;  // its previous run's ("": one run so far)
+    std::optional<base::Clock::time_point> failing_since;  // its first failure
+    std::chrono::milliseconds backoff = kFirstBackoff;
+};
+
+// After a run of `job` failed with `error`: asks the servers for the job again. A new job for
+// the deployment (another server took it over) runs at once. The same job runs again after a
+// backoff, since a sender that has just died still owns its work until its lease runs out, so
+// its servers may keep handing out its job meanwhile; while the job's sender does not answer,
+// the servers are asked again after each wait instead, until one hands out another job. The
+// host fails (nullopt, `why` says why) when the same job fails the same way twice while its
+// sender answers, after kRunsOfOneJob runs of one job or options.same_job_patience since its
+// first failure, after kReceiveJobs jobs, or when the servers have no job for it.
+std::optional<Job> job_after_failure(const AgentOptions& options, const Facts& facts,
+                                     ServerClient& server, base::Clock& clock, const Job& job,
+                                     const std::string& error, JobRetries& retries,
+                                     std::string& why) {
+    why = error;
+    if (!retries.failing_since) retries.failing_since = clock.now();
+    log_line("imaging failed: " + error + "; asking the servers for the job again");
+    for (;;) {
+        HelloOutcome again = hello_until_job(options, facts, server, clock);
+        if (!again.job || again.job->deployment != job.deployment) return std::nullopt;
+        if (!(*again.job == job)) {
+            if (retries.jobs >= kReceiveJobs) {
+                why += " (" + std::to_string(kReceiveJobs) + " jobs for this deployment failed)";
+                return std::nullopt;
+            }
+            const int jobs = retries.jobs + 1;
+            retries = JobRetries();
+            retries.jobs = jobs;
+            log_line("a new job for deployment " + std::to_string(job.deployment) +
+                     ": carrying on from what the disk holds");
+            return again.job;
+        }
+        const SenderState sender = options.probe_sender(job);
+        const std::string address = sender_address(job);
+        const std::string sender_text =
+            "its sender" + (address.empty() ? "" : " " + address) + " " + to_string(sender);
+        if (sender == SenderState::answers && error == retries.last_error) {
+            why += " (the same job failed the same way twice; " + sender_text + ")";
+            return std::nullopt;
+        }
+        if (sender != SenderState::silent && retries.runs >= kRunsOfOneJob) {
+            why += " (the same job failed " + std::to_string(retries.runs) + " times; " +
+                   sender_text + ")";
+            return std::nullopt;
+        }
+        auto waited =
+            std::chrono::duration_cast<std::chrono::seconds>(clock.now() - *retries.failing_since);
+        if (clock.now() - *retries.failing_since + retries.backoff > options.same_job_patience) {
+            why += " (the servers handed out the same job for " + std::to_string(waited.count()) +
+                   " s; " + sender_text + ")";
+            return std::nullopt;
+        }
+        const auto wait = retries.backoff;
+        retries.backoff = std::min(retries.backoff * 2, kMaxBackoff);
+        log_line("the same job again, and " + sender_text +
+                 (sender == SenderState::silent ? ": asking again in " : ": running it again in ") +
+                 std::to_string(wait.count() / 1000) + " s");
+        clock.sleep_for(wait);
+        if (sender != SenderState::silent) {
+            ++retries.runs;
+            retries.last_error = error;
+            return job;
+        }
+    }
 }
 
 }  // namespace
@@ -209,14 +287,14 @@ int run_image(const AgentOptions& options, ServerClient& server, ImagingRunner& 
     if (!setup_error.empty()) return fail(setup_error);
     // A transfer that broke off because its server died: the server that takes the
     // deployment over hands out a job with a sender of its own, and the transfer goes on from
-    // what the disk holds (delta writes only what it lacks). The same job again is a failure.
-    for (int attempt = 1; !outcome.verified() && attempt < kReceiveAttempts; ++attempt) {
-        log_line("imaging failed: " + outcome.error() + "; asking the servers for the job again");
-        HelloOutcome again = hello_until_job(options, facts, server, clock);
-        if (!again.job || again.job->deployment != job.deployment || *again.job == job) break;
-        job = *again.job;
-        log_line("a new job for deployment " + std::to_string(job.deployment) +
-                 ": carrying on from what " + *disk + " holds");
+    // what the disk holds (delta writes only what it lacks).
+    JobRetries retries;
+    while (!outcome.verified()) {
+        std::string why;
+        auto next =
+            job_after_failure(options, facts, server, clock, job, outcome.error(), retries, why);
+        if (!next) return fail(why);
+        job = *next;
         outcome = receive(options, job, *disk, imaging, server, clock, setup_error);
         if (!setup_error.empty()) return fail(setup_error);
     }
@@ -226,8 +304,9 @@ int run_image(const AgentOptions& options, ServerClient& server, ImagingRunner& 
     const std::string choice = disk_choice_reason(job.disk, options.disk, facts);
     log_line("wrote " + *disk + ": " + choice);
     auto growth = options.grow_disk(*disk);
-    if (!growth) return fail("the image is written and verified, but growing it: " +
-                             growth.status().message());
+    if (!growth)
+        return fail("the image is written and verified, but growing it: " +
+                    growth.status().message());
     log_line(growth->reason);
     result["disk"] = *disk;
     result["disk_choice"] = choice;

@@ -1,12 +1,16 @@
 // provisioner-agent: the image, discover and ready flows against a scripted server, a fake
 // imaging tool and a fake clock: retries, waits, failures and what gets posted.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <deque>
 #include <map>
 
-#include "test_agent_fake.h"
 #include "provisioner/agent/agent.h"
+#include "test_agent_fake.h"
 #include "test_util.h"
 
 using namespace provisioner::agent;
@@ -108,8 +112,17 @@ struct Rig {
     FakeImaging imaging{clock};
     AgentOptions options;
     std::vector<std::pair<std::string, std::string>> seeds;  // disk, text
-    std::vector<std::string> grown;  // disks grow_disk was called for
+    std::vector<std::string> grown;                          // disks grow_disk was called for
+    // What the job's sender is said to be at each probe (the last repeated); the jobs probed.
+    std::deque<SenderState> senders{SenderState::answers};
+    std::vector<std::string> probed;
     Rig() {
+        options.probe_sender = [this](const Job& job) {
+            probed.push_back(sender_address(job));
+            SenderState s = senders.front();
+            if (senders.size() > 1) senders.pop_front();
+            return s;
+        };
         options.fill_seed = [this](const std::string& disk, const std::string& text) {
             seeds.emplace_back(disk, text);
             return imaging::Result<bool>(true);
@@ -198,7 +211,8 @@ TEST_CASE("agent: image flow retries hello, waits, images, posts progress and re
 TEST_CASE("agent: a seed partition that cannot be written fails the host") {
     Rig rig;
     rig.options.fill_seed = [](const std::string&, const std::string&) {
-        return imaging::Result<bool>(imaging::Status::error("/dev/loop3: damaged GPT: header checksum mismatch"));
+        return imaging::Result<bool>(
+            imaging::Status::error("/dev/loop3: damaged GPT: header checksum mismatch"));
     };
     rig.fake.script["/api/v1/agent/hello"] = {reply(200, delta_job())};
     rig.fake.script["/api/v1/agent/progress"] = {reply(204)};
@@ -223,7 +237,8 @@ TEST_CASE("agent: a disk that cannot grow fails the host, before its seed is fil
     auto results = rig.fake.bodies("/agent/result");
     REQUIRE(results.size() == 1);
     CHECK(results[0]["ok"] == false);
-    CHECK(results[0]["error"].get<std::string>().find("growing it: resize2fs") != std::string::npos);
+    CHECK(results[0]["error"].get<std::string>().find("growing it: resize2fs") !=
+          std::string::npos);
     CHECK(rig.seeds.empty());
 }
 
@@ -290,9 +305,14 @@ TEST_CASE("agent: failures are posted as results") {
         auto results = rig.fake.bodies("/agent/result");
         REQUIRE(results.size() == 1);
         CHECK(results[0]["ok"] == false);
-        CHECK(results[0]["error"] == "imaging: error: chunk 7: sha256 mismatch");
+        // Run again once (its sender answers), then failed: the same job, the same way, twice.
+        CHECK(results[0]["error"] ==
+              "imaging: error: chunk 7: sha256 mismatch (the same job failed the same way "
+              "twice; its sender 10.77.0.1:7000 answers)");
+        CHECK(rig.imaging.runs.size() == 2);
+        CHECK(rig.probed == std::vector<std::string>{"10.77.0.1:7000", "10.77.0.1:7000"});
         CHECK_FALSE(results[0].contains("result"));
-        CHECK(rig.fake.bodies("/agent/progress").size() == 4);
+        CHECK(rig.fake.bodies("/agent/progress").size() == 8);
     }
     SUBCASE("no disk to write") {
         Rig rig;
@@ -423,9 +443,9 @@ TEST_CASE("agent: a transfer cut off by its server's death goes on with the new 
     json taken_over = delta_job();
     taken_over["job"]["delta"]["from"] = "10.77.0.1:7100";  // the new owner's delta server
     // The old owner is gone; the other server says wait until it has taken over.
-    rig.fake.script["/api/v1/agent/hello"] = {reply(200, delta_job()), unreachable(),
-                                              reply(200, {{"action", "wait"}, {"retry_after_ms", 1000}}),
-                                              reply(200, taken_over)};
+    rig.fake.script["/api/v1/agent/hello"] = {
+        reply(200, delta_job()), unreachable(),
+        reply(200, {{"action", "wait"}, {"retry_after_ms", 1000}}), reply(200, taken_over)};
     rig.fake.script["/api/v1/agent/result"] = {reply(200, {{"action", "reboot"}})};
     ServerClient server("http://10.77.0.1:8080,http://10.77.0.1:8081", "tok", std::ref(rig.fake));
     CHECK(run_image(rig.options, server, imaging, rig.clock) == 0);
@@ -443,4 +463,130 @@ TEST_CASE("agent: a transfer cut off by its server's death goes on with the new 
     REQUIRE(rig.seeds.size() == 1);
     CHECK(rig.seeds[0].second.find("http://10.77.0.1:8080,http://10.77.0.1:8081") !=
           std::string::npos);
+}
+
+namespace {
+
+ImagingOutcome cut_outcome(const std::string& line) {
+    ImagingOutcome o;
+    o.exit_status = 1;
+    o.last_error_line = line;
+    return o;
+}
+
+json multicast_job() {
+    json j = delta_job();
+    j["job"]["transport"] = "multicast";
+    j["job"].erase("delta");
+    j["job"]["multicast"] = {{"group", "239.1.2.3"}, {"port", 9000}};
+    return j;
+}
+
+}  // namespace
+
+TEST_CASE("agent: the same job while its sender does not answer is asked for again, not failed") {
+    // The job names a rack server that has just died: until its lease runs out the deployment's
+    // owner keeps handing out the same job; then it names a sender of its own.
+    Rig rig;
+    ScriptedImaging imaging;
+    imaging.outcomes = {cut_outcome("imaging: error: 10.77.0.2:7000: connection reset by peer"),
+                        good_outcome()};
+    json rack_job = delta_job();
+    rack_job["job"]["delta"]["from"] = "10.77.0.2:7000";
+    json owner_job = delta_job();
+    rig.fake.script["/api/v1/agent/hello"] = {reply(200, rack_job), reply(200, rack_job),
+                                              reply(200, rack_job), reply(200, rack_job),
+                                              reply(200, owner_job)};
+    rig.fake.script["/api/v1/agent/result"] = {reply(200, {{"action", "reboot"}})};
+    rig.senders = {SenderState::silent};
+    ServerClient server("http://10.77.0.1:8080/", "tok", std::ref(rig.fake));
+    CHECK(run_image(rig.options, server, imaging, rig.clock) == 0);
+    REQUIRE(imaging.runs.size() == 2);  // never the dead sender's job again
+    CHECK(rig.probed.size() == 3);
+    CHECK(rig.clock.sleeps == std::vector<long>{2000, 4000, 8000});
+    auto results = rig.fake.bodies("/agent/result");
+    REQUIRE(results.size() == 1);
+    CHECK(results[0]["ok"] == true);
+}
+
+TEST_CASE("agent: the same job runs again once its sender answers again") {
+    Rig rig;
+    ScriptedImaging imaging;
+    imaging.outcomes = {cut_outcome("imaging: error: 10.77.0.1:7000: connection refused"),
+                        cut_outcome("imaging: error: 10.77.0.1:7000: connection reset by peer"),
+                        good_outcome()};
+    rig.fake.script["/api/v1/agent/hello"] = {reply(200, delta_job())};
+    rig.fake.script["/api/v1/agent/result"] = {reply(200, {{"action", "reboot"}})};
+    rig.senders = {SenderState::silent, SenderState::answers};
+    ServerClient server("http://10.77.0.1:8080/", "tok", std::ref(rig.fake));
+    CHECK(run_image(rig.options, server, imaging, rig.clock) == 0);
+    CHECK(imaging.runs.size() == 3);
+    // silent: asked again after 2 s; answers: run after 4 s; failed another way: run after 8 s.
+    CHECK(rig.clock.sleeps == std::vector<long>{2000, 4000, 8000});
+    CHECK(rig.fake.bodies("/agent/result")[0]["ok"] == true);
+}
+
+TEST_CASE("agent: a sender silent past the patience fails the host, with why") {
+    Rig rig;
+    ScriptedImaging imaging;
+    imaging.outcomes = {cut_outcome("imaging: error: 10.77.0.2:7000: connection reset by peer")};
+    json rack_job = delta_job();
+    rack_job["job"]["delta"]["from"] = "10.77.0.2:7000";
+    rig.fake.script["/api/v1/agent/hello"] = {reply(200, rack_job)};
+    rig.fake.script["/api/v1/agent/result"] = {reply(200, {{"action", "reboot"}})};
+    rig.senders = {SenderState::silent};
+    ServerClient server("http://10.77.0.1:8080/", "tok", std::ref(rig.fake));
+    CHECK(run_image(rig.options, server, imaging, rig.clock) == 1);
+    CHECK(imaging.runs.size() == 1);
+    // 2 + 4 + 8 + 16 + 30 + 30 + 30 = 120 s, the patience; one more wait would pass it.
+    CHECK(rig.clock.sleeps == std::vector<long>{2000, 4000, 8000, 16000, 30000, 30000, 30000});
+    auto results = rig.fake.bodies("/agent/result");
+    REQUIRE(results.size() == 1);
+    CHECK(results[0]["error"] ==
+          "imaging: error: 10.77.0.2:7000: connection reset by peer (the servers handed out the "
+          "same job for 120 s; its sender 10.77.0.2:7000 does not answer)");
+}
+
+TEST_CASE("agent: a job whose sender cannot be asked runs again a bounded number of times") {
+    Rig rig;
+    ScriptedImaging imaging;
+    imaging.outcomes = {cut_outcome("imaging: error: the sender has been silent for 10 s")};
+    rig.fake.script["/api/v1/agent/hello"] = {reply(200, multicast_job())};
+    rig.fake.script["/api/v1/agent/result"] = {reply(200, {{"action", "reboot"}})};
+    rig.senders = {SenderState::unknown};
+    rig.options.interface = "eth0";
+    ServerClient server("http://10.77.0.1:8080/", "tok", std::ref(rig.fake));
+    CHECK(run_image(rig.options, server, imaging, rig.clock) == 1);
+    CHECK(imaging.runs.size() == 5);
+    CHECK(rig.clock.sleeps == std::vector<long>{2000, 4000, 8000, 16000});
+    auto results = rig.fake.bodies("/agent/result");
+    REQUIRE(results.size() == 1);
+    CHECK(results[0]["error"] ==
+          "imaging: error: the sender has been silent for 10 s (the same job failed 5 times; its "
+          "sender cannot be asked)");
+}
+
+TEST_CASE("agent: a job's sender is probed by a TCP connection") {
+    int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(listener >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(listener, 4) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    const std::string address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    Job job;
+    job.transport = provisioner::wire::Transport::delta;
+    job.delta_from = address;
+    CHECK(probe_sender(job, std::chrono::seconds(2)) == SenderState::answers);
+    ::close(listener);  // nobody listens there now: refused
+    CHECK(probe_sender(job, std::chrono::seconds(2)) == SenderState::silent);
+    job.transport = provisioner::wire::Transport::torrent;
+    job.torrent_url = "https://[::1]:8443/torrents/3";
+    CHECK(sender_address(job) == "[::1]:8443");
+    job.transport = provisioner::wire::Transport::multicast;
+    CHECK(probe_sender(job, std::chrono::seconds(2)) == SenderState::unknown);
+    CHECK(probe_address("no port", std::chrono::seconds(1)) == SenderState::silent);
 }

@@ -11,6 +11,7 @@
 #include "provisioner/agent/disk_grow.h"
 #include "provisioner/agent/imaging_runner.h"
 #include "provisioner/agent/seed.h"
+#include "provisioner/agent/sender_probe.h"
 #include "provisioner/agent/server_client.h"
 
 namespace provisioner::agent {
@@ -36,6 +37,15 @@ struct AgentOptions {
     // partition and its filesystem to fill DISK (disk_grow.h). Tests replace it.
     std::function<imaging::Result<DiskGrowth>(const std::string& disk)> grow_disk =
         provisioner::agent::grow_disk;
+    // image: whether the job's sender answers (sender_probe.h), asked when a transfer broke off
+    // and a server hands out the same job again. Tests replace it.
+    std::function<SenderState(const Job&)> probe_sender = [](const Job& job) {
+        return provisioner::agent::probe_sender(job, std::chrono::seconds(3));
+    };
+    // image: how long one job is asked for and run again after its transfer broke off, waiting
+    // 2 s, 4 s ... (at most 30 s) between runs: long enough for a dead sender's lease to run out
+    // (provisionerd --lease-seconds, 15 by default) and another server to take its work over.
+    std::chrono::milliseconds same_job_patience{120'000};
 };
 
 // `image`: hello, receive the job, run imaging, report progress and the result. Returns 0
