@@ -108,4 +108,23 @@ Status PgStore::set_setting(const std::string& key, const std::string& value) {
     return rows ? Status::ok() : rows.status();
 }
 
+Status PgStore::delete_setting(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto rows = db_->write("DELETE FROM settings WHERE key = $1", Params().add(key));
+    return rows ? Status::ok() : rows.status();
+}
+
+Result<std::vector<std::string>> PgStore::list_setting_keys(const std::string& prefix) {
+    std::lock_guard lock(mu_);
+    // starts_with compares code points, not patterns; COLLATE "C" orders by bytes, whatever
+    // the database's collation.
+    auto rows =
+        db_->query("SELECT key FROM settings WHERE starts_with(key, $1) ORDER BY key COLLATE \"C\"",
+                   Params().add(prefix));
+    if (!rows) return rows.status();
+    std::vector<std::string> out;
+    for (int i = 0; i < rows->size(); ++i) out.push_back(rows->text(i, 0));
+    return out;
+}
+
 }  // namespace provisioner

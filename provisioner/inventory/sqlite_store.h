@@ -66,6 +66,8 @@ class SqliteStore final : public Store {
     Result<std::string> get_setting(const std::string& key) override;
     Result<std::string> set_setting_once(const std::string& key, const std::string& value) override;
     Status set_setting(const std::string& key, const std::string& value) override;
+    Status delete_setting(const std::string& key) override;
+    Result<std::vector<std::string>> list_setting_keys(const std::string& prefix) override;
 
     Result<std::int64_t> allocate_ids(const std::string& sequence, std::int64_t count) override;
     Status put_vm_apply(const VmApplyRow& row) override;
@@ -85,8 +87,8 @@ class SqliteStore final : public Store {
     Result<std::vector<HostBmcRow>> list_host_bmcs() override;
     Status remove_host_bmc(HostId host) override;
 
-    Result<LeaseRow> acquire_lease(const std::string& name, const std::string& owner,
-                                   Timestamp now, Timestamp expires_at) override;
+    Result<LeaseRow> acquire_lease(const std::string& name, const std::string& owner, Timestamp now,
+                                   Timestamp expires_at) override;
     Result<std::vector<std::string>> renew_leases(const std::string& owner,
                                                   Timestamp expires_at) override;
     Status release_lease(const std::string& name, const std::string& owner) override;

@@ -25,8 +25,7 @@ Result<ApiToken> SqliteStore::add_api_token(const std::string& name,
     if (name.empty() || token_sha256.empty())
         return Status::error(Code::invalid_argument, "a token needs a name");
     std::lock_guard lock(mu_);
-    auto q = db_->query(
-        "INSERT INTO api_tokens (name, token_sha256, created_at) VALUES (?, ?, ?)");
+    auto q = db_->query("INSERT INTO api_tokens (name, token_sha256, created_at) VALUES (?, ?, ?)");
     if (!q) return q.status();
     ApiToken t{0, name, token_sha256, now()};
     if (Status s = q->bind(t.name).bind(t.token_sha256).bind(t.created_at).run(); !s) {
@@ -129,6 +128,31 @@ Status SqliteStore::set_setting(const std::string& key, const std::string& value
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
     if (!q) return q.status();
     return q->bind(key).bind(value).run();
+}
+
+Status SqliteStore::delete_setting(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto q = db_->query("DELETE FROM settings WHERE key = ?");
+    if (!q) return q.status();
+    return q->bind(key).run();
+}
+
+Result<std::vector<std::string>> SqliteStore::list_setting_keys(const std::string& prefix) {
+    std::lock_guard lock(mu_);
+    // substr and length count characters of valid UTF-8 text; CAST AS BLOB counts bytes, so a
+    // prefix holding '%', '_' or any byte matches only itself.
+    auto q = db_->query(
+        "SELECT key FROM settings WHERE substr(CAST(key AS BLOB), 1, length(CAST(? AS BLOB))) = "
+        "CAST(? AS BLOB) ORDER BY CAST(key AS BLOB)");
+    if (!q) return q.status();
+    q->bind(prefix).bind(prefix);
+    std::vector<std::string> out;
+    for (;;) {
+        auto row = q->step();
+        if (!row) return row.status();
+        if (!*row) return out;
+        out.push_back(q->text(0));
+    }
 }
 
 }  // namespace provisioner

@@ -228,6 +228,40 @@ TEST_CASE("store (postgresql): an unreachable server is a storage error naming i
     CHECK(!is_postgres_url("postgresql.db"));
 }
 
+STORE_TEST("store: settings deleted; keys listed by prefix, byte by byte, from any connection") {
+    auto a = site.open();
+    auto b = site.open();
+    for (const char* key : {"image-delta-servers:s2", "image-delta-servers:s1",
+                            "rack-deliveries:s1", "image-delta-serversX", "image_delta_servers:s3",
+                            "a%b", "axb", "caf\xc3\xa9:1", "caf\xc3\xa9"})
+        REQUIRE(a->set_setting(key, std::string("v-") + key));
+    CHECK(*b->list_setting_keys("image-delta-servers:") ==
+          std::vector<std::string>{"image-delta-servers:s1", "image-delta-servers:s2"});
+    // No pattern: '_' and '%' match only themselves.
+    CHECK(*b->list_setting_keys("image_") == std::vector<std::string>{"image_delta_servers:s3"});
+    CHECK(*b->list_setting_keys("a%") == std::vector<std::string>{"a%b"});
+    CHECK(*b->list_setting_keys("caf\xc3\xa9:") == std::vector<std::string>{"caf\xc3\xa9:1"});
+    CHECK(b->list_setting_keys("nothing:")->empty());
+    CHECK(b->list_setting_keys("")->size() == 9);
+
+    REQUIRE(b->delete_setting("image-delta-servers:s1"));
+    CHECK(a->get_setting("image-delta-servers:s1").status().code() == Code::not_found);
+    CHECK(*a->get_setting("image-delta-servers:s2") == "v-image-delta-servers:s2");
+    CHECK(*a->list_setting_keys("image-delta-servers:") ==
+          std::vector<std::string>{"image-delta-servers:s2"});
+    CHECK(b->delete_setting("image-delta-servers:s1"));  // gone already: still ok
+    CHECK(b->delete_setting("never-set"));
+    // A deleted key can be set once again, afresh.
+    CHECK(*a->set_setting_once("image-delta-servers:s1", "again") == "again");
+    // Inside a transaction, a delete rolls back with it.
+    Status rolled = a->transaction([&]() -> Status {
+        if (Status s = a->delete_setting("rack-deliveries:s1"); !s) return s;
+        return Status::error("give up");
+    });
+    CHECK_FALSE(rolled);
+    CHECK(*b->get_setting("rack-deliveries:s1") == "v-rack-deliveries:s1");
+}
+
 STORE_TEST("store: whether another server is connected to the same database") {
     auto a = site.open();
     // SQLite is one server's file: never shared this way.
@@ -252,8 +286,8 @@ STORE_TEST("store: reads from many threads at once, while one writes, each see a
     // connections take turns, none gets another's answer.
     auto store = site.open(&base::real_clock());
     for (int i = 0; i < 20; ++i)
-        REQUIRE(store->add_host(spec(mac_of(i), "h" + std::to_string(100 + i)),
-                                HostState::enrolled, "x"));
+        REQUIRE(store->add_host(spec(mac_of(i), "h" + std::to_string(100 + i)), HostState::enrolled,
+                                "x"));
     std::atomic<int> wrong{0};
     auto reader = [&](int who) {
         for (int i = 0; i < 60; ++i) {

@@ -89,7 +89,7 @@ class Store {
     virtual Result<Template> add_template(const Template& t) = 0;
     virtual Result<Template> find_template(const std::string& name,
                                            const std::string& version) = 0;  // not_found
-    virtual Result<std::vector<Template>> list_templates() = 0;  // by name, then id
+    virtual Result<std::vector<Template>> list_templates() = 0;              // by name, then id
     virtual Status set_template_labels(TemplateId id, const std::vector<std::string>& labels) = 0;
     virtual Status mark_template_used(TemplateId id, Timestamp when) = 0;
     // conflict while another template is backed by it.
@@ -118,17 +118,21 @@ class Store {
                                                  const std::string& value) = 0;
     // Sets key to value, replacing what was there (a host's Dom0 token generation).
     virtual Status set_setting(const std::string& key, const std::string& value) = 0;
+    // Removes key; ok when it was not set.
+    virtual Status delete_setting(const std::string& key) = 0;
+    // The keys that begin with prefix, byte by byte (no pattern characters), in byte order;
+    // "" lists them all. For the settings each server publishes under "NAME:SERVER-ID".
+    virtual Result<std::vector<std::string>> list_setting_keys(const std::string& prefix) = 0;
 
     // --- the server's own state (server_state.h) ---
     // Reserves count fresh ids of sequence ("vm_apply", "vm_action") and returns the first;
     // an id is never handed out twice, even after the rows that used it are removed, so that
     // an agent can tell a new action from one it has carried out already.
-    virtual Result<std::int64_t> allocate_ids(const std::string& sequence,
-                                              std::int64_t count) = 0;
+    virtual Result<std::int64_t> allocate_ids(const std::string& sequence, std::int64_t count) = 0;
     // Each put writes the whole row, inserting or replacing it by its key.
     virtual Status put_vm_apply(const VmApplyRow& row) = 0;
     virtual Result<std::vector<VmApplyRow>> list_vm_applies() = 0;  // by id
-    virtual Status remove_vm_apply(std::int64_t id) = 0;  // and its actions; absent: ok
+    virtual Status remove_vm_apply(std::int64_t id) = 0;            // and its actions; absent: ok
     virtual Status put_vm_action(const VmActionRow& row) = 0;
     virtual Result<std::vector<VmActionRow>> list_vm_actions() = 0;  // by id
     virtual Status remove_vm_action(std::int64_t id) = 0;            // absent: ok
@@ -139,7 +143,7 @@ class Store {
     virtual Result<std::vector<GuestReportRow>> list_guest_reports() = 0;  // by vm
     virtual Status put_disk_transfer(const DiskTransferRow& row) = 0;
     virtual Result<std::vector<DiskTransferRow>> list_disk_transfers() = 0;  // by id
-    virtual Status remove_disk_transfer(const std::string& id) = 0;         // absent: ok
+    virtual Status remove_disk_transfer(const std::string& id) = 0;          // absent: ok
     // A host's BMC; as host reports: a host that is gone fails (conflict), removing a host
     // removes its BMC.
     virtual Status put_host_bmc(const HostBmcRow& row) = 0;
