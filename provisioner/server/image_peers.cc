@@ -1,6 +1,7 @@
 #include "image_peers.h"
 
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "imaging/delivery.h"
 #include "imaging/secret.h"
@@ -23,9 +24,9 @@ std::string encode_peer_sources(const std::string& seal_key, const std::string& 
                                 const std::map<ImageId, PeerSource>& sources) {
     nlohmann::json images = nlohmann::json::object();
     for (const auto& [id, source] : sources) {
-        auto sealed = power::seal_text(seal_key, kSealPurpose,
-                                       sealed_context(server, id, source.address),
-                                       imaging::secret_to_hex(source.key));
+        auto sealed =
+            power::seal_text(seal_key, kSealPurpose, sealed_context(server, id, source.address),
+                             imaging::secret_to_hex(source.key));
         if (!sealed) continue;  // only when OpenSSL fails: that image is not offered
         auto master = power::seal_text(seal_key, kSealPurpose,
                                        "master " + sealed_context(server, id, source.address),
@@ -47,18 +48,19 @@ Result<PeerSource> decode_entry(const std::string& seal_key, const std::string& 
         !entry.contains("receiver_id") || !entry["receiver_id"].is_string() ||
         !entry.contains("sealed") || !entry["sealed"].is_string() ||
         !entry.contains("sealed_master") || !entry["sealed_master"].is_string())
-        return Status::error(Code::invalid_argument,
-                             "the source of image " + std::to_string(image) + " published by " +
-                                 server + " does not read");
+        return Status::error(Code::invalid_argument, "the source of image " +
+                                                         std::to_string(image) + " published by " +
+                                                         server + " does not read");
     PeerSource source;
     source.server = server;
     source.address = entry["delta"].get<std::string>();
     source.receiver_id = entry["receiver_id"].get<std::string>();
-    auto hex = power::open_text(seal_key, kSealPurpose, sealed_context(server, image, source.address),
-                                entry["sealed"].get<std::string>());
+    auto hex =
+        power::open_text(seal_key, kSealPurpose, sealed_context(server, image, source.address),
+                         entry["sealed"].get<std::string>());
     if (!hex)
-        return Status::error("the key of image " + std::to_string(image) + " published by " + server +
-                             " does not open (" + hex.status().message() +
+        return Status::error("the key of image " + std::to_string(image) + " published by " +
+                             server + " does not open (" + hex.status().message() +
                              "; do the servers share site.key?)");
     auto key = imaging::secret_from_hex(*hex);
     if (!key) return key.status();
@@ -66,7 +68,8 @@ Result<PeerSource> decode_entry(const std::string& seal_key, const std::string& 
     auto master_hex = power::open_text(seal_key, kSealPurpose,
                                        "master " + sealed_context(server, image, source.address),
                                        entry["sealed_master"].get<std::string>());
-    if (!master_hex) return master_hex.status().context("the master of image " + std::to_string(image));
+    if (!master_hex)
+        return master_hex.status().context("the master of image " + std::to_string(image));
     auto master = imaging::secret_from_hex(*master_hex);
     if (!master) return master.status();
     source.master = *master;
@@ -75,12 +78,114 @@ Result<PeerSource> decode_entry(const std::string& seal_key, const std::string& 
 
 }  // namespace
 
+namespace {
+
+constexpr const char* kMulticastPurpose = "rack-multicast-key";
+
+std::string multicast_context(const std::string& what, const std::string& server,
+                              DeploymentId deployment, const std::string& group, unsigned port) {
+    return what + " " + server + " " + std::to_string(deployment) + " " + group + ":" +
+           std::to_string(port);
+}
+
+}  // namespace
+
+std::string encode_multicast_sources(const std::string& seal_key, const std::string& server,
+                                     const std::map<DeploymentId, MulticastSource>& sessions) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [id, m] : sessions) {
+        auto secret = power::seal_text(seal_key, kMulticastPurpose,
+                                       multicast_context("session", server, id, m.group, m.port),
+                                       imaging::secret_to_hex(m.secret));
+        auto receipt = power::seal_text(seal_key, kMulticastPurpose,
+                                        multicast_context("receipt", server, id, m.group, m.port),
+                                        imaging::secret_to_hex(m.receipt_master));
+        if (!secret || !receipt) continue;  // only when OpenSSL fails: that session is not offered
+        out[std::to_string(id)] = {{"group", m.group},
+                                   {"port", m.port},
+                                   {"sealed_secret", *secret},
+                                   {"sealed_receipt", *receipt}};
+    }
+    return nlohmann::json{{"server", server}, {"sessions", out}}.dump();
+}
+
+Result<std::map<DeploymentId, MulticastSource>> decode_multicast_sources(
+    const std::string& seal_key, const std::string& server, const std::string& value) {
+    auto doc = nlohmann::json::parse(value, nullptr, false);
+    if (!doc.is_object() || !doc.contains("sessions") || !doc["sessions"].is_object())
+        return Status::error(Code::invalid_argument,
+                             "the multicast sessions of " + server + " do not read");
+    std::map<DeploymentId, MulticastSource> out;
+    for (const auto& [key, e] : doc["sessions"].items()) {
+        char* end = nullptr;
+        const long long id = std::strtoll(key.c_str(), &end, 10);
+        const bool reads = end != key.c_str() && !*end && id > 0 && e.is_object() &&
+                           e.contains("group") && e["group"].is_string() && e.contains("port") &&
+                           e["port"].is_number_unsigned() && e["port"].get<std::uint64_t>() > 0 &&
+                           e["port"].get<std::uint64_t>() <= 65535 && e.contains("sealed_secret") &&
+                           e["sealed_secret"].is_string() && e.contains("sealed_receipt") &&
+                           e["sealed_receipt"].is_string();
+        if (!reads)
+            return Status::error(
+                Code::invalid_argument,
+                "the multicast session \"" + key + "\" published by " + server + " does not read");
+        MulticastSource m;
+        m.server = server;
+        m.group = e["group"].get<std::string>();
+        m.port = std::uint16_t(e["port"].get<std::uint64_t>());
+        for (auto [what, field, into] :
+             {std::tuple{"session", "sealed_secret", &m.secret},
+              std::tuple{"receipt", "sealed_receipt", &m.receipt_master}}) {
+            auto hex =
+                power::open_text(seal_key, kMulticastPurpose,
+                                 multicast_context(what, server, DeploymentId(id), m.group, m.port),
+                                 e[field].get<std::string>());
+            if (!hex)
+                return Status::error("the " + std::string(what) + " secret of deployment " + key +
+                                     "'s multicast session published by " + server +
+                                     " does not open (" + hex.status().message() + ")");
+            auto secret = imaging::secret_from_hex(*hex);
+            if (!secret) return secret.status();
+            *into = *secret;
+        }
+        out.emplace(DeploymentId(id), std::move(m));
+    }
+    return out;
+}
+
+void ImagePeers::publish_multicast(const std::map<DeploymentId, MulticastSource>& mine) {
+    std::string plain;  // compared unsealed: each sealing draws a fresh nonce
+    for (const auto& [id, m] : mine)
+        plain += std::to_string(id) + " " + m.group + ":" + std::to_string(m.port) + " " +
+                 imaging::secret_to_hex(m.secret) + "\n";
+    if (written_multicast_ == plain) return;
+    if (Status s = store_.set_setting(kMulticastPrefix + self_,
+                                      encode_multicast_sources(seal_key_, self_, mine));
+        !s) {
+        log_("publishing this server's rack multicast sessions: " + s.message());
+        return;
+    }
+    written_multicast_ = plain;
+}
+
+std::map<DeploymentId, MulticastSource> ImagePeers::multicast_of(const std::string& server) {
+    auto value = store_.get_setting(kMulticastPrefix + server);
+    if (!value) return {};
+    auto sessions = decode_multicast_sources(seal_key_, server, *value);
+    if (!sessions) {
+        log_(sessions.status().message());
+        return {};
+    }
+    return *sessions;
+}
+
 Result<std::map<ImageId, PeerSource>> decode_peer_sources(const std::string& seal_key,
                                                           const std::string& server,
                                                           const std::string& value) {
     auto doc = nlohmann::json::parse(value, nullptr, false);
     if (!doc.is_object() || !doc.contains("images") || !doc["images"].is_object())
-        return Status::error(Code::invalid_argument, "the image sources of " + server + " do not read");
+        return Status::error(Code::invalid_argument,
+                             "the image sources of " + server + " do not read");
     std::map<ImageId, PeerSource> out;
     for (const auto& [key, entry] : doc["images"].items()) {
         char* end = nullptr;
@@ -98,7 +203,8 @@ Result<std::optional<PeerSource>> decode_peer_source(const std::string& seal_key
                                                      const std::string& value, ImageId image) {
     auto doc = nlohmann::json::parse(value, nullptr, false);
     if (!doc.is_object() || !doc.contains("images") || !doc["images"].is_object())
-        return Status::error(Code::invalid_argument, "the image sources of " + server + " do not read");
+        return Status::error(Code::invalid_argument,
+                             "the image sources of " + server + " do not read");
     auto it = doc["images"].find(std::to_string(image));
     if (it == doc["images"].end()) return std::optional<PeerSource>();
     auto source = decode_entry(seal_key, server, *it, image);
@@ -151,7 +257,8 @@ void ImagePeers::publish(const std::map<ImageId, PeerSource>& mine) {
     for (const auto& [id, s] : mine)
         plain += std::to_string(id) + " " + s.address + " " + imaging::secret_to_hex(s.key) + "\n";
     if (written_ == plain) return;
-    if (Status s = store_.set_setting(kSettingPrefix + self_, encode_peer_sources(seal_key_, self_, mine));
+    if (Status s =
+            store_.set_setting(kSettingPrefix + self_, encode_peer_sources(seal_key_, self_, mine));
         !s) {
         log_("publishing this server's image sources: " + s.message());  // again next time
         return;
@@ -175,7 +282,8 @@ std::vector<PeerSource> ImagePeers::sources(ImageId image, const std::string& ow
     if (!owner.empty() && owner != self_) servers.push_back(owner);
     if (auto leases = store_.list_leases())
         for (const LeaseRow& l : *leases)
-            if (l.owner != self_ && std::find(servers.begin(), servers.end(), l.owner) == servers.end())
+            if (l.owner != self_ &&
+                std::find(servers.begin(), servers.end(), l.owner) == servers.end())
                 servers.push_back(l.owner);
     std::vector<PeerSource> out;
     for (const std::string& server : servers)

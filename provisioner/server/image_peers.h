@@ -48,6 +48,12 @@ class ImagePeers {
     static constexpr const char* kDeliveriesPrefix = "rack-deliveries:";
     void publish_deliveries(const std::vector<imaging::Delivery>& deliveries);
     std::vector<imaging::Delivery> deliveries_of(const std::string& server);
+    // A rack server's multicast sessions of other servers' deployments (setting
+    // "rack-multicast:ID", its secrets sealed under the site key as the delta keys are), written
+    // when they differ from what was last written; and another server's, by deployment.
+    static constexpr const char* kMulticastPrefix = "rack-multicast:";
+    void publish_multicast(const std::map<DeploymentId, MulticastSource>& mine);
+    std::map<DeploymentId, MulticastSource> multicast_of(const std::string& server);
 
   private:
     std::optional<PeerSource> read_source(const std::string& server, ImageId image);
@@ -57,6 +63,7 @@ class ImagePeers {
     const std::string seal_key_;
     Log log_;
     std::optional<std::string> written_;
+    std::optional<std::string> written_multicast_;
 };
 
 // The JSON of a server's published sources and back (the unit tests' and the store's form).
@@ -66,6 +73,12 @@ std::string encode_peer_sources(const std::string& seal_key, const std::string& 
 Result<std::map<ImageId, PeerSource>> decode_peer_sources(const std::string& seal_key,
                                                           const std::string& server,
                                                           const std::string& value);
+// The JSON of a rack server's published multicast sessions and back; decoding fails as a whole
+// when an entry does not read or open.
+std::string encode_multicast_sources(const std::string& seal_key, const std::string& server,
+                                     const std::map<DeploymentId, MulticastSource>& sessions);
+Result<std::map<DeploymentId, MulticastSource>> decode_multicast_sources(
+    const std::string& seal_key, const std::string& server, const std::string& value);
 // The entry for image in a published value; nullopt when absent or it does not open.
 Result<std::optional<PeerSource>> decode_peer_source(const std::string& seal_key,
                                                      const std::string& server,

@@ -8,8 +8,8 @@
 #include "auth.h"
 #include "imaging/http/client.h"
 #include "orchestrator_parts.h"
-#include "swarm_credentials.h"
 #include "provisioner/wire/hello.h"
+#include "swarm_credentials.h"
 
 namespace provisioner::server {
 
@@ -66,8 +66,9 @@ bool unfinished(TargetState s) {
     return s == TargetState::pending || s == TargetState::running;
 }
 
-std::string describe_delivery(const imaging::Delivery& d) {
+std::string describe_delivery(const imaging::Delivery& d, const std::string& by = "") {
     std::string text = "delivery confirmed by the " + d.transport + " sender";
+    if (!by.empty()) text += " of rack server " + by;
     if (!d.peer.empty()) text += " (receipt from " + d.peer;
     if (d.chunks_total && d.transport == "delta")
         text += (d.peer.empty() ? " (" : ", ") + std::to_string(d.chunks_sent) + " of " +
@@ -137,12 +138,18 @@ void Orchestrator::set_rack_images(const std::vector<Image>& images) {
                 missing.push_back(image);
         }
     }
-    for (const Image& image : missing) {
+    start_image_servers(missing, "rack delta server for ",
+                        [this](const Image& image) { return rack_images_.contains(image.id); });
+}
+
+void Orchestrator::start_image_servers(
+    const std::vector<Image>& images, const std::string& label,
+    const std::function<bool(const Image&)>& still_wanted_locked) {
+    for (const Image& image : images) {
         auto secret = make_secret("delta-image-" + std::to_string(image.id) + "-" +
                                   std::to_string(++next_secret_));
         if (!secret) {
-            log_("rack delta server for " + image.name + "@" + image.version + ": " +
-                 secret.status().message());
+            log_(label + image.name + "@" + image.version + ": " + secret.status().message());
             continue;
         }
         std::unique_ptr<Sender> unused;  // destroyed after the lock: removes its secret file
@@ -150,14 +157,13 @@ void Orchestrator::set_rack_images(const std::vector<Image>& images) {
         {
             std::lock_guard lock(mu_);
             const DeltaSource source{DeltaSource::Kind::image, image.id};
-            if (!rack_images_.contains(image.id) || delta_servers_.contains(source)) {
+            if (!still_wanted_locked(image) || delta_servers_.contains(source)) {
                 unused = std::make_unique<Sender>();
                 std::tie(unused->secret, unused->secret_file) = std::move(*pending);
                 continue;
             }
-            auto server = new_delta_server_locked(
-                source, "rack delta server for " + image.name + "@" + image.version,
-                image_dir_locked(image), std::move(pending));
+            auto server = new_delta_server_locked(source, label + image.name + "@" + image.version,
+                                                  image_dir_locked(image), std::move(pending));
             if (!server) {
                 log_locked(server.status().message());
                 continue;
@@ -166,6 +172,152 @@ void Orchestrator::set_rack_images(const std::vector<Image>& images) {
         }
     }
     apply_writes();
+}
+
+void Orchestrator::set_rack_multicast(const std::vector<RackMulticast>& sessions) {
+    std::vector<RackMulticast> missing;
+    std::vector<std::unique_ptr<Sender>> unused;  // destroyed after the lock
+    {
+        std::lock_guard lock(mu_);
+        std::set<DeploymentId> named;
+        for (const RackMulticast& w : sessions) {
+            named.insert(w.deployment);
+            if (auto it = rack_multicast_.find(w.deployment); it != rack_multicast_.end())
+                it->second.receivers = w.receivers;
+            else
+                missing.push_back(w);
+        }
+        for (auto it = rack_multicast_.begin(); it != rack_multicast_.end();) {
+            if (named.contains(it->first)) {
+                ++it;
+                continue;
+            }
+            log_locked("stopping the " + it->second.sender->name +
+                       ": its hosts here are done, or it ended, or this server owns it now");
+            retire_locked(std::move(it->second.sender));
+            it = rack_multicast_.erase(it);
+        }
+        if (!missing.empty() && config_.multicast_interface.empty()) {
+            log_locked(
+                "rack multicast: no --multicast-interface (or --dhcp-interface): this "
+                "rack's hosts get the owner's multicast session");
+            missing.clear();
+        }
+    }
+    for (const RackMulticast& w : missing) {
+        const std::string id = std::to_string(w.deployment);
+        auto secret = make_secret("rack-multicast-" + id + "-" + std::to_string(++next_secret_));
+        auto receipt =
+            make_secret("rack-multicast-receipts-" + id + "-" + std::to_string(++next_secret_));
+        auto sender = std::make_unique<Sender>();
+        if (secret) std::tie(sender->secret, sender->secret_file) = *secret;
+        if (receipt) {
+            sender->delivery_log = delivery_log_for(*receipt);
+            std::tie(sender->receipt_secret, sender->receipt_secret_file) = *receipt;
+        }
+        if (!secret || !receipt) {  // unauthenticated or unconfirmed, it would be no use
+            log_("rack multicast sender of deployment " + id + ": " +
+                 (!secret ? secret.status() : receipt.status()).message());
+            unused.push_back(std::move(sender));
+            continue;
+        }
+        std::lock_guard lock(mu_);
+        if (rack_multicast_.contains(w.deployment)) {
+            unused.push_back(std::move(sender));
+            continue;
+        }
+        auto port = udp_ports_.acquire({config_.multicast_port, kMulticastSessions});
+        if (!port) {
+            log_locked("rack multicast sender of deployment " + id + ": " +
+                       port.status().message() + "; this rack's hosts get the owner's session");
+            unused.push_back(std::move(sender));
+            continue;
+        }
+        sender->child = next_child_++;
+        sender->port = std::move(*port);
+        sender->name = "rack multicast sender of deployment " + id;
+        RackSession r;
+        r.group = config_.multicast_group_prefix + "." +
+                  std::to_string(sender->port.number() - config_.multicast_port + 1);
+        r.sender = std::move(sender);
+        r.image = w.image;
+        r.receivers = w.receivers;
+        log_locked("rack multicast: deployment " + id + "'s hosts in this server's racks (" +
+                   std::to_string(w.receivers) + ") get " + w.image.name + "@" + w.image.version +
+                   " from its copy here, on " + r.group + ":" +
+                   std::to_string(r.sender->port.number()));
+        rack_multicast_.emplace(w.deployment, std::move(r));
+    }
+    apply_writes();
+}
+
+std::map<DeploymentId, MulticastSource> Orchestrator::rack_multicast_sessions() {
+    std::map<DeploymentId, MulticastSource> out;
+    std::lock_guard lock(mu_);
+    for (const auto& [id, r] : rack_multicast_) {
+        const Sender& s = *r.sender;
+        if (!s.pid || !s.secret || !s.receipt_secret) continue;
+        MulticastSource m;
+        m.group = r.group;
+        m.port = std::uint16_t(s.port.number());
+        m.secret = *s.secret;
+        m.receipt_master = *s.receipt_secret;
+        out.emplace(id, std::move(m));
+    }
+    return out;
+}
+
+bool Orchestrator::has_foreign_rack_hosts_locked(const Active& a) const {
+    for (const auto& [_, t] : a.targets)
+        if (unfinished(t.state) && !t.host.rack.empty() && foreign_racks_.contains(t.host.rack))
+            return true;
+    return false;
+}
+
+const MulticastSource* Orchestrator::rack_session_locked(const Active& a, const Target& t) const {
+    if (a.record.transport != Transport::multicast || !t.rack_server.empty() || t.host.rack.empty())
+        return nullptr;
+    auto rack = rack_multicast_sources_.find(t.host.rack);
+    if (rack == rack_multicast_sources_.end()) return nullptr;
+    auto session = rack->second.find(a.record.id);
+    if (session == rack->second.end() || session->second.server == a.taken_from) return nullptr;
+    return &session->second;
+}
+
+std::size_t Orchestrator::own_receivers_locked(const Active& a) const {
+    std::size_t n = 0;
+    for (const auto& [_, t] : a.targets) {
+        if (!unfinished(t.state)) continue;
+        const bool at_rack =
+            t.rack_server.empty() ? rack_session_locked(a, t) != nullptr : !t.rack_left;
+        n += !at_rack;
+    }
+    return n;
+}
+
+void Orchestrator::set_rack_multicast_sources(
+    std::map<std::string, std::map<DeploymentId, MulticastSource>> sources,
+    std::set<std::string> foreign_racks) {
+    std::vector<Image> missing;
+    {
+        std::lock_guard lock(mu_);
+        rack_multicast_sources_ = std::move(sources);
+        foreign_racks_ = std::move(foreign_racks);
+        std::set<ImageId> seen;
+        for (const auto& [_, a] : active_)
+            if (a->record.transport != Transport::delta && has_foreign_rack_hosts_locked(*a) &&
+                !delta_servers_.contains({DeltaSource::Kind::image, a->image.id}) &&
+                seen.insert(a->image.id).second)
+                missing.push_back(a->image);
+    }
+    // The rack servers fetch these images by delta (rack_images.h), whatever the transport.
+    start_image_servers(missing, "delta server (for rack servers) of ", [this](const Image& image) {
+        for (const auto& [_, a] : active_)
+            if (a->image.id == image.id && a->record.state == DeploymentState::running &&
+                has_foreign_rack_hosts_locked(*a))
+                return true;
+        return false;
+    });
 }
 
 void Orchestrator::set_rack_sources(std::map<std::string, std::map<ImageId, PeerSource>> sources) {
@@ -184,10 +336,11 @@ std::optional<std::vector<imaging::Delivery>> Orchestrator::foreign_deliveries(
     return foreign_;
 }
 
-void Orchestrator::absorb_peer_deliveries(const std::vector<imaging::Delivery>& deliveries) {
+void Orchestrator::absorb_peer_deliveries(const std::vector<imaging::Delivery>& deliveries,
+                                          const std::string& from) {
     {
         std::lock_guard lock(mu_);
-        absorb_deliveries_locked(deliveries, false);
+        absorb_deliveries_locked(deliveries, false, from);
     }
     apply_writes();
 }
@@ -305,13 +458,16 @@ Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Ho
         }
     } remove_unused_seed_cert{seed_cert};
     if (transport == Transport::torrent) {
-        auto made = make_swarm_credentials("deployment of " + image.name + "@" + image.version, hosts);
+        auto made =
+            make_swarm_credentials("deployment of " + image.name + "@" + image.version, hosts);
         if (!made) return made.status();
         swarm = std::move(*made);
         std::error_code ec;
         std::filesystem::create_directories(config_.state_dir / "secrets", ec);
-        std::filesystem::permissions(config_.state_dir / "secrets", std::filesystem::perms::owner_all, ec);
-        seed_cert = config_.state_dir / "secrets" / ("torrent-seed-" + std::to_string(++next_secret_) + ".pem");
+        std::filesystem::permissions(config_.state_dir / "secrets",
+                                     std::filesystem::perms::owner_all, ec);
+        seed_cert = config_.state_dir / "secrets" /
+                    ("torrent-seed-" + std::to_string(++next_secret_) + ".pem");
         if (auto s = imaging::torrent::write_peer_cert_file(seed_cert, swarm->seed); !s) {
             seed_cert.clear();
             return Status::error(Code::storage, "the seed's certificate: " + s.message());
@@ -467,7 +623,8 @@ Result<std::unique_ptr<Orchestrator::Sender>> Orchestrator::new_delta_server_loc
     if (secret) {
         // An image's server confirms each host's delivery (proof of receipt); a template's
         // serves Dom0 agents' pre-copies, which nothing waits on.
-        if (source.kind == DeltaSource::Kind::image) server->delivery_log = delivery_log_for(*secret);
+        if (source.kind == DeltaSource::Kind::image)
+            server->delivery_log = delivery_log_for(*secret);
         std::tie(server->secret, server->secret_file) = std::move(*secret);
         server->argv.insert(server->argv.end(), {"--secret-file", server->secret_file.string()});
         if (!server->delivery_log.empty())
@@ -484,7 +641,8 @@ Result<std::unique_ptr<Orchestrator::Sender>> Orchestrator::new_sender_locked(
             return std::unique_ptr<Sender>();
         return new_delta_server_locked({DeltaSource::Kind::image, image.id},
                                        "delta server for " + image.name + "@" + image.version,
-                                       image_dir_locked(image), std::exchange(secret, std::nullopt));
+                                       image_dir_locked(image),
+                                       std::exchange(secret, std::nullopt));
     }
     const bool multicast = transport == Transport::multicast;
     auto port = multicast ? udp_ports_.acquire({config_.multicast_port, kMulticastSessions})
@@ -547,6 +705,19 @@ json Orchestrator::job_locked(const Active& a, const Host& host, Target& t) {
         }
         case Transport::multicast:
             job.transport = wire::Transport::multicast;
+            // A host of a rack whose server multicasts its copy joins that session, once:
+            // asking again means it broke off (that server died), and this server's serves it.
+            if (const MulticastSource* rack = rack_session_locked(a, t)) {
+                t.rack_server = rack->server;
+                job.multicast_group = rack->group;
+                job.multicast_port = rack->port;
+                job.secret = imaging::secret_to_hex(rack->secret);
+                job.receiver_id = receiver_id_of(a.record.id, host.id);
+                job.receipt_key = imaging::secret_to_hex(
+                    imaging::receiver_key(rack->receipt_master, job.receiver_id));
+                break;
+            }
+            if (!t.rack_server.empty()) t.rack_left = true;
             job.multicast_group = a.group;
             job.multicast_port = std::uint16_t(a.sender->port.number());
             if (a.sender->secret) job.secret = imaging::secret_to_hex(*a.sender->secret);
@@ -641,7 +812,10 @@ Orchestrator::HelloAnswer Orchestrator::hello(const Host& host, const HelloCrede
                     ready = delta_ready_locked(a.image.id);
                     break;
                 case Transport::multicast:
-                    ready = a.sender->pid.has_value();
+                    // A host of a rack whose server multicasts the image goes there; the
+                    // others need this server's own sender, started now if not yet.
+                    ready = rack_session_locked(a, t) || a.sender->pid.has_value();
+                    if (!ready) a.own_session_wanted = true;
                     break;
                 case Transport::torrent:
                     ready = a.torrent.has_value() && a.sender->pid.has_value();
@@ -702,8 +876,9 @@ Status Orchestrator::progress(HostId host, DeploymentId deployment, std::uint64_
         std::lock_guard lock(mu_);
         auto it = active_.find(deployment);
         if (it == active_.end() || !it->second->targets.contains(host))
-            return Status::error(Code::not_found, "no running deployment " +
-                                                      std::to_string(deployment) + " for this host");
+            return Status::error(
+                Code::not_found,
+                "no running deployment " + std::to_string(deployment) + " for this host");
         Target& t = it->second->targets.at(host);
         if (t.state != TargetState::running)
             return Status::error(Code::illegal_transition, "this host is not imaging");
@@ -777,8 +952,9 @@ Result<Orchestrator::ResultAnswer> Orchestrator::result(const Host& host, Deploy
                     t.held = true;
                     t.held_reason = reason;
                     answer.held = true;
-                    answer.reason = std::string("no delivery confirmed by the sender yet: this "
-                                                "host stays imaging until its ") +
+                    answer.reason = std::string(
+                                        "no delivery confirmed by the sender yet: this "
+                                        "host stays imaging until its ") +
                                     to_string(a.record.transport) +
                                     " sender confirms delivering the image to it, or fails at "
                                     "the deployment's deadline";
@@ -787,7 +963,7 @@ Result<Orchestrator::ResultAnswer> Orchestrator::result(const Host& host, Deploy
                     log_locked("deployment " + std::to_string(a.record.id) + ": " + t.host.name +
                                ": result ok held: " + answer.reason);
                 } else {
-                    if (t.delivery) reason += ", " + describe_delivery(*t.delivery);
+                    if (t.delivery) reason += ", " + describe_delivery(*t.delivery, t.delivered_by);
                     t.done = t.total;
                 }
             }
@@ -815,7 +991,7 @@ std::vector<imaging::Delivery> Orchestrator::read_deliveries() {
 }
 
 void Orchestrator::absorb_deliveries_locked(const std::vector<imaging::Delivery>& deliveries,
-                                            bool own) {
+                                            bool own, const std::string& from) {
     for (const imaging::Delivery& d : deliveries) {
         std::int64_t deployment = 0, host = 0;
         if (!parse_receiver_id(d.receiver, deployment, host)) continue;
@@ -844,11 +1020,12 @@ void Orchestrator::absorb_deliveries_locked(const std::vector<imaging::Delivery>
             continue;
         }
         t->second.delivery = d;
+        t->second.delivered_by = from;
         if (!t->second.held || t->second.state != TargetState::running) continue;
         t->second.held = false;
         t->second.done = t->second.total;
         finish_target_locked(a, t->second, true,
-                             t->second.held_reason + ", " + describe_delivery(d));
+                             t->second.held_reason + ", " + describe_delivery(d, from));
         finish_if_done_locked(a);
     }
 }

@@ -164,6 +164,31 @@ class Orchestrator {
     // server serves which image; a delta job of a host of such a rack names it (with a key
     // from its master), so the host images from its rack's server. Memory only.
     void set_rack_sources(std::map<std::string, std::map<ImageId, PeerSource>> sources);
+    // Multicast in the rack (issue 20, item 4). The rack server's side: a multicast sender of
+    // its copy for each of these deployments another server owns, for the hosts of its racks
+    // (receivers: how many of them are unfinished, its --min-receivers), under a session
+    // secret and a receipt secret of its own; its delivery log confirms each host as a delta
+    // server's does (foreign_deliveries()). Senders no longer named stop. File I/O done here,
+    // before the lock. Any thread but the process one.
+    struct RackMulticast {
+        DeploymentId deployment = 0;
+        Image image;
+        std::size_t receivers = 0;
+    };
+    void set_rack_multicast(const std::vector<RackMulticast>& sessions);
+    // Those of its rack multicast senders that run now, by deployment, with their secrets
+    // (ImagePeers::publish_multicast() seals them for the owner).
+    std::map<DeploymentId, MulticastSource> rack_multicast_sessions();
+    // The owner's side: the racks whose live rack server is another server (foreign_racks),
+    // and the multicast sessions those servers run of this server's deployments. A multicast
+    // job of a host of such a rack names its rack's session (once, as delta's does), and this
+    // server's own sender leaves those hosts out of its --min-receivers and starts only once a
+    // host needs it. An image of a multicast or BitTorrent deployment with hosts in such a
+    // rack gets a delta server here too, so that the rack server can fetch it (file I/O here,
+    // before the lock). Any thread but the process one.
+    void set_rack_multicast_sources(
+        std::map<std::string, std::map<DeploymentId, MulticastSource>> sources,
+        std::set<std::string> foreign_racks);
     // Deliveries this server's delta servers confirmed to hosts of deployments another server
     // owns (a rack server's), for the owner to learn through the store: those of the running
     // deployments (the others are forgotten), whenever that changed (else nullopt).
@@ -171,7 +196,9 @@ class Orchestrator {
         const std::set<DeploymentId>& running);
     // Deliveries other servers confirmed (their foreign_deliveries()), taken in as this
     // server's own senders' are.
-    void absorb_peer_deliveries(const std::vector<imaging::Delivery>& deliveries);
+    // from: the server that confirmed them, named in the host's event.
+    void absorb_peer_deliveries(const std::vector<imaging::Delivery>& deliveries,
+                                const std::string& from = "");
     // Whether host's part of deployment `deployment` runs under another server (a store read):
     // an agent's call about it that reaches this server is asked to retry.
     bool running_elsewhere(DeploymentId deployment, HostId host);
@@ -222,7 +249,8 @@ class Orchestrator {
     std::vector<imaging::Delivery> read_deliveries();
     // own: from this server's senders (a delivery for another server's deployment is kept in
     // foreign_); else from a peer's, for this server's deployments only.
-    void absorb_deliveries_locked(const std::vector<imaging::Delivery>& deliveries, bool own = true);
+    void absorb_deliveries_locked(const std::vector<imaging::Delivery>& deliveries, bool own = true,
+                                  const std::string& from = "");
     void event_locked(const Host& host, std::string reason);
     bool delta_ready_locked(ImageId image);
     void log_locked(std::string line);
@@ -286,14 +314,14 @@ class Orchestrator {
     std::filesystem::path delivery_log_for(const Secret& secret) const;
 
     Store& store_;
-    std::shared_ptr<LeaseKeeper> leases_;  // set before the first tick; then read only
+    std::shared_ptr<LeaseKeeper> leases_;          // set before the first tick; then read only
     std::shared_ptr<HotTemplateLease> hot_lease_;  // the same
-    ImageCopy image_copy_;                          // the same
-    std::set<ImageId> rack_images_;                                   // guarded by mu_
+    ImageCopy image_copy_;                         // the same
+    std::set<ImageId> rack_images_;                // guarded by mu_
     std::map<std::string, std::map<ImageId, PeerSource>> rack_sources_;  // guarded by mu_
     std::vector<imaging::Delivery> foreign_;  // guarded by mu_: see foreign_deliveries()
     bool foreign_changed_ = false;            // guarded by mu_
-    std::atomic<bool> serving_hot_{true};  // written by the process thread: hot_lease_->serve()
+    std::atomic<bool> serving_hot_{true};     // written by the process thread: hot_lease_->serve()
     base::Clock::time_point next_takeover_scan_{};  // the process thread's
     const ServerConfig& config_;
     pxe::ProcessLauncher& launcher_;
@@ -323,6 +351,26 @@ class Orchestrator {
     // Senders no longer wanted whose child has not been reaped yet: they keep its port.
     std::map<std::uint64_t, std::unique_ptr<Sender>> retiring_;
     std::set<DeltaSource> portless_templates_;  // hot, but no free port: logged once
+    // The rack server's multicast senders, by deployment (set_rack_multicast()).
+    struct RackSession;
+    std::map<DeploymentId, RackSession> rack_multicast_;  // guarded by mu_
+    // The owner's view of other rack servers (set_rack_multicast_sources()).
+    std::map<std::string, std::map<DeploymentId, MulticastSource>> rack_multicast_sources_;  // mu_
+    std::set<std::string> foreign_racks_;  // guarded by mu_
+    // The session of its rack's server that t's host (of a multicast deployment) goes to
+    // now, if any: never twice, never the dead owner's.
+    const MulticastSource* rack_session_locked(const Active& a, const Target& t) const;
+    // Whether an unfinished host of a is in a rack whose live rack server is another server.
+    bool has_foreign_rack_hosts_locked(const Active& a) const;
+    // The unfinished hosts of a multicast deployment this server's own sender is for.
+    std::size_t own_receivers_locked(const Active& a) const;
+    std::vector<std::string> multicast_argv_locked(const std::string& image_dir,
+                                                   const std::string& group, const Sender& s,
+                                                   std::size_t receivers) const;
+    // Starts a delta server (a fresh secret each, written before the lock) for each image
+    // that still_wanted_locked() still wants once the lock is taken.
+    void start_image_servers(const std::vector<Image>& images, const std::string& label,
+                             const std::function<bool(const Image&)>& still_wanted_locked);
     // Written before the lock for template servers still to be made, which take them.
     std::map<DeltaSource, Secret> template_secrets_;
 

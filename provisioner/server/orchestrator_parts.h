@@ -61,6 +61,7 @@ struct Orchestrator::Target {
     // Proof of receipt: what the sender confirmed delivering to this host, and an ok result
     // that waits for it (held_reason: what its success will say).
     std::optional<imaging::Delivery> delivery;
+    std::string delivered_by;  // the rack server that confirmed it; "": this server
     bool held = false;
     std::string held_reason;
     // Taken over from a dead server (orchestrator_takeover.cc) and no progress since.
@@ -68,6 +69,16 @@ struct Orchestrator::Target {
     // The rack server a delta job sent it to (per-rack imaging): a hello after that (its
     // transfer broke off) gets this server's own delta server instead.
     std::string rack_server;
+    // It asked again after that (its transfer from the rack server broke off).
+    bool rack_left = false;
+};
+
+// A rack server's multicast sender of its copy, for another server's deployment.
+struct Orchestrator::RackSession {
+    std::unique_ptr<Sender> sender;
+    Image image;
+    std::string group;
+    std::size_t receivers = 0;
 };
 
 struct Orchestrator::Active {
@@ -77,7 +88,10 @@ struct Orchestrator::Active {
     base::Clock::time_point started_at{};  // by the orchestrator's clock
     std::string taken_from;                // the dead owner it was taken over from, if so
     std::unique_ptr<Sender> sender;        // multicast and torrent; delta uses delta_servers_
-    std::string group;                     // multicast
+    // Multicast: its sender runs once a host needs it (not every host goes to a rack server's
+    // session), and from then on.
+    bool own_session_wanted = false;
+    std::string group;  // multicast
     std::optional<std::string> torrent;
     std::string info_hash;            // the torrent's, allowed by the tracker while it runs
     std::uint64_t torrent_maker = 0;  // the child key of `imaging torrent` hashing the image

@@ -128,8 +128,8 @@ void Orchestrator::prepare_template_secrets(const std::optional<std::vector<HotT
         if (secret)
             made.emplace(source, std::move(*secret));
         else  // the template waits, unserved: a server without a secret would serve anyone
-            log_("no secret for the delta server of template " + std::to_string(source.id) +
-                 ": " + secret.status().message());
+            log_("no secret for the delta server of template " + std::to_string(source.id) + ": " +
+                 secret.status().message());
     }
     std::lock_guard lock(mu_);
     template_secrets_.merge(made);
@@ -156,52 +156,40 @@ std::vector<Orchestrator::ChildSpec> Orchestrator::decide_locked(
         const std::string id = std::to_string(a.record.id);
         if (a.record.transport == Transport::torrent && !a.torrent && !a.torrent_failed)
             // Hashing a whole image takes seconds to minutes: a job that later ticks reap.
-            wanted.push_back({a.torrent_maker,
-                              "torrent maker of deployment " + id,
-                              {config_.imaging_binary.string(), "torrent", a.image.path,
-                               "--tracker", config_.boot_url + "/announce", "--out",
-                               a.torrent_file.string(), "--piece-size", "1024", "--ca-cert",
-                               a.torrent_ca_file().string()},
-                              true,
-                              a.torrent_file,
-                              0,
-                              a.torrent_ca_file(),
-                              a.swarm ? a.swarm->ca_cert_pem : std::string()});
-        if (a.sender && (a.record.transport != Transport::torrent || a.torrent)) {
+            wanted.push_back(
+                {a.torrent_maker,
+                 "torrent maker of deployment " + id,
+                 {config_.imaging_binary.string(), "torrent", a.image.path, "--tracker",
+                  config_.boot_url + "/announce", "--out", a.torrent_file.string(), "--piece-size",
+                  "1024", "--ca-cert", a.torrent_ca_file().string()},
+                 true,
+                 a.torrent_file,
+                 0,
+                 a.torrent_ca_file(),
+                 a.swarm ? a.swarm->ca_cert_pem : std::string()});
+        // Multicast: with hosts in another server's racks, this server's own sender waits
+        // until a host needs it (hello()): those hosts may all image from their rack's session.
+        if (a.record.transport == Transport::multicast && !a.own_session_wanted)
+            a.own_session_wanted = !has_foreign_rack_hosts_locked(a);
+        if (a.sender && (a.record.transport != Transport::torrent || a.torrent) &&
+            (a.record.transport != Transport::multicast || a.own_session_wanted)) {
             Sender& s = *a.sender;
-            if (a.record.transport == Transport::multicast) {
-                s.argv = {config_.imaging_binary.string(),
-                          "send",
-                          "--transport",
-                          "multicast",
-                          "--image",
-                          a.image.path,
-                          "--interface",
-                          config_.multicast_interface,
-                          "--group",
-                          a.group,
-                          "--port",
-                          std::to_string(s.port.number()),
-                          "--min-receivers",
-                          std::to_string(a.unfinished()),
-                          "--max-wait",
-                          std::to_string(config_.multicast_max_wait)};
-                if (!config_.multicast_max_rate.empty())
-                    s.argv.insert(s.argv.end(), {"--max-rate", config_.multicast_max_rate});
-                if (!s.secret_file.empty())
-                    s.argv.insert(s.argv.end(), {"--secret-file", s.secret_file.string()});
-                if (!s.receipt_secret_file.empty())
-                    s.argv.insert(s.argv.end(),
-                                  {"--receipt-secret-file", s.receipt_secret_file.string(),
-                                   "--delivery-log", s.delivery_log.string()});
-            }
+            if (a.record.transport == Transport::multicast)
+                s.argv = multicast_argv_locked(a.image.path, a.group, s, own_receivers_locked(a));
             wanted.push_back({s.child, s.name, s.argv, false, {}, 0});
         }
         flush_progress_locked(a, false);
         ++it;
     }
+    // A rack server's multicast senders of its copies, for other servers' deployments.
+    for (auto& [_, r] : rack_multicast_) {
+        Sender& s = *r.sender;
+        s.argv = multicast_argv_locked(image_dir_locked(r.image), r.group, s, r.receivers);
+        wanted.push_back({s.child, s.name, s.argv, false, {}, 0});
+    }
     // Delta servers of images run while a running deployment (or one being recorded) uses
-    // their image.
+    // their image: a delta deployment, or any with hosts in another server's racks (whose
+    // server fetches the image from here).
     for (auto it = delta_servers_.begin(); it != delta_servers_.end();) {
         if (it->first.kind != DeltaSource::Kind::image) {
             ++it;
@@ -209,7 +197,9 @@ std::vector<Orchestrator::ChildSpec> Orchestrator::decide_locked(
         }
         bool used = deploying_images_.contains(it->first.id) || rack_images_.contains(it->first.id);
         for (const auto& [_, a] : active_)
-            used = used || (a->image.id == it->first.id && a->record.transport == Transport::delta);
+            used = used ||
+                   (a->image.id == it->first.id &&
+                    (a->record.transport == Transport::delta || has_foreign_rack_hosts_locked(*a)));
         if (!used) {
             retire_locked(std::move(it->second));
             it = delta_servers_.erase(it);
@@ -228,6 +218,35 @@ std::vector<Orchestrator::ChildSpec> Orchestrator::decide_locked(
     }
     for (const auto& [key, _] : retiring_) retiring.push_back(key);
     return wanted;
+}
+
+std::vector<std::string> Orchestrator::multicast_argv_locked(const std::string& image_dir,
+                                                             const std::string& group,
+                                                             const Sender& s,
+                                                             std::size_t receivers) const {
+    std::vector<std::string> argv = {config_.imaging_binary.string(),
+                                     "send",
+                                     "--transport",
+                                     "multicast",
+                                     "--image",
+                                     image_dir,
+                                     "--interface",
+                                     config_.multicast_interface,
+                                     "--group",
+                                     group,
+                                     "--port",
+                                     std::to_string(s.port.number()),
+                                     "--min-receivers",
+                                     std::to_string(receivers),
+                                     "--max-wait",
+                                     std::to_string(config_.multicast_max_wait)};
+    if (!config_.multicast_max_rate.empty())
+        argv.insert(argv.end(), {"--max-rate", config_.multicast_max_rate});
+    if (!s.secret_file.empty()) argv.insert(argv.end(), {"--secret-file", s.secret_file.string()});
+    if (!s.receipt_secret_file.empty())
+        argv.insert(argv.end(), {"--receipt-secret-file", s.receipt_secret_file.string(),
+                                 "--delivery-log", s.delivery_log.string()});
+    return argv;
 }
 
 // Template servers run while their template is hot and packed. The catalog is small: it is
@@ -388,6 +407,7 @@ bool Orchestrator::publish_locked(std::vector<ChildReport>& reports,
         if (a->torrent_maker) owners[a->torrent_maker] = a.get();
     }
     for (auto& [_, s] : delta_servers_) senders[s->child] = s.get();
+    for (auto& [_, r] : rack_multicast_) senders[r.sender->child] = r.sender.get();
     std::string problem;
     for (ChildReport& r : reports) {
         if (r.quick_deaths >= kChildDeathsUnhealthy)
@@ -466,6 +486,7 @@ void Orchestrator::stop_all() {
         for (auto& [_, a] : active_)
             if (a->sender) a->sender->pid.reset();
         for (auto& [_, s] : delta_servers_) s->pid.reset(), s->listening = false;
+        for (auto& [_, r] : rack_multicast_) r.sender->pid.reset();
         for (auto& [_, s] : retiring_) {
             s->port = PortLease();
             retired.push_back(std::move(s));

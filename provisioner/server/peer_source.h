@@ -2,6 +2,7 @@
 // (image_peers.h publishes and reads them; rack_image_cache.h fetches from them).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,19 @@ struct PeerSource {
     // That delta server's secret, from which the owner of a deployment derives the keys of
     // the hosts it sends to that server (per-rack imaging: rack_images.h).
     imaging::Secret master{};
+};
+
+// Where a rack server multicasts its copy of a deployment's image to its rack's hosts (issue
+// 20, item 4: image_peers.h publishes and reads it; the deployment's owner names it in the jobs
+// of that rack's hosts). The session's secret authenticates its packets; each host's receipt
+// key derives from receipt_master (receiver_key(receipt_master, "DEPLOYMENT/HOST")), so the
+// rack server's delivery log proves which host got the image.
+struct MulticastSource {
+    std::string server;  // the rack server's id
+    std::string group;   // the multicast group
+    std::uint16_t port = 0;
+    imaging::Secret secret{};
+    imaging::Secret receipt_master{};
 };
 
 }  // namespace provisioner::server

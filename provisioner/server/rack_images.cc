@@ -31,6 +31,7 @@ void RackImages::tick() {
     // The running deployments with hosts in these racks: their images stay, the missing come.
     std::map<HostId, bool> in_racks;
     std::vector<std::pair<Image, std::string>> wanted;
+    std::vector<Orchestrator::RackMulticast> multicast;  // image: once the copy is here
     std::set<std::string> needed;
     for (const auto& [id, _] : owners) {
         auto d = store_.get_deployment(id);
@@ -38,6 +39,7 @@ void RackImages::tick() {
         auto targets = store_.list_targets(d->id);
         if (!targets) continue;
         bool ours = false;
+        std::size_t unfinished = 0;  // of the hosts in these racks
         for (const DeploymentTarget& t : *targets) {
             auto known = in_racks.find(t.host);
             if (known == in_racks.end()) {
@@ -45,6 +47,8 @@ void RackImages::tick() {
                 known = in_racks.emplace(t.host, host && racks.contains(host->rack)).first;
             }
             ours = ours || known->second;
+            unfinished += known->second &&
+                          (t.state == TargetState::pending || t.state == TargetState::running);
         }
         if (!ours) continue;
         auto image = store_.get_image(d->image);
@@ -52,14 +56,19 @@ void RackImages::tick() {
         needed.insert(image->image_sha256);
         const std::string& owner = owners[d->id];
         // The owner serves its deployment from the image it imported.
-        if (owner != self_) wanted.emplace_back(*image, owner);
+        if (owner == self_) continue;
+        wanted.emplace_back(*image, owner);
+        if (d->transport == Transport::multicast && unfinished > 0)
+            multicast.push_back({d->id, *image, unfinished});
     }
     std::vector<Image> serving;
     for (const auto& [image, owner] : wanted) {
         fetch(image, owner, needed);
         if (cache_.has(image)) serving.push_back(image);
     }
-    serve_(serving);
+    std::erase_if(multicast,
+                  [&](const Orchestrator::RackMulticast& m) { return !cache_.has(m.image); });
+    serve_(serving, multicast);
 }
 
 void exchange_rack_work(Store& store, ImagePeers& peers, Orchestrator& orchestrator,
@@ -70,8 +79,11 @@ void exchange_rack_work(Store& store, ImagePeers& peers, Orchestrator& orchestra
     if (!leases) return;
     const Timestamp now = store.now();
     std::map<std::string, std::map<ImageId, PeerSource>> sources;
+    std::map<std::string, std::map<DeploymentId, MulticastSource>> multicast;
+    std::set<std::string> foreign_racks;
     std::set<std::string> servers;
     std::string described;
+    peers.publish_multicast(orchestrator.rack_multicast_sessions());
     for (const LeaseRow& l : *leases) {
         if (l.owner == self) continue;
         servers.insert(l.owner);
@@ -81,10 +93,17 @@ void exchange_rack_work(Store& store, ImagePeers& peers, Orchestrator& orchestra
         // to it (after a takeover a job naming it again would be the same job: a failure).
         if (l.name.rfind(prefix, 0) != 0 || l.expires_at <= now + lease_time.count() / 2) continue;
         const std::string rack = l.name.substr(prefix.size());
+        foreign_racks.insert(rack);
+        auto sessions = peers.multicast_of(l.owner);
+        for (const auto& [deployment, m] : sessions)
+            described += "rack " + rack + ": multicast session of deployment " +
+                         std::to_string(deployment) + " from " + l.owner + " (" + m.group + ":" +
+                         std::to_string(m.port) + "); ";
+        if (!sessions.empty()) multicast[rack] = std::move(sessions);
         auto published = peers.published(l.owner);
         for (const auto& [image, source] : published)
-            described += "rack " + rack + ": image " + std::to_string(image) + " from " +
-                         l.owner + " (" + source.address + "); ";
+            described += "rack " + rack + ": image " + std::to_string(image) + " from " + l.owner +
+                         " (" + source.address + "); ";
         if (!published.empty()) sources[rack] = std::move(published);
     }
     if (described != last_sources) {
@@ -94,13 +113,14 @@ void exchange_rack_work(Store& store, ImagePeers& peers, Orchestrator& orchestra
         last_sources = described;
     }
     orchestrator.set_rack_sources(std::move(sources));
+    orchestrator.set_rack_multicast_sources(std::move(multicast), std::move(foreign_racks));
     std::set<DeploymentId> running;  // under their leases
     for (const LeaseRow& l : *leases)
         if (auto id = deployment_of_lease(l.name)) running.insert(id);
     if (auto mine = orchestrator.foreign_deliveries(running)) peers.publish_deliveries(*mine);
     for (const std::string& server : servers)
         if (auto theirs = peers.deliveries_of(server); !theirs.empty())
-            orchestrator.absorb_peer_deliveries(theirs);
+            orchestrator.absorb_peer_deliveries(theirs, server);
 }
 
 void RackImages::fetch(const Image& image, const std::string& owner,
@@ -138,8 +158,7 @@ void RackImages::fetch(const Image& image, const std::string& owner,
     retry.wait = std::min<std::chrono::seconds>(
         std::chrono::seconds(60), retry.wait.count() ? retry.wait * 2 : std::chrono::seconds(2));
     retry.next = clock_.now() + retry.wait;
-    log_("rack image cache: " + what + " not fetched: " +
-         errors + "; again in " +
+    log_("rack image cache: " + what + " not fetched: " + errors + "; again in " +
          std::to_string(retry.wait.count()) + " s");
 }
 

@@ -6,7 +6,11 @@
 // has it. Each fetch is a log line and a server event: from whom, chunks fetched and reused,
 // bytes. A fetch that fails is tried again after 2 s, doubling to a minute. Per-rack imaging:
 // each image so held gets a delta server of the copy here (ServeCopies), which the owner
-// names in the jobs of this rack's hosts (exchange_rack_work below).
+// names in the jobs of this rack's hosts (exchange_rack_work below). Whatever the deployment's
+// transport: the owner runs a delta server of the image of any deployment with hosts in a rack
+// another server serves (Orchestrator::set_rack_multicast_sources()). Multicast in the rack: a
+// multicast deployment's copy held here also gets a multicast sender of this server's for the
+// hosts of its racks (Orchestrator::set_rack_multicast()), which the owner names in their jobs.
 //
 // Not thread-safe: tick() belongs to one thread.
 #pragma once
@@ -19,6 +23,7 @@
 
 #include "base/clock.h"
 #include "image_peers.h"
+#include "orchestrator.h"
 #include "provisioner/store.h"
 #include "rack_image_cache.h"
 
@@ -30,8 +35,10 @@ class RackImages {
     // The racks this server serves now (RackDhcp::served()).
     using ServedRacks = std::function<std::set<std::string>()>;
     // The images whose copies this server serves to its racks' hosts now
-    // (Orchestrator::set_rack_images()).
-    using ServeCopies = std::function<void(const std::vector<Image>&)>;
+    // (Orchestrator::set_rack_images()), and the multicast deployments it sends them to its
+    // racks' hosts for (Orchestrator::set_rack_multicast()).
+    using ServeCopies = std::function<void(const std::vector<Image>&,
+                                           const std::vector<Orchestrator::RackMulticast>&)>;
     // All must outlive it.
     RackImages(Store& store, RackImageCache& cache, ImagePeers& peers, std::string self,
                ServedRacks served, ServeCopies serve, base::Clock& clock, Log log);
@@ -56,12 +63,12 @@ class RackImages {
     std::map<std::string, Retry> retries_;  // by image_sha256
 };
 
-class Orchestrator;
-
 // Once a second on every server, with the store: tells the orchestrator where each rack whose
 // live rack server (lease "rack-server:R" with more than half of lease_time left: renewed
 // lately) is another server serves which images,
-// so that its delta jobs send that rack's hosts there (a line in the log when that changes);
+// so that its delta jobs send that rack's hosts there (a line in the log when that changes),
+// and which multicast sessions of this server's deployments it runs (and, a rack server,
+// publishes its own: ImagePeers::publish_multicast());
 // publishes the deliveries this server's delta servers confirmed for other servers'
 // deployments, and takes in those that other servers published for this one's.
 void exchange_rack_work(Store& store, ImagePeers& peers, Orchestrator& orchestrator,

@@ -33,9 +33,11 @@ struct RackRig {
     Image image;
     std::unique_ptr<RackImageCache> cache;
     ImagePeers owner{*server.store, "pvA", kSealKey, [](const std::string&) {}};
-    ImagePeers peers{*server.store, "pvB", kSealKey, [this](const std::string& l) { log.push_back(l); }};
+    ImagePeers peers{*server.store, "pvB", kSealKey,
+                     [this](const std::string& l) { log.push_back(l); }};
     std::vector<std::string> log;
     std::vector<Image> served;
+    std::vector<Orchestrator::RackMulticast> multicast;
     std::unique_ptr<RackImages> rack;
 
     RackRig() {
@@ -66,26 +68,32 @@ struct RackRig {
         cache = std::move(*opened);
         rack = std::make_unique<RackImages>(
             *server.store, *cache, peers, "pvB", [] { return std::set<std::string>{"r2"}; },
-            [this](const std::vector<Image>& images) { served = images; }, clock,
-            [this](const std::string& l) { log.push_back(l); });
+            [this](const std::vector<Image>& images,
+                   const std::vector<Orchestrator::RackMulticast>& sessions) {
+                served = images;
+                multicast = sessions;
+            },
+            clock, [this](const std::string& l) { log.push_back(l); });
     }
     Host host(const std::string& name, const std::string& rack_name, int n) {
-        auto h = server.store->add_host({*Mac::parse("52:54:00:00:01:0" + std::to_string(n)), name,
-                                         "", rack_name},
-                                        HostState::enrolled, "test");
+        auto h = server.store->add_host(
+            {*Mac::parse("52:54:00:00:01:0" + std::to_string(n)), name, "", rack_name},
+            HostState::enrolled, "test");
         REQUIRE(h);
         return *h;
     }
-    DeploymentId deploy(const std::vector<HostId>& hosts, const std::string& owner) {
-        auto d = server.store->create_deployment(image.id, Transport::delta, hosts);
+    DeploymentId deploy(const std::vector<HostId>& hosts, const std::string& owner,
+                        Transport transport = Transport::delta) {
+        auto d = server.store->create_deployment(image.id, transport, hosts);
         REQUIRE(d);
         const Timestamp now = server.store->now();
         REQUIRE(server.store->acquire_lease(deployment_lease(d->id), owner, now, now + 60000));
         return d->id;
     }
     void owner_serves(const RunningServer& delta) {
-        owner.publish({{image.id,
-                        {"", delta.address(), "peers", imaging::receiver_key(secret, "peers"), secret}}});
+        owner.publish(
+            {{image.id,
+              {"", delta.address(), "peers", imaging::receiver_key(secret, "peers"), secret}}});
     }
     std::size_t logged(const std::string& part) const {
         return std::size_t(std::count_if(log.begin(), log.end(), [&](const std::string& l) {
@@ -96,7 +104,8 @@ struct RackRig {
 
 }  // namespace
 
-TEST_CASE("rack images: a rack server fetches the image of another server's deployment in its rack") {
+TEST_CASE(
+    "rack images: a rack server fetches the image of another server's deployment in its rack") {
     RackRig rig;
     RunningServer delta(RunningServer::options(rig.server.dir.path() / "dom0-1", rig.secret));
     const Host other_rack = rig.host("h1", "r1", 1), mine = rig.host("h2", "r2", 2);
@@ -114,7 +123,8 @@ TEST_CASE("rack images: a rack server fetches the image of another server's depl
     rig.deploy({mine.id}, "pvA");
     rig.rack->tick();
     REQUIRE(rig.cache->has(rig.image));
-    CHECK(rig.logged("rack image cache: dom0@1 fetched from pvA (" + delta.address() + ") by delta: 4 of 4 chunks") == 1);
+    CHECK(rig.logged("rack image cache: dom0@1 fetched from pvA (" + delta.address() +
+                     ") by delta: 4 of 4 chunks") == 1);
     REQUIRE(rig.served.size() == 1);  // and its copy is served to the rack
     CHECK(rig.served[0].id == rig.image.id);
     auto events = rig.server.store->list_events({});
@@ -126,7 +136,8 @@ TEST_CASE("rack images: a rack server fetches the image of another server's depl
     CHECK(rig.logged("fetched from pvA") == 1);
 }
 
-TEST_CASE("rack images: no source yet waits silently; a failing one is retried after 2 s, then 4 s") {
+TEST_CASE(
+    "rack images: no source yet waits silently; a failing one is retried after 2 s, then 4 s") {
     RackRig rig;
     const Host mine = rig.host("h2", "r2", 2);
     rig.deploy({mine.id}, "pvA");
@@ -141,8 +152,9 @@ TEST_CASE("rack images: no source yet waits silently; a failing one is retried a
         boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
         dead = "127.0.0.1:" + std::to_string(a.local_endpoint().port());
     }
-    rig.owner.publish({{rig.image.id,
-                        {"", dead, "peers", imaging::receiver_key(rig.secret, "peers"), rig.secret}}});
+    rig.owner.publish(
+        {{rig.image.id,
+          {"", dead, "peers", imaging::receiver_key(rig.secret, "peers"), rig.secret}}});
     rig.rack->tick();
     CHECK(rig.logged("not fetched") == 1);
     CHECK(rig.logged("again in 2 s") == 1);
@@ -158,4 +170,88 @@ TEST_CASE("rack images: no source yet waits silently; a failing one is retried a
     rig.clock.advance(std::chrono::seconds(4));
     rig.rack->tick();
     CHECK(rig.cache->has(rig.image));
+}
+
+TEST_CASE(
+    "rack images: a multicast deployment's image is cached too, and multicast to the rack's "
+    "unfinished hosts") {
+    RackRig rig;
+    RunningServer delta(RunningServer::options(rig.server.dir.path() / "dom0-1", rig.secret));
+    const Host h1 = rig.host("h1", "r1", 1), h2 = rig.host("h2", "r2", 2),
+               h3 = rig.host("h3", "r2", 3);
+    const DeploymentId d = rig.deploy({h1.id, h2.id, h3.id}, "pvA", Transport::multicast);
+    rig.rack->tick();  // the owner's delta server is not published yet: nothing, no session
+    CHECK_FALSE(rig.cache->has(rig.image));
+    CHECK(rig.multicast.empty());
+    rig.owner_serves(delta);
+    rig.rack->tick();
+    REQUIRE(rig.cache->has(rig.image));
+    CHECK(rig.logged("rack image cache: dom0@1 fetched from pvA") == 1);
+    REQUIRE(rig.multicast.size() == 1);
+    CHECK(rig.multicast[0].deployment == d);
+    CHECK(rig.multicast[0].image.id == rig.image.id);
+    CHECK(rig.multicast[0].receivers == 2);  // h2 and h3; h1 is another rack's
+
+    // h2 done: one left; both done: no session (the copy stays while the deployment runs).
+    auto targets = rig.server.store->list_targets(d);
+    REQUIRE(targets);
+    for (DeploymentTarget t : *targets)
+        if (t.host == h2.id) {
+            t.state = TargetState::succeeded;
+            REQUIRE(rig.server.store->update_target(t));
+        }
+    rig.rack->tick();
+    REQUIRE(rig.multicast.size() == 1);
+    CHECK(rig.multicast[0].receivers == 1);
+    for (DeploymentTarget t : *targets)
+        if (t.host == h3.id) {
+            t.state = TargetState::failed;
+            REQUIRE(rig.server.store->update_target(t));
+        }
+    rig.rack->tick();
+    CHECK(rig.multicast.empty());
+    CHECK(rig.served.size() == 1);
+
+    // A delta deployment never gets a multicast session.
+    RackRig other;
+    RunningServer delta2(RunningServer::options(other.server.dir.path() / "dom0-1", other.secret));
+    const Host h = other.host("h2", "r2", 2);
+    other.deploy({h.id}, "pvA", Transport::delta);
+    other.owner_serves(delta2);
+    other.rack->tick();
+    CHECK(other.cache->has(other.image));
+    CHECK(other.multicast.empty());
+}
+
+TEST_CASE("rack images: multicast sessions published sealed, read back only with the site key") {
+    RackRig rig;
+    MulticastSource m;
+    m.group = "239.255.42.3";
+    m.port = 7702;
+    m.secret = *imaging::random_secret();
+    m.receipt_master = *imaging::random_secret();
+    rig.peers.publish_multicast({{7, m}});
+    auto read = rig.owner.multicast_of("pvB");
+    REQUIRE(read.size() == 1);
+    CHECK(read.at(7).server == "pvB");
+    CHECK(read.at(7).group == m.group);
+    CHECK(read.at(7).port == 7702);
+    CHECK(read.at(7).secret == m.secret);
+    CHECK(read.at(7).receipt_master == m.receipt_master);
+    auto value = rig.server.store->get_setting(std::string(ImagePeers::kMulticastPrefix) + "pvB");
+    REQUIRE(value);
+    CHECK(value->find(imaging::secret_to_hex(m.secret)) == std::string::npos);  // never in clear
+    CHECK(value->find(imaging::secret_to_hex(m.receipt_master)) == std::string::npos);
+    // Another site's key, another server's name or a moved session: none opens.
+    CHECK_FALSE(decode_multicast_sources("another key", "pvB", *value));
+    CHECK_FALSE(decode_multicast_sources(kSealKey, "pvC", *value));
+    std::string moved = *value;
+    moved.replace(moved.find("7702"), 4, "7703");
+    CHECK_FALSE(decode_multicast_sources(kSealKey, "pvB", moved));
+    for (const char* bad : {"", "[]", "{\"sessions\": 1}", "{\"sessions\": {\"x\": {}}}",
+                            "{\"sessions\": {\"7\": {\"group\": \"g\", \"port\": 70000}}}"})
+        CHECK_FALSE(decode_multicast_sources(kSealKey, "pvB", bad));
+    // Withdrawn: nothing to read.
+    rig.peers.publish_multicast({});
+    CHECK(rig.owner.multicast_of("pvB").empty());
 }

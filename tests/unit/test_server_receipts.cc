@@ -26,8 +26,9 @@ constexpr const char* kSha = "ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab01ab
 struct ReceiptRig {
     explicit ReceiptRig(const std::function<void(ServerConfig&)>& configure = {})
         : server(configure),
-          orchestrator(*server.store, server.config, launcher, "PEM",
-                       [this](const std::string& line) { log.push_back(line); }, clock) {}
+          orchestrator(
+              *server.store, server.config, launcher, "PEM",
+              [this](const std::string& line) { log.push_back(line); }, clock) {}
 
     Host host(const std::string& name) { return add_test_host(*server.store, name, next_host++); }
     HostState state_of(const Host& h) { return server.store->get_host(h.id)->state; }
@@ -76,8 +77,8 @@ TEST_CASE("receiver ids: DEPLOYMENT/HOST and nothing else") {
     CHECK(receiver_id_of(12, 7) == "12/7");
     CHECK(parse_receiver_id("12/7", d, h));
     CHECK((d == 12 && h == 7));
-    for (const char* bad : {"", "12", "12/", "/7", "a/7", "12/7/1", "-1/7", "0/7", "12/7x",
-                            "99999999999999999999/1"})
+    for (const char* bad :
+         {"", "12", "12/", "/7", "a/7", "12/7/1", "-1/7", "0/7", "12/7x", "99999999999999999999/1"})
         CHECK_FALSE_MESSAGE(parse_receiver_id(bad, d, h), bad);
 }
 
@@ -202,8 +203,9 @@ TEST_CASE("receipts: a delta job carries the host's own key, never the server's 
     std::ofstream(log, std::ios::app) << imaging::encode_delivery(delivered) << "\n";
     rig.orchestrator.tick();
     CHECK(rig.state_of(h1) == HostState::imaged);
-    CHECK(rig.logged("delivery confirmed by the delta sender (receipt from 10.0.0.8:51000, 3 of 4 "
-                     "chunks sent)"));
+    CHECK(
+        rig.logged("delivery confirmed by the delta sender (receipt from 10.0.0.8:51000, 3 of 4 "
+                   "chunks sent)"));
 }
 
 TEST_CASE("delivery board: whole lines once each, a half-written line later, bad lines said") {
@@ -235,7 +237,9 @@ TEST_CASE("delivery board: whole lines once each, a half-written line later, bad
     CHECK(board.poll().empty());
 }
 
-TEST_CASE("receipts: per-rack imaging sends a rack's host to its rack server, whose delivery the owner takes in") {
+TEST_CASE(
+    "receipts: per-rack imaging sends a rack's host to its rack server, whose delivery the owner "
+    "takes in") {
     namespace ip = boost::asio::ip;
     boost::asio::io_context ioc;
     ip::tcp::acceptor listening(ioc, {ip::make_address("127.0.0.1"), 0});
@@ -273,7 +277,8 @@ TEST_CASE("receipts: per-rack imaging sends a rack's host to its rack server, wh
     CHECK_FALSE(rig.orchestrator.foreign_deliveries({d->id}));  // none of its own to pass on
 }
 
-TEST_CASE("receipts: a rack server passes on, once, what its delta server delivered for another server") {
+TEST_CASE(
+    "receipts: a rack server passes on, once, what its delta server delivered for another server") {
     ReceiptRig rig;
     std::filesystem::create_directories(rig.server.config.state_dir / "deliveries");
     imaging::Delivery other{"41/7", "delta", kSha, "10.0.0.17:5000", 4, 4, 9000};
@@ -286,7 +291,8 @@ TEST_CASE("receipts: a rack server passes on, once, what its delta server delive
     CHECK(passed->at(0).receiver == "41/7");
     CHECK_FALSE(rig.orchestrator.foreign_deliveries({41}));  // until something changes
     // A peer's delivery for a deployment this server does not own is not passed on again.
-    rig.orchestrator.absorb_peer_deliveries({{"42/8", "delta", kSha, "10.0.0.18:5000", 4, 4, 9000}});
+    rig.orchestrator.absorb_peer_deliveries(
+        {{"42/8", "delta", kSha, "10.0.0.18:5000", 4, 4, 9000}});
     rig.orchestrator.tick();
     CHECK_FALSE(rig.orchestrator.foreign_deliveries({41, 42}));
     // Deployment 41 ended (its lease is gone): forgotten, and the store's copy emptied.
@@ -294,4 +300,108 @@ TEST_CASE("receipts: a rack server passes on, once, what its delta server delive
     REQUIRE(passed);
     CHECK(passed->empty());
     CHECK_FALSE(rig.orchestrator.foreign_deliveries({}));
+}
+
+TEST_CASE(
+    "receipts: multicast in the rack: a rack's hosts join its server's session, whose receipts the "
+    "owner takes in") {
+    ReceiptRig rig;
+    const Host h1 = rig.host("h1");  // rack r1
+    auto r2 = [&](const std::string& name, int n) {
+        auto h = rig.server.store->add_host(
+            {*Mac::parse("52:54:00:00:02:0" + std::to_string(n)), name, "", "r2"},
+            HostState::enrolled, "test");
+        REQUIRE(h);
+        return *h;
+    };
+    const Host h2 = r2("h2", 2), h3 = r2("h3", 3);
+    auto image = add_test_image(*rig.server.store, "1", kSha);
+    auto d = rig.orchestrator.deploy(image, {h1, h2, h3}, Transport::multicast);
+    REQUIRE(d.is_ok());
+    // Rack r2's live server B multicasts its copy of the image for this deployment.
+    MulticastSource b;
+    b.server = "pvB";
+    b.group = "239.255.42.9";
+    b.port = 7788;
+    b.secret = *imaging::random_secret();
+    b.receipt_master = *imaging::random_secret();
+    rig.orchestrator.set_rack_multicast_sources({{"r2", {{d->id, b}}}}, {"r2"});
+    rig.orchestrator.tick();
+    // The owner runs a delta server of the image for B to fetch it from, and no sender of its
+    // own until a host needs it.
+    auto spawned = [&](const std::string& verb) {
+        return std::count_if(rig.launcher.spawned.begin(), rig.launcher.spawned.end(),
+                             [&](const auto& argv) { return argv.size() > 1 && argv[1] == verb; });
+    };
+    CHECK(spawned("serve") == 1);
+    CHECK(spawned("send") == 0);
+    CHECK(rig.orchestrator.image_sources().size() == 0);  // not probed as listening here
+
+    const std::string id2 = receiver_id_of(d->id, h2.id);
+    auto job = rig.orchestrator.hello(h2, {}).body;
+    REQUIRE(job["action"] == "image");
+    CHECK(job["job"]["multicast"]["group"] == b.group);
+    CHECK(job["job"]["multicast"]["port"] == 7788);
+    CHECK(job["job"]["secret"] == imaging::secret_to_hex(b.secret));
+    CHECK(job["job"]["receiver_id"] == id2);
+    CHECK(job["job"]["receipt_key"] ==
+          imaging::secret_to_hex(imaging::receiver_key(b.receipt_master, id2)));
+    // h1 (rack r1) needs this server's own session: wait while it starts, for h1 alone (h3
+    // goes to B's).
+    CHECK(rig.orchestrator.hello(h1, {}).body["action"] == "wait");
+    rig.orchestrator.tick();
+    REQUIRE(spawned("send") == 1);
+    const auto& send = *std::find_if(rig.launcher.spawned.begin(), rig.launcher.spawned.end(),
+                                     [](const auto& argv) { return argv[1] == "send"; });
+    CHECK(std::find(send.begin(), send.end(), "--min-receivers")[1] == "1");
+    auto own = rig.orchestrator.hello(h1, {}).body;
+    REQUIRE(own["action"] == "image");
+    CHECK(own["job"]["multicast"]["group"] != b.group);
+    // h3 goes to B's session; asking again, it broke off (B died): this server's.
+    CHECK(rig.orchestrator.hello(h3, {}).body["job"]["multicast"]["group"] == b.group);
+    CHECK(rig.orchestrator.hello(h3, {}).body["job"]["multicast"]["group"] ==
+          own["job"]["multicast"]["group"]);
+
+    // h2's ok result is held until B's receipt comes through the store.
+    CHECK(rig.orchestrator.result(h2, d->id, true, "", kOk)->held);
+    rig.orchestrator.absorb_peer_deliveries({{id2, "multicast", kSha, "10.0.0.12:7788", 0, 4, 0}},
+                                            "pvB");
+    CHECK(rig.state_of(h2) == HostState::imaged);
+    CHECK(
+        rig.event_says("delivery confirmed by the multicast sender of rack server pvB (receipt "
+                       "from 10.0.0.12:7788)"));
+}
+
+TEST_CASE(
+    "receipts: a rack server's multicast sender of its copy, for another server's deployment") {
+    ReceiptRig rig;
+    auto image = add_test_image(*rig.server.store, "1", kSha);
+    rig.orchestrator.set_rack_multicast({{41, image, 2}});
+    CHECK(rig.orchestrator.rack_multicast_sessions().empty());  // not running yet
+    rig.orchestrator.tick();
+    REQUIRE(rig.launcher.spawned.size() == 1);
+    CHECK(rig.launcher.spawned[0][1] == "send");
+    CHECK(rig.option("--image") == image.path);
+    CHECK(rig.option("--min-receivers") == "2");
+    auto sessions = rig.orchestrator.rack_multicast_sessions();
+    REQUIRE(sessions.size() == 1);
+    const MulticastSource& m = sessions.at(41);
+    CHECK(m.group == rig.option("--group"));
+    CHECK(std::to_string(m.port) == rig.option("--port"));
+    CHECK(m.secret == *imaging::read_secret_file(rig.option("--secret-file")));
+    CHECK(m.receipt_master == *imaging::read_secret_file(rig.option("--receipt-secret-file")));
+    // Its receipts are passed on to the owner as a delta server's are.
+    rig.sender_confirms("41/7");
+    rig.orchestrator.tick();
+    auto passed = rig.orchestrator.foreign_deliveries({41});
+    REQUIRE(passed);
+    REQUIRE(passed->size() == 1);
+    CHECK(passed->at(0).receiver == "41/7");
+    // No longer named: stopped, its secrets removed.
+    const std::string secret_file = rig.option("--secret-file");
+    rig.orchestrator.set_rack_multicast({});
+    CHECK(rig.orchestrator.rack_multicast_sessions().empty());
+    for (int i = 0; i < 3; ++i) rig.orchestrator.tick();
+    CHECK(rig.logged("stopping the rack multicast sender of deployment 41"));
+    CHECK_FALSE(std::filesystem::exists(secret_file));
 }

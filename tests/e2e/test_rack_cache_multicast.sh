@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Multicast in the rack (issue 20, item 4): two rack servers, A (--rack r1, in the rack's server
+# namespace) and B (--rack r2, in a namespace of its own on the same switch), share one
+# PostgreSQL (lib/postgres.sh), as in test_takeover.sh. Hosts 1-2 are in rack r1, 3-4 in r2.
+# A deploys every host of both racks by multicast. B holds no copy of the image: since rack r2
+# has hosts in A's deployment, B fetches it from A by delta into its image cache (A runs a delta
+# server of the image for that, though the deployment is multicast), then runs a multicast
+# sender of its copy for r2's hosts and publishes its session (sealed secrets) in the store. A,
+# the owner, sends r2's hosts to B's session and r1's to its own, which waits for r1's hosts
+# only. B's sender confirms r2's receipts; A learns them through the store.
+#
+# Checks: B fetched the image by delta while the deployment is multicast; B's sender serves its
+# cached copy; hosts 3-4 imaged from B's session, 1-2 from A's; A recorded for 3-4 the delivery
+# confirmed by B's multicast sender and for 1-2 by its own; the deployment succeeded, every
+# host is imaged and every disk holds the image (sha256).
+#
+# Needs root (exit 77 otherwise), postgresql, dnsmasq, curl, jq, busybox. About 30 s.
+set -euo pipefail
+source "$(dirname "$0")/lib/rack.sh"
+rack_require curl jq busybox dnsmasq
+SRC=${PROVISIONER_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}
+export PROVISIONER_SOURCE=$SRC
+source "$SRC/tests/e2e/lib/postgres.sh"
+rack_up 4
+rack_add_host  # B's namespace: one more port on the switch, not one of the hosts
+B_NS=$RACK_N
+B_IP=${RACK_HOST_IP[B_NS]}
+RACK_N=$((RACK_N - 1))
+export PV_IMAGE_MIB=${PV_IMAGE_MIB:-64}
+source "$(dirname "$0")/lib/provisioner.sh"
+PV_RACK=("" r1 r1 r2 r2)
+rack_on_exit pg_down
+
+LEASE=4
+A_STATE=$PV_STATE
+B_STATE=$RACK_DIR/state-b
+A_URL=$PV_URL
+B_URL=https://$B_IP:$((PV_PORT + 1))
+B_BOOT_URL=http://$B_IP:$((PV_PORT + 1))
+started=$SECONDS
+
+chmod 755 "$RACK_DIR"  # the cluster runs as postgres, in a directory under it
+pg_up "$RACK_DIR/pg" || rack_fail "no PostgreSQL cluster"
+"$PV_BIN/provisionerd" init --state-dir "$A_STATE" --database "$PG_URL" >/dev/null ||
+    rack_fail "init A"
+mkdir -p "$B_STATE"
+cp -p "$A_STATE/site.key" "$A_STATE/site.pub" "$A_STATE/ca.key" "$A_STATE/ca.crt" "$B_STATE/"
+"$PV_BIN/provisionerd" init --state-dir "$B_STATE" --database "$PG_URL" >/dev/null ||
+    rack_fail "init B"
+
+# start NAME WHERE IP STATE PORT DELTA_PORT MCAST_PORT PEER RACK: a rack server on the shared
+# database, as rack_bg NAME in namespace WHERE; returns once it serves its rack's DHCP. Both
+# send on the one switch: their multicast sessions get ports of their own.
+start() {
+    local name=$1 where=$2 ip=$3 state=$4 port=$5 delta=$6 mcast=$7 peer=$8 rack=$9
+    rack_bg "$where" "$name" "$PV_BIN/provisionerd" --state-dir "$state" --database "$PG_URL" \
+        --listen "$ip:$port" --delta-port "$delta" --multicast-port "$mcast" \
+        --multicast-max-wait 10 --import-dir "$RACK_DIR" \
+        --lease-seconds "$LEASE" --server-id "$name" --peer-url "$peer" \
+        --rack "$rack" --dhcp-interface "$RACK_IF" \
+        --dhcp-address "$ip" --dhcp-range "$RACK_SUBNET.100,$RACK_SUBNET.199"
+    rack_wait_log "$name" 'serving http' 20
+    rack_wait_log "$name" "rack $rack: DHCP and boot scripts served by $name" $((LEASE + 10))
+}
+api() {
+    rack_server curl -sf --cacert "$PROVISIONER_CA" \
+        -H "Authorization: Bearer $(cat "$A_STATE/operator.token")" "$1$2"
+}
+start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 9000 "$B_URL" r1
+start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 9100 "$A_URL" r2
+echo "== rack server A (r1) on $A_URL and B (r2) on $B_URL share $PG_URL"
+
+pv_make_image
+PACK_INFO=$(pv_pack_image)
+pv_cli image import "$RACK_DIR/dom0-v1" >/dev/null
+pv_enrol >/dev/null
+pv_cli deploy --image dom0@1 --hosts all --transport multicast >/dev/null
+d=$(pv_deployment_id)
+# Each host's iPXE script (its boot ticket) from its rack's server.
+for ((i = 1; i <= RACK_N; i++)); do
+    if [ "${PV_RACK[i]}" = r1 ]; then boot=$PV_BOOT_URL; else boot=$B_BOOT_URL; fi
+    rack_exec "$i" busybox wget -q -O "$RACK_DIR/h$i.ipxe" "$boot/boot/${PV_MAC[i]//:/-}.ipxe" ||
+        rack_fail "host $i: no iPXE script from its rack's server"
+    sed -n 's/^kernel [^ ]* \(.*\) || goto failed$/\1/p' "$RACK_DIR/h$i.ipxe" >"$RACK_DIR/h$i.cmdline"
+    grep -q 'provisioner.token=' "$RACK_DIR/h$i.cmdline" || rack_fail "host $i: no boot ticket"
+done
+
+# 1. The deployment is multicast, yet B caches its image by delta from A.
+rack_wait_log pvB "rack image cache: dom0@1 fetched from pvA" 15
+chunks=$(jq '.chunks - .zero_chunks' <<<"$PACK_INFO")
+grep -qE "rack image cache: dom0@1 fetched from pvA[^ ]* .* by delta: $chunks of $chunks chunks" "$RACK_DIR/pvB.err" ||
+    rack_fail "B's fetch: $(grep 'rack image cache' "$RACK_DIR/pvB.err")"
+copy=$(ls -d "$B_STATE"/image-cache/[0-9]*)
+cmp -s "$copy/chunks.pack" "$RACK_DIR/dom0-v1/chunks.pack" || rack_fail "B's copy $copy is not the image's pack"
+echo "  B fetched dom0@1 of multicast deployment $d from A by delta into $copy ($chunks chunks)"
+
+# 2. B multicasts its copy to rack r2; A, the owner, knows B's session.
+rack_wait_log pvB "rack multicast: deployment $d's hosts in this server's racks \\(2\\) get dom0@1 from its copy here" 10
+rack_wait_log pvA "per-rack imaging: .*rack r2: multicast session of deployment $d from pvB[^ ]* \\(" 10
+session=$(grep -oE "rack r2: multicast session of deployment $d from pvB[^ ]* \\([0-9.]+:[0-9]+\\)" "$RACK_DIR/pvA.err" |
+    tail -n 1 | sed -E 's/.*\((.*)\)/\1/')
+[ "${session##*:}" = 9100 ] || rack_fail "B's session $session is not on B's port 9100"
+pgrep -f -- "imaging send .*--image $copy .*--port 9100 " >/dev/null ||
+    rack_fail "B's multicast sender does not send its copy: $(pgrep -af 'imaging send')"
+echo "  B multicasts its copy to rack r2 on $session; A sends r2's hosts there"
+
+for i in 3 4 1 2; do pv_agent_bg "$i"; done
+for ((i = 1; i <= RACK_N; i++)); do
+    rack_wait "agent$i" 60 || rack_fail "host $i: agent failed: $(tail -n 3 "$RACK_DIR/agent$i.err")"
+    line=$(grep "imaging .* by multicast from" "$RACK_DIR/agent$i.err" | tail -n 1)
+    if [ "${PV_RACK[i]}" = r2 ]; then
+        grep -q "by multicast from $session " <<<"$line" || rack_fail "host $i (r2) did not image from B's session: $line"
+    else
+        grep -q "by multicast from [0-9.]*:9000 " <<<"$line" || rack_fail "host $i (r1) did not image from A's session: $line"
+    fi
+done
+echo "  hosts 3-4 imaged from B's session ($session), 1-2 from A's"
+
+# B's receipts, passed to A through the store, confirmed r2's hosts; A's own sender r1's.
+for ((t = 0; ; t++)); do
+    events=$(api "$A_URL" "/api/v1/events?limit=1000")
+    missing=
+    for ((i = 1; i <= RACK_N; i++)); do
+        if [ "${PV_RACK[i]}" = r2 ]; then by="multicast sender of rack server pvB[^ ]*"; else by="multicast sender"; fi
+        jq -e --arg ip "${RACK_HOST_IP[i]}" --arg by "$by" \
+            'any(.events[]; .reason | test("delivery confirmed by the " + $by + " \\(receipt from " + $ip + ":"))' \
+            <<<"$events" >/dev/null || missing+=" h$i"
+    done
+    [ -z "$missing" ] && break
+    [ "$t" -lt 100 ] || rack_fail "A recorded no delivery for$missing: $(jq -c '[.events[] | .reason]' <<<"$events")"
+    sleep 0.1
+done
+echo "  A recorded B's multicast receipts for hosts 3-4 and its own sender's for 1-2"
+for ((t = 0; t < 100; t++)); do
+    [ "$(api "$A_URL" "/api/v1/deployments/$d" | jq -r .state)" = succeeded ] && break
+    sleep 0.1
+done
+[ "$(api "$A_URL" "/api/v1/deployments/$d" | jq -r .state)" = succeeded ] ||
+    rack_fail "deployment $d: $(api "$A_URL" "/api/v1/deployments/$d" | jq -c '[.state, [.targets[] | .state]]')"
+pv_check_disks "$d" || rack_fail "a disk does not hold the image"
+hosts=$(api "$B_URL" "/api/v1/hosts" | jq -c '[.hosts[] | .state] | unique')
+[ "$hosts" = '["imaged"]' ] || rack_fail "host states under B: $hosts"
+# Once its rack's hosts are done, B's sender stops.
+rack_wait_log pvB "stopping the rack multicast sender of deployment $d" 5
+echo "PASS: rack r2 imaged by multicast from its rack server's cached copy, r1 from the owner ($((SECONDS - started)) s)"
