@@ -23,6 +23,7 @@
 #include "orchestrator.h"
 #include "site_apply_lease.h"
 #include "image_peers.h"
+#include "server_presence.h"
 #include "rack_dhcp.h"
 #include "rack_image_cache.h"
 #include "rack_images.h"
@@ -218,6 +219,12 @@ int run_server(ServerConfig config) {
     auto leases = std::make_shared<LeaseKeeper>(
         store, clock, make_server_id(config.server_id), config.lease_time);
     orchestrator.set_leases(leases);
+    // Its presence, taken before it publishes anything, and the sweep of what servers gone
+    // long ago left in the store (server_presence.h).
+    ServerPresence presence(*leases, store, clock, ServerPresence::stale_after(config.lease_time),
+                            log_line);
+    if (Status s = presence.announce(); !s)
+        log_line("taking this server's presence: " + s.message());  // again in a minute
     auto hot_lease = std::make_shared<HotTemplateLease>(*leases, store, clock,
                                                         read_file(files.signing_key()), log_line);
     orchestrator.set_hot_template_lease(hot_lease);
@@ -250,11 +257,7 @@ int run_server(ServerConfig config) {
         rack_images = std::make_unique<RackImages>(
             store, *image_cache, image_peers, leases->owner(),
             [&racks] { return racks->served(); },
-            [&orchestrator](const std::vector<Image>& images,
-                            const std::vector<Orchestrator::RackMulticast>& multicast) {
-                orchestrator.set_rack_images(images);
-                orchestrator.set_rack_multicast(multicast);
-            },
+            [&orchestrator](const std::vector<Image>& images) { orchestrator.set_rack_images(images); },
             clock, log_line);
     }
     Authenticator auth(store, init->host_secret);
@@ -387,6 +390,7 @@ int run_server(ServerConfig config) {
         std::string rack_sources;
         while (!stopping) {
             image_peers.publish(orchestrator.image_sources());
+            presence.sweep_if_due();
             if (rack_images) rack_images->tick();
             exchange_rack_work(store, image_peers, orchestrator, leases->owner(),
                                leases->lease_time(), rack_sources, log_line);
@@ -409,7 +413,7 @@ int run_server(ServerConfig config) {
     processes.join();
     images.join();
     image_peers.publish({});  // its delta servers are gone: no peer is sent to them
-    image_peers.publish_multicast({});  // nor its rack multicast senders
+    if (Status s = presence.withdraw(); !s) log_line("stopping: " + s.message());
     http->stop();  // and its workers: no handler runs past here
     if (!http->wait_closed(std::chrono::seconds(3)))
         log_line("stopping: some connections did not close within 3 s");
