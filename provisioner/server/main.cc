@@ -257,7 +257,11 @@ int run_server(ServerConfig config) {
         rack_images = std::make_unique<RackImages>(
             store, *image_cache, image_peers, leases->owner(),
             [&racks] { return racks->served(); },
-            [&orchestrator](const std::vector<Image>& images) { orchestrator.set_rack_images(images); },
+            [&orchestrator](const std::vector<Image>& images,
+                            const std::vector<Orchestrator::RackMulticast>& multicast) {
+                orchestrator.set_rack_images(images);
+                orchestrator.set_rack_multicast(multicast);
+            },
             clock, log_line);
     }
     Authenticator auth(store, init->host_secret);
@@ -413,6 +417,7 @@ int run_server(ServerConfig config) {
     processes.join();
     images.join();
     image_peers.publish({});  // its delta servers are gone: no peer is sent to them
+    image_peers.publish_multicast({});  // nor its rack multicast senders
     if (Status s = presence.withdraw(); !s) log_line("stopping: " + s.message());
     http->stop();  // and its workers: no handler runs past here
     if (!http->wait_closed(std::chrono::seconds(3)))
