@@ -252,6 +252,14 @@ int run_server(ServerConfig config) {
             {files.root / "image-cache", config.image_cache_bytes, files.public_key()}, clock);
         if (!opened) return fail(opened.status().message());
         image_cache = std::move(*opened);
+        // The copies' chunks are read back off the start; one that does not match is removed
+        // and fetched again, with an event for the operator.
+        image_cache->start_checking([&store](const std::string& line, bool dropped) {
+            log_line(line);
+            if (!dropped) return;
+            if (auto logged = store.log_event(server_event(line)); !logged)
+                log_line("recording it: " + logged.status().message());
+        });
         orchestrator.set_image_copy(
             [cache = image_cache.get()](const Image& image) { return cache->path_of(image); });
         rack_images = std::make_unique<RackImages>(

@@ -12,12 +12,137 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string label(const RackImageCache::Copy& c) { return c.name + "@" + c.version; }
+std::string label(const RackImageCache::Copy& c) {
+    return c.name + "@" + c.version;
+}
+
+struct ChunkCheck {
+    Status status;             // ok: every chunk matched
+    std::uint64_t chunks = 0;  // non-zero chunks read
+    bool stopped = false;      // given up on stop: no verdict
+};
+
+// Reads every non-zero chunk of the copy at dir back, decompresses it and hashes it against
+// its manifest (whose signature is checked again).
+ChunkCheck check_chunks(const fs::path& dir, const imaging::VerifyKey& key,
+                        const std::atomic<bool>& stop) {
+    ChunkCheck out;
+    auto image = imaging::PackedImage::open(dir, key);
+    if (!image) {
+        out.status = image.status();
+        return out;
+    }
+    const imaging::Manifest& m = (*image)->manifest();
+    std::error_code ec;
+    const std::uint64_t size = fs::file_size(dir / "chunks.pack", ec);
+    if (ec) {
+        out.status = Status::error("chunks.pack: " + ec.message());
+        return out;
+    }
+    if (size != m.pack_size) {
+        out.status = Status::error("chunks.pack holds " + std::to_string(size) +
+                                   " bytes, its manifest says " + std::to_string(m.pack_size));
+        return out;
+    }
+    std::vector<std::uint8_t> raw;
+    for (std::size_t i = 0; i < m.chunks.size(); ++i) {
+        if (m.chunks[i].is_zero()) continue;
+        if (stop) {
+            out.stopped = true;
+            return out;
+        }
+        raw.resize(m.chunk_length(i));
+        if (Status s = (*image)->read_chunk(i, raw); !s) {
+            out.status = s;
+            return out;
+        }
+        ++out.chunks;
+    }
+    return out;
+}
 
 }  // namespace
 
 RackImageCache::RackImageCache(Options options, base::Clock& clock, imaging::VerifyKey key)
     : options_(std::move(options)), clock_(clock), key_(std::move(key)) {}
+
+RackImageCache::~RackImageCache() {
+    stopping_ = true;
+    if (checker_.joinable()) checker_.join();
+}
+
+void RackImageCache::start_checking(CheckReport report) {
+    report_ = std::move(report);
+    checker_ = std::thread([this] { check_all(); });
+}
+
+std::size_t RackImageCache::check_all() {
+    std::size_t checked = 0;
+    while (!stopping_) {
+        std::string next;
+        {
+            std::lock_guard lock(mu_);
+            const Copy* newest = nullptr;
+            for (const auto& [sha, c] : copies_)
+                if (!c.checked && !checking_.contains(sha) && (!newest || c.used > newest->used))
+                    newest = &c;
+            if (!newest) break;
+            next = newest->image_sha256;
+        }
+        check_copy(next);
+        ++checked;
+    }
+    return checked;
+}
+
+void RackImageCache::check_copy(const std::string& image_sha256) {
+    std::unique_lock lock(mu_);
+    // Another thread's check first: its verdict stands (and a copy it drops is off the disk
+    // before a fetch may write the same directory again).
+    checked_.wait(lock, [&] { return !checking_.contains(image_sha256); });
+    auto it = copies_.find(image_sha256);
+    if (it == copies_.end() || it->second.checked) return;
+    const Copy copy = it->second;
+    checking_.insert(image_sha256);
+    lock.unlock();
+    const auto started = std::chrono::steady_clock::now();
+    ChunkCheck check = check_chunks(copy.dir, key_, stopping_);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    lock.lock();
+    auto done = [&] {
+        checking_.erase(image_sha256);
+        checked_.notify_all();
+    };
+    it = copies_.find(image_sha256);
+    if (check.stopped || it == copies_.end() || it->second.dir != copy.dir) {  // evicted meanwhile
+        done();
+        return;
+    }
+    char took[32];
+    std::snprintf(took, sizeof took, "%.1f", seconds);
+    const bool matched = check.status.is_ok();
+    if (matched)
+        it->second.checked = true;
+    else
+        copies_.erase(it);  // never served; a fetch of it waits until the directory is gone
+    lock.unlock();
+    const std::string what =
+        "rack image cache: the copy of " + label(copy) + " held in " + copy.dir.string();
+    if (!matched) {
+        std::error_code ec;
+        fs::remove_all(copy.dir, ec);
+    }
+    if (report_)
+        report_(matched ? what + " checked: its " + std::to_string(check.chunks) +
+                              " chunks match its manifest (" + took + " s)"
+                        : what + " does not match its manifest (" + check.status.message() +
+                              "): removed; it is fetched again for the next deployment that "
+                              "needs it",
+                !matched);
+    lock.lock();
+    done();
+}
 
 Result<std::unique_ptr<RackImageCache>> RackImageCache::open(Options options, base::Clock& clock) {
     auto key = imaging::VerifyKey::load(options.pubkey);
@@ -25,8 +150,8 @@ Result<std::unique_ptr<RackImageCache>> RackImageCache::open(Options options, ba
     std::error_code ec;
     fs::create_directories(options.dir, ec);
     if (ec)
-        return Status::error(Code::storage,
-                             "creating the image cache " + options.dir.string() + ": " + ec.message());
+        return Status::error(Code::storage, "creating the image cache " + options.dir.string() +
+                                                ": " + ec.message());
     imaging::delta::remove_partial(options.dir);
     std::unique_ptr<RackImageCache> cache(new RackImageCache(options, clock, *key));
     // The copies as the directory holds them, least recently written first.
@@ -51,6 +176,7 @@ Result<std::unique_ptr<RackImageCache>> RackImageCache::open(Options options, ba
         c.dir = dir;
         c.stored_bytes = m.pack_size;
         c.used = now - std::chrono::milliseconds(dirs.size() - k);
+        c.checked = false;  // its chunks: check_all()
         cache->copies_[c.image_sha256] = std::move(c);
     }
     return cache;
@@ -63,14 +189,15 @@ fs::path RackImageCache::dir_for(const Image& image) const {
 std::optional<fs::path> RackImageCache::path_of(const Image& image) {
     std::lock_guard lock(mu_);
     auto it = copies_.find(image.image_sha256);
-    if (it == copies_.end()) return std::nullopt;
+    if (it == copies_.end() || !it->second.checked) return std::nullopt;
     it->second.used = clock_.now();
     return it->second.dir;
 }
 
 bool RackImageCache::has(const Image& image) const {
     std::lock_guard lock(mu_);
-    return copies_.contains(image.image_sha256);
+    auto it = copies_.find(image.image_sha256);
+    return it != copies_.end() && it->second.checked;
 }
 
 std::vector<RackImageCache::Copy> RackImageCache::copies() const {
@@ -96,17 +223,19 @@ Result<std::vector<std::string>> RackImageCache::make_room(std::uint64_t bytes, 
         std::vector<const Copy*> evictable;
         for (const auto& [sha, c] : copies_) {
             held += c.stored_bytes;
-            if (needed.contains(sha)) kept += c.stored_bytes;
-            else evictable.push_back(&c);
+            if (needed.contains(sha))
+                kept += c.stored_bytes;
+            else
+                evictable.push_back(&c);
         }
         if (held + bytes <= options_.max_bytes) return std::vector<std::string>{};
         if (kept + bytes > options_.max_bytes)
-            return Status::error(
-                Code::storage,
-                "the image cache cannot hold " + image.name + "@" + image.version + " (" +
-                    std::to_string(bytes) + " bytes): its limit is " +
-                    std::to_string(options_.max_bytes) + " bytes and running deployments need " +
-                    std::to_string(kept) + " of them");
+            return Status::error(Code::storage, "the image cache cannot hold " + image.name + "@" +
+                                                    image.version + " (" + std::to_string(bytes) +
+                                                    " bytes): its limit is " +
+                                                    std::to_string(options_.max_bytes) +
+                                                    " bytes and running deployments need " +
+                                                    std::to_string(kept) + " of them");
         // Least recently used first; an older version of this image (the fetch's basis) last.
         std::sort(evictable.begin(), evictable.end(), [&](const Copy* a, const Copy* b) {
             const bool a_basis = a->name == image.name, b_basis = b->name == image.name;
@@ -132,9 +261,27 @@ Result<std::vector<std::string>> RackImageCache::make_room(std::uint64_t bytes, 
 Result<RackImageCache::Fetched> RackImageCache::fetch(const Image& image, const PeerSource& from,
                                                       const std::set<std::string>& needed) {
     Fetched out;
-    if (auto held = path_of(image)) {
+    // A copy found at open() whose chunks are not checked yet: checked now (or its check on
+    // the other thread waited for); it then counts as kept whole, else it is fetched again.
+    bool unchecked = false;
+    {
         std::lock_guard lock(mu_);
-        out.copy = copies_.at(image.image_sha256);
+        auto it = copies_.find(image.image_sha256);
+        unchecked = it != copies_.end() && !it->second.checked;
+    }
+    check_copy(image.image_sha256);
+    if (auto held = path_of(image)) {
+        {
+            std::lock_guard lock(mu_);
+            out.copy = copies_.at(image.image_sha256);
+        }
+        if (unchecked)
+            if (auto m = imaging::load_manifest(out.copy.dir, key_)) {
+                out.report.manifest = *m;
+                for (const auto& c : m->chunks) out.report.chunks_stored += !c.is_zero();
+                out.report.chunks_reused = out.report.chunks_stored;
+                out.basis = "the copy held here (its chunks checked)";
+            }
         return out;
     }
     auto evicted = make_room(image.stored_size, image, needed);

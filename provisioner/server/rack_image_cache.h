@@ -6,7 +6,12 @@
 // On disk: DIR/ID-SHA16 per image (manifest.json and chunks.pack: the image itself, signed by
 // the site key). A copy is listed only once whole: a fetch builds it under a temporary name and
 // renames it into place; temporaries of a killed fetch are swept at open(). At open() every
-// copy's manifest is checked against the site key; one that does not verify is removed.
+// copy's manifest is checked against the site key; one that does not verify is removed. The
+// chunks of a copy found at open() are checked afterwards, off the server's start: such a copy
+// is held (never fetched again) but neither served nor said to be held (has(), path_of())
+// until check_all() (on start_checking()'s thread) has read every chunk back and found it to
+// match its manifest, or a fetch() of that image has checked it first. One that does not
+// match is removed, with a line saying which chunk, so that the next fetch brings it afresh.
 //
 // Bounds: the copies' stored bytes stay under max_bytes. To make room for a fetch, copies no
 // running deployment needs go first, least recently used first, an older version of the image
@@ -14,26 +19,31 @@
 // is not enough, the fetch is refused with what it needed and nothing is removed. A full disk
 // fails the fetch (pack_receiver: one clear error) and every copy stays as it was.
 //
-// Thread-safe: fetch() runs on one thread (the rack image thread); path_of() and the rest
-// from any, including under the Orchestrator's lock (memory only, never blocks on I/O).
+// Thread-safe: fetch() runs on one thread (the rack image thread), check_all() on another;
+// path_of() and the rest from any, including under the Orchestrator's lock (memory only,
+// never blocks on I/O).
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "base/clock.h"
-#include "pack_receiver.h"
-#include "peer_source.h"
 #include "imaging/secret.h"
 #include "imaging/signing.h"
+#include "pack_receiver.h"
+#include "peer_source.h"
 #include "provisioner/records.h"
 
 namespace provisioner::server {
@@ -52,16 +62,31 @@ class RackImageCache {
         std::filesystem::path dir;
         std::uint64_t stored_bytes = 0;
         base::Clock::time_point used{};
+        bool checked = true;  // false: found at open(), its chunks not checked yet
     };
     struct Fetched {
         Copy copy;
         imaging::delta::PackReceiveReport report;
-        std::string basis;                // "name@version" the unchanged chunks came from, or ""
+        std::string basis;                 // "name@version" the unchanged chunks came from, or ""
         std::vector<std::string> evicted;  // "name@version" of each copy removed for room
     };
 
-    // Creates dir, sweeps temporaries, lists the copies that verify (removing the others).
+    // One line about a copy's check; dropped: the copy did not match and is removed (an
+    // operator's event), else it matched.
+    using CheckReport = std::function<void(const std::string& line, bool dropped)>;
+
+    // Creates dir, sweeps temporaries, lists the copies whose manifest verifies (removing the
+    // others); their chunks are not read yet.
     static Result<std::unique_ptr<RackImageCache>> open(Options options, base::Clock& clock);
+    // Stops and joins start_checking()'s thread.
+    ~RackImageCache();
+
+    // Starts a thread that runs check_all() once and ends; report is called on it (or on
+    // fetch()'s thread, for a copy fetch() checks). At most once.
+    void start_checking(CheckReport report);
+    // Checks the chunks of every copy not checked yet, the most recently used first; the
+    // number checked. Stops early (leaving the rest unchecked) once the destructor has begun.
+    std::size_t check_all();
 
     // The directory of a verified copy of exactly this image (its raw sha256), if held; marks it
     // used.
@@ -77,6 +102,9 @@ class RackImageCache {
   private:
     RackImageCache(Options options, base::Clock& clock, imaging::VerifyKey key);
     std::filesystem::path dir_for(const Image& image) const;
+    // Checks the copy of image_sha256 unless it is checked already; waits first for another
+    // thread's check of it. Marks it checked, or removes it.
+    void check_copy(const std::string& image_sha256);
     // Removes copies until `bytes` more fit (see above); the names removed, or why not.
     Result<std::vector<std::string>> make_room(std::uint64_t bytes, const Image& image,
                                                const std::set<std::string>& needed);
@@ -84,8 +112,13 @@ class RackImageCache {
     const Options options_;
     base::Clock& clock_;
     const imaging::VerifyKey key_;
-    mutable std::mutex mu_;  // guards copies_; never held across I/O
+    mutable std::mutex mu_;               // guards copies_; never held across I/O
     std::map<std::string, Copy> copies_;  // by image_sha256
+    std::set<std::string> checking_;      // copies whose chunks a thread is reading now
+    std::condition_variable checked_;     // a check ended
+    CheckReport report_;
+    std::atomic<bool> stopping_{false};
+    std::thread checker_;
 };
 
 }  // namespace provisioner::server

@@ -5,7 +5,9 @@
 // running deployment needs), and the publication of peers' sources (image_peers.h).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <mutex>
 
 #include "base/clock.h"
 #include "image_peers.h"
@@ -67,9 +69,8 @@ struct CacheFixture {
         }
     }
     std::unique_ptr<RackImageCache> open(std::uint64_t max_bytes = 1ull << 30) {
-        auto cache = RackImageCache::open({dir / "cache", max_bytes, dir / "site.pub",
-                                           std::chrono::seconds(5)},
-                                          clock);
+        auto cache = RackImageCache::open(
+            {dir / "cache", max_bytes, dir / "site.pub", std::chrono::seconds(5)}, clock);
         REQUIRE_MESSAGE(cache, cache.status().message());
         return std::move(*cache);
     }
@@ -89,7 +90,8 @@ struct CacheFixture {
 
 }  // namespace
 
-TEST_CASE("a rack server's cache fetches an image from a peer, then its update by the changed chunks") {
+TEST_CASE(
+    "a rack server's cache fetches an image from a peer, then its update by the changed chunks") {
     CacheFixture f;
     auto cache = f.open();
     auto got = f.fetch(*cache, "dom0@1");
@@ -116,7 +118,9 @@ TEST_CASE("a rack server's cache fetches an image from a peer, then its update b
     CHECK(again->report.chunks_fetched == 0);
 }
 
-TEST_CASE("the cache refuses a peer's corrupted image and keeps what it had; a reopen sweeps a killed fetch") {
+TEST_CASE(
+    "the cache refuses a peer's corrupted image and keeps what it had; a reopen sweeps a killed "
+    "fetch") {
     CacheFixture f;
     auto cache = f.open();
     REQUIRE(f.fetch(*cache, "dom0@1"));
@@ -126,7 +130,8 @@ TEST_CASE("the cache refuses a peer's corrupted image and keeps what it had; a r
     auto m = imaging::load_manifest_unverified(f.dir / "dom0@2");
     REQUIRE(m);
     {
-        std::fstream pack(f.dir / "dom0@2/chunks.pack", std::ios::in | std::ios::out | std::ios::binary);
+        std::fstream pack(f.dir / "dom0@2/chunks.pack",
+                          std::ios::in | std::ios::out | std::ios::binary);
         pack.seekp(std::streamoff(m->chunks[7].pack_offset + 100));
         pack.put('\x5a');
     }
@@ -142,16 +147,89 @@ TEST_CASE("the cache refuses a peer's corrupted image and keeps what it had; a r
     std::filesystem::create_directories(f.dir / "cache/9-junk");
     cache.reset();
     cache = f.open();
-    CHECK(cache->has(f.images["dom0@1"]));
     CHECK(cache->copies().size() == 1);
+    CHECK(cache->check_all() == 1);  // its chunks read back: whole
+    CHECK(cache->has(f.images["dom0@1"]));
     std::size_t entries = 0;
-    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(f.dir / "cache")) ++entries;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(f.dir / "cache"))
+        ++entries;
     CHECK(entries == 1);
+}
+
+TEST_CASE(
+    "at start every chunk of a cached copy is checked; a copy that does not match is removed") {
+    CacheFixture f;
+    auto cache = f.open();
+    REQUIRE(f.fetch(*cache, "dom0@1"));
+    REQUIRE(f.fetch(*cache, "other@1"));
+    const auto dir = cache->path_of(f.images["dom0@1"]);
+    REQUIRE(dir);
+    cache.reset();
+    // A byte of one chunk of the held copy changes on disk while the server is down: its
+    // manifest still verifies, the chunk does not.
+    auto m = imaging::load_manifest_unverified(*dir);
+    REQUIRE(m);
+    std::size_t bad = 0;
+    while (m->chunks[bad].is_zero()) ++bad;
+    {
+        std::fstream pack(*dir / "chunks.pack", std::ios::in | std::ios::out | std::ios::binary);
+        pack.seekg(std::streamoff(m->chunks[bad].pack_offset + 20));
+        const char was = char(pack.get());
+        pack.seekp(std::streamoff(m->chunks[bad].pack_offset + 20));
+        pack.put(char(was ^ 0x5a));
+    }
+
+    cache = f.open();
+    // Held (never fetched again meanwhile), but not served before its chunks are checked.
+    CHECK(cache->copies().size() == 2);
+    CHECK_FALSE(cache->has(f.images["dom0@1"]));
+    CHECK_FALSE(cache->path_of(f.images["other@1"]).has_value());
+    std::mutex mu;  // the checking thread reports, and fetch() when it checks a copy itself
+    std::vector<std::pair<std::string, bool>> lines;
+    cache->start_checking([&](const std::string& line, bool dropped) {
+        std::lock_guard lock(mu);
+        lines.emplace_back(line, dropped);
+    });
+    // A fetch of a copy not checked yet checks it, or waits for the other thread's verdict; a
+    // whole copy asks no peer.
+    auto other = cache->fetch(f.images["other@1"], {"pvA", "127.0.0.1:1", "peers", {}}, {});
+    REQUIRE_MESSAGE(other, other.status().message());
+    CHECK(other->report.chunks_fetched == 0);
+    CHECK(cache->has(f.images["other@1"]));
+    CHECK(cache->path_of(f.images["other@1"]).has_value());
+    // The damaged copy is removed, so its fetch asks the peer (here none answers).
+    auto dead = cache->fetch(f.images["dom0@1"], {"pvA", "127.0.0.1:1", "peers", {}}, {});
+    CHECK_FALSE(dead);
+    CHECK_FALSE(cache->has(f.images["dom0@1"]));
+    CHECK_FALSE(std::filesystem::exists(*dir));
+    CHECK(cache->copies().size() == 1);
+    CHECK(cache->check_all() == 0);  // nothing left to check
+    std::lock_guard lock(mu);
+    REQUIRE(lines.size() == 2);
+    std::sort(lines.begin(), lines.end(),
+              [](const auto& a, const auto& b) { return a.second < b.second; });
+    CHECK_FALSE(lines[0].second);
+    CHECK_MESSAGE(lines[0].first.find("the copy of other@1 held in") != std::string::npos,
+                  lines[0].first);
+    CHECK(lines[0].first.find("chunks match its manifest") != std::string::npos);
+    CHECK(lines[1].second);
+    CHECK_MESSAGE(lines[1].first.find("the copy of dom0@1 held in " + dir->string() +
+                                      " does not match its manifest (chunk " +
+                                      std::to_string(bad)) != std::string::npos,
+                  lines[1].first);
+    CHECK(lines[1].first.find("removed; it is fetched again") != std::string::npos);
+
+    // Fetched again, afresh.
+    auto again = f.fetch(*cache, "dom0@1");
+    REQUIRE_MESSAGE(again, again.status().message());
+    CHECK(again->report.chunks_fetched == 8);
+    CHECK(cache->has(f.images["dom0@1"]));
 }
 
 TEST_CASE("the cache evicts the least recently used image no deployment needs, else refuses") {
     CacheFixture f;
-    const std::uint64_t one = std::max(f.images["dom0@1"].stored_size, f.images["other@1"].stored_size);
+    const std::uint64_t one =
+        std::max(f.images["dom0@1"].stored_size, f.images["other@1"].stored_size);
     auto cache = f.open(2 * one + one / 2);  // room for two images, not three
     REQUIRE(f.fetch(*cache, "dom0@1"));
     f.clock.advance(std::chrono::seconds(1));
@@ -160,7 +238,8 @@ TEST_CASE("the cache evicts the least recently used image no deployment needs, e
     (void)cache->path_of(f.images["dom0@1"]);  // used since: other@1 is now the older
 
     // Both needed by running deployments: refused, nothing removed.
-    const std::set<std::string> both{f.images["dom0@1"].image_sha256, f.images["other@1"].image_sha256};
+    const std::set<std::string> both{f.images["dom0@1"].image_sha256,
+                                     f.images["other@1"].image_sha256};
     auto refused = f.fetch(*cache, "dom0@2", both);
     REQUIRE_FALSE(refused);
     CHECK(refused.status().message().find("cannot hold dom0@2") != std::string::npos);
@@ -173,7 +252,8 @@ TEST_CASE("the cache evicts the least recently used image no deployment needs, e
     CHECK(got->evicted == std::vector<std::string>{"other@1"});
     CHECK(got->report.chunks_fetched == 2);
     CHECK_FALSE(cache->has(f.images["other@1"]));
-    CHECK_FALSE(std::filesystem::exists(f.dir / "cache" / ("3-" + f.images["other@1"].image_sha256.substr(0, 16))));
+    CHECK_FALSE(std::filesystem::exists(f.dir / "cache" /
+                                        ("3-" + f.images["other@1"].image_sha256.substr(0, 16))));
 }
 
 TEST_CASE("a server's published image sources open only under the site key, for their image") {
@@ -190,7 +270,7 @@ TEST_CASE("a server's published image sources open only under the site key, for 
     auto absent = decode_peer_source(key, "pvA", value, 8);
     REQUIRE(absent);
     CHECK_FALSE(*absent);
-    CHECK_FALSE(decode_peer_source(other, "pvA", value, 7));   // another site's key
-    CHECK_FALSE(decode_peer_source(key, "pvB", value, 7));     // moved to another server's name
+    CHECK_FALSE(decode_peer_source(other, "pvA", value, 7));  // another site's key
+    CHECK_FALSE(decode_peer_source(key, "pvB", value, 7));    // moved to another server's name
     CHECK_FALSE(decode_peer_source(key, "pvA", "[1]", 7));
 }
