@@ -11,7 +11,7 @@ namespace provisioner::server {
 const std::vector<ServerPresence::PublishedSetting>& ServerPresence::published_settings() {
     static const std::vector<PublishedSetting> settings = {
         {ImagePeers::kSettingPrefix, true},
-        {"rack-multicast:", true},  // ImagePeers::kMulticastPrefix, being added beside this
+        {ImagePeers::kMulticastPrefix, true},
         {ImagePeers::kDeliveriesPrefix, false},
     };
     return settings;
