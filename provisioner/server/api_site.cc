@@ -136,7 +136,7 @@ Response site_apply(ApiContext& ctx, const Request& req) {
     if (!id) return error_response(req, status::conflict, "conflict", id.status().message());
     mark_used(ctx, p);
     const json netservices_changed = ctx.netservices->changes(p.site);
-    if (Status s = ctx.netservices->set_site(p.site); !s)
+    if (Status s = ctx.netservices->set_site(p.site, p.plan.placement); !s)
         return status_response(req, s.context("the apply is queued, but its network services"));
     // The services follow the applied file (kept in the store); the file is kept too, as the
     // operator's record of what was applied last.
@@ -331,7 +331,7 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host) {
         ctx.netservices->reported(vm.name, vm.netservices);
         names.push_back(vm.name);
     }
-    answer.netservices = ctx.netservices->for_vms(names);
+    answer.netservices = ctx.netservices->for_host(host.name, host.ip, names);
     for (const wire::VmNetServices& vm : *answer.netservices)
         for (const wire::NetService& s : vm.services)
             if (s.kind == wire::NetService::Kind::compress)

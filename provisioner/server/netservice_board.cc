@@ -37,9 +37,37 @@ NetServiceBoard::Desired NetServiceBoard::desired_of(const site::Site& site) {
     return out;
 }
 
+NetServiceBoard::Placed NetServiceBoard::placed_of(
+    const site::Site& site, const std::vector<placement::Assignment>& placed) {
+    Placed out;
+    for (const site::Vm& vm : site.vms)
+        if (!vm.dom0.empty()) out[vm.name] = vm.dom0;
+    for (const placement::Assignment& a : placed) out[a.vm] = a.host;
+    return out;
+}
+
 Status NetServiceBoard::load() {
+    Placed placed;
+    auto where = store_.get_setting(kPlacementSetting);
+    if (!where && where.status().code() != Code::not_found) return where.status();
+    if (where) {
+        auto parsed = base::parse_json(*where, base::JsonLimits{16 << 20, 4});
+        if (!parsed || !parsed.value.is_object())
+            return Status::error(Code::storage, std::string(kPlacementSetting) +
+                                                    ": not an object of VM names to hosts");
+        for (const auto& [vm, host] : parsed.value.items()) {
+            if (!host.is_string())
+                return Status::error(Code::storage, std::string(kPlacementSetting) + ": " + vm +
+                                                        ": its host is not a string");
+            placed[vm] = host.get<std::string>();
+        }
+    }
     auto body = store_.get_setting(kSetting);
-    if (!body && body.status().code() == Code::not_found) return Status::ok();
+    if (!body && body.status().code() == Code::not_found) {
+        std::lock_guard<std::mutex> hold(mu_);
+        placed_ = std::move(placed);
+        return Status::ok();
+    }
     if (!body) return body.status();
     auto parsed = base::parse_json(*body, base::JsonLimits{16 << 20, 16});
     // Stored in the answer's own shape, so it is read back with the wire's checks.
@@ -53,24 +81,37 @@ Status NetServiceBoard::load() {
     for (auto& vm : *answer->netservices) next[vm.vm] = std::move(vm.services);
     std::lock_guard<std::mutex> hold(mu_);
     desired_ = std::move(next);
+    placed_ = std::move(placed);
     return Status::ok();
 }
 
-Status NetServiceBoard::set_site(const site::Site& site) {
+Status NetServiceBoard::set_site(const site::Site& site,
+                                 const std::vector<placement::Assignment>& placed) {
     Desired next = desired_of(site);
+    Placed where = placed_of(site, placed);
     wire::Dom0Answer stored;
     stored.netservices.emplace();
     for (const auto& [vm, services] : next) stored.netservices->push_back({vm, services});
     std::lock_guard<std::mutex> hold(mu_);
+    if (where != placed_)
+        if (Status s = store_.set_setting(kPlacementSetting, nlohmann::json(where).dump()); !s)
+            return s;
+    placed_ = std::move(where);
     if (next == desired_) return Status::ok();
     if (Status s = store_.set_setting(kSetting, wire::encode(stored).dump()); !s) return s;
     desired_ = std::move(next);
     return Status::ok();
 }
 
-std::vector<wire::VmNetServices> NetServiceBoard::for_vms(
-    const std::vector<std::string>& vms) const {
+std::vector<wire::VmNetServices> NetServiceBoard::for_host(
+    const std::string& host, const std::string& ip,
+    const std::vector<std::string>& reported) const {
     std::lock_guard<std::mutex> hold(mu_);
+    std::vector<std::string> vms = reported;
+    for (const auto& [vm, on] : placed_)
+        if ((on == host || (!ip.empty() && on == ip)) && desired_.count(vm) &&
+            std::find(reported.begin(), reported.end(), vm) == reported.end())
+            vms.push_back(vm);
     std::vector<wire::VmNetServices> out;
     for (const std::string& vm : vms) {
         auto it = desired_.find(vm);

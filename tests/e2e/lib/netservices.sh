@@ -49,7 +49,8 @@ ns_apply() { pv_cli site apply "$1"; }
 ns_wait_active() {
     local vm=$1 want=$2 got
     for _ in $(seq 100); do
-        got=$(pv_cli --json vm list | jq -r --arg vm "$vm" '[.vms[] | select(.name == $vm) | .netservices // [] | length] | add // 0')
+        # A VM not listed (not running, not reported) is not one with no services active.
+        got=$(pv_cli --json vm list | jq -r --arg vm "$vm" '[.vms[] | select(.name == $vm) | .netservices // [] | length] | add // "not listed"')
         [ "$got" = "$want" ] && return 0
         sleep 0.1
     done

@@ -82,7 +82,8 @@ struct Dom0Answer {
     // unreachable). 0: absent (an older server), the agent keeps its own interval.
     std::uint32_t interval_seconds = 0;
     // "netservices"?: [VmNetServices...]: every network service the site wants for the VMs of
-    // this host; a VM not listed has none. Absent (an older server): the agent keeps what it has.
+    // this host (those the report named and those the site places here, running or not); a VM
+    // not listed has none. Absent (an older server): the agent keeps what it has.
     std::optional<std::vector<VmNetServices>> netservices{};
     // "tunnel_key"?: the compression tunnel's key (README "Network services in Dom0"), 64
     // lowercase hex digits, the same for every Dom0 of the site; sent while some VM of the
