@@ -13,6 +13,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "imaging/http/tls.h"
+#include "client_tls.h"
 #include "request_build.h"
 #include "server_verifier.h"
 
@@ -101,21 +102,8 @@ ClientResponse http_request(const ClientRequest& request) {
     std::string verify_failure;
     std::optional<ssl::context> tls;
     if (url->tls) {
-        tls.emplace(ssl::context::tls_client);
-        beast::error_code ec;
-        tls->set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                         ssl::context::no_tlsv1_1);
-        if (ca_file.empty())
-            tls->set_default_verify_paths(ec);
-        else
-            tls->load_verify_file(ca_file, ec);
-        if (ec) {
-            result.error = request.url + ": cannot load the CA file " +
-                           (ca_file.empty() ? std::string("(system default)") : ca_file) + ": " +
-                           ec.message();
-            return result;
-        }
-        tls->set_verify_mode(ssl::verify_peer);
+        tls = client_tls_context(request.url, ca_file, result.error);
+        if (!tls) return result;
         tls->set_verify_callback(ServerVerifier{url->host, &verify_failure});
     }
     net::io_context ioc;

@@ -17,6 +17,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "imaging/http/tls.h"
+#include "client_tls.h"
 #include "request_build.h"
 #include "server_verifier.h"
 
@@ -164,22 +165,9 @@ ClientResponse KeptClient::request(const ClientRequest& request) {
     if (url->tls && (!d.tls || d.tls_ca != ca_file)) {
         d.reset();
         d.tls.reset();
-        ssl::context context(ssl::context::tls_client);
-        beast::error_code ec;
-        context.set_options(ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                            ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-        if (ca_file.empty())
-            context.set_default_verify_paths(ec);
-        else
-            context.load_verify_file(ca_file, ec);
-        if (ec) {
-            result.error = request.url + ": cannot load the CA file " +
-                           (ca_file.empty() ? std::string("(system default)") : ca_file) + ": " +
-                           ec.message();
-            return result;
-        }
-        context.set_verify_mode(ssl::verify_peer);
-        d.tls.emplace(std::move(context));
+        auto context = client_tls_context(request.url, ca_file, result.error);
+        if (!context) return result;
+        d.tls.emplace(std::move(*context));
         d.tls_ca = ca_file;
     }
 
