@@ -814,6 +814,7 @@ Orchestrator::HelloAnswer Orchestrator::hello(const Host& host, const HelloCrede
                 case Transport::multicast:
                     // A host of a rack whose server multicasts the image goes there; the
                     // others need this server's own sender, started now if not yet.
+                    if (!t.rack_server.empty()) t.rack_left = true;  // asking again: broke off
                     ready = rack_session_locked(a, t) || a.sender->pid.has_value();
                     if (!ready) a.own_session_wanted = true;
                     break;

@@ -169,13 +169,19 @@ std::vector<Orchestrator::ChildSpec> Orchestrator::decide_locked(
                  a.swarm ? a.swarm->ca_cert_pem : std::string()});
         // Multicast: with hosts in another server's racks, this server's own sender waits
         // until a host needs it (hello()): those hosts may all image from their rack's session.
+        // It runs while a host it serves is unfinished (one back from a dead rack server's
+        // session starts it again), not for nobody once the others are done.
         if (a.record.transport == Transport::multicast && !a.own_session_wanted)
             a.own_session_wanted = !has_foreign_rack_hosts_locked(a);
-        if (a.sender && (a.record.transport != Transport::torrent || a.torrent) &&
-            (a.record.transport != Transport::multicast || a.own_session_wanted)) {
+        const std::size_t own =
+            a.record.transport == Transport::multicast ? own_receivers_locked(a) : 0;
+        if (a.sender && a.record.transport == Transport::multicast &&
+            (!a.own_session_wanted || own == 0)) {
+            a.sender->pid.reset();  // not ready for a hello: it starts at the next tick
+        } else if (a.sender && (a.record.transport != Transport::torrent || a.torrent)) {
             Sender& s = *a.sender;
             if (a.record.transport == Transport::multicast)
-                s.argv = multicast_argv_locked(a.image.path, a.group, s, own_receivers_locked(a));
+                s.argv = multicast_argv_locked(a.image.path, a.group, s, own);
             wanted.push_back({s.child, s.name, s.argv, false, {}, 0});
         }
         flush_progress_locked(a, false);

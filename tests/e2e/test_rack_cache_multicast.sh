@@ -14,7 +14,13 @@
 # confirmed by B's multicast sender and for 1-2 by its own; the deployment succeeded, every
 # host is imaged and every disk holds the image (sha256).
 #
-# Needs root (exit 77 otherwise), postgresql, dnsmasq, curl, jq, busybox. About 30 s.
+# Then B dies: the disks wiped, a second multicast deployment; B is killed with SIGKILL once
+# rack r2's hosts have part of the image from its session. Their receivers fall silent, their
+# agents ask again and A, the owner, hands them its own session (its sender, stopped once r1's
+# hosts were done, starts again for them). Checks: hosts 3-4 began on B's session and ended on
+# A's, the deployment succeeded, every disk holds the image.
+#
+# Needs root (exit 77 otherwise), postgresql, dnsmasq, curl, jq, busybox. About 35 s.
 set -euo pipefail
 source "$(dirname "$0")/lib/rack.sh"
 rack_require curl jq busybox dnsmasq
@@ -48,14 +54,16 @@ cp -p "$A_STATE/site.key" "$A_STATE/site.pub" "$A_STATE/ca.key" "$A_STATE/ca.crt
 "$PV_BIN/provisionerd" init --state-dir "$B_STATE" --database "$PG_URL" >/dev/null ||
     rack_fail "init B"
 
-# start NAME WHERE IP STATE PORT DELTA_PORT MCAST_PORT PEER RACK: a rack server on the shared
+# start NAME WHERE IP STATE PORT DELTA_PORT MCAST_PORT PEER RACK [RATE]: a rack server on the shared
 # database, as rack_bg NAME in namespace WHERE; returns once it serves its rack's DHCP. Both
-# send on the one switch: their multicast sessions get ports of their own.
+# send on the one switch: their multicast sessions get ports of their own. B sends at most
+# 100 Mbit/s, so that it is mid-image when it is killed (a 64 MiB image takes about 5 s).
 start() {
-    local name=$1 where=$2 ip=$3 state=$4 port=$5 delta=$6 mcast=$7 peer=$8 rack=$9
+    local name=$1 where=$2 ip=$3 state=$4 port=$5 delta=$6 mcast=$7 peer=$8 rack=$9 rate=()
+    [ -n "${10:-}" ] && rate=(--multicast-max-rate "${10}")
     rack_bg "$where" "$name" "$PV_BIN/provisionerd" --state-dir "$state" --database "$PG_URL" \
         --listen "$ip:$port" --delta-port "$delta" --multicast-port "$mcast" \
-        --multicast-max-wait 10 --import-dir "$RACK_DIR" \
+        --multicast-max-wait 10 "${rate[@]}" --import-dir "$RACK_DIR" \
         --lease-seconds "$LEASE" --server-id "$name" --peer-url "$peer" \
         --rack "$rack" --dhcp-interface "$RACK_IF" \
         --dhcp-address "$ip" --dhcp-range "$RACK_SUBNET.100,$RACK_SUBNET.199"
@@ -67,7 +75,7 @@ api() {
         -H "Authorization: Bearer $(cat "$A_STATE/operator.token")" "$1$2"
 }
 start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 9000 "$B_URL" r1
-start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 9100 "$A_URL" r2
+start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 9100 "$A_URL" r2 100M
 echo "== rack server A (r1) on $A_URL and B (r2) on $B_URL share $PG_URL"
 
 pv_make_image
@@ -76,14 +84,18 @@ pv_cli image import "$RACK_DIR/dom0-v1" >/dev/null
 pv_enrol >/dev/null
 pv_cli deploy --image dom0@1 --hosts all --transport multicast >/dev/null
 d=$(pv_deployment_id)
-# Each host's iPXE script (its boot ticket) from its rack's server.
-for ((i = 1; i <= RACK_N; i++)); do
-    if [ "${PV_RACK[i]}" = r1 ]; then boot=$PV_BOOT_URL; else boot=$B_BOOT_URL; fi
-    rack_exec "$i" busybox wget -q -O "$RACK_DIR/h$i.ipxe" "$boot/boot/${PV_MAC[i]//:/-}.ipxe" ||
-        rack_fail "host $i: no iPXE script from its rack's server"
-    sed -n 's/^kernel [^ ]* \(.*\) || goto failed$/\1/p' "$RACK_DIR/h$i.ipxe" >"$RACK_DIR/h$i.cmdline"
-    grep -q 'provisioner.token=' "$RACK_DIR/h$i.cmdline" || rack_fail "host $i: no boot ticket"
-done
+# scripts: each host's iPXE script (its boot ticket) from its rack's server.
+scripts() {
+    local i boot
+    for ((i = 1; i <= RACK_N; i++)); do
+        if [ "${PV_RACK[i]}" = r1 ]; then boot=$PV_BOOT_URL; else boot=$B_BOOT_URL; fi
+        rack_exec "$i" busybox wget -q -O "$RACK_DIR/h$i.ipxe" "$boot/boot/${PV_MAC[i]//:/-}.ipxe" ||
+            rack_fail "host $i: no iPXE script from its rack's server"
+        sed -n 's/^kernel [^ ]* \(.*\) || goto failed$/\1/p' "$RACK_DIR/h$i.ipxe" >"$RACK_DIR/h$i.cmdline"
+        grep -q 'provisioner.token=' "$RACK_DIR/h$i.cmdline" || rack_fail "host $i: no boot ticket"
+    done
+}
+scripts
 
 # 1. The deployment is multicast, yet B caches its image by delta from A.
 rack_wait_log pvB "rack image cache: dom0@1 fetched from pvA" 15
@@ -142,4 +154,43 @@ hosts=$(api "$B_URL" "/api/v1/hosts" | jq -c '[.hosts[] | .state] | unique')
 [ "$hosts" = '["imaged"]' ] || rack_fail "host states under B: $hosts"
 # Once its rack's hosts are done, B's sender stops.
 rack_wait_log pvB "stopping the rack multicast sender of deployment $d" 5
+
+echo "== B dies mid-image: rack r2's hosts finish from A's own session"
+for ((i = 1; i <= RACK_N; i++)); do
+    dd if=/dev/zero of="${PV_LOOP[i]}" bs=1M count="$PV_IMAGE_MIB" conv=fsync status=none
+done
+pv_cli deploy --image dom0@1 --hosts all --transport multicast >/dev/null
+d2=$(pv_deployment_id)
+[ "$d2" != "$d" ] || rack_fail "no second deployment"
+scripts
+rack_wait_log pvA "per-rack imaging: .*rack r2: multicast session of deployment $d2 from pvB" 10
+for i in 3 4 1 2; do pv_agent_bg "$i"; done
+pack=$(jq -r .stored_size <<<"$(pv_cli --json image show dom0@1)")
+for ((t = 0; ; t++)); do
+    r2=$(api "$A_URL" "/api/v1/deployments/$d2" | jq -c '[.targets[] | select(.name == "h3" or .name == "h4") | .bytes_done] | [min, max]')
+    [ "$(jq '.[0]' <<<"$r2")" -gt 0 ] && break
+    [ "$t" -lt 150 ] || rack_fail "rack r2's hosts got nothing from B's session in 15 s"
+    sleep 0.1
+done
+[ "$(jq '.[1]' <<<"$r2")" -lt "$pack" ] || rack_fail "a host of r2 had the whole image before B's kill: lower B's --multicast-max-rate"
+rack_kill pvB KILL
+echo "  killed B (SIGKILL) with rack r2's hosts between $(jq '.[0]' <<<"$r2") and $(jq '.[1]' <<<"$r2") of $pack bytes"
+for ((i = 1; i <= RACK_N; i++)); do
+    rack_wait "agent$i" 60 || rack_fail "host $i: agent failed: $(tail -n 3 "$RACK_DIR/agent$i.err")"
+    jobs=$(grep "imaging .* by multicast from .*(deployment $d2)" "$RACK_DIR/agent$i.err")
+    if [ "${PV_RACK[i]}" = r2 ]; then
+        head -n 1 <<<"$jobs" | grep -q "by multicast from $session " || rack_fail "host $i (r2) did not start from B's session: $jobs"
+        tail -n 1 <<<"$jobs" | grep -q "by multicast from [0-9.]*:9000 " || rack_fail "host $i (r2) did not finish from A's session: $jobs"
+    else
+        grep -q "by multicast from [0-9.]*:9000 " <<<"$jobs" || rack_fail "host $i (r1): $jobs"
+    fi
+done
+for ((t = 0; t < 100; t++)); do
+    [ "$(api "$A_URL" "/api/v1/deployments/$d2" | jq -r .state)" = succeeded ] && break
+    sleep 0.1
+done
+[ "$(api "$A_URL" "/api/v1/deployments/$d2" | jq -r .state)" = succeeded ] ||
+    rack_fail "deployment $d2: $(api "$A_URL" "/api/v1/deployments/$d2" | jq -c '[.state, [.targets[] | .state]]')"
+pv_check_disks "$d2" || rack_fail "a disk does not hold the image"
+echo "  hosts 3-4 broke off B's session and finished from A's; deployment $d2 succeeded"
 echo "PASS: rack r2 imaged by multicast from its rack server's cached copy, r1 from the owner ($((SECONDS - started)) s)"

@@ -314,9 +314,9 @@ TEST_CASE(
         REQUIRE(h);
         return *h;
     };
-    const Host h2 = r2("h2", 2), h3 = r2("h3", 3);
+    const Host h2 = r2("h2", 2), h3 = r2("h3", 3), h4 = r2("h4", 4);
     auto image = add_test_image(*rig.server.store, "1", kSha);
-    auto d = rig.orchestrator.deploy(image, {h1, h2, h3}, Transport::multicast);
+    auto d = rig.orchestrator.deploy(image, {h1, h2, h3, h4}, Transport::multicast);
     REQUIRE(d.is_ok());
     // Rack r2's live server B multicasts its copy of the image for this deployment.
     MulticastSource b;
@@ -346,6 +346,7 @@ TEST_CASE(
     CHECK(job["job"]["receiver_id"] == id2);
     CHECK(job["job"]["receipt_key"] ==
           imaging::secret_to_hex(imaging::receiver_key(b.receipt_master, id2)));
+    CHECK(rig.orchestrator.hello(h4, {}).body["job"]["multicast"]["group"] == b.group);
     // h1 (rack r1) needs this server's own session: wait while it starts, for h1 alone (h3
     // goes to B's).
     CHECK(rig.orchestrator.hello(h1, {}).body["action"] == "wait");
@@ -370,6 +371,23 @@ TEST_CASE(
     CHECK(
         rig.event_says("delivery confirmed by the multicast sender of rack server pvB (receipt "
                        "from 10.0.0.12:7788)"));
+
+    // h1 done and h3 failed: this server's sender has nobody left and stops. h4, back from
+    // B's session (B died), starts it again, for itself alone.
+    const std::size_t first_send =
+        std::size_t(std::find_if(rig.launcher.spawned.begin(), rig.launcher.spawned.end(),
+                                 [](const auto& argv) { return argv[1] == "send"; }) -
+                    rig.launcher.spawned.begin());
+    rig.sender_confirms(receiver_id_of(d->id, h1.id), kSha, first_send);
+    CHECK_FALSE(rig.orchestrator.result(h1, d->id, true, "", kOk)->held);
+    REQUIRE(rig.orchestrator.result(h3, d->id, false, "disk error", json::object()));
+    rig.orchestrator.tick();
+    CHECK(rig.orchestrator.hello(h4, {}).body["action"] == "wait");
+    rig.orchestrator.tick();
+    REQUIRE(spawned("send") == 2);
+    CHECK(rig.option("--min-receivers", rig.launcher.spawned.size() - 1) == "1");
+    CHECK(rig.orchestrator.hello(h4, {}).body["job"]["multicast"]["group"] ==
+          own["job"]["multicast"]["group"]);
 }
 
 TEST_CASE(
