@@ -12,7 +12,8 @@ bool is_control(std::span<const std::uint8_t> datagram) {
     return type != PacketType::kData && type != PacketType::kParity;
 }
 
-ControlAuth::ControlAuth(const Secret& secret) : key_(derive_key(secret, "provisioner multicast control v1")) {}
+ControlAuth::ControlAuth(const Secret& secret)
+    : key_(derive_key(secret, "provisioner multicast control v1")) {}
 
 void ControlAuth::seal(std::vector<std::uint8_t>& datagram) {
     std::uint64_t c = next_counter_++;
@@ -25,10 +26,12 @@ std::optional<ControlAuth::Opened> ControlAuth::open(std::span<const std::uint8_
     if (datagram.size() < kCommonHeaderSize + kAuthTrailerSize) return std::nullopt;
     const std::size_t signed_size = datagram.size() - kAuthTagSize;
     Mac tag = hmac_sha256(key_, datagram.first(signed_size));
-    if (!equal_tags(std::span(tag).first(kAuthTagSize), datagram.subspan(signed_size))) return std::nullopt;
+    if (!equal_tags(std::span(tag).first(kAuthTagSize), datagram.subspan(signed_size)))
+        return std::nullopt;
     Opened o;
     o.datagram = datagram.first(signed_size - kAuthCounterSize);
-    for (std::size_t i = 0; i < kAuthCounterSize; ++i) o.counter = (o.counter << 8) | o.datagram.data()[o.datagram.size() + i];
+    for (std::size_t i = 0; i < kAuthCounterSize; ++i)
+        o.counter = (o.counter << 8) | o.datagram.data()[o.datagram.size() + i];
     return o;
 }
 
@@ -46,6 +49,7 @@ std::uint32_t origin_of(const Packet& p) {
     if (auto* n = std::get_if<Nack>(&p)) return n->receiver ? n->receiver : 0xFFFFFFFFu;
     if (auto* s = std::get_if<StatusReport>(&p)) return s->receiver ? s->receiver : 0xFFFFFFFFu;
     if (auto* r = std::get_if<Receipt>(&p)) return r->receiver ? r->receiver : 0xFFFFFFFFu;
+    if (auto* a = std::get_if<Absorb>(&p)) return a->receiver ? a->receiver : 0xFFFFFFFFu;
     return kSenderOrigin;
 }
 

@@ -206,6 +206,18 @@ Decoded decode(std::span<const std::uint8_t> datagram) {
             d.packet = ReceiptAck{session, r.u32()};
             return d;
         }
+        case PacketType::kAbsorb: {
+            if (r.remaining() != 16) return fail(DecodeError::kBadLength);
+            Absorb a;
+            a.session = session;
+            a.receiver = r.u32();
+            a.round = r.u32();
+            a.rate_kbps = r.u32();
+            a.backlog_kib = r.u32();
+            if (a.rate_kbps == 0) return fail(DecodeError::kBadField);
+            d.packet = a;
+            return d;
+        }
         case PacketType::kEnd: {
             if (r.remaining() != 1) return fail(DecodeError::kBadLength);
             End e;
@@ -299,6 +311,17 @@ std::vector<std::uint8_t> encode(const ReceiptAck& p) {
     Writer w(out);
     w.header(PacketType::kReceiptAck, p.session);
     w.u32(p.receiver);
+    return out;
+}
+
+std::vector<std::uint8_t> encode(const Absorb& p) {
+    std::vector<std::uint8_t> out;
+    Writer w(out);
+    w.header(PacketType::kAbsorb, p.session);
+    w.u32(p.receiver);
+    w.u32(p.round);
+    w.u32(p.rate_kbps);
+    w.u32(p.backlog_kib);
     return out;
 }
 

@@ -46,6 +46,7 @@ enum class PacketType : std::uint8_t {
     kParity = 7,
     kReceipt = 8,
     kReceiptAck = 9,
+    kAbsorb = 10,
 };
 
 // Sender -> group, periodically: what the session is and how it is cut.
@@ -137,6 +138,17 @@ struct ReceiptAck {
     std::uint32_t receiver = 0;
 };
 
+// Receiver -> sender (unicast), answering a POLL while its chunk pipeline (decompress, verify,
+// write) falls behind what arrives: the rate it can absorb. The sender paces at most at the
+// lowest rate its live receivers reported in the last few rounds.
+struct Absorb {
+    std::uint32_t session = 0;
+    std::uint32_t receiver = 0;
+    std::uint32_t round = 0;        // the POLL this answers
+    std::uint32_t rate_kbps = 0;    // DATA it can take, kbit/s with IP and UDP headers (>= 1)
+    std::uint32_t backlog_kib = 0;  // chunk data waiting for its workers (for logs)
+};
+
 enum class EndReason : std::uint8_t { kComplete = 1, kAborted = 2 };
 
 // Sender -> group: the session is over.
@@ -145,7 +157,8 @@ struct End {
     EndReason reason = EndReason::kComplete;
 };
 
-using Packet = std::variant<Announce, Data, Poll, Nack, StatusReport, End, Receipt, ReceiptAck>;
+using Packet =
+    std::variant<Announce, Data, Poll, Nack, StatusReport, End, Receipt, ReceiptAck, Absorb>;
 
 enum class DecodeError {
     kNone,
@@ -174,6 +187,7 @@ std::vector<std::uint8_t> encode(const StatusReport& p);
 std::vector<std::uint8_t> encode(const End& p);
 std::vector<std::uint8_t> encode(const Receipt& p);
 std::vector<std::uint8_t> encode(const ReceiptAck& p);
+std::vector<std::uint8_t> encode(const Absorb& p);
 // Data: the payload goes out as a second iovec, so only the header is encoded.
 void encode_data_header(const Data& p, std::span<std::uint8_t, kDataHeaderSize> out);
 std::vector<std::uint8_t> encode(const Data& p);  // header + payload, for tests and tools

@@ -28,6 +28,7 @@ bool RateController::may_send(std::size_t bytes, TimePoint now) {
 
 Duration RateController::wait_for(std::size_t bytes, TimePoint now) {
     refill(now);
+    bytes = std::min<std::size_t>(bytes, std::size_t(bucket_bytes()));  // or never
     double short_by = double(bytes) - tokens_;
     if (short_by <= 0) return Duration::zero();
     return std::chrono::duration_cast<Duration>(
@@ -42,6 +43,11 @@ double RateController::steady_loss() const {
 void RateController::on_loss_report(double loss) {
     round_max_loss_ = std::max(round_max_loss_, loss);
     reported_ = true;
+}
+
+void RateController::cap(double bps) {
+    rate_ = std::clamp(std::min(rate_, bps), config_.min_bps, config_.max_bps);
+    tokens_ = std::min(tokens_, bucket_bytes());
 }
 
 void RateController::end_round() {

@@ -34,7 +34,7 @@ struct RateConfig {
     double burst_seconds = 0.001;
     double backoff = 0.75;     // rate *= backoff on congestion
     double recover = 1.06;     // rate *= recover after a round without it
-    double slow_start = 1.25;  // rate *= slow_start after a quiet round, until the first loss
+    double slow_start = 2.0;  // rate *= slow_start after a quiet round, until the first loss
     // Loss above baseline * (1 + relative_margin) + margin is congestion.
     double margin = 0.03;
     double relative_margin = 0.5;
@@ -52,7 +52,7 @@ class RateController {
     // True when `bytes` may go now (the bucket is refilled first); then call consume().
     bool may_send(std::size_t bytes, TimePoint now);
     void consume(std::size_t bytes) { tokens_ -= double(bytes); }
-    // How long until `bytes` may go.
+    // How long until `bytes` may go (or as much as the bucket holds, if it holds less).
     Duration wait_for(std::size_t bytes, TimePoint now);
 
     // One receiver's loss report (0..1) for the current round.
@@ -61,6 +61,10 @@ class RateController {
     void on_nack() { nacked_ = true; }
     // Ends a feedback round: adapts the rate to the worst loss reported in it.
     void end_round();
+    // A receiver can absorb no more than `bps` (PROTOCOL.md, ABSORB): the rate drops to it
+    // (never below min_bps), so that once the receivers stop reporting it grows back from
+    // there by the usual rules rather than jumping to where it was.
+    void cap(double bps);
     unsigned backoffs() const { return backoffs_; }
     // Until the first round with a loss report or a NACK.
     bool in_slow_start() const { return slow_start_; }

@@ -335,6 +335,7 @@ void ReceiverEngine::object_complete(std::uint32_t object) {
     Object& o = objects_[object];
     release_repairs(o);
     o.state = ObjectState::kSubmitted;
+    pipeline_bytes_ += layout_.object_size(object);
     sink_.submit(object - 1, std::move(o.buffer));
     o.buffer = {};
 }
@@ -405,7 +406,11 @@ void ReceiverEngine::collect_results() {
         Object& o = objects_[object];
         if (o.state != ObjectState::kSubmitted) continue;
         const ChunkEntry& entry = manifest_->chunks[r.chunk];
-        if (!entry.is_zero()) buffered_ -= entry.pack_size;
+        if (!entry.is_zero()) {
+            buffered_ -= entry.pack_size;
+            pipeline_bytes_ -= entry.pack_size;
+            note_drained(entry.pack_size);
+        }
         if (r.status) {
             o.state = ObjectState::kVerified;
             ++stats_.chunks_verified;
@@ -447,6 +452,7 @@ void ReceiverEngine::on_poll(const Poll& p) {
     if (phase_ != Phase::kReceiving) return;
     if (auto sample = tracker_.loss_sample(p.high_water)) loss_permille_ = *sample;
     high_water_ = p.high_water;
+    report_absorb(p.round);
     if (++polls_seen_ % config_.renack_rounds == 0) {
         requested_.clear();
         parity_requested_.clear();
@@ -456,6 +462,53 @@ void ReceiverEngine::on_poll(const Poll& p) {
     std::uint32_t limit = manifest_ ? high_water_ : std::min(high_water_, layout_.total());
     missing_at_poll_ = !tracker_.missing_ranges(limit, requested_, 1).empty();
     nack_round_ = p.round;
+}
+
+void ReceiverEngine::note_drained(std::size_t bytes) {
+    const TimePoint now = clock_.now();
+    if (!window_open_) {
+        // This completion starts a window; its own bytes were worked on before it.
+        window_open_ = true;
+        window_start_ = window_last_ = now;
+        window_bytes_ = 0;
+    } else {
+        window_bytes_ += bytes;
+        window_last_ = now;
+    }
+    // Ran dry: the workers wait for the network from here, so the window ends.
+    if (pipeline_bytes_ == 0) window_open_ = false;
+}
+
+void ReceiverEngine::report_absorb(std::uint32_t round) {
+    if (config_.absorb_backlog == 0 || !manifest_) return;
+    constexpr Duration kMinWindow = std::chrono::milliseconds(20);
+    if (window_last_ - window_start_ >= kMinWindow && window_bytes_ > 0) {
+        const double seconds = std::chrono::duration<double>(window_last_ - window_start_).count();
+        drain_samples_[next_drain_sample_] = double(window_bytes_) / seconds;
+        next_drain_sample_ = (next_drain_sample_ + 1) % drain_samples_.size();
+        window_start_ = window_last_;  // the next window starts at the last completion seen
+        window_bytes_ = 0;
+    }
+    const bool deferred = stats_.deferred > deferred_at_poll_;
+    deferred_at_poll_ = stats_.deferred;
+    const double drain = *std::max_element(drain_samples_.begin(), drain_samples_.end());
+    if ((pipeline_bytes_ < config_.absorb_backlog && !deferred) || drain <= 0) return;
+    // Far behind (twice the threshold, or dropping): ask for less than it drains, so that the
+    // backlog shrinks; else for what it drains, so that the backlog holds.
+    const bool far = deferred || pipeline_bytes_ >= 2 * config_.absorb_backlog;
+    // Frame bytes a second to what the sender's rate counts: DATA datagrams with their
+    // headers, IP and UDP included.
+    const double payload = layout_.fragment_payload();
+    const double bps = drain * 8 * (far ? config_.absorb_margin : 1.0) *
+                       (payload + double(kDataHeaderSize + kIpUdpOverhead)) / payload;
+    Absorb a;
+    a.session = session_;
+    a.receiver = config_.receiver_id;
+    a.round = round;
+    a.rate_kbps = std::uint32_t(std::clamp(bps / 1000, 1.0, 4e9));
+    a.backlog_kib = std::uint32_t(std::min<std::size_t>(pipeline_bytes_ >> 10, 0xFFFFFFFFu));
+    send_to(sender_, encode(a));
+    ++stats_.absorb_sent;
 }
 
 void ReceiverEngine::send_nack() {

@@ -6,6 +6,7 @@
 // Single-threaded like SenderEngine: feed on_datagram(), call tick() by wait_hint().
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -40,6 +41,13 @@ struct ReceiverConfig {
     // rather than dropped and asked for again.
     std::size_t max_early_bytes = std::size_t(64) << 20;
     int max_manifest_failures = 3;
+    // At a POLL, a receiver whose chunk pipeline holds at least this much frame data not yet
+    // verified and written (or that dropped data for lack of buffer space since the last POLL)
+    // tells the sender the rate it can absorb: what its pipeline drains, times absorb_margin
+    // when it is twice that far behind or dropping, so that the backlog shrinks (PROTOCOL.md,
+    // ABSORB). 0: never.
+    std::size_t absorb_backlog = std::size_t(16) << 20;
+    double absorb_margin = 0.9;
     // An ANNOUNCE naming more fragments is not joined (counted as rejected): the receiver's
     // bookkeeping is sized by that number, which the network supplies. 2^28 fragments of
     // 1448 bytes is a 388 GB packed image, and costs 32 MiB of bitmap.
@@ -62,12 +70,13 @@ struct ReceiverStats {
     std::uint64_t packets_received = 0;  // DATA datagrams accepted
     std::uint64_t bytes_received = 0;    // their bytes
     std::uint64_t duplicates = 0;
-    std::uint64_t rejected = 0;       // malformed, other sessions, or outside the layout
+    std::uint64_t rejected = 0;         // malformed, other sessions, or outside the layout
     std::uint64_t unauthenticated = 0;  // of those: control without a valid tag, or replayed
-    std::uint64_t deferred = 0;       // dropped for lack of buffer space (asked again later)
-    std::uint64_t repairs_asked = 0;  // fragments named in our NACKs
+    std::uint64_t deferred = 0;         // dropped for lack of buffer space (asked again later)
+    std::uint64_t repairs_asked = 0;    // fragments named in our NACKs
     std::uint64_t nacks_sent = 0;
     std::uint64_t nacks_suppressed = 0;
+    std::uint64_t absorb_sent = 0;       // ABSORB reports: the pipeline was behind at a POLL
     std::uint64_t chunks_failed = 0;     // did not verify; received again
     std::uint64_t parity_asked = 0;      // repair symbols we asked for
     std::uint64_t parity_recovered = 0;  // fragments rebuilt from repair symbols
@@ -133,6 +142,8 @@ class ReceiverEngine {
     void replay_early();
     void collect_results();
     void send_nack();
+    // Measures what the pipeline drains and, when it is behind, sends ABSORB for `round`.
+    void report_absorb(std::uint32_t round);
     void send_status(ReceiverState state);
     void send_receipt();
     bool receipt_pending() const {
@@ -168,8 +179,22 @@ class ReceiverEngine {
     std::vector<std::vector<std::uint8_t>> early_;  // whole DATA datagrams, before the manifest
     std::size_t early_bytes_ = 0;
     std::uint32_t chunks_left_ = 0;
+    // The chunk pipeline: frame bytes submitted and not yet back, and the rate it drains at,
+    // measured from one chunk's completion to a later one's while it never ran dry between
+    // (a window in which it idled measures what arrived, not what it can do, and taking that
+    // would spiral the rate down).
+    std::size_t pipeline_bytes_ = 0;
+    bool window_open_ = false;
+    TimePoint window_start_{};
+    TimePoint window_last_{};
+    std::size_t window_bytes_ = 0;  // completed after window_start_, up to window_last_
+    // The last few windows' rates (frame bytes a second): their highest is what it can do.
+    std::array<double, 4> drain_samples_{};
+    std::size_t next_drain_sample_ = 0;
+    void note_drained(std::size_t bytes);
+    std::uint64_t deferred_at_poll_ = 0;
 
-    RangeSet requested_;         // asked by us or by others since the last forget
+    RangeSet requested_;  // asked by us or by others since the last forget
     // Repair symbols asked per block (first fragment), by us or others, since the last forget.
     std::map<std::uint32_t, std::uint32_t> parity_requested_;
     std::uint32_t high_water_ = 0;

@@ -100,6 +100,8 @@ void SenderEngine::on_datagram(const InDatagram& datagram) {
         on_nack(*n, datagram.from);
     else if (auto* r = std::get_if<Receipt>(&d.packet))
         on_receipt(*r, datagram.from);
+    else if (auto* a = std::get_if<Absorb>(&d.packet))
+        on_absorb(*a, datagram.from);
     // Our own kinds (ANNOUNCE, DATA, POLL, END) from someone else: ignored.
 }
 
@@ -191,6 +193,35 @@ void SenderEngine::on_nack(const Nack& n, const Endpoint& from) {
         if (layout_.first(object) + fragment + size > cursor_) continue;
         fec_.request(q.block, q.count, n.round);
     }
+}
+
+void SenderEngine::on_absorb(const Absorb& a, const Endpoint& from) {
+    // Like a NACK's, its round must be one the sender started.
+    if (a.receiver == 0 || a.round == 0 || a.round > round_) {
+        ++stats_.rejected;
+        return;
+    }
+    Peer& p = peer(a.receiver, from);
+    if (a.round < p.absorb_round) return;  // overtaken by a later report
+    p.absorb_bps = double(a.rate_kbps) * 1000;
+    p.absorb_round = a.round;
+    ++stats_.absorb_reports;
+    apply_absorb_cap();
+}
+
+void SenderEngine::apply_absorb_cap() {
+    if (!config_.follow_absorb) return;
+    double lowest = 0;
+    for (const auto& [id, p] : peers_) {
+        if (p.done || p.dropped || p.absorb_round == 0 ||
+            round_ - p.absorb_round >= config_.absorb_rounds)
+            continue;
+        if (lowest == 0 || p.absorb_bps < lowest) lowest = p.absorb_bps;
+    }
+    if (lowest == 0) return;
+    rate_.cap(lowest);
+    if (stats_.lowest_absorb_bps == 0 || lowest < stats_.lowest_absorb_bps)
+        stats_.lowest_absorb_bps = lowest;
 }
 
 std::span<const std::uint8_t> SenderEngine::make_parity(std::uint32_t object, std::uint32_t block,
@@ -382,6 +413,7 @@ Status SenderEngine::tick() {
     }
     if (now >= next_poll_) {
         rate_.end_round();
+        apply_absorb_cap();  // the round's growth no further than the receivers can take
         ++round_;
         Poll p{config_.session, round_, cursor_, config_.backoff_ms};
         if (Status s = send_control(encode(p)); !s) return error_ = s;
@@ -401,8 +433,12 @@ Duration SenderEngine::wait_hint() {
     Duration d = next > now ? next - now : Duration::zero();
     if (phase_ == Phase::kSending &&
         (!repairs_.empty() || !fec_.empty() || cursor_ < layout_.total())) {
-        d = std::min(
-            d, rate_.wait_for(kDataHeaderSize + config_.fragment_payload + kIpUdpOverhead, now));
+        // Wake for a whole batch (or a bucketful), not for each datagram the rate allows:
+        // below line rate one datagram per wake-up cost a system call each, and more CPU
+        // than the sending itself.
+        d = std::min(d, rate_.wait_for(config_.batch * (kDataHeaderSize + config_.fragment_payload +
+                                                        kIpUdpOverhead),
+                                       now));
     }
     return d;
 }

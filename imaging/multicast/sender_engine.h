@@ -43,6 +43,10 @@ struct SenderConfig {
     // Proactive FEC: once receivers report a steady loss, each block's first pass is followed
     // by enough repair symbols to cover that loss for most blocks (PROTOCOL.md, "Repair").
     bool proactive_fec = true;
+    // Pace at most at what the slowest live receiver reported it can absorb (ABSORB) in the
+    // last absorb_rounds rounds (PROTOCOL.md, "Rate control").
+    bool follow_absorb = true;
+    std::uint32_t absorb_rounds = 3;
     // With a secret, control datagrams are tagged and only tagged, fresh ones are heard
     // (control_auth.h); without one, the session is open as in version 1.
     std::optional<Secret> secret;
@@ -60,10 +64,12 @@ struct SenderStats {
     std::uint64_t bytes_sent = 0;  // UDP payload bytes of every datagram
     std::uint64_t data_fragments = 0;
     std::uint64_t repair_fragments = 0;
-    std::uint64_t parity_packets = 0;  // repair symbols, on request and proactive
+    std::uint64_t parity_packets = 0;    // repair symbols, on request and proactive
     std::uint64_t proactive_parity = 0;  // of those: proactive
     std::uint64_t nacks_received = 0;
-    std::uint64_t rejected = 0;  // datagrams that did not decode or were not ours
+    std::uint64_t absorb_reports = 0;   // ABSORBs heard: a receiver's pipeline fell behind
+    double lowest_absorb_bps = 0;       // the lowest rate a receiver said it could take (0: none)
+    std::uint64_t rejected = 0;         // datagrams that did not decode or were not ours
     std::uint64_t unauthenticated = 0;  // of those: no valid tag, or a replayed counter
     unsigned receivers_joined = 0;
     unsigned receivers_completed = 0;
@@ -100,11 +106,16 @@ class SenderEngine {
         bool done = false;
         bool dropped = false;
         bool receipted = false;
+        double absorb_bps = 0;           // what it last said it can absorb
+        std::uint32_t absorb_round = 0;  // in answer to which POLL (0: never)
     };
 
     void on_status(const StatusReport& s, const Endpoint& from);
     void on_nack(const Nack& n, const Endpoint& from);
     void on_receipt(const Receipt& r, const Endpoint& from);
+    void on_absorb(const Absorb& a, const Endpoint& from);
+    // Caps the rate at the lowest recent ABSORB of a live receiver.
+    void apply_absorb_cap();
     void mark_done(std::uint32_t id, Peer& p);
     Peer& peer(std::uint32_t id, const Endpoint& from);
     Status send_control(std::vector<std::uint8_t> bytes);

@@ -138,6 +138,8 @@ int cmd_send(int argc, char** argv) {
                        {"parity_packets", st.parity_packets},
                        {"proactive_parity", st.proactive_parity},
                        {"nacks_received", st.nacks_received},
+                       {"absorb_reports", st.absorb_reports},
+                       {"lowest_absorb_bps", st.lowest_absorb_bps},
                        {"rejected_packets", st.rejected},
                        {"unauthenticated_packets", st.unauthenticated},
                        {"receivers_joined", st.receivers_joined},

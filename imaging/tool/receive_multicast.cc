@@ -118,6 +118,7 @@ int receive_multicast(int argc, char** argv) {
                           {"repairs_asked", st.repairs_asked},
                           {"nacks_sent", st.nacks_sent},
                           {"nacks_suppressed", st.nacks_suppressed},
+                          {"absorb_sent", st.absorb_sent},
                           {"duplicates", st.duplicates},
                           {"rejected_packets", st.rejected},
                           {"unauthenticated_packets", st.unauthenticated},
