@@ -20,7 +20,14 @@
 # hosts were done, starts again for them). Checks: hosts 3-4 began on B's session and ended on
 # A's, the deployment succeeded, every disk holds the image.
 #
-# Needs root (exit 77 otherwise), postgresql, dnsmasq, curl, jq, busybox. About 35 s.
+# Then B restarts and A dies: a third deployment, A killed -9 once r2's hosts have part of the
+# image from B's session. B takes the deployment over after A's lease (4 s) and finishes it by
+# delta (takeover, as for any transport); B's own rack session lives on, and what it confirmed
+# B takes in once the deployment is its own (r2's hosts that broke off would get B's delta
+# server of its copy). Checks: B's events say it took the deployment over, it succeeded, every
+# disk holds the image; A restarted rejoins.
+#
+# Needs root (exit 77 otherwise), postgresql, dnsmasq, curl, jq, busybox. About 40 s.
 set -euo pipefail
 source "$(dirname "$0")/lib/rack.sh"
 rack_require curl jq busybox dnsmasq
@@ -193,4 +200,51 @@ done
     rack_fail "deployment $d2: $(api "$A_URL" "/api/v1/deployments/$d2" | jq -c '[.state, [.targets[] | .state]]')"
 pv_check_disks "$d2" || rack_fail "a disk does not hold the image"
 echo "  hosts 3-4 broke off B's session and finished from A's; deployment $d2 succeeded"
+
+echo "== B back; A, the owner, dies mid-image: B takes the deployment over"
+start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 9100 "$A_URL" r2 100M
+for ((i = 1; i <= RACK_N; i++)); do
+    dd if=/dev/zero of="${PV_LOOP[i]}" bs=1M count="$PV_IMAGE_MIB" conv=fsync status=none
+done
+pv_cli deploy --image dom0@1 --hosts all --transport multicast >/dev/null
+d3=$(pv_deployment_id)
+scripts
+rack_wait_log pvA "per-rack imaging: .*rack r2: multicast session of deployment $d3 from pvB" 10
+for i in 3 4 1 2; do pv_agent_bg "$i"; done
+for ((t = 0; ; t++)); do
+    r2=$(api "$A_URL" "/api/v1/deployments/$d3" | jq -c '[.targets[] | select(.name == "h3" or .name == "h4") | .bytes_done] | [min, max]')
+    [ "$(jq '.[0]' <<<"$r2")" -gt 0 ] && break
+    [ "$t" -lt 150 ] || rack_fail "rack r2's hosts got nothing from B's session in 15 s"
+    sleep 0.1
+done
+[ "$(jq '.[1]' <<<"$r2")" -lt "$pack" ] || rack_fail "a host of r2 had the whole image before A's kill"
+rack_kill pvA KILL
+echo "  killed A (SIGKILL) with rack r2's hosts between $(jq '.[0]' <<<"$r2") and $(jq '.[1]' <<<"$r2") of $pack bytes"
+for ((i = 1; i <= RACK_N; i++)); do
+    rack_wait "agent$i" 60 || rack_fail "host $i: agent failed: $(tail -n 3 "$RACK_DIR/agent$i.err")"
+done
+# r2's hosts: B's rack session does not die with A; what it confirmed, B (the owner now)
+# takes in at the takeover, as their results come; or, had they broken off, B's delta server
+# of its copy finishes them.
+for i in 3 4; do
+    last=$(grep "imaging .* (deployment $d3)" "$RACK_DIR/agent$i.err" | tail -n 1)
+    if grep -q "by multicast from $session " <<<"$last"; then
+        grep -qE "deployment $d3: h$i: imaged .*delivery confirmed by the multicast sender \(receipt from ${RACK_HOST_IP[i]}:" "$RACK_DIR/pvB.err" ||
+            rack_fail "host $i: B did not take in its own session's receipt: $(grep "deployment $d3: h$i" "$RACK_DIR/pvB.err")"
+    else
+        grep -q "by delta from $B_IP:" <<<"$last" || rack_fail "host $i's last job: $last"
+    fi
+done
+for ((t = 0; t < 100; t++)); do
+    [ "$(api "$B_URL" "/api/v1/deployments/$d3" | jq -r .state)" = succeeded ] && break
+    sleep 0.1
+done
+[ "$(api "$B_URL" "/api/v1/deployments/$d3" | jq -r .state)" = succeeded ] ||
+    rack_fail "deployment $d3 under B: $(api "$B_URL" "/api/v1/deployments/$d3" | jq -c '[.state, [.targets[] | .state]]')"
+api "$B_URL" "/api/v1/events?limit=1000" | jq -e --argjson d "$d3" \
+    '[.events[] | select(.reason | test("deployment \($d) taken over by pvB"))] | length >= 2' >/dev/null ||
+    rack_fail "no takeover of deployment $d3 by B in the events"
+start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 9000 "$B_URL" r1
+pv_check_disks "$d3" || rack_fail "a disk does not hold the image"
+echo "  B took deployment $d3 over and finished every host; A rejoined"
 echo "PASS: rack r2 imaged by multicast from its rack server's cached copy, r1 from the owner ($((SECONDS - started)) s)"
