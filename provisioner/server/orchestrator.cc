@@ -183,7 +183,7 @@ void Orchestrator::set_rack_multicast(const std::vector<RackMulticast>& sessions
         for (const RackMulticast& w : sessions) {
             named.insert(w.deployment);
             if (auto it = rack_multicast_.find(w.deployment); it != rack_multicast_.end())
-                it->second.receivers = w.receivers;
+                it->second.hosts = w.hosts;
             else
                 missing.push_back(w);
         }
@@ -241,10 +241,10 @@ void Orchestrator::set_rack_multicast(const std::vector<RackMulticast>& sessions
                   std::to_string(sender->port.number() - config_.multicast_port + 1);
         r.sender = std::move(sender);
         r.image = w.image;
-        r.receivers = w.receivers;
+        r.hosts = w.hosts;
         log_locked("rack multicast: deployment " + id + "'s hosts in this server's racks (" +
-                   std::to_string(w.receivers) + ") get " + w.image.name + "@" + w.image.version +
-                   " from its copy here, on " + r.group + ":" +
+                   std::to_string(w.hosts.size()) + ") get " + w.image.name + "@" +
+                   w.image.version + " from its copy here, on " + r.group + ":" +
                    std::to_string(r.sender->port.number()));
         rack_multicast_.emplace(w.deployment, std::move(r));
     }
@@ -943,9 +943,14 @@ Result<Orchestrator::ResultAnswer> Orchestrator::result(const Host& host, Deploy
                 double seconds = number("seconds");
                 std::ostringstream out;
                 out.precision(1);
+                // The delivery's own transport: a multicast host of a deployment taken over
+                // (finished by delta) may have been served by its multicast session.
+                const std::string by = t.delivery && !t.delivery->transport.empty()
+                                           ? t.delivery->transport
+                                           : to_string(a.record.transport);
                 out << std::fixed << "imaged " << a.image.name << "@" << a.image.version << " by "
-                    << to_string(a.record.transport) << ": " << describe_bytes(bytes) << " in "
-                    << seconds << " s, sha256 verified" << describe_disk(result);
+                    << by << ": " << describe_bytes(bytes) << " in " << seconds
+                    << " s, sha256 verified" << describe_disk(result);
                 reason = out.str();
                 if (a.record.transport != Transport::torrent && !t.delivery) {
                     // Anyone holding this host's job (a stolen boot ticket's first hello) can

@@ -165,15 +165,16 @@ class Orchestrator {
     // from its master), so the host images from its rack's server. Memory only.
     void set_rack_sources(std::map<std::string, std::map<ImageId, PeerSource>> sources);
     // Multicast in the rack (issue 20, item 4). The rack server's side: a multicast sender of
-    // its copy for each of these deployments another server owns, for the hosts of its racks
-    // (receivers: how many of them are unfinished, its --min-receivers), under a session
-    // secret and a receipt secret of its own; its delivery log confirms each host as a delta
-    // server's does (foreign_deliveries()). Senders no longer named stop. File I/O done here,
+    // its copy for each of these deployments another server owns, for the unfinished hosts of
+    // its racks (hosts), under a session secret and a receipt secret of its own; its delivery
+    // log confirms each host as a delta server's does (foreign_deliveries()). It runs while one
+    // of those hosts has no confirmed delivery (--min-receivers: how many). Senders no longer
+    // named stop. File I/O done here,
     // before the lock. Any thread but the process one.
     struct RackMulticast {
         DeploymentId deployment = 0;
         Image image;
-        std::size_t receivers = 0;
+        std::set<HostId> hosts;
     };
     void set_rack_multicast(const std::vector<RackMulticast>& sessions);
     // Those of its rack multicast senders that run now, by deployment, with their secrets

@@ -78,7 +78,7 @@ struct Orchestrator::RackSession {
     std::unique_ptr<Sender> sender;
     Image image;
     std::string group;
-    std::size_t receivers = 0;
+    std::set<HostId> hosts;  // the unfinished hosts of its racks, as the store says
 };
 
 struct Orchestrator::Active {

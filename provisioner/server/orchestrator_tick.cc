@@ -187,10 +187,23 @@ std::vector<Orchestrator::ChildSpec> Orchestrator::decide_locked(
         flush_progress_locked(a, false);
         ++it;
     }
-    // A rack server's multicast senders of its copies, for other servers' deployments.
-    for (auto& [_, r] : rack_multicast_) {
+    // A rack server's multicast senders of its copies, for other servers' deployments: each
+    // while a host of its has no delivery confirmed (its session over, not again for nobody).
+    for (auto& [id, r] : rack_multicast_) {
         Sender& s = *r.sender;
-        s.argv = multicast_argv_locked(image_dir_locked(r.image), r.group, s, r.receivers);
+        std::size_t waiting = 0;
+        for (HostId host : r.hosts) {
+            const std::string receiver = receiver_id_of(id, host);
+            waiting +=
+                std::none_of(foreign_.begin(), foreign_.end(), [&](const imaging::Delivery& d) {
+                    return d.receiver == receiver && d.image_sha256 == r.image.image_sha256;
+                });
+        }
+        if (waiting == 0) {
+            s.pid.reset();  // not published: a host asking again goes to the owner's session
+            continue;
+        }
+        s.argv = multicast_argv_locked(image_dir_locked(r.image), r.group, s, waiting);
         wanted.push_back({s.child, s.name, s.argv, false, {}, 0});
     }
     // Delta servers of images run while a running deployment (or one being recorded) uses

@@ -39,7 +39,7 @@ void RackImages::tick() {
         auto targets = store_.list_targets(d->id);
         if (!targets) continue;
         bool ours = false;
-        std::size_t unfinished = 0;  // of the hosts in these racks
+        std::set<HostId> unfinished;  // of the hosts in these racks
         for (const DeploymentTarget& t : *targets) {
             auto known = in_racks.find(t.host);
             if (known == in_racks.end()) {
@@ -47,8 +47,9 @@ void RackImages::tick() {
                 known = in_racks.emplace(t.host, host && racks.contains(host->rack)).first;
             }
             ours = ours || known->second;
-            unfinished += known->second &&
-                          (t.state == TargetState::pending || t.state == TargetState::running);
+            if (known->second &&
+                (t.state == TargetState::pending || t.state == TargetState::running))
+                unfinished.insert(t.host);
         }
         if (!ours) continue;
         auto image = store_.get_image(d->image);
@@ -58,7 +59,7 @@ void RackImages::tick() {
         // The owner serves its deployment from the image it imported.
         if (owner == self_) continue;
         wanted.emplace_back(*image, owner);
-        if (d->transport == Transport::multicast && unfinished > 0)
+        if (d->transport == Transport::multicast && !unfinished.empty())
             multicast.push_back({d->id, *image, unfinished});
     }
     std::vector<Image> serving;

@@ -190,7 +190,7 @@ TEST_CASE(
     REQUIRE(rig.multicast.size() == 1);
     CHECK(rig.multicast[0].deployment == d);
     CHECK(rig.multicast[0].image.id == rig.image.id);
-    CHECK(rig.multicast[0].receivers == 2);  // h2 and h3; h1 is another rack's
+    CHECK(rig.multicast[0].hosts == std::set<HostId>{h2.id, h3.id});  // h1 is another rack's
 
     // h2 done: one left; both done: no session (the copy stays while the deployment runs).
     auto targets = rig.server.store->list_targets(d);
@@ -202,7 +202,7 @@ TEST_CASE(
         }
     rig.rack->tick();
     REQUIRE(rig.multicast.size() == 1);
-    CHECK(rig.multicast[0].receivers == 1);
+    CHECK(rig.multicast[0].hosts == std::set<HostId>{h3.id});
     for (DeploymentTarget t : *targets)
         if (t.host == h3.id) {
             t.state = TargetState::failed;

@@ -394,7 +394,7 @@ TEST_CASE(
     "receipts: a rack server's multicast sender of its copy, for another server's deployment") {
     ReceiptRig rig;
     auto image = add_test_image(*rig.server.store, "1", kSha);
-    rig.orchestrator.set_rack_multicast({{41, image, 2}});
+    rig.orchestrator.set_rack_multicast({{41, image, {7, 8}}});
     CHECK(rig.orchestrator.rack_multicast_sessions().empty());  // not running yet
     rig.orchestrator.tick();
     REQUIRE(rig.launcher.spawned.size() == 1);
@@ -415,6 +415,13 @@ TEST_CASE(
     REQUIRE(passed);
     REQUIRE(passed->size() == 1);
     CHECK(passed->at(0).receiver == "41/7");
+    CHECK(rig.orchestrator.rack_multicast_sessions().size() == 1);  // 41/8 waits
+    // Both confirmed: its session over, it is not started again for nobody, nor published.
+    rig.sender_confirms("41/8");
+    rig.orchestrator.tick();
+    rig.orchestrator.tick();
+    CHECK(rig.orchestrator.rack_multicast_sessions().empty());
+    CHECK(rig.launcher.spawned.size() == 1);
     // No longer named: stopped, its secrets removed.
     const std::string secret_file = rig.option("--secret-file");
     rig.orchestrator.set_rack_multicast({});
