@@ -430,3 +430,37 @@ TEST_CASE(
     CHECK(rig.logged("stopping the rack multicast sender of deployment 41"));
     CHECK_FALSE(std::filesystem::exists(secret_file));
 }
+
+TEST_CASE(
+    "receipts: the owner serves a multicast deployment's image by delta while another rack's "
+    "server may fetch it") {
+    ReceiptRig rig;
+    const Host h1 = rig.host("h1");  // rack r1
+    auto h2 = rig.server.store->add_host({*Mac::parse("52:54:00:00:02:02"), "h2", "", "r2"},
+                                         HostState::enrolled, "test");
+    REQUIRE(h2);
+    auto image = add_test_image(*rig.server.store, "1", kSha);
+    auto d = rig.orchestrator.deploy(image, {h1, *h2}, Transport::multicast);
+    REQUIRE(d.is_ok());
+    auto index_of = [&](const std::string& verb) {
+        auto it = std::find_if(rig.launcher.spawned.begin(), rig.launcher.spawned.end(),
+                               [&](const auto& argv) { return argv[1] == verb; });
+        return it == rig.launcher.spawned.end() ? -1 : int(it - rig.launcher.spawned.begin());
+    };
+    // No other server serves a rack: as one server alone, its sender at once and no delta server.
+    rig.orchestrator.tick();
+    CHECK(index_of("send") >= 0);
+    CHECK(index_of("serve") < 0);
+    // Rack r2's live server is another: it may fetch the image, so a delta server serves it.
+    rig.orchestrator.set_rack_multicast_sources({}, {"r2"});
+    rig.orchestrator.tick();
+    const int serve = index_of("serve");
+    REQUIRE(serve >= 0);
+    CHECK(rig.option("--image", std::size_t(serve)) == image.path);
+    const int pid = 1000 + serve;  // FakeLauncher's pids, in spawn order
+    CHECK_FALSE(rig.launcher.signalled.contains(pid));
+    // h2 is over: no host of r2 needs the image any more, and the delta server stops.
+    REQUIRE(rig.orchestrator.fail_host(h2->id, d->id, "no power"));
+    rig.orchestrator.tick();
+    CHECK(rig.launcher.signalled.contains(pid));
+}
