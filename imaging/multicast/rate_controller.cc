@@ -55,7 +55,6 @@ void RateController::end_round() {
     round_max_loss_ = 0;
     const bool nacked = std::exchange(nacked_, false);
     const bool reported = std::exchange(reported_, false);
-    if (reported || nacked) slow_start_ = false;
     if (!reported) {
         // No loss measured this round. Without NACKs nothing says the path is congested; with
         // them, loss is being repaired and the next sample will tell: hold the rate.
@@ -80,12 +79,15 @@ void RateController::end_round() {
             testing_backoff_ = false;
             history_.assign(1, loss);
             rate_ = rate_before_backoff_;
+            slow_start_ = slow_start_before_backoff_;  // it was no sign of the path's capacity
             ++random_loss_found_;
             return;
         }
         testing_backoff_ = true;
         rate_before_backoff_ = rate_;
         loss_at_backoff_ = loss;
+        slow_start_before_backoff_ = slow_start_;
+        slow_start_ = false;
         // The heavier the loss, the deeper the cut (down to half, as TCP's).
         double cut = std::clamp(1 - loss, 0.5, config_.backoff);
         rate_ = std::max(config_.min_bps, rate_ * cut);
@@ -96,7 +98,7 @@ void RateController::end_round() {
     testing_backoff_ = false;
     history_.push_back(loss);
     if (history_.size() > config_.baseline_rounds) history_.pop_front();
-    rate_ = std::min(config_.max_bps, rate_ * config_.recover);
+    rate_ = std::min(config_.max_bps, rate_ * (slow_start_ ? config_.slow_start : config_.recover));
 }
 
 }  // namespace imaging::multicast

@@ -9,10 +9,10 @@
 // baseline and the rate is restored. Persistent congestion thus keeps backing off (every
 // backoff lowers the loss), while a lossy path costs one backoff.
 //
-// Slow start: until the first round with any loss or NACK, a quiet round grows the rate by
-// slow_start (as TCP's slow start), so a fast path is found in a few rounds instead of the
-// forty that recover's 6% would take from 1 to 10 Gbit/s; from the first sign of loss on,
-// the rules above. Not thread-safe.
+// Slow start: until the first congestion (a backoff not undone as random loss), a round
+// without congestion grows the rate by slow_start (as TCP's slow start), so a fast path is
+// found in a few rounds instead of the forty that recover's 6% would take from 1 to 10
+// Gbit/s, lossy or not; from the first congestion on, the rules above. Not thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -32,9 +32,9 @@ struct RateConfig {
     // over its wake-up period (a fixed 96 KB bucket held a 10 Gbit/s rate to 2.3 Gbit/s).
     double burst_bytes = 64 * 1500;
     double burst_seconds = 0.001;
-    double backoff = 0.75;     // rate *= backoff on congestion
-    double recover = 1.06;     // rate *= recover after a round without it
-    double slow_start = 2.0;  // rate *= slow_start after a quiet round, until the first loss
+    double backoff = 0.75;    // rate *= backoff on congestion
+    double recover = 1.06;    // rate *= recover after a round without it
+    double slow_start = 2.0;  // rate *= slow_start a round, until the first congestion
     // Loss above baseline * (1 + relative_margin) + margin is congestion.
     double margin = 0.03;
     double relative_margin = 0.5;
@@ -66,7 +66,7 @@ class RateController {
     // there by the usual rules rather than jumping to where it was.
     void cap(double bps);
     unsigned backoffs() const { return backoffs_; }
-    // Until the first round with a loss report or a NACK.
+    // Until the first congestion: a backoff that the next reports did not undo.
     bool in_slow_start() const { return slow_start_; }
     // Backoffs undone because the loss did not fall with the rate (random loss found).
     unsigned random_loss_found() const { return random_loss_found_; }
@@ -89,6 +89,7 @@ class RateController {
     unsigned backoffs_ = 0;
     unsigned random_loss_found_ = 0;
     bool slow_start_ = true;
+    bool slow_start_before_backoff_ = true;
     bool testing_backoff_ = false;  // the last round backed off; its effect not judged yet
     double rate_before_backoff_ = 0;
     double loss_at_backoff_ = 0;

@@ -90,7 +90,7 @@ TEST_CASE("RateController backs off on congestion, not on steady random loss") {
     }
 }
 
-TEST_CASE("RateController: slow start grows fast until the first NACK, then by recover") {
+TEST_CASE("RateController: slow start doubles until congestion, through random loss") {
     FakeClock clock;
     RateConfig c;
     c.start_bps = 1e9;
@@ -99,21 +99,50 @@ TEST_CASE("RateController: slow start grows fast until the first NACK, then by r
     CHECK(r.in_slow_start());
     for (int i = 0; i < 3; ++i) r.end_round();
     CHECK(r.rate_bps() == doctest::Approx(1e9 * c.slow_start * c.slow_start * c.slow_start));
-    r.on_nack();  // something was lost: slow start is over, this round holds the rate
     double before = r.rate_bps();
+    r.on_nack();  // something was lost, no sample yet: this round holds the rate
     r.end_round();
-    CHECK_FALSE(r.in_slow_start());
+    CHECK(r.in_slow_start());
     CHECK(r.rate_bps() == doctest::Approx(before));
+    r.on_loss_report(0.01);  // within the margins: no congestion, still slow start
     r.end_round();
-    CHECK(r.rate_bps() == doctest::Approx(before * c.recover));
-    for (int i = 0; i < 100; ++i) r.end_round();
-    CHECK(r.rate_bps() == doctest::Approx(10e9));  // never past the ceiling
+    CHECK(r.in_slow_start());
+    CHECK(r.rate_bps() == doctest::Approx(std::min(10e9, before * c.slow_start)));
 
-    SUBCASE("a loss report ends it too") {
+    SUBCASE("congestion ends it, and the rate grows by recover from then on") {
         RateController q(c, clock.now());
-        q.on_loss_report(0.01);
+        q.end_round();  // 2 Gbit/s
+        q.on_loss_report(0.40);
         q.end_round();
         CHECK_FALSE(q.in_slow_start());
+        const double backed_off = q.rate_bps();
+        CHECK(backed_off < 2e9);
+        for (int i = 0; i < 2; ++i) {  // held: these describe the old rate
+            q.on_loss_report(0.40);
+            q.end_round();
+        }
+        q.on_loss_report(0.0);  // the loss followed the rate: it was congestion
+        q.end_round();
+        CHECK_FALSE(q.in_slow_start());
+        CHECK(q.rate_bps() == doctest::Approx(backed_off * c.recover));
+        for (int i = 0; i < 100; ++i) q.end_round();
+        CHECK(q.rate_bps() == doctest::Approx(10e9));  // never past the ceiling
+    }
+    SUBCASE("steady random loss: the backoff is undone and slow start resumes") {
+        RateController q(c, clock.now());
+        q.on_loss_report(0.10);
+        q.end_round();  // above the margins: backed off, slow start suspended
+        CHECK_FALSE(q.in_slow_start());
+        for (int i = 0; i < 3; ++i) {  // two held rounds, then the same loss at a lower rate
+            q.on_loss_report(0.10);
+            q.end_round();
+        }
+        CHECK(q.random_loss_found() == 1);
+        CHECK(q.in_slow_start());
+        CHECK(q.rate_bps() == doctest::Approx(1e9));  // restored
+        q.on_loss_report(0.10);  // the path's own loss now: grows by slow_start
+        q.end_round();
+        CHECK(q.rate_bps() == doctest::Approx(1e9 * c.slow_start));
     }
 }
 
