@@ -463,4 +463,16 @@ TEST_CASE(
     REQUIRE(rig.orchestrator.fail_host(h2->id, d->id, "no power"));
     rig.orchestrator.tick();
     CHECK(rig.launcher.signalled.contains(pid));
+
+    // A BitTorrent deployment's image too.
+    auto h3 = rig.server.store->add_host({*Mac::parse("52:54:00:00:02:03"), "h3", "", "r2"},
+                                         HostState::enrolled, "test");
+    REQUIRE(h3);
+    auto other = add_test_image(*rig.server.store, "2", kSha);
+    REQUIRE(rig.orchestrator.deploy(other, {*h3}, Transport::torrent).is_ok());
+    rig.orchestrator.set_rack_multicast_sources({}, {"r2"});
+    rig.orchestrator.tick();
+    CHECK(std::any_of(rig.launcher.spawned.begin(), rig.launcher.spawned.end(), [&](const auto& a) {
+        return a[1] == "serve" && std::find(a.begin(), a.end(), other.path) != a.end();
+    }));
 }
