@@ -132,11 +132,33 @@ wire::Capacity Dom0Loop::capacity(const std::vector<wire::ReportedVm>& vms) {
     return c;
 }
 
+Result<std::vector<wire::ReportedVm>> Dom0Loop::restore_and_list() {
+    auto domains = host_.hypervisor.list();
+    if (!domains) return domains.status();
+    bool changed = false;
+    for (const VmRestore& r : restore_missing_vms(host_, *domains)) {
+        const bool failed =
+            r.outcome == VmRestore::Outcome::failed || r.outcome == VmRestore::Outcome::waiting;
+        changed = changed || !failed;
+        std::string& said = restore_said_[r.name];
+        if (said != r.detail) log("VM " + r.name + ": " + r.detail);  // a failure once a change
+        said = failed ? r.detail : "";
+    }
+    std::erase_if(restore_said_, [this](const auto& entry) {
+        return entry.second.empty() || !host_.registry.find(entry.first);
+    });
+    if (changed) {
+        domains = host_.hypervisor.list();
+        if (!domains) return domains.status();
+    }
+    return managed_vms(host_, *domains);
+}
+
 Dom0Cycle Dom0Loop::cycle() {
     Dom0Cycle out;
     post_pending_answers();
     auto held = lock_templates();
-    auto vms = managed_vms(host_);
+    auto vms = restore_and_list();
     held = {};
     if (!vms) {
         log("listing domains: " + vms.status().message());
@@ -172,8 +194,8 @@ Dom0Cycle Dom0Loop::cycle() {
     }
     pass_hot_templates(decoded->templates);
     if (netservices_ && decoded->netservices)
-        if (Status kept = netservices_->set_desired(std::move(*decoded->netservices),
-                                                        decoded->tunnel_key);
+        if (Status kept =
+                netservices_->set_desired(std::move(*decoded->netservices), decoded->tunnel_key);
             !kept)
             log("network services (applied, not kept for a restart): " + kept.message());
     if (decoded->interval_seconds > 0) {

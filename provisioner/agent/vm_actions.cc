@@ -1,6 +1,7 @@
 #include "provisioner/agent/vm_actions.h"
 
 #include <optional>
+#include <set>
 #include <sstream>
 #include <system_error>
 
@@ -23,8 +24,21 @@ Status create(const VmAction& action, VmHost& host) {
     vmhost::VmSpec spec = action.vm;
     spec.disk.path = host.registry.disk_path(name);
     if (Status s = vmhost::validate(spec); !s) return s;
-    if (host.registry.find(name))
-        return Status::error(Code::conflict, "VM " + name + " already exists on this host");
+    if (const ManagedVm* kept = host.registry.find(name)) {
+        auto domain = host.hypervisor.get(name);
+        if (domain) {
+            // Defined again on its disk before this action came (restore_missing_vms, before
+            // this cycle's report), from the template the server asks for: it is there.
+            if (kept->template_ref == action.template_ref) return Status::ok();
+            return Status::error(Code::conflict, "VM " + name + " already exists on this host");
+        }
+        if (domain.status().code() != Code::not_found) return domain.status();
+        // Managed here, yet its domain is gone: defined again on its own disk, never made
+        // afresh over the guest's data; made afresh only when that disk is gone too.
+        auto restored = restore_vm(host, name, &spec);
+        if (!restored) return restored.status();
+        if (*restored == Restored::restarted) return Status::ok();
+    }
     if (host.server_templates)
         if (Status s = host.server_templates->ensure(action.template_ref, host.templates); !s)
             return s.context("VM " + name);
@@ -54,12 +68,14 @@ Status reconfigure(const VmAction& action, VmHost& host) {
         auto applied = host.hypervisor.set_vcpus(name, action.vm.vcpus);
         if (!applied) return applied.status();
         record.pending_vcpus = *applied == vmhost::Applied::config_only ? action.vm.vcpus : 0;
+        if (record.spec) record.spec->vcpus = action.vm.vcpus;
     }
     if (action.vm.memory_mib > 0) {
         auto applied = host.hypervisor.set_memory(name, action.vm.memory_mib);
         if (!applied) return applied.status();
         record.pending_memory_mib =
             *applied == vmhost::Applied::config_only ? action.vm.memory_mib : 0;
+        if (record.spec) record.spec->memory_mib = action.vm.memory_mib;
     }
     return host.registry.put(name, std::move(record));
 }
@@ -154,11 +170,51 @@ Status carry_out(const VmAction& action, VmHost& host) {
     return bad("unknown action kind");
 }
 
+std::vector<VmRestore> restore_missing_vms(VmHost& host,
+                                           const std::vector<vmhost::DomainInfo>& domains) {
+    std::set<std::string> present;
+    for (const auto& d : domains) present.insert(d.name);
+    std::vector<std::string> missing;
+    for (const auto& [name, _] : host.registry.vms())
+        if (!present.count(name)) missing.push_back(name);
+    std::vector<VmRestore> out;
+    for (const std::string& name : missing) {
+        const fs::path disk = host.registry.find(name)->disk;
+        VmRestore r{name, VmRestore::Outcome::failed, ""};
+        auto restored = restore_vm(host, name);
+        if (!restored) {
+            r.detail = "its domain is gone; defining it again failed (tried again next cycle): " +
+                       restored.status().message();
+        } else if (*restored == Restored::restarted) {
+            r.outcome = VmRestore::Outcome::restarted;
+            r.detail =
+                "its domain was gone: defined and started again on its disk " + disk.string();
+        } else if (*restored == Restored::dropped) {
+            r.outcome = VmRestore::Outcome::dropped;
+            r.detail = "its domain and its disk " + disk.string() +
+                       " are gone: forgotten, for the server to create it afresh";
+        } else {
+            r.outcome = VmRestore::Outcome::waiting;
+            r.detail =
+                "its domain is gone and its record (an older vms.json) has no spec: "
+                "defined again on its disk " +
+                disk.string() + " at the server's create action";
+        }
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
 Result<std::vector<wire::ReportedVm>> managed_vms(VmHost& host) {
     auto domains = host.hypervisor.list();
     if (!domains) return domains.status();
+    return managed_vms(host, *domains);
+}
+
+Result<std::vector<wire::ReportedVm>> managed_vms(VmHost& host,
+                                                  const std::vector<vmhost::DomainInfo>& domains) {
     std::vector<wire::ReportedVm> vms;
-    for (const auto& d : *domains) {
+    for (const auto& d : domains) {
         const ManagedVm* vm = host.registry.find(d.name);
         if (!vm) {
             fs::path disk = disk_in_registry(d, host.registry);

@@ -87,17 +87,20 @@ void release_vlans(VmHost& host, const std::vector<std::uint16_t>& vlans) {
     }
 }
 
-Status start_and_record(VmHost& host, const vmhost::VmSpec& wanted,
-                        const std::string& template_ref) {
+Status start_and_record(VmHost& host, const vmhost::VmSpec& wanted, const std::string& template_ref,
+                        OnFailure on_failure) {
     vmhost::VmSpec spec = wanted;
     std::vector<std::uint16_t> vlans;
+    auto undo = [&] {
+        if (on_failure == OnFailure::remove_disk) remove_file(spec.disk.path);
+        release_vlans(host, vlans);
+    };
     for (auto& nic : spec.interfaces) {
         if (nic.vlan && host.vlans) {
             vlans.push_back(*nic.vlan);
             auto bridge = host.vlans->ensure(*nic.vlan);
             if (!bridge) {
-                remove_file(spec.disk.path);
-                release_vlans(host, vlans);
+                undo();
                 return bridge.status().context("VM " + spec.name + ": interface " + nic.mac +
                                                " on VLAN " + std::to_string(*nic.vlan));
             }
@@ -110,17 +113,46 @@ Status start_and_record(VmHost& host, const vmhost::VmSpec& wanted,
         }
     }
     if (Status s = host.hypervisor.create(spec); !s) {
-        remove_file(spec.disk.path);
-        release_vlans(host, vlans);
+        undo();
         return s;
     }
-    if (Status s = host.registry.put(spec.name, {template_ref, spec.disk.path, 0, 0, vlans}); !s) {
+    // Kept as the server gave it (VLANs, not this host's bridges), with the uuid libvirt chose,
+    // so that the guest sees the same machine when it is defined again.
+    vmhost::VmSpec kept = wanted;
+    if (kept.uuid.empty())
+        if (auto d = host.hypervisor.get(spec.name)) kept.uuid = d->uuid;
+    ManagedVm record{template_ref, spec.disk.path, 0, 0, vlans, std::move(kept)};
+    if (Status s = host.registry.put(spec.name, std::move(record)); !s) {
         (void)host.hypervisor.destroy(spec.name);
-        remove_file(spec.disk.path);
-        release_vlans(host, vlans);
+        undo();
         return s;
     }
     return Status::ok();
+}
+
+Result<Restored> restore_vm(VmHost& host, const std::string& name, const vmhost::VmSpec* given) {
+    const ManagedVm* found = host.registry.find(name);
+    if (!found) return Status::error(Code::not_found, "VM " + name + " is not managed here");
+    const ManagedVm record = *found;
+    std::error_code ec;
+    if (!fs::exists(record.disk, ec)) {
+        if (ec)
+            return Status::error(Code::storage, "VM " + name + ": reading " + record.disk.string() +
+                                                    ": " + ec.message());
+        if (Status s = host.registry.erase(name); !s) return s;
+        release_vlans(host, record.vlans);
+        return Restored::dropped;
+    }
+    if (!given && !record.spec) return Restored::no_spec;
+    vmhost::VmSpec spec = given ? *given : *record.spec;
+    spec.name = name;
+    if (spec.uuid.empty() && record.spec) spec.uuid = record.spec->uuid;
+    const std::string format = record.spec ? record.spec->disk.format : "qcow2";
+    spec.disk = {record.disk, format};
+    if (Status s = vmhost::validate(spec); !s) return s;
+    if (Status s = start_and_record(host, spec, record.template_ref, OnFailure::keep_disk); !s)
+        return s.context("VM " + name + ": starting it again on " + record.disk.string());
+    return Restored::restarted;
 }
 
 Status move_send(const VmAction& action, VmHost& host) {

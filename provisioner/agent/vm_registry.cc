@@ -23,6 +23,42 @@ Status storage_error(const std::string& what) {
     return Status::error(Code::storage, what);
 }
 
+json spec_to_json(const vmhost::VmSpec& spec) {
+    json interfaces = json::array();
+    for (const vmhost::InterfaceSpec& nic : spec.interfaces) {
+        json i{{"mac", nic.mac}, {"network", nic.network}, {"bridge", nic.bridge}};
+        if (nic.vlan) i["vlan"] = *nic.vlan;
+        interfaces.push_back(std::move(i));
+    }
+    return {{"uuid", spec.uuid},
+            {"vcpus", spec.vcpus},
+            {"memory_mib", spec.memory_mib},
+            {"disk_format", spec.disk.format},
+            {"interfaces", std::move(interfaces)},
+            {"oem_strings", spec.oem_strings}};
+}
+
+// Throws nlohmann's type_error or out_of_range on a field of the wrong type; open() turns that
+// into its "bad entry".
+vmhost::VmSpec spec_from_json(const std::string& name, const fs::path& disk, const json& j) {
+    vmhost::VmSpec spec;
+    spec.name = name;
+    spec.uuid = j.value("uuid", "");
+    spec.vcpus = j.at("vcpus").get<unsigned>();
+    spec.memory_mib = j.at("memory_mib").get<std::uint64_t>();
+    spec.disk = {disk, j.value("disk_format", "qcow2")};
+    for (const json& i : j.value("interfaces", json::array())) {
+        vmhost::InterfaceSpec nic;
+        nic.mac = i.at("mac").get<std::string>();
+        nic.network = i.value("network", "");
+        nic.bridge = i.value("bridge", "");
+        if (i.contains("vlan")) nic.vlan = i["vlan"].get<std::uint16_t>();
+        spec.interfaces.push_back(std::move(nic));
+    }
+    spec.oem_strings = j.value("oem_strings", std::vector<std::string>{});
+    return spec;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<VmRegistry>> VmRegistry::open(const fs::path& dir) {
@@ -44,10 +80,16 @@ Result<std::unique_ptr<VmRegistry>> VmRegistry::open(const fs::path& dir) {
         return storage_error(file.string() + ": not a VM registry");
     for (const auto& [name, entry] : parsed["vms"].items()) {
         if (!entry.is_object()) return storage_error(file.string() + ": bad entry " + name);
-        registry->vms_[name] = {entry.value("template", ""), entry.value("disk", ""),
-                                entry.value("pending_vcpus", 0u),
-                                entry.value("pending_memory_mib", std::uint64_t(0)),
-                                entry.value("vlans", std::vector<std::uint16_t>{})};
+        try {
+            ManagedVm vm{entry.value("template", ""), entry.value("disk", ""),
+                         entry.value("pending_vcpus", 0u),
+                         entry.value("pending_memory_mib", std::uint64_t(0)),
+                         entry.value("vlans", std::vector<std::uint16_t>{})};
+            if (entry.contains("spec")) vm.spec = spec_from_json(name, vm.disk, entry["spec"]);
+            registry->vms_[name] = std::move(vm);
+        } catch (const json::exception& e) {
+            return storage_error(file.string() + ": bad entry " + name + ": " + e.what());
+        }
     }
     return registry;
 }
@@ -85,9 +127,10 @@ Status VmRegistry::save(const std::map<std::string, ManagedVm>& vms) const {
         if (vm.pending_vcpus) entry["pending_vcpus"] = vm.pending_vcpus;
         if (vm.pending_memory_mib) entry["pending_memory_mib"] = vm.pending_memory_mib;
         if (!vm.vlans.empty()) entry["vlans"] = vm.vlans;
+        if (vm.spec) entry["spec"] = spec_to_json(*vm.spec);
         body["vms"][name] = entry;
     }
-    return base::write_file_atomically(dir_ / kFileName, body.dump(2) + "\n");
+    return base::write_private_file(dir_ / kFileName, body.dump(2) + "\n");
 }
 
 }  // namespace provisioner::agent

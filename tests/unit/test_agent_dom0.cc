@@ -7,10 +7,10 @@
 #include <map>
 
 #include "imaging/digest.h"
-#include "test_agent_fake.h"
 #include "provisioner/agent/dom0.h"
 #include "provisioner/vmhost/process.h"
 #include "provisioner/vmhost/qemu_img.h"
+#include "test_agent_fake.h"
 #include "test_util.h"
 
 using namespace provisioner;
@@ -336,11 +336,11 @@ TEST_CASE("agent dom0: the report carries the capacity and only the VMs this age
     CHECK(metrics["disks"][0]["source"] == (f.tmp / "disks/dom0-c.qcow2").string());
     CHECK(metrics["disks"][0].contains("read_bytes"));
     CHECK(vms == json::array({{{"name", "dom0-c"},
-                                                    {"vcpus", 1},
-                                                    {"memory_mib", 128},
-                                                    {"template", "tiny@1"},
-                                                    {"state", "running"},
-                                                    {"domain_type", "test"}}}));
+                               {"vcpus", 1},
+                               {"memory_mib", 128},
+                               {"template", "tiny@1"},
+                               {"state", "running"},
+                               {"domain_type", "test"}}}));
 }
 
 // `xl info` in Xen 4.17's layout (Debian bookworm's xen-utils), with the figures of the qemu
@@ -755,7 +755,16 @@ TEST_CASE("agent dom0: vms.json is saved whole, read back on open, unchanged by 
     auto opened = VmRegistry::open(tmp / "disks");
     REQUIRE(opened.is_ok());
     auto& registry = **opened;
-    ManagedVm web{"label=web", registry.disk_path("web1"), 4, 2048};
+    ManagedVm web{"label=web", registry.disk_path("web1"), 4, 2048, {42}};
+    vmhost::VmSpec spec;
+    spec.name = "web1";
+    spec.uuid = "6c3a8f5e-1b2d-4e6f-8a9b-0c1d2e3f4a5b";
+    spec.vcpus = 2;
+    spec.memory_mib = 1024;
+    spec.interfaces = {{"52:54:00:aa:00:01", "", "", 42},
+                       {"52:54:00:aa:00:02", "default", "", std::nullopt}};
+    spec.oem_strings = {"provisioner.server=http://s:8080", "provisioner.token=secret"};
+    web.spec = spec;
     REQUIRE(registry.put("web1", web).is_ok());
     REQUIRE(registry.put("db1", {"debian@12", registry.disk_path("db1")}).is_ok());
     REQUIRE(registry.erase("db1").is_ok());
@@ -773,10 +782,190 @@ TEST_CASE("agent dom0: vms.json is saved whole, read back on open, unchanged by 
     CHECK(read->disk == web.disk);
     CHECK(read->pending_vcpus == 4);
     CHECK(read->pending_memory_mib == 2048);
+    CHECK(read->vlans == std::vector<std::uint16_t>{42});
+    REQUIRE(read->spec);
+    CHECK(read->spec->name == "web1");
+    CHECK(read->spec->uuid == spec.uuid);
+    CHECK(read->spec->vcpus == 2);
+    CHECK(read->spec->memory_mib == 1024);
+    CHECK(read->spec->disk.path == web.disk);
+    CHECK(read->spec->disk.format == "qcow2");
+    REQUIRE(read->spec->interfaces.size() == 2);
+    CHECK(read->spec->interfaces[0].mac == "52:54:00:aa:00:01");
+    CHECK(read->spec->interfaces[0].vlan == std::optional<std::uint16_t>(42));
+    CHECK(read->spec->interfaces[1].network == "default");
+    CHECK_FALSE(read->spec->interfaces[1].vlan);
+    CHECK(read->spec->oem_strings == spec.oem_strings);
+    CHECK_FALSE((*again)->find("db1"));
+    // The guest's token is in it: the owner's alone.
+    const fs::perms mode = fs::status(tmp / "disks/vms.json").permissions() & fs::perms::all;
+    CHECK(mode == (fs::perms::owner_read | fs::perms::owner_write));
 
     fs::remove_all(tmp / "disks");  // nowhere to write: the registry keeps what it had
     Status failed = registry.put("db2", {"debian@12", registry.disk_path("db2")});
     CHECK(failed.code() == Code::storage);
     CHECK_FALSE(registry.find("db2"));
     CHECK(registry.find("web1"));
+}
+
+namespace {
+
+// The guest's own data on its overlay: bytes no template overlay has, so that a disk made
+// afresh from the template is told apart from the kept one.
+void write_guest_data(Fixture& f, const fs::path& disk) {
+    vmhost::QemuImg qemu_img(*f.runner);
+    REQUIRE(qemu_img.create(disk, "qcow2", 3 << 20).is_ok());
+}
+
+// The agent restarted on the same disk directory: the registry read back from vms.json.
+void restart_agent(Fixture& f, ServerClient& server) {
+    auto reopened = VmRegistry::open(f.tmp / "disks");
+    REQUIRE_MESSAGE(reopened.is_ok(), reopened.status().message());
+    auto host = std::make_unique<VmHost>(VmHost{*f.hypervisor, *f.store, **reopened, *f.runner,
+                                                &f.server_templates, &f.server_disks});
+    auto loop = std::make_unique<Dom0Loop>(f.dom0_options, f.facts, server, *host);
+    f.loop = std::move(loop);
+    f.host = std::move(host);
+    f.registry = std::move(*reopened);
+}
+
+}  // namespace
+
+TEST_CASE("agent dom0: a VM whose domain is gone is started again on its kept disk, no server") {
+    if (!have_qemu_img()) return;
+    Fixture f;
+    f.add_tiny_template();
+    f.fake.action_lists.push_back(json::array({create_action(1, "dom0-g", "tiny", 2, 512)}));
+    f.fake.action_lists.push_back(json::array({vm_action(2, "reconfigure", "dom0-g", 1, 256)}));
+    REQUIRE(f.loop->cycle().actions_ok == 1);
+    REQUIRE(f.loop->cycle().actions_ok == 1);
+    const fs::path disk = f.tmp / "disks/dom0-g.qcow2";
+    write_guest_data(f, disk);
+    const std::string data = file_bytes(disk);
+    const std::string uuid = f.domain("dom0-g").uuid;
+
+    // The agent comes back with its domain lost (libvirt's test driver loses its domains with
+    // the agent; an operator's `virsh undefine`), and no server answers.
+    REQUIRE(f.hypervisor->destroy("dom0-g").is_ok());
+    ServerClient away{"http://server.test:8080", "host-token",
+                      [](const ClientRequest&) { return agent_test::unreachable(); }};
+    restart_agent(f, away);
+    CHECK_FALSE(f.loop->cycle().reported);
+    auto g = f.domain("dom0-g");
+    CHECK(g.uuid == uuid);
+    CHECK(g.vcpus == 1);  // as last reconfigured, not as created
+    CHECK(g.memory_mib == 256);
+    CHECK(g.persistent);
+    CHECK(g.autostart);
+    REQUIRE(g.disks.size() == 1);
+    CHECK(fs::path(g.disks[0]) == disk);
+    CHECK(file_bytes(disk) == data);
+    CHECK(f.fake.posts("/api/v1/agent/actions/").size() == 2);  // nothing new answered
+
+    // Back with the server: reported as it runs, and the next cycle leaves it alone.
+    restart_agent(f, f.server);
+    f.loop->cycle();
+    json vms = f.fake.posts("/api/v1/agent/vms").back().second["vms"];
+    REQUIRE(vms.size() == 1);
+    CHECK(vms[0]["name"] == "dom0-g");
+    CHECK(vms[0]["vcpus"] == 1);
+    CHECK(f.domain("dom0-g").uuid == uuid);
+}
+
+TEST_CASE("agent dom0: a VM whose domain and disk are gone is forgotten, then created afresh") {
+    if (!have_qemu_img()) return;
+    Fixture f;
+    f.add_tiny_template();
+    f.fake.action_lists.push_back(json::array({create_action(1, "dom0-d", "tiny", 1, 256)}));
+    REQUIRE(f.loop->cycle().actions_ok == 1);
+    REQUIRE(f.hypervisor->destroy("dom0-d").is_ok());
+    fs::remove(f.tmp / "disks/dom0-d.qcow2");
+    restart_agent(f, f.server);
+    f.loop->cycle();
+    CHECK_FALSE(f.registry->find("dom0-d"));
+    CHECK(f.hypervisor->get("dom0-d").status().code() == Code::not_found);
+    CHECK(f.fake.posts("/api/v1/agent/vms").back().second["vms"].empty());
+    auto reread = VmRegistry::open(f.tmp / "disks");
+    REQUIRE(reread.is_ok());
+    CHECK((*reread)->vms().empty());
+
+    f.fake.action_lists.push_back(json::array({create_action(2, "dom0-d", "tiny", 1, 256)}));
+    CHECK(f.loop->cycle().actions_ok == 1);
+    CHECK(f.domain("dom0-d").disks.at(0) == (f.tmp / "disks/dom0-d.qcow2").string());
+    CHECK(fs::exists(f.tmp / "disks/dom0-d.qcow2"));
+}
+
+TEST_CASE("agent dom0: a create for a managed VM whose domain is gone keeps its disk") {
+    if (!have_qemu_img()) return;
+    Fixture f;
+    f.add_tiny_template();
+    f.fake.action_lists.push_back(json::array({create_action(1, "dom0-c", "tiny", 1, 256)}));
+    REQUIRE(f.loop->cycle().actions_ok == 1);
+    const fs::path disk = f.tmp / "disks/dom0-c.qcow2";
+    write_guest_data(f, disk);
+    const std::string data = file_bytes(disk);
+    const std::string uuid = f.domain("dom0-c").uuid;
+    REQUIRE(f.hypervisor->destroy("dom0-c").is_ok());
+
+    // Carried out before any cycle could start it again: on the kept disk, with the action's
+    // spec and the kept uuid.
+    auto create = parse_vm_action(create_action(2, "dom0-c", "tiny", 2, 384));
+    REQUIRE(create.is_ok());
+    Status s = carry_out(*create, *f.host);
+    CHECK_MESSAGE(s.is_ok(), s.message());
+    auto c = f.domain("dom0-c");
+    CHECK(c.vcpus == 2);
+    CHECK(c.memory_mib == 384);
+    CHECK(c.uuid == uuid);
+    CHECK(file_bytes(disk) == data);
+    REQUIRE(f.registry->find("dom0-c"));
+    REQUIRE(f.registry->find("dom0-c")->spec);
+    CHECK(f.registry->find("dom0-c")->spec->memory_mib == 384);
+
+    // Already started again (before this cycle's report) when the server's create comes: ok,
+    // unless it asks for another template.
+    CHECK(carry_out(*create, *f.host).is_ok());
+    CHECK(file_bytes(disk) == data);
+    auto other = parse_vm_action(create_action(3, "dom0-c", "label=small", 2, 384));
+    REQUIRE(other.is_ok());
+    CHECK(carry_out(*other, *f.host).code() == Code::conflict);
+}
+
+TEST_CASE("agent dom0: a record of an older vms.json, without a spec, waits for the create") {
+    if (!have_qemu_img()) return;
+    Fixture f;
+    f.add_tiny_template();
+    f.fake.action_lists.push_back(json::array({create_action(1, "dom0-o", "tiny", 1, 256)}));
+    REQUIRE(f.loop->cycle().actions_ok == 1);
+    const fs::path disk = f.tmp / "disks/dom0-o.qcow2";
+    write_guest_data(f, disk);
+    const std::string data = file_bytes(disk);
+    REQUIRE(f.hypervisor->destroy("dom0-o").is_ok());
+    // As an agent before this change wrote it.
+    std::ofstream(f.tmp / "disks/vms.json")
+        << json{{"vms", {{"dom0-o", {{"template", "tiny"}, {"disk", disk.string()}}}}}}.dump();
+    restart_agent(f, f.server);
+    REQUIRE(f.registry->find("dom0-o"));
+    CHECK_FALSE(f.registry->find("dom0-o")->spec);
+
+    f.loop->cycle();  // nothing to define it with: left as it is, its disk kept
+    CHECK(f.hypervisor->get("dom0-o").status().code() == Code::not_found);
+    CHECK(f.registry->find("dom0-o"));
+    CHECK(file_bytes(disk) == data);
+    CHECK(f.fake.posts("/api/v1/agent/vms").back().second["vms"].empty());
+
+    f.fake.action_lists.push_back(json::array({create_action(2, "dom0-o", "tiny", 2, 512)}));
+    CHECK(f.loop->cycle().actions_ok == 1);
+    auto o = f.domain("dom0-o");
+    CHECK(o.vcpus == 2);
+    CHECK(fs::path(o.disks.at(0)) == disk);
+    CHECK(file_bytes(disk) == data);
+    REQUIRE(f.registry->find("dom0-o")->spec);  // kept from now on
+
+    // A record of the wrong shape is a clear error, not a crash.
+    std::ofstream(f.tmp / "disks/vms.json")
+        << json{{"vms", {{"dom0-o", {{"template", "tiny"}, {"spec", {{"vcpus", "two"}}}}}}}}.dump();
+    auto bad = VmRegistry::open(f.tmp / "disks");
+    CHECK(bad.status().code() == Code::storage);
+    CHECK(bad.status().message().find("bad entry dom0-o") != std::string::npos);
 }

@@ -1,8 +1,10 @@
-// `provisioner-agent dom0`: the Dom0's loop. About once a second it reports this host's
-// capacity, metrics (host_metrics.h) and managed VMs (POST /api/v1/agent/vms), carries out the actions the answer
-// holds, in order, and answers each (POST /api/v1/agent/actions/{id}); the answer's hot
-// templates go to the template worker, which pre-copies them in the background. The server,
-// the hypervisor and the clock are behind interfaces, so tests drive cycles one by one.
+// `provisioner-agent dom0`: the Dom0's loop. About once a second it defines again the managed
+// VMs whose domain is gone (restore_missing_vms, with or without a server), reports this
+// host's capacity, metrics (host_metrics.h) and managed VMs (POST /api/v1/agent/vms), carries
+// out the actions the answer holds, in order, and answers each (POST
+// /api/v1/agent/actions/{id}); the answer's hot templates go to the template worker, which
+// pre-copies them in the background. The server, the hypervisor and the clock are behind
+// interfaces, so tests drive cycles one by one.
 #pragma once
 
 #include <atomic>
@@ -98,6 +100,9 @@ class Dom0Loop {
     // Network services: the answer's set kept, then the host made to match it.
     void reconcile_netservices();
     std::string vm_interface(const std::string& vm);
+    // The managed VMs to report, after those whose domain is gone are defined again on their
+    // disks (restore_missing_vms, logged; a failure once until it changes).
+    Result<std::vector<wire::ReportedVm>> restore_and_list();
     // The capacity for this cycle's report of vms.
     wire::Capacity capacity(const std::vector<wire::ReportedVm>& vms);
 
@@ -114,7 +119,8 @@ class Dom0Loop {
     };
     std::map<std::int64_t, Answer> answers_;  // every action carried out, by id
     std::chrono::milliseconds server_interval_{0};
-    bool metrics_error_logged_ = false;  // one line, not one a cycle
+    bool metrics_error_logged_ = false;                // one line, not one a cycle
+    std::map<std::string, std::string> restore_said_;  // the last failure logged, by VM
     std::string xen_said_;  // the last line logged about Xen's figures (logged when it changes)
 };
 

@@ -45,8 +45,8 @@ Result<VmAction> parse_vm_action(const nlohmann::json& action);
 struct VmHost {
     vmhost::Hypervisor& hypervisor;
     vmhost::TemplateStore& templates;
-    VmRegistry& registry;             // its directory holds the overlay disks
-    vmhost::ProcessRunner& qemu_img;  // runs qemu-img to read a disk's backing file
+    VmRegistry& registry;                         // its directory holds the overlay disks
+    vmhost::ProcessRunner& qemu_img;              // runs qemu-img to read a disk's backing file
     ServerTemplates* server_templates = nullptr;  // fetches what the store lacks; none: local only
     ServerDisks* server_disks = nullptr;  // a cold move's disk in transit; none: no cold moves
     // How long move_send waits for a guest to shut down before powering it off.
@@ -66,7 +66,12 @@ inline constexpr const char* kUntaggedNetwork = "default";
 
 // create: the template fetched from the server when the store lacks it (and the host has
 // server_templates), an overlay of it at the registry's disk path, then the domain; on any
-// failure neither the overlay nor the domain is left behind. remove: the domain and its
+// failure neither the overlay nor the domain is left behind. A create for a VM the registry
+// holds whose domain is gone defines it again on its kept disk with the action's spec (as
+// restore_missing_vms; its data kept, the disk never deleted), or, when that disk is gone
+// too, forgets it and creates it afresh. When its domain exists: ok if the registry made it
+// from the same template reference (defined again on its disk before this action came),
+// else conflict. remove: the domain and its
 // overlay (ok when the domain is already gone). reconfigure: vCPUs and memory; a change that
 // only reaches the persistent config (beyond the domain's boot-time maximum) is ok and
 // recorded as pending. migrate: live, copying the overlay; the destination must hold the
@@ -86,5 +91,30 @@ Status carry_out(const VmAction& action, VmHost& host);
 // in the registry but has a disk in the registry's directory (migrated here from another host)
 // is adopted first, with the template its overlay is backed by ("" when none in the store).
 Result<std::vector<wire::ReportedVm>> managed_vms(VmHost& host);
+// The same from a list of the hypervisor's domains already taken.
+Result<std::vector<wire::ReportedVm>> managed_vms(VmHost& host,
+                                                  const std::vector<vmhost::DomainInfo>& domains);
+
+// What became of one managed VM whose domain was gone.
+struct VmRestore {
+    enum class Outcome {
+        restarted,  // defined and started again on its kept disk, with its kept spec
+        dropped,    // its disk was gone too: forgotten, so that the server's create makes it
+        waiting,    // a record without a spec (an older vms.json): the server's create does it
+        failed,     // defining or starting it failed: record and disk kept, tried next time
+    };
+    std::string name;
+    Outcome outcome = Outcome::failed;
+    std::string detail;  // a line for the log, from "its domain ..." on
+};
+
+// Each VM of the registry that is not among domains (the hypervisor's, just listed) is
+// defined and started again on its kept disk with the spec its record keeps, persistent and
+// autostarted; its disk is never deleted here. If its disk is gone too, its record is
+// dropped (and its VLANs' bridges released when no other VM is on them). Needs no server:
+// the Dom0 loop runs it before each report, so a Dom0's VMs come back after a reboot or an
+// agent restart while no server answers (issue 20 item 5).
+std::vector<VmRestore> restore_missing_vms(VmHost& host,
+                                           const std::vector<vmhost::DomainInfo>& domains);
 
 }  // namespace provisioner::agent

@@ -3,7 +3,12 @@
 // reported to provisionerd and may be removed, resized or moved by its actions, so a host's
 // other domains (and libvirt's test driver's own "test") are left alone.
 //
-// The file is written by base::write_file_atomically (a partial file, fsync, rename, fsync
+// Each record keeps the VM's spec too, so that a VM whose domain is gone (a Dom0 reboot with a
+// transient or lost domain, an operator's `virsh undefine`) is defined and started again on
+// its own disk while no server answers (issue 20 item 5). The spec holds the guest's OEM
+// strings, its token among them: the file is the owner's alone (0600).
+//
+// The file is written by base::write_private_file (a partial file, fsync, rename, fsync
 // of the directory), so it is always whole and a change put or erase reported saved survives
 // a crash. Not thread-safe; one registry per directory.
 #pragma once
@@ -12,10 +17,12 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "provisioner/status.h"
+#include "provisioner/vmhost/vm_spec.h"
 
 namespace provisioner::agent {
 
@@ -30,11 +37,17 @@ struct ManagedVm {
     // The site VLANs its interfaces are on: while one VM here has VLAN N, N's bridge stays,
     // whether that VM runs or not.
     std::vector<std::uint16_t> vlans{};
+    // What it was defined with (name, uuid, vCPUs and memory as last applied, interfaces as
+    // the server gave them, OEM strings, the disk's format; its path is `disk`): enough to define
+    // it again. None in a record written before specs were kept, or for a VM adopted after a
+    // migration here: such a VM is defined again only by the server's create action.
+    std::optional<vmhost::VmSpec> spec{};
 };
 
 class VmRegistry {
   public:
-    // Creates dir if needed and reads DIR/vms.json (absent: empty). storage if unreadable.
+    // Creates dir if needed and reads DIR/vms.json (absent: empty). storage if unreadable or
+    // an entry is malformed.
     static Result<std::unique_ptr<VmRegistry>> open(const std::filesystem::path& dir);
 
     const std::map<std::string, ManagedVm>& vms() const { return vms_; }
