@@ -392,3 +392,52 @@ TEST_CASE("agent vlan: the last VM on a VLAN to leave the host takes the VLAN's 
     CHECK_FALSE(f.ip.links.count("pvvl10"));
     CHECK(f.ip.commands.back() == "ip link del dev pvbr10");
 }
+
+TEST_CASE("agent vlan: after a Dom0 reboot a VM on a VLAN is started again on a new bridge") {
+    VlanHost f;
+    VmHost host = f.host();
+    REQUIRE(carry_out(VlanHost::create("vlan-r"), host).is_ok());
+    const fs::path disk = f.registry->disk_path("vlan-r");
+    // The reboot: the domain lost (a transient one, or the test driver's), the links gone.
+    REQUIRE(f.hypervisor->destroy("vlan-r").is_ok());
+    f.ip.links = {{"eth0", {}}};
+
+    // A VLAN that cannot be made now: the start fails, the disk and the record stay.
+    f.ip.links["pvvl10"] = {"vlan", "eth0", "", 11};
+    auto listed = f.hypervisor->list();
+    REQUIRE(listed.is_ok());
+    auto tried = restore_missing_vms(host, *listed);
+    REQUIRE(tried.size() == 1);
+    CHECK(tried[0].name == "vlan-r");
+    CHECK(tried[0].outcome == VmRestore::Outcome::failed);
+    CHECK(tried[0].detail.find("on VLAN 10") != std::string::npos);
+    CHECK(fs::exists(disk));
+    REQUIRE(f.registry->find("vlan-r"));
+    CHECK(f.registry->find("vlan-r")->vlans == std::vector<std::uint16_t>{10});
+    CHECK(f.hypervisor->created.size() == 1);
+
+    // Next time it can: the VLAN's bridge made again, the VM defined on it and its kept disk.
+    f.ip.links.erase("pvvl10");
+    listed = f.hypervisor->list();
+    REQUIRE(listed.is_ok());
+    tried = restore_missing_vms(host, *listed);
+    REQUIRE(tried.size() == 1);
+    CHECK_MESSAGE(tried[0].outcome == VmRestore::Outcome::restarted, tried[0].detail);
+    REQUIRE(f.hypervisor->created.size() == 2);
+    const vmhost::VmSpec& again = f.hypervisor->created[1];
+    CHECK(again.disk.path == disk);
+    CHECK(!again.uuid.empty());  // the one libvirt gave it first, kept
+    REQUIRE(again.interfaces.size() == 2);
+    CHECK(again.interfaces[0].bridge == "vmbr0");
+    CHECK(again.interfaces[0].mac == "52:54:00:aa:00:01");
+    CHECK(again.interfaces[1].bridge == "pvbr10");
+    CHECK(again.interfaces[1].mac == "52:54:00:aa:00:02");
+    CHECK(f.ip.links["pvvl10"].master == "pvbr10");
+    CHECK(f.registry->find("vlan-r")->spec->interfaces.at(1).vlan ==
+          std::optional<std::uint16_t>(10));
+
+    // Running again: nothing to do.
+    listed = f.hypervisor->list();
+    REQUIRE(listed.is_ok());
+    CHECK(restore_missing_vms(host, *listed).empty());
+}
