@@ -226,7 +226,11 @@ void Orchestrator::set_rack_multicast(const std::vector<RackMulticast>& sessions
             unused.push_back(std::move(sender));
             continue;
         }
-        auto port = udp_ports_.acquire({config_.multicast_port, kMulticastSessions});
+        // The upper half of the range: another server on the segment with the same
+        // --multicast-port takes its own deployments' sessions from the bottom, so the groups
+        // and ports of a rack session and an owner's do not meet (up to 125 of each).
+        auto port = udp_ports_.acquire({config_.multicast_port + kMulticastSessions / 2,
+                                        kMulticastSessions - kMulticastSessions / 2});
         if (!port) {
             log_locked("rack multicast sender of deployment " + id + ": " +
                        port.status().message() + "; this rack's hosts get the owner's session");

@@ -62,8 +62,7 @@ cp -p "$A_STATE/site.key" "$A_STATE/site.pub" "$A_STATE/ca.key" "$A_STATE/ca.crt
     rack_fail "init B"
 
 # start NAME WHERE IP STATE PORT DELTA_PORT MCAST_PORT PEER RACK [RATE]: a rack server on the shared
-# database, as rack_bg NAME in namespace WHERE; returns once it serves its rack's DHCP. Both
-# send on the one switch: their multicast sessions get ports of their own. B sends at most
+# database, as rack_bg NAME in namespace WHERE; returns once it serves its rack's DHCP. B sends at most
 # 100 Mbit/s, so that it is mid-image when it is killed (a 64 MiB image takes about 5 s).
 start() {
     local name=$1 where=$2 ip=$3 state=$4 port=$5 delta=$6 mcast=$7 peer=$8 rack=$9 rate=()
@@ -82,7 +81,7 @@ api() {
         -H "Authorization: Bearer $(cat "$A_STATE/operator.token")" "$1$2"
 }
 start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 9000 "$B_URL" r1
-start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 9100 "$A_URL" r2 100M
+start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 9000 "$A_URL" r2 100M
 echo "== rack server A (r1) on $A_URL and B (r2) on $B_URL share $PG_URL"
 
 pv_make_image
@@ -118,8 +117,10 @@ rack_wait_log pvB "rack multicast: deployment $d's hosts in this server's racks 
 rack_wait_log pvA "per-rack imaging: .*rack r2: multicast session of deployment $d from pvB[^ ]* \\(" 10
 session=$(grep -oE "rack r2: multicast session of deployment $d from pvB[^ ]* \\([0-9.]+:[0-9]+\\)" "$RACK_DIR/pvA.err" |
     tail -n 1 | sed -E 's/.*\((.*)\)/\1/')
-[ "${session##*:}" = 9100 ] || rack_fail "B's session $session is not on B's port 9100"
-pgrep -f -- "imaging send .*--image $copy .*--port 9100 " >/dev/null ||
+# Both servers take sessions from --multicast-port 9000; a rack server's from the upper half of
+# the range, so B's does not meet A's own (9000, group .1).
+[ "$session" = 239.77.0.126:9125 ] || rack_fail "B's session $session is not 239.77.0.126:9125"
+pgrep -f -- "imaging send .*--image $copy .*--port 9125 " >/dev/null ||
     rack_fail "B's multicast sender does not send its copy: $(pgrep -af 'imaging send')"
 echo "  B multicasts its copy to rack r2 on $session; A sends r2's hosts there"
 
@@ -202,7 +203,7 @@ pv_check_disks "$d2" || rack_fail "a disk does not hold the image"
 echo "  hosts 3-4 broke off B's session and finished from A's; deployment $d2 succeeded"
 
 echo "== B back; A, the owner, dies mid-image: B takes the deployment over"
-start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 9100 "$A_URL" r2 100M
+start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 9000 "$A_URL" r2 100M
 for ((i = 1; i <= RACK_N; i++)); do
     dd if=/dev/zero of="${PV_LOOP[i]}" bs=1M count="$PV_IMAGE_MIB" conv=fsync status=none
 done
