@@ -63,7 +63,8 @@ cp -p "$A_STATE/site.key" "$A_STATE/site.pub" "$A_STATE/ca.key" "$A_STATE/ca.crt
 
 # start NAME WHERE IP STATE PORT DELTA_PORT MCAST_PORT PEER RACK [RATE]: a rack server on the shared
 # database, as rack_bg NAME in namespace WHERE; returns once it serves its rack's DHCP. B sends at most
-# 100 Mbit/s, so that it is mid-image when it is killed (a 64 MiB image takes about 5 s).
+# 50 Mbit/s, so that it is mid-image when it is killed (the 64 MiB image, 27 MB packed, takes
+# about 5 s).
 start() {
     local name=$1 where=$2 ip=$3 state=$4 port=$5 delta=$6 mcast=$7 peer=$8 rack=$9 rate=()
     [ -n "${10:-}" ] && rate=(--multicast-max-rate "${10}")
@@ -81,7 +82,7 @@ api() {
         -H "Authorization: Bearer $(cat "$A_STATE/operator.token")" "$1$2"
 }
 start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 9000 "$B_URL" r1
-start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 9000 "$A_URL" r2 100M
+start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 9000 "$A_URL" r2 50M
 echo "== rack server A (r1) on $A_URL and B (r2) on $B_URL share $PG_URL"
 
 pv_make_image
@@ -203,7 +204,7 @@ pv_check_disks "$d2" || rack_fail "a disk does not hold the image"
 echo "  hosts 3-4 broke off B's session and finished from A's; deployment $d2 succeeded"
 
 echo "== B back; A, the owner, dies mid-image: B takes the deployment over"
-start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 9000 "$A_URL" r2 100M
+start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 9000 "$A_URL" r2 50M
 for ((i = 1; i <= RACK_N; i++)); do
     dd if=/dev/zero of="${PV_LOOP[i]}" bs=1M count="$PV_IMAGE_MIB" conv=fsync status=none
 done
