@@ -38,23 +38,29 @@ delta_ext4() {
     truncate -s "${mib}M" "$file"
     mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$file"
     mnt=$(mktemp -d "$DELTA_DIR/mnt.XXXXXX")
-    mount -o loop "$file" "$mnt"
-    DELTA_MOUNTS+=("$mnt")
-    cp -r /usr/share/doc/bash /usr/include/linux "$mnt/" 2>/dev/null || true
-    head -c $((3 << 20)) /dev/urandom >"$mnt/random-$seed"
-    umount "$mnt"
+    delta_in_own_mount "$file" "$mnt" '
+        cp -r /usr/share/doc/bash /usr/include/linux "$2/" 2>/dev/null
+        head -c $((3 << 20)) /dev/urandom >"$2/random-$3"' "$seed"
+}
+
+# delta_in_own_mount FILE MNT SCRIPT [ARG]: SCRIPT run with FILE mounted at MNT ($1 FILE, $2 MNT,
+# $3 ARG), in a mount namespace of its own: / is private here, so a namespace made meanwhile (an
+# `ip netns exec` of anything running beside) would keep a copy of the mount that umount does
+# not reach, and write the superblock into FILE at its last unmount, after it was read.
+delta_in_own_mount() {
+    unshare --mount --propagation private sh -c "mount -o loop \"\$1\" \"\$2\" || exit 1
+        $3
+        umount \"\$2\"" sh "$1" "$2" "${4:-}" || delta_fail "could not mount $1 to change it"
 }
 
 # Adds and removes files in an ext4 image in place (what installing packages does).
 delta_ext4_change() {
     local file=$1 mnt
     mnt=$(mktemp -d "$DELTA_DIR/mnt.XXXXXX")
-    mount -o loop "$file" "$mnt"
-    DELTA_MOUNTS+=("$mnt")
-    cp -r /usr/include/boost/asio "$mnt/asio" 2>/dev/null || cp -r /usr/include/c++ "$mnt/cxx"
-    rm -rf "$mnt/bash"
-    head -c $((1 << 20)) /dev/urandom >"$mnt/new-random"
-    umount "$mnt"
+    delta_in_own_mount "$file" "$mnt" '
+        cp -r /usr/include/boost/asio "$2/asio" 2>/dev/null || cp -r /usr/include/c++ "$2/cxx"
+        rm -rf "$2/bash"
+        head -c $((1 << 20)) /dev/urandom >"$2/new-random"'
 }
 
 delta_serve() {

@@ -65,9 +65,15 @@ pv_make_image() {
     mkdir -p "$d/mnt"
     truncate -s "${PV_IMAGE_MIB}M" "$d/dom0.raw"
     mkfs.ext4 -q -F -L dom0 "$d/dom0.raw"
-    mount -o loop "$d/dom0.raw" "$d/mnt"
-    cp -a /usr/lib/x86_64-linux-gnu/libstdc++* /usr/share/doc /etc "$d/mnt/" 2>/dev/null || true
-    umount "$d/mnt"
+    # Mounted in a mount namespace of its own: / is private here, so a namespace made while the
+    # image is mounted (any `ip netns exec` of another test, or of a person's run beside this
+    # one) would keep a copy of the mount that our umount does not reach, and its last unmount
+    # would write the superblock into dom0.raw after it was packed: every disk then "differs
+    # from the image" that its agent verified (seen twice in CI-equivalent runs).
+    unshare --mount --propagation private sh -c '
+        mount -o loop "$1/dom0.raw" "$1/mnt" || exit 1
+        cp -a /usr/lib/x86_64-linux-gnu/libstdc++* /usr/share/doc /etc "$1/mnt/" 2>/dev/null
+        umount "$1/mnt"' sh "$d" || rack_fail "could not mount $d/dom0.raw to fill it"
     "$PV_BIN/imaging" keygen --out "$d/probe" >/dev/null  # the tool works before the server
     rm -f "$d/probe.key" "$d/probe.pub"
 }
@@ -135,6 +141,10 @@ pv_check_disks() {
         got=$(head -c "$size" "${PV_LOOP[i]}" | sha256sum | cut -d' ' -f1)
         ok=no
         [ "$got" = "$want" ] && ok=yes
+        if [ "$ok" = no ]; then
+            echo "h$i: its disk differs from the image; the first differing bytes (offset, image, disk):" >&2
+            cmp -l "$RACK_DIR/dom0.raw" <(head -c "$size" "${PV_LOOP[i]}") 2>&1 | head -n 5 >&2 || true
+        fi
         jq -r --arg n "h$i" --arg ip "${RACK_HOST_IP[i]}" --arg ok "$ok" '.targets[] | select(.name == $n) |
             [$n, $ip, .state, .transport, (.bytes_done|tostring),
              (if .finished_at and .started_at then ((.finished_at - .started_at) / 1000 | tostring) else "-" end), $ok] | @tsv' \
