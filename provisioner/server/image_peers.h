@@ -8,7 +8,9 @@
 //
 // A rack server looks for an image first at the deployment's owner (its lease), then at every
 // other server holding a lease (a live server). Published entries of a dead server remain until
-// it publishes again; a fetch from one fails to connect and the next source is tried.
+// it publishes again or the servers' sweep deletes them (server_presence.h: 10 minutes or more
+// after its presence lease expired); a fetch from one fails to connect and the next source is
+// tried.
 //
 // Thread-safe: publish() and sources() take no lock of their own beyond publish's record of
 // what it last wrote; call them from one thread (the rack image thread).
