@@ -45,41 +45,17 @@ PV_RACK=("" r1 r1 r2 r2)
 rack_on_exit pg_down
 
 LEASE=4
-A_STATE=$PV_STATE
-B_STATE=$RACK_DIR/state-b
-A_URL=$PV_URL
-B_URL=https://$B_IP:$((PV_PORT + 1))
-B_BOOT_URL=http://$B_IP:$((PV_PORT + 1))
+source "$(dirname "$0")/lib/rack_servers.sh"
 started=$SECONDS
+rack_servers_init
 
-chmod 755 "$RACK_DIR"  # the cluster runs as postgres, in a directory under it
-pg_up "$RACK_DIR/pg" || rack_fail "no PostgreSQL cluster"
-"$PV_BIN/provisionerd" init --state-dir "$A_STATE" --database "$PG_URL" >/dev/null ||
-    rack_fail "init A"
-mkdir -p "$B_STATE"
-cp -p "$A_STATE/site.key" "$A_STATE/site.pub" "$A_STATE/ca.key" "$A_STATE/ca.crt" "$B_STATE/"
-"$PV_BIN/provisionerd" init --state-dir "$B_STATE" --database "$PG_URL" >/dev/null ||
-    rack_fail "init B"
-
-# start NAME WHERE IP STATE PORT DELTA_PORT MCAST_PORT PEER RACK [RATE]: a rack server on the shared
-# database, as rack_bg NAME in namespace WHERE; returns once it serves its rack's DHCP. B sends at most
-# 50 Mbit/s, so that it is mid-image when it is killed (the 64 MiB image, 27 MB packed, takes
-# about 5 s).
+# start NAME WHERE IP STATE PORT DELTA_PORT MCAST_PORT PEER RACK [RATE]: rack_server_start with
+# its multicast ports. B sends at most 50 Mbit/s, so that it is mid-image when it is killed (the
+# 64 MiB image, 27 MB packed, takes about 5 s).
 start() {
-    local name=$1 where=$2 ip=$3 state=$4 port=$5 delta=$6 mcast=$7 peer=$8 rack=$9 rate=()
+    local rate=()
     [ -n "${10:-}" ] && rate=(--multicast-max-rate "${10}")
-    rack_bg "$where" "$name" "$PV_BIN/provisionerd" --state-dir "$state" --database "$PG_URL" \
-        --listen "$ip:$port" --delta-port "$delta" --multicast-port "$mcast" \
-        --multicast-max-wait 10 "${rate[@]}" --import-dir "$RACK_DIR" \
-        --lease-seconds "$LEASE" --server-id "$name" --peer-url "$peer" \
-        --rack "$rack" --dhcp-interface "$RACK_IF" \
-        --dhcp-address "$ip" --dhcp-range "$RACK_SUBNET.100,$RACK_SUBNET.199"
-    rack_wait_log "$name" 'serving http' 20
-    rack_wait_log "$name" "rack $rack: DHCP and boot scripts served by $name" $((LEASE + 10))
-}
-api() {
-    rack_server curl -sf --cacert "$PROVISIONER_CA" \
-        -H "Authorization: Bearer $(cat "$A_STATE/operator.token")" "$1$2"
+    rack_server_start "${@:1:6}" "$8" "$9" --multicast-port "$7" --multicast-max-wait 10 "${rate[@]}"
 }
 start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 9000 "$B_URL" r1
 start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 9000 "$A_URL" r2 50M

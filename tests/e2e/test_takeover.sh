@@ -47,34 +47,12 @@ rack_on_exit pg_down
 
 LEASE=${TAKEOVER_LEASE:-4}
 RATE=${TAKEOVER_RATE:-60mbit}
-A_STATE=$PV_STATE
-B_STATE=$RACK_DIR/state-b
-A_URL=$PV_URL
-B_URL=https://$B_IP:$((PV_PORT + 1))
-B_BOOT_URL=http://$B_IP:$((PV_PORT + 1))
+source "$(dirname "$0")/lib/rack_servers.sh"
 started=$SECONDS
+rack_servers_init
 
-chmod 755 "$RACK_DIR"  # the cluster runs as postgres, in a directory under it
-pg_up "$RACK_DIR/pg" || rack_fail "no PostgreSQL cluster"
-"$PV_BIN/provisionerd" init --state-dir "$A_STATE" --database "$PG_URL" >/dev/null ||
-    rack_fail "init A"
-mkdir -p "$B_STATE"
-cp -p "$A_STATE/site.key" "$A_STATE/site.pub" "$A_STATE/ca.key" "$A_STATE/ca.crt" "$B_STATE/"
-"$PV_BIN/provisionerd" init --state-dir "$B_STATE" --database "$PG_URL" >/dev/null ||
-    rack_fail "init B"
-
-# start NAME WHERE IP STATE PORT DELTA_PORT PEER RACK STANDBY: a rack server on the shared
-# database, as rack_bg NAME in namespace WHERE; returns once it serves its rack's DHCP.
-start() {
-    local name=$1 where=$2 ip=$3 state=$4 port=$5 delta=$6 peer=$7 rack=$8 standby=$9
-    rack_bg "$where" "$name" "$PV_BIN/provisionerd" --state-dir "$state" --database "$PG_URL" \
-        --listen "$ip:$port" --delta-port "$delta" --import-dir "$RACK_DIR" \
-        --lease-seconds "$LEASE" --server-id "$name" --peer-url "$peer" \
-        --rack "$rack" --dhcp-standby "$standby" --dhcp-interface "$RACK_IF" \
-        --dhcp-address "$ip" --dhcp-range "$RACK_SUBNET.100,$RACK_SUBNET.199"
-    rack_wait_log "$name" 'serving http' 20
-    rack_wait_log "$name" "rack $rack: DHCP and boot scripts served by $name" $((LEASE + 10))
-}
+# start NAME WHERE IP STATE PORT DELTA_PORT PEER RACK STANDBY: rack_server_start, with a standby.
+start() { rack_server_start "${@:1:8}" --dhcp-standby "$9"; }
 # next_server I: the next-server (TFTP) a PXE DHCP exchange of host I names; its address
 # must be the host's enrolled one.
 next_server() {
@@ -85,11 +63,6 @@ next_server() {
 }
 # boot_url I: the plain-HTTP URL of host I's rack server.
 boot_url() { if [ "${PV_RACK[$1]}" = r1 ]; then echo "$PV_BOOT_URL"; else echo "$B_BOOT_URL"; fi; }
-# api URL PATH: GET with the operator token, from the server namespace.
-api() {
-    rack_server curl -sf --cacert "$PROVISIONER_CA" \
-        -H "Authorization: Bearer $(cat "$A_STATE/operator.token")" "$1$2"
-}
 start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 "$B_URL" r1 r2
 start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 "$A_URL" r2 r1
 echo "== rack server A (r1) on $A_URL and B (r2) on $B_URL share $PG_URL (lease ${LEASE} s)"
