@@ -46,8 +46,20 @@ void RateController::on_loss_report(double loss) {
 }
 
 void RateController::cap(double bps) {
-    rate_ = std::clamp(std::min(rate_, bps), config_.min_bps, config_.max_bps);
+    const double capped = std::clamp(std::min(rate_, bps), config_.min_bps, config_.max_bps);
+    if (capped < rate_) uncapped_rate_ = std::max(uncapped_rate_, rate_);
+    rate_ = capped;
     tokens_ = std::min(tokens_, bucket_bytes());
+}
+
+void RateController::grow() {
+    if (rate_ < uncapped_rate_) {
+        // Back from a receiver's cap: the path carried the old rate, so go back to it fast.
+        rate_ = std::min(uncapped_rate_, rate_ * config_.slow_start);
+        return;
+    }
+    uncapped_rate_ = 0;
+    rate_ = std::min(config_.max_bps, rate_ * (slow_start_ ? config_.slow_start : config_.recover));
 }
 
 void RateController::end_round() {
@@ -61,8 +73,7 @@ void RateController::end_round() {
         if (hold_rounds_ > 0)
             --hold_rounds_;
         else if (!nacked)
-            rate_ = std::min(config_.max_bps,
-                             rate_ * (slow_start_ ? config_.slow_start : config_.recover));
+            grow();
         return;
     }
     if (hold_rounds_ > 0) {
@@ -88,6 +99,7 @@ void RateController::end_round() {
         loss_at_backoff_ = loss;
         slow_start_before_backoff_ = slow_start_;
         slow_start_ = false;
+        uncapped_rate_ = 0;  // congestion: the rate before a cap is no longer known to pass
         // The heavier the loss, the deeper the cut (down to half, as TCP's).
         double cut = std::clamp(1 - loss, 0.5, config_.backoff);
         rate_ = std::max(config_.min_bps, rate_ * cut);
@@ -98,7 +110,7 @@ void RateController::end_round() {
     testing_backoff_ = false;
     history_.push_back(loss);
     if (history_.size() > config_.baseline_rounds) history_.pop_front();
-    rate_ = std::min(config_.max_bps, rate_ * (slow_start_ ? config_.slow_start : config_.recover));
+    grow();
 }
 
 }  // namespace imaging::multicast

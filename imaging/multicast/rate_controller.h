@@ -62,8 +62,8 @@ class RateController {
     // Ends a feedback round: adapts the rate to the worst loss reported in it.
     void end_round();
     // A receiver can absorb no more than `bps` (PROTOCOL.md, ABSORB): the rate drops to it
-    // (never below min_bps), so that once the receivers stop reporting it grows back from
-    // there by the usual rules rather than jumping to where it was.
+    // (never below min_bps). Once the receivers stop reporting, it doubles a round back to
+    // the rate it had before the cap (unless congestion intervenes), then grows as usual.
     void cap(double bps);
     unsigned backoffs() const { return backoffs_; }
     // Until the first congestion: a backoff that the next reports did not undo.
@@ -76,6 +76,7 @@ class RateController {
 
   private:
     void refill(TimePoint now);
+    void grow();  // a round without congestion
     double bucket_bytes() const;
     RateConfig config_;
     double rate_;
@@ -90,6 +91,7 @@ class RateController {
     unsigned random_loss_found_ = 0;
     bool slow_start_ = true;
     bool slow_start_before_backoff_ = true;
+    double uncapped_rate_ = 0;      // the rate before receivers capped it (0: none)
     bool testing_backoff_ = false;  // the last round backed off; its effect not judged yet
     double rate_before_backoff_ = 0;
     double loss_at_backoff_ = 0;

@@ -149,9 +149,25 @@ TEST_CASE("RateController::cap lowers the rate, never below the floor, and it gr
     CHECK(r.rate_bps() == doctest::Approx(1e9));
     r.cap(1e3);
     CHECK(r.rate_bps() == doctest::Approx(20e6));
-    r.end_round();  // no more reports: grows from there (slow start still on: no loss seen)
+    r.end_round();  // no more reports: doubles back
     CHECK(r.rate_bps() == doctest::Approx(20e6 * c.slow_start));
     CHECK(r.in_slow_start());
+
+    SUBCASE("out of slow start: back to the rate before the cap fast, then by recover") {
+        RateController q(c, clock.now());
+        q.on_loss_report(0.40);  // congestion: slow start over, 4 -> 2 Gbit/s
+        q.end_round();
+        for (int i = 0; i < 2; ++i) q.end_round();  // held
+        REQUIRE_FALSE(q.in_slow_start());
+        const double before = q.rate_bps();
+        q.cap(before / 8);
+        q.end_round();
+        CHECK(q.rate_bps() == doctest::Approx(before / 8 * c.slow_start));
+        for (int i = 0; i < 10; ++i) q.end_round();
+        // Doubled back to where it was, then 6% a round: not 6% a round from the cap.
+        CHECK(q.rate_bps() > before);
+        CHECK(q.rate_bps() < before * 2);
+    }
 }
 
 TEST_CASE("a receiver far behind: the sender paces at what it absorbs instead of re-sending") {
