@@ -202,11 +202,13 @@ if [ "$XEN_GUEST" != 0 ]; then
 </Set></XSMConfig>
 SITE
     # The report follows over TLS under TCG, seconds later: until the server has it, placement
-    # knows no host vm1 and applies nothing.
+    # knows no host vm1 (or, before vm2's agent has reported either, no host at all) and
+    # applies nothing.
     for ((i = 0; ; i++)); do
         created=$(date +%s.%N)
         pv_cli site apply "$RACK_DIR/site.xml" >"$RACK_DIR/site.apply" 2>&1 && break
-        grep -q "pinned to vm1, which is not a known host" "$RACK_DIR/site.apply" && [ "$i" -lt 60 ] ||
+        grep -qE "pinned to vm1, which is not a known host|no host has reported its VMs yet" \
+            "$RACK_DIR/site.apply" && [ "$i" -lt 60 ] ||
             rack_fail "site apply: $(cat "$RACK_DIR/site.apply")"
         sleep 1
     done
