@@ -9,7 +9,6 @@
 
 : "${PROVISIONER_BIN:?set PROVISIONER_BIN to the bin directory of the build}"
 IMAGING=${IMAGING:-$PROVISIONER_BIN/imaging}
-DELTA_LOOPS=()
 DELTA_PIDS=()
 DELTA_MOUNTS=()
 
@@ -22,8 +21,14 @@ delta_cleanup() {
     local m l p
     for m in "${DELTA_MOUNTS[@]}"; do umount "$m" 2>/dev/null || true; done
     for p in "${DELTA_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    for l in "${DELTA_LOOPS[@]}"; do losetup -d "$l" 2>/dev/null || true; done
-    [ -n "${DELTA_DIR:-}" ] && rm -rf "$DELTA_DIR"
+    # Every loop device over a file of ours (delta_loop runs in $(...), a subshell, so it cannot
+    # keep a list here: six devices over deleted files were left attached by earlier runs).
+    if [ -n "${DELTA_DIR:-}" ]; then
+        for l in $(losetup -a | grep -F "($DELTA_DIR/" | cut -d: -f1); do
+            losetup -d "$l" 2>/dev/null || true
+        done
+        rm -rf "$DELTA_DIR"
+    fi
 }
 
 delta_setup() {
@@ -81,11 +86,9 @@ delta_serve() {
     DELTA_ADDR=127.0.0.1:$port
 }
 
+# delta_loop FILE: a loop device over FILE (under DELTA_DIR: delta_cleanup detaches it).
 delta_loop() {
-    local dev
-    dev=$(losetup --find --show "$1")
-    DELTA_LOOPS+=("$dev")
-    echo "$dev"
+    losetup --find --show "$1"
 }
 
 # json FILE FIELD: a field of the last line of FILE (a receiver's result line).
