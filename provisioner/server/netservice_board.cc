@@ -46,6 +46,12 @@ NetServiceBoard::Placed NetServiceBoard::placed_of(
     return out;
 }
 
+void NetServiceBoard::set_placed_locked(Placed placed) {
+    placed_ = std::move(placed);
+    on_host_.clear();
+    for (const auto& [vm, on] : placed_) on_host_[on].push_back(vm);
+}
+
 Status NetServiceBoard::load() {
     Placed placed;
     auto where = store_.get_setting(kPlacementSetting);
@@ -65,7 +71,7 @@ Status NetServiceBoard::load() {
     auto body = store_.get_setting(kSetting);
     if (!body && body.status().code() == Code::not_found) {
         std::lock_guard<std::mutex> hold(mu_);
-        placed_ = std::move(placed);
+        set_placed_locked(std::move(placed));
         return Status::ok();
     }
     if (!body) return body.status();
@@ -81,7 +87,7 @@ Status NetServiceBoard::load() {
     for (auto& vm : *answer->netservices) next[vm.vm] = std::move(vm.services);
     std::lock_guard<std::mutex> hold(mu_);
     desired_ = std::move(next);
-    placed_ = std::move(placed);
+    set_placed_locked(std::move(placed));
     return Status::ok();
 }
 
@@ -96,7 +102,7 @@ Status NetServiceBoard::set_site(const site::Site& site,
     if (where != placed_)
         if (Status s = store_.set_setting(kPlacementSetting, nlohmann::json(where).dump()); !s)
             return s;
-    placed_ = std::move(where);
+    set_placed_locked(std::move(where));
     if (next == desired_) return Status::ok();
     if (Status s = store_.set_setting(kSetting, wire::encode(stored).dump()); !s) return s;
     desired_ = std::move(next);
@@ -108,10 +114,14 @@ std::vector<wire::VmNetServices> NetServiceBoard::for_host(
     const std::vector<std::string>& reported) const {
     std::lock_guard<std::mutex> hold(mu_);
     std::vector<std::string> vms = reported;
-    for (const auto& [vm, on] : placed_)
-        if ((on == host || (!ip.empty() && on == ip)) && desired_.count(vm) &&
-            std::find(reported.begin(), reported.end(), vm) == reported.end())
-            vms.push_back(vm);
+    for (const std::string& where : {host, ip}) {
+        if (where.empty()) continue;
+        auto placed = on_host_.find(where);
+        if (placed == on_host_.end()) continue;
+        for (const std::string& vm : placed->second)
+            if (desired_.count(vm) && std::find(vms.begin(), vms.end(), vm) == vms.end())
+                vms.push_back(vm);
+    }
     std::vector<wire::VmNetServices> out;
     for (const std::string& vm : vms) {
         auto it = desired_.find(vm);

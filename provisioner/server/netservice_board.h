@@ -67,6 +67,10 @@ class NetServiceBoard {
     mutable std::mutex mu_;
     Desired desired_;
     Placed placed_;
+    // placed_ by host (name or address), for a report's answer: a report costs a lookup, not a
+    // walk of every VM of the site.
+    std::map<std::string, std::vector<std::string>> on_host_;
+    void set_placed_locked(Placed placed);
     std::map<std::string, std::vector<wire::NetService>> active_;
 };
 
