@@ -1,4 +1,5 @@
 // PgStore: operator API tokens and server-wide settings.
+#include <algorithm>
 #include <string>
 
 #include "pg_store.h"
@@ -124,6 +125,20 @@ Result<std::vector<std::string>> PgStore::list_setting_keys(const std::string& p
     if (!rows) return rows.status();
     std::vector<std::string> out;
     for (int i = 0; i < rows->size(); ++i) out.push_back(rows->text(i, 0));
+    return out;
+}
+
+Result<std::vector<std::string>> PgStore::delete_settings_of_absent_hosts(
+    const std::string& prefix) {
+    std::lock_guard lock(mu_);
+    auto rows = db_->write(
+        "DELETE FROM settings s WHERE starts_with(s.key, $1) AND NOT EXISTS "
+        "(SELECT 1 FROM hosts h WHERE s.key = $1 || h.id::text) RETURNING s.key",
+        Params().add(prefix));
+    if (!rows) return rows.status();
+    std::vector<std::string> out;
+    for (int i = 0; i < rows->size(); ++i) out.push_back(rows->text(i, 0));
+    std::sort(out.begin(), out.end());  // byte order, as COLLATE "C"
     return out;
 }
 

@@ -68,6 +68,8 @@ class SqliteStore final : public Store {
     Status set_setting(const std::string& key, const std::string& value) override;
     Status delete_setting(const std::string& key) override;
     Result<std::vector<std::string>> list_setting_keys(const std::string& prefix) override;
+    Result<std::vector<std::string>> delete_settings_of_absent_hosts(
+        const std::string& prefix) override;
 
     Result<std::int64_t> allocate_ids(const std::string& sequence, std::int64_t count) override;
     Status put_vm_apply(const VmApplyRow& row) override;

@@ -1,4 +1,5 @@
 // SqliteStore: operator API tokens and server-wide settings.
+#include <algorithm>
 #include <string>
 
 #include "sqlite_store.h"
@@ -153,6 +154,30 @@ Result<std::vector<std::string>> SqliteStore::list_setting_keys(const std::strin
         if (!*row) return out;
         out.push_back(q->text(0));
     }
+}
+
+Result<std::vector<std::string>> SqliteStore::delete_settings_of_absent_hosts(
+    const std::string& prefix) {
+    std::lock_guard lock(mu_);
+    // The host is found by its id (the primary key), then the key compared in full, so that
+    // "prefix0007" or "prefix7x" is no host's. Counts in characters on both sides (the key
+    // begins with prefix byte for byte).
+    auto q = db_->query(
+        "DELETE FROM settings WHERE substr(CAST(key AS BLOB), 1, length(CAST(? AS BLOB))) = "
+        "CAST(? AS BLOB) AND NOT EXISTS (SELECT 1 FROM hosts WHERE hosts.id = "
+        "CAST(substr(settings.key, length(?) + 1) AS INTEGER) AND settings.key = ? || hosts.id) "
+        "RETURNING key");
+    if (!q) return q.status();
+    q->bind(prefix).bind(prefix).bind(prefix).bind(prefix);
+    std::vector<std::string> out;
+    for (;;) {
+        auto row = q->step();
+        if (!row) return row.status();
+        if (!*row) break;
+        out.push_back(q->text(0));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 }  // namespace provisioner

@@ -262,6 +262,48 @@ STORE_TEST("store: settings deleted; keys listed by prefix, byte by byte, from a
     CHECK(*b->get_setting("rack-deliveries:s1") == "v-rack-deliveries:s1");
 }
 
+STORE_TEST("store: per-host settings of absent hosts deleted, a present host's kept") {
+    auto a = site.open();
+    auto b = site.open();
+    auto h1 = a->add_host(spec(mac_of(1), "h1"), HostState::enrolled, "test");
+    auto h2 = a->add_host(spec(mac_of(2), "h2"), HostState::enrolled, "test");
+    REQUIRE(h1.is_ok());
+    REQUIRE(h2.is_ok());
+    const std::string p = "dom0_generation:";
+    const std::string id1 = std::to_string(h1->id), id2 = std::to_string(h2->id);
+    const std::string absent = std::to_string(h2->id + 1000);
+    for (const std::string& key :
+         {p + id1, p + id2, p + absent, p + "0" + id1, p + id1 + "x", p, p + "-" + id1,
+          "other:" + absent, "dom0_generation" + absent})
+        REQUIRE(a->set_setting(key, "3"));
+    auto deleted = b->delete_settings_of_absent_hosts(p);
+    REQUIRE(deleted.is_ok());
+    std::vector<std::string> expected{p, p + "-" + id1, p + "0" + id1, p + absent, p + id1 + "x"};
+    std::sort(expected.begin(), expected.end());
+    CHECK(*deleted == expected);
+    std::vector<std::string> kept{p + id1, p + id2, "dom0_generation" + absent, "other:" + absent};
+    std::sort(kept.begin(), kept.end());
+    CHECK(*a->list_setting_keys("") == kept);
+    CHECK(b->delete_settings_of_absent_hosts(p)->empty());  // nothing left to delete
+
+    // A removed host's goes at the next call; rolled back with its transaction, it stays.
+    REQUIRE(a->remove_host(h2->id));
+    Status rolled = b->transaction([&]() -> Status {
+        if (auto d = b->delete_settings_of_absent_hosts(p); !d || d->size() != 1)
+            return Status::error("expected one");
+        return Status::error("give up");
+    });
+    CHECK(rolled.message() == "give up");
+    CHECK(*a->get_setting(p + id2) == "3");
+    CHECK(*b->delete_settings_of_absent_hosts(p) == std::vector<std::string>{p + id2});
+    CHECK(*a->get_setting(p + id1) == "3");
+    // Pattern characters in the prefix match only themselves.
+    REQUIRE(a->set_setting("a%" + id1, "x"));
+    REQUIRE(a->set_setting("a_" + absent, "x"));
+    CHECK(*b->delete_settings_of_absent_hosts("a%") == std::vector<std::string>{});
+    CHECK(*b->delete_settings_of_absent_hosts("a_") == std::vector<std::string>{"a_" + absent});
+}
+
 STORE_TEST("store: whether another server is connected to the same database") {
     auto a = site.open();
     // SQLite is one server's file: never shared this way.

@@ -123,6 +123,12 @@ class Store {
     // The keys that begin with prefix, byte by byte (no pattern characters), in byte order;
     // "" lists them all. For the settings each server publishes under "NAME:SERVER-ID".
     virtual Result<std::vector<std::string>> list_setting_keys(const std::string& prefix) = 0;
+    // Deletes the settings prefix + ID whose ID is no host's (removed, or not a host id at
+    // all: prefix + "7x"), in one statement, so that a host made meanwhile keeps its own; the
+    // keys deleted, in byte order. For per-host settings ("dom0_generation:ID") that a removal
+    // did not take along (an older server's).
+    virtual Result<std::vector<std::string>> delete_settings_of_absent_hosts(
+        const std::string& prefix) = 0;
 
     // --- the server's own state (server_state.h) ---
     // Reserves count fresh ids of sequence ("vm_apply", "vm_action") and returns the first;
