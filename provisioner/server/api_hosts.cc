@@ -141,7 +141,13 @@ Response remove_host(ApiContext& ctx, const Request& req, const Host& host) {
                                                   "host " + host.name + " is " +
                                                       to_string(host.state) +
                                                       "; wait for its deployment to end"));
-    if (Status s = ctx.store.remove_host(host.id); !s) return status_response(req, s);
+    // Its Dom0 token generation goes with it: a host given its id later starts afresh.
+    if (Status s = ctx.store.transaction([&]() -> Status {
+            if (Status r = ctx.store.remove_host(host.id); !r) return r;
+            return Authenticator::forget_dom0_generation(ctx.store, host.id);
+        });
+        !s)
+        return status_response(req, s);
     ctx.hosts.host_removed(host);
     if (ctx.history) ctx.history->forget({EntityKind::host, std::to_string(host.id)});
     return json_response(req, status::ok, host_json(host));

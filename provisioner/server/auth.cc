@@ -25,8 +25,8 @@ std::string Authenticator::new_operator_token() {
 }
 
 std::string Authenticator::token_hash(std::string_view token) {
-    auto digest = imaging::sha256(std::span(reinterpret_cast<const std::uint8_t*>(token.data()),
-                                            token.size()));
+    auto digest = imaging::sha256(
+        std::span(reinterpret_cast<const std::uint8_t*>(token.data()), token.size()));
     return imaging::to_hex(digest);
 }
 
@@ -39,7 +39,7 @@ std::string Authenticator::host_digest(char kind, HostId id, const std::string& 
 namespace {
 
 std::string dom0_generation_key(HostId id) {
-    return "dom0_generation:" + std::to_string(id);
+    return Authenticator::kDom0GenerationPrefix + std::to_string(id);
 }
 
 std::optional<std::int64_t> parse_number(std::string_view digits) {
@@ -83,12 +83,18 @@ Result<DeploymentId> Authenticator::dom0_generation(HostId id) {
         return value.status();
     }
     auto n = parse_number(*value);
-    if (!n) return Status::error(Code::storage, "bad Dom0 token generation for host " + std::to_string(id));
+    if (!n)
+        return Status::error(Code::storage,
+                             "bad Dom0 token generation for host " + std::to_string(id));
     return *n;
 }
 
 Status Authenticator::set_dom0_generation(Store& store, HostId host, DeploymentId generation) {
     return store.set_setting(dom0_generation_key(host), std::to_string(generation));
+}
+
+Status Authenticator::forget_dom0_generation(Store& store, HostId host) {
+    return store.delete_setting(dom0_generation_key(host));
 }
 
 std::string Authenticator::digest(const std::string& message) const {
@@ -152,17 +158,22 @@ Principal Authenticator::identify(std::string_view header) {
     if (!same(parts->digest, host_digest(parts->kind, parts->host, host->mac.str(), parts->number)))
         return p;
     switch (parts->kind) {
-    case 'h': {
-        // Only the current generation's Dom0 token: an older one belongs to a system that
-        // has been imaged over.
-        auto generation = dom0_generation(parts->host);
-        if (!generation || *generation != parts->number) return p;
-        p.kind = Principal::Kind::host_token;
-        break;
-    }
-    case 't': p.kind = Principal::Kind::boot_ticket; break;
-    case 'd': p.kind = Principal::Kind::deployment_token; break;
-    default: return p;
+        case 'h': {
+            // Only the current generation's Dom0 token: an older one belongs to a system that
+            // has been imaged over.
+            auto generation = dom0_generation(parts->host);
+            if (!generation || *generation != parts->number) return p;
+            p.kind = Principal::Kind::host_token;
+            break;
+        }
+        case 't':
+            p.kind = Principal::Kind::boot_ticket;
+            break;
+        case 'd':
+            p.kind = Principal::Kind::deployment_token;
+            break;
+        default:
+            return p;
     }
     p.host = parts->host;
     if (parts->kind != 'h') p.deployment = parts->number;

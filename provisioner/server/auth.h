@@ -62,6 +62,12 @@ class Authenticator {
     // Makes the Dom0 tokens of generation current for host (call with the imaging's store
     // transaction): the previous Dom0 token is refused from the next request on.
     static Status set_dom0_generation(Store& store, HostId host, DeploymentId generation);
+    // Where a host's generation is kept: the setting kDom0GenerationPrefix + its id. It goes
+    // with the host (forget_dom0_generation(), in the removal's transaction: SQLite hands a
+    // removed last id out again, and the new host must start at generation 0); one an older
+    // server's removal left is swept (ServerPresence).
+    static constexpr const char* kDom0GenerationPrefix = "dom0_generation:";
+    static Status forget_dom0_generation(Store& store, HostId host);
 
     // "g_<64 hex>": the token of the guest agent in the VM named vm.
     std::string guest_token(const std::string& vm) const;

@@ -355,6 +355,7 @@ int run_server(ServerConfig config) {
                     : imaging::http::Server::start(ioc, *endpoint, std::move(router), limits,
                                                    bind_error);
     if (bind_error) return fail("cannot listen on " + config.listen + ": " + bind_error.message());
+    presence.serving();  // a failed start before here gave its presence up (server_presence.h)
     ctx.server_metrics->set_http_source([server = http.get()] {
         return HttpPoolState{server->worker_threads(), server->queued_requests(),
                              server->max_queued_requests(), server->rejected_requests(),
@@ -433,7 +434,10 @@ int run_server(ServerConfig config) {
     ctx.jobs->stop();
     ioc.stop();
     for (auto& t : io_threads) t.join();
-    if (!dhcp_error.empty()) return fail(dhcp_error);
+    if (!dhcp_error.empty()) {
+        (void)presence.leave();  // a failed start: nothing of it stays
+        return fail(dhcp_error);
+    }
     return 0;
 }
 

@@ -4,9 +4,21 @@
 #include <map>
 #include <set>
 
+#include "auth.h"
 #include "image_peers.h"
+#include "rack_dhcp.h"
 
 namespace provisioner::server {
+
+namespace {
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const std::string& item : items) out += (out.empty() ? "" : ", ") + item;
+    return out;
+}
+
+}  // namespace
 
 const std::vector<ServerPresence::PublishedSetting>& ServerPresence::published_settings() {
     static const std::vector<PublishedSetting> settings = {
@@ -15,6 +27,12 @@ const std::vector<ServerPresence::PublishedSetting>& ServerPresence::published_s
         {ImagePeers::kDeliveriesPrefix, false},
     };
     return settings;
+}
+
+const std::vector<std::string>& ServerPresence::rack_lease_prefixes() {
+    static const std::vector<std::string> prefixes = {RackDhcp::presence_lease(""),
+                                                      RackDhcp::dhcp_lease("")};
+    return prefixes;
 }
 
 std::chrono::milliseconds ServerPresence::stale_after(std::chrono::milliseconds lease_time) {
@@ -29,12 +47,17 @@ ServerPresence::ServerPresence(LeaseKeeper& leases, Store& store, base::Clock& c
       stale_after_(stale_after),
       log_(std::move(log)) {}
 
+ServerPresence::~ServerPresence() {
+    if (announced_ && !serving_) (void)leave();
+}
+
 Status ServerPresence::announce() {
     auto lease = leases_.acquire(lease_name(leases_.owner()));
     if (!lease) return lease.status();
     if (lease->owner != leases_.owner())  // ids are random: a second server with ours is a bug
         return Status::error(Code::conflict,
                              "the presence lease " + lease->name + " is held by another server");
+    announced_ = true;
     return Status::ok();
 }
 
@@ -46,6 +69,13 @@ void ServerPresence::sweep_if_due() {
         if (Status s = announce(); !s) log_("taking this server's presence lease: " + s.message());
     if (auto swept = sweep(); !swept)
         log_("sweeping the settings of stopped servers: " + swept.status().message());
+    auto generations = store_.delete_settings_of_absent_hosts(Authenticator::kDom0GenerationPrefix);
+    if (!generations)
+        log_("sweeping the Dom0 token generations of removed hosts: " +
+             generations.status().message());
+    else if (!generations->empty())
+        log_("swept the Dom0 token generations of " + std::to_string(generations->size()) +
+             " removed host(s): " + join(*generations));
 }
 
 Result<std::vector<std::string>> ServerPresence::sweep() {
@@ -69,31 +99,45 @@ Result<std::vector<std::string>> ServerPresence::sweep() {
     for (const LeaseRow& row : *rows)
         if (row.name.starts_with(lease_prefix) && row.name.size() > lease_prefix.size())
             presence[row.name.substr(lease_prefix.size())] = &row;
+    // Only a server that held a presence lease and let it expire long ago: one with no row
+    // may be an older server, running (server_presence.h).
     auto gone = [&](const std::string& server) {
         if (server == leases_.owner()) return false;
         auto p = presence.find(server);
-        return p == presence.end() || p->second->expires_at + stale_after_.count() <= now;
+        return p != presence.end() && p->second->expires_at + stale_after_.count() <= now;
     };
     std::set<std::string> swept;
-    std::string removed;
+    std::vector<std::string> removed;
     for (const auto& [server, its_keys] : keys) {
         if (!gone(server)) continue;
         for (const std::string& key : its_keys) {
             if (Status s = store_.delete_setting(key); !s) return s;
-            removed += (removed.empty() ? "" : ", ") + key;
+            removed.push_back(key);
         }
         swept.insert(server);
     }
-    // The rows last: were a delete above to fail, the next sweep finds the server again.
-    for (const auto& [server, row] : presence) {
-        if (!gone(server)) continue;
-        if (Status s = store_.release_lease(row->name, row->owner); !s) return s;
-        removed += (removed.empty() ? "" : ", ") + std::string("lease ") + row->name;
-        swept.insert(server);
-    }
+    // Its rack leases nobody took over (release_lease() takes a row only from its holder: one
+    // a standby took meanwhile stays). The presence rows last: were a step above to fail, the
+    // next sweep finds the server again.
+    for (const bool presence_rows : {false, true})
+        for (const LeaseRow& row : *rows) {
+            const bool rack_lease =
+                std::any_of(rack_lease_prefixes().begin(), rack_lease_prefixes().end(),
+                            [&](const std::string& p) { return row.name.starts_with(p); });
+            const bool its_presence =
+                row.name.starts_with(lease_prefix) && row.name.size() > lease_prefix.size();
+            if ((presence_rows ? !its_presence : !rack_lease) || row.expires_at > now) continue;
+            const std::string server =
+                presence_rows ? row.name.substr(lease_prefix.size()) : row.owner;
+            if (!gone(server) || row.owner != server) continue;
+            if (Status s = store_.release_lease(row.name, row.owner); !s) return s;
+            removed.push_back("lease " + row.name);
+            swept.insert(server);
+        }
     if (!swept.empty())
         log_("swept what " + std::to_string(swept.size()) + " server(s) gone for over " +
-             std::to_string(stale_after_.count() / 1000) + " s had left in the store: " + removed);
+             std::to_string(stale_after_.count() / 1000) +
+             " s had left in the store: " + join(removed));
     return std::vector<std::string>(swept.begin(), swept.end());
 }
 
@@ -101,6 +145,20 @@ Status ServerPresence::withdraw() {
     for (const PublishedSetting& setting : published_settings())
         if (setting.withdrawn_at_stop)
             if (Status s = store_.delete_setting(setting.prefix + leases_.owner()); !s) return s;
+    return Status::ok();
+}
+
+Status ServerPresence::leave() {
+    for (const PublishedSetting& setting : published_settings())
+        if (Status s = store_.delete_setting(setting.prefix + leases_.owner()); !s) {
+            log_("leaving the store: " + s.message() + "; left to the sweep of stopped servers");
+            return s;
+        }
+    if (Status s = leases_.release(lease_name(leases_.owner())); !s) {
+        log_("releasing this server's presence lease: " + s.message());
+        return s;
+    }
+    announced_ = false;
     return Status::ok();
 }
 
