@@ -332,12 +332,12 @@ void Orchestrator::set_rack_sources(std::map<std::string, std::map<ImageId, Peer
 std::optional<std::vector<imaging::Delivery>> Orchestrator::foreign_deliveries(
     const std::set<DeploymentId>& running) {
     std::lock_guard lock(mu_);
-    const auto ended = std::erase_if(foreign_, [&](const imaging::Delivery& d) {
+    const auto ended = foreign_.erase_if([&](const imaging::Delivery& d) {
         std::int64_t deployment = 0, host = 0;
         return !parse_receiver_id(d.receiver, deployment, host) || !running.contains(deployment);
     });
     if (!std::exchange(foreign_changed_, false) && ended == 0) return std::nullopt;
-    return foreign_;
+    return foreign_.all();
 }
 
 void Orchestrator::absorb_peer_deliveries(const std::vector<imaging::Delivery>& deliveries,
@@ -1011,13 +1011,7 @@ void Orchestrator::absorb_deliveries_locked(const std::vector<imaging::Delivery>
             // Another server's deployment, whose host this rack server's delta server served:
             // its owner learns it through the store (rack_images.h); kept, should this server
             // take that deployment over.
-            if (!std::any_of(foreign_.begin(), foreign_.end(), [&](const imaging::Delivery& f) {
-                    return f.receiver == d.receiver && f.image_sha256 == d.image_sha256;
-                })) {
-                if (foreign_.size() >= 4096) foreign_.erase(foreign_.begin());
-                foreign_.push_back(d);
-                foreign_changed_ = true;
-            }
+            if (foreign_.add(d)) foreign_changed_ = true;
             continue;
         }
         Active& a = *it->second;

@@ -44,6 +44,7 @@
 #include "base/clock.h"
 #include "config.h"
 #include "delivery_board.h"
+#include "foreign_deliveries.h"
 #include "hot_template_lease.h"
 #include "hot_templates.h"
 #include "imaging/secret.h"
@@ -320,8 +321,8 @@ class Orchestrator {
     ImageCopy image_copy_;                         // the same
     std::set<ImageId> rack_images_;                // guarded by mu_
     std::map<std::string, std::map<ImageId, PeerSource>> rack_sources_;  // guarded by mu_
-    std::vector<imaging::Delivery> foreign_;  // guarded by mu_: see foreign_deliveries()
-    bool foreign_changed_ = false;            // guarded by mu_
+    ForeignDeliveries foreign_;     // guarded by mu_: see foreign_deliveries()
+    bool foreign_changed_ = false;  // guarded by mu_
     std::atomic<bool> serving_hot_{true};     // written by the process thread: hot_lease_->serve()
     base::Clock::time_point next_takeover_scan_{};  // the process thread's
     const ServerConfig& config_;

@@ -173,7 +173,7 @@ Status Orchestrator::adopt(const LeaseRow& lease, DeploymentId id) {
                                  : ""));
         active_.emplace(id, std::move(a));
         // What this server's own delta server delivered to its hosts while another owned it.
-        absorb_deliveries_locked(std::vector<imaging::Delivery>(foreign_));
+        absorb_deliveries_locked(foreign_.all());
         finish_if_done_locked(*active_.at(id));  // every part had ended: only the state was left
     }
     apply_writes();

@@ -192,15 +192,8 @@ std::vector<Orchestrator::ChildSpec> Orchestrator::decide_locked(
     for (auto& [id, r] : rack_multicast_) {
         Sender& s = *r.sender;
         std::size_t waiting = 0;
-        // Named: a lambda may not capture a structured binding (C++20 under clang 14).
-        const std::string& image_sha256 = r.image.image_sha256;
-        for (HostId host : r.hosts) {
-            const std::string receiver = receiver_id_of(id, host);
-            waiting +=
-                std::none_of(foreign_.begin(), foreign_.end(), [&](const imaging::Delivery& d) {
-                    return d.receiver == receiver && d.image_sha256 == image_sha256;
-                });
-        }
+        for (HostId host : r.hosts)
+            waiting += !foreign_.contains(receiver_id_of(id, host), r.image.image_sha256);
         if (waiting == 0) {
             s.pid.reset();  // not published: a host asking again goes to the owner's session
             continue;
