@@ -5,22 +5,46 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
+#include <new>
 #include <string>
 
 namespace imaging::torrent {
 
+namespace {
+
+// A receiver's pack takes its pages at once (MAP_POPULATE), not a 4 KiB page fault at a time
+// as blocks arrive on libtorrent's network thread: 72k faults for a 280 MiB pack cost each host
+// of an 8-host swarm on 2 cores about 0.09 CPU-s (1.34 -> 1.25 CPU-s a host, alternated runs).
+// Transparent huge pages were worse (2.0-2.7 CPU-s a host) on a VM whose host takes back the
+// guest's free 2 MiB blocks (virtio-balloon free page reporting): each came back cold.
+void* map_anonymous(std::uint64_t size) {
+    void* m = ::mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (m == MAP_FAILED) throw std::bad_alloc();
+    return m;
+}
+
+}  // namespace
+
 MemoryPack::MemoryPack(std::uint64_t size)
     : size_(size),
-      owned_(std::make_unique_for_overwrite<char[]>(size ? size : 1)),
-      bytes_(owned_.get()) {}
+      mapped_(std::max<std::uint64_t>(size, 1)),
+      mapping_(map_anonymous(mapped_)),
+      writable_(true),
+      bytes_(static_cast<char*>(mapping_)) {}
 
 MemoryPack::MemoryPack(std::uint64_t size, void* mapping)
-    : size_(size), mapping_(mapping), bytes_(static_cast<char*>(mapping)) {}
+    : size_(size),
+      mapped_(size),
+      mapping_(mapping),
+      writable_(false),
+      bytes_(static_cast<char*>(mapping)) {}
 
 MemoryPack::~MemoryPack() {
-    if (mapping_) ::munmap(mapping_, size_);
+    ::munmap(mapping_, mapped_);
 }
 
 Result<std::shared_ptr<MemoryPack>> MemoryPack::map_file(const std::filesystem::path& path) {

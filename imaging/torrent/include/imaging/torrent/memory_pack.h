@@ -19,9 +19,9 @@
 namespace imaging::torrent {
 
 class MemoryPack {
-public:
-    // A writable pack of size bytes, uninitialised: pages are taken from the system as blocks
-    // arrive.
+  public:
+    // A writable pack of size bytes, zero until written, its pages taken from the system at
+    // once (memory_pack.cc says why). Throws std::bad_alloc when the mapping fails.
     explicit MemoryPack(std::uint64_t size);
     // The pack file at path, mapped read-only and read in at once (MAP_POPULATE), so serving
     // takes no page fault. The file must keep its size while mapped (a stored image's pack
@@ -33,17 +33,18 @@ public:
 
     std::uint64_t size() const { return size_; }
     // False for a mapped file: nothing may be written through data() or range().
-    bool writable() const { return mapping_ == nullptr; }
+    bool writable() const { return writable_; }
     char* data() { return bytes_; }
     const char* data() const { return bytes_; }
     // [offset, offset + length) if it lies inside the pack.
     std::optional<std::span<char>> range(std::uint64_t offset, std::uint64_t length);
 
-private:
+  private:
     MemoryPack(std::uint64_t size, void* mapping);
     std::uint64_t size_;
-    std::unique_ptr<char[]> owned_;  // a writable pack
-    void* mapping_ = nullptr;        // a mapped file
+    std::uint64_t mapped_;  // the mapping's length
+    void* mapping_;         // anonymous (a writable pack) or the file's (read-only)
+    bool writable_;
     char* bytes_;
 };
 
