@@ -367,7 +367,7 @@ Response agent_vms(ApiContext& ctx, const Request& req, const Host& host) {
     if (!catalog) return status_response(req, catalog.status());
     const auto hot = hot_templates(**catalog, ctx.store.now(), ctx.config.template_cool_down);
     answer.templates = hot_templates_json(
-        hot, [&](const Template& t) { return ctx.orchestrator.template_delta(t); },
+        hot, [&](const Template& t) { return ctx.orchestrator.template_delta(t, host.rack); },
         ctx.config.template_cool_down, ctx.orchestrator.pubkey_pem());
     return json_response(req, status::ok, wire::encode(answer));
 }

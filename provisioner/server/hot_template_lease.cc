@@ -55,8 +55,8 @@ bool HotTemplateLease::serve() {
         return false;
     }
     if (!lease->taken_from.empty()) {
-        const std::string what = "hot templates served by " + leases_.owner() + ", taken over from " +
-                                 lease->taken_from + " (its lease expired)";
+        const std::string what = "hot templates served by " + leases_.owner() +
+                                 ", taken over from " + lease->taken_from + " (its lease expired)";
         log_(what);
         if (auto logged = store_.log_event(server_event(what)); !logged)
             log_("recording the hot-template takeover: " + logged.status().message());
@@ -106,10 +106,9 @@ void HotTemplateLease::read_published() {
                 const long long id = std::strtoll(key.c_str(), &end, 10);
                 if (end == key.c_str() || *end) continue;
                 const std::string address = entry["delta"].get<std::string>();
-                auto secret =
-                    power::open_text(seal_key_, kSealPurpose,
-                                     sealed_context(by, TemplateId(id), address),
-                                     entry["sealed"].get<std::string>());
+                auto secret = power::open_text(seal_key_, kSealPurpose,
+                                               sealed_context(by, TemplateId(id), address),
+                                               entry["sealed"].get<std::string>());
                 if (!secret) {
                     log_("the hot-template server of template " + key + " published by " + by +
                          " does not open (" + secret.status().message() +
@@ -138,6 +137,15 @@ std::optional<TemplateDelta> HotTemplateLease::published(TemplateId id) const {
     auto it = published_.find(id);
     if (it == published_.end()) return std::nullopt;
     return it->second;
+}
+
+std::optional<std::pair<std::string, TemplateDelta>> HotTemplateLease::held_elsewhere(
+    TemplateId id) const {
+    if (leases_.holds(kName)) return std::nullopt;
+    auto delta = published(id);
+    if (!delta) return std::nullopt;
+    std::lock_guard lock(mu_);
+    return std::pair{published_by_, *delta};
 }
 
 void HotTemplateLease::release() {

@@ -16,7 +16,7 @@
 // data). A server with another site.key cannot open them: it logs so and hands out none.
 //
 // Thread-safe: serve(), publish() and release() run on the process thread, published() on API
-// workers.
+// workers, held_elsewhere() on the rack image thread.
 #pragma once
 
 #include <chrono>
@@ -26,6 +26,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "base/clock.h"
 #include "hot_templates.h"
@@ -56,6 +57,9 @@ class HotTemplateLease {
     // Where the holder serves template id, as last read; nullopt when it does not (yet), or
     // when what was read is not the live holder's.
     std::optional<TemplateDelta> published(TemplateId id) const;
+    // The same with the holder's server id, for a rack server's cache (rack_templates.h):
+    // nullopt too while this server holds the lease (it serves its own templates).
+    std::optional<std::pair<std::string, TemplateDelta>> held_elsewhere(TemplateId id) const;
     // At stop: gives the lease up, so that another server takes the serving over at once.
     void release();
 
@@ -68,11 +72,11 @@ class HotTemplateLease {
     base::Clock& clock_;
     const std::string seal_key_;
     std::function<void(const std::string&)> log_;
-    base::Clock::time_point next_try_{};      // the process thread's
-    std::optional<std::string> written_;      // the process thread's: what it last wrote, unsealed
-    mutable std::mutex mu_;                   // guards what follows
-    std::string holder_;                      // the live holder as last seen ("" unknown)
-    Timestamp holder_until_ = 0;              // its lease's expiry as last seen
+    base::Clock::time_point next_try_{};  // the process thread's
+    std::optional<std::string> written_;  // the process thread's: what it last wrote, unsealed
+    mutable std::mutex mu_;               // guards what follows
+    std::string holder_;                  // the live holder as last seen ("" unknown)
+    Timestamp holder_until_ = 0;          // its lease's expiry as last seen
     std::string published_by_;
     std::map<TemplateId, TemplateDelta> published_;
 };

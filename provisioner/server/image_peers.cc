@@ -179,6 +179,87 @@ std::map<DeploymentId, MulticastSource> ImagePeers::multicast_of(const std::stri
     return *sessions;
 }
 
+namespace {
+
+constexpr const char* kTemplatePurpose = "rack-template-key";
+
+std::string template_context(const std::string& server, TemplateId id, const std::string& address) {
+    return server + " " + std::to_string(id) + " " + address;
+}
+
+}  // namespace
+
+std::string encode_template_sources(const std::string& seal_key, const std::string& server,
+                                    const std::map<TemplateId, TemplateDelta>& servers) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [id, t] : servers) {
+        auto sealed = power::seal_text(seal_key, kTemplatePurpose,
+                                       template_context(server, id, t.address), t.secret);
+        if (!sealed) continue;  // only when OpenSSL fails: that template is not offered
+        out[std::to_string(id)] = {{"delta", t.address}, {"sealed", *sealed}};
+    }
+    return nlohmann::json{{"server", server}, {"templates", out}}.dump();
+}
+
+Result<std::map<TemplateId, TemplateDelta>> decode_template_sources(const std::string& seal_key,
+                                                                    const std::string& server,
+                                                                    const std::string& value) {
+    auto doc = nlohmann::json::parse(value, nullptr, false);
+    if (!doc.is_object() || !doc.contains("templates") || !doc["templates"].is_object())
+        return Status::error(Code::invalid_argument,
+                             "the template servers of " + server + " do not read");
+    std::map<TemplateId, TemplateDelta> out;
+    for (const auto& [key, e] : doc["templates"].items()) {
+        char* end = nullptr;
+        const long long id = std::strtoll(key.c_str(), &end, 10);
+        if (end == key.c_str() || *end || id <= 0 || !e.is_object() || !e.contains("delta") ||
+            !e["delta"].is_string() || !e.contains("sealed") || !e["sealed"].is_string())
+            return Status::error(
+                Code::invalid_argument,
+                "the server of template \"" + key + "\" published by " + server + " does not read");
+        TemplateDelta t;
+        t.address = e["delta"].get<std::string>();
+        auto secret = power::open_text(seal_key, kTemplatePurpose,
+                                       template_context(server, TemplateId(id), t.address),
+                                       e["sealed"].get<std::string>());
+        if (!secret)
+            return Status::error("the secret of template " + key + "'s server published by " +
+                                 server + " does not open (" + secret.status().message() + ")");
+        if (!imaging::secret_from_hex(*secret))
+            return Status::error(Code::invalid_argument, "the secret of template " + key +
+                                                             "'s server published by " + server +
+                                                             " is not 64 hex digits");
+        t.secret = *secret;
+        out.emplace(TemplateId(id), std::move(t));
+    }
+    return out;
+}
+
+void ImagePeers::publish_templates(const std::map<TemplateId, TemplateDelta>& mine) {
+    std::string plain;  // compared unsealed: each sealing draws a fresh nonce
+    for (const auto& [id, t] : mine)
+        plain += std::to_string(id) + " " + t.address + " " + t.secret + "\n";
+    if (written_templates_ == plain) return;
+    if (Status s = store_.set_setting(kTemplatesPrefix + self_,
+                                      encode_template_sources(seal_key_, self_, mine));
+        !s) {
+        log_("publishing this server's rack template servers: " + s.message());
+        return;
+    }
+    written_templates_ = plain;
+}
+
+std::map<TemplateId, TemplateDelta> ImagePeers::templates_of(const std::string& server) {
+    auto value = store_.get_setting(kTemplatesPrefix + server);
+    if (!value) return {};
+    auto servers = decode_template_sources(seal_key_, server, *value);
+    if (!servers) {
+        log_(servers.status().message());
+        return {};
+    }
+    return *servers;
+}
+
 Result<std::map<ImageId, PeerSource>> decode_peer_sources(const std::string& seal_key,
                                                           const std::string& server,
                                                           const std::string& value) {

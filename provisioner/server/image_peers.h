@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "hot_templates.h"
 #include "imaging/delivery.h"
 #include "provisioner/store.h"
 #include "rack_image_cache.h"
@@ -56,6 +57,13 @@ class ImagePeers {
     static constexpr const char* kMulticastPrefix = "rack-multicast:";
     void publish_multicast(const std::map<DeploymentId, MulticastSource>& mine);
     std::map<DeploymentId, MulticastSource> multicast_of(const std::string& server);
+    // A rack server's delta servers of its copies of the hot templates (setting
+    // "rack-templates:ID": address, and its secret sealed under the site key), which the
+    // answers to its racks' Dom0 reports name (rack_templates.h); written when they differ from
+    // what was last written; and another server's, by template.
+    static constexpr const char* kTemplatesPrefix = "rack-templates:";
+    void publish_templates(const std::map<TemplateId, TemplateDelta>& mine);
+    std::map<TemplateId, TemplateDelta> templates_of(const std::string& server);
 
   private:
     std::optional<PeerSource> read_source(const std::string& server, ImageId image);
@@ -66,6 +74,7 @@ class ImagePeers {
     Log log_;
     std::optional<std::string> written_;
     std::optional<std::string> written_multicast_;
+    std::optional<std::string> written_templates_;
 };
 
 // The JSON of a server's published sources and back (the unit tests' and the store's form).
@@ -81,6 +90,14 @@ std::string encode_multicast_sources(const std::string& seal_key, const std::str
                                      const std::map<DeploymentId, MulticastSource>& sessions);
 Result<std::map<DeploymentId, MulticastSource>> decode_multicast_sources(
     const std::string& seal_key, const std::string& server, const std::string& value);
+// The JSON of a rack server's published template servers and back; decoding fails as a whole
+// when an entry does not read or open (another site's key, or moved to another server, template
+// or address: those are the sealed secret's associated data).
+std::string encode_template_sources(const std::string& seal_key, const std::string& server,
+                                    const std::map<TemplateId, TemplateDelta>& servers);
+Result<std::map<TemplateId, TemplateDelta>> decode_template_sources(const std::string& seal_key,
+                                                                    const std::string& server,
+                                                                    const std::string& value);
 // The entry for image in a published value; nullopt when absent or it does not open.
 Result<std::optional<PeerSource>> decode_peer_source(const std::string& seal_key,
                                                      const std::string& server,

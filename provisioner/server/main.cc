@@ -27,6 +27,7 @@
 #include "rack_dhcp.h"
 #include "rack_image_cache.h"
 #include "rack_images.h"
+#include "rack_templates.h"
 #include "provisioner/pg_store.h"
 #include "provisioner/recovery.h"
 #include "provisioner/site.h"
@@ -247,6 +248,8 @@ int run_server(ServerConfig config) {
     ImagePeers image_peers(store, leases->owner(), read_file(files.signing_key()), log_line);
     std::unique_ptr<RackImageCache> image_cache;
     std::unique_ptr<RackImages> rack_images;
+    std::unique_ptr<RackImageCache> template_cache;
+    std::unique_ptr<RackTemplates> rack_templates;
     if (racks) {
         auto opened = RackImageCache::open(
             {files.root / "image-cache", config.image_cache_bytes, files.public_key()}, clock);
@@ -271,6 +274,26 @@ int run_server(ServerConfig config) {
                 orchestrator.set_rack_multicast(multicast);
             },
             clock, log_line);
+        // The hot templates its racks' Dom0 hosts pre-copy, kept and served alike
+        // (rack_templates.h), in a cache of their own under the same bound.
+        auto templates_opened = RackImageCache::open(
+            {files.root / "template-cache", config.image_cache_bytes, files.public_key()}, clock);
+        if (!templates_opened) return fail(templates_opened.status().message());
+        template_cache = std::move(*templates_opened);
+        template_cache->start_checking([&store](const std::string& line, bool dropped) {
+            log_line(line);
+            if (!dropped) return;
+            if (auto logged = store.log_event(server_event(line)); !logged)
+                log_line("recording it: " + logged.status().message());
+        });
+        rack_templates = std::make_unique<RackTemplates>(
+            store, *template_cache, [&racks] { return racks->served(); },
+            [&hot_lease](TemplateId id) { return hot_lease->held_elsewhere(id); },
+            [&orchestrator](const std::vector<Orchestrator::RackTemplate>& copies,
+                            const std::set<std::string>& served) {
+                orchestrator.set_rack_templates(copies, served);
+            },
+            config.template_cool_down, clock, log_line);
     }
     Authenticator auth(store, init->host_secret);
     // The VM actions, the agents' reports, the services and the disks of cold moves are in the
@@ -405,6 +428,7 @@ int run_server(ServerConfig config) {
             image_peers.publish(orchestrator.image_sources());
             presence.sweep_if_due();
             if (rack_images) rack_images->tick();
+            if (rack_templates) rack_templates->tick();
             exchange_rack_work(store, image_peers, orchestrator, leases->owner(),
                                leases->lease_time(), rack_sources, log_line);
             for (int i = 0; i < 5 && !stopping; ++i) clock.sleep_for(std::chrono::milliseconds(200));
@@ -427,6 +451,7 @@ int run_server(ServerConfig config) {
     images.join();
     image_peers.publish({});  // its delta servers are gone: no peer is sent to them
     image_peers.publish_multicast({});  // nor its rack multicast senders
+    image_peers.publish_templates({});  // nor its racks' Dom0 hosts to its template servers
     if (Status s = presence.withdraw(); !s) log_line("stopping: " + s.message());
     http->stop();  // and its workers: no handler runs past here
     if (!http->wait_closed(std::chrono::seconds(3)))

@@ -110,7 +110,20 @@ Transport Orchestrator::auto_transport(std::size_t hosts) const {
     return config_.multicast_interface.empty() ? Transport::torrent : Transport::multicast;
 }
 
-std::optional<TemplateDelta> Orchestrator::template_delta(const Template& t) {
+std::optional<TemplateDelta> Orchestrator::template_delta(const Template& t,
+                                                          const std::string& rack) {
+    if (!rack.empty()) {
+        std::lock_guard lock(mu_);
+        if (auto r = rack_template_sources_.find(rack); r != rack_template_sources_.end())
+            if (auto it = r->second.find(t.id); it != r->second.end()) return it->second;
+        if (template_racks_.contains(rack)) {
+            auto it = delta_servers_.find({DeltaSource::Kind::rack_template, t.id});
+            if (it != delta_servers_.end() && it->second->listening && it->second->secret)
+                return TemplateDelta{
+                    server_host() + ":" + std::to_string(it->second->port.number()),
+                    imaging::secret_to_hex(*it->second->secret)};
+        }
+    }
     if (hot_lease_ && !serving_hot_) return hot_lease_->published(t.id);  // another serves it
     const DeltaSource source{DeltaSource::Kind::template_image, t.id};
     std::lock_guard lock(mu_);
@@ -119,6 +132,64 @@ std::optional<TemplateDelta> Orchestrator::template_delta(const Template& t) {
         return std::nullopt;
     return TemplateDelta{server_host() + ":" + std::to_string(it->second->port.number()),
                          imaging::secret_to_hex(*it->second->secret)};
+}
+
+void Orchestrator::set_rack_templates(const std::vector<RackTemplate>& copies,
+                                      std::set<std::string> racks) {
+    std::vector<RackTemplate> missing;
+    {
+        std::lock_guard lock(mu_);
+        rack_templates_.clear();
+        template_racks_ = std::move(racks);
+        for (const RackTemplate& c : copies) {
+            rack_templates_[c.t.id] = c.dir;
+            if (!delta_servers_.contains({DeltaSource::Kind::rack_template, c.t.id}))
+                missing.push_back(c);
+        }
+    }
+    for (const RackTemplate& c : missing) {
+        auto secret = make_secret("delta-rack-template-" + std::to_string(c.t.id) + "-" +
+                                  std::to_string(++next_secret_));
+        if (!secret) {  // unserved here: its hosts keep the serving server's
+            log_("rack delta server for template " + c.t.ref() + ": " + secret.status().message());
+            continue;
+        }
+        std::unique_ptr<Sender> unused;  // destroyed after the lock: removes its secret file
+        std::optional<Secret> pending = std::move(*secret);
+        std::lock_guard lock(mu_);
+        const DeltaSource source{DeltaSource::Kind::rack_template, c.t.id};
+        auto still = rack_templates_.find(c.t.id);
+        if (still == rack_templates_.end() || still->second != c.dir ||
+            delta_servers_.contains(source)) {
+            unused = std::make_unique<Sender>();
+            std::tie(unused->secret, unused->secret_file) = std::move(*pending);
+            continue;
+        }
+        auto server = new_delta_server_locked(source, "rack delta server for template " + c.t.ref(),
+                                              c.dir.string(), std::move(pending));
+        if (!server) {
+            log_locked(server.status().message());
+            continue;
+        }
+        delta_servers_.emplace(source, std::move(*server));
+    }
+    apply_writes();
+}
+
+std::map<TemplateId, TemplateDelta> Orchestrator::rack_template_servers() {
+    std::map<TemplateId, TemplateDelta> out;
+    std::lock_guard lock(mu_);
+    for (const auto& [source, s] : delta_servers_)
+        if (source.kind == DeltaSource::Kind::rack_template && s->listening && s->secret)
+            out[source.id] = {server_host() + ":" + std::to_string(s->port.number()),
+                              imaging::secret_to_hex(*s->secret)};
+    return out;
+}
+
+void Orchestrator::set_rack_template_sources(
+    std::map<std::string, std::map<TemplateId, TemplateDelta>> sources) {
+    std::lock_guard lock(mu_);
+    rack_template_sources_ = std::move(sources);
 }
 
 std::string Orchestrator::image_dir_locked(const Image& image) const {

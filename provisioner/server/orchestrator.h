@@ -128,8 +128,11 @@ class Orchestrator {
 
     // The delta server for template t's packed image, which runs while t is hot, and its
     // secret; nullopt until tick() has seen it accept a connection (after its start or a
-    // restart), so that an agent is never sent to a server that does not listen yet.
-    std::optional<TemplateDelta> template_delta(const Template& t);
+    // restart), so that an agent is never sent to a server that does not listen yet. For a
+    // Dom0 host of rack `rack`: its rack server's delta server of its copy of t when that
+    // server is live and serves it (set_rack_template_sources(), or this server's own for its
+    // racks: set_rack_templates()), else the serving server's as for any host.
+    std::optional<TemplateDelta> template_delta(const Template& t, const std::string& rack = "");
     // The server's image signing key (PEM), as every job carries it.
     const std::string& pubkey_pem() const { return pubkey_pem_; }
 
@@ -165,6 +168,20 @@ class Orchestrator {
     // server serves which image; a delta job of a host of such a rack names it (with a key
     // from its master), so the host images from its rack's server. Memory only.
     void set_rack_sources(std::map<std::string, std::map<ImageId, PeerSource>> sources);
+    // Templates in the rack (issue 20, item 4; rack_templates.h). The rack server's side: a
+    // delta server (a secret of its own each) of its copy of each of these hot templates, in
+    // dir, for the Dom0 hosts of racks; those no longer named stop. File I/O done here, before
+    // the lock. Any thread but the process one.
+    struct RackTemplate {
+        Template t;
+        std::filesystem::path dir;
+    };
+    void set_rack_templates(const std::vector<RackTemplate>& copies, std::set<std::string> racks);
+    // Those of them that accept connections now, by template (ImagePeers::publish_templates()).
+    std::map<TemplateId, TemplateDelta> rack_template_servers();
+    // Every server's side: for each rack whose live rack server is another server, where that
+    // server serves its copies of the hot templates. Memory only.
+    void set_rack_template_sources(std::map<std::string, std::map<TemplateId, TemplateDelta>> s);
     // Multicast in the rack (issue 20, item 4). The rack server's side: a multicast sender of
     // its copy for each of these deployments another server owns, for the unfinished hosts of
     // its racks (hosts), under a session secret and a receipt secret of its own; its delivery
@@ -224,7 +241,8 @@ class Orchestrator {
     struct Child;
     // What a delta server serves: an image, or a template's packed image.
     struct DeltaSource {
-        enum class Kind { image, template_image };
+        // rack_template: a rack server's copy of another server's template (set_rack_templates).
+        enum class Kind { image, template_image, rack_template };
         Kind kind = Kind::image;
         std::int64_t id = 0;
         auto operator<=>(const DeltaSource&) const = default;
@@ -321,6 +339,10 @@ class Orchestrator {
     ImageCopy image_copy_;                         // the same
     std::set<ImageId> rack_images_;                // guarded by mu_
     std::map<std::string, std::map<ImageId, PeerSource>> rack_sources_;  // guarded by mu_
+    // set_rack_templates(): by template, the directory of its copy; and this server's racks.
+    std::map<TemplateId, std::filesystem::path> rack_templates_;  // guarded by mu_
+    std::set<std::string> template_racks_;                        // guarded by mu_
+    std::map<std::string, std::map<TemplateId, TemplateDelta>> rack_template_sources_;  // mu_
     ForeignDeliveries foreign_;     // guarded by mu_: see foreign_deliveries()
     bool foreign_changed_ = false;  // guarded by mu_
     std::atomic<bool> serving_hot_{true};     // written by the process thread: hot_lease_->serve()

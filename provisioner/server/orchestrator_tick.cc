@@ -223,6 +223,21 @@ std::vector<Orchestrator::ChildSpec> Orchestrator::decide_locked(
         wanted.push_back({s.child, s.name, s.argv, false, {}, s.port.number()});
         ++it;
     }
+    // A rack server's delta servers of its template copies, while set_rack_templates() names
+    // them.
+    for (auto it = delta_servers_.begin(); it != delta_servers_.end();) {
+        if (it->first.kind != DeltaSource::Kind::rack_template) {
+            ++it;
+        } else if (!rack_templates_.contains(it->first.id)) {
+            log_locked("stopping " + it->second->name + ": no longer hot, or no longer held here");
+            retire_locked(std::move(it->second));
+            it = delta_servers_.erase(it);
+        } else {
+            const Sender& s = *it->second;
+            wanted.push_back({s.child, s.name, s.argv, false, {}, s.port.number()});
+            ++it;
+        }
+    }
     if (hot) {
         decide_template_servers_locked(*hot, wanted);
     } else {  // the catalog did not read: the template servers stay as they are

@@ -81,10 +81,12 @@ void exchange_rack_work(Store& store, ImagePeers& peers, Orchestrator& orchestra
     const Timestamp now = store.now();
     std::map<std::string, std::map<ImageId, PeerSource>> sources;
     std::map<std::string, std::map<DeploymentId, MulticastSource>> multicast;
+    std::map<std::string, std::map<TemplateId, TemplateDelta>> templates;
     std::set<std::string> foreign_racks;
     std::set<std::string> servers;
     std::string described;
     peers.publish_multicast(orchestrator.rack_multicast_sessions());
+    peers.publish_templates(orchestrator.rack_template_servers());
     for (const LeaseRow& l : *leases) {
         if (l.owner == self) continue;
         servers.insert(l.owner);
@@ -106,6 +108,11 @@ void exchange_rack_work(Store& store, ImagePeers& peers, Orchestrator& orchestra
             described += "rack " + rack + ": image " + std::to_string(image) + " from " + l.owner +
                          " (" + source.address + "); ";
         if (!published.empty()) sources[rack] = std::move(published);
+        auto copies = peers.templates_of(l.owner);
+        for (const auto& [id, t] : copies)
+            described += "rack " + rack + ": template " + std::to_string(id) + " from " + l.owner +
+                         " (" + t.address + "); ";
+        if (!copies.empty()) templates[rack] = std::move(copies);
     }
     if (described != last_sources) {
         log(described.empty() ? std::string("per-rack imaging: every rack's hosts image from the "
@@ -114,6 +121,7 @@ void exchange_rack_work(Store& store, ImagePeers& peers, Orchestrator& orchestra
         last_sources = described;
     }
     orchestrator.set_rack_sources(std::move(sources));
+    orchestrator.set_rack_template_sources(std::move(templates));
     orchestrator.set_rack_multicast_sources(std::move(multicast), std::move(foreign_racks));
     std::set<DeploymentId> running;  // under their leases
     for (const LeaseRow& l : *leases)

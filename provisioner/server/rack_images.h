@@ -68,7 +68,8 @@ class RackImages {
 // lately) is another server serves which images,
 // so that its delta jobs send that rack's hosts there (a line in the log when that changes),
 // and which multicast sessions of this server's deployments it runs (and, a rack server,
-// publishes its own: ImagePeers::publish_multicast());
+// publishes its own: ImagePeers::publish_multicast()), and where it serves its copies of the
+// hot templates to that rack's Dom0 hosts (publishing this server's own: rack_templates.h);
 // publishes the deliveries this server's delta servers confirmed for other servers'
 // deployments, and takes in those that other servers published for this one's.
 void exchange_rack_work(Store& store, ImagePeers& peers, Orchestrator& orchestrator,

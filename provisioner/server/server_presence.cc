@@ -24,6 +24,7 @@ const std::vector<ServerPresence::PublishedSetting>& ServerPresence::published_s
     static const std::vector<PublishedSetting> settings = {
         {ImagePeers::kSettingPrefix, true},
         {ImagePeers::kMulticastPrefix, true},
+        {ImagePeers::kTemplatesPrefix, true},
         {ImagePeers::kDeliveriesPrefix, false},
     };
     return settings;

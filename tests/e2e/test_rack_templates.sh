@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Templates in the rack (issue 20, item 4): two rack servers, A (--rack r1, in the rack's server
+# namespace) and B (--rack r2, in a namespace of its own on the same switch), share one
+# PostgreSQL (lib/postgres.sh), as in test_rack_cache_multicast.sh. Hosts 1-2 are in rack r1,
+# 3-4 in r2; each runs a Dom0 agent (libvirt's test driver) reporting to A. A serves the hot
+# templates (it holds the hot-template lease, started first). web@1, an 8 MiB raw template
+# added on A, is made used (as a site apply does: test_site_apply.sh) and so hot.
+#
+# 1. B fetches web@1 from A's template server by delta into its template cache (every chunk
+#    against the signed manifest), runs a delta server of its copy and publishes it sealed; A
+#    names it in the answers to the reports of r2's hosts. Checks: B's log and event of the
+#    fetch, its copy byte-equal to A's pack; A's log names B's server for rack r2; hosts 3-4
+#    pre-copied web@1 from B's address, 1-2 from A's; every host's web@1 byte-equal to the file.
+# 2. B is killed -9. web@2 (web@1 with 256 KiB changed) is added: the newest version of a hot
+#    name, hot at once. Once B's rack presence is stale, A answers r2's hosts with its own
+#    template server. Checks: hosts 3-4 pre-copied web@2 from A's address (on the basis of
+#    their web@1), byte-equal to the file; A's log says every rack's hosts are its own again.
+#
+# Needs root (exit 77 otherwise), postgresql, dnsmasq, curl, jq, busybox, psql. About 30 s.
+set -euo pipefail
+source "$(dirname "$0")/lib/rack.sh"
+rack_require curl jq busybox dnsmasq psql
+SRC=${PROVISIONER_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}
+export PROVISIONER_SOURCE=$SRC
+source "$SRC/tests/e2e/lib/postgres.sh"
+rack_up 4
+rack_add_host  # B's namespace: one more port on the switch, not one of the hosts
+B_NS=$RACK_N
+B_IP=${RACK_HOST_IP[B_NS]}
+RACK_N=$((RACK_N - 1))
+export PV_IMAGE_MIB=${PV_IMAGE_MIB:-8}
+source "$(dirname "$0")/lib/provisioner.sh"
+PV_RACK=("" r1 r1 r2 r2)
+rack_on_exit pg_down
+
+LEASE=4
+source "$(dirname "$0")/lib/rack_servers.sh"
+started=$SECONDS
+rack_servers_init
+rack_server_start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 "$B_URL" r1
+rack_server_start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 "$A_URL" r2
+echo "== rack server A (r1) on $A_URL and B (r2) on $B_URL share $PG_URL"
+[[ $(pg_sql "SELECT owner FROM leases WHERE name = 'hot-templates'") == pvA-* ]] ||
+    rack_fail "A does not serve the hot templates: $(pg_sql "SELECT name, owner FROM leases")"
+
+mkdir -p "$RACK_DIR/images"
+head -c 8M /dev/urandom >"$RACK_DIR/images/web@1.raw"
+pv_cli template add "$RACK_DIR/images/web@1.raw" --name web --version 1 >/dev/null
+web1=$(pv_cli --json template show web@1 | jq -r .id)
+pg_sql "UPDATE templates SET last_used_at = $(date +%s%3N) WHERE id = $web1"
+[ "$(pv_cli --json template list | jq -r '.templates[] | select(.name == "web") | .hot')" = true ] ||
+    rack_fail "web@1 is not hot: $(pv_cli template list)"
+pv_enrol >/dev/null
+
+echo "== 1. B caches web@1 from A by delta and serves it to rack r2's Dom0 hosts"
+rack_wait_log pvB "rack template cache: web@1 fetched from pvA" 15
+grep -qE "rack template cache: web@1 fetched from pvA[^ ]* \\($RACK_SERVER_IP:[0-9]+\\) by delta: ([0-9]+) of \\1 chunks" "$RACK_DIR/pvB.err" ||
+    rack_fail "B's fetch: $(grep 'rack template cache' "$RACK_DIR/pvB.err")"
+copy=$(ls -d "$B_STATE/template-cache/$web1"-*)
+cmp -s "$copy/chunks.pack" "$A_STATE/templates/web@1.image/chunks.pack" ||
+    rack_fail "B's copy $copy is not A's pack"
+api "$B_URL" "/api/v1/events?limit=1000" |
+    jq -e 'any(.events[]; .reason | test("rack template cache: web@1 fetched from pvA"))' >/dev/null ||
+    rack_fail "no event of B's fetch"
+rack_wait_log pvA "per-rack imaging: .*rack r2: template $web1 from pvB[^ ]* \\($B_IP:" 10
+b_server=$(grep -oE "rack r2: template $web1 from pvB[^ ]* \\($B_IP:[0-9]+\\)" "$RACK_DIR/pvA.err" |
+    tail -n 1 | sed -E 's/.*\((.*)\)/\1/')
+pgrep -f -- "imaging serve --image $copy " >/dev/null ||
+    rack_fail "B runs no delta server of its copy: $(pgrep -af 'imaging serve')"
+echo "  B fetched web@1 into $copy and serves it on $b_server; A names it for rack r2"
+
+for ((i = 1; i <= RACK_N; i++)); do
+    pv_cli host dom0 "h$i" >"$RACK_DIR/h$i.dom0"
+    mkdir -p "$RACK_DIR/tpl$i" "$RACK_DIR/disks$i"
+    rack_bg "$i" "dom0-$i" "$PV_BIN/provisioner-agent" dom0 --cmdline "$RACK_DIR/h$i.dom0" \
+        --libvirt test:///default --templates "$RACK_DIR/tpl$i" --disks "$RACK_DIR/disks$i" \
+        --interval 0.3 --reserved-vcpus 0 --reserved-memory-mib 0 --pubkey "$A_STATE/site.pub"
+done
+# precopied REF: until every host's store holds REF.
+precopied() {
+    local t i n
+    for ((t = 0; t < 150; t++)); do
+        n=0
+        for ((i = 1; i <= RACK_N; i++)); do
+            jq -e --arg ref "$1" '[.templates[] | "\(.name)@\(.version)"] | index($ref) != null' \
+                "$RACK_DIR/tpl$i/templates.json" >/dev/null 2>&1 && n=$((n + 1))
+        done
+        [ "$n" = "$RACK_N" ] && return 0
+        sleep 0.2
+    done
+    rack_fail "$1 is on $n of $RACK_N hosts: $(tail -n 3 "$RACK_DIR"/dom0-*.err)"
+}
+# from REF: checks where each host pre-copied REF from (r1: A; r2: $R2_FROM) and its bytes.
+from() {
+    local i line want
+    for ((i = 1; i <= RACK_N; i++)); do
+        line=$(grep "pre-copied template $1" "$RACK_DIR/dom0-$i.err" | tail -n 1) ||
+            rack_fail "host $i logged no pre-copy of $1: $(tail -n 5 "$RACK_DIR/dom0-$i.err")"
+        want=$RACK_SERVER_IP
+        [ "${PV_RACK[i]}" = r2 ] && want=$R2_FROM
+        grep "pre-copying template $1 from" "$RACK_DIR/dom0-$i.err" | tail -n 1 |
+            grep -q "from $want:" || rack_fail "host $i (${PV_RACK[i]}) pre-copied $1 from: $(grep "pre-copying template $1" "$RACK_DIR/dom0-$i.err")"
+        cmp -s "$RACK_DIR/tpl$i/$1.raw" "$RACK_DIR/images/$1.raw" ||
+            rack_fail "host $i's $1 differs from the catalog's"
+        echo "  h$i (${PV_RACK[i]}): $(grep -o "pre-copying template $1 from [0-9.:]*" "$RACK_DIR/dom0-$i.err" | tail -n 1)"
+    done
+}
+precopied web@1
+R2_FROM=$B_IP from web@1
+
+echo "== 2. B killed -9: rack r2's hosts pre-copy the next hot template from A"
+a_lines=$(wc -l <"$RACK_DIR/pvA.err")
+rack_kill pvB KILL
+head -c 256K /dev/urandom >"$RACK_DIR/changed.bin"
+cp "$RACK_DIR/images/web@1.raw" "$RACK_DIR/images/web@2.raw"
+dd if="$RACK_DIR/changed.bin" of="$RACK_DIR/images/web@2.raw" bs=256K seek=8 conv=notrunc status=none
+pv_cli template add "$RACK_DIR/images/web@2.raw" --name web --version 2 >/dev/null
+for ((t = 0; ; t++)); do
+    tail -n +"$((a_lines + 1))" "$RACK_DIR/pvA.err" |
+        grep -q "per-rack imaging: every rack's hosts image from the deployment's owner" && break
+    [ "$t" -lt $((10 * (LEASE + 5))) ] || rack_fail "A still sends rack r2's hosts to B"
+    sleep 0.1
+done
+echo "  A no longer names B's servers for rack r2 after $((t / 10)) s"
+precopied web@2
+R2_FROM=$RACK_SERVER_IP from web@2
+for i in 3 4; do
+    grep -q "pre-copying template web@2 .* on the basis of web@1.raw" "$RACK_DIR/dom0-$i.err" ||
+        rack_fail "host $i did not start web@2 from its web@1"
+done
+echo "PASS: rack r2's Dom0 hosts pre-copied a hot template from their rack server's cached copy, r1's from the serving server, and r2's from the serving server once the rack server was killed ($((SECONDS - started)) s)"
