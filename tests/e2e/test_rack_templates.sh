@@ -2,21 +2,23 @@
 # Templates in the rack (issue 20, item 4): two rack servers, A (--rack r1, in the rack's server
 # namespace) and B (--rack r2, in a namespace of its own on the same switch), share one
 # PostgreSQL (lib/postgres.sh), as in test_rack_cache_multicast.sh. Hosts 1-2 are in rack r1,
-# 3-4 in r2; each runs a Dom0 agent (libvirt's test driver) reporting to A. A serves the hot
-# templates (it holds the hot-template lease, started first). web@1, an 8 MiB raw template
-# added on A, is made used (as a site apply does: test_site_apply.sh) and so hot.
+# 3-4 in r2; each runs a Dom0 agent (libvirt's test driver) reporting to A, but host 4's reports
+# to B first (its command line lists B, then A). A serves the hot templates (it holds the
+# hot-template lease, started first). web@1, an 8 MiB raw template added on A, is made used (as
+# a site apply does: test_site_apply.sh) and so hot.
 #
 # 1. B fetches web@1 from A's template server by delta into its template cache (every chunk
 #    against the signed manifest), runs a delta server of its copy and publishes it sealed; A
-#    names it in the answers to the reports of r2's hosts. Checks: B's log and event of the
-#    fetch, its copy byte-equal to A's pack; A's log names B's server for rack r2; hosts 3-4
-#    pre-copied web@1 from B's address, 1-2 from A's; every host's web@1 byte-equal to the file.
+#    names it in its answers to host 3's reports, B in its own to host 4's. Checks: B's log and
+#    event of the fetch, its copy byte-equal to A's pack; A's log names B's server for rack r2;
+#    hosts 3-4 pre-copied web@1 from B's address, 1-2 from A's; every host's web@1 byte-equal
+#    to the file.
 # 2. B is killed -9. web@2 (web@1 with 256 KiB changed) is added: the newest version of a hot
 #    name, hot at once. Once B's rack presence is stale, A answers r2's hosts with its own
-#    template server. Checks: hosts 3-4 pre-copied web@2 from A's address (on the basis of
-#    their web@1), byte-equal to the file; A's log says every rack's hosts are its own again.
+#    template server (host 4's agent fails over to A). Checks: hosts 3-4 pre-copied web@2 from
+#    A's address on the basis of their web@1, every host's web@2 byte-equal to the file.
 #
-# Needs root (exit 77 otherwise), postgresql, dnsmasq, curl, jq, busybox, psql. About 30 s.
+# Needs root (exit 77 otherwise), postgresql, dnsmasq, curl, jq, busybox, psql. About 15 s.
 set -euo pipefail
 source "$(dirname "$0")/lib/rack.sh"
 rack_require curl jq busybox dnsmasq psql
@@ -69,8 +71,19 @@ pgrep -f -- "imaging serve --image $copy " >/dev/null ||
     rack_fail "B runs no delta server of its copy: $(pgrep -af 'imaging serve')"
 echo "  B fetched web@1 into $copy and serves it on $b_server; A names it for rack r2"
 
+# Counts what host 4 sends to B's API, to show that its reports went there.
+ip netns exec "$(rack_ns "$B_NS")" nft -f - <<EOF_NFT
+table inet to_b {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    ip saddr ${RACK_HOST_IP[4]} tcp dport $((PV_PORT + 1)) counter
+  }
+}
+EOF_NFT
 for ((i = 1; i <= RACK_N; i++)); do
     pv_cli host dom0 "h$i" >"$RACK_DIR/h$i.dom0"
+    # Host 4 reports to B, its rack's server, first (then A): B answers it with its own copy.
+    [ "$i" = 4 ] && sed -i "s|provisioner.server=[^ ]*|provisioner.server=$B_URL,$A_URL|" "$RACK_DIR/h4.dom0"
     mkdir -p "$RACK_DIR/tpl$i" "$RACK_DIR/disks$i"
     rack_bg "$i" "dom0-$i" "$PV_BIN/provisioner-agent" dom0 --cmdline "$RACK_DIR/h$i.dom0" \
         --libvirt test:///default --templates "$RACK_DIR/tpl$i" --disks "$RACK_DIR/disks$i" \
@@ -107,6 +120,9 @@ from() {
 }
 precopied web@1
 R2_FROM=$B_IP from web@1
+to_b=$(ip netns exec "$(rack_ns "$B_NS")" nft list table inet to_b | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+[ "${to_b:-0}" -gt 0 ] || rack_fail "host 4 sent nothing to B's API"
+echo "  host 4 reported to B ($to_b packets to its API) and got B's copy from B's own answer"
 
 echo "== 2. B killed -9: rack r2's hosts pre-copy the next hot template from A"
 a_lines=$(wc -l <"$RACK_DIR/pvA.err")
