@@ -4,6 +4,10 @@
 #include <array>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 namespace imaging::multicast {
 namespace {
 
@@ -37,6 +41,41 @@ std::uint8_t coefficient(std::uint32_t repair, std::uint32_t position) {
     return field().inverse(std::uint8_t((kParityBlock + repair) ^ position));
 }
 
+#if defined(__x86_64__)
+// dst ^= c * src, 32 bytes a step, given c's row: c * b = c * (b & 15) ^ c * (b & 0xf0), each
+// half looked up in a 16-entry table by PSHUFB (the split-table method of ISA-L and of
+// klauspost/reedsolomon). The byte-at-a-time lookup was a third of the sender's CPU at 5% loss
+// (and a sixth of the receiver's). Returns how many bytes it did.
+__attribute__((target("avx2"))) std::size_t mul_add_avx2(std::uint8_t* dst, const std::uint8_t* src,
+                                                         std::size_t n, const std::uint8_t* row) {
+    alignas(16) std::uint8_t low[16], high[16];
+    for (int x = 0; x < 16; ++x) {
+        low[x] = row[x];
+        high[x] = row[x << 4];
+    }
+    const __m256i low_table =
+        _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(low)));
+    const __m256i high_table =
+        _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(high)));
+    const __m256i nibble = _mm256_set1_epi8(0x0f);
+    std::size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i));
+        const __m256i lo = _mm256_shuffle_epi8(low_table, _mm256_and_si256(s, nibble));
+        const __m256i hi =
+            _mm256_shuffle_epi8(high_table, _mm256_and_si256(_mm256_srli_epi64(s, 4), nibble));
+        auto* d = reinterpret_cast<__m256i*>(dst + i);
+        _mm256_storeu_si256(d, _mm256_xor_si256(_mm256_loadu_si256(d), _mm256_xor_si256(lo, hi)));
+    }
+    return i;
+}
+
+bool have_avx2() {
+    static const bool yes = __builtin_cpu_supports("avx2");
+    return yes;
+}
+#endif
+
 // dst ^= c * src over src's bytes.
 void mul_add(std::uint8_t* dst, const std::uint8_t* src, std::size_t n, std::uint8_t c) {
     if (c == 0) return;
@@ -45,7 +84,11 @@ void mul_add(std::uint8_t* dst, const std::uint8_t* src, std::size_t n, std::uin
         return;
     }
     const std::uint8_t* row = field().mul[c].data();
-    for (std::size_t i = 0; i < n; ++i) dst[i] ^= row[src[i]];
+    std::size_t i = 0;
+#if defined(__x86_64__)
+    if (have_avx2()) i = mul_add_avx2(dst, src, n, row);
+#endif
+    for (; i < n; ++i) dst[i] ^= row[src[i]];
 }
 
 }  // namespace
