@@ -15,10 +15,6 @@ namespace {
 constexpr std::uint64_t kMinRate = 8'000;               // 8 kbit/s: below it tbf is useless
 constexpr std::uint64_t kMaxRate = 100'000'000'000ULL;  // 100 gbit/s
 
-Status bad(std::string message) {
-    return Status::error(Code::invalid_argument, std::move(message));
-}
-
 class NetServiceReader {
   public:
     NetServiceReader(const LineIndex& lines, Vm& vm, std::vector<Problem>& problems)
@@ -181,7 +177,7 @@ Result<std::uint64_t> parse_rate(std::string_view text) {
     char* end = nullptr;
     const double number = t.empty() ? -1 : std::strtod(t.c_str(), &end);
     if (t.empty() || end == t.c_str() || !(number > 0) || !std::isfinite(number))
-        return bad("\"" + t + "\" is not a rate" + expected);
+        return invalid_value("\"" + t + "\" is not a rate" + expected);
     std::string unit(end);
     std::transform(unit.begin(), unit.end(), unit.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -195,10 +191,10 @@ Result<std::uint64_t> parse_rate(std::string_view text) {
     else if (unit == "gbit")
         scale = 1e9;
     else
-        return bad("\"" + t + "\": unknown unit \"" + unit + "\"" + expected);
+        return invalid_value("\"" + t + "\": unknown unit \"" + unit + "\"" + expected);
     const double bits = number * scale;
     if (bits < double(kMinRate) || bits > double(kMaxRate))
-        return bad("\"" + t + "\" is out of range" + expected);
+        return invalid_value("\"" + t + "\" is out of range" + expected);
     return static_cast<std::uint64_t>(std::llround(bits));
 }
 
@@ -207,10 +203,10 @@ Result<std::string> parse_cidr(std::string_view text) {
     const std::string address = t.substr(0, t.find('/'));
     in_addr parsed{};
     if (inet_pton(AF_INET, address.c_str(), &parsed) != 1)
-        return bad("\"" + t + "\" is not an IPv4 address or a.b.c.d/len network");
+        return invalid_value("\"" + t + "\" is not an IPv4 address or a.b.c.d/len network");
     if (address.size() != t.size()) {
         if (!parse_count(std::string_view(t).substr(address.size() + 1), 0, 32))
-            return bad("\"" + t + "\": bad prefix length (expected 0 to 32)");
+            return invalid_value("\"" + t + "\": bad prefix length (expected 0 to 32)");
     }
     return t;
 }

@@ -13,7 +13,7 @@ namespace provisioner::site {
 namespace {
 
 Status bad(std::string message) {
-    return Status::error(Code::invalid_argument, std::move(message));
+    return invalid_value(std::move(message));
 }
 
 std::string quoted(std::string_view text) {
@@ -136,6 +136,10 @@ bool valid_name(std::string_view name) {
     for (char c : name)
         if (!name_char(c)) return false;
     return true;
+}
+
+Status invalid_value(std::string message) {
+    return Status::error(Code::invalid_argument, std::move(message));
 }
 
 }  // namespace provisioner::site

@@ -12,6 +12,9 @@
 
 namespace provisioner::site {
 
+// An invalid_argument status carrying message: what every parser here returns on bad text.
+Status invalid_value(std::string message);
+
 std::string_view trim(std::string_view text);
 
 // A decimal count in [min, max]: digits only, no sign, no fraction, no unit.

@@ -11,7 +11,6 @@ namespace provisioner::vmhost {
 namespace {
 
 constexpr unsigned kCurrent = VIR_DOMAIN_AFFECT_CURRENT;
-constexpr unsigned kVcpuMaximum = VIR_DOMAIN_VCPU_MAXIMUM;
 
 std::vector<SchedulerParam> scheduler_params(virDomainPtr dom) {
     int count = 0;
@@ -93,7 +92,7 @@ std::optional<DomainStats> read_domain_stats(virDomainPtr dom) {
     out.max_memory_kib = info.maxMem;
     out.memory_kib = info.memory;
     out.vcpus = info.nrVirtCpu;
-    out.max_vcpus = virDomainGetVcpusFlags(dom, kCurrent | kVcpuMaximum);
+    out.max_vcpus = virDomainGetVcpusFlags(dom, kCurrent | VIR_DOMAIN_VCPU_MAXIMUM);
     if (out.max_vcpus < 0) virResetLastError();
     out.scheduler = scheduler_params(dom);
     if (virDomainIsActive(dom) != 1) {
