@@ -21,7 +21,7 @@ json counts(const std::vector<DeploymentTarget>& targets) {
     return n;
 }
 
-Response list(ApiContext& ctx, const Request& req) {
+Response list_deployments_response(ApiContext& ctx, const Request& req) {
     auto deployments = ctx.store.list_deployments();
     if (!deployments) return status_response(req, deployments.status());
     json out = json::array();
@@ -50,7 +50,7 @@ Result<json> with_targets(ApiContext& ctx, const Deployment& d) {
     return out;
 }
 
-Response show(ApiContext& ctx, const Request& req, const std::string& ref) {
+Response show_deployment_response(ApiContext& ctx, const Request& req, const std::string& ref) {
     DeploymentId id = 0;
     if (std::from_chars(ref.data(), ref.data() + ref.size(), id).ptr != ref.data() + ref.size())
         return error_response(req, status::not_found, "not_found", "no such deployment");
@@ -105,10 +105,12 @@ Response create(ApiContext& ctx, const Request& req) {
 
 namespace handlers {
 
-Reply list_deployments(ApiContext& ctx, const Call& c) { return list(ctx, c.req); }
+Reply list_deployments(ApiContext& ctx, const Call& c) {
+    return list_deployments_response(ctx, c.req);
+}
 Reply create_deployment(ApiContext& ctx, const Call& c) { return create(ctx, c.req); }
 Reply show_deployment(ApiContext& ctx, const Call& c) {
-    return show(ctx, c.req, c.param("deployment"));
+    return show_deployment_response(ctx, c.req, c.param("deployment"));
 }
 
 }  // namespace handlers

@@ -30,10 +30,6 @@ using nlohmann::json;
 
 namespace {
 
-Response bad_request(const Request& req, const std::string& message) {
-    return status_response(req, Status::error(Code::invalid_argument, message));
-}
-
 // A site file (its templates resolved) and its plan against the latest reports, or the
 // answer to give instead.
 struct Planned {
@@ -248,18 +244,19 @@ Response guest_report(ApiContext& ctx, const Request& req) {
                               "a guest token for VM \"" + *vm + "\" is required");
     constexpr std::size_t kMaxServices = 256, kMaxText = 4096;
     if (message->services.size() > kMaxServices)
-        return bad_request(req, "services must be an array of at most 256 entries");
+        return invalid_argument_response(req, "services must be an array of at most 256 entries");
     std::vector<ServiceReport> reports;
     for (const wire::ServiceReport& item : message->services) {
         auto state = parse_guest_state(wire::to_string(item.state));
         if (!state) return status_response(req, state.status());
         ServiceReport r{item.package, *state, item.error, item.access};
         if (r.package.size() > kMaxText || r.error.size() > kMaxText || r.access.size() > kMaxText)
-            return bad_request(req, "a service's package, error or access is too long");
+            return invalid_argument_response(req,
+                                             "a service's package, error or access is too long");
         reports.push_back(std::move(r));
     }
     const std::string& address = message->address;
-    if (address.size() > 64) return bad_request(req, "address is too long");
+    if (address.size() > 64) return invalid_argument_response(req, "address is too long");
     auto wanted = ctx.services.report(*vm, address, std::move(reports), ctx.store.now());
     if (!wanted) return status_response(req, wanted.status());
     wire::GuestAnswer answer;
@@ -273,7 +270,7 @@ Response recall(ApiContext& ctx, const Request& req) {
     if (!body) return body_error(req, body.status());
     auto selector = string_field(*body, "selector");
     if (!selector) return status_response(req, selector.status());
-    if (selector->empty()) return bad_request(req, "selector must not be empty");
+    if (selector->empty()) return invalid_argument_response(req, "selector must not be empty");
     auto recalled = ctx.vms.recall(*selector);
     if (!recalled) return status_response(req, recalled.status());
     json actions = json::array();
@@ -378,7 +375,7 @@ Response agent_answer(ApiContext& ctx, DiskTransfers& disks, const Request& req,
     ActionId id = 0;
     if (action.empty() || std::from_chars(action.data(), action.data() + action.size(), id).ptr !=
                               action.data() + action.size())
-        return bad_request(req, "the action id must be a number");
+        return invalid_argument_response(req, "the action id must be a number");
     // The action may have been queued, or handed out, by another server sharing the store.
     if (Status s = ctx.vms.sync_actions(ctx.store.now(), true); !s)
         return status_response(req, s);

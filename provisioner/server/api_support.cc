@@ -41,6 +41,10 @@ Response status_response(const Request& req, const Status& s) {
     return error_response(req, code, name, s.message());
 }
 
+Response invalid_argument_response(const Request& req, const std::string& message) {
+    return status_response(req, Status::error(Code::invalid_argument, message));
+}
+
 Principal identify(const Request& req, Authenticator& auth) {
     auto it = req.find(imaging::http::bhttp::field::authorization);
     if (it == req.end()) return {};

@@ -34,6 +34,8 @@ Response error_response(const Request& req, status code, std::string_view error_
                         const std::string& message, nlohmann::json extra = nullptr);
 // The HTTP status and code of a store Status (not_found -> 404, conflict -> 409, ...).
 Response status_response(const Request& req, const Status& s);
+// 400, code invalid_argument, with message.
+Response invalid_argument_response(const Request& req, const std::string& message);
 
 // The caller, or the 401/403 answer to return instead.
 std::optional<Response> require_operator(const Request& req, Authenticator& auth);

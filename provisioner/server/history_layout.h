@@ -7,6 +7,7 @@
 // A file's key is its path under the history's directory without ".hist".
 #pragma once
 
+#include <limits>
 #include <string>
 
 #include "history_series.h"
@@ -16,6 +17,9 @@ namespace provisioner::server::history_layout {
 inline constexpr const char* kHostFiles = "by-host";
 inline constexpr const char* kVmFiles = "by-vm";
 inline constexpr const char* kIndex = "vms.index";
+
+// A cell of a row that holds no value (the series was not reported in that bucket).
+inline constexpr float kNone = std::numeric_limits<float>::quiet_NaN();
 
 // A name as a file name: [A-Za-z0-9_-] and inner dots kept, every other byte %XX.
 std::string escape(const std::string& name);

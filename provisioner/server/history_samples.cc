@@ -2,10 +2,6 @@
 
 namespace provisioner::server {
 
-namespace {
-constexpr SeriesKind gauge = SeriesKind::gauge, counter = SeriesKind::counter;
-}  // namespace
-
 const char* to_string(SeriesKind kind) {
     return kind == SeriesKind::gauge ? "gauge" : "rate";
 }
@@ -22,6 +18,7 @@ std::string display_name(const Series& series) {
 }
 
 SampleSet host_samples(const wire::HostMetrics& m, SeriesShapes& shapes) {
+    using enum SeriesKind;  // gauge, counter
     auto walk = [&m](auto&& emit) {
         for (const auto& [mode, seconds] : m.cpu_seconds)
             emit(0, counter, "node_cpu_seconds_total", seconds, "mode", mode);

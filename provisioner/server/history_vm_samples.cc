@@ -2,11 +2,8 @@
 
 namespace provisioner::server {
 
-namespace {
-constexpr SeriesKind gauge = SeriesKind::gauge, counter = SeriesKind::counter;
-}  // namespace
-
 SampleSet vm_samples(const wire::VmMetrics& m, SeriesShapes& shapes) {
+    using enum SeriesKind;  // gauge, counter
     auto walk = [&m](auto&& emit) {
         // An absent counter is no sample: its id is missing from the shape's key.
         auto optional = [&emit](std::uint8_t id, const char* name, const wire::Counter& v,

@@ -20,7 +20,6 @@ namespace {
 
 constexpr auto kSweepEvery = std::chrono::hours(1);
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr float kNone = std::numeric_limits<float>::quiet_NaN();
 bool fits(const Series& s) {
     if (s.metric.empty() || s.metric.size() > kMaxHistoryName ||
         s.labels.size() > kMaxHistoryLabels)

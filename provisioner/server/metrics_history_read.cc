@@ -11,10 +11,6 @@ namespace provisioner::server {
 
 using namespace history_layout;
 
-namespace {
-constexpr float kNone = std::numeric_limits<float>::quiet_NaN();
-}  // namespace
-
 Result<HistoryAnswer> MetricsHistory::read(const Entity& entity, std::int64_t since,
                                            std::int64_t now, std::int64_t step) const {
     std::vector<std::string> keys;

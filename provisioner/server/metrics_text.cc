@@ -11,7 +11,6 @@ using exposition::append_header;
 using exposition::append_label;
 using exposition::append_sample;
 using exposition::FamilyPart;
-using exposition::Labels;
 using exposition::number;
 
 // One host with metrics: its labels, escaped once.

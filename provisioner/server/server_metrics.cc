@@ -7,7 +7,6 @@ namespace provisioner::server {
 namespace {
 
 using exposition::Family;
-using exposition::Labels;
 using exposition::number;
 
 constexpr const char* kClassNames[] = {"2xx", "3xx", "4xx", "5xx"};
@@ -20,7 +19,7 @@ std::string verb_name(imaging::http::bhttp::verb method) {
 
 // A histogram's samples for one label set under a family already opened (HELP and TYPE):
 // NAME_bucket per bound and +Inf (cumulative), NAME_sum, NAME_count.
-void histogram_samples(std::string& out, const char* name, const Labels& labels,
+void histogram_samples(std::string& out, const char* name, const exposition::Labels& labels,
                        const HistogramSnapshot& h) {
     std::string prefix;
     for (const auto& [label, value] : labels)
@@ -97,7 +96,7 @@ void ServerMetrics::set_dnsmasq_source(std::function<DnsmasqState()> source) {
 }
 
 void ServerMetrics::write(std::string& out, std::chrono::steady_clock::time_point now) const {
-    auto labels = [](const Slot& s) -> Labels {
+    auto labels = [](const Slot& s) -> exposition::Labels {
         return {{"method", s.method}, {"route", s.route}};
     };
     {
@@ -106,7 +105,7 @@ void ServerMetrics::write(std::string& out, std::chrono::steady_clock::time_poin
                  "it) and status class.");
         for (const auto& slot : slots_)
             for (std::size_t c = 0; c < kClasses; ++c) {
-                Labels l = labels(*slot);
+                exposition::Labels l = labels(*slot);
                 l.emplace_back("status", kClassNames[c]);
                 f.sample(l, number(slot->requests[c].value()));
             }

@@ -8,7 +8,7 @@ namespace provisioner::server {
 
 namespace {
 
-constexpr std::chrono::seconds kTakeoverScan{1};
+constexpr std::chrono::seconds kExpiredLeaseScanEvery{1};
 
 }  // namespace
 
@@ -80,7 +80,7 @@ void SiteApplyLease::tick() {
     }
     const auto now = clock_.now();
     if (now < next_scan_) return;
-    next_scan_ = now + kTakeoverScan;
+    next_scan_ = now + kExpiredLeaseScanEvery;
     auto expired = leases_.expired(kName);
     if (!expired) {
         log_("reading the leases: " + expired.status().message());

@@ -8,12 +8,13 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <system_error>
 
 #include "base/atomic_file.h"
+#include "imaging/http/x509.h"
+#include "text_file.h"
 
 namespace provisioner::server {
 
@@ -25,32 +26,15 @@ Status failed(const std::string& what, int err = errno) {
     return Status::error(Code::storage, what + ": " + std::strerror(err));
 }
 
-struct PkeyFree {
-    void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); }
-};
-struct BioFree {
-    void operator()(BIO* b) const { BIO_free(b); }
-};
-using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using Bio = std::unique_ptr<BIO, BioFree>;
-
-std::string bio_text(BIO* bio) {
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio, &data);
-    return n > 0 ? std::string(data, std::size_t(n)) : std::string();
-}
+using imaging::http::x509::Bio;
+using imaging::http::x509::bio_text;
+using imaging::http::x509::Pkey;
 
 Result<std::string> public_pem(EVP_PKEY* key) {
     Bio out(BIO_new(BIO_s_mem()));
     if (!out || PEM_write_bio_PUBKEY(out.get(), key) != 1)
         return Status::error(Code::storage, "cannot write the public key");
     return bio_text(out.get());
-}
-
-Result<std::string> read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Status::error(Code::not_found, "cannot read " + path.string());
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 }  // namespace
@@ -76,7 +60,7 @@ Result<KeyPairReport> ensure_signing_key(const fs::path& key_file, const fs::pat
     } else {
         // An older server wrote it with whatever mode; the private key is the owner's alone.
         if (::chmod(key_file.c_str(), 0600) != 0) return failed("chmod 0600 " + key_file.string());
-        auto text = read_text(key_file);
+        auto text = read_text_file(key_file);
         if (!text) return text.status();
         Bio in(BIO_new_mem_buf(text->data(), int(text->size())));
         key.reset(in ? PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr) : nullptr);
@@ -86,7 +70,7 @@ Result<KeyPairReport> ensure_signing_key(const fs::path& key_file, const fs::pat
     }
     auto pub = public_pem(key.get());
     if (!pub) return pub.status();
-    auto existing = read_text(pub_file);
+    auto existing = read_text_file(pub_file);
     if (existing && *existing == *pub) return report;
     if (Status s = base::write_file_atomically(pub_file, *pub, fs::perms(0644)); !s) return s;
     report.repaired = !report.created;

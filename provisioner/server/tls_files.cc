@@ -18,6 +18,7 @@
 
 #include "base/atomic_file.h"
 #include "imaging/http/x509.h"
+#include "text_file.h"
 
 namespace provisioner::server {
 
@@ -40,19 +41,13 @@ Status tls_error(const std::string& what) {
     return Status::error(Code::storage, what);
 }
 
-Result<std::string> read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return Status::error(Code::not_found, "cannot read " + path.string());
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 Pkey read_key(const fs::path& path) {
-    auto text = read_text(path);
+    auto text = read_text_file(path);
     return text ? imaging::http::x509::read_key(*text) : nullptr;
 }
 
 Cert read_cert(const fs::path& path) {
-    auto text = read_text(path);
+    auto text = read_text_file(path);
     return text ? imaging::http::x509::read_cert(*text) : nullptr;
 }
 
