@@ -25,7 +25,7 @@ constexpr Transport kTransports[] = {
     {"multicast", "UDP multicast from `imaging send`, with NACK repair", receive_multicast},
 };
 
-void usage(std::ostream& out) {
+void print_receive_usage(std::ostream& out) {
     out << "usage: imaging receive --transport NAME [options]   "
            "(imaging receive --transport NAME --help for its options)\n\ntransports:\n";
     for (const auto& t : kTransports) out << "  " << t.name << "\t" << t.summary << "\n";
@@ -70,14 +70,14 @@ int cmd_receive(int argc, char** argv) {
         bool help = false;
         for (int i = 1; i < argc; ++i)
             help |= !std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h");
-        usage(help ? std::cout : std::cerr);
+        print_receive_usage(help ? std::cout : std::cerr);
         return help ? 0 : 2;
     }
     for (const auto& t : kTransports) {
         if (transport == t.name) return t.run(argc, argv);
     }
     std::cerr << "imaging: error: unknown transport '" << transport << "'\n";
-    usage(std::cerr);
+    print_receive_usage(std::cerr);
     return 2;
 }
 

@@ -12,11 +12,11 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-constexpr const char* kPrefix = "/api/v1/agent/disks/";
+constexpr const char* kDiskApiPrefix = "/api/v1/agent/disks/";
 constexpr std::chrono::milliseconds kChunkTimeout{120'000};
 
 // "PUT ...: HTTP 400: offset 0, but ..." from the API's error body, else the status alone.
-Status refused(const std::string& what, const imaging::http::ClientResponse& r) {
+Status disk_api_refused(const std::string& what, const imaging::http::ClientResponse& r) {
     if (!r.transport_ok) return Status::error(Code::storage, what + ": " + r.error);
     std::string message = what + ": HTTP " + std::to_string(r.status);
     json body = base::parse_json(r.body).value;
@@ -63,16 +63,16 @@ Status ServerDisks::upload(const std::string& transfer, const fs::path& path) {
         if (n == 0) break;
         std::string bytes = chunk.substr(0, n);
         hash.update(as_bytes(bytes));
-        const std::string where = kPrefix + transfer + "?offset=" + std::to_string(offset);
+        const std::string where = kDiskApiPrefix + transfer + "?offset=" + std::to_string(offset);
         auto r = call("PUT", where, std::move(bytes), "application/octet-stream");
-        if (!r.success()) return refused("PUT " + where, r);
+        if (!r.success()) return disk_api_refused("PUT " + where, r);
         offset += n;
     }
     if (in.bad()) return Status::error(Code::storage, "reading " + path.string());
-    const std::string done = kPrefix + transfer + "/done";
+    const std::string done = kDiskApiPrefix + transfer + "/done";
     json body{{"size", offset}, {"sha256", imaging::to_hex(hash.finish())}};
     auto r = call("POST", done, body.dump(), "application/json");
-    if (!r.success()) return refused("POST " + done, r);
+    if (!r.success()) return disk_api_refused("POST " + done, r);
     return Status::ok();
 }
 
@@ -86,9 +86,9 @@ Status ServerDisks::download(const std::string& transfer, const fs::path& path) 
 }
 
 Status ServerDisks::fetch_into(const std::string& transfer, const fs::path& path) {
-    const std::string info_path = kPrefix + transfer;
+    const std::string info_path = kDiskApiPrefix + transfer;
     auto r = call("GET", info_path, "", "application/json");
-    if (!r.success()) return refused("GET " + info_path, r);
+    if (!r.success()) return disk_api_refused("GET " + info_path, r);
     json info = base::parse_json(r.body).value;
     if (!info.is_object() || !info.value("complete", false) || !info.contains("size") ||
         !info["size"].is_number_unsigned() || !info.contains("sha256") ||
@@ -99,10 +99,11 @@ Status ServerDisks::fetch_into(const std::string& transfer, const fs::path& path
     if (!out) return Status::error(Code::storage, "creating " + path.string());
     imaging::Sha256Stream hash;
     for (std::uint64_t offset = 0; offset < size;) {
-        const std::string where = kPrefix + transfer + "/data?offset=" + std::to_string(offset) +
+        const std::string where = kDiskApiPrefix + transfer +
+                                  "/data?offset=" + std::to_string(offset) +
                                   "&length=" + std::to_string(kChunk);
         auto chunk = call("GET", where, "", "application/json");
-        if (!chunk.success()) return refused("GET " + where, chunk);
+        if (!chunk.success()) return disk_api_refused("GET " + where, chunk);
         if (chunk.body.empty())
             return Status::error(Code::invalid_argument,
                                  "disk transfer " + transfer + " ended at byte " +

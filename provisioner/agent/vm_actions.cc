@@ -15,7 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-Status bad(const std::string& what) {
+Status invalid_action(const std::string& what) {
     return Status::error(Code::invalid_argument, what);
 }
 
@@ -167,7 +167,7 @@ Status carry_out(const VmAction& action, VmHost& host) {
         case VmAction::Kind::move_abort:
             return move_abort(action, host);
     }
-    return bad("unknown action kind");
+    return invalid_action("unknown action kind");
 }
 
 std::vector<VmRestore> restore_missing_vms(VmHost& host,
