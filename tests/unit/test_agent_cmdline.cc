@@ -10,10 +10,7 @@ using namespace provisioner::agent;
 
 namespace {
 
-void write_text(const std::filesystem::path& p, const std::string& text) {
-    std::filesystem::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-}
+using testutil::write_text;
 
 std::uint32_t ip(const char* text) {
     in_addr a{};

@@ -28,7 +28,7 @@ using agent_test::unreachable;
 // The vms report answers with the next scripted action list (then no actions); action answers
 // get 204 unless `answers_down`; the catalog's templates are served from `templates` (id ->
 // record and file). Records every request.
-struct FakeServer {
+struct FakeDom0Server {
     std::deque<json> action_lists;
     json hot_templates;                  // the answer's "templates", when not null
     std::uint32_t interval_seconds = 0;  // the answer's heartbeat interval, when not 0
@@ -151,7 +151,7 @@ struct Fixture {
     std::unique_ptr<vmhost::TemplateStore> store;
     std::unique_ptr<VmRegistry> registry;
     std::unique_ptr<VmHost> host;
-    FakeServer fake;
+    FakeDom0Server fake;
     ServerClient server{"http://server.test:8080", "host-token",
                         [this](const ClientRequest& r) { return fake(r); }};
     ServerTemplates server_templates{"http://server.test:8080", "host-token",

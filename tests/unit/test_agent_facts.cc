@@ -10,10 +10,7 @@ using namespace provisioner::agent;
 
 namespace {
 
-void write_text(const std::filesystem::path& p, const std::string& text) {
-    std::filesystem::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-}
+using testutil::write_text;
 
 void fake_disk(const std::filesystem::path& root, const std::string& name, std::uint64_t sectors,
                const std::string& model, int rotational, int removable) {

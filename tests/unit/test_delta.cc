@@ -25,7 +25,7 @@ using deltatest::RunningServer;
 
 namespace {
 
-constexpr std::uint32_t kChunk = 64 * 1024;
+using deltatest::kChunk;
 
 struct DeltaFixture {
     TempDir dir;

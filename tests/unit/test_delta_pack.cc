@@ -26,7 +26,7 @@ using testutil::TempDir;
 
 namespace {
 
-constexpr std::uint32_t kChunk = 64 * 1024;
+using deltatest::kChunk;
 
 std::string file_text(const std::filesystem::path& p) {
     std::ifstream in(p, std::ios::binary);

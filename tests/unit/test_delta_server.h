@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -12,6 +13,14 @@
 #include "server.h"
 
 namespace deltatest {
+
+// The chunk size of the delta tests' images.
+inline constexpr std::uint32_t kChunk = 64 * 1024;
+
+// Whether s's message mentions text.
+inline bool message_mentions(const base::Status& s, const std::string& text) {
+    return s.message().find(text) != std::string::npos;
+}
 
 struct RunningServer {
     static imaging::delta::ServeOptions options(const std::filesystem::path& image_dir,

@@ -35,7 +35,7 @@ Handler says(std::string what) {
     };
 }
 
-Response get(const Router& router, bhttp::verb method, const std::string& target) {
+Response dispatch_request(const Router& router, bhttp::verb method, const std::string& target) {
     Request req{method, target, 11};
     return router.route(req, {}).into_text();
 }
@@ -127,26 +127,31 @@ TEST_CASE("router: patterns bind parameters; literal beats {param} beats {rest..
     router.add(bhttp::verb::get, "/files/{rest...}", says("files"));
     router.add(bhttp::verb::get, "/files/special/{id}", says("special"));
 
-    CHECK(get(router, bhttp::verb::get, "/api/v1/hosts?limit=5").body() == "list");
-    CHECK(get(router, bhttp::verb::get, "/api/v1/hosts/h1").body() == "show host=h1");
-    CHECK(get(router, bhttp::verb::get, "/api/v1/hosts/52%3A54%3A00%3A00%3A00%3A01?x=1").body() ==
-          "show host=52:54:00:00:00:01");
-    CHECK(get(router, bhttp::verb::delete_, "/api/v1/hosts/h1").body() == "remove host=h1");
-    CHECK(get(router, bhttp::verb::get, "/api/v1/hosts/h1/dom0").body() == "dom0 host=h1");
-    CHECK(get(router, bhttp::verb::get, "/api/v1/templates/label=a,b/file").body() ==
+    CHECK(dispatch_request(router, bhttp::verb::get, "/api/v1/hosts?limit=5").body() == "list");
+    CHECK(dispatch_request(router, bhttp::verb::get, "/api/v1/hosts/h1").body() == "show host=h1");
+    CHECK(
+        dispatch_request(router, bhttp::verb::get, "/api/v1/hosts/52%3A54%3A00%3A00%3A00%3A01?x=1")
+            .body() == "show host=52:54:00:00:00:01");
+    CHECK(dispatch_request(router, bhttp::verb::delete_, "/api/v1/hosts/h1").body() ==
+          "remove host=h1");
+    CHECK(dispatch_request(router, bhttp::verb::get, "/api/v1/hosts/h1/dom0").body() ==
+          "dom0 host=h1");
+    CHECK(dispatch_request(router, bhttp::verb::get, "/api/v1/templates/label=a,b/file").body() ==
           "file template=label=a,b");
-    CHECK(get(router, bhttp::verb::get, "/files/a/b/c").body() == "files rest=a/b/c");
-    CHECK(get(router, bhttp::verb::get, "/files/special/7").body() == "special id=7");
-    CHECK(get(router, bhttp::verb::get, "/files/special/7/8").body() == "files rest=special/7/8");
+    CHECK(dispatch_request(router, bhttp::verb::get, "/files/a/b/c").body() == "files rest=a/b/c");
+    CHECK(dispatch_request(router, bhttp::verb::get, "/files/special/7").body() == "special id=7");
+    CHECK(dispatch_request(router, bhttp::verb::get, "/files/special/7/8").body() ==
+          "files rest=special/7/8");
 
     // Not found: an empty parameter, a segment too many, a path no pattern has.
-    CHECK(get(router, bhttp::verb::get, "/api/v1/hosts/").result_int() == 404);
-    CHECK(get(router, bhttp::verb::get, "/api/v1/hosts/h1/dom0/x").result_int() == 404);
-    CHECK(get(router, bhttp::verb::get, "/api/v1/hosts/h1/other").result_int() == 404);
-    CHECK(get(router, bhttp::verb::get, "/files/").result_int() == 404);
-    CHECK(get(router, bhttp::verb::get, "/nothing").result_int() == 404);
+    CHECK(dispatch_request(router, bhttp::verb::get, "/api/v1/hosts/").result_int() == 404);
+    CHECK(dispatch_request(router, bhttp::verb::get, "/api/v1/hosts/h1/dom0/x").result_int() ==
+          404);
+    CHECK(dispatch_request(router, bhttp::verb::get, "/api/v1/hosts/h1/other").result_int() == 404);
+    CHECK(dispatch_request(router, bhttp::verb::get, "/files/").result_int() == 404);
+    CHECK(dispatch_request(router, bhttp::verb::get, "/nothing").result_int() == 404);
     // A malformed escape in a parameter is the client's error.
-    CHECK(get(router, bhttp::verb::get, "/api/v1/hosts/h%zz").result_int() == 400);
+    CHECK(dispatch_request(router, bhttp::verb::get, "/api/v1/hosts/h%zz").result_int() == 400);
 }
 
 TEST_CASE("router: 405 names the methods of the path's own route, not a looser pattern's") {
@@ -156,13 +161,14 @@ TEST_CASE("router: 405 names the methods of the path's own route, not a looser p
     router.add(bhttp::verb::delete_, "/api/v1/hosts/{host}", says("remove"));
     router.add(bhttp::verb::post, "/api/v1/hosts/{host}/accept", says("accept"));
 
-    auto wrong = get(router, bhttp::verb::get, "/api/v1/hosts/import");
+    auto wrong = dispatch_request(router, bhttp::verb::get, "/api/v1/hosts/import");
     CHECK(wrong.result_int() == 405);
     CHECK(wrong[bhttp::field::allow] == "POST");
-    auto put = get(router, bhttp::verb::put, "/api/v1/hosts/h1");
+    auto put = dispatch_request(router, bhttp::verb::put, "/api/v1/hosts/h1");
     CHECK(put.result_int() == 405);
     CHECK(put[bhttp::field::allow] == "DELETE, GET");
-    CHECK(get(router, bhttp::verb::get, "/api/v1/hosts/h1/accept").result_int() == 405);
+    CHECK(dispatch_request(router, bhttp::verb::get, "/api/v1/hosts/h1/accept").result_int() ==
+          405);
     // The match says where a handler runs, and finds no handler for an error.
     Request req{bhttp::verb::get, "/api/v1/hosts/h1", 11};
     auto found = router.match(req);

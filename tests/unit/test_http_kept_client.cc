@@ -76,7 +76,7 @@ struct CountingServer {
     std::set<unsigned short> ports;
 };
 
-ClientResponse get(KeptClient& client, const std::string& url, const std::string& ca = "") {
+ClientResponse kept_get(KeptClient& client, const std::string& url, const std::string& ca = "") {
     ClientRequest request;
     request.url = url;
     request.ca_file = ca;
@@ -90,17 +90,17 @@ TEST_CASE("kept client: one connection for many requests, a new one after Connec
     CountingServer s;
     KeptClient client;
     for (int i = 0; i < 5; ++i) {
-        auto r = get(client, s.url("/hello"));
+        auto r = kept_get(client, s.url("/hello"));
         REQUIRE_MESSAGE(r.transport_ok, r.error);
         CHECK(r.status == 200);
         CHECK(r.body == "hello");
     }
     CHECK(s.connections() == 1);
     CHECK(client.connections_opened() == 1);
-    auto last = get(client, s.url("/last"));
+    auto last = kept_get(client, s.url("/last"));
     REQUIRE_MESSAGE(last.transport_ok, last.error);
     CHECK(last.body == "last");
-    auto after = get(client, s.url("/hello"));
+    auto after = kept_get(client, s.url("/hello"));
     REQUIRE_MESSAGE(after.transport_ok, after.error);
     CHECK(s.connections() == 2);
     CHECK(client.connections_opened() == 2);
@@ -112,9 +112,9 @@ TEST_CASE("kept client: a connection the server closed while idle is retried onc
     limits.idle_timeout = 200ms;
     CountingServer s(limits);
     KeptClient client;
-    REQUIRE(get(client, s.url("/hello")).transport_ok);
+    REQUIRE(kept_get(client, s.url("/hello")).transport_ok);
     std::this_thread::sleep_for(700ms);  // the server closes the idle connection
-    auto r = get(client, s.url("/hello"));
+    auto r = kept_get(client, s.url("/hello"));
     REQUIRE_MESSAGE(r.transport_ok, r.error);
     CHECK(r.body == "hello");
     CHECK(client.retries() == 1);
@@ -141,10 +141,10 @@ TEST_CASE("kept client: no retry once a byte of the response came, nor on a fres
         socket.close();
     });
     KeptClient client;
-    auto first = get(client, url);
+    auto first = kept_get(client, url);
     REQUIRE_MESSAGE(first.transport_ok, first.error);
     CHECK(first.body == "ok");
-    auto cut = get(client, url);
+    auto cut = kept_get(client, url);
     server.join();
     CHECK(!cut.transport_ok);
     CHECK(cut.error.find(url + ": reading the response: ") == 0);
@@ -159,7 +159,7 @@ TEST_CASE("kept client: no retry once a byte of the response came, nor on a fres
 
     // Nothing listens: a fresh connection's failure is the answer, not retried.
     acceptor.close();
-    auto refused = get(client, url);
+    auto refused = kept_get(client, url);
     CHECK(!refused.transport_ok);
     CHECK(refused.error.find(url + ": connecting: ") == 0);
     CHECK(client.retries() == 0);
@@ -168,14 +168,14 @@ TEST_CASE("kept client: no retry once a byte of the response came, nor on a fres
 TEST_CASE("kept client: another authority gets its own connection") {
     CountingServer a, b;
     KeptClient client;
-    REQUIRE(get(client, a.url("/hello")).transport_ok);
-    REQUIRE(get(client, a.url("/hello")).transport_ok);
-    REQUIRE(get(client, b.url("/hello")).transport_ok);
-    REQUIRE(get(client, a.url("/hello")).transport_ok);
+    REQUIRE(kept_get(client, a.url("/hello")).transport_ok);
+    REQUIRE(kept_get(client, a.url("/hello")).transport_ok);
+    REQUIRE(kept_get(client, b.url("/hello")).transport_ok);
+    REQUIRE(kept_get(client, a.url("/hello")).transport_ok);
     CHECK(client.connections_opened() == 3);
     CHECK(a.connections() == 2);
     CHECK(b.connections() == 1);
-    auto bad = get(client, "ftp://x/");
+    auto bad = kept_get(client, "ftp://x/");
     CHECK(bad.error == "not an http:// or https:// URL: ftp://x/");
 }
 
@@ -193,30 +193,30 @@ TEST_CASE("kept client: TLS verified on every connection, a kept one only for it
     CountingServer s(limits, TlsOptions{*context, {}});
     KeptClient client;
 
-    auto untrusted = get(client, s.url("/hello", "https"), other.ca_cert.string());
+    auto untrusted = kept_get(client, s.url("/hello", "https"), other.ca_cert.string());
     CHECK(!untrusted.transport_ok);
     CHECK(untrusted.error.find("the server's TLS certificate is not trusted") != std::string::npos);
     CHECK(untrusted.error.find("refusing to talk to it") != std::string::npos);
 
     for (int i = 0; i < 3; ++i) {
-        auto r = get(client, s.url("/hello", "https"), files.ca_cert.string());
+        auto r = kept_get(client, s.url("/hello", "https"), files.ca_cert.string());
         REQUIRE_MESSAGE(r.transport_ok, r.error);
         CHECK(r.body == "hello");
     }
     CHECK(s.connections() == 1);
     std::this_thread::sleep_for(900ms);  // closed by the server, idle: retried, verified again
-    auto retried = get(client, s.url("/hello", "https"), files.ca_cert.string());
+    auto retried = kept_get(client, s.url("/hello", "https"), files.ca_cert.string());
     REQUIRE_MESSAGE(retried.transport_ok, retried.error);
     CHECK(client.retries() == 1);
     CHECK(s.connections() == 2);
 
     // The kept, verified connection is not lent to a request that trusts another CA.
-    auto again = get(client, s.url("/hello", "https"), other.ca_cert.string());
+    auto again = kept_get(client, s.url("/hello", "https"), other.ca_cert.string());
     CHECK(!again.transport_ok);
     CHECK(again.error.find("not trusted") != std::string::npos);
     CHECK(client.retries() == 1);
 
-    auto missing = get(client, s.url("/hello", "https"), (dir.path() / "none.pem").string());
+    auto missing = kept_get(client, s.url("/hello", "https"), (dir.path() / "none.pem").string());
     CHECK(missing.error.find("cannot load the CA file") != std::string::npos);
 }
 
@@ -226,9 +226,9 @@ TEST_CASE("http server: a kept connection waits idle_timeout, a request request_
     limits.idle_timeout = 2000ms;
     CountingServer s(limits);
     KeptClient client;
-    REQUIRE(get(client, s.url("/hello")).transport_ok);
+    REQUIRE(kept_get(client, s.url("/hello")).transport_ok);
     std::this_thread::sleep_for(800ms);  // past request_timeout, within idle_timeout
-    auto r = get(client, s.url("/hello"));
+    auto r = kept_get(client, s.url("/hello"));
     REQUIRE_MESSAGE(r.transport_ok, r.error);
     CHECK(client.retries() == 0);
     CHECK(s.connections() == 1);
@@ -260,17 +260,17 @@ TEST_CASE("http server: when full, a new connection closes the kept one idle lon
     limits.idle_timeout = 10s;
     CountingServer s(limits);
     KeptClient a, b, c;
-    REQUIRE(get(a, s.url("/hello")).transport_ok);
+    REQUIRE(kept_get(a, s.url("/hello")).transport_ok);
     std::this_thread::sleep_for(50ms);
-    REQUIRE(get(b, s.url("/hello")).transport_ok);
-    auto r = get(c, s.url("/hello"));
+    REQUIRE(kept_get(b, s.url("/hello")).transport_ok);
+    auto r = kept_get(c, s.url("/hello"));
     REQUIRE_MESSAGE(r.transport_ok, r.error);
     CHECK(r.status == 200);
     CHECK(s.server->evicted_connections() == 1);
     // b kept its connection; a's was closed, and a reconnects (evicting c, idle longest now).
-    REQUIRE(get(b, s.url("/hello")).transport_ok);
+    REQUIRE(kept_get(b, s.url("/hello")).transport_ok);
     CHECK(b.connections_opened() == 1);
-    auto again = get(a, s.url("/hello"));
+    auto again = kept_get(a, s.url("/hello"));
     REQUIRE_MESSAGE(again.transport_ok, again.error);
     CHECK(a.connections_opened() == 2);
     CHECK(a.retries() == 1);

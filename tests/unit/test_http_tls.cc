@@ -50,7 +50,7 @@ struct TlsServer {
     std::thread thread;
 };
 
-ClientResponse get(const std::string& url, const std::string& ca) {
+ClientResponse tls_get(const std::string& url, const std::string& ca) {
     ClientRequest request;
     request.url = url;
     request.ca_file = ca;
@@ -66,22 +66,22 @@ TEST_CASE("http tls: HTTPS with the right CA; plain HTTP only for the firmware p
     REQUIRE(provisioner::server::ensure_tls_certificates(files, {"127.0.0.1"}));
     TlsServer t(files);
 
-    auto secure = get(t.url("https", "/api/v1/health"), files.ca_cert.string());
+    auto secure = tls_get(t.url("https", "/api/v1/health"), files.ca_cert.string());
     REQUIRE_MESSAGE(secure.transport_ok, secure.error);
     CHECK(secure.status == 200);
     CHECK(secure.body == "secure");
 
-    auto refused = get(t.url("http", "/api/v1/health"), "");
+    auto refused = tls_get(t.url("http", "/api/v1/health"), "");
     REQUIRE(refused.transport_ok);
     CHECK(refused.status == 403);
     CHECK(refused.body.find("use https://127.0.0.1:") != std::string::npos);
 
-    auto boot = get(t.url("http", "/boot/x.ipxe"), "");
+    auto boot = tls_get(t.url("http", "/boot/x.ipxe"), "");
     REQUIRE(boot.transport_ok);
     CHECK(boot.status == 200);
     CHECK(boot.body == "plain");
     // The same path over TLS works too, and several requests on one port after another.
-    CHECK(get(t.url("https", "/boot/x.ipxe"), files.ca_cert.string()).body == "secure");
+    CHECK(tls_get(t.url("https", "/boot/x.ipxe"), files.ca_cert.string()).body == "secure");
 }
 
 TEST_CASE("http tls: another CA, or a certificate for another name, fails with a clear error") {
@@ -93,7 +93,7 @@ TEST_CASE("http tls: another CA, or a certificate for another name, fails with a
     TlsServer t(files);
 
     // A man in the middle with a certificate from a CA we do not trust.
-    auto wrong_ca = get(t.url("https", "/api/v1/health"), stranger.ca_cert.string());
+    auto wrong_ca = tls_get(t.url("https", "/api/v1/health"), stranger.ca_cert.string());
     CHECK_FALSE(wrong_ca.transport_ok);
     CHECK(wrong_ca.error.find("TLS certificate is not trusted") != std::string::npos);
     CHECK(wrong_ca.error.find(stranger.ca_cert.string()) != std::string::npos);
@@ -103,12 +103,12 @@ TEST_CASE("http tls: another CA, or a certificate for another name, fails with a
     const TlsFiles named = TlsFiles::in(third.path());
     REQUIRE(provisioner::server::ensure_tls_certificates(named, {"pxe.example"}));
     TlsServer misnamed(named);
-    auto wrong_name = get(misnamed.url("https", "/api/v1/health"), named.ca_cert.string());
+    auto wrong_name = tls_get(misnamed.url("https", "/api/v1/health"), named.ca_cert.string());
     CHECK_FALSE(wrong_name.transport_ok);
     CHECK(wrong_name.error.find("not for 127.0.0.1") != std::string::npos);
 
     // A missing CA file is an error before any byte is sent, not a fallback.
-    auto missing = get(t.url("https", "/api/v1/health"), (dir / "nope.crt").string());
+    auto missing = tls_get(t.url("https", "/api/v1/health"), (dir / "nope.crt").string());
     CHECK_FALSE(missing.transport_ok);
     CHECK(missing.error.find("cannot load the CA file") != std::string::npos);
 
@@ -128,8 +128,9 @@ TEST_CASE("http tls: an https:// URL to a plain HTTP server fails in the handsha
                                 std::move(router), Limits{}, ec);
     REQUIRE(!ec);
     std::thread thread([&] { ioc.run(); });
-    auto got = get("https://127.0.0.1:" + std::to_string(server->local_endpoint().port()) + "/x",
-                   files.ca_cert.string());
+    auto got =
+        tls_get("https://127.0.0.1:" + std::to_string(server->local_endpoint().port()) + "/x",
+                files.ca_cert.string());
     server->stop();
     ioc.stop();
     thread.join();

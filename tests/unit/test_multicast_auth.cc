@@ -26,23 +26,24 @@ const Secret kOther = [] {
     return s;
 }();
 
-struct Host {
+struct AuthHost {
     FakePort* port;
     MemorySink sink;
     std::unique_ptr<ReceiverEngine> engine;
 };
 
 // One sender and its receivers, all holding `secret`, stepped 100 us at a time.
-struct Rig {
+struct AuthRig {
     FakeClock clock;
     FakeNetwork net;
     MemoryImage image{6, 65536};
     FakePort& server = net.add_port(0x0A000001);
     std::unique_ptr<SenderEngine> sender;
-    std::vector<std::unique_ptr<Host>> hosts;
+    std::vector<std::unique_ptr<AuthHost>> hosts;
     std::function<void()> each_step;
 
-    Rig(unsigned receivers, std::optional<Secret> secret, std::optional<Secret> receiver_secret) {
+    AuthRig(unsigned receivers, std::optional<Secret> secret,
+            std::optional<Secret> receiver_secret) {
         SenderConfig c;
         c.session = 77;
         c.fragment_payload = 1000;
@@ -53,7 +54,7 @@ struct Rig {
         c.secret = secret;
         sender = std::make_unique<SenderEngine>(c, image.objects(), server, clock);
         for (unsigned i = 0; i < receivers; ++i) {
-            auto h = std::make_unique<Host>();
+            auto h = std::make_unique<AuthHost>();
             auto id = std::uint32_t(i + 1);
             h->port = &net.add_port(0x0A000010 + id);
             ReceiverConfig rc;
@@ -104,14 +105,15 @@ struct Rig {
 // everything, STATUS(receiving) for receivers that do not exist, and END(aborted): untagged,
 // tagged under another secret, or a genuine tagged datagram replayed.
 struct Forger {
-    Rig& rig;
+    AuthRig& rig;
     FakePort& port;
     std::optional<Secret> tag_with;
     std::vector<std::vector<std::uint8_t>> replays;
     unsigned steps = 0;
     std::uint32_t round = 1;
 
-    Forger(Rig& r, std::optional<Secret> secret) : rig(r), port(r.net.add_port(0x0A0000FE)), tag_with(secret) {}
+    Forger(AuthRig& r, std::optional<Secret> secret)
+        : rig(r), port(r.net.add_port(0x0A0000FE)), tag_with(secret) {}
     void operator()() {
         if (++steps % 10) return;
         std::vector<std::vector<std::uint8_t>> out;
@@ -171,7 +173,7 @@ TEST_CASE("control tags: sealed datagrams open under the secret only, intact and
 }
 
 TEST_CASE("an authenticated session completes; DATA stays untagged") {
-    Rig rig(3, kSecret, kSecret);
+    AuthRig rig(3, kSecret, kSecret);
     REQUIRE(rig.run_until([&] { return rig.all_done(); }));
     CHECK(rig.sender->error().is_ok());
     rig.expect_complete();
@@ -182,7 +184,7 @@ TEST_CASE("an authenticated session completes; DATA stays untagged") {
 TEST_CASE("forged NACKs and STATUS change nothing in the sender; the real receivers complete") {
     // The same session twice, deterministic: once quiet, once under forgery. The sender must
     // behave identically: same repairs, same rate, same rounds, no phantom receiver.
-    Rig quiet(2, kSecret, kSecret);
+    AuthRig quiet(2, kSecret, kSecret);
     REQUIRE(quiet.run_until([&] { return quiet.all_done(); }));
 
     std::optional<Secret> forger_secret;
@@ -193,7 +195,7 @@ TEST_CASE("forged NACKs and STATUS change nothing in the sender; the real receiv
         forger_secret = kOther;
     }
     CAPTURE(how);
-    Rig rig(2, kSecret, kSecret);
+    AuthRig rig(2, kSecret, kSecret);
     Forger forger(rig, forger_secret);
     rig.each_step = [&] { forger(); };
     REQUIRE(rig.run_until([&] { return rig.all_done(); }));
@@ -214,7 +216,7 @@ TEST_CASE("forged NACKs and STATUS change nothing in the sender; the real receiv
 }
 
 TEST_CASE("a genuine NACK or STATUS replayed is dropped as stale") {
-    Rig rig(2, kSecret, kSecret);
+    AuthRig rig(2, kSecret, kSecret);
     Forger forger(rig, std::nullopt);
     bool captured = false;
     // Record receiver 1's first tagged NACK and STATUS as they cross the network.
@@ -236,14 +238,14 @@ TEST_CASE("a genuine NACK or STATUS replayed is dropped as stale") {
 
 TEST_CASE("a receiver without the secret does not join; one with a secret refuses an open sender") {
     SUBCASE("receiver without the secret") {
-        Rig rig(1, kSecret, std::nullopt);
+        AuthRig rig(1, kSecret, std::nullopt);
         rig.run_until([&] { return rig.hosts[0]->engine->finished(); }, 3s);
         CHECK_FALSE(rig.hosts[0]->engine->complete());
         CHECK(rig.sender->stats().receivers_joined == 0);
         CHECK(rig.hosts[0]->engine->stats().rejected > 0);
     }
     SUBCASE("sender without a secret") {
-        Rig rig(1, std::nullopt, kSecret);
+        AuthRig rig(1, std::nullopt, kSecret);
         rig.run_until([&] { return rig.hosts[0]->engine->finished(); }, 3s);
         CHECK_FALSE(rig.hosts[0]->engine->complete());
         CHECK(rig.sender->stats().receivers_joined == 0);

@@ -30,24 +30,24 @@ Secret secret_of(std::uint8_t seed) {
 const Secret kSession = secret_of(1);
 const Secret kReceipts = secret_of(2);
 
-struct Host {
+struct ReceiptHost {
     FakePort* port;
     MemorySink sink;
     std::unique_ptr<ReceiverEngine> engine;
 };
 
 // One sender with a receipt secret; receiver i + 1 is "5/<i + 1>" with the key `keys` gives it.
-struct Rig {
+struct ReceiptRig {
     FakeClock clock;
     FakeNetwork net;
     MemoryImage image{6, 65536};
     FakePort& server = net.add_port(0x0A000001);
     std::unique_ptr<SenderEngine> sender;
-    std::vector<std::unique_ptr<Host>> hosts;
+    std::vector<std::unique_ptr<ReceiptHost>> hosts;
     std::map<std::string, int> recorded;  // receiver id -> times on_receipt was called
     bool refuse_records = false;
 
-    Rig(unsigned receivers, const std::function<Secret(const std::string&)>& keys) {
+    ReceiptRig(unsigned receivers, const std::function<Secret(const std::string&)>& keys) {
         SenderConfig c;
         c.session = 91;
         c.fragment_payload = 1000;
@@ -65,7 +65,7 @@ struct Rig {
         };
         sender = std::make_unique<SenderEngine>(c, image.objects(), server, clock);
         for (unsigned i = 0; i < receivers; ++i) {
-            auto h = std::make_unique<Host>();
+            auto h = std::make_unique<ReceiptHost>();
             auto id = std::uint32_t(i + 1);
             h->port = &net.add_port(0x0A000010 + id);
             ReceiverConfig rc;
@@ -143,7 +143,7 @@ TEST_CASE("multicast RECEIPT and RECEIPT_ACK: encoded and decoded, bounded") {
 }
 
 TEST_CASE("every receiver's receipt is recorded once and acknowledged; the sender ends after") {
-    Rig rig(3, honest_key);
+    ReceiptRig rig(3, honest_key);
     REQUIRE(rig.run_until([&] { return rig.sender->finished() && rig.receivers_finished(); }));
     CHECK(rig.sender->error().is_ok());
     CHECK(rig.sender->stats().receipts == 3);
@@ -158,7 +158,7 @@ TEST_CASE("every receiver's receipt is recorded once and acknowledged; the sende
 
 TEST_CASE("a receiver holding another id's key is never recorded nor counted done") {
     // Receiver 2 says it is 5/2 but holds 5/1's key (as a host holding another host's job would).
-    Rig rig(2, [](const std::string& id) { return honest_key(id == "5/2" ? "5/1" : id); });
+    ReceiptRig rig(2, [](const std::string& id) { return honest_key(id == "5/2" ? "5/1" : id); });
     REQUIRE(rig.run_until([&] { return rig.receivers_finished(); }));
     CHECK(rig.hosts[0]->engine->stats().delivery_confirmed);
     CHECK(rig.hosts[1]->engine->complete());  // it has the image...
@@ -169,7 +169,7 @@ TEST_CASE("a receiver holding another id's key is never recorded nor counted don
 }
 
 TEST_CASE("a receipt for another image, or forged by a stranger with the session's secret, is refused") {
-    Rig rig(1, honest_key);
+    ReceiptRig rig(1, honest_key);
     FakePort& stranger = rig.net.add_port(0x0A0000FE);
     ControlAuth auth(kSession);  // every host of the deployment holds the session's secret
     auto send = [&](Receipt r) {
@@ -198,7 +198,7 @@ TEST_CASE("a receipt for another image, or forged by a stranger with the session
 }
 
 TEST_CASE("a receipt the sender cannot record is not acknowledged; it is asked again and recorded") {
-    Rig rig(1, honest_key);
+    ReceiptRig rig(1, honest_key);
     rig.refuse_records = true;
     REQUIRE(rig.run_until([&] { return rig.hosts[0]->engine->complete(); }));
     rig.run_until([] { return false; }, 50ms);
@@ -212,7 +212,7 @@ TEST_CASE("a receipt the sender cannot record is not acknowledged; it is asked a
 }
 
 TEST_CASE("lost acknowledgements: the receipt is sent again until one arrives") {
-    Rig rig(1, honest_key);
+    ReceiptRig rig(1, honest_key);
     int acks_dropped = 0;
     // The END is lost too, so the receiver has only acknowledgements to go by (the rig's sender
     // still hears it after its session ended).

@@ -39,7 +39,7 @@ std::vector<int> spread(const Request& request, const Placement& placement) {
     std::map<std::string, int> count;
     for (const Assignment& a : placement.assignments) ++count[a.host];
     std::vector<int> out;
-    for (const Host& h : request.hosts) out.push_back(count[h.name]);
+    for (const auto& h : request.hosts) out.push_back(count[h.name]);
     return out;
 }
 
@@ -208,13 +208,13 @@ TEST_CASE("placement: no algorithm overcommits a host (random requests)") {
                 continue;
             }
             std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> used;
-            for (const Host& h : request.hosts)
+            for (const auto& h : request.hosts)
                 used[h.name] = {h.reserved_vcpus, h.reserved_memory_mib};
             for (std::size_t i = 0; i < request.vms.size(); ++i) {
                 used[placed->assignments[i].host].first += request.vms[i].vcpus;
                 used[placed->assignments[i].host].second += request.vms[i].memory_mib;
             }
-            for (const Host& h : request.hosts) {
+            for (const auto& h : request.hosts) {
                 CHECK(used[h.name].first <= h.vcpus);
                 CHECK(used[h.name].second <= h.memory_mib);
             }

@@ -14,7 +14,7 @@ using std::chrono::milliseconds;
 namespace {
 
 // Children are entries in a map; tests end them with die() or by signals.
-class FakeLauncher : public ProcessLauncher {
+class FakePxeLauncher : public ProcessLauncher {
   public:
     struct Child {
         std::optional<ExitStatus> ended;
@@ -64,7 +64,7 @@ class FakeLauncher : public ProcessLauncher {
 
 struct Fixture {
     base::FakeClock clock;
-    FakeLauncher launcher;
+    FakePxeLauncher launcher;
     std::vector<std::string> log;
 
     SupervisorOptions options() {

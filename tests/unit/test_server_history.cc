@@ -11,6 +11,7 @@
 #include "history_query.h"
 #include "history_samples.h"
 #include "metrics_history.h"
+#include "test_history_fixture.h"
 #include "test_server_fixture.h"
 #include "test_util.h"
 
@@ -19,23 +20,12 @@ using namespace provisioner::server;
 
 namespace {
 
-Series gauge(const std::string& name, Labels labels = {}) {
-    return {name, std::move(labels), SeriesKind::gauge};
-}
-Series counter(const std::string& name, Labels labels = {}) {
-    return {name, std::move(labels), SeriesKind::counter};
-}
-
-// A small history: 10 s for 1 min, 60 s for 10 min.
-HistoryOptions small(const std::filesystem::path& dir) {
-    HistoryOptions o;
-    o.dir = dir;
-    o.archives = {{10, 6}, {60, 10}};
-    return o;
-}
+using historytest::counter;
+using historytest::gauge;
+using historytest::kT0;
+using historytest::small;
 
 const Entity kHost{EntityKind::host, "1"};
-constexpr std::int64_t kT0 = 1'800'000'000;  // a multiple of 600: buckets start here
 
 std::size_t column(const HistoryAnswer& a, const std::string& metric, const Labels& labels = {}) {
     for (std::size_t i = 0; i < a.series.size(); ++i)

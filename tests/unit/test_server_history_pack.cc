@@ -12,6 +12,7 @@
 #include "history_file.h"
 #include "history_index.h"
 #include "metrics_history.h"
+#include "test_history_fixture.h"
 #include "test_util.h"
 
 using namespace provisioner;
@@ -19,19 +20,10 @@ using namespace provisioner::server;
 
 namespace {
 
-Series gauge(const std::string& name, Labels labels = {}) {
-    return {name, std::move(labels), SeriesKind::gauge};
-}
-
-// 10 s for 1 min, 60 s for 10 min.
-HistoryOptions small(const std::filesystem::path& dir) {
-    HistoryOptions o;
-    o.dir = dir;
-    o.archives = {{10, 6}, {60, 10}};
-    return o;
-}
-
-constexpr std::int64_t kT0 = 1'800'000'000;  // a multiple of 600
+using historytest::counter;
+using historytest::gauge;
+using historytest::kT0;
+using historytest::small;
 
 SampleSet samples(MetricsHistory& history, std::vector<Sample> list) {
     std::vector<Series> series;

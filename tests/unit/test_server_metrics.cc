@@ -13,6 +13,7 @@
 #include "metrics_inventory.h"
 #include "process_metrics.h"
 #include "server_metrics.h"
+#include "test_util.h"
 
 using namespace provisioner;
 using namespace provisioner::server;
@@ -21,9 +22,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool has_line(const std::string& text, const std::string& line) {
-    return text.starts_with(line + "\n") || text.find("\n" + line + "\n") != std::string::npos;
-}
+using testutil::has_line;
 
 std::size_t count_lines_starting(const std::string& text, const std::string& prefix) {
     std::size_t n = 0, at = 0;

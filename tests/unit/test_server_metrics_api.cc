@@ -4,14 +4,13 @@
 
 #include "api_routes.h"
 #include "test_server_fixture.h"
+#include "test_util.h"
 
 using namespace servertest;
 
 namespace {
 
-bool has_line(const std::string& text, const std::string& line) {
-    return text.find("\n" + line + "\n") != std::string::npos;
-}
+using testutil::has_line;
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "metrics_text.h"
+#include "test_util.h"
 
 using namespace provisioner;
 using namespace provisioner::server;
@@ -21,9 +22,7 @@ Host host(HostId id, const char* name, const char* rack, HostState state) {
     return h;
 }
 
-bool has_line(const std::string& text, const std::string& line) {
-    return text.find("\n" + line + "\n") != std::string::npos;
-}
+using testutil::has_line;
 
 }  // namespace
 

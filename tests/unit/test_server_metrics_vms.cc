@@ -5,15 +5,14 @@
 
 #include "latest_vm_metrics.h"
 #include "metrics_text.h"
+#include "test_util.h"
 
 using namespace provisioner;
 using namespace provisioner::server;
 
 namespace {
 
-bool has_line(const std::string& text, const std::string& line) {
-    return text.find("\n" + line + "\n") != std::string::npos;
-}
+using testutil::has_line;
 
 std::size_t count(const std::string& text, const std::string& what) {
     std::size_t n = 0;

@@ -22,7 +22,7 @@ unsigned mode_of(const fs::path& p) {
     return st.st_mode & 07777;
 }
 
-bool has(const std::vector<std::string>& v, const std::string& x) {
+bool has_name(const std::vector<std::string>& v, const std::string& x) {
     return std::find(v.begin(), v.end(), x) != v.end();
 }
 
@@ -52,7 +52,7 @@ TEST_CASE("tls files: init makes a CA and a server certificate with the names, l
     REQUIRE(server);
     CHECK_FALSE(server->is_ca);
     for (const char* n : {"localhost", "127.0.0.1", "::1", "pxe.example", "10.77.0.1"})
-        CHECK_MESSAGE(has(server->names, n), n);
+        CHECK_MESSAGE(has_name(server->names, n), n);
     const auto now = std::chrono::system_clock::now();
     const auto day = std::chrono::hours(24);
     CHECK(server->not_before <= now);
@@ -80,8 +80,8 @@ TEST_CASE("tls files: a second start keeps everything; a new name reissues under
     CHECK(slurp(files.ca_cert) == ca);  // agents that pinned it still trust the server
     auto info = read_certificate_info(files.server_cert);
     REQUIRE(info);
-    CHECK(has(info->names, "10.0.0.2"));
-    CHECK(has(info->names, "10.0.0.1"));  // the old names stay
+    CHECK(has_name(info->names, "10.0.0.2"));
+    CHECK(has_name(info->names, "10.0.0.1"));  // the old names stay
 }
 
 TEST_CASE("tls files: a server key that does not match its certificate, or loose modes, are mended") {
@@ -99,6 +99,6 @@ TEST_CASE("tls files: a server key that does not match its certificate, or loose
 
 TEST_CASE("tls files: the local names include loopback and the host name") {
     auto names = local_certificate_names();
-    CHECK(has(names, "localhost"));
-    CHECK(has(names, "127.0.0.1"));
+    CHECK(has_name(names, "localhost"));
+    CHECK(has_name(names, "127.0.0.1"));
 }

@@ -38,7 +38,7 @@ struct Dom0Server : Server {
     std::map<std::string, std::string> tokens;
 };
 
-json vm(const std::string& name, const std::string& state = "running") {
+json vm_report(const std::string& name, const std::string& state = "running") {
     return {{"name", name}, {"vcpus", 1}, {"memory_mib", 512}, {"template", "debian@3"},
             {"state", state}};
 }
@@ -53,13 +53,13 @@ const json* find(const json& vms, const std::string& name) {
 
 TEST_CASE("server vms: a VM gone from its host's report with no action is flagged missing") {
     Dom0Server s;
-    s.report("h1", json::array({vm("web1"), vm("db1", "paused")}));
+    s.report("h1", json::array({vm_report("web1"), vm_report("db1", "paused")}));
     json listed = s.vms();
     REQUIRE(listed.size() == 2);
     CHECK_FALSE(listed[0].contains("missing"));
     CHECK(s.missing_events().empty());
 
-    s.report("h1", json::array({vm("web1")}));  // db1 vanished: nobody asked for it
+    s.report("h1", json::array({vm_report("web1")}));  // db1 vanished: nobody asked for it
     listed = s.vms();
     REQUIRE(listed.size() == 2);
     const json* db1 = find(listed, "db1");
@@ -72,7 +72,7 @@ TEST_CASE("server vms: a VM gone from its host's report with no action is flagge
     REQUIRE(s.missing_events().size() == 1);
     CHECK(s.missing_events()[0] ==
           "VM db1 is gone from the report of h1's Dom0 agent with no action for it: flagged missing");
-    s.report("h1", json::array({vm("web1")}));  // still gone: still flagged, no second event
+    s.report("h1", json::array({vm_report("web1")}));  // still gone: still flagged, no second event
     CHECK(find(s.vms(), "db1"));
     CHECK(s.missing_events().size() == 1);
 
@@ -94,7 +94,7 @@ TEST_CASE("server vms: a VM gone from its host's report with no action is flagge
     CHECK(s.missing_events().size() == 1);
 
     // Back on another host: no longer missing, and dropped from h1's list at its next report.
-    s.report("h2", json::array({vm("db1", "running")}));
+    s.report("h2", json::array({vm_report("db1", "running")}));
     listed = s.vms();
     REQUIRE(listed.size() == 1);
     CHECK(listed[0]["host"] == "h2");
@@ -114,7 +114,7 @@ TEST_CASE("server vms: a VM gone from its host's report with no action is flagge
 
 TEST_CASE("server vms: each VM's libvirt metrics from the Dom0 report reach GET /metrics") {
     Dom0Server s;
-    json web1 = vm("web1");
+    json web1 = vm_report("web1");
     web1["metrics"] = {{"uuid", "0f0e0d0c-0b0a-0908-0706-050403020100"},
                        {"state_code", 1},
                        {"cpu_time_seconds", 12.5},
@@ -124,7 +124,7 @@ TEST_CASE("server vms: each VM's libvirt metrics from the Dom0 report reach GET 
                        {"vcpus_maximum", 2},
                        {"disks", json::array({{{"device", "vda"}, {"source", "/d/web1.qcow2"},
                                                {"read_bytes", 4096}}})}};
-    s.report("h1", json::array({web1, vm("plain")}));
+    s.report("h1", json::array({web1, vm_report("plain")}));
     auto res = s.call(bhttp::verb::get, "/metrics?vm_devices=1");  // the disk's series are opt-in
     REQUIRE(res.result_int() == 200);
     const std::string text = res.body();
@@ -144,17 +144,17 @@ TEST_CASE("server vms: each VM's libvirt metrics from the Dom0 report reach GET 
           std::string::npos);
     CHECK(text.find("domain=\"plain\"} 1\nlibvirt_domain_info_cpu") == std::string::npos);
     // The next report without web1's metrics: the latest entry has none for it.
-    s.report("h1", json::array({vm("web1")}));
+    s.report("h1", json::array({vm_report("web1")}));
     CHECK(s.call(bhttp::verb::get, "/metrics").body().find("cpu_time_seconds_total{") ==
           std::string::npos);
 }
 
 TEST_CASE("server vms: a resize waiting for the VM's next start is listed as restart_pending") {
     Dom0Server s;
-    json web1 = vm("web1");
+    json web1 = vm_report("web1");
     web1["vcpus"] = 4;  // the new value, in the saved configuration only
     web1["restart_pending"] = true;
-    s.report("h1", json::array({web1, vm("db1")}));
+    s.report("h1", json::array({web1, vm_report("db1")}));
     json listed = s.vms();
     REQUIRE(find(listed, "web1"));
     CHECK((*find(listed, "web1"))["restart_pending"] == true);
@@ -170,6 +170,6 @@ TEST_CASE("server vms: a resize waiting for the VM's next start is listed as res
     CHECK(kept);
 
     // Restarted: the same VM without the flag is a change, not the report it held.
-    s.report("h1", json::array({vm("web1"), vm("db1")}));
+    s.report("h1", json::array({vm_report("web1"), vm_report("db1")}));
     CHECK_FALSE(find(s.vms(), "web1")->contains("restart_pending"));
 }

@@ -19,7 +19,7 @@ std::vector<std::string> problems(const std::string& xml) {
     return out;
 }
 
-bool has(const std::vector<std::string>& all, const std::string& line_and_start) {
+bool has_error_at(const std::vector<std::string>& all, const std::string& line_and_start) {
     for (const std::string& p : all)
         if (p.rfind(line_and_start, 0) == 0) return true;
     return false;
@@ -32,7 +32,7 @@ std::string joined(const std::vector<std::string>& all) {
 }
 
 // A VM element on one line.
-std::string vm(const std::string& name, const std::string& body = "") {
+std::string vm_entry(const std::string& name, const std::string& body = "") {
     return "<VM name=\"" + name + "\"><VCPUS>1</VCPUS><MEM>256</MEM>" + body + "</VM>\n";
 }
 
@@ -56,16 +56,16 @@ TEST_CASE("site: malformed XML is reported at its line") {
 TEST_CASE("site: duplicate VM names, MACs and IPs name both lines") {
     const std::string xml =
         "<XSMConfig>\n<Set name=\"s\">\n" +
-        vm("a", "<HWADDR>AA:00:00:00:00:01</HWADDR><IP>10.0.0.1</IP>") +     // 3
-        vm("b", "<HWADDR>aa-00-00-00-00-01</HWADDR><IP>10.0.0.1/24</IP>") +  // 4
-        vm("a") +                                                            // 5
-        vm("c", "<IP>DHCP</IP>") + vm("d", "<IP>dhcp</IP>") +                // DHCP twice is fine
+        vm_entry("a", "<HWADDR>AA:00:00:00:00:01</HWADDR><IP>10.0.0.1</IP>") +     // 3
+        vm_entry("b", "<HWADDR>aa-00-00-00-00-01</HWADDR><IP>10.0.0.1/24</IP>") +  // 4
+        vm_entry("a") +                                                            // 5
+        vm_entry("c", "<IP>DHCP</IP>") + vm_entry("d", "<IP>dhcp</IP>") +  // DHCP twice is fine
         "</Set>\n</XSMConfig>\n";
     const auto p = problems(xml);
     CHECK_MESSAGE(p.size() == 3, joined(p));
-    CHECK(has(p, "4: duplicate MAC \"aa:00:00:00:00:01\" (first at line 3)"));
-    CHECK(has(p, "4: duplicate IP \"10.0.0.1\" (first at line 3)"));
-    CHECK(has(p, "5: duplicate VM name \"a\" (first at line 3)"));
+    CHECK(has_error_at(p, "4: duplicate MAC \"aa:00:00:00:00:01\" (first at line 3)"));
+    CHECK(has_error_at(p, "4: duplicate IP \"10.0.0.1\" (first at line 3)"));
+    CHECK(has_error_at(p, "5: duplicate VM name \"a\" (first at line 3)"));
 }
 
 TEST_CASE("site: bad numbers, MACs, IPs and names") {
@@ -84,19 +84,19 @@ TEST_CASE("site: bad numbers, MACs, IPs and names") {
         "<VM name=\"g\"><VCPUS>1</VCPUS><MEM>64</MEM><HWADDR>01:00:5e:00:00:01</HWADDR></VM>\n"
         "</Set>\n</XSMConfig>\n";
     const auto p = problems(xml);
-    CHECK(has(p, "1: cpu-threshold: \"1.5\" is not a fraction"));
-    CHECK(has(p, "1: unknown placement algorithm \"best-fit\""));
-    CHECK(has(
+    CHECK(has_error_at(p, "1: cpu-threshold: \"1.5\" is not a fraction"));
+    CHECK(has_error_at(p, "1: unknown placement algorithm \"best-fit\""));
+    CHECK(has_error_at(
         p, "3: VM a: <VCPUS> \"four\" is not a number (expected a whole number from 1 to 4096)"));
-    CHECK(has(p, "4: VM b: <VCPUS> \"4.5\" is not a number"));
-    CHECK(has(p, "4: VM b: <MEM> \"-1\" is not a number"));
-    CHECK(has(p, "5: VM c: <VCPUS> \"0\" is out of range"));
-    CHECK(has(p, "5: VM c: <MEM> \"99999999999999999999\" is out of range"));
-    CHECK(has(p, "7: VM d: <HWADDR> \"AA:00:00:00:00\" is not a usable MAC address"));
-    CHECK(has(p, "8: VM d: <IP> \"10.0.0.300\" is neither DHCP nor an IPv4 address"));
-    CHECK(has(p, "10: <VM> needs a name"));
-    CHECK(has(p, "11: network n: vlan \"4095\" is out of range"));
-    CHECK(has(p, "12: VM g: <HWADDR> \"01:00:5e:00:00:01\" is not a usable MAC address"));
+    CHECK(has_error_at(p, "4: VM b: <VCPUS> \"4.5\" is not a number"));
+    CHECK(has_error_at(p, "4: VM b: <MEM> \"-1\" is not a number"));
+    CHECK(has_error_at(p, "5: VM c: <VCPUS> \"0\" is out of range"));
+    CHECK(has_error_at(p, "5: VM c: <MEM> \"99999999999999999999\" is out of range"));
+    CHECK(has_error_at(p, "7: VM d: <HWADDR> \"AA:00:00:00:00\" is not a usable MAC address"));
+    CHECK(has_error_at(p, "8: VM d: <IP> \"10.0.0.300\" is neither DHCP nor an IPv4 address"));
+    CHECK(has_error_at(p, "10: <VM> needs a name"));
+    CHECK(has_error_at(p, "11: network n: vlan \"4095\" is out of range"));
+    CHECK(has_error_at(p, "12: VM g: <HWADDR> \"01:00:5e:00:00:01\" is not a usable MAC address"));
     CHECK_MESSAGE(p.size() == 12, joined(p));
 }
 
@@ -114,14 +114,14 @@ TEST_CASE("site: unknown, repeated and missing elements and attributes") {
         "<TEMPLATE>debian@</TEMPLATE><SERVICE/></VM>\n"  // 8
         "</Set>\n</XSMConfig>\n";
     const auto p = problems(xml);
-    CHECK(has(p, "2: unknown attribute owner on <Set>"));
-    CHECK(has(p, "3: unknown element <VCPU> in VM a"));
-    CHECK(has(p, "3: VM a has no <VCPUS>"));
-    CHECK(has(p, "4: VM a has a second <MEM>"));
-    CHECK(has(p, "6: unknown element <Host> in <Set>"));
-    CHECK(has(p, "7: VM b: <TEMPLATE> names a template or has a label query, not both"));
-    CHECK(has(p, "8: VM c: <TEMPLATE> \"debian@\" is not a template reference"));
-    CHECK(has(p, "8: VM c: <SERVICE> needs a package attribute"));
+    CHECK(has_error_at(p, "2: unknown attribute owner on <Set>"));
+    CHECK(has_error_at(p, "3: unknown element <VCPU> in VM a"));
+    CHECK(has_error_at(p, "3: VM a has no <VCPUS>"));
+    CHECK(has_error_at(p, "4: VM a has a second <MEM>"));
+    CHECK(has_error_at(p, "6: unknown element <Host> in <Set>"));
+    CHECK(has_error_at(p, "7: VM b: <TEMPLATE> names a template or has a label query, not both"));
+    CHECK(has_error_at(p, "8: VM c: <TEMPLATE> \"debian@\" is not a template reference"));
+    CHECK(has_error_at(p, "8: VM c: <SERVICE> needs a package attribute"));
     CHECK_MESSAGE(p.size() == 8, joined(p));
 }
 
@@ -136,46 +136,48 @@ TEST_CASE("site: interfaces on networks the file does not define") {
         "<INTERFACE network=\"storage\" hwaddr=\"AA:00:00:00:00:09\"/>\n"  // 8
         "</VM>\n</Set>\n</XSMConfig>\n";
     const auto p = problems(xml);
-    CHECK(has(p, "4: duplicate VLAN \"10\" (first at line 3)"));
-    CHECK(has(p, "5: duplicate network name \"front\" (first at line 3)"));
-    CHECK(has(p, "8: VM a: unknown network \"storage\""));
+    CHECK(has_error_at(p, "4: duplicate VLAN \"10\" (first at line 3)"));
+    CHECK(has_error_at(p, "5: duplicate network name \"front\" (first at line 3)"));
+    CHECK(has_error_at(p, "8: VM a: unknown network \"storage\""));
     CHECK_MESSAGE(p.size() == 3, joined(p));
 }
 
 TEST_CASE("site: contradictory constraints") {
-    const std::string xml = "<XSMConfig>\n<Set name=\"s\">\n" + vm("a") +  // 3
-                            vm("b") +                                      // 4
-                            vm("c") +                                      // 5
-                            vm("p", "<DOM0>10.0.0.1</DOM0>") +             // 6
-                            vm("q", "<DOM0>10.0.0.2</DOM0>") +             // 7
-                            vm("r", "<DOM0>10.0.0.1</DOM0>") +             // 8
-                            "<Together vms=\"a b\"/>\n"                    // 9
-                            "<Together vms=\"b c\"/>\n"                    // 10
-                            "<Apart vms=\"a c\"/>\n"                       // 11
-                            "<Together vms=\"p q\"/>\n"                    // 12
-                            "<Apart vms=\"p r\"/>\n"                       // 13
-                            "<Apart vms=\"a zz a\"/>\n"                    // 14
-                            "<Together vms=\"a\"/>\n"                      // 15
+    const std::string xml = "<XSMConfig>\n<Set name=\"s\">\n" + vm_entry("a") +  // 3
+                            vm_entry("b") +                                      // 4
+                            vm_entry("c") +                                      // 5
+                            vm_entry("p", "<DOM0>10.0.0.1</DOM0>") +             // 6
+                            vm_entry("q", "<DOM0>10.0.0.2</DOM0>") +             // 7
+                            vm_entry("r", "<DOM0>10.0.0.1</DOM0>") +             // 8
+                            "<Together vms=\"a b\"/>\n"                          // 9
+                            "<Together vms=\"b c\"/>\n"                          // 10
+                            "<Apart vms=\"a c\"/>\n"                             // 11
+                            "<Together vms=\"p q\"/>\n"                          // 12
+                            "<Apart vms=\"p r\"/>\n"                             // 13
+                            "<Apart vms=\"a zz a\"/>\n"                          // 14
+                            "<Together vms=\"a\"/>\n"                            // 15
                             "</Set>\n</XSMConfig>\n";
     const auto p = problems(xml);
-    CHECK(has(p,
-              "7: contradictory constraints: VM q is pinned to 10.0.0.2 but must be together "
-              "with p, pinned to 10.0.0.1 (line 6; together at line 12)"));
-    CHECK(has(p,
-              "11: contradictory constraints: a and c must be apart here but together at "
-              "lines 9, 10"));
-    CHECK(has(p,
-              "13: contradictory constraints: p and r must be apart but are both pinned to "
-              "10.0.0.1"));
-    CHECK(has(p, "14: VM a is named twice in one constraint"));
-    CHECK(has(p, "14: constraint names unknown VM \"zz\""));
-    CHECK(has(p, "15: <Together> needs at least two VM names in vms"));
+    CHECK(has_error_at(
+        p,
+        "7: contradictory constraints: VM q is pinned to 10.0.0.2 but must be together "
+        "with p, pinned to 10.0.0.1 (line 6; together at line 12)"));
+    CHECK(has_error_at(p,
+                       "11: contradictory constraints: a and c must be apart here but together at "
+                       "lines 9, 10"));
+    CHECK(
+        has_error_at(p,
+                     "13: contradictory constraints: p and r must be apart but are both pinned to "
+                     "10.0.0.1"));
+    CHECK(has_error_at(p, "14: VM a is named twice in one constraint"));
+    CHECK(has_error_at(p, "14: constraint names unknown VM \"zz\""));
+    CHECK(has_error_at(p, "15: <Together> needs at least two VM names in vms"));
     CHECK_MESSAGE(p.size() == 6, joined(p));
 }
 
 TEST_CASE("site: problems come in line order, with the source name in the summary") {
     const std::string xml =
-        "<XSMConfig>\n<Set name=\"s\">\n" + vm("a") + vm("a") +
+        "<XSMConfig>\n<Set name=\"s\">\n" + vm_entry("a") + vm_entry("a") +
         "<VM name=\"b\"><VCPUS>x</VCPUS><MEM>1</MEM></VM>\n</Set>\n</XSMConfig>\n";
     const ParsedSite parsed = parse_site(xml);
     CHECK(
@@ -186,17 +188,17 @@ TEST_CASE("site: problems come in line order, with the source name in the summar
 
 TEST_CASE("site: bad template references") {
     const std::string xml = "<XSMConfig>\n<Set name=\"s\">\n" +
-                            vm("a", "<TEMPLATE label=\"web !\"/>") +                   // 3
-                            vm("b", "<TEMPLATE label=\" , \"/>") +                     // 4
-                            vm("c", "<TEMPLATE>deb ian</TEMPLATE>") +                  // 5
-                            vm("d", "<TEMPLATE>x</TEMPLATE><TEMPLATE>y</TEMPLATE>") +  // 6
-                            vm("e", "<TEMPLATE label=\"os:debian web\"/>") +           // fine
+                            vm_entry("a", "<TEMPLATE label=\"web !\"/>") +                   // 3
+                            vm_entry("b", "<TEMPLATE label=\" , \"/>") +                     // 4
+                            vm_entry("c", "<TEMPLATE>deb ian</TEMPLATE>") +                  // 5
+                            vm_entry("d", "<TEMPLATE>x</TEMPLATE><TEMPLATE>y</TEMPLATE>") +  // 6
+                            vm_entry("e", "<TEMPLATE label=\"os:debian web\"/>") +           // fine
                             "</Set>\n</XSMConfig>\n";
     const auto p = problems(xml);
-    CHECK(has(p, "3: VM a: <TEMPLATE> \"!\" is not a label"));
-    CHECK(has(p, "4: VM b: <TEMPLATE> a label query needs at least one label"));
-    CHECK(has(p, "5: VM c: <TEMPLATE> \"deb ian\" is not a template reference"));
-    CHECK(has(p, "6: VM d has a second <TEMPLATE>"));
+    CHECK(has_error_at(p, "3: VM a: <TEMPLATE> \"!\" is not a label"));
+    CHECK(has_error_at(p, "4: VM b: <TEMPLATE> a label query needs at least one label"));
+    CHECK(has_error_at(p, "5: VM c: <TEMPLATE> \"deb ian\" is not a template reference"));
+    CHECK(has_error_at(p, "6: VM d has a second <TEMPLATE>"));
     CHECK_MESSAGE(p.size() == 4, joined(p));
 }
 

@@ -46,6 +46,17 @@ inline std::vector<std::uint8_t> read_file(const std::filesystem::path& p) {
     return {std::istreambuf_iterator<char>(in), {}};
 }
 
+// Writes text to p, creating p's directories.
+inline void write_text(const std::filesystem::path& p, const std::string& text) {
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p) << text;
+}
+
+// Whether text (lines ending in "\n") holds line as one whole line.
+inline bool has_line(const std::string& text, const std::string& line) {
+    return text.starts_with(line + "\n") || text.find("\n" + line + "\n") != std::string::npos;
+}
+
 // An image-like buffer: chunks of random data, of text, and all-zero chunks.
 inline std::vector<std::uint8_t> sample_image(std::size_t chunks, std::uint32_t chunk_size, std::uint32_t seed) {
     std::vector<std::uint8_t> img(std::size_t(chunks) * chunk_size, 0);

@@ -70,13 +70,13 @@ bool agree(const std::string& text) {
 }
 
 // Adds a field nobody knows, of every kind, to every object of j.
-void add_unknown_fields(json& j) {
+void add_unknown_dom0_fields(json& j) {
     if (j.is_object()) {
-        for (auto& [key, value] : j.items()) add_unknown_fields(value);
+        for (auto& [key, value] : j.items()) add_unknown_dom0_fields(value);
         j["added_by_a_newer_side"] = {{"nested", {1, "two", nullptr, {{"x", true}}}}, {"n", -1.5}};
         j["also_new"] = "text";
     } else if (j.is_array()) {
-        for (json& element : j) add_unknown_fields(element);
+        for (json& element : j) add_unknown_dom0_fields(element);
     }
 }
 
@@ -91,7 +91,7 @@ TEST_CASE("wire: the Dom0 report's SAX reader reads what the DOM decoder reads")
     CHECK(agree(encoded.dump(2)));  // whitespace
 
     json extended = encoded;
-    add_unknown_fields(extended);
+    add_unknown_dom0_fields(extended);
     CHECK(agree(extended.dump()));
     CHECK(*wire::read_dom0_report(extended.dump()) == report);
 
