@@ -277,7 +277,9 @@ int run_server(ServerConfig config) {
         // The hot templates its racks' Dom0 hosts pre-copy, kept and served alike
         // (rack_templates.h), in a cache of their own under the same bound.
         auto templates_opened = RackImageCache::open(
-            {files.root / "template-cache", config.image_cache_bytes, files.public_key()}, clock);
+            {files.root / "template-cache", config.image_cache_bytes, files.public_key(),
+             std::chrono::seconds(30), "rack template cache"},
+            clock);
         if (!templates_opened) return fail(templates_opened.status().message());
         template_cache = std::move(*templates_opened);
         template_cache->start_checking([&store](const std::string& line, bool dropped) {

@@ -128,7 +128,7 @@ void RackImageCache::check_copy(const std::string& image_sha256) {
         copies_.erase(it);  // never served; a fetch of it waits until the directory is gone
     lock.unlock();
     const std::string what =
-        "rack image cache: the copy of " + label(copy) + " held in " + copy.dir.string();
+        options_.name + ": the copy of " + label(copy) + " held in " + copy.dir.string();
     if (!matched) {
         std::error_code ec;
         fs::remove_all(copy.dir, ec);
@@ -230,12 +230,13 @@ Result<std::vector<std::string>> RackImageCache::make_room(std::uint64_t bytes, 
         }
         if (held + bytes <= options_.max_bytes) return std::vector<std::string>{};
         if (kept + bytes > options_.max_bytes)
-            return Status::error(Code::storage, "the image cache cannot hold " + image.name + "@" +
-                                                    image.version + " (" + std::to_string(bytes) +
-                                                    " bytes): its limit is " +
-                                                    std::to_string(options_.max_bytes) +
-                                                    " bytes and running deployments need " +
-                                                    std::to_string(kept) + " of them");
+            return Status::error(
+                Code::storage,
+                "the " + options_.name + " cannot hold " + image.name + "@" + image.version + " (" +
+                    std::to_string(bytes) + " bytes): its limit is " +
+                    std::to_string(options_.max_bytes) +
+                    " bytes and the copies in use (running deployments, hot templates) hold " +
+                    std::to_string(kept) + " of them");
         // Least recently used first; an older version of this image (the fetch's basis) last.
         std::sort(evictable.begin(), evictable.end(), [&](const Copy* a, const Copy* b) {
             const bool a_basis = a->name == image.name, b_basis = b->name == image.name;

@@ -55,6 +55,8 @@ class RackImageCache {
         std::uint64_t max_bytes = 0;
         std::filesystem::path pubkey;  // the site key images are signed with
         std::chrono::seconds timeout{30};
+        // What its log lines and errors call it (a rack server's template cache is one too).
+        std::string name = "rack image cache";
     };
     struct Copy {
         ImageId image = 0;

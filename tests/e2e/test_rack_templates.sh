@@ -17,8 +17,11 @@
 #    name, hot at once. Once B's rack presence is stale, A answers r2's hosts with its own
 #    template server (host 4's agent fails over to A). Checks: hosts 3-4 pre-copied web@2 from
 #    A's address on the basis of their web@1, every host's web@2 byte-equal to the file.
+# 3. B restarts on its state: its copy of web@1 is read back and checked before it is served
+#    (not fetched again), and web@2 comes from A by delta on its basis (the unchanged chunks
+#    kept); A names B for rack r2 again.
 #
-# Needs root (exit 77 otherwise), postgresql, dnsmasq, curl, jq, busybox, psql. About 15 s.
+# Needs root (exit 77 otherwise), postgresql, dnsmasq, curl, jq, busybox, psql. About 20 s.
 set -euo pipefail
 source "$(dirname "$0")/lib/rack.sh"
 rack_require curl jq busybox dnsmasq psql
@@ -144,4 +147,23 @@ for i in 3 4; do
     grep -q "pre-copying template web@2 .* on the basis of web@1.raw" "$RACK_DIR/dom0-$i.err" ||
         rack_fail "host $i did not start web@2 from its web@1"
 done
-echo "PASS: rack r2's Dom0 hosts pre-copied a hot template from their rack server's cached copy, r1's from the serving server, and r2's from the serving server once the rack server was killed ($((SECONDS - started)) s)"
+echo "== 3. B restarts: its copy of web@1 is read back before it is served, web@2 comes by delta on its basis"
+a_lines=$(wc -l <"$RACK_DIR/pvA.err")
+rack_server_start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 "$A_URL" r2
+rack_wait_log pvB "rack template cache: the copy of web@1 held in $copy checked: its [0-9]+ chunks match its manifest" 10
+rack_wait_log pvB "rack template cache: web@2 fetched from pvA" 15
+line=$(grep "rack template cache: web@2 fetched from pvA" "$RACK_DIR/pvB.err")
+grep -qE "by delta: [0-9]+ of [0-9]+ chunks, [0-9]+ bytes, in [0-9.]+ s; [0-9]+ chunks kept from web@1" <<<"$line" ||
+    rack_fail "B fetched web@2 whole: $line"
+if grep -q "rack template cache: web@1 fetched" "$RACK_DIR/pvB.err"; then  # its log since the restart
+    rack_fail "B fetched web@1 again after its restart"
+fi
+cmp -s "$B_STATE/template-cache/"*"-$(sha256sum "$RACK_DIR/images/web@2.raw" | cut -c1-16)/chunks.pack" \
+    "$A_STATE/templates/web@2.image/chunks.pack" || rack_fail "B's copy of web@2 is not A's pack"
+for ((t = 0; ; t++)); do
+    tail -n +"$((a_lines + 1))" "$RACK_DIR/pvA.err" | grep -q "per-rack imaging: .*rack r2: template $web1 from pvB" && break
+    [ "$t" -lt $((10 * (LEASE + 5))) ] || rack_fail "A does not name B's servers for rack r2 again"
+    sleep 0.1
+done
+echo "  ${line#*provisionerd: }"
+echo "PASS: rack r2's Dom0 hosts pre-copied a hot template from their rack server's cached copy, r1's from the serving server, r2's from the serving server once the rack server was killed, and the restarted rack server checked its copy and fetched the next version by delta on its basis ($((SECONDS - started)) s)"
