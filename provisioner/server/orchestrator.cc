@@ -17,10 +17,6 @@ using nlohmann::json;
 
 namespace {
 
-std::int64_t nanoseconds_of(base::Clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
 constexpr auto kProgressFlush = std::chrono::seconds(5);
 // Port ranges, each from its base option: delta servers of images from delta_port, of
 // templates from delta_port + kTemplatePortOffset; multicast sessions from multicast_port, the

@@ -17,6 +17,11 @@
 
 namespace provisioner::server {
 
+// A clock reading as a count, for the atomic that tick_age() reads.
+inline std::int64_t nanoseconds_of(base::Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
 // A child process serving one deployment (multicast, torrent) or one image (delta), as the
 // API side sees it: its port and secret, and whether it ran at the last tick.
 struct Orchestrator::Sender {

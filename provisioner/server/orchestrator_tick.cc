@@ -24,10 +24,6 @@ constexpr std::chrono::milliseconds kStopGrace{5000};
 // it, which must not hold the tick for the kernel's two minutes of SYN retries.
 constexpr std::chrono::milliseconds kProbeTimeout{500};
 
-std::int64_t nanoseconds_of(base::Clock::time_point t) {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
 std::string read_whole_file(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};

@@ -23,8 +23,8 @@ using deltatest::RunningServer;
 
 namespace {
 
-constexpr std::uint32_t kChunk = 64 * 1024;
-const std::string kSealKey = "the site key's text";
+constexpr std::uint32_t kRackImageChunk = 64 * 1024;
+const std::string kRackImagesSealKey = "the site key's text";
 
 struct RackRig {
     Server server;
@@ -32,8 +32,8 @@ struct RackRig {
     imaging::Secret secret = *imaging::random_secret();
     Image image;
     std::unique_ptr<RackImageCache> cache;
-    ImagePeers owner{*server.store, "pvA", kSealKey, [](const std::string&) {}};
-    ImagePeers peers{*server.store, "pvB", kSealKey,
+    ImagePeers owner{*server.store, "pvA", kRackImagesSealKey, [](const std::string&) {}};
+    ImagePeers peers{*server.store, "pvB", kRackImagesSealKey,
                      [this](const std::string& l) { log.push_back(l); }};
     std::vector<std::string> log;
     std::vector<Image> served;
@@ -42,11 +42,11 @@ struct RackRig {
 
     RackRig() {
         const auto dir = server.dir.path();
-        testutil::write_file(dir / "raw", testutil::sample_image(6, kChunk, 3));
+        testutil::write_file(dir / "raw", testutil::sample_image(6, kRackImageChunk, 3));
         auto key = imaging::SigningKey::load(dir / "site.key");
         REQUIRE(key);
         imaging::PackOptions po;
-        po.chunk_size = kChunk;
+        po.chunk_size = kRackImageChunk;
         po.level = 3;
         po.name = "dom0";
         auto m = imaging::pack_image(dir / "raw", dir / "dom0-1", *key, po);
@@ -244,13 +244,13 @@ TEST_CASE("rack images: multicast sessions published sealed, read back only with
     CHECK(value->find(imaging::secret_to_hex(m.receipt_master)) == std::string::npos);
     // Another site's key, another server's name or a moved session: none opens.
     CHECK_FALSE(decode_multicast_sources("another key", "pvB", *value));
-    CHECK_FALSE(decode_multicast_sources(kSealKey, "pvC", *value));
+    CHECK_FALSE(decode_multicast_sources(kRackImagesSealKey, "pvC", *value));
     std::string moved = *value;
     moved.replace(moved.find("7702"), 4, "7703");
-    CHECK_FALSE(decode_multicast_sources(kSealKey, "pvB", moved));
+    CHECK_FALSE(decode_multicast_sources(kRackImagesSealKey, "pvB", moved));
     for (const char* bad : {"", "[]", "{\"sessions\": 1}", "{\"sessions\": {\"x\": {}}}",
                             "{\"sessions\": {\"7\": {\"group\": \"g\", \"port\": 70000}}}"})
-        CHECK_FALSE(decode_multicast_sources(kSealKey, "pvB", bad));
+        CHECK_FALSE(decode_multicast_sources(kRackImagesSealKey, "pvB", bad));
     // Withdrawn: nothing to read.
     rig.peers.publish_multicast({});
     CHECK(rig.owner.multicast_of("pvB").empty());

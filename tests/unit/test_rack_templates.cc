@@ -29,9 +29,9 @@ using deltatest::RunningServer;
 
 namespace {
 
-const std::string kSealKey = "the site key's text";
+const std::string kRackTemplatesSealKey = "the site key's text";
 
-std::string read_all(const std::filesystem::path& file) {
+std::string template_file_bytes(const std::filesystem::path& file) {
     std::ifstream in(file, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
@@ -121,7 +121,8 @@ TEST_CASE("rack templates: a rack server with a Dom0 host caches the hot templat
                      ") by delta: 1 of 1 chunks") == 1);
     REQUIRE(rig.cache->copies().size() == 1);  // scratch@1 is cold
     const auto copy = rig.cache->copies()[0].dir;
-    CHECK(read_all(copy / "chunks.pack") == read_all(rig.packed() / "chunks.pack"));
+    CHECK(template_file_bytes(copy / "chunks.pack") ==
+          template_file_bytes(rig.packed() / "chunks.pack"));
     REQUIRE(rig.served.size() == 1);
     CHECK(rig.served[0].t.id == rig.debian.id);
     CHECK(rig.served[0].dir == copy);
@@ -186,7 +187,8 @@ TEST_CASE("rack templates: a copy damaged while the server was down is removed a
     rig.rack->tick();
     CHECK(rig.logged("by delta: 1 of 1 chunks") == 2);
     REQUIRE(rig.served.size() == 1);
-    CHECK(read_all(rig.served[0].dir / "chunks.pack") == read_all(rig.packed() / "chunks.pack"));
+    CHECK(template_file_bytes(rig.served[0].dir / "chunks.pack") ==
+          template_file_bytes(rig.packed() / "chunks.pack"));
 }
 
 TEST_CASE("rack templates: the rack server's template servers run, listen and stop") {
@@ -249,9 +251,10 @@ TEST_CASE("rack templates: published sealed; a Dom0 report of the rack names its
     TemplateRig rig;
     const Host h1 = rig.host("h1", "r1", 1, HostState::enrolled);
     const Host h3 = rig.host("h3", "r2", 3, HostState::enrolled);
-    ImagePeers b{*rig.s.store, "pvB", kSealKey, [](const std::string&) {}};
+    ImagePeers b{*rig.s.store, "pvB", kRackTemplatesSealKey, [](const std::string&) {}};
     std::vector<std::string> a_log;
-    ImagePeers a{*rig.s.store, "pvA", kSealKey, [&](const std::string& l) { a_log.push_back(l); }};
+    ImagePeers a{*rig.s.store, "pvA", kRackTemplatesSealKey,
+                 [&](const std::string& l) { a_log.push_back(l); }};
     const TemplateDelta copy{"10.77.0.2:22000", imaging::secret_to_hex(*imaging::random_secret())};
     b.publish_templates({{rig.debian.id, copy}});
     auto value = rig.s.store->get_setting(std::string(ImagePeers::kTemplatesPrefix) + "pvB");
@@ -263,17 +266,17 @@ TEST_CASE("rack templates: published sealed; a Dom0 report of the rack names its
     CHECK(read.at(rig.debian.id).secret == copy.secret);
     // Another site's key, another server's name, another template or address: none opens.
     CHECK_FALSE(decode_template_sources("another key", "pvB", *value));
-    CHECK_FALSE(decode_template_sources(kSealKey, "pvC", *value));
+    CHECK_FALSE(decode_template_sources(kRackTemplatesSealKey, "pvC", *value));
     std::string moved = *value;
     moved.replace(moved.find("22000"), 5, "22001");
-    CHECK_FALSE(decode_template_sources(kSealKey, "pvB", moved));
+    CHECK_FALSE(decode_template_sources(kRackTemplatesSealKey, "pvB", moved));
     std::string other = *value;
     const std::string key = "\"" + std::to_string(rig.debian.id) + "\"";
     other.replace(other.find(key), key.size(), "\"999\"");
-    CHECK_FALSE(decode_template_sources(kSealKey, "pvB", other));
+    CHECK_FALSE(decode_template_sources(kRackTemplatesSealKey, "pvB", other));
     for (const char* bad : {"", "[]", "{\"templates\": 1}", "{\"templates\": {\"x\": {}}}",
                             "{\"templates\": {\"0\": {\"delta\": \"a\", \"sealed\": \"b\"}}}"})
-        CHECK_FALSE(decode_template_sources(kSealKey, "pvB", bad));
+        CHECK_FALSE(decode_template_sources(kRackTemplatesSealKey, "pvB", bad));
 
     // pvB holds rack r2's presence lease, renewed lately: r2's Dom0 hosts are sent to it.
     const Timestamp now = rig.s.store->now();
