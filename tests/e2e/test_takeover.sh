@@ -27,7 +27,9 @@
 # progress reported under B.
 #
 # Needs root (exit 77 otherwise), postgresql, dnsmasq, curl, jq, tc, busybox. About 50 s.
-# TAKEOVER_LEASE (seconds, default 4), TAKEOVER_RATE (tbf rate, default 60mbit).
+# TAKEOVER_LEASE (seconds, default 4), TAKEOVER_RATE (tbf rate, default 60mbit), TAKEOVER_RATE_B
+# (B's link until the kill, default 30mbit: rack r2's hosts image from B and start first, and
+# must not have the whole image by the time r1's hosts, imaging from A, are under way).
 set -euo pipefail
 source "$(dirname "$0")/lib/rack.sh"
 rack_require curl jq tc busybox dnsmasq
@@ -47,6 +49,7 @@ rack_on_exit pg_down
 
 LEASE=${TAKEOVER_LEASE:-4}
 RATE=${TAKEOVER_RATE:-60mbit}
+RATE_B=${TAKEOVER_RATE_B:-30mbit}
 source "$(dirname "$0")/lib/rack_servers.sh"
 started=$SECONDS
 rack_servers_init
@@ -106,7 +109,7 @@ echo "  B fetched dom0@1 from A by delta into $copy: $chunks chunks, what A's lo
 # Per-rack imaging: B serves its copy to its rack, and A, the owner, sends r2's hosts there.
 rack_wait_log pvA "per-rack imaging: rack r2: image [0-9]+ from pvB[^ ]* \\($B_IP:" 10
 rack_server tc qdisc add dev "$RACK_IF" root tbf rate "$RATE" burst 64kb latency 200ms
-rack_exec "$B_NS" tc qdisc add dev "$RACK_IF" root tbf rate "$RATE" burst 64kb latency 200ms
+rack_exec "$B_NS" tc qdisc add dev "$RACK_IF" root tbf rate "$RATE_B" burst 64kb latency 200ms
 # Rack r2's agents first: their hello to B is answered wait before they go on to A, the
 # deployment's owner, whose job sends them to B's delta server of its copy (per-rack imaging);
 # r1's start once they have their job, and image from A. Both servers' links are shaped.
