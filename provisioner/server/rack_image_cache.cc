@@ -1,6 +1,7 @@
 #include "rack_image_cache.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <system_error>
 
 #include "imaging/manifest.h"
@@ -327,6 +328,21 @@ Result<RackImageCache::Fetched> RackImageCache::fetch(const Image& image, const 
     std::lock_guard lock(mu_);
     copies_[image.image_sha256] = out.copy;
     return out;
+}
+
+std::string describe_fetch(const std::string& cache, const std::string& what,
+                           const PeerSource& from, const RackImageCache::Fetched& got) {
+    const auto& r = got.report;
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.1f", r.seconds);
+    std::string line = cache + ": " + what + " fetched from " + from.server + " (" + from.address +
+                       ") by delta: " + std::to_string(r.chunks_fetched) + " of " +
+                       std::to_string(r.chunks_stored) + " chunks, " +
+                       std::to_string(r.bytes_fetched) + " bytes, in " + seconds + " s";
+    if (r.chunks_reused)
+        line += "; " + std::to_string(r.chunks_reused) + " chunks kept from " + got.basis;
+    for (const std::string& gone : got.evicted) line += "; evicted " + gone;
+    return line;
 }
 
 }  // namespace provisioner::server

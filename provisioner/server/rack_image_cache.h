@@ -123,4 +123,10 @@ class RackImageCache {
     std::thread checker_;
 };
 
+// What a fetch brought, as a log line and event: "CACHE: WHAT fetched from SERVER (ADDRESS) by
+// delta: F of S chunks, B bytes, in T s", then the chunks kept from a basis and the copies
+// evicted for room.
+std::string describe_fetch(const std::string& cache, const std::string& what,
+                           const PeerSource& from, const RackImageCache::Fetched& got);
+
 }  // namespace provisioner::server

@@ -1,7 +1,5 @@
 #include "rack_images.h"
 
-#include <cstdio>
-
 #include "lease_keeper.h"
 #include "orchestrator.h"
 #include "rack_dhcp.h"
@@ -149,16 +147,7 @@ void RackImages::fetch(const Image& image, const std::string& owner,
             continue;
         }
         retries_.erase(image.image_sha256);
-        const auto& r = got->report;
-        char seconds[32];
-        std::snprintf(seconds, sizeof seconds, "%.1f", r.seconds);
-        std::string line = "rack image cache: " + what + " fetched from " + source.server + " (" +
-                           source.address + ") by delta: " + std::to_string(r.chunks_fetched) +
-                           " of " + std::to_string(r.chunks_stored) + " chunks, " +
-                           std::to_string(r.bytes_fetched) + " bytes, in " + seconds + " s";
-        if (r.chunks_reused)
-            line += "; " + std::to_string(r.chunks_reused) + " chunks kept from " + got->basis;
-        for (const std::string& gone : got->evicted) line += "; evicted " + gone;
+        const std::string line = describe_fetch("rack image cache", what, source, *got);
         log_(line);
         if (auto logged = store_.log_event(server_event(line)); !logged)
             log_("recording the fetch: " + logged.status().message());

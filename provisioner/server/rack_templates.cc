@@ -1,7 +1,6 @@
 #include "rack_templates.h"
 
 #include <algorithm>
-#include <cstdio>
 
 #include "imaging/secret.h"
 #include "lease_keeper.h"
@@ -91,16 +90,7 @@ void RackTemplates::fetch(const Template& t, const std::set<std::string>& needed
         return;
     }
     retries_.erase(t.sha256);
-    const auto& r = got->report;
-    char seconds[32];
-    std::snprintf(seconds, sizeof seconds, "%.1f", r.seconds);
-    std::string line = "rack template cache: " + t.ref() + " fetched from " + server + " (" +
-                       delta.address + ") by delta: " + std::to_string(r.chunks_fetched) + " of " +
-                       std::to_string(r.chunks_stored) + " chunks, " +
-                       std::to_string(r.bytes_fetched) + " bytes, in " + seconds + " s";
-    if (r.chunks_reused)
-        line += "; " + std::to_string(r.chunks_reused) + " chunks kept from " + got->basis;
-    for (const std::string& gone : got->evicted) line += "; evicted " + gone;
+    const std::string line = describe_fetch("rack template cache", t.ref(), source, *got);
     log_(line);
     if (auto logged = store_.log_event(server_event(line)); !logged)
         log_("recording the fetch: " + logged.status().message());
