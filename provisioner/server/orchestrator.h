@@ -297,6 +297,11 @@ class Orchestrator {
                                          std::vector<std::uint64_t>& retiring);
     void decide_template_servers_locked(const std::vector<HotTemplate>& hot,
                                         std::vector<ChildSpec>& wanted);
+    // The delta servers of kind that keep() keeps go into wanted; the others stop (with a line
+    // "stopping NAME: WHY" where why is not empty).
+    void keep_delta_servers_locked(DeltaSource::Kind kind,
+                                   const std::function<bool(const DeltaSource&)>& keep,
+                                   const std::string& why, std::vector<ChildSpec>& wanted);
     void retire_locked(std::unique_ptr<Sender> sender);
     // Starts, polls, stops and probes the children with no lock held. gone: the keys of
     // children reaped (or never started) that nobody wants any more.

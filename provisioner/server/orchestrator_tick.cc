@@ -200,40 +200,26 @@ std::vector<Orchestrator::ChildSpec> Orchestrator::decide_locked(
     // Delta servers of images run while a running deployment (or one being recorded) uses
     // their image: a delta deployment, or any with hosts in another server's racks (whose
     // server fetches the image from here).
-    for (auto it = delta_servers_.begin(); it != delta_servers_.end();) {
-        if (it->first.kind != DeltaSource::Kind::image) {
-            ++it;
-            continue;
-        }
-        bool used = deploying_images_.contains(it->first.id) || rack_images_.contains(it->first.id);
-        for (const auto& [_, a] : active_)
-            used = used ||
-                   (a->image.id == it->first.id &&
-                    (a->record.transport == Transport::delta || has_foreign_rack_hosts_locked(*a)));
-        if (!used) {
-            retire_locked(std::move(it->second));
-            it = delta_servers_.erase(it);
-            continue;
-        }
-        const Sender& s = *it->second;
-        wanted.push_back({s.child, s.name, s.argv, false, {}, s.port.number()});
-        ++it;
-    }
+    keep_delta_servers_locked(
+        DeltaSource::Kind::image,
+        [&](const DeltaSource& source) {
+            if (deploying_images_.contains(source.id) || rack_images_.contains(source.id))
+                return true;
+            for (const auto& entry : active_) {
+                const Active& a = *entry.second;
+                if (a.image.id == source.id &&
+                    (a.record.transport == Transport::delta || has_foreign_rack_hosts_locked(a)))
+                    return true;
+            }
+            return false;
+        },
+        "", wanted);
     // A rack server's delta servers of its template copies, while set_rack_templates() names
     // them.
-    for (auto it = delta_servers_.begin(); it != delta_servers_.end();) {
-        if (it->first.kind != DeltaSource::Kind::rack_template) {
-            ++it;
-        } else if (!rack_templates_.contains(it->first.id)) {
-            log_locked("stopping " + it->second->name + ": no longer hot, or no longer held here");
-            retire_locked(std::move(it->second));
-            it = delta_servers_.erase(it);
-        } else {
-            const Sender& s = *it->second;
-            wanted.push_back({s.child, s.name, s.argv, false, {}, s.port.number()});
-            ++it;
-        }
-    }
+    keep_delta_servers_locked(
+        DeltaSource::Kind::rack_template,
+        [&](const DeltaSource& source) { return rack_templates_.contains(source.id); },
+        "no longer hot, or no longer held here", wanted);
     if (hot) {
         decide_template_servers_locked(*hot, wanted);
     } else {  // the catalog did not read: the template servers stay as they are
@@ -297,11 +283,21 @@ void Orchestrator::decide_template_servers_locked(const std::vector<HotTemplate>
     }
     std::erase_if(portless_templates_,
                   [&](const DeltaSource& s) { return !hot_sources.contains(s); });
+    keep_delta_servers_locked(
+        DeltaSource::Kind::template_image,
+        [&](const DeltaSource& source) { return hot_sources.contains(source); }, "no longer hot",
+        wanted);
+}
+
+void Orchestrator::keep_delta_servers_locked(DeltaSource::Kind kind,
+                                             const std::function<bool(const DeltaSource&)>& keep,
+                                             const std::string& why,
+                                             std::vector<ChildSpec>& wanted) {
     for (auto it = delta_servers_.begin(); it != delta_servers_.end();) {
-        if (it->first.kind != DeltaSource::Kind::template_image) {
+        if (it->first.kind != kind) {
             ++it;
-        } else if (!hot_sources.contains(it->first)) {
-            log_locked("stopping " + it->second->name + ": no longer hot");
+        } else if (!keep(it->first)) {
+            if (!why.empty()) log_locked("stopping " + it->second->name + ": " + why);
             retire_locked(std::move(it->second));
             it = delta_servers_.erase(it);
         } else {
