@@ -25,21 +25,10 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/rack.sh"
 rack_require curl jq busybox dnsmasq psql
-SRC=${PROVISIONER_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}
-export PROVISIONER_SOURCE=$SRC
-source "$SRC/tests/e2e/lib/postgres.sh"
-rack_up 4
-rack_add_host  # B's namespace: one more port on the switch, not one of the hosts
-B_NS=$RACK_N
-B_IP=${RACK_HOST_IP[B_NS]}
-RACK_N=$((RACK_N - 1))
 export PV_IMAGE_MIB=${PV_IMAGE_MIB:-8}
-source "$(dirname "$0")/lib/provisioner.sh"
-PV_RACK=("" r1 r1 r2 r2)
-rack_on_exit pg_down
+source "$(dirname "$0")/lib/rack_servers.sh"
 
 LEASE=4
-source "$(dirname "$0")/lib/rack_servers.sh"
 started=$SECONDS
 rack_servers_init
 rack_server_start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 "$B_URL" r1

@@ -33,24 +33,12 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/rack.sh"
 rack_require curl jq tc busybox dnsmasq
-SRC=${PROVISIONER_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}
-export PROVISIONER_SOURCE=$SRC
-source "$SRC/tests/e2e/lib/postgres.sh"
-rack_up 4
-# B's namespace: one more port on the switch, numbered after the hosts but not one of them.
-rack_add_host
-B_NS=$RACK_N
-B_IP=${RACK_HOST_IP[B_NS]}
-RACK_N=$((RACK_N - 1))
 export PV_IMAGE_MIB=${PV_IMAGE_MIB:-96}
-source "$(dirname "$0")/lib/provisioner.sh"
-PV_RACK=("" r1 r1 r2 r2)
-rack_on_exit pg_down
+source "$(dirname "$0")/lib/rack_servers.sh"
 
 LEASE=${TAKEOVER_LEASE:-4}
 RATE=${TAKEOVER_RATE:-60mbit}
 RATE_B=${TAKEOVER_RATE_B:-30mbit}
-source "$(dirname "$0")/lib/rack_servers.sh"
 started=$SECONDS
 rack_servers_init
 

@@ -1,8 +1,22 @@
 # Two rack servers, A (the rack's own server namespace) and B (a namespace of its own on the
-# switch), sharing one PostgreSQL cluster: what test_takeover.sh and
-# test_rack_cache_multicast.sh set up. Source after rack.sh (rack_up and rack_add_host done,
-# B_NS and B_IP set), postgres.sh and provisioner.sh; sets A_STATE, B_STATE, A_URL, B_URL,
-# B_BOOT_URL. LEASE (seconds) must be set before rack_server_start.
+# switch), sharing one PostgreSQL cluster: what test_takeover.sh, test_rack_cache_multicast.sh
+# and test_rack_templates.sh set up. Source after rack.sh (and PV_IMAGE_MIB, if not
+# provisioner.sh's default): brings up a rack of 4 hosts, hosts 1-2 in rack r1 and 3-4 in r2,
+# and B's namespace on its switch (B_NS, B_IP); sources postgres.sh and provisioner.sh; sets
+# A_STATE, B_STATE, A_URL, B_URL, B_BOOT_URL. LEASE (seconds) must be set before
+# rack_server_start.
+SRC=${PROVISIONER_SOURCE:-$(cd "$(dirname "$0")/../.." && pwd)}
+export PROVISIONER_SOURCE=$SRC
+source "$SRC/tests/e2e/lib/postgres.sh"
+rack_up 4
+# B's namespace: one more port on the switch, not one of the hosts (rack_add_host).
+rack_add_host
+B_NS=$RACK_N
+B_IP=${RACK_HOST_IP[B_NS]}
+RACK_N=$((RACK_N - 1))
+source "$(dirname "$0")/lib/provisioner.sh"
+PV_RACK=("" r1 r1 r2 r2)
+rack_on_exit pg_down
 
 A_STATE=$PV_STATE
 B_STATE=$RACK_DIR/state-b
