@@ -108,26 +108,28 @@ Transport Orchestrator::auto_transport(std::size_t hosts) const {
 
 std::optional<TemplateDelta> Orchestrator::template_delta(const Template& t,
                                                           const std::string& rack) {
+    // A delta server of this server's, once it listens, as a Dom0 agent reaches it.
+    auto served_here = [&](const Sender& s) -> std::optional<TemplateDelta> {
+        if (!s.listening || !s.secret) return std::nullopt;
+        return TemplateDelta{server_host() + ":" + std::to_string(s.port.number()),
+                             imaging::secret_to_hex(*s.secret)};
+    };
     if (!rack.empty()) {
         std::lock_guard lock(mu_);
         if (auto r = rack_template_sources_.find(rack); r != rack_template_sources_.end())
             if (auto it = r->second.find(t.id); it != r->second.end()) return it->second;
         if (template_racks_.contains(rack)) {
             auto it = delta_servers_.find({DeltaSource::Kind::rack_template, t.id});
-            if (it != delta_servers_.end() && it->second->listening && it->second->secret)
-                return TemplateDelta{
-                    server_host() + ":" + std::to_string(it->second->port.number()),
-                    imaging::secret_to_hex(*it->second->secret)};
+            if (it != delta_servers_.end())
+                if (auto delta = served_here(*it->second)) return delta;
         }
     }
     if (hot_lease_ && !serving_hot_) return hot_lease_->published(t.id);  // another serves it
     const DeltaSource source{DeltaSource::Kind::template_image, t.id};
     std::lock_guard lock(mu_);
     auto it = delta_servers_.find(source);
-    if (it == delta_servers_.end() || !it->second->listening || !it->second->secret)
-        return std::nullopt;
-    return TemplateDelta{server_host() + ":" + std::to_string(it->second->port.number()),
-                         imaging::secret_to_hex(*it->second->secret)};
+    if (it == delta_servers_.end()) return std::nullopt;
+    return served_here(*it->second);
 }
 
 void Orchestrator::set_rack_templates(const std::vector<RackTemplate>& copies,
