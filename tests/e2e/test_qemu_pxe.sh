@@ -185,7 +185,7 @@ if [ "$XEN_GUEST" != 0 ]; then
     wait_xen_offer() {
         local i
         for ((i = 0; i < 60; i++)); do
-            offer=$(grep -ao 'agent: dom0: Xen: [^)]*)' "$RACK_DIR/vm1.console" | tail -n 1)
+            offer=$(grep -ao 'agent: dom0: Xen: [^)]*)' "$RACK_DIR/vm1.console" | tail -n 1) || true
             [ -z "$offer" ] || return 0
             sleep 1
         done

@@ -93,7 +93,7 @@ echo "  B multicasts its copy to rack r2 on $session; A sends r2's hosts there"
 for i in 3 4 1 2; do pv_agent_bg "$i"; done
 for ((i = 1; i <= RACK_N; i++)); do
     rack_wait "agent$i" 60 || rack_fail "host $i: agent failed: $(tail -n 3 "$RACK_DIR/agent$i.err")"
-    line=$(grep "imaging .* by multicast from" "$RACK_DIR/agent$i.err" | tail -n 1)
+    line=$(grep "imaging .* by multicast from" "$RACK_DIR/agent$i.err" | tail -n 1) || true
     if [ "${PV_RACK[i]}" = r2 ]; then
         grep -q "by multicast from $session " <<<"$line" || rack_fail "host $i (r2) did not image from B's session: $line"
     else
@@ -151,7 +151,7 @@ rack_kill pvB KILL
 echo "  killed B (SIGKILL) with rack r2's hosts between $(jq '.[0]' <<<"$r2") and $(jq '.[1]' <<<"$r2") of $pack bytes"
 for ((i = 1; i <= RACK_N; i++)); do
     rack_wait "agent$i" 60 || rack_fail "host $i: agent failed: $(tail -n 3 "$RACK_DIR/agent$i.err")"
-    jobs=$(grep "imaging .* by multicast from .*(deployment $d2)" "$RACK_DIR/agent$i.err")
+    jobs=$(grep "imaging .* by multicast from .*(deployment $d2)" "$RACK_DIR/agent$i.err") || true
     if [ "${PV_RACK[i]}" = r2 ]; then
         head -n 1 <<<"$jobs" | grep -q "by multicast from $session " || rack_fail "host $i (r2) did not start from B's session: $jobs"
         tail -n 1 <<<"$jobs" | grep -q "by multicast from [0-9.]*:9000 " || rack_fail "host $i (r2) did not finish from A's session: $jobs"
@@ -194,7 +194,7 @@ done
 # takes in at the takeover, as their results come; or, had they broken off, B's delta server
 # of its copy finishes them.
 for i in 3 4; do
-    last=$(grep "imaging .* (deployment $d3)" "$RACK_DIR/agent$i.err" | tail -n 1)
+    last=$(grep "imaging .* (deployment $d3)" "$RACK_DIR/agent$i.err" | tail -n 1) || true
     if grep -q "by multicast from $session " <<<"$last"; then
         grep -qE "deployment $d3: h$i: imaged .*delivery confirmed by the multicast sender \(receipt from ${RACK_HOST_IP[i]}:" "$RACK_DIR/pvB.err" ||
             rack_fail "host $i: B did not take in its own session's receipt: $(grep "deployment $d3: h$i" "$RACK_DIR/pvB.err")"

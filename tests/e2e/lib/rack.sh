@@ -222,12 +222,16 @@ rack_down() {
     RACK_UP=0
     local cmd name ns pid
     for cmd in "${RACK_CLEANUP[@]}"; do eval "$cmd" || true; done
-    for name in "${!RACK_PIDS[@]}"; do kill -KILL "${RACK_PIDS[$name]}" 2>/dev/null || true; done
-    for ns in "$RACK_SERVER_NS" "${RACK_HOST_NS[@]}" "$RACK_SWITCH_NS"; do
-        [ -n "$ns" ] || continue
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
-    done
-    wait 2>/dev/null || true
+    # In one block with its stderr closed: bash's "Killed" notices of the jobs reaped here are
+    # noise, not failures.
+    {
+        for name in "${!RACK_PIDS[@]}"; do kill -KILL "${RACK_PIDS[$name]}" || true; done
+        for ns in "$RACK_SERVER_NS" "${RACK_HOST_NS[@]}" "$RACK_SWITCH_NS"; do
+            [ -n "$ns" ] || continue
+            for pid in $(ip netns pids "$ns"); do kill -KILL "$pid" || true; done
+        done
+        wait || true
+    } 2>/dev/null
     for ns in "$RACK_SERVER_NS" "${RACK_HOST_NS[@]}" "$RACK_SWITCH_NS"; do
         [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null || true
     done
