@@ -148,6 +148,14 @@ std::optional<std::pair<std::string, TemplateDelta>> HotTemplateLease::held_else
     return std::pair{published_by_, *delta};
 }
 
+std::optional<std::string> HotTemplateLease::holder_elsewhere() const {
+    if (leases_.holds(kName)) return std::nullopt;
+    const Timestamp now = wall_ms();
+    std::lock_guard lock(mu_);
+    if (holder_.empty() || holder_ == leases_.owner() || now >= holder_until_) return std::nullopt;
+    return holder_;
+}
+
 void HotTemplateLease::release() {
     if (!leases_.holds(kName)) return;
     if (Status s = leases_.release(kName); !s)

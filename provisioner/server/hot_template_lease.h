@@ -16,7 +16,7 @@
 // data). A server with another site.key cannot open them: it logs so and hands out none.
 //
 // Thread-safe: serve(), publish() and release() run on the process thread, published() on API
-// workers, held_elsewhere() on the rack image thread.
+// workers, held_elsewhere(), held_here() and holder_elsewhere() on the rack image thread.
 #pragma once
 
 #include <chrono>
@@ -60,6 +60,11 @@ class HotTemplateLease {
     // The same with the holder's server id, for a rack server's cache (rack_templates.h):
     // nullopt too while this server holds the lease (it serves its own templates).
     std::optional<std::pair<std::string, TemplateDelta>> held_elsewhere(TemplateId id) const;
+    // Whether this server holds the lease now (any thread).
+    bool held_here() const { return leases_.holds(kName); }
+    // The live holder's server id as last read, when another server holds the lease; nullopt
+    // while this server holds it, or none is known to (its lease expired).
+    std::optional<std::string> holder_elsewhere() const;
     // At stop: gives the lease up, so that another server takes the serving over at once.
     void release();
 

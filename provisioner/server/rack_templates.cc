@@ -71,15 +71,8 @@ void RackTemplates::fetch(const Template& t, const std::set<std::string>& needed
     auto serving = serving_(t.id);
     if (!serving) return;  // this server serves them, or no server does yet: next tick
     const auto& [server, delta] = *serving;
-    auto secret = imaging::secret_from_hex(delta.secret);
-    if (!secret) return;  // HotTemplateLease hands out only what opened; never here
-    // An anonymous session under the template server's secret, as a Dom0 agent's pre-copy.
     PeerSource source;
-    source.server = server;
-    source.address = delta.address;
-    source.key = *secret;
-    source.master = *secret;
-    auto got = cache_.fetch(image, source, needed);
+    auto got = fetch_template_copy(cache_, t, server, delta, needed, source);
     if (!got) {
         retry.wait = std::min<std::chrono::seconds>(
             std::chrono::seconds(60),
@@ -94,6 +87,24 @@ void RackTemplates::fetch(const Template& t, const std::set<std::string>& needed
     log_(line);
     if (auto logged = store_.log_event(server_event(line)); !logged)
         log_("recording the fetch: " + logged.status().message());
+}
+
+Result<RackImageCache::Fetched> fetch_template_copy(RackImageCache& cache, const Template& t,
+                                                    const std::string& server,
+                                                    const TemplateDelta& delta,
+                                                    const std::set<std::string>& needed,
+                                                    PeerSource& used) {
+    auto secret = imaging::secret_from_hex(delta.secret);
+    if (!secret)  // what is handed out opened under the site key; never here
+        return Status::error(Code::invalid_argument,
+                             "the template server of " + t.ref() + " on " + server +
+                                 " has no usable secret: " + secret.status().message());
+    used = PeerSource{};
+    used.server = server;
+    used.address = delta.address;
+    used.key = *secret;
+    used.master = *secret;
+    return cache.fetch(RackTemplates::image_of(t), used, needed);
 }
 
 }  // namespace provisioner::server

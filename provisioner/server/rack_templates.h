@@ -76,4 +76,16 @@ class RackTemplates {
     std::map<std::string, Retry> retries_;  // by the template's sha256
 };
 
+// One fetch of template t's copy into cache (as RackTemplates::image_of(t)) from a delta server
+// of it: server, the id of the server it runs on; delta, where it listens and its secret. An
+// anonymous session under that secret, as a Dom0 agent's pre-copy; every chunk checked against
+// the signed manifest (rack_image_cache.h). used: the source, for describe_fetch(). needed: as
+// RackImageCache::fetch() takes it. Also the hot-template holder's fetch of a pack it lacks
+// (hot_template_packs.h).
+Result<RackImageCache::Fetched> fetch_template_copy(RackImageCache& cache, const Template& t,
+                                                    const std::string& server,
+                                                    const TemplateDelta& delta,
+                                                    const std::set<std::string>& needed,
+                                                    PeerSource& used);
+
 }  // namespace provisioner::server
