@@ -1,6 +1,7 @@
 #include "sqlite_schema.h"
 
 #include <string>
+#include <vector>
 
 namespace provisioner::sqlite {
 namespace {
@@ -27,11 +28,12 @@ Status allow_unreachable(Db& db) {
     }
     const std::string edit =
         "PRAGMA writable_schema = ON;"
-        "UPDATE sqlite_master SET sql = replace(sql, '''retired'')', '''retired'', ''unreachable'')') "
+        "UPDATE sqlite_master SET sql = replace(sql, '''retired'')', '''retired'', "
+        "''unreachable'')') "
         "WHERE type = 'table' AND name = 'hosts';"
-        "PRAGMA schema_version = " + std::to_string(next) + ";PRAGMA writable_schema = OFF;";
-    if (Status s = db.exec(edit.c_str()); !s)
-        return s;
+        "PRAGMA schema_version = " +
+        std::to_string(next) + ";PRAGMA writable_schema = OFF;";
+    if (Status s = db.exec(edit.c_str()); !s) return s;
     auto check = db.query("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'hosts'");
     if (!check) return check.status();
     auto found = check->step();
@@ -39,6 +41,83 @@ Status allow_unreachable(Db& db) {
     if (!*found || check->text(0).find("'unreachable'") == std::string::npos)
         return Status::error(Code::storage, "hosts.state could not be given 'unreachable'");
     return Status::ok();
+}
+
+// The tables whose rows are deleted and whose ids name things outside their row: a host's id
+// keys its events, history files, settings ("dom0_generation:ID") and VM actions; an image's
+// and a template's, the peers' published delta servers and the rack caches; a token's, its
+// revocation. SQLite without AUTOINCREMENT gives a new row max(id) + 1, so the newest row's
+// id, once deleted, went to the next row with all that still attached; PostgreSQL's identity
+// columns never give an id twice. (deployments and events are never deleted; VM applies and
+// actions take their ids from id_sequences.)
+constexpr const char* kIdsNeverReused[] = {"hosts", "images", "templates", "api_tokens"};
+
+// Runs one statement of SQL text built here from the schema's own text.
+Status exec_built_schema_sql(Db& db, const std::string& sql) {
+    return db.exec(sql.c_str());
+}
+
+// Rebuilds table as SQLite's documented procedure for other schema changes has it (create
+// the new table, copy, drop the old one, rename the new one, recreate its indexes and
+// triggers; https://sqlite.org/lang_altertable.html, "otheralter"), its id now AUTOINCREMENT.
+// The new table's text is the old one's as sqlite_master holds it (with every earlier
+// migration's edits), with only "id INTEGER PRIMARY KEY," changed.
+Status rebuild_with_autoincrement(Db& db, const std::string& table) {
+    std::string create;
+    std::vector<std::string> dependents;  // its indexes and triggers
+    {
+        auto q = db.query(
+            "SELECT type, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
+            "ORDER BY type = 'table' DESC, name");
+        if (!q) return q.status();
+        q->bind(table);
+        for (;;) {
+            auto row = q->step();
+            if (!row) return row.status();
+            if (!*row) break;
+            if (q->text(0) == "table")
+                create = q->text(1);
+            else
+                dependents.push_back(q->text(1));
+        }
+    }
+    // As migration 1 wrote it, or as a rename leaves it (the name quoted).
+    std::string head = "CREATE TABLE " + table + " (";
+    if (!create.starts_with(head)) head = "CREATE TABLE \"" + table + "\" (";
+    const std::string key = "id INTEGER PRIMARY KEY,";
+    if (create.starts_with(head) &&
+        create.find("id INTEGER PRIMARY KEY AUTOINCREMENT,") != std::string::npos)
+        return Status::ok();  // made so already (a database taken back to an older version)
+    const auto at = create.find(key);
+    if (!create.starts_with(head) || at == std::string::npos ||
+        create.find(key, at + 1) != std::string::npos)
+        return Status::error(Code::storage, "table " + table + " is not as this build made it: " +
+                                                (create.empty() ? "absent" : create));
+    const std::string rebuilt = table + "_autoincrement";
+    std::string sql = create;
+    sql.replace(at, key.size(), "id INTEGER PRIMARY KEY AUTOINCREMENT,");
+    sql.replace(0, head.size(), "CREATE TABLE " + rebuilt + " (");
+    for (const std::string& step :
+         {sql, "INSERT INTO " + rebuilt + " SELECT * FROM " + table, "DROP TABLE " + table,
+          "ALTER TABLE " + rebuilt + " RENAME TO " + table})
+        if (Status s = exec_built_schema_sql(db, step); !s) return s.context("rebuilding " + table);
+    for (const std::string& step : dependents)
+        if (Status s = exec_built_schema_sql(db, step); !s) return s.context("rebuilding " + table);
+    return Status::ok();
+}
+
+Status ids_never_reused(Db& db) {
+    for (const char* table : kIdsNeverReused)
+        if (Status s = rebuild_with_autoincrement(db, table); !s) return s;
+    // A VM action's host_id has no foreign key: it may name a host deleted before this
+    // migration, whose id a new host must not take either. (Other ids deleted before it are
+    // unknown: the next row takes max(id) + 1 once more, then never again.)
+    return db.exec(
+        "UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max(host_id), 0) FROM "
+        "vm_actions)) WHERE name = 'hosts';"
+        "INSERT INTO sqlite_sequence (name, seq) SELECT 'hosts', max(host_id) FROM vm_actions "
+        "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'hosts') "
+        "HAVING count(*) > 0");
 }
 
 // Append only: a released migration never changes; a schema change is a new entry.
@@ -197,6 +276,8 @@ CREATE TABLE leases (
     expires_at INTEGER NOT NULL
 );
 )sql"},
+    // Ids never given twice, as PostgreSQL's (kIdsNeverReused).
+    {8, "", ids_never_reused},
 };
 
 Result<int> read_version(Db& db) {
@@ -213,7 +294,28 @@ int latest_schema_version() {
     return kMigrations[std::size(kMigrations) - 1].version;
 }
 
-Status migrate(Db& db) {
+namespace {
+
+Result<bool> foreign_keys_on(Db& db) {
+    auto q = db.query("PRAGMA foreign_keys");
+    if (!q) return q.status();
+    auto row = q->step();
+    if (!row) return row.status();
+    return *row && q->i64(0) != 0;
+}
+
+Status check_foreign_keys(Db& db) {
+    auto q = db.query("PRAGMA foreign_key_check");
+    if (!q) return q.status();
+    auto row = q->step();
+    if (!row) return row.status();
+    if (*row)
+        return Status::error(Code::storage, "a row of table " + q->text(0) +
+                                                " refers to a missing row of " + q->text(2));
+    return Status::ok();
+}
+
+Status migrate_in_transaction(Db& db, int up_to) {
     return db.transaction([&]() -> Status {
         if (Status s = db.exec("CREATE TABLE IF NOT EXISTS schema_version ("
                                "version INTEGER NOT NULL, applied_at INTEGER NOT NULL)");
@@ -228,7 +330,7 @@ Status migrate(Db& db) {
                                                     std::to_string(latest_schema_version()) +
                                                     "; upgrade provisionerd");
         for (const Migration& m : kMigrations) {
-            if (m.version <= *version) continue;
+            if (m.version <= *version || (up_to > 0 && m.version > up_to)) continue;
             if (Status s = db.exec(m.sql); !s)
                 return s.context("schema migration " + std::to_string(m.version));
             if (m.then)
@@ -240,8 +342,22 @@ Status migrate(Db& db) {
             if (!q) return q.status();
             if (Status s = q->bind(std::int64_t(m.version)).run(); !s) return s;
         }
-        return Status::ok();
+        return check_foreign_keys(db);
     });
+}
+
+}  // namespace
+
+Status migrate(Db& db, int up_to) {
+    // PRAGMA foreign_keys is a no-op inside a transaction: set around it.
+    auto was_on = foreign_keys_on(db);
+    if (!was_on) return was_on.status();
+    if (*was_on)
+        if (Status s = db.exec("PRAGMA foreign_keys = OFF"); !s) return s;
+    Status s = migrate_in_transaction(db, up_to);
+    if (*was_on)
+        if (Status on = db.exec("PRAGMA foreign_keys = ON"); !on && s) s = on;
+    return s;
 }
 
 }  // namespace provisioner::sqlite

@@ -9,6 +9,10 @@
 namespace provisioner::sqlite {
 
 int latest_schema_version();
-Status migrate(Db& db);
+// Brings db's schema up to version up_to (0: the latest). The migrations run in one
+// transaction with foreign keys off (a table rebuilt must not cascade deletes into the tables
+// that refer to it: https://sqlite.org/lang_altertable.html, "otheralter"), checked before
+// the commit (PRAGMA foreign_key_check); the setting is restored afterwards.
+Status migrate(Db& db, int up_to = 0);
 
 }  // namespace provisioner::sqlite

@@ -199,7 +199,11 @@ Result<std::int64_t> SqliteStore::count_hosts(const HostFilter& f) {
             " AND (?3 IS NULL OR name GLOB ?3) AND (?4 IS NULL OR mac = ?4)"
             " AND (?5 IS NULL OR image_id = ?5)");
         if (!q) return q.status();
-        q->bind(opt_state(f.state)).bind(f.rack).bind(f.name_glob).bind(opt_mac(f.mac)).bind(f.image);
+        q->bind(opt_state(f.state))
+            .bind(f.rack)
+            .bind(f.name_glob)
+            .bind(opt_mac(f.mac))
+            .bind(f.image);
         auto row = q->step();
         if (!row) return row.status();
         return q->i64(0);
@@ -363,7 +367,8 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::filesystem::path& pa
           "PRAGMA cache_size = -32768", "PRAGMA temp_store = MEMORY"}) {
         if (Status s = (*db)->exec(pragma); !s) return s.context("opening inventory");
     }
-    if (Status s = sqlite::migrate(**db); !s) return s.context("opening inventory");
+    if (Status s = sqlite::migrate(**db, options.schema_version_limit); !s)
+        return s.context("opening inventory");
     std::unique_ptr<sqlite::Db> reader;
     if (const std::string p = path.string(); p != ":memory:" && !p.starts_with("file:")) {
         auto opened = sqlite::Db::open(p, options.busy_timeout_ms, /*read_only=*/true);

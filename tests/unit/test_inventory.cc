@@ -321,6 +321,118 @@ TEST_CASE("inventory: WAL file database survives close and reopen") {
     CHECK((*store)->integrity_check().is_ok());
 }
 
+namespace {
+
+// The CREATE text of table as the file at path holds it.
+std::string sqlite_table_sql(const std::filesystem::path& path, const char* table) {
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(raw, "SELECT sql FROM sqlite_master WHERE name = ?", -1, &st,
+                               nullptr) == SQLITE_OK);
+    sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+    std::string sql;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        sql = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+    return sql;
+}
+
+}  // namespace
+
+// Migration 8 (ids never reused) rebuilds hosts, images, templates and api_tokens with
+// AUTOINCREMENT: a database made by the previous schema (the released migrations 1-7) keeps
+// every row, every row referring to them (no cascade), its indexes and its constraints.
+TEST_CASE("inventory: a database of schema 7 migrates to ids never reused, losing no row") {
+    testutil::TempDir dir;
+    const auto path = dir / "inventory.db";
+    HostId h1 = 0, h2 = 0, h3 = 0;
+    ImageId image = 0;
+    DeploymentId deployment = 0;
+    std::size_t events = 0;
+    {
+        SqliteOptions v7;
+        v7.schema_version_limit = 7;
+        auto opened = open_sqlite_store(path, v7);
+        REQUIRE_MESSAGE(opened.is_ok(), opened.status().message());
+        Store& store = **opened;
+        Image img;
+        img.name = "dom0";
+        img.version = "1";
+        img.raw_size = 1 << 20;
+        img.path = "/i/dom0-1";
+        image = store.add_image(img)->id;
+        h1 = store.add_host(spec("52:54:00:00:00:01", "h1"), HostState::enrolled, "op")->id;
+        h2 = store.add_host(spec("52:54:00:00:00:02", "h2"), HostState::enrolled, "op")->id;
+        h3 = store.add_host(spec("52:54:00:00:00:03", "h3"), HostState::enrolled, "op")->id;
+        Host with_image = *store.get_host(h1);
+        with_image.image = image;
+        REQUIRE(store.update_host(with_image));
+        auto d = store.create_deployment(image, Transport::delta, {h1, h2});
+        REQUIRE(d);
+        deployment = d->id;
+        REQUIRE(store.transition(h1, HostState::booting, "deploy"));
+        Template base;
+        base.name = "debian";
+        base.version = "12";
+        base.format = "qcow2";
+        base.size = 1 << 20;
+        base.path = "/t/debian-12.qcow2";
+        base.labels = {"stable"};
+        REQUIRE(store.add_template(base));
+        Template web = base;
+        web.name = "web";
+        web.version = "1";
+        web.backing = "debian@12";
+        web.labels = {"http"};
+        REQUIRE(store.add_template(web));
+        REQUIRE(store.add_api_token("first", std::string(64, '1')));
+        REQUIRE(store.put_host_report({h2, 5, "{}"}));
+        REQUIRE(store.put_host_bmc({h2, 5, "{}"}));
+        // A VM action of a host removed long ago (vm_actions.host_id has no foreign key).
+        REQUIRE(store.put_vm_action({1, 0, 9, "done", "{}"}));
+        REQUIRE(store.remove_host(h3));  // the newest: its id is taken once more below
+        events = store.list_events({})->size();
+    }
+    CHECK(sqlite_table_sql(path, "hosts").find("AUTOINCREMENT") == std::string::npos);
+
+    auto opened = open_sqlite_store(path);
+    REQUIRE_MESSAGE(opened.is_ok(), opened.status().message());
+    Store& store = **opened;
+    for (const char* table : {"hosts", "images", "templates", "api_tokens"})
+        CHECK_MESSAGE(sqlite_table_sql(path, table).find("id INTEGER PRIMARY KEY AUTOINCREMENT,") !=
+                          std::string::npos,
+                      table);
+    CHECK(sqlite_table_sql(path, "hosts").find("'unreachable'") != std::string::npos);
+    for (const char* index : {"hosts_rack", "hosts_state", "hosts_image", "templates_backing"})
+        CHECK_MESSAGE(!sqlite_table_sql(path, index).empty(), index);
+    CHECK_FALSE(sqlite_table_sql(path, "hosts_autoincrement").size());
+    // Every row, and every row referring to them.
+    CHECK(store.count_hosts({}).value() == 2);
+    CHECK(store.get_host(h1)->state == HostState::booting);
+    CHECK(store.get_host(h1)->image == image);
+    CHECK(store.list_targets(deployment)->size() == 2);
+    CHECK(store.list_events({})->size() == events);
+    CHECK(store.list_host_reports()->size() == 1);
+    CHECK(store.list_host_bmcs()->size() == 1);
+    CHECK(store.find_template("web", "1")->backing == "debian@12");
+    CHECK(store.find_template("web", "1")->labels == std::vector<std::string>{"http"});
+    CHECK(store.list_api_tokens()->size() == 1);
+    CHECK(store.list_images()->size() == 1);
+    // The constraints hold: foreign keys are on again, the CHECKs are there.
+    CHECK(store.remove_image(image).code() == Code::conflict);
+    CHECK(store.integrity_check().is_ok());
+    // New ids: above the VM action's host 9, and then never a deleted one's.
+    auto h4 = store.add_host(spec("52:54:00:00:00:04", "h4"), HostState::enrolled, "op");
+    REQUIRE(h4);
+    CHECK(h4->id == 10);
+    REQUIRE(store.remove_host(h4->id));
+    auto h5 = store.add_host(spec("52:54:00:00:00:05", "h5"), HostState::enrolled, "op");
+    REQUIRE(h5);
+    CHECK(h5->id == 11);
+}
+
 TEST_CASE("inventory: a database from a newer build is refused") {
     testutil::TempDir dir;
     const auto path = dir / "inventory.db";

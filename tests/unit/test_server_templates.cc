@@ -148,7 +148,7 @@ TEST_CASE("inventory: migration 3 adds the template catalog to a version 2 datab
     sqlite3_close(raw);
 
     auto store = open_sqlite_store(path);
-    REQUIRE(store);
+    REQUIRE_MESSAGE(store, store.status().message());
     CHECK(current_schema_version() >= 3);
     CHECK((*store)->find_host_by_name("h1"));
     Template base = catalog_entry("debian", "1", {"base", "debian"});

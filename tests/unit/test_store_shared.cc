@@ -272,9 +272,8 @@ STORE_TEST("store: per-host settings of absent hosts deleted, a present host's k
     const std::string p = "dom0_generation:";
     const std::string id1 = std::to_string(h1->id), id2 = std::to_string(h2->id);
     const std::string absent = std::to_string(h2->id + 1000);
-    for (const std::string& key :
-         {p + id1, p + id2, p + absent, p + "0" + id1, p + id1 + "x", p, p + "-" + id1,
-          "other:" + absent, "dom0_generation" + absent})
+    for (const std::string& key : {p + id1, p + id2, p + absent, p + "0" + id1, p + id1 + "x", p,
+                                   p + "-" + id1, "other:" + absent, "dom0_generation" + absent})
         REQUIRE(a->set_setting(key, "3"));
     auto deleted = b->delete_settings_of_absent_hosts(p);
     REQUIRE(deleted.is_ok());
@@ -371,4 +370,61 @@ TEST_CASE("store (postgresql): a session the server ended is replaced at the nex
     REQUIRE_MESSAGE(second.is_ok(), second.status().message());  // the writer's
     CHECK(store->get_host(second->id)->name == "h2");
     CHECK(store->data_version().has_value());
+}
+
+STORE_TEST("store: the id of a deleted newest row is never given again (hosts, images, ...)") {
+    auto store = site.open();
+    // Hosts: h2, the newest, removed; h3 must not inherit its id (and its events, history,
+    // settings).
+    auto h1 = store->add_host(spec(mac_of(1), "h1"), HostState::enrolled, "x");
+    auto h2 = store->add_host(spec(mac_of(2), "h2"), HostState::enrolled, "x");
+    REQUIRE(h1);
+    REQUIRE(h2);
+    REQUIRE(store->remove_host(h2->id));
+    auto h3 = store->add_host(spec(mac_of(3), "h3"), HostState::enrolled, "x");
+    REQUIRE(h3);
+    CHECK(h3->id > h2->id);
+    // Images.
+    Image img;
+    img.name = "dom0";
+    img.version = "1";
+    img.raw_size = 1 << 20;
+    img.path = "/i/dom0-1";
+    auto i1 = store->add_image(img);
+    REQUIRE(i1);
+    REQUIRE(store->remove_image(i1->id));
+    img.version = "2";
+    auto i2 = store->add_image(img);
+    REQUIRE(i2);
+    CHECK(i2->id > i1->id);
+    // Templates.
+    Template t;
+    t.name = "debian";
+    t.version = "12";
+    t.format = "qcow2";
+    t.size = 1 << 20;
+    t.path = "/t/debian-12.qcow2";
+    auto t1 = store->add_template(t);
+    REQUIRE(t1);
+    REQUIRE(store->remove_template(t1->id));
+    t.version = "13";
+    auto t2 = store->add_template(t);
+    REQUIRE(t2);
+    CHECK(t2->id > t1->id);
+    // Operator tokens (the last one left cannot go: two first).
+    auto k1 = store->add_api_token("first", std::string(64, '1'));
+    auto k2 = store->add_api_token("second", std::string(64, '2'));
+    REQUIRE(k1);
+    REQUIRE(k2);
+    REQUIRE(store->remove_api_token("second"));
+    auto k3 = store->add_api_token("third", std::string(64, '3'));
+    REQUIRE(k3);
+    CHECK(k3->id > k2->id);
+    // Nor after a reopen (the high-water mark is in the database, not the connection).
+    REQUIRE(store->remove_host(h3->id));
+    store.reset();
+    store = site.open();
+    auto h4 = store->add_host(spec(mac_of(4), "h4"), HostState::enrolled, "x");
+    REQUIRE(h4);
+    CHECK(h4->id > h3->id);
 }

@@ -191,6 +191,9 @@ struct SqliteOptions {
     // when null; tests pass a FakeClock. Must outlive the store.
     base::Clock* clock = nullptr;
     bool check_integrity = true;  // run integrity_check() on open; refuse a damaged file
+    // Applies the schema migrations up to this version only (0: all). For tests of a migration
+    // from an older schema: the database is made as that release made it.
+    int schema_version_limit = 0;
 };
 
 // Opens (creating if absent) the inventory at path, in WAL mode with foreign keys on, and
