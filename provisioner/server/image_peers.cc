@@ -4,7 +4,9 @@
 #include <tuple>
 
 #include "imaging/delivery.h"
+#include "imaging/digest.h"
 #include "imaging/secret.h"
+#include "imaging/torrent/image_torrent.h"
 #include "lease_keeper.h"
 #include "provisioner/power/sealed_password.h"
 
@@ -258,6 +260,196 @@ std::map<TemplateId, TemplateDelta> ImagePeers::templates_of(const std::string& 
         return {};
     }
     return *servers;
+}
+
+namespace {
+
+constexpr const char* kRackTorrentPurpose = "rack-torrent-seed";
+
+std::string rack_torrent_context(const std::string& server, DeploymentId deployment,
+                                 const std::string& rack, const std::string& info_hash_hex) {
+    return server + " " + std::to_string(deployment) + " " + rack + " " + info_hash_hex;
+}
+
+// hex's bytes; nullopt when it is not an even count of hex digits.
+std::optional<std::string> rack_torrent_bytes_of_hex(const std::string& hex) {
+    if (hex.size() % 2) return std::nullopt;
+    auto digit = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        return -1;
+    };
+    std::string out(hex.size() / 2, '\0');
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const int hi = digit(hex[2 * i]), lo = digit(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out[i] = char(hi * 16 + lo);
+    }
+    return out;
+}
+
+// The id of a published entry's key ("17"), or 0 when it is not a positive number.
+long long published_id_of(const std::string& key) {
+    char* end = nullptr;
+    const long long id = std::strtoll(key.c_str(), &end, 10);
+    return end != key.c_str() && !*end && id > 0 ? id : 0;
+}
+
+}  // namespace
+
+std::string encode_rack_torrents(const std::string& seal_key, const std::string& server,
+                                 const std::map<DeploymentId, RackTorrentOffer>& offers) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [id, offer] : offers) {
+        nlohmann::json racks = nlohmann::json::object();
+        for (const auto& [rack, credentials] : offer.racks) {
+            auto sealed = power::seal_text(
+                seal_key, kRackTorrentPurpose,
+                rack_torrent_context(server, id, rack, offer.info_hash_hex), credentials.pem());
+            if (sealed) racks[rack] = *sealed;  // else (OpenSSL failed) that rack is not offered
+        }
+        const auto* bytes = reinterpret_cast<const std::uint8_t*>(offer.torrent.data());
+        out[std::to_string(id)] = {{"info_hash", offer.info_hash_hex},
+                                   {"torrent", imaging::to_hex({bytes, offer.torrent.size()})},
+                                   {"racks", racks}};
+    }
+    return nlohmann::json{{"server", server}, {"torrents", out}}.dump();
+}
+
+Result<std::map<DeploymentId, RackTorrentOffer>> decode_rack_torrents(const std::string& seal_key,
+                                                                      const std::string& server,
+                                                                      const std::string& value) {
+    auto doc = nlohmann::json::parse(value, nullptr, false);
+    if (!doc.is_object() || !doc.contains("torrents") || !doc["torrents"].is_object())
+        return Status::error(Code::invalid_argument,
+                             "the rack torrents of " + server + " do not read");
+    std::map<DeploymentId, RackTorrentOffer> out;
+    for (const auto& [key, e] : doc["torrents"].items()) {
+        const long long id = published_id_of(key);
+        const auto unreadable = [&](const std::string& why) {
+            return Status::error(Code::invalid_argument, "the rack torrent of deployment \"" + key +
+                                                             "\" published by " + server + " " +
+                                                             why);
+        };
+        if (!id || !e.is_object() || !e.contains("info_hash") || !e["info_hash"].is_string() ||
+            !e.contains("torrent") || !e["torrent"].is_string() || !e.contains("racks") ||
+            !e["racks"].is_object())
+            return unreadable("does not read");
+        RackTorrentOffer offer;
+        offer.info_hash_hex = e["info_hash"].get<std::string>();
+        auto bytes = rack_torrent_bytes_of_hex(e["torrent"].get<std::string>());
+        if (!bytes) return unreadable("has a torrent that is not hex");
+        offer.torrent = std::move(*bytes);
+        auto torrent = imaging::torrent::load_image_torrent_unverified(
+            std::span<const char>(offer.torrent.data(), offer.torrent.size()));
+        if (!torrent)
+            return unreadable("has a torrent that does not read: " + torrent.status().message());
+        if (torrent->info_hash_hex() != offer.info_hash_hex)
+            return unreadable("has a torrent of info-hash " + torrent->info_hash_hex() + ", not " +
+                              offer.info_hash_hex);
+        for (const auto& [rack, sealed] : e["racks"].items()) {
+            if (!sealed.is_string())
+                return unreadable("names rack " + rack + " without a certificate");
+            auto pem = power::open_text(
+                seal_key, kRackTorrentPurpose,
+                rack_torrent_context(server, DeploymentId(id), rack, offer.info_hash_hex),
+                sealed.get<std::string>());
+            if (!pem)
+                return unreadable("has a certificate for rack " + rack + " that does not open (" +
+                                  pem.status().message() + ")");
+            auto credentials = imaging::torrent::parse_peer_credentials(*pem, "");
+            if (!credentials)
+                return unreadable("has a certificate for rack " + rack +
+                                  " that does not read: " + credentials.status().message());
+            offer.racks.emplace(rack, std::move(*credentials));
+        }
+        out.emplace(DeploymentId(id), std::move(offer));
+    }
+    return out;
+}
+
+std::string encode_rack_torrent_seeds(const std::map<DeploymentId, RackTorrentSeed>& seeds) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [id, seed] : seeds)
+        out[std::to_string(id)] = {{"address", seed.address}, {"racks", seed.racks}};
+    return nlohmann::json{{"seeds", out}}.dump();
+}
+
+Result<std::map<DeploymentId, RackTorrentSeed>> decode_rack_torrent_seeds(
+    const std::string& server, const std::string& value) {
+    auto doc = nlohmann::json::parse(value, nullptr, false);
+    if (!doc.is_object() || !doc.contains("seeds") || !doc["seeds"].is_object())
+        return Status::error(Code::invalid_argument,
+                             "the rack torrent seeds of " + server + " do not read");
+    std::map<DeploymentId, RackTorrentSeed> out;
+    for (const auto& [key, e] : doc["seeds"].items()) {
+        const long long id = published_id_of(key);
+        bool reads = id && e.is_object() && e.contains("address") && e["address"].is_string() &&
+                     e.contains("racks") && e["racks"].is_array();
+        RackTorrentSeed seed;
+        if (reads) {
+            seed.address = e["address"].get<std::string>();
+            for (const auto& rack : e["racks"]) {
+                reads = reads && rack.is_string();
+                if (rack.is_string()) seed.racks.insert(rack.get<std::string>());
+            }
+        }
+        if (!reads)
+            return Status::error(
+                Code::invalid_argument,
+                "the rack torrent seed \"" + key + "\" published by " + server + " does not read");
+        out.emplace(DeploymentId(id), std::move(seed));
+    }
+    return out;
+}
+
+void ImagePeers::publish_torrents(const std::map<DeploymentId, RackTorrentOffer>& mine) {
+    std::string plain;  // compared unsealed: each sealing draws a fresh nonce
+    for (const auto& [id, offer] : mine) {
+        plain += std::to_string(id) + " " + offer.info_hash_hex;
+        for (const auto& [rack, _] : offer.racks) plain += " " + rack;
+        plain += "\n";
+    }
+    if (written_torrents_ == plain) return;
+    if (Status s = store_.set_setting(kTorrentsPrefix + self_,
+                                      encode_rack_torrents(seal_key_, self_, mine));
+        !s) {
+        log_("publishing this server's rack torrents: " + s.message());
+        return;
+    }
+    written_torrents_ = plain;
+}
+
+std::map<DeploymentId, RackTorrentOffer> ImagePeers::torrents_of(const std::string& server) {
+    auto value = store_.get_setting(kTorrentsPrefix + server);
+    if (!value) return {};
+    auto offers = decode_rack_torrents(seal_key_, server, *value);
+    if (!offers) {
+        log_(offers.status().message());
+        return {};
+    }
+    return *offers;
+}
+
+void ImagePeers::publish_torrent_seeds(const std::map<DeploymentId, RackTorrentSeed>& mine) {
+    std::string value = encode_rack_torrent_seeds(mine);
+    if (written_torrent_seeds_ == value) return;
+    if (Status s = store_.set_setting(kTorrentSeedsPrefix + self_, value); !s) {
+        log_("publishing this server's rack torrent seeds: " + s.message());
+        return;
+    }
+    written_torrent_seeds_ = value;
+}
+
+std::map<DeploymentId, RackTorrentSeed> ImagePeers::torrent_seeds_of(const std::string& server) {
+    auto value = store_.get_setting(kTorrentSeedsPrefix + server);
+    if (!value) return {};
+    auto seeds = decode_rack_torrent_seeds(server, *value);
+    if (!seeds) {
+        log_(seeds.status().message());
+        return {};
+    }
+    return *seeds;
 }
 
 Result<std::map<ImageId, PeerSource>> decode_peer_sources(const std::string& seal_key,

@@ -65,6 +65,19 @@ class ImagePeers {
     void publish_templates(const std::map<TemplateId, TemplateDelta>& mine);
     std::map<TemplateId, TemplateDelta> templates_of(const std::string& server);
 
+    // BitTorrent in the rack. The owner's side: what a rack server needs to seed each of this
+    // server's torrent deployments in its racks (setting "rack-torrents:ID", the certificates
+    // sealed under the site key), written when it differs from what was last written (a
+    // deployment that ended is gone from it); and another server's, by deployment.
+    static constexpr const char* kTorrentsPrefix = "rack-torrents:";
+    void publish_torrents(const std::map<DeploymentId, RackTorrentOffer>& mine);
+    std::map<DeploymentId, RackTorrentOffer> torrents_of(const std::string& server);
+    // The rack server's side: where its seeds listen (setting "rack-torrent-seeds:ID", nothing
+    // secret), for the owners' trackers; and another server's, by deployment.
+    static constexpr const char* kTorrentSeedsPrefix = "rack-torrent-seeds:";
+    void publish_torrent_seeds(const std::map<DeploymentId, RackTorrentSeed>& mine);
+    std::map<DeploymentId, RackTorrentSeed> torrent_seeds_of(const std::string& server);
+
   private:
     std::optional<PeerSource> read_source(const std::string& server, ImageId image);
 
@@ -75,6 +88,8 @@ class ImagePeers {
     std::optional<std::string> written_;
     std::optional<std::string> written_multicast_;
     std::optional<std::string> written_templates_;
+    std::optional<std::string> written_torrents_;
+    std::optional<std::string> written_torrent_seeds_;
 };
 
 // The JSON of a server's published sources and back (the unit tests' and the store's form).
@@ -98,6 +113,18 @@ std::string encode_template_sources(const std::string& seal_key, const std::stri
 Result<std::map<TemplateId, TemplateDelta>> decode_template_sources(const std::string& seal_key,
                                                                     const std::string& server,
                                                                     const std::string& value);
+// The JSON of an owner's published rack torrents and back; decoding fails as a whole when an
+// entry does not read or open (another site's key; moved to another server, deployment, rack or
+// info-hash: the sealed certificate's associated data), or its torrent is not of its info-hash.
+std::string encode_rack_torrents(const std::string& seal_key, const std::string& server,
+                                 const std::map<DeploymentId, RackTorrentOffer>& offers);
+Result<std::map<DeploymentId, RackTorrentOffer>> decode_rack_torrents(const std::string& seal_key,
+                                                                      const std::string& server,
+                                                                      const std::string& value);
+// The JSON of a rack server's published seeds and back.
+std::string encode_rack_torrent_seeds(const std::map<DeploymentId, RackTorrentSeed>& seeds);
+Result<std::map<DeploymentId, RackTorrentSeed>> decode_rack_torrent_seeds(const std::string& server,
+                                                                          const std::string& value);
 // The entry for image in a published value; nullopt when absent or it does not open.
 Result<std::optional<PeerSource>> decode_peer_source(const std::string& seal_key,
                                                      const std::string& server,

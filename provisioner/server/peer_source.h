@@ -3,10 +3,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "imaging/secret.h"
+#include "imaging/torrent/peer_certs.h"
 
 namespace provisioner::server {
 
@@ -31,6 +34,25 @@ struct MulticastSource {
     std::uint16_t port = 0;
     imaging::Secret secret{};
     imaging::Secret receipt_master{};
+};
+
+// What a rack server needs to seed a BitTorrent deployment's image inside its racks (issue 20,
+// item 4), as the deployment's owner publishes it (ImagePeers::publish_torrents()): the torrent
+// (public: every host fetches it) and, for each rack of the deployment's unfinished hosts that a
+// live rack server serves, a seed certificate and key signed by the swarm's CA
+// (swarm_credentials.h; secret: sealed under the site key, bound to server, deployment, rack and
+// info-hash).
+struct RackTorrentOffer {
+    std::string info_hash_hex;  // the torrent's (40 hex digits)
+    std::string torrent;        // the .torrent's bytes
+    std::map<std::string, imaging::torrent::PeerCredentials> racks;
+};
+
+// Where a rack server seeds a deployment's image, for its racks (ImagePeers::
+// publish_torrent_seeds()): the owner's tracker tells those racks' hosts this seed first.
+struct RackTorrentSeed {
+    std::string address;  // ADDR:PORT
+    std::set<std::string> racks;
 };
 
 }  // namespace provisioner::server

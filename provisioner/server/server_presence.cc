@@ -22,10 +22,9 @@ std::string join(const std::vector<std::string>& items) {
 
 const std::vector<ServerPresence::PublishedSetting>& ServerPresence::published_settings() {
     static const std::vector<PublishedSetting> settings = {
-        {ImagePeers::kSettingPrefix, true},
-        {ImagePeers::kMulticastPrefix, true},
-        {ImagePeers::kTemplatesPrefix, true},
-        {ImagePeers::kDeliveriesPrefix, false},
+        {ImagePeers::kSettingPrefix, true},      {ImagePeers::kMulticastPrefix, true},
+        {ImagePeers::kTemplatesPrefix, true},    {ImagePeers::kTorrentsPrefix, true},
+        {ImagePeers::kTorrentSeedsPrefix, true}, {ImagePeers::kDeliveriesPrefix, false},
     };
     return settings;
 }
