@@ -7,9 +7,28 @@ namespace imaging::torrent {
 
 Tracker::Tracker(TrackerOptions options, RackMap racks, base::Clock& clock)
     : options_(std::move(options)),
-      racks_(std::move(racks)),
       clock_(clock),
+      racks_(std::move(racks)),
       allowed_(options_.allowed) {}
+
+void Tracker::set_racks(RackMap racks, RackSeeds seeds) {
+    RackSeeds normalized;
+    for (auto& [address, of] : seeds) normalized[normalize(address)].merge(of);
+    std::lock_guard lock(mu_);
+    racks_ = std::move(racks);
+    rack_seeds_ = std::move(normalized);
+    for (auto& [_, swarm] : swarms_)
+        for (auto& [endpoint, peer] : swarm) place_locked(peer, endpoint.address());
+}
+
+void Tracker::place_locked(Peer& peer, const boost::asio::ip::address& address) const {
+    auto seeding = rack_seeds_.find(address);
+    peer.rack_seed = seeding != rack_seeds_.end();
+    if (peer.rack_seed)
+        peer.racks = seeding->second;
+    else
+        peer.racks = {racks_.rack_of(address)};
+}
 
 void Tracker::allow(const std::string& info_hash) {
     std::lock_guard lock(mu_);
@@ -63,11 +82,12 @@ AnnounceReply Tracker::announce(const AnnounceRequest& req) {
     }
     auto now = clock_.now();
     boost::asio::ip::tcp::endpoint self(normalize(req.ip), req.port);
-    std::string rack = racks_.rack_of(self.address());
-
-    std::vector<Peer> same_rack, other_racks;
+    std::vector<Peer> rack_seeds, same_rack, other_racks;
     {
         std::lock_guard lock(mu_);
+        Peer placed;
+        place_locked(placed, self.address());
+        const std::set<std::string>& racks = placed.racks;
         if (!allowed_.empty() && !allowed_.count(req.info_hash)) {
             reply.failure = "unknown torrent";
             return reply;
@@ -91,7 +111,8 @@ AnnounceReply Tracker::announce(const AnnounceRequest& req) {
             Peer& p = swarm[self];
             p.peer_id = req.peer_id;
             p.endpoint = self;
-            p.rack = rack;
+            p.racks = placed.racks;
+            p.rack_seed = placed.rack_seed;
             p.seed = req.left == 0;
             p.last_seen = now;
         }
@@ -100,17 +121,20 @@ AnnounceReply Tracker::announce(const AnnounceRequest& req) {
             if (ep == self) continue;
             // A seed has nothing to gain from another seed.
             if (req.left == 0 && peer.seed) continue;
-            (peer.rack == rack ? same_rack : other_racks).push_back(peer);
+            const bool shares_rack = std::any_of(peer.racks.begin(), peer.racks.end(),
+                                                 [&](const auto& r) { return racks.contains(r); });
+            (!shares_rack ? other_racks : peer.rack_seed ? rack_seeds : same_rack).push_back(peer);
         }
         ++shuffle_seed_;
     }
     // Shuffled within each group so that a rack's peers do not all pick the same few.
     std::mt19937_64 rng(shuffle_seed_ ^ std::hash<std::string>{}(req.peer_id));
+    std::shuffle(rack_seeds.begin(), rack_seeds.end(), rng);
     std::shuffle(same_rack.begin(), same_rack.end(), rng);
     std::shuffle(other_racks.begin(), other_racks.end(), rng);
 
     int want = std::clamp(req.numwant, 0, options_.max_numwant);
-    for (const auto* group : {&same_rack, &other_racks}) {
+    for (const auto* group : {&rack_seeds, &same_rack, &other_racks}) {
         for (const auto& p : *group) {
             if (static_cast<int>(reply.peers.size()) >= want) break;
             reply.peers.push_back(p.endpoint);

@@ -124,17 +124,6 @@ std::string read_file(const fs::path& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// Hosts whose rack and address the inventory knows; others fall back to their /24.
-imaging::torrent::RackMap rack_map(Store& store) {
-    imaging::torrent::RackMap racks;
-    if (auto hosts = store.list_hosts({}))
-        for (const Host& h : *hosts)
-            if (!h.ip.empty() && !h.rack.empty())
-                (void)racks.add(h.ip + (h.ip.find(':') == std::string::npos ? "/32" : "/128"),
-                                h.rack);
-    return racks;
-}
-
 int run_server(ServerConfig config) {
     std::error_code ec;
     fs::path self = fs::read_symlink("/proc/self/exe", ec);
@@ -269,9 +258,11 @@ int run_server(ServerConfig config) {
             store, *image_cache, image_peers, leases->owner(),
             [&racks] { return racks->served(); },
             [&orchestrator](const std::vector<Image>& images,
-                            const std::vector<Orchestrator::RackMulticast>& multicast) {
+                            const std::vector<Orchestrator::RackMulticast>& multicast,
+                            const std::vector<Orchestrator::RackTorrent>& torrents) {
                 orchestrator.set_rack_images(images);
                 orchestrator.set_rack_multicast(multicast);
+                orchestrator.set_rack_torrents(torrents);
             },
             clock, log_line);
         // The hot templates its racks' Dom0 hosts pre-copy, kept and served alike
@@ -343,8 +334,8 @@ int run_server(ServerConfig config) {
     history.log = log_line;
     history.max_open_files = fds->history_files;
     ctx.history = std::make_shared<MetricsHistory>(std::move(history), clock);
-    auto tracker = std::make_shared<imaging::torrent::Tracker>(imaging::torrent::TrackerOptions{},
-                                                               rack_map(store));
+    // Its racks follow the store while it runs (exchange_rack_torrents()).
+    auto tracker = std::make_shared<imaging::torrent::Tracker>();
     imaging::http::Router router;
     orchestrator.set_tracker(tracker);
     mount_api(router, ctx, tracker);
@@ -425,7 +416,7 @@ int run_server(ServerConfig config) {
     });
     // Publishing and fetching images waits on peers for seconds: a thread of its own.
     std::thread images([&] {
-        std::string rack_sources;
+        std::string rack_sources, tracker_racks;
         while (!stopping) {
             image_peers.publish(orchestrator.image_sources());
             presence.sweep_if_due();
@@ -433,6 +424,8 @@ int run_server(ServerConfig config) {
             if (rack_templates) rack_templates->tick();
             exchange_rack_work(store, image_peers, orchestrator, leases->owner(),
                                leases->lease_time(), rack_sources, log_line);
+            exchange_rack_torrents(store, image_peers, orchestrator, leases->owner(),
+                                   leases->lease_time(), tracker_racks, log_line);
             for (int i = 0; i < 5 && !stopping; ++i) clock.sleep_for(std::chrono::milliseconds(200));
         }
     });

@@ -208,6 +208,33 @@ class Orchestrator {
     void set_rack_multicast_sources(
         std::map<std::string, std::map<DeploymentId, MulticastSource>> sources,
         std::set<std::string> foreign_racks);
+    // BitTorrent in the rack (issue 20, item 4). The owner's side: for each of its running
+    // torrent deployments whose torrent is made, the torrent and the seed certificates of the
+    // racks of its unfinished hosts that another server's live rack server serves
+    // (set_rack_multicast_sources()'s foreign_racks), for ImagePeers::publish_torrents().
+    std::map<DeploymentId, RackTorrentOffer> rack_torrent_offers();
+    // The owner's tracker learns where hosts and rack servers' seeds are (hosts by their
+    // inventory address and rack; each rack server's seed as a peer of its racks): the tracker's
+    // rack lookup follows the store. Any thread.
+    void set_tracker_racks(imaging::torrent::RackMap hosts, imaging::torrent::RackSeeds seeds);
+    // The unfinished hosts' racks of this server's running torrent deployments (whose
+    // addresses the tracker needs).
+    std::set<std::string> torrent_racks();
+    // The rack server's side: an `imaging seed` of its copy of each of these deployments'
+    // images (another server owns them; their hosts in its racks are unfinished), with the
+    // owner's torrent and the seed certificate of one of those racks, written before the lock
+    // (the certificate under STATE/secrets, 0600, removed with the seed); those no longer named
+    // stop. Any thread but the process one.
+    struct RackTorrent {
+        DeploymentId deployment = 0;
+        Image image;
+        std::set<HostId> hosts;       // its unfinished hosts in this server's racks
+        std::set<std::string> racks;  // their racks, each with a certificate in offer
+        RackTorrentOffer offer;
+    };
+    void set_rack_torrents(const std::vector<RackTorrent>& seeds);
+    // Those of its rack seeds that run now, by deployment (ImagePeers::publish_torrent_seeds()).
+    std::map<DeploymentId, RackTorrentSeed> rack_torrent_seeds();
     // Deliveries this server's delta servers confirmed to hosts of deployments another server
     // owns (a rack server's), for the owner to learn through the store: those of the running
     // deployments (the others are forgotten), whenever that changed (else nullopt).
@@ -383,6 +410,9 @@ class Orchestrator {
     // The rack server's multicast senders, by deployment (set_rack_multicast()).
     struct RackSession;
     std::map<DeploymentId, RackSession> rack_multicast_;  // guarded by mu_
+    // The rack server's seeds of its copies, by deployment (set_rack_torrents()).
+    struct RackSeed;
+    std::map<DeploymentId, RackSeed> rack_torrents_;  // guarded by mu_
     // The owner's view of other rack servers (set_rack_multicast_sources()).
     std::map<std::string, std::map<DeploymentId, MulticastSource>> rack_multicast_sources_;  // mu_
     std::set<std::string> foreign_racks_;  // guarded by mu_

@@ -86,6 +86,16 @@ struct Orchestrator::RackSession {
     std::set<HostId> hosts;  // the unfinished hosts of its racks, as the store says
 };
 
+// A rack server's `imaging seed` of its copy for another server's torrent deployment; the
+// torrent file it reads is removed when it stops (the certificate with its Sender).
+struct Orchestrator::RackSeed {
+    std::unique_ptr<Sender> sender;
+    std::filesystem::path torrent_file;
+    std::string info_hash_hex;
+    std::set<std::string> racks;
+    std::set<HostId> hosts;
+};
+
 struct Orchestrator::Active {
     Deployment record;
     Image image;

@@ -197,6 +197,10 @@ std::vector<Orchestrator::ChildSpec> Orchestrator::decide_locked(
         s.argv = multicast_argv_locked(image_dir_locked(r.image), r.group, s, waiting);
         wanted.push_back({s.child, s.name, s.argv, false, {}, 0});
     }
+    // A rack server's seeds of its copies, for other servers' torrent deployments (stopped by
+    // set_rack_torrents() once their hosts here are done).
+    for (auto& [_, r] : rack_torrents_)
+        wanted.push_back({r.sender->child, r.sender->name, r.sender->argv, false, {}, 0});
     // Delta servers of images run while a running deployment (or one being recorded) uses
     // their image: a delta deployment, or any with hosts in another server's racks (whose
     // server fetches the image from here).
@@ -429,6 +433,7 @@ bool Orchestrator::publish_locked(std::vector<ChildReport>& reports,
     }
     for (auto& [_, s] : delta_servers_) senders[s->child] = s.get();
     for (auto& [_, r] : rack_multicast_) senders[r.sender->child] = r.sender.get();
+    for (auto& [_, r] : rack_torrents_) senders[r.sender->child] = r.sender.get();
     std::string problem;
     for (ChildReport& r : reports) {
         if (r.quick_deaths >= kChildDeathsUnhealthy)
@@ -508,6 +513,12 @@ void Orchestrator::stop_all() {
             if (a->sender) a->sender->pid.reset();
         for (auto& [_, s] : delta_servers_) s->pid.reset(), s->listening = false;
         for (auto& [_, r] : rack_multicast_) r.sender->pid.reset();
+        for (auto& [_, r] : rack_torrents_) {
+            r.sender->pid.reset();
+            std::error_code
+                ec;  // the seed is gone: its torrent file goes too (a copy of the owner's)
+            std::filesystem::remove(r.torrent_file, ec);
+        }
         for (auto& [_, s] : retiring_) {
             s->port = PortLease();
             retired.push_back(std::move(s));

@@ -1,5 +1,6 @@
 #include "rack_images.h"
 
+#include "imaging/torrent/rack_map.h"
 #include "lease_keeper.h"
 #include "orchestrator.h"
 #include "rack_dhcp.h"
@@ -27,9 +28,11 @@ void RackImages::tick() {
     for (const LeaseRow& l : *leases)
         if (auto id = deployment_of_lease(l.name)) owners[id] = l.owner;
     // The running deployments with hosts in these racks: their images stay, the missing come.
-    std::map<HostId, bool> in_racks;
+    std::map<HostId, std::string> in_racks;  // its rack if one of these, else ""
     std::vector<std::pair<Image, std::string>> wanted;
     std::vector<Orchestrator::RackMulticast> multicast;  // image: once the copy is here
+    std::vector<Orchestrator::RackTorrent> torrents;     // the same
+    std::map<std::string, std::map<DeploymentId, RackTorrentOffer>> offers;  // by owner
     std::set<std::string> needed;
     for (const auto& [id, _] : owners) {
         auto d = store_.get_deployment(id);
@@ -38,16 +41,22 @@ void RackImages::tick() {
         if (!targets) continue;
         bool ours = false;
         std::set<HostId> unfinished;  // of the hosts in these racks
+        std::set<std::string> unfinished_racks;
         for (const DeploymentTarget& t : *targets) {
             auto known = in_racks.find(t.host);
             if (known == in_racks.end()) {
                 auto host = store_.get_host(t.host);
-                known = in_racks.emplace(t.host, host && racks.contains(host->rack)).first;
+                known = in_racks
+                            .emplace(t.host, host && racks.contains(host->rack) ? host->rack
+                                                                                : std::string())
+                            .first;
             }
-            ours = ours || known->second;
-            if (known->second &&
-                (t.state == TargetState::pending || t.state == TargetState::running))
+            ours = ours || !known->second.empty();
+            if (!known->second.empty() &&
+                (t.state == TargetState::pending || t.state == TargetState::running)) {
                 unfinished.insert(t.host);
+                unfinished_racks.insert(known->second);
+            }
         }
         if (!ours) continue;
         auto image = store_.get_image(d->image);
@@ -59,6 +68,17 @@ void RackImages::tick() {
         wanted.emplace_back(*image, owner);
         if (d->transport == Transport::multicast && !unfinished.empty())
             multicast.push_back({d->id, *image, unfinished});
+        if (d->transport == Transport::torrent && !unfinished.empty()) {
+            auto from = offers.find(owner);
+            if (from == offers.end()) from = offers.emplace(owner, peers_.torrents_of(owner)).first;
+            auto offer = from->second.find(d->id);
+            if (offer == from->second.end()) continue;  // not (yet, or no longer) offered
+            std::set<std::string> offered;
+            for (const std::string& rack : unfinished_racks)
+                if (offer->second.racks.contains(rack)) offered.insert(rack);
+            if (!offered.empty())
+                torrents.push_back({d->id, *image, unfinished, offered, offer->second});
+        }
     }
     std::vector<Image> serving;
     for (const auto& [image, owner] : wanted) {
@@ -67,7 +87,9 @@ void RackImages::tick() {
     }
     std::erase_if(multicast,
                   [&](const Orchestrator::RackMulticast& m) { return !cache_.has(m.image); });
-    serve_(serving, multicast);
+    std::erase_if(torrents,
+                  [&](const Orchestrator::RackTorrent& t) { return !cache_.has(t.image); });
+    serve_(serving, multicast, torrents);
 }
 
 void exchange_rack_work(Store& store, ImagePeers& peers, Orchestrator& orchestrator,
@@ -128,6 +150,64 @@ void exchange_rack_work(Store& store, ImagePeers& peers, Orchestrator& orchestra
     for (const std::string& server : servers)
         if (auto theirs = peers.deliveries_of(server); !theirs.empty())
             orchestrator.absorb_peer_deliveries(theirs, server);
+}
+
+void exchange_rack_torrents(Store& store, ImagePeers& peers, Orchestrator& orchestrator,
+                            const std::string& self, std::chrono::milliseconds lease_time,
+                            std::string& last, const std::function<void(const std::string&)>& log) {
+    peers.publish_torrents(orchestrator.rack_torrent_offers());
+    peers.publish_torrent_seeds(orchestrator.rack_torrent_seeds());
+    const std::set<std::string> racks = orchestrator.torrent_racks();
+    if (racks.empty() && last.empty()) return;  // no torrent deployment here, none before
+    imaging::torrent::RackMap hosts;
+    imaging::torrent::RackSeeds seeds;
+    std::string described;
+    for (const std::string& rack : racks) {
+        HostFilter filter;
+        filter.rack = rack;
+        auto listed = store.list_hosts(filter);
+        if (!listed) return;  // the store answers again at the next call
+        for (const Host& h : *listed) {
+            if (h.ip.empty()) continue;
+            const bool v4 = h.ip.find(':') == std::string::npos;
+            if (hosts.add(h.ip + (v4 ? "/32" : "/128"), rack))
+                described += h.ip + " " + rack + "; ";
+        }
+    }
+    if (!racks.empty())
+        if (auto leases = store.list_leases()) {
+            const Timestamp now = store.now();
+            const std::string prefix = RackDhcp::presence_lease("");
+            std::set<std::string> read;
+            for (const LeaseRow& l : *leases) {
+                // Live rack servers only, as exchange_rack_work() counts them.
+                if (l.owner == self || l.name.rfind(prefix, 0) != 0 ||
+                    l.expires_at <= now + lease_time.count() / 2 || !read.insert(l.owner).second)
+                    continue;
+                for (const auto& [deployment, seed] : peers.torrent_seeds_of(l.owner)) {
+                    std::string host = seed.address.substr(0, seed.address.rfind(':'));
+                    if (host.size() > 2 && host.front() == '[')
+                        host = host.substr(1, host.size() - 2);
+                    boost::system::error_code ec;
+                    auto address = boost::asio::ip::make_address(host, ec);
+                    if (ec) continue;
+                    seeds[address].insert(seed.racks.begin(), seed.racks.end());
+                    described += "seed of deployment " + std::to_string(deployment) + " at " +
+                                 seed.address + " (" + l.owner + ") for racks";
+                    for (const std::string& r : seed.racks) described += " " + r;
+                    described += "; ";
+                }
+            }
+        }
+    if (described == last) return;
+    for (const auto& [address, of] : seeds) {
+        std::string names;
+        for (const std::string& r : of) names += (names.empty() ? "" : ", ") + r;
+        log("rack torrent: the tracker tells rack " + names +
+            "'s hosts the rack server's seed at " + address.to_string() + " first");
+    }
+    orchestrator.set_tracker_racks(std::move(hosts), std::move(seeds));
+    last = described;
 }
 
 void RackImages::fetch(const Image& image, const std::string& owner,

@@ -11,6 +11,10 @@
 // another server serves (Orchestrator::set_rack_multicast_sources()). Multicast in the rack: a
 // multicast deployment's copy held here also gets a multicast sender of this server's for the
 // hosts of its racks (Orchestrator::set_rack_multicast()), which the owner names in their jobs.
+// BitTorrent in the rack: a torrent deployment's copy held here is seeded by an `imaging seed`
+// of this server's (Orchestrator::set_rack_torrents()) while its hosts in these racks are
+// unfinished and the owner offers its torrent and a seed certificate for their racks
+// (ImagePeers::torrents_of()); the owner's tracker tells those hosts this seed first.
 //
 // Not thread-safe: tick() belongs to one thread.
 #pragma once
@@ -35,10 +39,12 @@ class RackImages {
     // The racks this server serves now (RackDhcp::served()).
     using ServedRacks = std::function<std::set<std::string>()>;
     // The images whose copies this server serves to its racks' hosts now
-    // (Orchestrator::set_rack_images()), and the multicast deployments it sends them to its
-    // racks' hosts for (Orchestrator::set_rack_multicast()).
+    // (Orchestrator::set_rack_images()), the multicast deployments it sends them to its
+    // racks' hosts for (Orchestrator::set_rack_multicast()), and the torrent deployments it
+    // seeds them in its racks for (Orchestrator::set_rack_torrents()).
     using ServeCopies = std::function<void(const std::vector<Image>&,
-                                           const std::vector<Orchestrator::RackMulticast>&)>;
+                                           const std::vector<Orchestrator::RackMulticast>&,
+                                           const std::vector<Orchestrator::RackTorrent>&)>;
     // All must outlive it.
     RackImages(Store& store, RackImageCache& cache, ImagePeers& peers, std::string self,
                ServedRacks served, ServeCopies serve, base::Clock& clock, Log log);
@@ -76,5 +82,15 @@ void exchange_rack_work(Store& store, ImagePeers& peers, Orchestrator& orchestra
                         const std::string& self, std::chrono::milliseconds lease_time,
                         std::string& last_sources,
                         const std::function<void(const std::string&)>& log);
+
+// BitTorrent in the rack, once a second on every server, with the store: publishes what rack
+// servers need to seed this server's torrent deployments (ImagePeers::publish_torrents()) and,
+// a rack server, where its own seeds listen (publish_torrent_seeds()); and tells this server's
+// tracker the racks of its torrent deployments' hosts (their inventory addresses, those racks
+// read at each call) and the seeds that live rack servers run in their racks, whenever that
+// changed (last: what it told last).
+void exchange_rack_torrents(Store& store, ImagePeers& peers, Orchestrator& orchestrator,
+                            const std::string& self, std::chrono::milliseconds lease_time,
+                            std::string& last, const std::function<void(const std::string&)>& log);
 
 }  // namespace provisioner::server

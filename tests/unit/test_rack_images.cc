@@ -10,10 +10,12 @@
 #include "imaging/delivery.h"
 #include "imaging/pack.h"
 #include "imaging/secret.h"
+#include "imaging/torrent/image_torrent.h"
 #include "lease_keeper.h"
 #include "rack_image_cache.h"
 #include "rack_images.h"
 #include "server.h"
+#include "swarm_credentials.h"
 #include "test_delta_server.h"
 #include "test_server_fixture.h"
 #include "test_util.h"
@@ -38,6 +40,7 @@ struct RackRig {
     std::vector<std::string> log;
     std::vector<Image> served;
     std::vector<Orchestrator::RackMulticast> multicast;
+    std::vector<Orchestrator::RackTorrent> torrents;
     std::unique_ptr<RackImages> rack;
 
     RackRig() {
@@ -69,9 +72,11 @@ struct RackRig {
         rack = std::make_unique<RackImages>(
             *server.store, *cache, peers, "pvB", [] { return std::set<std::string>{"r2"}; },
             [this](const std::vector<Image>& images,
-                   const std::vector<Orchestrator::RackMulticast>& sessions) {
+                   const std::vector<Orchestrator::RackMulticast>& sessions,
+                   const std::vector<Orchestrator::RackTorrent>& seeds) {
                 served = images;
                 multicast = sessions;
+                torrents = seeds;
             },
             clock, [this](const std::string& l) { log.push_back(l); });
     }
@@ -221,6 +226,49 @@ TEST_CASE(
     other.rack->tick();
     CHECK(other.cache->has(other.image));
     CHECK(other.multicast.empty());
+}
+
+TEST_CASE(
+    "rack images: a torrent deployment's copy is seeded in the rack once the owner offers its "
+    "rack's certificate") {
+    RackRig rig;
+    RunningServer delta(RunningServer::options(rig.server.dir.path() / "dom0-1", rig.secret));
+    const Host h1 = rig.host("h1", "r1", 1), h2 = rig.host("h2", "r2", 2),
+               h3 = rig.host("h3", "r2", 3);
+    const DeploymentId d = rig.deploy({h1.id, h2.id, h3.id}, "pvA", Transport::torrent);
+    rig.owner_serves(delta);
+    rig.rack->tick();
+    REQUIRE(rig.cache->has(rig.image));
+    CHECK(rig.torrents.empty());  // cached, but nothing offered yet
+    auto swarm = make_swarm_credentials("deployment of dom0@1", {h1, h2, h3});
+    REQUIRE(swarm);
+    auto bytes = imaging::torrent::make_image_torrent(
+        rig.server.dir.path() / "dom0-1",
+        {.trackers = {"http://127.0.0.1:1/announce"}, .ca_cert_pem = swarm->ca_cert_pem});
+    REQUIRE(bytes);
+    auto torrent = imaging::torrent::load_image_torrent_unverified(*bytes);
+    REQUIRE(torrent);
+    RackTorrentOffer offer;
+    offer.info_hash_hex = torrent->info_hash_hex();
+    offer.torrent.assign(bytes->begin(), bytes->end());
+    offer.racks.emplace("r1", swarm->racks.at("r1"));  // not this server's rack
+    rig.owner.publish_torrents({{d, offer}});
+    rig.rack->tick();
+    CHECK(rig.torrents.empty());
+    offer.racks.emplace("r2", swarm->racks.at("r2"));
+    rig.owner.publish_torrents({{d, offer}});
+    rig.rack->tick();
+    REQUIRE(rig.torrents.size() == 1);
+    CHECK(rig.torrents[0].deployment == d);
+    CHECK(rig.torrents[0].image.id == rig.image.id);
+    CHECK(rig.torrents[0].hosts == std::set<HostId>{h2.id, h3.id});
+    CHECK(rig.torrents[0].racks == std::set<std::string>{"r2"});
+    CHECK(rig.torrents[0].offer.racks.at("r2").cert_pem == swarm->racks.at("r2").cert_pem);
+    CHECK(rig.multicast.empty());
+    // The owner no longer offers it (its deployment ended, or another server took it over).
+    rig.owner.publish_torrents({});
+    rig.rack->tick();
+    CHECK(rig.torrents.empty());
 }
 
 TEST_CASE("rack images: multicast sessions published sealed, read back only with the site key") {

@@ -1,9 +1,10 @@
 // A BitTorrent tracker for imaging swarms (BEP 3 announce, BEP 23 compact peers, BEP 7
 // peers6), in memory. It prefers peers in the requester's rack: peers of the same rack come
-// first in every reply, so hosts share within the rack and cross the rack uplink only for what
-// the rack lacks. Thread-safe; time comes from an injected clock so expiry is testable.
-// What one announcer can cost is bounded: only registered info-hashes (TrackerOptions), a
-// bounded swarm, and peers that stop announcing are forgotten.
+// first in every reply (a rack server's seed of that rack before the rest), so hosts share
+// within the rack and cross the rack uplink only for what the rack lacks. Which rack an address
+// is in follows set_racks() while it runs. Thread-safe; time comes from an injected clock so
+// expiry is testable. What one announcer can cost is bounded: only registered info-hashes
+// (TrackerOptions), a bounded swarm, and peers that stop announcing are forgotten.
 //
 // Torrents are v1-only (see image_torrent.h), so a swarm has one 20-byte info-hash; there is
 // no v1/v2 pair to merge.
@@ -63,6 +64,10 @@ struct TrackerOptions {
     std::size_t max_open_torrents = 16;
 };
 
+// The seeds that rack servers run inside their racks, by address: a peer announcing from one
+// of these is in each of those racks, and is told to that rack's peers before any other.
+using RackSeeds = std::map<boost::asio::ip::address, std::set<std::string>>;
+
 class Tracker {
 public:
     // clock (a peer's last announce, expiry) must outlive the tracker.
@@ -73,6 +78,9 @@ public:
     void allow(const std::string& info_hash);
     // Stops serving `info_hash` (a finished deployment) and drops its swarm.
     void forget(const std::string& info_hash);
+    // From now on, hosts are placed by racks and rack servers' seeds by seeds; the peers in the
+    // swarms are placed again at once (a scan of every peer: call it when something changed).
+    void set_racks(RackMap racks, RackSeeds seeds = {});
     AnnounceReply announce(const AnnounceRequest& request);
     // Live peers of a swarm (expired ones are not counted).
     std::size_t peer_count(const std::string& info_hash);
@@ -81,7 +89,8 @@ private:
     struct Peer {
         std::string peer_id;
         boost::asio::ip::tcp::endpoint endpoint;
-        std::string rack;
+        std::set<std::string> racks;
+        bool rack_seed = false;  // a rack server's seed (RackSeeds)
         bool seed = false;
         std::chrono::steady_clock::time_point last_seen;
     };
@@ -90,13 +99,16 @@ private:
     void expire_locked(Swarm& swarm, std::chrono::steady_clock::time_point now);
     // Expires every swarm and drops the empty ones.
     void expire_all_locked(std::chrono::steady_clock::time_point now);
+    // Its racks and whether it is a rack server's seed, from racks_ and rack_seeds_.
+    void place_locked(Peer& peer, const boost::asio::ip::address& address) const;
     // Empty if a new peer `self` may join `swarm`, else why not.
     std::string admit_locked(const Swarm& swarm, const boost::asio::ip::tcp::endpoint& self) const;
 
     const TrackerOptions options_;
-    const RackMap racks_;
     base::Clock& clock_;
     std::mutex mu_;
+    RackMap racks_;         // guarded by mu_
+    RackSeeds rack_seeds_;  // guarded by mu_
     std::set<std::string> allowed_;
     std::map<std::string, Swarm> swarms_;
     std::uint64_t shuffle_seed_ = 0x9e3779b97f4a7c15ull;
