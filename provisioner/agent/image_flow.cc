@@ -231,10 +231,15 @@ std::optional<Job> job_after_failure(const AgentOptions& options, const Facts& f
                      ": carrying on from what the disk holds");
             return again.job;
         }
-        const SenderState sender = options.probe_sender(job);
+        SenderState sender = options.probe_sender(job);
+        const bool heard = sender == SenderState::unknown &&
+                           job.transport == wire::Transport::multicast &&
+                           multicast_sender_heard(error) == SenderState::answers;
+        if (heard) sender = SenderState::answers;
         const std::string address = sender_address(job);
         const std::string sender_text =
-            "its sender" + (address.empty() ? "" : " " + address) + " " + to_string(sender);
+            heard ? "its multicast sender was heard in the failed run"
+                  : "its sender" + (address.empty() ? "" : " " + address) + " " + to_string(sender);
         if (sender == SenderState::answers && error == retries.last_error) {
             why += " (the same job failed the same way twice; " + sender_text + ")";
             return std::nullopt;

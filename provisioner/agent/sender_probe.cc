@@ -84,4 +84,12 @@ SenderState probe_sender(const Job& job, std::chrono::milliseconds timeout) {
     return address.empty() ? SenderState::unknown : probe_address(address, timeout);
 }
 
+SenderState multicast_sender_heard(const std::string& error) {
+    // imaging/multicast/receiver_engine.cc's failures where the sender was not there to the end.
+    for (const char* unheard : {"no multicast session heard", "the sender has been silent",
+                                "the sender ended the session"})
+        if (error.find(unheard) != std::string::npos) return SenderState::unknown;
+    return SenderState::answers;
+}
+
 }  // namespace provisioner::agent

@@ -566,6 +566,34 @@ TEST_CASE("agent: a job whose sender cannot be asked runs again a bounded number
           "sender cannot be asked)");
 }
 
+TEST_CASE("agent: a multicast job failing verification twice, its sender heard, fails the host") {
+    Rig rig;
+    ScriptedImaging imaging;
+    imaging.outcomes = {
+        cut_outcome("imaging: error: chunk 3: chunk SHA-256 does not match the manifest")};
+    rig.fake.script["/api/v1/agent/hello"] = {reply(200, multicast_job())};
+    rig.fake.script["/api/v1/agent/result"] = {reply(200, {{"action", "reboot"}})};
+    rig.senders = {SenderState::unknown};
+    rig.options.interface = "eth0";
+    ServerClient server("http://10.77.0.1:8080/", "tok", std::ref(rig.fake));
+    CHECK(run_image(rig.options, server, imaging, rig.clock) == 1);
+    CHECK(imaging.runs.size() == 2);  // not 5: the second identical failure, as for delta
+    CHECK(rig.clock.sleeps == std::vector<long>{2000});
+    auto results = rig.fake.bodies("/agent/result");
+    REQUIRE(results.size() == 1);
+    CHECK(results[0]["error"] ==
+          "imaging: error: chunk 3: chunk SHA-256 does not match the manifest (the same job failed "
+          "the same way twice; its multicast sender was heard in the failed run)");
+    // What a failed multicast run says of its sender.
+    for (const char* unheard :
+         {"imaging: error: no multicast session heard within 15 s",
+          "imaging: error: the sender has been silent for 15 s; the image is incomplete",
+          "imaging: error: the sender ended the session (aborted) before this image was complete"})
+        CHECK(multicast_sender_heard(unheard) == SenderState::unknown);
+    CHECK(multicast_sender_heard("imaging: error: writing /dev/sda: No space left on device") ==
+          SenderState::answers);
+}
+
 TEST_CASE("agent: a job's sender is probed by a TCP connection") {
     int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     REQUIRE(listener >= 0);

@@ -30,4 +30,14 @@ SenderState probe_address(const std::string& address, std::chrono::milliseconds 
 // probe_address(sender_address(job), timeout); unknown when there is no address.
 SenderState probe_sender(const Job& job, std::chrono::milliseconds timeout);
 
+// A multicast job cannot be probed: it names a group and a port, not its sender (a receiver
+// learns the sender's unicast address from its datagrams), and a multicast sender answers no
+// unicast request of a stranger (imaging/multicast/PROTOCOL.md: STATUS gets no reply,
+// RECEIPT_ACK only a verified image's receipt). What the failed run says of it instead, from
+// its error: unknown when it heard no session, the sender went silent or it ended the session
+// (a sender restarted with the same job is worth running again, as before); answers when the
+// run heard the session's sender and failed another way (a chunk or manifest that does not
+// verify, the disk): the same failure twice is then a fault of its own, as for delta.
+SenderState multicast_sender_heard(const std::string& error);
+
 }  // namespace provisioner::agent
