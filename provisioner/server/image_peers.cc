@@ -160,25 +160,17 @@ void ImagePeers::publish_multicast(const std::map<DeploymentId, MulticastSource>
     for (const auto& [id, m] : mine)
         plain += std::to_string(id) + " " + m.group + ":" + std::to_string(m.port) + " " +
                  imaging::secret_to_hex(m.secret) + "\n";
-    if (written_multicast_ == plain) return;
-    if (Status s = store_.set_setting(kMulticastPrefix + self_,
-                                      encode_multicast_sources(seal_key_, self_, mine));
-        !s) {
-        log_("publishing this server's rack multicast sessions: " + s.message());
-        return;
-    }
-    written_multicast_ = plain;
+    publish_setting(
+        kMulticastPrefix, plain, written_multicast_,
+        [&] { return encode_multicast_sources(seal_key_, self_, mine); },
+        "rack multicast sessions");
 }
 
 std::map<DeploymentId, MulticastSource> ImagePeers::multicast_of(const std::string& server) {
-    auto value = store_.get_setting(kMulticastPrefix + server);
-    if (!value) return {};
-    auto sessions = decode_multicast_sources(seal_key_, server, *value);
-    if (!sessions) {
-        log_(sessions.status().message());
-        return {};
-    }
-    return *sessions;
+    return read_setting<std::map<DeploymentId, MulticastSource>>(
+        kMulticastPrefix, server, [&](const std::string& value) {
+            return decode_multicast_sources(seal_key_, server, value);
+        });
 }
 
 namespace {
@@ -241,25 +233,16 @@ void ImagePeers::publish_templates(const std::map<TemplateId, TemplateDelta>& mi
     std::string plain;  // compared unsealed: each sealing draws a fresh nonce
     for (const auto& [id, t] : mine)
         plain += std::to_string(id) + " " + t.address + " " + t.secret + "\n";
-    if (written_templates_ == plain) return;
-    if (Status s = store_.set_setting(kTemplatesPrefix + self_,
-                                      encode_template_sources(seal_key_, self_, mine));
-        !s) {
-        log_("publishing this server's rack template servers: " + s.message());
-        return;
-    }
-    written_templates_ = plain;
+    publish_setting(
+        kTemplatesPrefix, plain, written_templates_,
+        [&] { return encode_template_sources(seal_key_, self_, mine); }, "rack template servers");
 }
 
 std::map<TemplateId, TemplateDelta> ImagePeers::templates_of(const std::string& server) {
-    auto value = store_.get_setting(kTemplatesPrefix + server);
-    if (!value) return {};
-    auto servers = decode_template_sources(seal_key_, server, *value);
-    if (!servers) {
-        log_(servers.status().message());
-        return {};
-    }
-    return *servers;
+    return read_setting<std::map<TemplateId, TemplateDelta>>(
+        kTemplatesPrefix, server, [&](const std::string& value) {
+            return decode_template_sources(seal_key_, server, value);
+        });
 }
 
 namespace {
@@ -410,46 +393,28 @@ void ImagePeers::publish_torrents(const std::map<DeploymentId, RackTorrentOffer>
         for (const auto& [rack, _] : offer.racks) plain += " " + rack;
         plain += "\n";
     }
-    if (written_torrents_ == plain) return;
-    if (Status s = store_.set_setting(kTorrentsPrefix + self_,
-                                      encode_rack_torrents(seal_key_, self_, mine));
-        !s) {
-        log_("publishing this server's rack torrents: " + s.message());
-        return;
-    }
-    written_torrents_ = plain;
+    publish_setting(
+        kTorrentsPrefix, plain, written_torrents_,
+        [&] { return encode_rack_torrents(seal_key_, self_, mine); }, "rack torrents");
 }
 
 std::map<DeploymentId, RackTorrentOffer> ImagePeers::torrents_of(const std::string& server) {
-    auto value = store_.get_setting(kTorrentsPrefix + server);
-    if (!value) return {};
-    auto offers = decode_rack_torrents(seal_key_, server, *value);
-    if (!offers) {
-        log_(offers.status().message());
-        return {};
-    }
-    return *offers;
+    return read_setting<std::map<DeploymentId, RackTorrentOffer>>(
+        kTorrentsPrefix, server,
+        [&](const std::string& value) { return decode_rack_torrents(seal_key_, server, value); });
 }
 
 void ImagePeers::publish_torrent_seeds(const std::map<DeploymentId, RackTorrentSeed>& mine) {
-    std::string value = encode_rack_torrent_seeds(mine);
-    if (written_torrent_seeds_ == value) return;
-    if (Status s = store_.set_setting(kTorrentSeedsPrefix + self_, value); !s) {
-        log_("publishing this server's rack torrent seeds: " + s.message());
-        return;
-    }
-    written_torrent_seeds_ = value;
+    const std::string value = encode_rack_torrent_seeds(mine);  // nothing sealed
+    publish_setting(
+        kTorrentSeedsPrefix, value, written_torrent_seeds_, [&] { return value; },
+        "rack torrent seeds");
 }
 
 std::map<DeploymentId, RackTorrentSeed> ImagePeers::torrent_seeds_of(const std::string& server) {
-    auto value = store_.get_setting(kTorrentSeedsPrefix + server);
-    if (!value) return {};
-    auto seeds = decode_rack_torrent_seeds(server, *value);
-    if (!seeds) {
-        log_(seeds.status().message());
-        return {};
-    }
-    return *seeds;
+    return read_setting<std::map<DeploymentId, RackTorrentSeed>>(
+        kTorrentSeedsPrefix, server,
+        [&](const std::string& value) { return decode_rack_torrent_seeds(server, value); });
 }
 
 Result<std::map<ImageId, PeerSource>> decode_peer_sources(const std::string& seal_key,
@@ -486,14 +451,9 @@ Result<std::optional<PeerSource>> decode_peer_source(const std::string& seal_key
 }
 
 std::map<ImageId, PeerSource> ImagePeers::published(const std::string& server) {
-    auto value = store_.get_setting(kSettingPrefix + server);
-    if (!value) return {};
-    auto sources = decode_peer_sources(seal_key_, server, *value);
-    if (!sources) {
-        log_(sources.status().message());
-        return {};
-    }
-    return *sources;
+    return read_setting<std::map<ImageId, PeerSource>>(
+        kSettingPrefix, server,
+        [&](const std::string& value) { return decode_peer_sources(seal_key_, server, value); });
 }
 
 void ImagePeers::publish_deliveries(const std::vector<imaging::Delivery>& deliveries) {
@@ -529,14 +489,34 @@ void ImagePeers::publish(const std::map<ImageId, PeerSource>& mine) {
     std::string plain;
     for (const auto& [id, s] : mine)
         plain += std::to_string(id) + " " + s.address + " " + imaging::secret_to_hex(s.key) + "\n";
-    if (written_ == plain) return;
-    if (Status s =
-            store_.set_setting(kSettingPrefix + self_, encode_peer_sources(seal_key_, self_, mine));
-        !s) {
-        log_("publishing this server's image sources: " + s.message());  // again next time
+    publish_setting(
+        kSettingPrefix, plain, written_,
+        [&] { return encode_peer_sources(seal_key_, self_, mine); }, "image sources");
+}
+
+void ImagePeers::publish_setting(const std::string& prefix, const std::string& plain,
+                                 std::optional<std::string>& written,
+                                 const std::function<std::string()>& encode,
+                                 const std::string& what) {
+    if (written == plain) return;
+    if (Status s = store_.set_setting(prefix + self_, encode()); !s) {
+        log_("publishing this server's " + what + ": " + s.message());  // again next time
         return;
     }
-    written_ = plain;
+    written = plain;
+}
+
+template <class Decoded>
+Decoded ImagePeers::read_setting(const std::string& prefix, const std::string& server,
+                                 const std::function<Result<Decoded>(const std::string&)>& decode) {
+    auto value = store_.get_setting(prefix + server);
+    if (!value) return {};  // publishes nothing (yet)
+    auto decoded = decode(*value);
+    if (!decoded) {
+        log_(decoded.status().message());
+        return {};
+    }
+    return std::move(*decoded);
 }
 
 std::optional<PeerSource> ImagePeers::read_source(const std::string& server, ImageId image) {

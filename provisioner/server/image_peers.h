@@ -80,6 +80,17 @@ class ImagePeers {
 
   private:
     std::optional<PeerSource> read_source(const std::string& server, ImageId image);
+    // This server's setting prefix + self: written as encode() makes it unless plain (what it
+    // says, unsealed: each sealing draws a fresh nonce) is what was last written (written); a
+    // failure is logged ("publishing this server's WHAT: ...") and tried again at the next call.
+    void publish_setting(const std::string& prefix, const std::string& plain,
+                         std::optional<std::string>& written,
+                         const std::function<std::string()>& encode, const std::string& what);
+    // Another server's setting prefix + server, decoded: empty when it publishes none, and when
+    // it does not read or open (logged).
+    template <class Decoded>
+    Decoded read_setting(const std::string& prefix, const std::string& server,
+                         const std::function<Result<Decoded>(const std::string&)>& decode);
 
     Store& store_;
     const std::string self_;
