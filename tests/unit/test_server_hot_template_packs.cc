@@ -14,6 +14,7 @@
 #include "image_peers.h"
 #include "imaging/secret.h"
 #include "lease_keeper.h"
+#include "rack_templates.h"
 #include "server_presence.h"
 #include "template_image.h"
 #include "test_delta_server.h"
@@ -147,4 +148,57 @@ TEST_CASE("hot-template packs: a holder without a pack fetches it from a peer, t
     clock.advance(std::chrono::seconds(1));
     CHECK_FALSE(lease_b.serve());
     CHECK(packs_b.offers().empty());
+}
+
+TEST_CASE("hot-template packs: a rack server become holder installs the copy its cache holds") {
+    Server s;
+    s.config.template_cool_down = std::chrono::seconds(3600);
+    s.add_template("debian", "1");
+    REQUIRE(s.last_status == 201);
+    const Template debian = *s.store->find_template("debian", "1");
+    REQUIRE(s.store->mark_template_used(debian.id, s.store->now()));
+    const auto templates = s.dir.path() / "templates";
+    const auto pack = template_image_dir(templates, "debian@1");
+    const auto elsewhere = s.dir.path() / "importer-pack";
+    std::filesystem::rename(pack, elsewhere);
+
+    base::FakeClock clock;
+    // Its template cache holds a copy, fetched while another server served the templates.
+    auto opened = RackImageCache::open({s.dir.path() / "template-cache", 1ull << 30,
+                                        s.dir.path() / "site.pub", std::chrono::seconds(5)},
+                                       clock);
+    REQUIRE(opened);
+    RackImageCache& cache = **opened;
+    {
+        const imaging::Secret secret = *imaging::random_secret();
+        RunningServer delta(RunningServer::options(elsewhere, secret));
+        PeerSource used;
+        REQUIRE(fetch_template_copy(cache, debian, "pvA",
+                                    {delta.address(), imaging::secret_to_hex(secret)}, {}, used));
+    }
+    LeaseKeeper keeper(*s.store, clock, "pvB", std::chrono::seconds(9));
+    std::vector<std::string> log;
+    HotTemplateLease lease(keeper, *s.store, clock, kHotPacksSealKey,
+                           [&](const std::string& l) { log.push_back(l); });
+    REQUIRE(lease.serve());
+    HotTemplatePacks::Options options;
+    options.templates_dir = templates;
+    options.self = "pvB";
+    options.seal_key = kHotPacksSealKey;
+    options.cool_down = s.config.template_cool_down;
+    HotTemplatePacks packs(*s.store, lease, &cache, options, clock,
+                           [&](const std::string& l) { log.push_back(l); });
+    packs.tick();  // no peer is asked: the copy is here
+    REQUIRE(std::filesystem::exists(pack / "manifest.json"));
+    CHECK(hot_pack_bytes(pack / "chunks.pack") == hot_pack_bytes(elsewhere / "chunks.pack"));
+    CHECK(std::any_of(log.begin(), log.end(), [](const std::string& l) {
+        return l.find(
+                   "hot template debian@1 is available again: its pack (its copy in this "
+                   "server's template cache)") != std::string::npos;
+    }));
+    CHECK(std::none_of(log.begin(), log.end(), [](const std::string& l) {
+        return l.find("fetched from") != std::string::npos;
+    }));
+    // The copy's files are linked, not copied: the cache may evict its copy, the pack stays.
+    CHECK(std::filesystem::hard_link_count(pack / "chunks.pack") == 2);
 }
