@@ -63,9 +63,9 @@ class Authenticator {
     // transaction): the previous Dom0 token is refused from the next request on.
     static Status set_dom0_generation(Store& store, HostId host, DeploymentId generation);
     // Where a host's generation is kept: the setting kDom0GenerationPrefix + its id. It goes
-    // with the host (forget_dom0_generation(), in the removal's transaction: SQLite hands a
-    // removed last id out again, and the new host must start at generation 0); one an older
-    // server's removal left is swept (ServerPresence).
+    // with the host (forget_dom0_generation(), in the removal's transaction: a database from
+    // before schema 8 may hand a removed last id out once more, and the new host must start at
+    // generation 0); one an older server's removal left is swept (ServerPresence).
     static constexpr const char* kDom0GenerationPrefix = "dom0_generation:";
     static Status forget_dom0_generation(Store& store, HostId host);
 

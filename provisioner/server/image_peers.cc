@@ -309,10 +309,12 @@ Result<std::map<DeploymentId, RackTorrentOffer>> decode_rack_torrents(const std:
     std::map<DeploymentId, RackTorrentOffer> out;
     for (const auto& [key, e] : doc["torrents"].items()) {
         const long long id = published_id_of(key);
+        // A copy: clang 14 does not let a lambda capture a structured binding.
+        const std::string deployment_key = key;
         const auto unreadable = [&](const std::string& why) {
-            return Status::error(Code::invalid_argument, "the rack torrent of deployment \"" + key +
-                                                             "\" published by " + server + " " +
-                                                             why);
+            return Status::error(Code::invalid_argument, "the rack torrent of deployment \"" +
+                                                             deployment_key + "\" published by " +
+                                                             server + " " + why);
         };
         if (!id || !e.is_object() || !e.contains("info_hash") || !e["info_hash"].is_string() ||
             !e.contains("torrent") || !e["torrent"].is_string() || !e.contains("racks") ||

@@ -104,11 +104,6 @@ std::filesystem::path fake_ipmitool(const testutil::TempDir& dir, const std::str
     return path;
 }
 
-std::string read_all(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 BmcConfig ipmi_config() {
     BmcConfig c;
     c.driver = "ipmi";
@@ -128,17 +123,17 @@ TEST_CASE("the ipmitool driver: lanplus, the password only in the environment, i
         BmcOutcome out = d->status();
         REQUIRE(out.ok());
         CHECK(out.state == PowerState::on);
-        std::string argv = read_all(dir.path() / "argv");
+        std::string argv = testutil::file_text(dir.path() / "argv");
         CHECK(argv.find("-I lanplus -H 10.0.0.5 -p 6230 -U admin") != std::string::npos);
         CHECK(argv.find("-E") != std::string::npos);
         CHECK(argv.find("chassis power status") != std::string::npos);
         CHECK(argv.find("hunter2") == std::string::npos);
-        CHECK(read_all(dir.path() / "env") == "hunter2-secret\n");
+        CHECK(testutil::file_text(dir.path() / "env") == "hunter2-secret\n");
     }
     SUBCASE("next boot") {
         auto d = make_ipmi_driver(ipmi_config(), fake_ipmitool(dir, "echo 'Set Boot Device to pxe'"));
         CHECK(d->set_next_boot(BootDevice::pxe).ok());
-        CHECK(read_all(dir.path() / "argv").find("chassis bootdev pxe") != std::string::npos);
+        CHECK(testutil::file_text(dir.path() / "argv").find("chassis bootdev pxe") != std::string::npos);
     }
     SUBCASE("refused password") {
         auto d = make_ipmi_driver(

@@ -55,8 +55,8 @@ ApplyId apply_on(TestServer& s, const std::vector<reconcile::Action>& steps) {
     return *id;
 }
 
-struct Rig {
-    Rig() {
+struct SiteLeaseRig {
+    SiteLeaseRig() {
         auto opened = open_sqlite_store(":memory:");
         REQUIRE(opened.is_ok());
         store = std::move(*opened);
@@ -84,7 +84,7 @@ struct Rig {
 }  // namespace
 
 TEST_CASE("site apply lease: one server applies at a time; the next plans from what it wrote") {
-    Rig rig;
+    SiteLeaseRig rig;
     TestServer& a = *rig.a;
     TestServer& b = *rig.b;
     {
@@ -135,7 +135,7 @@ TEST_CASE("site apply lease: one server applies at a time; the next plans from w
 }
 
 TEST_CASE("site apply lease: a dead server's unfinished apply is taken over after its lease, with an event") {
-    Rig rig;
+    SiteLeaseRig rig;
     TestServer& a = *rig.a;
     TestServer& b = *rig.b;
     const ApplyId apply = apply_on(a, {create_on("web1", "h1"), create_on("web2", "h1")});
@@ -186,7 +186,7 @@ TEST_CASE("site apply lease: a dead server's unfinished apply is taken over afte
 }
 
 TEST_CASE("site apply lease: steps queued through one server reach an agent that reports to the other") {
-    Rig rig;
+    SiteLeaseRig rig;
     TestServer& a = *rig.a;
     TestServer& b = *rig.b;
     // web2 runs after web1 (both on h1); h1's agent now reports to b, which a queued nothing on.
@@ -230,7 +230,7 @@ TEST_CASE("site apply lease: steps queued through one server reach an agent that
 }
 
 TEST_CASE("VM registry: a step left waiting by a race between two servers is released by the next sync") {
-    Rig rig;
+    SiteLeaseRig rig;
     TestServer& a = *rig.a;
     TestServer& b = *rig.b;
     const ApplyId apply = apply_on(a, {create_on("web1", "h1"), create_on("web2", "h1")});

@@ -19,23 +19,12 @@ using namespace provisioner;
 using namespace provisioner::server;
 namespace fs = std::filesystem;
 
-unsigned mode_of(const fs::path& p) {
-    struct stat st {};
-    REQUIRE(::stat(p.c_str(), &st) == 0);
-    return st.st_mode & 07777;
-}
-
 // Runs with a permissive umask, as a careless service manager might start the server.
 struct Umask {
     explicit Umask(mode_t m) : old(::umask(m)) {}
     ~Umask() { ::umask(old); }
     mode_t old;
 };
-
-std::string read_all(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // The private key signs what the public key verifies.
 void check_pair(const StateFiles& files) {
@@ -59,15 +48,15 @@ TEST_CASE("state files: init makes the directory 0700 and every secret 0600") {
     REQUIRE_MESSAGE(init.is_ok(), init.status().message());
     CHECK(init->created_key);
     CHECK(init->created_token);
-    CHECK(mode_of(files.root) == 0700);
-    CHECK(mode_of(files.import_dir()) == 0700);
-    CHECK(mode_of(files.signing_key()) == 0600);
-    CHECK(mode_of(files.public_key()) == 0644);
-    CHECK(mode_of(files.operator_token()) == 0600);
+    CHECK(testutil::file_mode(files.root) == 0700);
+    CHECK(testutil::file_mode(files.import_dir()) == 0700);
+    CHECK(testutil::file_mode(files.signing_key()) == 0600);
+    CHECK(testutil::file_mode(files.public_key()) == 0644);
+    CHECK(testutil::file_mode(files.operator_token()) == 0600);
     // The inventory holds the host-token secret: it and its WAL files are 0600.
-    CHECK(mode_of(files.inventory()) == 0600);
-    CHECK(mode_of(fs::path(files.inventory().string() + "-wal")) == 0600);
-    CHECK(mode_of(fs::path(files.inventory().string() + "-shm")) == 0600);
+    CHECK(testutil::file_mode(files.inventory()) == 0600);
+    CHECK(testutil::file_mode(fs::path(files.inventory().string() + "-wal")) == 0600);
+    CHECK(testutil::file_mode(fs::path(files.inventory().string() + "-shm")) == 0600);
     check_pair(files);
     // Nothing left half-written beside them.
     for (const auto& e : fs::directory_iterator(files.root))
@@ -92,10 +81,10 @@ TEST_CASE("state files: an older state directory is tightened") {
     REQUIRE(again.is_ok());
     CHECK_FALSE(again->created_key);
     CHECK_FALSE(again->created_token);
-    CHECK(mode_of(files.root) == 0700);
-    CHECK(mode_of(files.inventory()) == 0600);
-    CHECK(mode_of(files.signing_key()) == 0600);
-    CHECK(mode_of(files.operator_token()) == 0600);
+    CHECK(testutil::file_mode(files.root) == 0700);
+    CHECK(testutil::file_mode(files.inventory()) == 0600);
+    CHECK(testutil::file_mode(files.signing_key()) == 0600);
+    CHECK(testutil::file_mode(files.operator_token()) == 0600);
 }
 
 TEST_CASE("state files: a missing or partial public key is derived again from the private key") {
@@ -104,8 +93,8 @@ TEST_CASE("state files: a missing or partial public key is derived again from th
     auto first = ensure_signing_key(files.signing_key(), files.public_key());
     REQUIRE(first.is_ok());
     CHECK(first->created);
-    const std::string key = read_all(files.signing_key());
-    const std::string pub = read_all(files.public_key());
+    const std::string key = testutil::file_text(files.signing_key());
+    const std::string pub = testutil::file_text(files.public_key());
 
     // A crash after the private half: no site.pub. The server still starts, same key.
     fs::remove(files.public_key());
@@ -115,8 +104,8 @@ TEST_CASE("state files: a missing or partial public key is derived again from th
     REQUIRE_MESSAGE(init.is_ok(), init.status().message());
     CHECK_FALSE(init->created_key);
     CHECK(init->repaired_public_key);
-    CHECK(read_all(files.signing_key()) == key);
-    CHECK(read_all(files.public_key()) == pub);
+    CHECK(testutil::file_text(files.signing_key()) == key);
+    CHECK(testutil::file_text(files.public_key()) == pub);
     check_pair(files);
 
     // An older server's partial write: an empty site.pub.
@@ -124,7 +113,7 @@ TEST_CASE("state files: a missing or partial public key is derived again from th
     auto repaired = ensure_signing_key(files.signing_key(), files.public_key());
     REQUIRE(repaired.is_ok());
     CHECK(repaired->repaired);
-    CHECK(read_all(files.public_key()) == pub);
+    CHECK(testutil::file_text(files.public_key()) == pub);
 
     // A whole pair is left alone.
     auto kept = ensure_signing_key(files.signing_key(), files.public_key());
@@ -140,7 +129,7 @@ TEST_CASE("state files: a private key that does not read is an error, never repl
     auto r = ensure_signing_key(files.signing_key(), files.public_key());
     CHECK_FALSE(r.is_ok());
     CHECK(r.status().message().find("not an Ed25519 private key") != std::string::npos);
-    CHECK(read_all(files.signing_key()) == "garbage");
+    CHECK(testutil::file_text(files.signing_key()) == "garbage");
     CHECK_FALSE(fs::exists(files.public_key()));
 }
 

@@ -16,12 +16,6 @@ using testutil::read_file;
 
 namespace {
 
-unsigned mode_of(const fs::path& p) {
-    struct stat st {};
-    REQUIRE(::stat(p.c_str(), &st) == 0);
-    return st.st_mode & 07777;
-}
-
 bool has_name(const std::vector<std::string>& v, const std::string& x) {
     return std::find(v.begin(), v.end(), x) != v.end();
 }
@@ -40,10 +34,10 @@ TEST_CASE("tls files: init makes a CA and a server certificate with the names, l
     REQUIRE(made);
     CHECK(made->created_ca);
     CHECK(made->issued_server);
-    CHECK(mode_of(files.ca_key) == 0600);
-    CHECK(mode_of(files.server_key) == 0600);
-    CHECK(mode_of(files.ca_cert) == 0644);
-    CHECK(mode_of(files.server_cert) == 0644);
+    CHECK(testutil::file_mode(files.ca_key) == 0600);
+    CHECK(testutil::file_mode(files.server_key) == 0600);
+    CHECK(testutil::file_mode(files.ca_cert) == 0644);
+    CHECK(testutil::file_mode(files.server_cert) == 0644);
 
     auto ca = read_certificate_info(files.ca_cert);
     REQUIRE(ca);
@@ -93,8 +87,8 @@ TEST_CASE("tls files: a server key that does not match its certificate, or loose
     auto mended = ensure_tls_certificates(files, {"localhost"});
     REQUIRE(mended);
     CHECK(mended->issued_server);
-    CHECK(mode_of(files.ca_key) == 0600);
-    CHECK(mode_of(files.server_key) == 0600);
+    CHECK(testutil::file_mode(files.ca_key) == 0600);
+    CHECK(testutil::file_mode(files.server_key) == 0600);
 }
 
 TEST_CASE("tls files: the local names include loopback and the host name") {

@@ -37,11 +37,6 @@ fs::path make_deb(const fs::path& dir, const std::string& name) {
     return deb;
 }
 
-std::string read_all(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 }  // namespace
 
 TEST_CASE("package record: round trip, and what a decoder refuses") {
@@ -77,8 +72,8 @@ TEST_CASE("package catalog: add a real .deb signed with the site key, list, conf
     CHECK(added->version == "1.2-3");
     CHECK(added->architecture == "all");
     CHECK(added->size == fs::file_size(deb));
-    const std::string bytes = read_all(catalog.file("hello"));
-    CHECK(bytes == read_all(deb));
+    const std::string bytes = testutil::file_text(catalog.file("hello"));
+    CHECK(bytes == testutil::file_text(deb));
     CHECK(added->sha256 ==
           imaging::to_hex(imaging::sha256(
               {reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()})));
@@ -150,7 +145,7 @@ TEST_CASE("guest packages: a signed record is believed, a tampered one or file i
     CHECK(urls.back() == "https://10.0.0.1:8080/api/v1/guest/vms/web-a/packages/hello");
     auto file = packages.download(**found, tmp / "cache");
     REQUIRE_MESSAGE(file, file.status().message());
-    CHECK(read_all(*file) == deb);
+    CHECK(testutil::file_text(*file) == deb);
     CHECK(urls.back() == "https://10.0.0.1:8080/api/v1/guest/vms/web-a/packages/hello/file");
 
     file_answer.body[0] = '?';  // same size, other bytes

@@ -52,6 +52,18 @@ inline void write_text(const std::filesystem::path& p, const std::string& text) 
     std::ofstream(p) << text;
 }
 
+// The whole content of the file at p ("" when it cannot be read).
+inline std::string file_text(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The permission bits of the file at p (07777 when it does not exist), to compare with 0600.
+inline unsigned file_mode(const std::filesystem::path& p) {
+    std::error_code ec;
+    return unsigned(std::filesystem::status(p, ec).permissions() & std::filesystem::perms::mask);
+}
+
 // Whether text (lines ending in "\n") holds line as one whole line.
 inline bool has_line(const std::string& text, const std::string& line) {
     return text.starts_with(line + "\n") || text.find("\n" + line + "\n") != std::string::npos;
