@@ -27,6 +27,7 @@
 #include "rack_dhcp.h"
 #include "rack_image_cache.h"
 #include "rack_images.h"
+#include "hot_template_packs.h"
 #include "rack_templates.h"
 #include "provisioner/pg_store.h"
 #include "provisioner/recovery.h"
@@ -279,12 +280,29 @@ int run_server(ServerConfig config) {
             if (auto logged = store.log_event(server_event(line)); !logged)
                 log_line("recording it: " + logged.status().message());
         });
+    }
+    // The hot-template holder fetches the packs of hot templates imported elsewhere; any other
+    // server offers the holder its own packs of those the holder does not serve, through delta
+    // servers published as its rack copies are (hot_template_packs.h).
+    HotTemplatePacks hot_packs(
+        store, *hot_lease, template_cache.get(),
+        {files.root / "templates", leases->owner(), read_file(files.signing_key()),
+         config.template_cool_down,
+         {files.root / "template-cache", config.image_cache_bytes, files.public_key(),
+          std::chrono::seconds(30), "template cache"}},
+        clock, log_line);
+    if (template_cache) {
         rack_templates = std::make_unique<RackTemplates>(
             store, *template_cache, [&racks] { return racks->served(); },
             [&hot_lease](TemplateId id) { return hot_lease->held_elsewhere(id); },
-            [&orchestrator](const std::vector<Orchestrator::RackTemplate>& copies,
-                            const std::set<std::string>& served) {
-                orchestrator.set_rack_templates(copies, served);
+            [&orchestrator, &hot_packs](const std::vector<Orchestrator::RackTemplate>& copies,
+                                        const std::set<std::string>& served) {
+                auto served_copies = copies;
+                for (auto& offer : hot_packs.offers())
+                    if (std::none_of(copies.begin(), copies.end(),
+                                     [&](const auto& c) { return c.t.id == offer.t.id; }))
+                        served_copies.push_back(std::move(offer));
+                orchestrator.set_rack_templates(served_copies, served);
             },
             config.template_cool_down, clock, log_line);
     }
@@ -421,7 +439,11 @@ int run_server(ServerConfig config) {
             image_peers.publish(orchestrator.image_sources());
             presence.sweep_if_due();
             if (rack_images) rack_images->tick();
-            if (rack_templates) rack_templates->tick();
+            hot_packs.tick();
+            if (rack_templates)
+                rack_templates->tick();
+            else
+                orchestrator.set_rack_templates(hot_packs.offers(), {});
             exchange_rack_work(store, image_peers, orchestrator, leases->owner(),
                                leases->lease_time(), rack_sources, log_line);
             exchange_rack_torrents(store, image_peers, orchestrator, leases->owner(),
