@@ -18,8 +18,8 @@ source "$(dirname "$0")/lib/rack_servers.sh"
 LEASE=4
 started=$SECONDS
 rack_servers_init
-rack_server_start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 "$B_URL" r1
-rack_server_start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 "$A_URL" r2
+rack_server_a
+rack_server_b
 [[ $(pg_sql "SELECT owner FROM leases WHERE name = 'hot-templates'") == pvA-* ]] ||
     rack_fail "A does not serve the hot templates: $(pg_sql "SELECT name, owner FROM leases")"
 mkdir -p "$RACK_DIR/images"
@@ -38,7 +38,7 @@ rack_wait_log pvB "hot template web@1 stays unavailable: no live server publishe
 grep "hot template web@1" "$RACK_DIR/pvB.err" | sed 's/.*provisionerd: /  /'
 
 echo "== 2. A restarts and offers its pack: B fetches it by delta and serves it"
-rack_server_start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 "$B_URL" r1
+rack_server_a
 rack_wait_log pvB "hot templates: web@1 fetched from pvA" 20
 rack_wait_log pvB "hot template web@1 is available again" 5
 cmp -s "$B_STATE/templates/web@1.image/chunks.pack" "$A_STATE/templates/web@1.image/chunks.pack" ||

@@ -38,16 +38,11 @@ LEASE=4
 started=$SECONDS
 rack_servers_init
 
-# start NAME WHERE IP STATE PORT DELTA_PORT MCAST_PORT PEER RACK [RATE]: rack_server_start with
-# its multicast ports. B sends at most 50 Mbit/s, so that it is mid-image when it is killed (the
-# 64 MiB image, 27 MB packed, takes about 5 s).
-start() {
-    local rate=()
-    [ -n "${10:-}" ] && rate=(--multicast-max-rate "${10}")
-    rack_server_start "${@:1:6}" "$8" "$9" --multicast-port "$7" --multicast-max-wait 10 "${rate[@]}"
-}
-start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 9000 "$B_URL" r1
-start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 9000 "$A_URL" r2 50M
+# Both take multicast ports from 9000. B sends at most 50 Mbit/s, so that it is mid-image when
+# it is killed (the 64 MiB image, 27 MB packed, takes about 5 s).
+MCAST=(--multicast-port 9000 --multicast-max-wait 10)
+rack_server_a "${MCAST[@]}"
+rack_server_b "${MCAST[@]}" --multicast-max-rate 50M
 echo "== rack server A (r1) on $A_URL and B (r2) on $B_URL share $PG_URL"
 
 pv_make_image
@@ -56,27 +51,10 @@ pv_cli image import "$RACK_DIR/dom0-v1" >/dev/null
 pv_enrol >/dev/null
 pv_cli deploy --image dom0@1 --hosts all --transport multicast >/dev/null
 d=$(pv_deployment_id)
-# scripts: each host's iPXE script (its boot ticket) from its rack's server.
-scripts() {
-    local i boot
-    for ((i = 1; i <= RACK_N; i++)); do
-        if [ "${PV_RACK[i]}" = r1 ]; then boot=$PV_BOOT_URL; else boot=$B_BOOT_URL; fi
-        rack_exec "$i" busybox wget -q -O "$RACK_DIR/h$i.ipxe" "$boot/boot/${PV_MAC[i]//:/-}.ipxe" ||
-            rack_fail "host $i: no iPXE script from its rack's server"
-        sed -n 's/^kernel [^ ]* \(.*\) || goto failed$/\1/p' "$RACK_DIR/h$i.ipxe" >"$RACK_DIR/h$i.cmdline"
-        grep -q 'provisioner.token=' "$RACK_DIR/h$i.cmdline" || rack_fail "host $i: no boot ticket"
-    done
-}
-scripts
+rack_servers_boot_scripts
 
 # 1. The deployment is multicast, yet B caches its image by delta from A.
-rack_wait_log pvB "rack image cache: dom0@1 fetched from pvA" 15
-chunks=$(jq '.chunks - .zero_chunks' <<<"$PACK_INFO")
-grep -qE "rack image cache: dom0@1 fetched from pvA[^ ]* .* by delta: $chunks of $chunks chunks" "$RACK_DIR/pvB.err" ||
-    rack_fail "B's fetch: $(grep 'rack image cache' "$RACK_DIR/pvB.err")"
-copy=$(ls -d "$B_STATE"/image-cache/[0-9]*)
-cmp -s "$copy/chunks.pack" "$RACK_DIR/dom0-v1/chunks.pack" || rack_fail "B's copy $copy is not the image's pack"
-echo "  B fetched dom0@1 of multicast deployment $d from A by delta into $copy ($chunks chunks)"
+rack_servers_b_cached multicast "$d" 15
 
 # 2. B multicasts its copy to rack r2; A, the owner, knows B's session.
 rack_wait_log pvB "rack multicast: deployment $d's hosts in this server's racks \\(2\\) get dom0@1 from its copy here" 10
@@ -136,7 +114,7 @@ done
 pv_cli deploy --image dom0@1 --hosts all --transport multicast >/dev/null
 d2=$(pv_deployment_id)
 [ "$d2" != "$d" ] || rack_fail "no second deployment"
-scripts
+rack_servers_boot_scripts
 rack_wait_log pvA "per-rack imaging: .*rack r2: multicast session of deployment $d2 from pvB" 10
 for i in 3 4 1 2; do pv_agent_bg "$i"; done
 pack=$(jq -r .stored_size <<<"$(pv_cli --json image show dom0@1)")
@@ -169,13 +147,13 @@ pv_check_disks "$d2" || rack_fail "a disk does not hold the image"
 echo "  hosts 3-4 broke off B's session and finished from A's; deployment $d2 succeeded"
 
 echo "== B back; A, the owner, dies mid-image: B takes the deployment over"
-start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 9000 "$A_URL" r2 50M
+rack_server_b "${MCAST[@]}" --multicast-max-rate 50M
 for ((i = 1; i <= RACK_N; i++)); do
     dd if=/dev/zero of="${PV_LOOP[i]}" bs=1M count="$PV_IMAGE_MIB" conv=fsync status=none
 done
 pv_cli deploy --image dom0@1 --hosts all --transport multicast >/dev/null
 d3=$(pv_deployment_id)
-scripts
+rack_servers_boot_scripts
 rack_wait_log pvA "per-rack imaging: .*rack r2: multicast session of deployment $d3 from pvB" 10
 for i in 3 4 1 2; do pv_agent_bg "$i"; done
 for ((t = 0; ; t++)); do
@@ -211,7 +189,7 @@ done
 api "$B_URL" "/api/v1/events?limit=1000" | jq -e --argjson d "$d3" \
     '[.events[] | select(.reason | test("deployment \($d) taken over by pvB"))] | length >= 2' >/dev/null ||
     rack_fail "no takeover of deployment $d3 by B in the events"
-start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 9000 "$B_URL" r1
+rack_server_a "${MCAST[@]}"
 pv_check_disks "$d3" || rack_fail "a disk does not hold the image"
 echo "  B took deployment $d3 over and finished every host; A rejoined"
 echo "PASS: rack r2 imaged by multicast from its rack server's cached copy, r1 from the owner ($((SECONDS - started)) s)"

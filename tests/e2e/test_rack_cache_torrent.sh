@@ -32,8 +32,8 @@ RATE_A=${TORRENT_RATE_A:-24mbit}
 started=$SECONDS
 rack_servers_init
 
-rack_server_start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 "$B_URL" r1
-rack_server_start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 "$A_URL" r2
+rack_server_a
+rack_server_b
 echo "== rack server A (r1) on $A_URL and B (r2) on $B_URL share $PG_URL"
 
 pv_make_image
@@ -43,21 +43,10 @@ pv_enrol >/dev/null
 pv_cli deploy --image dom0@1 --hosts all --transport torrent >/dev/null
 d=$(pv_deployment_id)
 pack=$(jq -r .stored_size <<<"$(pv_cli --json image show dom0@1)")
-for ((i = 1; i <= RACK_N; i++)); do
-    if [ "${PV_RACK[i]}" = r1 ]; then boot=$PV_BOOT_URL; else boot=$B_BOOT_URL; fi
-    rack_exec "$i" busybox wget -q -O "$RACK_DIR/h$i.ipxe" "$boot/boot/${PV_MAC[i]//:/-}.ipxe" ||
-        rack_fail "host $i: no iPXE script from its rack's server"
-    sed -n 's/^kernel [^ ]* \(.*\) || goto failed$/\1/p' "$RACK_DIR/h$i.ipxe" >"$RACK_DIR/h$i.cmdline"
-    grep -q 'provisioner.token=' "$RACK_DIR/h$i.cmdline" || rack_fail "host $i: no boot ticket"
-done
+rack_servers_boot_scripts
 
 # 1. The deployment is BitTorrent, yet B caches its image by delta from A.
-rack_wait_log pvB "rack image cache: dom0@1 fetched from pvA" 20
-chunks=$(jq '.chunks - .zero_chunks' <<<"$PACK_INFO")
-grep -qE "rack image cache: dom0@1 fetched from pvA[^ ]* .* by delta: $chunks of $chunks chunks" "$RACK_DIR/pvB.err" ||
-    rack_fail "B's fetch: $(grep 'rack image cache' "$RACK_DIR/pvB.err" || true)"
-copy=$(ls -d "$B_STATE"/image-cache/[0-9]* 2>/dev/null) || rack_fail "B holds no copy in its image cache"
-echo "  B fetched dom0@1 of torrent deployment $d from A by delta into $copy ($chunks chunks)"
+rack_servers_b_cached BitTorrent "$d" 20
 
 # 2. B seeds its copy in rack r2 with the rack's certificate; A's tracker knows it.
 rack_wait_log pvB "rack torrent: deployment $d's hosts in this server's racks \\(2\\) are seeded from its copy of dom0@1 here" 20

@@ -31,8 +31,8 @@ source "$(dirname "$0")/lib/rack_servers.sh"
 LEASE=4
 started=$SECONDS
 rack_servers_init
-rack_server_start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 "$B_URL" r1
-rack_server_start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 "$A_URL" r2
+rack_server_a
+rack_server_b
 echo "== rack server A (r1) on $A_URL and B (r2) on $B_URL share $PG_URL"
 [[ $(pg_sql "SELECT owner FROM leases WHERE name = 'hot-templates'") == pvA-* ]] ||
     rack_fail "A does not serve the hot templates: $(pg_sql "SELECT name, owner FROM leases")"
@@ -138,7 +138,7 @@ for i in 3 4; do
 done
 echo "== 3. B restarts: its copy of web@1 is read back before it is served, web@2 comes by delta on its basis"
 a_lines=$(wc -l <"$RACK_DIR/pvA.err")
-rack_server_start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 "$A_URL" r2
+rack_server_b
 rack_wait_log pvB "rack template cache: the copy of web@1 held in $copy checked: its [0-9]+ chunks match its manifest" 10
 rack_wait_log pvB "rack template cache: web@2 fetched from pvA" 15
 line=$(grep "rack template cache: web@2 fetched from pvA" "$RACK_DIR/pvB.err")

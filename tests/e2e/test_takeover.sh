@@ -42,8 +42,6 @@ RATE_B=${TAKEOVER_RATE_B:-30mbit}
 started=$SECONDS
 rack_servers_init
 
-# start NAME WHERE IP STATE PORT DELTA_PORT PEER RACK STANDBY: rack_server_start, with a standby.
-start() { rack_server_start "${@:1:8}" --dhcp-standby "$9"; }
 # next_server I: the next-server (TFTP) a PXE DHCP exchange of host I names; its address
 # must be the host's enrolled one.
 next_server() {
@@ -54,8 +52,8 @@ next_server() {
 }
 # boot_url I: the plain-HTTP URL of host I's rack server.
 boot_url() { if [ "${PV_RACK[$1]}" = r1 ]; then echo "$PV_BOOT_URL"; else echo "$B_BOOT_URL"; fi; }
-start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 "$B_URL" r1 r2
-start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 "$A_URL" r2 r1
+rack_server_a --dhcp-standby r2
+rack_server_b --dhcp-standby r1
 echo "== rack server A (r1) on $A_URL and B (r2) on $B_URL share $PG_URL (lease ${LEASE} s)"
 
 pv_make_image
@@ -201,7 +199,7 @@ done
 rack_server tc qdisc del dev "$RACK_IF" root
 
 echo "== A restarts and rejoins"
-start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 "$B_URL" r1 r2
+rack_server_a --dhcp-standby r2
 rack_wait_log pvB "rack r1: DHCP and boot scripts no longer served by pvB" 5
 got=$(next_server 1)
 [ "$got" = "$RACK_SERVER_IP" ] || rack_fail "A back: host 1 (r1) gets next-server $got, not A's"

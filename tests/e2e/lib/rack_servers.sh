@@ -1,6 +1,6 @@
 # Two rack servers, A (the rack's own server namespace) and B (a namespace of its own on the
-# switch), sharing one PostgreSQL cluster: what test_takeover.sh, test_rack_cache_multicast.sh
-# and test_rack_templates.sh set up. Source after rack.sh (and PV_IMAGE_MIB, if not
+# switch), sharing one PostgreSQL cluster: what test_takeover.sh, test_rack_cache_multicast.sh,
+# test_rack_cache_torrent.sh, test_rack_templates.sh and test_hot_template_takeover.sh set up. Source after rack.sh (and PV_IMAGE_MIB, if not
 # provisioner.sh's default): brings up a rack of 4 hosts, hosts 1-2 in rack r1 and 3-4 in r2,
 # and B's namespace on its switch (B_NS, B_IP); sources postgres.sh and provisioner.sh; sets
 # A_STATE, B_STATE, A_URL, B_URL, B_BOOT_URL. LEASE (seconds) must be set before
@@ -52,8 +52,44 @@ rack_server_start() {
     rack_wait_log "$name" "rack $rack: DHCP and boot scripts served by $name" $((LEASE + 10))
 }
 
+# rack_server_a / rack_server_b [OPTION...]: A (rack r1, in the rack's server namespace, delta
+# ports from 20000) or B (rack r2, in B's namespace, from 24000), as rack_server_start starts
+# them; again after a kill, the same way.
+rack_server_a() {
+    rack_server_start pvA server "$RACK_SERVER_IP" "$A_STATE" "$PV_PORT" 20000 "$B_URL" r1 "$@"
+}
+rack_server_b() {
+    rack_server_start pvB "$B_NS" "$B_IP" "$B_STATE" "$((PV_PORT + 1))" 24000 "$A_URL" r2 "$@"
+}
+
 # api URL PATH: GET with the operator token, from the server namespace.
 api() {
     rack_server curl -sf --cacert "$PROVISIONER_CA" \
         -H "Authorization: Bearer $(cat "$A_STATE/operator.token")" "$1$2"
+}
+
+# rack_servers_boot_scripts: each host's iPXE script (its boot ticket, in hI.cmdline) from its
+# rack's server: A for r1, B for r2.
+rack_servers_boot_scripts() {
+    local i boot
+    for ((i = 1; i <= RACK_N; i++)); do
+        if [ "${PV_RACK[i]}" = r1 ]; then boot=$PV_BOOT_URL; else boot=$B_BOOT_URL; fi
+        rack_exec "$i" busybox wget -q -O "$RACK_DIR/h$i.ipxe" "$boot/boot/${PV_MAC[i]//:/-}.ipxe" ||
+            rack_fail "host $i: no iPXE script from its rack's server"
+        sed -n 's/^kernel [^ ]* \(.*\) || goto failed$/\1/p' "$RACK_DIR/h$i.ipxe" >"$RACK_DIR/h$i.cmdline"
+        grep -q 'provisioner.token=' "$RACK_DIR/h$i.cmdline" || rack_fail "host $i: no boot ticket"
+    done
+}
+
+# rack_servers_b_cached TRANSPORT DEPLOYMENT WAIT: B fetched dom0@1 (PACK_INFO's, in
+# RACK_DIR/dom0-v1) whole from A by delta into its image cache within WAIT seconds, whatever
+# the deployment's transport; sets copy (the copy's directory) and chunks.
+rack_servers_b_cached() {
+    rack_wait_log pvB "rack image cache: dom0@1 fetched from pvA" "$3"
+    chunks=$(jq '.chunks - .zero_chunks' <<<"$PACK_INFO")
+    grep -qE "rack image cache: dom0@1 fetched from pvA[^ ]* .* by delta: $chunks of $chunks chunks" "$RACK_DIR/pvB.err" ||
+        rack_fail "B's fetch: $(grep 'rack image cache' "$RACK_DIR/pvB.err" || true)"
+    copy=$(ls -d "$B_STATE"/image-cache/[0-9]* 2>/dev/null) || rack_fail "B holds no copy in its image cache"
+    cmp -s "$copy/chunks.pack" "$RACK_DIR/dom0-v1/chunks.pack" || rack_fail "B's copy $copy is not the image's pack"
+    echo "  B fetched dom0@1 of $1 deployment $2 from A by delta into $copy ($chunks chunks)"
 }
