@@ -45,12 +45,7 @@ rack_server_a "${MCAST[@]}"
 rack_server_b "${MCAST[@]}" --multicast-max-rate 50M
 echo "== rack server A (r1) on $A_URL and B (r2) on $B_URL share $PG_URL"
 
-pv_make_image
-PACK_INFO=$(pv_pack_image)
-pv_cli image import "$RACK_DIR/dom0-v1" >/dev/null
-pv_enrol >/dev/null
-pv_cli deploy --image dom0@1 --hosts all --transport multicast >/dev/null
-d=$(pv_deployment_id)
+rack_servers_deploy multicast
 rack_servers_boot_scripts
 
 # 1. The deployment is multicast, yet B caches its image by delta from A.

@@ -36,12 +36,7 @@ rack_server_a
 rack_server_b
 echo "== rack server A (r1) on $A_URL and B (r2) on $B_URL share $PG_URL"
 
-pv_make_image
-PACK_INFO=$(pv_pack_image)
-pv_cli image import "$RACK_DIR/dom0-v1" >/dev/null
-pv_enrol >/dev/null
-pv_cli deploy --image dom0@1 --hosts all --transport torrent >/dev/null
-d=$(pv_deployment_id)
+rack_servers_deploy torrent
 pack=$(jq -r .stored_size <<<"$(pv_cli --json image show dom0@1)")
 rack_servers_boot_scripts
 

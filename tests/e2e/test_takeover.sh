@@ -56,12 +56,7 @@ rack_server_a --dhcp-standby r2
 rack_server_b --dhcp-standby r1
 echo "== rack server A (r1) on $A_URL and B (r2) on $B_URL share $PG_URL (lease ${LEASE} s)"
 
-pv_make_image
-PACK_INFO=$(pv_pack_image)
-pv_cli image import "$RACK_DIR/dom0-v1" >/dev/null
-pv_enrol >/dev/null
-pv_cli deploy --image dom0@1 --hosts all --transport delta >/dev/null
-d=$(pv_deployment_id)
+rack_servers_deploy delta
 # What the hosts' PXE firmware would get: DHCP from their rack's server only, then their iPXE
 # scripts, with the boot tickets, from it; the other rack's server refuses them.
 for ((i = 1; i <= RACK_N; i++)); do

@@ -68,6 +68,17 @@ api() {
         -H "Authorization: Bearer $(cat "$A_STATE/operator.token")" "$1$2"
 }
 
+# rack_servers_deploy TRANSPORT: dom0@1 (pv_make_image's, packed: PACK_INFO) imported on A,
+# every host enrolled and deployed by TRANSPORT; sets d, the deployment's id.
+rack_servers_deploy() {
+    pv_make_image
+    PACK_INFO=$(pv_pack_image)
+    pv_cli image import "$RACK_DIR/dom0-v1" >/dev/null
+    pv_enrol >/dev/null
+    pv_cli deploy --image dom0@1 --hosts all --transport "$1" >/dev/null
+    d=$(pv_deployment_id)
+}
+
 # rack_servers_boot_scripts: each host's iPXE script (its boot ticket, in hI.cmdline) from its
 # rack's server: A for r1, B for r2.
 rack_servers_boot_scripts() {
