@@ -228,8 +228,18 @@ Response remove(ApiContext& ctx, const Request& req, const std::string& ref) {
     return json_response(req, status::ok, template_json(*t));
 }
 
-// Streamed from disk: templates are disk images of GiB.
+// Streamed from disk: templates are disk images of GiB. The file stays on the server that
+// imported it (its pack travels to the others: hot_template_packs.h, rack_templates.h), so
+// another server of a shared database says so rather than naming a path it lacks.
 imaging::http::Reply file(const Request& req, const Template& t) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(t.path, ec))
+        return status_response(
+            req, Status::error(Code::error,
+                               "template " + t.ref() +
+                                   "'s file is not on this server: it stays on the server "
+                                   "that imported it (Dom0 agents pre-copy hot templates by "
+                                   "delta from whichever server serves them)"));
     auto reply = imaging::http::make_file_response(req, status::ok, t.path);
     if (!reply) return status_response(req, Status::error(Code::storage, reply.status().message()));
     return std::move(*reply);

@@ -362,6 +362,11 @@ TEST_CASE("server templates: the agents' record and file, for a host or an opera
               .result_int() == 400);  // a host fetches the version the server chose
     CHECK(s.call(bhttp::verb::get, "/api/v1/agent/templates/debian@2/file", "", s.host_token)
               .result_int() == 404);
+    // Another server of a shared database has the record but not the file: it says so.
+    REQUIRE(std::filesystem::remove(record["path"].get<std::string>()));
+    auto gone = s.call(bhttp::verb::get, "/api/v1/agent/templates/debian@1/file", "", s.host_token);
+    CHECK(gone.result_int() == 500);
+    CHECK(gone.body().find("template debian@1's file is not on this server") != std::string::npos);
     // Host tokens stay off the operator's catalog endpoints.
     CHECK(s.call(bhttp::verb::get, "/api/v1/templates", "", s.host_token).result_int() == 403);
 }
