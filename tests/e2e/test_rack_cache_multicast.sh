@@ -90,12 +90,7 @@ for ((t = 0; ; t++)); do
     sleep 0.1
 done
 echo "  A recorded B's multicast receipts for hosts 3-4 and its own sender's for 1-2"
-for ((t = 0; t < 100; t++)); do
-    [ "$(api "$A_URL" "/api/v1/deployments/$d" | jq -r .state)" = succeeded ] && break
-    sleep 0.1
-done
-[ "$(api "$A_URL" "/api/v1/deployments/$d" | jq -r .state)" = succeeded ] ||
-    rack_fail "deployment $d: $(api "$A_URL" "/api/v1/deployments/$d" | jq -c '[.state, [.targets[] | .state]]')"
+rack_servers_succeeded "$A_URL" "$d"
 pv_check_disks "$d" || rack_fail "a disk does not hold the image"
 hosts=$(api "$B_URL" "/api/v1/hosts" | jq -c '[.hosts[] | .state] | unique')
 [ "$hosts" = '["imaged"]' ] || rack_fail "host states under B: $hosts"
@@ -132,12 +127,7 @@ for ((i = 1; i <= RACK_N; i++)); do
         grep -q "by multicast from [0-9.]*:9000 " <<<"$jobs" || rack_fail "host $i (r1): $jobs"
     fi
 done
-for ((t = 0; t < 100; t++)); do
-    [ "$(api "$A_URL" "/api/v1/deployments/$d2" | jq -r .state)" = succeeded ] && break
-    sleep 0.1
-done
-[ "$(api "$A_URL" "/api/v1/deployments/$d2" | jq -r .state)" = succeeded ] ||
-    rack_fail "deployment $d2: $(api "$A_URL" "/api/v1/deployments/$d2" | jq -c '[.state, [.targets[] | .state]]')"
+rack_servers_succeeded "$A_URL" "$d2"
 pv_check_disks "$d2" || rack_fail "a disk does not hold the image"
 echo "  hosts 3-4 broke off B's session and finished from A's; deployment $d2 succeeded"
 
@@ -175,12 +165,7 @@ for i in 3 4; do
         grep -q "by delta from $B_IP:" <<<"$last" || rack_fail "host $i's last job: $last"
     fi
 done
-for ((t = 0; t < 100; t++)); do
-    [ "$(api "$B_URL" "/api/v1/deployments/$d3" | jq -r .state)" = succeeded ] && break
-    sleep 0.1
-done
-[ "$(api "$B_URL" "/api/v1/deployments/$d3" | jq -r .state)" = succeeded ] ||
-    rack_fail "deployment $d3 under B: $(api "$B_URL" "/api/v1/deployments/$d3" | jq -c '[.state, [.targets[] | .state]]')"
+rack_servers_succeeded "$B_URL" "$d3" "under B"
 api "$B_URL" "/api/v1/events?limit=1000" | jq -e --argjson d "$d3" \
     '[.events[] | select(.reason | test("deployment \($d) taken over by pvB"))] | length >= 2' >/dev/null ||
     rack_fail "no takeover of deployment $d3 by B in the events"

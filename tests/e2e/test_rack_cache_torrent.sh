@@ -99,12 +99,7 @@ done
 a_sent=$(rack_server tc -s qdisc show dev "$RACK_IF" | sed -nE 's/^ *Sent ([0-9]+) bytes.*/\1/p' | head -n 1) || true
 rack_server tc qdisc del dev "$RACK_IF" root
 echo "  every host imaged in $((SECONDS - t0)) s; A's shaped link ($RATE_A) sent ${a_sent:-?} bytes for 4 hosts of a $pack-byte pack"
-for ((t = 0; t < 100; t++)); do
-    [ "$(api "$A_URL" "/api/v1/deployments/$d" | jq -r .state)" = succeeded ] && break
-    sleep 0.1
-done
-[ "$(api "$A_URL" "/api/v1/deployments/$d" | jq -r .state)" = succeeded ] ||
-    rack_fail "deployment $d: $(api "$A_URL" "/api/v1/deployments/$d" | jq -c '[.state, [.targets[] | .state]]')"
+rack_servers_succeeded "$A_URL" "$d"
 pv_check_disks "$d" || rack_fail "a disk does not hold the image"
 
 # 4. Once its hosts are done B's seed stops, reports what it uploaded, and its certificate goes.

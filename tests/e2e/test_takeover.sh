@@ -185,12 +185,7 @@ for ((t = 0; ; t++)); do
     sleep 0.1
 done
 echo "  every host's image came from B's delta server, with its proof of receipt recorded by B"
-for ((t = 0; t < 100; t++)); do
-    [ "$(api "$B_URL" "/api/v1/deployments/$d" | jq -r .state)" = succeeded ] && break
-    sleep 0.1
-done
-[ "$(api "$B_URL" "/api/v1/deployments/$d" | jq -r .state)" = succeeded ] ||
-    rack_fail "deployment $d under B: $(api "$B_URL" "/api/v1/deployments/$d" | jq -c '[.state, [.targets[] | .state]]')"
+rack_servers_succeeded "$B_URL" "$d" "under B"
 rack_server tc qdisc del dev "$RACK_IF" root
 
 echo "== A restarts and rejoins"

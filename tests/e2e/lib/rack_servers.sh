@@ -79,6 +79,17 @@ rack_servers_deploy() {
     d=$(pv_deployment_id)
 }
 
+# rack_servers_succeeded URL DEPLOYMENT [LABEL]: the deployment reads succeeded on the server at
+# URL within 10 s, else the test fails naming its state and its hosts' ("deployment D LABEL: ...").
+rack_servers_succeeded() {
+    local url=$1 dep=$2 label=${3:+ $3} t
+    for ((t = 0; t < 100; t++)); do
+        [ "$(api "$url" "/api/v1/deployments/$dep" | jq -r .state)" = succeeded ] && return 0
+        sleep 0.1
+    done
+    rack_fail "deployment $dep$label: $(api "$url" "/api/v1/deployments/$dep" | jq -c '[.state, [.targets[] | .state]]')"
+}
+
 # rack_servers_boot_scripts: each host's iPXE script (its boot ticket, in hI.cmdline) from its
 # rack's server: A for r1, B for r2.
 rack_servers_boot_scripts() {
