@@ -452,11 +452,7 @@ void Orchestrator::log_locked(std::string line) {
 Result<Orchestrator::Secret> Orchestrator::make_secret(const std::string& name) {
     auto secret = imaging::random_secret();
     if (!secret) return Status::error(Code::storage, secret.status().message());
-    std::filesystem::path dir = config_.state_dir / "secrets";
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
-    std::filesystem::path file = dir / name;
+    std::filesystem::path file = secrets_dir(config_.state_dir) / name;
     if (auto s = imaging::write_secret_file(file, *secret); !s)
         return Status::error(Code::storage, s.message());
     return std::pair{*secret, file};
@@ -535,11 +531,7 @@ Result<Deployment> Orchestrator::deploy(const Image& image, const std::vector<Ho
             make_swarm_credentials("deployment of " + image.name + "@" + image.version, hosts);
         if (!made) return made.status();
         swarm = std::move(*made);
-        std::error_code ec;
-        std::filesystem::create_directories(config_.state_dir / "secrets", ec);
-        std::filesystem::permissions(config_.state_dir / "secrets",
-                                     std::filesystem::perms::owner_all, ec);
-        seed_cert = config_.state_dir / "secrets" /
+        seed_cert = secrets_dir(config_.state_dir) /
                     ("torrent-seed-" + std::to_string(++next_secret_) + ".pem");
         if (auto s = imaging::torrent::write_peer_cert_file(seed_cert, swarm->seed); !s) {
             seed_cert.clear();

@@ -22,6 +22,16 @@ inline std::int64_t nanoseconds_of(base::Clock::time_point t) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
+// STATE/secrets, made owner-only (0700) if it is not: where every secret file, seed certificate
+// and session key of the orchestrator's children is written. Errors show when the file is.
+inline std::filesystem::path secrets_dir(const std::filesystem::path& state_dir) {
+    std::filesystem::path dir = state_dir / "secrets";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+    return dir;
+}
+
 // A child process serving one deployment (multicast, torrent) or one image (delta), as the
 // API side sees it: its port and secret, and whether it ran at the last tick.
 struct Orchestrator::Sender {

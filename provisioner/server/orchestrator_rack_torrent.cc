@@ -112,14 +112,11 @@ void Orchestrator::set_rack_torrents(const std::vector<RackTorrent>& seeds) {
         // Its certificate under STATE/secrets (0600, removed with the seed); the torrent is
         // public, beside the owner-side torrents.
         std::error_code ec;
-        std::filesystem::create_directories(config_.state_dir / "secrets", ec);
-        std::filesystem::permissions(config_.state_dir / "secrets",
-                                     std::filesystem::perms::owner_all, ec);
         std::filesystem::create_directories(config_.state_dir / "torrents", ec);
         const std::string n = std::to_string(++next_secret_);
         auto sender = std::make_unique<Sender>();
         sender->secret_file =
-            config_.state_dir / "secrets" / ("rack-torrent-seed-" + id + "-" + n + ".pem");
+            secrets_dir(config_.state_dir) / ("rack-torrent-seed-" + id + "-" + n + ".pem");
         if (auto s = imaging::torrent::write_peer_cert_file(sender->secret_file, cert->second);
             !s) {
             sender->secret_file.clear();
